@@ -1,0 +1,118 @@
+// The decoder: tlog JSON messages in, the exact terminal byte streams,
+// window sizes and times out, with an integrity verdict. Strict mode stops at
+// the first problem and names the line and field; lax mode reports problems
+// and plays through them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tlog/error.h"
+#include "tlog/integrity.h"
+
+namespace tlog {
+
+struct Event {
+    enum class Type : uint8_t { Input, Output, Window };
+    Type type;
+    uint64_t pos_ms;        // from the start of the recording
+    std::string_view data;  // Input/Output bytes; valid during the call only
+    uint16_t width = 0, height = 0;  // Window
+};
+
+// One message's fields as read (views valid during the callbacks only).
+struct MessageHeader {
+    uint64_t line = 0;
+    std::string_view ver, host, rec, user, term, end;
+    uint64_t session = 0, id = 0, pos = 0;
+    uint64_t time_ms = 0;
+    bool has_time = false;
+};
+
+struct Problem {
+    Location where;
+    std::string what;
+    std::string str() const;
+};
+
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void event(const Event& ev) = 0;
+    virtual void message(const MessageHeader&) {}
+    // Lax mode only: messages `first`..`last` are missing (or unreadable).
+    virtual void gap(uint64_t /*first*/, uint64_t /*last*/) {}
+    virtual void problem(const Problem&) {}
+};
+
+struct IntegrityReport {
+    enum class Verdict {
+        Unprotected,   // no chain fields: an old writer, nothing to check
+        Intact,        // every MAC verified and the recording ended cleanly
+        Incomplete,    // every MAC verified but no end marker (still live, or cut)
+        Broken,        // a MAC, the order or the id sequence is wrong
+        Unverifiable,  // keyed chain and no key for it
+    };
+    Verdict verdict = Verdict::Unprotected;
+    uint64_t first_bad_id = 0;  // Broken: the first message that failed
+    uint64_t first_bad_line = 0;
+    std::string reason;         // Broken: why
+    std::string end;            // the end marker's reason, if any
+    uint64_t messages = 0;
+    static const char* name(Verdict v);
+    std::string str() const;
+};
+
+struct DecodeOptions {
+    bool lax = false;
+    const integrity::Keyring* keys = nullptr;
+    std::string source = "<input>";  // file name for error messages
+};
+
+// Decodes the messages of ONE recording, in order.
+class Decoder {
+public:
+    explicit Decoder(DecodeOptions opts);
+    ~Decoder();
+    Decoder(const Decoder&) = delete;
+    Decoder& operator=(const Decoder&) = delete;
+
+    // One message (the line without its newline). Strict mode throws
+    // InputError; lax mode reports to sink.problem() and goes on.
+    void feed(std::string_view line, uint64_t line_no, EventSink& sink);
+    // No more messages: settles the integrity verdict.
+    const IntegrityReport& finish();
+    const IntegrityReport& integrity() const;
+    uint64_t messages() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The value of the "rec" field of a message line, found without parsing the
+// whole line (used to pick one recording out of an interleaved file).
+// Returns false when the line has no plain "rec" string.
+bool peek_rec(std::string_view line, std::string& rec);
+
+struct ReadOptions {
+    DecodeOptions decode;
+    std::string rec;  // recording to read; empty: the first one in the input
+};
+
+// Reads a file (or "-" for stdin) holding one or several interleaved
+// recordings and decodes the selected one. Lines of other recordings are
+// skipped. Returns the integrity report.
+IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, EventSink& sink);
+
+// Calls `fn(line, line_no)` for each line of a file descriptor, reading in
+// large blocks. A last line without a newline is passed too.
+template <class Fn>
+void for_each_line(int fd, Fn&& fn);
+
+} // namespace tlog
+
+#include "tlog/detail/line_reader.h"

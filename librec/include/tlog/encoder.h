@@ -1,0 +1,87 @@
+// The streaming encoder: terminal input, output and window sizes with their
+// times in, tlog JSON messages (format 2.3, doc/format.md) out.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tlog/integrity.h"
+
+namespace tlog {
+
+// Default payload: large enough that the message header costs under 5% of a
+// message on text output (doc/format.md, "payload"); writers with a small
+// message limit (syslog) use a smaller one.
+constexpr size_t kDefaultPayload = 8192;
+constexpr size_t kSyslogPayload = 2048;   // tlog's default, fits rsyslog's 8 KiB lines
+constexpr size_t kMinPayload = 64;
+
+// What identifies a recording; the same in every message.
+struct RecordingInfo {
+    std::string host;
+    std::string rec;       // unique recording id
+    std::string user;
+    std::string term;
+    uint32_t session = 0;  // audit session id; tlog writes 4294967295 when unset
+};
+
+struct EncoderOptions {
+    size_t payload = kDefaultPayload;  // bound on timing + text + binary bytes per message
+    bool log_input = false;
+    bool log_output = true;
+    bool log_window = true;
+    bool chain = true;                 // write the integrity chain fields
+    const integrity::Key* key = nullptr;  // HMAC key; unkeyed SHA-256 chain when null
+};
+
+struct EncodedMessage {
+    std::string_view line;  // one JSON object and the newline
+    uint64_t id;
+    bool last;              // carries the "end" marker
+};
+
+// Receives complete messages. A writer that fails throws; the encoder's state
+// is then unchanged for the message (it is not counted as written).
+class MessageSink {
+public:
+    virtual ~MessageSink() = default;
+    virtual void write(const EncodedMessage& msg) = 0;
+};
+
+class Encoder {
+public:
+    // Times are CLOCK_MONOTONIC nanoseconds; `start_real_ns` is the wall
+    // clock (CLOCK_REALTIME, ns since the epoch) at `start_mono_ns`.
+    Encoder(RecordingInfo info, EncoderOptions opts, MessageSink& sink, int64_t start_mono_ns,
+            int64_t start_real_ns);
+    ~Encoder();
+    Encoder(const Encoder&) = delete;
+    Encoder& operator=(const Encoder&) = delete;
+
+    void window(int64_t mono_ns, uint16_t width, uint16_t height);
+    void input(int64_t mono_ns, std::string_view bytes);
+    void output(int64_t mono_ns, std::string_view bytes);
+
+    // Writes what is buffered as a message (the latency timer calls this).
+    // A multi-byte character still incomplete stays buffered.
+    void flush();
+    // Ends the recording: incomplete characters are written as invalid bytes,
+    // then the last message, which carries "end": `reason` (a word such as
+    // "exit", "hangup", "signal"). Nothing may be written after it.
+    void finish(int64_t mono_ns, std::string_view reason);
+
+    // True when data waits for the next message; `pending_since_ns` is the
+    // monotonic time the oldest of it arrived (for the latency timer).
+    bool pending() const;
+    int64_t pending_since_ns() const;
+    uint64_t next_id() const;
+    const RecordingInfo& info() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace tlog

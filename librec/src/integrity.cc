@@ -1,0 +1,191 @@
+#include "tlog/integrity.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "tlog/error.h"
+
+namespace tlog::integrity {
+
+const char* alg_name(Alg a) { return a == Alg::Sha256 ? "sha256" : "hmac-sha256"; }
+
+std::optional<Alg> alg_from_name(std::string_view name) {
+    if (name == "sha256") return Alg::Sha256;
+    if (name == "hmac-sha256") return Alg::HmacSha256;
+    return std::nullopt;
+}
+
+const Key* Keyring::find(std::string_view id) const {
+    for (const auto& k : keys_)
+        if (k.id == id) return &k;
+    return nullptr;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+Key load_key_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw InputError({path, 0, 0, ""}, "cannot open integrity key file");
+    Key k;
+    auto slash = path.rfind('/');
+    k.id = slash == std::string::npos ? path : path.substr(slash + 1);
+    std::string line, hex;
+    uint64_t lineno = 0;
+    while (std::getline(in, line)) {
+        lineno++;
+        if (line.rfind("id:", 0) == 0 && lineno == 1) {
+            k.id = line.substr(3);
+            while (!k.id.empty() && k.id.front() == ' ') k.id.erase(0, 1);
+            continue;
+        }
+        for (char c : line) {
+            if (c == ' ' || c == '\t' || c == '\r') continue;
+            if (hexval(c) < 0) throw InputError({path, lineno, 0, ""}, "key must be written in hexadecimal");
+            hex.push_back(c);
+        }
+    }
+    if (hex.size() % 2) throw InputError({path, 0, 0, ""}, "key has an odd number of hex digits");
+    for (size_t i = 0; i < hex.size(); i += 2)
+        k.secret.push_back(static_cast<char>(hexval(hex[i]) << 4 | hexval(hex[i + 1])));
+    if (k.secret.size() < 32) throw InputError({path, 0, 0, ""}, "key is shorter than 32 bytes");
+    if (k.id.empty()) throw InputError({path, 1, 0, ""}, "empty key id");
+    return k;
+}
+
+namespace {
+struct MdCtxDeleter { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+MdCtx new_ctx() {
+    MdCtx c(EVP_MD_CTX_new());
+    if (!c) throw std::bad_alloc();
+    return c;
+}
+
+void put_u64(uint8_t* b, uint64_t v) {
+    for (int i = 7; i >= 0; i--) { b[i] = static_cast<uint8_t>(v); v >>= 8; }
+}
+} // namespace
+
+// HMAC is built from two prepared digest states (RFC 2104) so that a message
+// costs two digest copies, not a key schedule.
+struct Chain::Impl {
+    MdCtx inner_init = new_ctx();
+    MdCtx outer_init = new_ctx();
+    MdCtx work = new_ctx();
+    MdCtx outer = new_ctx();
+
+    void update(const void* p, size_t n) {
+        if (n && EVP_DigestUpdate(work.get(), p, n) != 1) throw std::runtime_error("digest update failed");
+    }
+    void lv(std::string_view s) {
+        uint8_t b[8];
+        put_u64(b, s.size());
+        update(b, 8);
+        update(s.data(), s.size());
+    }
+    void u64(uint64_t v) {
+        uint8_t b[8];
+        put_u64(b, v);
+        update(b, 8);
+    }
+};
+
+Chain::Chain(Alg alg, const Key* key) : alg_(alg), impl_(std::make_unique<Impl>()) {
+    const EVP_MD* md = EVP_sha256();
+    if (alg == Alg::Sha256) {
+        if (EVP_DigestInit_ex(impl_->inner_init.get(), md, nullptr) != 1) throw std::runtime_error("sha256 init failed");
+        return;
+    }
+    if (!key) throw std::invalid_argument("hmac-sha256 chain needs a key");
+    uint8_t block[64] = {};
+    if (key->secret.size() > sizeof block) {
+        unsigned int n = 0;
+        EVP_Digest(key->secret.data(), key->secret.size(), block, &n, md, nullptr);
+    } else {
+        std::copy(key->secret.begin(), key->secret.end(), block);
+    }
+    uint8_t ipad[64], opad[64];
+    for (int i = 0; i < 64; i++) {
+        ipad[i] = block[i] ^ 0x36;
+        opad[i] = block[i] ^ 0x5c;
+    }
+    OPENSSL_cleanse(block, sizeof block);
+    if (EVP_DigestInit_ex(impl_->inner_init.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(impl_->inner_init.get(), ipad, 64) != 1 ||
+        EVP_DigestInit_ex(impl_->outer_init.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(impl_->outer_init.get(), opad, 64) != 1)
+        throw std::runtime_error("hmac init failed");
+    OPENSSL_cleanse(ipad, sizeof ipad);
+    OPENSSL_cleanse(opad, sizeof opad);
+}
+
+Chain::~Chain() = default;
+
+Mac Chain::compute(const Mac& prev, const Fields& f) {
+    Impl& s = *impl_;
+    if (EVP_MD_CTX_copy_ex(s.work.get(), s.inner_init.get()) != 1) throw std::runtime_error("digest copy failed");
+    static constexpr char kDomain[] = "tlog-chain-1";
+    s.update(kDomain, sizeof kDomain);  // includes the NUL: a fixed 13-byte prefix
+    s.update(prev.data(), prev.size());
+    s.lv(f.host);
+    s.lv(f.rec);
+    s.lv(f.user);
+    s.lv(f.term);
+    s.u64(f.session);
+    s.u64(f.id);
+    s.u64(f.pos);
+    s.u64(f.time_ms);
+    s.lv(f.timing);
+    s.lv(f.in_txt);
+    s.lv(f.in_bin);
+    s.lv(f.out_txt);
+    s.lv(f.out_bin);
+    s.lv(f.end);
+    s.lv(f.alg);
+    s.lv(f.key_id);
+    Mac out{};
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(s.work.get(), out.data(), &n) != 1) throw std::runtime_error("digest final failed");
+    if (alg_ == Alg::HmacSha256) {
+        if (EVP_MD_CTX_copy_ex(s.outer.get(), s.outer_init.get()) != 1 ||
+            EVP_DigestUpdate(s.outer.get(), out.data(), out.size()) != 1 ||
+            EVP_DigestFinal_ex(s.outer.get(), out.data(), &n) != 1)
+            throw std::runtime_error("hmac final failed");
+    }
+    return out;
+}
+
+std::string to_hex(const Mac& m) {
+    static const char hex[] = "0123456789abcdef";
+    std::string s(m.size() * 2, '0');
+    for (size_t i = 0; i < m.size(); i++) {
+        s[2 * i] = hex[m[i] >> 4];
+        s[2 * i + 1] = hex[m[i] & 15];
+    }
+    return s;
+}
+
+std::optional<Mac> from_hex(std::string_view s) {
+    if (s.size() != kMacSize * 2) return std::nullopt;
+    Mac m{};
+    for (size_t i = 0; i < kMacSize; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        m[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+    return m;
+}
+
+bool equal(const Mac& a, const Mac& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+
+} // namespace tlog::integrity

@@ -1,0 +1,417 @@
+#include "tlog/json.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "tlog/utf8.h"
+
+namespace tlog::json {
+
+const char* type_name(Type t) {
+    switch (t) {
+    case Type::Null: return "null";
+    case Type::Bool: return "a boolean";
+    case Type::Number: return "a number";
+    case Type::String: return "a string";
+    case Type::Array: return "an array";
+    case Type::Object: return "an object";
+    }
+    return "?";
+}
+
+Value Value::make_bool(bool b) { Value v; v.type_ = Type::Bool; v.bool_ = b; return v; }
+Value Value::make_number(std::string text) { Value v; v.type_ = Type::Number; v.str_ = std::move(text); return v; }
+Value Value::make_string(std::string s) { Value v; v.type_ = Type::String; v.str_ = std::move(s); return v; }
+Value Value::make_array() { Value v; v.type_ = Type::Array; return v; }
+Value Value::make_object() { Value v; v.type_ = Type::Object; return v; }
+
+std::optional<int64_t> Value::as_int() const {
+    if (type_ != Type::Number) return std::nullopt;
+    int64_t x = 0;
+    auto [ptr, ec] = std::from_chars(str_.data(), str_.data() + str_.size(), x);
+    if (ec != std::errc() || ptr != str_.data() + str_.size()) return std::nullopt;
+    return x;
+}
+
+std::optional<uint64_t> Value::as_uint() const {
+    if (type_ != Type::Number) return std::nullopt;
+    uint64_t x = 0;
+    auto [ptr, ec] = std::from_chars(str_.data(), str_.data() + str_.size(), x);
+    if (ec != std::errc() || ptr != str_.data() + str_.size()) return std::nullopt;
+    return x;
+}
+
+std::optional<double> Value::as_double() const {
+    if (type_ != Type::Number) return std::nullopt;
+    errno = 0;
+    char* endp = nullptr;
+    double d = std::strtod(str_.c_str(), &endp);
+    if (errno != 0 || endp != str_.c_str() + str_.size() || !std::isfinite(d)) return std::nullopt;
+    return d;
+}
+
+const Value* Value::find(std::string_view key) const {
+    for (const auto& m : members_)
+        if (m.first == key) return &m.second;
+    return nullptr;
+}
+
+Value* Value::find(std::string_view key) {
+    for (auto& m : members_)
+        if (m.first == key) return &m.second;
+    return nullptr;
+}
+
+Value& Value::set(const std::string& key, Value v) {
+    if (Value* old = find(key)) {
+        *old = std::move(v);
+        return *old;
+    }
+    members_.emplace_back(key, std::move(v));
+    return members_.back().second;
+}
+
+// ---------------------------------------------------------------- escaping
+
+namespace {
+
+// 1: copied as is; 2: two-character escape; 6: \u00xx.
+struct EscapeTable {
+    uint8_t len[256];
+    char short_esc[256];
+    constexpr EscapeTable() : len(), short_esc() {
+        for (int i = 0; i < 256; i++) {
+            len[i] = (i < 0x20 || i == 0x7f) ? 6 : 1;
+            short_esc[i] = 0;
+        }
+        const char pairs[][2] = {{'"', '"'}, {'\\', '\\'}, {'\b', 'b'}, {'\f', 'f'},
+                                 {'\n', 'n'}, {'\r', 'r'}, {'\t', 't'}};
+        for (auto& p : pairs) {
+            len[static_cast<uint8_t>(p[0])] = 2;
+            short_esc[static_cast<uint8_t>(p[0])] = p[1];
+        }
+    }
+};
+constexpr EscapeTable kEsc;
+
+} // namespace
+
+size_t escaped_length(std::string_view raw) {
+    size_t n = 0;
+    for (unsigned char c : raw) n += kEsc.len[c];
+    return n;
+}
+
+void append_escaped(std::string& out, std::string_view raw) {
+    static const char hex[] = "0123456789abcdef";
+    const char* p = raw.data();
+    const char* end = p + raw.size();
+    while (p < end) {
+        const char* run = p;
+        while (p < end && kEsc.len[static_cast<unsigned char>(*p)] == 1) p++;
+        out.append(run, p - run);
+        if (p == end) break;
+        unsigned char c = static_cast<unsigned char>(*p++);
+        if (kEsc.short_esc[c]) {
+            char e[2] = {'\\', kEsc.short_esc[c]};
+            out.append(e, 2);
+        } else {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(e, 6);
+        }
+    }
+}
+
+std::string quote(std::string_view raw) {
+    std::string s;
+    s.reserve(raw.size() + 2);
+    s.push_back('"');
+    append_escaped(s, raw);
+    s.push_back('"');
+    return s;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static bool read_hex4(const char*& p, const char* end, uint32_t& v) {
+    if (end - p < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0) return false;
+        v = v << 4 | static_cast<uint32_t>(h);
+    }
+    p += 4;
+    return true;
+}
+
+const char* unescape(const char*& p, const char* end, std::string& out) {
+    for (;;) {
+        const char* run = p;
+        // Plain bytes are the bulk of terminal text: copy them in one go.
+        while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) p++;
+        out.append(run, p - run);
+        if (p >= end) return "unterminated string";
+        char c = *p++;
+        if (c == '"') return nullptr;
+        if (c != '\\') return "unescaped control character in string";
+        if (p >= end) return "unterminated escape";
+        switch (*p++) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '/': out.push_back('/'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+            uint32_t cp;
+            if (!read_hex4(p, end, cp)) return "bad \\u escape";
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                uint32_t lo;
+                if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return "unpaired surrogate in \\u escape";
+                p += 2;
+                if (!read_hex4(p, end, lo) || lo < 0xdc00 || lo > 0xdfff)
+                    return "unpaired surrogate in \\u escape";
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return "unpaired surrogate in \\u escape";
+            }
+            utf8::append(out, cp);
+            break;
+        }
+        default: return "unknown escape";
+        }
+    }
+}
+
+// ---------------------------------------------------------------- parser
+
+namespace {
+
+class Parser {
+public:
+    Parser(std::string_view text, const std::string& source, const ParseOptions& opts)
+        : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), source_(source), opts_(opts) {}
+
+    Value parse_document() {
+        skip_ws();
+        Value v = parse_value(0);
+        skip_ws();
+        if (p_ != end_) fail("unexpected text after the JSON value");
+        return v;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& msg, const char* at = nullptr) {
+        if (!at) at = p_;
+        Location loc{source_, 1, 1, ""};
+        for (const char* q = begin_; q < at && q < end_; q++) {
+            if (*q == '\n') { loc.line++; loc.column = 1; } else loc.column++;
+        }
+        throw InputError(loc, msg);
+    }
+
+    // Value starts are visited in increasing order, so line counting is incremental.
+    std::pair<uint64_t, uint64_t> position_of(const char* at) {
+        for (; mark_pos_ < at; mark_pos_++) {
+            if (*mark_pos_ == '\n') { mark_line_++; mark_col_ = 1; } else mark_col_++;
+        }
+        return {mark_line_, mark_col_};
+    }
+
+    void skip_ws() {
+        for (;;) {
+            while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) p_++;
+            if (opts_.allow_comments && p_ + 1 < end_ && *p_ == '/') {
+                if (p_[1] == '/') {
+                    while (p_ < end_ && *p_ != '\n') p_++;
+                    continue;
+                }
+                if (p_[1] == '*') {
+                    const char* start = p_;
+                    p_ += 2;
+                    while (p_ + 1 < end_ && !(p_[0] == '*' && p_[1] == '/')) p_++;
+                    if (p_ + 1 >= end_) fail("unterminated comment", start);
+                    p_ += 2;
+                    continue;
+                }
+            }
+            return;
+        }
+    }
+
+    bool literal(const char* word) {
+        size_t n = std::strlen(word);
+        if (static_cast<size_t>(end_ - p_) >= n && std::memcmp(p_, word, n) == 0) {
+            p_ += n;
+            return true;
+        }
+        return false;
+    }
+
+    Value parse_value(size_t depth) {
+        if (depth > opts_.max_depth) fail("nesting too deep");
+        if (p_ >= end_) fail("unexpected end of text, expected a value");
+        auto [line, column] = position_of(p_);
+        Value v;
+        switch (*p_) {
+        case '{': v = parse_object(depth); break;
+        case '[': v = parse_array(depth); break;
+        case '"': v = Value::make_string(parse_string()); break;
+        case 't': if (!literal("true")) fail("invalid literal"); v = Value::make_bool(true); break;
+        case 'f': if (!literal("false")) fail("invalid literal"); v = Value::make_bool(false); break;
+        case 'n': if (!literal("null")) fail("invalid literal"); break;
+        default:
+            if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) v = parse_number();
+            else fail(std::string("unexpected character '") + *p_ + "'");
+        }
+        v.line = line;
+        v.column = column;
+        return v;
+    }
+
+    std::string parse_string() {
+        const char* start = p_;
+        p_++;  // opening quote
+        std::string s;
+        if (const char* err = unescape(p_, end_, s)) fail(err, p_ > start ? p_ - 1 : start);
+        if (!utf8::is_valid(s)) fail("string is not valid UTF-8", start);
+        return s;
+    }
+
+    Value parse_number() {
+        const char* start = p_;
+        if (*p_ == '-') p_++;
+        if (p_ >= end_) fail("bad number", start);
+        if (*p_ == '0') p_++;
+        else if (*p_ >= '1' && *p_ <= '9') while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+        else fail("bad number", start);
+        if (p_ < end_ && *p_ == '.') {
+            p_++;
+            if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) fail("bad number", start);
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            p_++;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) p_++;
+            if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) fail("bad number", start);
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+        }
+        return Value::make_number(std::string(start, p_));
+    }
+
+    Value parse_array(size_t depth) {
+        p_++;
+        Value v = Value::make_array();
+        skip_ws();
+        if (p_ < end_ && *p_ == ']') { p_++; return v; }
+        for (;;) {
+            skip_ws();
+            v.items().push_back(parse_value(depth + 1));
+            skip_ws();
+            if (p_ < end_ && *p_ == ',') { p_++; continue; }
+            if (p_ < end_ && *p_ == ']') { p_++; return v; }
+            fail("expected ',' or ']' in array");
+        }
+    }
+
+    Value parse_object(size_t depth) {
+        p_++;
+        Value v = Value::make_object();
+        skip_ws();
+        if (p_ < end_ && *p_ == '}') { p_++; return v; }
+        for (;;) {
+            skip_ws();
+            if (p_ >= end_ || *p_ != '"') fail("expected a quoted key in object");
+            const char* key_at = p_;
+            std::string key = parse_string();
+            if (!opts_.allow_duplicate_keys && v.find(key)) fail("duplicate key \"" + key + "\"", key_at);
+            skip_ws();
+            if (p_ >= end_ || *p_ != ':') fail("expected ':' after key \"" + key + "\"");
+            p_++;
+            skip_ws();
+            Value member = parse_value(depth + 1);
+            v.members().emplace_back(std::move(key), std::move(member));
+            skip_ws();
+            if (p_ < end_ && *p_ == ',') { p_++; continue; }
+            if (p_ < end_ && *p_ == '}') { p_++; return v; }
+            fail("expected ',' or '}' in object");
+        }
+    }
+
+    const char* begin_;
+    const char* p_;
+    const char* end_;
+    const std::string& source_;
+    const ParseOptions& opts_;
+    const char* mark_pos_ = begin_;
+    uint64_t mark_line_ = 1, mark_col_ = 1;
+};
+
+void dump_to(std::string& out, const Value& v, bool pretty, int indent) {
+    auto nl = [&](int ind) {
+        if (!pretty) return;
+        out.push_back('\n');
+        out.append(static_cast<size_t>(ind) * 2, ' ');
+    };
+    switch (v.type()) {
+    case Type::Null: out += "null"; break;
+    case Type::Bool: out += v.as_bool() ? "true" : "false"; break;
+    case Type::Number: out += v.number_text(); break;
+    case Type::String: out.push_back('"'); append_escaped(out, v.as_string()); out.push_back('"'); break;
+    case Type::Array: {
+        out.push_back('[');
+        bool first = true;
+        for (const auto& item : v.items()) {
+            if (!first) out.push_back(',');
+            first = false;
+            nl(indent + 1);
+            dump_to(out, item, pretty, indent + 1);
+        }
+        if (!v.items().empty()) nl(indent);
+        out.push_back(']');
+        break;
+    }
+    case Type::Object: {
+        out.push_back('{');
+        bool first = true;
+        for (const auto& [k, item] : v.members()) {
+            if (!first) out.push_back(',');
+            first = false;
+            nl(indent + 1);
+            out.push_back('"');
+            append_escaped(out, k);
+            out += pretty ? "\": " : "\":";
+            dump_to(out, item, pretty, indent + 1);
+        }
+        if (!v.members().empty()) nl(indent);
+        out.push_back('}');
+        break;
+    }
+    }
+}
+
+} // namespace
+
+Value parse(std::string_view text, const std::string& source, const ParseOptions& opts) {
+    Parser p(text, source, opts);
+    return p.parse_document();
+}
+
+std::string dump(const Value& v, bool pretty) {
+    std::string out;
+    dump_to(out, v, pretty, 0);
+    return out;
+}
+
+} // namespace tlog::json
