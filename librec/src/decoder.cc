@@ -86,14 +86,14 @@ public:
             for (const auto& f : kFields)
                 if (missing & f.bit) {
                     field_ = f.name;
-                    fail("required field is missing");
+                    fail("required field is missing", false);
                 }
     }
 
 private:
-    [[noreturn]] void fail(const std::string& what) {
+    [[noreturn]] void fail(const std::string& what, bool at_column = true) {
         Location loc = base_;
-        loc.column = static_cast<uint64_t>(p_ - begin_) + 1;
+        if (at_column) loc.column = static_cast<uint64_t>(p_ - begin_) + 1;
         loc.field = std::string(field_);
         throw InputError(loc, what);
     }
@@ -664,6 +664,7 @@ struct Decoder::Impl {
 
     const IntegrityReport& finish() {
         report.messages = count;
+        report.duration_ms = last_pos;
         using V = IntegrityReport::Verdict;
         if (report.verdict == V::Broken) return report;
         if (!chained) report.verdict = V::Unprotected;

@@ -405,7 +405,9 @@ void Encoder::finish(int64_t mono_ns, std::string_view reason) {
     if (reason.empty()) reason = "exit";
     uint64_t ms = m.to_ms(mono_ns);
     m.flush_partials(ms, mono_ns);
-    if (m.empty) m.begin_event(ms, 0, mono_ns);
+    // The last message says when the session ended: a delay record up to
+    // `mono_ns` (or, in an empty message, its position).
+    m.begin_event(ms, 0, mono_ns);
     m.emit(reason);
     m.finished = true;
 }

@@ -62,6 +62,7 @@ struct IntegrityReport {
     std::string reason;         // Broken: why
     std::string end;            // the end marker's reason, if any
     uint64_t messages = 0;
+    uint64_t duration_ms = 0;   // position of the last event or delay record
     static const char* name(Verdict v);
     std::string str() const;
 };
