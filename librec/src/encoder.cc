@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tlog/detail/swar.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
 
@@ -200,25 +201,47 @@ struct Encoder::Impl {
         s.run_bytes += n;
     }
 
-    // The hot path: a run of ASCII bytes, taken in as large pieces as fit.
-    size_t add_ascii(Stream& s, uint64_t ms, int64_t mono_ns, const uint8_t* p, const uint8_t* end) {
+    // The hot path: valid text (ASCII and complete UTF-8 characters), taken
+    // in as large pieces as fit. Stops at an invalid or cut sequence.
+    size_t add_text(Stream& s, uint64_t ms, int64_t mono_ns, const uint8_t* p, const uint8_t* end) {
         const uint8_t* start = p;
-        while (p < end && *p < 0x80) {
-            begin_event(ms, kCost.cost[*p] + run_reserve, mono_ns);
+        while (p < end) {
+            size_t first = *p < 0x80 ? kCost.cost[*p] : utf8::valid_prefix(p, end);
+            if (!first) break;
+            begin_event(ms, first + run_reserve, mono_ns);
             open_run(s, Run::Valid);
             size_t room = opts.payload - used;
             const uint8_t* q = p;
             size_t n = 0;
-            while (q < end && *q < 0x80) {
-                size_t c = kCost.cost[*q];
-                if (n + c > room) break;
-                n += c;
-                q++;
+            uint64_t chars = 0;
+            bool stop = false;
+            while (q < end) {
+                if (end - q >= 8 && n + 8 <= room && swar::all_json_plain(swar::load8(q))) {
+                    q += 8;
+                    n += 8;
+                    chars += 8;
+                    continue;
+                }
+                size_t len = 1, cost;
+                if (*q < 0x80) {
+                    cost = kCost.cost[*q];
+                } else {
+                    len = cost = utf8::valid_prefix(q, end);
+                    if (!len) {
+                        stop = true;
+                        break;
+                    }
+                }
+                if (n + cost > room) break;
+                n += cost;
+                q += len;
+                chars++;
             }
             s.txt.append(reinterpret_cast<const char*>(p), q - p);
-            s.run_chars += q - p;
+            s.run_chars += chars;
             used += n;
             p = q;
+            if (stop) break;
         }
         return p - start;
     }
@@ -258,16 +281,11 @@ struct Encoder::Impl {
             }
         }
         while (p < end) {
-            if (*p < 0x80) {
-                p += add_ascii(s, ms, mono_ns, p, end);
-                continue;
-            }
+            p += add_text(s, ms, mono_ns, p, end);
+            if (p == end) break;
             bool incomplete = false;
-            size_t n = utf8::valid_prefix(p, end, &incomplete);
-            if (n) {
-                add_char(s, ms, mono_ns, p, n);
-                p += n;
-            } else if (incomplete) {
+            utf8::valid_prefix(p, end, &incomplete);
+            if (incomplete) {
                 std::memcpy(s.part, p, end - p);
                 s.part_len = end - p;
                 if (empty) pending_since = mono_ns;

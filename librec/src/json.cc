@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tlog/detail/swar.h"
 #include "tlog/utf8.h"
 
 namespace tlog::json {
@@ -111,7 +112,14 @@ void append_escaped(std::string& out, std::string_view raw) {
     const char* end = p + raw.size();
     while (p < end) {
         const char* run = p;
-        while (p < end && kEsc.len[static_cast<unsigned char>(*p)] == 1) p++;
+        for (;;) {
+            while (end - p >= 8 && swar::all_json_plain(swar::load8(p))) p += 8;
+            if (p < end && kEsc.len[static_cast<unsigned char>(*p)] == 1) {
+                p++;
+                continue;
+            }
+            break;
+        }
         out.append(run, p - run);
         if (p == end) break;
         unsigned char c = static_cast<unsigned char>(*p++);
@@ -157,7 +165,14 @@ const char* unescape(const char*& p, const char* end, std::string& out) {
     for (;;) {
         const char* run = p;
         // Plain bytes are the bulk of terminal text: copy them in one go.
-        while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) p++;
+        for (;;) {
+            while (end - p >= 8 && swar::none_json_special(swar::load8(p))) p += 8;
+            if (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) {
+                p++;
+                continue;
+            }
+            break;
+        }
         out.append(run, p - run);
         if (p >= end) return "unterminated string";
         char c = *p++;
