@@ -39,7 +39,7 @@ bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_suite build-asan asan+ubsan --suite unit || status=1
 
-CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -Dfuzzing=true -Db_lundef=false || exit 1
+CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 TLOG_FUZZ_SECONDS=$fuzz_seconds run_suite build-fuzz libfuzzer --suite fuzz --timeout-multiplier 4 || status=1
 
 passed=$(awk '{s+=$1} END {print s+0}' "$results")

@@ -219,7 +219,6 @@ private:
             while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ']' && *p_ != ' ' && *p_ != '\t') p_++;
             std::string_view tok(start, p_ - start);
             if (tok != "true" && tok != "false" && tok != "null") {
-                json::ParseOptions o;
                 try {
                     json::parse(tok, "");
                 } catch (const InputError&) {

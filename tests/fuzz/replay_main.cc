@@ -1,0 +1,24 @@
+// Runs a fuzz target over every file of its corpus: the corpus is a
+// regression test in the normal build (no libFuzzer needed).
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+int main(int argc, char** argv) {
+    size_t n = 0;
+    for (int a = 1; a < argc; a++) {
+        for (const auto& entry : std::filesystem::directory_iterator(argv[a])) {
+            std::ifstream f(entry.path(), std::ios::binary);
+            std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+            LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+            n++;
+        }
+    }
+    std::printf("replayed %zu corpus inputs\n", n);
+    return n ? 0 : 1;
+}
