@@ -52,8 +52,10 @@ enum class Run : uint8_t { None, Valid, Invalid };
 
 // One direction (input or output) of the message being built.
 struct Stream {
+    Stream(char valid, char invalid) : valid_mark(valid), invalid_mark(invalid) {}
     char valid_mark, invalid_mark;
-    std::string txt;       // unescaped text of this message
+    std::string json;      // text of this message, escaped as it goes into the line
+    std::string txt;       // the same unescaped, kept only for the integrity chain
     std::string bin;       // raw bytes of invalid sequences
     Run run = Run::None;   // the run of timing not yet written
     uint64_t run_chars = 0, run_bytes = 0;
@@ -72,8 +74,8 @@ struct Encoder::Impl {
 
     std::string header;   // {"ver":...,"session":N,"id":  (escaped once)
     std::string timing;
-    Stream in{'<', '[', {}, {}, Run::None, 0, 0, {}, 0};
-    Stream out{'>', ']', {}, {}, Run::None, 0, 0, {}, 0};
+    Stream in{'<', '['};
+    Stream out{'>', ']'};
     size_t used = 0;       // encoded payload bytes, with room reserved for the open run's record
     size_t run_reserve;    // room one open run record may need: marker, count, '/', count
     bool empty = true;     // no event in the current message yet
@@ -99,7 +101,8 @@ struct Encoder::Impl {
             chain = std::make_unique<integrity::Chain>(opts.key ? integrity::Alg::HmacSha256 : integrity::Alg::Sha256,
                                                        opts.key);
         for (Stream* s2 : {&in, &out}) {
-            s2->txt.reserve(opts.payload);
+            s2->json.reserve(opts.payload);
+            if (opts.chain) s2->txt.reserve(opts.payload);
             s2->bin.reserve(opts.payload);
         }
         timing.reserve(opts.payload);
@@ -180,7 +183,8 @@ struct Encoder::Impl {
     void add_char(Stream& s, uint64_t ms, int64_t mono_ns, const uint8_t* p, size_t n) {
         begin_event(ms, n + run_reserve, mono_ns);
         open_run(s, Run::Valid);
-        s.txt.append(reinterpret_cast<const char*>(p), n);
+        s.json.append(reinterpret_cast<const char*>(p), n);
+        if (chain) s.txt.append(reinterpret_cast<const char*>(p), n);
         s.run_chars++;
         used += n;
     }
@@ -190,7 +194,8 @@ struct Encoder::Impl {
         for (size_t i = 0; i < n; i++) cost += bin_len(p[i]) + 1;
         begin_event(ms, cost + run_reserve, mono_ns);
         open_run(s, Run::Invalid);
-        s.txt.append(utf8::kReplacement);
+        s.json.append(utf8::kReplacement);
+        if (chain) s.txt.append(utf8::kReplacement);
         s.run_chars++;
         used += utf8::kReplacement.size();
         for (size_t i = 0; i < n; i++) {
@@ -199,6 +204,35 @@ struct Encoder::Impl {
             used += bin_len(p[i]);
         }
         s.run_bytes += n;
+    }
+
+    // Consecutive invalid sequences (binary output) in one run: one U+FFFD and
+    // the raw bytes each. Stops at valid text or a cut sequence at the end.
+    size_t add_invalid_run(Stream& s, uint64_t ms, int64_t mono_ns, const uint8_t* p, const uint8_t* end) {
+        const uint8_t* start = p;
+        for (;;) {
+            size_t bad = utf8::invalid_length(p, end);
+            add_invalid(s, ms, mono_ns, p, bad);  // the first one may start a message
+            p += bad;
+            size_t room = opts.payload - used;
+            while (p < end) {
+                bool incomplete = false;
+                if (*p < 0x80 || utf8::valid_prefix(p, end, &incomplete) || incomplete) return p - start;
+                bad = utf8::invalid_length(p, end);
+                size_t cost = utf8::kReplacement.size();
+                for (size_t i = 0; i < bad; i++) cost += bin_len(p[i]) + 1;
+                if (cost > room) break;
+                s.json.append(utf8::kReplacement);
+                if (chain) s.txt.append(utf8::kReplacement);
+                s.bin.append(reinterpret_cast<const char*>(p), bad);
+                s.run_chars++;
+                s.run_bytes += bad;
+                used += cost;
+                room -= cost;
+                p += bad;
+            }
+            if (p >= end) return p - start;
+        }
     }
 
     // The hot path: valid text (ASCII and complete UTF-8 characters), taken
@@ -212,6 +246,7 @@ struct Encoder::Impl {
             open_run(s, Run::Valid);
             size_t room = opts.payload - used;
             const uint8_t* q = p;
+            const uint8_t* plain = p;  // start of bytes not yet copied to s.json
             size_t n = 0;
             uint64_t chars = 0;
             bool stop = false;
@@ -233,11 +268,17 @@ struct Encoder::Impl {
                     }
                 }
                 if (n + cost > room) break;
+                if (cost > len) {  // a byte JSON escapes
+                    s.json.append(reinterpret_cast<const char*>(plain), q - plain);
+                    json::append_escape(s.json, *q);
+                    plain = q + 1;
+                }
                 n += cost;
                 q += len;
                 chars++;
             }
-            s.txt.append(reinterpret_cast<const char*>(p), q - p);
+            s.json.append(reinterpret_cast<const char*>(plain), q - plain);
+            if (chain) s.txt.append(reinterpret_cast<const char*>(p), q - p);
             s.run_chars += chars;
             used += n;
             p = q;
@@ -291,9 +332,7 @@ struct Encoder::Impl {
                 if (empty) pending_since = mono_ns;
                 return;
             } else {
-                size_t bad = utf8::invalid_length(p, end);
-                add_invalid(s, ms, mono_ns, p, bad);
-                p += bad;
+                p += add_invalid_run(s, ms, mono_ns, p, end);
             }
         }
     }
@@ -337,11 +376,11 @@ struct Encoder::Impl {
         line += ",\"timing\":\"";
         line += timing;  // timing records never need escaping
         line += "\",\"in_txt\":\"";
-        json::append_escaped(line, in.txt);
+        line += in.json;
         line += "\",\"in_bin\":";
         append_bin(line, in.bin);
         line += ",\"out_txt\":\"";
-        json::append_escaped(line, out.txt);
+        line += out.json;
         line += "\",\"out_bin\":";
         append_bin(line, out.bin);
         if (!end_reason.empty()) {
@@ -373,8 +412,10 @@ struct Encoder::Impl {
         next_id++;
         timing.clear();
         in.txt.clear();
+        in.json.clear();
         in.bin.clear();
         out.txt.clear();
+        out.json.clear();
         out.bin.clear();
         used = 0;
         empty = true;

@@ -106,8 +106,18 @@ size_t escaped_length(std::string_view raw) {
     return n;
 }
 
-void append_escaped(std::string& out, std::string_view raw) {
+void append_escape(std::string& out, unsigned char c) {
     static const char hex[] = "0123456789abcdef";
+    if (kEsc.short_esc[c]) {
+        char e[2] = {'\\', kEsc.short_esc[c]};
+        out.append(e, 2);
+    } else {
+        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        out.append(e, 6);
+    }
+}
+
+void append_escaped(std::string& out, std::string_view raw) {
     const char* p = raw.data();
     const char* end = p + raw.size();
     while (p < end) {
@@ -122,14 +132,7 @@ void append_escaped(std::string& out, std::string_view raw) {
         }
         out.append(run, p - run);
         if (p == end) break;
-        unsigned char c = static_cast<unsigned char>(*p++);
-        if (kEsc.short_esc[c]) {
-            char e[2] = {'\\', kEsc.short_esc[c]};
-            out.append(e, 2);
-        } else {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            out.append(e, 6);
-        }
+        append_escape(out, static_cast<unsigned char>(*p++));
     }
 }
 

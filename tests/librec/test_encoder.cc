@@ -230,6 +230,24 @@ static void test_writer_failure_keeps_message(void**) {
     assert_str_eq(field(sink.got[0], "out_txt").as_string(), "x");
 }
 
+static void test_pending_for_latency(void**) {
+    Lines sink;
+    tlog::Encoder e(info(), opts(), sink, 0, kReal);
+    assert_false(e.pending());
+    e.output(30 * MS, "abc");
+    assert_true(e.pending());
+    assert_int_equal(e.pending_since_ns(), 30 * MS);  // the latency timer counts from here
+    e.output(90 * MS, "def");
+    assert_int_equal(e.pending_since_ns(), 30 * MS);
+    e.flush();
+    assert_false(e.pending());
+    e.output(100 * MS, "\xe2");  // a cut character alone is pending too
+    assert_true(e.pending());
+    e.flush();
+    assert_int_equal(sink.lines.size(), 1);
+    assert_int_equal(e.next_id(), 2);
+}
+
 static void test_bad_payload(void**) {
     Lines sink;
     bool threw = false;
@@ -253,6 +271,7 @@ int main() {
         cmocka_unit_test(test_log_switches),
         cmocka_unit_test(test_window_changes),
         cmocka_unit_test(test_writer_failure_keeps_message),
+        cmocka_unit_test(test_pending_for_latency),
         cmocka_unit_test(test_bad_payload),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

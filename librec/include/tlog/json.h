@@ -88,6 +88,10 @@ std::string dump(const Value& v, bool pretty = false);
 // escapes tlog uses: \" \\ \b \f \n \r \t and \u00xx for other control bytes and DEL.
 void append_escaped(std::string& out, std::string_view raw);
 
+// Appends the escape of one byte that JSON strings cannot hold as it is
+// (a control byte, DEL, '"' or '\\').
+void append_escape(std::string& out, unsigned char c);
+
 // Length `raw` would have once escaped.
 size_t escaped_length(std::string_view raw);
 
