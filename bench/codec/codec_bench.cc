@@ -5,9 +5,9 @@
 // bytes. Times are thread CPU time. Not a test: numbers depend on the machine (bench/README.md).
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,9 +30,10 @@ struct Clock {
 
 std::string make_data(size_t size, bool mixed, uint32_t seed) {
     std::mt19937 rng(seed);
-    static const char* words[] = {"total", "drwxr-xr-x", "root", "4096", "Nov", "26", "15:30", "config.yaml",
-                                  "-rw-r--r--", "1", "error:", "connection", "refused", "GET", "/api/v1/items",
-                                  "200", "INFO", "systemd[1]:", "Started", "session"};
+    static const char* words[] = {"total",  "drwxr-xr-x", "root",        "4096",       "Nov",
+                                  "26",     "15:30",      "config.yaml", "-rw-r--r--", "1",
+                                  "error:", "connection", "refused",     "GET",        "/api/v1/items",
+                                  "200",    "INFO",       "systemd[1]:", "Started",    "session"};
     static const char* utf8[] = {"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", "\xe4\xb8\xad\xe6\x96\x87",
                                  "\xf0\x9f\x98\x80", "caf\xc3\xa9", "\xe2\x94\x80\xe2\x94\x80\xe2\x94\x82"};
     std::string s;
@@ -106,25 +107,29 @@ void run(const char* name, const std::string& data, size_t payload, bool chain, 
         auto t3 = Clock::now();
         enc_ns = std::min(enc_ns, std::chrono::duration<double, std::nano>(t1 - t0).count());
         dec_s = std::min(dec_s, std::chrono::duration<double>(t3 - t2).count());
-        ok = ok && count.bytes == data.size() &&
-             r.verdict == (chain ? tlog::IntegrityReport::Verdict::Intact : tlog::IntegrityReport::Verdict::Unprotected);
+        ok =
+            ok && count.bytes == data.size() &&
+            r.verdict == (chain ? tlog::IntegrityReport::Verdict::Intact : tlog::IntegrityReport::Verdict::Unprotected);
     }
-    std::printf("%-6s payload=%-5zu chain=%-3s  encode %5.2f ns/byte  decode %7.0f MB/s (%5.2f ns/byte)  "
-                "json/raw %.3f  messages %zu%s\n",
-                name, payload, chain ? "on" : "off", enc_ns / static_cast<double>(data.size()),
-                static_cast<double>(data.size()) / 1e6 / dec_s, dec_s * 1e9 / static_cast<double>(data.size()),
-                static_cast<double>(sink.bytes) / static_cast<double>(data.size()), sink.lines.size(),
-                ok ? "" : "  ROUNDTRIP MISMATCH");
+    std::printf(
+        "%-6s payload=%-5zu chain=%-3s  encode %5.2f ns/byte  decode %7.0f MB/s (%5.2f ns/byte)  "
+        "json/raw %.3f  messages %zu%s\n",
+        name, payload, chain ? "on" : "off", enc_ns / static_cast<double>(data.size()),
+        static_cast<double>(data.size()) / 1e6 / dec_s, dec_s * 1e9 / static_cast<double>(data.size()),
+        static_cast<double>(sink.bytes) / static_cast<double>(data.size()), sink.lines.size(),
+        ok ? "" : "  ROUNDTRIP MISMATCH");
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     size_t mb = argc > 1 ? std::stoul(argv[1]) : 200;
     int repeat = argc > 3 ? std::stoi(argv[3]) : 3;
     std::vector<size_t> payloads;
-    if (argc > 2) payloads.push_back(std::stoul(argv[2]));
-    else payloads = {tlog::kSyslogPayload, tlog::kDefaultPayload};
+    if (argc > 2)
+        payloads.push_back(std::stoul(argv[2]));
+    else
+        payloads = {tlog::kSyslogPayload, tlog::kDefaultPayload};
     std::string ascii = make_data(mb << 20, false, 1);
     std::string mixed = make_data(mb << 20, true, 2);
     std::printf("%zu MB per data set, 4096-byte writes\n", mb);

@@ -20,13 +20,27 @@ namespace {
 constexpr uint64_t kMaxMs = uint64_t(1) << 53;
 
 enum Field : uint32_t {
-    F_VER = 1u << 0, F_HOST = 1u << 1, F_REC = 1u << 2, F_USER = 1u << 3, F_TERM = 1u << 4,
-    F_SESSION = 1u << 5, F_ID = 1u << 6, F_POS = 1u << 7, F_TIME = 1u << 8, F_TIMING = 1u << 9,
-    F_IN_TXT = 1u << 10, F_IN_BIN = 1u << 11, F_OUT_TXT = 1u << 12, F_OUT_BIN = 1u << 13,
-    F_END = 1u << 14, F_MAC = 1u << 15, F_MAC_ALG = 1u << 16, F_MAC_KEY = 1u << 17,
+    F_VER = 1u << 0,
+    F_HOST = 1u << 1,
+    F_REC = 1u << 2,
+    F_USER = 1u << 3,
+    F_TERM = 1u << 4,
+    F_SESSION = 1u << 5,
+    F_ID = 1u << 6,
+    F_POS = 1u << 7,
+    F_TIME = 1u << 8,
+    F_TIMING = 1u << 9,
+    F_IN_TXT = 1u << 10,
+    F_IN_BIN = 1u << 11,
+    F_OUT_TXT = 1u << 12,
+    F_OUT_BIN = 1u << 13,
+    F_END = 1u << 14,
+    F_MAC = 1u << 15,
+    F_MAC_ALG = 1u << 16,
+    F_MAC_KEY = 1u << 17,
 };
-constexpr uint32_t kRequired = F_VER | F_HOST | F_USER | F_TERM | F_SESSION | F_ID | F_POS | F_TIMING |
-                               F_IN_BIN | F_OUT_BIN;
+constexpr uint32_t kRequired =
+    F_VER | F_HOST | F_USER | F_TERM | F_SESSION | F_ID | F_POS | F_TIMING | F_IN_BIN | F_OUT_BIN;
 
 struct Msg {
     uint32_t seen = 0;
@@ -73,8 +87,14 @@ public:
                 ws();
                 member();
                 ws();
-                if (p_ < end_ && *p_ == ',') { p_++; continue; }
-                if (p_ < end_ && *p_ == '}') { p_++; break; }
+                if (p_ < end_ && *p_ == ',') {
+                    p_++;
+                    continue;
+                }
+                if (p_ < end_ && *p_ == '}') {
+                    p_++;
+                    break;
+                }
                 fail("expected ',' or '}' after a field");
             }
         }
@@ -168,7 +188,10 @@ private:
     void bin_into(std::string& out) {
         expect('[', "expected an array of byte values");
         ws();
-        if (p_ < end_ && *p_ == ']') { p_++; return; }
+        if (p_ < end_ && *p_ == ']') {
+            p_++;
+            return;
+        }
         for (;;) {
             ws();
             if (p_ >= end_ || *p_ < '0' || *p_ > '9') fail("expected a byte value (0-255)");
@@ -181,8 +204,14 @@ private:
             if (v > 255) fail("byte value out of range (0-255)");
             out.push_back(static_cast<char>(v));
             ws();
-            if (p_ < end_ && *p_ == ',') { p_++; continue; }
-            if (p_ < end_ && *p_ == ']') { p_++; return; }
+            if (p_ < end_ && *p_ == ',') {
+                p_++;
+                continue;
+            }
+            if (p_ < end_ && *p_ == ']') {
+                p_++;
+                return;
+            }
             fail("expected ',' or ']' in byte array");
         }
     }
@@ -199,7 +228,10 @@ private:
             char close = c == '{' ? '}' : ']';
             p_++;
             ws();
-            if (p_ < end_ && *p_ == close) { p_++; return; }
+            if (p_ < end_ && *p_ == close) {
+                p_++;
+                return;
+            }
             for (;;) {
                 ws();
                 if (c == '{') {
@@ -210,8 +242,14 @@ private:
                 }
                 skip_value(depth + 1);
                 ws();
-                if (p_ < end_ && *p_ == ',') { p_++; continue; }
-                if (p_ < end_ && *p_ == close) { p_++; return; }
+                if (p_ < end_ && *p_ == ',') {
+                    p_++;
+                    continue;
+                }
+                if (p_ < end_ && *p_ == close) {
+                    p_++;
+                    return;
+                }
                 fail("unterminated array or object");
             }
         } else {
@@ -247,27 +285,29 @@ private:
         if (m_.seen & fd->bit) fail("field appears twice");
         m_.seen |= fd->bit;
         switch (fd->bit) {
-        case F_VER:
-            if (p_ < end_ && *p_ == '"') string_into(m_.ver);
-            else m_.ver = std::to_string(uint_value("a version string"));
-            break;
-        case F_HOST: string_into(m_.host); break;
-        case F_REC: string_into(m_.rec); break;
-        case F_USER: string_into(m_.user); break;
-        case F_TERM: string_into(m_.term); break;
-        case F_SESSION: m_.session = uint_value("a session id (integer)"); break;
-        case F_ID: m_.id = uint_value("a message id (integer)"); break;
-        case F_POS: m_.pos = uint_value("a position in ms (integer)"); break;
-        case F_TIME: m_.time_ms = time_value(); break;
-        case F_TIMING: string_into(m_.timing); break;
-        case F_IN_TXT: string_into(m_.in_txt); break;
-        case F_OUT_TXT: string_into(m_.out_txt); break;
-        case F_IN_BIN: bin_into(m_.in_bin); break;
-        case F_OUT_BIN: bin_into(m_.out_bin); break;
-        case F_END: string_into(m_.end); break;
-        case F_MAC: string_into(m_.mac); break;
-        case F_MAC_ALG: string_into(m_.mac_alg); break;
-        case F_MAC_KEY: string_into(m_.mac_key); break;
+            case F_VER:
+                if (p_ < end_ && *p_ == '"')
+                    string_into(m_.ver);
+                else
+                    m_.ver = std::to_string(uint_value("a version string"));
+                break;
+            case F_HOST: string_into(m_.host); break;
+            case F_REC: string_into(m_.rec); break;
+            case F_USER: string_into(m_.user); break;
+            case F_TERM: string_into(m_.term); break;
+            case F_SESSION: m_.session = uint_value("a session id (integer)"); break;
+            case F_ID: m_.id = uint_value("a message id (integer)"); break;
+            case F_POS: m_.pos = uint_value("a position in ms (integer)"); break;
+            case F_TIME: m_.time_ms = time_value(); break;
+            case F_TIMING: string_into(m_.timing); break;
+            case F_IN_TXT: string_into(m_.in_txt); break;
+            case F_OUT_TXT: string_into(m_.out_txt); break;
+            case F_IN_BIN: bin_into(m_.in_bin); break;
+            case F_OUT_BIN: bin_into(m_.out_bin); break;
+            case F_END: string_into(m_.end); break;
+            case F_MAC: string_into(m_.mac); break;
+            case F_MAC_ALG: string_into(m_.mac_alg); break;
+            case F_MAC_KEY: string_into(m_.mac_key); break;
         }
     }
 
@@ -309,7 +349,7 @@ bool skip_chars(const std::string& s, size_t& pos, uint64_t n) {
     return true;
 }
 
-} // namespace
+}  // namespace
 
 std::string Problem::str() const {
     std::string loc = where.str();
@@ -318,11 +358,11 @@ std::string Problem::str() const {
 
 const char* IntegrityReport::name(Verdict v) {
     switch (v) {
-    case Verdict::Unprotected: return "unprotected";
-    case Verdict::Intact: return "intact";
-    case Verdict::Incomplete: return "incomplete";
-    case Verdict::Broken: return "broken";
-    case Verdict::Unverifiable: return "unverifiable";
+        case Verdict::Unprotected: return "unprotected";
+        case Verdict::Intact: return "intact";
+        case Verdict::Incomplete: return "incomplete";
+        case Verdict::Broken: return "broken";
+        case Verdict::Unverifiable: return "unverifiable";
     }
     return "?";
 }
@@ -345,9 +385,9 @@ struct Decoder::Impl {
     DecodeOptions opts;
     Msg m;
     // Recording state.
-    uint64_t count = 0;          // messages accepted
+    uint64_t count = 0;  // messages accepted
     uint64_t expect_id = 1;
-    uint64_t last_pos = 0;       // time of the last event
+    uint64_t last_pos = 0;  // time of the last event
     bool have_first = false;
     std::string host, rec, user, term;
     uint64_t session = 0;
@@ -355,7 +395,7 @@ struct Decoder::Impl {
     bool have_window = false;
     uint16_t width = 0, height = 0;
     // Integrity state.
-    bool chained = false;        // the recording carries a chain
+    bool chained = false;  // the recording carries a chain
     bool unverifiable = false;
     std::unique_ptr<integrity::Chain> chain;
     std::string chain_alg, chain_key;
@@ -433,7 +473,7 @@ struct Decoder::Impl {
             return;
         }
         if (prev_known) {
-            integrity::Fields f{m.host, m.rec, m.user, m.term, m.session, m.id, m.pos, m.time_ms,
+            integrity::Fields f{m.host,   m.rec,    m.user,   m.term,    m.session, m.id,  m.pos,     m.time_ms,
                                 m.timing, m.in_txt, m.in_bin, m.out_txt, m.out_bin, m.end, m.mac_alg, m.mac_key};
             integrity::Mac want = chain->compute(prev, f);
             if (!integrity::equal(want, *mac))
@@ -480,30 +520,32 @@ struct Decoder::Impl {
         if (have_first) {
             auto same = [&](const std::string& a, const std::string& b, const char* f) {
                 if (a != b)
-                    problem(true, loc(line, f), std::string("differs from the recording's first message (\"") + b + "\")",
-                            sink);
+                    problem(true, loc(line, f),
+                            std::string("differs from the recording's first message (\"") + b + "\")", sink);
             };
             same(m.host, host, "host");
             same(m.rec, rec, "rec");
             same(m.user, user, "user");
             same(m.term, term, "term");
-            if (m.session != session) problem(true, loc(line, "session"), "differs from the recording's first message", sink);
+            if (m.session != session)
+                problem(true, loc(line, "session"), "differs from the recording's first message", sink);
         }
         if (m.id != expect_id) {
             if (m.id < expect_id) {
-                problem(true, loc(line, "id"),
-                        "message id " + std::to_string(m.id) + " out of order (expected " + std::to_string(expect_id) +
-                            ")",
-                        sink);
+                problem(
+                    true, loc(line, "id"),
+                    "message id " + std::to_string(m.id) + " out of order (expected " + std::to_string(expect_id) + ")",
+                    sink);
                 if (chained) broken(m.id, line, "message out of order", sink);
                 return;  // lax: a duplicate or reordered message is not played twice
             }
             problem(true, loc(line, "id"),
                     "messages " + std::to_string(expect_id) + ".." + std::to_string(m.id - 1) + " are missing", sink);
             sink.gap(expect_id, m.id - 1);
-            if (chained || (m.seen & F_MAC)) broken(m.id, line, "messages " + std::to_string(expect_id) + ".." +
-                                                                     std::to_string(m.id - 1) + " are missing",
-                                                    sink);
+            if (chained || (m.seen & F_MAC))
+                broken(m.id, line,
+                       "messages " + std::to_string(expect_id) + ".." + std::to_string(m.id - 1) + " are missing",
+                       sink);
             prev_known = false;
         }
         if (m.pos < last_pos) {
@@ -571,76 +613,74 @@ struct Decoder::Impl {
                 }
                 i++;
                 switch (c) {
-                case '+': {
-                    uint64_t d = number();
-                    pos += d;
-                    if (pos > kMaxMs) bad("time out of range");
-                    break;
-                }
-                case '=': {
-                    uint64_t w = number();
-                    if (i >= t.size() || t[i] != 'x') bad("expected 'x' in window record");
-                    i++;
-                    uint64_t h = number();
-                    if (w > 0xffff || h > 0xffff) bad("window size out of range");
-                    if (!have_window || w != width || h != height) {
-                        have_window = true;
-                        width = static_cast<uint16_t>(w);
-                        height = static_cast<uint16_t>(h);
-                        Event ev{Event::Type::Window, pos, {}, width, height};
-                        sink.event(ev);
+                    case '+': {
+                        uint64_t d = number();
+                        pos += d;
+                        if (pos > kMaxMs) bad("time out of range");
+                        break;
                     }
-                    break;
-                }
-                case '<':
-                case '>': {
-                    bool out = c == '>';
-                    const std::string& txt = out ? m.out_txt : m.in_txt;
-                    size_t& tp = out ? out_pos : in_pos;
-                    uint64_t n = number();
-                    size_t start = tp;
-                    if (!skip_chars(txt, tp, n))
-                        bad(std::string(out ? "out_txt" : "in_txt") + " has fewer characters than the timing uses");
-                    if (tp > start) {
-                        Event ev{out ? Event::Type::Output : Event::Type::Input, pos,
-                                 std::string_view(txt).substr(start, tp - start)};
-                        sink.event(ev);
+                    case '=': {
+                        uint64_t w = number();
+                        if (i >= t.size() || t[i] != 'x') bad("expected 'x' in window record");
+                        i++;
+                        uint64_t h = number();
+                        if (w > 0xffff || h > 0xffff) bad("window size out of range");
+                        if (!have_window || w != width || h != height) {
+                            have_window = true;
+                            width = static_cast<uint16_t>(w);
+                            height = static_cast<uint16_t>(h);
+                            Event ev{Event::Type::Window, pos, {}, width, height};
+                            sink.event(ev);
+                        }
+                        break;
                     }
-                    break;
-                }
-                case '[':
-                case ']': {
-                    bool out = c == ']';
-                    const std::string& txt = out ? m.out_txt : m.in_txt;
-                    const std::string& bin = out ? m.out_bin : m.in_bin;
-                    size_t& tp = out ? out_pos : in_pos;
-                    size_t& bp = out ? out_bin : in_bin;
-                    uint64_t n = number();
-                    if (i >= t.size() || t[i] != '/') bad("expected '/' in binary record");
-                    i++;
-                    uint64_t nb = number();
-                    for (uint64_t k = 0; k < n; k++) {
-                        size_t before = tp;
-                        if (!skip_chars(txt, tp, 1))
-                            bad(std::string(out ? "out_txt" : "in_txt") +
-                                " has fewer replacement characters than the timing uses");
-                        if (!opts.lax && std::string_view(txt).substr(before, tp - before) != utf8::kReplacement)
-                            bad(std::string(out ? "out_txt" : "in_txt") +
-                                " has a character other than U+FFFD where the timing skips invalid bytes");
+                    case '<':
+                    case '>': {
+                        bool out = c == '>';
+                        const std::string& txt = out ? m.out_txt : m.in_txt;
+                        size_t& tp = out ? out_pos : in_pos;
+                        uint64_t n = number();
+                        size_t start = tp;
+                        if (!skip_chars(txt, tp, n))
+                            bad(std::string(out ? "out_txt" : "in_txt") + " has fewer characters than the timing uses");
+                        if (tp > start) {
+                            Event ev{out ? Event::Type::Output : Event::Type::Input, pos,
+                                     std::string_view(txt).substr(start, tp - start)};
+                            sink.event(ev);
+                        }
+                        break;
                     }
-                    if (nb > bin.size() - bp)
-                        bad(std::string(out ? "out_bin" : "in_bin") + " has fewer bytes than the timing uses");
-                    if (nb) {
-                        Event ev{out ? Event::Type::Output : Event::Type::Input, pos,
-                                 std::string_view(bin).substr(bp, nb)};
-                        sink.event(ev);
+                    case '[':
+                    case ']': {
+                        bool out = c == ']';
+                        const std::string& txt = out ? m.out_txt : m.in_txt;
+                        const std::string& bin = out ? m.out_bin : m.in_bin;
+                        size_t& tp = out ? out_pos : in_pos;
+                        size_t& bp = out ? out_bin : in_bin;
+                        uint64_t n = number();
+                        if (i >= t.size() || t[i] != '/') bad("expected '/' in binary record");
+                        i++;
+                        uint64_t nb = number();
+                        for (uint64_t k = 0; k < n; k++) {
+                            size_t before = tp;
+                            if (!skip_chars(txt, tp, 1))
+                                bad(std::string(out ? "out_txt" : "in_txt") +
+                                    " has fewer replacement characters than the timing uses");
+                            if (!opts.lax && std::string_view(txt).substr(before, tp - before) != utf8::kReplacement)
+                                bad(std::string(out ? "out_txt" : "in_txt") +
+                                    " has a character other than U+FFFD where the timing skips invalid bytes");
+                        }
+                        if (nb > bin.size() - bp)
+                            bad(std::string(out ? "out_bin" : "in_bin") + " has fewer bytes than the timing uses");
+                        if (nb) {
+                            Event ev{out ? Event::Type::Output : Event::Type::Input, pos,
+                                     std::string_view(bin).substr(bp, nb)};
+                            sink.event(ev);
+                        }
+                        bp += nb;
+                        break;
                     }
-                    bp += nb;
-                    break;
-                }
-                default:
-                    i--;
-                    bad(std::string("unknown timing record '") + c + "'");
+                    default: i--; bad(std::string("unknown timing record '") + c + "'");
                 }
             }
             auto leftover = [&](const std::string& s, size_t used, const char* f, const char* unit) {
@@ -666,10 +706,14 @@ struct Decoder::Impl {
         report.duration_ms = last_pos;
         using V = IntegrityReport::Verdict;
         if (report.verdict == V::Broken) return report;
-        if (!chained) report.verdict = V::Unprotected;
-        else if (unverifiable) report.verdict = V::Unverifiable;
-        else if (ended) report.verdict = V::Intact;
-        else report.verdict = V::Incomplete;
+        if (!chained)
+            report.verdict = V::Unprotected;
+        else if (unverifiable)
+            report.verdict = V::Unverifiable;
+        else if (ended)
+            report.verdict = V::Intact;
+        else
+            report.verdict = V::Incomplete;
         return report;
     }
 };
@@ -702,7 +746,7 @@ struct Fd {
         if (fd > 0) ::close(fd);
     }
 };
-} // namespace
+}  // namespace
 
 IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, EventSink& sink) {
     Fd f;
@@ -718,19 +762,26 @@ IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, Ev
     std::string selected = opts.rec;
     bool chosen = !selected.empty();
     std::string rec;
-    for_each_line(f.fd, [&](std::string_view line, uint64_t no) {
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-        if (peek_rec(line, rec)) {
-            if (!chosen) {
-                selected = rec;
-                chosen = true;
-            } else if (rec != selected) {
-                return;
+    try {
+        for_each_line(f.fd, [&](std::string_view line, uint64_t no) {
+            if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+            if (peek_rec(line, rec)) {
+                if (!chosen) {
+                    selected = rec;
+                    chosen = true;
+                } else if (rec != selected) {
+                    return;
+                }
             }
-        }
-        dec.feed(line, no, sink);
-    });
+            dec.feed(line, no, sink);
+        });
+    } catch (const InputError& e) {
+        if (!e.where().file.empty()) throw;
+        Location where = e.where();
+        where.file = dopts.source;
+        throw InputError(where, e.message());
+    }
     return dec.finish();
 }
 
-} // namespace tlog
+}  // namespace tlog

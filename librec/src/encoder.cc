@@ -54,16 +54,16 @@ enum class Run : uint8_t { None, Valid, Invalid };
 struct Stream {
     Stream(char valid, char invalid) : valid_mark(valid), invalid_mark(invalid) {}
     char valid_mark, invalid_mark;
-    std::string json;      // text of this message, escaped as it goes into the line
-    std::string txt;       // the same unescaped, kept only for the integrity chain
-    std::string bin;       // raw bytes of invalid sequences
-    Run run = Run::None;   // the run of timing not yet written
+    std::string json;     // text of this message, escaped as it goes into the line
+    std::string txt;      // the same unescaped, kept only for the integrity chain
+    std::string bin;      // raw bytes of invalid sequences
+    Run run = Run::None;  // the run of timing not yet written
     uint64_t run_chars = 0, run_bytes = 0;
     uint8_t part[4] = {};  // start of a character cut by the end of a write
     size_t part_len = 0;
 };
 
-} // namespace
+}  // namespace
 
 struct Encoder::Impl {
     RecordingInfo info;
@@ -72,13 +72,13 @@ struct Encoder::Impl {
     int64_t start_mono_ns;
     int64_t start_real_ms;
 
-    std::string header;   // {"ver":...,"session":N,"id":  (escaped once)
+    std::string header;  // {"ver":...,"session":N,"id":  (escaped once)
     std::string timing;
     Stream in{'<', '['};
     Stream out{'>', ']'};
-    size_t used = 0;       // encoded payload bytes, with room reserved for the open run's record
-    size_t run_reserve;    // room one open run record may need: marker, count, '/', count
-    bool empty = true;     // no event in the current message yet
+    size_t used = 0;     // encoded payload bytes, with room reserved for the open run's record
+    size_t run_reserve;  // room one open run record may need: marker, count, '/', count
+    bool empty = true;   // no event in the current message yet
     uint64_t first_ms = 0, last_ms = 0;
     int64_t pending_since = 0;
     uint64_t next_id = 1;
@@ -314,7 +314,8 @@ struct Encoder::Impl {
             } else {
                 size_t bad = utf8::invalid_length(buf, buf + have + take);
                 add_invalid(s, ms, mono_ns, buf, bad);
-                if (bad > have) p += bad - have;
+                if (bad > have)
+                    p += bad - have;
                 else if (bad < have) {  // bytes kept back are examined again
                     std::memmove(s.part, buf + bad, have - bad);
                     s.part_len = have - bad;
@@ -398,8 +399,8 @@ struct Encoder::Impl {
                 line += ",\"mac_key\":";
                 line += json::quote(key_id);
             }
-            integrity::Fields f{info.host, info.rec, info.user, info.term, info.session, next_id, first_ms, time_ms,
-                                timing, in.txt, in.bin, out.txt, out.bin, end_reason, alg, key_id};
+            integrity::Fields f{info.host, info.rec, info.user, info.term, info.session, next_id,    first_ms, time_ms,
+                                timing,    in.txt,   in.bin,    out.txt,   out.bin,      end_reason, alg,      key_id};
             mac = chain->compute(prev_mac, f);
             line += ",\"mac\":\"";
             line += integrity::to_hex(mac);
@@ -476,4 +477,4 @@ int64_t Encoder::pending_since_ns() const { return impl_->pending_since; }
 uint64_t Encoder::next_id() const { return impl_->next_id; }
 const RecordingInfo& Encoder::info() const { return impl_->info; }
 
-} // namespace tlog
+}  // namespace tlog

@@ -20,4 +20,4 @@ static std::string compose(const Location& where, const std::string& message) {
 InputError::InputError(Location where, const std::string& message)
     : std::runtime_error(compose(where, message)), where_(std::move(where)), message_(message) {}
 
-} // namespace tlog
+}  // namespace tlog

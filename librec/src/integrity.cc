@@ -62,7 +62,9 @@ Key load_key_file(const std::string& path) {
 }
 
 namespace {
-struct MdCtxDeleter { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
+struct MdCtxDeleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 MdCtx new_ctx() {
@@ -72,9 +74,12 @@ MdCtx new_ctx() {
 }
 
 void put_u64(uint8_t* b, uint64_t v) {
-    for (int i = 7; i >= 0; i--) { b[i] = static_cast<uint8_t>(v); v >>= 8; }
+    for (int i = 7; i >= 0; i--) {
+        b[i] = static_cast<uint8_t>(v);
+        v >>= 8;
+    }
 }
-} // namespace
+}  // namespace
 
 // HMAC is built from two prepared digest states (RFC 2104) so that a message
 // costs two digest copies, not a key schedule.
@@ -103,7 +108,8 @@ struct Chain::Impl {
 Chain::Chain(Alg alg, const Key* key) : alg_(alg), impl_(std::make_unique<Impl>()) {
     const EVP_MD* md = EVP_sha256();
     if (alg == Alg::Sha256) {
-        if (EVP_DigestInit_ex(impl_->inner_init.get(), md, nullptr) != 1) throw std::runtime_error("sha256 init failed");
+        if (EVP_DigestInit_ex(impl_->inner_init.get(), md, nullptr) != 1)
+            throw std::runtime_error("sha256 init failed");
         return;
     }
     if (!key) throw std::invalid_argument("hmac-sha256 chain needs a key");
@@ -188,4 +194,4 @@ std::optional<Mac> from_hex(std::string_view s) {
 
 bool equal(const Mac& a, const Mac& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
 
-} // namespace tlog::integrity
+}  // namespace tlog::integrity

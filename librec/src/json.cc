@@ -13,21 +13,44 @@ namespace tlog::json {
 
 const char* type_name(Type t) {
     switch (t) {
-    case Type::Null: return "null";
-    case Type::Bool: return "a boolean";
-    case Type::Number: return "a number";
-    case Type::String: return "a string";
-    case Type::Array: return "an array";
-    case Type::Object: return "an object";
+        case Type::Null: return "null";
+        case Type::Bool: return "a boolean";
+        case Type::Number: return "a number";
+        case Type::String: return "a string";
+        case Type::Array: return "an array";
+        case Type::Object: return "an object";
     }
     return "?";
 }
 
-Value Value::make_bool(bool b) { Value v; v.type_ = Type::Bool; v.bool_ = b; return v; }
-Value Value::make_number(std::string text) { Value v; v.type_ = Type::Number; v.str_ = std::move(text); return v; }
-Value Value::make_string(std::string s) { Value v; v.type_ = Type::String; v.str_ = std::move(s); return v; }
-Value Value::make_array() { Value v; v.type_ = Type::Array; return v; }
-Value Value::make_object() { Value v; v.type_ = Type::Object; return v; }
+Value Value::make_bool(bool b) {
+    Value v;
+    v.type_ = Type::Bool;
+    v.bool_ = b;
+    return v;
+}
+Value Value::make_number(std::string text) {
+    Value v;
+    v.type_ = Type::Number;
+    v.str_ = std::move(text);
+    return v;
+}
+Value Value::make_string(std::string s) {
+    Value v;
+    v.type_ = Type::String;
+    v.str_ = std::move(s);
+    return v;
+}
+Value Value::make_array() {
+    Value v;
+    v.type_ = Type::Array;
+    return v;
+}
+Value Value::make_object() {
+    Value v;
+    v.type_ = Type::Object;
+    return v;
+}
 
 std::optional<int64_t> Value::as_int() const {
     if (type_ != Type::Number) return std::nullopt;
@@ -88,8 +111,8 @@ struct EscapeTable {
             len[i] = (i < 0x20 || i == 0x7f) ? 6 : 1;
             short_esc[i] = 0;
         }
-        const char pairs[][2] = {{'"', '"'}, {'\\', '\\'}, {'\b', 'b'}, {'\f', 'f'},
-                                 {'\n', 'n'}, {'\r', 'r'}, {'\t', 't'}};
+        const char pairs[][2] = {{'"', '"'},  {'\\', '\\'}, {'\b', 'b'}, {'\f', 'f'},
+                                 {'\n', 'n'}, {'\r', 'r'},  {'\t', 't'}};
         for (auto& p : pairs) {
             len[static_cast<uint8_t>(p[0])] = 2;
             short_esc[static_cast<uint8_t>(p[0])] = p[1];
@@ -98,7 +121,7 @@ struct EscapeTable {
 };
 constexpr EscapeTable kEsc;
 
-} // namespace
+}  // namespace
 
 size_t escaped_length(std::string_view raw) {
     size_t n = 0;
@@ -183,31 +206,30 @@ const char* unescape(const char*& p, const char* end, std::string& out) {
         if (c != '\\') return "unescaped control character in string";
         if (p >= end) return "unterminated escape";
         switch (*p++) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
-        case 'u': {
-            uint32_t cp;
-            if (!read_hex4(p, end, cp)) return "bad \\u escape";
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                uint32_t lo;
-                if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return "unpaired surrogate in \\u escape";
-                p += 2;
-                if (!read_hex4(p, end, lo) || lo < 0xdc00 || lo > 0xdfff)
+            case '"': out.push_back('"'); break;
+            case '\\': out.push_back('\\'); break;
+            case '/': out.push_back('/'); break;
+            case 'b': out.push_back('\b'); break;
+            case 'f': out.push_back('\f'); break;
+            case 'n': out.push_back('\n'); break;
+            case 'r': out.push_back('\r'); break;
+            case 't': out.push_back('\t'); break;
+            case 'u': {
+                uint32_t cp;
+                if (!read_hex4(p, end, cp)) return "bad \\u escape";
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    uint32_t lo;
+                    if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return "unpaired surrogate in \\u escape";
+                    p += 2;
+                    if (!read_hex4(p, end, lo) || lo < 0xdc00 || lo > 0xdfff) return "unpaired surrogate in \\u escape";
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                } else if (cp >= 0xdc00 && cp <= 0xdfff) {
                     return "unpaired surrogate in \\u escape";
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                return "unpaired surrogate in \\u escape";
+                }
+                utf8::append(out, cp);
+                break;
             }
-            utf8::append(out, cp);
-            break;
-        }
-        default: return "unknown escape";
+            default: return "unknown escape";
         }
     }
 }
@@ -234,7 +256,11 @@ private:
         if (!at) at = p_;
         Location loc{source_, 1, 1, ""};
         for (const char* q = begin_; q < at && q < end_; q++) {
-            if (*q == '\n') { loc.line++; loc.column = 1; } else loc.column++;
+            if (*q == '\n') {
+                loc.line++;
+                loc.column = 1;
+            } else
+                loc.column++;
         }
         throw InputError(loc, msg);
     }
@@ -242,7 +268,11 @@ private:
     // Value starts are visited in increasing order, so line counting is incremental.
     std::pair<uint64_t, uint64_t> position_of(const char* at) {
         for (; mark_pos_ < at; mark_pos_++) {
-            if (*mark_pos_ == '\n') { mark_line_++; mark_col_ = 1; } else mark_col_++;
+            if (*mark_pos_ == '\n') {
+                mark_line_++;
+                mark_col_ = 1;
+            } else
+                mark_col_++;
         }
         return {mark_line_, mark_col_};
     }
@@ -283,15 +313,25 @@ private:
         auto [line, column] = position_of(p_);
         Value v;
         switch (*p_) {
-        case '{': v = parse_object(depth); break;
-        case '[': v = parse_array(depth); break;
-        case '"': v = Value::make_string(parse_string()); break;
-        case 't': if (!literal("true")) fail("invalid literal"); v = Value::make_bool(true); break;
-        case 'f': if (!literal("false")) fail("invalid literal"); v = Value::make_bool(false); break;
-        case 'n': if (!literal("null")) fail("invalid literal"); break;
-        default:
-            if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) v = parse_number();
-            else fail(std::string("unexpected character '") + *p_ + "'");
+            case '{': v = parse_object(depth); break;
+            case '[': v = parse_array(depth); break;
+            case '"': v = Value::make_string(parse_string()); break;
+            case 't':
+                if (!literal("true")) fail("invalid literal");
+                v = Value::make_bool(true);
+                break;
+            case 'f':
+                if (!literal("false")) fail("invalid literal");
+                v = Value::make_bool(false);
+                break;
+            case 'n':
+                if (!literal("null")) fail("invalid literal");
+                break;
+            default:
+                if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9'))
+                    v = parse_number();
+                else
+                    fail(std::string("unexpected character '") + *p_ + "'");
         }
         v.line = line;
         v.column = column;
@@ -311,9 +351,12 @@ private:
         const char* start = p_;
         if (*p_ == '-') p_++;
         if (p_ >= end_) fail("bad number", start);
-        if (*p_ == '0') p_++;
-        else if (*p_ >= '1' && *p_ <= '9') while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
-        else fail("bad number", start);
+        if (*p_ == '0')
+            p_++;
+        else if (*p_ >= '1' && *p_ <= '9')
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+        else
+            fail("bad number", start);
         if (p_ < end_ && *p_ == '.') {
             p_++;
             if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) fail("bad number", start);
@@ -332,13 +375,22 @@ private:
         p_++;
         Value v = Value::make_array();
         skip_ws();
-        if (p_ < end_ && *p_ == ']') { p_++; return v; }
+        if (p_ < end_ && *p_ == ']') {
+            p_++;
+            return v;
+        }
         for (;;) {
             skip_ws();
             v.items().push_back(parse_value(depth + 1));
             skip_ws();
-            if (p_ < end_ && *p_ == ',') { p_++; continue; }
-            if (p_ < end_ && *p_ == ']') { p_++; return v; }
+            if (p_ < end_ && *p_ == ',') {
+                p_++;
+                continue;
+            }
+            if (p_ < end_ && *p_ == ']') {
+                p_++;
+                return v;
+            }
             fail("expected ',' or ']' in array");
         }
     }
@@ -347,7 +399,10 @@ private:
         p_++;
         Value v = Value::make_object();
         skip_ws();
-        if (p_ < end_ && *p_ == '}') { p_++; return v; }
+        if (p_ < end_ && *p_ == '}') {
+            p_++;
+            return v;
+        }
         for (;;) {
             skip_ws();
             if (p_ >= end_ || *p_ != '"') fail("expected a quoted key in object");
@@ -361,8 +416,14 @@ private:
             Value member = parse_value(depth + 1);
             v.members().emplace_back(std::move(key), std::move(member));
             skip_ws();
-            if (p_ < end_ && *p_ == ',') { p_++; continue; }
-            if (p_ < end_ && *p_ == '}') { p_++; return v; }
+            if (p_ < end_ && *p_ == ',') {
+                p_++;
+                continue;
+            }
+            if (p_ < end_ && *p_ == '}') {
+                p_++;
+                return v;
+            }
             fail("expected ',' or '}' in object");
         }
     }
@@ -383,43 +444,47 @@ void dump_to(std::string& out, const Value& v, bool pretty, int indent) {
         out.append(static_cast<size_t>(ind) * 2, ' ');
     };
     switch (v.type()) {
-    case Type::Null: out += "null"; break;
-    case Type::Bool: out += v.as_bool() ? "true" : "false"; break;
-    case Type::Number: out += v.number_text(); break;
-    case Type::String: out.push_back('"'); append_escaped(out, v.as_string()); out.push_back('"'); break;
-    case Type::Array: {
-        out.push_back('[');
-        bool first = true;
-        for (const auto& item : v.items()) {
-            if (!first) out.push_back(',');
-            first = false;
-            nl(indent + 1);
-            dump_to(out, item, pretty, indent + 1);
-        }
-        if (!v.items().empty()) nl(indent);
-        out.push_back(']');
-        break;
-    }
-    case Type::Object: {
-        out.push_back('{');
-        bool first = true;
-        for (const auto& [k, item] : v.members()) {
-            if (!first) out.push_back(',');
-            first = false;
-            nl(indent + 1);
+        case Type::Null: out += "null"; break;
+        case Type::Bool: out += v.as_bool() ? "true" : "false"; break;
+        case Type::Number: out += v.number_text(); break;
+        case Type::String:
             out.push_back('"');
-            append_escaped(out, k);
-            out += pretty ? "\": " : "\":";
-            dump_to(out, item, pretty, indent + 1);
+            append_escaped(out, v.as_string());
+            out.push_back('"');
+            break;
+        case Type::Array: {
+            out.push_back('[');
+            bool first = true;
+            for (const auto& item : v.items()) {
+                if (!first) out.push_back(',');
+                first = false;
+                nl(indent + 1);
+                dump_to(out, item, pretty, indent + 1);
+            }
+            if (!v.items().empty()) nl(indent);
+            out.push_back(']');
+            break;
         }
-        if (!v.members().empty()) nl(indent);
-        out.push_back('}');
-        break;
-    }
+        case Type::Object: {
+            out.push_back('{');
+            bool first = true;
+            for (const auto& [k, item] : v.members()) {
+                if (!first) out.push_back(',');
+                first = false;
+                nl(indent + 1);
+                out.push_back('"');
+                append_escaped(out, k);
+                out += pretty ? "\": " : "\":";
+                dump_to(out, item, pretty, indent + 1);
+            }
+            if (!v.members().empty()) nl(indent);
+            out.push_back('}');
+            break;
+        }
     }
 }
 
-} // namespace
+}  // namespace
 
 Value parse(std::string_view text, const std::string& source, const ParseOptions& opts) {
     Parser p(text, source, opts);
@@ -432,4 +497,4 @@ std::string dump(const Value& v, bool pretty) {
     return out;
 }
 
-} // namespace tlog::json
+}  // namespace tlog::json

@@ -34,7 +34,7 @@ void run(std::string_view data, bool lax) {
         if (lax) __builtin_trap();  // lax mode reports problems, it never throws
     }
 }
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view s(reinterpret_cast<const char*>(data), size);

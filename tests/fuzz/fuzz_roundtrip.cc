@@ -20,7 +20,7 @@ struct Sink : tlog::EventSink {
         if (ev.type == tlog::Event::Type::Output) out.append(ev.data);
     }
 };
-} // namespace
+}  // namespace
 
 // Input layout: byte 0 picks the payload, then records of
 // [op][len][len bytes]: op bit 0 input/output, bit 1 a window change,

@@ -2,6 +2,10 @@
 #pragma once
 // cmocka defines fail() as a macro, which breaks std::basic_ios::fail():
 // every C++ header a test uses is included before it.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -10,10 +14,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 extern "C" {
 #include <cmocka.h>
 }

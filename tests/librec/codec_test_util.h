@@ -27,7 +27,7 @@ struct Lines : tlog::MessageSink {
 struct Collected : tlog::EventSink {
     std::string out, in;
     std::vector<std::pair<uint64_t, std::string>> windows;  // pos, "WxH"
-    std::vector<uint64_t> out_pos;  // time of each output event
+    std::vector<uint64_t> out_pos;                          // time of each output event
     std::vector<std::pair<uint64_t, uint64_t>> gaps;
     std::vector<std::string> problems;
     uint64_t last_pos = 0;
@@ -35,12 +35,19 @@ struct Collected : tlog::EventSink {
     void event(const tlog::Event& ev) override {
         last_pos = ev.pos_ms;
         switch (ev.type) {
-        case tlog::Event::Type::Output: out.append(ev.data); out_pos.push_back(ev.pos_ms); order += 'o'; break;
-        case tlog::Event::Type::Input: in.append(ev.data); order += 'i'; break;
-        case tlog::Event::Type::Window:
-            windows.emplace_back(ev.pos_ms, std::to_string(ev.width) + "x" + std::to_string(ev.height));
-            order += 'w';
-            break;
+            case tlog::Event::Type::Output:
+                out.append(ev.data);
+                out_pos.push_back(ev.pos_ms);
+                order += 'o';
+                break;
+            case tlog::Event::Type::Input:
+                in.append(ev.data);
+                order += 'i';
+                break;
+            case tlog::Event::Type::Window:
+                windows.emplace_back(ev.pos_ms, std::to_string(ev.width) + "x" + std::to_string(ev.height));
+                order += 'w';
+                break;
         }
     }
     void gap(uint64_t a, uint64_t b) override { gaps.emplace_back(a, b); }
@@ -81,4 +88,4 @@ inline tlog::json::Value field(const std::string& line, const char* f) {
     return *tlog::json::parse(line, "msg").find(f);
 }
 
-} // namespace testutil
+}  // namespace testutil

@@ -95,8 +95,8 @@ static void test_strict_errors_name_line_and_field(void**) {
 
 static void test_lax_plays_through(void**) {
     auto lines = sample(5);
-    lines.erase(lines.begin() + 2);           // message 3 is gone
-    lines[1].replace(0, 1, "garbage");        // message 2 unreadable
+    lines.erase(lines.begin() + 2);     // message 3 is gone
+    lines[1].replace(0, 1, "garbage");  // message 2 unreadable
     Collected c;
     auto r = decode(lines, c, /*lax=*/true);
     assert_true(c.out.find("line 0") != std::string::npos);

@@ -41,9 +41,10 @@ static void test_exact_message(void**) {
 static void test_roundtrip_random_payloads(void**) {
     std::mt19937 rng(12345);
     // Text mixed with multi-byte characters, wide characters, controls and invalid bytes.
-    const std::vector<std::string> pieces = {"a",    "hello world ", "\r\n", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-                                             "\xe4\xb8\xad", "\x1b[1;31m", "\"",   "\\",           "\xff",
-                                             "\xe2\x82",     "\xc3",       "\x80", "\t",           "\x7f"};
+    const std::vector<std::string> pieces = {
+        "a",          "hello world ", "\r\n", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe4\xb8\xad",
+        "\x1b[1;31m", "\"",           "\\",   "\xff",         "\xe2\x82",         "\xc3",
+        "\x80",       "\t",           "\x7f"};
     for (size_t payload : {64, 65, 80, 100, 257, 1000, 2048, 8192}) {
         Lines sink;
         tlog::Encoder e(info(), opts(payload), sink, 0, kReal);

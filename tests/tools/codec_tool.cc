@@ -60,13 +60,12 @@ bool flag(std::vector<std::string>& args, const std::string& name) {
 
 std::string unhex(const std::string& h) {
     std::string out;
-    for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+        out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
     return out;
 }
 
-tlog::RecordingInfo demo_info() {
-    return tlog::RecordingInfo{"demo-host", "demo-rec-1", "demo", "xterm", 42};
-}
+tlog::RecordingInfo demo_info() { return tlog::RecordingInfo{"demo-host", "demo-rec-1", "demo", "xterm", 42}; }
 
 int encode(std::vector<std::string> args, bool script) {
     std::string payload = opt(args, "--payload", std::to_string(tlog::kDefaultPayload));
@@ -112,16 +111,22 @@ int encode(std::vector<std::string> args, bool script) {
         std::string end = "exit";
         while (std::getline(in, line)) {
             if (line.empty() || line[0] == '#') continue;
-            if (line[0] == '+') t += std::stoll(line.substr(1)) * 1000000;
-            else if (line.rfind("o ", 0) == 0) enc.output(t, unhex(line.substr(2)));
-            else if (line.rfind("i ", 0) == 0) enc.input(t, unhex(line.substr(2)));
+            if (line[0] == '+')
+                t += std::stoll(line.substr(1)) * 1000000;
+            else if (line.rfind("o ", 0) == 0)
+                enc.output(t, unhex(line.substr(2)));
+            else if (line.rfind("i ", 0) == 0)
+                enc.input(t, unhex(line.substr(2)));
             else if (line.rfind("w ", 0) == 0) {
                 unsigned w = 0, h = 0;
                 std::sscanf(line.c_str() + 2, "%ux%u", &w, &h);
                 enc.window(t, static_cast<uint16_t>(w), static_cast<uint16_t>(h));
-            } else if (line.rfind("flush", 0) == 0) enc.flush();
-            else if (line.rfind("end ", 0) == 0) end = line.substr(4);
-            else throw std::runtime_error("bad script line: " + line);
+            } else if (line.rfind("flush", 0) == 0)
+                enc.flush();
+            else if (line.rfind("end ", 0) == 0)
+                end = line.substr(4);
+            else
+                throw std::runtime_error("bad script line: " + line);
         }
         enc.finish(t, end);
     }
@@ -151,9 +156,7 @@ struct DumpSink : tlog::EventSink {
         }
         if (buf.size() > (1 << 20)) drain();
     }
-    void gap(uint64_t a, uint64_t b) override {
-        std::cerr << "gap: messages " << a << ".." << b << " missing\n";
-    }
+    void gap(uint64_t a, uint64_t b) override { std::cerr << "gap: messages " << a << ".." << b << " missing\n"; }
     void problem(const tlog::Problem& p) override { std::cerr << "problem: " << p.str() << "\n"; }
     void drain() {
         fwrite(buf.data(), 1, buf.size(), stdout);
@@ -181,7 +184,7 @@ int decode(std::vector<std::string> args, bool verify_only) {
     return 0;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);

@@ -18,8 +18,8 @@ namespace tlog {
 struct Event {
     enum class Type : uint8_t { Input, Output, Window };
     Type type;
-    uint64_t pos_ms;        // from the start of the recording
-    std::string_view data;  // Input/Output bytes; valid during the call only
+    uint64_t pos_ms;                 // from the start of the recording
+    std::string_view data;           // Input/Output bytes; valid during the call only
     uint16_t width = 0, height = 0;  // Window
 };
 
@@ -59,10 +59,10 @@ struct IntegrityReport {
     Verdict verdict = Verdict::Unprotected;
     uint64_t first_bad_id = 0;  // Broken: the first message that failed
     uint64_t first_bad_line = 0;
-    std::string reason;         // Broken: why
-    std::string end;            // the end marker's reason, if any
+    std::string reason;  // Broken: why
+    std::string end;     // the end marker's reason, if any
     uint64_t messages = 0;
-    uint64_t duration_ms = 0;   // position of the last event or delay record
+    uint64_t duration_ms = 0;  // position of the last event or delay record
     static const char* name(Verdict v);
     std::string str() const;
 };
@@ -114,6 +114,6 @@ IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, Ev
 template <class Fn>
 void for_each_line(int fd, Fn&& fn);
 
-} // namespace tlog
+}  // namespace tlog
 
 #include "tlog/detail/line_reader.h"

@@ -15,13 +15,13 @@ namespace tlog {
 // message on text output (doc/format.md, "payload"); writers with a small
 // message limit (syslog) use a smaller one.
 constexpr size_t kDefaultPayload = 8192;
-constexpr size_t kSyslogPayload = 2048;   // tlog's default, fits rsyslog's 8 KiB lines
+constexpr size_t kSyslogPayload = 2048;  // tlog's default, fits rsyslog's 8 KiB lines
 constexpr size_t kMinPayload = 64;
 
 // What identifies a recording; the same in every message.
 struct RecordingInfo {
     std::string host;
-    std::string rec;       // unique recording id
+    std::string rec;  // unique recording id
     std::string user;
     std::string term;
     uint32_t session = 0;  // audit session id; tlog writes 4294967295 when unset
@@ -32,14 +32,14 @@ struct EncoderOptions {
     bool log_input = false;
     bool log_output = true;
     bool log_window = true;
-    bool chain = true;                 // write the integrity chain fields
+    bool chain = true;                    // write the integrity chain fields
     const integrity::Key* key = nullptr;  // HMAC key; unkeyed SHA-256 chain when null
 };
 
 struct EncodedMessage {
     std::string_view line;  // one JSON object and the newline
     uint64_t id;
-    bool last;              // carries the "end" marker
+    bool last;  // carries the "end" marker
 };
 
 // Receives complete messages. A writer that fails throws; the encoder's state
@@ -54,8 +54,7 @@ class Encoder {
 public:
     // Times are CLOCK_MONOTONIC nanoseconds; `start_real_ns` is the wall
     // clock (CLOCK_REALTIME, ns since the epoch) at `start_mono_ns`.
-    Encoder(RecordingInfo info, EncoderOptions opts, MessageSink& sink, int64_t start_mono_ns,
-            int64_t start_real_ns);
+    Encoder(RecordingInfo info, EncoderOptions opts, MessageSink& sink, int64_t start_mono_ns, int64_t start_real_ns);
     ~Encoder();
     Encoder(const Encoder&) = delete;
     Encoder& operator=(const Encoder&) = delete;
@@ -84,4 +83,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-} // namespace tlog
+}  // namespace tlog

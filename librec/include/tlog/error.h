@@ -9,10 +9,10 @@ namespace tlog {
 
 // Where in the input a problem was found. Empty parts are left out when printed.
 struct Location {
-    std::string file;      // file name, or a source description ("<env TLOG_REC_CONF_TEXT>")
-    uint64_t line = 0;     // 1-based line number, 0 if unknown
-    uint64_t column = 0;   // 1-based byte column, 0 if unknown
-    std::string field;     // JSON field or key path ("timing", "limit.rate")
+    std::string file;     // file name, or a source description ("<env TLOG_REC_CONF_TEXT>")
+    uint64_t line = 0;    // 1-based line number, 0 if unknown
+    uint64_t column = 0;  // 1-based byte column, 0 if unknown
+    std::string field;    // JSON field or key path ("timing", "limit.rate")
 
     std::string str() const;
 };
@@ -30,4 +30,4 @@ private:
     std::string message_;
 };
 
-} // namespace tlog
+}  // namespace tlog

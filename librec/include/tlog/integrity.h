@@ -52,9 +52,9 @@ struct Fields {
     std::string_view host, rec, user, term;
     uint64_t session = 0, id = 0, pos = 0, time_ms = 0;
     std::string_view timing, in_txt, in_bin, out_txt, out_bin;
-    std::string_view end;      // "" unless this is the last message
-    std::string_view alg;      // "sha256" / "hmac-sha256"
-    std::string_view key_id;   // "" when unkeyed
+    std::string_view end;     // "" unless this is the last message
+    std::string_view alg;     // "sha256" / "hmac-sha256"
+    std::string_view key_id;  // "" when unkeyed
 };
 
 // Computes MACs of successive messages. Cheap to reuse: the key schedule is
@@ -82,4 +82,4 @@ inline Mac zero_mac() { return Mac{}; }
 // Constant-time comparison.
 bool equal(const Mac& a, const Mac& b);
 
-} // namespace tlog::integrity
+}  // namespace tlog::integrity

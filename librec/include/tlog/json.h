@@ -42,7 +42,7 @@ public:
     bool is_object() const { return type_ == Type::Object; }
 
     bool as_bool() const { return bool_; }
-    const std::string& as_string() const { return str_; }     // string value, or number text
+    const std::string& as_string() const { return str_; }  // string value, or number text
     const std::string& number_text() const { return str_; }
     // Integer value if the number is an integer in range, else nullopt.
     std::optional<int64_t> as_int() const;
@@ -58,7 +58,7 @@ public:
     // Sets (replaces or appends) a member of an object.
     Value& set(const std::string& key, Value v);
 
-    uint64_t line = 0;    // where the value starts in the parsed text (1-based, 0 if built)
+    uint64_t line = 0;  // where the value starts in the parsed text (1-based, 0 if built)
     uint64_t column = 0;
 
 private:
@@ -70,7 +70,7 @@ private:
 };
 
 struct ParseOptions {
-    bool allow_comments = false;   // "//" and "/* */" as tlog's configuration files allow
+    bool allow_comments = false;  // "//" and "/* */" as tlog's configuration files allow
     bool allow_duplicate_keys = false;
     size_t max_depth = 64;
 };
@@ -104,4 +104,4 @@ const char* unescape(const char*& p, const char* end, std::string& out);
 // Escapes for a JSON string: the whole quoted literal.
 std::string quote(std::string_view raw);
 
-} // namespace tlog::json
+}  // namespace tlog::json

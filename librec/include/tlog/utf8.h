@@ -13,7 +13,7 @@ namespace tlog::utf8 {
 // Expected sequence length from a lead byte, 0 if it cannot start one.
 constexpr size_t lead_length(uint8_t b) {
     if (b < 0x80) return 1;
-    if (b < 0xc2) return 0;   // continuation byte or overlong 2-byte lead
+    if (b < 0xc2) return 0;  // continuation byte or overlong 2-byte lead
     if (b < 0xe0) return 2;
     if (b < 0xf0) return 3;
     if (b < 0xf5) return 4;
@@ -24,11 +24,11 @@ constexpr size_t lead_length(uint8_t b) {
 // depends on the lead byte to exclude overlongs, surrogates and > U+10FFFF).
 constexpr bool second_ok(uint8_t lead, uint8_t b) {
     switch (lead) {
-    case 0xe0: return b >= 0xa0 && b <= 0xbf;
-    case 0xed: return b >= 0x80 && b <= 0x9f;
-    case 0xf0: return b >= 0x90 && b <= 0xbf;
-    case 0xf4: return b >= 0x80 && b <= 0x8f;
-    default: return b >= 0x80 && b <= 0xbf;
+        case 0xe0: return b >= 0xa0 && b <= 0xbf;
+        case 0xed: return b >= 0x80 && b <= 0x9f;
+        case 0xf0: return b >= 0x90 && b <= 0xbf;
+        case 0xf4: return b >= 0x80 && b <= 0x8f;
+        default: return b >= 0x80 && b <= 0xbf;
     }
 }
 
@@ -69,7 +69,10 @@ inline bool is_valid(std::string_view s) {
     auto p = reinterpret_cast<const uint8_t*>(s.data());
     auto end = p + s.size();
     while (p < end) {
-        if (*p < 0x80) { p++; continue; }
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
         size_t n = valid_prefix(p, end);
         if (!n) return false;
         p += n;
@@ -97,4 +100,4 @@ inline void append(std::string& out, uint32_t cp) {
 
 inline constexpr std::string_view kReplacement = "\xef\xbf\xbd";  // U+FFFD
 
-} // namespace tlog::utf8
+}  // namespace tlog::utf8

@@ -9,7 +9,13 @@
 #include <system_error>
 #include <vector>
 
+#include "tlog/error.h"
+
 namespace tlog {
+
+// No message of any writer comes near this; a longer "line" is not a
+// recording (or is an attack on the reader's memory).
+constexpr size_t kMaxLine = size_t(64) << 20;
 
 template <class Fn>
 void for_each_line(int fd, Fn&& fn) {
@@ -18,7 +24,12 @@ void for_each_line(int fd, Fn&& fn) {
     size_t have = 0;
     uint64_t line_no = 0;
     for (;;) {
-        if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
+        if (have == buf.size()) {  // a line longer than the buffer
+            if (buf.size() >= kMaxLine)
+                throw InputError({"", line_no + 1, 0, ""},
+                                 "line longer than " + std::to_string(kMaxLine >> 20) + " MiB: not a recording");
+            buf.resize(buf.size() * 2);
+        }
         ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -40,4 +51,4 @@ void for_each_line(int fd, Fn&& fn) {
     if (have) fn(std::string_view(buf.data(), have), ++line_no);
 }
 
-} // namespace tlog
+}  // namespace tlog

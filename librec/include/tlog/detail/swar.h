@@ -39,4 +39,4 @@ inline bool none_json_special(uint64_t w) {
     return !(has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\'));
 }
 
-} // namespace tlog::swar
+}  // namespace tlog::swar
