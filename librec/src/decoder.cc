@@ -8,6 +8,7 @@
 #include <limits>
 #include <system_error>
 
+#include "tlog/detail/swar.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
 
@@ -328,11 +329,11 @@ bool skip_chars(const std::string& s, size_t& pos, uint64_t n) {
     while (n) {
         // Eight ASCII bytes at a time: the common case of terminal text.
         while (n >= 8 && end - p >= 8) {
-            uint64_t w;
-            std::memcpy(&w, p, 8);
-            if (w & 0x8080808080808080ull) break;
-            p += 8;
-            n -= 8;
+            uint64_t high = swar::load8(p) & swar::kHigh;
+            size_t k = high ? swar::first_marked(high) : 8;
+            p += k;
+            n -= k;
+            if (k < 8) break;
         }
         if (!n) break;
         if (p >= end) return false;

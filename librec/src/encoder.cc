@@ -251,11 +251,13 @@ struct Encoder::Impl {
             uint64_t chars = 0;
             bool stop = false;
             while (q < end) {
-                if (end - q >= 8 && n + 8 <= room && swar::all_json_plain(swar::load8(q))) {
-                    q += 8;
-                    n += 8;
-                    chars += 8;
-                    continue;
+                if (end - q >= 8 && n + 8 <= room) {
+                    uint64_t m = swar::json_nonplain_mask(swar::load8(q));
+                    size_t k = m ? swar::first_marked(m) : 8;
+                    q += k;
+                    n += k;
+                    chars += k;
+                    if (k == 8) continue;
                 }
                 size_t len = 1, cost;
                 if (*q < 0x80) {

@@ -188,48 +188,65 @@ static bool read_hex4(const char*& p, const char* end, uint32_t& v) {
 }
 
 const char* unescape(const char*& p, const char* end, std::string& out) {
+    // Unescaped text is never longer than its escaped form: write in place
+    // into room made once, copying eight bytes at a time while scanning.
+    size_t base = out.size();
+    out.resize(base + static_cast<size_t>(end - p));
+    char* w = out.data() + base;
+    auto finish = [&](const char* err) {
+        out.resize(static_cast<size_t>(w - out.data()));
+        return err;
+    };
     for (;;) {
-        const char* run = p;
-        // Plain bytes are the bulk of terminal text: copy them in one go.
-        for (;;) {
-            while (end - p >= 8 && swar::none_json_special(swar::load8(p))) p += 8;
-            if (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) {
-                p++;
+        while (end - p >= 8) {
+            uint64_t v = swar::load8(p);
+            std::memcpy(w, &v, 8);
+            uint64_t m = swar::json_special_mask(v);
+            if (!m) {
+                p += 8;
+                w += 8;
                 continue;
             }
+            size_t k = swar::first_marked(m);
+            p += k;
+            w += k;
             break;
         }
-        out.append(run, p - run);
-        if (p >= end) return "unterminated string";
+        if (p >= end) return finish("unterminated string");
         char c = *p++;
-        if (c == '"') return nullptr;
-        if (c != '\\') return "unescaped control character in string";
-        if (p >= end) return "unterminated escape";
+        if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) {
+            *w++ = c;
+            continue;
+        }
+        if (c == '"') return finish(nullptr);
+        if (c != '\\') return finish("unescaped control character in string");
+        if (p >= end) return finish("unterminated escape");
         switch (*p++) {
-            case '"': out.push_back('"'); break;
-            case '\\': out.push_back('\\'); break;
-            case '/': out.push_back('/'); break;
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
-            case 'n': out.push_back('\n'); break;
-            case 'r': out.push_back('\r'); break;
-            case 't': out.push_back('\t'); break;
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '/': *w++ = '/'; break;
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
             case 'u': {
                 uint32_t cp;
-                if (!read_hex4(p, end, cp)) return "bad \\u escape";
+                if (!read_hex4(p, end, cp)) return finish("bad \\u escape");
                 if (cp >= 0xd800 && cp <= 0xdbff) {
                     uint32_t lo;
-                    if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return "unpaired surrogate in \\u escape";
+                    if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return finish("unpaired surrogate in \\u escape");
                     p += 2;
-                    if (!read_hex4(p, end, lo) || lo < 0xdc00 || lo > 0xdfff) return "unpaired surrogate in \\u escape";
+                    if (!read_hex4(p, end, lo) || lo < 0xdc00 || lo > 0xdfff)
+                        return finish("unpaired surrogate in \\u escape");
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                    return "unpaired surrogate in \\u escape";
+                    return finish("unpaired surrogate in \\u escape");
                 }
-                utf8::append(out, cp);
+                w += utf8::encode(cp, w);  // at most 4 bytes out for at least 6 in
                 break;
             }
-            default: return "unknown escape";
+            default: return finish("unknown escape");
         }
     }
 }

@@ -80,22 +80,33 @@ inline bool is_valid(std::string_view s) {
     return true;
 }
 
-inline void append(std::string& out, uint32_t cp) {
+// Writes the UTF-8 form of `cp` (< 0x110000) to `out`; returns its length (1-4).
+inline size_t encode(uint32_t cp, char* out) {
     if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xc0 | cp >> 6));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xe0 | cp >> 12));
-        out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-        out.push_back(static_cast<char>(0xf0 | cp >> 18));
-        out.push_back(static_cast<char>(0x80 | (cp >> 12 & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+        out[0] = static_cast<char>(cp);
+        return 1;
     }
+    if (cp < 0x800) {
+        out[0] = static_cast<char>(0xc0 | cp >> 6);
+        out[1] = static_cast<char>(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = static_cast<char>(0xe0 | cp >> 12);
+        out[1] = static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+        out[2] = static_cast<char>(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = static_cast<char>(0xf0 | cp >> 18);
+    out[1] = static_cast<char>(0x80 | (cp >> 12 & 0x3f));
+    out[2] = static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+    out[3] = static_cast<char>(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+inline void append(std::string& out, uint32_t cp) {
+    char buf[4];
+    out.append(buf, encode(cp, buf));
 }
 
 inline constexpr std::string_view kReplacement = "\xef\xbf\xbd";  // U+FFFD

@@ -3,6 +3,7 @@
 // loops near memcpy speed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -23,6 +24,15 @@ constexpr uint64_t has_zero(uint64_t w) { return (w - kOnes) & ~w & kHigh; }
 constexpr uint64_t has_byte(uint64_t w, uint8_t c) { return has_zero(w ^ (kOnes * c)); }
 // Nonzero if some byte of w is below n (n <= 128).
 constexpr uint64_t has_less(uint64_t w, uint8_t n) { return (w - kOnes * n) & ~w & kHigh; }
+
+// Masks: the lowest set bit marks the first byte of interest exactly (the
+// borrows and carries of the tricks can only add bits above a true one), so
+// first_marked() finds it.
+inline uint64_t json_nonplain_mask(uint64_t w) {
+    return ((w | (w + kOnes)) & kHigh) | has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\');
+}
+inline uint64_t json_special_mask(uint64_t w) { return has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\'); }
+inline size_t first_marked(uint64_t mask) { return static_cast<size_t>(__builtin_ctzll(mask)) / 8; }
 
 // True if all eight bytes are printable ASCII other than '"' and '\\': bytes
 // a JSON string holds as they are.
