@@ -39,6 +39,7 @@ enum Field : uint32_t {
     F_MAC = 1u << 15,
     F_MAC_ALG = 1u << 16,
     F_MAC_KEY = 1u << 17,
+    F_MAC_FIELDS = 1u << 18,
 };
 constexpr uint32_t kRequired =
     F_VER | F_HOST | F_USER | F_TERM | F_SESSION | F_ID | F_POS | F_TIMING | F_IN_BIN | F_OUT_BIN;
@@ -48,8 +49,13 @@ struct Msg {
     std::string ver, host, rec, user, term, end, mac, mac_alg, mac_key;
     std::string timing, in_txt, out_txt, in_bin, out_bin;
     uint64_t session = 0, id = 0, pos = 0, time_ms = 0;
+    std::vector<std::string> mac_fields;
+    // Fields the format does not define: name and raw JSON text (a view into the line).
+    std::vector<std::pair<std::string, std::string_view>> extra;
 
     void clear() {
+        mac_fields.clear();
+        extra.clear();
         seen = 0;
         for (std::string* s : {&ver, &host, &rec, &user, &term, &end, &mac, &mac_alg, &mac_key, &timing, &in_txt,
                                &out_txt, &in_bin, &out_bin})
@@ -63,11 +69,25 @@ struct FieldDesc {
     Field bit;
 };
 constexpr FieldDesc kFields[] = {
-    {"ver", F_VER},         {"host", F_HOST},       {"rec", F_REC},       {"user", F_USER},
-    {"term", F_TERM},       {"session", F_SESSION}, {"id", F_ID},         {"pos", F_POS},
-    {"time", F_TIME},       {"timing", F_TIMING},   {"in_txt", F_IN_TXT}, {"in_bin", F_IN_BIN},
-    {"out_txt", F_OUT_TXT}, {"out_bin", F_OUT_BIN}, {"end", F_END},       {"mac", F_MAC},
-    {"mac_alg", F_MAC_ALG}, {"mac_key", F_MAC_KEY},
+    {"ver", F_VER},
+    {"host", F_HOST},
+    {"rec", F_REC},
+    {"user", F_USER},
+    {"term", F_TERM},
+    {"session", F_SESSION},
+    {"id", F_ID},
+    {"pos", F_POS},
+    {"time", F_TIME},
+    {"timing", F_TIMING},
+    {"in_txt", F_IN_TXT},
+    {"in_bin", F_IN_BIN},
+    {"out_txt", F_OUT_TXT},
+    {"out_bin", F_OUT_BIN},
+    {"end", F_END},
+    {"mac", F_MAC},
+    {"mac_alg", F_MAC_ALG},
+    {"mac_key", F_MAC_KEY},
+    {"mac_fields", F_MAC_FIELDS},
 };
 
 // Parses one message line into a Msg. Throws InputError with the column and
@@ -217,6 +237,30 @@ private:
         }
     }
 
+    void names_into(std::vector<std::string>& out) {
+        expect('[', "expected an array of field names");
+        ws();
+        if (p_ < end_ && *p_ == ']') {
+            p_++;
+            return;
+        }
+        for (;;) {
+            ws();
+            out.emplace_back();
+            string_into(out.back());
+            ws();
+            if (p_ < end_ && *p_ == ',') {
+                p_++;
+                continue;
+            }
+            if (p_ < end_ && *p_ == ']') {
+                p_++;
+                return;
+            }
+            fail("expected ',' or ']' in the list of field names");
+        }
+    }
+
     void skip_value(int depth) {
         if (depth > 64) fail("nesting too deep");
         ws();
@@ -279,7 +323,9 @@ private:
         for (const auto& f : kFields)
             if (f.name == key_) fd = &f;
         if (!fd) {
+            const char* start = p_;
             skip_value(0);
+            m_.extra.emplace_back(key_, std::string_view(start, static_cast<size_t>(p_ - start)));
             return;
         }
         field_ = fd->name;
@@ -309,6 +355,7 @@ private:
             case F_MAC: string_into(m_.mac); break;
             case F_MAC_ALG: string_into(m_.mac_alg); break;
             case F_MAC_KEY: string_into(m_.mac_key); break;
+            case F_MAC_FIELDS: names_into(m_.mac_fields); break;
         }
     }
 
@@ -473,9 +520,26 @@ struct Decoder::Impl {
             prev = *mac;
             return;
         }
+        std::string ext;
+        for (const auto& name : m.mac_fields) {
+            auto it = std::find_if(m.extra.begin(), m.extra.end(), [&](const auto& e) { return e.first == name; });
+            if (it == m.extra.end()) {
+                broken(m.id, line, "field \"" + name + "\" named in \"mac_fields\" is missing", sink);
+                prev = *mac;
+                return;
+            }
+            try {
+                integrity::append_ext(ext, name, json::dump(json::parse(it->second, "")));
+            } catch (const InputError&) {
+                broken(m.id, line, "field \"" + name + "\" is not valid JSON", sink);
+                prev = *mac;
+                return;
+            }
+        }
         if (prev_known) {
-            integrity::Fields f{m.host,   m.rec,    m.user,   m.term,    m.session, m.id,  m.pos,     m.time_ms,
-                                m.timing, m.in_txt, m.in_bin, m.out_txt, m.out_bin, m.end, m.mac_alg, m.mac_key};
+            integrity::Fields f{m.host,    m.rec,     m.user,    m.term,    m.session, m.id,
+                                m.pos,     m.time_ms, m.timing,  m.in_txt,  m.in_bin,  m.out_txt,
+                                m.out_bin, m.end,     m.mac_alg, m.mac_key, ext};
             integrity::Mac want = chain->compute(prev, f);
             if (!integrity::equal(want, *mac))
                 broken(m.id, line, "MAC mismatch: the message was altered, or messages were removed or reordered",
@@ -584,6 +648,7 @@ struct Decoder::Impl {
         h.pos = m.pos;
         h.time_ms = m.time_ms;
         h.has_time = m.seen & F_TIME;
+        for (const auto& [name, raw] : m.extra) h.extra.emplace_back(name, raw);
         sink.message(h);
         play(line, sink);
     }

@@ -86,6 +86,10 @@ struct Encoder::Impl {
     bool have_window = false;
     uint16_t width = 0, height = 0;
 
+    Encoder::Annotations annotations;  // for the next message
+    std::function<void(Encoder::Annotations&)> annotator;
+    std::string ext;
+
     std::unique_ptr<integrity::Chain> chain;
     integrity::Mac prev_mac = integrity::zero_mac();
     std::string line;
@@ -390,6 +394,23 @@ struct Encoder::Impl {
             line += ",\"end\":";
             line += json::quote(end_reason);
         }
+        Encoder::Annotations fields = std::move(annotations);
+        annotations.clear();
+        if (annotator) annotator(fields);
+        ext.clear();
+        if (!fields.empty()) {
+            std::string names;
+            for (const auto& [name, value] : fields) {
+                std::string canonical = json::dump(json::parse(value, "annotation '" + name + "'"));
+                line += ',';
+                line += json::quote(name);
+                line += ':';
+                line += canonical;
+                integrity::append_ext(ext, name, canonical);
+                names += (names.empty() ? "" : ",") + json::quote(name);
+            }
+            if (chain) line += ",\"mac_fields\":[" + names + "]";
+        }
         integrity::Mac mac{};
         if (chain) {
             const char* alg = integrity::alg_name(chain->alg());
@@ -401,15 +422,21 @@ struct Encoder::Impl {
                 line += ",\"mac_key\":";
                 line += json::quote(key_id);
             }
-            integrity::Fields f{info.host, info.rec, info.user, info.term, info.session, next_id,    first_ms, time_ms,
-                                timing,    in.txt,   in.bin,    out.txt,   out.bin,      end_reason, alg,      key_id};
+            integrity::Fields f{info.host, info.rec,   info.user, info.term, info.session, next_id,
+                                first_ms,  time_ms,    timing,    in.txt,    in.bin,       out.txt,
+                                out.bin,   end_reason, alg,       key_id,    ext};
             mac = chain->compute(prev_mac, f);
             line += ",\"mac\":\"";
             line += integrity::to_hex(mac);
             line += '"';
         }
         line += "}\n";
-        sink.write(EncodedMessage{line, next_id, !end_reason.empty()});
+        try {
+            sink.write(EncodedMessage{line, next_id, !end_reason.empty()});
+        } catch (...) {
+            annotations = std::move(fields);  // they go with the retry
+            throw;
+        }
         // Only a message the writer took counts.
         prev_mac = mac;
         next_id++;
@@ -473,6 +500,27 @@ void Encoder::finish(int64_t mono_ns, std::string_view reason) {
     m.emit(reason);
     m.finished = true;
 }
+
+namespace {
+bool reserved_name(std::string_view name) {
+    for (std::string_view f : {"ver", "host", "rec", "user", "term", "session", "id", "pos", "time", "timing", "in_txt",
+                               "in_bin", "out_txt", "out_bin", "end", "mac", "mac_alg", "mac_key", "mac_fields"})
+        if (name == f) return true;
+    return name.empty();
+}
+}  // namespace
+
+void Encoder::annotate(std::string name, std::string json) {
+    if (reserved_name(name)) throw std::invalid_argument("annotation name '" + name + "' is reserved");
+    for (auto& a : impl_->annotations)
+        if (a.first == name) {
+            a.second = std::move(json);
+            return;
+        }
+    impl_->annotations.emplace_back(std::move(name), std::move(json));
+}
+
+void Encoder::set_annotator(std::function<void(Annotations&)> fn) { impl_->annotator = std::move(fn); }
 
 bool Encoder::pending() const { return !impl_->empty || impl_->in.part_len || impl_->out.part_len; }
 int64_t Encoder::pending_since_ns() const { return impl_->pending_since; }

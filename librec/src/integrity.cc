@@ -159,6 +159,7 @@ Mac Chain::compute(const Mac& prev, const Fields& f) {
     s.lv(f.end);
     s.lv(f.alg);
     s.lv(f.key_id);
+    s.lv(f.ext);
     Mac out{};
     unsigned int n = 0;
     if (EVP_DigestFinal_ex(s.work.get(), out.data(), &n) != 1) throw std::runtime_error("digest final failed");
@@ -169,6 +170,15 @@ Mac Chain::compute(const Mac& prev, const Fields& f) {
             throw std::runtime_error("hmac final failed");
     }
     return out;
+}
+
+void append_ext(std::string& ext, std::string_view name, std::string_view canonical_json) {
+    for (std::string_view part : {name, canonical_json}) {
+        uint8_t b[8];
+        put_u64(b, part.size());
+        ext.append(reinterpret_cast<const char*>(b), 8);
+        ext.append(part);
+    }
 }
 
 std::string to_hex(const Mac& m) {

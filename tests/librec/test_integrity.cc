@@ -164,6 +164,65 @@ static void test_reserialized_json_still_verifies(void**) {
     assert_int_equal(static_cast<int>(verdict(lines)), static_cast<int>(V::Intact));
 }
 
+static std::vector<std::string> annotated() {
+    Lines sink;
+    tlog::Encoder e(info(), tlog::EncoderOptions{}, sink, 0, 0);
+    int calls = 0;
+    e.set_annotator([&](tlog::Encoder::Annotations& a) {
+        if (++calls == 2) a.emplace_back("dropped", "{\"out_bytes\": 1000, \"sha256\": \"ab\"}");
+    });
+    e.output(0, "one");
+    e.flush();
+    e.annotate("note", "\"hello\"");
+    e.output(MS, "two");
+    e.flush();
+    e.output(2 * MS, "three");
+    e.finish(3 * MS, "exit");
+    return sink.lines;
+}
+
+static void test_extension_fields_covered(void**) {
+    auto lines = annotated();
+    assert_true(lines[0].find("\"mac_fields\"") == std::string::npos);
+    assert_true(lines[1].find("\"note\":\"hello\",\"dropped\":{\"out_bytes\":1000,\"sha256\":\"ab\"},"
+                              "\"mac_fields\":[\"note\",\"dropped\"]") != std::string::npos);
+    assert_int_equal(static_cast<int>(verdict(lines)), static_cast<int>(V::Intact));
+    // The decoder hands them to the reader.
+    struct Extra : Collected {
+        std::vector<std::string> names;
+        void message(const tlog::MessageHeader& h) override {
+            for (auto& [n, v] : h.extra) names.push_back(std::string(n) + "=" + std::string(v));
+        }
+    } c;
+    decode(lines, c);
+    assert_int_equal(c.names.size(), 2);
+    assert_str_eq(c.names[1], "dropped={\"out_bytes\":1000,\"sha256\":\"ab\"}");
+
+    auto altered = lines;  // fewer dropped bytes claimed
+    altered[1].replace(altered[1].find("1000"), 4, "0001");
+    assert_int_equal(static_cast<int>(verdict(altered)), static_cast<int>(V::Broken));
+    auto removed = lines;  // the drop record taken out (and its name)
+    removed[1].replace(removed[1].find(",\"dropped\""),
+                       std::string(",\"dropped\":{\"out_bytes\":1000,\"sha256\":\"ab\"}").size(), "");
+    assert_int_equal(static_cast<int>(verdict(removed)), static_cast<int>(V::Broken));
+    auto added = lines;  // a pipeline adds its own field: not covered, not a problem
+    added[1].insert(1, "\"@timestamp\":\"2026-11-26\",");
+    assert_int_equal(static_cast<int>(verdict(added)), static_cast<int>(V::Intact));
+    for (auto& l : added) l = tlog::json::dump(tlog::json::parse(l, "x"), true);  // pretty, still one value
+    for (auto& l : added) l.erase(std::remove(l.begin(), l.end(), '\n'), l.end());
+    assert_int_equal(static_cast<int>(verdict(added)), static_cast<int>(V::Intact));
+
+    Lines sink;
+    tlog::Encoder e(info(), tlog::EncoderOptions{}, sink, 0, 0);
+    bool threw = false;
+    try {
+        e.annotate("mac", "1");
+    } catch (const std::invalid_argument&) {
+        threw = true;
+    }
+    assert_true(threw);
+}
+
 static void test_key_file(void**) {
     char path[] = "/tmp/tlog-key-XXXXXX";
     int fd = mkstemp(path);
@@ -198,6 +257,7 @@ int main() {
         cmocka_unit_test(test_keyed_without_key),
         cmocka_unit_test(test_unprotected),
         cmocka_unit_test(test_reserialized_json_still_verifies),
+        cmocka_unit_test(test_extension_fields_covered),
         cmocka_unit_test(test_key_file),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -30,6 +30,9 @@ struct MessageHeader {
     uint64_t session = 0, id = 0, pos = 0;
     uint64_t time_ms = 0;
     bool has_time = false;
+    // Fields the format does not define (the recorder's "dropped",
+    // "transfer", ...): name and raw JSON value.
+    std::vector<std::pair<std::string_view, std::string_view>> extra;
 };
 
 struct Problem {

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tlog/integrity.h"
 
@@ -73,6 +76,16 @@ public:
 
     // True when data waits for the next message; `pending_since_ns` is the
     // monotonic time the oldest of it arrived (for the latency timer).
+    // Extension fields (doc/format.md, "Extension fields"): added to the
+    // next message written, covered by the integrity chain and listed in its
+    // "mac_fields". `json` is the value as JSON text; names of the format's
+    // own fields are refused (std::invalid_argument).
+    using Annotations = std::vector<std::pair<std::string, std::string>>;
+    void annotate(std::string name, std::string json);
+    // Called each time a message is built, to add fields that describe what
+    // happened up to it (the recorder's drop records).
+    void set_annotator(std::function<void(Annotations&)> fn);
+
     bool pending() const;
     int64_t pending_since_ns() const;
     uint64_t next_id() const;

@@ -55,7 +55,12 @@ struct Fields {
     std::string_view end;     // "" unless this is the last message
     std::string_view alg;     // "sha256" / "hmac-sha256"
     std::string_view key_id;  // "" when unkeyed
+    std::string_view ext;     // the fields "mac_fields" names, as append_ext() builds them
 };
+
+// Appends one extension field to Fields::ext: its name and its value as
+// compact JSON in the form json::dump() writes (so re-serialized JSON still verifies).
+void append_ext(std::string& ext, std::string_view name, std::string_view canonical_json);
 
 // Computes MACs of successive messages. Cheap to reuse: the key schedule is
 // prepared once.
