@@ -1,13 +1,12 @@
 #include "tlog/integrity.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include "tlog/error.h"
+#include "tlog/sha256.h"
 
 namespace tlog::integrity {
 
@@ -62,87 +61,49 @@ Key load_key_file(const std::string& path) {
 }
 
 namespace {
-struct MdCtxDeleter {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-
-MdCtx new_ctx() {
-    MdCtx c(EVP_MD_CTX_new());
-    if (!c) throw std::bad_alloc();
-    return c;
-}
-
 void put_u64(uint8_t* b, uint64_t v) {
     for (int i = 7; i >= 0; i--) {
         b[i] = static_cast<uint8_t>(v);
         v >>= 8;
     }
 }
-}  // namespace
 
-// HMAC is built from two prepared digest states (RFC 2104) so that a message
-// costs two digest copies, not a key schedule.
-struct Chain::Impl {
-    MdCtx inner_init = new_ctx();
-    MdCtx outer_init = new_ctx();
-    MdCtx work = new_ctx();
-    MdCtx outer = new_ctx();
-
-    void update(const void* p, size_t n) {
-        if (n && EVP_DigestUpdate(work.get(), p, n) != 1) throw std::runtime_error("digest update failed");
-    }
+// Feeds the canonical message form (doc/format.md) into a digest.
+struct Feed {
+    Sha256& h;
     void lv(std::string_view s) {
         uint8_t b[8];
         put_u64(b, s.size());
-        update(b, 8);
-        update(s.data(), s.size());
+        h.update(b, 8);
+        h.update(s);
     }
     void u64(uint64_t v) {
         uint8_t b[8];
         put_u64(b, v);
-        update(b, 8);
+        h.update(b, 8);
     }
+};
+}  // namespace
+
+struct Chain::Impl {
+    std::optional<HmacSha256> hmac;  // empty for the unkeyed chain
 };
 
 Chain::Chain(Alg alg, const Key* key) : alg_(alg), impl_(std::make_unique<Impl>()) {
-    const EVP_MD* md = EVP_sha256();
-    if (alg == Alg::Sha256) {
-        if (EVP_DigestInit_ex(impl_->inner_init.get(), md, nullptr) != 1)
-            throw std::runtime_error("sha256 init failed");
-        return;
+    if (alg == Alg::HmacSha256) {
+        if (!key) throw std::invalid_argument("hmac-sha256 chain needs a key");
+        impl_->hmac.emplace(key->secret);
     }
-    if (!key) throw std::invalid_argument("hmac-sha256 chain needs a key");
-    uint8_t block[64] = {};
-    if (key->secret.size() > sizeof block) {
-        unsigned int n = 0;
-        EVP_Digest(key->secret.data(), key->secret.size(), block, &n, md, nullptr);
-    } else {
-        std::copy(key->secret.begin(), key->secret.end(), block);
-    }
-    uint8_t ipad[64], opad[64];
-    for (int i = 0; i < 64; i++) {
-        ipad[i] = block[i] ^ 0x36;
-        opad[i] = block[i] ^ 0x5c;
-    }
-    OPENSSL_cleanse(block, sizeof block);
-    if (EVP_DigestInit_ex(impl_->inner_init.get(), md, nullptr) != 1 ||
-        EVP_DigestUpdate(impl_->inner_init.get(), ipad, 64) != 1 ||
-        EVP_DigestInit_ex(impl_->outer_init.get(), md, nullptr) != 1 ||
-        EVP_DigestUpdate(impl_->outer_init.get(), opad, 64) != 1)
-        throw std::runtime_error("hmac init failed");
-    OPENSSL_cleanse(ipad, sizeof ipad);
-    OPENSSL_cleanse(opad, sizeof opad);
 }
 
 Chain::~Chain() = default;
 
 Mac Chain::compute(const Mac& prev, const Fields& f) {
-    Impl& s = *impl_;
-    if (EVP_MD_CTX_copy_ex(s.work.get(), s.inner_init.get()) != 1) throw std::runtime_error("digest copy failed");
+    Sha256 h = impl_->hmac ? impl_->hmac->begin() : Sha256();
     static constexpr char kDomain[] = "tlog-chain-1";
-    s.update(kDomain, sizeof kDomain);  // includes the NUL: a fixed 13-byte prefix
-    s.update(prev.data(), prev.size());
+    h.update(kDomain, sizeof kDomain);  // includes the NUL: a fixed 13-byte prefix
+    h.update(prev.data(), prev.size());
+    Feed s{h};
     s.lv(f.host);
     s.lv(f.rec);
     s.lv(f.user);
@@ -160,16 +121,7 @@ Mac Chain::compute(const Mac& prev, const Fields& f) {
     s.lv(f.alg);
     s.lv(f.key_id);
     s.lv(f.ext);
-    Mac out{};
-    unsigned int n = 0;
-    if (EVP_DigestFinal_ex(s.work.get(), out.data(), &n) != 1) throw std::runtime_error("digest final failed");
-    if (alg_ == Alg::HmacSha256) {
-        if (EVP_MD_CTX_copy_ex(s.outer.get(), s.outer_init.get()) != 1 ||
-            EVP_DigestUpdate(s.outer.get(), out.data(), out.size()) != 1 ||
-            EVP_DigestFinal_ex(s.outer.get(), out.data(), &n) != 1)
-            throw std::runtime_error("hmac final failed");
-    }
-    return out;
+    return impl_->hmac ? impl_->hmac->finish(h) : h.finish();
 }
 
 void append_ext(std::string& ext, std::string_view name, std::string_view canonical_json) {
@@ -202,6 +154,11 @@ std::optional<Mac> from_hex(std::string_view s) {
     return m;
 }
 
-bool equal(const Mac& a, const Mac& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+bool equal(const Mac& a, const Mac& b) {
+    // Constant time: how much of a MAC matched must not show in timing.
+    volatile uint8_t diff = 0;
+    for (size_t i = 0; i < a.size(); i++) diff = diff | (a[i] ^ b[i]);
+    return diff == 0;
+}
 
 }  // namespace tlog::integrity
