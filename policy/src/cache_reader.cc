@@ -36,7 +36,7 @@ const char* View::open(const void* data, size_t size, View* out) {
     if (h->header_size != sizeof(Header)) return "unexpected policy cache header size";
     if (h->file_size != size) return "policy cache size does not match its header (truncated?)";
     const auto* bytes = static_cast<const unsigned char*>(data);
-    if (fnv1a64(bytes + h->header_size, size - h->header_size) != h->checksum)
+    if (file_checksum(bytes, size) != h->checksum)
         return "policy cache checksum mismatch";
     if (h->nclasses == 0 || h->nclasses > kMaxClasses || h->nclasses % 3) return "bad class count";
     const uint32_t hs = h->header_size;

@@ -139,7 +139,8 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
     while (out.size() % 8) out.push_back('\0');
     if (out.size() > (size_t(1) << 31)) throw std::runtime_error("compiled policy too large");
     h.file_size = out.size();
-    h.checksum = cache::fnv1a64(reinterpret_cast<const unsigned char*>(out.data()) + sizeof h, out.size() - sizeof h);
+    std::memcpy(out.data(), &h, sizeof h);
+    h.checksum = cache::file_checksum(reinterpret_cast<const unsigned char*>(out.data()), out.size());
     std::memcpy(out.data(), &h, sizeof h);
     result.bytes = std::move(out);
     return result;

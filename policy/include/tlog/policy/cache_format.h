@@ -4,8 +4,8 @@
 // Design: one file, read-only, mmap-able, native byte order (it is compiled on
 // the host that reads it), fixed-size records at 8-byte aligned offsets, and
 // nothing a reader has to allocate for. Every offset and count is checked
-// against the file size before use, and a 64-bit FNV-1a checksum of the body
-// catches truncation and stray writes. Host matching is already done by the
+// against the file size before use, and a 64-bit FNV-1a checksum of the whole
+// file catches truncation and stray writes. Host matching is already done by the
 // compiler: the file only holds the rules that apply to the host it names.
 #pragma once
 
@@ -36,7 +36,7 @@ struct Header {
     uint32_t header_size;       // sizeof(Header) of the writer
     uint32_t flags;
     uint64_t file_size;
-    uint64_t checksum;          // FNV-1a 64 of bytes [header_size, file_size)
+    uint64_t checksum;          // file_checksum(): FNV-1a 64 of the whole file, this field as zero
     uint64_t created;           // seconds since the epoch
     uint32_t nclasses;          // (named services + 1) * 3 session kinds, <= 64
     uint32_t recorder;          // string: the shell nss_tlog substitutes
@@ -80,12 +80,21 @@ static_assert(sizeof(Rule) == 24);
 static_assert(sizeof(Key) == 12);
 static_assert(sizeof(Range) == 12);
 
-inline uint64_t fnv1a64(const unsigned char* p, uint64_t n) {
+// The checksum of a whole cache file, its checksum field counted as zeros, so
+// that any change to any byte (header included) is noticed.
+inline uint64_t file_checksum(const unsigned char* p, uint64_t n) {
+    constexpr uint64_t at = __builtin_offsetof(Header, checksum);
+    static const unsigned char zeros[8] = {};
     uint64_t h = 0xcbf29ce484222325ull;
-    for (uint64_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
+    auto feed = [&h](const unsigned char* q, uint64_t m) {
+        for (uint64_t i = 0; i < m; ++i) {
+            h ^= q[i];
+            h *= 0x100000001b3ull;
+        }
+    };
+    feed(p, at);
+    feed(zeros, 8);
+    feed(p + at + 8, n - at - 8);
     return h;
 }
 
