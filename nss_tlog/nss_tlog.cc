@@ -47,11 +47,15 @@ enum nss_status erange(int* errnop) {
 }
 
 // Applies the policy to an entry a source returned in buf[reserve..].
-enum nss_status finish(struct passwd* pwd, char* buf, size_t reserve, int* errnop) {
+// Enumeration lists recorded users only, whatever the cache says.
+enum nss_status finish(struct passwd* pwd, char* buf, size_t reserve, int* errnop, bool enumerating = false) {
     switch (decide(pwd->pw_name, pwd->pw_uid, pwd->pw_gid, buf, reserve)) {
     case Verdict::Recorded:
         pwd->pw_shell = buf;
         return NSS_STATUS_SUCCESS;
+    case Verdict::PassThrough:
+        if (!enumerating) return NSS_STATUS_SUCCESS;   // the next source's entry, unchanged
+        [[fallthrough]];
     case Verdict::NotRecorded:
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
@@ -133,7 +137,7 @@ enum nss_status next_entry(struct passwd* pwd, char* buf, size_t buflen, int* er
         int err = 0;
         if (s.getpwent) st = s.getpwent(pwd, buf + reserve, buflen - reserve, &err);
         if (st == NSS_STATUS_SUCCESS) {
-            const enum nss_status r = finish(pwd, buf, reserve, errnop);
+            const enum nss_status r = finish(pwd, buf, reserve, errnop, true);
             if (r == NSS_STATUS_NOTFOUND) continue;   // not recorded: not ours to list
             return r;
         }

@@ -69,7 +69,8 @@ Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell
     Lock lock;
     refresh();
     if (!g_loaded) return Verdict::Unavailable;
-    if (!g_map.view.recorded(name, uid, gid)) return Verdict::NotRecorded;
+    if (!g_map.view.recorded(name, uid, gid))
+        return (g_map.view.header().flags & cache::kAnswerUnrecorded) ? Verdict::PassThrough : Verdict::NotRecorded;
     const char* rec = g_map.view.recorder();
     const size_t n = strlen(rec) + 1;
     if (n > shell_size) return Verdict::Unavailable;

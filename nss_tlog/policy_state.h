@@ -10,7 +10,8 @@ namespace nss_tlog {
 
 enum class Verdict {
     Recorded,      // substitute the recorder
-    NotRecorded,
+    NotRecorded,   // answer NOTFOUND
+    PassThrough,   // not recorded, and the cache says: answer the entry unchanged
     Unavailable,   // no good cache was ever loaded: the caller fails closed
 };
 

@@ -38,6 +38,7 @@ const char* View::open(const void* data, size_t size, View* out) {
     const auto* bytes = static_cast<const unsigned char*>(data);
     if (file_checksum(bytes, size) != h->checksum)
         return "policy cache checksum mismatch";
+    if (h->flags & ~uint32_t(kDefaultRecord | kAnswerUnrecorded)) return "unknown policy cache flags";
     if (h->nclasses == 0 || h->nclasses > kMaxClasses || h->nclasses % 3) return "bad class count";
     const uint32_t hs = h->header_size;
     if (!section_ok(h->strings, 1, 8, size, hs) || h->strings.count == 0 ||

@@ -119,7 +119,8 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
     h.version = cache::kVersion;
     h.byte_order = cache::kByteOrderMark;
     h.header_size = sizeof(cache::Header);
-    h.flags = policy.default_action == Action::Record ? uint32_t(cache::kDefaultRecord) : 0u;
+    h.flags = (policy.default_action == Action::Record ? uint32_t(cache::kDefaultRecord) : 0u) |
+              (policy.nss_answer_unrecorded ? uint32_t(cache::kAnswerUnrecorded) : 0u);
     h.created = created;
     h.nclasses = nclasses;
     h.recorder = strings.add(policy.recorder.empty() ? default_recorder : policy.recorder);

@@ -282,7 +282,7 @@ public:
             if (root.IsNull()) throw InputError(Location{source_, 0, 0, ""}, "empty rules file");
             fail(root, "", "expected a mapping at the top level");
         }
-        only_keys(root, "", {"version", "default", "recorder", "hostgroups", "rules", "sssd"});
+        only_keys(root, "", {"version", "default", "recorder", "nss", "hostgroups", "rules", "sssd"});
         if (auto v = root["version"]) {
             if (unsigned_number(v, "version", 1000) != 1) fail(v, "version", "unsupported version (this build reads version 1)");
         }
@@ -296,6 +296,15 @@ public:
             p.recorder = scalar(v, "recorder");
             if (p.recorder.empty() || p.recorder[0] != '/') fail(v, "recorder", "must be an absolute path");
             if (p.recorder.size() > 1024) fail(v, "recorder", "path too long");
+        }
+        if (auto nss = root["nss"]) {
+            if (!nss.IsMap()) fail(nss, "nss", "expected a mapping");
+            only_keys(nss, "nss", {"unrecorded"});
+            if (auto v = nss["unrecorded"]) {
+                const std::string u = scalar(v, "nss.unrecorded");
+                if (u == "answer") p.nss_answer_unrecorded = true;
+                else if (u != "notfound") fail(v, "nss.unrecorded", "expected notfound or answer, got '" + u + "'");
+            }
         }
         if (auto hg = root["hostgroups"]) {
             if (!hg.IsMap()) fail(hg, "hostgroups", "expected a mapping of group name to host list");

@@ -173,6 +173,43 @@ void test_reload_and_last_good(void**) {
     usleep(1200000);
 }
 
+// nss: {unrecorded: answer}: the next source's entry unchanged instead of
+// NOTFOUND (one lookup instead of two); enumeration still lists recorded users only.
+void test_answer_unrecorded(void**) {
+    g_env->compile(std::string("nss: {unrecorded: answer}\n") + kRules);
+    usleep(1200000);
+    void* h = dlopen("libnss_tlog.so.2", RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(h);
+    using fn = enum nss_status (*)(const char*, struct passwd*, char*, size_t, int*);
+    auto f = reinterpret_cast<fn>(dlsym(h, "_nss_tlog_getpwnam_r"));
+    char buf[2048];
+    struct passwd pw;
+    int err = 0;
+    Entry plain;
+    assert_true(get("files", "bin", &plain));
+    assert_int_equal(f("bin", &pw, buf, sizeof buf, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_shell, plain.shell.c_str());
+    assert_int_equal(f("daemon", &pw, buf, sizeof buf, &err), NSS_STATUS_SUCCESS);
+    assert_string_equal(pw.pw_shell, NssTestEnv::kRecorder);
+    assert_int_equal(f("no-such-user-here", &pw, buf, sizeof buf, &err), NSS_STATUS_NOTFOUND);
+    char small[8];
+    assert_int_equal(f("bin", &pw, small, sizeof small, &err), NSS_STATUS_TRYAGAIN);
+    assert_int_equal(err, ERANGE);
+    dlclose(h);
+    __nss_configure_lookup("passwd", "tlog files");
+    setpwent();
+    std::set<std::string> listed_with_recorder;
+    size_t before_files = 0;
+    while (struct passwd* p = getpwent()) {
+        if (std::string(p->pw_shell) != NssTestEnv::kRecorder) break;
+        ++before_files;
+    }
+    endpwent();
+    assert_int_equal(before_files, 3);   // daemon, man, sys: tlog's part still lists recorded users only
+    g_env->compile(kRules);
+    usleep(1200000);
+}
+
 void test_passwd_line_parser(void**) {
     struct Case { const char* line; std::vector<std::string> want; };
     const Case cases[] = {
@@ -207,6 +244,7 @@ int main() {
         cmocka_unit_test(test_erange_contract),
         cmocka_unit_test(test_enumeration),
         cmocka_unit_test(test_reload_and_last_good),
+        cmocka_unit_test(test_answer_unrecorded),
         cmocka_unit_test(test_passwd_line_parser),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

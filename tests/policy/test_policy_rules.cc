@@ -48,6 +48,8 @@ void test_errors_name_file_line_key(void**) {
         {"sssd:\n  scope: most\n", 2, "sssd.scope", "none, some or all"},
         {"rules: [\n", 2, "", "YAML syntax error"},
         {"version: 2\n", 1, "version", "unsupported"},
+        {"nss:\n  unrecorded: pass\n", 2, "nss.unrecorded", "notfound or answer"},
+        {"nss:\n  shell: /bin/x\n", 2, "nss.shell", "unknown key"},
         {"rules:\n  - name: a\n    action: record\n    users: [all]\n", 4, "rules[0].users", "whole value"},
         {"rules:\n  - name: a\n    action: record\n    users: all\n    groups: [g]\n", 4, "rules[0].users", "cannot be combined"},
     };

@@ -27,6 +27,7 @@ struct Section {
 
 enum Flags : uint32_t {
     kDefaultRecord = 1u << 0,   // no matching rule means "record"
+    kAnswerUnrecorded = 1u << 1,   // nss_tlog answers unrecorded users unchanged instead of NOTFOUND
 };
 
 struct Header {

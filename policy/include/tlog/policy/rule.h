@@ -84,6 +84,10 @@ struct Policy {
     std::string source;                     // file the policy came from
     Action default_action = Action::Exclude;   // when no rule matches
     std::string recorder;                   // shell nss_tlog substitutes
+    // What nss_tlog answers for a user it does not record: NOTFOUND (glibc
+    // asks the next sources itself; the default) or the next sources' entry
+    // unchanged (saves the second lookup; see nss_tlog(8)).
+    bool nss_answer_unrecorded = false;
     std::map<std::string, std::vector<std::string>> hostgroups;
     std::vector<Rule> rules;                // in file order; SSSD-derived rules appended
 };
