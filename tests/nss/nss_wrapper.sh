@@ -24,8 +24,10 @@ G
 printf 'passwd: tlog files\n' > "$tmp/nsswitch.conf"
 printf 'recorder: /opt/tlog/tlog-rec-session\nrules:\n  - {name: r, action: record, users: [alice, daemon], uids: [2]}\n' > "$tmp/rules.yaml"
 "$tp" compile --rules "$tmp/rules.yaml" --output "$tmp/policy.cache" >/dev/null
+# In a sanitizer build the ASan runtime must come first in LD_PRELOAD.
+asan_rt=$(ldd "$lookup" | awk '/libasan/ {print $3}')
 run() {
-  LD_PRELOAD=$wrapper NSS_WRAPPER_PASSWD=$tmp/passwd NSS_WRAPPER_GROUP=$tmp/group \
+  LD_PRELOAD="${asan_rt:+$asan_rt }$wrapper" NSS_WRAPPER_PASSWD=$tmp/passwd NSS_WRAPPER_GROUP=$tmp/group \
   NSS_WRAPPER_MODULE_SO_PATH=$module NSS_WRAPPER_MODULE_FN_PREFIX=tlog \
   TLOG_POLICY_CACHE=$tmp/policy.cache TLOG_NSS_NSSWITCH=$tmp/nsswitch.conf "$lookup" "$@"
 }

@@ -99,7 +99,9 @@ std::string sample_cache() {
 struct Aligned {
     std::vector<uint64_t> words;
     size_t size;
-    explicit Aligned(const std::string& s) : words((s.size() + 7) / 8), size(s.size()) { std::memcpy(words.data(), s.data(), s.size()); }
+    explicit Aligned(const std::string& s) : words((s.size() + 8) / 8), size(s.size()) {
+        std::memcpy(words.data(), s.data(), s.size());
+    }
     unsigned char* data() { return reinterpret_cast<unsigned char*>(words.data()); }
 };
 
