@@ -155,4 +155,22 @@ rm -f /var/lib/tlog/policy.cache
 [ "$(getent passwd user1 | cut -d: -f7)" = /bin/sh ] || fail "B: user1 without a cache"
 [ "$(getent passwd localuser | cut -d: -f7)" = /bin/sh ] || fail "B: localuser without a cache"
 echo "B: local users untouched, fails open without a cache: OK"
+
+# ---- Netgroups as host groups: resolved by `tlog-policy compile` with innetgr(3). ----
+# A copy of /etc with an /etc/netgroup (files) is bind-mounted over /etc.
+cp -a /etc "$tmp/etc"
+printf 'pcihosts (dbhost1,,) (dbhost2,,)\n' > "$tmp/etc/netgroup"
+printf 'passwd: files\ngroup: files\nnetgroup: files\n' > "$tmp/etc/nsswitch.conf"
+umount /etc/nsswitch.conf /etc/passwd /etc/group /etc/ld.so.cache
+mount --bind "$tmp/etc" /etc
+printf 'rules:\n  - {name: pci, action: record, users: [daemon], netgroups: [pcihosts]}\n' > "$tmp/ng.yaml"
+for h in dbhost1 dbhost2 webhost; do
+  "$tp" compile --rules "$tmp/ng.yaml" --output "$tmp/ng.cache" --host "$h" >/dev/null
+  got=$("$tp" lookup-cache daemon 1 1 "$tmp/ng.cache" || true)
+  case $h in webhost) want=exclude ;; *) want="record pci" ;; esac
+  [ "$got" = "$want" ] || fail "netgroup host $h: $got, want $want"
+  "$tp" explain daemon --rules "$tmp/ng.yaml" --host "$h" | grep -q "^nss: $( [ $h = webhost ] && echo 'not recorded' || echo recorded)" ||
+    fail "explain with netgroup host $h"
+done
+echo "netgroups (innetgr) as host groups: OK"
 echo "nss namespace: OK"

@@ -142,6 +142,24 @@ void test_enumeration(void**) {
     while (getpwent()) ++again;
     endpwent();
     assert_int_equal(again, total);
+
+    // Lookups by name and uid in the middle of an enumeration (a common
+    // pattern: "for each user, look up ...") neither deadlock nor disturb it.
+    setpwent();
+    size_t third = 0;
+    while (struct passwd* pw = getpwent()) {
+        ++third;
+        const std::string name = pw->pw_name;
+        const uid_t uid = pw->pw_uid;
+        char buf[1024];
+        struct passwd p2, *res = nullptr;
+        assert_int_equal(getpwnam_r(name.c_str(), &p2, buf, sizeof buf, &res), 0);
+        assert_non_null(res);
+        assert_int_equal(getpwuid_r(uid, &p2, buf, sizeof buf, &res), 0);
+        assert_non_null(res);
+    }
+    endpwent();
+    assert_int_equal(third, total);
 }
 
 void test_reload_and_last_good(void**) {
