@@ -66,9 +66,12 @@ enum nss_status finish(struct passwd* pwd, char* buf, size_t reserve, int* errno
     return erange(errnop);
 }
 
+void fork_safe();
+
 template <class Ask>
 enum nss_status lookup(struct passwd* pwd, char* buf, size_t buflen, int* errnop, Ask ask) {
     if (t_depth > 0) return unavailable(errnop);
+    fork_safe();
     Depth depth;
     int n = 0;
     const Source* sources = next_sources(&n);
@@ -108,6 +111,21 @@ public:
     EntLock& operator=(const EntLock&) = delete;
 };
 
+// fork(2) while another thread holds one of our mutexes would leave it locked
+// forever in the child. The handlers take both (enumeration first, the order
+// every path uses) around fork. Registered on first use, not in a constructor.
+pthread_once_t g_fork_once = PTHREAD_ONCE_INIT;
+void before_fork() {
+    pthread_mutex_lock(&g_ent_mu);
+    lock_state();
+}
+void after_fork() {
+    unlock_state();
+    pthread_mutex_unlock(&g_ent_mu);
+}
+void register_fork_handlers() { pthread_atfork(before_fork, after_fork, after_fork); }
+void fork_safe() { pthread_once(&g_fork_once, register_fork_handlers); }
+
 void start_enumeration(const Source* sources, int n, int stayopen) {
     for (int i = 0; i < n; ++i)
         if (sources[i].setpwent) sources[i].setpwent(stayopen);
@@ -122,6 +140,7 @@ void end_enumeration(const Source* sources, int n) {
 
 enum nss_status next_entry(struct passwd* pwd, char* buf, size_t buflen, int* errnop) {
     if (t_depth > 0) return unavailable(errnop);
+    fork_safe();
     Depth depth;
     int n = 0;
     const Source* sources = next_sources(&n);
@@ -193,6 +212,7 @@ __attribute__((visibility("default"))) enum nss_status _nss_tlog_getpwuid_r(uid_
 
 __attribute__((visibility("default"))) enum nss_status _nss_tlog_setpwent(int stayopen) {
     try {
+        fork_safe();
         int n = 0;
         const Source* sources = next_sources(&n);
         EntLock lock;

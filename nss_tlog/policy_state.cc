@@ -78,6 +78,9 @@ Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell
     return Verdict::Recorded;
 }
 
+void lock_state() { pthread_mutex_lock(&g_mu); }
+void unlock_state() { pthread_mutex_unlock(&g_mu); }
+
 size_t recorder_size() {
     pthread_once(&g_path_once, init_path);
     Lock lock;

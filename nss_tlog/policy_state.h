@@ -23,4 +23,8 @@ Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell
 // Length of the current recorder path plus its NUL, or 0 if no cache is loaded.
 size_t recorder_size();
 
+// The cache mutex, for the fork handlers only (see nss_tlog.cc).
+void lock_state();
+void unlock_state();
+
 } // namespace nss_tlog

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -101,6 +102,25 @@ void enumerator() {
     }
 }
 
+#ifndef NSS_TLOG_DIRECT
+// Forks while the other threads hold nss_tlog's locks at random moments: the
+// child must still be able to look users up (the module's fork handlers).
+void forker() {
+    while (!g_stop) {
+        const pid_t pid = fork();
+        if (pid == 0) {
+            alarm(20);   // a deadlocked child dies and is counted as an error
+            _exit(lookup("daemon", 1, false, 1024) == g_recorder ? 0 : 1);
+        }
+        int st = 0;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (g_errors++ < 10) fprintf(stderr, "forked child failed (status %d)\n", st);
+        }
+        usleep(20000);
+    }
+}
+#endif
+
 // Replaces the cache file (same contents, new inode) while lookups run.
 void replacer(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -127,11 +147,25 @@ int main(int argc, char** argv) {
     }
     g_recorder = rec;
     __nss_configure_lookup("passwd", "tlog files");
+    // Load every module before threads start: a fork(2) during another
+    // thread's dlopen(3) leaves the child's loader inconsistent (a glibc
+    // limit, not nss_tlog's); the forker is about nss_tlog's own locks.
+    (void)lookup("bin", 2, true, 1024);
+    if (lookup("daemon", 1, false, 1024) != g_recorder) {
+        fprintf(stderr, "warm-up lookups failed\n");
+        return 1;
+    }
     std::vector<std::thread> pool;
     std::thread en(enumerator), re(replacer, std::string(cache));
+#ifndef NSS_TLOG_DIRECT
+    std::thread fk(forker);
+#endif
     for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t, lookups);
     for (auto& t : pool) t.join();
     g_stop = true;
+#ifndef NSS_TLOG_DIRECT
+    fk.join();
+#endif
     en.join();
     re.join();
     printf("%d threads x %ld lookups: %ld errors\n", threads, lookups, g_errors.load());
