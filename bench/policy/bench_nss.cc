@@ -233,6 +233,9 @@ int main(int argc, char** argv) {
         _exit(0);
     }
     tlog::policy::cache::unmap(&m);
+    umount("/var/lib");
+    umount("/etc/group");
+    umount("/etc/passwd");
     std::system(("rm -rf " + dir).c_str());
     return 0;
 }
