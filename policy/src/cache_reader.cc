@@ -169,6 +169,13 @@ const char* map_file(const char* path, Mapping* out) {
         ::close(fd);
         return "policy cache is not a regular file";
     }
+    // Whoever can write the cache decides who is recorded: accept it only from
+    // root (or the reading process's own user, for tests and tools) and only
+    // if nobody else can write it.
+    if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        ::close(fd);
+        return "policy cache is writable by another user (must be owned by root, mode 0644)";
+    }
     if (st.st_size < static_cast<off_t>(sizeof(Header)) || st.st_size > (off_t(1) << 31)) {
         ::close(fd);
         return "policy cache has an implausible size";

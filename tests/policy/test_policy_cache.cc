@@ -177,6 +177,18 @@ void test_atomic_write(void**) {
     write_atomically(path, bytes);   // a new inode: readers notice
     assert_false(cache::same_file(path.c_str(), m));
     cache::unmap(&m);
+    // Writable by others, or owned by another user: refused.
+    assert_int_equal(chmod(path.c_str(), 0666), 0);
+    assert_non_null(cache::map_file(path.c_str(), &m));
+    assert_int_equal(chmod(path.c_str(), 0664), 0);
+    assert_non_null(cache::map_file(path.c_str(), &m));
+    assert_int_equal(chmod(path.c_str(), 0644), 0);
+    assert_null(cache::map_file(path.c_str(), &m));
+    cache::unmap(&m);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(path.c_str(), 65534, 65534), 0);
+        assert_non_null(cache::map_file(path.c_str(), &m));
+    }
     // A target directory that does not exist: an error naming the path, nothing left behind.
     bool thrown = false;
     try {
