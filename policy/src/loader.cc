@@ -35,11 +35,16 @@ public:
         throw InputError(at(n, key), msg);
     }
 
+    // Unknown and repeated keys are errors: yaml-cpp would silently use the
+    // first of two "action:" lines, and a rule must not mean two things.
     void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> keys) const {
+        std::set<std::string> seen;
         for (const auto& kv : map) {
-            const std::string k = kv.first.as<std::string>();
+            if (!kv.first.IsScalar()) fail(kv.first, path, "keys must be plain names");
+            const std::string k = kv.first.Scalar();
             if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; }))
                 fail(kv.first, join(path, k), "unknown key");
+            if (!seen.insert(k).second) fail(kv.first, join(path, k), "duplicate key");
         }
     }
 
