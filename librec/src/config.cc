@@ -487,6 +487,7 @@ LoadResult load_config(const LoadOptions& o) {
     }
     json::Value cli = parse_command_line(o.argv, o.program);
     merge_layer(r.merged, cli, "<command line>", o.program);
+    r.command_line = std::move(cli);
     r.config = config_from_json(r.merged);
     return r;
 }

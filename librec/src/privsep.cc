@@ -70,10 +70,17 @@ Identities capture_identities(const std::string& tlog_user) {
         ids.root_start = true;
         struct passwd pw, *res = nullptr;
         char buf[4096];
-        if (getpwnam_r(tlog_user.c_str(), &pw, buf, sizeof buf, &res) != 0 || !res)
-            throw std::runtime_error("the recorder account '" + tlog_user + "' does not exist (see the install step)");
-        ids.recorder_uid = pw.pw_uid;
-        ids.recorder_gid = pw.pw_gid;
+        if (getpwnam_r(tlog_user.c_str(), &pw, buf, sizeof buf, &res) == 0 && res) {
+            ids.recorder_uid = pw.pw_uid;
+            ids.recorder_gid = pw.pw_gid;
+        } else {
+            // Root can kill any process, so separating a root session from
+            // its recorder protects nothing; refusing would lock root out.
+            // The recorder reports this (missing_account) to the audit log.
+            ids.missing_account = true;
+            ids.recorder_uid = ru;
+            ids.recorder_gid = rg;
+        }
     }
     ids.separate = ids.user_uid != ids.recorder_uid || ids.user_gid != ids.recorder_gid;
     return ids;

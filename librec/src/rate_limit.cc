@@ -30,8 +30,15 @@ RateLimiter::Decision RateLimiter::decide(int64_t now_ns, size_t bytes) {
     double n = static_cast<double>(bytes);
     // A piece larger than the whole burst passes when the bucket is full,
     // else nothing that large would ever be recorded.
-    if (tokens_ >= n || (n > burst_ && tokens_ >= burst_)) {
+    if (tokens_ >= n) {
         tokens_ -= n;
+        return d;
+    }
+    if (n > burst_ && tokens_ >= burst_) {
+        // An oversized piece empties the bucket (no debt: a drop limiter
+        // must recover as soon as the rate allows again).
+        tokens_ = action_ == Action::Drop ? 0 : tokens_ - n;
+        if (action_ == Action::Delay && rate_ > 0 && tokens_ < 0) d.wait_ns = static_cast<int64_t>(-tokens_ / rate_ * 1e9);
         return d;
     }
     if (action_ == Action::Drop) {

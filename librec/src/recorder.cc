@@ -334,6 +334,9 @@ int recorder_main(Program p, int argc, char** argv) {
     }
     const uint32_t session = audit_session_id();
     const std::string user = user_name(getuid());
+    if (ids.missing_account)
+        audit_log(LOG_WARNING, "no 'tlog' account: the recording of " + user + " runs as " + user +
+                                   " (install step missing)");
 
     // ---- configuration
     LoadOptions lo;
@@ -477,14 +480,41 @@ int recorder_main(Program p, int argc, char** argv) {
 
     std::unique_ptr<MessageSink> writer;
     std::optional<integrity::Key> key;
+    // A setuid recorder must not open a file the caller named with the
+    // recorder's identity (it could append forged lines to recordings or
+    // read tlog's files): paths from the command line are opened as the user.
+    auto cli_has = [&](const char* sec, const char* key) {
+        const json::Value* s = lr.command_line.find(sec);
+        return s && s->find(key);
+    };
+    const bool as_user_file = p == Program::RecSession && ids.separate && cli_has("file", "path");
+    const bool as_user_key = p == Program::RecSession && ids.separate && cli_has("integrity", "key");
     try {
-        if (cfg.writer == "file") writer = make_file_writer(cfg.file_path);
+        if (cfg.writer == "file") {
+            if (as_user_file) act_as_user(ids);
+            try {
+                writer = make_file_writer(cfg.file_path);
+            } catch (...) {
+                if (as_user_file) back_to_recorder(ids);
+                throw;
+            }
+            if (as_user_file) back_to_recorder(ids);
+        }
         else if (cfg.writer == "syslog")
             writer = make_syslog_writer(g_prog, syslog_facility_code(cfg.syslog_facility),
                                         syslog_priority_code(cfg.syslog_priority));
         else if (cfg.writer == "journal")
             writer = make_journal_writer(g_prog, syslog_priority_code(cfg.journal_priority), cfg.journal_augment, info);
-        if (!cfg.key_file.empty()) key = integrity::load_key_file(cfg.key_file);
+        if (!cfg.key_file.empty()) {
+            if (as_user_key) act_as_user(ids);
+            try {
+                key = integrity::load_key_file(cfg.key_file);
+            } catch (...) {
+                if (as_user_key) back_to_recorder(ids);
+                throw;
+            }
+            if (as_user_key) back_to_recorder(ids);
+        }
     } catch (const std::exception& e) {
         err(e.what());
         audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
@@ -523,8 +553,11 @@ int recorder_main(Program p, int argc, char** argv) {
     if (interactive && !cfg.notice.empty()) (void)!::write(1, cfg.notice.data(), cfg.notice.size());
     if (!cfg.semaphore.empty()) {
         try {
+            if (p == Program::RecSession) act_as_user(ids);  // a caller-named path: the user's rights
             write_semaphore(cfg.semaphore);
+            if (p == Program::RecSession) back_to_recorder(ids);
         } catch (const std::exception& e) {
+            if (p == Program::RecSession) back_to_recorder(ids);
             err(e.what());
             return 1;
         }

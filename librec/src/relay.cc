@@ -83,13 +83,13 @@ struct RawMode {
         cfmakeraw(&raw);
         raw.c_cc[VMIN] = 1;
         raw.c_cc[VTIME] = 0;
-        if (tcsetattr(f, TCSAFLUSH, &raw) == 0) {
+        if (tcsetattr(f, TCSANOW, &raw) == 0) {  // not FLUSH: keep type-ahead
             fd = f;
             active = true;
         }
     }
     ~RawMode() {
-        if (active) tcsetattr(fd, TCSAFLUSH, &saved);
+        if (active) tcsetattr(fd, TCSADRAIN, &saved);
     }
 };
 
@@ -345,9 +345,21 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
         prog_fd = use_pty ? master.fd : child_out_r.fd;
         prog_in_fd = use_pty ? master.fd : child_in_w.fd;
         if (child_done) {
-            // Drain what the program left and end.
-            if (prog_open && prog_fd >= 0) pump_output(prog_fd, spec.out_fd, prog_open);
-            if (err_open) pump_output(child_err_r.fd, spec.err_fd, err_open);
+            // Drain what the program left and end. The pty moves data from
+            // the slave to the master asynchronously, so "nothing to read
+            // now" is not the end: read until EOF/EIO (every slave closed),
+            // or until it stays quiet for 50 ms (a background process keeps
+            // the terminal open), at most 2 s.
+            int64_t give_up = mono_now_ns() + 2000000000;
+            while ((prog_open && prog_fd >= 0) || err_open) {
+                pollfd dp[2];
+                int dn = 0;
+                if (prog_open && prog_fd >= 0) dp[dn++] = {prog_fd, POLLIN, 0};
+                if (err_open) dp[dn++] = {child_err_r.fd, POLLIN, 0};
+                if (::poll(dp, static_cast<nfds_t>(dn), 50) <= 0 || mono_now_ns() > give_up) break;
+                if (prog_open && prog_fd >= 0) pump_output(prog_fd, spec.out_fd, prog_open);
+                if (err_open) pump_output(child_err_r.fd, spec.err_fd, err_open);
+            }
             break;
         }
         pollfd pfd[5];

@@ -65,6 +65,7 @@ struct LoadResult {
     Config config;
     json::Value merged;                 // the merged JSON tree (what --configuration prints)
     std::vector<std::string> ignored;   // "<env VAR>: setting 'writer' ignored: ..." for the audit log
+    json::Value command_line;           // the command-line layer alone (which settings the caller chose)
 };
 
 // Throws InputError naming the source, line and key.

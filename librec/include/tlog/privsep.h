@@ -24,11 +24,12 @@ struct Identities {
     gid_t recorder_gid = 0;
     bool separate = false;   // user and recorder identities differ: the switch happens
     bool root_start = false; // started with effective uid 0: full switch with setgroups
+    bool missing_account = false;  // root start and no tlog account: no switch (reported)
 };
 
 // Reads the identities of this process at start. When started by root
-// (effective uid 0) the recorder identity is the `tlog_user` account.
-// Throws std::runtime_error when the account is missing.
+// (effective uid 0) the recorder identity is the `tlog_user` account, if it
+// exists (see missing_account).
 Identities capture_identities(const std::string& tlog_user = "tlog");
 
 // Temporarily acts as the user (effective uid only), e.g. to open the pty;
