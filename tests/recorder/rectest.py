@@ -163,3 +163,132 @@ def tmpdir():
     d = tempfile.mkdtemp(prefix="rectest-")
     os.chmod(d, 0o755)
     return d
+
+
+# ---------------------------------------------------------------- namespaces
+# Everything below runs inside a private mount namespace (the test's meson
+# wrapper starts it with `unshare -m --propagation private`): the host's
+# /etc, /dev, /run and sysconfdir are never changed.
+
+def sh(cmd, **kw):
+    r = subprocess.run(cmd, shell=True, capture_output=True, **kw)
+    if r.returncode != 0:
+        fail("command failed: %s\n%s%s" % (cmd, r.stdout.decode(), r.stderr.decode()))
+    return r.stdout.decode()
+
+
+def require_root_ns():
+    check(os.geteuid() == 0, "this test needs root (CI runs as root)")
+    check(os.environ.get("RECTEST_NS") == "1", "run through the meson wrapper (unshare -m)")
+
+
+def add_users(T, users):
+    """Bind-mounts copies of passwd/group/shadow with `users` added:
+    [(name, uid, gid, home, shell)]."""
+    names = {u[0] for u in users}
+    for f in ("passwd", "group", "shadow"):
+        with open("/etc/" + f) as src:
+            lines = [l for l in src if l.split(":", 1)[0] not in names]
+        for name, uid, gid, home, shell in users:
+            if f == "passwd":
+                lines.append("%s:x:%d:%d::%s:%s\n" % (name, uid, gid, home, shell))
+            elif f == "group":
+                lines.append("%s:x:%d:\n" % (name, gid))
+            else:
+                lines.append("%s:!:19000:0:99999:7:::\n" % name)
+        with open(T + "/" + f, "w") as dst:
+            dst.writelines(lines)
+        os.chmod(T + "/" + f, 0o640 if f == "shadow" else 0o644)
+        sh("mount --bind %s/%s /etc/%s" % (T, f, f))
+
+
+def private_dev(T):
+    """A private /dev (tmpfs) with the usual nodes and the host's devpts, so
+    that /dev/log can be served by the test's own rsyslogd."""
+    d = T + "/dev"
+    os.makedirs(d)
+    sh("mount -t tmpfs -o mode=755 tmpfs " + d)
+    for n in ("null", "zero", "full", "random", "urandom", "tty", "ptmx"):
+        sh("cp -a /dev/%s %s/" % (n, d))
+    os.makedirs(d + "/pts")
+    os.makedirs(d + "/shm")
+    sh("mount --bind /dev/pts %s/pts" % d)
+    os.symlink("/proc/self/fd", d + "/fd")
+    for i, n in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink("/proc/self/fd/%d" % i, d + "/" + n)
+    sh("mount --rbind %s /dev" % d)
+
+
+def private_dir(path, T, name):
+    """Mounts an empty tmpfs over `path` (which must exist)."""
+    sh("mount -t tmpfs -o mode=755 tmpfs " + path)
+
+
+class Rsyslog:
+    """rsyslogd serving /dev/log (SysSock) and writing every message's raw
+    text to OUT. Stopped by PID."""
+
+    def __init__(self, T, out):
+        self.T, self.out = T, out
+        os.makedirs(T + "/rsyslog-work", exist_ok=True)
+        conf = T + "/rsyslog.conf"
+        with open(conf, "w") as f:
+            f.write('''global(workDirectory="%s/rsyslog-work" maxMessageSize="64k")
+module(load="imuxsock" SysSock.Use="on" SysSock.Name="/dev/log")
+template(name="raw" type="string" string="%%syslogfacility-text%%.%%syslogseverity-text%% %%programname%%:%%msg%%\\n")
+*.* action(type="omfile" file="%s" template="raw")
+''' % (T, out))
+        self.pidfile = T + "/rsyslog.pid"
+        self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", self.pidfile],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.time() + 10
+        while not os.path.exists("/dev/log"):
+            if time.time() > end or self.proc.poll() is not None:
+                fail("rsyslogd did not start")
+            time.sleep(0.05)
+
+    def text(self, wait_for=None, timeout=10):
+        end = time.time() + timeout
+        while True:
+            t = open(self.out).read() if os.path.exists(self.out) else ""
+            if wait_for is None or wait_for in t or time.time() > end:
+                return t
+            time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Journald:
+    """systemd-journald with its sockets on a private tmpfs over /run and
+    its files in a private /var/log/journal: the machine's journal (if any)
+    is untouched. Stopped by PID."""
+
+    def __init__(self, T):
+        os.makedirs("/run/systemd/journal", exist_ok=True)
+        if os.path.isdir("/var/log/journal"):
+            sh("mount -t tmpfs tmpfs /var/log/journal")
+        self.proc = subprocess.Popen(["/lib/systemd/systemd-journald"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        end = time.time() + 10
+        while not os.path.exists("/run/systemd/journal/socket"):
+            if time.time() > end or self.proc.poll() is not None:
+                fail("journald did not start")
+            time.sleep(0.05)
+
+    def entries(self, match):
+        r = subprocess.run(["journalctl", "--no-pager", "-o", "json", match], capture_output=True)
+        return [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
