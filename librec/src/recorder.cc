@@ -93,7 +93,11 @@ public:
         if (!pending_.empty()) pending_ += ",";
         pending_ += members;
     }
+    // Drop records are taken when a message is written, so one message
+    // carries one "dropped" field covering every span since the last one.
+    void set_drops(DropRecord* d) { drops_ = d; }
     void write(const EncodedMessage& m) override {
+        if (drops_ && !drops_->empty()) add(drops_->take_members());
         if (pending_.empty()) return inner_.write(m);
         std::string line(m.line);
         size_t close = line.rfind('}');
@@ -106,6 +110,7 @@ public:
 private:
     MessageSink& inner_;
     std::string pending_;
+    DropRecord* drops_ = nullptr;
 };
 
 // Makes writer failures visible and applies `lax`.
@@ -165,6 +170,7 @@ public:
         : enc_(enc), ann_(ann), latency_ns_(static_cast<int64_t>(cfg.latency * 1e9)),
           limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
           log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
+        ann_.set_drops(&drops_);
         if (codeset) {
             conv_in_.emplace(*codeset);
             conv_out_.emplace(*codeset);
@@ -203,7 +209,6 @@ private:
             drops_.add(input, ms, d);
             return;
         }
-        if (!drops_.empty()) ann_.add(drops_.take_members());
         if (dec.wait_ns > 0) {
             timespec ts{static_cast<time_t>(dec.wait_ns / 1000000000), static_cast<long>(dec.wait_ns % 1000000000)};
             while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
@@ -213,9 +218,7 @@ private:
     }
 
 public:
-    void before_finish() {
-        if (!drops_.empty()) ann_.add(drops_.take_members());
-    }
+    void before_finish() {}
 
 private:
     Encoder& enc_;
