@@ -2,6 +2,7 @@
 pseudo-terminal (as a login would), talk to it, resize it, hang it up, and
 read back the recording with codec-tool (librec's decoder)."""
 import errno
+import json  # noqa
 import fcntl
 import json
 import os
