@@ -182,9 +182,16 @@ public:
     int64_t deadline() override {
         if (!enc_.pending()) return INT64_MAX;
         int64_t s = enc_.pending_since_ns();
+        // What a flush left behind (a character cut in two) cannot be
+        // written yet: no new deadline until new data arrives, else the
+        // relay would spin.
+        if (s == flushed_since_) return INT64_MAX;
         return s > INT64_MAX - latency_ns_ ? INT64_MAX : s + latency_ns_;
     }
-    void tick(int64_t) override { enc_.flush(); }
+    void tick(int64_t) override {
+        enc_.flush();
+        flushed_since_ = enc_.pending() ? enc_.pending_since_ns() : INT64_MIN;
+    }
 
     // Transfer mode: the command, byte counts and hashes instead of the payload.
     std::string transfer_members(const std::string& cmd) {
@@ -224,6 +231,7 @@ private:
     Encoder& enc_;
     AnnotatingSink& ann_;
     int64_t latency_ns_;
+    int64_t flushed_since_ = INT64_MIN;
     RateLimiter limiter_;
     int64_t t0_;
     bool log_in_, log_out_;

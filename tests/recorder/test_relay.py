@@ -287,6 +287,50 @@ def case_rate_limit_delay():
     check(o.count(b"y") == 50000, "delay lost data: %d bytes, %d y, %r" % (len(o), o.count(b"y"), o[-100:]))
 
 
+def case_no_spin_on_cut_character():
+    """Half a UTF-8 character waits for its end; the latency timer must not
+    spin meanwhile."""
+    d = tmpdir()
+    log = d + "/r.log"
+    p = spawn([TLOG_REC, "--latency=0.2", "-o", log, "/bin/sh", "-c",
+               "printf 'start \\303'; sleep 2; printf '\\251 end\\n'"])
+    p.read_until("start")
+    time.sleep(2.5)
+    _, _, ru = os.wait4(p.pid, 0)
+    os.close(p.fd)
+    cpu = ru.ru_utime + ru.ru_stime
+    check(cpu < 0.5, "recorder used %.2f s of CPU while waiting" % cpu)
+    check("start é end".encode() in output_of(log), "cut character not joined: %r" % output_of(log))
+
+
+def case_full_screen_and_job_control():
+    """A full-screen program (less, alternate screen) and job control
+    (Ctrl-Z, fg) through the recorder."""
+    d = tmpdir()
+    log = d + "/r.log"
+    with open(d + "/text", "w") as f:
+        f.write("".join("line %d\n" % i for i in range(200)))
+    env = dict(os.environ, PS1="P$ ", LESS="", TERM="xterm")
+    p = spawn([TLOG_REC, "-o", log, "/bin/bash", "--norc", "-i"], env=env, rows=24, cols=80)
+    p.read_until("P$ ")
+    p.write("less %s/text\r" % d)
+    p.read_until("line 22")
+    p.write(" ")  # next page
+    p.read_until("line 44")
+    p.write("\x1a")  # Ctrl-Z: less is stopped, the shell takes over
+    p.read_until("Stopped")
+    p.write("echo back-in-shell\r")
+    p.read_until("back-in-shell")
+    p.write("fg\r")
+    p.read_until("line 4")
+    p.write("q")
+    p.write("exit\r")
+    check(p.wait() == 0, "shell exit")
+    out = output_of(log)
+    check(b"\x1b[?1049h" in out or b"\x1b[?47h" in out or b"\x1b7" in out, "alternate screen not recorded")
+    check(b"line 44" in out and b"back-in-shell" in out, "full-screen output not recorded")
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
