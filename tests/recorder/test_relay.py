@@ -25,12 +25,14 @@ def session_env(**extra):
 def case_echo_and_status():
     d = tmpdir()
     log = d + "/r.log"
-    p = spawn([TLOG_REC, "-o", log, "/bin/sh", "-c", "echo hello-world; exit 3"])
+    sem = d + "/ready"
+    p = spawn([TLOG_REC, "-o", log, "--semaphore=" + sem, "/bin/sh", "-c", "echo hello-world; exit 3"])
     st = p.wait()
     check(st == 3, "exit status %d, expected 3" % st)
     check(b"hello-world" in p.out, "output not relayed: %r" % p.out)
     check(b"hello-world\r\n" in output_of(log), "output not recorded")
     check(end_of(log) == "exit", "end marker %r" % end_of(log))
+    check(open(sem).read() == "READY", "semaphore not written")
     mode = stat.S_IMODE(os.stat(log).st_mode)
     check(mode == 0o600, "log mode %o, expected 600" % mode)
     # append: a second recording goes after the first
