@@ -233,6 +233,24 @@ def case_writer_failure_not_silent():
         e.close()
 
 
+def case_graphical_session():
+    e = Env()
+    try:
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "file", "file": {"path": "%s"}, "graphical": {"record": false}}' % e.log)
+        gui = {"XDG_SESSION_TYPE": "x11", "DISPLAY": ":0"}
+        r = e.run_as_user(["-c", "echo gui-session-$(id -u)"], env_extra=gui, pty=False)
+        check(r.returncode == 0 and b"gui-session-%d" % USER_UID in r.stdout, "graphical session did not run: %r" % r.stderr)
+        check(not os.path.exists(e.log), "graphical session recorded although graphical.record is false")
+        check("graphical session not recorded" in e.syslog.text(wait_for="graphical"), "not logged")
+        # the same variables on a terminal (ssh -X, a terminal emulator): recorded
+        p = e.run_as_user(["-c", "echo terminal-with-display"], env_extra=gui)
+        check(p.wait() == 0, "session failed")
+        check(b"terminal-with-display" in output_of(e.log), "terminal session with DISPLAY not recorded")
+    finally:
+        e.close()
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
