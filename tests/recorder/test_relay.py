@@ -319,6 +319,7 @@ def case_full_screen_and_job_control():
     p.read_until("line 22")
     p.write(" ")  # next page
     p.read_until("line 44")
+    time.sleep(0.5)  # let less settle at its prompt
     p.write("\x1a")  # Ctrl-Z: less is stopped, the shell takes over
     p.read_until("Stopped")
     p.write("echo back-in-shell\r")
