@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -139,6 +140,30 @@ public:
         sha_.update(m.line);
         last_lost_ = m.id;
     }
+    // Writes what a buffering writer holds (latency timer, end). A failure
+    // is handled like a failed write().
+    void flush_buffer() {
+        auto* b = dynamic_cast<BufferedWriter*>(inner_);
+        if (!b || failed_) return;
+        uint64_t n = b->buffered_messages();
+        try {
+            b->flush_buffer();
+        } catch (const std::exception& e) {
+            failed_ = true;
+            error_ = e.what();
+            lost_ += n;
+            err(std::string("recording writer failed: ") + e.what() +
+                (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
+            audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; " + std::to_string(n) +
+                                   " buffered message(s) and later ones are lost" +
+                                   (lax_ ? "; session continues (lax)" : "; session ended"));
+            if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
+        }
+    }
+    int64_t buffered_since() const {
+        auto* b = dynamic_cast<BufferedWriter*>(inner_);
+        return b && !failed_ ? b->buffered_since() : INT64_MAX;
+    }
     // A summary of what was lost, logged at the end.
     void report() {
         if (!lost_) return;
@@ -165,9 +190,9 @@ private:
 // limit, the charset conversion and the transfer summary.
 class Observer : public RelayObserver {
 public:
-    Observer(Encoder& enc, AnnotatingSink& ann, const Config& cfg, int64_t t0, std::optional<std::string> codeset,
-             bool transfer)
-        : enc_(enc), ann_(ann), latency_ns_(static_cast<int64_t>(cfg.latency * 1e9)),
+    Observer(Encoder& enc, AnnotatingSink& ann, GuardSink& guard, const Config& cfg, int64_t t0,
+             std::optional<std::string> codeset, bool transfer)
+        : enc_(enc), ann_(ann), guard_(guard), latency_ns_(static_cast<int64_t>(cfg.latency * 1e9)),
           limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
           log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
         ann_.set_drops(&drops_);
@@ -180,17 +205,25 @@ public:
     void output(int64_t t, std::string_view d) override { data(false, t, d); }
     void window(int64_t t, uint16_t w, uint16_t h) override { enc_.window(t, w, h); }
     int64_t deadline() override {
-        if (!enc_.pending()) return INT64_MAX;
-        int64_t s = enc_.pending_since_ns();
+        int64_t s = INT64_MAX;
         // What a flush left behind (a character cut in two) cannot be
         // written yet: no new deadline until new data arrives, else the
         // relay would spin.
-        if (s == flushed_since_) return INT64_MAX;
+        if (enc_.pending() && enc_.pending_since_ns() != flushed_since_) s = enc_.pending_since_ns();
+        s = std::min(s, guard_.buffered_since());
         return s > INT64_MAX - latency_ns_ ? INT64_MAX : s + latency_ns_;
     }
-    void tick(int64_t) override {
-        enc_.flush();
-        flushed_since_ = enc_.pending() ? enc_.pending_since_ns() : INT64_MIN;
+    void tick(int64_t now) override {
+        if (enc_.pending() && enc_.pending_since_ns() != flushed_since_ &&
+            enc_.pending_since_ns() <= now - latency_ns_) {
+            enc_.flush();
+            flushed_since_ = enc_.pending() ? enc_.pending_since_ns() : INT64_MIN;
+        }
+        if (guard_.buffered_since() <= now - latency_ns_ || enc_.next_id() != flushed_id_) {
+            // Whatever the encoder just wrote goes out with the old data.
+            guard_.flush_buffer();
+            flushed_id_ = enc_.next_id();
+        }
     }
 
     // Transfer mode: the command, byte counts and hashes instead of the payload.
@@ -230,8 +263,10 @@ public:
 private:
     Encoder& enc_;
     AnnotatingSink& ann_;
+    GuardSink& guard_;
     int64_t latency_ns_;
     int64_t flushed_since_ = INT64_MIN;
+    uint64_t flushed_id_ = 1;
     RateLimiter limiter_;
     int64_t t0_;
     bool log_in_, log_out_;
@@ -555,7 +590,7 @@ int recorder_main(Program p, int argc, char** argv) {
     std::optional<Observer> obs;
     try {
         enc.emplace(info, eo, ann, t0, real_now_ns());
-        obs.emplace(*enc, ann, cfg, t0, codeset, transfer);
+        obs.emplace(*enc, ann, guard, cfg, t0, codeset, transfer);
     } catch (const std::exception& e) {
         err(e.what());
         return 1;
@@ -601,6 +636,7 @@ int recorder_main(Program p, int argc, char** argv) {
     } catch (const std::exception& e) {
         err(std::string("cannot finish the recording: ") + e.what());
     }
+    guard.flush_buffer();
     guard.report();
     if (guard.failed() && !cfg.lax && res.status == 0) return 1;
     return res.status;

@@ -17,9 +17,22 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A writer that gathers messages and writes them in larger pieces. The
+// recorder flushes it within `latency` of the oldest gathered message and at
+// the end; flush_buffer() throws WriterError like write().
+class BufferedWriter {
+public:
+    virtual ~BufferedWriter() = default;
+    virtual int64_t buffered_since() const = 0;  // CLOCK_MONOTONIC ns, INT64_MAX when empty
+    virtual void flush_buffer() = 0;
+    virtual uint64_t buffered_messages() const = 0;
+};
+
 // Appends to a file created with mode 0600 (an existing file keeps its mode).
 // Opened once at start, so the file may be one the recording identity can
-// write and the recorded user cannot.
+// write and the recorded user cannot. Messages are written in pieces of up
+// to 64 KiB, one write() each (O_APPEND keeps other recorders' lines whole);
+// the returned sink is also a BufferedWriter.
 std::unique_ptr<MessageSink> make_file_writer(const std::string& path);
 
 // RFC 3164 datagrams to a syslog socket (default /dev/log), our own client:
