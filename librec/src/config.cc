@@ -455,23 +455,30 @@ LoadResult load_config(const LoadOptions& o) {
     if (::access(sysfile.c_str(), F_OK) == 0)
         merge_layer(r.merged, parse_layer(read_file(sysfile), sysfile), sysfile, o.program);
 
-    const char* file_var = o.program == Program::Rec ? "TLOG_REC_CONF_FILE" : "TLOG_REC_SESSION_CONF_FILE";
-    const char* text_var = o.program == Program::Rec ? "TLOG_REC_CONF_TEXT" : "TLOG_REC_SESSION_CONF_TEXT";
-    if (const char* f = env(file_var); f && *f) {
-        if (o.trust_env && o.trust_env_file) {
-            std::string src = f;
-            merge_layer(r.merged, parse_layer(read_file(src), src), src, o.program);
-        } else {
-            // The file is named by an environment the user may have written:
-            // the recorder does not even open it (it could be anything the
-            // tlog identity can read).
-            r.ignored.push_back(std::string("<env ") + file_var + ">: file '" + f +
-                                "' ignored: the environment is not trusted without a valid proof");
+    std::vector<std::string> prefixes = {"TLOG_REC"};
+    if (o.program == Program::RecSession) prefixes.push_back("TLOG_REC_SESSION");
+    for (const auto& pre : prefixes) {
+        std::string file_var = pre + "_CONF_FILE";
+        if (const char* f = env(file_var.c_str()); f && *f) {
+            if (o.trust_env && o.trust_env_file) {
+                std::string src = f;
+                merge_layer(r.merged, parse_layer(read_file(src), src), src, o.program);
+            } else {
+                // The file is named by an environment the user may have
+                // written: the recorder does not even open it (it could be
+                // anything the tlog identity can read).
+                r.ignored.push_back("<env " + file_var + ">: file '" + f +
+                                    "' ignored: the environment is not trusted without a valid proof");
+            }
         }
     }
-    if (const char* t = env(text_var); t && *t) {
-        std::string src = std::string("<env ") + text_var + ">";
-        if (o.trust_env) {
+    for (const auto& pre : prefixes) {
+        std::string text_var = pre + "_CONF_TEXT";
+        const char* t = env(text_var.c_str());
+        if (!t || !*t) continue;
+        std::string src = "<env " + text_var + ">";
+        bool trusted = o.trust_text ? o.trust_text(text_var, t) : o.trust_env;
+        if (trusted) {
             merge_layer(r.merged, parse_layer(t, src), src, o.program);
         } else {
             // Untrusted text never stops the session: a bad layer is ignored

@@ -394,20 +394,25 @@ int recorder_main(Program p, int argc, char** argv) {
         // user's to write (AcceptEnv, su -m, PermitUserEnvironment).
         lo.trust_env_file = false;
         lo.trust_env = false;
-        const char* text = getenv("TLOG_REC_SESSION_CONF_TEXT");
-        const char* proof = getenv("TLOG_REC_SESSION_CONF_PROOF");
-        if (text && *text) {
-            std::string why = "no TLOG_REC_SESSION_CONF_PROOF";
+        // pam_tlog's TLOG_REC_CONF_TEXT and tlog's/SSSD's
+        // TLOG_REC_SESSION_CONF_TEXT are each taken in full only with a
+        // proof (the matching *_CONF_PROOF variable) for exactly that text.
+        lo.trust_text = [&](const std::string& var, const std::string& text) {
+            std::string proof_var = var.substr(0, var.size() - 4) + "PROOF";
+            const char* proof = getenv(proof_var.c_str());
+            std::string why = "no " + proof_var;
+            bool ok = false;
             if (proof && *proof) {
                 try {
                     auto key = integrity::load_key_file(conf_proof_key_path());
-                    lo.trust_env = verify_conf_proof(key, proof, user, session, time(nullptr), text, why);
+                    ok = verify_conf_proof(key, proof, user, session, time(nullptr), text, why);
                 } catch (const std::exception& e) {
                     why = std::string("cannot read the proof key: ") + e.what();
                 }
             }
-            if (!lo.trust_env) notes.push_back("TLOG_REC_SESSION_CONF_TEXT not proven (" + why + ")");
-        }
+            if (!ok) notes.push_back(var + " not proven (" + why + ")");
+            return ok;
+        };
     }
     LoadResult lr;
     try {

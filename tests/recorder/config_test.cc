@@ -143,7 +143,7 @@ void test_session_names_and_untrusted_env(void**) {
     g_env["TLOG_REC_SESSION_CONF_TEXT"] =
         "{\"log\": {\"output\": false}, \"writer\": \"file\", \"file\": {\"path\": \"/tmp/evil\"}, \"shell\": \"/bin/zsh\", \"notice\": \"hi\"}";
     g_env["TLOG_REC_SESSION_CONF_FILE"] = g_dir + "/whatever.conf";
-    g_env["TLOG_REC_CONF_TEXT"] = "{\"payload\": 99999}";  // tlog-rec's variable: not read by the session recorder
+    g_env["TLOG_REC_CONF_TEXT"] = "{\"payload\": 99999}";  // pam_tlog's variable: read, untrusted too
     LoadOptions o = opts(Program::RecSession, {"-c", "echo hi"});
     o.trust_env = false;
     o.trust_env_file = false;
@@ -154,14 +154,21 @@ void test_session_names_and_untrusted_env(void**) {
     assert_string_equal(r.config.notice.c_str(), "hi");
     assert_int_equal(r.config.payload, 2048);
     assert_true(r.config.command);
-    assert_int_equal(r.ignored.size(), 4);  // file var, log.output, writer, file.path
+    assert_int_equal(r.ignored.size(), 5);  // file var, payload, log.output, writer, file.path
     bool saw_output = false;
     for (const auto& i : r.ignored) saw_output = saw_output || i.find("log.output") != std::string::npos;
     assert_true(saw_output);
     // Untrusted garbage never stops the session.
     g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{not json";
     r = load_config(o);
-    assert_int_equal(r.ignored.size(), 2);
+    assert_int_equal(r.ignored.size(), 3);
+    // Trust decided per variable: pam_tlog's text proven, the other not.
+    g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{\"log\": {\"output\": false}}";
+    o.trust_text = [](const std::string& var, const std::string&) { return var == "TLOG_REC_CONF_TEXT"; };
+    r = load_config(o);
+    assert_int_equal(r.config.payload, 99999);
+    assert_true(r.config.log_output);
+    o.trust_text = nullptr;
     // Trusted (a valid PAM proof): everything is taken.
     g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{\"log\": {\"input\": true}}";
     o.trust_env = true;

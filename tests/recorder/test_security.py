@@ -185,6 +185,21 @@ def case_valid_proof_accepted():
         p.read_until("got-typed-secret")
         check(p.wait() == 0, "session failed")
         check(b"typed-secret" in input_of(e.log), "proven setting (log.input) not applied")
+        # pam_tlog's names (DESIGN.md): TLOG_REC_CONF_TEXT + TLOG_REC_CONF_PROOF
+        os.unlink(e.log)
+        text2 = '{"log": {"window": false}}'
+        msg = ("tlog-conf-proof-v1\nrectest\n4294967295\n%d\n" % expires).encode() + text2.encode()
+        proof2 = "v1:%d:%s" % (expires, hmac.new(bytes.fromhex(KEY_HEX), msg, hashlib.sha256).hexdigest())
+        p = e.run_as_user(["-c", "echo pam-names"], env_extra={
+            "TLOG_REC_CONF_TEXT": text2, "TLOG_REC_CONF_PROOF": proof2})
+        check(p.wait() == 0, "session failed")
+        check(windows_of(e.log) == [] and b"pam-names" in output_of(e.log), "TLOG_REC_CONF_TEXT with proof not applied")
+        # the proof of one text does not carry over to another
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", "echo swapped"], env_extra={
+            "TLOG_REC_CONF_TEXT": text2, "TLOG_REC_CONF_PROOF": proof})
+        check(p.wait() == 0, "session failed")
+        check(windows_of(e.log) != [], "a proof for another text was accepted")
     finally:
         e.close()
 
@@ -247,6 +262,22 @@ def case_graphical_session():
         p = e.run_as_user(["-c", "echo terminal-with-display"], env_extra=gui)
         check(p.wait() == 0, "session failed")
         check(b"terminal-with-display" in output_of(e.log), "terminal session with DISPLAY not recorded")
+    finally:
+        e.close()
+
+
+def case_terminate_signal():
+    """SIGTERM to the recorder (from root: the user cannot) cannot be passed
+    on to the user's shell by the tlog identity: the session is hung up and
+    the recording ends with "signal"."""
+    e = Env()
+    try:
+        p = e.run_as_user(["-c", "echo ready; while :; do sleep 0.1; done"])
+        p.read_until("ready")
+        os.kill(p.pid, 15)
+        st = p.wait()
+        check(end_of(e.log) == "signal", "end %r" % end_of(e.log))
+        check(st != 0, "status 0 after SIGTERM")
     finally:
         e.close()
 

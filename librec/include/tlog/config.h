@@ -1,7 +1,8 @@
 // Recorder configuration, tlog-compatible: built-in defaults, then the system
 // file (TLOG_SYSCONFDIR/tlog-rec.conf or tlog-rec-session.conf), then the
-// environment (TLOG_REC[_SESSION]_CONF_FILE, then ..._CONF_TEXT), then the
-// command line. Every layer is checked against one schema: an error names the
+// environment (TLOG_REC[_SESSION]_CONF_FILE, then ..._CONF_TEXT; the session
+// recorder reads pam_tlog's TLOG_REC_CONF_* first, then tlog's and SSSD's
+// TLOG_REC_SESSION_CONF_*), then the command line. Every layer is checked against one schema: an error names the
 // source (file, "<env VAR>", "<command line>"), the line, the key and what was
 // expected. JSON with // and /* */ comments, as tlog's files are.
 #pragma once
@@ -59,6 +60,9 @@ struct LoadOptions {
     // its own identity; tlog-rec-session never follows it (a proof covers the
     // text, not a file the user may rewrite).
     bool trust_env_file = true;
+    // Decides per environment variable whether its text is trusted (a valid
+    // proof for exactly that text); overrides trust_env when set.
+    std::function<bool(const std::string& var, const std::string& text)> trust_text;
 };
 
 struct LoadResult {
