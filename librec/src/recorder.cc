@@ -235,12 +235,14 @@ public:
 
 private:
     void data(bool input, int64_t t, std::string_view d) {
-        if (input ? !log_in_ : !log_out_) return;
         if (transfer_) {
+            // Counts and hashes of both directions whatever log.input says:
+            // they tell what was transferred without holding the data.
             (input ? t_in_ : t_out_).update(d);
             (input ? t_in_bytes_ : t_out_bytes_) += d.size();
             return;
         }
+        if (input ? !log_in_ : !log_out_) return;
         if (input && conv_in_) d = conv_in_->convert(d);
         if (!input && conv_out_) d = conv_out_->convert(d);
         auto dec = limiter_.decide(t, d.size());

@@ -293,3 +293,23 @@ class Journald:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def become_subreaper():
+    """Orphans of the test (sessions of a stopped sshd, ...) become our
+    children, so reap_all() can collect them (PID 1 here may not reap)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap_all(timeout=5):
+    end = time.time() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.time() > end:
+                return
+            time.sleep(0.05)

@@ -26,11 +26,14 @@ KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 
 class Env:
-    def __init__(self):
+    def __init__(self, login_shell_is_recorder=False):
         require_root_ns()
+        become_subreaper()
         self.T = T = tmpdir()
+        self.rec = T + "/bin/tlog-rec-session"
         add_users(T, [("tlog", TLOG_UID, TLOG_GID, "/var/lib/tlog", "/usr/sbin/nologin"),
-                      ("rectest", USER_UID, USER_GID, T + "/home", "/bin/bash")])
+                      ("rectest", USER_UID, USER_GID, T + "/home",
+                       self.rec if login_shell_is_recorder else "/bin/bash")])
         os.makedirs(T + "/home")
         os.chown(T + "/home", USER_UID, USER_GID)
         # the setuid/setgid recorder, as the install step leaves it
@@ -88,6 +91,7 @@ class Env:
 
     def close(self):
         self.syslog.stop()
+        reap_all()
 
 
 PTRACE_CHECK = ("import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); "
