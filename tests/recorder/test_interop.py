@@ -80,6 +80,35 @@ def case_play_journal():
         j.stop()
 
 
+def case_configuration_compat():
+    """`--configuration` of ours has every setting of Debian's tlog 12 with the
+    same default value (both programs), and accepts Debian's output back."""
+    check(os.access("/usr/bin/tlog-rec", os.X_OK), "Debian's tlog is not installed")
+
+    def leaves(v, pre=""):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                yield from leaves(x, pre + k + ".")
+        else:
+            yield pre[:-1], v
+    for deb, ours in (("/usr/bin/tlog-rec", TLOG_REC), ("/usr/bin/tlog-rec-session", TLOG_REC_SESSION)):
+        env = clean_env()
+        d = subprocess.run([deb, "--configuration"], capture_output=True, env=env, timeout=20)
+        check(d.returncode == 0, "%s --configuration failed" % deb)
+        o = subprocess.run([ours, "--configuration"], capture_output=True, env=env, timeout=20)
+        check(o.returncode == 0, "%s --configuration failed: %r" % (ours, o.stderr))
+        dj, oj = json.loads(d.stdout), json.loads(o.stdout)
+        mine = dict(leaves(oj))
+        for k, v in leaves(dj):
+            check(k in mine, "%s: setting %s missing from ours" % (os.path.basename(ours), k))
+            check(mine[k] == v, "%s: %s = %r, Debian %r" % (os.path.basename(ours), k, mine[k], v))
+        # Debian's printed configuration is a valid configuration for ours
+        r = subprocess.run([ours, "--configuration"], capture_output=True, timeout=20,
+                           env=clean_env(**{("TLOG_REC_CONF_TEXT" if ours == TLOG_REC else "TLOG_REC_SESSION_CONF_TEXT"):
+                                            d.stdout.decode()}))
+        check(r.returncode == 0, "Debian's configuration rejected: %r" % r.stderr)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
