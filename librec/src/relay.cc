@@ -438,6 +438,7 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
                 }
             }
         }
+        prog_in_fd = use_pty ? master.fd : child_in_w.fd;  // a hangup may have closed it
         if (i_in >= 0 && (pfd[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
             ssize_t k = ::read(spec.in_fd, buf.data(), kBuf);
             if (k > 0) {
@@ -456,6 +457,10 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
                 }
             }
         }
+        // A hangup above may have closed descriptors polled in this round.
+        if (use_pty && master.fd < 0) i_prog = -1;
+        if (!use_pty && child_in_w.fd < 0) i_pin = -1;
+        prog_in_fd = use_pty ? master.fd : child_in_w.fd;
         if (i_prog >= 0 && pfd[i_prog].revents) {
             if (pfd[i_prog].revents & POLLOUT) flush_input();
             if (pfd[i_prog].revents & (POLLIN | POLLHUP | POLLERR))
