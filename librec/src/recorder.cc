@@ -259,10 +259,6 @@ private:
         else enc_.output(t, d);
     }
 
-public:
-    void before_finish() {}
-
-private:
     Encoder& enc_;
     AnnotatingSink& ann_;
     GuardSink& guard_;
@@ -637,7 +633,6 @@ int recorder_main(Program p, int argc, char** argv) {
     if (!res.error.empty() && res.reason == EndReason::Error) err(res.error);
     int64_t tend = mono_now_ns();
     if (transfer) ann.add(obs->transfer_members(command_text));
-    obs->before_finish();
     try {
         enc->finish(tend, end_word(res.reason));
     } catch (const std::exception& e) {

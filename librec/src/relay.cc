@@ -278,7 +278,6 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
     bool err_open = !use_pty;    // pipe mode: the program's stderr
     bool child_done = false;
     int child_status = 0;
-    bool hung_up = false;
     bool stopping = false;       // we hung the program up; waiting for it
     int64_t stop_deadline = INT64_MAX;
     int stop_signal = 0;
@@ -426,7 +425,6 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
                         }
                     }
                 } else if (sig == SIGHUP) {
-                    hung_up = true;
                     hang_up(EndReason::Hangup, SIGHUP);
                 } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
                     // Job control belongs to the program under the pty; the
@@ -450,7 +448,6 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
                 in_eof = true;
                 if (use_pty) {
                     // A terminal that reads as EOF or EIO is gone.
-                    hung_up = true;
                     hang_up(EndReason::Hangup, 0);
                 } else {
                     flush_input();
@@ -493,7 +490,6 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
             child_status = st;
         }
     }
-    (void)hung_up;
     if (!stopping) {
         if (WIFSIGNALED(child_status)) {
             res.reason = stop_signal ? EndReason::Signal : EndReason::ChildSignal;
