@@ -106,7 +106,7 @@ def case_recorder_untouchable():
                   'python3 -c "%s" $PPID; ' % PTRACE_CHECK +
                   'grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status; '
                   'cat /proc/$PPID/environ >/dev/null 2>&1; echo "environ=$?"; '
-                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo done' % e.log)
+                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; echo done' % e.log)
         p = e.run_as_user(["-c", script])
         st = p.wait()
         out = p.out.decode()
@@ -120,6 +120,7 @@ def case_recorder_untouchable():
         check("Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "recorder gids not all tlog")
         check("environ=1" in out, "the user can read the recorder's /proc/PID/environ")
         check("readlog=1" in out, "the user can read the recordings")
+        check("tty=rectest:rectest" in out, "the session's terminal is not the user's")
         st_ = os.stat(e.log)
         check(st_.st_uid == TLOG_UID and (st_.st_mode & 0o777) == 0o600, "recording file owner/mode")
         check(b"uid=%d" % USER_UID in output_of(e.log), "session not recorded")
