@@ -54,6 +54,16 @@ def case_journal():
             time.sleep(0.2)
         ents = j.entries("SYSLOG_IDENTIFIER=tlog-rec-session")
         check(any("session-in-journal" in e["MESSAGE"] for e in ents), "session not in the journal")
+        # --journal-priority and --journal-augment=false
+        p = spawn([TLOG_REC, "-w", "journal", "--journal-priority=warning", "--journal-augment=false",
+                   "/bin/echo", "plain-entry"], env=clean_env())
+        check(p.wait() == 0, "tlog-rec failed")
+        end = time.time() + 10
+        plain = []
+        while time.time() < end and not plain:
+            plain = [e for e in j.entries("SYSLOG_IDENTIFIER=tlog-rec") if "plain-entry" in e["MESSAGE"]]
+            time.sleep(0.2)
+        check(plain and plain[0]["PRIORITY"] == "4" and "TLOG_REC" not in plain[0], "options ignored: %r" % plain)
     finally:
         j.stop()
     # journald gone: the writer refuses to start instead of dropping silently
