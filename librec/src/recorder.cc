@@ -37,6 +37,10 @@ namespace {
 
 std::string g_prog = "tlog-rec";
 
+// Where a writer failure leaves a local record of what was lost (the
+// install step makes /var/log/tlog, owned by tlog).
+constexpr const char* kLossLog = "/var/log/tlog/lost.log";
+
 // Security-relevant events go to authpriv syslog, never only to the user's terminal.
 void audit_log(int prio, const std::string& msg) {
     openlog(g_prog.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
@@ -117,7 +121,13 @@ private:
 // Makes writer failures visible and applies `lax`.
 class GuardSink : public MessageSink {
 public:
-    GuardSink(MessageSink* inner, bool lax, std::string writer) : inner_(inner), lax_(lax), writer_(std::move(writer)) {}
+    GuardSink(MessageSink* inner, bool lax, std::string writer, std::string start_error = "")
+        : inner_(inner), lax_(lax), writer_(std::move(writer)) {
+        if (!inner_) {
+            failed_ = true;  // lax and the writer could not start: everything is lost, and said so
+            error_ = start_error.empty() ? "the writer could not be started" : start_error;
+        }
+    }
     void write(const EncodedMessage& m) override {
         if (inner_ && !failed_) {
             try {
@@ -126,7 +136,6 @@ public:
             } catch (const std::exception& e) {
                 failed_ = true;
                 error_ = e.what();
-                first_lost_ = m.id;
                 err(std::string("recording writer failed: ") + e.what() +
                     (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
                 audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; message " +
@@ -135,6 +144,7 @@ public:
                 if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
             }
         }
+        if (!lost_) first_lost_ = m.id;
         lost_++;
         lost_bytes_ += m.line.size();
         sha_.update(m.line);
@@ -165,13 +175,28 @@ public:
         return b && !failed_ ? b->buffered_since() : INT64_MAX;
     }
     // A summary of what was lost, logged at the end.
-    void report() {
+    // A summary of what was lost, at the end: to authpriv, to the user's
+    // stderr, and as a JSON line in the local loss record (kLossLog) when the
+    // recorder may write it, which survives a dead syslog/journald.
+    void report(const RecordingInfo& info) {
         if (!lost_) return;
+        std::string sha = sha_.hex_and_reset();
         std::string msg = "writer " + writer_ + " lost " + std::to_string(lost_) + " message(s), ids " +
                           std::to_string(first_lost_) + ".." + std::to_string(last_lost_) + ", " +
-                          std::to_string(lost_bytes_) + " bytes, sha256 " + sha_.hex_and_reset() + " (" + error_ + ")";
+                          std::to_string(lost_bytes_) + " bytes, sha256 " + sha + " (" + error_ + ")";
         audit_log(LOG_ERR, msg);
         err(msg);
+        int fd = ::open(kLossLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0) return;
+        std::string line = "{\"time\":" + std::to_string(time(nullptr)) + ",\"host\":" + json::quote(info.host) +
+                           ",\"rec\":" + json::quote(info.rec) + ",\"user\":" + json::quote(info.user) +
+                           ",\"session\":" + std::to_string(info.session) + ",\"writer\":" + json::quote(writer_) +
+                           ",\"error\":" + json::quote(error_) + ",\"lost_messages\":" + std::to_string(lost_) +
+                           ",\"first_id\":" + std::to_string(first_lost_) + ",\"last_id\":" +
+                           std::to_string(last_lost_) + ",\"bytes\":" + std::to_string(lost_bytes_) +
+                           ",\"sha256\":\"" + sha + "\"}\n";
+        (void)!::write(fd, line.data(), line.size());
+        ::close(fd);
     }
     bool failed() const { return failed_; }
     const std::string& error() const { return error_; }
@@ -528,6 +553,7 @@ int recorder_main(Program p, int argc, char** argv) {
     info.session = session;
 
     std::unique_ptr<MessageSink> writer;
+    std::string start_error;
     std::optional<integrity::Key> key;
     // A setuid recorder must not open a file the caller named with the
     // recorder's identity (it could append forged lines to recordings or
@@ -569,6 +595,7 @@ int recorder_main(Program p, int argc, char** argv) {
         audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
         if (!cfg.lax) return 1;
         writer.reset();  // lax: run unrecorded, loudly
+        start_error = e.what();
     }
 
     std::optional<std::string> codeset;
@@ -579,8 +606,7 @@ int recorder_main(Program p, int argc, char** argv) {
     bool transfer = p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) &&
                     !cfg.transfer_payload && is_file_transfer_command(command_text);
 
-    GuardSink guard(writer.get(), cfg.lax, cfg.writer);
-    if (!writer) guard.write(EncodedMessage{"", 0, false});  // counts as failed from the start
+    GuardSink guard(writer.get(), cfg.lax, cfg.writer, start_error);
     AnnotatingSink ann(guard);
     EncoderOptions eo;
     eo.payload = cfg.payload;
@@ -639,7 +665,7 @@ int recorder_main(Program p, int argc, char** argv) {
         err(std::string("cannot finish the recording: ") + e.what());
     }
     guard.flush_buffer();
-    guard.report();
+    guard.report(info);
     if (guard.failed() && !cfg.lax && res.status == 0) return 1;
     return res.status;
 }

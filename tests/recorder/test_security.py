@@ -70,6 +70,11 @@ class Env:
             f.write(KEY_HEX + "\n")
         os.chown(SYSCONFDIR + "/conf-proof.key", 0, TLOG_GID)
         os.chmod(SYSCONFDIR + "/conf-proof.key", 0o640)
+        # /var/log/tlog as the install step leaves it (for the loss record)
+        sh("mount -t tmpfs -o mode=755 tmpfs /var/log")
+        os.makedirs("/var/log/tlog")
+        os.chown("/var/log/tlog", TLOG_UID, TLOG_GID)
+        os.chmod("/var/log/tlog", 0o750)
         private_dev(T)
         self.syslog = Rsyslog(T, T + "/syslog.out")
 
@@ -249,6 +254,11 @@ def case_writer_failure_not_silent():
         r = e.run_as_user(["-c", "echo lax-runs"], pty=False)
         check(r.returncode == 0 and b"lax-runs" in r.stdout, "lax session did not run: %r" % (r.stderr,))
         check("lost" in e.syslog.text(wait_for="lost"), "loss not logged")
+        lost = [json.loads(l) for l in open("/var/log/tlog/lost.log")]
+        check(lost and lost[-1]["user"] == "rectest" and lost[-1]["writer"] == "journal" and
+              lost[-1]["first_id"] == 1 and "journald is not running" in lost[-1]["error"] and
+              lost[-1]["lost_messages"] >= 1 and len(lost[-1]["sha256"]) == 64, "local loss record: %r" % lost)
+        check(os.stat("/var/log/tlog/lost.log").st_uid == TLOG_UID, "loss record not tlog's")
     finally:
         e.close()
 

@@ -107,6 +107,8 @@ def case_writer_dies_mid_session():
     require_root_ns()
     T = tmpdir()
     private_dev(T)
+    sh("mount -t tmpfs -o mode=755 tmpfs /var/log")  # the loss record goes to /var/log/tlog
+    os.makedirs("/var/log/tlog")
     for lax, want_end in ((False, True), (True, False)):
         s = Rsyslog(T, T + "/syslog-%d.out" % lax)
         args = [TLOG_REC, "-w", "syslog", "--latency=0.2", "--lax=%s" % ("true" if lax else "false"),
@@ -126,6 +128,10 @@ def case_writer_dies_mid_session():
             time.sleep(1)
             os.kill(p.pid, 15)
             p.wait(timeout=20)
+            check(b"lost" in p.out, "loss summary not shown: %r" % p.out[-500:])
+            lost = [json.loads(l) for l in open("/var/log/tlog/lost.log")]
+            check(lost and lost[-1]["writer"] == "syslog" and lost[-1]["lost_messages"] >= 1,
+                  "no local loss record: %r" % lost)
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
