@@ -58,11 +58,16 @@ class Env:
         os.chown(self.logdir, TLOG_UID, TLOG_GID)
         os.chmod(self.logdir, 0o700)
         self.log = self.logdir + "/session.log"
-        # strict system configuration
-        parent = os.path.dirname(SYSCONFDIR)
-        check(os.path.isdir(parent), "%s missing" % parent)
-        sh("mount -t tmpfs -o mode=755 tmpfs " + parent)
-        os.makedirs(SYSCONFDIR)
+        # strict system configuration, on a private mount over SYSCONFDIR
+        # (or over its parent when it does not exist, never over /etc itself)
+        if os.path.isdir(SYSCONFDIR):
+            os.makedirs(T + "/sysconf")
+            sh("mount --bind %s/sysconf %s" % (T, SYSCONFDIR))
+        else:
+            parent = os.path.dirname(SYSCONFDIR)
+            check(os.path.isdir(parent) and parent != "/etc", "cannot make a private %s" % SYSCONFDIR)
+            sh("mount -t tmpfs -o mode=755 tmpfs " + parent)
+            os.makedirs(SYSCONFDIR)
         with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
             f.write('// strict\n{"shell": "/bin/bash", "writer": "file", "file": {"path": "%s"}, "latency": 1}\n'
                     % self.log)
