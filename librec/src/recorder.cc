@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -369,19 +370,57 @@ bool is_recorder_program(const std::string& path) {
     return b.rfind("tlog-rec", 0) == 0;
 }
 
+std::optional<std::vector<std::string>> file_transfer_argv(const std::string& cmd,
+                                                           const std::function<bool(const std::string&)>& exists) {
+    // The command string is the user's (ssh host 'CMD'): only a plain
+    // command line qualifies — no quotes, no shell syntax — so nothing but
+    // the transfer program can run in an unrecorded-payload session.
+    static const char kPlain[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _./,:=@+%-";
+    if (cmd.empty() || cmd.find_first_not_of(kPlain) != std::string::npos) return std::nullopt;
+    std::vector<std::string> words;
+    size_t i = 0;
+    while (i < cmd.size()) {
+        size_t b = cmd.find_first_not_of(' ', i);
+        if (b == std::string::npos) break;
+        size_t e = cmd.find(' ', b);
+        if (e == std::string::npos) e = cmd.size();
+        words.push_back(cmd.substr(b, e - b));
+        i = e;
+    }
+    if (!words.empty() && words[0] == "exec") words.erase(words.begin());
+    if (words.empty()) return std::nullopt;
+    // The program is the system's, by absolute path: the user's PATH,
+    // aliases, functions and startup files are not involved, because the
+    // recorder executes it directly instead of through the user's shell.
+    static const std::vector<std::string> kPrograms = {
+        "/usr/bin/scp", "/usr/bin/rsync", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
+        "/usr/libexec/sftp-server",
+    };
+    std::string prog;
+    for (const auto& known : kPrograms) {
+        if (words[0] == known || (words[0].find('/') == std::string::npos && basename_of(known) == words[0])) {
+            if (exists(known)) {
+                prog = known;
+                break;
+            }
+        }
+    }
+    if (prog.empty()) return std::nullopt;
+    std::string name = basename_of(prog);
+    auto has = [&](const char* w) {
+        for (size_t k = 1; k < words.size(); k++)
+            if (words[k] == w) return true;
+        return false;
+    };
+    if (name == "scp" && !has("-t") && !has("-f")) return std::nullopt;
+    if (name == "rsync" && !has("--server")) return std::nullopt;
+    words[0] = prog;
+    return words;
+}
+
 bool is_file_transfer_command(const std::string& cmd) {
-    // First word, after "exec " if any.
-    size_t s = cmd.find_first_not_of(" \t");
-    if (s == std::string::npos) return false;
-    std::string rest = cmd.substr(s);
-    if (rest.rfind("exec ", 0) == 0) rest = rest.substr(rest.find_first_not_of(" \t", 5));
-    size_t e = rest.find_first_of(" \t");
-    std::string prog = basename_of(rest.substr(0, e));
-    std::string args = e == std::string::npos ? "" : rest.substr(e);
-    if (prog == "sftp-server" || prog == "internal-sftp") return true;
-    if (prog == "scp") return args.find(" -t") != std::string::npos || args.find(" -f") != std::string::npos;
-    if (prog == "rsync") return args.find("--server") != std::string::npos;
-    return false;
+    return file_transfer_argv(cmd, [](const std::string& p) { return access(p.c_str(), X_OK) == 0; }).has_value();
 }
 
 int recorder_main(Program p, int argc, char** argv) {
@@ -603,8 +642,16 @@ int recorder_main(Program p, int argc, char** argv) {
         std::string cs = locale_codeset();
         if (!cs.empty() && !codeset_is_utf8(cs) && cs != "ANSI_X3.4-1968") codeset = cs;
     }
-    bool transfer = p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) &&
-                    !cfg.transfer_payload && is_file_transfer_command(command_text);
+    bool transfer = false;
+    if (p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) && !cfg.transfer_payload) {
+        if (auto targv = file_transfer_argv(command_text,
+                                            [](const std::string& f) { return access(f.c_str(), X_OK) == 0; })) {
+            // Run the system's transfer program itself, not the user's shell.
+            transfer = true;
+            path = (*targv)[0];
+            args = *targv;
+        }
+    }
 
     GuardSink guard(writer.get(), cfg.lax, cfg.writer, start_error);
     AnnotatingSink ann(guard);
