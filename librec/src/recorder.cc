@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -443,6 +444,10 @@ int recorder_main(Program p, int argc, char** argv) {
     }
 
     // ---- the recording
+    // From here on the recorder must survive a dead terminal or connection
+    // long enough to write the final message: no death by SIGPIPE (the
+    // relay gives the program the default disposition back).
+    signal(SIGPIPE, SIG_IGN);
     RecordingInfo info;
     {
         char host[HOST_NAME_MAX + 1] = {};
