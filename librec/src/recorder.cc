@@ -188,6 +188,17 @@ void write_semaphore(const std::string& path) {
 }
 
 [[noreturn]] void exec_unrecorded(const std::string& path, const std::vector<std::string>& args) {
+    // A "shell" that starts tlog-rec-session again would exec in a circle
+    // without a recording to stop it (the lock is already held): count the
+    // direct hand-overs in the environment and stop at an absurd depth.
+    const char* depth_s = getenv("TLOG_REC_SESSION_NESTED");
+    int depth = depth_s ? atoi(depth_s) : 0;
+    if (depth >= 32) {
+        user_error("refusing to start " + path + ": tlog-rec-session was handed over " + std::to_string(depth) +
+                   " times in a row (the shell starts the recorder again: a loop)");
+        _exit(1);
+    }
+    setenv("TLOG_REC_SESSION_NESTED", std::to_string(depth + 1).c_str(), 1);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

@@ -231,6 +231,18 @@ def case_one_recording_per_login():
         check(len(recs) == 1, "nested session recorded twice (%d recordings)" % len(recs))
         sess = {m["session"] for m in messages(e.log)}
         check(sess != {4294967295}, "no audit session id was recorded")
+        # a "shell" that starts the recorder again: stopped with an error,
+        # not an endless exec circle
+        os.unlink(e.log)
+        loop = e.T + "/home/loop.sh"
+        with open(loop, "w") as f:
+            f.write("#!/bin/sh\nexec %s \"$@\"\n" % e.rec)
+        os.chmod(loop, 0o755)
+        p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], loginuid=USER_UID,
+                          env_extra={"TLOG_REC_SHELL": loop})
+        st = p.wait(timeout=30)
+        check(b"a loop" in p.out, "shell loop not stopped: %r" % p.out[-300:])
+        check(b"a loop" in output_of(e.log), "the loop error was not recorded: %r" % output_of(e.log)[-300:])
         # without an audit session id (4294967295) nothing is merged: the
         # nested recorder records on its own
         os.unlink(e.log)
