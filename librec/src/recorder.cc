@@ -187,18 +187,27 @@ void write_semaphore(const std::string& path) {
     ::close(fd);
 }
 
-[[noreturn]] void exec_unrecorded(const std::string& path, const std::vector<std::string>& args) {
-    // A "shell" that starts tlog-rec-session again would exec in a circle
-    // without a recording to stop it (the lock is already held): count the
-    // direct hand-overs in the environment and stop at an absurd depth.
+// A "shell" that starts tlog-rec-session again would go round in a circle:
+// exec after exec when the session is already recorded (lock held), or
+// recorder inside recorder, each with a new pty, when there is no audit
+// session id. The depth travels in the environment (the user can only make
+// it smaller, which stops nothing legitimate: real nesting never gets near
+// the limit); an absurd depth ends it with an error.
+bool nesting_ok(const std::string& path) {
     const char* depth_s = getenv("TLOG_REC_SESSION_NESTED");
     int depth = depth_s ? atoi(depth_s) : 0;
+    if (depth < 0) depth = 0;
     if (depth >= 32) {
-        user_error("refusing to start " + path + ": tlog-rec-session was handed over " + std::to_string(depth) +
+        user_error("refusing to start " + path + ": tlog-rec-session was started " + std::to_string(depth) +
                    " times in a row (the shell starts the recorder again: a loop)");
-        _exit(1);
+        return false;
     }
     setenv("TLOG_REC_SESSION_NESTED", std::to_string(depth + 1).c_str(), 1);
+    return true;
+}
+
+[[noreturn]] void exec_unrecorded(const std::string& path, const std::vector<std::string>& args) {
+    if (!nesting_ok(path)) _exit(1);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -453,6 +462,8 @@ int recorder_main(Program p, int argc, char** argv) {
             exec_unrecorded(path, args);
         }
     }
+
+    if (p == Program::RecSession && !nesting_ok(path)) return 1;
 
     // ---- the recording
     // From here on the recorder must survive a dead terminal or connection

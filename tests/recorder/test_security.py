@@ -243,6 +243,12 @@ def case_one_recording_per_login():
         st = p.wait(timeout=30)
         check(b"a loop" in p.out, "shell loop not stopped: %r" % p.out[-300:])
         check(b"a loop" in output_of(e.log), "the loop error was not recorded: %r" % output_of(e.log)[-300:])
+        # the same loop without an audit session id: recorders inside
+        # recorders, stopped at the same depth
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], env_extra={"TLOG_REC_SHELL": loop})
+        p.wait(timeout=60)
+        check(b"a loop" in p.out, "recorder-in-recorder loop not stopped: %r" % p.out[-300:])
         # without an audit session id (4294967295) nothing is merged: the
         # nested recorder records on its own
         os.unlink(e.log)
