@@ -83,7 +83,8 @@ class Observer : public RelayObserver {
 public:
     Observer(Encoder& enc, AnnotatingSink& ann, GuardSink& guard, const Config& cfg, int64_t t0,
              std::optional<std::string> codeset, bool transfer)
-        : enc_(enc), ann_(ann), guard_(guard), latency_ns_(static_cast<int64_t>(cfg.latency * 1e9)),
+        : enc_(enc), ann_(ann), guard_(guard),
+          latency_ns_(static_cast<int64_t>(std::min(cfg.latency, 1e6) * 1e9)),  // at most ~11 days
           limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
           log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
         ann_.set_drops(&drops_);
@@ -190,9 +191,10 @@ void write_semaphore(const std::string& path) {
 // A "shell" that starts tlog-rec-session again would go round in a circle:
 // exec after exec when the session is already recorded (lock held), or
 // recorder inside recorder, each with a new pty, when there is no audit
-// session id. The depth travels in the environment (the user can only make
-// it smaller, which stops nothing legitimate: real nesting never gets near
-// the limit); an absurd depth ends it with an error.
+// session id. The depth travels in the environment; a user who changes it
+// can only make their own session refuse to start (too large) or restart
+// the count (a loop still ends 32 levels later). Real nesting never gets
+// near the limit.
 bool nesting_ok(const std::string& path) {
     const char* depth_s = getenv("TLOG_REC_SESSION_NESTED");
     int depth = depth_s ? atoi(depth_s) : 0;
