@@ -482,7 +482,7 @@ int recorder_main(Program p, int argc, char** argv) {
                std::to_string(getpid());
     info.user = user;
     const char* term = getenv("TERM");
-    info.term = term ? term : "";
+    info.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header
     info.session = session;
 
     std::unique_ptr<MessageSink> writer;

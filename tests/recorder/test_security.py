@@ -116,7 +116,10 @@ def case_recorder_untouchable():
                   'python3 -c "%s" $PPID; ' % PTRACE_CHECK +
                   'grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status; '
                   'cat /proc/$PPID/environ >/dev/null 2>&1; echo "environ=$?"; '
-                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; echo done' % e.log)
+                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; '
+                  'ls -l /proc/$$/fd > $HOME/fds.txt; '
+                  'echo "leaked=$(grep -c -E "session.log|socket:|lock|ptmx|signalfd|pipe:" $HOME/fds.txt)"; '
+                  'echo done' % e.log)
         p = e.run_as_user(["-c", script])
         st = p.wait()
         out = p.out.decode()
@@ -131,6 +134,7 @@ def case_recorder_untouchable():
         check("environ=1" in out, "the user can read the recorder's /proc/PID/environ")
         check("readlog=1" in out, "the user can read the recordings")
         check("tty=rectest:rectest" in out, "the session's terminal is not the user's")
+        check("leaked=0" in out, "the shell inherited a descriptor of the recorder")
         st_ = os.stat(e.log)
         check(st_.st_uid == TLOG_UID and (st_.st_mode & 0o777) == 0o600, "recording file owner/mode")
         check(b"uid=%d" % USER_UID in output_of(e.log), "session not recorded")
