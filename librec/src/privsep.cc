@@ -140,9 +140,10 @@ void become_user_or_die(const Identities& ids) {
         say("tlog-rec-session: identity check failed in the shell process");
         _exit(126);
     }
-    // The kernel marks a process non-dumpable after an identity change;
-    // the shell is the user's own process again.
-    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    // Deliberately NOT made dumpable here: until exec this process still
+    // holds a copy of the recorder's memory (keys, configuration), and the
+    // kernel's non-dumpable mark after the identity change keeps the user
+    // from attaching to it. exec of the shell makes it the user's again.
 }
 
 void become_recorder_or_die(const Identities& ids) {
