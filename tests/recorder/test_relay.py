@@ -147,12 +147,12 @@ def case_pipes_no_tty():
 def case_latency_flush():
     d = tmpdir()
     log = d + "/r.log"
-    p = spawn([TLOG_REC, "--latency=1", "-o", log, "/bin/sh", "-c", "echo first-part; sleep 4; echo second-part"])
+    p = spawn([TLOG_REC, "--latency=1", "-o", log, "/bin/sh", "-c", "echo first-part; sleep 6; echo second-part"])
     p.read_until("first-part")
-    time.sleep(2.2)
+    time.sleep(3)
     with open(log, "rb") as f:
         early = f.read()
-    check(b"first-part" in early, "latency 1 s: nothing written after 2.2 s")
+    check(b"first-part" in early, "latency 1 s: nothing written after 3 s")
     check(b"second-part" not in early, "too early")
     check(p.wait() == 0, "exit")
     check(b"second-part" in output_of(log), "second part lost")
