@@ -47,14 +47,18 @@ def case_echo_and_status():
 def case_window_change():
     d = tmpdir()
     log = d + "/r.log"
-    p = spawn([TLOG_REC, "-o", log, "/bin/sh", "-c", "stty size; read x; stty size; read y"], rows=24, cols=80)
+    p = spawn([TLOG_REC, "-o", log, "/bin/sh", "-c", "stty size; while read x; do stty size; done"], rows=24, cols=80)
     p.read_until("24 80")
     time.sleep(0.3)
     p.resize(30, 100)
-    time.sleep(0.3)
-    p.write("\r")
-    p.read_until("30 100")
-    p.write("\r")
+    # the recorder passes the change on asynchronously: ask until it shows
+    for _ in range(40):
+        p.write("\r")
+        if p.try_read_until("30 100", 0.5):
+            break
+    else:
+        fail("the program never saw the new size: %r" % p.out[-300:])
+    p.write("\x04")  # end of input: the loop ends
     check(p.wait() == 0, "non-zero exit")
     w = windows_of(log)
     check(w[:1] == ["80x24"], "first window %r" % w)
