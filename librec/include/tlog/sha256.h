@@ -23,6 +23,13 @@ public:
     // The digest of everything given so far. The object must not be updated after.
     Digest finish();
 
+    // The digest in hex, and the object ready for new data.
+    std::string hex_and_reset() {
+        std::string h = hex(finish());
+        *this = Sha256();
+        return h;
+    }
+
     static Digest of(std::string_view s);
     static std::string hex(const Digest& d);
 

@@ -1,0 +1,616 @@
+#include "tlog/recorder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <functional>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <system_error>
+
+#include "tlog/charset.h"
+#include "tlog/conf_proof.h"
+#include "tlog/encoder.h"
+#include "tlog/error.h"
+#include "tlog/integrity.h"
+#include "tlog/privsep.h"
+#include "tlog/rate_limit.h"
+#include "tlog/recorder_sinks.h"
+#include "tlog/relay.h"
+#include "tlog/session_lock.h"
+#include "tlog/writer.h"
+#include "tlog_build_config.h"
+
+namespace tlog::rec {
+
+namespace {
+
+std::string basename_of(const std::string& p) {
+    size_t s = p.rfind('/');
+    return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+std::string hex_random(size_t n) {
+    unsigned char b[32];
+    if (n > sizeof b) n = sizeof b;
+    if (getrandom(b, n, 0) != static_cast<ssize_t>(n)) {
+        timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (size_t i = 0; i < n; i++) b[i] = static_cast<unsigned char>((ts.tv_nsec >> (i % 4 * 8)) ^ getpid() ^ i);
+    }
+    static const char hex[] = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < n; i++) {
+        s.push_back(hex[b[i] >> 4]);
+        s.push_back(hex[b[i] & 15]);
+    }
+    return s;
+}
+
+std::string search_path(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = getenv("PATH");
+    std::string p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+    size_t start = 0;
+    while (start <= p.size()) {
+        size_t end = p.find(':', start);
+        if (end == std::string::npos) end = p.size();
+        std::string dir = p.substr(start, end - start);
+        if (dir.empty()) dir = ".";
+        std::string cand = dir + "/" + name;
+        if (access(cand.c_str(), X_OK) == 0) return cand;
+        start = end + 1;
+    }
+    return name;
+}
+
+// Feeds the relay's data to the encoder with the latency timer, the rate
+// limit, the charset conversion and the transfer summary.
+class Observer : public RelayObserver {
+public:
+    Observer(Encoder& enc, GuardSink& guard, const Config& cfg, int64_t t0, std::optional<std::string> codeset,
+             bool transfer)
+        : enc_(enc), guard_(guard),
+          latency_ns_(static_cast<int64_t>(std::min(cfg.latency, 1e6) * 1e9)),  // at most ~11 days
+          limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
+          log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
+        // One "dropped" field per message covers every span since the last one,
+        // inside the integrity chain (doc/recorder-fields.md).
+        enc_.set_annotator([this](Encoder::Annotations& a) {
+            if (!drops_.empty()) a.emplace_back("dropped", drops_.take_value());
+        });
+        if (codeset) {
+            conv_in_.emplace(*codeset);
+            conv_out_.emplace(*codeset);
+        }
+    }
+    void input(int64_t t, std::string_view d) override { data(true, t, d); }
+    void output(int64_t t, std::string_view d) override { data(false, t, d); }
+    void window(int64_t t, uint16_t w, uint16_t h) override { enc_.window(t, w, h); }
+    int64_t deadline() override {
+        int64_t s = INT64_MAX;
+        // What a flush left behind (a character cut in two) cannot be
+        // written yet: no new deadline until new data arrives, else the
+        // relay would spin.
+        if (enc_.pending() && enc_.pending_since_ns() != flushed_since_) s = enc_.pending_since_ns();
+        s = std::min(s, guard_.buffered_since());
+        return s > INT64_MAX - latency_ns_ ? INT64_MAX : s + latency_ns_;
+    }
+    void tick(int64_t now) override {
+        if (enc_.pending() && enc_.pending_since_ns() != flushed_since_ &&
+            enc_.pending_since_ns() <= now - latency_ns_) {
+            enc_.flush();
+            flushed_since_ = enc_.pending() ? enc_.pending_since_ns() : INT64_MIN;
+        }
+        if (guard_.buffered_since() <= now - latency_ns_ || enc_.next_id() != flushed_id_) {
+            // Whatever the encoder just wrote goes out with the old data.
+            guard_.flush_buffer();
+            flushed_id_ = enc_.next_id();
+        }
+    }
+
+    // Transfer mode: the command, byte counts and hashes instead of the payload.
+    std::string transfer_value(const std::string& cmd) {
+        return "{\"command\":" + json::quote(cmd) + ",\"in_bytes\":" + std::to_string(t_in_bytes_) +
+               ",\"in_sha256\":\"" + t_in_.hex_and_reset() + "\",\"out_bytes\":" + std::to_string(t_out_bytes_) +
+               ",\"out_sha256\":\"" + t_out_.hex_and_reset() + "\"}";
+    }
+
+private:
+    void data(bool input, int64_t t, std::string_view d) {
+        if (transfer_) {
+            // Counts and hashes of both directions whatever log.input says:
+            // they tell what was transferred without holding the data.
+            (input ? t_in_ : t_out_).update(d);
+            (input ? t_in_bytes_ : t_out_bytes_) += d.size();
+            return;
+        }
+        if (input ? !log_in_ : !log_out_) return;
+        if (input && conv_in_) d = conv_in_->convert(d);
+        if (!input && conv_out_) d = conv_out_->convert(d);
+        auto dec = limiter_.decide(t, d.size());
+        if (!dec.take) {
+            uint64_t ms = t > t0_ ? static_cast<uint64_t>(t - t0_) / 1000000 : 0;
+            drops_.add(input, ms, d);
+            return;
+        }
+        if (dec.wait_ns > 0) {
+            timespec ts{static_cast<time_t>(dec.wait_ns / 1000000000), static_cast<long>(dec.wait_ns % 1000000000)};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+        }
+        if (input) enc_.input(t, d);
+        else enc_.output(t, d);
+    }
+
+    Encoder& enc_;
+    GuardSink& guard_;
+    int64_t latency_ns_;
+    int64_t flushed_since_ = INT64_MIN;
+    uint64_t flushed_id_ = 1;
+    RateLimiter limiter_;
+    int64_t t0_;
+    bool log_in_, log_out_;
+    bool transfer_;
+    DropRecord drops_;
+    std::optional<ToUtf8> conv_in_, conv_out_;
+    Sha256 t_in_, t_out_;
+    uint64_t t_in_bytes_ = 0, t_out_bytes_ = 0;
+};
+
+std::string user_name(uid_t uid) {
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return pw.pw_name;
+    return std::to_string(uid);
+}
+
+std::string user_shell(uid_t uid) {
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res && pw.pw_shell && *pw.pw_shell) return pw.pw_shell;
+    return "/bin/sh";
+}
+
+void write_semaphore(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write semaphore " + path + ": " + strerror(errno));
+    (void)!::write(fd, "READY", 5);
+    ::close(fd);
+}
+
+// A "shell" that starts tlog-rec-session again would go round in a circle:
+// exec after exec when the session is already recorded (lock held), or
+// recorder inside recorder, each with a new pty, when there is no audit
+// session id. The depth travels in the environment; a user who changes it
+// can only make their own session refuse to start (too large) or restart
+// the count (a loop still ends 32 levels later). Real nesting never gets
+// near the limit.
+bool nesting_ok(const std::string& path) {
+    const char* depth_s = getenv("TLOG_REC_SESSION_NESTED");
+    int depth = depth_s ? atoi(depth_s) : 0;
+    if (depth < 0) depth = 0;
+    if (depth >= 32) {
+        user_error("refusing to start " + path + ": tlog-rec-session was started " + std::to_string(depth) +
+                   " times in a row (the shell starts the recorder again: a loop)");
+        return false;
+    }
+    setenv("TLOG_REC_SESSION_NESTED", std::to_string(depth + 1).c_str(), 1);
+    return true;
+}
+
+[[noreturn]] void exec_unrecorded(const std::string& path, const std::vector<std::string>& args) {
+    if (!nesting_ok(path)) _exit(1);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(path.c_str(), argv.data());
+    user_error("cannot execute " + path + ": " + strerror(errno));
+    _exit(errno == ENOENT ? 127 : 126);
+}
+
+bool is_graphical_session(const char* (*env)(const char*)) {
+    const char* type = env("XDG_SESSION_TYPE");
+    bool gtype = type && (strcmp(type, "x11") == 0 || strcmp(type, "wayland") == 0);
+    bool display = env("DISPLAY") || env("WAYLAND_DISPLAY");
+    // A graphical login has no terminal: a terminal session with these
+    // variables set (ssh -X, a terminal emulator) is a terminal session.
+    return gtype && display && !isatty(0) && !isatty(1);
+}
+
+const char* plain_getenv(const char* n) { return getenv(n); }
+
+} // namespace
+
+std::string shell_from_program_name(const std::string& argv0) {
+    std::string name = basename_of(argv0);
+    size_t at = name.find("-shell-");
+    if (at == std::string::npos) return "";
+    std::string enc = name.substr(at + 6);  // keeps the leading '-' (the root '/')
+    std::string out;
+    for (size_t i = 0; i < enc.size(); i++) {
+        if (enc[i] == '\\' && i + 1 < enc.size()) out.push_back(enc[++i]);
+        else if (enc[i] == '-') out.push_back('/');
+        else out.push_back(enc[i]);
+    }
+    return out;
+}
+
+bool is_recorder_program(const std::string& path) {
+    char real[PATH_MAX], self[PATH_MAX];
+    if (!realpath(path.c_str(), real)) return false;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = 0;
+        if (strcmp(real, self) == 0) return true;
+    }
+    std::string b = basename_of(real);
+    return b.rfind("tlog-rec", 0) == 0;
+}
+
+std::optional<std::vector<std::string>> file_transfer_argv(const std::string& cmd,
+                                                           const std::function<bool(const std::string&)>& exists) {
+    // The command string is the user's (ssh host 'CMD'): only a plain
+    // command line qualifies — no quotes, no shell syntax — so nothing but
+    // the transfer program can run in an unrecorded-payload session.
+    static const char kPlain[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _./,:=@+%-";
+    if (cmd.empty() || cmd.find_first_not_of(kPlain) != std::string::npos) return std::nullopt;
+    std::vector<std::string> words;
+    size_t i = 0;
+    while (i < cmd.size()) {
+        size_t b = cmd.find_first_not_of(' ', i);
+        if (b == std::string::npos) break;
+        size_t e = cmd.find(' ', b);
+        if (e == std::string::npos) e = cmd.size();
+        words.push_back(cmd.substr(b, e - b));
+        i = e;
+    }
+    if (!words.empty() && words[0] == "exec") words.erase(words.begin());
+    if (words.empty()) return std::nullopt;
+    // The program is the system's, by absolute path: the user's PATH,
+    // aliases, functions and startup files are not involved, because the
+    // recorder executes it directly instead of through the user's shell.
+    static const std::vector<std::string> kPrograms = {
+        "/usr/bin/scp", "/usr/bin/rsync", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
+        "/usr/libexec/sftp-server",
+    };
+    std::string prog;
+    for (const auto& known : kPrograms) {
+        if (words[0] == known || (words[0].find('/') == std::string::npos && basename_of(known) == words[0])) {
+            if (exists(known)) {
+                prog = known;
+                break;
+            }
+        }
+    }
+    if (prog.empty()) return std::nullopt;
+    std::string name = basename_of(prog);
+    auto has = [&](const char* w) {
+        for (size_t k = 1; k < words.size(); k++)
+            if (words[k] == w) return true;
+        return false;
+    };
+    if (name == "scp" && !has("-t") && !has("-f")) return std::nullopt;
+    if (name == "rsync" && !has("--server")) return std::nullopt;
+    words[0] = prog;
+    return words;
+}
+
+bool is_file_transfer_command(const std::string& cmd) {
+    return file_transfer_argv(cmd, [](const std::string& p) { return access(p.c_str(), X_OK) == 0; }).has_value();
+}
+
+int recorder_main(Program p, int argc, char** argv) {
+    const std::string g_prog = program_name(p);
+    set_program_name(g_prog);
+    setlocale(LC_ALL, "");
+    std::string argv0 = argc > 0 && argv[0] ? argv[0] : g_prog;
+    const bool login_name = !argv0.empty() && argv0[0] == '-';
+
+    // ---- who: captured before anything else; nothing is exec'd or
+    // written with a mixed identity.
+    Identities ids;
+    if (p == Program::RecSession) {
+        try {
+            ids = capture_identities();
+        } catch (const std::exception& e) {
+            user_error(e.what());
+            return 1;
+        }
+    }
+    const uint32_t session = audit_session_id();
+    const std::string user = user_name(getuid());
+    if (ids.missing_account)
+        audit_log(LOG_WARNING, "no 'tlog' account: the recording of " + user + " runs as " + user +
+                                   " (install step missing)");
+
+    // ---- configuration
+    LoadOptions lo;
+    lo.program = p;
+    for (int i = 0; i < argc; i++) lo.argv.emplace_back(argv[i]);
+    std::vector<std::string> notes;
+    if (p == Program::RecSession) {
+        // tlog-rec-session runs as the login shell: its environment is the
+        // user's to write (AcceptEnv, su -m, PermitUserEnvironment).
+        lo.trust_env_file = false;
+        lo.trust_env = false;
+        // pam_tlog's TLOG_REC_CONF_TEXT and tlog's/SSSD's
+        // TLOG_REC_SESSION_CONF_TEXT are each taken in full only with a
+        // proof (the matching *_CONF_PROOF variable) for exactly that text.
+        lo.trust_text = [&](const std::string& var, const std::string& text) {
+            std::string proof_var = var.substr(0, var.size() - 4) + "PROOF";
+            const char* proof = getenv(proof_var.c_str());
+            std::string why = "no " + proof_var;
+            bool ok = false;
+            if (proof && *proof) {
+                try {
+                    auto key = integrity::load_key_file(conf_proof_key_path());
+                    ok = verify_conf_proof(key, proof, user, session, time(nullptr), text, why);
+                } catch (const std::exception& e) {
+                    why = std::string("cannot read the proof key: ") + e.what();
+                }
+            }
+            if (!ok) notes.push_back(var + " not proven (" + why + ")");
+            return ok;
+        };
+    }
+    LoadResult lr;
+    try {
+        lr = load_config(lo);
+    } catch (const InputError& e) {
+        user_error(e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        user_error(e.what());
+        return 1;
+    }
+    if (!lr.ignored.empty()) {
+        for (const auto& n : notes) audit_log(LOG_WARNING, "user " + user + ", session " + std::to_string(session) + ": " + n);
+        for (const auto& i : lr.ignored)
+            audit_log(LOG_WARNING, "user " + user + ", session " + std::to_string(session) + ": " + i);
+    }
+    Config cfg = lr.config;
+    if (cfg.help) {
+        std::cout << usage(p);
+        return 0;
+    }
+    if (cfg.version) {
+        std::cout << g_prog << " " << TLOG_VERSION << " (tlog-compatible recorder, format 2.3)\n";
+        return 0;
+    }
+    if (cfg.configuration) {
+        std::cout << json::dump(lr.merged, true) << "\n";
+        return 0;
+    }
+
+    // ---- what to run
+    std::string path;
+    std::vector<std::string> args;
+    bool interactive = false;
+    std::string command_text;
+    if (p == Program::RecSession) {
+        // The shell: the -shell- name (the administrator's choice in passwd)
+        // first, then PAM's TLOG_REC_SHELL, SSSD's TLOG_REC_SESSION_SHELL,
+        // then the configuration.
+        std::string shell = cfg.shell, from = "the \"shell\" setting";
+        if (const char* s = getenv("TLOG_REC_SESSION_SHELL"); s && *s) shell = s, from = "TLOG_REC_SESSION_SHELL";
+        if (const char* s = getenv("TLOG_REC_SHELL"); s && *s) shell = s, from = "TLOG_REC_SHELL";
+        if (std::string s = shell_from_program_name(argv0); !s.empty()) shell = s, from = "the program name " + basename_of(argv0);
+        if (shell.empty() || shell[0] != '/') {
+            user_error("the shell from " + from + " is not an absolute path: \"" + shell + "\"");
+            return 1;
+        }
+        if (is_recorder_program(shell)) {
+            user_error("refusing to start " + shell + " (from " + from + ") as the recorded shell: it is a recorder itself "
+                "and would record in a loop; set the real shell in TLOG_REC_SHELL or the \"shell\" setting");
+            audit_log(LOG_ERR, "user " + user + ": shell loop refused (" + shell + " from " + from + ")");
+            return 1;
+        }
+        path = shell;
+        std::string name = basename_of(shell);
+        args.push_back(login_name || cfg.login ? "-" + name : name);
+        if (cfg.interactive) args.push_back("-i");
+        if (cfg.command) {
+            if (cfg.args.empty()) {
+                user_error("-c: a command string is required");
+                return 1;
+            }
+            args.push_back("-c");
+            command_text = cfg.args[0];
+        }
+        for (const auto& a : cfg.args) args.push_back(a);
+        interactive = (cfg.args.empty() || cfg.interactive) && isatty(0) && isatty(1);
+    } else {
+        if (cfg.args.empty()) {
+            path = user_shell(getuid());
+            std::string name = basename_of(path);
+            args.push_back(login_name ? "-" + name : name);
+        } else {
+            path = search_path(cfg.args[0]);
+            args = cfg.args;
+        }
+        if (is_recorder_program(path)) {
+            user_error("refusing to record " + path + ": it is a recorder itself");
+            return 1;
+        }
+    }
+
+    // ---- one recording per login
+    std::optional<SessionLock> lock;
+    if (p == Program::RecSession) {
+        lock.emplace(session);
+        if (lock->state() == SessionLock::State::Busy) {
+            // An outer recorder of this audit session sees everything already.
+            drop_to_user_or_die(ids);
+            exec_unrecorded(path, args);
+        }
+        if (lock->state() == SessionLock::State::Failed)
+            audit_log(LOG_WARNING, "user " + user + ": " + lock->error() + "; recording anyway");
+        if (!cfg.record_graphical && is_graphical_session(plain_getenv)) {
+            audit_log(LOG_NOTICE, "user " + user + ", session " + std::to_string(session) +
+                                      ": graphical session not recorded (graphical.record is false)");
+            lock.reset();
+            drop_to_user_or_die(ids);
+            exec_unrecorded(path, args);
+        }
+    }
+
+    if (p == Program::RecSession && !nesting_ok(path)) return 1;
+
+    // ---- the recording
+    // From here on the recorder must survive a dead terminal or connection
+    // long enough to write the final message: no death by SIGPIPE (the
+    // relay gives the program the default disposition back).
+    signal(SIGPIPE, SIG_IGN);
+    RecordingInfo info;
+    {
+        char host[HOST_NAME_MAX + 1] = {};
+        gethostname(host, sizeof host - 1);
+        info.host = host;
+    }
+    info.rec = hex_random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
+               std::to_string(getpid());
+    info.user = user;
+    const char* term = getenv("TERM");
+    info.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header
+    info.session = session;
+
+    std::unique_ptr<MessageSink> writer;
+    std::string start_error;
+    std::optional<integrity::Key> key;
+    // A setuid recorder must not open a file the caller named with the
+    // recorder's identity (it could append forged lines to recordings or
+    // read tlog's files): paths from the command line are opened as the user.
+    auto cli_has = [&](const char* sec, const char* key) {
+        const json::Value* s = lr.command_line.find(sec);
+        return s && s->find(key);
+    };
+    const bool as_user_file = p == Program::RecSession && ids.separate && cli_has("file", "path");
+    const bool as_user_key = p == Program::RecSession && ids.separate && cli_has("integrity", "key");
+    try {
+        if (cfg.writer == "file") {
+            if (as_user_file) act_as_user(ids);
+            try {
+                writer = make_file_writer(cfg.file_path);
+            } catch (...) {
+                if (as_user_file) back_to_recorder(ids);
+                throw;
+            }
+            if (as_user_file) back_to_recorder(ids);
+        }
+        else if (cfg.writer == "syslog")
+            writer = make_syslog_writer(g_prog, syslog_facility_code(cfg.syslog_facility),
+                                        syslog_priority_code(cfg.syslog_priority));
+        else if (cfg.writer == "journal")
+            writer = make_journal_writer(g_prog, syslog_priority_code(cfg.journal_priority), cfg.journal_augment, info);
+        if (!cfg.key_file.empty()) {
+            if (as_user_key) act_as_user(ids);
+            try {
+                key = integrity::load_key_file(cfg.key_file);
+            } catch (...) {
+                if (as_user_key) back_to_recorder(ids);
+                throw;
+            }
+            if (as_user_key) back_to_recorder(ids);
+        }
+    } catch (const std::exception& e) {
+        user_error(e.what());
+        audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
+        if (!cfg.lax) return 1;
+        writer.reset();  // lax: run unrecorded, loudly
+        start_error = e.what();
+    }
+
+    std::optional<std::string> codeset;
+    {
+        std::string cs = locale_codeset();
+        if (!cs.empty() && !codeset_is_utf8(cs) && cs != "ANSI_X3.4-1968") codeset = cs;
+    }
+    bool transfer = false;
+    if (p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) && !cfg.transfer_payload) {
+        if (auto targv = file_transfer_argv(command_text,
+                                            [](const std::string& f) { return access(f.c_str(), X_OK) == 0; })) {
+            // Run the system's transfer program itself, not the user's shell.
+            transfer = true;
+            path = (*targv)[0];
+            args = *targv;
+        }
+    }
+
+    GuardSink guard(writer.get(), cfg.lax, cfg.writer, start_error);
+    EncoderOptions eo;
+    eo.payload = cfg.payload;
+    eo.log_input = cfg.log_input;
+    eo.log_output = cfg.log_output;
+    eo.log_window = cfg.log_window;
+    eo.key = key ? &*key : nullptr;
+    int64_t t0 = mono_now_ns();
+    std::optional<Encoder> enc;
+    std::optional<Observer> obs;
+    try {
+        enc.emplace(info, eo, guard, t0, real_now_ns());
+        obs.emplace(*enc, guard, cfg, t0, codeset, transfer);
+    } catch (const std::exception& e) {
+        user_error(e.what());
+        return 1;
+    }
+
+    if (interactive && !cfg.notice.empty()) (void)!::write(1, cfg.notice.data(), cfg.notice.size());
+    if (!cfg.semaphore.empty()) {
+        try {
+            if (p == Program::RecSession) act_as_user(ids);  // a caller-named path: the user's rights
+            write_semaphore(cfg.semaphore);
+            if (p == Program::RecSession) back_to_recorder(ids);
+        } catch (const std::exception& e) {
+            if (p == Program::RecSession) back_to_recorder(ids);
+            user_error(e.what());
+            return 1;
+        }
+    }
+
+    RelaySpec spec;
+    spec.path = path;
+    spec.argv = args;
+    if (p == Program::RecSession) {
+        spec.before_pty = [&] { act_as_user(ids); };
+        spec.after_pty = [&] { back_to_recorder(ids); };
+        spec.in_child = [&] { become_user_or_die(ids); };
+        spec.in_parent = [&] { become_recorder_or_die(ids); };
+    }
+    RelayResult res;
+    try {
+        res = run_relay(spec, *obs);
+    } catch (const std::exception& e) {
+        user_error(e.what());
+        res.reason = EndReason::Error;
+        res.status = 1;
+        res.error = e.what();
+    }
+    if (!res.error.empty() && res.reason == EndReason::Error) user_error(res.error);
+    int64_t tend = mono_now_ns();
+    if (transfer) enc->annotate("transfer", obs->transfer_value(command_text));
+    try {
+        enc->finish(tend, end_word(res.reason));
+    } catch (const std::exception& e) {
+        user_error(std::string("cannot finish the recording: ") + e.what());
+    }
+    guard.flush_buffer();
+    guard.report(info);
+    if (guard.failed() && !cfg.lax && res.status == 0) return 1;
+    return res.status;
+}
+
+} // namespace tlog::rec

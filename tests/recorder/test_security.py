@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Security model tests of tlog-rec-session installed setuid/setgid tlog
+(suite integration, root). Run through run_ns.sh: a private mount
+namespace with test copies of passwd/group/shadow (users tlog and rectest),
+an ld.so.cache naming the build's librec (setuid programs ignore
+LD_LIBRARY_PATH and $ORIGIN), a private /dev served by a real rsyslogd
+(/dev/log: the recorder's audit messages), a tmpfs /run (/run/tlog locks)
+and a tmpfs sysconfdir holding the strict system configuration.
+Usage: test_security.py CASE"""
+import ctypes
+import hashlib
+import hmac
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rectest import *  # noqa
+
+TLOG_UID = TLOG_GID = 61000
+USER_UID = USER_GID = 61001
+EXTRA_GID = 61002  # a supplementary group of the test user
+SYSCONFDIR = os.environ.get("TLOG_SYSCONFDIR_TEST", "/usr/local/etc/tlog")
+KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+class Env:
+    def __init__(self, login_shell_is_recorder=False):
+        require_root_ns()
+        become_subreaper()
+        self.T = T = tmpdir()
+        self.rec = T + "/bin/tlog-rec-session"
+        add_users(T, [("tlog", TLOG_UID, TLOG_GID, "/var/lib/tlog", "/usr/sbin/nologin"),
+                      ("rectest", USER_UID, USER_GID, T + "/home",
+                       self.rec if login_shell_is_recorder else "/bin/bash"),
+                      ("rectestx", EXTRA_GID, EXTRA_GID, "/nonexistent", "/usr/sbin/nologin")])
+        os.makedirs(T + "/home")
+        os.chown(T + "/home", USER_UID, USER_GID)
+        # the setuid/setgid recorder, as the install step leaves it
+        os.makedirs(T + "/bin")
+        self.rec = T + "/bin/tlog-rec-session"
+        shutil.copy(TLOG_REC_SESSION, self.rec)
+        os.chown(self.rec, TLOG_UID, TLOG_GID)
+        os.chmod(self.rec, 0o6755)
+        sh("setcap cap_setgid+ep " + self.rec)  # as install-tlog-user.sh does
+        libdir = os.environ["BUILD_LIBREC_DIR"]
+        with open(T + "/ld.conf", "w") as f:
+            f.write("include /etc/ld.so.conf.d/*.conf\n%s\n" % libdir)
+        sh("ldconfig -C %s/ld.so.cache -f %s/ld.conf" % (T, T))
+        sh("mount --bind %s/ld.so.cache /etc/ld.so.cache" % T)
+        # /run/tlog for the session locks
+        sh("mount -t tmpfs -o mode=755 tmpfs /run")
+        os.makedirs("/run/tlog")
+        os.chown("/run/tlog", TLOG_UID, TLOG_GID)
+        os.chmod("/run/tlog", 0o700)
+        # the recordings: only tlog may read them
+        self.logdir = T + "/log"
+        os.makedirs(self.logdir)
+        os.chown(self.logdir, TLOG_UID, TLOG_GID)
+        os.chmod(self.logdir, 0o700)
+        self.log = self.logdir + "/session.log"
+        # strict system configuration, on a private mount over SYSCONFDIR
+        # (or over its parent when it does not exist, never over /etc itself)
+        if os.path.isdir(SYSCONFDIR):
+            os.makedirs(T + "/sysconf")
+            sh("mount --bind %s/sysconf %s" % (T, SYSCONFDIR))
+        else:
+            parent = os.path.dirname(SYSCONFDIR)
+            check(os.path.isdir(parent) and parent != "/etc", "cannot make a private %s" % SYSCONFDIR)
+            sh("mount -t tmpfs -o mode=755 tmpfs " + parent)
+            os.makedirs(SYSCONFDIR)
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('// strict\n{"shell": "/bin/bash", "writer": "file", "file": {"path": "%s"}, "latency": 1}\n'
+                    % self.log)
+        with open(SYSCONFDIR + "/conf-proof.key", "w") as f:
+            f.write(KEY_HEX + "\n")
+        os.chown(SYSCONFDIR + "/conf-proof.key", 0, TLOG_GID)
+        os.chmod(SYSCONFDIR + "/conf-proof.key", 0o640)
+        # /var/log/tlog as the install step leaves it (for the loss record)
+        sh("mount -t tmpfs -o mode=755 tmpfs /var/log")
+        os.makedirs("/var/log/tlog")
+        os.chown("/var/log/tlog", TLOG_UID, TLOG_GID)
+        os.chmod("/var/log/tlog", 0o750)
+        private_dev(T)
+        self.syslog = Rsyslog(T, T + "/syslog.out")
+
+    def run_as_user(self, args, env_extra=None, loginuid=None, argv0=None, pty=True, inp=None):
+        env = {"PATH": "/usr/bin:/bin", "TERM": "xterm", "HOME": self.T + "/home", "LANG": "C.UTF-8"}
+        env.update(env_extra or {})
+
+        def drop():
+            # Always explicit: an audit session id inherited from the CI
+            # runner's own login would make the lock tests depend on it.
+            # Writing the unset value (4294967295) unsets the session id too.
+            with open("/proc/self/loginuid", "w") as f:
+                f.write(str(loginuid if loginuid is not None else 4294967295))
+            os.setgroups([EXTRA_GID])
+            os.setgid(USER_GID)
+            os.setuid(USER_UID)
+        if pty:
+            p = spawn([self.rec] + args, env=env, argv0=argv0, preexec=drop)
+            return p
+        return subprocess.run([self.rec] + args, env=env, preexec_fn=drop, input=inp, capture_output=True, timeout=30)
+
+    def close(self):
+        self.syslog.stop()
+        reap_all()
+
+
+PTRACE_CHECK = ("import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); "
+                "r=l.ptrace(16,int(sys.argv[1]),0,0); print('ptrace=%d errno=%d' % (r, ctypes.get_errno()))")
+
+
+def case_recorder_untouchable():
+    e = Env()
+    try:
+        script = ('echo "uid=$(id -u) gid=$(id -g) groups=$(id -G)"; '
+                  'kill -KILL $PPID; echo "kill=$?"; kill -STOP $PPID; echo "stop=$?"; '
+                  'python3 -c "%s" $PPID; ' % PTRACE_CHECK +
+                  'grep -E "^(Uid|Gid|Groups|CapEff|CapPrm):" /proc/$PPID/status; '
+                  'echo "shellcaps=$(grep CapEff /proc/$$/status | cut -f2)"; '
+                  'cat /proc/$PPID/environ >/dev/null 2>&1; echo "environ=$?"; '
+                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; '
+                  'ls -l /proc/$$/fd > $HOME/fds.txt; '
+                  'echo "leaked=$(grep -c -E "session.log|socket:|lock|ptmx|signalfd|pipe:" $HOME/fds.txt)"; '
+                  'echo done' % e.log)
+        p = e.run_as_user(["-c", script])
+        st = p.wait()
+        out = p.out.decode()
+        print(out)
+        check(st == 0, "status %d" % st)
+        check("uid=%d gid=%d" % (USER_UID, USER_GID) in out, "the shell must run as the user")
+        check("kill=1" in out and "stop=1" in out, "kill -KILL / -STOP on the recorder did not fail")
+        check(out.count("Operation not permitted") >= 2, "kill errors are not EPERM")
+        check("ptrace=-1 errno=1" in out, "ptrace attach on the recorder did not fail with EPERM")
+        check("Uid:\t%d\t%d\t%d\t%d" % ((TLOG_UID,) * 4) in out, "recorder uids not all tlog")
+        check("Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "recorder gids not all tlog")
+        check("Groups:\t%d" % TLOG_GID in out and str(EXTRA_GID) not in out.split("Groups:")[1].split("\n")[0],
+              "recorder kept the user's supplementary groups")
+        check("CapEff:\t0000000000000000" in out and "CapPrm:\t0000000000000000" in out,
+              "recorder kept capabilities")
+        check("groups=%d %d" % (USER_GID, EXTRA_GID) in out, "the shell lost the user's groups")
+        check("shellcaps=0000000000000000" in out, "the shell has capabilities")
+        check("environ=1" in out, "the user can read the recorder's /proc/PID/environ")
+        check("readlog=1" in out, "the user can read the recordings")
+        check("tty=rectest:rectest" in out, "the session's terminal is not the user's")
+        check("leaked=0" in out, "the shell inherited a descriptor of the recorder")
+        st_ = os.stat(e.log)
+        check(st_.st_uid == TLOG_UID and (st_.st_mode & 0o777) == 0o600, "recording file owner/mode")
+        check(b"uid=%d" % USER_UID in output_of(e.log), "session not recorded")
+        check(end_of(e.log) == "exit", "end marker %r" % end_of(e.log))
+        # installed without the capability (no xattrs): the supplementary
+        # groups stay, everything else holds
+        sh("setcap -r " + e.rec)
+        os.chmod(e.rec, 0o6755)
+        p = e.run_as_user(["-c", 'kill -KILL $PPID; echo "kill=$?"; grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status'])
+        check(p.wait() == 0, "session without cap_setgid failed")
+        out = p.out.decode()
+        check("kill=1" in out and "Uid:\t%d\t%d\t%d\t%d" % ((TLOG_UID,) * 4) in out and
+              "Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "without cap_setgid: %s" % out)
+        check(str(EXTRA_GID) in out.split("Groups:")[1], "expected the user's groups kept: %s" % out)
+    finally:
+        e.close()
+
+
+def case_hangup_final_message():
+    e = Env()
+    try:
+        p = e.run_as_user([], argv0="-tlog-rec-session")
+        p.read_until("ATTENTION")
+        p.write("echo marker-$((6*7))\r")
+        p.read_until("marker-42")
+        os.close(p.fd)  # the terminal (ssh connection) goes away
+        end = time.time() + 15
+        while time.time() < end:
+            pid, st = os.waitpid(p.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
+        else:
+            fail("recorder still running after hangup")
+        check(b"marker-42" in output_of(e.log), "output before the hangup lost")
+        check(end_of(e.log) == "hangup", "end %r" % end_of(e.log))
+    finally:
+        e.close()
+
+
+def case_forged_env_ignored():
+    e = Env()
+    try:
+        forged = '{"log": {"output": false}, "writer": "file", "file": {"path": "%s/home/mine.log"}}' % e.T
+        p = e.run_as_user(["-c", "echo visible-output"], env_extra={
+            "TLOG_REC_SESSION_CONF_TEXT": forged,
+            "TLOG_REC_SESSION_CONF_FILE": e.T + "/home/other.conf",
+            "TLOG_REC_SESSION_CONF_PROOF": "v1:99999999999:" + "00" * 32})
+        check(p.wait() == 0, "session failed")
+        check(b"visible-output" in output_of(e.log), "a forged environment disabled the recording")
+        check(not os.path.exists(e.T + "/home/mine.log"), "the forged file path was used")
+        log = e.syslog.text(wait_for="log.output")
+        print(log)
+        check("authpriv.warning" in log and "log.output" in log and "ignored" in log,
+              "the ignored setting was not logged to authpriv")
+        check("MAC does not match" in log, "the bad proof was not reported")
+        # a command-line file path is opened with the user's rights: no
+        # appending to tlog's files
+        r = e.run_as_user(["-o", e.log, "-c", "echo x"], pty=False)
+        check(r.returncode != 0 and b"Permission denied" in r.stderr, "user could name a tlog-owned log file")
+    finally:
+        e.close()
+
+
+def case_valid_proof_accepted():
+    e = Env()
+    try:
+        text = '{"log": {"input": true}}'
+        expires = int(time.time()) + 60
+        msg = ("tlog-conf-proof-v1\nrectest\n4294967295\n%d\n" % expires).encode() + text.encode()
+        mac = hmac.new(bytes.fromhex(KEY_HEX), msg, hashlib.sha256).hexdigest()
+        proof = "v1:%d:%s" % (expires, mac)
+        p = e.run_as_user(["-c", "read line; echo got-$line"], env_extra={
+            "TLOG_REC_SESSION_CONF_TEXT": text, "TLOG_REC_SESSION_CONF_PROOF": proof})
+        time.sleep(0.5)
+        p.write("typed-secret\r")
+        p.read_until("got-typed-secret")
+        check(p.wait() == 0, "session failed")
+        check(b"typed-secret" in input_of(e.log), "proven setting (log.input) not applied")
+        # pam_tlog's names (DESIGN.md): TLOG_REC_CONF_TEXT + TLOG_REC_CONF_PROOF
+        os.unlink(e.log)
+        text2 = '{"log": {"window": false}}'
+        msg = ("tlog-conf-proof-v1\nrectest\n4294967295\n%d\n" % expires).encode() + text2.encode()
+        proof2 = "v1:%d:%s" % (expires, hmac.new(bytes.fromhex(KEY_HEX), msg, hashlib.sha256).hexdigest())
+        p = e.run_as_user(["-c", "echo pam-names"], env_extra={
+            "TLOG_REC_CONF_TEXT": text2, "TLOG_REC_CONF_PROOF": proof2})
+        check(p.wait() == 0, "session failed")
+        check(windows_of(e.log) == [] and b"pam-names" in output_of(e.log), "TLOG_REC_CONF_TEXT with proof not applied")
+        # the proof of one text does not carry over to another
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", "echo swapped"], env_extra={
+            "TLOG_REC_CONF_TEXT": text2, "TLOG_REC_CONF_PROOF": proof})
+        check(p.wait() == 0, "session failed")
+        check(windows_of(e.log) != [], "a proof for another text was accepted")
+    finally:
+        e.close()
+
+
+def case_one_recording_per_login():
+    e = Env()
+    try:
+        # an audit session: loginuid set as a login would (pam_loginuid)
+        nested = "%s -c 'echo nested-$(id -u)'; echo outer-done" % e.rec
+        p = e.run_as_user(["-c", nested], loginuid=USER_UID)
+        check(p.wait() == 0, "session failed")
+        check(b"nested-%d" % USER_UID in p.out, "nested shell did not run: %r" % p.out)
+        recs = {m["rec"] for m in messages(e.log)}
+        check(len(recs) == 1, "nested session recorded twice (%d recordings)" % len(recs))
+        sess = {m["session"] for m in messages(e.log)}
+        check(sess != {4294967295}, "no audit session id was recorded")
+        # a "shell" that starts the recorder again: stopped with an error,
+        # not an endless exec circle
+        os.unlink(e.log)
+        loop = e.T + "/home/loop.sh"
+        with open(loop, "w") as f:
+            f.write("#!/bin/sh\nexec %s \"$@\"\n" % e.rec)
+        os.chmod(loop, 0o755)
+        p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], loginuid=USER_UID,
+                          env_extra={"TLOG_REC_SHELL": loop})
+        st = p.wait(timeout=30)
+        check(b"a loop" in p.out, "shell loop not stopped: %r" % p.out[-300:])
+        check(b"a loop" in output_of(e.log), "the loop error was not recorded: %r" % output_of(e.log)[-300:])
+        # the same loop without an audit session id: recorders inside
+        # recorders, stopped at the same depth
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], env_extra={"TLOG_REC_SHELL": loop})
+        p.wait(timeout=60)
+        check(b"a loop" in p.out, "recorder-in-recorder loop not stopped: %r" % p.out[-300:])
+        # without an audit session id (4294967295) nothing is merged: the
+        # nested recorder records on its own
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", nested])
+        check(p.wait() == 0, "session failed")
+        recs = {m["rec"] for m in messages(e.log)}
+        check(len(recs) == 2, "unset session ids were merged into one lock (%d recordings)" % len(recs))
+    finally:
+        e.close()
+
+
+def case_writer_failure_not_silent():
+    e = Env()
+    try:
+        # journal writer and no journald in this namespace (private /run)
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "journal"}')
+        r = e.run_as_user(["-c", "echo should-not-run"], pty=False)
+        check(r.returncode != 0, "session started without a working writer (lax false)")
+        check(b"journald is not running" in r.stderr, "no clear error: %r" % r.stderr)
+        check(b"should-not-run" not in r.stdout, "shell ran unrecorded")
+        check("cannot start the recording" in e.syslog.text(wait_for="cannot start"), "not logged")
+        # lax: the session goes on, the loss is logged
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "journal", "lax": true}')
+        r = e.run_as_user(["-c", "echo lax-runs"], pty=False)
+        check(r.returncode == 0 and b"lax-runs" in r.stdout, "lax session did not run: %r" % (r.stderr,))
+        check("lost" in e.syslog.text(wait_for="lost"), "loss not logged")
+        lost = [json.loads(l) for l in open("/var/log/tlog/lost.log")]
+        check(lost and lost[-1]["user"] == "rectest" and lost[-1]["writer"] == "journal" and
+              lost[-1]["first_id"] == 1 and "journald is not running" in lost[-1]["error"] and
+              lost[-1]["lost_messages"] >= 1 and len(lost[-1]["sha256"]) == 64, "local loss record: %r" % lost)
+        check(os.stat("/var/log/tlog/lost.log").st_uid == TLOG_UID, "loss record not tlog's")
+    finally:
+        e.close()
+
+
+def case_graphical_session():
+    e = Env()
+    try:
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "file", "file": {"path": "%s"}, "graphical": {"record": false}}' % e.log)
+        gui = {"XDG_SESSION_TYPE": "x11", "DISPLAY": ":0"}
+        r = e.run_as_user(["-c", "echo gui-session-$(id -u)"], env_extra=gui, pty=False)
+        check(r.returncode == 0 and b"gui-session-%d" % USER_UID in r.stdout, "graphical session did not run: %r" % r.stderr)
+        check(not os.path.exists(e.log), "graphical session recorded although graphical.record is false")
+        check("graphical session not recorded" in e.syslog.text(wait_for="graphical"), "not logged")
+        # the same variables on a terminal (ssh -X, a terminal emulator): recorded
+        p = e.run_as_user(["-c", "echo terminal-with-display"], env_extra=gui)
+        check(p.wait() == 0, "session failed")
+        check(b"terminal-with-display" in output_of(e.log), "terminal session with DISPLAY not recorded")
+    finally:
+        e.close()
+
+
+def case_terminate_signal():
+    """SIGTERM to the recorder (from root: the user cannot) cannot be passed
+    on to the user's shell by the tlog identity: the session is hung up and
+    the recording ends with "signal"."""
+    e = Env()
+    try:
+        p = e.run_as_user(["-c", "echo ready; while :; do sleep 0.1; done"])
+        p.read_until("ready")
+        os.kill(p.pid, 15)
+        st = p.wait()
+        check(end_of(e.log) == "signal", "end %r" % end_of(e.log))
+        check(st != 0, "status 0 after SIGTERM")
+    finally:
+        e.close()
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print("cases: " + " ".join(CASES))
+        sys.exit(2)
+    CASES[sys.argv[1]]()
+    print("ok")
