@@ -1,0 +1,77 @@
+// Reading the compiled policy cache. Used by nss_tlog, so this unit depends on
+// libc only (no yaml-cpp, no librec, no exceptions thrown, no allocation on the
+// lookup path), and every read is bounds-checked by check() first.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tlog/policy/cache_format.h"
+
+namespace tlog::policy::cache {
+
+// A checked view of cache bytes. Build it only with open(); the bytes must
+// outlive it (nss_tlog keeps the mapping as long as the view).
+class View {
+public:
+    View() = default;
+    // Checks every header field, offset, count, ordering and the checksum.
+    // Returns nullptr and fills *out on success, else a static error message.
+    static const char* open(const void* data, size_t size, View* out);
+
+    bool valid() const { return h_ != nullptr; }
+    const Header& header() const { return *h_; }
+    const char* str(uint32_t off) const { return strings_ + off; }
+    const char* recorder() const { return str(h_->recorder); }
+    uint32_t rule_count() const { return h_->rules.count; }
+    const Rule& rule(uint32_t i) const { return rules_[i]; }
+
+    // The per-class deciding rules for a user: best[c] is the rank of the
+    // first rule that applies to class c (kNone if none). `best` has room for
+    // kMaxClasses entries. Name, uid and primary gid are all nss_tlog knows;
+    // supplementary groups come from the member lists the compiler stored.
+    void decide(const char* name, uid_t uid, gid_t gid, uint32_t* best) const;
+
+    // Is the user recorded for at least one class? If so and `rule` is not
+    // null, *rule is the rank of a recording rule (kNone: the default).
+    bool recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule = nullptr) const;
+
+private:
+    const Key* find_name(const char* name) const;
+    static const Key* find_id(const Key* keys, uint32_t n, uint32_t id);
+    void take(const uint32_t* list, uint32_t n, uint32_t* best) const;
+
+    const Header* h_ = nullptr;
+    const char* strings_ = nullptr;
+    const Rule* rules_ = nullptr;
+    const Key* names_ = nullptr;
+    const Key* uids_ = nullptr;
+    const Key* gids_ = nullptr;
+    const Range* ranges_ = nullptr;
+    const uint32_t* all_ = nullptr;
+    const uint32_t* lists_ = nullptr;
+};
+
+// A read-only mapping of a cache file, with the identity of the file it came
+// from so a reader can notice a newly compiled cache. Plain data (no
+// constructor or destructor) so that nss_tlog can keep one in a global
+// without a global constructor; release with unmap().
+struct Mapping {
+    const void* addr;
+    size_t size;
+    dev_t dev;
+    ino_t ino;
+    int64_t mtime_ns;
+    View view;
+};
+
+// Maps and checks `path`. Returns nullptr on success, else a static message
+// (errno-style detail is lost on purpose: the callers only log or fail).
+const char* map_file(const char* path, Mapping* out);
+void unmap(Mapping* m);
+// True if `path` is still the same file (device, inode, mtime) as `m`.
+bool same_file(const char* path, const Mapping& m);
+
+} // namespace tlog::policy::cache

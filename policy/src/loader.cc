@@ -1,0 +1,366 @@
+// Rules file loader. Strict on purpose: an unknown key, a wrong type or an
+// unknown host group is an error, because a typo in a recording rule silently
+// widens or narrows who is recorded.
+#include "tlog/policy/loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tlog::policy {
+namespace {
+
+class Loader {
+public:
+    explicit Loader(std::string source) : source_(std::move(source)) {}
+
+    Location at(const YAML::Node& n, const std::string& key) const {
+        Location l;
+        l.file = source_;
+        const YAML::Mark m = n.Mark();
+        if (m.line >= 0) {
+            l.line = static_cast<uint64_t>(m.line) + 1;
+            l.column = static_cast<uint64_t>(m.column) + 1;
+        }
+        l.field = key;
+        return l;
+    }
+
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
+        throw InputError(at(n, key), msg);
+    }
+
+    void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> keys) const {
+        for (const auto& kv : map) {
+            const std::string k = kv.first.as<std::string>();
+            if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; }))
+                fail(kv.first, join(path, k), "unknown key");
+        }
+    }
+
+    static std::string join(const std::string& path, const std::string& k) {
+        return path.empty() ? k : path + "." + k;
+    }
+
+    std::string scalar(const YAML::Node& n, const std::string& key) const {
+        if (!n.IsScalar()) fail(n, key, "expected a string");
+        return n.Scalar();
+    }
+
+    bool boolean(const YAML::Node& n, const std::string& key) const {
+        const std::string s = scalar(n, key);
+        if (s == "true" || s == "yes" || s == "on") return true;
+        if (s == "false" || s == "no" || s == "off") return false;
+        fail(n, key, "expected true or false, got '" + s + "'");
+    }
+
+    uint64_t unsigned_number(const YAML::Node& n, const std::string& key, uint64_t max) const {
+        const std::string s = scalar(n, key);
+        if (s.empty() || s.size() > 20 || !std::all_of(s.begin(), s.end(), ::isdigit))
+            fail(n, key, "expected a non-negative integer, got '" + s + "'");
+        errno = 0;
+        const unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
+        if (errno == ERANGE || v > max) fail(n, key, "number out of range: " + s);
+        return v;
+    }
+
+    int integer(const YAML::Node& n, const std::string& key) const {
+        std::string s = scalar(n, key);
+        bool neg = !s.empty() && s[0] == '-';
+        std::string digits = neg ? s.substr(1) : s;
+        if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit))
+            fail(n, key, "expected an integer between -999999999 and 999999999, got '" + s + "'");
+        const int v = std::stoi(digits);
+        return neg ? -v : v;
+    }
+
+    // A list of names, or the word `all` (returns true for all).
+    bool names_or_all(const YAML::Node& n, const std::string& key, std::vector<std::string>& out) const {
+        if (n.IsScalar()) {
+            if (n.Scalar() == "all") return true;
+            fail(n, key, "expected a list or 'all'");
+        }
+        if (!n.IsSequence()) fail(n, key, "expected a list or 'all'");
+        for (const auto& item : n) {
+            std::string s = scalar(item, key);
+            if (s.empty()) fail(item, key, "empty name");
+            if (s == "all") fail(item, key, "'all' must be the whole value (" + key + ": all), not a list item");
+            out.push_back(std::move(s));
+        }
+        return false;
+    }
+
+    void names(const YAML::Node& n, const std::string& key, std::vector<std::string>& out) const {
+        if (names_or_all(n, key, out)) fail(n, key, "'all' is not allowed here");
+    }
+
+    UidRange uid_range(const YAML::Node& n, const std::string& key) const {
+        const std::string s = scalar(n, key);
+        const auto dash = s.find('-');
+        auto parse = [&](const std::string& t) -> uid_t {
+            if (t.empty() || t.size() > 10 || !std::all_of(t.begin(), t.end(), ::isdigit))
+                fail(n, key, "expected a uid or a range LOW-HIGH, got '" + s + "'");
+            const unsigned long long v = std::strtoull(t.c_str(), nullptr, 10);
+            if (v >= 0xffffffffull) fail(n, key, "uid out of range: " + t);
+            return static_cast<uid_t>(v);
+        };
+        UidRange r;
+        if (dash == std::string::npos) {
+            r.lo = r.hi = parse(s);
+        } else {
+            r.lo = parse(s.substr(0, dash));
+            r.hi = parse(s.substr(dash + 1));
+            if (r.lo > r.hi) fail(n, key, "empty uid range '" + s + "'");
+        }
+        return r;
+    }
+
+    Settings settings(const YAML::Node& n, const std::string& path) const {
+        if (!n.IsMap()) fail(n, path, "expected a mapping");
+        only_keys(n, path, {"input", "output", "window", "rate_limit", "writer"});
+        Settings s;
+        if (auto v = n["input"]) s.input = boolean(v, path + ".input");
+        if (auto v = n["output"]) s.output = boolean(v, path + ".output");
+        if (auto v = n["window"]) s.window = boolean(v, path + ".window");
+        if (auto v = n["writer"]) {
+            const std::string w = scalar(v, path + ".writer");
+            if (w != "file" && w != "syslog" && w != "journal" && w != "http")
+                fail(v, path + ".writer", "expected file, syslog, journal or http, got '" + w + "'");
+            s.writer = w;
+        }
+        if (auto rl = n["rate_limit"]) {
+            const std::string p = path + ".rate_limit";
+            if (!rl.IsMap()) fail(rl, p, "expected a mapping");
+            only_keys(rl, p, {"rate", "burst", "action"});
+            if (auto v = rl["rate"]) s.limit.rate = unsigned_number(v, p + ".rate", UINT32_MAX);
+            if (auto v = rl["burst"]) s.limit.burst = unsigned_number(v, p + ".burst", UINT32_MAX);
+            if (auto v = rl["action"]) {
+                const std::string a = scalar(v, p + ".action");
+                if (a != "pass" && a != "delay" && a != "drop")
+                    fail(v, p + ".action", "expected pass, delay or drop, got '" + a + "'");
+                s.limit.action = a;
+            }
+        }
+        return s;
+    }
+
+    Rule rule(const YAML::Node& n, size_t index) const {
+        const std::string path = "rules[" + std::to_string(index) + "]";
+        if (!n.IsMap()) fail(n, path, "expected a mapping");
+        only_keys(n, path, {"name", "enabled", "priority", "action", "users", "uids", "groups", "hosts",
+                            "hostgroups", "netgroups", "services", "sessions", "settings", "audit",
+                            "retention", "description"});
+        Rule r;
+        r.where = at(n, path);
+        if (auto v = n["name"]) r.name = scalar(v, path + ".name");
+        else fail(n, path + ".name", "every rule needs a name (explain and logs refer to it)");
+        if (r.name.empty()) fail(n["name"], path + ".name", "empty rule name");
+        r.where.field = path + " (" + r.name + ")";
+        if (auto v = n["enabled"]) r.enabled = boolean(v, path + ".enabled");
+        if (auto v = n["priority"]) r.priority = integer(v, path + ".priority");
+        if (auto v = n["action"]) {
+            const std::string a = scalar(v, path + ".action");
+            if (a == "record") r.action = Action::Record;
+            else if (a == "exclude") r.action = Action::Exclude;
+            else fail(v, path + ".action", "expected record or exclude, got '" + a + "'");
+        } else {
+            fail(n, path + ".action", "missing action (record or exclude)");
+        }
+        bool who = false;
+        if (auto v = n["users"]) { r.all_users = names_or_all(v, path + ".users", r.users); who = true; }
+        if (auto v = n["uids"]) {
+            if (!v.IsSequence()) fail(v, path + ".uids", "expected a list of uids or LOW-HIGH ranges");
+            for (const auto& item : v) r.uids.push_back(uid_range(item, path + ".uids"));
+            who = true;
+        }
+        if (auto v = n["groups"]) { names(v, path + ".groups", r.groups); who = true; }
+        if (!who) fail(n, path + ".users", "rule names no users: give users, uids or groups (or users: all)");
+        if (r.all_users && (!r.uids.empty() || !r.groups.empty()))
+            fail(n["users"], path + ".users", "users: all cannot be combined with uids or groups");
+
+        const bool any_host = n["hosts"] || n["hostgroups"] || n["netgroups"];
+        if (any_host) {
+            r.all_hosts = false;
+            if (auto v = n["hosts"]) r.all_hosts = names_or_all(v, path + ".hosts", r.hosts);
+            if (auto v = n["hostgroups"]) names(v, path + ".hostgroups", r.hostgroups);
+            if (auto v = n["netgroups"]) names(v, path + ".netgroups", r.netgroups);
+            if (r.all_hosts && (!r.hostgroups.empty() || !r.netgroups.empty()))
+                fail(n["hosts"], path + ".hosts", "hosts: all cannot be combined with hostgroups or netgroups");
+        }
+        if (auto v = n["services"]) {
+            r.all_services = names_or_all(v, path + ".services", r.services);
+            if (!r.all_services && r.services.empty()) fail(v, path + ".services", "empty list matches nothing; remove the rule or disable it");
+        }
+        if (auto v = n["sessions"]) {
+            std::vector<std::string> kinds;
+            if (!names_or_all(v, path + ".sessions", kinds)) {
+                r.kinds = 0;
+                for (size_t i = 0; i < kinds.size(); ++i) {
+                    if (kinds[i] == "interactive") r.kinds |= kInteractive;
+                    else if (kinds[i] == "command") r.kinds |= kCommand;
+                    else if (kinds[i] == "transfer") r.kinds |= kTransfer;
+                    else fail(v[i], path + ".sessions", "expected interactive, command or transfer, got '" + kinds[i] + "'");
+                }
+                if (!r.kinds) fail(v, path + ".sessions", "empty list matches nothing");
+            }
+        }
+        if (auto v = n["settings"]) r.settings = settings(v, path + ".settings");
+        if (auto v = n["audit"]) {
+            const std::string a = scalar(v, path + ".audit");
+            if (a == "none") r.audit = AuditLevel::None;
+            else if (a == "login") r.audit = AuditLevel::Login;
+            else if (a == "session") r.audit = AuditLevel::Session;
+            else fail(v, path + ".audit", "expected none, login or session, got '" + a + "'");
+        }
+        if (auto v = n["retention"]) r.retention = scalar(v, path + ".retention");
+        return r;
+    }
+
+    // SSSD's session_recording section, translated to ordinary rules so that
+    // one evaluator answers for both: scope=some records users and groups
+    // (exclude lists ignored, as in SSSD); scope=all records everyone except
+    // exclude_users/exclude_groups (exclude wins at equal priority).
+    void sssd(const YAML::Node& n, Policy& p) const {
+        const std::string path = "sssd";
+        if (!n.IsMap()) fail(n, path, "expected a mapping");
+        only_keys(n, path, {"scope", "users", "groups", "exclude_users", "exclude_groups"});
+        std::string scope = "none";
+        if (auto v = n["scope"]) scope = scalar(v, "sssd.scope");
+        std::vector<std::string> users, groups, xusers, xgroups;
+        if (auto v = n["users"]) names(v, "sssd.users", users);
+        if (auto v = n["groups"]) names(v, "sssd.groups", groups);
+        if (auto v = n["exclude_users"]) names(v, "sssd.exclude_users", xusers);
+        if (auto v = n["exclude_groups"]) names(v, "sssd.exclude_groups", xgroups);
+        Rule base;
+        base.where = at(n, path);
+        if (scope == "none") return;
+        if (scope == "some") {
+            if (users.empty() && groups.empty()) return;   // SSSD: nobody recorded
+            base.name = "sssd-scope-some";
+            base.users = users;
+            base.groups = groups;
+            p.rules.push_back(base);
+        } else if (scope == "all") {
+            base.name = "sssd-scope-all";
+            base.all_users = true;
+            p.rules.push_back(base);
+            if (!xusers.empty() || !xgroups.empty()) {
+                Rule x = base;
+                x.name = "sssd-exclude";
+                x.all_users = false;
+                x.action = Action::Exclude;
+                x.users = xusers;
+                x.groups = xgroups;
+                p.rules.push_back(x);
+            }
+        } else {
+            fail(n["scope"], "sssd.scope", "expected none, some or all, got '" + scope + "'");
+        }
+    }
+
+    Policy load(const std::string& text) const {
+        YAML::Node root;
+        try {
+            root = YAML::Load(text);
+        } catch (const YAML::ParserException& e) {
+            Location l;
+            l.file = source_;
+            if (e.mark.line >= 0) {
+                l.line = static_cast<uint64_t>(e.mark.line) + 1;
+                l.column = static_cast<uint64_t>(e.mark.column) + 1;
+            }
+            throw InputError(l, "YAML syntax error: " + e.msg);
+        }
+        Policy p;
+        p.source = source_;
+        if (!root.IsMap()) {
+            if (root.IsNull()) throw InputError(Location{source_, 0, 0, ""}, "empty rules file");
+            fail(root, "", "expected a mapping at the top level");
+        }
+        only_keys(root, "", {"version", "default", "recorder", "nss", "hostgroups", "rules", "sssd"});
+        if (auto v = root["version"]) {
+            if (unsigned_number(v, "version", 1000) != 1) fail(v, "version", "unsupported version (this build reads version 1)");
+        }
+        if (auto v = root["default"]) {
+            const std::string d = scalar(v, "default");
+            if (d == "record") p.default_action = Action::Record;
+            else if (d == "exclude") p.default_action = Action::Exclude;
+            else fail(v, "default", "expected record or exclude, got '" + d + "'");
+        }
+        if (auto v = root["recorder"]) {
+            p.recorder = scalar(v, "recorder");
+            if (p.recorder.empty() || p.recorder[0] != '/') fail(v, "recorder", "must be an absolute path");
+            if (p.recorder.size() > 1024) fail(v, "recorder", "path too long");
+        }
+        if (auto nss = root["nss"]) {
+            if (!nss.IsMap()) fail(nss, "nss", "expected a mapping");
+            only_keys(nss, "nss", {"unrecorded"});
+            if (auto v = nss["unrecorded"]) {
+                const std::string u = scalar(v, "nss.unrecorded");
+                if (u == "answer") p.nss_answer_unrecorded = true;
+                else if (u != "notfound") fail(v, "nss.unrecorded", "expected notfound or answer, got '" + u + "'");
+            }
+        }
+        if (auto hg = root["hostgroups"]) {
+            if (!hg.IsMap()) fail(hg, "hostgroups", "expected a mapping of group name to host list");
+            for (const auto& kv : hg) {
+                const std::string name = scalar(kv.first, "hostgroups");
+                std::vector<std::string> hosts;
+                names(kv.second, "hostgroups." + name, hosts);
+                if (!p.hostgroups.emplace(name, std::move(hosts)).second)
+                    fail(kv.first, "hostgroups." + name, "duplicate host group");
+            }
+        }
+        if (auto rules = root["rules"]) {
+            if (!rules.IsSequence()) fail(rules, "rules", "expected a list of rules");
+            size_t i = 0;
+            for (const auto& n : rules) p.rules.push_back(rule(n, i++));
+        }
+        if (auto s = root["sssd"]) sssd(s, p);
+
+        std::set<std::string> seen;
+        for (size_t i = 0; i < p.rules.size(); ++i) {
+            const Rule& r = p.rules[i];
+            if (!seen.insert(r.name).second) throw InputError(r.where, "duplicate rule name '" + r.name + "'");
+            for (const auto& g : r.hostgroups)
+                if (!p.hostgroups.count(g)) throw InputError(r.where, "unknown host group '" + g + "'");
+        }
+        return p;
+    }
+
+private:
+    std::string source_;
+};
+
+} // namespace
+
+Policy load_policy_text(const std::string& text, const std::string& source) {
+    try {
+        return Loader(source).load(text);
+    } catch (const YAML::Exception& e) {
+        // A yaml-cpp error not caught above (a conversion): still name the place.
+        Location l;
+        l.file = source;
+        if (e.mark.line >= 0) {
+            l.line = static_cast<uint64_t>(e.mark.line) + 1;
+            l.column = static_cast<uint64_t>(e.mark.column) + 1;
+        }
+        throw InputError(l, e.msg);
+    }
+}
+
+Policy load_policy_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(Location{path, 0, 0, ""}, std::string("cannot read: ") + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw InputError(Location{path, 0, 0, ""}, "read error");
+    return load_policy_text(ss.str(), path);
+}
+
+} // namespace tlog::policy

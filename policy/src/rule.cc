@@ -1,0 +1,44 @@
+#include "tlog/policy/rule.h"
+
+#include "tlog/json.h"
+
+namespace tlog::policy {
+
+const char* action_name(Action a) { return a == Action::Record ? "record" : "exclude"; }
+
+const char* audit_name(AuditLevel a) {
+    switch (a) {
+    case AuditLevel::None: return "none";
+    case AuditLevel::Login: return "login";
+    case AuditLevel::Session: return "session";
+    }
+    return "?";
+}
+
+const char* kind_name(SessionKind k) {
+    switch (k) {
+    case kInteractive: return "interactive";
+    case kCommand: return "command";
+    case kTransfer: return "transfer";
+    }
+    return "?";
+}
+
+std::string Settings::to_json() const {
+    using json::Value;
+    Value root = Value::make_object();
+    Value log = Value::make_object();
+    if (input) log.set("input", Value::make_bool(*input));
+    if (output) log.set("output", Value::make_bool(*output));
+    if (window) log.set("window", Value::make_bool(*window));
+    if (!log.members().empty()) root.set("log", std::move(log));
+    Value limit = Value::make_object();
+    if (this->limit.rate) limit.set("rate", Value::make_number(std::to_string(*this->limit.rate)));
+    if (this->limit.burst) limit.set("burst", Value::make_number(std::to_string(*this->limit.burst)));
+    if (this->limit.action) limit.set("action", Value::make_string(*this->limit.action));
+    if (!limit.members().empty()) root.set("limit", std::move(limit));
+    if (writer) root.set("writer", Value::make_string(*writer));
+    return json::dump(root);
+}
+
+} // namespace tlog::policy

@@ -1,0 +1,213 @@
+// tlog-policy: check, explain and compile recording rules (tlog-policy(8)).
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tlog/policy/cache_reader.h"
+#include "tlog/policy/cache_writer.h"
+#include "tlog/policy/evaluator.h"
+#include "tlog/policy/identity.h"
+#include "tlog/policy/loader.h"
+#include "tlog/policy/paths.h"
+#include "tlog_build_config.h"
+
+using namespace tlog::policy;
+
+namespace {
+
+const char kUsage[] =
+    "usage: tlog-policy check [FILE]\n"
+    "       tlog-policy explain USER [--host HOST] [--service SERVICE] [--session KIND] [--rules FILE]\n"
+    "       tlog-policy compile [--rules FILE] [--output CACHE] [--host HOST]\n"
+    "       tlog-policy show-cache [CACHE]\n"
+    "       tlog-policy lookup-cache NAME UID GID [CACHE]\n"
+    "defaults: rules " TLOG_SYSCONFDIR "/rules.yaml, cache /var/lib/tlog/policy.cache\n";
+
+const std::string kDefaultRules = std::string(TLOG_SYSCONFDIR) + "/rules.yaml";
+const std::string kDefaultRecorder = std::string(TLOG_BINDIR) + "/tlog-rec-session";
+
+struct Args {
+    std::vector<std::string> positional;
+    std::string host, service, session, rules, output;
+};
+
+Args parse(int argc, char** argv, int first) {
+    Args a;
+    for (int i = first; i < argc; ++i) {
+        std::string s = argv[i];
+        auto value = [&](std::string& dst) {
+            if (i + 1 >= argc) throw std::runtime_error("option " + s + " needs a value");
+            dst = argv[++i];
+        };
+        if (s == "--host") value(a.host);
+        else if (s == "--service") value(a.service);
+        else if (s == "--session") value(a.session);
+        else if (s == "--rules") value(a.rules);
+        else if (s == "--output") value(a.output);
+        else if (s.size() > 1 && s[0] == '-') throw std::runtime_error("unknown option " + s);
+        else a.positional.push_back(s);
+    }
+    return a;
+}
+
+std::string cache_path_default() {
+    const char* env = secure_getenv(kCacheEnv);
+    return env && *env ? env : kDefaultCachePath;
+}
+
+int cmd_check(const Args& a) {
+    const std::string file = a.positional.empty() ? kDefaultRules : a.positional[0];
+    Policy p = load_policy_file(file);
+    // Compile too (in memory) so limits of the cache are checked as well.
+    CompileResult c = compile_cache(p, local_hostname(), kDefaultRecorder, lookup_group, 0);
+    for (const auto& w : c.warnings) std::cerr << "warning: " << w << "\n";
+    size_t enabled = 0;
+    for (const auto& r : p.rules) enabled += r.enabled;
+    std::cout << file << ": OK, " << p.rules.size() << " rules (" << enabled << " enabled), default "
+              << action_name(p.default_action) << "\n";
+    return 0;
+}
+
+void print_rule_detail(const Policy& p, int i) {
+    const Rule& r = p.rules[i];
+    std::cout << "settings: " << r.settings.to_json() << "\n"
+              << "audit: " << audit_name(r.audit) << "\n"
+              << "retention: " << (r.retention.empty() ? "default" : r.retention) << "\n";
+}
+
+int cmd_explain(const Args& a) {
+    if (a.positional.size() != 1) throw std::runtime_error("explain needs one USER (name or uid)");
+    const std::string file = a.rules.empty() ? kDefaultRules : a.rules;
+    Policy p = load_policy_file(file);
+    auto user = lookup_subject(a.positional[0]);
+    if (!user) throw std::runtime_error("unknown user " + a.positional[0]);
+    const std::string host = a.host.empty() ? local_hostname() : a.host;
+    std::string groups;
+    for (const auto& g : user->groups) groups += (groups.empty() ? "" : ",") + g;
+    std::cout << "user: " << user->name << " uid=" << user->uid << " gid=" << user->gid << " groups=" << groups
+              << "\nhost: " << host << "\n";
+    const std::string recorder = p.recorder.empty() ? kDefaultRecorder : p.recorder;
+
+    if (a.service.empty() && a.session.empty()) {
+        // The question nss_tlog answers: recorded for some service or session kind?
+        auto classes = evaluate_all_classes(p, *user, host);
+        const bool rec = recorded_anywhere(classes);
+        std::cout << "nss: " << (rec ? "recorded, shell " + recorder : std::string("not recorded")) << "\n";
+        for (const auto& c : classes)
+            std::cout << "  service " << (c.service.empty() ? "(any other)" : c.service) << ", "
+                      << kind_name(c.kind) << ": " << c.decision.reason << "\n";
+    } else {
+        Request req{*user, host, a.service, kInteractive};
+        if (!a.session.empty()) {
+            if (a.session == "interactive") req.kind = kInteractive;
+            else if (a.session == "command") req.kind = kCommand;
+            else if (a.session == "transfer") req.kind = kTransfer;
+            else throw std::runtime_error("--session must be interactive, command or transfer");
+        }
+        Decision d = evaluate(p, req);
+        std::cout << "service: " << (a.service.empty() ? "(any)" : a.service) << ", session " << kind_name(req.kind)
+                  << "\ndecision: " << (d.recorded ? "record" : "exclude") << "\n"
+                  << "reason: " << d.reason << "\n";
+        if (d.rule >= 0) print_rule_detail(p, d.rule);
+    }
+    std::cout << "rules in evaluation order:\n";
+    for (int i : rank_rules(p)) {
+        const Rule& r = p.rules[i];
+        const bool u = rule_matches_user(r, *user), h = rule_matches_host(p, r, host);
+        const bool s = a.service.empty() || rule_matches_service(r, a.service);
+        std::cout << "  " << r.name << " (" << action_name(r.action) << ", priority " << r.priority << ", "
+                  << r.where.str() << "): user " << (u ? "matches" : "no") << ", host " << (h ? "matches" : "no")
+                  << ", service " << (s ? "matches" : "no") << "\n";
+    }
+    return 0;
+}
+
+int cmd_compile(const Args& a) {
+    const std::string file = a.rules.empty() ? kDefaultRules : a.rules;
+    const std::string out = a.output.empty() ? cache_path_default() : a.output;
+    try {
+        Policy p = load_policy_file(file);
+        const std::string host = a.host.empty() ? local_hostname() : a.host;
+        CompileResult c = compile_cache(p, host, kDefaultRecorder, lookup_group, static_cast<uint64_t>(time(nullptr)));
+        for (const auto& w : c.warnings) std::cerr << "warning: " << w << "\n";
+        write_atomically(out, c.bytes);
+        std::cout << "compiled " << file << " (" << p.rules.size() << " rules, host " << host << ") into " << out
+                  << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        // The previous cache stays: nothing was renamed over it.
+        const std::string msg = std::string(e.what()) + "; " + out + " not replaced, the last good rules stay in force";
+        std::cerr << "tlog-policy: " << msg << "\n";
+        openlog("tlog-policy", LOG_PID, LOG_AUTHPRIV);
+        syslog(LOG_ERR, "%s", msg.c_str());
+        closelog();
+        return 1;
+    }
+}
+
+int cmd_show_cache(const Args& a) {
+    const std::string path = a.positional.empty() ? cache_path_default() : a.positional[0];
+    cache::Mapping m;
+    if (const char* err = cache::map_file(path.c_str(), &m)) throw std::runtime_error(path + ": " + err);
+    const auto& v = m.view;
+    const auto& h = v.header();
+    std::cout << "cache: " << path << "\nversion: " << h.version << "\nsource: " << v.str(h.source)
+              << "\nhost: " << v.str(h.host) << "\nrecorder: " << v.recorder() << "\ncreated: " << h.created
+              << "\ndefault: " << ((h.flags & cache::kDefaultRecord) ? "record" : "exclude")
+              << "\nclasses: " << h.nclasses << "\nrules: " << v.rule_count() << "\n";
+    for (uint32_t i = 0; i < v.rule_count(); ++i) {
+        const auto& r = v.rule(i);
+        std::cout << "  " << i << " " << v.str(r.name) << " " << (r.action ? "exclude" : "record") << " "
+                  << v.str(r.settings) << "\n";
+    }
+    cache::unmap(&m);
+    return 0;
+}
+
+int cmd_lookup_cache(const Args& a) {
+    if (a.positional.size() < 3) throw std::runtime_error("lookup-cache needs NAME UID GID");
+    const std::string path = a.positional.size() > 3 ? a.positional[3] : cache_path_default();
+    cache::Mapping m;
+    if (const char* err = cache::map_file(path.c_str(), &m)) throw std::runtime_error(path + ": " + err);
+    uint32_t rule = cache::kNone;
+    const bool rec = m.view.recorded(a.positional[0].c_str(), static_cast<uid_t>(std::stoul(a.positional[1])),
+                                     static_cast<gid_t>(std::stoul(a.positional[2])), &rule);
+    std::cout << (rec ? "record" : "exclude");
+    if (rec) std::cout << " " << (rule == cache::kNone ? "(default)" : m.view.str(m.view.rule(rule).name));
+    std::cout << "\n";
+    cache::unmap(&m);
+    return rec ? 0 : 3;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::string cmd = argv[1];
+    try {
+        Args a = parse(argc, argv, 2);
+        if (cmd == "check") return cmd_check(a);
+        if (cmd == "explain") return cmd_explain(a);
+        if (cmd == "compile") return cmd_compile(a);
+        if (cmd == "show-cache") return cmd_show_cache(a);
+        if (cmd == "lookup-cache") return cmd_lookup_cache(a);
+        if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+            std::cout << kUsage;
+            return 0;
+        }
+        std::cerr << "tlog-policy: unknown command " << cmd << "\n" << kUsage;
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "tlog-policy: " << e.what() << "\n";
+        return 1;
+    }
+}
