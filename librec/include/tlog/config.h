@@ -1,0 +1,98 @@
+// Recorder configuration, tlog-compatible: built-in defaults, then the system
+// file (TLOG_SYSCONFDIR/tlog-rec.conf or tlog-rec-session.conf), then the
+// environment (TLOG_REC[_SESSION]_CONF_FILE, then ..._CONF_TEXT; the session
+// recorder reads pam_tlog's TLOG_REC_CONF_* first, then tlog's and SSSD's
+// TLOG_REC_SESSION_CONF_*), then the command line. Every layer is checked against one schema: an error names the
+// source (file, "<env VAR>", "<command line>"), the line, the key and what was
+// expected. JSON with // and /* */ comments, as tlog's files are.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tlog/json.h"
+
+namespace tlog::rec {
+
+enum class Program { Rec, RecSession };
+const char* program_name(Program p);  // "tlog-rec" / "tlog-rec-session"
+
+struct Config {
+    // Shell (tlog-rec-session) and what the user sees first.
+    std::string shell = "/bin/bash";
+    std::string notice = "\nATTENTION! Your session is being recorded!\n\n";
+    double latency = 10;      // seconds data may wait before it is written
+    uint64_t payload = 2048;  // bound of a message's encoded data
+    std::string writer = "file";
+    bool log_input = false, log_output = true, log_window = true;
+    uint64_t limit_rate = 16384, limit_burst = 32768;
+    std::string limit_action = "pass";  // pass | delay | drop
+    std::string file_path;
+    std::string syslog_facility = "authpriv", syslog_priority = "info";
+    std::string journal_priority = "info";
+    bool journal_augment = true;
+    // Extensions (not in tlog):
+    bool lax = false;                 // writer failure: false ends the session, true goes on
+    std::string key_file;             // "integrity.key": HMAC key file for the chain
+    bool transfer_payload = false;    // "transfer.payload": record file-transfer bytes too
+    bool record_graphical = true;     // "graphical.record": record sessions of graphical programs
+    // Run-time options (command line only, printed by --configuration like tlog does).
+    std::string semaphore;
+    bool login = false, interactive = false, command = false;
+    bool configuration = false, help = false, version = false;
+    std::vector<std::string> args;
+};
+
+// Where configuration comes from; everything is injectable for tests.
+struct LoadOptions {
+    Program program = Program::Rec;
+    std::string sysconfdir;                          // default TLOG_SYSCONFDIR
+    std::function<const char*(const char*)> getenv;  // default ::getenv
+    std::vector<std::string> argv;                   // argv[0] included
+    // Environment layers may only carry settings that cannot weaken the
+    // recording (shell, notice) unless this is true. tlog-rec trusts its
+    // environment (the user runs it on purpose); tlog-rec-session does only
+    // with a valid PAM proof (conf_proof.h).
+    bool trust_env = true;
+    // TLOG_REC[_SESSION]_CONF_FILE names a file the recorder would open with
+    // its own identity; tlog-rec-session never follows it (a proof covers the
+    // text, not a file the user may rewrite).
+    bool trust_env_file = true;
+    // Decides per environment variable whether its text is trusted (a valid
+    // proof for exactly that text); overrides trust_env when set.
+    std::function<bool(const std::string& var, const std::string& text)> trust_text;
+};
+
+struct LoadResult {
+    Config config;
+    json::Value merged;                 // the merged JSON tree (what --configuration prints)
+    std::vector<std::string> ignored;   // "<env VAR>: setting 'writer' ignored: ..." for the audit log
+    json::Value command_line;           // the command-line layer alone (which settings the caller chose)
+};
+
+// Throws InputError naming the source, line and key.
+LoadResult load_config(const LoadOptions& opts);
+
+// The built-in defaults as JSON (tlog-rec-session: writer journal, shell, notice).
+json::Value default_json(Program p);
+
+// Checks one layer against the schema and merges it into `into`. `trusted`
+// false: only non-weakening keys are taken; the others are appended to `ignored`.
+void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p,
+                 bool trusted = true, std::vector<std::string>* ignored = nullptr);
+
+// The typed view of a merged tree.
+Config config_from_json(const json::Value& merged);
+
+// Turns the command line into a JSON layer (options with tlog's names) plus
+// positional args; throws InputError("<command line>") on a bad option.
+json::Value parse_command_line(const std::vector<std::string>& argv, Program p);
+
+std::string usage(Program p);
+
+// Parses a boolean option argument the way tlog does (true/false, yes/no, on/off, 1/0).
+bool parse_bool(const std::string& s, bool& out);
+
+} // namespace tlog::rec

@@ -1,0 +1,502 @@
+#include "tlog/config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "tlog/error.h"
+#include "tlog_build_config.h"
+
+namespace tlog::rec {
+
+const char* program_name(Program p) { return p == Program::Rec ? "tlog-rec" : "tlog-rec-session"; }
+
+namespace {
+
+enum class Kind { Section, String, Bool, UInt, Positive, Enum, StringArray };
+
+struct Key {
+    const char* path;
+    Kind kind;
+    const char* what;                 // what is expected, for error messages
+    std::vector<std::string> values;  // Enum
+    uint64_t min;                     // UInt
+    bool session_only;
+    bool safe_untrusted;              // cannot weaken the recording: accepted from any environment
+    Key(const char* p, Kind k, const char* w, std::vector<std::string> v = {}, uint64_t m = 0, bool so = false,
+        bool safe = false)
+        : path(p), kind(k), what(w), values(std::move(v)), min(m), session_only(so), safe_untrusted(safe) {}
+};
+
+const std::vector<Key>& schema() {
+    static const std::vector<Key> keys = {
+        {"shell", Kind::String, "an absolute path to a shell", {}, 0, true, true},
+        {"notice", Kind::String, "a string", {}, 0, true, true},
+        {"latency", Kind::Positive, "a positive number of seconds", {}, 0, false, false},
+        {"payload", Kind::UInt, "an integer number of bytes, at least 64", {}, 64, false, false},
+        {"writer", Kind::Enum, "one of \"file\", \"syslog\", \"journal\"", {"file", "syslog", "journal"}},
+        {"log", Kind::Section, "an object"},
+        {"log.input", Kind::Bool, "true or false"},
+        {"log.output", Kind::Bool, "true or false"},
+        {"log.window", Kind::Bool, "true or false"},
+        {"limit", Kind::Section, "an object"},
+        {"limit.rate", Kind::UInt, "an integer number of bytes per second"},
+        {"limit.burst", Kind::UInt, "an integer number of bytes"},
+        {"limit.action", Kind::Enum, "one of \"pass\", \"delay\", \"drop\"", {"pass", "delay", "drop"}},
+        {"file", Kind::Section, "an object"},
+        {"file.path", Kind::String, "a file path"},
+        {"syslog", Kind::Section, "an object"},
+        {"syslog.facility", Kind::Enum, "a syslog facility name",
+         {"auth", "authpriv", "cron", "daemon", "ftp", "kern", "local0", "local1", "local2", "local3", "local4",
+          "local5", "local6", "local7", "lpr", "mail", "news", "syslog", "user", "uucp"}},
+        {"syslog.priority", Kind::Enum, "a syslog priority name",
+         {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}},
+        {"journal", Kind::Section, "an object"},
+        {"journal.priority", Kind::Enum, "a syslog priority name",
+         {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}},
+        {"journal.augment", Kind::Bool, "true or false"},
+        {"lax", Kind::Bool, "true or false"},
+        {"integrity", Kind::Section, "an object"},
+        {"integrity.key", Kind::String, "a key file path"},
+        {"transfer", Kind::Section, "an object"},
+        {"transfer.payload", Kind::Bool, "true or false"},
+        {"graphical", Kind::Section, "an object"},
+        {"graphical.record", Kind::Bool, "true or false"},
+        // Printed by --configuration like tlog does; accepted back for round trips.
+        {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
+        {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
+        {"semaphore", Kind::String, "a file path", {}, 0, false, true},
+        {"login", Kind::Bool, "true or false", {}, 0, true, true},
+        {"interactive", Kind::Bool, "true or false", {}, 0, true, true},
+        {"command", Kind::Bool, "true or false", {}, 0, true, true},
+        {"help", Kind::Bool, "true or false", {}, 0, false, true},
+        {"version", Kind::Bool, "true or false", {}, 0, false, true},
+    };
+    return keys;
+}
+
+const Key* find_key(const std::string& path) {
+    for (const auto& k : schema())
+        if (path == k.path) return &k;
+    return nullptr;
+}
+
+[[noreturn]] void fail(const std::string& source, const json::Value& v, const std::string& path,
+                       const std::string& msg) {
+    throw InputError(Location{source, v.line, v.column, path}, msg);
+}
+
+void check_value(const Key& k, const json::Value& v, const std::string& source, const std::string& path) {
+    auto expected = [&]() { fail(source, v, path, std::string("expected ") + k.what + ", got " + json::type_name(v.type())); };
+    switch (k.kind) {
+    case Kind::Section:
+        if (!v.is_object()) expected();
+        break;
+    case Kind::String:
+        if (!v.is_string()) expected();
+        if (std::string(k.path) == "shell" && (v.as_string().empty() || v.as_string()[0] != '/'))
+            fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
+        break;
+    case Kind::Bool:
+        if (!v.is_bool()) expected();
+        break;
+    case Kind::UInt: {
+        auto u = v.as_uint();
+        if (!u || *u < k.min) {
+            if (!v.is_number()) expected();
+            fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+        }
+        break;
+    }
+    case Kind::Positive: {
+        auto d = v.as_double();
+        if (!d || *d <= 0) {
+            if (!v.is_number()) expected();
+            fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+        }
+        break;
+    }
+    case Kind::Enum: {
+        if (!v.is_string()) expected();
+        bool ok = false;
+        for (const auto& e : k.values) ok = ok || e == v.as_string();
+        if (!ok) fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
+        break;
+    }
+    case Kind::StringArray:
+        if (!v.is_array()) expected();
+        for (const auto& item : v.items())
+            if (!item.is_string()) fail(source, item, path, std::string("expected ") + k.what);
+        break;
+    }
+}
+
+void merge_object(json::Value& into, const json::Value& layer, const std::string& source, Program p,
+                  const std::string& prefix, bool trusted, std::vector<std::string>* ignored) {
+    for (const auto& [name, v] : layer.members()) {
+        std::string path = prefix.empty() ? name : prefix + "." + name;
+        const Key* k = find_key(path);
+        if (!k || (k->session_only && p != Program::RecSession))
+            fail(source, v, path, std::string("unknown setting for ") + program_name(p));
+        check_value(*k, v, source, path);
+        if (k->kind == Kind::Section) {
+            json::Value* sub = into.find(name);
+            if (!sub) sub = &into.set(name, json::Value::make_object());
+            merge_object(*sub, v, source, p, path, trusted, ignored);
+            continue;
+        }
+        if (!trusted && !k->safe_untrusted) {
+            if (ignored)
+                ignored->push_back(source + ": setting '" + path + "' = " + json::dump(v) +
+                                   " ignored: the environment is not trusted without a valid proof");
+            continue;
+        }
+        into.set(name, v);
+    }
+}
+
+std::string read_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw InputError(Location{path, 0, 0, ""}, std::string("cannot open: ") + strerror(errno));
+    std::string s;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            throw InputError(Location{path, 0, 0, ""}, std::string("cannot read: ") + strerror(e));
+        }
+        if (n == 0) break;
+        s.append(buf, static_cast<size_t>(n));
+        if (s.size() > (1u << 20)) {
+            ::close(fd);
+            throw InputError(Location{path, 0, 0, ""}, "file larger than 1 MiB");
+        }
+    }
+    ::close(fd);
+    return s;
+}
+
+json::Value parse_layer(const std::string& text, const std::string& source) {
+    json::ParseOptions po;
+    po.allow_comments = true;
+    json::Value v = json::parse(text, source, po);
+    if (!v.is_object()) throw InputError(Location{source, v.line, v.column, ""}, "expected a JSON object");
+    return v;
+}
+
+const json::Value* get(const json::Value& root, std::string_view path) {
+    const json::Value* v = &root;
+    while (v) {
+        size_t dot = path.find('.');
+        v = v->find(path.substr(0, dot));
+        if (dot == std::string_view::npos) break;
+        path.remove_prefix(dot + 1);
+    }
+    return v;
+}
+
+} // namespace
+
+bool parse_bool(const std::string& s, bool& out) {
+    static const char* yes[] = {"true", "yes", "on", "1", "y", "t"};
+    static const char* no[] = {"false", "no", "off", "0", "n", "f"};
+    for (const char* y : yes)
+        if (strcasecmp(s.c_str(), y) == 0) return out = true, true;
+    for (const char* n : no)
+        if (strcasecmp(s.c_str(), n) == 0) return out = false, true;
+    return false;
+}
+
+json::Value default_json(Program p) {
+    const char* text = p == Program::RecSession ? R"({
+  "shell": "/bin/bash",
+  "notice": "\nATTENTION! Your session is being recorded!\n\n",
+  "latency": 10, "payload": 2048, "writer": "journal",
+  "log": {"input": false, "output": true, "window": true},
+  "limit": {"rate": 16384, "burst": 32768, "action": "pass"},
+  "file": {},
+  "syslog": {"facility": "authpriv", "priority": "info"},
+  "journal": {"priority": "info", "augment": true},
+  "lax": false, "integrity": {}, "transfer": {"payload": false}, "graphical": {"record": true}
+})"
+                                                : R"({
+  "latency": 10, "payload": 2048, "writer": "file",
+  "log": {"input": false, "output": true, "window": true},
+  "limit": {"rate": 16384, "burst": 32768, "action": "pass"},
+  "file": {},
+  "syslog": {"facility": "authpriv", "priority": "info"},
+  "journal": {"priority": "info", "augment": true},
+  "lax": false, "integrity": {}, "transfer": {"payload": false}, "graphical": {"record": true}
+})";
+    return json::parse(text, "<built-in defaults>");
+}
+
+void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p, bool trusted,
+                 std::vector<std::string>* ignored) {
+    if (!layer.is_object()) throw InputError(Location{source, layer.line, layer.column, ""}, "expected a JSON object");
+    merge_object(into, layer, source, p, "", trusted, ignored);
+}
+
+Config config_from_json(const json::Value& m) {
+    Config c;
+    auto str = [&](const char* path, std::string& out) {
+        if (auto v = get(m, path); v && v->is_string()) out = v->as_string();
+    };
+    auto boolean = [&](const char* path, bool& out) {
+        if (auto v = get(m, path); v && v->is_bool()) out = v->as_bool();
+    };
+    auto uint = [&](const char* path, uint64_t& out) {
+        if (auto v = get(m, path)) {
+            if (auto u = v->as_uint()) out = *u;
+        }
+    };
+    str("shell", c.shell);
+    str("notice", c.notice);
+    if (auto v = get(m, "latency")) {
+        if (auto d = v->as_double()) c.latency = *d;
+    }
+    uint("payload", c.payload);
+    str("writer", c.writer);
+    boolean("log.input", c.log_input);
+    boolean("log.output", c.log_output);
+    boolean("log.window", c.log_window);
+    uint("limit.rate", c.limit_rate);
+    uint("limit.burst", c.limit_burst);
+    str("limit.action", c.limit_action);
+    str("file.path", c.file_path);
+    str("syslog.facility", c.syslog_facility);
+    str("syslog.priority", c.syslog_priority);
+    str("journal.priority", c.journal_priority);
+    boolean("journal.augment", c.journal_augment);
+    boolean("lax", c.lax);
+    str("integrity.key", c.key_file);
+    boolean("transfer.payload", c.transfer_payload);
+    boolean("graphical.record", c.record_graphical);
+    str("semaphore", c.semaphore);
+    boolean("login", c.login);
+    boolean("interactive", c.interactive);
+    boolean("command", c.command);
+    boolean("configuration", c.configuration);
+    boolean("help", c.help);
+    boolean("version", c.version);
+    if (auto v = get(m, "args"); v && v->is_array())
+        for (const auto& a : v->items()) c.args.push_back(a.as_string());
+    return c;
+}
+
+std::string usage(Program p) {
+    std::string u;
+    if (p == Program::Rec) {
+        u = "Usage: tlog-rec [OPTION...] [CMD_FILE [CMD_ARG...]]\n"
+            "Record terminal I/O of a program or a user shell.\n\n";
+    } else {
+        u = "Usage: tlog-rec-session [OPTION...] [CMD_FILE [CMD_ARG...]]\n"
+            "   or: tlog-rec-session -c [OPTION...] CMD_STRING [CMD_NAME [CMD_ARG...]]\n"
+            "Start a shell and log terminal I/O.\n\n";
+    }
+    u += "General options:\n"
+         "    -h, --help                     Output a command-line usage message and exit\n"
+         "    -v, --version                  Output version information and exit\n"
+         "    --configuration                Output program configuration in JSON and exit\n";
+    if (p == Program::RecSession)
+        u += "    -l, --login                    Make the shell a login shell\n"
+             "    -i, --interactive              Make the shell an interactive shell\n"
+             "    -c, --command                  Execute shell commands\n";
+    u += "    --latency=SECONDS              Cache captured data SECONDS seconds before logging\n"
+         "    --payload=BYTES                Limit encoded data to BYTES bytes\n"
+         "    -w, --writer=STRING            Use STRING log writer (journal/syslog/file, default ";
+    u += p == Program::Rec ? "file)\n" : "journal)\n";
+    u += "    --semaphore=FILE               Write \"READY\" to FILE when recording is setup\n"
+         "    --lax[=BOOL]                   Keep the session going when the writer fails\n"
+         "    --integrity-key=FILE           Chain messages with an HMAC keyed from FILE\n"
+         "\nLogged data set options:\n"
+         "    --log-input[=BOOL]             Enable/disable logging user input\n"
+         "    --log-output[=BOOL]            Enable/disable logging program output\n"
+         "    --log-window[=BOOL]            Enable/disable logging terminal window size changes\n"
+         "\nLogging limit options:\n"
+         "    --limit-rate=NUMBER            Set logging rate limit to NUMBER of message bytes/sec\n"
+         "    --limit-burst=NUMBER           Set logging burst limit to NUMBER of message bytes\n"
+         "    --limit-action=STRING          Perform STRING action above limits (pass/delay/drop)\n"
+         "\nFile writer options:\n"
+         "    -o, --file-path=FILE           Log to FILE file\n"
+         "\nSyslog writer options:\n"
+         "    --syslog-facility=STRING       Log with STRING syslog facility\n"
+         "    --syslog-priority=STRING       Log with STRING syslog priority\n"
+         "\nJournal writer options:\n"
+         "    --journal-priority=STRING      Log with STRING syslog-style priority\n"
+         "    --journal-augment[=BOOL]       Enable/disable adding extra journal fields\n";
+    return u;
+}
+
+json::Value parse_command_line(const std::vector<std::string>& argv_in, Program p) {
+    const std::string source = "<command line>";
+    enum {
+        O_CONF = 1000, O_LATENCY, O_PAYLOAD, O_SEM, O_LOGIN_, O_LOG_IN, O_LOG_OUT, O_LOG_WIN, O_RATE, O_BURST,
+        O_ACTION, O_SFAC, O_SPRI, O_JPRI, O_JAUG, O_LAX, O_KEY
+    };
+    static const struct option rec_opts[] = {
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'v'},
+        {"configuration", no_argument, nullptr, O_CONF},
+        {"latency", required_argument, nullptr, O_LATENCY},
+        {"payload", required_argument, nullptr, O_PAYLOAD},
+        {"writer", required_argument, nullptr, 'w'},
+        {"semaphore", required_argument, nullptr, O_SEM},
+        {"log-input", optional_argument, nullptr, O_LOG_IN},
+        {"log-output", optional_argument, nullptr, O_LOG_OUT},
+        {"log-window", optional_argument, nullptr, O_LOG_WIN},
+        {"limit-rate", required_argument, nullptr, O_RATE},
+        {"limit-burst", required_argument, nullptr, O_BURST},
+        {"limit-action", required_argument, nullptr, O_ACTION},
+        {"file-path", required_argument, nullptr, 'o'},
+        {"syslog-facility", required_argument, nullptr, O_SFAC},
+        {"syslog-priority", required_argument, nullptr, O_SPRI},
+        {"journal-priority", required_argument, nullptr, O_JPRI},
+        {"journal-augment", optional_argument, nullptr, O_JAUG},
+        {"lax", optional_argument, nullptr, O_LAX},
+        {"integrity-key", required_argument, nullptr, O_KEY},
+        {"login", no_argument, nullptr, 'l'},
+        {"interactive", no_argument, nullptr, 'i'},
+        {"command", no_argument, nullptr, 'c'},
+        {nullptr, 0, nullptr, 0},
+    };
+    std::vector<std::string> copy = argv_in;
+    if (copy.empty()) copy.push_back(program_name(p));
+    std::vector<char*> argv;
+    for (auto& s : copy) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    int argc = static_cast<int>(copy.size());
+
+    json::Value layer = json::Value::make_object();
+    auto section = [&](const char* name) -> json::Value& {
+        json::Value* s = layer.find(name);
+        return s ? *s : layer.set(name, json::Value::make_object());
+    };
+    auto bad = [&](const std::string& opt, const std::string& msg) -> void {
+        throw InputError(Location{source, 0, 0, opt}, msg);
+    };
+    auto set_bool = [&](json::Value& obj, const char* key, const char* opt) {
+        bool b = true;
+        if (optarg && !parse_bool(optarg, b)) bad(opt, std::string("expected a boolean, got \"") + optarg + "\"");
+        obj.set(key, json::Value::make_bool(b));
+    };
+    auto set_num = [&](json::Value& obj, const char* key, const char* opt) {
+        std::string a = optarg;
+        char* end = nullptr;
+        errno = 0;
+        double d = strtod(a.c_str(), &end);
+        if (a.empty() || *end || errno || d < 0) bad(opt, "expected a number, got \"" + a + "\"");
+        obj.set(key, json::Value::make_number(a));
+    };
+    std::string shortopts = p == Program::RecSession ? "+hvw:o:lic" : "+hvw:o:";
+    optind = 0;  // full re-initialisation of getopt
+    opterr = 0;
+    for (;;) {
+        int idx = -1;
+        int c = getopt_long(argc, argv.data(), shortopts.c_str(), rec_opts, &idx);
+        if (c == -1) break;
+        switch (c) {
+        case 'h': layer.set("help", json::Value::make_bool(true)); break;
+        case 'v': layer.set("version", json::Value::make_bool(true)); break;
+        case O_CONF: layer.set("configuration", json::Value::make_bool(true)); break;
+        case O_LATENCY: set_num(layer, "latency", "--latency"); break;
+        case O_PAYLOAD: set_num(layer, "payload", "--payload"); break;
+        case 'w': layer.set("writer", json::Value::make_string(optarg)); break;
+        case O_SEM: layer.set("semaphore", json::Value::make_string(optarg)); break;
+        case O_LOG_IN: set_bool(section("log"), "input", "--log-input"); break;
+        case O_LOG_OUT: set_bool(section("log"), "output", "--log-output"); break;
+        case O_LOG_WIN: set_bool(section("log"), "window", "--log-window"); break;
+        case O_RATE: set_num(section("limit"), "rate", "--limit-rate"); break;
+        case O_BURST: set_num(section("limit"), "burst", "--limit-burst"); break;
+        case O_ACTION: section("limit").set("action", json::Value::make_string(optarg)); break;
+        case 'o': section("file").set("path", json::Value::make_string(optarg)); break;
+        case O_SFAC: section("syslog").set("facility", json::Value::make_string(optarg)); break;
+        case O_SPRI: section("syslog").set("priority", json::Value::make_string(optarg)); break;
+        case O_JPRI: section("journal").set("priority", json::Value::make_string(optarg)); break;
+        case O_JAUG: set_bool(section("journal"), "augment", "--journal-augment"); break;
+        case O_LAX: set_bool(layer, "lax", "--lax"); break;
+        case O_KEY: section("integrity").set("key", json::Value::make_string(optarg)); break;
+        case 'l':
+        case 'i':
+        case 'c':
+            if (p != Program::RecSession) bad(std::string("-") + static_cast<char>(c), "unknown option");
+            layer.set(c == 'l' ? "login" : c == 'i' ? "interactive" : "command", json::Value::make_bool(true));
+            break;
+        default: {
+            std::string o = optopt ? std::string("-") + static_cast<char>(optopt)
+                                   : std::string(argv[optind - 1] ? argv[optind - 1] : "?");
+            if (c == ':' || (optopt && strchr("wo", optopt)))
+                bad(o, "option requires an argument");
+            bad(o, "unknown option (see --help)");
+        }
+        }
+        // Options for the other program's schema are errors too, found by merge_layer.
+    }
+    json::Value args = json::Value::make_array();
+    for (int i = optind; i < argc; i++) args.items().push_back(json::Value::make_string(argv[i]));
+    layer.set("args", std::move(args));
+    optind = 0;
+    return layer;
+}
+
+LoadResult load_config(const LoadOptions& o) {
+    auto env = [&](const char* name) -> const char* { return o.getenv ? o.getenv(name) : ::getenv(name); };
+    LoadResult r;
+    r.merged = default_json(o.program);
+    std::string dir = o.sysconfdir.empty() ? std::string(TLOG_SYSCONFDIR) : o.sysconfdir;
+    std::string sysfile = dir + "/" + program_name(o.program) + ".conf";
+    if (::access(sysfile.c_str(), F_OK) == 0)
+        merge_layer(r.merged, parse_layer(read_file(sysfile), sysfile), sysfile, o.program);
+
+    std::vector<std::string> prefixes = {"TLOG_REC"};
+    if (o.program == Program::RecSession) prefixes.push_back("TLOG_REC_SESSION");
+    for (const auto& pre : prefixes) {
+        std::string file_var = pre + "_CONF_FILE";
+        if (const char* f = env(file_var.c_str()); f && *f) {
+            if (o.trust_env && o.trust_env_file) {
+                std::string src = f;
+                merge_layer(r.merged, parse_layer(read_file(src), src), src, o.program);
+            } else {
+                // The file is named by an environment the user may have
+                // written: the recorder does not even open it (it could be
+                // anything the tlog identity can read).
+                r.ignored.push_back("<env " + file_var + ">: file '" + f +
+                                    "' ignored: the environment is not trusted without a valid proof");
+            }
+        }
+    }
+    for (const auto& pre : prefixes) {
+        std::string text_var = pre + "_CONF_TEXT";
+        const char* t = env(text_var.c_str());
+        if (!t || !*t) continue;
+        std::string src = "<env " + text_var + ">";
+        bool trusted = o.trust_text ? o.trust_text(text_var, t) : o.trust_env;
+        if (trusted) {
+            merge_layer(r.merged, parse_layer(t, src), src, o.program);
+        } else {
+            // Untrusted text never stops the session: a bad layer is ignored
+            // as a whole (and reported), a good one gives its safe settings.
+            json::Value tmp = r.merged;
+            try {
+                merge_layer(tmp, parse_layer(t, src), src, o.program, false, &r.ignored);
+                r.merged = std::move(tmp);
+            } catch (const InputError& e) {
+                r.ignored.push_back(std::string(e.what()) + " (whole text ignored)");
+            }
+        }
+    }
+    json::Value cli = parse_command_line(o.argv, o.program);
+    merge_layer(r.merged, cli, "<command line>", o.program);
+    r.command_line = std::move(cli);
+    r.config = config_from_json(r.merged);
+    return r;
+}
+
+} // namespace tlog::rec

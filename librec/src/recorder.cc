@@ -1,0 +1,647 @@
+#include "tlog/recorder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <pwd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <system_error>
+
+#include "tlog/charset.h"
+#include "tlog/conf_proof.h"
+#include "tlog/encoder.h"
+#include "tlog/error.h"
+#include "tlog/integrity.h"
+#include "tlog/privsep.h"
+#include "tlog/rate_limit.h"
+#include "tlog/relay.h"
+#include "tlog/session_lock.h"
+#include "tlog/writer.h"
+#include "tlog_build_config.h"
+
+namespace tlog::rec {
+
+namespace {
+
+std::string g_prog = "tlog-rec";
+
+// Security-relevant events go to authpriv syslog, never only to the user's terminal.
+void audit_log(int prio, const std::string& msg) {
+    openlog(g_prog.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+    syslog(prio, "%s", msg.c_str());
+    closelog();
+}
+
+void err(const std::string& msg) { std::cerr << g_prog << ": " << msg << std::endl; }
+
+std::string basename_of(const std::string& p) {
+    size_t s = p.rfind('/');
+    return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+std::string hex_random(size_t n) {
+    unsigned char b[32];
+    if (n > sizeof b) n = sizeof b;
+    if (getrandom(b, n, 0) != static_cast<ssize_t>(n)) {
+        timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (size_t i = 0; i < n; i++) b[i] = static_cast<unsigned char>((ts.tv_nsec >> (i % 4 * 8)) ^ getpid() ^ i);
+    }
+    static const char hex[] = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < n; i++) {
+        s.push_back(hex[b[i] >> 4]);
+        s.push_back(hex[b[i] & 15]);
+    }
+    return s;
+}
+
+std::string search_path(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = getenv("PATH");
+    std::string p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+    size_t start = 0;
+    while (start <= p.size()) {
+        size_t end = p.find(':', start);
+        if (end == std::string::npos) end = p.size();
+        std::string dir = p.substr(start, end - start);
+        if (dir.empty()) dir = ".";
+        std::string cand = dir + "/" + name;
+        if (access(cand.c_str(), X_OK) == 0) return cand;
+        start = end + 1;
+    }
+    return name;
+}
+
+// Encoder -> [annotations] -> [guard] -> writer.
+// Adds extra JSON members (drop and transfer records) to the next message.
+class AnnotatingSink : public MessageSink {
+public:
+    explicit AnnotatingSink(MessageSink& inner) : inner_(inner) {}
+    void add(const std::string& members) {
+        if (!pending_.empty()) pending_ += ",";
+        pending_ += members;
+    }
+    // Drop records are taken when a message is written, so one message
+    // carries one "dropped" field covering every span since the last one.
+    void set_drops(DropRecord* d) { drops_ = d; }
+    void write(const EncodedMessage& m) override {
+        if (drops_ && !drops_->empty()) add(drops_->take_members());
+        if (pending_.empty()) return inner_.write(m);
+        std::string line(m.line);
+        size_t close = line.rfind('}');
+        if (close == std::string::npos) return inner_.write(m);
+        line.insert(close, "," + pending_);
+        inner_.write(EncodedMessage{line, m.id, m.last});
+        pending_.clear();
+    }
+
+private:
+    MessageSink& inner_;
+    std::string pending_;
+    DropRecord* drops_ = nullptr;
+};
+
+// Makes writer failures visible and applies `lax`.
+class GuardSink : public MessageSink {
+public:
+    GuardSink(MessageSink* inner, bool lax, std::string writer) : inner_(inner), lax_(lax), writer_(std::move(writer)) {}
+    void write(const EncodedMessage& m) override {
+        if (inner_ && !failed_) {
+            try {
+                inner_->write(m);
+                return;
+            } catch (const std::exception& e) {
+                failed_ = true;
+                error_ = e.what();
+                first_lost_ = m.id;
+                err(std::string("recording writer failed: ") + e.what() +
+                    (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
+                audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; message " +
+                                       std::to_string(m.id) + " and later are lost" +
+                                       (lax_ ? "; session continues (lax)" : "; session ended"));
+                if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
+            }
+        }
+        lost_++;
+        lost_bytes_ += m.line.size();
+        sha_.update(m.line);
+        last_lost_ = m.id;
+    }
+    // Writes what a buffering writer holds (latency timer, end). A failure
+    // is handled like a failed write().
+    void flush_buffer() {
+        auto* b = dynamic_cast<BufferedWriter*>(inner_);
+        if (!b || failed_) return;
+        uint64_t n = b->buffered_messages();
+        try {
+            b->flush_buffer();
+        } catch (const std::exception& e) {
+            failed_ = true;
+            error_ = e.what();
+            lost_ += n;
+            err(std::string("recording writer failed: ") + e.what() +
+                (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
+            audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; " + std::to_string(n) +
+                                   " buffered message(s) and later ones are lost" +
+                                   (lax_ ? "; session continues (lax)" : "; session ended"));
+            if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
+        }
+    }
+    int64_t buffered_since() const {
+        auto* b = dynamic_cast<BufferedWriter*>(inner_);
+        return b && !failed_ ? b->buffered_since() : INT64_MAX;
+    }
+    // A summary of what was lost, logged at the end.
+    void report() {
+        if (!lost_) return;
+        std::string msg = "writer " + writer_ + " lost " + std::to_string(lost_) + " message(s), ids " +
+                          std::to_string(first_lost_) + ".." + std::to_string(last_lost_) + ", " +
+                          std::to_string(lost_bytes_) + " bytes, sha256 " + sha_.hex_and_reset() + " (" + error_ + ")";
+        audit_log(LOG_ERR, msg);
+        err(msg);
+    }
+    bool failed() const { return failed_; }
+    const std::string& error() const { return error_; }
+
+private:
+    MessageSink* inner_;
+    bool lax_;
+    std::string writer_;
+    bool failed_ = false;
+    std::string error_;
+    uint64_t lost_ = 0, lost_bytes_ = 0, first_lost_ = 0, last_lost_ = 0;
+    Sha256 sha_;
+};
+
+// Feeds the relay's data to the encoder with the latency timer, the rate
+// limit, the charset conversion and the transfer summary.
+class Observer : public RelayObserver {
+public:
+    Observer(Encoder& enc, AnnotatingSink& ann, GuardSink& guard, const Config& cfg, int64_t t0,
+             std::optional<std::string> codeset, bool transfer)
+        : enc_(enc), ann_(ann), guard_(guard), latency_ns_(static_cast<int64_t>(cfg.latency * 1e9)),
+          limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
+          log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
+        ann_.set_drops(&drops_);
+        if (codeset) {
+            conv_in_.emplace(*codeset);
+            conv_out_.emplace(*codeset);
+        }
+    }
+    void input(int64_t t, std::string_view d) override { data(true, t, d); }
+    void output(int64_t t, std::string_view d) override { data(false, t, d); }
+    void window(int64_t t, uint16_t w, uint16_t h) override { enc_.window(t, w, h); }
+    int64_t deadline() override {
+        int64_t s = INT64_MAX;
+        // What a flush left behind (a character cut in two) cannot be
+        // written yet: no new deadline until new data arrives, else the
+        // relay would spin.
+        if (enc_.pending() && enc_.pending_since_ns() != flushed_since_) s = enc_.pending_since_ns();
+        s = std::min(s, guard_.buffered_since());
+        return s > INT64_MAX - latency_ns_ ? INT64_MAX : s + latency_ns_;
+    }
+    void tick(int64_t now) override {
+        if (enc_.pending() && enc_.pending_since_ns() != flushed_since_ &&
+            enc_.pending_since_ns() <= now - latency_ns_) {
+            enc_.flush();
+            flushed_since_ = enc_.pending() ? enc_.pending_since_ns() : INT64_MIN;
+        }
+        if (guard_.buffered_since() <= now - latency_ns_ || enc_.next_id() != flushed_id_) {
+            // Whatever the encoder just wrote goes out with the old data.
+            guard_.flush_buffer();
+            flushed_id_ = enc_.next_id();
+        }
+    }
+
+    // Transfer mode: the command, byte counts and hashes instead of the payload.
+    std::string transfer_members(const std::string& cmd) {
+        return "\"transfer\":{\"command\":" + json::quote(cmd) + ",\"in_bytes\":" + std::to_string(t_in_bytes_) +
+               ",\"in_sha256\":\"" + t_in_.hex_and_reset() + "\",\"out_bytes\":" + std::to_string(t_out_bytes_) +
+               ",\"out_sha256\":\"" + t_out_.hex_and_reset() + "\"}";
+    }
+
+private:
+    void data(bool input, int64_t t, std::string_view d) {
+        if (transfer_) {
+            // Counts and hashes of both directions whatever log.input says:
+            // they tell what was transferred without holding the data.
+            (input ? t_in_ : t_out_).update(d);
+            (input ? t_in_bytes_ : t_out_bytes_) += d.size();
+            return;
+        }
+        if (input ? !log_in_ : !log_out_) return;
+        if (input && conv_in_) d = conv_in_->convert(d);
+        if (!input && conv_out_) d = conv_out_->convert(d);
+        auto dec = limiter_.decide(t, d.size());
+        if (!dec.take) {
+            uint64_t ms = t > t0_ ? static_cast<uint64_t>(t - t0_) / 1000000 : 0;
+            drops_.add(input, ms, d);
+            return;
+        }
+        if (dec.wait_ns > 0) {
+            timespec ts{static_cast<time_t>(dec.wait_ns / 1000000000), static_cast<long>(dec.wait_ns % 1000000000)};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+        }
+        if (input) enc_.input(t, d);
+        else enc_.output(t, d);
+    }
+
+    Encoder& enc_;
+    AnnotatingSink& ann_;
+    GuardSink& guard_;
+    int64_t latency_ns_;
+    int64_t flushed_since_ = INT64_MIN;
+    uint64_t flushed_id_ = 1;
+    RateLimiter limiter_;
+    int64_t t0_;
+    bool log_in_, log_out_;
+    bool transfer_;
+    DropRecord drops_;
+    std::optional<ToUtf8> conv_in_, conv_out_;
+    Sha256 t_in_, t_out_;
+    uint64_t t_in_bytes_ = 0, t_out_bytes_ = 0;
+};
+
+std::string user_name(uid_t uid) {
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return pw.pw_name;
+    return std::to_string(uid);
+}
+
+std::string user_shell(uid_t uid) {
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res && pw.pw_shell && *pw.pw_shell) return pw.pw_shell;
+    return "/bin/sh";
+}
+
+void write_semaphore(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write semaphore " + path + ": " + strerror(errno));
+    (void)!::write(fd, "READY", 5);
+    ::close(fd);
+}
+
+[[noreturn]] void exec_unrecorded(const std::string& path, const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(path.c_str(), argv.data());
+    err("cannot execute " + path + ": " + strerror(errno));
+    _exit(errno == ENOENT ? 127 : 126);
+}
+
+bool is_graphical_session(const char* (*env)(const char*)) {
+    const char* type = env("XDG_SESSION_TYPE");
+    bool gtype = type && (strcmp(type, "x11") == 0 || strcmp(type, "wayland") == 0);
+    bool display = env("DISPLAY") || env("WAYLAND_DISPLAY");
+    // A graphical login has no terminal: a terminal session with these
+    // variables set (ssh -X, a terminal emulator) is a terminal session.
+    return gtype && display && !isatty(0) && !isatty(1);
+}
+
+const char* plain_getenv(const char* n) { return getenv(n); }
+
+} // namespace
+
+std::string shell_from_program_name(const std::string& argv0) {
+    std::string name = basename_of(argv0);
+    size_t at = name.find("-shell-");
+    if (at == std::string::npos) return "";
+    std::string enc = name.substr(at + 6);  // keeps the leading '-' (the root '/')
+    std::string out;
+    for (size_t i = 0; i < enc.size(); i++) {
+        if (enc[i] == '\\' && i + 1 < enc.size()) out.push_back(enc[++i]);
+        else if (enc[i] == '-') out.push_back('/');
+        else out.push_back(enc[i]);
+    }
+    return out;
+}
+
+bool is_recorder_program(const std::string& path) {
+    char real[PATH_MAX], self[PATH_MAX];
+    if (!realpath(path.c_str(), real)) return false;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = 0;
+        if (strcmp(real, self) == 0) return true;
+    }
+    std::string b = basename_of(real);
+    return b.rfind("tlog-rec", 0) == 0;
+}
+
+bool is_file_transfer_command(const std::string& cmd) {
+    // First word, after "exec " if any.
+    size_t s = cmd.find_first_not_of(" \t");
+    if (s == std::string::npos) return false;
+    std::string rest = cmd.substr(s);
+    if (rest.rfind("exec ", 0) == 0) rest = rest.substr(rest.find_first_not_of(" \t", 5));
+    size_t e = rest.find_first_of(" \t");
+    std::string prog = basename_of(rest.substr(0, e));
+    std::string args = e == std::string::npos ? "" : rest.substr(e);
+    if (prog == "sftp-server" || prog == "internal-sftp") return true;
+    if (prog == "scp") return args.find(" -t") != std::string::npos || args.find(" -f") != std::string::npos;
+    if (prog == "rsync") return args.find("--server") != std::string::npos;
+    return false;
+}
+
+int recorder_main(Program p, int argc, char** argv) {
+    g_prog = program_name(p);
+    setlocale(LC_ALL, "");
+    std::string argv0 = argc > 0 && argv[0] ? argv[0] : g_prog;
+    const bool login_name = !argv0.empty() && argv0[0] == '-';
+
+    // ---- who: captured before anything else; nothing is exec'd or
+    // written with a mixed identity.
+    Identities ids;
+    if (p == Program::RecSession) {
+        try {
+            ids = capture_identities();
+        } catch (const std::exception& e) {
+            err(e.what());
+            return 1;
+        }
+    }
+    const uint32_t session = audit_session_id();
+    const std::string user = user_name(getuid());
+    if (ids.missing_account)
+        audit_log(LOG_WARNING, "no 'tlog' account: the recording of " + user + " runs as " + user +
+                                   " (install step missing)");
+
+    // ---- configuration
+    LoadOptions lo;
+    lo.program = p;
+    for (int i = 0; i < argc; i++) lo.argv.emplace_back(argv[i]);
+    std::vector<std::string> notes;
+    if (p == Program::RecSession) {
+        // tlog-rec-session runs as the login shell: its environment is the
+        // user's to write (AcceptEnv, su -m, PermitUserEnvironment).
+        lo.trust_env_file = false;
+        lo.trust_env = false;
+        // pam_tlog's TLOG_REC_CONF_TEXT and tlog's/SSSD's
+        // TLOG_REC_SESSION_CONF_TEXT are each taken in full only with a
+        // proof (the matching *_CONF_PROOF variable) for exactly that text.
+        lo.trust_text = [&](const std::string& var, const std::string& text) {
+            std::string proof_var = var.substr(0, var.size() - 4) + "PROOF";
+            const char* proof = getenv(proof_var.c_str());
+            std::string why = "no " + proof_var;
+            bool ok = false;
+            if (proof && *proof) {
+                try {
+                    auto key = integrity::load_key_file(conf_proof_key_path());
+                    ok = verify_conf_proof(key, proof, user, session, time(nullptr), text, why);
+                } catch (const std::exception& e) {
+                    why = std::string("cannot read the proof key: ") + e.what();
+                }
+            }
+            if (!ok) notes.push_back(var + " not proven (" + why + ")");
+            return ok;
+        };
+    }
+    LoadResult lr;
+    try {
+        lr = load_config(lo);
+    } catch (const InputError& e) {
+        err(e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        err(e.what());
+        return 1;
+    }
+    if (!lr.ignored.empty()) {
+        for (const auto& n : notes) audit_log(LOG_WARNING, "user " + user + ", session " + std::to_string(session) + ": " + n);
+        for (const auto& i : lr.ignored)
+            audit_log(LOG_WARNING, "user " + user + ", session " + std::to_string(session) + ": " + i);
+    }
+    Config cfg = lr.config;
+    if (cfg.help) {
+        std::cout << usage(p);
+        return 0;
+    }
+    if (cfg.version) {
+        std::cout << g_prog << " " << TLOG_VERSION << " (tlog-compatible recorder, format 2.3)\n";
+        return 0;
+    }
+    if (cfg.configuration) {
+        std::cout << json::dump(lr.merged, true) << "\n";
+        return 0;
+    }
+
+    // ---- what to run
+    std::string path;
+    std::vector<std::string> args;
+    bool interactive = false;
+    std::string command_text;
+    if (p == Program::RecSession) {
+        // The shell: the -shell- name (the administrator's choice in passwd)
+        // first, then PAM's TLOG_REC_SHELL, SSSD's TLOG_REC_SESSION_SHELL,
+        // then the configuration.
+        std::string shell = cfg.shell, from = "the \"shell\" setting";
+        if (const char* s = getenv("TLOG_REC_SESSION_SHELL"); s && *s) shell = s, from = "TLOG_REC_SESSION_SHELL";
+        if (const char* s = getenv("TLOG_REC_SHELL"); s && *s) shell = s, from = "TLOG_REC_SHELL";
+        if (std::string s = shell_from_program_name(argv0); !s.empty()) shell = s, from = "the program name " + basename_of(argv0);
+        if (shell.empty() || shell[0] != '/') {
+            err("the shell from " + from + " is not an absolute path: \"" + shell + "\"");
+            return 1;
+        }
+        if (is_recorder_program(shell)) {
+            err("refusing to start " + shell + " (from " + from + ") as the recorded shell: it is a recorder itself "
+                "and would record in a loop; set the real shell in TLOG_REC_SHELL or the \"shell\" setting");
+            audit_log(LOG_ERR, "user " + user + ": shell loop refused (" + shell + " from " + from + ")");
+            return 1;
+        }
+        path = shell;
+        std::string name = basename_of(shell);
+        args.push_back(login_name || cfg.login ? "-" + name : name);
+        if (cfg.interactive) args.push_back("-i");
+        if (cfg.command) {
+            if (cfg.args.empty()) {
+                err("-c: a command string is required");
+                return 1;
+            }
+            args.push_back("-c");
+            command_text = cfg.args[0];
+        }
+        for (const auto& a : cfg.args) args.push_back(a);
+        interactive = (cfg.args.empty() || cfg.interactive) && isatty(0) && isatty(1);
+    } else {
+        if (cfg.args.empty()) {
+            path = user_shell(getuid());
+            std::string name = basename_of(path);
+            args.push_back(login_name ? "-" + name : name);
+        } else {
+            path = search_path(cfg.args[0]);
+            args = cfg.args;
+        }
+        if (is_recorder_program(path)) {
+            err("refusing to record " + path + ": it is a recorder itself");
+            return 1;
+        }
+    }
+
+    // ---- one recording per login
+    std::optional<SessionLock> lock;
+    if (p == Program::RecSession) {
+        lock.emplace(session);
+        if (lock->state() == SessionLock::State::Busy) {
+            // An outer recorder of this audit session sees everything already.
+            drop_to_user_or_die(ids);
+            exec_unrecorded(path, args);
+        }
+        if (lock->state() == SessionLock::State::Failed)
+            audit_log(LOG_WARNING, "user " + user + ": " + lock->error() + "; recording anyway");
+        if (!cfg.record_graphical && is_graphical_session(plain_getenv)) {
+            audit_log(LOG_NOTICE, "user " + user + ", session " + std::to_string(session) +
+                                      ": graphical session not recorded (graphical.record is false)");
+            lock.reset();
+            drop_to_user_or_die(ids);
+            exec_unrecorded(path, args);
+        }
+    }
+
+    // ---- the recording
+    RecordingInfo info;
+    {
+        char host[HOST_NAME_MAX + 1] = {};
+        gethostname(host, sizeof host - 1);
+        info.host = host;
+    }
+    info.rec = hex_random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
+               std::to_string(getpid());
+    info.user = user;
+    const char* term = getenv("TERM");
+    info.term = term ? term : "";
+    info.session = session;
+
+    std::unique_ptr<MessageSink> writer;
+    std::optional<integrity::Key> key;
+    // A setuid recorder must not open a file the caller named with the
+    // recorder's identity (it could append forged lines to recordings or
+    // read tlog's files): paths from the command line are opened as the user.
+    auto cli_has = [&](const char* sec, const char* key) {
+        const json::Value* s = lr.command_line.find(sec);
+        return s && s->find(key);
+    };
+    const bool as_user_file = p == Program::RecSession && ids.separate && cli_has("file", "path");
+    const bool as_user_key = p == Program::RecSession && ids.separate && cli_has("integrity", "key");
+    try {
+        if (cfg.writer == "file") {
+            if (as_user_file) act_as_user(ids);
+            try {
+                writer = make_file_writer(cfg.file_path);
+            } catch (...) {
+                if (as_user_file) back_to_recorder(ids);
+                throw;
+            }
+            if (as_user_file) back_to_recorder(ids);
+        }
+        else if (cfg.writer == "syslog")
+            writer = make_syslog_writer(g_prog, syslog_facility_code(cfg.syslog_facility),
+                                        syslog_priority_code(cfg.syslog_priority));
+        else if (cfg.writer == "journal")
+            writer = make_journal_writer(g_prog, syslog_priority_code(cfg.journal_priority), cfg.journal_augment, info);
+        if (!cfg.key_file.empty()) {
+            if (as_user_key) act_as_user(ids);
+            try {
+                key = integrity::load_key_file(cfg.key_file);
+            } catch (...) {
+                if (as_user_key) back_to_recorder(ids);
+                throw;
+            }
+            if (as_user_key) back_to_recorder(ids);
+        }
+    } catch (const std::exception& e) {
+        err(e.what());
+        audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
+        if (!cfg.lax) return 1;
+        writer.reset();  // lax: run unrecorded, loudly
+    }
+
+    std::optional<std::string> codeset;
+    {
+        std::string cs = locale_codeset();
+        if (!cs.empty() && !codeset_is_utf8(cs) && cs != "ANSI_X3.4-1968") codeset = cs;
+    }
+    bool transfer = p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) &&
+                    !cfg.transfer_payload && is_file_transfer_command(command_text);
+
+    GuardSink guard(writer.get(), cfg.lax, cfg.writer);
+    if (!writer) guard.write(EncodedMessage{"", 0, false});  // counts as failed from the start
+    AnnotatingSink ann(guard);
+    EncoderOptions eo;
+    eo.payload = cfg.payload;
+    eo.log_input = cfg.log_input;
+    eo.log_output = cfg.log_output;
+    eo.log_window = cfg.log_window;
+    eo.key = key ? &*key : nullptr;
+    int64_t t0 = mono_now_ns();
+    std::optional<Encoder> enc;
+    std::optional<Observer> obs;
+    try {
+        enc.emplace(info, eo, ann, t0, real_now_ns());
+        obs.emplace(*enc, ann, guard, cfg, t0, codeset, transfer);
+    } catch (const std::exception& e) {
+        err(e.what());
+        return 1;
+    }
+
+    if (interactive && !cfg.notice.empty()) (void)!::write(1, cfg.notice.data(), cfg.notice.size());
+    if (!cfg.semaphore.empty()) {
+        try {
+            if (p == Program::RecSession) act_as_user(ids);  // a caller-named path: the user's rights
+            write_semaphore(cfg.semaphore);
+            if (p == Program::RecSession) back_to_recorder(ids);
+        } catch (const std::exception& e) {
+            if (p == Program::RecSession) back_to_recorder(ids);
+            err(e.what());
+            return 1;
+        }
+    }
+
+    RelaySpec spec;
+    spec.path = path;
+    spec.argv = args;
+    if (p == Program::RecSession) {
+        spec.before_pty = [&] { act_as_user(ids); };
+        spec.after_pty = [&] { back_to_recorder(ids); };
+        spec.in_child = [&] { become_user_or_die(ids); };
+        spec.in_parent = [&] { become_recorder_or_die(ids); };
+    }
+    RelayResult res;
+    try {
+        res = run_relay(spec, *obs);
+    } catch (const std::exception& e) {
+        err(e.what());
+        res.reason = EndReason::Error;
+        res.status = 1;
+        res.error = e.what();
+    }
+    if (!res.error.empty() && res.reason == EndReason::Error) err(res.error);
+    int64_t tend = mono_now_ns();
+    if (transfer) ann.add(obs->transfer_members(command_text));
+    try {
+        enc->finish(tend, end_word(res.reason));
+    } catch (const std::exception& e) {
+        err(std::string("cannot finish the recording: ") + e.what());
+    }
+    guard.flush_buffer();
+    guard.report();
+    if (guard.failed() && !cfg.lax && res.status == 0) return 1;
+    return res.status;
+}
+
+} // namespace tlog::rec

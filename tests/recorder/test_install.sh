@@ -1,0 +1,31 @@
+#!/bin/bash
+# The install step (suite integration, root): `meson install` creates the tlog
+# account, /run/tlog and /var/log/tlog, and leaves tlog-rec-session owned by
+# tlog with mode 6755. Runs in a private mount namespace (run_ns.sh) with a
+# copy of /etc and tmpfs over /usr/local, /run, /var/log and
+# /usr/lib/tmpfiles.d, so the host is untouched.
+# Usage: run_ns.sh test_install.sh BUILD_DIR
+set -euo pipefail
+B=$1
+[ "${RECTEST_NS:-}" = 1 ] || { echo "FAIL: run through run_ns.sh" >&2; exit 1; }
+T=$(mktemp -d /tmp/rec-install.XXXXXX)
+cp -a /etc "$T/etc"
+mount --bind "$T/etc" /etc
+sed -i '/^tlog:/d' /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null || true
+for d in /usr/local /run /var/log /usr/lib/tmpfiles.d; do
+    mkdir -p "$d" 2>/dev/null || true
+    mount -t tmpfs -o mode=755 tmpfs "$d"
+done
+# only the recorder programs' install matters here
+meson install -C "$B" --no-rebuild --tags runtime > "$T/install.log" 2>&1 ||
+    { cat "$T/install.log"; echo "FAIL: meson install"; exit 1; }
+fail() { echo "FAIL: $*" >&2; cat "$T/install.log" >&2; exit 1; }
+getent passwd tlog >/dev/null || fail "tlog account not created"
+bin=/usr/local/bin/tlog-rec-session
+[ -f "$bin" ] || fail "$bin not installed"
+[ "$(stat -c %U:%G:%a "$bin")" = "tlog:tlog:6755" ] || fail "$bin is $(stat -c %U:%G:%a "$bin"), want tlog:tlog:6755"
+[ "$(stat -c %U:%a /run/tlog)" = "tlog:700" ] || fail "/run/tlog is $(stat -c %U:%a /run/tlog)"
+[ "$(stat -c %U /var/log/tlog)" = "tlog" ] || fail "/var/log/tlog not tlog's"
+grep -q "d /run/tlog 0700 tlog tlog" /usr/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
+[ "$(stat -c %a /usr/local/bin/tlog-rec)" = "755" ] || fail "tlog-rec must not be setuid"
+echo ok

@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Security model tests of tlog-rec-session installed setuid/setgid tlog
+(suite integration, root). Run through run_ns.sh: a private mount
+namespace with test copies of passwd/group/shadow (users tlog and rectest),
+an ld.so.cache naming the build's librec (setuid programs ignore
+LD_LIBRARY_PATH and $ORIGIN), a private /dev served by a real rsyslogd
+(/dev/log: the recorder's audit messages), a tmpfs /run (/run/tlog locks)
+and a tmpfs sysconfdir holding the strict system configuration.
+Usage: test_security.py CASE"""
+import ctypes
+import hashlib
+import hmac
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rectest import *  # noqa
+
+TLOG_UID = TLOG_GID = 61000
+USER_UID = USER_GID = 61001
+SYSCONFDIR = os.environ.get("TLOG_SYSCONFDIR_TEST", "/usr/local/etc/tlog")
+KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+class Env:
+    def __init__(self, login_shell_is_recorder=False):
+        require_root_ns()
+        become_subreaper()
+        self.T = T = tmpdir()
+        self.rec = T + "/bin/tlog-rec-session"
+        add_users(T, [("tlog", TLOG_UID, TLOG_GID, "/var/lib/tlog", "/usr/sbin/nologin"),
+                      ("rectest", USER_UID, USER_GID, T + "/home",
+                       self.rec if login_shell_is_recorder else "/bin/bash")])
+        os.makedirs(T + "/home")
+        os.chown(T + "/home", USER_UID, USER_GID)
+        # the setuid/setgid recorder, as the install step leaves it
+        os.makedirs(T + "/bin")
+        self.rec = T + "/bin/tlog-rec-session"
+        shutil.copy(TLOG_REC_SESSION, self.rec)
+        os.chown(self.rec, TLOG_UID, TLOG_GID)
+        os.chmod(self.rec, 0o6755)
+        libdir = os.environ["BUILD_LIBREC_DIR"]
+        with open(T + "/ld.conf", "w") as f:
+            f.write("include /etc/ld.so.conf.d/*.conf\n%s\n" % libdir)
+        sh("ldconfig -C %s/ld.so.cache -f %s/ld.conf" % (T, T))
+        sh("mount --bind %s/ld.so.cache /etc/ld.so.cache" % T)
+        # /run/tlog for the session locks
+        sh("mount -t tmpfs -o mode=755 tmpfs /run")
+        os.makedirs("/run/tlog")
+        os.chown("/run/tlog", TLOG_UID, TLOG_GID)
+        os.chmod("/run/tlog", 0o700)
+        # the recordings: only tlog may read them
+        self.logdir = T + "/log"
+        os.makedirs(self.logdir)
+        os.chown(self.logdir, TLOG_UID, TLOG_GID)
+        os.chmod(self.logdir, 0o700)
+        self.log = self.logdir + "/session.log"
+        # strict system configuration
+        parent = os.path.dirname(SYSCONFDIR)
+        check(os.path.isdir(parent), "%s missing" % parent)
+        sh("mount -t tmpfs -o mode=755 tmpfs " + parent)
+        os.makedirs(SYSCONFDIR)
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('// strict\n{"shell": "/bin/bash", "writer": "file", "file": {"path": "%s"}, "latency": 1}\n'
+                    % self.log)
+        with open(SYSCONFDIR + "/conf-proof.key", "w") as f:
+            f.write(KEY_HEX + "\n")
+        os.chown(SYSCONFDIR + "/conf-proof.key", 0, TLOG_GID)
+        os.chmod(SYSCONFDIR + "/conf-proof.key", 0o640)
+        private_dev(T)
+        self.syslog = Rsyslog(T, T + "/syslog.out")
+
+    def run_as_user(self, args, env_extra=None, loginuid=None, argv0=None, pty=True, inp=None):
+        env = {"PATH": "/usr/bin:/bin", "TERM": "xterm", "HOME": self.T + "/home", "LANG": "C.UTF-8"}
+        env.update(env_extra or {})
+
+        def drop():
+            if loginuid is not None:
+                with open("/proc/self/loginuid", "w") as f:
+                    f.write(str(loginuid))
+            os.setgroups([])
+            os.setgid(USER_GID)
+            os.setuid(USER_UID)
+        if pty:
+            p = spawn([self.rec] + args, env=env, argv0=argv0, preexec=drop)
+            return p
+        return subprocess.run([self.rec] + args, env=env, preexec_fn=drop, input=inp, capture_output=True, timeout=30)
+
+    def close(self):
+        self.syslog.stop()
+        reap_all()
+
+
+PTRACE_CHECK = ("import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); "
+                "r=l.ptrace(16,int(sys.argv[1]),0,0); print('ptrace=%d errno=%d' % (r, ctypes.get_errno()))")
+
+
+def case_recorder_untouchable():
+    e = Env()
+    try:
+        script = ('echo "uid=$(id -u) gid=$(id -g) groups=$(id -G)"; '
+                  'kill -KILL $PPID; echo "kill=$?"; kill -STOP $PPID; echo "stop=$?"; '
+                  'python3 -c "%s" $PPID; ' % PTRACE_CHECK +
+                  'grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status; '
+                  'cat /proc/$PPID/environ >/dev/null 2>&1; echo "environ=$?"; '
+                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo done' % e.log)
+        p = e.run_as_user(["-c", script])
+        st = p.wait()
+        out = p.out.decode()
+        print(out)
+        check(st == 0, "status %d" % st)
+        check("uid=%d gid=%d" % (USER_UID, USER_GID) in out, "the shell must run as the user")
+        check("kill=1" in out and "stop=1" in out, "kill -KILL / -STOP on the recorder did not fail")
+        check(out.count("Operation not permitted") >= 2, "kill errors are not EPERM")
+        check("ptrace=-1 errno=1" in out, "ptrace attach on the recorder did not fail with EPERM")
+        check("Uid:\t%d\t%d\t%d\t%d" % ((TLOG_UID,) * 4) in out, "recorder uids not all tlog")
+        check("Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "recorder gids not all tlog")
+        check("environ=1" in out, "the user can read the recorder's /proc/PID/environ")
+        check("readlog=1" in out, "the user can read the recordings")
+        st_ = os.stat(e.log)
+        check(st_.st_uid == TLOG_UID and (st_.st_mode & 0o777) == 0o600, "recording file owner/mode")
+        check(b"uid=%d" % USER_UID in output_of(e.log), "session not recorded")
+        check(end_of(e.log) == "exit", "end marker %r" % end_of(e.log))
+    finally:
+        e.close()
+
+
+def case_hangup_final_message():
+    e = Env()
+    try:
+        p = e.run_as_user([], argv0="-tlog-rec-session")
+        p.read_until("ATTENTION")
+        p.write("echo marker-$((6*7))\r")
+        p.read_until("marker-42")
+        os.close(p.fd)  # the terminal (ssh connection) goes away
+        end = time.time() + 15
+        while time.time() < end:
+            pid, st = os.waitpid(p.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
+        else:
+            fail("recorder still running after hangup")
+        check(b"marker-42" in output_of(e.log), "output before the hangup lost")
+        check(end_of(e.log) == "hangup", "end %r" % end_of(e.log))
+    finally:
+        e.close()
+
+
+def case_forged_env_ignored():
+    e = Env()
+    try:
+        forged = '{"log": {"output": false}, "writer": "file", "file": {"path": "%s/home/mine.log"}}' % e.T
+        p = e.run_as_user(["-c", "echo visible-output"], env_extra={
+            "TLOG_REC_SESSION_CONF_TEXT": forged,
+            "TLOG_REC_SESSION_CONF_FILE": e.T + "/home/other.conf",
+            "TLOG_REC_SESSION_CONF_PROOF": "v1:99999999999:" + "00" * 32})
+        check(p.wait() == 0, "session failed")
+        check(b"visible-output" in output_of(e.log), "a forged environment disabled the recording")
+        check(not os.path.exists(e.T + "/home/mine.log"), "the forged file path was used")
+        log = e.syslog.text(wait_for="log.output")
+        print(log)
+        check("authpriv.warning" in log and "log.output" in log and "ignored" in log,
+              "the ignored setting was not logged to authpriv")
+        check("MAC does not match" in log, "the bad proof was not reported")
+        # a command-line file path is opened with the user's rights: no
+        # appending to tlog's files
+        r = e.run_as_user(["-o", e.log, "-c", "echo x"], pty=False)
+        check(r.returncode != 0 and b"Permission denied" in r.stderr, "user could name a tlog-owned log file")
+    finally:
+        e.close()
+
+
+def case_valid_proof_accepted():
+    e = Env()
+    try:
+        text = '{"log": {"input": true}}'
+        expires = int(time.time()) + 60
+        msg = ("tlog-conf-proof-v1\nrectest\n4294967295\n%d\n" % expires).encode() + text.encode()
+        mac = hmac.new(bytes.fromhex(KEY_HEX), msg, hashlib.sha256).hexdigest()
+        proof = "v1:%d:%s" % (expires, mac)
+        p = e.run_as_user(["-c", "read line; echo got-$line"], env_extra={
+            "TLOG_REC_SESSION_CONF_TEXT": text, "TLOG_REC_SESSION_CONF_PROOF": proof})
+        time.sleep(0.5)
+        p.write("typed-secret\r")
+        p.read_until("got-typed-secret")
+        check(p.wait() == 0, "session failed")
+        check(b"typed-secret" in input_of(e.log), "proven setting (log.input) not applied")
+        # pam_tlog's names (DESIGN.md): TLOG_REC_CONF_TEXT + TLOG_REC_CONF_PROOF
+        os.unlink(e.log)
+        text2 = '{"log": {"window": false}}'
+        msg = ("tlog-conf-proof-v1\nrectest\n4294967295\n%d\n" % expires).encode() + text2.encode()
+        proof2 = "v1:%d:%s" % (expires, hmac.new(bytes.fromhex(KEY_HEX), msg, hashlib.sha256).hexdigest())
+        p = e.run_as_user(["-c", "echo pam-names"], env_extra={
+            "TLOG_REC_CONF_TEXT": text2, "TLOG_REC_CONF_PROOF": proof2})
+        check(p.wait() == 0, "session failed")
+        check(windows_of(e.log) == [] and b"pam-names" in output_of(e.log), "TLOG_REC_CONF_TEXT with proof not applied")
+        # the proof of one text does not carry over to another
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", "echo swapped"], env_extra={
+            "TLOG_REC_CONF_TEXT": text2, "TLOG_REC_CONF_PROOF": proof})
+        check(p.wait() == 0, "session failed")
+        check(windows_of(e.log) != [], "a proof for another text was accepted")
+    finally:
+        e.close()
+
+
+def case_one_recording_per_login():
+    e = Env()
+    try:
+        # an audit session: loginuid set as a login would (pam_loginuid)
+        nested = "%s -c 'echo nested-$(id -u)'; echo outer-done" % e.rec
+        p = e.run_as_user(["-c", nested], loginuid=USER_UID)
+        check(p.wait() == 0, "session failed")
+        check(b"nested-%d" % USER_UID in p.out, "nested shell did not run: %r" % p.out)
+        recs = {m["rec"] for m in messages(e.log)}
+        check(len(recs) == 1, "nested session recorded twice (%d recordings)" % len(recs))
+        sess = {m["session"] for m in messages(e.log)}
+        check(sess != {4294967295}, "no audit session id was recorded")
+        # without an audit session id (4294967295) nothing is merged: the
+        # nested recorder records on its own
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", nested])
+        check(p.wait() == 0, "session failed")
+        recs = {m["rec"] for m in messages(e.log)}
+        check(len(recs) == 2, "unset session ids were merged into one lock (%d recordings)" % len(recs))
+    finally:
+        e.close()
+
+
+def case_writer_failure_not_silent():
+    e = Env()
+    try:
+        # journal writer and no journald in this namespace (private /run)
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "journal"}')
+        r = e.run_as_user(["-c", "echo should-not-run"], pty=False)
+        check(r.returncode != 0, "session started without a working writer (lax false)")
+        check(b"journald is not running" in r.stderr, "no clear error: %r" % r.stderr)
+        check(b"should-not-run" not in r.stdout, "shell ran unrecorded")
+        check("cannot start the recording" in e.syslog.text(wait_for="cannot start"), "not logged")
+        # lax: the session goes on, the loss is logged
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "journal", "lax": true}')
+        r = e.run_as_user(["-c", "echo lax-runs"], pty=False)
+        check(r.returncode == 0 and b"lax-runs" in r.stdout, "lax session did not run: %r" % (r.stderr,))
+        check("lost" in e.syslog.text(wait_for="lost"), "loss not logged")
+    finally:
+        e.close()
+
+
+def case_graphical_session():
+    e = Env()
+    try:
+        with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
+            f.write('{"writer": "file", "file": {"path": "%s"}, "graphical": {"record": false}}' % e.log)
+        gui = {"XDG_SESSION_TYPE": "x11", "DISPLAY": ":0"}
+        r = e.run_as_user(["-c", "echo gui-session-$(id -u)"], env_extra=gui, pty=False)
+        check(r.returncode == 0 and b"gui-session-%d" % USER_UID in r.stdout, "graphical session did not run: %r" % r.stderr)
+        check(not os.path.exists(e.log), "graphical session recorded although graphical.record is false")
+        check("graphical session not recorded" in e.syslog.text(wait_for="graphical"), "not logged")
+        # the same variables on a terminal (ssh -X, a terminal emulator): recorded
+        p = e.run_as_user(["-c", "echo terminal-with-display"], env_extra=gui)
+        check(p.wait() == 0, "session failed")
+        check(b"terminal-with-display" in output_of(e.log), "terminal session with DISPLAY not recorded")
+    finally:
+        e.close()
+
+
+def case_terminate_signal():
+    """SIGTERM to the recorder (from root: the user cannot) cannot be passed
+    on to the user's shell by the tlog identity: the session is hung up and
+    the recording ends with "signal"."""
+    e = Env()
+    try:
+        p = e.run_as_user(["-c", "echo ready; while :; do sleep 0.1; done"])
+        p.read_until("ready")
+        os.kill(p.pid, 15)
+        st = p.wait()
+        check(end_of(e.log) == "signal", "end %r" % end_of(e.log))
+        check(st != 0, "status 0 after SIGTERM")
+    finally:
+        e.close()
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print("cases: " + " ".join(CASES))
+        sys.exit(2)
+    CASES[sys.argv[1]]()
+    print("ok")
