@@ -66,6 +66,12 @@ const std::vector<Key>& schema() {
         {"transfer.payload", Kind::Bool, "true or false"},
         {"graphical", Kind::Section, "an object"},
         {"graphical.record", Kind::Bool, "true or false"},
+        // pam_tlog's decision for this login (issue 6): only ever taken from a
+        // proven TLOG_REC_CONF_TEXT (not safe untrusted: "record": false would
+        // switch recording off).
+        {"pam", Kind::Section, "an object", {}, 0, true},
+        {"pam.rec", Kind::String, "a recording id", {}, 0, true},
+        {"pam.record", Kind::Bool, "true or false", {}, 0, true},
         // Printed by --configuration like tlog does; accepted back for round trips.
         {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
         {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
@@ -279,6 +285,8 @@ Config config_from_json(const json::Value& m) {
     str("integrity.key", c.key_file);
     boolean("transfer.payload", c.transfer_payload);
     boolean("graphical.record", c.record_graphical);
+    str("pam.rec", c.pam_rec);
+    boolean("pam.record", c.pam_record);
     str("semaphore", c.semaphore);
     boolean("login", c.login);
     boolean("interactive", c.interactive);

@@ -1,0 +1,47 @@
+// pam_tlog.so: the C ABI Linux-PAM calls (pam_tlog(8)). A thin layer: every
+// entry point calls the C++ in module.cc and catches everything, so no
+// exception ever unwinds into the login program (sshd, login, su, sudo).
+#include <security/pam_modules.h>
+
+#include <exception>
+#include <new>
+
+#include "module.h"
+
+namespace {
+
+template <class F>
+int guarded(pam_handle_t* pamh, int flags, int argc, const char** argv, int closed_code, const char* where, F f) {
+    try {
+        return f(pamh, flags, argc, argv);
+    } catch (const std::bad_alloc&) {
+        return pam_tlog::on_exception(pamh, argc, argv, closed_code, where, "out of memory");
+    } catch (const std::exception& e) {
+        return pam_tlog::on_exception(pamh, argc, argv, closed_code, where, e.what());
+    } catch (...) {
+        return pam_tlog::on_exception(pamh, argc, argv, closed_code, where, "unknown exception");
+    }
+}
+
+} // namespace
+
+extern "C" {
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "open_session", pam_tlog::open_session);
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "close_session", pam_tlog::close_session);
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return guarded(pamh, flags, argc, argv, PAM_PERM_DENIED, "account", pam_tlog::acct_mgmt);
+}
+
+// pam_tlog authenticates nobody and holds no credentials: these exist so the
+// module can be listed in any management group without an error.
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
+PAM_EXTERN int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
+
+} // extern "C"
