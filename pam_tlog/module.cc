@@ -235,6 +235,7 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     // PAM owns the data from here and frees it with free_data at pam_end.
     const int rc = pam_set_data(pamh, kDataKey, data.get(), free_data);
     if (rc == PAM_SUCCESS) data.release();
+    else pam_syslog(pamh, LOG_WARNING, "pam_set_data: %s: no end record at close_session", pam_strerror(pamh, rc));
     return PAM_SUCCESS;
 }
 

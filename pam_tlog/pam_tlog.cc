@@ -8,6 +8,10 @@
 
 #include "module.h"
 
+// The module is built with hidden visibility; only these five are exported
+// (and the version script pam_tlog.map says the same).
+#define TLOG_PAM_EXPORT __attribute__((visibility("default")))
+
 namespace {
 
 template <class F>
@@ -27,21 +31,21 @@ int guarded(pam_handle_t* pamh, int flags, int argc, const char** argv, int clos
 
 extern "C" {
 
-PAM_EXTERN int pam_sm_open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+TLOG_PAM_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "open_session", pam_tlog::open_session);
 }
 
-PAM_EXTERN int pam_sm_close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+TLOG_PAM_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "close_session", pam_tlog::close_session);
 }
 
-PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+TLOG_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     return guarded(pamh, flags, argc, argv, PAM_PERM_DENIED, "account", pam_tlog::acct_mgmt);
 }
 
 // pam_tlog authenticates nobody and holds no credentials: these exist so the
 // module can be listed in any management group without an error.
-PAM_EXTERN int pam_sm_authenticate(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
-PAM_EXTERN int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
+TLOG_PAM_EXPORT int pam_sm_authenticate(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
+TLOG_PAM_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
 
 } // extern "C"
