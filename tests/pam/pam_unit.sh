@@ -84,7 +84,7 @@ export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$tmp/services
 export NSS_WRAPPER_PASSWD=$tmp/passwd NSS_WRAPPER_GROUP=$tmp/group TLOG_NSS_NSSWITCH=$tmp/nsswitch.conf
 export LD_LIBRARY_PATH=$pamtest_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 if [ ${#runner[@]} -gt 0 ]; then
-  # valgrind cannot be preloaded into: it passes LD_PRELOAD to the program.
-  exec "${runner[@]}" env LD_PRELOAD="$pam_wrapper $nss_wrapper" "$prog" "$@"
+  # valgrind adds its own preloads to LD_PRELOAD and passes ours on.
+  LD_PRELOAD="$pam_wrapper $nss_wrapper" exec "${runner[@]}" "$prog" "$@"
 fi
 LD_PRELOAD="${asan_rt:+$asan_rt }$pam_wrapper $nss_wrapper" exec "$prog" "$@"

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""End to end through a real sshd with pam_tlog and nss_tlog (suite e2e,
+root, run through tests/recorder/run_ns.sh). Usage: test_login.py ORDER CASE
+ORDER: tlog-first (passwd: tlog files; local users recorded) or directory
+(passwd: files tlog extrausers; directory users recorded)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from login_env import *  # noqa
+
+
+def recorded_user(order):
+    return "alice" if order == "tlog-first" else "dave"
+
+
+def unrecorded_user(order):
+    return "bob" if order == "tlog-first" else "frank"
+
+
+def case_recorded_login(e):
+    """ssh -tt: output, user, host, audit session, input, byte-exact playback."""
+    user = recorded_user(e.order)
+    p = e.ssh_tty(user)
+    p.read_until("ATTENTION! Your session is being recorded!")
+    time.sleep(0.3)
+    p.write("echo marker-$((6*7)); printf 'raw:\\377\\376:\\xe2\\x82\\xac:end\\n'; id -un\r")
+    p.read_until("marker-42")
+    p.read_until(":end")
+    p.write("exit\r")
+    check(p.wait(30) == 0, "ssh -tt exit status")
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "one recording expected, got %d" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    m = msgs[0]
+    check(m["user"] == user, "user field %r" % m["user"])
+    check(m["host"] == os.uname().nodename, "host field %r" % m["host"])
+    check(m["session"] != 4294967295, "no audit session id (pam_loginuid before pam_tlog)")
+    out = e.output(rec)
+    check(b"marker-42" in out and ("%s\r\n" % user).encode() in out, "commands' output not recorded")
+    # byte-exact: the raw bytes (invalid UTF-8 included) as the client saw them
+    check(b"raw:\xff\xfe:\xe2\x82\xac:end" in out, "invalid UTF-8 not byte-exact in the recording")
+    check(out in p.out, "recorded output is not exactly what the terminal received")
+    evs, verdict = decode(e.log, rec)
+    check(b"echo marker" in b"".join(d for _, k, d in evs if k == "i"), "input not recorded (rule: input true)")
+    # pam_tlog's recording id is the recording's id (audit record <-> recording)
+    log = e.syslog.text(wait_for="rec " + rec)
+    check("recording %s (service sshd" % user in log and "rec " + rec in log,
+          "pam_tlog log line with the recording id missing: %s" % log[-2000:])
+    check(msgs[-1].get("end") == "exit", "end %r" % msgs[-1].get("end"))
+
+
+def case_not_recorded(e):
+    """A user no rule names and an excluded user: no recording, no variables."""
+    for user in (unrecorded_user(e.order), "eve" if e.order == "tlog-first" else None):
+        if not user:
+            continue
+        r = e.ssh_cmd(user, "echo plain-$(id -un); env | grep -c ^TLOG_ || true")
+        check(r.returncode == 0, "%s: ssh failed: %r" % (user, r.stderr))
+        check(r.stdout == b"plain-%s\n0\n" % user.encode(), "%s: output %r" % (user, r.stdout))
+    check(not e.recordings(), "an unrecorded user was recorded")
+
+
+def case_ssh_command(e):
+    """`ssh host cmd` without a pty is recorded (rules name all session kinds)."""
+    user = recorded_user(e.order)
+    r = e.ssh_cmd(user, "echo cmd-out-$((7*6)); exit 5")
+    check(r.returncode == 5, "status %d %r" % (r.returncode, r.stderr))
+    check(r.stdout == b"cmd-out-42\n", "stdout %r" % r.stdout)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "recordings: %d" % len(recs))
+    rec = next(iter(recs))
+    check(e.output(rec) == b"cmd-out-42\n", "recorded %r" % e.output(rec))
+
+
+def su_session(e, outer_user, expect):
+    p = e.ssh_tty(outer_user)
+    time.sleep(0.8)
+    p.write("su - carol -c 'echo as-$(id -un)-$((5*5))'\r")
+    p.read_until("Password:")
+    p.write(CAROL_PASSWORD + "\r")
+    p.read_until("as-carol-25")
+    p.write("exit\r")
+    p.wait(30)
+    return p
+
+
+def case_su_rules(e):
+    """carol is recorded for su only: her ssh login is not recorded, `su - carol`
+    from an unrecorded session is (nested, the outer not recorded), and inside
+    a recorded session `su - carol` is not recorded twice."""
+    # 1. carol's own ssh login: NSS gives her the recorder (recorded for su);
+    #    pam_tlog hands the recorder a proven "not recorded"
+    r = e.ssh_cmd("carol", "echo carol-ssh")
+    check(r.returncode == 0 and r.stdout == b"carol-ssh\n", "carol ssh: %r %r" % (r.stdout, r.stderr))
+    check(not e.recordings(), "carol's ssh login was recorded (rule is for su only)")
+    # 2. bob (not recorded) runs su - carol: that nested session is recorded
+    su_session(e, "bob", True)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "su from an unrecorded session: %d recordings" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(msgs[0]["user"] == "carol", "su recording user %r" % msgs[0]["user"])
+    check(b"as-carol-25" in e.output(rec), "su session output not recorded")
+    os.unlink(e.log)
+    # 3. alice (recorded for sshd) runs su - carol: one recording, alice's
+    su_session(e, "alice", True)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "nested su recorded twice: %d recordings" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(msgs[0]["user"] == "alice", "outer recording user %r" % msgs[0]["user"])
+    check(b"as-carol-25" in e.output(rec), "the outer recording misses the su session")
+
+
+def case_forged_env(e):
+    """Forged TLOG_* through AcceptEnv (SendEnv) and ~/.ssh/environment
+    (PermitUserEnvironment): still recorded, output included, forgery logged."""
+    user = recorded_user(e.order)
+    home = "%s/home/%s" % (e.T, user)
+    forged = '{"pam":{"record":false},"log":{"output":false}}'
+    with open(home + "/.ssh/environment", "w") as f:
+        f.write("TLOG_REC_CONF_TEXT=%s\nTLOG_REC_CONF_PROOF=v1:9999999999:00\n" % forged)
+    env = dict(os.environ, TLOG_REC_CONF_TEXT=forged, TLOG_REC_SESSION_CONF_TEXT=forged,
+               TLOG_REC_SESSION_SHELL="/bin/sh")
+    r = e.ssh_cmd(user, "echo forged-$((3*3)); echo \"$TLOG_REC_CONF_TEXT\" | grep -c record.:false",
+                  "-o", "SendEnv=TLOG_*", env=env)
+    check(r.returncode == 0, "ssh: %r" % r.stderr)
+    check(b"forged-9\n1\n" == r.stdout, "the forged variable did not even arrive: %r" % r.stdout)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "forged record:false: %d recordings" % len(recs))
+    rec = next(iter(recs))
+    check(b"forged-9" in e.output(rec), "forged log.output:false was applied")
+    log = e.syslog.text(wait_for="not proven")
+    check("TLOG_REC_CONF_TEXT not proven" in log, "forgery not logged: %s" % log[-2000:])
+
+
+def case_recorder_untouchable(e):
+    """kill -KILL / -STOP of the recorder from inside the session: EPERM; the
+    session and its recording go on."""
+    user = recorded_user(e.order)
+    p = e.ssh_tty(user)
+    p.read_until("ATTENTION")
+    time.sleep(0.3)
+    p.write("kill -KILL $PPID; echo kill=$?; kill -STOP $PPID; echo stop=$?; echo still-$((2*21))\r")
+    p.read_until("still-42")
+    p.write("exit\r")
+    p.wait(30)
+    e.wait_ended()
+    rec, msgs = next(iter(e.recordings().items()))
+    out = e.output(rec)
+    check(b"kill=1" in out and b"stop=1" in out, "kill/stop of the recorder did not fail: %r" % out[-500:])
+    check(b"still-42" in out and msgs[-1].get("end") == "exit", "recording did not go on to the end")
+
+
+def case_misconfigured_shell(e):
+    """The rules record the user but NSS does not give the recorder: denied,
+    with a log line that says why. tlog-first: the cache names another
+    recorder; directory: a local user (files answers before tlog)."""
+    if e.order == "tlog-first":
+        text = open(e.T + "/rules.yaml").read().replace("recorder: " + e.rec, "recorder: " + e.rec)
+        # a recorder path NSS will give that is not the file pam_tlog expects:
+        # simulate a stale cache by making the user's NSS shell differ
+        e.compile(text.replace("users: [alice, dave, eve]", "users: [alice, dave, eve, bob]")
+                  .replace("name: ssh-operators", "name: ssh-operators"))
+        # bob is now recorded by the cache; give his NSS view the plain shell
+        # by answering him before tlog: move the passwd line to the front
+        with open("/etc/nsswitch.conf") as f:
+            ns = f.read()
+        with open("/etc/nsswitch.conf", "w") as f:   # in place: keeps the bind mount
+            f.write(ns.replace("passwd:         tlog [UNAVAIL=return] files", "passwd:         files tlog"))
+        user = "bob"
+    else:
+        user = "alice"   # local: files answers before tlog, so she keeps /bin/bash
+    r = e.ssh_cmd(user, "echo should-not-run")
+    check(r.returncode != 0 and b"should-not-run" not in r.stdout, "misconfigured login was let in: %r" % r.stdout)
+    log = e.syslog.text(wait_for="NSS gives the shell")
+    check("account: denying %s (service sshd)" % user in log and "not the recorder" in log,
+          "no log line saying why: %s" % log[-2000:])
+    check(not e.recordings(), "a denied login was recorded")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    order, case = sys.argv[1], sys.argv[2]
+    extra = ""
+    if case == "forged_env":
+        extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes"
+    e = Login(order, sshd_extra=extra)
+    try:
+        CASES[case](e)
+    finally:
+        e.close()
+
+
+if __name__ == "__main__":
+    main()
+    print("ok")
