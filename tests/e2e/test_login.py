@@ -4,6 +4,7 @@ root, run through tests/recorder/run_ns.sh). Usage: test_login.py ORDER CASE
 ORDER: tlog-first (passwd: tlog files; local users recorded) or directory
 (passwd: files tlog extrausers; directory users recorded)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -213,6 +214,73 @@ def case_misconfigured_shell(e):
     check(not e.recordings(), "a denied login was recorded")
 
 
+class Auditd:
+    """A real auditd with its log in the test directory (RUNBOOK: auditd -n
+    -s enable -c CONFDIR); stopped by PID, kernel auditing disabled again."""
+
+    def __init__(self, T):
+        self.dir = T + "/audit"
+        os.makedirs(self.dir + "/plugins.d")
+        self.log = self.dir + "/audit.log"
+        with open("/etc/audit/auditd.conf") as f:
+            conf = f.read()
+        conf = re.sub(r"(?m)^log_file = .*$", "log_file = " + self.log, conf)
+        conf = re.sub(r"(?m)^log_group = .*$", "log_group = root", conf)
+        conf = re.sub(r"(?m)^plugin_dir = .*$", "plugin_dir = " + self.dir + "/plugins.d", conf)
+        conf = re.sub(r"(?m)^space_left = .*$", "space_left = 2", conf)
+        conf = re.sub(r"(?m)^admin_space_left = .*$", "admin_space_left = 1", conf)
+        conf = re.sub(r"(?m)^flush = .*$", "flush = SYNC", conf)
+        with open(self.dir + "/auditd.conf", "w") as f:
+            f.write(conf)
+        os.chmod(self.dir + "/auditd.conf", 0o640)
+        self.proc = subprocess.Popen(["auditd", "-n", "-s", "enable", "-c", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(lambda: self.proc.poll() is not None or ("enabled 1" in sh("auditctl -s") and os.path.exists(self.log)),
+                 "auditd to start")
+        check(self.proc.poll() is None, "auditd did not start: %r %s" % (self.proc.stderr.read(), open(T + "/syslog.out").read()[-1500:]))
+
+    def search(self, *args):
+        r = subprocess.run(["ausearch", "-if", self.log, "-i"] + list(args), capture_output=True)
+        return r.stdout.decode(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(["auditctl", "-e", "0"], capture_output=True)
+
+
+def case_auditd(e):
+    """A real auditd captures pam_tlog's start and end records (audit=required
+    in this test's stack), and their rec= is the recording's id."""
+    a = Auditd(e.T)
+    try:
+        user = recorded_user(e.order)
+        r = e.ssh_cmd(user, "echo audited-$((8*8))")
+        check(r.returncode == 0 and r.stdout == b"audited-64\n", "ssh: %r %r" % (r.stdout, r.stderr))
+        e.wait_ended()
+        rec = next(iter(e.recordings()))
+        wait_for(lambda: "tlog-session-end" in a.search("-m", "TRUSTED_APP"), "the end record", 10)
+        out = a.search("-m", "TRUSTED_APP")
+        print(out)
+        for op in ("tlog-session-start", "tlog-session-end"):
+            recs = [l for l in out.splitlines() if "op=" + op in l]
+            check(recs, "no %s audit record: %s" % (op, out))
+            line = recs[0]
+            for want in ("rec=" + rec, "rule=ssh-operators", "service=sshd", "acct=" + user, "rhost=127.0.0.1"):
+                check(want in line, "%s record lacks %s: %s" % (op, want, line))
+        # an audit search by the recording id finds the login
+        check("tlog-session-start" in a.search("-m", "TRUSTED_APP", "--session",
+                                               str(e.recordings()[rec][0]["session"])),
+              "ausearch --session of the recording's audit session finds no start record")
+    finally:
+        a.stop()
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 
@@ -221,7 +289,8 @@ def main():
     extra = ""
     if case == "forged_env":
         extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes"
-    e = Login(order, sshd_extra=extra)
+    pam_args = "debug audit=required" if case == "auditd" else "debug"
+    e = Login(order, sshd_extra=extra, pam_args=pam_args)
     try:
         CASES[case](e)
     finally:
