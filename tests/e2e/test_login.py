@@ -97,7 +97,7 @@ def su_session(e, outer_user, expect):
     p.write(CAROL_PASSWORD + "\r")
     p.read_until("as-carol-25")
     # back at the outer prompt before typing on (type-ahead would go to su's shell)
-    read_after(p, len(p.out), b"$ ")
+    read_after(p, p.out.rindex(b"as-carol-25"), b"$ ")
     p.write("exit\r")
     p.wait(30)
     if os.environ.get("E2E_DEBUG"):
@@ -279,6 +279,41 @@ def case_auditd(e):
               "ausearch --session of the recording's audit session finds no start record")
     finally:
         a.stop()
+
+
+def case_sssd_dropin(e):
+    """SSSD coexistence, SSSD's hand-off emulated (the sssd daemon itself is
+    not started: NOTES-issue6.md): with SSSD deciding, nss_sss answers the
+    recorder as shell and pam_sss exports TLOG_REC_SESSION_SHELL; pam_tlog is
+    not in the stack (examples/sssd/sssd.conf). Our recorder, run by a real
+    sshd, records and runs the shell SSSD named."""
+    T = e.T
+    with open(T + "/pam.d/sshd") as f:
+        stack = f.read().split("\n# pam_tlog (examples/pam.d/sshd)\n")[0]
+    with open(T + "/pam_sss_env.conf", "w") as f:
+        f.write("TLOG_REC_SESSION_SHELL DEFAULT=/bin/sh\n")
+    with open(T + "/pam.d/sshd", "w") as f:
+        f.write(stack + "\n# what pam_sss exports for a recorded user\n"
+                "session required pam_env.so readenv=0 user_readenv=0 conffile=%s/pam_sss_env.conf\n" % T)
+    with open("/var/lib/extrausers/passwd") as f:   # what nss_sss answers: the recorder as shell
+        pw = f.read()
+    with open("/var/lib/extrausers/passwd", "w") as f:
+        f.write(pw.replace("/home/frank:/bin/bash", "/home/frank:" + e.rec))
+    with open("/etc/nsswitch.conf") as f:
+        ns = f.read()
+    with open("/etc/nsswitch.conf", "w") as f:   # SSSD mode: no tlog on the passwd line
+        f.write(re.sub(r"(?m)^passwd:.*$", "passwd: files extrausers", ns))
+    r = e.ssh_cmd("frank", "echo sssd-$(readlink /proc/$$/exe)")
+    if r.returncode != 0:
+        debug_dump(e)
+    check(r.returncode == 0, "ssh: %r %r" % (r.stdout, r.stderr))
+    check(r.stdout.strip().endswith(b"dash") or r.stdout.strip() == b"sssd-/usr/bin/dash",
+          "not the shell from TLOG_REC_SESSION_SHELL: %r" % r.stdout)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "recordings: %d" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(msgs[0]["user"] == "frank" and e.output(rec) == r.stdout, "recorded %r" % e.output(rec))
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
