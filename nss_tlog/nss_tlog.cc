@@ -181,7 +181,8 @@ extern "C" {
 __attribute__((visibility("default"))) enum nss_status _nss_tlog_getpwnam_r(const char* name, struct passwd* pwd,
                                                                             char* buf, size_t buflen, int* errnop) {
     try {
-        if (!name || !*name) {
+        fork_safe();
+        if (!name || !*name || (t_depth == 0 && certainly_not_recorded_name(name))) {
             *errnop = ENOENT;
             return NSS_STATUS_NOTFOUND;
         }
@@ -199,6 +200,11 @@ __attribute__((visibility("default"))) enum nss_status _nss_tlog_getpwnam_r(cons
 __attribute__((visibility("default"))) enum nss_status _nss_tlog_getpwuid_r(uid_t uid, struct passwd* pwd, char* buf,
                                                                             size_t buflen, int* errnop) {
     try {
+        fork_safe();
+        if (t_depth == 0 && certainly_not_recorded_uid(uid)) {
+            *errnop = ENOENT;
+            return NSS_STATUS_NOTFOUND;
+        }
         return lookup(pwd, buf, buflen, errnop,
                       [uid](const Source& s, struct passwd* p, char* b, size_t l, int* e, enum nss_status* st) {
                           if (!s.getpwuid) return false;

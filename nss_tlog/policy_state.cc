@@ -78,6 +78,22 @@ Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell
     return Verdict::Recorded;
 }
 
+bool certainly_not_recorded_name(const char* name) {
+    pthread_once(&g_path_once, init_path);
+    Lock lock;
+    refresh();
+    if (!g_loaded || (g_map.view.header().flags & cache::kAnswerUnrecorded)) return false;
+    return g_map.view.name_decides() && !g_map.view.recorded(name, 0, 0);
+}
+
+bool certainly_not_recorded_uid(uid_t uid) {
+    pthread_once(&g_path_once, init_path);
+    Lock lock;
+    refresh();
+    if (!g_loaded || (g_map.view.header().flags & cache::kAnswerUnrecorded)) return false;
+    return g_map.view.uid_decides() && !g_map.view.recorded("", uid, 0);
+}
+
 void lock_state() { pthread_mutex_lock(&g_mu); }
 void unlock_state() { pthread_mutex_unlock(&g_mu); }
 

@@ -20,6 +20,12 @@ enum class Verdict {
 // does not fit. Thread-safe.
 Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell_size);
 
+// Before asking the next source: true if the user with this name (or uid)
+// is certainly not recorded whatever the rest of the entry (see
+// View::name_decides) and the cache wants NOTFOUND for such users.
+bool certainly_not_recorded_name(const char* name);
+bool certainly_not_recorded_uid(uid_t uid);
+
 // Length of the current recorder path plus its NUL, or 0 if no cache is loaded.
 size_t recorder_size();
 

@@ -1,12 +1,17 @@
 // getpwnam/getpwuid latency with nss_tlog in the chain vs without it, for a
 // recorded and a non-recorded user, with 10,000 users and 1,000 rules.
-// Run as root (bench/policy/README.md): the program enters a private mount
-// namespace and bind-mounts generated /etc/passwd, /etc/group and
-// /var/lib/extrausers, so the host's files are never touched. Lookups go
-// through glibc with __nss_configure_lookup, side by side in one run:
-//   "files"            vs "tlog files"            (local users, tlog first)
-//   "files extrausers" vs "files tlog extrausers" (directory users)
-// plus the cache decision alone (what nss_tlog adds besides asking the next source).
+// Run as root (README.md): the program enters a private mount namespace and
+// bind-mounts generated /etc/passwd, /etc/group and a tmpfs /var/lib (for
+// libnss-extrausers), so the host's files are never touched. Lookups go
+// through glibc with __nss_configure_lookup, without and with tlog, side by
+// side (alternating rounds, medians) in one run:
+//   files            vs tlog files              mixed rules (users, uids, groups, services)
+//   files            vs tlog files              same rules, nss: {unrecorded: answer}
+//   files            vs tlog files              1,000 rules naming users only
+//   files extrausers vs files tlog extrausers   mixed rules, directory users
+// for users near the top of the 10,000-line files (a cheap next-source
+// lookup, so nss_tlog's own cost shows) and in the middle (~line 5000).
+// Also printed: the cache decision alone.
 //
 //   LD_LIBRARY_PATH=build/nss_tlog build/bench/policy/bench_nss [USERS] [RULES]
 #include <errno.h>
@@ -35,6 +40,8 @@ extern "C" int __nss_configure_lookup(const char* db, const char* service_line);
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr uid_t kBase = 20000;
+const char kRecorder[] = "/usr/bin/tlog-rec-session";
 
 void die(const std::string& msg) {
     perror(msg.c_str());
@@ -45,8 +52,7 @@ void bind_mount(const std::string& from, const char* to) {
     if (mount(from.c_str(), to, nullptr, MS_BIND, nullptr) != 0) die(std::string("bind ") + to);
 }
 
-// Rounds of about 0.1 s, calibrated on the first function.
-long calibrate(const std::function<void()>& f) {
+long calibrate(const std::function<void()>& f) {   // calls per ~0.1 s round
     long n = 0;
     auto start = Clock::now();
     while (Clock::now() - start < std::chrono::milliseconds(20)) { f(); ++n; }
@@ -78,6 +84,20 @@ std::string shell_by_uid(uid_t uid) {
     return pw.pw_shell;
 }
 
+std::string user(int i) { return "u" + std::to_string(i); }
+
+void compile(const std::string& rules, const std::string& path) {
+    auto p = tlog::policy::load_policy_text(rules, "bench.yaml");
+    auto c = tlog::policy::compile_cache(p, "benchhost", kRecorder, tlog::policy::lookup_group, 0);
+    tlog::policy::write_atomically(path, c.bytes);
+}
+
+struct Probe {
+    const char* where;
+    bool recorded;
+    int index;   // user index
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -87,23 +107,28 @@ int main(int argc, char** argv) {
         fprintf(stderr, "bench_nss: run as root (it uses a private mount namespace)\n");
         return 1;
     }
+    if (nusers < 200 || nrules < 2) {
+        fprintf(stderr, "bench_nss: at least 200 users and 2 rules\n");
+        return 1;
+    }
     if (unshare(CLONE_NEWNS) != 0) die("unshare");
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("mount private");
     char tmpl[] = "/tmp/bench-nss.XXXXXX";
     const std::string dir = mkdtemp(tmpl);
 
-    // 10,000 users (uid 20000+i), 100 groups of 50 members each; half the
-    // users in /etc/passwd, all of them also in extrausers for the directory order.
-    const uid_t base = 20000;
+    // Users u0..u9999 (uid 20000+i, own primary group), 100 groups of 50 members.
     {
         std::ifstream in("/etc/passwd");
+        std::ofstream base(dir + "/passwd.base");
+        base << in.rdbuf();
+    }
+    {
+        std::ifstream in(dir + "/passwd.base");
         std::ofstream pw(dir + "/passwd"), ex(dir + "/expasswd");
         pw << in.rdbuf();
-        std::system(("cp /etc/passwd " + dir + "/passwd.base").c_str());
         for (int i = 0; i < nusers; ++i) {
-            const std::string line = "u" + std::to_string(i) + ":x:" + std::to_string(base + i) + ":" +
-                                     std::to_string(base + i) + ":User " + std::to_string(i) + ":/home/u" +
-                                     std::to_string(i) + ":/bin/bash\n";
+            const std::string line = user(i) + ":x:" + std::to_string(kBase + i) + ":" + std::to_string(kBase + i) +
+                                     ":User " + std::to_string(i) + ":/home/" + user(i) + ":/bin/bash\n";
             pw << line;
             ex << line;
         }
@@ -112,7 +137,7 @@ int main(int argc, char** argv) {
         gr << gin.rdbuf();
         for (int g = 0; g < 100; ++g) {
             std::string line = "g" + std::to_string(g) + ":x:" + std::to_string(60000 + g) + ":";
-            for (int m = 0; m < 50; ++m) line += (m ? "," : "") + ("u" + std::to_string((g * 97 + m * 13) % nusers));
+            for (int m = 0; m < 50; ++m) line += (m ? "," : "") + user((g * 97 + m * 13) % nusers);
             gr << line << "\n";
             exg << line << "\n";
         }
@@ -121,59 +146,67 @@ int main(int argc, char** argv) {
     bind_mount(dir + "/group", "/etc/group");
     if (mount("tmpfs", "/var/lib", "tmpfs", 0, nullptr) != 0) die("tmpfs /var/lib");
     mkdir("/var/lib/extrausers", 0755);
-    std::system(("cp " + dir + "/expasswd /var/lib/extrausers/passwd && cp " + dir +
-                 "/exgroup /var/lib/extrausers/group").c_str());
+    if (std::system(("cp " + dir + "/expasswd /var/lib/extrausers/passwd && cp " + dir +
+                     "/exgroup /var/lib/extrausers/group").c_str()) != 0)
+        die("extrausers");
 
-    // 1,000 rules over users, uid ranges, groups and services. The middle user
-    // u5000 is recorded by an explicit rule near the end; u5001 is not recorded.
-    std::string rules = "recorder: /usr/bin/tlog-rec-session\nrules:\n";
+    // The probes: a recorded and a non-recorded user near the top of the
+    // user list and in the middle. Recorded ones are named by a final rule of
+    // high priority; non-recorded ones are never named by a rule.
+    const int mid = nusers / 2;
+    std::vector<Probe> probes = {{"top", true, 2}, {"top", false, 3}, {"middle", true, mid}, {"middle", false, mid + 1}};
+    auto avoid = [&](int i) { return i == 3 || i == mid + 1 ? 0 : i; };
+
+    // 1,000 mixed rules over users, uids, groups with services, session kinds.
+    std::string mixed = std::string("recorder: ") + kRecorder + "\nrules:\n";
     for (int r = 0; r < nrules - 1; ++r) {
-        rules += "  - name: r" + std::to_string(r) + "\n    action: " + (r % 4 == 3 ? "exclude" : "record") + "\n";
+        mixed += "  - name: r" + std::to_string(r) + "\n    action: " + (r % 4 == 3 ? "exclude" : "record") + "\n";
         switch (r % 4) {
-        case 0: rules += "    users: [u" + std::to_string((r * 7919) % nusers) + ", u" + std::to_string((r * 104729) % nusers) + "]\n"; break;
-        case 1: rules += "    uids: [" + std::to_string(base + 9000 + r) + "-" + std::to_string(base + 9000 + r) + "]\n"; break;
-        case 2: rules += "    groups: [g" + std::to_string(r % 100) + "]\n    services: [s" + std::to_string(r % 10) + "]\n"; break;
-        default: rules += "    users: [u" + std::to_string((r * 31) % nusers) + "]\n    sessions: [transfer]\n";
+        case 0: mixed += "    users: [" + user(avoid((r * 7919) % nusers)) + ", " + user(avoid((r * 104729) % nusers)) + "]\n"; break;
+        case 1: mixed += "    uids: [" + std::to_string(kBase + 9000 + r % 900) + "]\n"; break;
+        case 2: mixed += "    groups: [g" + std::to_string(r % 100) + "]\n    services: [s" + std::to_string(r % 10) + "]\n"; break;
+        default: mixed += "    users: [" + user(avoid((r * 31) % nusers)) + "]\n    sessions: [transfer]\n";
         }
     }
-    rules += "  - {name: the-recorded-one, action: record, users: [u" + std::to_string(nusers / 2) + "]}\n";
-    const std::string rec_name = "u" + std::to_string(nusers / 2);
-    std::string plain_name = "u" + std::to_string(nusers / 2 + 1);
-    auto policy = tlog::policy::load_policy_text(rules, "bench.yaml");
-    auto compiled = tlog::policy::compile_cache(policy, "benchhost", "/usr/bin/tlog-rec-session",
-                                                tlog::policy::lookup_group, 0);
-    const std::string cache = dir + "/policy.cache";
-    tlog::policy::write_atomically(cache, compiled.bytes);
-    setenv("TLOG_POLICY_CACHE", cache.c_str(), 1);
+    const std::string recorded_rule = "  - {name: the-recorded, action: record, priority: 1000, users: [u2, " + user(mid) + "]}\n";
+    mixed += recorded_rule;
+    // 1,000 rules naming users only.
+    std::string names = std::string("recorder: ") + kRecorder + "\nrules:\n";
+    for (int r = 0; r < nrules - 1; ++r)
+        names += "  - {name: n" + std::to_string(r) + ", action: " + (r % 4 == 3 ? "exclude" : "record") + ", users: [" +
+                 user(avoid((r * 7919) % nusers)) + ", " + user(avoid((r * 104729) % nusers)) + "]}\n";
+    names += recorded_rule;
+
+    const std::string cache_mixed = dir + "/mixed.cache", cache_answer = dir + "/answer.cache",
+                      cache_names = dir + "/names.cache";
+    compile(mixed, cache_mixed);
+    compile("nss: {unrecorded: answer}\n" + mixed, cache_answer);
+    compile(names, cache_names);
     std::ofstream(dir + "/nsswitch.tlog-files") << "passwd: tlog files\n";
     std::ofstream(dir + "/nsswitch.files-tlog") << "passwd: files tlog extrausers\n";
 
+    // Probes that a group rule happens to record are replaced by a neighbour.
     tlog::policy::cache::Mapping m;
-    if (const char* err = tlog::policy::cache::map_file(cache.c_str(), &m)) { fprintf(stderr, "%s\n", err); return 1; }
-    if (m.view.recorded(plain_name.c_str(), base + nusers / 2 + 1, base + nusers / 2 + 1)) {
-        fprintf(stderr, "bench: %s unexpectedly recorded\n", plain_name.c_str());
-        return 1;
+    if (const char* err = tlog::policy::cache::map_file(cache_mixed.c_str(), &m)) { fprintf(stderr, "%s\n", err); return 1; }
+    for (auto& p : probes) {
+        while (!p.recorded && m.view.recorded(user(p.index).c_str(), kBase + p.index, kBase + p.index)) p.index += 2;
     }
-    const uid_t rec_uid = base + nusers / 2, plain_uid = rec_uid + 1;
-    printf("nss_tlog benchmark: %d users, %d rules (%u compiled, %zu KiB cache), users at line ~%d\n", nusers, nrules,
-           m.view.rule_count(), m.size / 1024, nusers / 2);
-    volatile bool sink = false;
-    std::function<void()> d1 = [&] { sink = m.view.recorded(rec_name.c_str(), rec_uid, rec_uid); };
-    std::function<void()> d2 = [&] { sink = m.view.recorded(plain_name.c_str(), plain_uid, plain_uid); };
-    const long dn = calibrate(d1);
-    std::vector<double> r1, r2;
-    for (int r = 0; r < 7; ++r) { r1.push_back(round_ns(d1, dn)); r2.push_back(round_ns(d2, dn)); }
-    const double decide_rec = median(r1), decide_plain = median(r2);
-    (void)sink;
-    printf("cache decision alone: recorded %.0f ns, not recorded %.0f ns\n\n", decide_rec, decide_plain);
-
-    // The same rules with `nss: {unrecorded: answer}`.
-    const std::string cache_answer = dir + "/policy-answer.cache";
+    printf("nss_tlog benchmark: %d users, %d rules (%u KiB cache); probes: u%d/u%d (top), u%d/u%d (middle)\n",
+           nusers, nrules, static_cast<unsigned>(m.size / 1024), probes[0].index, probes[1].index, probes[2].index,
+           probes[3].index);
     {
-        auto p2 = tlog::policy::load_policy_text("nss: {unrecorded: answer}\n" + rules, "bench.yaml");
-        auto c2 = tlog::policy::compile_cache(p2, "benchhost", "/usr/bin/tlog-rec-session", tlog::policy::lookup_group, 0);
-        tlog::policy::write_atomically(cache_answer, c2.bytes);
+        volatile bool sink = false;
+        std::vector<double> r1, r2;
+        const std::string a = user(probes[2].index), b = user(probes[3].index);
+        std::function<void()> d1 = [&] { sink = m.view.recorded(a.c_str(), kBase + probes[2].index, kBase + probes[2].index); };
+        std::function<void()> d2 = [&] { sink = m.view.recorded(b.c_str(), kBase + probes[3].index, kBase + probes[3].index); };
+        const long dn = calibrate(d1);
+        for (int r = 0; r < 7; ++r) { r1.push_back(round_ns(d1, dn)); r2.push_back(round_ns(d2, dn)); }
+        (void)sink;
+        printf("cache decision alone (mixed rules): recorded %.0f ns, not recorded %.0f ns\n\n", median(r1), median(r2));
     }
+    tlog::policy::cache::unmap(&m);
+
     struct Order {
         const char* label;
         const char* without;
@@ -183,12 +216,13 @@ int main(int argc, char** argv) {
         bool directory;         // test users only in extrausers
     };
     const Order orders[] = {
-        {"tlog files", "files", "tlog files", "nsswitch.tlog-files", &cache, false},
+        {"tlog files", "files", "tlog files", "nsswitch.tlog-files", &cache_mixed, false},
         {"tlog files, unrecorded: answer", "files", "tlog files", "nsswitch.tlog-files", &cache_answer, false},
-        {"files tlog extrausers", "files extrausers", "files tlog extrausers", "nsswitch.files-tlog", &cache, true},
+        {"tlog files, rules by name only", "files", "tlog files", "nsswitch.tlog-files", &cache_names, false},
+        {"files tlog extrausers", "files extrausers", "files tlog extrausers", "nsswitch.files-tlog", &cache_mixed, true},
     };
-    printf("%-32s %-12s %-8s %12s %12s %8s %12s\n", "order (with tlog)", "user", "lookup", "without", "with tlog",
-           "ratio", "added");
+    printf("%-31s %-6s %-12s %-8s %11s %11s %7s %11s\n", "order (with tlog)", "where", "user", "lookup", "without",
+           "with tlog", "ratio", "added");
     fflush(stdout);
     for (const Order& o : orders) {
         // nss_tlog reads its settings once per process: each order runs in a
@@ -204,38 +238,39 @@ int main(int argc, char** argv) {
         if (o.directory) bind_mount(dir + "/passwd.base", "/etc/passwd");
         setenv("TLOG_NSS_NSSWITCH", (dir + "/" + o.nsswitch).c_str(), 1);
         setenv("TLOG_POLICY_CACHE", o.cache->c_str(), 1);
-        for (int kind = 0; kind < 2; ++kind) {
-            const std::string& name = kind == 0 ? rec_name : plain_name;
-            const uid_t uid = kind == 0 ? rec_uid : plain_uid;
+        for (const Probe& p : probes) {
+            const std::string name = user(p.index);
+            const uid_t uid = kBase + p.index;
             __nss_configure_lookup("passwd", o.with);
             const std::string s1 = shell_by_name(name.c_str()), s2 = shell_by_uid(uid);
-            const bool ok = kind == 0 ? (s1 == "/usr/bin/tlog-rec-session" && s2 == s1) : (s1 == "/bin/bash" && s2 == s1);
-            if (!ok) { fprintf(stderr, "bench: wrong answer for %s: '%s' '%s'\n", name.c_str(), s1.c_str(), s2.c_str()); _exit(1); }
+            const std::string want = p.recorded ? kRecorder : "/bin/bash";
+            if (s1 != want || s2 != want) {
+                fprintf(stderr, "bench: wrong answer for %s: '%s' '%s'\n", name.c_str(), s1.c_str(), s2.c_str());
+                _exit(1);
+            }
             for (int by_uid = 0; by_uid < 2; ++by_uid) {
                 std::function<void()> call = [&] { if (by_uid) shell_by_uid(uid); else shell_by_name(name.c_str()); };
-                // Alternate without / with so that load from other processes hits both alike.
                 __nss_configure_lookup("passwd", o.without);
                 const long n = calibrate(call);
                 std::vector<double> t0, t1;
-                for (int r = 0; r < 7; ++r) {
+                for (int r = 0; r < 7; ++r) {   // alternate so that load from other processes hits both alike
                     __nss_configure_lookup("passwd", o.without);
                     t0.push_back(round_ns(call, n));
                     __nss_configure_lookup("passwd", o.with);
                     t1.push_back(round_ns(call, n));
                 }
                 const double a = median(t0), b = median(t1);
-                printf("%-32s %-12s %-8s %9.2f us %9.2f us %7.2fx %9.2f us\n", o.label,
-                       kind == 0 ? "recorded" : "not recorded", by_uid ? "getpwuid" : "getpwnam", a / 1000, b / 1000,
+                printf("%-31s %-6s %-12s %-8s %8.2f us %8.2f us %6.2fx %8.2f us\n", o.label, p.where,
+                       p.recorded ? "recorded" : "not recorded", by_uid ? "getpwuid" : "getpwnam", a / 1000, b / 1000,
                        b / a, (b - a) / 1000);
                 fflush(stdout);
             }
         }
         _exit(0);
     }
-    tlog::policy::cache::unmap(&m);
     umount("/var/lib");
     umount("/etc/group");
     umount("/etc/passwd");
-    std::system(("rm -rf " + dir).c_str());
+    if (std::system(("rm -rf " + dir).c_str()) != 0) return 1;
     return 0;
 }

@@ -81,6 +81,11 @@ void test_cache_agrees_with_evaluator(void**) {
             const bool want = recorded_anywhere(evaluate_all_classes(p, w.subject(u), "h1"));
             if (v.recorded(u.name.c_str(), u.uid, u.gid) != want)
                 fail_msg("round %d: %s: evaluator %d, cache %d", round, u.name.c_str(), want, !want);
+            // nss_tlog's shortcut before asking the next source must agree.
+            if (v.name_decides() && v.recorded(u.name.c_str(), 0, 0) != want)
+                fail_msg("round %d: %s: name-only decision differs", round, u.name.c_str());
+            if (v.uid_decides() && v.recorded("", u.uid, 0) != want)
+                fail_msg("round %d: %s: uid-only decision differs", round, u.name.c_str());
         }
     }
 }
@@ -104,6 +109,28 @@ struct Aligned {
     }
     unsigned char* data() { return reinterpret_cast<unsigned char*>(words.data()); }
 };
+
+void test_shortcut_applicability(void**) {
+    struct Case { const char* rules; bool by_name, by_uid; };
+    const Case cases[] = {
+        {"rules: [{name: a, action: record, users: [bob]}]", true, false},
+        {"rules: [{name: a, action: record, uids: [5]}]", false, true},
+        {"rules: [{name: a, action: record, uids: [5-9]}]", false, true},
+        {"rules: [{name: a, action: record, groups: [wheel]}]", false, false},
+        {"rules: [{name: a, action: record, users: all}]", true, true},
+        {"sssd: {scope: all, exclude_users: [bob]}", true, false},
+        {"default: record", true, true},
+    };
+    FakeWorld w;
+    w.groups = {{"wheel", 10, {"alice"}}};
+    for (const auto& c : cases) {
+        Policy p = load_policy_text(c.rules, "s.yaml");
+        std::string bytes = compile_cache(p, "h", "/r", w.resolver(), 0).bytes;
+        cache::View v;
+        assert_null(cache::View::open(bytes.data(), bytes.size(), &v));
+        if (v.name_decides() != c.by_name || v.uid_decides() != c.by_uid) fail_msg("%s", c.rules);
+    }
+}
 
 void test_sample_answers(void**) {
     const std::string bytes = sample_cache();
@@ -229,6 +256,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_agrees_with_evaluator),
         cmocka_unit_test(test_sample_answers),
+        cmocka_unit_test(test_shortcut_applicability),
         cmocka_unit_test(test_every_damaged_byte_rejected),
         cmocka_unit_test(test_hostile_contents_with_valid_checksum),
         cmocka_unit_test(test_atomic_write),

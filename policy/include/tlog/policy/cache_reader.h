@@ -38,6 +38,13 @@ public:
     // null, *rule is the rank of a recording rule (kNone: the default).
     bool recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule = nullptr) const;
 
+    // When no rule depends on the uid or the primary gid, the name alone
+    // decides (and when none depends on the name or gid, the uid alone does):
+    // nss_tlog then answers NOTFOUND for an unrecorded user without asking
+    // the next source for the entry first.
+    bool name_decides() const { return !h_->uids.count && !h_->uid_ranges.count && !h_->gids.count; }
+    bool uid_decides() const { return !h_->names.count && !h_->gids.count; }
+
 private:
     const Key* find_name(const char* name) const;
     static const Key* find_id(const Key* keys, uint32_t n, uint32_t id);
