@@ -1,14 +1,24 @@
 #!/bin/sh
 # Install step for tlog-rec-session: the tlog system account that owns
 # recordings, the lock directory for one-recording-per-login, and the
-# setuid/setgid bits (meson's install_mode needs the account to exist when
-# it runs, so the ownership is set here again).
-# Skipped (with a message) when not installing as root, e.g. into a DESTDIR
-# for packaging: the package's postinst then does the same.
+# setuid/setgid bits.
+#
+# meson's install_mode (owner tlog, mode 6755) can only give the file to tlog
+# when the account already exists; otherwise meson keeps the installer as
+# owner and still sets 6755, which would leave a setuid-root (or setuid to
+# whoever installs) program. So the first thing done here is to take the
+# setuid/setgid bits away, and they are given back only once the file
+# belongs to tlog.
+# With DESTDIR (packaging) or when not root, the account cannot be created:
+# the binary is left 0755 and the package's postinst must do the rest
+# (create tlog, chown tlog:tlog, chmod 6755, /run/tlog 0700 tlog).
 set -eu
 bindir=$1
+bin="${MESON_INSTALL_DESTDIR_PREFIX}/${bindir}/tlog-rec-session"
+chmod 0755 "$bin"
 if [ "$(id -u)" != 0 ] || [ -n "${DESTDIR:-}" ]; then
-    echo "install-tlog-user: not root or DESTDIR set: create the tlog user, /run/tlog and the setuid bits in the package scripts" >&2
+    echo "install-tlog-user: not root or DESTDIR set: $bin left 0755; create the tlog user," \
+         "chown tlog:tlog and chmod 6755 it, and create /run/tlog (0700 tlog) in the package scripts" >&2
     exit 0
 fi
 if ! getent passwd tlog >/dev/null; then
@@ -21,14 +31,8 @@ if ! getent passwd tlog >/dev/null; then
 fi
 install -d -o tlog -g tlog -m 0700 /run/tlog
 install -d -o tlog -g tlog -m 0750 /var/log/tlog
-bin="${MESON_INSTALL_PREFIX}/${bindir}/tlog-rec-session"
-if chown tlog:tlog "$bin"; then
-    chmod 6755 "$bin"
-else
-    chmod 0755 "$bin"   # never leave it setuid to anyone else (meson falls back to root)
-    echo "install-tlog-user: cannot give $bin to tlog: setuid bits removed" >&2
-    exit 1
-fi
+chown tlog:tlog "$bin"
+chmod 6755 "$bin"
 # /run is a tmpfs: recreate the lock directory at boot.
 if [ -d /usr/lib/tmpfiles.d ]; then
     echo "d /run/tlog 0700 tlog tlog -" > /usr/lib/tmpfiles.d/tlog.conf

@@ -86,17 +86,22 @@ Identities capture_identities(const std::string& tlog_user) {
     return ids;
 }
 
+// devpts gives a new pty slave the opener's fsuid and fsgid (unless mounted
+// with gid=): opening it as the user makes the terminal the user's, not tlog's.
 void act_as_user(const Identities& ids) {
-    if (!ids.separate || ids.root_start) return;  // root: the pty gets chown'ed by the child's grantpt rules anyway
+    if (!ids.separate || ids.root_start) return;  // root start: the user is root already
+    if (setresgid(static_cast<gid_t>(-1), ids.user_gid, static_cast<gid_t>(-1)) != 0)
+        throw std::runtime_error(std::string("cannot take the user's effective gid: ") + strerror(errno));
     if (setresuid(static_cast<uid_t>(-1), ids.user_uid, static_cast<uid_t>(-1)) != 0)
         throw std::runtime_error(std::string("cannot take the user's effective uid: ") + strerror(errno));
 }
 
 void back_to_recorder(const Identities& ids) {
     if (!ids.separate || ids.root_start) return;
-    if (setresuid(static_cast<uid_t>(-1), ids.recorder_uid, static_cast<uid_t>(-1)) != 0) {
-        // The saved uid is the recorder's: this cannot fail unless the
-        // process was tampered with. Do not go on as the user.
+    // The saved ids are the recorder's: these cannot fail unless the process
+    // was tampered with. Do not go on as the user.
+    if (setresuid(static_cast<uid_t>(-1), ids.recorder_uid, static_cast<uid_t>(-1)) != 0 ||
+        setresgid(static_cast<gid_t>(-1), ids.recorder_gid, static_cast<gid_t>(-1)) != 0) {
         say("tlog-rec-session: cannot return to the recorder identity: ", strerror(errno));
         abort();
     }

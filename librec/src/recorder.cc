@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -36,6 +37,10 @@ namespace tlog::rec {
 namespace {
 
 std::string g_prog = "tlog-rec";
+
+// Where a writer failure leaves a local record of what was lost (the
+// install step makes /var/log/tlog, owned by tlog).
+constexpr const char* kLossLog = "/var/log/tlog/lost.log";
 
 // Security-relevant events go to authpriv syslog, never only to the user's terminal.
 void audit_log(int prio, const std::string& msg) {
@@ -126,7 +131,13 @@ private:
 // Makes writer failures visible and applies `lax`.
 class GuardSink : public MessageSink {
 public:
-    GuardSink(MessageSink* inner, bool lax, std::string writer) : inner_(inner), lax_(lax), writer_(std::move(writer)) {}
+    GuardSink(MessageSink* inner, bool lax, std::string writer, std::string start_error = "")
+        : inner_(inner), lax_(lax), writer_(std::move(writer)) {
+        if (!inner_) {
+            failed_ = true;  // lax and the writer could not start: everything is lost, and said so
+            error_ = start_error.empty() ? "the writer could not be started" : start_error;
+        }
+    }
     void write(const EncodedMessage& m) override {
         if (inner_ && !failed_) {
             try {
@@ -135,7 +146,6 @@ public:
             } catch (const std::exception& e) {
                 failed_ = true;
                 error_ = e.what();
-                first_lost_ = m.id;
                 err(std::string("recording writer failed: ") + e.what() +
                     (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
                 audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; message " +
@@ -144,6 +154,7 @@ public:
                 if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
             }
         }
+        if (!lost_) first_lost_ = m.id;
         lost_++;
         lost_bytes_ += m.line.size();
         sha_.update(m.line);
@@ -174,13 +185,28 @@ public:
         return b && !failed_ ? b->buffered_since() : INT64_MAX;
     }
     // A summary of what was lost, logged at the end.
-    void report() {
+    // A summary of what was lost, at the end: to authpriv, to the user's
+    // stderr, and as a JSON line in the local loss record (kLossLog) when the
+    // recorder may write it, which survives a dead syslog/journald.
+    void report(const RecordingInfo& info) {
         if (!lost_) return;
+        std::string sha = sha_.hex_and_reset();
         std::string msg = "writer " + writer_ + " lost " + std::to_string(lost_) + " message(s), ids " +
                           std::to_string(first_lost_) + ".." + std::to_string(last_lost_) + ", " +
-                          std::to_string(lost_bytes_) + " bytes, sha256 " + sha_.hex_and_reset() + " (" + error_ + ")";
+                          std::to_string(lost_bytes_) + " bytes, sha256 " + sha + " (" + error_ + ")";
         audit_log(LOG_ERR, msg);
         err(msg);
+        int fd = ::open(kLossLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0) return;
+        std::string line = "{\"time\":" + std::to_string(time(nullptr)) + ",\"host\":" + json::quote(info.host) +
+                           ",\"rec\":" + json::quote(info.rec) + ",\"user\":" + json::quote(info.user) +
+                           ",\"session\":" + std::to_string(info.session) + ",\"writer\":" + json::quote(writer_) +
+                           ",\"error\":" + json::quote(error_) + ",\"lost_messages\":" + std::to_string(lost_) +
+                           ",\"first_id\":" + std::to_string(first_lost_) + ",\"last_id\":" +
+                           std::to_string(last_lost_) + ",\"bytes\":" + std::to_string(lost_bytes_) +
+                           ",\"sha256\":\"" + sha + "\"}\n";
+        (void)!::write(fd, line.data(), line.size());
+        ::close(fd);
     }
     bool failed() const { return failed_; }
     const std::string& error() const { return error_; }
@@ -353,19 +379,57 @@ bool is_recorder_program(const std::string& path) {
     return b.rfind("tlog-rec", 0) == 0;
 }
 
+std::optional<std::vector<std::string>> file_transfer_argv(const std::string& cmd,
+                                                           const std::function<bool(const std::string&)>& exists) {
+    // The command string is the user's (ssh host 'CMD'): only a plain
+    // command line qualifies — no quotes, no shell syntax — so nothing but
+    // the transfer program can run in an unrecorded-payload session.
+    static const char kPlain[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _./,:=@+%-";
+    if (cmd.empty() || cmd.find_first_not_of(kPlain) != std::string::npos) return std::nullopt;
+    std::vector<std::string> words;
+    size_t i = 0;
+    while (i < cmd.size()) {
+        size_t b = cmd.find_first_not_of(' ', i);
+        if (b == std::string::npos) break;
+        size_t e = cmd.find(' ', b);
+        if (e == std::string::npos) e = cmd.size();
+        words.push_back(cmd.substr(b, e - b));
+        i = e;
+    }
+    if (!words.empty() && words[0] == "exec") words.erase(words.begin());
+    if (words.empty()) return std::nullopt;
+    // The program is the system's, by absolute path: the user's PATH,
+    // aliases, functions and startup files are not involved, because the
+    // recorder executes it directly instead of through the user's shell.
+    static const std::vector<std::string> kPrograms = {
+        "/usr/bin/scp", "/usr/bin/rsync", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
+        "/usr/libexec/sftp-server",
+    };
+    std::string prog;
+    for (const auto& known : kPrograms) {
+        if (words[0] == known || (words[0].find('/') == std::string::npos && basename_of(known) == words[0])) {
+            if (exists(known)) {
+                prog = known;
+                break;
+            }
+        }
+    }
+    if (prog.empty()) return std::nullopt;
+    std::string name = basename_of(prog);
+    auto has = [&](const char* w) {
+        for (size_t k = 1; k < words.size(); k++)
+            if (words[k] == w) return true;
+        return false;
+    };
+    if (name == "scp" && !has("-t") && !has("-f")) return std::nullopt;
+    if (name == "rsync" && !has("--server")) return std::nullopt;
+    words[0] = prog;
+    return words;
+}
+
 bool is_file_transfer_command(const std::string& cmd) {
-    // First word, after "exec " if any.
-    size_t s = cmd.find_first_not_of(" \t");
-    if (s == std::string::npos) return false;
-    std::string rest = cmd.substr(s);
-    if (rest.rfind("exec ", 0) == 0) rest = rest.substr(rest.find_first_not_of(" \t", 5));
-    size_t e = rest.find_first_of(" \t");
-    std::string prog = basename_of(rest.substr(0, e));
-    std::string args = e == std::string::npos ? "" : rest.substr(e);
-    if (prog == "sftp-server" || prog == "internal-sftp") return true;
-    if (prog == "scp") return args.find(" -t") != std::string::npos || args.find(" -f") != std::string::npos;
-    if (prog == "rsync") return args.find("--server") != std::string::npos;
-    return false;
+    return file_transfer_argv(cmd, [](const std::string& p) { return access(p.c_str(), X_OK) == 0; }).has_value();
 }
 
 int recorder_main(Program p, int argc, char** argv) {
@@ -546,6 +610,7 @@ int recorder_main(Program p, int argc, char** argv) {
     info.session = session;
 
     std::unique_ptr<MessageSink> writer;
+    std::string start_error;
     std::optional<integrity::Key> key;
     // A setuid recorder must not open a file the caller named with the
     // recorder's identity (it could append forged lines to recordings or
@@ -587,6 +652,7 @@ int recorder_main(Program p, int argc, char** argv) {
         audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
         if (!cfg.lax) return 1;
         writer.reset();  // lax: run unrecorded, loudly
+        start_error = e.what();
     }
 
     std::optional<std::string> codeset;
@@ -594,11 +660,18 @@ int recorder_main(Program p, int argc, char** argv) {
         std::string cs = locale_codeset();
         if (!cs.empty() && !codeset_is_utf8(cs) && cs != "ANSI_X3.4-1968") codeset = cs;
     }
-    bool transfer = p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) &&
-                    !cfg.transfer_payload && is_file_transfer_command(command_text);
+    bool transfer = false;
+    if (p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) && !cfg.transfer_payload) {
+        if (auto targv = file_transfer_argv(command_text,
+                                            [](const std::string& f) { return access(f.c_str(), X_OK) == 0; })) {
+            // Run the system's transfer program itself, not the user's shell.
+            transfer = true;
+            path = (*targv)[0];
+            args = *targv;
+        }
+    }
 
-    GuardSink guard(writer.get(), cfg.lax, cfg.writer);
-    if (!writer) guard.write(EncodedMessage{"", 0, false});  // counts as failed from the start
+    GuardSink guard(writer.get(), cfg.lax, cfg.writer, start_error);
     AnnotatingSink ann(guard);
     EncoderOptions eo;
     eo.payload = cfg.payload;
@@ -657,7 +730,7 @@ int recorder_main(Program p, int argc, char** argv) {
         err(std::string("cannot finish the recording: ") + e.what());
     }
     guard.flush_buffer();
-    guard.report();
+    guard.report(info);
     if (guard.failed() && !cfg.lax && res.status == 0) return 1;
     return res.status;
 }

@@ -208,15 +208,30 @@ void test_shell_name_form(void**) {
 }
 
 void test_transfer_commands(void**) {
-    assert_true(is_file_transfer_command("scp -t /tmp"));
-    assert_true(is_file_transfer_command("scp -r -f x"));
-    assert_true(is_file_transfer_command("/usr/lib/openssh/sftp-server"));
-    assert_true(is_file_transfer_command("internal-sftp"));
-    assert_true(is_file_transfer_command("rsync --server -vlogDtpre.iLsfxC . /dst"));
-    assert_true(is_file_transfer_command("exec scp -t ."));
-    assert_false(is_file_transfer_command("scp a b"));
-    assert_false(is_file_transfer_command("cat x # scp -f x"));
-    assert_false(is_file_transfer_command("ls"));
+    auto all = [](const std::string&) { return true; };
+    auto none = [](const std::string&) { return false; };
+    auto argv = file_transfer_argv("scp -t /tmp", all);
+    assert_true(argv.has_value());
+    assert_string_equal((*argv)[0].c_str(), "/usr/bin/scp");
+    assert_int_equal(argv->size(), 3);
+    assert_true(file_transfer_argv("scp -r -f x", all).has_value());
+    assert_true(file_transfer_argv("/usr/lib/openssh/sftp-server", all).has_value());
+    assert_true(file_transfer_argv("rsync --server -vlogDtpre.iLsfxC . /dst", all).has_value());
+    assert_true(file_transfer_argv("exec scp -t .", all).has_value());
+    assert_false(file_transfer_argv("scp a b", all).has_value());          // client, not server side
+    assert_false(file_transfer_argv("scp -t /tmp", none).has_value());     // no system scp
+    assert_false(file_transfer_argv("/home/u/scp -t x", all).has_value()); // not the system's program
+    assert_false(file_transfer_argv("internal-sftp", all).has_value());
+    assert_false(file_transfer_argv("ls", all).has_value());
+    // shell syntax: the user could run anything after the transfer
+    assert_false(file_transfer_argv("scp -f x; rm -rf y", all).has_value());
+    assert_false(file_transfer_argv("scp -f x && id", all).has_value());
+    assert_false(file_transfer_argv("scp -f $(id)", all).has_value());
+    assert_false(file_transfer_argv("scp -f `id`", all).has_value());
+    assert_false(file_transfer_argv("scp -f 'a b'", all).has_value());
+    assert_false(file_transfer_argv("scp -f x\nid", all).has_value());
+    assert_false(file_transfer_argv("cat x # scp -f x", all).has_value());
+    assert_false(file_transfer_argv("scp -f x | nc h 1", all).has_value());
 }
 
 void test_rate_limiter(void**) {

@@ -28,4 +28,10 @@ bin=/usr/local/bin/tlog-rec-session
 [ "$(stat -c %U /var/log/tlog)" = "tlog" ] || fail "/var/log/tlog not tlog's"
 grep -q "d /run/tlog 0700 tlog tlog" /usr/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
 [ "$(stat -c %a /usr/local/bin/tlog-rec)" = "755" ] || fail "tlog-rec must not be setuid"
+# packaging: with DESTDIR the program must never be left setuid (meson would
+# leave it 6755 owned by the installer when tlog does not exist)
+D=$T/destdir
+meson install -C "$B" --no-rebuild --tags runtime --destdir "$D" > "$T/install2.log" 2>&1 || fail "meson install --destdir"
+m=$(stat -c %a "$D/usr/local/bin/tlog-rec-session")
+[ "$m" = 755 ] || fail "DESTDIR install left tlog-rec-session mode $m"
 echo ok

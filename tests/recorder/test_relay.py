@@ -228,31 +228,52 @@ def case_non_utf8_locale():
 
 
 def case_file_transfer():
+    import hashlib
     d = tmpdir()
     log = d + "/r.log"
     env = session_env(TLOG_REC_SHELL="/bin/sh")
-    # sshd runs "shell -c 'scp -f FILE'" without a pty: keep command, counts, hashes
     src = d + "/payload.txt"
-    with open(src, "w") as f:
-        f.write("secret payload\n" * 100)
-    p = subprocess.run([TLOG_REC_SESSION, "-w", "file", "-o", log, "-c", "cat " + src + " # scp -f " + src],
-                       capture_output=True, env=env, timeout=20)
-    # not an scp command (first word is cat): recorded in full
-    check(b"secret payload" in output_of(log), "ordinary command not recorded")
-    os.unlink(log)
-    fake_scp = d + "/scp"
-    with open(fake_scp, "w") as f:
-        f.write("#!/bin/sh\ncat " + src + "\n")
-    os.chmod(fake_scp, 0o755)
-    p = subprocess.run([TLOG_REC_SESSION, "-w", "file", "-o", log, "-c", fake_scp + " -f " + src],
-                       capture_output=True, env=env, timeout=20)
-    check(p.returncode == 0 and p.stdout == b"secret payload\n" * 100, "transfer not relayed")
+    data = b"secret payload\n" * 100
+    with open(src, "wb") as f:
+        f.write(data)
+    # sshd runs "shell -c 'scp -f FILE'" without a pty for `scp -O host:FILE .`;
+    # we play the client side of the scp protocol: three acknowledgements.
+    p = subprocess.run([TLOG_REC_SESSION, "-w", "file", "-o", log, "-c", "scp -f " + src],
+                       input=b"\0\0\0", capture_output=True, env=env, timeout=20)
+    check(p.returncode == 0, "scp -f failed: %r" % p.stderr)
+    check(p.stdout.startswith(b"C0644 1500 payload.txt\n") and data in p.stdout, "scp protocol: %r" % p.stdout[:60])
     msgs = messages(log)
     check(b"secret payload" not in output_of(log), "transfer payload recorded")
     tr = [m["transfer"] for m in msgs if "transfer" in m]
-    check(tr and tr[0]["out_bytes"] == 1500 and tr[0]["command"].endswith("-f " + src), "transfer record: %r" % tr)
-    import hashlib
-    check(tr[0]["out_sha256"] == hashlib.sha256(b"secret payload\n" * 100).hexdigest(), "sha256")
+    check(tr and tr[0]["command"] == "scp -f " + src, "transfer record: %r" % tr)
+    check(tr[0]["out_bytes"] == len(p.stdout), "out_bytes %r vs %d" % (tr[0]["out_bytes"], len(p.stdout)))
+    check(tr[0]["out_sha256"] == hashlib.sha256(p.stdout).hexdigest(), "sha256")
+    check(tr[0]["in_bytes"] == 3, "in_bytes %r" % tr[0]["in_bytes"])
+    os.unlink(log)
+    # Anything more than a plain transfer command is recorded in full: the
+    # user could append commands, or shadow scp with a function or PATH.
+    for cmd in ("scp -f %s; echo evil-$((40+2))" % src, "scp -f %s && echo evil-$((40+2))" % src):
+        p = subprocess.run([TLOG_REC_SESSION, "-w", "file", "-o", log, "-c", cmd],
+                           input=b"\0\0\0", capture_output=True, env=env, timeout=20)
+        check(b"evil-42" in output_of(log), "appended command hidden by transfer mode: %r" % cmd)
+        check(not any("transfer" in m for m in messages(log)), "transfer mode for %r" % cmd)
+        os.unlink(log)
+    # A user's own "scp" earlier in PATH is not the system's program: the
+    # recorder runs /usr/bin/scp itself, not the user's shell.
+    fake = d + "/bin"
+    os.makedirs(fake)
+    with open(fake + "/scp", "w") as f:
+        f.write("#!/bin/sh\necho fake-scp-ran\n")
+    os.chmod(fake + "/scp", 0o755)
+    env2 = dict(env, PATH=fake + ":/usr/bin:/bin")
+    p = subprocess.run([TLOG_REC_SESSION, "-w", "file", "-o", log, "-c", "scp -f " + src],
+                       input=b"\0\0\0", capture_output=True, env=env2, timeout=20)
+    check(b"fake-scp-ran" not in p.stdout and data in p.stdout, "the user's scp ran in transfer mode: %r" % p.stdout)
+    # an ordinary command is recorded in full
+    os.unlink(log)
+    p = subprocess.run([TLOG_REC_SESSION, "-w", "file", "-o", log, "-c", "cat " + src],
+                       capture_output=True, env=env, timeout=20)
+    check(b"secret payload" in output_of(log), "ordinary command not recorded")
 
 
 def case_rate_limit_drop():

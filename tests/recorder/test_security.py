@@ -58,11 +58,16 @@ class Env:
         os.chown(self.logdir, TLOG_UID, TLOG_GID)
         os.chmod(self.logdir, 0o700)
         self.log = self.logdir + "/session.log"
-        # strict system configuration
-        parent = os.path.dirname(SYSCONFDIR)
-        check(os.path.isdir(parent), "%s missing" % parent)
-        sh("mount -t tmpfs -o mode=755 tmpfs " + parent)
-        os.makedirs(SYSCONFDIR)
+        # strict system configuration, on a private mount over SYSCONFDIR
+        # (or over its parent when it does not exist, never over /etc itself)
+        if os.path.isdir(SYSCONFDIR):
+            os.makedirs(T + "/sysconf")
+            sh("mount --bind %s/sysconf %s" % (T, SYSCONFDIR))
+        else:
+            parent = os.path.dirname(SYSCONFDIR)
+            check(os.path.isdir(parent) and parent != "/etc", "cannot make a private %s" % SYSCONFDIR)
+            sh("mount -t tmpfs -o mode=755 tmpfs " + parent)
+            os.makedirs(SYSCONFDIR)
         with open(SYSCONFDIR + "/tlog-rec-session.conf", "w") as f:
             f.write('// strict\n{"shell": "/bin/bash", "writer": "file", "file": {"path": "%s"}, "latency": 1}\n'
                     % self.log)
@@ -70,6 +75,11 @@ class Env:
             f.write(KEY_HEX + "\n")
         os.chown(SYSCONFDIR + "/conf-proof.key", 0, TLOG_GID)
         os.chmod(SYSCONFDIR + "/conf-proof.key", 0o640)
+        # /var/log/tlog as the install step leaves it (for the loss record)
+        sh("mount -t tmpfs -o mode=755 tmpfs /var/log")
+        os.makedirs("/var/log/tlog")
+        os.chown("/var/log/tlog", TLOG_UID, TLOG_GID)
+        os.chmod("/var/log/tlog", 0o750)
         private_dev(T)
         self.syslog = Rsyslog(T, T + "/syslog.out")
 
@@ -106,7 +116,7 @@ def case_recorder_untouchable():
                   'python3 -c "%s" $PPID; ' % PTRACE_CHECK +
                   'grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status; '
                   'cat /proc/$PPID/environ >/dev/null 2>&1; echo "environ=$?"; '
-                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo done' % e.log)
+                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; echo done' % e.log)
         p = e.run_as_user(["-c", script])
         st = p.wait()
         out = p.out.decode()
@@ -120,6 +130,7 @@ def case_recorder_untouchable():
         check("Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "recorder gids not all tlog")
         check("environ=1" in out, "the user can read the recorder's /proc/PID/environ")
         check("readlog=1" in out, "the user can read the recordings")
+        check("tty=rectest:rectest" in out, "the session's terminal is not the user's")
         st_ = os.stat(e.log)
         check(st_.st_uid == TLOG_UID and (st_.st_mode & 0o777) == 0o600, "recording file owner/mode")
         check(b"uid=%d" % USER_UID in output_of(e.log), "session not recorded")
@@ -248,6 +259,11 @@ def case_writer_failure_not_silent():
         r = e.run_as_user(["-c", "echo lax-runs"], pty=False)
         check(r.returncode == 0 and b"lax-runs" in r.stdout, "lax session did not run: %r" % (r.stderr,))
         check("lost" in e.syslog.text(wait_for="lost"), "loss not logged")
+        lost = [json.loads(l) for l in open("/var/log/tlog/lost.log")]
+        check(lost and lost[-1]["user"] == "rectest" and lost[-1]["writer"] == "journal" and
+              lost[-1]["first_id"] == 1 and "journald is not running" in lost[-1]["error"] and
+              lost[-1]["lost_messages"] >= 1 and len(lost[-1]["sha256"]) == 64, "local loss record: %r" % lost)
+        check(os.stat("/var/log/tlog/lost.log").st_uid == TLOG_UID, "loss record not tlog's")
     finally:
         e.close()
 

@@ -54,6 +54,16 @@ def case_journal():
             time.sleep(0.2)
         ents = j.entries("SYSLOG_IDENTIFIER=tlog-rec-session")
         check(any("session-in-journal" in e["MESSAGE"] for e in ents), "session not in the journal")
+        # --journal-priority and --journal-augment=false
+        p = spawn([TLOG_REC, "-w", "journal", "--journal-priority=warning", "--journal-augment=false",
+                   "/bin/echo", "plain-entry"], env=clean_env())
+        check(p.wait() == 0, "tlog-rec failed")
+        end = time.time() + 10
+        plain = []
+        while time.time() < end and not plain:
+            plain = [e for e in j.entries("SYSLOG_IDENTIFIER=tlog-rec") if "plain-entry" in e["MESSAGE"]]
+            time.sleep(0.2)
+        check(plain and plain[0]["PRIORITY"] == "4" and "TLOG_REC" not in plain[0], "options ignored: %r" % plain)
     finally:
         j.stop()
     # journald gone: the writer refuses to start instead of dropping silently
@@ -97,6 +107,8 @@ def case_writer_dies_mid_session():
     require_root_ns()
     T = tmpdir()
     private_dev(T)
+    sh("mount -t tmpfs -o mode=755 tmpfs /var/log")  # the loss record goes to /var/log/tlog
+    os.makedirs("/var/log/tlog")
     for lax, want_end in ((False, True), (True, False)):
         s = Rsyslog(T, T + "/syslog-%d.out" % lax)
         args = [TLOG_REC, "-w", "syslog", "--latency=0.2", "--lax=%s" % ("true" if lax else "false"),
@@ -116,6 +128,10 @@ def case_writer_dies_mid_session():
             time.sleep(1)
             os.kill(p.pid, 15)
             p.wait(timeout=20)
+            check(b"lost" in p.out, "loss summary not shown: %r" % p.out[-500:])
+            lost = [json.loads(l) for l in open("/var/log/tlog/lost.log")]
+            check(lost and lost[-1]["writer"] == "syslog" and lost[-1]["lost_messages"] >= 1,
+                  "no local loss record: %r" % lost)
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
