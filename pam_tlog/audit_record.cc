@@ -48,6 +48,7 @@ std::string audit_message(const AuditFields& f) {
     add(m, "acct", f.user);
     add(m, "rhost", f.rhost);
     add(m, "tty", f.tty);
+    if (!f.kinds.empty()) add(m, "kinds", f.kinds);
     return m;
 }
 

@@ -19,6 +19,7 @@ struct AuditFields {
     std::string user;
     std::string rhost;
     std::string tty;
+    std::string kinds;     // sshd: the session kinds recorded when not all are ("" = all or known)
     bool success = true;
 };
 

@@ -80,12 +80,20 @@ Decision Cache::decide(const char* user, uid_t uid, gid_t gid, const std::string
     case Kind::Command: return one(1);
     case Kind::Unknown: break;
     }
-    // Not known yet (sshd): the session is recorded if either kind would be,
-    // with the interactive rule's settings first. The safe side of the
-    // ambiguity; pam_tlog(8) documents it.
-    Decision i = one(0), c = one(1);
-    if (i.recorded || !c.recorded) return i;
-    return c;
+    // Not known yet (sshd): recorded if any kind would be, with the first
+    // recording kind's rule and settings; the per-kind answers go to the
+    // recorder, which starts the session unrecorded for a kind the rules do
+    // not record (pam_tlog(8) SESSION KIND).
+    Decision k[3] = {one(0), one(1), one(2)};
+    int first = 0;
+    while (first < 3 && !k[first].recorded) ++first;
+    Decision d = k[first < 3 ? first : 0];
+    d.per_kind = true;
+    for (int i = 0; i < 3; ++i) d.kind_recorded[i] = k[i].recorded;
+    if (d.recorded && !(k[0].recorded && k[1].recorded && k[2].recorded))
+        d.reason += std::string(" (kinds recorded:") + (k[0].recorded ? " interactive" : "") +
+                    (k[1].recorded ? " command" : "") + (k[2].recorded ? " transfer" : "") + ")";
+    return d;
 }
 
 std::shared_ptr<const Cache> cache_for(const std::string& path) {

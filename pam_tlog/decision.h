@@ -28,6 +28,10 @@ struct Decision {
     std::string retention;
     int audit = 2;           // 0 none, 1 login, 2 session (the rule's audit level)
     std::string reason;      // one line for the log
+    // Kind::Unknown only: the decision per kind (interactive, command,
+    // transfer), handed to the recorder, which knows the kind when it starts.
+    bool per_kind = false;
+    bool kind_recorded[3] = {false, false, false};
 };
 
 // A checked, read-only mapping of the cache; RAII over cache::Mapping.

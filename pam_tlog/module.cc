@@ -78,12 +78,18 @@ std::string random_hex(size_t bytes) {
 
 // The recording configuration handed to the recorder: the rule's settings
 // plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}).
-std::string conf_text(const std::string& settings, const std::string& rec, bool record) {
+std::string conf_text(const std::string& settings, const std::string& rec, bool record,
+                      const Decision* per_kind = nullptr) {
     tlog::json::Value v = tlog::json::parse(settings.empty() ? "{}" : settings, "<rule settings>");
     if (!v.is_object()) throw std::runtime_error("rule settings are not a JSON object");
     tlog::json::Value pam = tlog::json::Value::make_object();
     if (!rec.empty()) pam.set("rec", tlog::json::Value::make_string(rec));
     pam.set("record", tlog::json::Value::make_bool(record));
+    if (per_kind && per_kind->per_kind) {
+        pam.set("interactive", tlog::json::Value::make_bool(per_kind->kind_recorded[0]));
+        pam.set("command", tlog::json::Value::make_bool(per_kind->kind_recorded[1]));
+        pam.set("transfer", tlog::json::Value::make_bool(per_kind->kind_recorded[2]));
+    }
     v.set("pam", std::move(pam));
     return tlog::json::dump(v);
 }
@@ -217,9 +223,16 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     auto data = std::make_unique<SessionData>();
     data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
     data->audit = AuditFields{"tlog-session-start", random_hex(8) + "-" + std::to_string(audit_session_id()),
-                              d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, true};
+                              d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", true};
+    if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
+        // The recorder starts unrecorded for the other kinds: say so, so an
+        // auditor does not look for a recording that was never made.
+        const char* names[3] = {"interactive", "command", "transfer"};
+        for (int i = 0; i < 3; ++i)
+            if (d.kind_recorded[i]) data->audit.kinds += (data->audit.kinds.empty() ? "" : ",") + std::string(names[i]);
+    }
     export_for_recorder(pamh, o, l, real_shell(l.user.c_str()), recorder,
-                        conf_text(d.settings, data->audit.rec, true));
+                        conf_text(d.settings, data->audit.rec, true, &d));
     if (std::string err = send_audit(data->audit, data->mode); !err.empty()) {
         pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "open_session: %s: %s",
                    l.user.c_str(), err.c_str());

@@ -572,6 +572,15 @@ int recorder_main(Program p, int argc, char** argv) {
         drop_to_user_or_die(ids);
         exec_unrecorded(path, args);
     }
+    // ... or decided per session kind, which only the recorder knows here.
+    if (p == Program::RecSession) {
+        int want = cfg.pam_interactive;
+        if (!command_text.empty()) want = is_file_transfer_command(command_text) ? cfg.pam_transfer : cfg.pam_command;
+        if (want == 0) {
+            drop_to_user_or_die(ids);
+            exec_unrecorded(path, args);
+        }
+    }
 
     // ---- one recording per login
     std::optional<SessionLock> lock;

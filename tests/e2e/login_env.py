@@ -25,7 +25,8 @@ KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 TLOG_UID = 61000
 # name: (uid, where): "local" in /etc/passwd, "dir" in the directory (extrausers)
 USERS = {"alice": (61011, "local"), "bob": (61012, "local"), "eve": (61013, "local"),
-         "carol": (61014, "local"), "dave": (61021, "dir"), "frank": (61022, "dir")}
+         "carol": (61014, "local"), "dave": (61021, "dir"), "frank": (61022, "dir"),
+         "gina": (61023, "dir")}
 CAROL_PASSWORD = "carol-pw-42"
 
 ORDERS = {

@@ -134,6 +134,28 @@ def case_su_rules(e):
     check(b"as-carol-25" in e.output(rec), "the outer recording misses the su session")
 
 
+def case_kind_per_session(e):
+    """gina is recorded for interactive sessions only: sshd's PAM session
+    cannot tell the kind, pam_tlog hands the per-kind decision to the
+    recorder: `ssh host cmd` runs unrecorded, `ssh -tt` is recorded, and the
+    audit start record says which kinds are recorded."""
+    r = e.ssh_cmd("gina", "echo gina-cmd")
+    check(r.returncode == 0 and r.stdout == b"gina-cmd\n", "ssh cmd: %r %r" % (r.stdout, r.stderr))
+    check(not e.recordings(), "gina's command session was recorded (rule: interactive only)")
+    p = e.ssh_tty("gina")
+    p.read_until("ATTENTION")
+    time.sleep(0.3)
+    p.write("echo gina-$((4*4))\r")
+    p.read_until("gina-16")
+    p.write("exit\r")
+    p.wait(30)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "interactive: %d recordings" % len(recs))
+    rec = next(iter(recs))
+    check(b"gina-16" in e.output(rec), "interactive session not recorded")
+
+
 def debug_dump(e, p=None):
     print("---- client output:", (p.out[-3000:] if p else b""))
     print("---- syslog:", e.syslog.text()[-4000:])

@@ -23,10 +23,11 @@ bob:x:7002:7002::/home/bob:/bin/bash
 carol:x:7003:7003::/home/carol:$rec
 dave:x:7004:7004::/home/dave:/bin/bash
 eve:x:7005:7005::/home/eve:/bin/bash
+gina:x:7006:7006::/home/gina:$rec
 P
 sed -e 's#:/opt/tlog/bin/tlog-rec-session$#:REAL#' "$tmp/passwd" | sed -e 's#^alice\(.*\):REAL$#alice\1:/bin/zsh#' \
-  -e 's#^carol\(.*\):REAL$#carol\1:/bin/dash#' > "$tmp/real_passwd"
-printf 'alice:x:7001:\nbob:x:7002:\ncarol:x:7003:\ndave:x:7004:\neve:x:7005:\n' > "$tmp/group"
+  -e 's#^carol\(.*\):REAL$#carol\1:/bin/dash#' -e 's#^gina\(.*\):REAL$#gina\1:/bin/bash#' > "$tmp/real_passwd"
+printf 'alice:x:7001:\nbob:x:7002:\ncarol:x:7003:\ndave:x:7004:\neve:x:7005:\ngina:x:7006:\n' > "$tmp/group"
 cat > "$tmp/rules.yaml" <<R
 version: 1
 default: exclude
@@ -44,6 +45,10 @@ rules:
     action: record
     users: [carol]
     services: [su]
+  - name: gina-interactive
+    action: record
+    users: [gina]
+    sessions: [interactive]
 R
 "$tp" compile --rules "$tmp/rules.yaml" --output "$tmp/policy.cache" >/dev/null
 echo 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff > "$tmp/proof.key"
@@ -59,6 +64,7 @@ service() {   # NAME ARGS...
 }
 service sshd "$common"
 service su "$common"
+service login "$common"
 service nocheck "$common shell_check=no"
 service missing_closed "cache=$tmp/nonexistent.cache audit=off"
 service missing_open "cache=$tmp/nonexistent.cache audit=off fail=open"

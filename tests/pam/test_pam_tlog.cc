@@ -155,6 +155,25 @@ void su_rule_records_su_not_sshd(void**) {
     assert_true(tlog::json::parse(u.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("record")->as_bool());
 }
 
+void sshd_kind_decided_by_recorder(void**) {
+    // gina is recorded for interactive sessions only. sshd's PAM_TTY "ssh"
+    // does not say which: the per-kind answers go to the recorder.
+    Result r = run("sshd", "gina", Open);
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    auto v = tlog::json::parse(r.env["TLOG_REC_CONF_TEXT"], "conf");
+    const auto* pam = v.find("pam");
+    assert_true(pam->find("interactive")->as_bool());
+    assert_false(pam->find("command")->as_bool());
+    assert_false(pam->find("transfer")->as_bool());
+    check_proof(r, "gina");
+    // a terminal login program (su on a tty) knows the kind: no per-kind keys
+    Result t = run("login", "gina", Open, "/dev/tty1", nullptr);
+    assert_int_equal(t.rc, PAM_SUCCESS);
+    assert_null(tlog::json::parse(t.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("command"));
+    // su -c without a terminal: a command, not recorded
+    assert_int_equal(run("login", "gina", Open, nullptr, nullptr).rc, PAM_IGNORE);
+}
+
 void close_session_codes(void**) {
     // recorded: open then close on one handle, through libpam (pam_set_data
     // works only inside libpam's dispatch); twice closed is harmless
@@ -290,6 +309,7 @@ int main() {
         cmocka_unit_test(non_recorded_user_gets_nothing),
         cmocka_unit_test(excluded_user_not_recorded),
         cmocka_unit_test(su_rule_records_su_not_sshd),
+        cmocka_unit_test(sshd_kind_decided_by_recorder),
         cmocka_unit_test(close_session_codes),
         cmocka_unit_test(account_denies_when_nss_does_not_give_recorder),
         cmocka_unit_test(account_unknown_user),

@@ -43,6 +43,9 @@ struct Config {
     // recorded for another service still gets the recorder as shell).
     std::string pam_rec;              // "pam.rec"
     bool pam_record = true;           // "pam.record"
+    // "pam.interactive" / "pam.command" / "pam.transfer": -1 unset, 0/1 =
+    // whether a session of that kind is recorded (sshd: kind unknown to PAM).
+    int pam_interactive = -1, pam_command = -1, pam_transfer = -1;
     // Run-time options (command line only, printed by --configuration like tlog does).
     std::string semaphore;
     bool login = false, interactive = false, command = false;
