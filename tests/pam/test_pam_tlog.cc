@@ -162,6 +162,7 @@ void sshd_kind_decided_by_recorder(void**) {
     assert_int_equal(r.rc, PAM_SUCCESS);
     auto v = tlog::json::parse(r.env["TLOG_REC_CONF_TEXT"], "conf");
     const auto* pam = v.find("pam");
+    if (!pam || !pam->find("interactive")) fail_msg("no per-kind keys: %s", r.env["TLOG_REC_CONF_TEXT"].c_str());
     assert_true(pam->find("interactive")->as_bool());
     assert_false(pam->find("command")->as_bool());
     assert_false(pam->find("transfer")->as_bool());
