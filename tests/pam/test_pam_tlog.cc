@@ -289,6 +289,15 @@ void entry_points_direct(void**) {
     auto cred = reinterpret_cast<fn>(dlsym(so, "pam_sm_setcred"));
     assert_int_equal(auth(nullptr, 0, 0, nullptr), PAM_IGNORE);
     assert_int_equal(cred(nullptr, 0, 0, nullptr), PAM_IGNORE);
+    // A null handle (a broken caller) and a null argv: an error code, no crash.
+    auto open = reinterpret_cast<fn>(dlsym(so, "pam_sm_open_session"));
+    auto close = reinterpret_cast<fn>(dlsym(so, "pam_sm_close_session"));
+    auto acct = reinterpret_cast<fn>(dlsym(so, "pam_sm_acct_mgmt"));
+    assert_int_equal(open(nullptr, 0, 3, nullptr), PAM_SESSION_ERR);
+    assert_int_equal(close(nullptr, 0, 0, nullptr), PAM_IGNORE);
+    assert_int_equal(acct(nullptr, 0, 0, nullptr), PAM_USER_UNKNOWN);
+    const char* holes[] = {nullptr, "debug", nullptr};
+    assert_int_equal(acct(nullptr, 0, 3, holes), PAM_USER_UNKNOWN);
     dlclose(so);
 }
 
