@@ -15,7 +15,11 @@
 namespace {
 
 template <class F>
-int guarded(pam_handle_t* pamh, int flags, int argc, const char** argv, int closed_code, const char* where, F f) {
+int guarded(pam_handle_t* pamh, int flags, int argc, const char** argv, int closed_code, const char* where, F f,
+            int no_handle_code) {
+    // libpam never passes a null handle; a broken caller might. Every PAM
+    // call (pam_get_item, pam_syslog) requires one: answer without touching it.
+    if (!pamh) return no_handle_code;
     try {
         return f(pamh, flags, argc, argv);
     } catch (const std::bad_alloc&) {
@@ -32,15 +36,15 @@ int guarded(pam_handle_t* pamh, int flags, int argc, const char** argv, int clos
 extern "C" {
 
 TLOG_PAM_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
-    return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "open_session", pam_tlog::open_session);
+    return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "open_session", pam_tlog::open_session, PAM_SESSION_ERR);
 }
 
 TLOG_PAM_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
-    return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "close_session", pam_tlog::close_session);
+    return guarded(pamh, flags, argc, argv, PAM_SESSION_ERR, "close_session", pam_tlog::close_session, PAM_IGNORE);
 }
 
 TLOG_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv) {
-    return guarded(pamh, flags, argc, argv, PAM_PERM_DENIED, "account", pam_tlog::acct_mgmt);
+    return guarded(pamh, flags, argc, argv, PAM_PERM_DENIED, "account", pam_tlog::acct_mgmt, PAM_USER_UNKNOWN);
 }
 
 // pam_tlog authenticates nobody and holds no credentials: these exist so the
