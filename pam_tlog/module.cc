@@ -40,16 +40,32 @@ struct Login {
     std::string user, service, rhost, tty;
 };
 
+bool has_control(const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return true;
+    return false;
+}
+
+// rhost and tty only go to logs and audit records: control characters
+// (a forged line break in the log) become '?'.
+std::string printable(std::string s) {
+    for (auto& c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return s;
+}
+
 // PAM_USER and PAM_SERVICE must be set and sane; the others may be absent.
 // Returns false (with *why) for a login pam_tlog cannot judge.
 bool read_login(pam_handle_t* pamh, Login* l, const char** why) {
     l->user = item(pamh, PAM_USER, "PAM_USER");
     l->service = item(pamh, PAM_SERVICE, "PAM_SERVICE");
-    l->rhost = item(pamh, PAM_RHOST, "PAM_RHOST");
-    l->tty = item(pamh, PAM_TTY, "PAM_TTY");
+    l->rhost = printable(item(pamh, PAM_RHOST, "PAM_RHOST"));
+    l->tty = printable(item(pamh, PAM_TTY, "PAM_TTY"));
     if (l->user.empty()) return *why = "PAM_USER is not set", false;
     if (l->user.size() > 256) return *why = "PAM_USER is longer than 256 bytes", false;
+    if (has_control(l->user)) return *why = "PAM_USER contains control characters", false;
     if (l->service.empty()) return *why = "PAM_SERVICE is not set", false;
+    if (has_control(l->service)) return *why = "PAM_SERVICE contains control characters", false;
     return true;
 }
 
