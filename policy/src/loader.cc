@@ -35,11 +35,16 @@ public:
         throw InputError(at(n, key), msg);
     }
 
+    // Unknown and repeated keys are errors: yaml-cpp would silently use the
+    // first of two "action:" lines, and a rule must not mean two things.
     void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> keys) const {
+        std::set<std::string> seen;
         for (const auto& kv : map) {
-            const std::string k = kv.first.as<std::string>();
+            if (!kv.first.IsScalar()) fail(kv.first, path, "keys must be plain names");
+            const std::string k = kv.first.Scalar();
             if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; }))
                 fail(kv.first, join(path, k), "unknown key");
+            if (!seen.insert(k).second) fail(kv.first, join(path, k), "duplicate key");
         }
     }
 
@@ -180,6 +185,8 @@ public:
         }
         if (auto v = n["groups"]) { names(v, path + ".groups", r.groups); who = true; }
         if (!who) fail(n, path + ".users", "rule names no users: give users, uids or groups (or users: all)");
+        if (!r.all_users && r.users.empty() && r.uids.empty() && r.groups.empty())
+            fail(n, path + ".users", "empty lists match nobody; remove the rule or disable it");
         if (r.all_users && (!r.uids.empty() || !r.groups.empty()))
             fail(n["users"], path + ".users", "users: all cannot be combined with uids or groups");
 
@@ -191,6 +198,8 @@ public:
             if (auto v = n["netgroups"]) names(v, path + ".netgroups", r.netgroups);
             if (r.all_hosts && (!r.hostgroups.empty() || !r.netgroups.empty()))
                 fail(n["hosts"], path + ".hosts", "hosts: all cannot be combined with hostgroups or netgroups");
+            if (!r.all_hosts && r.hosts.empty() && r.hostgroups.empty() && r.netgroups.empty())
+                fail(n, path + ".hosts", "empty lists match no host; remove the rule or disable it");
         }
         if (auto v = n["services"]) {
             r.all_services = names_or_all(v, path + ".services", r.services);

@@ -22,7 +22,7 @@ fi
 ls /usr/lib/libnss_extrausers.so.2 /usr/lib/*/libnss_extrausers.so.2 >/dev/null 2>&1 ||
   [ -e /usr/lib/libnss_extrausers.so.2 ] || fail "libnss-extrausers not installed (scripts/apt-packages.txt)"
 
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); trap 'umount "$tmp/bin" 2>/dev/null; rm -rf "$tmp"' EXIT
 unset TLOG_POLICY_CACHE TLOG_NSS_NSSWITCH LD_LIBRARY_PATH
 mount -t tmpfs tmpfs /var/lib
 mkdir -p /var/lib/tlog /var/lib/extrausers
@@ -118,17 +118,29 @@ check_user user4 0 "A example rules"
 printf 'recorder: /opt/evil\nrules:\n  - {name: all, action: record, users: all}\n' > "$tmp/evil.yaml"
 "$tp" compile --rules "$tmp/evil.yaml" --output "$tmp/evil.cache" >/dev/null
 chmod 755 "$tmp" "$tmp/evil.cache"
-install -m 4755 "$lookup" "$tmp/suid_lookup"
-install -m 0755 "$lookup" "$tmp/plain_lookup"
+# A fresh tmpfs (this namespace only) so a nosuid /tmp cannot defeat the test.
+mkdir "$tmp/bin"; mount -t tmpfs -o mode=755 tmpfs "$tmp/bin"
+install -m 4755 "$lookup" "$tmp/bin/suid_lookup"
+install -m 0755 "$lookup" "$tmp/bin/plain_lookup"
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env TLOG_POLICY_CACHE="$tmp/evil.cache" "$@"; }
-out=$(as_nobody "$tmp/plain_lookup" name user4) || fail "plain lookup as nobody"
+out=$(as_nobody "$tmp/bin/plain_lookup" name user4) || fail "plain lookup as nobody"
 [ "${out##*:}" = /opt/evil ] || fail "non-setuid process ignored TLOG_POLICY_CACHE: $out"
-out=$(as_nobody "$tmp/suid_lookup" name user4) || fail "setuid lookup as nobody"
+out=$(as_nobody "$tmp/bin/suid_lookup" name user4) || fail "setuid lookup as nobody"
 [ "${out##*:}" = /bin/sh ] || fail "setuid process honoured TLOG_POLICY_CACHE: $out"
 # ... and it did load nss_tlog (through ld.so.cache) with the real cache:
-out=$(as_nobody "$tmp/suid_lookup" name user1) || fail "setuid lookup of user1"
+out=$(as_nobody "$tmp/bin/suid_lookup" name user1) || fail "setuid lookup of user1"
 [ "${out##*:}" = "$recorder" ] || fail "setuid process did not use nss_tlog with the default cache: $out"
 echo "A: setuid programs ignore TLOG_POLICY_CACHE: OK"
+
+# nss: {unrecorded: answer}: same answers through real getent, one lookup fewer.
+printf 'nss: {unrecorded: answer}\nsssd: {scope: some, users: [user1], groups: [group3]}\n' > "$tmp/rules.yaml"
+"$tp" compile --rules "$tmp/rules.yaml" >/dev/null
+recorder=$("$tp" show-cache | awk '/^recorder:/ {print $2}')
+getent passwd > "$tmp/enum"
+for u in user1 user2 user3; do check_user "$u" 1 "A unrecorded: answer"; done
+check_user user4 0 "A unrecorded: answer"
+[ "$(grep -c '^user4:' "$tmp/enum")" = 1 ] || fail "A answer mode: user4 listed by nss_tlog's enumeration"
+echo "A: nss: {unrecorded: answer}: OK"
 
 # Fail closed: no cache -> lookups of every user fail with this nsswitch line.
 rm -f /var/lib/tlog/policy.cache

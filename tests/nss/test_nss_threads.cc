@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +133,7 @@ void replacer(const std::string& path) {
     while (!g_stop) {
         const std::string tmp = path + ".tmp";
         std::ofstream(tmp, std::ios::binary) << bytes;
+        chmod(tmp.c_str(), 0644);   // whatever the umask: readers refuse group-writable caches
         if (rename(tmp.c_str(), path.c_str()) != 0) ++g_errors;
         usleep(100000 + (k++ % 3) * 50000);
     }

@@ -5,4 +5,4 @@
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cp -r "$2"/. "$tmp/"
-exec "$1" -max_total_time="${TLOG_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 "$tmp"
+"$1" -max_total_time="${TLOG_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 "$tmp"

@@ -50,6 +50,11 @@ void test_errors_name_file_line_key(void**) {
         {"version: 2\n", 1, "version", "unsupported"},
         {"nss:\n  unrecorded: pass\n", 2, "nss.unrecorded", "notfound or answer"},
         {"nss:\n  shell: /bin/x\n", 2, "nss.shell", "unknown key"},
+        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    action: exclude\n", 5, "rules[0].action", "duplicate key"},
+        {"default: record\ndefault: exclude\n", 2, "default", "duplicate key"},
+        {"rules:\n  - name: a\n    action: record\n    users: []\n    groups: []\n", 2, "rules[0].users", "match nobody"},
+        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    hosts: []\n", 2, "rules[0].hosts", "match no host"},
+        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    settings: {input: true, input: false}\n", 5, "settings.input", "duplicate key"},
         {"rules:\n  - name: a\n    action: record\n    users: [all]\n", 4, "rules[0].users", "whole value"},
         {"rules:\n  - name: a\n    action: record\n    users: all\n    groups: [g]\n", 4, "rules[0].users", "cannot be combined"},
     };
