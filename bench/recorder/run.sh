@@ -8,8 +8,8 @@
 #      ours      tlog-rec -o LOG cat F                 (this project, file writer)
 #      debian    /usr/bin/tlog-rec -o LOG cat F        (Debian tlog 12)
 #      script    script -q -c "cat F" TYPESCRIPT       (script writing a typescript)
-#    each under ptyrun (a pty whose output is drained), the best of ROUNDS
-#    (default 3) by wall time; wall, user and system CPU and peak RSS of the
+#    each under ptyrun (a pty whose output is drained), ROUNDS rounds
+#    (default 3) interleaved, the best of each by wall time; wall, user and system CPU and peak RSS of the
 #    command tree (cat included in every row), and ratios to "bare".
 # 2. keystroke echo latency, 10000 round trips: bare pty (`cat`, the line
 #    discipline echoes) vs through tlog-rec (`tlog-rec -o LOG cat`).
@@ -32,34 +32,36 @@ PTYRUN=$B/bench/recorder/ptyrun
 ECHO=$B/bench/recorder/echo_latency
 W=$(mktemp -d /tmp/bench-rec.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) CPUs; file: ${MB} MB of base64 text (100-char lines)"
+echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); file: ${MB} MB of base64 text (100-char lines)"
 (base64 -w 100 /dev/urandom | head -c "${MB}M" > "$W/text.txt") || true  # SIGPIPE of base64
 BYTES=$(stat -c %s "$W/text.txt")
 
-run() {  # name cmd...
+# Rounds are interleaved (bare, ours, debian, script, bare, ...) so that every
+# configuration sees the same machine load; the best wall time of each is kept.
+declare -A best
+run_once() {  # name cmd...
     local name=$1; shift
-    local best=""
-    for _ in $(seq "$ROUNDS"); do
-        rm -f "$W/log" "$W/typescript"
-        local r
-        r=$("$PTYRUN" "$@")
-        local wall=${r%% *}
-        if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then best=$r; fi
-    done
+    rm -f "$W/log" "$W/typescript"
+    local r
+    r=$("$PTYRUN" "$@")
     local logsize=0
     [ -f "$W/log" ] && logsize=$(stat -c %s "$W/log")
     [ -f "$W/typescript" ] && logsize=$(stat -c %s "$W/typescript")
-    echo "$name $best $logsize"
+    local cur=${best[$name]:-}
+    if [ -z "$cur" ] || awk -v a="${r%% *}" -v b="${cur%% *}" 'BEGIN{exit !(a<b)}'; then
+        best[$name]="$r $logsize"
+    fi
 }
-
-{
-run bare    script -q -c "cat $W/text.txt" /dev/null
-run ours    "$OURS" -o "$W/log" cat "$W/text.txt"
-if [ -x /usr/bin/tlog-rec ]; then
-    run debian  /usr/bin/tlog-rec -o "$W/log" cat "$W/text.txt"
-fi
-run script  script -q -c "cat $W/text.txt" "$W/typescript"
-} > "$W/results"
+names="bare ours"
+[ -x /usr/bin/tlog-rec ] && names="$names debian"
+names="$names script"
+for _ in $(seq "$ROUNDS"); do
+    run_once bare   script -q -c "cat $W/text.txt" /dev/null
+    run_once ours   "$OURS" -o "$W/log" cat "$W/text.txt"
+    [ -x /usr/bin/tlog-rec ] && run_once debian /usr/bin/tlog-rec -o "$W/log" cat "$W/text.txt"
+    run_once script script -q -c "cat $W/text.txt" "$W/typescript"
+done
+for n in $names; do echo "$n ${best[$n]}"; done > "$W/results"
 
 awk -v bytes="$BYTES" '
   BEGIN { printf "%-7s %8s %8s %8s %9s | %6s %6s %6s %6s | %9s %8s %s\n",

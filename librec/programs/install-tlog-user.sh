@@ -33,6 +33,15 @@ install -d -o tlog -g tlog -m 0700 /run/tlog
 install -d -o tlog -g tlog -m 0750 /var/log/tlog
 chown tlog:tlog "$bin"
 chmod 6755 "$bin"
+# cap_setgid lets the recorder replace the user's supplementary groups with
+# {tlog} (privsep.cc); it drops every capability right after. setcap after
+# chown: chown clears file capabilities.
+if command -v setcap >/dev/null 2>&1; then
+    setcap cap_setgid+ep "$bin" ||
+        echo "install-tlog-user: setcap failed: the recorder will keep the user's supplementary groups" >&2
+else
+    echo "install-tlog-user: no setcap (libcap2-bin): the recorder will keep the user's supplementary groups" >&2
+fi
 # /run is a tmpfs: recreate the lock directory at boot.
 if [ -d /usr/lib/tmpfiles.d ]; then
     echo "d /run/tlog 0700 tlog tlog -" > /usr/lib/tmpfiles.d/tlog.conf

@@ -16,18 +16,24 @@
 // So the recorder sets all three uids and all three gids to tlog and marks
 // itself not dumpable.
 //
-// setgroups(2) needs CAP_SETGID: a recorder installed setuid tlog (not root)
-// cannot change its supplementary groups and keeps the user's. That gives it
-// the user's group file access, which the user cannot turn against it (group
+// setgroups(2) needs CAP_SETGID. The install step gives tlog-rec-session
+// the file capability cap_setgid (+ep) besides setuid/setgid tlog, so the
+// recorder can replace the user's supplementary groups with {tlog}; it then
+// drops every capability (capset to empty), and the shell's exec drops them
+// anyway (a program without file capabilities run by a non-root uid keeps
+// none). Without the capability (e.g. a file system without xattrs) the
+// recorder keeps the user's supplementary groups: that gives it the user's
+// group file access, which the user cannot turn against it (group
 // membership plays no part in the kill and ptrace checks above). A recorder
-// started by root (root's own login, or a setuid-root install) drops them:
-// setgroups({tlog gid}).
+// started by root (root's own login) drops them the same way.
 #include "tlog/privsep.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -44,6 +50,15 @@ void say(const char* a, const char* b = "") {
     (void)!::write(2, a, strlen(a));
     (void)!::write(2, b, strlen(b));
     (void)!::write(2, "\n", 1);
+}
+
+// Empties the effective, permitted and inheritable capability sets (the
+// cap_setgid file capability, or root's). Reducing never fails unless the
+// kernel refuses the interface itself.
+bool drop_capabilities() {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    return syscall(SYS_capset, &hdr, data) == 0;
 }
 
 bool ids_are(uid_t u, gid_t g) {
@@ -120,13 +135,15 @@ void become_user_or_die(const Identities& ids) {
         say("tlog-rec-session: cannot set the user's uid: ", strerror(errno));
         _exit(126);
     }
-    if (!ids_are(ids.user_uid, ids.user_gid)) {
+    // (root's own shell keeps root's capabilities)
+    if (!ids_are(ids.user_uid, ids.user_gid) || (ids.user_uid != 0 && !drop_capabilities())) {
         say("tlog-rec-session: identity check failed in the shell process");
         _exit(126);
     }
-    // The kernel marks a process non-dumpable after an identity change;
-    // the shell is the user's own process again.
-    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    // Deliberately NOT made dumpable here: until exec this process still
+    // holds a copy of the recorder's memory (keys, configuration), and the
+    // kernel's non-dumpable mark after the identity change keeps the user
+    // from attaching to it. exec of the shell makes it the user's again.
 }
 
 void become_recorder_or_die(const Identities& ids) {
@@ -137,7 +154,7 @@ void become_recorder_or_die(const Identities& ids) {
             abort();
         }
     } else if (setgroups(1, &ids.recorder_gid) != 0 && errno != EPERM) {
-        // EPERM is the expected answer for a setuid-tlog install (see top).
+        // EPERM: installed without cap_setgid (see top): groups are kept.
         say("tlog-rec-session: setgroups: ", strerror(errno));
         abort();
     }
@@ -149,7 +166,7 @@ void become_recorder_or_die(const Identities& ids) {
         say("tlog-rec-session: cannot set the recorder uid: ", strerror(errno));
         abort();
     }
-    if (!ids_are(ids.recorder_uid, ids.recorder_gid)) {
+    if (!ids_are(ids.recorder_uid, ids.recorder_gid) || !drop_capabilities()) {
         say("tlog-rec-session: identity check failed in the recorder");
         abort();
     }
@@ -160,7 +177,8 @@ void become_recorder_or_die(const Identities& ids) {
 void drop_to_user_or_die(const Identities& ids) {
     if (!ids.separate) return;
     if (setresgid(ids.user_gid, ids.user_gid, ids.user_gid) != 0 ||
-        setresuid(ids.user_uid, ids.user_uid, ids.user_uid) != 0 || !ids_are(ids.user_uid, ids.user_gid)) {
+        setresuid(ids.user_uid, ids.user_uid, ids.user_uid) != 0 || !ids_are(ids.user_uid, ids.user_gid) ||
+        (ids.user_uid != 0 && !drop_capabilities())) {
         say("tlog-rec-session: cannot drop to the user's identity: ", strerror(errno));
         _exit(126);
     }

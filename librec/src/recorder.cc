@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -27,6 +28,7 @@
 #include "tlog/integrity.h"
 #include "tlog/privsep.h"
 #include "tlog/rate_limit.h"
+#include "tlog/recorder_sinks.h"
 #include "tlog/relay.h"
 #include "tlog/session_lock.h"
 #include "tlog/writer.h"
@@ -35,21 +37,6 @@
 namespace tlog::rec {
 
 namespace {
-
-std::string g_prog = "tlog-rec";
-
-// Where a writer failure leaves a local record of what was lost (the
-// install step makes /var/log/tlog, owned by tlog).
-constexpr const char* kLossLog = "/var/log/tlog/lost.log";
-
-// Security-relevant events go to authpriv syslog, never only to the user's terminal.
-void audit_log(int prio, const std::string& msg) {
-    openlog(g_prog.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
-    syslog(prio, "%s", msg.c_str());
-    closelog();
-}
-
-void err(const std::string& msg) { std::cerr << g_prog << ": " << msg << std::endl; }
 
 std::string basename_of(const std::string& p) {
     size_t s = p.rfind('/');
@@ -99,135 +86,14 @@ std::string search_path(const std::string& name) {
     return name;
 }
 
-// Encoder -> [annotations] -> [guard] -> writer.
-// Adds extra JSON members (drop and transfer records) to the next message.
-class AnnotatingSink : public MessageSink {
-public:
-    explicit AnnotatingSink(MessageSink& inner) : inner_(inner) {}
-    void add(const std::string& members) {
-        if (!pending_.empty()) pending_ += ",";
-        pending_ += members;
-    }
-    // Drop records are taken when a message is written, so one message
-    // carries one "dropped" field covering every span since the last one.
-    void set_drops(DropRecord* d) { drops_ = d; }
-    void write(const EncodedMessage& m) override {
-        if (drops_ && !drops_->empty()) add(drops_->take_members());
-        if (pending_.empty()) return inner_.write(m);
-        std::string line(m.line);
-        size_t close = line.rfind('}');
-        if (close == std::string::npos) return inner_.write(m);
-        line.insert(close, "," + pending_);
-        inner_.write(EncodedMessage{line, m.id, m.last});
-        pending_.clear();
-    }
-
-private:
-    MessageSink& inner_;
-    std::string pending_;
-    DropRecord* drops_ = nullptr;
-};
-
-// Makes writer failures visible and applies `lax`.
-class GuardSink : public MessageSink {
-public:
-    GuardSink(MessageSink* inner, bool lax, std::string writer, std::string start_error = "")
-        : inner_(inner), lax_(lax), writer_(std::move(writer)) {
-        if (!inner_) {
-            failed_ = true;  // lax and the writer could not start: everything is lost, and said so
-            error_ = start_error.empty() ? "the writer could not be started" : start_error;
-        }
-    }
-    void write(const EncodedMessage& m) override {
-        if (inner_ && !failed_) {
-            try {
-                inner_->write(m);
-                return;
-            } catch (const std::exception& e) {
-                failed_ = true;
-                error_ = e.what();
-                err(std::string("recording writer failed: ") + e.what() +
-                    (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
-                audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; message " +
-                                       std::to_string(m.id) + " and later are lost" +
-                                       (lax_ ? "; session continues (lax)" : "; session ended"));
-                if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
-            }
-        }
-        if (!lost_) first_lost_ = m.id;
-        lost_++;
-        lost_bytes_ += m.line.size();
-        sha_.update(m.line);
-        last_lost_ = m.id;
-    }
-    // Writes what a buffering writer holds (latency timer, end). A failure
-    // is handled like a failed write().
-    void flush_buffer() {
-        auto* b = dynamic_cast<BufferedWriter*>(inner_);
-        if (!b || failed_) return;
-        uint64_t n = b->buffered_messages();
-        try {
-            b->flush_buffer();
-        } catch (const std::exception& e) {
-            failed_ = true;
-            error_ = e.what();
-            lost_ += n;
-            err(std::string("recording writer failed: ") + e.what() +
-                (lax_ ? " (lax: the session goes on unrecorded)" : " (ending the session)"));
-            audit_log(LOG_ERR, std::string("writer ") + writer_ + " failed: " + e.what() + "; " + std::to_string(n) +
-                                   " buffered message(s) and later ones are lost" +
-                                   (lax_ ? "; session continues (lax)" : "; session ended"));
-            if (!lax_) relay_request_stop(std::string("writer failed: ") + e.what());
-        }
-    }
-    int64_t buffered_since() const {
-        auto* b = dynamic_cast<BufferedWriter*>(inner_);
-        return b && !failed_ ? b->buffered_since() : INT64_MAX;
-    }
-    // A summary of what was lost, logged at the end.
-    // A summary of what was lost, at the end: to authpriv, to the user's
-    // stderr, and as a JSON line in the local loss record (kLossLog) when the
-    // recorder may write it, which survives a dead syslog/journald.
-    void report(const RecordingInfo& info) {
-        if (!lost_) return;
-        std::string sha = sha_.hex_and_reset();
-        std::string msg = "writer " + writer_ + " lost " + std::to_string(lost_) + " message(s), ids " +
-                          std::to_string(first_lost_) + ".." + std::to_string(last_lost_) + ", " +
-                          std::to_string(lost_bytes_) + " bytes, sha256 " + sha + " (" + error_ + ")";
-        audit_log(LOG_ERR, msg);
-        err(msg);
-        int fd = ::open(kLossLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-        if (fd < 0) return;
-        std::string line = "{\"time\":" + std::to_string(time(nullptr)) + ",\"host\":" + json::quote(info.host) +
-                           ",\"rec\":" + json::quote(info.rec) + ",\"user\":" + json::quote(info.user) +
-                           ",\"session\":" + std::to_string(info.session) + ",\"writer\":" + json::quote(writer_) +
-                           ",\"error\":" + json::quote(error_) + ",\"lost_messages\":" + std::to_string(lost_) +
-                           ",\"first_id\":" + std::to_string(first_lost_) + ",\"last_id\":" +
-                           std::to_string(last_lost_) + ",\"bytes\":" + std::to_string(lost_bytes_) +
-                           ",\"sha256\":\"" + sha + "\"}\n";
-        (void)!::write(fd, line.data(), line.size());
-        ::close(fd);
-    }
-    bool failed() const { return failed_; }
-    const std::string& error() const { return error_; }
-
-private:
-    MessageSink* inner_;
-    bool lax_;
-    std::string writer_;
-    bool failed_ = false;
-    std::string error_;
-    uint64_t lost_ = 0, lost_bytes_ = 0, first_lost_ = 0, last_lost_ = 0;
-    Sha256 sha_;
-};
-
 // Feeds the relay's data to the encoder with the latency timer, the rate
 // limit, the charset conversion and the transfer summary.
 class Observer : public RelayObserver {
 public:
     Observer(Encoder& enc, AnnotatingSink& ann, GuardSink& guard, const Config& cfg, int64_t t0,
              std::optional<std::string> codeset, bool transfer)
-        : enc_(enc), ann_(ann), guard_(guard), latency_ns_(static_cast<int64_t>(cfg.latency * 1e9)),
+        : enc_(enc), ann_(ann), guard_(guard),
+          latency_ns_(static_cast<int64_t>(std::min(cfg.latency, 1e6) * 1e9)),  // at most ~11 days
           limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
           log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
         ann_.set_drops(&drops_);
@@ -331,12 +197,33 @@ void write_semaphore(const std::string& path) {
     ::close(fd);
 }
 
+// A "shell" that starts tlog-rec-session again would go round in a circle:
+// exec after exec when the session is already recorded (lock held), or
+// recorder inside recorder, each with a new pty, when there is no audit
+// session id. The depth travels in the environment; a user who changes it
+// can only make their own session refuse to start (too large) or restart
+// the count (a loop still ends 32 levels later). Real nesting never gets
+// near the limit.
+bool nesting_ok(const std::string& path) {
+    const char* depth_s = getenv("TLOG_REC_SESSION_NESTED");
+    int depth = depth_s ? atoi(depth_s) : 0;
+    if (depth < 0) depth = 0;
+    if (depth >= 32) {
+        user_error("refusing to start " + path + ": tlog-rec-session was started " + std::to_string(depth) +
+                   " times in a row (the shell starts the recorder again: a loop)");
+        return false;
+    }
+    setenv("TLOG_REC_SESSION_NESTED", std::to_string(depth + 1).c_str(), 1);
+    return true;
+}
+
 [[noreturn]] void exec_unrecorded(const std::string& path, const std::vector<std::string>& args) {
+    if (!nesting_ok(path)) _exit(1);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(path.c_str(), argv.data());
-    err("cannot execute " + path + ": " + strerror(errno));
+    user_error("cannot execute " + path + ": " + strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
 }
 
@@ -433,7 +320,8 @@ bool is_file_transfer_command(const std::string& cmd) {
 }
 
 int recorder_main(Program p, int argc, char** argv) {
-    g_prog = program_name(p);
+    const std::string g_prog = program_name(p);
+    set_program_name(g_prog);
     setlocale(LC_ALL, "");
     std::string argv0 = argc > 0 && argv[0] ? argv[0] : g_prog;
     const bool login_name = !argv0.empty() && argv0[0] == '-';
@@ -445,7 +333,7 @@ int recorder_main(Program p, int argc, char** argv) {
         try {
             ids = capture_identities();
         } catch (const std::exception& e) {
-            err(e.what());
+            user_error(e.what());
             return 1;
         }
     }
@@ -489,10 +377,10 @@ int recorder_main(Program p, int argc, char** argv) {
     try {
         lr = load_config(lo);
     } catch (const InputError& e) {
-        err(e.what());
+        user_error(e.what());
         return 1;
     } catch (const std::exception& e) {
-        err(e.what());
+        user_error(e.what());
         return 1;
     }
     if (!lr.ignored.empty()) {
@@ -528,11 +416,11 @@ int recorder_main(Program p, int argc, char** argv) {
         if (const char* s = getenv("TLOG_REC_SHELL"); s && *s) shell = s, from = "TLOG_REC_SHELL";
         if (std::string s = shell_from_program_name(argv0); !s.empty()) shell = s, from = "the program name " + basename_of(argv0);
         if (shell.empty() || shell[0] != '/') {
-            err("the shell from " + from + " is not an absolute path: \"" + shell + "\"");
+            user_error("the shell from " + from + " is not an absolute path: \"" + shell + "\"");
             return 1;
         }
         if (is_recorder_program(shell)) {
-            err("refusing to start " + shell + " (from " + from + ") as the recorded shell: it is a recorder itself "
+            user_error("refusing to start " + shell + " (from " + from + ") as the recorded shell: it is a recorder itself "
                 "and would record in a loop; set the real shell in TLOG_REC_SHELL or the \"shell\" setting");
             audit_log(LOG_ERR, "user " + user + ": shell loop refused (" + shell + " from " + from + ")");
             return 1;
@@ -543,7 +431,7 @@ int recorder_main(Program p, int argc, char** argv) {
         if (cfg.interactive) args.push_back("-i");
         if (cfg.command) {
             if (cfg.args.empty()) {
-                err("-c: a command string is required");
+                user_error("-c: a command string is required");
                 return 1;
             }
             args.push_back("-c");
@@ -561,7 +449,7 @@ int recorder_main(Program p, int argc, char** argv) {
             args = cfg.args;
         }
         if (is_recorder_program(path)) {
-            err("refusing to record " + path + ": it is a recorder itself");
+            user_error("refusing to record " + path + ": it is a recorder itself");
             return 1;
         }
     }
@@ -602,7 +490,13 @@ int recorder_main(Program p, int argc, char** argv) {
         }
     }
 
+    if (p == Program::RecSession && !nesting_ok(path)) return 1;
+
     // ---- the recording
+    // From here on the recorder must survive a dead terminal or connection
+    // long enough to write the final message: no death by SIGPIPE (the
+    // relay gives the program the default disposition back).
+    signal(SIGPIPE, SIG_IGN);
     RecordingInfo info;
     {
         char host[HOST_NAME_MAX + 1] = {};
@@ -615,7 +509,7 @@ int recorder_main(Program p, int argc, char** argv) {
     if (valid_pam_rec(cfg.pam_rec)) info.rec = cfg.pam_rec;
     info.user = user;
     const char* term = getenv("TERM");
-    info.term = term ? term : "";
+    info.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header
     info.session = session;
 
     std::unique_ptr<MessageSink> writer;
@@ -657,7 +551,7 @@ int recorder_main(Program p, int argc, char** argv) {
             if (as_user_key) back_to_recorder(ids);
         }
     } catch (const std::exception& e) {
-        err(e.what());
+        user_error(e.what());
         audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
         if (!cfg.lax) return 1;
         writer.reset();  // lax: run unrecorded, loudly
@@ -695,7 +589,7 @@ int recorder_main(Program p, int argc, char** argv) {
         enc.emplace(info, eo, ann, t0, real_now_ns());
         obs.emplace(*enc, ann, guard, cfg, t0, codeset, transfer);
     } catch (const std::exception& e) {
-        err(e.what());
+        user_error(e.what());
         return 1;
     }
 
@@ -707,7 +601,7 @@ int recorder_main(Program p, int argc, char** argv) {
             if (p == Program::RecSession) back_to_recorder(ids);
         } catch (const std::exception& e) {
             if (p == Program::RecSession) back_to_recorder(ids);
-            err(e.what());
+            user_error(e.what());
             return 1;
         }
     }
@@ -725,18 +619,18 @@ int recorder_main(Program p, int argc, char** argv) {
     try {
         res = run_relay(spec, *obs);
     } catch (const std::exception& e) {
-        err(e.what());
+        user_error(e.what());
         res.reason = EndReason::Error;
         res.status = 1;
         res.error = e.what();
     }
-    if (!res.error.empty() && res.reason == EndReason::Error) err(res.error);
+    if (!res.error.empty() && res.reason == EndReason::Error) user_error(res.error);
     int64_t tend = mono_now_ns();
     if (transfer) ann.add(obs->transfer_members(command_text));
     try {
         enc->finish(tend, end_word(res.reason));
     } catch (const std::exception& e) {
-        err(std::string("cannot finish the recording: ") + e.what());
+        user_error(std::string("cannot finish the recording: ") + e.what());
     }
     guard.flush_buffer();
     guard.report(info);

@@ -163,6 +163,12 @@ def end_of(path):
 def tmpdir():
     d = tempfile.mkdtemp(prefix="rectest-")
     os.chmod(d, 0o755)
+    if os.environ.get("RECTEST_NS") != "1":
+        # outside a namespace nothing is mounted below it: remove at exit
+        # (run_ns.sh removes the namespace tests' directory itself)
+        import atexit
+        import shutil
+        atexit.register(shutil.rmtree, d, True)
     return d
 
 

@@ -24,6 +24,7 @@ getent passwd tlog >/dev/null || fail "tlog account not created"
 bin=/usr/local/bin/tlog-rec-session
 [ -f "$bin" ] || fail "$bin not installed"
 [ "$(stat -c %U:%G:%a "$bin")" = "tlog:tlog:6755" ] || fail "$bin is $(stat -c %U:%G:%a "$bin"), want tlog:tlog:6755"
+getcap "$bin" | grep -q "cap_setgid=ep" || fail "$bin lacks cap_setgid=ep: $(getcap "$bin")"
 [ "$(stat -c %U:%a /run/tlog)" = "tlog:700" ] || fail "/run/tlog is $(stat -c %U:%a /run/tlog)"
 [ "$(stat -c %U /var/log/tlog)" = "tlog" ] || fail "/var/log/tlog not tlog's"
 grep -q "d /run/tlog 0700 tlog tlog" /usr/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"

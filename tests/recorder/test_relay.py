@@ -129,6 +129,16 @@ def case_pipes_no_tty():
     out = output_of(log)
     check(b"piped-data\n" in out and b"err-line\n" in out, "recorded %r" % out)
     check(windows_of(log) == [], "window recorded without a tty")
+    # the reader of our output goes away (ssh connection dropped): the
+    # program's output is still recorded and the recording ends properly
+    os.unlink(log)
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.run([TLOG_REC, "-o", log, "/bin/sh", "-c", "sleep 0.3; echo after-close; echo err >&2; exit 0"],
+                       stdin=subprocess.DEVNULL, stdout=w, stderr=w, timeout=20)
+    os.close(w)
+    check(p.returncode == 0, "status %d with a closed output" % p.returncode)
+    check(b"after-close" in output_of(log) and end_of(log) == "exit", "recording with a closed output")
     # stdin EOF at once ends cleanly
     p = subprocess.run([TLOG_REC, "-o", log, "/bin/cat"], stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
     check(p.returncode == 0, "cat with EOF stdin: status %d %r" % (p.returncode, p.stderr))

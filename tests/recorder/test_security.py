@@ -21,6 +21,7 @@ from rectest import *  # noqa
 
 TLOG_UID = TLOG_GID = 61000
 USER_UID = USER_GID = 61001
+EXTRA_GID = 61002  # a supplementary group of the test user
 SYSCONFDIR = os.environ.get("TLOG_SYSCONFDIR_TEST", "/usr/local/etc/tlog")
 KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
@@ -33,7 +34,8 @@ class Env:
         self.rec = T + "/bin/tlog-rec-session"
         add_users(T, [("tlog", TLOG_UID, TLOG_GID, "/var/lib/tlog", "/usr/sbin/nologin"),
                       ("rectest", USER_UID, USER_GID, T + "/home",
-                       self.rec if login_shell_is_recorder else "/bin/bash")])
+                       self.rec if login_shell_is_recorder else "/bin/bash"),
+                      ("rectestx", EXTRA_GID, EXTRA_GID, "/nonexistent", "/usr/sbin/nologin")])
         os.makedirs(T + "/home")
         os.chown(T + "/home", USER_UID, USER_GID)
         # the setuid/setgid recorder, as the install step leaves it
@@ -42,6 +44,7 @@ class Env:
         shutil.copy(TLOG_REC_SESSION, self.rec)
         os.chown(self.rec, TLOG_UID, TLOG_GID)
         os.chmod(self.rec, 0o6755)
+        sh("setcap cap_setgid+ep " + self.rec)  # as install-tlog-user.sh does
         libdir = os.environ["BUILD_LIBREC_DIR"]
         with open(T + "/ld.conf", "w") as f:
             f.write("include /etc/ld.so.conf.d/*.conf\n%s\n" % libdir)
@@ -91,7 +94,7 @@ class Env:
             if loginuid is not None:
                 with open("/proc/self/loginuid", "w") as f:
                     f.write(str(loginuid))
-            os.setgroups([])
+            os.setgroups([EXTRA_GID])
             os.setgid(USER_GID)
             os.setuid(USER_UID)
         if pty:
@@ -114,9 +117,13 @@ def case_recorder_untouchable():
         script = ('echo "uid=$(id -u) gid=$(id -g) groups=$(id -G)"; '
                   'kill -KILL $PPID; echo "kill=$?"; kill -STOP $PPID; echo "stop=$?"; '
                   'python3 -c "%s" $PPID; ' % PTRACE_CHECK +
-                  'grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status; '
+                  'grep -E "^(Uid|Gid|Groups|CapEff|CapPrm):" /proc/$PPID/status; '
+                  'echo "shellcaps=$(grep CapEff /proc/$$/status | cut -f2)"; '
                   'cat /proc/$PPID/environ >/dev/null 2>&1; echo "environ=$?"; '
-                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; echo done' % e.log)
+                  'cat %s >/dev/null 2>&1; echo "readlog=$?"; echo "tty=$(stat -c %%U:%%G $(tty))"; '
+                  'ls -l /proc/$$/fd > $HOME/fds.txt; '
+                  'echo "leaked=$(grep -c -E "session.log|socket:|lock|ptmx|signalfd|pipe:" $HOME/fds.txt)"; '
+                  'echo done' % e.log)
         p = e.run_as_user(["-c", script])
         st = p.wait()
         out = p.out.decode()
@@ -128,13 +135,30 @@ def case_recorder_untouchable():
         check("ptrace=-1 errno=1" in out, "ptrace attach on the recorder did not fail with EPERM")
         check("Uid:\t%d\t%d\t%d\t%d" % ((TLOG_UID,) * 4) in out, "recorder uids not all tlog")
         check("Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "recorder gids not all tlog")
+        check("Groups:\t%d" % TLOG_GID in out and str(EXTRA_GID) not in out.split("Groups:")[1].split("\n")[0],
+              "recorder kept the user's supplementary groups")
+        check("CapEff:\t0000000000000000" in out and "CapPrm:\t0000000000000000" in out,
+              "recorder kept capabilities")
+        check("groups=%d %d" % (USER_GID, EXTRA_GID) in out, "the shell lost the user's groups")
+        check("shellcaps=0000000000000000" in out, "the shell has capabilities")
         check("environ=1" in out, "the user can read the recorder's /proc/PID/environ")
         check("readlog=1" in out, "the user can read the recordings")
         check("tty=rectest:rectest" in out, "the session's terminal is not the user's")
+        check("leaked=0" in out, "the shell inherited a descriptor of the recorder")
         st_ = os.stat(e.log)
         check(st_.st_uid == TLOG_UID and (st_.st_mode & 0o777) == 0o600, "recording file owner/mode")
         check(b"uid=%d" % USER_UID in output_of(e.log), "session not recorded")
         check(end_of(e.log) == "exit", "end marker %r" % end_of(e.log))
+        # installed without the capability (no xattrs): the supplementary
+        # groups stay, everything else holds
+        sh("setcap -r " + e.rec)
+        os.chmod(e.rec, 0o6755)
+        p = e.run_as_user(["-c", 'kill -KILL $PPID; echo "kill=$?"; grep -E "^(Uid|Gid|Groups):" /proc/$PPID/status'])
+        check(p.wait() == 0, "session without cap_setgid failed")
+        out = p.out.decode()
+        check("kill=1" in out and "Uid:\t%d\t%d\t%d\t%d" % ((TLOG_UID,) * 4) in out and
+              "Gid:\t%d\t%d\t%d\t%d" % ((TLOG_GID,) * 4) in out, "without cap_setgid: %s" % out)
+        check(str(EXTRA_GID) in out.split("Groups:")[1], "expected the user's groups kept: %s" % out)
     finally:
         e.close()
 
@@ -231,6 +255,24 @@ def case_one_recording_per_login():
         check(len(recs) == 1, "nested session recorded twice (%d recordings)" % len(recs))
         sess = {m["session"] for m in messages(e.log)}
         check(sess != {4294967295}, "no audit session id was recorded")
+        # a "shell" that starts the recorder again: stopped with an error,
+        # not an endless exec circle
+        os.unlink(e.log)
+        loop = e.T + "/home/loop.sh"
+        with open(loop, "w") as f:
+            f.write("#!/bin/sh\nexec %s \"$@\"\n" % e.rec)
+        os.chmod(loop, 0o755)
+        p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], loginuid=USER_UID,
+                          env_extra={"TLOG_REC_SHELL": loop})
+        st = p.wait(timeout=30)
+        check(b"a loop" in p.out, "shell loop not stopped: %r" % p.out[-300:])
+        check(b"a loop" in output_of(e.log), "the loop error was not recorded: %r" % output_of(e.log)[-300:])
+        # the same loop without an audit session id: recorders inside
+        # recorders, stopped at the same depth
+        os.unlink(e.log)
+        p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], env_extra={"TLOG_REC_SHELL": loop})
+        p.wait(timeout=60)
+        check(b"a loop" in p.out, "recorder-in-recorder loop not stopped: %r" % p.out[-300:])
         # without an audit session id (4294967295) nothing is merged: the
         # nested recorder records on its own
         os.unlink(e.log)

@@ -6,7 +6,7 @@ audit session id). Checks: `ssh host cmd` recorded without a pty, an
 interactive `ssh -tt` login recorded with the login-shell argv[0] and a
 notice, a dropped connection ends the recording with "hangup", nested
 `tlog-rec-session` in the same login not recorded twice, scp (sftp-server)
-recorded as a transfer. Run through run_ns.sh. Usage: test_sshd.py"""
+and rsync recorded as transfers. Run through run_ns.sh. Usage: test_sshd.py"""
 import os
 import signal
 import subprocess
@@ -105,6 +105,16 @@ Subsystem sftp /usr/lib/openssh/sftp-server
         check(tr and "sftp-server" in tr[0]["command"], "no transfer record: %r" % msgs[-1])
         check(tr[0]["in_bytes"] > 100000, "transfer byte count %r" % tr[0])
         check(len(output_of(e.log)) == 0, "transfer payload recorded")
+        os.unlink(e.log)
+
+        # 5. rsync over ssh (sshd runs `shell -c 'rsync --server ...'`)
+        r = subprocess.run(["rsync", "-a", "-e", " ".join(ssh), src, "rectest@127.0.0.1:%s/home/rsync.bin" % T],
+                           capture_output=True, timeout=60)
+        check(r.returncode == 0, "rsync failed: %r" % r.stderr)
+        check(open(T + "/home/rsync.bin", "rb").read() == open(src, "rb").read(), "rsync copy differs")
+        tr = [m["transfer"] for m in messages(e.log) if "transfer" in m]
+        check(tr and tr[0]["command"].startswith("rsync --server"), "no rsync transfer record: %r" % messages(e.log))
+        check(tr[0]["in_bytes"] > 100000 and len(output_of(e.log)) == 0, "rsync transfer record %r" % tr[0])
     finally:
         if sshd:
             sshd.terminate()
