@@ -44,7 +44,7 @@ try:
         r = subprocess.run(e.ssh_argv(user) + ["true"], capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
         dt = time.monotonic() - t0
         if r.returncode != 0:
-            raise SystemExit("ssh %s failed: %r" % (user, r.stderr))
+            raise SystemExit("ssh %s failed: %r\n%s\n%s" % (user, r.stderr, e.read(e.sshd_log)[-1500:], e.syslog.text()[-2500:]))
         return dt
 
     kinds = [("bare, bob", False, "bob"), ("modules, bob (not recorded)", True, "bob"),
