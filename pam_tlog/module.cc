@@ -153,7 +153,6 @@ struct SessionData {
 
 void free_data(pam_handle_t*, void* data, int) { delete static_cast<SessionData*>(data); }
 
-
 // The shell check shared by account and session: the rules record this
 // login, so the shell the login program will run must be the recorder.
 bool shell_is_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const UserEntry& u,
