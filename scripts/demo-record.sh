@@ -3,7 +3,7 @@
 # tlog-rec into a file, then plays it back with tlog-play (Debian's, until
 # the project's player lands), and checks the recording with librec's
 # decoder (integrity verdict).
-#   scripts/demo-record.sh [BUILD_DIR] [OUT.log]
+#   scripts/demo-record.sh [BUILD_DIR] [OUT.log]   (OUT.log is overwritten)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$(realpath "${1:-$top/build}")
@@ -11,6 +11,7 @@ OUT=${2:-$(mktemp -d /tmp/tlog-demo.XXXXXX)/demo.log}
 REC=$B/librec/programs/tlog-rec
 TOOL=$B/tests/tools/codec-tool
 [ -x "$REC" ] || { echo "build first: scripts/build.sh build" >&2; exit 1; }
+rm -f "$OUT"
 echo "recording a scripted session into $OUT ..."
 python3 - "$REC" "$OUT" <<'PY'
 import fcntl, os, pty, select, struct, sys, termios, time

@@ -162,6 +162,16 @@ void test_session_names_and_untrusted_env(void**) {
     g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{not json";
     r = load_config(o);
     assert_int_equal(r.ignored.size(), 3);
+    // Hostile texts: deep nesting, huge strings, NUL-free garbage: ignored whole, never fatal.
+    for (const std::string& hostile : {std::string(100000, '[') + std::string(100000, ']'),
+                                       "{\"notice\": \"" + std::string(2 << 20, 'x') + "\"}",
+                                       std::string("{\"log\": {\"output\": fals}}"),
+                                       std::string("{\"shell\": \"relative/path\"}")}) {
+        g_env["TLOG_REC_SESSION_CONF_TEXT"] = hostile;
+        r = load_config(o);
+        assert_true(r.config.log_output);
+    }
+    g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{not json";
     // Trust decided per variable: pam_tlog's text proven, the other not.
     g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{\"log\": {\"output\": false}}";
     o.trust_text = [](const std::string& var, const std::string&) { return var == "TLOG_REC_CONF_TEXT"; };

@@ -68,6 +68,22 @@ class Proc:
                 self.out += d
         return self.out
 
+    def try_read_until(self, pattern, timeout):
+        """Like read_until, but returns False on timeout instead of failing."""
+        if isinstance(pattern, str):
+            pattern = pattern.encode()
+        end = time.time() + timeout
+        while pattern not in self.out:
+            left = end - time.time()
+            if left <= 0:
+                return False
+            d = self._read(left)
+            if d == b"":
+                return False
+            if d:
+                self.out += d
+        return True
+
     def resize(self, rows, cols):
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 

@@ -91,9 +91,11 @@ class Env:
         env.update(env_extra or {})
 
         def drop():
-            if loginuid is not None:
-                with open("/proc/self/loginuid", "w") as f:
-                    f.write(str(loginuid))
+            # Always explicit: an audit session id inherited from the CI
+            # runner's own login would make the lock tests depend on it.
+            # Writing the unset value (4294967295) unsets the session id too.
+            with open("/proc/self/loginuid", "w") as f:
+                f.write(str(loginuid if loginuid is not None else 4294967295))
             os.setgroups([EXTRA_GID])
             os.setgid(USER_GID)
             os.setuid(USER_UID)
