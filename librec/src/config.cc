@@ -66,6 +66,17 @@ const std::vector<Key>& schema() {
         {"transfer.payload", Kind::Bool, "true or false"},
         {"graphical", Kind::Section, "an object"},
         {"graphical.record", Kind::Bool, "true or false"},
+        // pam_tlog's decision for this login (issue 6): only ever taken from a
+        // proven TLOG_REC_CONF_TEXT (not safe untrusted: "record": false would
+        // switch recording off).
+        {"pam", Kind::Section, "an object", {}, 0, true},
+        {"pam.rec", Kind::String, "a recording id", {}, 0, true},
+        {"pam.record", Kind::Bool, "true or false", {}, 0, true},
+        // Per session kind, when PAM could not tell the kind (sshd): the
+        // recorder knows it (-c or not, a file-transfer command line).
+        {"pam.interactive", Kind::Bool, "true or false", {}, 0, true},
+        {"pam.command", Kind::Bool, "true or false", {}, 0, true},
+        {"pam.transfer", Kind::Bool, "true or false", {}, 0, true},
         // Printed by --configuration like tlog does; accepted back for round trips.
         {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
         {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
@@ -279,6 +290,14 @@ Config config_from_json(const json::Value& m) {
     str("integrity.key", c.key_file);
     boolean("transfer.payload", c.transfer_payload);
     boolean("graphical.record", c.record_graphical);
+    str("pam.rec", c.pam_rec);
+    boolean("pam.record", c.pam_record);
+    auto tri = [&](const char* path, int& out) {
+        if (auto v = get(m, path); v && v->is_bool()) out = v->as_bool() ? 1 : 0;
+    };
+    tri("pam.interactive", c.pam_interactive);
+    tri("pam.command", c.pam_command);
+    tri("pam.transfer", c.pam_transfer);
     str("semaphore", c.semaphore);
     boolean("login", c.login);
     boolean("interactive", c.interactive);

@@ -43,6 +43,15 @@ std::string basename_of(const std::string& p) {
     return s == std::string::npos ? p : p.substr(s + 1);
 }
 
+// A recording id from pam_tlog: 1..64 of [A-Za-z0-9-] (it goes into file
+// names of tools and journal matches unquoted).
+bool valid_pam_rec(const std::string& id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    return true;
+}
+
 std::string hex_random(size_t n) {
     unsigned char b[32];
     if (n > sizeof b) n = sizeof b;
@@ -448,6 +457,22 @@ int recorder_main(Program p, int argc, char** argv) {
         }
     }
 
+    // ---- pam_tlog decided this login is not recorded (a proven decision:
+    // "pam.record" is never taken from an unproven environment).
+    if (p == Program::RecSession && !cfg.pam_record) {
+        drop_to_user_or_die(ids);
+        exec_unrecorded(path, args);
+    }
+    // ... or decided per session kind, which only the recorder knows here.
+    if (p == Program::RecSession) {
+        int want = cfg.pam_interactive;
+        if (!command_text.empty()) want = is_file_transfer_command(command_text) ? cfg.pam_transfer : cfg.pam_command;
+        if (want == 0) {
+            drop_to_user_or_die(ids);
+            exec_unrecorded(path, args);
+        }
+    }
+
     // ---- one recording per login
     std::optional<SessionLock> lock;
     if (p == Program::RecSession) {
@@ -483,6 +508,8 @@ int recorder_main(Program p, int argc, char** argv) {
     }
     info.rec = hex_random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
                std::to_string(getpid());
+    // pam_tlog's id (proven), so its audit records and the recording share it.
+    if (valid_pam_rec(cfg.pam_rec)) info.rec = cfg.pam_rec;
     info.user = user;
     const char* term = getenv("TERM");
     info.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header

@@ -38,6 +38,14 @@ struct Config {
     std::string key_file;             // "integrity.key": HMAC key file for the chain
     bool transfer_payload = false;    // "transfer.payload": record file-transfer bytes too
     bool record_graphical = true;     // "graphical.record": record sessions of graphical programs
+    // pam_tlog's proven decision (pam_tlog(8)): the recording id it wrote in
+    // its audit record, and whether this login is recorded at all (a user
+    // recorded for another service still gets the recorder as shell).
+    std::string pam_rec;              // "pam.rec"
+    bool pam_record = true;           // "pam.record"
+    // "pam.interactive" / "pam.command" / "pam.transfer": -1 unset, 0/1 =
+    // whether a session of that kind is recorded (sshd: kind unknown to PAM).
+    int pam_interactive = -1, pam_command = -1, pam_transfer = -1;
     // Run-time options (command line only, printed by --configuration like tlog does).
     std::string semaphore;
     bool login = false, interactive = false, command = false;

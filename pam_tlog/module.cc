@@ -1,0 +1,288 @@
+#include "module.h"
+
+#include <security/pam_ext.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "audit_record.h"
+#include "decision.h"
+#include "options.h"
+#include "user_entry.h"
+#include "tlog/conf_proof.h"
+#include "tlog/integrity.h"
+#include "tlog/json.h"
+
+namespace pam_tlog {
+namespace {
+
+constexpr uint32_t kUnsetSession = 4294967295u;
+constexpr size_t kMaxItem = 1024;   // longer PAM items are refused as hostile
+constexpr const char* kDataKey = "pam_tlog.session";
+const char* const kOurVariables[] = {"TLOG_REC_SHELL", "TLOG_REC_CONF_TEXT", "TLOG_REC_CONF_PROOF"};
+
+// A PAM string item, or "" when unset; throws when absurdly long.
+std::string item(pam_handle_t* pamh, int type, const char* name) {
+    const void* v = nullptr;
+    if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || !v) return "";
+    const char* s = static_cast<const char*>(v);
+    const size_t n = strnlen(s, kMaxItem + 1);
+    if (n > kMaxItem) throw std::length_error(std::string(name) + " longer than 1024 bytes");
+    return std::string(s, n);
+}
+
+struct Login {
+    std::string user, service, rhost, tty;
+};
+
+bool has_control(const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return true;
+    return false;
+}
+
+// rhost and tty only go to logs and audit records: control characters
+// (a forged line break in the log) become '?'.
+std::string printable(std::string s) {
+    for (auto& c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return s;
+}
+
+// PAM_USER and PAM_SERVICE must be set and sane; the others may be absent.
+// Returns false (with *why) for a login pam_tlog cannot judge.
+bool read_login(pam_handle_t* pamh, Login* l, const char** why) {
+    l->user = item(pamh, PAM_USER, "PAM_USER");
+    l->service = item(pamh, PAM_SERVICE, "PAM_SERVICE");
+    l->rhost = printable(item(pamh, PAM_RHOST, "PAM_RHOST"));
+    l->tty = printable(item(pamh, PAM_TTY, "PAM_TTY"));
+    if (l->user.empty()) return *why = "PAM_USER is not set", false;
+    if (l->user.size() > 256) return *why = "PAM_USER is longer than 256 bytes", false;
+    if (has_control(l->user)) return *why = "PAM_USER contains control characters", false;
+    if (l->service.empty()) return *why = "PAM_SERVICE is not set", false;
+    if (has_control(l->service)) return *why = "PAM_SERVICE contains control characters", false;
+    return true;
+}
+
+void log_unknown(pam_handle_t* pamh, const Options& o) {
+    for (const auto& u : o.unknown) pam_syslog(pamh, LOG_ERR, "unknown or bad argument: %s", u.c_str());
+}
+
+uint32_t audit_session_id() {
+    FILE* f = fopen("/proc/self/sessionid", "re");
+    if (!f) return kUnsetSession;
+    unsigned long v = kUnsetSession;
+    if (fscanf(f, "%lu", &v) != 1 || v > kUnsetSession) v = kUnsetSession;
+    fclose(f);
+    return static_cast<uint32_t>(v);
+}
+
+std::string random_hex(size_t bytes) {
+    unsigned char b[16];
+    if (bytes > sizeof b) bytes = sizeof b;
+    if (getentropy(b, bytes) != 0) throw std::runtime_error("no randomness for the recording id");
+    static const char hex[] = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < bytes; ++i) s += hex[b[i] >> 4], s += hex[b[i] & 15];
+    return s;
+}
+
+// The recording configuration handed to the recorder: the rule's settings
+// plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}).
+std::string conf_text(const std::string& settings, const std::string& rec, bool record,
+                      const Decision* per_kind = nullptr) {
+    tlog::json::Value v = tlog::json::parse(settings.empty() ? "{}" : settings, "<rule settings>");
+    if (!v.is_object()) throw std::runtime_error("rule settings are not a JSON object");
+    tlog::json::Value pam = tlog::json::Value::make_object();
+    if (!rec.empty()) pam.set("rec", tlog::json::Value::make_string(rec));
+    pam.set("record", tlog::json::Value::make_bool(record));
+    if (per_kind && per_kind->per_kind) {
+        pam.set("interactive", tlog::json::Value::make_bool(per_kind->kind_recorded[0]));
+        pam.set("command", tlog::json::Value::make_bool(per_kind->kind_recorded[1]));
+        pam.set("transfer", tlog::json::Value::make_bool(per_kind->kind_recorded[2]));
+    }
+    v.set("pam", std::move(pam));
+    return tlog::json::dump(v);
+}
+
+void put(pam_handle_t* pamh, const char* name, const std::string& value) {
+    const std::string nv = std::string(name) + "=" + value;
+    const int rc = pam_putenv(pamh, nv.c_str());
+    if (rc != PAM_SUCCESS) throw std::runtime_error(std::string("pam_putenv ") + name + ": " + pam_strerror(pamh, rc));
+}
+
+// Removes variables of ours that something earlier in the stack (pam_env
+// reading a user file) may have set: only this module speaks for PAM.
+void clear_ours(pam_handle_t* pamh) {
+    for (const char* v : kOurVariables)
+        if (pam_getenv(pamh, v)) pam_putenv(pamh, v);
+}
+
+// Exports the shell, the configuration and its proof. A missing key is not
+// fatal: the recorder then ignores the weakening settings and records with
+// the strict system configuration (the safe side), and we log why.
+void export_for_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const std::optional<std::string>& shell,
+                         const std::string& recorder, const std::string& text) {
+    if (shell && !shell->empty() && !same_program(*shell, recorder)) put(pamh, "TLOG_REC_SHELL", *shell);
+    else
+        pam_syslog(pamh, LOG_WARNING,
+                   "no real shell for %s from the NSS sources after tlog; the recorder uses its \"shell\" setting",
+                   l.user.c_str());
+    put(pamh, "TLOG_REC_CONF_TEXT", text);
+    try {
+        const tlog::integrity::Key key = tlog::integrity::load_key_file(o.key);
+        const int64_t expires = time(nullptr) + o.proof_lifetime;
+        put(pamh, "TLOG_REC_CONF_PROOF", tlog::rec::make_conf_proof(key, l.user, audit_session_id(), expires, text));
+    } catch (const std::exception& e) {
+        pam_syslog(pamh, LOG_WARNING, "no proof for the recording settings of %s (%s): the recorder will use its "
+                   "system configuration", l.user.c_str(), e.what());
+    }
+}
+
+// What open_session remembers for close_session (pam_set_data).
+struct SessionData {
+    AuditFields audit;
+    AuditMode mode;
+    bool emit_end;
+};
+
+void free_data(pam_handle_t*, void* data, int) { delete static_cast<SessionData*>(data); }
+
+// The shell check shared by account and session: the rules record this
+// login, so the shell the login program will run must be the recorder.
+bool shell_is_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const UserEntry& u,
+                       const Decision& d, const std::string& recorder, const char* phase) {
+    if (same_program(u.shell, recorder)) return true;
+    pam_syslog(pamh, LOG_ERR,
+               "%s: denying %s (service %s): the rules record this login (%s) but NSS gives the shell \"%s\", "
+               "not the recorder \"%s\"; check that tlog comes before the source of this user on the passwd line "
+               "of nsswitch.conf and that the policy cache %s is current (tlog-policy compile)%s",
+               phase, l.user.c_str(), l.service.c_str(), d.reason.c_str(), u.shell.c_str(), recorder.c_str(),
+               o.cache.c_str(), o.shell_check ? "" : " [shell_check=no: allowed]");
+    return !o.shell_check;
+}
+
+} // namespace
+
+int on_exception(pam_handle_t* pamh, int argc, const char** argv, int closed_code, const char* where,
+                 const char* what) noexcept {
+    bool closed = true;
+    try {
+        closed = parse_options(argc, argv).fail_closed;
+    } catch (...) {
+    }
+    pam_syslog(pamh, LOG_ERR, "%s: %s (fail=%s)", where, what ? what : "unknown error", closed ? "closed" : "open");
+    return closed ? closed_code : PAM_IGNORE;
+}
+
+int acct_mgmt(pam_handle_t* pamh, int, int argc, const char** argv) {
+    const Options o = parse_options(argc, argv);
+    log_unknown(pamh, o);
+    Login l;
+    const char* why = nullptr;
+    if (!read_login(pamh, &l, &why)) {
+        pam_syslog(pamh, LOG_ERR, "account: %s", why);
+        return PAM_USER_UNKNOWN;
+    }
+    const auto u = nss_user(l.user.c_str());
+    if (!u) {
+        if (o.debug) pam_syslog(pamh, LOG_DEBUG, "account: user %s unknown to NSS", l.user.c_str());
+        return PAM_USER_UNKNOWN;
+    }
+    const auto cache = cache_for(o.cache);
+    const Decision d = cache->decide(u->name.c_str(), u->uid, u->gid, l.service, session_kind(l.tty.c_str()));
+    if (o.debug)
+        pam_syslog(pamh, LOG_DEBUG, "account: %s, service %s, %s: %s", l.user.c_str(), l.service.c_str(),
+                   kind_name(session_kind(l.tty.c_str())), d.reason.c_str());
+    if (!d.recorded) return PAM_IGNORE;
+    return shell_is_recorder(pamh, o, l, *u, d, cache->recorder(), "account") ? PAM_SUCCESS : PAM_PERM_DENIED;
+}
+
+int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
+    const Options o = parse_options(argc, argv);
+    log_unknown(pamh, o);
+    Login l;
+    const char* why = nullptr;
+    if (!read_login(pamh, &l, &why)) {
+        pam_syslog(pamh, LOG_ERR, "open_session: %s", why);
+        return o.fail_closed ? PAM_SESSION_ERR : PAM_IGNORE;
+    }
+    clear_ours(pamh);
+    const auto u = nss_user(l.user.c_str());
+    if (!u) {
+        pam_syslog(pamh, LOG_ERR, "open_session: user %s unknown to NSS", l.user.c_str());
+        return o.fail_closed ? PAM_SESSION_ERR : PAM_IGNORE;
+    }
+    const auto cache = cache_for(o.cache);
+    const std::string recorder = cache->recorder();
+    const Kind kind = session_kind(l.tty.c_str());
+    const Decision d = cache->decide(u->name.c_str(), u->uid, u->gid, l.service, kind);
+    if (o.debug)
+        pam_syslog(pamh, LOG_DEBUG, "open_session: %s, service %s, tty %s (%s): %s", l.user.c_str(),
+                   l.service.c_str(), l.tty.c_str(), kind_name(kind), d.reason.c_str());
+
+    if (!d.recorded) {
+        // Recorded for another service, so NSS gives the recorder as shell:
+        // tell it (with a proof) that this login is not recorded.
+        if (same_program(u->shell, recorder))
+            export_for_recorder(pamh, o, l, real_shell(l.user.c_str()), recorder, conf_text("{}", "", false));
+        return PAM_IGNORE;
+    }
+    if (!shell_is_recorder(pamh, o, l, *u, d, recorder, "open_session")) return PAM_SESSION_ERR;
+
+    auto data = std::make_unique<SessionData>();
+    data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
+    data->audit = AuditFields{"tlog-session-start", random_hex(8) + "-" + std::to_string(audit_session_id()),
+                              d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", true};
+    if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
+        // The recorder starts unrecorded for the other kinds: say so, so an
+        // auditor does not look for a recording that was never made.
+        const char* names[3] = {"interactive", "command", "transfer"};
+        for (int i = 0; i < 3; ++i)
+            if (d.kind_recorded[i]) data->audit.kinds += (data->audit.kinds.empty() ? "" : ",") + std::string(names[i]);
+    }
+    export_for_recorder(pamh, o, l, real_shell(l.user.c_str()), recorder,
+                        conf_text(d.settings, data->audit.rec, true, &d));
+    if (std::string err = send_audit(data->audit, data->mode); !err.empty()) {
+        pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "open_session: %s: %s",
+                   l.user.c_str(), err.c_str());
+        if (data->mode == AuditMode::Required) {
+            clear_ours(pamh);
+            return PAM_SESSION_ERR;
+        }
+    }
+    pam_syslog(pamh, LOG_INFO, "recording %s (service %s, rhost %s, tty %s): rec %s, %s", l.user.c_str(),
+               l.service.c_str(), l.rhost.empty() ? "-" : l.rhost.c_str(), l.tty.empty() ? "-" : l.tty.c_str(),
+               data->audit.rec.c_str(), d.reason.c_str());
+    data->emit_end = true;
+    // PAM owns the data from here and frees it with free_data at pam_end.
+    const int rc = pam_set_data(pamh, kDataKey, data.get(), free_data);
+    if (rc == PAM_SUCCESS) data.release();
+    else pam_syslog(pamh, LOG_WARNING, "pam_set_data: %s: no end record at close_session", pam_strerror(pamh, rc));
+    return PAM_SUCCESS;
+}
+
+int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
+    const Options o = parse_options(argc, argv);
+    const void* p = nullptr;
+    if (pam_get_data(pamh, kDataKey, &p) != PAM_SUCCESS || !p) return PAM_IGNORE;   // not a recorded session
+    auto* data = static_cast<SessionData*>(const_cast<void*>(p));
+    if (!data->emit_end) return PAM_IGNORE;
+    data->emit_end = false;   // close_session twice writes one end record
+    AuditFields end = data->audit;
+    end.op = "tlog-session-end";
+    if (std::string err = send_audit(end, data->mode); !err.empty()) {
+        pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "close_session: %s: %s",
+                   end.user.c_str(), err.c_str());
+        if (data->mode == AuditMode::Required) return PAM_SESSION_ERR;
+    }
+    if (o.debug) pam_syslog(pamh, LOG_DEBUG, "close_session: rec %s ended", end.rec.c_str());
+    return PAM_SUCCESS;
+}
+
+} // namespace pam_tlog

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""End to end through a real sshd with pam_tlog and nss_tlog (suite e2e,
+root, run through tests/recorder/run_ns.sh). Usage: test_login.py ORDER CASE
+ORDER: tlog-first (passwd: tlog files; local users recorded) or directory
+(passwd: files tlog extrausers; directory users recorded)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from login_env import *  # noqa
+
+
+def recorded_user(order):
+    return "alice" if order == "tlog-first" else "dave"
+
+
+def unrecorded_user(order):
+    return "bob" if order == "tlog-first" else "frank"
+
+
+def case_recorded_login(e):
+    """ssh -tt: output, user, host, audit session, input, byte-exact playback."""
+    user = recorded_user(e.order)
+    p = e.ssh_tty(user)
+    p.read_until("ATTENTION! Your session is being recorded!")
+    time.sleep(0.3)
+    p.write("echo marker-$((6*7)); printf 'raw:\\377\\376:\\xe2\\x82\\xac:end\\n'; id -un\r")
+    p.read_until("marker-42")
+    p.read_until(":end")
+    p.write("exit\r")
+    check(p.wait(30) == 0, "ssh -tt exit status")
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "one recording expected, got %d" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    m = msgs[0]
+    check(m["user"] == user, "user field %r" % m["user"])
+    check(m["host"] == os.uname().nodename, "host field %r" % m["host"])
+    check(m["session"] != 4294967295, "no audit session id (pam_loginuid before pam_tlog)")
+    out = e.output(rec)
+    check(b"marker-42" in out and ("%s\r\n" % user).encode() in out, "commands' output not recorded")
+    # byte-exact: the raw bytes (invalid UTF-8 included) as the client saw them
+    check(b"raw:\xff\xfe:\xe2\x82\xac:end" in out, "invalid UTF-8 not byte-exact in the recording")
+    check(out in p.out, "recorded output is not exactly what the terminal received")
+    evs, verdict = decode(e.log, rec)
+    check(b"echo marker" in b"".join(d for _, k, d in evs if k == "i"), "input not recorded (rule: input true)")
+    # pam_tlog's recording id is the recording's id (audit record <-> recording)
+    log = e.syslog.text(wait_for="rec " + rec)
+    check("recording %s (service sshd" % user in log and "rec " + rec in log,
+          "pam_tlog log line with the recording id missing: %s" % log[-2000:])
+    check(msgs[-1].get("end") == "exit", "end %r" % msgs[-1].get("end"))
+
+
+def case_not_recorded(e):
+    """A user no rule names and an excluded user: no recording, no variables."""
+    for user in (unrecorded_user(e.order), "eve" if e.order == "tlog-first" else None):
+        if not user:
+            continue
+        r = e.ssh_cmd(user, "echo plain-$(id -un); env | grep -c ^TLOG_ || true")
+        check(r.returncode == 0, "%s: ssh failed: %r" % (user, r.stderr))
+        check(r.stdout == b"plain-%s\n0\n" % user.encode(), "%s: output %r" % (user, r.stdout))
+    check(not e.recordings(), "an unrecorded user was recorded")
+
+
+def case_ssh_command(e):
+    """`ssh host cmd` without a pty is recorded (rules name all session kinds)."""
+    user = recorded_user(e.order)
+    r = e.ssh_cmd(user, "echo cmd-out-$((7*6)); exit 5")
+    check(r.returncode == 5, "status %d %r" % (r.returncode, r.stderr))
+    check(r.stdout == b"cmd-out-42\n", "stdout %r" % r.stdout)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "recordings: %d" % len(recs))
+    rec = next(iter(recs))
+    check(e.output(rec) == b"cmd-out-42\n", "recorded %r" % e.output(rec))
+
+
+def read_after(p, mark, pattern, timeout=15):
+    """Reads until `pattern` appears in the output after offset `mark`."""
+    end = time.time() + timeout
+    while pattern not in p.out[mark:]:
+        check(time.time() < end, "timeout waiting for %r after %d: %r" % (pattern, mark, p.out[-500:]))
+        d = p._read(0.2)
+        if d:
+            p.out += d
+
+
+def su_session(e, outer_user, expect):
+    p = e.ssh_tty(outer_user)
+    time.sleep(0.8)
+    p.write("su - carol -c 'echo as-$(id -un)-$((5*5))'\r")
+    p.read_until("Password:")
+    p.write(CAROL_PASSWORD + "\r")
+    p.read_until("as-carol-25")
+    # back at the outer prompt before typing on (type-ahead would go to su's shell)
+    read_after(p, p.out.rindex(b"as-carol-25"), b"$ ")
+    p.write("exit\r")
+    p.wait(30)
+    if os.environ.get("E2E_DEBUG"):
+        debug_dump(e, p)
+    return p
+
+
+def case_su_rules(e):
+    check(e.order == "tlog-first", "su_rules needs local users recorded: the tlog-first order")
+    """carol is recorded for su only: her ssh login is not recorded, `su - carol`
+    from an unrecorded session is (nested, the outer not recorded), and inside
+    a recorded session `su - carol` is not recorded twice."""
+    # 1. carol's own ssh login: NSS gives her the recorder (recorded for su);
+    #    pam_tlog hands the recorder a proven "not recorded"
+    r = e.ssh_cmd("carol", "echo carol-ssh")
+    check(r.returncode == 0 and r.stdout == b"carol-ssh\n", "carol ssh: %r %r" % (r.stdout, r.stderr))
+    check(not e.recordings(), "carol's ssh login was recorded (rule is for su only)")
+    # 2. bob (not recorded) runs su - carol: that nested session is recorded
+    su_session(e, "bob", True)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "su from an unrecorded session: %d recordings" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(msgs[0]["user"] == "carol", "su recording user %r" % msgs[0]["user"])
+    check(b"as-carol-25" in e.output(rec), "su session output not recorded")
+    os.unlink(e.log)
+    # 3. alice (recorded for sshd) runs su - carol: one recording, alice's
+    su_session(e, "alice", True)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "nested su recorded twice: %d recordings" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(msgs[0]["user"] == "alice", "outer recording user %r" % msgs[0]["user"])
+    check(b"as-carol-25" in e.output(rec), "the outer recording misses the su session")
+
+
+def case_kind_per_session(e):
+    """gina is recorded for interactive sessions only: sshd's PAM session
+    cannot tell the kind, pam_tlog hands the per-kind decision to the
+    recorder: `ssh host cmd` runs unrecorded, `ssh -tt` is recorded, and the
+    audit start record says which kinds are recorded."""
+    r = e.ssh_cmd("gina", "echo gina-cmd")
+    check(r.returncode == 0 and r.stdout == b"gina-cmd\n", "ssh cmd: %r %r" % (r.stdout, r.stderr))
+    check(not e.recordings(), "gina's command session was recorded (rule: interactive only)")
+    p = e.ssh_tty("gina")
+    p.read_until("ATTENTION")
+    time.sleep(0.3)
+    p.write("echo gina-$((4*4))\r")
+    p.read_until("gina-16")
+    p.write("exit\r")
+    p.wait(30)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "interactive: %d recordings" % len(recs))
+    rec = next(iter(recs))
+    check(b"gina-16" in e.output(rec), "interactive session not recorded")
+
+
+def debug_dump(e, p=None):
+    print("---- client output:", (p.out[-3000:] if p else b""))
+    print("---- syslog:", e.syslog.text()[-4000:])
+    print("---- sshd log:", e.read(e.sshd_log)[-3000:])
+
+
+def case_forged_env(e):
+    """Forged TLOG_* through AcceptEnv (SendEnv) and ~/.ssh/environment
+    (PermitUserEnvironment): still recorded, output included, forgery logged."""
+    user = recorded_user(e.order)
+    home = "%s/home/%s" % (e.T, user)
+    forged = '{"pam":{"record":false},"log":{"output":false}}'
+    with open(home + "/.ssh/environment", "w") as f:
+        f.write("TLOG_REC_CONF_TEXT=%s\nTLOG_REC_CONF_PROOF=v1:9999999999:00\n" % forged)
+    env = dict(os.environ, TLOG_REC_CONF_TEXT=forged, TLOG_REC_SESSION_CONF_TEXT=forged,
+               TLOG_REC_SESSION_SHELL="/bin/sh")
+    r = e.ssh_cmd(user, "echo forged-$((3*3)); echo \"$TLOG_REC_SESSION_CONF_TEXT\" | grep -c record.:false",
+                  "-o", "SendEnv=TLOG_*", env=env)
+    if r.returncode != 0:
+        debug_dump(e)
+    check(r.returncode == 0, "ssh: %r %r" % (r.stdout, r.stderr))
+    check(b"forged-9\n1\n" == r.stdout, "the forged variable did not even arrive: %r" % r.stdout)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "forged record:false: %d recordings" % len(recs))
+    rec = next(iter(recs))
+    check(b"forged-9" in e.output(rec), "forged log.output:false was applied")
+    log = e.syslog.text(wait_for="not proven")
+    check("TLOG_REC_SESSION_CONF_TEXT not proven" in log and "setting 'pam.record' = false ignored" in log,
+          "forgery not logged: %s" % log[-2000:])
+    # ~/.ssh/environment's TLOG_REC_CONF_TEXT: PAM's proven value is what the
+    # session runs with (sshd applies PAM's environment over the user's file),
+    # and a forged one would fail its proof like the one above.
+
+
+def case_recorder_untouchable(e):
+    """kill -KILL / -STOP of the recorder from inside the session: EPERM; the
+    session and its recording go on."""
+    user = recorded_user(e.order)
+    p = e.ssh_tty(user)
+    p.read_until("ATTENTION")
+    time.sleep(0.3)
+    p.write("kill -KILL $PPID; echo kill=$?; kill -STOP $PPID; echo stop=$?; echo still-$((2*21))\r")
+    p.read_until("still-42")
+    p.write("exit\r")
+    p.wait(30)
+    e.wait_ended()
+    rec, msgs = next(iter(e.recordings().items()))
+    out = e.output(rec)
+    check(b"kill=1" in out and b"stop=1" in out, "kill/stop of the recorder did not fail: %r" % out[-500:])
+    check(b"still-42" in out and msgs[-1].get("end") == "exit", "recording did not go on to the end")
+
+
+def case_misconfigured_shell(e):
+    """The rules record the user but NSS does not give the recorder: denied,
+    with a log line that says why. tlog-first: the cache names another
+    recorder; directory: a local user (files answers before tlog)."""
+    if e.order == "tlog-first":
+        text = open(e.T + "/rules.yaml").read().replace("recorder: " + e.rec, "recorder: " + e.rec)
+        # a recorder path NSS will give that is not the file pam_tlog expects:
+        # simulate a stale cache by making the user's NSS shell differ
+        e.compile(text.replace("users: [alice, dave, eve]", "users: [alice, dave, eve, bob]")
+                  .replace("name: ssh-operators", "name: ssh-operators"))
+        # bob is now recorded by the cache; give his NSS view the plain shell
+        # by answering him before tlog: move the passwd line to the front
+        with open("/etc/nsswitch.conf") as f:
+            ns = f.read()
+        with open("/etc/nsswitch.conf", "w") as f:   # in place: keeps the bind mount
+            f.write(ns.replace("passwd:         tlog [UNAVAIL=return] files", "passwd:         files tlog"))
+        user = "bob"
+    else:
+        user = "alice"   # local: files answers before tlog, so she keeps /bin/bash
+    r = e.ssh_cmd(user, "echo should-not-run")
+    check(r.returncode != 0 and b"should-not-run" not in r.stdout, "misconfigured login was let in: %r" % r.stdout)
+    log = e.syslog.text(wait_for="NSS gives the shell")
+    check("account: denying %s (service sshd)" % user in log and "not the recorder" in log,
+          "no log line saying why: %s" % log[-2000:])
+    check(not e.recordings(), "a denied login was recorded")
+
+
+class Auditd:
+    """A real auditd with its log in the test directory (RUNBOOK: auditd -n
+    -s enable -c CONFDIR); stopped by PID, kernel auditing disabled again."""
+
+    def __init__(self, T):
+        self.dir = T + "/audit"
+        os.makedirs(self.dir + "/plugins.d")
+        self.log = self.dir + "/audit.log"
+        with open("/etc/audit/auditd.conf") as f:
+            conf = f.read()
+        conf = re.sub(r"(?m)^log_file = .*$", "log_file = " + self.log, conf)
+        conf = re.sub(r"(?m)^log_group = .*$", "log_group = root", conf)
+        conf = re.sub(r"(?m)^plugin_dir = .*$", "plugin_dir = " + self.dir + "/plugins.d", conf)
+        conf = re.sub(r"(?m)^space_left = .*$", "space_left = 2", conf)
+        conf = re.sub(r"(?m)^admin_space_left = .*$", "admin_space_left = 1", conf)
+        conf = re.sub(r"(?m)^flush = .*$", "flush = SYNC", conf)
+        with open(self.dir + "/auditd.conf", "w") as f:
+            f.write(conf)
+        os.chmod(self.dir + "/auditd.conf", 0o640)
+        self.proc = subprocess.Popen(["auditd", "-n", "-s", "enable", "-c", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(lambda: self.proc.poll() is not None or ("enabled 1" in sh("auditctl -s") and os.path.exists(self.log)),
+                 "auditd to start")
+        check(self.proc.poll() is None, "auditd did not start: %r %s" % (self.proc.stderr.read(), open(T + "/syslog.out").read()[-1500:]))
+
+    def search(self, *args):
+        r = subprocess.run(["ausearch", "-if", self.log, "-i"] + list(args), capture_output=True)
+        return r.stdout.decode(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(["auditctl", "-e", "0"], capture_output=True)
+
+
+def case_auditd(e):
+    """A real auditd captures pam_tlog's start and end records (audit=required
+    in this test's stack), and their rec= is the recording's id."""
+    a = Auditd(e.T)
+    try:
+        user = recorded_user(e.order)
+        r = e.ssh_cmd(user, "echo audited-$((8*8))")
+        check(r.returncode == 0 and r.stdout == b"audited-64\n", "ssh: %r %r" % (r.stdout, r.stderr))
+        e.wait_ended()
+        rec = next(iter(e.recordings()))
+        wait_for(lambda: "tlog-session-end" in a.search("-m", "TRUSTED_APP"), "the end record", 10)
+        out = a.search("-m", "TRUSTED_APP")
+        print(out)
+        for op in ("tlog-session-start", "tlog-session-end"):
+            recs = [l for l in out.splitlines() if "op=" + op in l]
+            check(recs, "no %s audit record: %s" % (op, out))
+            line = recs[0]
+            for want in ("rec=" + rec, "rule=ssh-operators", "service=sshd", "acct=" + user, "rhost=127.0.0.1"):
+                check(want in line, "%s record lacks %s: %s" % (op, want, line))
+        # an audit search by the recording id finds the login
+        check("tlog-session-start" in a.search("-m", "TRUSTED_APP", "--session",
+                                               str(e.recordings()[rec][0]["session"])),
+              "ausearch --session of the recording's audit session finds no start record")
+    finally:
+        a.stop()
+
+
+def case_sssd_dropin(e):
+    """SSSD coexistence, SSSD's hand-off emulated (the sssd daemon itself is
+    not started: NOTES-issue6.md): with SSSD deciding, nss_sss answers the
+    recorder as shell and pam_sss exports TLOG_REC_SESSION_SHELL; pam_tlog is
+    not in the stack (examples/sssd/sssd.conf). Our recorder, run by a real
+    sshd, records and runs the shell SSSD named."""
+    T = e.T
+    with open(T + "/pam.d/sshd") as f:
+        stack = f.read().split("\n# pam_tlog (examples/pam.d/sshd)\n")[0]
+    with open(T + "/pam_sss_env.conf", "w") as f:
+        f.write("TLOG_REC_SESSION_SHELL DEFAULT=/bin/sh\n")
+    with open(T + "/pam.d/sshd", "w") as f:
+        f.write(stack + "\n# what pam_sss exports for a recorded user\n"
+                "session required pam_env.so readenv=0 user_readenv=0 conffile=%s/pam_sss_env.conf\n" % T)
+    with open("/var/lib/extrausers/passwd") as f:   # what nss_sss answers: the recorder as shell
+        pw = f.read()
+    with open("/var/lib/extrausers/passwd", "w") as f:
+        f.write(pw.replace("/home/frank:/bin/bash", "/home/frank:" + e.rec))
+    with open("/etc/nsswitch.conf") as f:
+        ns = f.read()
+    with open("/etc/nsswitch.conf", "w") as f:   # SSSD mode: no tlog on the passwd line
+        f.write(re.sub(r"(?m)^passwd:.*$", "passwd: files extrausers", ns))
+    r = e.ssh_cmd("frank", "echo sssd-$(readlink /proc/$$/exe)")
+    if r.returncode != 0:
+        debug_dump(e)
+    check(r.returncode == 0, "ssh: %r %r" % (r.stdout, r.stderr))
+    check(r.stdout.strip().endswith(b"dash") or r.stdout.strip() == b"sssd-/usr/bin/dash",
+          "not the shell from TLOG_REC_SESSION_SHELL: %r" % r.stdout)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "recordings: %d" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(msgs[0]["user"] == "frank" and e.output(rec) == r.stdout, "recorded %r" % e.output(rec))
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    order, case = sys.argv[1], sys.argv[2]
+    extra = ""
+    if case == "forged_env":
+        extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes"
+    pam_args = "debug audit=required" if case == "auditd" else "debug"
+    e = Login(order, sshd_extra=extra, pam_args=pam_args)
+    try:
+        CASES[case](e)
+    finally:
+        e.close()
+
+
+if __name__ == "__main__":
+    main()
+    print("ok")
