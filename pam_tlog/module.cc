@@ -15,6 +15,7 @@
 #include "options.h"
 #include "user_entry.h"
 #include "tlog/conf_proof.h"
+#include "tlog/hex.h"
 #include "tlog/integrity.h"
 #include "tlog/json.h"
 
@@ -80,16 +81,6 @@ uint32_t audit_session_id() {
     if (fscanf(f, "%lu", &v) != 1 || v > kUnsetSession) v = kUnsetSession;
     fclose(f);
     return static_cast<uint32_t>(v);
-}
-
-std::string random_hex(size_t bytes) {
-    unsigned char b[16];
-    if (bytes > sizeof b) bytes = sizeof b;
-    if (getentropy(b, bytes) != 0) throw std::runtime_error("no randomness for the recording id");
-    static const char hex[] = "0123456789abcdef";
-    std::string s;
-    for (size_t i = 0; i < bytes; ++i) s += hex[b[i] >> 4], s += hex[b[i] & 15];
-    return s;
 }
 
 // The recording configuration handed to the recorder: the rule's settings
@@ -237,7 +228,7 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
 
     auto data = std::make_unique<SessionData>();
     data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    data->audit = AuditFields{"tlog-session-start", random_hex(8) + "-" + std::to_string(audit_session_id()),
+    data->audit = AuditFields{"tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(audit_session_id()),
                               d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", true};
     if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
         // The recorder starts unrecorded for the other kinds: say so, so an

@@ -104,20 +104,10 @@ public:
         if (p_ < end_ && *p_ == '}') {
             p_++;
         } else {
-            for (;;) {
+            do {
                 ws();
                 member();
-                ws();
-                if (p_ < end_ && *p_ == ',') {
-                    p_++;
-                    continue;
-                }
-                if (p_ < end_ && *p_ == '}') {
-                    p_++;
-                    break;
-                }
-                fail("expected ',' or '}' after a field");
-            }
+            } while (more('}', "expected ',' or '}' after a field"));
         }
         ws();
         if (p_ != end_) fail("text after the end of the message object");
@@ -141,6 +131,21 @@ private:
 
     void ws() {
         while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) p_++;
+    }
+
+    // After an element of an array or object: true when another follows
+    // (',' consumed), false at the end (`close` consumed).
+    bool more(char close, const char* what) {
+        ws();
+        if (p_ < end_ && *p_ == ',') {
+            p_++;
+            return true;
+        }
+        if (p_ < end_ && *p_ == close) {
+            p_++;
+            return false;
+        }
+        fail(what);
     }
 
     void expect(char c, const char* what) {
@@ -224,16 +229,7 @@ private:
             }
             if (v > 255) fail("byte value out of range (0-255)");
             out.push_back(static_cast<char>(v));
-            ws();
-            if (p_ < end_ && *p_ == ',') {
-                p_++;
-                continue;
-            }
-            if (p_ < end_ && *p_ == ']') {
-                p_++;
-                return;
-            }
-            fail("expected ',' or ']' in byte array");
+            if (!more(']', "expected ',' or ']' in byte array")) return;
         }
     }
 
@@ -248,16 +244,7 @@ private:
             ws();
             out.emplace_back();
             string_into(out.back());
-            ws();
-            if (p_ < end_ && *p_ == ',') {
-                p_++;
-                continue;
-            }
-            if (p_ < end_ && *p_ == ']') {
-                p_++;
-                return;
-            }
-            fail("expected ',' or ']' in the list of field names");
+            if (!more(']', "expected ',' or ']' in the list of field names")) return;
         }
     }
 
@@ -277,7 +264,7 @@ private:
                 p_++;
                 return;
             }
-            for (;;) {
+            do {
                 ws();
                 if (c == '{') {
                     scratch_.clear();
@@ -286,17 +273,7 @@ private:
                     expect(':', "expected ':'");
                 }
                 skip_value(depth + 1);
-                ws();
-                if (p_ < end_ && *p_ == ',') {
-                    p_++;
-                    continue;
-                }
-                if (p_ < end_ && *p_ == close) {
-                    p_++;
-                    return;
-                }
-                fail("unterminated array or object");
-            }
+            } while (more(close, "unterminated array or object"));
         } else {
             const char* start = p_;
             while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ']' && *p_ != ' ' && *p_ != '\t') p_++;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "tlog/error.h"
+#include "tlog/hex.h"
 #include "tlog/sha256.h"
 
 namespace tlog::integrity {
@@ -22,13 +23,6 @@ const Key* Keyring::find(std::string_view id) const {
     for (const auto& k : keys_)
         if (k.id == id) return &k;
     return nullptr;
-}
-
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 Key load_key_file(const std::string& path) {
@@ -48,13 +42,13 @@ Key load_key_file(const std::string& path) {
         }
         for (char c : line) {
             if (c == ' ' || c == '\t' || c == '\r') continue;
-            if (hexval(c) < 0) throw InputError({path, lineno, 0, ""}, "key must be written in hexadecimal");
+            if (hex::digit_value(c) < 0) throw InputError({path, lineno, 0, ""}, "key must be written in hexadecimal");
             hex.push_back(c);
         }
     }
     if (hex.size() % 2) throw InputError({path, 0, 0, ""}, "key has an odd number of hex digits");
     for (size_t i = 0; i < hex.size(); i += 2)
-        k.secret.push_back(static_cast<char>(hexval(hex[i]) << 4 | hexval(hex[i + 1])));
+        k.secret.push_back(static_cast<char>(hex::digit_value(hex[i]) << 4 | hex::digit_value(hex[i + 1])));
     if (k.secret.size() < 32) throw InputError({path, 0, 0, ""}, "key is shorter than 32 bytes");
     if (k.id.empty()) throw InputError({path, 1, 0, ""}, "empty key id");
     return k;
@@ -133,21 +127,13 @@ void append_ext(std::string& ext, std::string_view name, std::string_view canoni
     }
 }
 
-std::string to_hex(const Mac& m) {
-    static const char hex[] = "0123456789abcdef";
-    std::string s(m.size() * 2, '0');
-    for (size_t i = 0; i < m.size(); i++) {
-        s[2 * i] = hex[m[i] >> 4];
-        s[2 * i + 1] = hex[m[i] & 15];
-    }
-    return s;
-}
+std::string to_hex(const Mac& m) { return hex::encode(m.data(), m.size()); }
 
 std::optional<Mac> from_hex(std::string_view s) {
     if (s.size() != kMacSize * 2) return std::nullopt;
     Mac m{};
     for (size_t i = 0; i < kMacSize; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = hex::digit_value(s[2 * i]), lo = hex::digit_value(s[2 * i + 1]);
         if (hi < 0 || lo < 0) return std::nullopt;
         m[i] = static_cast<uint8_t>(hi << 4 | lo);
     }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "tlog/detail/swar.h"
+#include "tlog/hex.h"
 #include "tlog/utf8.h"
 
 namespace tlog::json {
@@ -168,18 +169,11 @@ std::string quote(std::string_view raw) {
     return s;
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_hex4(const char*& p, const char* end, uint32_t& v) {
     if (end - p < 4) return false;
     v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = hex::digit_value(p[i]);
         if (h < 0) return false;
         v = v << 4 | static_cast<uint32_t>(h);
     }

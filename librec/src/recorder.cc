@@ -25,6 +25,7 @@
 #include "tlog/conf_proof.h"
 #include "tlog/encoder.h"
 #include "tlog/error.h"
+#include "tlog/hex.h"
 #include "tlog/integrity.h"
 #include "tlog/privsep.h"
 #include "tlog/rate_limit.h"
@@ -50,23 +51,6 @@ bool valid_pam_rec(const std::string& id) {
     for (char c : id)
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
     return true;
-}
-
-std::string hex_random(size_t n) {
-    unsigned char b[32];
-    if (n > sizeof b) n = sizeof b;
-    if (getrandom(b, n, 0) != static_cast<ssize_t>(n)) {
-        timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        for (size_t i = 0; i < n; i++) b[i] = static_cast<unsigned char>((ts.tv_nsec >> (i % 4 * 8)) ^ getpid() ^ i);
-    }
-    static const char hex[] = "0123456789abcdef";
-    std::string s;
-    for (size_t i = 0; i < n; i++) {
-        s.push_back(hex[b[i] >> 4]);
-        s.push_back(hex[b[i] & 15]);
-    }
-    return s;
 }
 
 std::string search_path(const std::string& name) {
@@ -506,7 +490,7 @@ int recorder_main(Program p, int argc, char** argv) {
         gethostname(host, sizeof host - 1);
         info.host = host;
     }
-    info.rec = hex_random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
+    info.rec = hex::random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
                std::to_string(getpid());
     // pam_tlog's id (proven), so its audit records and the recording share it.
     if (valid_pam_rec(cfg.pam_rec)) info.rec = cfg.pam_rec;

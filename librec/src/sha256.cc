@@ -1,5 +1,7 @@
 #include "tlog/sha256.h"
 
+#include "tlog/hex.h"
+
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -166,15 +168,7 @@ Sha256::Digest Sha256::of(std::string_view s) {
     return h.finish();
 }
 
-std::string Sha256::hex(const Digest& d) {
-    static const char digits[] = "0123456789abcdef";
-    std::string s(64, '0');
-    for (size_t i = 0; i < 32; i++) {
-        s[2 * i] = digits[d[i] >> 4];
-        s[2 * i + 1] = digits[d[i] & 15];
-    }
-    return s;
-}
+std::string Sha256::hex(const Digest& d) { return hex::encode(d.data(), d.size()); }
 
 HmacSha256::HmacSha256(std::string_view key) {
     uint8_t block[64] = {};
