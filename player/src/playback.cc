@@ -14,6 +14,9 @@ public:
         e.height = ev.height;
         p_.queue_.push_back(std::move(e));
     }
+    void message(const MessageHeader& h) override {
+        if (!h.end.empty()) p_.ended_ = true;
+    }
     void gap(uint64_t first, uint64_t last) override {
         // A decoder started at a keyframe sees messages 1..start-1 as missing.
         if (p_.first_msg_ && first == 1 && last + 1 == p_.start_id_) return;
@@ -44,6 +47,7 @@ void Playback::restart(const Keyframe& k) {
     queue_.clear();
     start_id_ = k.msg_id ? k.msg_id : 1;
     first_msg_ = true;
+    ended_ = false;
     pos_ = k.time_ms;
 }
 

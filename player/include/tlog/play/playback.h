@@ -41,6 +41,8 @@ public:
     // Shows the recording as it was at `ms`: every event at or before it
     // applied, none after.
     void seek(uint64_t ms);
+    // Back to the very start: nothing applied, not even events at 0 ms.
+    void rewind() { restart(index_.keyframes.front()); }
     // Applies the events up to and including `ms`; position becomes `ms`.
     void advance_to(uint64_t ms);
     // The time of the next event; nullopt at the end (follow: for now).
@@ -49,6 +51,8 @@ public:
     bool step();
     // Bytes of the file read so far (follow mode: how far the writer got).
     uint64_t file_offset() const { return src_.offset(); }
+    // The recording's last message (with its end marker) has been read.
+    bool ended() const { return ended_; }
 
     // Observers, called as events are applied (export) and when lax
     // decoding finds messages missing.
@@ -71,6 +75,7 @@ private:
     uint64_t pos_ = 0;
     uint64_t start_id_ = 1;
     bool first_msg_ = true;
+    bool ended_ = false;
     std::string rec_, peek_;
 };
 

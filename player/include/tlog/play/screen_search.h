@@ -34,8 +34,8 @@ struct SearchHit {
     std::string text;   // the row's text
 };
 
-// Plays the recording from `from_ms` (exclusive: rows already matching
-// there are not hits) and calls `hit` for each hit until it returns false or
+// Plays the recording from `from_ms` (exclusive, except 0: rows already
+// matching there are not hits) and calls `hit` for each hit until it returns false or
 // the recording ends. Returns the number of hits reported.
 uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit);
 

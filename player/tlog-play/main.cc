@@ -1,0 +1,100 @@
+// tlog-play: plays, searches, verifies and converts tlog recordings. A thin
+// program over libplay (the terminal model, index and playback) and librec
+// (the recording format).
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <system_error>
+
+#include "commands.h"
+#include "interactive.h"
+#include "options.h"
+#include "tlog/error.h"
+#include "tlog/play/convert.h"
+#include "tlog/play/index_cache.h"
+#include "tlog_build_config.h"
+
+using namespace tlog::play;
+using namespace tlog::play::cli;
+
+namespace {
+
+RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys) {
+    CacheOptions co;
+    // A file that is still being written changes under the cache: no cache.
+    co.dir = (o.no_cache || o.follow) ? "" : (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir);
+    co.index.rec = o.match;
+    co.index.lax = o.lax;
+    co.index.keys = &keys;
+    co.index.every_bytes = o.keyframe_bytes;
+    co.index.every_ms = o.keyframe_ms;
+    bool show = ::isatty(STDERR_FILENO);
+    uint64_t size = 0;
+    try {
+        size = identify(o.path).size;
+    } catch (const std::system_error&) {
+    }
+    if (show && size > (256u << 20))
+        co.index.progress = [size](uint64_t off) {
+            std::fprintf(stderr, "\rtlog-play: indexing %3llu%%", static_cast<unsigned long long>(off * 100 / size));
+        };
+    CacheResult res;
+    RecordingIndex idx = open_index(o.path, co, &res);
+    if (show && size > (256u << 20)) std::fprintf(stderr, "\r\x1b[K");
+    if (idx.summary.messages == 0 && !o.match.empty())
+        throw std::runtime_error("no recording \"" + o.match + "\" in " + o.path);
+    if (idx.summary.messages == 0) throw std::runtime_error("no messages in " + o.path);
+    if (o.lax)
+        for (const auto& g : idx.summary.gaps)
+            std::fprintf(stderr, "tlog-play: gap: messages %llu..%llu missing at %s\n",
+                         static_cast<unsigned long long>(g.first_id), static_cast<unsigned long long>(g.last_id),
+                         format_ms(g.pos_ms).c_str());
+    return idx;
+}
+
+int run(int argc, char** argv) {
+    Options o = parse_options(argc, argv);
+    if (o.help) {
+        print_usage();
+        return 0;
+    }
+    if (o.version) {
+        std::printf("tlog-play %s\n", TLOG_VERSION);
+        return 0;
+    }
+    if (!o.import.empty()) return import_command(o);
+    if (o.reader == "journal") {
+        std::fprintf(stderr, "tlog-play: the journal reader is not in this build (see NOTES-issue4.md); "
+                             "export with journalctl -o cat TLOG_REC=ID > FILE and play FILE\n");
+        return 2;
+    }
+    if (o.path.empty()) throw std::invalid_argument("no recording given: -i FILE");
+    if (o.path == "-") throw std::invalid_argument("a recording must be a file (seeking needs one), not stdin");
+    tlog::integrity::Keyring keys;
+    for (const auto& k : o.keys) keys.add(tlog::integrity::load_key_file(k));
+    if (o.list) return list_command(o, keys);
+    if (o.verify) return verify_command(o, keys);
+    RecordingIndex idx = load_index(o, keys);
+    if (!o.search.empty()) return search_command(o, idx);
+    if (!o.export_format.empty()) return export_command(o, idx);
+    return play_interactive(o, o.path, idx);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const tlog::InputError& e) {
+        std::fprintf(stderr, "tlog-play: %s\n", e.what());
+        std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");
+        return 1;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "tlog-play: %s (--help for usage)\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tlog-play: %s\n", e.what());
+        return 1;
+    }
+}
