@@ -49,6 +49,7 @@ public:
         term_ = &term;
         update_size();
         paused_ = o_.paused;
+        pb_.advance_to(0);  // what the recording shows at its start, even paused
         if (!o_.go.empty()) {
             auto t = parse_time(o_.go);
             seek(t ? *t : end_time());
