@@ -21,7 +21,7 @@ public:
         last_pos_ = ev.pos_ms;
         switch (ev.type) {
         case Event::Type::Window:
-            if (!idx_.summary.first_cols) {
+            if (!idx_.summary.first_cols && ev.width && ev.height) {
                 idx_.summary.first_cols = ev.width;
                 idx_.summary.first_rows = ev.height;
             }

@@ -16,7 +16,7 @@ public:
         last_ = ev.pos_ms;
         if (ev.type == Event::Type::Output) s_.out_bytes += ev.data.size();
         else if (ev.type == Event::Type::Input) s_.in_bytes += ev.data.size();
-        else if (!s_.first_cols) {
+        else if (!s_.first_cols && ev.width && ev.height) {
             s_.first_cols = ev.width;
             s_.first_rows = ev.height;
         }

@@ -139,8 +139,8 @@ void TermModel::reset(uint16_t rows, uint16_t cols) {
 }
 
 void TermModel::resize(uint16_t rows, uint16_t cols) {
-    if (!rows) rows = 1;
-    if (!cols) cols = 1;
+    // tlog-rec without a terminal size records "=0x0": keep the current size.
+    if (!rows || !cols) return;
     if (rows == rows_ && cols == cols_) return;
     rows_ = rows;
     cols_ = cols;
@@ -189,15 +189,16 @@ int TermModel::cursor_col() const {
     return p.col;
 }
 
-std::string TermModel::draw_cells(bool restore, int max_cols, int row) const {
+std::string TermModel::draw_cells(bool, int max_cols, int row) const {
     VTermScreen* screen = vterm_obtain_screen(vt_.get());
     std::string out;
     int limit = std::min<int>(max_cols, cols_);
-    // Restoring: blank cells on the default background at the end of the row
-    // need not be drawn on a freshly reset screen.
+    // Blank cells on the default background at the end of the row need not
+    // be drawn: a reset screen has them, and the view erases the rest of
+    // the line.
     int last = limit;
     VTermScreenCell cell;
-    if (restore) {
+    {
         while (last > 0) {
             vterm_screen_get_cell(screen, VTermPos{row, last - 1}, &cell);
             if (cell.chars[0] != 0 || !Pen::of(cell).default_bg()) break;

@@ -278,13 +278,17 @@ private:
             case T::Enter: case T::Escape: break;
             case T::Char: break;
             }
+            if (k.type != T::Char) typed_.clear();
             if (step) {
                 seek_by(step);
                 say(format_ms(pb_.position()));
             }
             if (k.type != T::Char) continue;
             char c = k.ch;
-            if (c != 'G' && !((c >= '0' && c <= '9') || c == ':' || c == '.')) typed_.clear();
+            // A typed time is digits, ':' and '.' in quick succession, then G.
+            uint64_t now = now_ms();
+            if ((c != 'G' && !((c >= '0' && c <= '9') || c == ':' || c == '.')) || now - typed_at_ > 3000) typed_.clear();
+            typed_at_ = now;
             switch (c) {
             case ' ':
             case 'p':
@@ -360,6 +364,7 @@ private:
     uint64_t gaps_seen_ = 0;
     bool prompting_ = false;
     std::string prompt_, last_search_, typed_;
+    uint64_t typed_at_ = 0;
 };
 
 } // namespace

@@ -14,10 +14,13 @@ namespace tlog::play::cli {
 
 namespace {
 
-// Enter: alternate screen, cursor hidden, attributes reset, screen cleared.
-constexpr char kEnter[] = "\x1b[?1049h\x1b[0m\x1b[?25l\x1b[H\x1b[2J";
-// Leave: attributes, scroll region, charset, cursor, main screen.
-constexpr char kLeave[] = "\x1b[0m\x1b[r\x1b(B\x0f\x1b[?25h\x1b[?1049l";
+// Enter: cursor hidden, attributes reset, screen cleared. Like tlog-play,
+// no alternate screen: the last screen of the recording stays visible
+// after the player ends.
+constexpr char kEnter[] = "\x1b[0m\x1b[?25l\x1b[H\x1b[2J";
+// Leave: attributes, scroll region, charset, cursor shown, below the last
+// row (a row number past the end goes to the last row).
+constexpr char kLeave[] = "\x1b[0m\x1b[r\x1b(B\x0f\x1b[?25h\x1b[999;1H\r\n";
 
 int g_pipe[2] = {-1, -1};
 volatile sig_atomic_t g_active = 0;
