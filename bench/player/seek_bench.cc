@@ -2,7 +2,7 @@
 // cache store and load, and seeks to 10 %, 50 %, 90 % and back to 5 %,
 // checking each lands on the marker bench-gen-recording drew there.
 //
-//   bench-player-seek LOG CACHE_DIR
+//   bench-player-seek LOG CACHE_DIR PCT:MS...   (the marks bench-gen-recording printed)
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -27,8 +27,8 @@ long max_rss_mb() {
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s LOG CACHE_DIR\n", argv[0]);
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: %s LOG CACHE_DIR PCT:MS...\n", argv[0]);
         return 2;
     }
     std::string log = argv[1];
@@ -46,20 +46,19 @@ int main(int argc, char** argv) {
     t0 = now();
     RecordingIndex again = open_index(log, co, &r);
     std::printf("index load (%s): %.3f s\n", cache_result_name(r), now() - t0);
-    uint64_t dur = again.summary.duration_ms;
     Playback pb(log, again);
     int bad = 0;
-    for (int pct : {10, 50, 90, 5}) {
-        // The marker is drawn at chunk (chunks * pct / 100), 10 ms each.
-        uint64_t chunks = dur / 10;
-        uint64_t at = chunks * static_cast<uint64_t>(pct) / 100 * 10;
+    for (int i = 3; i < argc; i++) {
+        unsigned pct = 0;
+        unsigned long long at = 0;
+        if (std::sscanf(argv[i], "%u:%llu", &pct, &at) != 2) return 2;
         t0 = now();
         pb.seek(at);
         std::string row = pb.model().row_text(0);
         double dt = now() - t0;
         bool ok = row.find("MARK-" + std::to_string(pct) + "-PERCENT") != std::string::npos;
         bad += !ok;
-        std::printf("seek to %d%% (%llu ms): %.1f ms %s\n", pct, static_cast<unsigned long long>(at), dt * 1000,
+        std::printf("seek to %u%% (%llu ms): %.1f ms %s\n", pct, at, dt * 1000,
                     ok ? "(marker shown)" : "(MARKER MISSING)");
     }
     std::printf("peak RSS %ld MiB\n", max_rss_mb());
