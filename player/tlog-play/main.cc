@@ -3,7 +3,10 @@
 // (the recording format).
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <exception>
 #include <system_error>
 
@@ -13,12 +16,29 @@
 #include "tlog/error.h"
 #include "tlog/play/convert.h"
 #include "tlog/play/index_cache.h"
+#include "tlog/play/journal_source.h"
 #include "tlog_build_config.h"
 
 using namespace tlog::play;
 using namespace tlog::play::cli;
 
 namespace {
+
+// A directory only we can read, removed with its files when done: the
+// journal's messages are copied there to be indexed and played.
+struct PrivateDir {
+    std::string path;
+    PrivateDir() {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/tlog-play.XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        path = tmpl;
+    }
+    ~PrivateDir() {
+        ::unlink((path + "/journal.log").c_str());
+        ::rmdir(path.c_str());
+    }
+};
 
 RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys) {
     CacheOptions co;
@@ -64,10 +84,20 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (!o.import.empty()) return import_command(o);
+    std::unique_ptr<PrivateDir> journal_copy;
     if (o.reader == "journal") {
-        std::fprintf(stderr, "tlog-play: the journal reader is not in this build (see NOTES-issue4.md); "
-                             "export with journalctl -o cat TLOG_REC=ID > FILE and play FILE\n");
-        return 2;
+        if (o.follow) throw std::invalid_argument("--follow is not available with the journal reader yet");
+        if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r journal");
+        JournalQuery q;
+        q.matches = o.journal_match;
+        q.rec = o.match;
+        if (!o.since.empty()) q.since_us = parse_epoch_seconds(o.since);
+        if (!o.until.empty()) q.until_us = parse_epoch_seconds(o.until);
+        q.files = o.journal_files;
+        journal_copy = std::make_unique<PrivateDir>();
+        o.path = journal_copy->path + "/journal.log";
+        if (journal_to_file(q, o.path) == 0) throw std::runtime_error("no matching messages in the journal");
+        o.no_cache = true;  // a copy made for this run only
     }
     if (o.path.empty()) throw std::invalid_argument("no recording given: -i FILE");
     if (o.path == "-") throw std::invalid_argument("a recording must be a file (seeking needs one), not stdin");

@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +14,7 @@ namespace {
 
 enum LongOnly {
     O_PERSIST = 1000, O_LAX, O_LIST, O_VERIFY, O_SEARCH, O_EXPORT, O_EXPORT_INPUT, O_IMPORT, O_IMPORT_FORMAT, O_TIMING,
-    O_REC_ID, O_USER, O_HOST, O_KEY, O_CACHE_DIR, O_NO_CACHE, O_KF_BYTES, O_KF_MS, O_IDLE,
+    O_REC_ID, O_USER, O_HOST, O_KEY, O_CACHE_DIR, O_NO_CACHE, O_KF_BYTES, O_KF_MS, O_IDLE, O_JOURNAL_FILE,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -78,7 +79,7 @@ void print_usage() {
         "Usage: tlog-play [OPTION...]\n"
         "Play back, search, verify and convert tlog terminal recordings.\n\n"
         "Playback (tlog's options):\n"
-        "  -r, --reader=file|journal   log reader (file; journal is not in this build)\n"
+        "  -r, --reader=file|journal   log reader (default file)\n"
         "  -i, --file-path=FILE        read the recording from FILE\n"
         "  -m, --file-match=REC        play recording REC of a file holding several\n"
         "  -f, --follow                wait for and play new messages (live)\n"
@@ -88,6 +89,11 @@ void print_usage() {
         "      --persist               ignore the quit key and keyboard signals\n"
         "      --lax                   play through missing or damaged messages, saying where\n"
         "      --idle-limit=SECONDS    play pauses longer than SECONDS as SECONDS\n"
+        "Journal reader (-r journal):\n"
+        "  -M, --journal-match=F=V     entries whose field F is V (repeatable)\n"
+        "  -S, --journal-since=SECONDS from this time (seconds since the epoch)\n"
+        "  -U, --journal-until=SECONDS up to this time\n"
+        "      --journal-file=FILE     read journal FILE instead of the system journal\n"
         "Other modes:\n"
         "      --list                  list the recordings in the file\n"
         "      --verify                check the integrity chain, name the first broken message\n"
@@ -142,6 +148,7 @@ Options parse_options(int argc, char** argv) {
         {"keyframe-bytes", required_argument, nullptr, O_KF_BYTES},
         {"keyframe-ms", required_argument, nullptr, O_KF_MS},
         {"idle-limit", required_argument, nullptr, O_IDLE},
+        {"journal-file", required_argument, nullptr, O_JOURNAL_FILE},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -186,6 +193,7 @@ Options parse_options(int argc, char** argv) {
         case O_NO_CACHE: o.no_cache = true; break;
         case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
         case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
+        case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
         case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
         case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);
         default: throw std::invalid_argument(std::string("unknown option: ") + argv[optind - 1]);

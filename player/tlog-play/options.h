@@ -35,9 +35,10 @@ struct Options {
     bool no_cache = false;
     uint64_t keyframe_bytes = 1 << 20;
     uint64_t keyframe_ms = 30000;
-    // Journal reader (not in this build: refused with a message).
-    std::vector<std::string> journal_match;
-    std::string since, until;
+    // Journal reader.
+    std::vector<std::string> journal_match;  // -M FIELD=VALUE
+    std::string since, until;                // -S/-U seconds since the epoch
+    std::vector<std::string> journal_files;  // --journal-file: read these files, not the system journal
     bool help = false, version = false;
 };
 
