@@ -103,10 +103,16 @@ public:
             int rc = ::poll(fds, static_cast<nfds_t>(nfds), timeout);
             if (rc < 0 && errno != EINTR) break;
             if (rc > 0 && (fds[0].revents & POLLIN)) {
-                bool resized = false;
-                if (term.take_signals(resized)) {
+                bool resized = false, suspend = false;
+                if (term.take_signals(resized, suspend)) {
                     status = 1;
                     break;
+                }
+                if (suspend) {
+                    term.suspend();
+                    view_.invalidate();
+                    anchor();  // the stop does not count as playback time
+                    resized = true;
                 }
                 if (resized) update_size();
             }

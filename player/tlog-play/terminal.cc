@@ -70,10 +70,8 @@ Terminal::Terminal(bool keys, bool keyboard_signals) {
         t.c_cc[VMIN] = 1;
         t.c_cc[VTIME] = 0;
         g_saved = saved_;
-        if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0) {
-            raw_ = true;
-            g_raw = 1;
-        }
+        raw_modes_ = t;
+        raw_ = true;
     }
     (void)keyboard_signals;
     set_handler(SIGINT, on_signal);
@@ -82,9 +80,28 @@ Terminal::Terminal(bool keys, bool keyboard_signals) {
     set_handler(SIGQUIT, on_signal);
     set_handler(SIGWINCH, on_signal);
     set_handler(SIGPIPE, SIG_IGN);
+    set_handler(SIGTSTP, on_signal);
     for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) set_handler(sig, on_fatal);
+    enter();
+}
+
+void Terminal::enter() {
+    if (raw_) {
+        if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw_modes_) == 0) g_raw = 1;
+        else raw_ = false;
+    }
     g_active = 1;
     write(kEnter);
+}
+
+void Terminal::suspend() {
+    g_active = 0;
+    write(kLeave);
+    if (g_raw) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    g_raw = 0;
+    // Stop for real; execution continues here on SIGCONT.
+    ::raise(SIGSTOP);
+    enter();
 }
 
 Terminal::~Terminal() { restore(); }
@@ -97,9 +114,9 @@ void Terminal::restore() {
     if (resized_ && orig_rows_ && orig_cols_)
         s += "\x1b[8;" + std::to_string(orig_rows_) + ";" + std::to_string(orig_cols_) + "t";
     write(s);
-    if (raw_) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    if (g_raw) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
     g_raw = 0;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) set_handler(sig, SIG_DFL);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP}) set_handler(sig, SIG_DFL);
 }
 
 void Terminal::write(std::string_view s) {
@@ -127,13 +144,14 @@ bool Terminal::size(uint16_t& rows, uint16_t& cols) {
 
 int Terminal::signal_fd() const { return g_pipe[0]; }
 
-bool Terminal::take_signals(bool& resized) {
+bool Terminal::take_signals(bool& resized, bool& suspend) {
     unsigned char buf[64];
     bool stop = false;
     ssize_t n;
     while ((n = ::read(g_pipe[0], buf, sizeof buf)) > 0)
         for (ssize_t i = 0; i < n; i++) {
             if (buf[i] == SIGWINCH) resized = true;
+            else if (buf[i] == SIGTSTP) suspend = true;
             else stop = true;
         }
     return stop;

@@ -31,14 +31,19 @@ public:
     // SIGHUP, SIGQUIT (stop) or SIGWINCH (resize).
     int signal_fd() const;
     // Reads what arrived on the signal pipe: returns true if playback must
-    // stop, and sets `resized` on SIGWINCH.
-    bool take_signals(bool& resized);
+    // stop, sets `resized` on SIGWINCH and `suspend` on SIGTSTP.
+    bool take_signals(bool& resized, bool& suspend);
+    // SIGTSTP: give the terminal back as it was, stop, and take it again
+    // when continued (the caller redraws).
+    void suspend();
     // Asks the terminal to take a size (XTWINOPS); the original size is put
     // back on restore.
     void request_size(uint16_t rows, uint16_t cols);
 
 private:
+    void enter();
     bool raw_ = false;
+    struct termios raw_modes_ {};
     bool restored_ = false;
     bool resized_ = false;
     uint16_t orig_rows_ = 0, orig_cols_ = 0;

@@ -143,6 +143,37 @@ def test_signals():
         p.close()
 
 
+def test_suspend():
+    # SIGTSTP (a job-control stop): the terminal is given back while the
+    # player is stopped, and taken again (and redrawn) when it continues.
+    d = tmpdir()
+    rec = long_recording(d, 20)
+    p = PtyPlayer(["-i", rec])
+    p.pump(0.5)
+    p.proc.send_signal(signal.SIGTSTP)
+    p.pump(0.5)
+    with open("/proc/%d/stat" % p.proc.pid) as f:
+        state = f.read().split(")")[1].split()[0]
+    if state != "T":
+        fail("not stopped after SIGTSTP (state %s)" % state)
+    modes = termios.tcgetattr(p.slave)
+    if not (modes[3] & termios.ECHO and modes[3] & termios.ICANON):
+        fail("terminal modes not restored while stopped")
+    if b"\x1b[?25h" not in p.out[-64:]:
+        fail("cursor not restored while stopped")
+    p.out = b""
+    p.proc.send_signal(signal.SIGCONT)
+    p.pump(0.7)
+    if termios.tcgetattr(p.slave)[3] & termios.ECHO:
+        fail("raw mode not taken again after SIGCONT")
+    if b"T=" not in p.out:
+        fail("screen not redrawn after SIGCONT")
+    p.send("q")
+    if p.wait(3) != 0:
+        fail("q after SIGCONT")
+    p.close()
+
+
 def test_keyboard_quit():
     d = tmpdir()
     rec = long_recording(d, 20)

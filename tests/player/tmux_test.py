@@ -83,7 +83,7 @@ def test_speed_and_pause():
         time.sleep(1.5)
         c = t.screen().splitlines()[0]
         n_b, n_c = int(b.split()[1]), int(c.split()[1])
-        if not 1 <= n_c - n_b <= 2:
+        if not 1 <= n_c - n_b <= 3:
             fail("normal speed after BACKSPACE: %r -> %r" % (b, c))
         t.keys("q")
     finally:
