@@ -148,7 +148,13 @@ RecordingIndex open_index(const std::string& path, const CacheOptions& opts, Cac
         Fd f;
         f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
         std::string data;
-        if (f.fd >= 0 && read_all(f.fd, data)) {
+        // Only a cache file we wrote ourselves is trusted: a planted one
+        // could show the auditor screens the recording never had.
+        struct stat cst;
+        bool ours = f.fd >= 0 && ::fstat(f.fd, &cst) == 0 && S_ISREG(cst.st_mode) && cst.st_uid == ::geteuid() &&
+                    !(cst.st_mode & 022);
+        if (f.fd >= 0 && !ours) res = CacheResult::Unusable;
+        if (ours && read_all(f.fd, data)) {
             // Layout: magic, identity, keyframe settings, index, digest of all before it.
             serial::Reader r{data};
             res = CacheResult::Unusable;

@@ -222,6 +222,12 @@ void test_cache_hit_and_stale(void**) {
     assert_int_equal(r, CacheResult::Unusable);
     open_index(log, co, &r);
     assert_int_equal(r, CacheResult::Hit);
+    // A cache file others could have written is not trusted.
+    chmod(cf.c_str(), 0666);
+    open_index(log, co, &r);
+    assert_int_equal(r, CacheResult::Unusable);
+    open_index(log, co, &r);
+    assert_int_equal(r, CacheResult::Hit);
     // No cache directory: built every time.
     co.dir.clear();
     open_index(log, co, &r);
