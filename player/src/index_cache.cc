@@ -138,65 +138,88 @@ std::string cache_file(const std::string& dir, const FileIdentity& id, const Ind
     return dir + "/" + sha256_hex(key).substr(0, 40) + ".idx";
 }
 
-RecordingIndex open_index(const std::string& path, const CacheOptions& opts, CacheResult* result) {
-    CacheResult res = CacheResult::Disabled;
+namespace {
+
+RecordingIndex store_index(const std::string& file, const FileIdentity& id, const CacheOptions& opts,
+                           RecordingIndex idx) {
+    if (file.empty() || !make_dirs(opts.dir)) return idx;
+    std::string data(kMagic);
+    serial::put_str(data, identity_bytes(id));
+    serial::put_u64(data, opts.index.every_bytes);
+    serial::put_u64(data, opts.index.every_ms);
+    serial::put_str(data, idx.serialize());
+    data += sha256_hex(data);
+    std::string tmp = file + ".tmp." + std::to_string(::getpid());
+    Fd f;
+    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (f.fd >= 0) {
+        bool ok = write_all(f.fd, data);
+        ::close(f.fd);
+        f.fd = -1;
+        if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+    }
+    return idx;
+}
+
+std::optional<RecordingIndex> lookup(const std::string& path, const CacheOptions& opts, const FileIdentity& id,
+                                     std::string& file, CacheResult& res) {
+    res = CacheResult::Disabled;
+    if (opts.dir.empty()) return std::nullopt;
+    file = cache_file(opts.dir, id, opts.index);
+    res = CacheResult::Missing;
+    Fd f;
+    f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f.fd < 0) return std::nullopt;
+    // Only a cache file we wrote ourselves is trusted: a planted one could
+    // show the auditor screens the recording never had.
+    struct stat cst;
+    bool ours = ::fstat(f.fd, &cst) == 0 && S_ISREG(cst.st_mode) && cst.st_uid == ::geteuid() && !(cst.st_mode & 022);
+    res = CacheResult::Unusable;
+    std::string data;
+    if (!ours || !read_all(f.fd, data)) return std::nullopt;
+    // Layout: magic, identity, keyframe settings, index, digest of all before it.
+    if (data.size() <= kMagic.size() + 64 || data.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+    std::string_view body(data.data(), data.size() - 64);
+    if (sha256_hex(body) != std::string_view(data).substr(data.size() - 64)) return std::nullopt;
+    serial::Reader r{body.substr(kMagic.size())};
+    std::string ident = r.str();
+    uint64_t every_bytes = r.u64(), every_ms = r.u64();
+    std::string index = r.str();
+    if (!r.ok) return std::nullopt;
+    if (ident != identity_bytes(id)) {
+        res = CacheResult::Stale;
+        return std::nullopt;
+    }
+    RecordingIndex idx;
+    if (every_bytes != opts.index.every_bytes || every_ms != opts.index.every_ms ||
+        !RecordingIndex::deserialize(index, idx))
+        return std::nullopt;
+    (void)path;
+    res = CacheResult::Hit;
+    return idx;
+}
+
+} // namespace
+
+std::optional<RecordingIndex> load_cached_index(const std::string& path, const CacheOptions& opts, CacheResult* result) {
     FileIdentity id = identify(path);
     std::string file;
-    if (!opts.dir.empty()) {
-        file = cache_file(opts.dir, id, opts.index);
-        res = CacheResult::Missing;
-        Fd f;
-        f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        std::string data;
-        // Only a cache file we wrote ourselves is trusted: a planted one
-        // could show the auditor screens the recording never had.
-        struct stat cst;
-        bool ours = f.fd >= 0 && ::fstat(f.fd, &cst) == 0 && S_ISREG(cst.st_mode) && cst.st_uid == ::geteuid() &&
-                    !(cst.st_mode & 022);
-        if (f.fd >= 0 && !ours) res = CacheResult::Unusable;
-        if (ours && read_all(f.fd, data)) {
-            // Layout: magic, identity, keyframe settings, index, digest of all before it.
-            serial::Reader r{data};
-            res = CacheResult::Unusable;
-            if (data.size() > kMagic.size() + 64 && data.substr(0, kMagic.size()) == kMagic) {
-                std::string_view body(data.data(), data.size() - 64);
-                if (sha256_hex(body) == std::string_view(data).substr(data.size() - 64)) {
-                    r.s = body.substr(kMagic.size());
-                    std::string ident = r.str();
-                    uint64_t every_bytes = r.u64(), every_ms = r.u64();
-                    std::string index = r.str();
-                    RecordingIndex idx;
-                    if (r.ok && ident != identity_bytes(id)) {
-                        res = CacheResult::Stale;
-                    } else if (r.ok && every_bytes == opts.index.every_bytes && every_ms == opts.index.every_ms &&
-                               RecordingIndex::deserialize(index, idx)) {
-                        if (result) *result = CacheResult::Hit;
-                        return idx;
-                    }
-                }
-            }
-        }
-    }
-    RecordingIndex idx = build_index(path, opts.index);
-    if (!opts.dir.empty() && make_dirs(opts.dir)) {
-        std::string data(kMagic);
-        serial::put_str(data, identity_bytes(id));
-        serial::put_u64(data, opts.index.every_bytes);
-        serial::put_u64(data, opts.index.every_ms);
-        serial::put_str(data, idx.serialize());
-        data += sha256_hex(data);
-        std::string tmp = file + ".tmp." + std::to_string(::getpid());
-        Fd f;
-        f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (f.fd >= 0) {
-            bool ok = write_all(f.fd, data);
-            ::close(f.fd);
-            f.fd = -1;
-            if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
-        }
-    }
+    CacheResult res;
+    auto idx = lookup(path, opts, id, file, res);
     if (result) *result = res;
     return idx;
+}
+
+RecordingIndex open_index(const std::string& path, const CacheOptions& opts, CacheResult* result) {
+    FileIdentity id = identify(path);
+    std::string file;
+    CacheResult res;
+    if (auto idx = lookup(path, opts, id, file, res)) {
+        if (result) *result = res;
+        return std::move(*idx);
+    }
+    if (result) *result = res;
+    return store_index(file, id, opts, build_index(path, opts.index));
 }
 
 } // namespace tlog::play

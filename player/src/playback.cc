@@ -28,8 +28,8 @@ private:
 };
 
 Playback::Playback(const std::string& path, const RecordingIndex& index, bool follow)
-    : index_(index), follow_(follow), src_(path), rec_(index.summary.rec) {
-    restart(index_.keyframes.front());
+    : index_(&index), follow_(follow), src_(path), rec_(index.summary.rec) {
+    restart(index_->keyframes.front());
 }
 
 Playback::~Playback() = default;
@@ -74,7 +74,7 @@ void Playback::apply(const PlayEvent& ev) {
 }
 
 void Playback::seek(uint64_t ms) {
-    const Keyframe& k = index_.at_or_before(ms);
+    const Keyframe& k = index_->at_or_before(ms);
     // Going forward within reach of the current state: no restore needed.
     if (!(ms >= pos_ && k.time_ms <= pos_)) restart(k);
     advance_to(ms);

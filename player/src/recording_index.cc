@@ -1,6 +1,7 @@
 #include "tlog/play/recording_index.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "serial.h"
 #include "tlog/play/line_source.h"
@@ -112,6 +113,7 @@ RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
             last_kf_ms = sink.last_pos();
             first = false;
         }
+        if (opts.cancelled && opts.cancelled()) throw IndexCancelled();
         dec.feed(line, no, sink);
         idx.summary.log_bytes += line.size() + 1;
         if (opts.progress && off - progress_at >= (64u << 20)) {
@@ -133,6 +135,27 @@ RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
         idx.keyframes.push_back(std::move(k));
     }
     return idx;
+}
+
+RecordingIndex start_index(const std::string& path, const IndexOptions& opts) {
+    RecordingIndex idx;
+    LineSource src(path);
+    std::string_view line;
+    uint64_t off = 0, no = 0;
+    std::string rec;
+    while (src.next(line, off, no)) {
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        if (peek_rec(line, rec) && !opts.rec.empty() && rec != opts.rec) continue;
+        Keyframe k;
+        k.offset = off;
+        k.line = no - 1;
+        k.msg_id = 1;
+        k.snap = TermModel().snapshot();
+        idx.keyframes.push_back(std::move(k));
+        idx.summary.rec = opts.rec.empty() ? rec : opts.rec;
+        return idx;
+    }
+    throw std::runtime_error(opts.rec.empty() ? "no messages in " + path : "no recording \"" + opts.rec + "\" in " + path);
 }
 
 std::string RecordingIndex::serialize() const {

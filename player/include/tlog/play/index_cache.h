@@ -37,6 +37,10 @@ struct CacheOptions {
 // effort: an unwritable cache only costs time). `result` tells which.
 RecordingIndex open_index(const std::string& path, const CacheOptions& opts, CacheResult* result = nullptr);
 
+// Only the lookup: the cached index if there is a valid one.
+std::optional<RecordingIndex> load_cached_index(const std::string& path, const CacheOptions& opts,
+                                                CacheResult* result = nullptr);
+
 // The cache file for a recording (for tests and for --cache-info).
 std::string cache_file(const std::string& dir, const FileIdentity& id, const IndexOptions& opts);
 

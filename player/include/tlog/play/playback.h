@@ -36,13 +36,17 @@ public:
     TermModel& model() { return model_; }
     const TermModel& model() const { return model_; }
     uint64_t position() const { return pos_; }
-    const RecordingIndex& index() const { return index_; }
+    const RecordingIndex& index() const { return *index_; }
+    // A fuller index of the same recording (one built in the background
+    // while playback ran on a start-only index). Takes effect at the next
+    // seek; the screen and position are kept.
+    void set_index(const RecordingIndex& index) { index_ = &index; }
 
     // Shows the recording as it was at `ms`: every event at or before it
     // applied, none after.
     void seek(uint64_t ms);
     // Back to the very start: nothing applied, not even events at 0 ms.
-    void rewind() { restart(index_.keyframes.front()); }
+    void rewind() { restart(index_->keyframes.front()); }
     // Applies the events up to and including `ms`; position becomes `ms`.
     void advance_to(uint64_t ms);
     // The time of the next event; nullopt at the end (follow: for now).
@@ -65,7 +69,7 @@ private:
     void apply(const PlayEvent& ev);
     void restart(const Keyframe& k);
 
-    const RecordingIndex& index_;
+    const RecordingIndex* index_;
     bool follow_;
     TermModel model_;
     LineSource src_;

@@ -53,6 +53,12 @@ struct IndexOptions {
     uint64_t every_ms = 30000;            // ...or this much recording time
     // Called now and then with the file offset reached (progress display).
     std::function<void(uint64_t offset)> progress;
+    // Checked between messages: true stops the build (IndexCancelled).
+    std::function<bool()> cancelled;
+};
+
+struct IndexCancelled : std::exception {
+    const char* what() const noexcept override { return "index build cancelled"; }
 };
 
 class RecordingIndex {
@@ -71,5 +77,10 @@ public:
 // Decodes the recording in `path` once. Strict mode throws InputError at
 // the first problem; lax mode records problems and gaps in the summary.
 RecordingIndex build_index(const std::string& path, const IndexOptions& opts);
+
+// An index with only the start of the recording (one keyframe, summary
+// holding the recording id): enough to play from the beginning at once
+// while the full index is built. Reads only up to the first message.
+RecordingIndex start_index(const std::string& path, const IndexOptions& opts);
 
 } // namespace tlog::play
