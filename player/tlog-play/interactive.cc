@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +16,7 @@
 #include "keys.h"
 #include "screen_view.h"
 #include "terminal.h"
+#include "tlog/error.h"
 #include "tlog/play/convert.h"
 #include "tlog/play/playback.h"
 #include "tlog/play/screen_search.h"
@@ -32,10 +36,56 @@ constexpr uint64_t kNoticeMs = 3000;
 constexpr uint64_t kFollowPollMs = 250;
 constexpr double kMinSpeed = 1.0 / 16, kMaxSpeed = 16;
 
+// Builds the full index on a thread of its own (its own decoder, model and
+// file reader: nothing is shared with playback but these fields).
+class BackgroundIndex {
+public:
+    BackgroundIndex(const std::string& path, CacheOptions co) : co_(std::move(co)) {
+        try {
+            size_ = identify(path).size;
+        } catch (const std::exception&) {
+        }
+        co_.index.progress = [this](uint64_t off) { offset_.store(off, std::memory_order_relaxed); };
+        co_.index.cancelled = [this] { return cancel_.load(std::memory_order_relaxed); };
+        thread_ = std::thread([this, path] {
+            try {
+                result_ = open_index(path, co_);
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+            done_.store(true, std::memory_order_release);
+        });
+    }
+    ~BackgroundIndex() {
+        cancel_.store(true);
+        if (thread_.joinable()) thread_.join();
+    }
+    bool done() const { return done_.load(std::memory_order_acquire); }
+    unsigned percent() const {
+        return size_ ? static_cast<unsigned>(offset_.load(std::memory_order_relaxed) * 100 / size_) : 0;
+    }
+    // After done(): the index, or the build's exception rethrown.
+    RecordingIndex take() {
+        thread_.join();
+        if (error_) std::rethrow_exception(error_);
+        return std::move(result_);
+    }
+
+private:
+    CacheOptions co_;
+    uint64_t size_ = 0;
+    std::atomic<uint64_t> offset_{0};
+    std::atomic<bool> cancel_{false}, done_{false};
+    RecordingIndex result_;
+    std::exception_ptr error_;
+    std::thread thread_;
+};
+
 class Player {
 public:
-    Player(const Options& o, const std::string& path, const RecordingIndex& idx)
-        : o_(o), path_(path), idx_(idx), pb_(path, idx, o.follow), speed_(std::clamp(o.speed, kMinSpeed, kMaxSpeed)) {
+    Player(const Options& o, const std::string& path, const RecordingIndex& idx, const CacheOptions* background)
+        : o_(o), path_(path), idx_(&idx), pb_(path, idx, o.follow), speed_(std::clamp(o.speed, kMinSpeed, kMaxSpeed)) {
+        if (background) bg_ = std::make_unique<BackgroundIndex>(path, *background);
         pb_.on_gap = [this](const Gap& g) {
             gaps_seen_++;
             say("gap: messages " + std::to_string(g.first_id) + ".." + std::to_string(g.last_id) + " missing at " +
@@ -60,6 +110,23 @@ public:
         for (;;) {
             uint64_t now = now_ms();
             if (view_.tick(now)) dirty_ = true;
+            if (bg_ && bg_->done() && !index_ready()) {
+                try {
+                    full_ = std::make_unique<RecordingIndex>(bg_->take());
+                } catch (const InputError& e) {
+                    failure_ = std::string(e.what()) + "\ntlog-play: the recording is damaged there; --lax plays through it";
+                    status = 1;
+                    break;
+                } catch (const std::exception& e) {
+                    failure_ = e.what();
+                    status = 1;
+                    break;
+                }
+                bg_.reset();
+                idx_ = full_.get();
+                pb_.set_index(*full_);
+                say("index ready: " + format_ms(end_time()));
+            }
             if (resize_asked_at_ && now - resize_asked_at_ >= 300) {
                 check_size_result();
                 dirty_ = true;
@@ -129,6 +196,8 @@ public:
         }
         term.restore();
         term_ = nullptr;
+        bg_.reset();  // stops a build still running
+        if (!failure_.empty()) std::fprintf(stderr, "tlog-play: %s\n", failure_.c_str());
         if (size_notice_) std::fprintf(stderr, "tlog-play: %s\n", size_message_.c_str());
         if (gaps_seen_) std::fprintf(stderr, "tlog-play: played through %llu gap(s) in the recording\n",
                                      static_cast<unsigned long long>(gaps_seen_));
@@ -153,7 +222,16 @@ private:
             capped_for_ = next;
         }
     }
-    uint64_t end_time() const { return idx_.summary.duration_ms; }
+    uint64_t end_time() const { return idx_->summary.duration_ms; }
+    bool index_ready() const { return !bg_; }
+    // Seeks that need the whole index (its length, or keyframes behind the
+    // current position) wait for the background build.
+    bool need_index() {
+        if (index_ready()) return true;
+        say("indexing the recording: " + std::to_string(bg_->percent()) +
+            "% (seeking back and by percentage once it is done)");
+        return false;
+    }
 
     void say(const std::string& s) {
         view_.notice(s, now_ms() + kNoticeMs);
@@ -206,7 +284,7 @@ private:
 
     void seek(uint64_t ms) {
         uint64_t end = end_time();
-        if (!o_.follow && ms > end) ms = end;
+        if (!o_.follow && index_ready() && ms > end) ms = end;
         pb_.seek(ms);
         anchor();
         capped_for_ = 0;
@@ -233,7 +311,7 @@ private:
             Regex re(pattern);
             say("searching for /" + pattern + "/ ...");
             draw(true);
-            Playback scan(path_, idx_);
+            Playback scan(path_, *idx_);
             std::optional<SearchHit> found;
             search_screen(scan, re, pb_.position() + 1, [&](const SearchHit& h) {
                 found = h;
@@ -279,12 +357,15 @@ private:
             case T::ShiftLeft: case T::ShiftDown: case T::Down: case T::PageDown: step = -60000; break;
             case T::ShiftRight: case T::ShiftUp: case T::Up: case T::PageUp: step = 60000; break;
             case T::Home: seek(0); break;
-            case T::End: seek(end_time()); break;
+            case T::End:
+                if (need_index()) seek(end_time());
+                break;
             case T::Backspace: set_speed(1); break;
             case T::Enter: case T::Escape: break;
             case T::Char: break;
             }
             if (k.type != T::Char) typed_.clear();
+            if (step < 0 && !need_index()) continue;
             if (step) {
                 seek_by(step);
                 say(format_ms(pb_.position()));
@@ -316,6 +397,10 @@ private:
                 }
                 break;
             case 'G': {
+                if (!need_index()) {
+                    typed_.clear();
+                    break;
+                }
                 std::optional<uint64_t> t;
                 try {
                     if (!typed_.empty()) t = parse_time(typed_);
@@ -342,6 +427,7 @@ private:
             default:
                 if (c >= '0' && c <= '9') {
                     typed_ += c;
+                    if (!need_index()) break;
                     seek(end_time() * static_cast<uint64_t>(c - '0') / 10);
                     say(std::string(1, c) + "0%: " + format_ms(pb_.position()));
                 }
@@ -353,7 +439,10 @@ private:
 
     const Options& o_;
     std::string path_;
-    const RecordingIndex& idx_;
+    const RecordingIndex* idx_;
+    std::unique_ptr<RecordingIndex> full_;
+    std::unique_ptr<BackgroundIndex> bg_;
+    std::string failure_;
     Playback pb_;
     ScreenView view_;
     KeyParser parser_;
@@ -375,8 +464,9 @@ private:
 
 } // namespace
 
-int play_interactive(const Options& o, const std::string& path, const RecordingIndex& idx) {
-    Player p(o, path, idx);
+int play_interactive(const Options& o, const std::string& path, const RecordingIndex& idx,
+                     const CacheOptions* background) {
+    Player p(o, path, idx, background);
     return p.run();
 }
 

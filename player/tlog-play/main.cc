@@ -24,6 +24,10 @@ using namespace tlog::play::cli;
 
 namespace {
 
+// From this size on, an uncached recording is indexed in the background
+// (a build takes about a second per 20-40 MiB here).
+constexpr uint64_t kBackgroundIndexBytes = 32u << 20;
+
 // A directory only we can read, removed with its files when done: the
 // journal's messages are copied there to be indexed and played.
 struct PrivateDir {
@@ -40,7 +44,7 @@ struct PrivateDir {
     }
 };
 
-RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys) {
+CacheOptions cache_options(const Options& o, const tlog::integrity::Keyring& keys) {
     CacheOptions co;
     // A file that is still being written changes under the cache: no cache.
     co.dir = (o.no_cache || o.follow) ? "" : (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir);
@@ -49,6 +53,11 @@ RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys
     co.index.keys = &keys;
     co.index.every_bytes = o.keyframe_bytes;
     co.index.every_ms = o.keyframe_ms;
+    return co;
+}
+
+RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys) {
+    CacheOptions co = cache_options(o, keys);
     bool show = ::isatty(STDERR_FILENO);
     uint64_t size = 0;
     try {
@@ -105,10 +114,21 @@ int run(int argc, char** argv) {
     for (const auto& k : o.keys) keys.add(tlog::integrity::load_key_file(k));
     if (o.list) return list_command(o, keys);
     if (o.verify) return verify_command(o, keys);
+    if (o.search.empty() && o.export_format.empty() && o.go.empty()) {
+        // Interactive, from the start: a large recording without a cached
+        // index starts playing at once while its index is built beside it.
+        CacheOptions co = cache_options(o, keys);
+        uint64_t size = identify(o.path).size;
+        if (size >= kBackgroundIndexBytes) {
+            if (auto idx = load_cached_index(o.path, co)) return play_interactive(o, o.path, *idx, nullptr);
+            RecordingIndex start = start_index(o.path, co.index);
+            return play_interactive(o, o.path, start, &co);
+        }
+    }
     RecordingIndex idx = load_index(o, keys);
     if (!o.search.empty()) return search_command(o, idx);
     if (!o.export_format.empty()) return export_command(o, idx);
-    return play_interactive(o, o.path, idx);
+    return play_interactive(o, o.path, idx, nullptr);
 }
 
 } // namespace

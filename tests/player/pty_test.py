@@ -279,6 +279,33 @@ def test_strict_and_lax():
     p.close()
 
 
+def test_background_strict():
+    # A large recording damaged near its end: playback starts at once, and
+    # when the background index build meets the damage the player stops
+    # and names the line, as strict mode does.
+    d = tmpdir()
+    raw = os.path.join(d, "big.raw")
+    with open(raw, "w") as f:
+        for i in range(450000):
+            f.write("line %07d of a big recording, and text to fill the screen.........\r\n" % i)
+    rec = os.path.join(d, "big.log")
+    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    lines = open(rec).read().splitlines(True)
+    bad = len(lines) - 20
+    lines[bad - 1] = lines[bad - 1].replace('"timing"', '"timinX"')
+    with open(rec, "w") as f:
+        f.writelines(lines)
+    p = PtyPlayer(["-i", rec])
+    rc = p.wait(120)
+    if rc != 1:
+        fail("status %r" % rc)
+    if b"line 0000" not in p.out:
+        fail("did not start playing before the index was built")
+    if (":%d:" % bad) not in p.stderr() or "--lax" not in p.stderr():
+        fail("the damaged line was not named: %r" % p.stderr())
+    p.close()
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

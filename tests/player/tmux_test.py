@@ -6,6 +6,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from playtest import Script, Tmux, fail, tmpdir  # noqa: E402
 
+import subprocess  # noqa: E402
 import time  # noqa: E402
 
 
@@ -128,6 +129,37 @@ def test_follow():
         t.wait_for("second part", 3)
     finally:
         t.kill()
+
+
+def test_background_index():
+    # A large recording without a cached index plays at once; seeks that
+    # need the index say so until the build beside playback is done.
+    d = tmpdir()
+    raw = os.path.join(d, "big.raw")
+    with open(raw, "w") as f:
+        for i in range(450000):
+            f.write("line %07d of a big recording, \x1b[1mbold\x1b[0m and text to fill the screen\r\n" % i)
+    rec = os.path.join(d, "big.log")
+    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    if os.path.getsize(rec) < 33 << 20:
+        fail("test recording too small to be indexed in the background")
+    t = start(d, rec)
+    try:
+        begin = time.time()
+        t.wait_for("line 0000", 5)
+        if time.time() - begin > 2.5:
+            fail("first screen took %.1f s: the index was built first" % (time.time() - begin))
+        t.keys("9")
+        t.wait_for("indexing the recording", 3)
+        t.wait_for("index ready", 120)
+        t.keys("9")
+        t.wait_for("90%: ", 5)
+        t.keys("q")
+        t.wait_for("Pane is dead", 5)
+    finally:
+        t.kill()
+    if not os.listdir(os.path.join(d, "cache")):
+        fail("the background build did not store the index")
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
