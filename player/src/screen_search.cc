@@ -19,7 +19,8 @@ Regex::~Regex() { regfree(&re_); }
 
 bool Regex::search(const std::string& text) const { return regexec(&re_, text.c_str(), 0, nullptr, 0) == 0; }
 
-uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit) {
+uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit,
+                       const std::function<bool(uint64_t pos_ms)>& keep_going) {
     if (from_ms == 0) pb.rewind();  // output at 0 ms can match too
     else pb.seek(from_ms);
     TermModel& m = pb.model();
@@ -36,9 +37,11 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
     uint64_t hits = 0;
     bool go_on = true;
     std::unordered_set<std::string> before;
+    uint64_t steps = 0;
     while (go_on) {
         auto t = pb.next_time();
         if (!t) break;
+        if (keep_going && ++steps % 4096 == 0 && !keep_going(*t)) break;
         pb.advance_to(*t);
         if (!m.any_dirty()) continue;
         if (matched.size() != m.rows()) matched.resize(m.rows());

@@ -193,6 +193,10 @@ public:
                 parser_.timeout(keys);
             }
             if (handle(keys)) break;
+            if (stop_requested_) {
+                status = 1;
+                break;
+            }
         }
         term.restore();
         term_ = nullptr;
@@ -313,10 +317,32 @@ private:
             draw(true);
             Playback scan(path_, *idx_);
             std::optional<SearchHit> found;
-            search_screen(scan, re, pb_.position() + 1, [&](const SearchHit& h) {
-                found = h;
-                return false;
-            });
+            bool cancelled = false;
+            uint64_t last_check = now_ms();
+            search_screen(
+                scan, re, pb_.position() + 1,
+                [&](const SearchHit& h) {
+                    found = h;
+                    return false;
+                },
+                [&](uint64_t at) {
+                    // Long searches: keep the keys and signals alive, show
+                    // how far the search got, let ESC, q or ^C cancel it.
+                    uint64_t now = now_ms();
+                    if (now - last_check < 100) return true;
+                    last_check = now;
+                    if (search_cancelled()) {
+                        cancelled = true;
+                        return false;
+                    }
+                    view_.notice("searching for /" + pattern + "/ at " + format_ms(at) + " (ESC cancels)", now + kNoticeMs);
+                    Terminal::write(view_.render(pb_.model()));
+                    return true;
+                });
+            if (cancelled) {
+                say("search cancelled");
+                return;
+            }
             if (found) {
                 seek(found->pos_ms);
                 say("/" + pattern + "/ at " + format_ms(found->pos_ms) + " row " + std::to_string(found->row + 1));
@@ -326,6 +352,30 @@ private:
         } catch (const std::invalid_argument& e) {
             say(e.what());
         }
+    }
+
+    // During a search: true when ESC, q, ^C or a stopping signal arrived.
+    bool search_cancelled() {
+        struct pollfd fds[2] = {{term_ ? term_->signal_fd() : -1, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+        if (::poll(fds, keys_ ? 2 : 1, 0) <= 0) return false;
+        if (fds[0].revents & POLLIN) {
+            bool resized = false, suspend = false;
+            if (term_->take_signals(resized, suspend)) {
+                stop_requested_ = true;
+                return true;
+            }
+        }
+        if (keys_ && (fds[1].revents & POLLIN)) {
+            char buf[256];
+            ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+            std::vector<Key> keys;
+            if (n > 0) parser_.feed(std::string_view(buf, static_cast<size_t>(n)), keys);
+            parser_.timeout(keys);
+            for (const Key& k : keys)
+                if (k.type == Key::Type::Escape || (k.type == Key::Type::Char && (k.ch == 'q' || k.ch == 3)))
+                    return true;
+        }
+        return false;
     }
 
     // Returns true to quit.
@@ -443,6 +493,7 @@ private:
     std::unique_ptr<RecordingIndex> full_;
     std::unique_ptr<BackgroundIndex> bg_;
     std::string failure_;
+    bool stop_requested_ = false;
     Playback pb_;
     ScreenView view_;
     KeyParser parser_;

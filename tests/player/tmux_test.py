@@ -154,6 +154,13 @@ def test_background_index():
         t.wait_for("index ready", 120)
         t.keys("9")
         t.wait_for("90%: ", 5)
+        # A long search can be cancelled; the player stays usable.
+        t.keys("0", "/", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        time.sleep(0.3)
+        t.keys("Escape")
+        t.wait_for("search cancelled", 10)
+        t.keys("9")
+        t.wait_for("90%: ", 5)
         t.keys("q")
         t.wait_for("Pane is dead", 5)
     finally:
