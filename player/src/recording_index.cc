@@ -116,7 +116,7 @@ RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
         if (opts.cancelled && opts.cancelled()) throw IndexCancelled();
         dec.feed(line, no, sink);
         idx.summary.log_bytes += line.size() + 1;
-        if (opts.progress && off - progress_at >= (64u << 20)) {
+        if (opts.progress && off - progress_at >= (8u << 20)) {
             progress_at = off;
             opts.progress(off);
         }

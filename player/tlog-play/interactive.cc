@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "background_index.h"
 #include "keys.h"
 #include "screen_view.h"
 #include "terminal.h"
@@ -35,51 +36,6 @@ constexpr uint64_t kFrameMs = 33;        // redraw at most ~30 times a second
 constexpr uint64_t kNoticeMs = 3000;
 constexpr uint64_t kFollowPollMs = 250;
 constexpr double kMinSpeed = 1.0 / 16, kMaxSpeed = 16;
-
-// Builds the full index on a thread of its own (its own decoder, model and
-// file reader: nothing is shared with playback but these fields).
-class BackgroundIndex {
-public:
-    BackgroundIndex(const std::string& path, CacheOptions co) : co_(std::move(co)) {
-        try {
-            size_ = identify(path).size;
-        } catch (const std::exception&) {
-        }
-        co_.index.progress = [this](uint64_t off) { offset_.store(off, std::memory_order_relaxed); };
-        co_.index.cancelled = [this] { return cancel_.load(std::memory_order_relaxed); };
-        thread_ = std::thread([this, path] {
-            try {
-                result_ = open_index(path, co_);
-            } catch (...) {
-                error_ = std::current_exception();
-            }
-            done_.store(true, std::memory_order_release);
-        });
-    }
-    ~BackgroundIndex() {
-        cancel_.store(true);
-        if (thread_.joinable()) thread_.join();
-    }
-    bool done() const { return done_.load(std::memory_order_acquire); }
-    unsigned percent() const {
-        return size_ ? static_cast<unsigned>(offset_.load(std::memory_order_relaxed) * 100 / size_) : 0;
-    }
-    // After done(): the index, or the build's exception rethrown.
-    RecordingIndex take() {
-        thread_.join();
-        if (error_) std::rethrow_exception(error_);
-        return std::move(result_);
-    }
-
-private:
-    CacheOptions co_;
-    uint64_t size_ = 0;
-    std::atomic<uint64_t> offset_{0};
-    std::atomic<bool> cancel_{false}, done_{false};
-    RecordingIndex result_;
-    std::exception_ptr error_;
-    std::thread thread_;
-};
 
 class Player {
 public:
