@@ -5,12 +5,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace tlog::play {
 
 namespace {
 constexpr size_t kBlock = 1 << 20;
+// A message line is bounded by the writer's payload (kilobytes); a line
+// longer than this is not a message, and holding it would let one hostile
+// file take all memory.
+constexpr size_t kMaxLine = 64u << 20;
 }
 
 LineSource::LineSource(const std::string& path) : path_(path), buf_(kBlock) {
@@ -37,7 +43,12 @@ bool LineSource::fill() {
         end_ -= start_;
         start_ = 0;
     }
-    if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // one line longer than the buffer
+    if (end_ == buf_.size()) {  // one line longer than the buffer
+        if (buf_.size() >= kMaxLine)
+            throw std::runtime_error(path_ + ": line " + std::to_string(line_no_ + 1) + " is longer than " +
+                                     std::to_string(kMaxLine >> 20) + " MiB: not a recording");
+        buf_.resize(buf_.size() * 2);
+    }
     for (;;) {
         ssize_t n = ::pread(fd_, buf_.data() + end_, buf_.size() - end_, static_cast<off_t>(file_off_ + end_));
         if (n < 0) {

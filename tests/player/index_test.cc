@@ -339,6 +339,24 @@ void test_lax_gaps(void**) {
     assert_int_equal(gaps, 1);
 }
 
+void test_overlong_line(void**) {
+    // A hostile file that is one endless line must not take all memory.
+    testsupport::TempDir dir;
+    std::string log = dir.file("long.log");
+    {
+        std::ofstream f(log, std::ios::binary);
+        std::string block(1 << 20, 'a');
+        for (int i = 0; i < 65; i++) f << block;
+    }
+    bool threw = false;
+    try {
+        build_index(log, IndexOptions{});
+    } catch (const std::runtime_error& e) {
+        threw = strstr(e.what(), "longer than 64 MiB") != nullptr;
+    }
+    assert_true(threw);
+}
+
 } // namespace
 
 int main() {
@@ -350,6 +368,7 @@ int main() {
         cmocka_unit_test(test_select_recording),
         cmocka_unit_test(test_search_rendered),
         cmocka_unit_test(test_lax_gaps),
+        cmocka_unit_test(test_overlong_line),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
