@@ -15,11 +15,6 @@ namespace tlog::play {
 
 namespace {
 
-struct JournalClose {
-    void operator()(sd_journal* j) const { sd_journal_close(j); }
-};
-using Journal = std::unique_ptr<sd_journal, JournalClose>;
-
 [[noreturn]] void fail(const std::string& what, int r) {
     throw std::runtime_error("journal: " + what + ": " + std::strerror(-r));
 }
@@ -53,7 +48,9 @@ uint64_t parse_epoch_seconds(const std::string& s) {
     return static_cast<uint64_t>(v * 1e6);
 }
 
-uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path) {
+void sd_journal_deleter::operator()(sd_journal* j) const { sd_journal_close(j); }
+
+JournalReader::JournalReader(const JournalQuery& q) : since_us_(q.since_us), until_us_(q.until_us) {
     sd_journal* raw = nullptr;
     int r;
     if (q.files.empty()) {
@@ -65,30 +62,52 @@ uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path) {
         r = sd_journal_open_files(&raw, paths.data(), 0);
     }
     if (r < 0) fail("cannot open", r);
-    Journal j(raw);
+    j_.reset(raw);
     std::vector<std::string> matches = q.matches;
     if (!q.rec.empty()) matches.push_back("TLOG_REC=" + q.rec);
     for (const auto& m : matches) {
         if (m.find('=') == std::string::npos) throw std::invalid_argument("journal match must be FIELD=VALUE: " + m);
-        if ((r = sd_journal_add_match(j.get(), m.data(), m.size())) < 0) fail("bad match \"" + m + "\"", r);
+        if ((r = sd_journal_add_match(j_.get(), m.data(), m.size())) < 0) fail("bad match \"" + m + "\"", r);
     }
-    if (q.since_us) {
-        if ((r = sd_journal_seek_realtime_usec(j.get(), q.since_us)) < 0) fail("seek", r);
-    } else if ((r = sd_journal_seek_head(j.get())) < 0) {
+    if (since_us_) {
+        if ((r = sd_journal_seek_realtime_usec(j_.get(), since_us_)) < 0) fail("seek", r);
+    } else if ((r = sd_journal_seek_head(j_.get())) < 0) {
         fail("seek", r);
     }
-    OutFile out(out_path);
+}
+
+uint64_t JournalReader::copy_new(int fd) {
     uint64_t n = 0;
     std::string buf;
-    while ((r = sd_journal_next(j.get())) > 0) {
+    auto flush = [&] {
+        // One write per batch of whole lines: a reader following the file
+        // never acts on half a message (it holds back an unfinished line).
+        const char* p = buf.data();
+        size_t left = buf.size();
+        while (left) {
+            ssize_t w = ::write(fd, p, left);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                throw std::runtime_error(std::string("write: ") + std::strerror(errno));
+            }
+            p += w;
+            left -= static_cast<size_t>(w);
+        }
+        buf.clear();
+    };
+    int r;
+    while (!past_until_ && (r = sd_journal_next(j_.get())) > 0) {
         uint64_t t = 0;
-        if (sd_journal_get_realtime_usec(j.get(), &t) >= 0) {
-            if (q.since_us && t < q.since_us) continue;
-            if (q.until_us && t > q.until_us) break;
+        if (sd_journal_get_realtime_usec(j_.get(), &t) >= 0) {
+            if (since_us_ && t < since_us_) continue;
+            if (until_us_ && t > until_us_) {
+                past_until_ = true;
+                break;
+            }
         }
         const void* data;
         size_t len;
-        if (sd_journal_get_data(j.get(), "MESSAGE", &data, &len) < 0) continue;
+        if (sd_journal_get_data(j_.get(), "MESSAGE", &data, &len) < 0) continue;
         std::string_view msg(static_cast<const char*>(data), len);
         msg.remove_prefix(8);  // "MESSAGE="
         // A message is one JSON object: a newline inside would split it.
@@ -96,14 +115,22 @@ uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path) {
         buf.append(msg);
         buf.push_back('\n');
         n++;
-        if (buf.size() > (1 << 20)) {
-            out.write(buf.data(), buf.size());
-            buf.clear();
-        }
+        if (buf.size() > (1 << 20)) flush();
     }
-    if (r < 0) fail("read", r);
-    out.write(buf.data(), buf.size());
+    if (!past_until_ && r < 0) fail("read", r);
+    flush();
     return n;
+}
+
+void JournalReader::wait(uint64_t timeout_us) {
+    int r = sd_journal_wait(j_.get(), timeout_us);
+    if (r < 0) fail("wait", r);
+}
+
+uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path) {
+    JournalReader reader(q);
+    OutFile out(out_path);
+    return reader.copy_new(out.fd);
 }
 
 } // namespace tlog::play

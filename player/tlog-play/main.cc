@@ -1,7 +1,12 @@
 // tlog-play: plays, searches, verifies and converts tlog recordings. A thin
 // program over libplay (the terminal model, index and playback) and librec
 // (the recording format).
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
 
 #include <cerrno>
 #include <cstdio>
@@ -42,6 +47,51 @@ struct PrivateDir {
         ::unlink((path + "/journal.log").c_str());
         ::rmdir(path.c_str());
     }
+};
+
+// -r journal -f: a thread copies new journal entries into the private file
+// as they arrive; the player follows that file as it follows any live
+// recording. The journal is opened and read on that thread only.
+class JournalFollow {
+public:
+    JournalFollow(const JournalQuery& q, const std::string& file) {
+        std::promise<uint64_t> first;
+        auto copied = first.get_future();
+        thread_ = std::thread([this, q, file, first = std::move(first)]() mutable {
+            try {
+                JournalReader reader(q);
+                int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + file);
+                first.set_value(reader.copy_new(fd));
+                while (!stop_.load()) {
+                    reader.wait(100000);
+                    reader.copy_new(fd);
+                }
+                ::close(fd);
+            } catch (...) {
+                try {
+                    first.set_exception(std::current_exception());
+                } catch (const std::future_error&) {
+                    // Failed after the first copy: playback goes on with what it has.
+                }
+            }
+        });
+        try {
+            if (copied.get() == 0) throw std::runtime_error("no matching messages in the journal");
+        } catch (...) {
+            stop();
+            throw;
+        }
+    }
+    ~JournalFollow() { stop(); }
+    void stop() {
+        stop_.store(true);
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
 };
 
 CacheOptions cache_options(const Options& o, const tlog::integrity::Keyring& keys) {
@@ -94,8 +144,8 @@ int run(int argc, char** argv) {
     }
     if (!o.import.empty()) return import_command(o);
     std::unique_ptr<PrivateDir> journal_copy;
+    std::unique_ptr<JournalFollow> journal_follow;  // destroyed (stopped) before the copy is removed
     if (o.reader == "journal") {
-        if (o.follow) throw std::invalid_argument("--follow is not available with the journal reader yet");
         if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r journal");
         JournalQuery q;
         q.matches = o.journal_match;
@@ -105,7 +155,8 @@ int run(int argc, char** argv) {
         q.files = o.journal_files;
         journal_copy = std::make_unique<PrivateDir>();
         o.path = journal_copy->path + "/journal.log";
-        if (journal_to_file(q, o.path) == 0) throw std::runtime_error("no matching messages in the journal");
+        if (o.follow) journal_follow = std::make_unique<JournalFollow>(q, o.path);
+        else if (journal_to_file(q, o.path) == 0) throw std::runtime_error("no matching messages in the journal");
         o.no_cache = true;  // a copy made for this run only
     }
     if (o.path.empty()) throw std::invalid_argument("no recording given: -i FILE");

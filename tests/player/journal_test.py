@@ -15,6 +15,26 @@ BOOT = "0123456789abcdef0123456789abcdef"
 T0 = 1700000000000000  # us
 
 
+def entries_of(recordings, t=T0, start=0, stop=None):
+    """Export-format journal entries for messages start..stop of each recording."""
+    entries = []
+    per = [open(r).read().splitlines()[start:stop] for r in recordings]
+    for i in range(max(len(p) for p in per)):
+        for lines in per:
+            if i >= len(lines):
+                continue
+            m = json.loads(lines[i])
+            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=%s\n"
+                           "TLOG_REC=%s\nTLOG_USER=%s\nTLOG_SESSION=%d\nTLOG_ID=%d\n\n"
+                           % (t, t - T0 + 1, BOOT, lines[i], m["rec"], m["user"], m["session"], m["id"]))
+            t += 1000000
+    return "".join(entries), t
+
+
+def append_journal(path, text):
+    subprocess.run([REMOTE, "--output=" + path, "-"], input=text.encode(), check=True, capture_output=True)
+
+
 def journal(d, recordings):
     """Interleaves the recordings' messages as journal entries (with the
     fields tlog-rec's journal writer adds, and unrelated entries between),
@@ -85,6 +105,37 @@ def test_journal():
     r = play("--journal-file", j, "-m", "nothing", "--list", check=False)
     if r.returncode == 0 or "no matching messages" not in r.stderr:
         fail("empty selection: %r" % r.stderr)
+
+
+def test_journal_follow():
+    # A session still being recorded into the journal: -f plays what is
+    # there, then what arrives, until the recording's end.
+    if not os.path.exists(REMOTE):
+        fail("systemd-journal-remote is not installed (scripts/deps.sh installs it)")
+    from playtest import Tmux
+    import time
+    d = tmpdir()
+    s = Script("80x24")
+    for i in range(6):
+        s.out("live %d\r\n" % i).flush().wait(100)
+    s.wait(3000).out(".")
+    rec = s.write(d, "live", ["--rec", "live"])
+    path = os.path.join(d, "live.journal")
+    first, t = entries_of([rec], stop=3)
+    append_journal(path, first)
+    tm = Tmux()
+    tm.start("%s -r journal --journal-file %s -m live -f" % (TLOG_PLAY, path))
+    try:
+        tm.wait_for("live 2", 5)
+        if "live 3" in tm.screen():
+            fail("played messages not in the journal yet")
+        rest, _ = entries_of([rec], t=t, start=3)
+        append_journal(path, rest)
+        tm.wait_for("live 5", 10)
+        tm.wait_for("Pane is dead", 20)  # the end marker ends it
+    finally:
+        tm.kill()
+    del time
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}

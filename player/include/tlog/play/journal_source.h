@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+struct sd_journal;  // <systemd/sd-journal.h>
 
 namespace tlog::play {
 
@@ -17,6 +20,29 @@ struct JournalQuery {
     uint64_t since_us = 0;             // realtime, microseconds; 0: from the start
     uint64_t until_us = 0;             // 0: to the end
     std::vector<std::string> files;    // journal files to read instead of the system journal
+};
+
+struct sd_journal_deleter {
+    void operator()(::sd_journal* j) const;
+};
+
+// Reads the matching entries in order and keeps its place, so that new
+// entries can be copied as they arrive (--follow). Use from one thread.
+class JournalReader {
+public:
+    // Opens the journal (or q.files), adds the matches, seeks to q.since_us.
+    // Throws std::runtime_error / std::invalid_argument.
+    explicit JournalReader(const JournalQuery& q);
+    // Appends the MESSAGE of each matching entry not copied yet, one a line,
+    // to `fd`. Returns how many.
+    uint64_t copy_new(int fd);
+    // Sleeps until the journal changes or `timeout_us` passes.
+    void wait(uint64_t timeout_us);
+
+private:
+    std::unique_ptr<::sd_journal, sd_journal_deleter> j_;
+    uint64_t since_us_, until_us_;
+    bool past_until_ = false;
 };
 
 // Writes the MESSAGE of every matching entry, one a line, to `out_path`
