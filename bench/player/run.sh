@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The player benchmark: a large recording (default 1024 MiB) with heavy
 # output, full-screen redraws and resizes, then
+#   0. time to the first screen without a cached index, both players;
 #   1. libplay: index build throughput and peak memory, cache load, seeks
 #      to 10 %, 50 %, 90 % and back to 5 % (bench-player-seek);
 #   2. tlog-play end to end (cached index): time until the screen at
@@ -27,6 +28,13 @@ ls -l "$log"
 fmt() { printf '%02d:%02d:%02d.%03d' $(($1/3600000)) $(($1/60000%60)) $(($1/1000%60)) $(($1%1000)); }
 declare -A at
 while read -r word pct _ ms; do if [ "$word" = mark ]; then at[$pct]=$ms; fi; done < "$work/marks"
+
+echo "== first screen of the uncached recording (our index is then built in the background)"
+first_ours=$(python3 "$top/bench/player/goto_time.py" 60 "cpu" \
+       env TLOG_PLAY_CACHE_DIR="$cache" "$build/player/tlog-play/tlog-play" -i "$log")
+first_deb=$(python3 "$top/bench/player/goto_time.py" 60 "cpu" tlog-play -i "$log")
+echo "tlog-play ${first_ours}s, Debian tlog-play ${first_deb}s"
+rm -rf "$cache"
 
 echo "== libplay (bench-player-seek)"
 rm -rf "$cache"
