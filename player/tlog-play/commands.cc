@@ -93,6 +93,9 @@ int verify_command(const Options& o, const integrity::Keyring& keys) {
     io.every_ms = ~uint64_t(0);
     RecordingIndex idx = build_index(o.path, io);
     const auto& s = idx.summary;
+    if (s.messages == 0)
+        throw std::runtime_error(o.match.empty() ? "no messages in " + o.path
+                                                 : "no recording \"" + o.match + "\" in " + o.path);
     std::printf("recording %s: %s\n", json_printable(s.rec).c_str(), json_printable(s.integrity).c_str());
     if (s.verdict == IntegrityReport::Verdict::Broken)
         std::printf("first broken message: id %llu, line %llu\n", static_cast<unsigned long long>(s.first_bad_id),

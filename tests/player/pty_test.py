@@ -306,6 +306,26 @@ def test_background_strict():
     p.close()
 
 
+def test_verify():
+    # --verify names the first altered message; an intact recording passes.
+    d = tmpdir()
+    s = Script("80x24")
+    for i in range(5):
+        s.out("message number %d\r\n" % i).flush().wait(10)
+    rec = s.write(d)
+    run = lambda: subprocess.run([os.environ["TLOG_PLAY"], "-i", rec, "--verify"], capture_output=True, text=True)
+    r = run()
+    if r.returncode != 0 or "intact" not in r.stdout:
+        fail("intact recording: %r" % r.stdout)
+    lines = open(rec).read().splitlines(True)
+    lines[2] = lines[2].replace("message number 2", "message number 7")
+    with open(rec, "w") as f:
+        f.writelines(lines)
+    r = run()
+    if r.returncode != 1 or "broken" not in r.stdout or "first broken message: id 3, line 3" not in r.stdout:
+        fail("altered recording: %r" % r.stdout)
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":
