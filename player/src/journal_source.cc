@@ -95,7 +95,7 @@ uint64_t JournalReader::copy_new(int fd) {
         }
         buf.clear();
     };
-    int r;
+    int r = 0;
     while (!past_until_ && (r = sd_journal_next(j_.get())) > 0) {
         uint64_t t = 0;
         if (sd_journal_get_realtime_usec(j_.get(), &t) >= 0) {
