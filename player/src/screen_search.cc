@@ -41,7 +41,7 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
     while (go_on) {
         auto t = pb.next_time();
         if (!t) break;
-        if (keep_going && ++steps % 4096 == 0 && !keep_going(*t)) break;
+        if (keep_going && ++steps % 256 == 0 && !keep_going(*t)) break;
         pb.advance_to(*t);
         if (!m.any_dirty()) continue;
         if (matched.size() != m.rows()) matched.resize(m.rows());

@@ -162,7 +162,7 @@ def test_background_index():
         t.keys("9")
         t.wait_for("90%: ", 5)
         t.keys("q")
-        t.wait_for("Pane is dead", 5)
+        t.wait_for("Pane is dead", 30)  # slow under the sanitizers' exit checks
     finally:
         t.kill()
     if not os.listdir(os.path.join(d, "cache")):

@@ -37,7 +37,7 @@ struct SearchHit {
 // Plays the recording from `from_ms` (exclusive, except 0: rows already
 // matching there are not hits) and calls `hit` for each hit until it returns false or
 // the recording ends. Returns the number of hits reported.
-// `keep_going`, when set, is asked every few thousand events whether to go
+// `keep_going`, when set, is asked every few hundred events whether to go
 // on (an interactive search the auditor cancels).
 uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit,
                        const std::function<bool(uint64_t pos_ms)>& keep_going = {});
