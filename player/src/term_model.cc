@@ -111,7 +111,14 @@ const VTermScreenCallbacks ModelCallbacks::tracking = {&ModelCallbacks::damage, 
 
 void TermModel::VTermFree::operator()(VTerm* vt) const { vterm_free(vt); }
 
-TermModel::TermModel(uint16_t rows, uint16_t cols) : rows_(rows ? rows : 1), cols_(cols ? cols : 1) { setup(); }
+// libvterm 0.1.4 writes out of bounds for a wide character on a screen one
+// column wide: the model is never narrower than two.
+constexpr uint16_t kMinCols = 2;
+
+TermModel::TermModel(uint16_t rows, uint16_t cols)
+    : rows_(rows ? rows : 1), cols_(std::max(cols, kMinCols)) {
+    setup();
+}
 TermModel::~TermModel() = default;
 
 void TermModel::setup() {
@@ -125,6 +132,7 @@ void TermModel::setup() {
     vterm_screen_enable_altscreen(screen, 1);
     vterm_screen_reset(screen, 1);
     tracker_.reset();
+    c1_carry_ = false;
     cursor_visible_ = true;
     alt_ = false;
     primary_.clear();
@@ -134,19 +142,46 @@ void TermModel::setup() {
 
 void TermModel::reset(uint16_t rows, uint16_t cols) {
     rows_ = rows ? rows : 1;
-    cols_ = cols ? cols : 1;
+    cols_ = std::max(cols, kMinCols);
     setup();
 }
 
 void TermModel::resize(uint16_t rows, uint16_t cols) {
     // tlog-rec without a terminal size records "=0x0": keep the current size.
     if (!rows || !cols) return;
+    cols = std::max(cols, kMinCols);
     if (rows == rows_ && cols == cols_) return;
-    rows_ = rows;
-    cols_ = cols;
-    vterm_set_size(vt_.get(), rows, cols);
-    dirty_.assign(rows_, true);
-    any_dirty_ = true;
+    // libvterm 0.1.4's own resize leaves state that insert mode later
+    // writes past (heap corruption from a hostile recording: see
+    // doc/terminal-model.md). So a resize builds a new libvterm of the new
+    // size and redraws the screen into it from the cells: the top rows are
+    // kept, or the bottom ones when the cursor would fall off.
+    int offset = 0;
+    int cur_row = cursor_row(), cur_col = cursor_col();
+    if (cur_row >= rows) offset = cur_row - rows + 1;
+    Snapshot s = snapshot();
+    std::string cells = "\x1b[0m";
+    for (int r = offset; r < rows_ && r - offset < rows; r++) {
+        std::string row = draw_cells(true, cols, r);
+        if (row.empty()) continue;
+        cells += cup(r - offset, 0);
+        cells += row;
+    }
+    s.cells = std::move(cells);
+    s.rows = rows;
+    s.cols = cols;
+    s.cur_row = static_cast<uint16_t>(std::min(cur_row - offset, rows - 1));
+    s.cur_col = static_cast<uint16_t>(std::min(cur_col, cols - 1));
+    // As xterm does on a resize: the scroll region is the whole screen again.
+    s.modes.top = s.modes.bottom = 0;
+    s.modes.origin = false;
+    if (s.alt) {
+        s.primary_row = static_cast<uint16_t>(std::min<int>(s.primary_row, rows - 1));
+        s.primary_col = static_cast<uint16_t>(std::min<int>(s.primary_col, cols - 1));
+    }
+    uint64_t fed = fed_;
+    restore(s);
+    fed_ = fed;
 }
 
 void TermModel::feed_vterm(std::string_view bytes) {
@@ -157,8 +192,50 @@ void TermModel::feed_vterm(std::string_view bytes) {
     }
 }
 
-void TermModel::feed(std::string_view bytes) {
-    fed_ += bytes.size();
+// C1 controls written as UTF-8 (U+0080..U+009F, bytes C2 80..C2 9F) reach
+// libvterm 0.1.4 as glyphs of width -1, and in insert mode that crashes it
+// (a hostile recording could kill the player). A terminal that honours C1
+// in UTF-8 reads them as controls: rewrite each as its 7-bit form, ESC and
+// the byte less 0x40 (U+009B becomes "ESC ["), before anything sees them.
+std::string_view TermModel::sanitize(std::string_view bytes) {
+    if (!c1_carry_ && std::memchr(bytes.data(), 0xc2, bytes.size()) == nullptr) return bytes;
+    clean_.clear();
+    size_t i = 0;
+    if (c1_carry_) {
+        c1_carry_ = false;
+        if (!bytes.empty() && static_cast<unsigned char>(bytes[0]) >= 0x80 && static_cast<unsigned char>(bytes[0]) < 0xa0) {
+            clean_ += '\x1b';
+            clean_ += static_cast<char>(static_cast<unsigned char>(bytes[0]) - 0x40);
+            i = 1;
+        } else {
+            clean_ += '\xc2';
+        }
+    }
+    for (; i < bytes.size(); i++) {
+        unsigned char c = static_cast<unsigned char>(bytes[i]);
+        if (c != 0xc2) {
+            clean_ += static_cast<char>(c);
+            continue;
+        }
+        if (i + 1 == bytes.size()) {
+            c1_carry_ = true;  // the rest of the character comes with the next write
+            break;
+        }
+        unsigned char n = static_cast<unsigned char>(bytes[i + 1]);
+        if (n >= 0x80 && n < 0xa0) {
+            clean_ += '\x1b';
+            clean_ += static_cast<char>(n - 0x40);
+            i++;
+        } else {
+            clean_ += '\xc2';
+        }
+    }
+    return clean_;
+}
+
+void TermModel::feed(std::string_view raw) {
+    fed_ += raw.size();
+    std::string_view bytes = sanitize(raw);
     while (!bytes.empty()) {
         VtTracker::Mark mark;
         size_t n = tracker_.scan(bytes, mark);
@@ -170,6 +247,10 @@ void TermModel::feed(std::string_view bytes) {
             primary_row_ = static_cast<uint16_t>(cursor_row());
             primary_col_ = static_cast<uint16_t>(cursor_col());
             feed_vterm(bytes.substr(n - 1, 1));
+        } else if (mark == VtTracker::Mark::Decaln) {
+            // libvterm has "ESC #" pending: end it with a final it ignores.
+            feed_vterm(bytes.substr(0, n - 1));
+            feed_vterm("0");
         } else {
             feed_vterm(bytes.substr(0, n));
         }

@@ -66,8 +66,8 @@ size_t VtTracker::scan(std::string_view data, Mark& mark) {
             } else if (c < 0x20) {
                 if (c == 0x18 || c == 0x1a) state_ = State::Ground;
             } else {
-                esc_final(static_cast<char>(c));
                 state_ = State::Ground;
+                esc_final(static_cast<char>(c));
             }
             break;
         case State::EscInter:
@@ -77,9 +77,13 @@ size_t VtTracker::scan(std::string_view data, Mark& mark) {
                 if (c == 0x18 || c == 0x1a) state_ = State::Ground;
                 break;
             }
+            state_ = State::Ground;
             if (inter_ == '(') modes_.g0 = static_cast<char>(c);
             else if (inter_ == ')') modes_.g1 = static_cast<char>(c);
-            state_ = State::Ground;
+            else if (inter_ == '#' && c == '8') {
+                mark = Mark::Decaln;
+                return static_cast<size_t>(p - data.data());
+            }
             break;
         case State::Csi:
             if (c >= '0' && c <= '9') {
@@ -134,8 +138,9 @@ size_t VtTracker::scan(std::string_view data, Mark& mark) {
     return data.size();
 }
 
-void VtTracker::esc_final(char f) {
+VtTracker::Mark VtTracker::esc_final(char f) {
     if (f == 'c') modes_ = VtModes{};  // RIS
+    return Mark::None;
 }
 
 VtTracker::Mark VtTracker::csi_final(char f) {

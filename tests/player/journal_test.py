@@ -112,7 +112,7 @@ def test_journal_follow():
     # there, then what arrives, until the recording's end.
     if not os.path.exists(REMOTE):
         fail("systemd-journal-remote is not installed (scripts/deps.sh installs it)")
-    from playtest import Tmux
+    from playtest import PtyPlayer
     import time
     d = tmpdir()
     s = Script("80x24")
@@ -123,18 +123,24 @@ def test_journal_follow():
     path = os.path.join(d, "live.journal")
     first, t = entries_of([rec], stop=3)
     append_journal(path, first)
-    tm = Tmux()
-    tm.start("%s -r journal --journal-file %s -m live -f" % (TLOG_PLAY, path))
+    p = PtyPlayer(["-r", "journal", "--journal-file", path, "-m", "live", "-f"])
     try:
-        tm.wait_for("live 2", 5)
-        if "live 3" in tm.screen():
+        deadline = time.time() + 5
+        while b"live 2" not in p.out and time.time() < deadline:
+            p.pump(0.1)
+        if b"live 2" not in p.out:
+            fail("the messages already in the journal were not played")
+        if b"live 3" in p.out:
             fail("played messages not in the journal yet")
         rest, _ = entries_of([rec], t=t, start=3)
         append_journal(path, rest)
-        tm.wait_for("live 5", 10)
-        tm.wait_for("Pane is dead", 20)  # the end marker ends it
+        rc = p.wait(20)  # the end marker ends it
+        if rc != 0:
+            fail("did not end with the recording (status %r): %s" % (rc, p.stderr()))
+        if b"live 5" not in p.out:
+            fail("new journal entries were not played")
     finally:
-        tm.kill()
+        p.close()
     del time
 
 

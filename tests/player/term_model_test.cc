@@ -150,6 +150,45 @@ void test_dirty_rows(void**) {
     assert_true(m.dirty()[2]);
 }
 
+void test_libvterm_crashers(void**) {
+    // Inputs found by random streams that crash or corrupt libvterm 0.1.4
+    // (a hostile recording could kill the auditor's player). Each must now
+    // play without harm; run under ASan+UBSan and valgrind-clean.
+    {
+        TermModel m(18, 47);  // C1 CSI as UTF-8 in insert mode: a glyph of width -1
+        m.feed("\x1b[4h");
+        m.feed("\xc2\x9b" "B");
+        m.feed("x\xc2");      // split between writes
+        m.feed("\x9b" "A");
+    }
+    {
+        TermModel m(14, 49);  // insert mode, DECALN, resizes
+        m.resize(34, 67);
+        m.feed("\x1b[4h\x1b#8");
+        m.resize(14, 94);
+        m.feed("E");
+        assert_int_equal(m.rows(), 14);
+    }
+    {
+        TermModel m(14, 49);  // insert mode through a snapshot and a resize
+        m.feed("\x1b[?1049l");
+        m.resize(23, 80);
+        m.feed("\x1b[4h");
+        Snapshot s;
+        assert_true(Snapshot::deserialize(m.snapshot().serialize(), s));
+        m.restore(s);
+        m.feed("(");
+        m.resize(14, 94);
+        m.feed("E");
+    }
+    {
+        TermModel m(21, 52);  // a wide character on a screen one column wide
+        m.resize(34, 1);
+        m.feed("\xe4\xb8\xad");
+        assert_int_equal(m.cols(), 2);
+    }
+}
+
 } // namespace
 
 int main() {
@@ -167,6 +206,7 @@ int main() {
         cmocka_unit_test(test_ground_state),
         cmocka_unit_test(test_snapshot_rejects_garbage),
         cmocka_unit_test(test_dirty_rows),
+        cmocka_unit_test(test_libvterm_crashers),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

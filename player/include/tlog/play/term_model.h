@@ -68,6 +68,7 @@ private:
     };
     void setup();
     void feed_vterm(std::string_view bytes);
+    std::string_view sanitize(std::string_view bytes);
     std::string draw_cells(bool restore, int max_cols, int row) const;
     std::string all_cells() const;
     void mark_dirty(int start_row, int end_row);
@@ -84,6 +85,8 @@ private:
     bool any_dirty_ = false;
     std::vector<bool> dirty_;
     uint64_t fed_ = 0;
+    bool c1_carry_ = false;     // a C2 byte ended the last write
+    std::string clean_;         // sanitize()'s output when it had to change something
 };
 
 } // namespace tlog::play

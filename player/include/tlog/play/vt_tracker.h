@@ -33,7 +33,9 @@ struct VtModes {
 
 class VtTracker {
 public:
-    enum class Mark { None, AltScreenEnter, AltScreenLeave };
+    // Decaln: ESC # 8 (screen alignment test), which with insert mode and
+    // resizes corrupts libvterm 0.1.4's memory: the model never passes it on.
+    enum class Mark { None, AltScreenEnter, AltScreenLeave, Decaln };
 
     // Scans bytes from `data`; stops after the final byte of a sequence that
     // enters or leaves the alternate screen and returns how many bytes were
@@ -54,7 +56,7 @@ public:
 private:
     enum class State : uint8_t { Ground, Esc, EscInter, Csi, String, StringEsc };
     Mark csi_final(char final);
-    void esc_final(char final);
+    Mark esc_final(char final);
 
     State state_ = State::Ground;
     char leader_ = 0;          // CSI private marker ('?', '>', ...)
