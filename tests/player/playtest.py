@@ -203,6 +203,16 @@ class Tmux:
             time.sleep(0.05)
         fail("screen never showed %r; it shows:\n%s" % (text, self.screen()))
 
+    def wait_dead(self, timeout=5.0):
+        """Waits for the pane's program to exit (remain-on-exit keeps the pane)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            r = self.run("display-message", "-p", "-t", "0", "#{pane_dead}", check=False)
+            if r.returncode != 0 or r.stdout.strip() == "1":
+                return
+            time.sleep(0.05)
+        fail("the player did not exit; the screen shows:\n%s" % self.screen())
+
     def kill(self):
         self.run("kill-server", check=False)
         try:

@@ -60,7 +60,7 @@ def test_keys():
         t.keys(".")                       # step while paused
         t.wait_for("second 043")
         t.keys("q")
-        t.wait_for("Pane is dead", 5)
+        t.wait_dead(10)
     finally:
         t.kill()
 
@@ -162,7 +162,7 @@ def test_background_index():
         t.keys("9")
         t.wait_for("90%: ", 5)
         t.keys("q")
-        t.wait_for("Pane is dead", 30)  # slow under the sanitizers' exit checks
+        t.wait_dead(30)  # slow under the sanitizers' exit checks
     finally:
         t.kill()
     if not os.listdir(os.path.join(d, "cache")):
