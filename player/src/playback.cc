@@ -1,0 +1,103 @@
+#include "tlog/play/playback.h"
+
+namespace tlog::play {
+
+class Playback::Sink : public EventSink {
+public:
+    explicit Sink(Playback& p) : p_(p) {}
+    void event(const Event& ev) override {
+        PlayEvent e;
+        e.type = ev.type;
+        e.pos_ms = ev.pos_ms;
+        e.data.assign(ev.data);
+        e.width = ev.width;
+        e.height = ev.height;
+        p_.queue_.push_back(std::move(e));
+    }
+    void message(const MessageHeader& h) override {
+        if (!h.end.empty()) p_.ended_ = true;
+    }
+    void gap(uint64_t first, uint64_t last) override {
+        // A decoder started at a keyframe sees messages 1..start-1 as missing.
+        if (p_.first_msg_ && first == 1 && last + 1 == p_.start_id_) return;
+        if (p_.on_gap) p_.on_gap(Gap{first, last, p_.pos_});
+    }
+
+private:
+    Playback& p_;
+};
+
+Playback::Playback(const std::string& path, const RecordingIndex& index, bool follow)
+    : index_(&index), follow_(follow), src_(path), rec_(index.summary.rec) {
+    restart(index_->keyframes.front());
+}
+
+Playback::~Playback() = default;
+
+void Playback::restart(const Keyframe& k) {
+    model_.restore(k.snap);
+    src_.seek(k.offset, k.line);
+    // Messages were checked when the index was built: play through
+    // whatever the file holds now.
+    DecodeOptions o;
+    o.lax = true;
+    o.source = src_.path();
+    dec_ = std::make_unique<Decoder>(o);
+    sink_ = std::make_unique<Sink>(*this);
+    queue_.clear();
+    start_id_ = k.msg_id ? k.msg_id : 1;
+    first_msg_ = true;
+    ended_ = false;
+    pos_ = k.time_ms;
+}
+
+bool Playback::fill() {
+    std::string_view line;
+    uint64_t off, no;
+    while (queue_.empty()) {
+        if (!src_.next(line, off, no, follow_)) return false;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        if (peek_rec(line, peek_) && peek_ != rec_) continue;
+        dec_->feed(line, no, *sink_);
+        first_msg_ = false;
+    }
+    return true;
+}
+
+void Playback::apply(const PlayEvent& ev) {
+    switch (ev.type) {
+    case Event::Type::Window: model_.resize(ev.height, ev.width); break;
+    case Event::Type::Output: model_.feed(ev.data); break;
+    case Event::Type::Input: break;
+    }
+    if (on_event) on_event(ev);
+}
+
+void Playback::seek(uint64_t ms) {
+    const Keyframe& k = index_->at_or_before(ms);
+    // Going forward within reach of the current state: no restore needed.
+    if (!(ms >= pos_ && k.time_ms <= pos_)) restart(k);
+    advance_to(ms);
+}
+
+void Playback::advance_to(uint64_t ms) {
+    while (fill() && queue_.front().pos_ms <= ms) {
+        apply(queue_.front());
+        queue_.pop_front();
+    }
+    if (ms > pos_) pos_ = ms;
+}
+
+std::optional<uint64_t> Playback::next_time() {
+    if (!fill()) return std::nullopt;
+    return queue_.front().pos_ms;
+}
+
+bool Playback::step() {
+    auto t = next_time();
+    if (!t) return false;
+    advance_to(*t);
+    return true;
+}
+
+} // namespace tlog::play

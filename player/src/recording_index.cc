@@ -1,0 +1,233 @@
+#include "tlog/play/recording_index.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "serial.h"
+#include "tlog/play/line_source.h"
+#include "tlog/play/term_model.h"
+
+namespace tlog::play {
+
+namespace {
+
+constexpr std::string_view kMagic = "TLPIDX2";
+constexpr size_t kMaxProblems = 20;
+
+class IndexSink : public EventSink {
+public:
+    IndexSink(RecordingIndex& idx, TermModel& model) : idx_(idx), model_(model) {}
+
+    void event(const Event& ev) override {
+        last_pos_ = ev.pos_ms;
+        switch (ev.type) {
+        case Event::Type::Window:
+            if (!idx_.summary.first_cols && ev.width && ev.height) {
+                idx_.summary.first_cols = ev.width;
+                idx_.summary.first_rows = ev.height;
+            }
+            model_.resize(ev.height, ev.width);
+            break;
+        case Event::Type::Output:
+            model_.feed(ev.data);
+            idx_.summary.out_bytes += ev.data.size();
+            break;
+        case Event::Type::Input:
+            idx_.summary.in_bytes += ev.data.size();
+            break;
+        }
+    }
+    void message(const MessageHeader& h) override {
+        auto& s = idx_.summary;
+        if (!s.messages) {
+            s.rec = std::string(h.rec);
+            s.user = std::string(h.user);
+            s.host = std::string(h.host);
+            s.term = std::string(h.term);
+            s.session = h.session;
+            if (h.has_time) s.start_ms = h.time_ms >= h.pos ? h.time_ms - h.pos : 0;
+        }
+        s.messages++;
+        last_pos_ = std::max(last_pos_, h.pos);
+    }
+    void gap(uint64_t first, uint64_t last) override { idx_.summary.gaps.push_back(Gap{first, last, last_pos_}); }
+    void problem(const Problem& p) override {
+        if (idx_.summary.problems.size() < kMaxProblems) idx_.summary.problems.push_back(p.str());
+    }
+    uint64_t last_pos() const { return last_pos_; }
+
+private:
+    RecordingIndex& idx_;
+    TermModel& model_;
+    uint64_t last_pos_ = 0;
+};
+
+} // namespace
+
+const Keyframe& RecordingIndex::at_or_before(uint64_t ms) const {
+    auto it = std::upper_bound(keyframes.begin(), keyframes.end(), ms,
+                               [](uint64_t t, const Keyframe& k) { return t < k.time_ms; });
+    if (it == keyframes.begin()) return keyframes.front();
+    return *(it - 1);
+}
+
+RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
+    RecordingIndex idx;
+    idx.every_bytes = opts.every_bytes;
+    idx.every_ms = opts.every_ms;
+    TermModel model;
+    IndexSink sink(idx, model);
+    DecodeOptions dopts;
+    dopts.lax = opts.lax;
+    dopts.keys = opts.keys;
+    dopts.source = path;
+    Decoder dec(dopts);
+    LineSource src(path);
+    std::string selected = opts.rec;
+    std::string rec;
+    std::string_view line;
+    uint64_t off = 0, no = 0;
+    uint64_t last_kf_bytes = 0, last_kf_ms = 0;
+    bool first = true;
+    uint64_t progress_at = 0;
+    while (src.next(line, off, no)) {
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        if (peek_rec(line, rec)) {
+            if (selected.empty()) selected = rec;
+            else if (rec != selected) continue;
+        }
+        // A keyframe before this message when enough has been played since
+        // the last one, and the stream is between escape sequences.
+        if (first || ((model.fed() - last_kf_bytes >= opts.every_bytes ||
+                       sink.last_pos() - last_kf_ms >= opts.every_ms) &&
+                      model.at_ground())) {
+            Keyframe k;
+            k.time_ms = first ? 0 : sink.last_pos();
+            k.offset = off;
+            k.line = no - 1;
+            k.msg_id = dec.messages() + 1;
+            k.out_bytes = model.fed();
+            k.snap = model.snapshot();
+            idx.keyframes.push_back(std::move(k));
+            last_kf_bytes = model.fed();
+            last_kf_ms = sink.last_pos();
+            first = false;
+        }
+        if (opts.cancelled && opts.cancelled()) throw IndexCancelled();
+        dec.feed(line, no, sink);
+        idx.summary.log_bytes += line.size() + 1;
+        if (opts.progress && off - progress_at >= (8u << 20)) {
+            progress_at = off;
+            opts.progress(off);
+        }
+    }
+    const IntegrityReport& r = dec.finish();
+    auto& s = idx.summary;
+    if (s.rec.empty()) s.rec = selected;
+    s.duration_ms = sink.last_pos();
+    s.verdict = r.verdict;
+    s.integrity = r.str();
+    s.first_bad_id = r.first_bad_id;
+    s.first_bad_line = r.first_bad_line;
+    if (idx.keyframes.empty()) {
+        Keyframe k;
+        k.snap = model.snapshot();
+        idx.keyframes.push_back(std::move(k));
+    }
+    return idx;
+}
+
+RecordingIndex start_index(const std::string& path, const IndexOptions& opts) {
+    RecordingIndex idx;
+    LineSource src(path);
+    std::string_view line;
+    uint64_t off = 0, no = 0;
+    std::string rec;
+    while (src.next(line, off, no)) {
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        if (peek_rec(line, rec) && !opts.rec.empty() && rec != opts.rec) continue;
+        Keyframe k;
+        k.offset = off;
+        k.line = no - 1;
+        k.msg_id = 1;
+        k.snap = TermModel().snapshot();
+        idx.keyframes.push_back(std::move(k));
+        idx.summary.rec = opts.rec.empty() ? rec : opts.rec;
+        return idx;
+    }
+    throw std::runtime_error(opts.rec.empty() ? "no messages in " + path : "no recording \"" + opts.rec + "\" in " + path);
+}
+
+std::string RecordingIndex::serialize() const {
+    using namespace serial;
+    std::string s(kMagic);
+    const auto& m = summary;
+    for (const std::string* f : {&m.rec, &m.user, &m.host, &m.term, &m.integrity}) put_str(s, *f);
+    for (uint64_t v : {m.session, m.start_ms, m.duration_ms, m.messages, m.out_bytes, m.in_bytes, m.log_bytes,
+                       uint64_t(m.first_cols), uint64_t(m.first_rows), uint64_t(m.verdict), m.first_bad_id,
+                       m.first_bad_line, every_bytes, every_ms})
+        put_u64(s, v);
+    put_u64(s, m.gaps.size());
+    for (const Gap& g : m.gaps) {
+        put_u64(s, g.first_id);
+        put_u64(s, g.last_id);
+        put_u64(s, g.pos_ms);
+    }
+    put_u64(s, m.problems.size());
+    for (const auto& p : m.problems) put_str(s, p);
+    put_u64(s, keyframes.size());
+    for (const Keyframe& k : keyframes) {
+        for (uint64_t v : {k.time_ms, k.offset, k.line, k.msg_id, k.out_bytes}) put_u64(s, v);
+        put_str(s, k.snap.serialize());
+    }
+    return s;
+}
+
+bool RecordingIndex::deserialize(std::string_view text, RecordingIndex& out) {
+    using namespace serial;
+    if (text.substr(0, kMagic.size()) != kMagic) return false;
+    Reader r{text.substr(kMagic.size())};
+    RecordingIndex idx;
+    auto& m = idx.summary;
+    for (std::string* f : {&m.rec, &m.user, &m.host, &m.term, &m.integrity}) *f = r.str();
+    m.session = r.u64();
+    m.start_ms = r.u64();
+    m.duration_ms = r.u64();
+    m.messages = r.u64();
+    m.out_bytes = r.u64();
+    m.in_bytes = r.u64();
+    m.log_bytes = r.u64();
+    m.first_cols = static_cast<uint16_t>(r.u64());
+    m.first_rows = static_cast<uint16_t>(r.u64());
+    uint64_t verdict = r.u64();
+    if (verdict > uint64_t(IntegrityReport::Verdict::Unverifiable)) return false;
+    m.verdict = static_cast<IntegrityReport::Verdict>(verdict);
+    m.first_bad_id = r.u64();
+    m.first_bad_line = r.u64();
+    idx.every_bytes = r.u64();
+    idx.every_ms = r.u64();
+    uint64_t n = r.u64();
+    if (!r.ok || n > r.s.size()) return false;
+    for (uint64_t i = 0; i < n && r.ok; i++) m.gaps.push_back(Gap{r.u64(), r.u64(), r.u64()});
+    n = r.u64();
+    if (!r.ok || n > r.s.size()) return false;
+    for (uint64_t i = 0; i < n && r.ok; i++) m.problems.push_back(r.str());
+    n = r.u64();
+    if (!r.ok || n > r.s.size() || n == 0) return false;
+    for (uint64_t i = 0; i < n && r.ok; i++) {
+        Keyframe k;
+        k.time_ms = r.u64();
+        k.offset = r.u64();
+        k.line = r.u64();
+        k.msg_id = r.u64();
+        k.out_bytes = r.u64();
+        std::string snap = r.str();
+        if (!r.ok || !Snapshot::deserialize(snap, k.snap)) return false;
+        idx.keyframes.push_back(std::move(k));
+    }
+    if (!r.ok || !r.s.empty()) return false;
+    out = std::move(idx);
+    return true;
+}
+
+} // namespace tlog::play

@@ -1,0 +1,201 @@
+// tlog-play: plays, searches, verifies and converts tlog recordings. A thin
+// program over libplay (the terminal model, index and playback) and librec
+// (the recording format).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <exception>
+#include <system_error>
+
+#include "commands.h"
+#include "interactive.h"
+#include "options.h"
+#include "tlog/error.h"
+#include "tlog/play/convert.h"
+#include "tlog/play/index_cache.h"
+#include "tlog/play/journal_source.h"
+#include "tlog_build_config.h"
+
+using namespace tlog::play;
+using namespace tlog::play::cli;
+
+namespace {
+
+// From this size on, an uncached recording is indexed in the background
+// (a build takes about a second per 20-40 MiB here).
+constexpr uint64_t kBackgroundIndexBytes = 32u << 20;
+
+// A directory only we can read, removed with its files when done: the
+// journal's messages are copied there to be indexed and played.
+struct PrivateDir {
+    std::string path;
+    PrivateDir() {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/tlog-play.XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        path = tmpl;
+    }
+    ~PrivateDir() {
+        ::unlink((path + "/journal.log").c_str());
+        ::rmdir(path.c_str());
+    }
+};
+
+// -r journal -f: a thread copies new journal entries into the private file
+// as they arrive; the player follows that file as it follows any live
+// recording. The journal is opened and read on that thread only.
+class JournalFollow {
+public:
+    JournalFollow(const JournalQuery& q, const std::string& file) {
+        std::promise<uint64_t> first;
+        auto copied = first.get_future();
+        thread_ = std::thread([this, q, file, first = std::move(first)]() mutable {
+            try {
+                JournalReader reader(q);
+                int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + file);
+                first.set_value(reader.copy_new(fd));
+                while (!stop_.load()) {
+                    reader.wait(100000);
+                    reader.copy_new(fd);
+                }
+                ::close(fd);
+            } catch (...) {
+                try {
+                    first.set_exception(std::current_exception());
+                } catch (const std::future_error&) {
+                    // Failed after the first copy: playback goes on with what it has.
+                }
+            }
+        });
+        try {
+            if (copied.get() == 0) throw std::runtime_error("no matching messages in the journal");
+        } catch (...) {
+            stop();
+            throw;
+        }
+    }
+    ~JournalFollow() { stop(); }
+    void stop() {
+        stop_.store(true);
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+CacheOptions cache_options(const Options& o, const tlog::integrity::Keyring& keys) {
+    CacheOptions co;
+    // A file that is still being written changes under the cache: no cache.
+    co.dir = (o.no_cache || o.follow) ? "" : (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir);
+    co.index.rec = o.match;
+    co.index.lax = o.lax;
+    co.index.keys = &keys;
+    co.index.every_bytes = o.keyframe_bytes;
+    co.index.every_ms = o.keyframe_ms;
+    return co;
+}
+
+RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys) {
+    CacheOptions co = cache_options(o, keys);
+    bool show = ::isatty(STDERR_FILENO);
+    uint64_t size = 0;
+    try {
+        size = identify(o.path).size;
+    } catch (const std::system_error&) {
+    }
+    if (show && size > (256u << 20))
+        co.index.progress = [size](uint64_t off) {
+            std::fprintf(stderr, "\rtlog-play: indexing %3llu%%", static_cast<unsigned long long>(off * 100 / size));
+        };
+    CacheResult res;
+    RecordingIndex idx = open_index(o.path, co, &res);
+    if (show && size > (256u << 20)) std::fprintf(stderr, "\r\x1b[K");
+    if (idx.summary.messages == 0 && !o.match.empty())
+        throw std::runtime_error("no recording \"" + o.match + "\" in " + o.path);
+    if (idx.summary.messages == 0) throw std::runtime_error("no messages in " + o.path);
+    if (o.lax)
+        for (const auto& g : idx.summary.gaps)
+            std::fprintf(stderr, "tlog-play: gap: messages %llu..%llu missing at %s\n",
+                         static_cast<unsigned long long>(g.first_id), static_cast<unsigned long long>(g.last_id),
+                         format_ms(g.pos_ms).c_str());
+    return idx;
+}
+
+int run(int argc, char** argv) {
+    Options o = parse_options(argc, argv);
+    if (o.help) {
+        print_usage();
+        return 0;
+    }
+    if (o.version) {
+        std::printf("tlog-play %s\n", TLOG_VERSION);
+        return 0;
+    }
+    if (!o.import.empty()) return import_command(o);
+    std::unique_ptr<PrivateDir> journal_copy;
+    std::unique_ptr<JournalFollow> journal_follow;  // destroyed (stopped) before the copy is removed
+    if (o.reader == "journal") {
+        if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r journal");
+        JournalQuery q;
+        q.matches = o.journal_match;
+        q.rec = o.match;
+        if (!o.since.empty()) q.since_us = parse_epoch_seconds(o.since);
+        if (!o.until.empty()) q.until_us = parse_epoch_seconds(o.until);
+        q.files = o.journal_files;
+        journal_copy = std::make_unique<PrivateDir>();
+        o.path = journal_copy->path + "/journal.log";
+        if (o.follow) journal_follow = std::make_unique<JournalFollow>(q, o.path);
+        else if (journal_to_file(q, o.path) == 0) throw std::runtime_error("no matching messages in the journal");
+        o.no_cache = true;  // a copy made for this run only
+    }
+    if (o.path.empty()) throw std::invalid_argument("no recording given: -i FILE");
+    if (o.path == "-") throw std::invalid_argument("a recording must be a file (seeking needs one), not stdin");
+    tlog::integrity::Keyring keys;
+    for (const auto& k : o.keys) keys.add(tlog::integrity::load_key_file(k));
+    if (o.list) return list_command(o, keys);
+    if (o.verify) return verify_command(o, keys);
+    if (o.search.empty() && o.export_format.empty() && o.go.empty()) {
+        // Interactive, from the start: a large recording without a cached
+        // index starts playing at once while its index is built beside it.
+        CacheOptions co = cache_options(o, keys);
+        uint64_t size = identify(o.path).size;
+        if (size >= kBackgroundIndexBytes) {
+            if (auto idx = load_cached_index(o.path, co)) return play_interactive(o, o.path, *idx, nullptr);
+            RecordingIndex start = start_index(o.path, co.index);
+            return play_interactive(o, o.path, start, &co);
+        }
+    }
+    RecordingIndex idx = load_index(o, keys);
+    if (!o.search.empty()) return search_command(o, idx);
+    if (!o.export_format.empty()) return export_command(o, idx);
+    return play_interactive(o, o.path, idx, nullptr);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const tlog::InputError& e) {
+        std::fprintf(stderr, "tlog-play: %s\n", e.what());
+        std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");
+        return 1;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "tlog-play: %s (--help for usage)\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tlog-play: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,208 @@
+#include "options.h"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace tlog::play::cli {
+
+namespace {
+
+enum LongOnly {
+    O_PERSIST = 1000, O_LAX, O_LIST, O_VERIFY, O_SEARCH, O_EXPORT, O_EXPORT_INPUT, O_IMPORT, O_IMPORT_FORMAT, O_TIMING,
+    O_REC_ID, O_USER, O_HOST, O_KEY, O_CACHE_DIR, O_NO_CACHE, O_KF_BYTES, O_KF_MS, O_IDLE, O_JOURNAL_FILE,
+};
+
+uint64_t parse_uint(const char* s, const char* what) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(s, &end, 10);
+    if (!*s || *end || errno || *s == '-') throw std::invalid_argument(std::string("bad ") + what + ": " + s);
+    return v;
+}
+
+double parse_seconds(const char* s, const char* what) {
+    char* end = nullptr;
+    double v = std::strtod(s, &end);
+    if (!*s || *end || !std::isfinite(v) || v < 0) throw std::invalid_argument(std::string("bad ") + what + ": " + s);
+    return v;
+}
+
+} // namespace
+
+std::optional<uint64_t> parse_time(const std::string& s) {
+    if (s == "start" || s.empty()) return 0;
+    if (s == "end") return std::nullopt;
+    // [[HH:]MM:]SS[.sss]
+    uint64_t parts[3] = {0, 0, 0};
+    int n = 0;
+    size_t i = 0;
+    uint64_t ms = 0;
+    for (;;) {
+        if (i >= s.size() || s[i] < '0' || s[i] > '9') throw std::invalid_argument("bad time: " + s);
+        uint64_t v = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
+            if (v > 1000000000) throw std::invalid_argument("bad time: " + s);
+        }
+        if (n == 3) throw std::invalid_argument("bad time: " + s);
+        parts[n++] = v;
+        if (i < s.size() && s[i] == ':') {
+            i++;
+            continue;
+        }
+        if (i < s.size() && s[i] == '.') {
+            i++;
+            int digits = 0;
+            while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+                if (digits < 3) ms = ms * 10 + static_cast<uint64_t>(s[i] - '0');
+                digits++;
+                i++;
+            }
+            if (!digits) throw std::invalid_argument("bad time: " + s);
+            while (digits++ < 3) ms *= 10;
+        }
+        if (i != s.size()) throw std::invalid_argument("bad time: " + s);
+        break;
+    }
+    uint64_t secs = 0;
+    for (int k = 0; k < n; k++) secs = secs * 60 + parts[k];
+    return secs * 1000 + ms;
+}
+
+void print_usage() {
+    std::fputs(
+        "Usage: tlog-play [OPTION...]\n"
+        "Play back, search, verify and convert tlog terminal recordings.\n\n"
+        "Playback (tlog's options):\n"
+        "  -r, --reader=file|journal   log reader (default file)\n"
+        "  -i, --file-path=FILE        read the recording from FILE\n"
+        "  -m, --file-match=REC        play recording REC of a file holding several\n"
+        "  -f, --follow                wait for and play new messages (live)\n"
+        "  -s, --speed=NUMBER          speed multiplier (1/16 to 16)\n"
+        "  -g, --goto=TIME             start at TIME: start, end or [[HH:]MM:]SS[.sss]\n"
+        "  -p, --paused                start paused\n"
+        "      --persist               ignore the quit key and keyboard signals\n"
+        "      --lax                   play through missing or damaged messages, saying where\n"
+        "      --idle-limit=SECONDS    play pauses longer than SECONDS as SECONDS\n"
+        "Journal reader (-r journal):\n"
+        "  -M, --journal-match=F=V     entries whose field F is V (repeatable)\n"
+        "  -S, --journal-since=SECONDS from this time (seconds since the epoch)\n"
+        "  -U, --journal-until=SECONDS up to this time\n"
+        "      --journal-file=FILE     read journal FILE instead of the system journal\n"
+        "Other modes:\n"
+        "      --list                  list the recordings in the file\n"
+        "      --verify                check the integrity chain, name the first broken message\n"
+        "      --search=REGEX          times where the rendered screen matches REGEX (POSIX ERE)\n"
+        "      --export=FORMAT         asciicast (v2), asciicast3, text or raw, to -o FILE\n"
+        "      --export-input          asciicast: include the recorded input\n"
+        "      --import=FILE           convert asciicast v2/v3 or a script typescript to tlog, to -o FILE\n"
+        "      --import-format=FMT     asciicast or script (default: from the content)\n"
+        "      --timing=FILE           script: the timing file (script -T FILE)\n"
+        "      --rec-id=ID --user=U --host=H   fields of an imported recording\n"
+        "  -o, --output=FILE           where exports and imports go (default: stdout)\n"
+        "      --key=FILE              integrity key (repeatable)\n"
+        "      --cache-dir=DIR         index cache (default: $XDG_CACHE_HOME/tlog-play)\n"
+        "      --no-cache              build the index in memory only\n"
+        "  -h, --help, -v, --version\n\n"
+        "Keys: SPACE/p pause, } { speed x2 /2, BACKSPACE speed 1, . step, G end (or typed time),\n"
+        "  left/right 5 s, shift+left/right or up/down 1 min, 0-9 go to 0-90%, / search, n next hit, q quit\n",
+        stdout);
+}
+
+Options parse_options(int argc, char** argv) {
+    static const struct option longs[] = {
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'v'},
+        {"reader", required_argument, nullptr, 'r'},
+        {"file-path", required_argument, nullptr, 'i'},
+        {"file-match", required_argument, nullptr, 'm'},
+        {"follow", no_argument, nullptr, 'f'},
+        {"speed", required_argument, nullptr, 's'},
+        {"goto", required_argument, nullptr, 'g'},
+        {"paused", no_argument, nullptr, 'p'},
+        {"output", required_argument, nullptr, 'o'},
+        {"journal-since", required_argument, nullptr, 'S'},
+        {"journal-until", required_argument, nullptr, 'U'},
+        {"journal-match", required_argument, nullptr, 'M'},
+        {"persist", no_argument, nullptr, O_PERSIST},
+        {"lax", no_argument, nullptr, O_LAX},
+        {"list", no_argument, nullptr, O_LIST},
+        {"verify", no_argument, nullptr, O_VERIFY},
+        {"search", required_argument, nullptr, O_SEARCH},
+        {"export", required_argument, nullptr, O_EXPORT},
+        {"export-input", no_argument, nullptr, O_EXPORT_INPUT},
+        {"import", required_argument, nullptr, O_IMPORT},
+        {"import-format", required_argument, nullptr, O_IMPORT_FORMAT},
+        {"timing", required_argument, nullptr, O_TIMING},
+        {"rec-id", required_argument, nullptr, O_REC_ID},
+        {"user", required_argument, nullptr, O_USER},
+        {"host", required_argument, nullptr, O_HOST},
+        {"key", required_argument, nullptr, O_KEY},
+        {"cache-dir", required_argument, nullptr, O_CACHE_DIR},
+        {"no-cache", no_argument, nullptr, O_NO_CACHE},
+        {"keyframe-bytes", required_argument, nullptr, O_KF_BYTES},
+        {"keyframe-ms", required_argument, nullptr, O_KF_MS},
+        {"idle-limit", required_argument, nullptr, O_IDLE},
+        {"journal-file", required_argument, nullptr, O_JOURNAL_FILE},
+        {nullptr, 0, nullptr, 0},
+    };
+    Options o;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:", longs, nullptr)) != -1) {
+        switch (c) {
+        case 'h': o.help = true; break;
+        case 'v': o.version = true; break;
+        case 'r': o.reader = optarg; break;
+        case 'i': o.path = optarg; break;
+        case 'm': o.match = optarg; break;
+        case 'f': o.follow = true; break;
+        case 's': {
+            double v = parse_seconds(optarg, "speed");
+            if (v <= 0) throw std::invalid_argument("speed must be above 0");
+            o.speed = v;
+            break;
+        }
+        case 'g': o.go = optarg; parse_time(o.go); break;
+        case 'p': o.paused = true; break;
+        case 'o': o.output = optarg; break;
+        case 'S': o.since = optarg; break;
+        case 'U': o.until = optarg; break;
+        case 'M': o.journal_match.push_back(optarg); break;
+        case O_PERSIST: o.persist = true; break;
+        case O_LAX: o.lax = true; break;
+        case O_LIST: o.list = true; break;
+        case O_VERIFY: o.verify = true; break;
+        case O_SEARCH: o.search = optarg; break;
+        case O_EXPORT: o.export_format = optarg; break;
+        case O_EXPORT_INPUT: o.export_input = true; break;
+        case O_IMPORT: o.import = optarg; break;
+        case O_IMPORT_FORMAT: o.import_format = optarg; break;
+        case O_TIMING: o.timing = optarg; break;
+        case O_REC_ID: o.rec_id = optarg; break;
+        case O_USER: o.user = optarg; break;
+        case O_HOST: o.host = optarg; break;
+        case O_KEY: o.keys.push_back(optarg); break;
+        case O_CACHE_DIR: o.cache_dir = optarg; break;
+        case O_NO_CACHE: o.no_cache = true; break;
+        case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
+        case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
+        case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
+        case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
+        case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);
+        default: throw std::invalid_argument(std::string("unknown option: ") + argv[optind - 1]);
+        }
+    }
+    if (optind < argc) throw std::invalid_argument(std::string("unexpected argument: ") + argv[optind]);
+    if (o.reader != "file" && o.reader != "journal") throw std::invalid_argument("unknown reader: " + o.reader);
+    if (!o.keyframe_bytes) throw std::invalid_argument("keyframe bytes must be above 0");
+    return o;
+}
+
+} // namespace tlog::play::cli

@@ -1,0 +1,188 @@
+// Export and import: asciicast v2/v3 and script typescripts round-trip the
+// output and its timing through librec's codec.
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+#include "tlog/decoder.h"
+#include "tlog/json.h"
+#include "tlog/play/convert.h"
+#include "tlog/play/recording_index.h"
+
+extern "C" {
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+}
+
+using namespace tlog::play;
+using testsupport::kMs;
+
+namespace {
+
+struct Collect : tlog::EventSink {
+    std::string out, in;
+    std::vector<std::string> timeline;  // "pos o|i|w data"
+    void event(const tlog::Event& e) override {
+        if (e.type == tlog::Event::Type::Output) out.append(e.data);
+        if (e.type == tlog::Event::Type::Input) in.append(e.data);
+        std::string d = e.type == tlog::Event::Type::Window
+                            ? std::to_string(e.width) + "x" + std::to_string(e.height)
+                            : std::string(e.data);
+        timeline.push_back(std::to_string(e.pos_ms) + " " + "iow"[static_cast<int>(e.type)] + " " + d);
+    }
+};
+
+Collect decode(const std::string& path) {
+    Collect c;
+    tlog::decode_file(path, tlog::ReadOptions{}, c);
+    return c;
+}
+
+void write_sample(const std::string& path) {
+    testsupport::FileSink sink(path);
+    tlog::EncoderOptions eo;
+    eo.log_input = true;
+    tlog::Encoder enc(testsupport::info(), eo, sink, 0, 1700000000000000000LL);
+    enc.window(0, 50, 10);
+    enc.output(0, "$ ");
+    enc.input(500 * kMs, "ls\r");
+    enc.output(510 * kMs, "ls\r\nfile \xe2\x9c\x93 \x1b[1mbold\x1b[0m\r\n");
+    enc.window(1200 * kMs, 60, 12);
+    enc.output(2000 * kMs, "\"quoted\" \\ \t tab\r\n$ ");
+    enc.finish(2500 * kMs, "exit");
+}
+
+void roundtrip(int version) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("a.log");
+    write_sample(log);
+    RecordingIndex idx = build_index(log, IndexOptions{});
+    std::ostringstream cast;
+    ExportOptions eo;
+    eo.input = true;
+    export_asciicast(log, idx, version, eo, cast);
+    std::string text = cast.str();
+    // Every line is JSON the project's parser accepts.
+    std::istringstream lines(text);
+    std::string line;
+    std::getline(lines, line);
+    tlog::json::Value h = tlog::json::parse(line, "header");
+    assert_int_equal(*h.find("version")->as_int(), version);
+    std::string castfile = dir.file("a.cast");
+    std::ofstream(castfile) << text;
+    std::string back = dir.file("b.log");
+    {
+        testsupport::FileSink sink(back);
+        ImportOptions io;
+        io.info = testsupport::info("imported");
+        io.encoder.log_input = true;
+        import_asciicast(castfile, io, sink);
+    }
+    Collect a = decode(log), b = decode(back);
+    assert_string_equal(a.out.c_str(), b.out.c_str());
+    assert_string_equal(a.in.c_str(), b.in.c_str());
+    assert_int_equal(a.timeline.size(), b.timeline.size());
+    for (size_t i = 0; i < a.timeline.size(); i++) assert_string_equal(a.timeline[i].c_str(), b.timeline[i].c_str());
+}
+
+void test_asciicast2_roundtrip(void**) { roundtrip(2); }
+void test_asciicast3_roundtrip(void**) { roundtrip(3); }
+
+void test_raw_and_text(void**) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("a.log");
+    write_sample(log);
+    RecordingIndex idx = build_index(log, IndexOptions{});
+    std::ostringstream raw, text;
+    export_raw(log, idx, raw);
+    assert_string_equal(raw.str().c_str(), decode(log).out.c_str());
+    export_text(log, idx, ExportOptions{}, text);
+    // Rendered: the SGR sequences are gone, the screen is there with times.
+    // Printed after output pauses 1 s (the input at 0.5 s is not output).
+    assert_non_null(strstr(text.str().c_str(), "--- 00:00:02.000 ---\n$ ls\nfile \xe2\x9c\x93 bold\n\"quoted\""));
+    assert_null(strstr(text.str().c_str(), "--- 00:00:00.510 ---"));
+    assert_null(strstr(text.str().c_str(), "\x1b"));
+}
+
+void test_invalid_utf8_in_asciicast(void**) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("a.log");
+    {
+        testsupport::FileSink sink(log);
+        tlog::Encoder enc(testsupport::info(), tlog::EncoderOptions{}, sink, 0, 0);
+        enc.window(0, 20, 5);
+        enc.output(0, "ok\xff\xfe end");
+        enc.finish(10 * kMs, "exit");
+    }
+    RecordingIndex idx = build_index(log, IndexOptions{});
+    std::ostringstream cast;
+    export_asciicast(log, idx, 2, ExportOptions{}, cast);
+    assert_non_null(strstr(cast.str().c_str(), "\"\xef\xbf\xbd\xef\xbf\xbd\""));
+}
+
+void test_import_script(void**) {
+    testsupport::TempDir dir;
+    std::string ts = dir.file("typescript"), tm = dir.file("timing"), adv = dir.file("timing.adv");
+    std::ofstream(ts) << "Script started on 2024-01-01 10:00:00+00:00 [TERM=\"xterm\" TTY=\"/dev/pts/1\" COLUMNS=\"100\" "
+                         "LINES=\"30\"]\nhello\r\nworld\r\n\nScript done on 2024-01-01 10:00:01+00:00 [COMMAND_EXIT_CODE=\"0\"]\n";
+    std::ofstream(tm) << "0.250000 7\n1.500000 7\n";
+    std::ofstream(adv) << "H 0.000000 START_TIME 2024-01-01\nO 0.250000 7\nS 0.100000 SIGWINCH ROWS=20 COLS=70\nO 1.400000 7\n";
+    for (const std::string& timing : {tm, adv}) {
+        std::string out = dir.file("s.log");
+        {
+            testsupport::FileSink sink(out);
+            ImportOptions io;
+            io.info = testsupport::info("script");
+            assert_int_equal(import_script(ts, timing, io, sink), 2);
+        }
+        Collect c = decode(out);
+        assert_string_equal(c.out.c_str(), "hello\r\nworld\r\n");
+        assert_string_equal(c.timeline[0].c_str(), "0 w 100x30");
+        assert_string_equal(c.timeline[1].c_str(), "250 o hello\r\n");
+        assert_string_equal(c.timeline.back().c_str(), "1750 o world\r\n");
+    }
+}
+
+void test_import_errors(void**) {
+    testsupport::TempDir dir;
+    std::string bad = dir.file("bad.cast");
+    std::ofstream(bad) << "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.5, \"o\", \"x\"]\n[1.0, \"o\"]\n";
+    testsupport::FileSink sink(dir.file("out.log"));
+    ImportOptions io;
+    io.info = testsupport::info();
+    bool threw = false;
+    try {
+        import_asciicast(bad, io, sink);
+    } catch (const tlog::InputError& e) {
+        threw = true;
+        assert_int_equal(e.where().line, 3);
+    }
+    assert_true(threw);
+    std::ofstream(bad, std::ios::trunc) << "{\"version\": 1, \"width\": 80, \"height\": 24, \"stdout\": []}\n";
+    threw = false;
+    try {
+        import_asciicast(bad, io, sink);
+    } catch (const tlog::InputError& e) {
+        threw = true;
+        assert_string_equal(e.where().field.c_str(), "version");
+    }
+    assert_true(threw);
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_asciicast2_roundtrip),
+        cmocka_unit_test(test_asciicast3_roundtrip),
+        cmocka_unit_test(test_raw_and_text),
+        cmocka_unit_test(test_invalid_utf8_in_asciicast),
+        cmocka_unit_test(test_import_script),
+        cmocka_unit_test(test_import_errors),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

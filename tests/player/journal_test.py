@@ -1,0 +1,151 @@
+"""-r journal: recordings read from a journal file written by
+systemd-journal-remote (no journald needed, so nothing host-wide is started).
+Usage: journal_test.py TEST (TLOG_PLAY and CODEC_TOOL in the environment)."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from playtest import Script, fail, tmpdir  # noqa: E402
+
+TLOG_PLAY = os.environ["TLOG_PLAY"]
+REMOTE = "/lib/systemd/systemd-journal-remote"
+BOOT = "0123456789abcdef0123456789abcdef"
+T0 = 1700000000000000  # us
+
+
+def entries_of(recordings, t=T0, start=0, stop=None):
+    """Export-format journal entries for messages start..stop of each recording."""
+    entries = []
+    per = [open(r).read().splitlines()[start:stop] for r in recordings]
+    for i in range(max(len(p) for p in per)):
+        for lines in per:
+            if i >= len(lines):
+                continue
+            m = json.loads(lines[i])
+            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=%s\n"
+                           "TLOG_REC=%s\nTLOG_USER=%s\nTLOG_SESSION=%d\nTLOG_ID=%d\n\n"
+                           % (t, t - T0 + 1, BOOT, lines[i], m["rec"], m["user"], m["session"], m["id"]))
+            t += 1000000
+    return "".join(entries), t
+
+
+def append_journal(path, text):
+    subprocess.run([REMOTE, "--output=" + path, "-"], input=text.encode(), check=True, capture_output=True)
+
+
+def journal(d, recordings):
+    """Interleaves the recordings' messages as journal entries (with the
+    fields tlog-rec's journal writer adds, and unrelated entries between),
+    one second apart. Returns the journal file."""
+    if not os.path.exists(REMOTE):
+        fail("systemd-journal-remote is not installed (scripts/deps.sh installs it)")
+    entries = []
+    per = [open(r).read().splitlines() for r in recordings]
+    t = T0
+    for i in range(max(len(p) for p in per)):
+        for lines in per:
+            if i >= len(lines):
+                continue
+            m = json.loads(lines[i])
+            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=%s\n"
+                           "TLOG_REC=%s\nTLOG_USER=%s\nTLOG_SESSION=%d\nTLOG_ID=%d\n\n"
+                           % (t, t - T0 + 1, BOOT, lines[i], m["rec"], m["user"], m["session"], m["id"]))
+            t += 1000000
+            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=unrelated\n\n"
+                           % (t, t - T0 + 1, BOOT))
+            t += 1000000
+    path = os.path.join(d, "test.journal")
+    subprocess.run([REMOTE, "--output=" + path, "-"], input="".join(entries).encode(), check=True,
+                   capture_output=True)
+    return path
+
+
+def recording(d, name, word):
+    s = Script("80x24")
+    for i in range(5):
+        s.out("%s %d\r\n" % (word, i)).flush().wait(100)
+    return s.write(d, name, ["--rec", name])
+
+
+def play(*args, check=True):
+    return subprocess.run([TLOG_PLAY, "-r", "journal", *args], capture_output=True, text=True, check=check)
+
+
+def test_journal():
+    d = tmpdir()
+    j = journal(d, [recording(d, "rec-a", "alpha"), recording(d, "rec-b", "bravo")])
+    text = play("--journal-file", j, "-m", "rec-b", "--export", "text").stdout
+    if "bravo 4" not in text or "alpha" in text:
+        fail("-m did not select the recording: %r" % text)
+    text = play("--journal-file", j, "-M", "TLOG_REC=rec-a", "--export", "text").stdout
+    if "alpha 4" not in text or "bravo" in text:
+        fail("-M did not select the recording: %r" % text)
+    listing = play("--journal-file", j, "--list").stdout
+    if "rec-a" not in listing or "rec-b" not in listing or listing.count("intact") != 2:
+        fail("--list: %r" % listing)
+    v = play("--journal-file", j, "-m", "rec-a", "--verify")
+    if v.returncode != 0 or "intact" not in v.stdout:
+        fail("--verify: %r" % v.stdout)
+    # -U before the last message: the recording is cut, and says so.
+    until = (T0 + 14 * 1000000) / 1e6
+    v = play("--journal-file", j, "-m", "rec-a", "-U", "%.6f" % until, "--verify", check=False)
+    if v.returncode == 0 or "incomplete" not in v.stdout:
+        fail("-U: %r" % v.stdout)
+    # -S after the first messages: strict playback refuses the missing
+    # start, --lax plays the rest and says where the gap is.
+    since = (T0 + 4 * 1000000) / 1e6
+    r = play("--journal-file", j, "-m", "rec-a", "-S", "%.6f" % since, "--export", "text", check=False)
+    if r.returncode == 0:
+        fail("-S: strict mode accepted a recording without its first messages")
+    r = play("--journal-file", j, "-m", "rec-a", "-S", "%.6f" % since, "--lax", "--export", "text")
+    if "alpha 4" not in r.stdout or "alpha 0" in r.stdout or "gap: messages 1..1" not in r.stderr:
+        fail("-S --lax: %r %r" % (r.stdout, r.stderr))
+    r = play("--journal-file", j, "-m", "nothing", "--list", check=False)
+    if r.returncode == 0 or "no matching messages" not in r.stderr:
+        fail("empty selection: %r" % r.stderr)
+
+
+def test_journal_follow():
+    # A session still being recorded into the journal: -f plays what is
+    # there, then what arrives, until the recording's end.
+    if not os.path.exists(REMOTE):
+        fail("systemd-journal-remote is not installed (scripts/deps.sh installs it)")
+    from playtest import PtyPlayer
+    import time
+    d = tmpdir()
+    s = Script("80x24")
+    for i in range(6):
+        s.out("live %d\r\n" % i).flush().wait(100)
+    s.wait(3000).out(".")
+    rec = s.write(d, "live", ["--rec", "live"])
+    path = os.path.join(d, "live.journal")
+    first, t = entries_of([rec], stop=3)
+    append_journal(path, first)
+    p = PtyPlayer(["-r", "journal", "--journal-file", path, "-m", "live", "-f"])
+    try:
+        deadline = time.time() + 5
+        while b"live 2" not in p.out and time.time() < deadline:
+            p.pump(0.1)
+        if b"live 2" not in p.out:
+            fail("the messages already in the journal were not played")
+        if b"live 3" in p.out:
+            fail("played messages not in the journal yet")
+        rest, _ = entries_of([rec], t=t, start=3)
+        append_journal(path, rest)
+        rc = p.wait(20)  # the end marker ends it
+        if rc != 0:
+            fail("did not end with the recording (status %r): %s" % (rc, p.stderr()))
+        if b"live 5" not in p.out:
+            fail("new journal entries were not played")
+    finally:
+        p.close()
+    del time
+
+
+TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+
+if __name__ == "__main__":
+    TESTS[sys.argv[1].replace("-", "_")]()
+    print("ok")

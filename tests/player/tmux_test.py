@@ -1,0 +1,176 @@
+"""The interactive player's keys, checked on the screen tmux shows.
+Usage: tmux_test.py TEST (TLOG_PLAY and CODEC_TOOL in the environment)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from playtest import Script, Tmux, fail, tmpdir  # noqa: E402
+
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+
+def clock_recording(d, seconds=100):
+    """The screen says which second of the recording it is."""
+    s = Script("80x24")
+    for t in range(seconds + 1):
+        s.out("\x1b[H\x1b[2Jsecond %03d\r\n" % t)
+        if t == 42:
+            s.out("\x1b[10;20Hneedle")  # drawn once, at 42 s
+        s.wait(1000)
+    return s.write(d)
+
+
+def start(d, rec, *args):
+    t = Tmux()
+    t.start("%s -i %s %s" % (os.environ["TLOG_PLAY"], rec, " ".join(args)),
+            env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})
+    return t
+
+
+def test_keys():
+    d = tmpdir()
+    rec = clock_recording(d)
+    t = start(d, rec, "-p")
+    try:
+        t.wait_for("second 000")
+        t.keys("5")                       # 50%
+        t.wait_for("second 050")
+        t.keys("Right")                   # +5 s
+        t.wait_for("second 055")
+        t.keys("Left", "Left")            # -10 s
+        t.wait_for("second 045")
+        t.keys("S-Right")                 # +1 min
+        t.wait_for("second 100")
+        t.keys("S-Left")                  # -1 min
+        t.wait_for("second 040")
+        t.keys("G")                       # end
+        t.wait_for("second 100")
+        t.keys("0")
+        t.wait_for("second 000")
+        t.keys("1", ":", "1", "5", "G")   # typed time 1:15
+        t.wait_for("second 075")
+        t.keys("0")
+        t.wait_for("second 000")
+        t.keys("/")                       # search the rendered screen
+        t.keys("n", "e", "e", "d", "l", "e", "Enter")
+        t.wait_for("second 042")
+        if "needle" not in t.screen():
+            fail("search did not land on the screen that shows the hit")
+        t.keys(".")                       # step while paused
+        t.wait_for("second 043")
+        t.keys("q")
+        t.wait_dead(10)
+    finally:
+        t.kill()
+
+
+def test_speed_and_pause():
+    d = tmpdir()
+    rec = clock_recording(d, 60)
+    t = start(d, rec)
+    try:
+        t.wait_for("second 001", 3)
+        t.keys("}", "}", "}", "}")        # 16x
+        t.wait_for("second 030", 5)
+        t.keys(" ")                       # pause
+        time.sleep(0.3)
+        a = t.screen().splitlines()[0]
+        time.sleep(1.0)
+        b = t.screen().splitlines()[0]
+        if a != b:
+            fail("paused playback moved: %r -> %r" % (a, b))
+        t.keys("BSpace", "p")             # normal speed, resume
+        time.sleep(1.5)
+        c = t.screen().splitlines()[0]
+        n_b, n_c = int(b.split()[1]), int(c.split()[1])
+        if not 1 <= n_c - n_b <= 3:
+            fail("normal speed after BACKSPACE: %r -> %r" % (b, c))
+        t.keys("q")
+    finally:
+        t.kill()
+
+
+def test_goto_and_idle_limit():
+    d = tmpdir()
+    s = Script("80x24").out("before the pause\r\n").wait(30000).out("after the pause\r\n").wait(3000).out(".")
+    rec = s.write(d)
+    t = start(d, rec, "--idle-limit=1")
+    try:
+        start_t = time.time()
+        t.wait_for("after the pause", 4)
+        if time.time() - start_t > 3:
+            fail("idle limit not applied")
+    finally:
+        t.kill()
+    rec2 = clock_recording(d, 30)
+    t = start(d, rec2, "-g", "00:00:20", "-p")
+    try:
+        t.wait_for("second 020")
+    finally:
+        t.kill()
+
+
+def test_follow():
+    d = tmpdir()
+    # A live recording: the last message (with the end marker) is not
+    # written yet; it is appended later, as a recorder would. It ends 3 s
+    # later so that the screen can be checked before the player exits.
+    more = Script("80x24").out("first part\r\n").flush().wait(100).out("second part\r\n").wait(3000).out(".").write(d, "full.log")
+    full = open(more).read().splitlines(True)
+    rec = os.path.join(d, "live.log")
+    with open(rec, "w") as f:
+        f.writelines(full[:-1])
+    t = start(d, rec, "-f")
+    try:
+        t.wait_for("first part", 3)
+        with open(rec, "a") as f:
+            f.writelines(full[-1:])
+        t.wait_for("second part", 3)
+    finally:
+        t.kill()
+
+
+def test_background_index():
+    # A large recording without a cached index plays at once; seeks that
+    # need the index say so until the build beside playback is done.
+    d = tmpdir()
+    raw = os.path.join(d, "big.raw")
+    with open(raw, "w") as f:
+        for i in range(450000):
+            f.write("line %07d of a big recording, \x1b[1mbold\x1b[0m and text to fill the screen\r\n" % i)
+    rec = os.path.join(d, "big.log")
+    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    if os.path.getsize(rec) < 33 << 20:
+        fail("test recording too small to be indexed in the background")
+    t = start(d, rec)
+    try:
+        begin = time.time()
+        t.wait_for("line 0000", 5)
+        if time.time() - begin > 2.5:
+            fail("first screen took %.1f s: the index was built first" % (time.time() - begin))
+        t.keys("9")
+        t.wait_for("indexing the recording", 3)
+        t.wait_for("index ready", 120)
+        t.keys("9")
+        t.wait_for("90%: ", 5)
+        # A long search can be cancelled; the player stays usable.
+        t.keys("0", "/", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        time.sleep(0.3)
+        t.keys("Escape")
+        t.wait_for("search cancelled", 10)
+        t.keys("9")
+        t.wait_for("90%: ", 5)
+        t.keys("q")
+        t.wait_dead(30)  # slow under the sanitizers' exit checks
+    finally:
+        t.kill()
+    if not os.listdir(os.path.join(d, "cache")):
+        fail("the background build did not store the index")
+
+
+TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+
+if __name__ == "__main__":
+    TESTS[sys.argv[1].replace("-", "_")]()
+    print("ok")
