@@ -1,15 +1,13 @@
 #!/bin/bash
-# Main job demo (issue 3): records a scripted interactive session with our
-# tlog-rec into a file, then plays it back with tlog-play (Debian's, until
-# the project's player lands), and checks the recording with librec's
-# decoder (integrity verdict).
+# Main job demo: records a scripted interactive session with our tlog-rec
+# into a file, checks its integrity chain, lists it and plays it back with
+# our tlog-play.
 #   scripts/demo-record.sh [BUILD_DIR] [OUT.log]   (OUT.log is overwritten)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$(realpath "${1:-$top/build}")
 OUT=${2:-$(mktemp -d /tmp/tlog-demo.XXXXXX)/demo.log}
 REC=$B/librec/programs/tlog-rec
-TOOL=$B/tests/tools/codec-tool
 [ -x "$REC" ] || { echo "build first: scripts/build.sh build" >&2; exit 1; }
 rm -f "$OUT"
 echo "recording a scripted session into $OUT ..."
@@ -43,11 +41,8 @@ type_("exit\r"); pump(1)
 os.waitpid(pid, 0)
 PY
 echo "recorded $(wc -l < "$OUT") message(s)"
-"$TOOL" verify "$OUT"
-if [ -x /usr/bin/tlog-play ]; then
-    echo "playing back with tlog-play (4x speed):"
-    script -qec "/usr/bin/tlog-play -i '$OUT' -s 4" /dev/null
-else
-    echo "decoded output:"
-    "$TOOL" decode "$OUT"
-fi
+PLAY=$B/player/tlog-play/tlog-play
+"$PLAY" --verify -i "$OUT"
+"$PLAY" --list -i "$OUT"
+echo "playing back with tlog-play (4x speed):"
+script -qec "'$PLAY' -i '$OUT' -s 4" /dev/null

@@ -14,9 +14,9 @@
 
 namespace tlog {
 
-// Default payload: large enough that the message header costs under 5% of a
-// message on text output (doc/format.md, "payload"); writers with a small
-// message limit (syslog) use a smaller one.
+// Default payload of the library: large enough that the message header costs
+// under 5% of a message of text (doc/format.md, "Payload"). The recorders keep
+// tlog's 2048 unless configured (kSyslogPayload).
 constexpr size_t kDefaultPayload = 8192;
 constexpr size_t kSyslogPayload = 2048;  // tlog's default, fits rsyslog's 8 KiB lines
 constexpr size_t kMinPayload = 64;
