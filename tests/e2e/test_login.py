@@ -408,7 +408,7 @@ def case_sssd(e):
         f.write(ns)
     # sshd's stack, written out: pam_sss, no pam_tlog
     with open(T + "/pam.d/sshd", "w") as f:
-        f.write("""# e2e sssd: the SSSD hand-off alone (no pam_tlog)
+        f.write("""# e2e sssd: the SSSD hand-off alone, nothing of ours in the stack
 auth     required pam_unix.so
 account  required pam_nologin.so
 account  required pam_unix.so
