@@ -356,6 +356,10 @@ class Sssd:
             os.chmod("/var/lib/sss/" + d, 0o700)
         check(os.path.exists("/usr/sbin/sssd"), "sssd is not installed (scripts/apt-packages.txt: "
               "sssd-common sssd-proxy libnss-sss libpam-sss)")
+        # sssd merges /etc/sssd/conf.d/*.conf into any config: keep the
+        # host's snippets out (empty tmpfs in the namespace)
+        if os.path.isdir("/etc/sssd/conf.d"):
+            sh("mount -t tmpfs -o mode=711 tmpfs /etc/sssd/conf.d")
         self.log = T + "/sssd.log"
         self.proc = subprocess.Popen(["/usr/sbin/sssd", "-i", "-c", self.conf, "--logger=stderr", "-d", "2"],
                                      stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
