@@ -161,8 +161,8 @@ class Login:
         T = self.T
         shutil.copytree("/etc/pam.d", T + "/pam.d", symlinks=True)
         # The common-* files are pam-auth-update's output and differ from host
-        # to host (installing libpam-sss adds pam_sss, whose account step
-        # denies directory users while no sssd runs): the tests use their own.
+        # to host (installing libpam-sss adds pam_localuser and pam_sss, other
+        # packages pam_systemd, pam_cap, ...): the tests use their own.
         for name, text in COMMON_PAM.items():
             path = T + "/pam.d/" + name
             if os.path.lexists(path):
