@@ -465,11 +465,19 @@ session  required pam_sss.so
         check(msgs[-1].get("end") == "exit", "end %r" % msgs[-1].get("end"))
         _, verdict = decode(e.log, rec)
         check("intact" in verdict.lower(), "integrity: %s" % verdict)
+        # alice, `ssh host cmd` (no pty): the recorder runs `dash -c cmd`
+        r = e.ssh_cmd("alice", "echo cmd-$((7*6)); readlink /proc/$$/exe")
+        check(r.returncode == 0 and r.stdout == b"cmd-42\n/usr/bin/dash\n", "ssh alice cmd: %r %r" % (r.stdout, r.stderr))
+        e.wait_ended()
+        recs = e.recordings()
+        check(len(recs) == 2, "alice cmd: %d recordings" % len(recs))
+        rec2 = [k for k in recs if k != rec][0]
+        check(recs[rec2][0]["user"] == "alice" and e.output(rec2) == r.stdout, "command recorded %r" % e.output(rec2))
         # bob: SSSD does not record him
         r = e.ssh_cmd("bob", "echo plain-$(id -un); readlink /proc/$$/exe; env | grep -c ^TLOG_ || true")
         check(r.returncode == 0, "bob: ssh failed: %r" % r.stderr)
         check(r.stdout == b"plain-bob\n/usr/bin/bash\n0\n", "bob: %r" % r.stdout)
-        check(len(e.recordings()) == 1, "bob was recorded")
+        check(len(e.recordings()) == 2, "bob was recorded")
     finally:
         sssd.stop()
 
