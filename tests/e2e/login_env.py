@@ -29,6 +29,21 @@ USERS = {"alice": (61011, "local"), "bob": (61012, "local"), "eve": (61013, "loc
          "gina": (61023, "dir")}
 CAROL_PASSWORD = "carol-pw-42"
 
+# The common-* stacks of these tests: Debian 12's pam-auth-update output with
+# only pam_unix (no pam_sss, pam_systemd, pam_cap, whatever the host has).
+COMMON_PAM = {
+    "common-auth": "auth [success=1 default=ignore] pam_unix.so nullok\n"
+                   "auth requisite pam_deny.so\nauth required pam_permit.so\n",
+    "common-account": "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\n"
+                      "account requisite pam_deny.so\naccount required pam_permit.so\n",
+    "common-password": "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n"
+                       "password requisite pam_deny.so\npassword required pam_permit.so\n",
+    "common-session": "session [default=1] pam_permit.so\nsession requisite pam_deny.so\n"
+                      "session required pam_permit.so\nsession required pam_unix.so\n",
+    "common-session-noninteractive": "session [default=1] pam_permit.so\nsession requisite pam_deny.so\n"
+                                     "session required pam_permit.so\nsession required pam_unix.so\n",
+}
+
 ORDERS = {
     # examples/nsswitch/*.conf with sss standing in as extrausers (the
     # "directory" of these tests)
@@ -145,6 +160,15 @@ class Login:
         """A copy of /etc/pam.d with the shipped snippet added to sshd and su."""
         T = self.T
         shutil.copytree("/etc/pam.d", T + "/pam.d", symlinks=True)
+        # The common-* files are pam-auth-update's output and differ from host
+        # to host (installing libpam-sss adds pam_localuser and pam_sss, other
+        # packages pam_systemd, pam_cap, ...): the tests use their own.
+        for name, text in COMMON_PAM.items():
+            path = T + "/pam.d/" + name
+            if os.path.lexists(path):
+                os.unlink(path)
+            with open(path, "w") as f:
+                f.write(text)
         with open(SRC + "/examples/pam.d/sshd") as f:
             snippet = f.read().replace("pam_tlog.so", PAM_TLOG + " " + pam_args)
         self.snippet = snippet

@@ -338,6 +338,150 @@ def case_sssd_dropin(e):
     check(msgs[0]["user"] == "frank" and e.output(rec) == r.stdout, "recorded %r" % e.output(rec))
 
 
+class Sssd:
+    """Debian's sssd, started by the test (`sssd -i`, logs to stderr into the
+    test directory) with the test's copy of examples/sssd/sssd.conf; its
+    databases, memory caches and sockets (/var/lib/sss) on the namespace's
+    tmpfs /var/lib, its pid file on the tmpfs /run. Stopped by PID (the
+    monitor stops its responders and backend)."""
+
+    def __init__(self, T, conf_text):
+        self.conf = T + "/sssd.conf"
+        with open(self.conf, "w") as f:
+            f.write(conf_text)
+        os.chmod(self.conf, 0o600)   # sssd refuses a config others can read
+        for d in ("db", "mc", "pipes/private", "pubconf", "gpo_cache", "deskprofile", "secrets"):
+            os.makedirs("/var/lib/sss/" + d, exist_ok=True)
+        for d in ("db", "pipes/private", "secrets"):
+            os.chmod("/var/lib/sss/" + d, 0o700)
+        check(os.path.exists("/usr/sbin/sssd"), "sssd is not installed (scripts/apt-packages.txt: "
+              "sssd-common sssd-proxy libnss-sss libpam-sss)")
+        # sssd merges /etc/sssd/conf.d/*.conf into any config: keep the
+        # host's snippets out (empty tmpfs in the namespace)
+        if os.path.isdir("/etc/sssd/conf.d"):
+            sh("mount -t tmpfs -o mode=711 tmpfs /etc/sssd/conf.d")
+        self.log = T + "/sssd.log"
+        self.proc = subprocess.Popen(["/usr/sbin/sssd", "-i", "-c", self.conf, "--logger=stderr", "-d", "2"],
+                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None
+                 or all(os.path.exists("/var/lib/sss/pipes/" + s) for s in ("nss", "pam")),
+                 "sssd's nss and pam sockets", 30)
+        check(self.proc.poll() is None, "sssd did not start: " + open(self.log).read()[-3000:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+SSSD_RECORDER = "/usr/bin/tlog-rec-session"   # SSSD's compiled-in recorder path
+
+
+def getent(*args):
+    r = subprocess.run(["getent"] + list(args), capture_output=True)
+    return r.stdout.decode().strip()
+
+
+def case_sssd(e):
+    """SSSD coexistence with the real sssd: examples/sssd/sssd.conf (proxy
+    domain over files, [session_recording] scope=some users=alice) decides
+    who is recorded. nsswitch `passwd: sss files`, sshd's PAM stack with
+    pam_sss and neither pam_tlog nor nss_tlog. SSSD's NSS responder gives
+    alice the shell /usr/bin/tlog-rec-session (here: our recorder, bind
+    mounted over that path), its PAM responder has pam_sss export
+    TLOG_REC_SESSION_SHELL=<her real shell> at open_session; sshd runs our
+    recorder, which records and runs that shell. bob is not recorded."""
+    T = e.T
+    # alice's real shell: dash, distinct from the recorder's configured
+    # default (/bin/bash), so the shell run can only come from SSSD's variable
+    with open("/etc/passwd") as f:
+        pw = f.read()
+    check(":/home/alice:/bin/bash\n" in pw.replace(T, ""), "alice's passwd line changed")
+    with open("/etc/passwd", "w") as f:   # in place: keeps the bind mount
+        f.write(pw.replace("/home/alice:/bin/bash\n", "/home/alice:/bin/dash\n"))
+    # nsswitch: SSSD first, no tlog (nss_tlog out of the picture)
+    with open("/etc/nsswitch.conf") as f:
+        ns = f.read()
+    ns = re.sub(r"(?m)^passwd:.*$", "passwd: sss files", ns)
+    ns = re.sub(r"(?m)^group:.*$", "group: sss files", ns)
+    with open("/etc/nsswitch.conf", "w") as f:
+        f.write(ns)
+    # sshd's stack, written out: pam_sss, no pam_tlog
+    with open(T + "/pam.d/sshd", "w") as f:
+        f.write("""# e2e sssd: the SSSD hand-off alone, nothing of ours in the stack
+auth     required pam_unix.so
+account  required pam_nologin.so
+account  required pam_unix.so
+account  [default=bad success=ok user_unknown=ignore] pam_sss.so
+password required pam_unix.so
+session  required pam_loginuid.so
+session  required pam_unix.so
+session  required pam_sss.so
+""")
+    # our setuid-tlog recorder where SSSD points
+    check(os.path.exists(SSSD_RECORDER), SSSD_RECORDER + " missing (Debian's tlog package provides the path)")
+    sh("mount --bind %s %s" % (e.rec, SSSD_RECORDER))
+    conf = open(SRC + "/examples/sssd/sssd.conf").read()
+    check(re.search(r"(?m)^\[session_recording\]$", conf) and re.search(r"(?m)^users = alice$", conf),
+          "examples/sssd/sssd.conf: no [session_recording] for alice")
+    sssd = Sssd(T, conf)
+    e.procs.append(sssd.proc)
+    try:
+        # the shell comes from SSSD (getent -s sss: that source alone)
+        wait_for(lambda: getent("-s", "sss", "passwd", "alice").endswith(":" + SSSD_RECORDER),
+                 "SSSD to give alice the recorder shell", 20)
+        check(getent("passwd", "alice").endswith(":" + SSSD_RECORDER), "getent passwd alice: " + getent("passwd", "alice"))
+        check(getent("passwd", "bob").endswith(":/bin/bash"), "getent passwd bob: " + getent("passwd", "bob"))
+        check(getent("-s", "files", "passwd", "alice").endswith(":/bin/dash"), "files: " + getent("-s", "files", "passwd", "alice"))
+        check("tlog" not in re.search(r"(?m)^passwd:.*$", open("/etc/nsswitch.conf").read()).group(0),
+              "nss_tlog on the passwd line")
+        check("pam_tlog" not in open("/etc/pam.d/sshd").read(), "pam_tlog in sshd's stack")
+        # alice, interactive
+        p = e.ssh_tty("alice")
+        p.read_until("ATTENTION! Your session is being recorded!")
+        time.sleep(0.3)
+        p.write("echo sssd-$((6*7)); echo exe=$(readlink /proc/$$/exe)\r")
+        p.read_until("exe=/")
+        time.sleep(0.3)
+        p.write("exit\r")
+        status = p.wait(30)
+        if status != 0 or os.environ.get("E2E_DEBUG"):
+            debug_dump(e, p)
+            print("---- sssd log:", open(sssd.log, errors="replace").read()[-3000:])
+        check(status == 0, "ssh -tt alice: status %r" % status)
+        e.wait_ended()
+        recs = e.recordings()
+        check(len(recs) == 1, "alice: %d recordings" % len(recs))
+        rec, msgs = next(iter(recs.items()))
+        check(msgs[0]["user"] == "alice", "user field %r" % msgs[0]["user"])
+        out = e.output(rec)
+        check(b"sssd-42" in out, "commands' output not recorded: %r" % out[-500:])
+        # the shell run is TLOG_REC_SESSION_SHELL's (dash), under our recorder
+        check(b"exe=/usr/bin/dash" in out, "not the shell SSSD exported: %r" % out[-500:])
+        check(msgs[-1].get("end") == "exit", "end %r" % msgs[-1].get("end"))
+        _, verdict = decode(e.log, rec)
+        check("intact" in verdict.lower(), "integrity: %s" % verdict)
+        # alice, `ssh host cmd` (no pty): the recorder runs `dash -c cmd`
+        r = e.ssh_cmd("alice", "echo cmd-$((7*6)); readlink /proc/$$/exe")
+        check(r.returncode == 0 and r.stdout == b"cmd-42\n/usr/bin/dash\n", "ssh alice cmd: %r %r" % (r.stdout, r.stderr))
+        e.wait_ended()
+        recs = e.recordings()
+        check(len(recs) == 2, "alice cmd: %d recordings" % len(recs))
+        rec2 = [k for k in recs if k != rec][0]
+        check(recs[rec2][0]["user"] == "alice" and e.output(rec2) == r.stdout, "command recorded %r" % e.output(rec2))
+        # bob: SSSD does not record him
+        r = e.ssh_cmd("bob", "echo plain-$(id -un); readlink /proc/$$/exe; env | grep -c ^TLOG_ || true")
+        check(r.returncode == 0, "bob: ssh failed: %r" % r.stderr)
+        check(r.stdout == b"plain-bob\n/usr/bin/bash\n0\n", "bob: %r" % r.stdout)
+        check(len(e.recordings()) == 2, "bob was recorded")
+    finally:
+        sssd.stop()
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 

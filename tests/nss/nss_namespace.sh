@@ -29,7 +29,10 @@ mkdir -p /var/lib/tlog /var/lib/extrausers
 printf '%s\ninclude /etc/ld.so.conf.d/*.conf\n' "$moddir" > "$tmp/ld.so.conf"
 ldconfig -C "$tmp/ld.so.cache" -f "$tmp/ld.so.conf"
 mount --bind "$tmp/ld.so.cache" /etc/ld.so.cache
-ldconfig -p | grep -q "libnss_tlog.so.2 .*$moddir" || fail "module not in the test ld.so.cache"
+# (not `ldconfig -p | grep -q`: under pipefail, grep -q exiting at the first
+# match makes ldconfig die of SIGPIPE and the check fail at random)
+ldconfig -p > "$tmp/ldconfig.out"
+grep -q "libnss_tlog.so.2 .*$moddir" "$tmp/ldconfig.out" || fail "module not in the test ld.so.cache"
 cp /etc/passwd "$tmp/passwd.base"; cp /etc/group "$tmp/group.base"
 cp "$tmp/passwd.base" "$tmp/passwd"; cp "$tmp/group.base" "$tmp/group"; : > "$tmp/nsswitch.conf"
 mount --bind "$tmp/passwd" /etc/passwd
