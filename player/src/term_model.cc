@@ -131,6 +131,9 @@ void TermModel::setup() {
     vterm_screen_set_callbacks(screen, tracking_ ? &ModelCallbacks::tracking : &ModelCallbacks::plain, this);
     vterm_screen_enable_altscreen(screen, 1);
     vterm_screen_reset(screen, 1);
+    // libvterm 0.1.4 loops forever on REP ("CSI b") before any character
+    // was printed: print one blank and erase it, leaving no trace.
+    feed_vterm(" \x1b[H\x1b[K");
     tracker_.reset();
     c1_carry_ = false;
     cursor_visible_ = true;
@@ -345,6 +348,8 @@ std::string TermModel::row_text(int row) const {
         keep = out.size();
     }
     out.resize(keep);
+    // Blanks a program printed are blanks too.
+    while (!out.empty() && out.back() == ' ') out.pop_back();
     return out;
 }
 

@@ -182,6 +182,14 @@ void test_libvterm_crashers(void**) {
         m.feed("E");
     }
     {
+        TermModel m(8, 70);  // REP before any character: libvterm loops forever
+        m.feed("\xc2\x9b" "b");
+        m.feed("\x1b[5b\x1b(0\x1b[b");
+        assert_string_equal(m.row_text(0).c_str(), "");
+        m.resize(9, 71);
+        m.feed("\x1b[b");
+    }
+    {
         TermModel m(21, 52);  // a wide character on a screen one column wide
         m.resize(34, 1);
         m.feed("\xe4\xb8\xad");
