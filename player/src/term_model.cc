@@ -131,6 +131,9 @@ void TermModel::setup() {
     vterm_screen_set_callbacks(screen, tracking_ ? &ModelCallbacks::tracking : &ModelCallbacks::plain, this);
     vterm_screen_enable_altscreen(screen, 1);
     vterm_screen_reset(screen, 1);
+    // libvterm 0.1.4 loops forever on REP ("CSI b") before any character
+    // was printed: print one blank and erase it, leaving no trace.
+    feed_vterm(" \x1b[H\x1b[K");
     tracker_.reset();
     c1_carry_ = false;
     cursor_visible_ = true;
@@ -247,6 +250,12 @@ void TermModel::feed(std::string_view raw) {
             primary_row_ = static_cast<uint16_t>(cursor_row());
             primary_col_ = static_cast<uint16_t>(cursor_col());
             feed_vterm(bytes.substr(n - 1, 1));
+        } else if (mark == VtTracker::Mark::Rep) {
+            // End the pending CSI with a final libvterm ignores, then repeat
+            // the character left of the cursor ourselves.
+            feed_vterm(bytes.substr(0, n - 1));
+            feed_vterm("y");
+            repeat_last(tracker_.rep_count());
         } else if (mark == VtTracker::Mark::Decaln) {
             // libvterm has "ESC #" pending: end it with a final it ignores.
             feed_vterm(bytes.substr(0, n - 1));
@@ -268,6 +277,25 @@ int TermModel::cursor_col() const {
     VTermPos p;
     vterm_state_get_cursorpos(vterm_obtain_state(vt_.get()), &p);
     return p.col;
+}
+
+void TermModel::repeat_last(uint32_t count) {
+    VTermScreen* screen = vterm_obtain_screen(vt_.get());
+    int row = cursor_row(), col = cursor_col();
+    VTermScreenCell cell;
+    int c = col - 1;
+    if (c >= 0 && vterm_screen_get_cell(screen, VTermPos{row, c}, &cell) && cell.chars[0] == static_cast<uint32_t>(-1))
+        c--;
+    if (c < 0 || !vterm_screen_get_cell(screen, VTermPos{row, c}, &cell) || cell.chars[0] == 0 ||
+        cell.chars[0] == static_cast<uint32_t>(-1))
+        return;
+    std::string glyph;
+    for (int i = 0; i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i]; i++) utf8::append(glyph, printable(cell.chars[i]));
+    // REP does not wrap past the line; a count beyond it fills the line.
+    uint32_t room = static_cast<uint32_t>(cols_ - col);
+    std::string run;
+    for (uint32_t i = 0; i < std::min(count, room); i++) run += glyph;
+    feed_vterm(run);
 }
 
 std::string TermModel::draw_cells(bool, int max_cols, int row) const {
@@ -345,6 +373,8 @@ std::string TermModel::row_text(int row) const {
         keep = out.size();
     }
     out.resize(keep);
+    // Blanks a program printed are blanks too.
+    while (!out.empty() && out.back() == ' ') out.pop_back();
     return out;
 }
 

@@ -145,6 +145,10 @@ VtTracker::Mark VtTracker::esc_final(char f) {
 
 VtTracker::Mark VtTracker::csi_final(char f) {
     Mark mark = Mark::None;
+    if (leader_ == 0 && inter_ == 0 && f == 'b') {
+        rep_count_ = params_[0] ? params_[0] : 1;
+        return Mark::Rep;
+    }
     if (leader_ == 0 && inter_ == 0 && f == 'r') {
         uint32_t t = nparams_ > 0 ? params_[0] : 0, b = nparams_ > 1 ? params_[1] : 0;
         modes_.top = static_cast<uint16_t>(t > 0xffff ? 0xffff : t);

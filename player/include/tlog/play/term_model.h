@@ -69,6 +69,7 @@ private:
     void setup();
     void feed_vterm(std::string_view bytes);
     std::string_view sanitize(std::string_view bytes);
+    void repeat_last(uint32_t count);
     std::string draw_cells(bool restore, int max_cols, int row) const;
     std::string all_cells() const;
     void mark_dirty(int start_row, int end_row);

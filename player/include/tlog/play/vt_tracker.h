@@ -35,7 +35,9 @@ class VtTracker {
 public:
     // Decaln: ESC # 8 (screen alignment test), which with insert mode and
     // resizes corrupts libvterm 0.1.4's memory: the model never passes it on.
-    enum class Mark { None, AltScreenEnter, AltScreenLeave, Decaln };
+    // Rep: CSI Ps b (repeat the last character), on which libvterm 0.1.4
+    // loops forever when that character has no width: the model does it.
+    enum class Mark { None, AltScreenEnter, AltScreenLeave, Decaln, Rep };
 
     // Scans bytes from `data`; stops after the final byte of a sequence that
     // enters or leaves the alternate screen and returns how many bytes were
@@ -43,6 +45,8 @@ public:
     size_t scan(std::string_view data, Mark& mark);
 
     bool at_ground() const { return state_ == State::Ground; }
+    // After Mark::Rep: how many times (at least 1).
+    uint32_t rep_count() const { return rep_count_; }
     const VtModes& modes() const { return modes_; }
     void set_modes(const VtModes& m) {
         modes_ = m;
@@ -66,6 +70,7 @@ private:
     uint32_t params_[kMaxParams] = {};
     int nparams_ = 0;
     bool have_digit_ = false;
+    uint32_t rep_count_ = 1;
     VtModes modes_;
 };
 
