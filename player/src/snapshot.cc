@@ -2,44 +2,18 @@
 
 #include <cstring>
 
+#include "serial.h"
+
 namespace tlog::play {
 
 namespace {
 
 constexpr std::string_view kMagic = "SNAP1";
 
-void put_u32(std::string& s, uint32_t v) {
-    for (int i = 0; i < 4; i++) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_str(std::string& s, std::string_view v) {
-    put_u32(s, static_cast<uint32_t>(v.size()));
-    s.append(v);
-}
+using serial::put_u32;
+using serial::Reader;
 
-struct Reader {
-    std::string_view s;
-    bool ok = true;
-    uint32_t u32() {
-        if (s.size() < 4) {
-            ok = false;
-            return 0;
-        }
-        uint32_t v = 0;
-        for (int i = 0; i < 4; i++) v |= static_cast<uint32_t>(static_cast<unsigned char>(s[i])) << (8 * i);
-        s.remove_prefix(4);
-        return v;
-    }
-    std::string str() {
-        uint32_t n = u32();
-        if (!ok || s.size() < n) {
-            ok = false;
-            return {};
-        }
-        std::string v(s.substr(0, n));
-        s.remove_prefix(n);
-        return v;
-    }
-};
+void put_str(std::string& s, std::string_view v) { serial::put_str32(s, v); }
 
 std::string cup(int row, int col) { return "\x1b[" + std::to_string(row + 1) + ";" + std::to_string(col + 1) + "H"; }
 
@@ -67,13 +41,13 @@ bool Snapshot::deserialize(std::string_view s, Snapshot& out) {
     Reader r{s.substr(kMagic.size())};
     Snapshot n;
     uint32_t rows = r.u32(), cols = r.u32();
-    std::string modes = r.str();
-    n.cells = r.str();
+    std::string modes = r.str32();
+    n.cells = r.str32();
     n.alt = r.u32() != 0;
-    n.primary = r.str();
+    n.primary = r.str32();
     uint32_t pr = r.u32(), pc = r.u32(), cr = r.u32(), cc = r.u32();
     n.cur_visible = r.u32() != 0;
-    n.pen = r.str();
+    n.pen = r.str32();
     if (!r.ok || !r.s.empty() || rows == 0 || cols == 0 || rows > 0xffff || cols > 0xffff || pr > 0xffff ||
         pc > 0xffff || cr > 0xffff || cc > 0xffff || !VtModes::deserialize(modes, n.modes))
         return false;
