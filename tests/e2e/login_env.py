@@ -181,22 +181,7 @@ class Login:
         T = self.T
         sh("ssh-keygen -q -t ed25519 -N '' -f %s/hostkey" % T)
         self.port = 22000 + os.getpid() % 10000
-        conf = T + "/sshd_config"
-        with open(conf, "w") as f:
-            f.write("""ListenAddress 127.0.0.1
-Port %d
-HostKey %s/hostkey
-PidFile %s/sshd.pid
-UsePAM yes
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-PrintMotd no
-PrintLastLog no
-Subsystem sftp /usr/lib/openssh/sftp-server
-%s
-""" % (self.port, T, T, extra))
+        conf = write_sshd_config(T, self.port, extra)
         self.sshd_log = T + "/sshd.log"
         self.sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", conf, "-E", self.sshd_log])
         wait_for(lambda: self.sshd.poll() is not None or "Server listening" in self.read(self.sshd_log),

@@ -205,6 +205,28 @@ def require_root_ns():
     check(os.environ.get("RECTEST_NS") == "1", "run through the meson wrapper (unshare -m)")
 
 
+def write_sshd_config(T, port, extra=""):
+    """The sshd_config every sshd test uses: 127.0.0.1:PORT, its own host key
+    (T/hostkey) and pid file, PAM, public keys only. Returns its path."""
+    conf = T + "/sshd_config"
+    with open(conf, "w") as f:
+        f.write("""ListenAddress 127.0.0.1
+Port %d
+HostKey %s/hostkey
+PidFile %s/sshd.pid
+UsePAM yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+StrictModes no
+PrintMotd no
+PrintLastLog no
+Subsystem sftp /usr/lib/openssh/sftp-server
+%s
+""" % (port, T, T, extra))
+    return conf
+
+
 def add_users(T, users):
     """Bind-mounts copies of passwd/group/shadow with `users` added:
     [(name, uid, gid, home, shell)]."""

@@ -32,20 +32,7 @@ def main():
         sh("cp %s/userkey.pub %s/home/.ssh/authorized_keys" % (T, T))
         sh("chown -R %d:%d %s/home" % (USER_UID, USER_GID, T))
         port = 20000 + os.getpid() % 20000
-        conf = T + "/sshd_config"
-        with open(conf, "w") as f:
-            f.write("""ListenAddress 127.0.0.1
-Port %d
-HostKey %s/hostkey
-PidFile %s/sshd.pid
-UsePAM yes
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-PrintMotd no
-Subsystem sftp /usr/lib/openssh/sftp-server
-""" % (port, T, T))
+        conf = write_sshd_config(T, port)
         log = T + "/sshd.log"
         sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", conf, "-E", log])
         end = time.time() + 10
