@@ -144,7 +144,6 @@ void export_raw(const std::string& path, const RecordingIndex& idx, std::ostream
 void export_text(const std::string& path, const RecordingIndex& idx, const ExportOptions& opts, std::ostream& out) {
     Playback pb(path, idx);
     bool changed = false;
-    pb.model().track_dirty(true);
     pb.model().clear_dirty();
     auto print = [&](uint64_t at) {
         std::string text = pb.model().text();

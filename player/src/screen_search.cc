@@ -32,7 +32,6 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
         std::string t = m.row_text(r);
         if (re.search(t)) matched[r] = std::move(t);
     }
-    m.track_dirty(true);
     m.clear_dirty();
     uint64_t hits = 0;
     bool go_on = true;
@@ -65,7 +64,6 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
         }
         m.clear_dirty();
     }
-    m.track_dirty(false);
     return hits;
 }
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "tlog/play/term_model.h"
-#include "tlog/play/vt_tracker.h"
 
 // cmocka last: it defines macros (fail) that clash with the C++ library.
 #include <setjmp.h>
@@ -142,7 +141,6 @@ void test_snapshot_rejects_garbage(void**) {
 
 void test_dirty_rows(void**) {
     TermModel m(4, 10);
-    m.track_dirty(true);
     m.clear_dirty();
     m.feed("\x1b[3;1Hx");
     assert_true(m.any_dirty());

@@ -1,0 +1,104 @@
+// The terminal emulator behind TermModel: a DEC/xterm escape sequence
+// parser (vt100.net's state machine, UTF-8 decoded inline, C1 controls
+// honoured) driving the screen operations. It has no output channel at
+// all: queries in a recording (device status, DECRQSS, title reports, OSC
+// 52) are parsed and dropped, so nothing can answer back.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "screen.h"
+
+namespace tlog::play::vt {
+
+class Emulator {
+public:
+    Emulator(int rows, int cols);
+
+    void feed(std::string_view bytes);
+    void resize(int rows, int cols);
+    void reset(int rows, int cols);
+
+    // Between sequences and characters: a snapshot here continues exactly.
+    bool at_ground() const { return state_ == State::Ground && utf8_need_ == 0; }
+    ScreenState& state() { return s_; }
+    const ScreenState& state() const { return s_; }
+    // After replacing state() wholesale (a snapshot restore).
+    void state_replaced();
+
+    std::vector<bool> dirty;  // per row, changed since cleared
+    bool any_dirty = true;
+    void mark_all();
+
+private:
+    enum class State : uint8_t { Ground, Escape, EscapeInter, CsiEntry, CsiParam, CsiInter, CsiIgnore, Osc, String, StringEsc };
+
+    void put(uint32_t cp);
+    void print(uint32_t cp);
+    void print_ascii(const char* p, size_t n);
+    void combine(uint32_t mark);
+    void execute(uint32_t c);
+    void esc_dispatch(uint32_t final);
+    void csi_dispatch(uint32_t final);
+    void set_mode(bool priv, bool on);
+    void sgr();
+    void sgr_color(size_t& i, uint32_t& color);
+
+    // Screen operations (screen_ops.cc).
+    Line& cur_line() { return s_.grid().line(s_.cur_row); }
+    int line_cols(int row) const;
+    void mark(int row) {
+        dirty[static_cast<size_t>(row)] = true;
+        any_dirty = true;
+    }
+    void mark_rows(int from, int to);
+    void linefeed();
+    void reverse_index();
+    void carriage_return();
+    void wrap();
+    void move_to(int row, int col);  // absolute, clamps, clears the pending wrap
+    void cup(int row, int col);      // origin mode aware
+    void cursor_up(int n);
+    void cursor_down(int n);
+    void tab(int n);
+    void erase_cells(int row, int from, int to);  // [from, to)
+    void erase_display(int how);
+    void erase_line(int how);
+    void insert_chars(int n);
+    void delete_chars(int n);
+    void insert_lines(int n);
+    void delete_lines(int n);
+    void scroll_region(int n);
+    void set_region(int top, int bottom);
+    void save_cursor();
+    void restore_cursor();
+    void switch_screen(bool alt);
+    void soft_reset();
+    void alignment_test();
+    void repeat(int n);
+    void fix_wide(Line& l, int col);  // before overwriting cell `col`
+
+    uint32_t param(size_t i, uint32_t dflt) const {
+        return i < nparams_ && params_[i] ? params_[i] : dflt;
+    }
+
+    ScreenState s_;
+    State state_ = State::Ground;
+    // The sequence being parsed.
+    static constexpr size_t kMaxParams = 32;
+    uint32_t params_[kMaxParams] = {};
+    bool sub_[kMaxParams] = {};  // introduced by ':' (a sub-parameter)
+    size_t nparams_ = 0;
+    uint32_t prefix_ = 0;  // CSI private marker: '?', '>', '=', '<'
+    uint32_t inter_ = 0;   // intermediates, packed (at most two kept)
+    bool overflow_ = false;
+    bool osc_ = false;  // the string is an OSC (BEL ends it)
+    // UTF-8 in progress.
+    uint32_t utf8_cp_ = 0;
+    int utf8_need_ = 0;
+    uint8_t utf8_lo_ = 0x80, utf8_hi_ = 0xbf;
+};
+
+}  // namespace tlog::play::vt

@@ -1,0 +1,169 @@
+// TermModel: the public face of the emulator (emulator.h), its rendering
+// to text and to drawing sequences, and its snapshots.
+#include "tlog/play/term_model.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "emulator.h"
+#include "snapshot_codec.h"
+#include "tlog/utf8.h"
+
+namespace tlog::play {
+
+using vt::Cell;
+
+namespace {
+
+// Never narrower than this: a wide character must fit somewhere.
+constexpr uint16_t kMinCols = 2;
+
+int clamp_rows(uint16_t rows) { return std::clamp<int>(rows, 1, vt::kMaxRows); }
+int clamp_cols(uint16_t cols) { return std::clamp<int>(cols, kMinCols, vt::kMaxCols); }
+
+// A code point safe to hand to a real terminal: never a control character.
+uint32_t printable(uint32_t cp) {
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return '?';
+    return cp;
+}
+
+void append_cell(std::string& out, const vt::ScreenState& s, const Cell& c) {
+    if (c.attrs & vt::kCombined) {
+        for (char32_t cp : s.graphemes[c.cp]) utf8::append(out, printable(cp));
+    } else if (c.cp == 0) {
+        out += ' ';
+    } else if (c.cp < 0x80) {
+        out += static_cast<char>(printable(c.cp));
+    } else {
+        utf8::append(out, printable(c.cp));
+    }
+}
+
+void append_color(std::string& s, uint32_t c, bool fg) {
+    if (c == 0) return;
+    uint32_t v = c & 0xffffff;
+    if ((c & 0xff000000) == vt::kIndexed) {
+        if (v < 8) s += ";" + std::to_string((fg ? 30 : 40) + v);
+        else if (v < 16) s += ";" + std::to_string((fg ? 90 : 100) + v - 8);
+        else s += std::string(fg ? ";38;5;" : ";48;5;") + std::to_string(v);
+    } else {
+        s += std::string(fg ? ";38;2;" : ";48;2;") + std::to_string(v >> 16) + ";" + std::to_string((v >> 8) & 0xff) +
+             ";" + std::to_string(v & 0xff);
+    }
+}
+
+std::string sgr(const vt::Pen& p) {
+    static constexpr struct {
+        uint16_t attr;
+        const char* code;
+    } kCodes[] = {{vt::kBold, ";1"},       {vt::kDim, ";2"},    {vt::kItalic, ";3"},    {vt::kUnderline, ";4"},
+                  {vt::kDoubleUnderline, ";21"}, {vt::kBlink, ";5"}, {vt::kReverse, ";7"}, {vt::kInvisible, ";8"},
+                  {vt::kStrike, ";9"},     {vt::kOverline, ";53"}};
+    std::string s = "\x1b[0";
+    for (const auto& c : kCodes)
+        if (p.attrs & c.attr) s += c.code;
+    append_color(s, p.fg, true);
+    append_color(s, p.bg, false);
+    s += "m";
+    return s;
+}
+
+// Cells a real terminal shows without being drawn: the view erases the
+// rest of a row, so trailing ones on the default background are left out.
+bool invisible_blank(const Cell& c) {
+    return (c.cp == 0 || c.cp == ' ') && !(c.attrs & (vt::kCombined | vt::kReverse | vt::kUnderline |
+                                                      vt::kDoubleUnderline | vt::kStrike | vt::kOverline)) &&
+           c.bg == 0;
+}
+
+}  // namespace
+
+TermModel::TermModel(uint16_t rows, uint16_t cols)
+    : emu_(std::make_unique<vt::Emulator>(clamp_rows(rows), clamp_cols(cols))) {}
+TermModel::~TermModel() = default;
+
+void TermModel::feed(std::string_view bytes) {
+    fed_ += bytes.size();
+    emu_->feed(bytes);
+}
+
+void TermModel::resize(uint16_t rows, uint16_t cols) {
+    if (!rows || !cols) return;
+    emu_->resize(clamp_rows(rows), clamp_cols(cols));
+}
+
+void TermModel::reset(uint16_t rows, uint16_t cols) { emu_->reset(clamp_rows(rows), clamp_cols(cols)); }
+
+uint16_t TermModel::rows() const { return static_cast<uint16_t>(emu_->state().rows); }
+uint16_t TermModel::cols() const { return static_cast<uint16_t>(emu_->state().cols); }
+int TermModel::cursor_row() const { return emu_->state().cur_row; }
+int TermModel::cursor_col() const { return emu_->state().cur_col; }
+bool TermModel::cursor_visible() const { return emu_->state().cursor_visible; }
+bool TermModel::alt_screen() const { return emu_->state().alt; }
+bool TermModel::at_ground() const { return emu_->at_ground(); }
+
+Snapshot TermModel::snapshot() const { return Snapshot{vt::encode_state(emu_->state())}; }
+
+void TermModel::restore(const Snapshot& snap) {
+    if (!vt::decode_state(snap.state, emu_->state())) throw std::runtime_error("damaged terminal snapshot");
+    emu_->state_replaced();
+}
+
+std::string TermModel::row_text(int row) const {
+    const vt::ScreenState& s = emu_->state();
+    std::string out;
+    if (row < 0 || row >= s.rows) return out;
+    for (const Cell& c : s.grid().line(row).cells)
+        if (c.width) append_cell(out, s, c);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+std::string TermModel::text() const {
+    std::string s;
+    for (int r = 0; r < emu_->state().rows; r++) {
+        if (r) s += '\n';
+        s += row_text(r);
+    }
+    return s;
+}
+
+std::string TermModel::draw_row(int row, int max_cols) const {
+    const vt::ScreenState& s = emu_->state();
+    std::string out;
+    if (row < 0 || row >= s.rows) return out;
+    const std::vector<Cell>& cells = s.grid().line(row).cells;
+    int limit = std::min(max_cols, s.cols);
+    int last = limit;
+    while (last > 0 && invisible_blank(cells[static_cast<size_t>(last - 1)]) && !s.reverse_screen) last--;
+    vt::Pen cur;
+    bool have_pen = false;
+    for (int col = 0; col < last; col++) {
+        const Cell& c = cells[static_cast<size_t>(col)];
+        if (c.width == 0) continue;  // right half of a wide character
+        vt::Pen p = c.pen();
+        if (s.reverse_screen) p.attrs ^= vt::kReverse;
+        if (!have_pen || !(p == cur)) {
+            out += sgr(p);
+            cur = p;
+            have_pen = true;
+        }
+        if (c.width == 2 && col + 1 >= limit) {
+            out += ' ';  // a wide character cut by the edge: never half of it
+            continue;
+        }
+        append_cell(out, s, c);
+    }
+    if (have_pen) out += "\x1b[0m";
+    return out;
+}
+
+const std::vector<bool>& TermModel::dirty() const { return emu_->dirty; }
+bool TermModel::any_dirty() const { return emu_->any_dirty; }
+
+void TermModel::clear_dirty() {
+    std::fill(emu_->dirty.begin(), emu_->dirty.end(), false);
+    emu_->any_dirty = false;
+}
+
+}  // namespace tlog::play
