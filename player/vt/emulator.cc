@@ -1,8 +1,12 @@
 #include "emulator.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstring>
 
 #include "char_width.h"
+#include "tlog/detail/swar.h"
 
 namespace tlog::play::vt {
 
@@ -19,6 +23,33 @@ constexpr char16_t kDecGraphics[32] = {
 
 constexpr uint32_t clamp_param(uint64_t v) { return v > 65535 ? 65535 : static_cast<uint32_t>(v); }
 
+// Length of the printable ASCII run at the start of p[0, n).
+size_t printable_run(const char* p, size_t n) {
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        if (uint64_t m = swar::nonprintable_mask(swar::load8(p + j))) return j + swar::first_marked(m);
+    while (j < n && static_cast<unsigned char>(p[j] - 0x20) < 0x5f) j++;
+    return j;
+}
+
+// Writes k narrow cells of one pen. The cell's second half (background,
+// attributes, width) is the same for the whole run: two 8-byte stores a
+// cell instead of one per field.
+void store_cells(Cell* cells, const char* p, size_t k, const Pen& pen) {
+    static_assert(sizeof(Cell) == 16 && offsetof(Cell, fg) == 4 && offsetof(Cell, bg) == 8);
+    static_assert(std::endian::native == std::endian::little, "cp must be the low half of the first word");
+    Cell tmpl{0, pen.fg, pen.bg, pen.attrs, 1, 0};
+    uint64_t lo, hi;
+    std::memcpy(&lo, &tmpl, 8);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&tmpl) + 8, 8);
+    auto* out = reinterpret_cast<char*>(cells);
+    for (size_t i = 0; i < k; i++) {
+        uint64_t w = lo | static_cast<unsigned char>(p[i]);  // cp is the low half of `lo` (little-endian)
+        std::memcpy(out + 16 * i, &w, 8);
+        std::memcpy(out + 16 * i + 8, &hi, 8);
+    }
+}
+
 }  // namespace
 
 Emulator::Emulator(int rows, int cols) { reset(rows, cols); }
@@ -27,20 +58,28 @@ void Emulator::reset(int rows, int cols) {
     s_.reset(rows, cols);
     state_ = State::Ground;
     utf8_need_ = 0;
-    dirty.assign(static_cast<size_t>(rows), true);
-    any_dirty = true;
+    dirty_.assign(static_cast<size_t>(rows), false);
+    mark_all();
 }
 
 void Emulator::state_replaced() {
     state_ = State::Ground;
     utf8_need_ = 0;
-    dirty.assign(static_cast<size_t>(s_.rows), true);
-    any_dirty = true;
+    dirty_.assign(static_cast<size_t>(s_.rows), false);
+    mark_all();
 }
 
-void Emulator::mark_all() {
-    std::fill(dirty.begin(), dirty.end(), true);
-    any_dirty = true;
+const std::vector<bool>& Emulator::dirty_rows() {
+    if (all_dirty_) {
+        std::fill(dirty_.begin(), dirty_.end(), true);
+        all_dirty_ = false;
+    }
+    return dirty_;
+}
+
+void Emulator::clear_dirty() {
+    std::fill(dirty_.begin(), dirty_.end(), false);
+    all_dirty_ = any_dirty = false;
 }
 
 void Emulator::feed(std::string_view bytes) {
@@ -49,15 +88,37 @@ void Emulator::feed(std::string_view bytes) {
     while (i < n) {
         if (state_ == State::Ground && utf8_need_ == 0) {
             // The common case: a run of printable ASCII goes straight to the cells.
-            size_t j = i;
-            while (j < n && static_cast<unsigned char>(p[j] - 0x20) < 0x5f) j++;
-            if (j > i) {
-                print_ascii(p + i, j - i);
-                i = j;
+            if (size_t run = printable_run(p + i, n - i)) {
+                print_ascii(p + i, run);
+                i += run;
                 continue;
             }
         }
-        auto b = static_cast<unsigned char>(p[i++]);
+        auto b = static_cast<unsigned char>(p[i]);
+        if (b == 0x1b && state_ == State::Ground && utf8_need_ == 0) {
+            if (size_t used = csi_at_once(p + i, n - i)) {
+                i += used;
+                continue;
+            }
+        }
+        if (state_ == State::Ground && utf8_need_ == 0 && b >= 0xc2 && b <= 0xef && i + 2 < n) {
+            // A whole two- or three-byte character (no C1, no surrogate):
+            // decoded here, without the byte-at-a-time state.
+            auto b1 = static_cast<unsigned char>(p[i + 1]), b2 = static_cast<unsigned char>(p[i + 2]);
+            if (b < 0xe0) {
+                if ((b1 & 0xc0) == 0x80 && (b > 0xc2 || b1 >= 0xa0)) {
+                    print(((b & 0x1fu) << 6) | (b1 & 0x3fu));
+                    i += 2;
+                    continue;
+                }
+            } else if ((b1 & 0xc0) == 0x80 && (b2 & 0xc0) == 0x80 && (b != 0xe0 || b1 >= 0xa0) &&
+                       (b != 0xed || b1 < 0xa0)) {
+                print(((b & 0x0fu) << 12) | ((b1 & 0x3fu) << 6) | (b2 & 0x3fu));
+                i += 3;
+                continue;
+            }
+        }
+        i++;
         if (utf8_need_) {
             if (b >= utf8_lo_ && b <= utf8_hi_) {
                 utf8_cp_ = (utf8_cp_ << 6) | (b & 0x3f);
@@ -92,6 +153,43 @@ void Emulator::feed(std::string_view bytes) {
             put(kReplacement);  // a raw C1 byte or any other invalid one is a character, never a control
         }
     }
+}
+
+// The usual control sequence (ESC [, digits and semicolons, a final byte)
+// parsed in one go when it is whole in the buffer: the same result as the
+// state machine, which takes everything else. Returns the bytes used, 0 if
+// the sequence is not of this kind or not complete here.
+size_t Emulator::csi_at_once(const char* p, size_t n) {
+    if (n < 3 || p[1] != '[') return 0;
+    size_t count = 0;
+    uint32_t v = 0;
+    bool digits = false;
+    for (size_t i = 2; i < n; i++) {
+        auto c = static_cast<unsigned char>(p[i]);
+        if (c >= '0' && c <= '9') {
+            v = clamp_param(uint64_t(v) * 10 + (c - '0'));
+            digits = true;
+        } else if (c == ';') {
+            if (count + 1 >= kMaxParams) return 0;
+            sub_[count] = false;
+            params_[count++] = v;
+            v = 0;
+            digits = true;  // "CSI ; 5 H": the empty first parameter counts
+        } else if (c >= 0x40 && c < 0x7f) {
+            if (digits) {
+                sub_[count] = false;
+                params_[count++] = v;
+            }
+            nparams_ = count;
+            prefix_ = inter_ = 0;
+            overflow_ = false;
+            csi_dispatch(c);
+            return i + 1;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
 }
 
 void Emulator::put(uint32_t c) {
@@ -558,9 +656,7 @@ void Emulator::print_ascii(const char* p, size_t n) {
         size_t k = std::min(n, static_cast<size_t>(limit - col));
         fix_wide(l, col);
         fix_wide(l, col + static_cast<int>(k) - 1);
-        Cell* c = l.cells.data() + col;
-        for (size_t i = 0; i < k; i++)
-            c[i] = Cell{static_cast<unsigned char>(p[i]), pen.fg, pen.bg, pen.attrs, 1, 0};
+        store_cells(l.cells.data() + col, p, k, pen);
         s_.last_char = static_cast<unsigned char>(p[k - 1]);
         mark(s_.cur_row);
         col += static_cast<int>(k);

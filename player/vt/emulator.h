@@ -28,13 +28,19 @@ public:
     // After replacing state() wholesale (a snapshot restore).
     void state_replaced();
 
-    std::vector<bool> dirty;  // per row, changed since cleared
+    // Rows changed since cleared; all_dirty stands for every row (set by
+    // scrolling, so a line feed does not touch every flag).
+    const std::vector<bool>& dirty_rows();
     bool any_dirty = true;
-    void mark_all();
+    void mark_all() {
+        all_dirty_ = any_dirty = true;
+    }
+    void clear_dirty();
 
 private:
     enum class State : uint8_t { Ground, Escape, EscapeInter, CsiEntry, CsiParam, CsiInter, CsiIgnore, Osc, String, StringEsc };
 
+    size_t csi_at_once(const char* p, size_t n);
     void put(uint32_t cp);
     void print(uint32_t cp);
     void print_ascii(const char* p, size_t n);
@@ -48,9 +54,12 @@ private:
 
     // Screen operations (screen_ops.cc).
     Line& cur_line() { return s_.grid().line(s_.cur_row); }
-    int line_cols(int row) const;
+    int line_cols(int row) const {
+        // Double-width and double-height lines hold half as many characters.
+        return s_.grid().line(row).size == LineSize::Single ? s_.cols : (s_.cols / 2 > 1 ? s_.cols / 2 : 1);
+    }
     void mark(int row) {
-        dirty[static_cast<size_t>(row)] = true;
+        dirty_[static_cast<size_t>(row)] = true;
         any_dirty = true;
     }
     void mark_rows(int from, int to);
@@ -85,6 +94,8 @@ private:
     }
 
     ScreenState s_;
+    std::vector<bool> dirty_;
+    bool all_dirty_ = true;
     State state_ = State::Ground;
     // The sequence being parsed.
     static constexpr size_t kMaxParams = 32;

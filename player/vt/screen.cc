@@ -1,8 +1,17 @@
 #include "screen.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tlog::play::vt {
+
+void fill_cells(Cell* cells, size_t n, const Cell& c) {
+    // As two 8-byte words: a scrolled-in line is cleared on every line feed.
+    uint64_t w[2];
+    std::memcpy(w, &c, 16);
+    auto* out = reinterpret_cast<char*>(cells);
+    for (size_t i = 0; i < n; i++) std::memcpy(out + 16 * i, w, 16);
+}
 
 void Grid::reset(int rows, int cols, const Pen& pen) {
     Line blank;
@@ -14,7 +23,7 @@ void Grid::reset(int rows, int cols, const Pen& pen) {
 
 void Grid::clear_line(int row, const Pen& pen) {
     Line& l = line(row);
-    std::fill(l.cells.begin(), l.cells.end(), blank_cell(pen));
+    fill_cells(l.cells.data(), l.cells.size(), blank_cell(pen));
     l.size = LineSize::Single;
     l.wrapped = false;
 }

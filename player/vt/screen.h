@@ -58,6 +58,8 @@ inline Cell blank_cell(const Pen& pen) {
     return c;
 }
 
+void fill_cells(Cell* cells, size_t n, const Cell& c);
+
 enum class LineSize : uint8_t { Single, DoubleWidth, DoubleTop, DoubleBottom };
 
 struct Line {

@@ -7,13 +7,12 @@
 
 namespace tlog::play::vt {
 
-int Emulator::line_cols(int row) const {
-    // Double-width and double-height lines hold half as many characters.
-    return s_.grid().line(row).size == LineSize::Single ? s_.cols : std::max(s_.cols / 2, 1);
-}
-
 void Emulator::mark_rows(int from, int to) {
-    for (int r = std::max(from, 0); r < std::min(to, s_.rows); r++) dirty[static_cast<size_t>(r)] = true;
+    if (from <= 0 && to >= s_.rows) {
+        mark_all();
+        return;
+    }
+    for (int r = std::max(from, 0); r < std::min(to, s_.rows); r++) dirty_[static_cast<size_t>(r)] = true;
     any_dirty = true;
 }
 
@@ -262,8 +261,8 @@ void Emulator::resize(int rows, int cols) {
         c.col = std::min(c.col, cols - 1);
     }
     s_.cur_col = std::min(s_.cur_col, line_cols(s_.cur_row) - 1);
-    dirty.assign(static_cast<size_t>(rows), true);
-    any_dirty = true;
+    dirty_.assign(static_cast<size_t>(rows), false);
+    mark_all();
 }
 
 }  // namespace tlog::play::vt

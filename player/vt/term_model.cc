@@ -158,12 +158,8 @@ std::string TermModel::draw_row(int row, int max_cols) const {
     return out;
 }
 
-const std::vector<bool>& TermModel::dirty() const { return emu_->dirty; }
+const std::vector<bool>& TermModel::dirty() const { return emu_->dirty_rows(); }
 bool TermModel::any_dirty() const { return emu_->any_dirty; }
-
-void TermModel::clear_dirty() {
-    std::fill(emu_->dirty.begin(), emu_->dirty.end(), false);
-    emu_->any_dirty = false;
-}
+void TermModel::clear_dirty() { emu_->clear_dirty(); }
 
 }  // namespace tlog::play
