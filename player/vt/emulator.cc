@@ -498,11 +498,14 @@ void Emulator::set_mode(bool priv, bool on) {
             else restore_cursor();
             break;
         case 1049:
-            if (on && !s_.alt) {
+            // As xterm: the cursor is saved and restored even when the
+            // screen does not change (each screen keeps its own).
+            if (on) {
                 save_cursor();
                 switch_screen(true);
                 s_.grids[1].reset(s_.rows, s_.cols, s_.pen);
-            } else if (!on && s_.alt) {
+                mark_all();
+            } else {
                 switch_screen(false);
                 restore_cursor();
             }
@@ -673,7 +676,11 @@ void Emulator::print_ascii(const char* p, size_t n) {
 
 // A zero-width character joins the character before the cursor.
 void Emulator::combine(uint32_t mark_cp) {
-    int col = s_.pending_wrap ? s_.cur_col : s_.cur_col - 1;
+    // The character before the cursor; the cursor's own when it could not
+    // advance (a wrap pending, or the last column without autowrap).
+    const Cell& here = cur_line().cells[static_cast<size_t>(s_.cur_col)];
+    bool stuck = !s_.autowrap && s_.cur_col == line_cols(s_.cur_row) - 1 && (here.cp || (here.attrs & kCombined));
+    int col = s_.pending_wrap || stuck ? s_.cur_col : s_.cur_col - 1;
     if (col < 0) return;  // nothing to join: dropped, as xterm does
     Line& l = cur_line();
     Cell* c = &l.cells[static_cast<size_t>(col)];

@@ -62,6 +62,9 @@ void Emulator::cursor_down(int n) {
 }
 
 void Emulator::tab(int n) {
+    // At the last column with a wrap pending, a forward tab has nowhere to
+    // go and leaves the wrap pending (xterm, tmux).
+    if (n > 0 && s_.pending_wrap) return;
     s_.pending_wrap = false;
     int limit = line_cols(s_.cur_row);
     int col = std::min(s_.cur_col, limit - 1);
@@ -100,7 +103,7 @@ void Emulator::erase_cells(int row, int from, int to) {
     fix_wide(l, to - 1);
     std::fill(l.cells.begin() + from, l.cells.begin() + to, blank_cell(s_.pen));
     if (to == s_.cols) l.wrapped = false;
-    s_.pending_wrap = false;
+    s_.pending_wrap = false;  // xterm: erasing ends a pending wrap (tmux keeps it)
     mark(row);
 }
 
@@ -131,7 +134,9 @@ void Emulator::insert_chars(int n) {
     int col = s_.cur_col;
     n = std::min(n, s_.cols - col);
     if (n <= 0) return;
-    fix_wide(l, col);
+    // Inserting at a wide character's right half splits it; at its left
+    // half the whole character moves.
+    if (l.cells[static_cast<size_t>(col)].width == 0) fix_wide(l, col);
     // A wide character pushed half over the edge is erased.
     int edge = s_.cols - n - 1;
     if (edge >= col && l.cells[static_cast<size_t>(edge)].width == 2) fix_wide(l, edge);
@@ -158,16 +163,15 @@ void Emulator::delete_chars(int n) {
 
 void Emulator::insert_lines(int n) {
     if (s_.cur_row < s_.top || s_.cur_row >= s_.bottom) return;
+    // The column and a pending wrap stay, as in tmux and libvterm.
     s_.grid().scroll(s_.cur_row, s_.bottom, -n, s_.pen);
     mark_rows(s_.cur_row, s_.bottom);
-    carriage_return();
 }
 
 void Emulator::delete_lines(int n) {
     if (s_.cur_row < s_.top || s_.cur_row >= s_.bottom) return;
     s_.grid().scroll(s_.cur_row, s_.bottom, n, s_.pen);
     mark_rows(s_.cur_row, s_.bottom);
-    carriage_return();
 }
 
 void Emulator::scroll_region(int n) {

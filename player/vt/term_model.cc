@@ -100,6 +100,7 @@ int TermModel::cursor_row() const { return emu_->state().cur_row; }
 int TermModel::cursor_col() const { return emu_->state().cur_col; }
 bool TermModel::cursor_visible() const { return emu_->state().cursor_visible; }
 bool TermModel::alt_screen() const { return emu_->state().alt; }
+bool TermModel::wrap_pending() const { return emu_->state().pending_wrap; }
 bool TermModel::at_ground() const { return emu_->at_ground(); }
 
 Snapshot TermModel::snapshot() const { return Snapshot{vt::encode_state(emu_->state())}; }

@@ -40,6 +40,9 @@ public:
     int cursor_col() const;
     bool cursor_visible() const;
     bool alt_screen() const;
+    // The last column was just written: the next character goes to the
+    // next line (xterm's "last column flag").
+    bool wrap_pending() const;
     // Between escape sequences and characters: a snapshot taken here
     // continues exactly as the model would have.
     bool at_ground() const;
