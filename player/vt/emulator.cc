@@ -58,6 +58,8 @@ void Emulator::reset(int rows, int cols) {
     s_.reset(rows, cols);
     state_ = State::Ground;
     utf8_need_ = 0;
+    utf8_lo_ = 0x80;
+    utf8_hi_ = 0xbf;
     dirty_.assign(static_cast<size_t>(rows), false);
     mark_all();
 }
@@ -65,6 +67,8 @@ void Emulator::reset(int rows, int cols) {
 void Emulator::state_replaced() {
     state_ = State::Ground;
     utf8_need_ = 0;
+    utf8_lo_ = 0x80;
+    utf8_hi_ = 0xbf;
     dirty_.assign(static_cast<size_t>(s_.rows), false);
     mark_all();
 }
@@ -130,6 +134,8 @@ void Emulator::feed(std::string_view bytes) {
             // A cut or invalid sequence: one U+FFFD for its maximal valid
             // prefix, then this byte starts afresh.
             utf8_need_ = 0;
+            utf8_lo_ = 0x80;
+            utf8_hi_ = 0xbf;
             put(kReplacement);
             i--;
             continue;
