@@ -9,10 +9,16 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
-#include <regex>
 #include <string>
 
 #include "tlog/play/term_model.h"
+
+// ESC [ digits, then J K X @ or P: an erase, insert or delete.
+bool is_edit(const std::string& piece) {
+    if (piece.compare(0, 2, "\x1b[") != 0) return false;
+    size_t i = piece.find_first_not_of("0123456789", 2);
+    return i != std::string::npos && std::string("JKX@P").find(piece[i]) != std::string::npos;
+}
 
 int main(int argc, char** argv) {
     if (argc != 3) {
@@ -21,13 +27,12 @@ int main(int argc, char** argv) {
     }
     tlog::play::TermModel m(static_cast<uint16_t>(std::atoi(argv[1])), static_cast<uint16_t>(std::atoi(argv[2])));
     std::string in((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    static const std::regex edit("^\x1b\\[[0-9]*[JKX@P]");
     bool ambiguous = false;
     for (size_t start = 0; start <= in.size();) {
         size_t end = in.find('\0', start);
         if (end == std::string::npos) end = in.size();
         std::string piece = in.substr(start, end - start);
-        if (m.wrap_pending() && std::regex_search(piece, edit)) ambiguous = true;
+        if (m.wrap_pending() && is_edit(piece)) ambiguous = true;
         m.feed(piece);
         start = end + 1;
     }
