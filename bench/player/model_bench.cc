@@ -45,8 +45,10 @@ std::string workload(const std::string& kind, size_t bytes) {
             out += "plain build output: compiling src/file_" + std::to_string(rng() % 1000) +
                    ".cc with the usual flags and some more words\r\n";
         } else {  // cjk
-            out += "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97\xe7\xac\xa6 \xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88 "
-                   "\xed\x95\x9c\xea\xb8\x80 e\xcc\x81 " + std::to_string(rng() % 1000) + "\r\n";
+            out +=
+                "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97\xe7\xac\xa6 \xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88 "
+                "\xed\x95\x9c\xea\xb8\x80 e\xcc\x81 " +
+                std::to_string(rng() % 1000) + "\r\n";
         }
     }
     return out;
@@ -68,8 +70,7 @@ void feed_vterm(const std::string& data) {
 
 void feed_model(const std::string& data) {
     tlog::play::TermModel m(24, 80);
-    for (size_t i = 0; i < data.size(); i += 3000)
-        m.feed(std::string_view(data).substr(i, 3000));
+    for (size_t i = 0; i < data.size(); i += 3000) m.feed(std::string_view(data).substr(i, 3000));
     if (m.rows() != 24) std::abort();
 }
 

@@ -232,167 +232,173 @@ void Emulator::put(uint32_t c) {
         return;
     }
     switch (state_) {
-    case State::Ground:
-        if (c < 0x20) execute(c);
-        else print(c);
-        return;
-    case State::Escape:
-        if (c < 0x20) {
-            execute(c);
-        } else if (c < 0x30) {
-            inter_ = c;
-            state_ = State::EscapeInter;
-        } else if (c == '[') {
-            params_[0] = 0;
-            sub_[0] = false;
-            state_ = State::CsiEntry;
-        } else if (c == ']') {
-            osc_ = true;
-            state_ = State::Osc;
-        } else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
-            osc_ = false;
-            state_ = State::String;
-        } else if (c < 0x7f) {
-            state_ = State::Ground;
-            esc_dispatch(c);
-        } else {
-            state_ = State::Ground;
-        }
-        return;
-    case State::EscapeInter:
-        if (c < 0x20) {
-            execute(c);
-        } else if (c < 0x30) {
-            if (inter_ > 0xff) overflow_ = true;
-            inter_ = (inter_ << 8) | c;
-        } else {
-            state_ = State::Ground;
-            if (c < 0x7f && !overflow_) esc_dispatch(c);
-        }
-        return;
-    case State::CsiEntry:
-    case State::CsiParam:
-        if (c < 0x20) {
-            execute(c);
-        } else if (c >= '0' && c <= '9') {
-            if (nparams_ == 0) nparams_ = 1;
-            if (nparams_ <= kMaxParams) {
-                uint32_t& v = params_[nparams_ - 1];
-                v = clamp_param(uint64_t(v) * 10 + (c - '0'));
-            }
-            state_ = State::CsiParam;
-        } else if (c == ';' || c == ':') {
-            if (nparams_ == 0) {
-                nparams_ = 1;
+        case State::Ground:
+            if (c < 0x20)
+                execute(c);
+            else
+                print(c);
+            return;
+        case State::Escape:
+            if (c < 0x20) {
+                execute(c);
+            } else if (c < 0x30) {
+                inter_ = c;
+                state_ = State::EscapeInter;
+            } else if (c == '[') {
                 params_[0] = 0;
                 sub_[0] = false;
-            }
-            if (nparams_ < kMaxParams) {
-                params_[nparams_] = 0;
-                sub_[nparams_] = c == ':';
-                nparams_++;
+                state_ = State::CsiEntry;
+            } else if (c == ']') {
+                osc_ = true;
+                state_ = State::Osc;
+            } else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
+                osc_ = false;
+                state_ = State::String;
+            } else if (c < 0x7f) {
+                state_ = State::Ground;
+                esc_dispatch(c);
             } else {
-                overflow_ = true;
+                state_ = State::Ground;
             }
-            state_ = State::CsiParam;
-        } else if (c >= 0x3c && c <= 0x3f) {
-            if (state_ == State::CsiEntry) prefix_ = c;
-            else state_ = State::CsiIgnore;
-        } else if (c < 0x30) {
-            inter_ = c;
-            state_ = State::CsiInter;
-        } else if (c < 0x7f) {
-            state_ = State::Ground;
-            if (!overflow_) csi_dispatch(c);
-        } else {
-            state_ = State::CsiIgnore;
-        }
-        return;
-    case State::CsiInter:
-        if (c < 0x20) {
-            execute(c);
-        } else if (c < 0x30) {
-            if (inter_ > 0xff) overflow_ = true;
-            inter_ = (inter_ << 8) | c;
-        } else if (c < 0x40) {
-            state_ = State::CsiIgnore;
-        } else {
-            state_ = State::Ground;
-            if (c < 0x7f && !overflow_) csi_dispatch(c);
-        }
-        return;
-    case State::CsiIgnore:
-        if (c < 0x20) execute(c);
-        else if (c >= 0x40 && c < 0x7f) state_ = State::Ground;
-        return;
-    case State::Osc:
-    case State::String:
-        // The contents (titles, clipboard, DCS requests) are never used.
-        if (c == 0x07 && osc_) state_ = State::Ground;
-        return;
-    case State::StringEsc:
-        if (c == '\\') {
-            state_ = State::Ground;
-        } else {
-            // ESC not followed by '\': the string is over, a new sequence begins.
-            state_ = State::Escape;
-            nparams_ = 0;
-            prefix_ = inter_ = 0;
-            overflow_ = false;
-            put(c);
-        }
-        return;
+            return;
+        case State::EscapeInter:
+            if (c < 0x20) {
+                execute(c);
+            } else if (c < 0x30) {
+                if (inter_ > 0xff) overflow_ = true;
+                inter_ = (inter_ << 8) | c;
+            } else {
+                state_ = State::Ground;
+                if (c < 0x7f && !overflow_) esc_dispatch(c);
+            }
+            return;
+        case State::CsiEntry:
+        case State::CsiParam:
+            if (c < 0x20) {
+                execute(c);
+            } else if (c >= '0' && c <= '9') {
+                if (nparams_ == 0) nparams_ = 1;
+                if (nparams_ <= kMaxParams) {
+                    uint32_t& v = params_[nparams_ - 1];
+                    v = clamp_param(uint64_t(v) * 10 + (c - '0'));
+                }
+                state_ = State::CsiParam;
+            } else if (c == ';' || c == ':') {
+                if (nparams_ == 0) {
+                    nparams_ = 1;
+                    params_[0] = 0;
+                    sub_[0] = false;
+                }
+                if (nparams_ < kMaxParams) {
+                    params_[nparams_] = 0;
+                    sub_[nparams_] = c == ':';
+                    nparams_++;
+                } else {
+                    overflow_ = true;
+                }
+                state_ = State::CsiParam;
+            } else if (c >= 0x3c && c <= 0x3f) {
+                if (state_ == State::CsiEntry)
+                    prefix_ = c;
+                else
+                    state_ = State::CsiIgnore;
+            } else if (c < 0x30) {
+                inter_ = c;
+                state_ = State::CsiInter;
+            } else if (c < 0x7f) {
+                state_ = State::Ground;
+                if (!overflow_) csi_dispatch(c);
+            } else {
+                state_ = State::CsiIgnore;
+            }
+            return;
+        case State::CsiInter:
+            if (c < 0x20) {
+                execute(c);
+            } else if (c < 0x30) {
+                if (inter_ > 0xff) overflow_ = true;
+                inter_ = (inter_ << 8) | c;
+            } else if (c < 0x40) {
+                state_ = State::CsiIgnore;
+            } else {
+                state_ = State::Ground;
+                if (c < 0x7f && !overflow_) csi_dispatch(c);
+            }
+            return;
+        case State::CsiIgnore:
+            if (c < 0x20)
+                execute(c);
+            else if (c >= 0x40 && c < 0x7f)
+                state_ = State::Ground;
+            return;
+        case State::Osc:
+        case State::String:
+            // The contents (titles, clipboard, DCS requests) are never used.
+            if (c == 0x07 && osc_) state_ = State::Ground;
+            return;
+        case State::StringEsc:
+            if (c == '\\') {
+                state_ = State::Ground;
+            } else {
+                // ESC not followed by '\': the string is over, a new sequence begins.
+                state_ = State::Escape;
+                nparams_ = 0;
+                prefix_ = inter_ = 0;
+                overflow_ = false;
+                put(c);
+            }
+            return;
     }
 }
 
 void Emulator::execute(uint32_t c) {
     switch (c) {
-    case 0x08:  // BS
-        if (s_.pending_wrap) s_.pending_wrap = false;
-        if (s_.cur_col > 0) s_.cur_col--;
-        break;
-    case 0x09: tab(1); break;
-    case 0x0a:
-    case 0x0b:
-    case 0x0c:
-        linefeed();
-        if (s_.newline_mode) carriage_return();
-        break;
-    case 0x0d: carriage_return(); break;
-    case 0x0e: s_.gl = 1; break;  // SO
-    case 0x0f: s_.gl = 0; break;  // SI
-    default: break;                // BEL and the rest: nothing to draw
+        case 0x08:  // BS
+            if (s_.pending_wrap) s_.pending_wrap = false;
+            if (s_.cur_col > 0) s_.cur_col--;
+            break;
+        case 0x09: tab(1); break;
+        case 0x0a:
+        case 0x0b:
+        case 0x0c:
+            linefeed();
+            if (s_.newline_mode) carriage_return();
+            break;
+        case 0x0d: carriage_return(); break;
+        case 0x0e: s_.gl = 1; break;  // SO
+        case 0x0f: s_.gl = 0; break;  // SI
+        default: break;               // BEL and the rest: nothing to draw
     }
 }
 
 void Emulator::esc_dispatch(uint32_t f) {
     if (inter_ == 0) {
         switch (f) {
-        case '7': save_cursor(); break;
-        case '8': restore_cursor(); break;
-        case 'D': linefeed(); break;
-        case 'E':
-            linefeed();
-            carriage_return();
-            break;
-        case 'H': s_.tabs[static_cast<size_t>(s_.cur_col)] = 1; break;
-        case 'M': reverse_index(); break;
-        case 'c': reset(s_.rows, s_.cols); break;
-        case 'n': s_.gl = 2; break;
-        case 'o': s_.gl = 3; break;
-        default: break;  // keypad modes, single shifts, ST: nothing on screen
+            case '7': save_cursor(); break;
+            case '8': restore_cursor(); break;
+            case 'D': linefeed(); break;
+            case 'E':
+                linefeed();
+                carriage_return();
+                break;
+            case 'H': s_.tabs[static_cast<size_t>(s_.cur_col)] = 1; break;
+            case 'M': reverse_index(); break;
+            case 'c': reset(s_.rows, s_.cols); break;
+            case 'n': s_.gl = 2; break;
+            case 'o': s_.gl = 3; break;
+            default: break;  // keypad modes, single shifts, ST: nothing on screen
         }
         return;
     }
     if (inter_ == '#') {
         LineSize size;
         switch (f) {
-        case '3': size = LineSize::DoubleTop; break;
-        case '4': size = LineSize::DoubleBottom; break;
-        case '5': size = LineSize::Single; break;
-        case '6': size = LineSize::DoubleWidth; break;
-        case '8': alignment_test(); return;
-        default: return;
+            case '3': size = LineSize::DoubleTop; break;
+            case '4': size = LineSize::DoubleBottom; break;
+            case '5': size = LineSize::Single; break;
+            case '6': size = LineSize::DoubleWidth; break;
+            case '8': alignment_test(); return;
+            default: return;
         }
         cur_line().size = size;
         if (size != LineSize::Single) {
@@ -412,9 +418,12 @@ void Emulator::esc_dispatch(uint32_t f) {
 
 void Emulator::csi_dispatch(uint32_t f) {
     if (prefix_ == '?') {
-        if (inter_ == 0 && (f == 'h' || f == 'l')) set_mode(true, f == 'h');
-        else if (inter_ == 0 && f == 'J') erase_display(static_cast<int>(param(0, 0)));
-        else if (inter_ == 0 && f == 'K') erase_line(static_cast<int>(param(0, 0)));
+        if (inter_ == 0 && (f == 'h' || f == 'l'))
+            set_mode(true, f == 'h');
+        else if (inter_ == 0 && f == 'J')
+            erase_display(static_cast<int>(param(0, 0)));
+        else if (inter_ == 0 && f == 'K')
+            erase_line(static_cast<int>(param(0, 0)));
         return;
     }
     if (prefix_) return;  // '>' '=' '<': queries and settings with nothing to draw
@@ -425,50 +434,54 @@ void Emulator::csi_dispatch(uint32_t f) {
     if (inter_) return;
     int n = static_cast<int>(param(0, 1));
     switch (f) {
-    case '@': insert_chars(n); break;
-    case 'A': cursor_up(n); break;
-    case 'B':
-    case 'e': cursor_down(n); break;
-    case 'C':
-    case 'a': move_to(s_.cur_row, s_.cur_col + n); break;
-    case 'D': move_to(s_.cur_row, s_.cur_col - n); break;
-    case 'E':
-        cursor_down(n);
-        carriage_return();
-        break;
-    case 'F':
-        cursor_up(n);
-        carriage_return();
-        break;
-    case 'G':
-    case '`': move_to(s_.cur_row, n - 1); break;
-    case 'H':
-    case 'f': cup(static_cast<int>(param(0, 1)) - 1, static_cast<int>(param(1, 1)) - 1); break;
-    case 'I': tab(n); break;
-    case 'J': erase_display(static_cast<int>(param(0, 0))); break;
-    case 'K': erase_line(static_cast<int>(param(0, 0))); break;
-    case 'L': insert_lines(n); break;
-    case 'M': delete_lines(n); break;
-    case 'P': delete_chars(n); break;
-    case 'S': scroll_region(n); break;
-    case 'T':
-        if (nparams_ <= 1) scroll_region(-n);  // with more, it is a mouse tracking request
-        break;
-    case 'X': erase_cells(s_.cur_row, s_.cur_col, std::min(s_.cur_col + n, s_.cols)); break;
-    case 'Z': tab(-n); break;
-    case 'b': repeat(n); break;
-    case 'd': cup(n - 1, s_.cur_col); break;
-    case 'g':
-        if (param(0, 0) == 0) s_.tabs[static_cast<size_t>(s_.cur_col)] = 0;
-        else if (param(0, 0) == 3) std::fill(s_.tabs.begin(), s_.tabs.end(), 0);
-        break;
-    case 'h':
-    case 'l': set_mode(false, f == 'h'); break;
-    case 'm': sgr(); break;
-    case 'r': set_region(static_cast<int>(param(0, 1)), static_cast<int>(param(1, static_cast<uint32_t>(s_.rows)))); break;
-    case 's': save_cursor(); break;
-    case 'u': restore_cursor(); break;
-    default: break;  // reports (n, c, t, x), cursor style, ...: nothing to draw, nothing answered
+        case '@': insert_chars(n); break;
+        case 'A': cursor_up(n); break;
+        case 'B':
+        case 'e': cursor_down(n); break;
+        case 'C':
+        case 'a': move_to(s_.cur_row, s_.cur_col + n); break;
+        case 'D': move_to(s_.cur_row, s_.cur_col - n); break;
+        case 'E':
+            cursor_down(n);
+            carriage_return();
+            break;
+        case 'F':
+            cursor_up(n);
+            carriage_return();
+            break;
+        case 'G':
+        case '`': move_to(s_.cur_row, n - 1); break;
+        case 'H':
+        case 'f': cup(static_cast<int>(param(0, 1)) - 1, static_cast<int>(param(1, 1)) - 1); break;
+        case 'I': tab(n); break;
+        case 'J': erase_display(static_cast<int>(param(0, 0))); break;
+        case 'K': erase_line(static_cast<int>(param(0, 0))); break;
+        case 'L': insert_lines(n); break;
+        case 'M': delete_lines(n); break;
+        case 'P': delete_chars(n); break;
+        case 'S': scroll_region(n); break;
+        case 'T':
+            if (nparams_ <= 1) scroll_region(-n);  // with more, it is a mouse tracking request
+            break;
+        case 'X': erase_cells(s_.cur_row, s_.cur_col, std::min(s_.cur_col + n, s_.cols)); break;
+        case 'Z': tab(-n); break;
+        case 'b': repeat(n); break;
+        case 'd': cup(n - 1, s_.cur_col); break;
+        case 'g':
+            if (param(0, 0) == 0)
+                s_.tabs[static_cast<size_t>(s_.cur_col)] = 0;
+            else if (param(0, 0) == 3)
+                std::fill(s_.tabs.begin(), s_.tabs.end(), 0);
+            break;
+        case 'h':
+        case 'l': set_mode(false, f == 'h'); break;
+        case 'm': sgr(); break;
+        case 'r':
+            set_region(static_cast<int>(param(0, 1)), static_cast<int>(param(1, static_cast<uint32_t>(s_.rows))));
+            break;
+        case 's': save_cursor(); break;
+        case 'u': restore_cursor(); break;
+        default: break;  // reports (n, c, t, x), cursor style, ...: nothing to draw, nothing answered
     }
 }
 
@@ -476,47 +489,51 @@ void Emulator::set_mode(bool priv, bool on) {
     for (size_t i = 0; i < std::max<size_t>(nparams_, 1); i++) {
         uint32_t m = i < nparams_ ? params_[i] : 0;
         if (!priv) {
-            if (m == 4) s_.insert = on;
-            else if (m == 20) s_.newline_mode = on;
+            if (m == 4)
+                s_.insert = on;
+            else if (m == 20)
+                s_.newline_mode = on;
             continue;
         }
         switch (m) {
-        case 5:
-            if (s_.reverse_screen != on) mark_all();
-            s_.reverse_screen = on;
-            break;
-        case 6:
-            s_.origin = on;
-            cup(0, 0);
-            break;
-        case 7:
-            s_.autowrap = on;
-            if (!on) s_.pending_wrap = false;
-            break;
-        case 25: s_.cursor_visible = on; break;
-        case 47: switch_screen(on); break;
-        case 1047:
-            if (!on && s_.alt) s_.grids[1].reset(s_.rows, s_.cols, s_.pen);
-            switch_screen(on);
-            break;
-        case 1048:
-            if (on) save_cursor();
-            else restore_cursor();
-            break;
-        case 1049:
-            // As xterm: the cursor is saved and restored even when the
-            // screen does not change (each screen keeps its own).
-            if (on) {
-                save_cursor();
-                switch_screen(true);
-                s_.grids[1].reset(s_.rows, s_.cols, s_.pen);
-                mark_all();
-            } else {
-                switch_screen(false);
-                restore_cursor();
-            }
-            break;
-        default: break;  // keyboard, mouse, paste and reporting modes: nothing on screen
+            case 5:
+                if (s_.reverse_screen != on) mark_all();
+                s_.reverse_screen = on;
+                break;
+            case 6:
+                s_.origin = on;
+                cup(0, 0);
+                break;
+            case 7:
+                s_.autowrap = on;
+                if (!on) s_.pending_wrap = false;
+                break;
+            case 25: s_.cursor_visible = on; break;
+            case 47: switch_screen(on); break;
+            case 1047:
+                if (!on && s_.alt) s_.grids[1].reset(s_.rows, s_.cols, s_.pen);
+                switch_screen(on);
+                break;
+            case 1048:
+                if (on)
+                    save_cursor();
+                else
+                    restore_cursor();
+                break;
+            case 1049:
+                // As xterm: the cursor is saved and restored even when the
+                // screen does not change (each screen keeps its own).
+                if (on) {
+                    save_cursor();
+                    switch_screen(true);
+                    s_.grids[1].reset(s_.rows, s_.cols, s_.pen);
+                    mark_all();
+                } else {
+                    switch_screen(false);
+                    restore_cursor();
+                }
+                break;
+            default: break;  // keyboard, mouse, paste and reporting modes: nothing on screen
         }
     }
 }
@@ -534,46 +551,53 @@ void Emulator::sgr() {
         if (sub_[i]) continue;
         bool has_sub = i + 1 < nparams_ && sub_[i + 1];
         switch (v) {
-        case 0: p = Pen{}; break;
-        case 1: p.attrs |= kBold; break;
-        case 2: p.attrs |= kDim; break;
-        case 3: p.attrs |= kItalic; break;
-        case 4:
-            p.attrs &= static_cast<uint16_t>(~(kUnderline | kDoubleUnderline));
-            if (!has_sub || params_[i + 1] == 1) p.attrs |= kUnderline;
-            else if (params_[i + 1] == 2) p.attrs |= kDoubleUnderline;
-            else if (params_[i + 1] >= 3) p.attrs |= kUnderline;  // curly, dotted, dashed
-            break;
-        case 5:
-        case 6: p.attrs |= kBlink; break;
-        case 7: p.attrs |= kReverse; break;
-        case 8: p.attrs |= kInvisible; break;
-        case 9: p.attrs |= kStrike; break;
-        case 21: p.attrs = static_cast<uint16_t>((p.attrs & ~kUnderline) | kDoubleUnderline); break;
-        case 22: p.attrs &= static_cast<uint16_t>(~(kBold | kDim)); break;
-        case 23: p.attrs &= static_cast<uint16_t>(~kItalic); break;
-        case 24: p.attrs &= static_cast<uint16_t>(~(kUnderline | kDoubleUnderline)); break;
-        case 25: p.attrs &= static_cast<uint16_t>(~kBlink); break;
-        case 27: p.attrs &= static_cast<uint16_t>(~kReverse); break;
-        case 28: p.attrs &= static_cast<uint16_t>(~kInvisible); break;
-        case 29: p.attrs &= static_cast<uint16_t>(~kStrike); break;
-        case 38: sgr_color(i, p.fg); break;
-        case 39: p.fg = 0; break;
-        case 48: sgr_color(i, p.bg); break;
-        case 49: p.bg = 0; break;
-        case 53: p.attrs |= kOverline; break;
-        case 55: p.attrs &= static_cast<uint16_t>(~kOverline); break;
-        case 58: {  // underline colour: not kept, but its parameters are consumed
-            uint32_t ignored = 0;
-            sgr_color(i, ignored);
-            break;
-        }
-        default:
-            if (v >= 30 && v <= 37) p.fg = kIndexed | (v - 30);
-            else if (v >= 40 && v <= 47) p.bg = kIndexed | (v - 40);
-            else if (v >= 90 && v <= 97) p.fg = kIndexed | (v - 90 + 8);
-            else if (v >= 100 && v <= 107) p.bg = kIndexed | (v - 100 + 8);
-            break;
+            case 0: p = Pen{}; break;
+            case 1: p.attrs |= kBold; break;
+            case 2: p.attrs |= kDim; break;
+            case 3: p.attrs |= kItalic; break;
+            case 4:
+                p.attrs &= static_cast<uint16_t>(~(kUnderline | kDoubleUnderline));
+                if (!has_sub || params_[i + 1] == 1)
+                    p.attrs |= kUnderline;
+                else if (params_[i + 1] == 2)
+                    p.attrs |= kDoubleUnderline;
+                else if (params_[i + 1] >= 3)
+                    p.attrs |= kUnderline;  // curly, dotted, dashed
+                break;
+            case 5:
+            case 6: p.attrs |= kBlink; break;
+            case 7: p.attrs |= kReverse; break;
+            case 8: p.attrs |= kInvisible; break;
+            case 9: p.attrs |= kStrike; break;
+            case 21: p.attrs = static_cast<uint16_t>((p.attrs & ~kUnderline) | kDoubleUnderline); break;
+            case 22: p.attrs &= static_cast<uint16_t>(~(kBold | kDim)); break;
+            case 23: p.attrs &= static_cast<uint16_t>(~kItalic); break;
+            case 24: p.attrs &= static_cast<uint16_t>(~(kUnderline | kDoubleUnderline)); break;
+            case 25: p.attrs &= static_cast<uint16_t>(~kBlink); break;
+            case 27: p.attrs &= static_cast<uint16_t>(~kReverse); break;
+            case 28: p.attrs &= static_cast<uint16_t>(~kInvisible); break;
+            case 29: p.attrs &= static_cast<uint16_t>(~kStrike); break;
+            case 38: sgr_color(i, p.fg); break;
+            case 39: p.fg = 0; break;
+            case 48: sgr_color(i, p.bg); break;
+            case 49: p.bg = 0; break;
+            case 53: p.attrs |= kOverline; break;
+            case 55: p.attrs &= static_cast<uint16_t>(~kOverline); break;
+            case 58: {  // underline colour: not kept, but its parameters are consumed
+                uint32_t ignored = 0;
+                sgr_color(i, ignored);
+                break;
+            }
+            default:
+                if (v >= 30 && v <= 37)
+                    p.fg = kIndexed | (v - 30);
+                else if (v >= 40 && v <= 47)
+                    p.bg = kIndexed | (v - 40);
+                else if (v >= 90 && v <= 97)
+                    p.fg = kIndexed | (v - 90 + 8);
+                else if (v >= 100 && v <= 107)
+                    p.bg = kIndexed | (v - 100 + 8);
+                break;
         }
     }
 }
@@ -587,7 +611,8 @@ void Emulator::sgr_color(size_t& i, uint32_t& color) {
         size_t end = i + 1;
         while (end + 1 < nparams_ && sub_[end + 1]) end++;
         size_t n = end - (i + 1);  // values after the kind
-        if (kind == 5 && n >= 1) color = kIndexed | std::min<uint32_t>(params_[i + 2], 255);
+        if (kind == 5 && n >= 1)
+            color = kIndexed | std::min<uint32_t>(params_[i + 2], 255);
         else if (kind == 2 && n >= 3) {
             size_t first = n >= 4 ? i + 3 : i + 2;  // with or without the colour space id
             color = kRgb | (std::min<uint32_t>(params_[first], 255) << 16) |
@@ -600,8 +625,8 @@ void Emulator::sgr_color(size_t& i, uint32_t& color) {
         color = kIndexed | std::min<uint32_t>(params_[i + 2], 255);
         i += 2;
     } else if (kind == 2 && i + 4 < nparams_) {
-        color = kRgb | (std::min<uint32_t>(params_[i + 2], 255) << 16) | (std::min<uint32_t>(params_[i + 3], 255) << 8) |
-                std::min<uint32_t>(params_[i + 4], 255);
+        color = kRgb | (std::min<uint32_t>(params_[i + 2], 255) << 16) |
+                (std::min<uint32_t>(params_[i + 3], 255) << 8) | std::min<uint32_t>(params_[i + 4], 255);
         i += 4;
     } else {
         i = nparams_;  // malformed: the rest of the sequence is not trusted
@@ -611,8 +636,10 @@ void Emulator::sgr_color(size_t& i, uint32_t& color) {
 void Emulator::print(uint32_t cp) {
     if (cp < 0x80) {
         uint8_t set = s_.charsets[s_.gl & 3];
-        if (set == '0' && cp >= 0x5f && cp <= 0x7e) cp = kDecGraphics[cp - 0x5f];
-        else if (set == 'A' && cp == '#') cp = 0xa3;
+        if (set == '0' && cp >= 0x5f && cp <= 0x7e)
+            cp = kDecGraphics[cp - 0x5f];
+        else if (set == 'A' && cp == '#')
+            cp = 0xa3;
     }
     int width = cp < 0x300 ? 1 : char_width(cp);
     if (width == 0) {
@@ -693,8 +720,10 @@ void Emulator::combine(uint32_t mark_cp) {
     if (c->width == 0 && col > 0) c = &l.cells[static_cast<size_t>(col - 1)];
     if (c->cp == 0 && !(c->attrs & kCombined)) return;
     std::u32string g;
-    if (c->attrs & kCombined) g = s_.graphemes[c->cp];
-    else g.push_back(c->cp);
+    if (c->attrs & kCombined)
+        g = s_.graphemes[c->cp];
+    else
+        g.push_back(c->cp);
     if (g.size() > kMaxMarks) return;
     g.push_back(mark_cp);
     uint32_t id = s_.intern(g);

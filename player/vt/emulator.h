@@ -32,13 +32,22 @@ public:
     // scrolling, so a line feed does not touch every flag).
     const std::vector<bool>& dirty_rows();
     bool any_dirty = true;
-    void mark_all() {
-        all_dirty_ = any_dirty = true;
-    }
+    void mark_all() { all_dirty_ = any_dirty = true; }
     void clear_dirty();
 
 private:
-    enum class State : uint8_t { Ground, Escape, EscapeInter, CsiEntry, CsiParam, CsiInter, CsiIgnore, Osc, String, StringEsc };
+    enum class State : uint8_t {
+        Ground,
+        Escape,
+        EscapeInter,
+        CsiEntry,
+        CsiParam,
+        CsiInter,
+        CsiIgnore,
+        Osc,
+        String,
+        StringEsc
+    };
 
     size_t csi_at_once(const char* p, size_t n);
     void put(uint32_t cp);
@@ -89,9 +98,7 @@ private:
     void repeat(int n);
     void fix_wide(Line& l, int col);  // before overwriting cell `col`
 
-    uint32_t param(size_t i, uint32_t dflt) const {
-        return i < nparams_ && params_[i] ? params_[i] : dflt;
-    }
+    uint32_t param(size_t i, uint32_t dflt) const { return i < nparams_ && params_[i] ? params_[i] : dflt; }
 
     ScreenState s_;
     std::vector<bool> dirty_;

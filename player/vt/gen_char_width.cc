@@ -3,11 +3,11 @@
 // programs (curses, readline) lay text out with. Writes a header of sorted
 // code point ranges of width 0 (combining, joined to the previous cell)
 // and width 2 (wide); everything else printable is one column.
+#include <locale.h>
 #include <clocale>
 #include <cstdio>
 #include <cwchar>
 #include <initializer_list>
-#include <locale.h>
 
 int main(int argc, char** argv) {
     if (argc != 2) {

@@ -114,7 +114,7 @@ struct ScreenState {
     bool cursor_visible = true, reverse_screen = false;
     int top = 0, bottom = 24;  // scroll region [top, bottom)
     uint8_t charsets[4] = {'B', 'B', 'B', 'B'};
-    uint8_t gl = 0;  // which of G0..G3 is in GL
+    uint8_t gl = 0;             // which of G0..G3 is in GL
     std::vector<uint8_t> tabs;  // 1 at a tab stop, one per column
     SavedCursor saved[2];       // per screen, as xterm keeps them
     uint32_t last_char = 0;     // for REP (0: nothing printed yet)

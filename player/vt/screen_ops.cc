@@ -18,14 +18,18 @@ void Emulator::mark_rows(int from, int to) {
 
 void Emulator::linefeed() {
     s_.pending_wrap = false;
-    if (s_.cur_row == s_.bottom - 1) scroll_region(1);
-    else if (s_.cur_row < s_.rows - 1) s_.cur_row++;
+    if (s_.cur_row == s_.bottom - 1)
+        scroll_region(1);
+    else if (s_.cur_row < s_.rows - 1)
+        s_.cur_row++;
 }
 
 void Emulator::reverse_index() {
     s_.pending_wrap = false;
-    if (s_.cur_row == s_.top) scroll_region(-1);
-    else if (s_.cur_row > 0) s_.cur_row--;
+    if (s_.cur_row == s_.top)
+        scroll_region(-1);
+    else if (s_.cur_row > 0)
+        s_.cur_row--;
 }
 
 void Emulator::carriage_return() {
@@ -46,8 +50,10 @@ void Emulator::move_to(int row, int col) {
 }
 
 void Emulator::cup(int row, int col) {
-    if (s_.origin) move_to(std::clamp(row + s_.top, s_.top, s_.bottom - 1), col);
-    else move_to(row, col);
+    if (s_.origin)
+        move_to(std::clamp(row + s_.top, s_.top, s_.bottom - 1), col);
+    else
+        move_to(row, col);
 }
 
 void Emulator::cursor_up(int n) {
@@ -108,9 +114,12 @@ void Emulator::erase_cells(int row, int from, int to) {
 }
 
 void Emulator::erase_line(int how) {
-    if (how == 0) erase_cells(s_.cur_row, s_.cur_col, s_.cols);
-    else if (how == 1) erase_cells(s_.cur_row, 0, s_.cur_col + 1);
-    else if (how == 2) erase_cells(s_.cur_row, 0, s_.cols);
+    if (how == 0)
+        erase_cells(s_.cur_row, s_.cur_col, s_.cols);
+    else if (how == 1)
+        erase_cells(s_.cur_row, 0, s_.cur_col + 1);
+    else if (how == 2)
+        erase_cells(s_.cur_row, 0, s_.cols);
 }
 
 void Emulator::erase_display(int how) {

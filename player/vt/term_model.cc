@@ -43,9 +43,12 @@ void append_color(std::string& s, uint32_t c, bool fg) {
     if (c == 0) return;
     uint32_t v = c & 0xffffff;
     if ((c & 0xff000000) == vt::kIndexed) {
-        if (v < 8) s += ";" + std::to_string((fg ? 30 : 40) + v);
-        else if (v < 16) s += ";" + std::to_string((fg ? 90 : 100) + v - 8);
-        else s += std::string(fg ? ";38;5;" : ";48;5;") + std::to_string(v);
+        if (v < 8)
+            s += ";" + std::to_string((fg ? 30 : 40) + v);
+        else if (v < 16)
+            s += ";" + std::to_string((fg ? 90 : 100) + v - 8);
+        else
+            s += std::string(fg ? ";38;5;" : ";48;5;") + std::to_string(v);
     } else {
         s += std::string(fg ? ";38;2;" : ";48;2;") + std::to_string(v >> 16) + ";" + std::to_string((v >> 8) & 0xff) +
              ";" + std::to_string(v & 0xff);
@@ -56,9 +59,16 @@ std::string sgr(const vt::Pen& p) {
     static constexpr struct {
         uint16_t attr;
         const char* code;
-    } kCodes[] = {{vt::kBold, ";1"},       {vt::kDim, ";2"},    {vt::kItalic, ";3"},    {vt::kUnderline, ";4"},
-                  {vt::kDoubleUnderline, ";21"}, {vt::kBlink, ";5"}, {vt::kReverse, ";7"}, {vt::kInvisible, ";8"},
-                  {vt::kStrike, ";9"},     {vt::kOverline, ";53"}};
+    } kCodes[] = {{vt::kBold, ";1"},
+                  {vt::kDim, ";2"},
+                  {vt::kItalic, ";3"},
+                  {vt::kUnderline, ";4"},
+                  {vt::kDoubleUnderline, ";21"},
+                  {vt::kBlink, ";5"},
+                  {vt::kReverse, ";7"},
+                  {vt::kInvisible, ";8"},
+                  {vt::kStrike, ";9"},
+                  {vt::kOverline, ";53"}};
     std::string s = "\x1b[0";
     for (const auto& c : kCodes)
         if (p.attrs & c.attr) s += c.code;
@@ -71,8 +81,9 @@ std::string sgr(const vt::Pen& p) {
 // Cells a real terminal shows without being drawn: the view erases the
 // rest of a row, so trailing ones on the default background are left out.
 bool invisible_blank(const Cell& c) {
-    return (c.cp == 0 || c.cp == ' ') && !(c.attrs & (vt::kCombined | vt::kReverse | vt::kUnderline |
-                                                      vt::kDoubleUnderline | vt::kStrike | vt::kOverline)) &&
+    return (c.cp == 0 || c.cp == ' ') &&
+           !(c.attrs &
+             (vt::kCombined | vt::kReverse | vt::kUnderline | vt::kDoubleUnderline | vt::kStrike | vt::kOverline)) &&
            c.bg == 0;
 }
 

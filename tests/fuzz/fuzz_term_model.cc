@@ -34,7 +34,9 @@ void from_snapshot(std::string_view data) {
     if (!Snapshot::deserialize(data, s)) return;
     TermModel m(3, 3);
     m.restore(s);
-    m.feed("\x1b[4hx\xe4\xb8\xad\x1b[3P\x1b[2@y\r\n\x1b[?1049lz\x1b" "8\x1b[5b\x1b[L\x1b[M");
+    m.feed(
+        "\x1b[4hx\xe4\xb8\xad\x1b[3P\x1b[2@y\r\n\x1b[?1049lz\x1b"
+        "8\x1b[5b\x1b[L\x1b[M");
     check_drawn(m, m.cols());
     Snapshot again;
     if (!Snapshot::deserialize(m.snapshot().serialize(), again)) std::abort();
@@ -58,34 +60,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (i < size) {
         uint8_t op = data[i++];
         switch (op % 4) {
-        case 0:
-        case 1: {  // feed
-            size_t n = i < size ? data[i++] : 0;
-            n = std::min(n * (op % 4 + 1), size - i);
-            std::string_view bytes(reinterpret_cast<const char*>(data) + i, n);
-            a.feed(bytes);
-            if (b) b->feed(bytes);
-            i += n;
-            break;
-        }
-        case 2:  // resize
-            if (i + 2 <= size) {
-                a.resize(rows(data[i]), cols(data[i + 1]));
-                if (b) b->resize(rows(data[i]), cols(data[i + 1]));
-                i += 2;
+            case 0:
+            case 1: {  // feed
+                size_t n = i < size ? data[i++] : 0;
+                n = std::min(n * (op % 4 + 1), size - i);
+                std::string_view bytes(reinterpret_cast<const char*>(data) + i, n);
+                a.feed(bytes);
+                if (b) b->feed(bytes);
+                i += n;
+                break;
             }
-            break;
-        case 3:
-            if (op & 4) {
-                check_drawn(a, op >> 3);
-                (void)a.text();
-            } else if (a.at_ground()) {
-                Snapshot s;
-                if (!Snapshot::deserialize(a.snapshot().serialize(), s)) std::abort();
-                b = std::make_unique<TermModel>(1, 1);
-                b->restore(s);
-            }
-            break;
+            case 2:  // resize
+                if (i + 2 <= size) {
+                    a.resize(rows(data[i]), cols(data[i + 1]));
+                    if (b) b->resize(rows(data[i]), cols(data[i + 1]));
+                    i += 2;
+                }
+                break;
+            case 3:
+                if (op & 4) {
+                    check_drawn(a, op >> 3);
+                    (void)a.text();
+                } else if (a.at_ground()) {
+                    Snapshot s;
+                    if (!Snapshot::deserialize(a.snapshot().serialize(), s)) std::abort();
+                    b = std::make_unique<TermModel>(1, 1);
+                    b->restore(s);
+                }
+                break;
         }
     }
     if (b && b->snapshot().state != a.snapshot().state) std::abort();
