@@ -98,6 +98,7 @@ CacheOptions cache_options(const Options& o, const tlog::integrity::Keyring& key
     CacheOptions co;
     // A file that is still being written changes under the cache: no cache.
     co.dir = (o.no_cache || o.follow) ? "" : (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir);
+    if (!co.dir.empty()) co.max_bytes = o.cache_max ? *o.cache_max : default_cache_max();
     co.index.rec = o.match;
     co.index.lax = o.lax;
     co.index.keys = &keys;
