@@ -197,7 +197,8 @@ private:
     }
 
     void say(const std::string& s) {
-        view_.notice(s, now_ms() + kNoticeMs);
+        said_at_ = now_ms();
+        view_.notice(s, said_at_ + kNoticeMs);
         dirty_ = true;
     }
 
@@ -284,18 +285,23 @@ private:
             search_pattern_ = pattern;
             search_ = std::make_unique<BackgroundSearch>(path_, *idx_, std::move(re), from, dir);
             search_shown_ = 0;
+            said_at_ = 0;
             show_search_progress(now_ms());
         } catch (const std::invalid_argument& e) {
             say(e.what());
         }
     }
 
+    // The search's progress on the notice row; a notice said meanwhile
+    // (a key's answer) stays readable for a while first.
     void show_search_progress(uint64_t now) {
-        if (!search_ || now - search_shown_ < 250) return;
+        if (!search_ || now - search_shown_ < 250 || (said_at_ > search_shown_ && now - said_at_ < 1500)) return;
         search_shown_ = now;
         char c = prompt_char(search_->direction());
-        say("searching " + std::string(1, c) + search_pattern_ + c + " at " + format_ms(search_->at()) +
-            " (ESC cancels)");
+        view_.notice("searching " + std::string(1, c) + search_pattern_ + c + " at " + format_ms(search_->at()) +
+                         " (ESC cancels)",
+                     now + kNoticeMs);
+        dirty_ = true;
     }
 
     void cancel_search() {
@@ -467,7 +473,7 @@ private:
     // before it.
     std::unique_ptr<BackgroundSearch> search_;
     std::string search_pattern_;
-    uint64_t search_shown_ = 0;
+    uint64_t search_shown_ = 0, said_at_ = 0;
     uint64_t typed_at_ = 0;
 };
 

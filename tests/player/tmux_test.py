@@ -169,6 +169,96 @@ def test_background_index():
         fail("the background build did not store the index")
 
 
+def test_search_backward():
+    # ? finds the last hit before the current time, N the one before that,
+    # n the next one after it.
+    d = tmpdir()
+    s = Script("80x24")
+    for t in range(101):
+        s.out("\x1b[H\x1b[2Jsecond %03d\r\n" % t)
+        if t in (20, 42, 70):
+            s.out("\x1b[10;20Hneedle")
+        s.wait(1000)
+    rec = s.write(d)
+    t = start(d, rec, "-g", "90", "-p")
+    try:
+        t.wait_for("second 090")
+        t.keys("?", "n", "e", "e", "d", "l", "e", "Enter")
+        t.wait_for("second 070")
+        t.wait_for("?needle? at 00:01:10")
+        t.keys("N")
+        t.wait_for("second 042")
+        if "needle" not in t.screen():
+            fail("backward search did not land on the screen that shows the hit")
+        t.keys("N")
+        t.wait_for("second 020")
+        t.keys("N")
+        t.wait_for("no match before 00:00:20")
+        t.keys("n")
+        t.wait_for("second 042")
+        t.keys("q")
+        t.wait_dead(10)
+    finally:
+        t.kill()
+
+
+def clock_of(screen):
+    first = screen.splitlines()[0] if screen else ""
+    return int(first.split()[1]) if first.startswith("second ") else None
+
+
+def test_search_beside_playback():
+    # A search through a large recording runs beside playback: the screen
+    # keeps advancing and keys keep working while it scans; its end is said.
+    d = tmpdir()
+    raw = os.path.join(d, "big.raw")
+    per_second = 100 * 4096  # 100 chunks of 4096 bytes, 10 ms apart
+    filler = "".join("\x1b[3%dmfill %05d\x1b[0m with some text to scroll the region\r\n" % (i % 8, i)
+                     for i in range(20000))
+    seconds = 120
+    with open(raw, "w") as f:
+        f.write("\x1b[2;24r\x1b[24;1H")
+        pos = len(filler)
+        for sec in range(seconds):
+            clock = "\x1b7\x1b[1;1Hsecond %03d\x1b8" % sec
+            need = per_second - len(clock)
+            chunk = ""
+            while len(chunk) < need:
+                take = filler[pos % len(filler):][:need - len(chunk)]
+                chunk += take
+                pos += len(take)
+            f.write(clock + chunk)
+    rec = os.path.join(d, "big.log")
+    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    t = start(d, rec, "-s", "4")
+    try:
+        t.wait_for("second 001", 10)
+        t.keys("/", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        started = time.time()
+        a = t.wait_for("searching /nomatch/", 5)
+        time.sleep(0.7)
+        b = t.screen()
+        if "searching /nomatch/" not in b:
+            fail("the search ended too soon to see playback beside it (%.1f s):\n%s" % (time.time() - started, b))
+        ca, cb = clock_of(a), clock_of(b)
+        if ca is None or cb is None or cb <= ca:
+            fail("playback did not advance while the search ran: %r -> %r" % (ca, cb))
+        t.keys("}")                       # keys work meanwhile
+        t.wait_for("speed x8", 2)
+        t.wait_for("/nomatch/: no match after", 120)
+        print("search took %.1f s; playback went from second %d to %d in 0.7 s of it" % (time.time() - started, ca, cb))
+        t.keys(" ", "Home")               # pause at the start: the next search is long again
+        t.wait_for("second 000", 5)
+        t.keys("/", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        t.wait_for("searching /nomatch/", 5)
+        t.keys("q")                       # q stops the search, not the player
+        t.wait_for("search cancelled", 5)
+        t.keys("q")
+        t.wait_dead(30)
+    finally:
+        t.kill()
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":
