@@ -95,6 +95,7 @@ void print_usage() {
         "  -M, --journal-match=F=V     entries whose field F is V (repeatable)\n"
         "  -S, --journal-since=SECONDS from this time (seconds since the epoch)\n"
         "  -U, --journal-until=SECONDS up to this time\n"
+        "  -N, --journal-namespace=NS  read journal namespace NS (+NS: and the default one, *: all)\n"
         "      --journal-file=FILE     read journal FILE instead of the system journal\n"
         "Other modes:\n"
         "      --list                  list the recordings in the file\n"
@@ -134,6 +135,8 @@ Options parse_options(int argc, char** argv) {
         {"journal-since", required_argument, nullptr, 'S'},
         {"journal-until", required_argument, nullptr, 'U'},
         {"journal-match", required_argument, nullptr, 'M'},
+        {"journal-namespace", required_argument, nullptr, 'N'},
+        {"namespace", required_argument, nullptr, 'N'},  // journalctl's name
         {"persist", no_argument, nullptr, O_PERSIST},
         {"lax", no_argument, nullptr, O_LAX},
         {"list", no_argument, nullptr, O_LIST},
@@ -161,7 +164,7 @@ Options parse_options(int argc, char** argv) {
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:", longs, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:N:", longs, nullptr)) != -1) {
         switch (c) {
         case 'h': o.help = true; break;
         case 'v': o.version = true; break;
@@ -181,6 +184,10 @@ Options parse_options(int argc, char** argv) {
         case 'S': o.since = optarg; break;
         case 'U': o.until = optarg; break;
         case 'M': o.journal_match.push_back(optarg); break;
+        case 'N':
+            if (!*optarg) throw std::invalid_argument("empty journal namespace");
+            o.journal_namespace = optarg;
+            break;
         case O_PERSIST: o.persist = true; break;
         case O_LAX: o.lax = true; break;
         case O_LIST: o.list = true; break;

@@ -40,6 +40,7 @@ struct Options {
     std::vector<std::string> journal_match;  // -M FIELD=VALUE
     std::string since, until;                // -S/-U seconds since the epoch
     std::vector<std::string> journal_files;  // --journal-file: read these files, not the system journal
+    std::string journal_namespace;           // -N
     bool help = false, version = false;
 };
 
