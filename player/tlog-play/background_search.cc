@@ -44,4 +44,4 @@ std::optional<SearchHit> BackgroundSearch::take() {
     return std::move(hit_);
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -12,10 +12,10 @@
 #include "tlog/play/index_cache.h"
 
 extern "C" {
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <cmocka.h>
 }
 
 using namespace tlog::play;
@@ -183,7 +183,7 @@ void test_symlinked_cache_file_not_followed(void**) {
     assert_int_equal(r, CacheResult::Hit);
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

@@ -13,10 +13,10 @@
 #include "tlog/play/screen_search.h"
 
 extern "C" {
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <cmocka.h>
 }
 
 using namespace tlog::play;
@@ -37,9 +37,12 @@ void write_haystack(const std::string& path) {
         t += static_cast<int64_t>(rng() % 300) * kMs;
         std::string s;
         if (i % 50 == 25) s = "\x1b[H\x1b[2J";  // a redraw brings an old line back
-        if (rng() % 7 == 0) s += "needle " + std::to_string(i) + "\r\n";
-        else if (rng() % 11 == 0) s += "\x1b[3;5Hnee\x1b[3;8Hdle drawn in pieces " + std::to_string(i);
-        else s += "hay " + std::to_string(i) + "\r\n";
+        if (rng() % 7 == 0)
+            s += "needle " + std::to_string(i) + "\r\n";
+        else if (rng() % 11 == 0)
+            s += "\x1b[3;5Hnee\x1b[3;8Hdle drawn in pieces " + std::to_string(i);
+        else
+            s += "hay " + std::to_string(i) + "\r\n";
         enc.output(t, s);
     }
     enc.finish(t + 10 * kMs, "exit");
@@ -82,12 +85,14 @@ void test_backward_matches_forward(void**) {
             if (h.pos_ms < before) want = h;
         auto got = search_screen_backward(pb, re, before);
         if (!want) {
-            if (got) fail_msg("before %llu: found %llu, expected none", (unsigned long long)before,
-                              (unsigned long long)got->pos_ms);
+            if (got)
+                fail_msg("before %llu: found %llu, expected none", (unsigned long long)before,
+                         (unsigned long long)got->pos_ms);
             continue;
         }
-        if (!got) fail_msg("before %llu: none found, expected %llu", (unsigned long long)before,
-                           (unsigned long long)want->pos_ms);
+        if (!got)
+            fail_msg("before %llu: none found, expected %llu", (unsigned long long)before,
+                     (unsigned long long)want->pos_ms);
         if (got->pos_ms != want->pos_ms || got->row != want->row || got->text != want->text)
             fail_msg("before %llu: got %llu row %d '%s', expected %llu row %d '%s'", (unsigned long long)before,
                      (unsigned long long)got->pos_ms, got->row, got->text.c_str(), (unsigned long long)want->pos_ms,
@@ -139,7 +144,7 @@ void test_forward_until(void**) {
     assert_int_equal(cut.back().pos_ms, until);
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
