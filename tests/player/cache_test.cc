@@ -12,10 +12,11 @@
 #include "tlog/play/index_cache.h"
 
 extern "C" {
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>  // after the three above, which it needs
 }
 
 using namespace tlog::play;

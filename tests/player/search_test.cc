@@ -13,10 +13,11 @@
 #include "tlog/play/screen_search.h"
 
 extern "C" {
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>  // after the three above, which it needs
 }
 
 using namespace tlog::play;
