@@ -209,6 +209,7 @@ uint64_t import_asciicast(const std::string& path, const ImportOptions& opts, Me
         if (!secs) throw InputError(where, "bad event time");
         int64_t ns = to_ns(*secs, where);
         // v2 times are from the start, v3 times from the previous event.
+        if (version == 3 && t > INT64_MAX / 2 - ns) throw InputError(where, "time out of range");
         int64_t at = version == 3 ? t + ns : std::max(t, ns);
         t = at;
         const std::string& code = v.items()[1].as_string();

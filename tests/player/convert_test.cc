@@ -284,6 +284,22 @@ void test_import_asciicast_v1_errors(void**) {
             assert_non_null(strstr(e.what(), bad.c_str()));  // and the file
         }
     }
+    // Relative times that add up past any clock (v1 and v3) are refused, not wrapped.
+    for (const char* huge : {"{\"version\": 1, \"width\": 8, \"height\": 2, \"stdout\": [[9e8, \"a\"], [9e8, \"a\"], "
+                             "[9e8, \"a\"], [9e8, \"a\"], [9e8, \"a\"], [9e8, \"a\"]]}\n",
+                             "{\"version\": 3, \"term\": {\"cols\": 8, \"rows\": 2}}\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n"
+                             "[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n"}) {
+        std::ofstream(bad, std::ios::trunc) << huge;
+        testsupport::FileSink sink(dir.file("out.log"));
+        ImportOptions io;
+        io.info = testsupport::info();
+        try {
+            import_asciicast(bad, io, sink);
+            fail_msg("accepted times past the clock: %s", huge);
+        } catch (const tlog::InputError& e) {
+            assert_non_null(strstr(e.what(), "time out of range"));
+        }
+    }
     // A damaged document: the parser names line and column.
     std::ofstream(bad, std::ios::trunc) << "{\n \"version\": 1,\n \"stdout\": [[0.1, \"a\"\n";
     testsupport::FileSink sink(dir.file("out.log"));
