@@ -97,11 +97,13 @@ public:
                 uint64_t target = clock(now);
                 auto next = pb_.next_time();
                 if (!next) {
-                    if (!o_.follow || pb_.ended()) {
+                    if ((!o_.follow || pb_.ended()) && !search_) {
                         pb_.advance_to(std::max(target, pb_.position()));
                         draw(true);
                         break;  // the end: tlog-play exits here too
                     }
+                    // A search still running keeps the player at the end
+                    // until it says where its hit is.
                     timeout = static_cast<int>(kFollowPollMs);
                 } else {
                     cap_idle(*next);

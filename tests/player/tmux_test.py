@@ -253,8 +253,17 @@ def test_search_beside_playback():
         t.wait_for("searching /nomatch/", 5)
         t.keys("q")                       # q stops the search, not the player
         t.wait_for("search cancelled", 5)
-        t.keys("q")
-        t.wait_dead(30)
+        # Playback reaching the end does not end the player while a
+        # search runs (here backward through the whole recording).
+        t.keys("1", ":", "5", "9", "G")
+        t.wait_for("second 119", 10)
+        t.keys(" ", "?", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        t.wait_for("searching ?nomatch?", 5)
+        time.sleep(1.5)                   # the recording ended meanwhile
+        r = t.run("display-message", "-p", "-t", "0", "#{pane_dead}", check=False)
+        if r.stdout.strip() == "1":
+            fail("the player ended at the recording's end while a search ran")
+        t.wait_dead(120)
     finally:
         t.kill()
 
