@@ -39,22 +39,23 @@ std::string seconds(uint64_t ms) {
     return buf;
 }
 
+// Output (and input) events at the same time are written as one asciicast
+// event: the decoder cuts output at message and timing-record boundaries,
+// which mean nothing to an asciicast player. Merged bytes are converted to
+// text together, so a character is never cut by the merge; a merged event
+// is at most kMaxMerge bytes so memory stays bounded.
 class AsciicastSink : public EventSink {
 public:
     AsciicastSink(std::ostream& out, int version, bool input, uint16_t cols, uint16_t rows)
         : out_(out), v3_(version == 3), input_(input), cols_(cols), rows_(rows) {}
     void event(const Event& ev) override {
-        std::string code, data;
         switch (ev.type) {
         case Event::Type::Output:
-            code = "o";
-            data = as_text(ev.data);
-            break;
+            pend('o', ev.pos_ms, ev.data);
+            return;
         case Event::Type::Input:
-            if (!input_) return;
-            code = "i";
-            data = as_text(ev.data);
-            break;
+            if (input_) pend('i', ev.pos_ms, ev.data);
+            return;
         case Event::Type::Window:
             // The header gives the first size.
             if (first_window_ && ev.width == cols_ && ev.height == rows_) {
@@ -62,23 +63,45 @@ public:
                 return;
             }
             first_window_ = false;
-            code = "r";
-            data = std::to_string(ev.width) + "x" + std::to_string(ev.height);
-            break;
+            flush();
+            write('r', ev.pos_ms, std::to_string(ev.width) + "x" + std::to_string(ev.height));
+            return;
         }
-        uint64_t t = v3_ ? ev.pos_ms - last_ : ev.pos_ms;
-        last_ = ev.pos_ms;
+    }
+    // Writes the event still held back.
+    void flush() {
+        if (!pending_code_) return;
+        write(pending_code_, pending_ms_, as_text(pending_));
+        pending_code_ = 0;
+        pending_.clear();
+    }
+
+private:
+    static constexpr size_t kMaxMerge = 64 * 1024;
+
+    void pend(char code, uint64_t ms, std::string_view data) {
+        if (pending_code_ && (pending_code_ != code || pending_ms_ != ms || pending_.size() + data.size() > kMaxMerge))
+            flush();
+        pending_code_ = code;
+        pending_ms_ = ms;
+        pending_.append(data);
+    }
+    void write(char code, uint64_t ms, const std::string& data) {
+        uint64_t t = v3_ ? ms - last_ : ms;
+        last_ = ms;
         line_ = "[" + seconds(t) + ", \"" + code + "\", " + json::quote(data) + "]\n";
         out_ << line_;
     }
 
-private:
     std::ostream& out_;
     bool v3_, input_;
     uint16_t cols_, rows_;
     bool first_window_ = true;
     uint64_t last_ = 0;
     std::string line_;
+    char pending_code_ = 0;
+    uint64_t pending_ms_ = 0;
+    std::string pending_;
 };
 
 class RawSink : public EventSink {
@@ -131,6 +154,7 @@ void export_asciicast(const std::string& path, const RecordingIndex& idx, int ve
     ro.rec = s.rec;
     ro.decode.lax = true;
     decode_file(path, ro, sink);
+    sink.flush();
 }
 
 void export_raw(const std::string& path, const RecordingIndex& idx, std::ostream& out) {

@@ -5,8 +5,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <string_view>
 #include <system_error>
 
 #include "tlog/decoder.h"
@@ -39,9 +42,127 @@ bool parse_size(const std::string& s, unsigned& cols, unsigned& rows) {
            rows <= 0xffff;
 }
 
+// asciicast v1 is one JSON document, so it is parsed whole: files larger
+// than this are refused rather than exhausting memory.
+constexpr uint64_t kMaxV1Bytes = 256u << 20;
+
+// The first line, if it is at most `max` bytes long (a v2/v3 header);
+// nullopt if it is longer (a v1 document on one line, or not asciicast).
+std::optional<std::string> first_line(const std::string& path, size_t max) {
+    Fd f(path);
+    std::string line;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(f.fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "cannot read " + path);
+        }
+        if (n == 0) return line;
+        std::string_view chunk(buf, static_cast<size_t>(n));
+        size_t nl = chunk.find('\n');
+        line.append(chunk.substr(0, nl));
+        if (line.size() > max) return std::nullopt;
+        if (nl != std::string_view::npos) return line;
+    }
+}
+
+// What the first line says the version is: 1, 2 or 3; 0 when the first
+// line is not a whole JSON object (a pretty-printed v1 document).
+int header_version(const std::string& path) {
+    auto line = first_line(path, 1u << 20);
+    if (!line) return 0;
+    json::Value v;
+    try {
+        v = json::parse(*line, path);
+    } catch (const InputError&) {
+        return 0;
+    }
+    Location where{path, 1, 0, "version"};
+    if (!v.is_object()) throw InputError(Location{path, 1, 0, {}}, "the first line must be the asciicast header object");
+    const json::Value* ver = v.find("version");
+    auto n = ver && ver->is_number() ? ver->as_int() : std::nullopt;
+    if (!n || *n < 1 || *n > 3) throw InputError(where, "asciicast version 1, 2 or 3 is read");
+    return static_cast<int>(*n);
+}
+
+// asciicast v1: {"version": 1, "width", "height", "duration", "command",
+// "title", "env": {...}, "stdout": [[DELAY, "DATA"], ...]}, each DELAY in
+// seconds since the previous frame. Output only.
+uint64_t import_asciicast_v1(const std::string& path, const ImportOptions& opts, MessageSink& out) {
+    Fd f(path);
+    std::string text;
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(f.fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "cannot read " + path);
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > kMaxV1Bytes)
+            throw InputError(Location{path, 0, 0, {}}, "asciicast v1 file larger than 256 MiB (it is read whole)");
+    }
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+        throw InputError(Location{path, 0, 0, {}}, "empty file: no asciicast header");
+    json::Value doc = json::parse(text, path);
+    auto at = [&](const json::Value& v, std::string field) { return Location{path, v.line, v.column, std::move(field)}; };
+    if (!doc.is_object()) throw InputError(at(doc, {}), "an asciicast v1 file is one JSON object");
+    const json::Value* ver = doc.find("version");
+    auto vn = ver && ver->is_number() ? ver->as_int() : std::nullopt;
+    if (!vn || *vn != 1) throw InputError(at(ver ? *ver : doc, "version"), "asciicast version 1, 2 or 3 is read");
+    auto size = [&](const char* name) {
+        const json::Value* v = doc.find(name);
+        if (!v) throw InputError(at(doc, name), "missing");
+        auto n = v->is_number() ? v->as_uint() : std::nullopt;
+        if (!n || *n == 0 || *n > 0xffff) throw InputError(at(*v, name), "must be a whole number from 1 to 65535");
+        return static_cast<uint16_t>(*n);
+    };
+    uint16_t cols = size("width"), rows = size("height");
+    std::optional<double> duration;
+    if (const json::Value* d = doc.find("duration")) {
+        duration = d->is_number() ? d->as_double() : std::nullopt;
+        if (!duration) throw InputError(at(*d, "duration"), "must be a number of seconds");
+        to_ns(*duration, at(*d, "duration"));
+    }
+    const json::Value* frames = doc.find("stdout");
+    if (!frames) throw InputError(at(doc, "stdout"), "missing");
+    if (!frames->is_array()) throw InputError(at(*frames, "stdout"), "must be an array of [delay, data] frames");
+    RecordingInfo info = opts.info;
+    if (const json::Value* env = doc.find("env"); env && env->is_object() && info.term.empty())
+        if (const json::Value* term = env->find("TERM"); term && term->is_string()) info.term = term->as_string();
+    if (info.term.empty()) info.term = "xterm";
+    Encoder enc(info, opts.encoder, out, 0, 0);
+    enc.window(0, cols, rows);
+    int64_t t = 0;
+    uint64_t events = 0;
+    for (size_t i = 0; i < frames->items().size(); i++) {
+        const json::Value& fr = frames->items()[i];
+        std::string field = "stdout[" + std::to_string(i) + "]";
+        if (!fr.is_array() || fr.items().size() < 2) throw InputError(at(fr, field), "a frame must be [delay, data]");
+        const json::Value& delay = fr.items()[0];
+        const json::Value& data = fr.items()[1];
+        auto secs = delay.is_number() ? delay.as_double() : std::nullopt;
+        if (!secs) throw InputError(at(delay, field + "[0]"), "the delay must be a number of seconds");
+        if (!data.is_string()) throw InputError(at(data, field + "[1]"), "the data must be a string");
+        int64_t ns = to_ns(*secs, at(delay, field + "[0]"));
+        if (t > INT64_MAX / 2 - ns) throw InputError(at(delay, field + "[0]"), "time out of range");
+        t += ns;
+        enc.output(t, data.as_string());
+        events++;
+    }
+    // The recording lasts as long as the header says, if that is longer
+    // than its frames (a pause before the exit).
+    if (duration) t = std::max(t, to_ns(*duration, Location{path, 0, 0, "duration"}));
+    enc.finish(t, "exit");
+    return events;
+}
+
 } // namespace
 
 uint64_t import_asciicast(const std::string& path, const ImportOptions& opts, MessageSink& out) {
+    if (header_version(path) <= 1) return import_asciicast_v1(path, opts, out);
     Fd f(path);
     std::unique_ptr<Encoder> enc;
     int version = 0;
@@ -88,6 +209,7 @@ uint64_t import_asciicast(const std::string& path, const ImportOptions& opts, Me
         if (!secs) throw InputError(where, "bad event time");
         int64_t ns = to_ns(*secs, where);
         // v2 times are from the start, v3 times from the previous event.
+        if (version == 3 && t > INT64_MAX / 2 - ns) throw InputError(where, "time out of range");
         int64_t at = version == 3 ? t + ns : std::max(t, ns);
         t = at;
         const std::string& code = v.items()[1].as_string();

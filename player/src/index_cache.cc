@@ -1,8 +1,13 @@
 #include "tlog/play/index_cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
 
 #include <cerrno>
 #include <climits>
@@ -84,6 +89,97 @@ std::string default_cache_dir() {
     return {};
 }
 
+uint64_t parse_cache_size(const std::string& s, const std::string& what) {
+    size_t i = 0;
+    uint64_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        if (v > (UINT64_MAX - 9) / 10) throw std::invalid_argument(what + ": size too large: " + s);
+        v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
+    }
+    if (i == 0) throw std::invalid_argument(what + ": bad size '" + s + "' (a number with K, M or G)");
+    unsigned shift = 0;
+    if (i < s.size()) {
+        switch (s[i]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: throw std::invalid_argument(what + ": bad size '" + s + "' (a number with K, M or G)");
+        }
+        i++;
+        if (i < s.size() && (s[i] == 'i' || s[i] == 'I')) i++;  // KiB, MiB, GiB
+        if (i < s.size() && (s[i] == 'b' || s[i] == 'B')) i++;
+        if (i != s.size()) throw std::invalid_argument(what + ": bad size '" + s + "' (a number with K, M or G)");
+    }
+    if (shift && v > (UINT64_MAX >> shift)) throw std::invalid_argument(what + ": size too large: " + s);
+    return v << shift;
+}
+
+uint64_t default_cache_max() {
+    if (const char* m = std::getenv("TLOG_PLAY_CACHE_MAX"); m && *m) return parse_cache_size(m, "TLOG_PLAY_CACHE_MAX");
+    return kDefaultCacheMax;
+}
+
+namespace {
+
+bool is_cache_name(const char* n) {
+    size_t i = 0;
+    for (; i < 40; i++) {
+        char c = n[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return std::string_view(n + i) == ".idx";
+}
+
+} // namespace
+
+uint64_t evict_cache(const std::string& dir, uint64_t max_bytes, const std::string& keep) {
+    if (dir.empty() || max_bytes == 0) return 0;
+    Fd d;
+    d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d.fd < 0) return 0;
+    int list_fd = ::dup(d.fd);  // fdopendir owns this one
+    if (list_fd < 0) return 0;
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(list_fd), ::closedir);
+    if (!listing) {
+        ::close(list_fd);
+        return 0;
+    }
+    struct Entry {
+        std::string name;
+        uint64_t size;
+        struct timespec mtime;
+    };
+    std::vector<Entry> entries;
+    uint64_t total = 0;
+    while (struct dirent* e = ::readdir(listing.get())) {
+        if (!is_cache_name(e->d_name)) continue;
+        struct stat st;
+        // lstat: a symbolic link named like a cache file is not ours to follow or remove.
+        if (::fstatat(d.fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) continue;
+        entries.push_back({e->d_name, static_cast<uint64_t>(st.st_size), st.st_mtim});
+        total += static_cast<uint64_t>(st.st_size);
+    }
+    if (total <= max_bytes) return 0;
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        if (a.mtime.tv_sec != b.mtime.tv_sec) return a.mtime.tv_sec < b.mtime.tv_sec;
+        if (a.mtime.tv_nsec != b.mtime.tv_nsec) return a.mtime.tv_nsec < b.mtime.tv_nsec;
+        return a.name < b.name;
+    });
+    uint64_t removed = 0;
+    for (const Entry& e : entries) {
+        if (total <= max_bytes) break;
+        if (e.name == keep) continue;
+        // unlinkat removes the name itself: a file swapped for a link since
+        // the listing loses only that link.
+        if (::unlinkat(d.fd, e.name.c_str(), 0) == 0) {
+            total -= e.size;
+            removed++;
+        }
+    }
+    return removed;
+}
+
 const char* cache_result_name(CacheResult r) {
     switch (r) {
     case CacheResult::Hit: return "hit";
@@ -146,6 +242,7 @@ RecordingIndex store_index(const std::string& file, const FileIdentity& id, cons
         ::close(f.fd);
         f.fd = -1;
         if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+        else evict_cache(opts.dir, opts.max_bytes, file.substr(file.find_last_of('/') + 1));
     }
     return idx;
 }
@@ -157,7 +254,7 @@ std::optional<RecordingIndex> lookup(const std::string& path, const CacheOptions
     file = cache_file(opts.dir, id, opts.index);
     res = CacheResult::Missing;
     Fd f;
-    f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (f.fd < 0) return std::nullopt;
     // Only a cache file we wrote ourselves is trusted: a planted one could
     // show the auditor screens the recording never had.
@@ -184,6 +281,8 @@ std::optional<RecordingIndex> lookup(const std::string& path, const CacheOptions
         !RecordingIndex::deserialize(index, idx))
         return std::nullopt;
     (void)path;
+    // Recently used: eviction goes by mtime, oldest first.
+    ::futimens(f.fd, nullptr);
     res = CacheResult::Hit;
     return idx;
 }

@@ -53,7 +53,22 @@ void sd_journal_deleter::operator()(sd_journal* j) const { sd_journal_close(j); 
 JournalReader::JournalReader(const JournalQuery& q) : since_us_(q.since_us), until_us_(q.until_us) {
     sd_journal* raw = nullptr;
     int r;
-    if (q.files.empty()) {
+    if (!q.ns.empty() && !q.files.empty())
+        throw std::invalid_argument("a journal namespace and journal files do not go together");
+    if (!q.ns.empty()) {
+        std::string ns = q.ns;
+        int flags = SD_JOURNAL_LOCAL_ONLY;
+        if (ns == "*") {
+            flags |= SD_JOURNAL_ALL_NAMESPACES;
+        } else if (ns[0] == '+') {
+            flags |= SD_JOURNAL_INCLUDE_DEFAULT_NAMESPACE;
+            ns.erase(0, 1);
+        }
+        if (ns != "*" && (ns.empty() || ns.find('/') != std::string::npos))
+            throw std::invalid_argument("bad journal namespace: " + q.ns);
+        r = sd_journal_open_namespace(&raw, ns == "*" ? nullptr : ns.c_str(), flags);
+        if (r < 0) fail("cannot open namespace \"" + q.ns + "\"", r);
+    } else if (q.files.empty()) {
         r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY);
     } else {
         std::vector<const char*> paths;

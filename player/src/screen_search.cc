@@ -20,7 +20,7 @@ Regex::~Regex() { regfree(&re_); }
 bool Regex::search(const std::string& text) const { return regexec(&re_, text.c_str(), 0, nullptr, 0) == 0; }
 
 uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit,
-                       const std::function<bool(uint64_t pos_ms)>& keep_going) {
+                       const std::function<bool(uint64_t pos_ms)>& keep_going, uint64_t until_ms) {
     if (from_ms == 0) pb.rewind();  // output at 0 ms can match too
     else pb.seek(from_ms);
     TermModel& m = pb.model();
@@ -39,7 +39,7 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
     uint64_t steps = 0;
     while (go_on) {
         auto t = pb.next_time();
-        if (!t) break;
+        if (!t || *t > until_ms) break;
         if (keep_going && ++steps % 256 == 0 && !keep_going(*t)) break;
         pb.advance_to(*t);
         if (!m.any_dirty()) continue;
@@ -65,6 +65,32 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
         m.clear_dirty();
     }
     return hits;
+}
+
+std::optional<SearchHit> search_screen_backward(Playback& pb, const Regex& re, uint64_t before_ms,
+                                                const std::function<bool(uint64_t pos_ms)>& keep_going) {
+    if (before_ms == 0) return std::nullopt;
+    uint64_t hi = before_ms - 1;  // the window is (lo, hi], or [0, hi] when lo is 0
+    bool stopped = false;
+    for (;;) {
+        uint64_t lo = hi ? pb.index().at_or_before(hi - 1).time_ms : 0;
+        std::optional<SearchHit> last;
+        search_screen(
+            pb, re, lo,
+            [&](const SearchHit& h) {
+                last = h;
+                return true;
+            },
+            [&](uint64_t at) {
+                if (keep_going && !keep_going(at)) stopped = true;
+                return !stopped;
+            },
+            hi);
+        if (stopped) return std::nullopt;
+        if (last || lo == 0) return last;
+        if (keep_going && !keep_going(lo)) return std::nullopt;
+        hi = lo;
+    }
 }
 
 } // namespace tlog::play

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "background_index.h"
+#include "background_search.h"
 #include "keys.h"
 #include "screen_view.h"
 #include "terminal.h"
@@ -83,6 +84,10 @@ public:
                 pb_.set_index(*full_);
                 say("index ready: " + format_ms(end_time()));
             }
+            if (search_) {
+                if (search_->done()) finish_search();
+                else show_search_progress(now);
+            }
             if (resize_asked_at_ && now - resize_asked_at_ >= 300) {
                 check_size_result();
                 dirty_ = true;
@@ -92,11 +97,13 @@ public:
                 uint64_t target = clock(now);
                 auto next = pb_.next_time();
                 if (!next) {
-                    if (!o_.follow || pb_.ended()) {
+                    if ((!o_.follow || pb_.ended()) && !search_) {
                         pb_.advance_to(std::max(target, pb_.position()));
                         draw(true);
                         break;  // the end: tlog-play exits here too
                     }
+                    // A search still running keeps the player at the end
+                    // until it says where its hit is.
                     timeout = static_cast<int>(kFollowPollMs);
                 } else {
                     cap_idle(*next);
@@ -121,6 +128,7 @@ public:
             // Notices expire and resize answers come without input: wake
             // now and then (twice a second is not spinning).
             timeout = timeout < 0 ? 500 : std::min(timeout, 500);
+            if (search_) timeout = std::min(timeout, 50);  // notice its end soon
             struct pollfd fds[2] = {{term.signal_fd(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
             int nfds = stdin_open ? 2 : 1;
             int rc = ::poll(fds, static_cast<nfds_t>(nfds), timeout);
@@ -149,11 +157,8 @@ public:
                 parser_.timeout(keys);
             }
             if (handle(keys)) break;
-            if (stop_requested_) {
-                status = 1;
-                break;
-            }
         }
+        search_.reset();  // stops a search still running
         term.restore();
         term_ = nullptr;
         bg_.reset();  // stops a build still running
@@ -194,7 +199,8 @@ private:
     }
 
     void say(const std::string& s) {
-        view_.notice(s, now_ms() + kNoticeMs);
+        said_at_ = now_ms();
+        view_.notice(s, said_at_ + kNoticeMs);
         dirty_ = true;
     }
 
@@ -264,74 +270,64 @@ private:
         say(buf);
     }
 
-    void search(const std::string& pattern) {
+    using Dir = BackgroundSearch::Direction;
+
+    static char prompt_char(Dir d) { return d == Dir::Forward ? '/' : '?'; }
+
+    // Starts a search beside playback (one at a time: a new one replaces a
+    // running one). Forward finds the first hit after the current time,
+    // backward the last hit before it.
+    void search(const std::string& pattern, Dir dir) {
         if (pattern.empty()) return;
         last_search_ = pattern;
+        search_.reset();
         try {
-            Regex re(pattern);
-            say("searching for /" + pattern + "/ ...");
-            draw(true);
-            Playback scan(path_, *idx_);
-            std::optional<SearchHit> found;
-            bool cancelled = false;
-            uint64_t last_check = now_ms();
-            search_screen(
-                scan, re, pb_.position() + 1,
-                [&](const SearchHit& h) {
-                    found = h;
-                    return false;
-                },
-                [&](uint64_t at) {
-                    // Long searches: keep the keys and signals alive, show
-                    // how far the search got, let ESC, q or ^C cancel it.
-                    uint64_t now = now_ms();
-                    if (now - last_check < 100) return true;
-                    last_check = now;
-                    if (search_cancelled()) {
-                        cancelled = true;
-                        return false;
-                    }
-                    view_.notice("searching for /" + pattern + "/ at " + format_ms(at) + " (ESC cancels)", now + kNoticeMs);
-                    Terminal::write(view_.render(pb_.model()));
-                    return true;
-                });
-            if (cancelled) {
-                say("search cancelled");
-                return;
-            }
-            if (found) {
-                seek(found->pos_ms);
-                say("/" + pattern + "/ at " + format_ms(found->pos_ms) + " row " + std::to_string(found->row + 1));
-            } else {
-                say("/" + pattern + "/: no match after " + format_ms(pb_.position()));
-            }
+            auto re = std::make_unique<Regex>(pattern);
+            uint64_t from = dir == Dir::Forward ? pb_.position() + 1 : pb_.position();
+            search_pattern_ = pattern;
+            search_ = std::make_unique<BackgroundSearch>(path_, *idx_, std::move(re), from, dir);
+            search_shown_ = 0;
+            said_at_ = 0;
+            show_search_progress(now_ms());
         } catch (const std::invalid_argument& e) {
             say(e.what());
         }
     }
 
-    // During a search: true when ESC, q, ^C or a stopping signal arrived.
-    bool search_cancelled() {
-        struct pollfd fds[2] = {{term_ ? term_->signal_fd() : -1, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-        if (::poll(fds, keys_ ? 2 : 1, 0) <= 0) return false;
-        if (fds[0].revents & POLLIN) {
-            bool resized = false, suspend = false;
-            if (term_->take_signals(resized, suspend)) {
-                stop_requested_ = true;
-                return true;
+    // The search's progress on the notice row; a notice said meanwhile
+    // (a key's answer) stays readable for a while first.
+    void show_search_progress(uint64_t now) {
+        if (!search_ || now - search_shown_ < 250 || (said_at_ > search_shown_ && now - said_at_ < 1500)) return;
+        search_shown_ = now;
+        char c = prompt_char(search_->direction());
+        view_.notice("searching " + std::string(1, c) + search_pattern_ + c + " at " + format_ms(search_->at()) +
+                         " (ESC cancels)",
+                     now + kNoticeMs);
+        dirty_ = true;
+    }
+
+    void cancel_search() {
+        if (!search_) return;
+        search_.reset();
+        say("search cancelled");
+    }
+
+    // The search thread finished: jump to its hit and say so.
+    void finish_search() {
+        std::unique_ptr<BackgroundSearch> s = std::move(search_);
+        char c = prompt_char(s->direction());
+        std::string shown = std::string(1, c) + search_pattern_ + c;
+        try {
+            if (auto hit = s->take()) {
+                seek(hit->pos_ms);
+                say(shown + " at " + format_ms(hit->pos_ms) + " row " + std::to_string(hit->row + 1));
+            } else {
+                say(shown + ": no match " + (s->direction() == Dir::Forward ? "after " : "before ") +
+                    format_ms(s->from() ? s->from() - (s->direction() == Dir::Forward ? 1 : 0) : 0));
             }
+        } catch (const std::exception& e) {
+            say(shown + ": " + e.what());
         }
-        if (keys_ && (fds[1].revents & POLLIN)) {
-            char buf[256];
-            ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-            std::vector<Key> keys;
-            if (n > 0) parser_.feed(std::string_view(buf, static_cast<size_t>(n)), keys);
-            parser_.timeout(keys);
-            for (const Key& k : keys)
-                if (k.type == Key::Type::Escape || (k.type == Key::Type::Char && (k.ch == 'q' || k.ch == 3)))
-                    return true;
-        }
-        return false;
     }
 
     // Returns true to quit.
@@ -342,18 +338,24 @@ private:
                 if (k.type == T::Enter) {
                     prompting_ = false;
                     view_.clear_prompt();
-                    search(prompt_);
+                    search(prompt_, prompt_dir_);
                 } else if (k.type == T::Escape || (k.type == T::Char && (k.ch == 3 || k.ch == 7))) {
                     prompting_ = false;
                     view_.clear_prompt();
                 } else if (k.type == T::Backspace) {
                     if (!prompt_.empty()) prompt_.pop_back();
-                    view_.set_prompt("/" + prompt_);
+                    view_.set_prompt(prompt_char(prompt_dir_) + prompt_);
                 } else if (k.type == T::Char && k.ch >= 0x20 && k.ch < 0x7f) {
                     prompt_ += k.ch;
-                    view_.set_prompt("/" + prompt_);
+                    view_.set_prompt(prompt_char(prompt_dir_) + prompt_);
                 }
                 dirty_ = true;
+                continue;
+            }
+            // While a search runs, ESC, q and ^C stop it (not the player);
+            // every other key works as usual.
+            if (search_ && (k.type == T::Escape || (k.type == T::Char && (k.ch == 'q' || k.ch == 3)))) {
+                cancel_search();
                 continue;
             }
             int64_t step = 0;
@@ -420,12 +422,15 @@ private:
             }
             case ':': typed_ += c; break;
             case '/':
+            case '?':
                 prompting_ = true;
+                prompt_dir_ = c == '/' ? Dir::Forward : Dir::Backward;
                 prompt_.clear();
-                view_.set_prompt("/");
+                view_.set_prompt(std::string(1, c));
                 dirty_ = true;
                 break;
-            case 'n': search(last_search_); break;
+            case 'n': search(last_search_, Dir::Forward); break;
+            case 'N': search(last_search_, Dir::Backward); break;
             case 'q':
             case 3:  // ^C: the keyboard's interrupt, read as a key
                 if (!o_.persist) return true;
@@ -449,7 +454,6 @@ private:
     std::unique_ptr<RecordingIndex> full_;
     std::unique_ptr<BackgroundIndex> bg_;
     std::string failure_;
-    bool stop_requested_ = false;
     Playback pb_;
     ScreenView view_;
     KeyParser parser_;
@@ -465,7 +469,13 @@ private:
     std::string size_message_;
     uint64_t gaps_seen_ = 0;
     bool prompting_ = false;
+    Dir prompt_dir_ = Dir::Forward;
     std::string prompt_, last_search_, typed_;
+    // Declared after the index it reads and destroyed (cancelled, joined)
+    // before it.
+    std::unique_ptr<BackgroundSearch> search_;
+    std::string search_pattern_;
+    uint64_t search_shown_ = 0, said_at_ = 0;
     uint64_t typed_at_ = 0;
 };
 

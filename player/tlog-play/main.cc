@@ -98,6 +98,7 @@ CacheOptions cache_options(const Options& o, const tlog::integrity::Keyring& key
     CacheOptions co;
     // A file that is still being written changes under the cache: no cache.
     co.dir = (o.no_cache || o.follow) ? "" : (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir);
+    if (!co.dir.empty()) co.max_bytes = o.cache_max ? *o.cache_max : default_cache_max();
     co.index.rec = o.match;
     co.index.lax = o.lax;
     co.index.keys = &keys;
@@ -145,6 +146,8 @@ int run(int argc, char** argv) {
     if (!o.import.empty()) return import_command(o);
     std::unique_ptr<PrivateDir> journal_copy;
     std::unique_ptr<JournalFollow> journal_follow;  // destroyed (stopped) before the copy is removed
+    if (o.reader != "journal" && (!o.journal_namespace.empty() || !o.journal_files.empty()))
+        throw std::invalid_argument("-N and --journal-file go with -r journal");
     if (o.reader == "journal") {
         if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r journal");
         JournalQuery q;
@@ -153,6 +156,7 @@ int run(int argc, char** argv) {
         if (!o.since.empty()) q.since_us = parse_epoch_seconds(o.since);
         if (!o.until.empty()) q.until_us = parse_epoch_seconds(o.until);
         q.files = o.journal_files;
+        q.ns = o.journal_namespace;
         journal_copy = std::make_unique<PrivateDir>();
         o.path = journal_copy->path + "/journal.log";
         if (o.follow) journal_follow = std::make_unique<JournalFollow>(q, o.path);

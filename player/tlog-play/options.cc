@@ -8,13 +8,15 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "tlog/play/index_cache.h"
+
 namespace tlog::play::cli {
 
 namespace {
 
 enum LongOnly {
     O_PERSIST = 1000, O_LAX, O_LIST, O_VERIFY, O_SEARCH, O_EXPORT, O_EXPORT_INPUT, O_IMPORT, O_IMPORT_FORMAT, O_TIMING,
-    O_REC_ID, O_USER, O_HOST, O_KEY, O_CACHE_DIR, O_NO_CACHE, O_KF_BYTES, O_KF_MS, O_IDLE, O_JOURNAL_FILE,
+    O_REC_ID, O_USER, O_HOST, O_KEY, O_CACHE_DIR, O_NO_CACHE, O_KF_BYTES, O_KF_MS, O_IDLE, O_JOURNAL_FILE, O_CACHE_MAX,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -93,6 +95,7 @@ void print_usage() {
         "  -M, --journal-match=F=V     entries whose field F is V (repeatable)\n"
         "  -S, --journal-since=SECONDS from this time (seconds since the epoch)\n"
         "  -U, --journal-until=SECONDS up to this time\n"
+        "  -N, --journal-namespace=NS  read journal namespace NS (+NS: and the default one, *: all)\n"
         "      --journal-file=FILE     read journal FILE instead of the system journal\n"
         "Other modes:\n"
         "      --list                  list the recordings in the file\n"
@@ -108,9 +111,12 @@ void print_usage() {
         "      --key=FILE              integrity key (repeatable)\n"
         "      --cache-dir=DIR         index cache (default: $XDG_CACHE_HOME/tlog-play)\n"
         "      --no-cache              build the index in memory only\n"
+        "      --cache-max=SIZE        cap the index cache at SIZE (K, M, G; 0: no cap;\n"
+        "                              default $TLOG_PLAY_CACHE_MAX or 1G), least recently used go first\n"
         "  -h, --help, -v, --version\n\n"
         "Keys: SPACE/p pause, } { speed x2 /2, BACKSPACE speed 1, . step, G end (or typed time),\n"
-        "  left/right 5 s, shift+left/right or up/down 1 min, 0-9 go to 0-90%, / search, n next hit, q quit\n",
+        "  left/right 5 s, shift+left/right or up/down 1 min, 0-9 go to 0-90%,\n"
+        "  / search forward, ? search backward, n next hit, N previous hit (ESC cancels a search), q quit\n",
         stdout);
 }
 
@@ -129,6 +135,8 @@ Options parse_options(int argc, char** argv) {
         {"journal-since", required_argument, nullptr, 'S'},
         {"journal-until", required_argument, nullptr, 'U'},
         {"journal-match", required_argument, nullptr, 'M'},
+        {"journal-namespace", required_argument, nullptr, 'N'},
+        {"namespace", required_argument, nullptr, 'N'},  // journalctl's name
         {"persist", no_argument, nullptr, O_PERSIST},
         {"lax", no_argument, nullptr, O_LAX},
         {"list", no_argument, nullptr, O_LIST},
@@ -145,6 +153,7 @@ Options parse_options(int argc, char** argv) {
         {"key", required_argument, nullptr, O_KEY},
         {"cache-dir", required_argument, nullptr, O_CACHE_DIR},
         {"no-cache", no_argument, nullptr, O_NO_CACHE},
+        {"cache-max", required_argument, nullptr, O_CACHE_MAX},
         {"keyframe-bytes", required_argument, nullptr, O_KF_BYTES},
         {"keyframe-ms", required_argument, nullptr, O_KF_MS},
         {"idle-limit", required_argument, nullptr, O_IDLE},
@@ -155,7 +164,7 @@ Options parse_options(int argc, char** argv) {
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:", longs, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:N:", longs, nullptr)) != -1) {
         switch (c) {
         case 'h': o.help = true; break;
         case 'v': o.version = true; break;
@@ -175,6 +184,10 @@ Options parse_options(int argc, char** argv) {
         case 'S': o.since = optarg; break;
         case 'U': o.until = optarg; break;
         case 'M': o.journal_match.push_back(optarg); break;
+        case 'N':
+            if (!*optarg) throw std::invalid_argument("empty journal namespace");
+            o.journal_namespace = optarg;
+            break;
         case O_PERSIST: o.persist = true; break;
         case O_LAX: o.lax = true; break;
         case O_LIST: o.list = true; break;
@@ -191,6 +204,7 @@ Options parse_options(int argc, char** argv) {
         case O_KEY: o.keys.push_back(optarg); break;
         case O_CACHE_DIR: o.cache_dir = optarg; break;
         case O_NO_CACHE: o.no_cache = true; break;
+        case O_CACHE_MAX: o.cache_max = parse_cache_size(optarg, "--cache-max"); break;
         case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
         case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
         case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;

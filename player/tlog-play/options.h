@@ -33,12 +33,14 @@ struct Options {
     std::vector<std::string> keys;    // --key FILE (integrity)
     std::string cache_dir;            // "" = default
     bool no_cache = false;
+    std::optional<uint64_t> cache_max;  // --cache-max; unset: $TLOG_PLAY_CACHE_MAX or 1 GiB
     uint64_t keyframe_bytes = 1 << 20;
     uint64_t keyframe_ms = 30000;
     // Journal reader.
     std::vector<std::string> journal_match;  // -M FIELD=VALUE
     std::string since, until;                // -S/-U seconds since the epoch
     std::vector<std::string> journal_files;  // --journal-file: read these files, not the system journal
+    std::string journal_namespace;           // -N
     bool help = false, version = false;
 };
 

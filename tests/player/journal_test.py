@@ -1,5 +1,8 @@
 """-r journal: recordings read from a journal file written by
-systemd-journal-remote (no journald needed, so nothing host-wide is started).
+systemd-journal-remote (no journald needed, so nothing host-wide is
+started), and from a real systemd-journald (default and a journal
+namespace) started in a private mount namespace by the journald-* tests
+(run through tests/recorder/run_ns.sh, as root).
 Usage: journal_test.py TEST (TLOG_PLAY and CODEC_TOOL in the environment)."""
 import json
 import os
@@ -142,6 +145,145 @@ def test_journal_follow():
     finally:
         p.close()
     del time
+
+
+# ------------------------------------------------------------ real journald
+
+def journald_setup():
+    """A private /run with journald (tests/recorder/rectest.py's helper)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "recorder"))
+    import rectest
+    rectest.require_root_ns()
+    rectest.sh("mount -t tmpfs -o mode=755 tmpfs /run")
+    return rectest
+
+
+def journal_fields(line):
+    """The fields librec's journal writer sends with a message."""
+    m = json.loads(line)
+    return [("MESSAGE", line), ("PRIORITY", "6"), ("SYSLOG_IDENTIFIER", "tlog-rec"), ("TLOG_REC", m["rec"]),
+            ("TLOG_USER", m["user"]), ("TLOG_SESSION", str(m["session"])), ("TLOG_ID", str(m["id"]))]
+
+
+def logger_send(d, lines):
+    """Each message through `logger --journald` (sd_journal_sendv) to the default journald."""
+    for line in lines:
+        f = os.path.join(d, "entry")
+        with open(f, "w") as out:
+            out.write("".join("%s=%s\n" % kv for kv in journal_fields(line)))
+        subprocess.run(["logger", "--journald=" + f], check=True)
+
+
+def native_send(socket_path, lines):
+    """Each message in journald's native protocol (what sd_journal_send
+    writes) to `socket_path`: logger cannot address a journal namespace."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    for line in lines:
+        s.sendto("".join("%s=%s\n" % kv for kv in journal_fields(line)).encode(), socket_path)
+    s.close()
+
+
+def wait_entries(j, rec, n):
+    import time
+    end = time.time() + 10
+    while time.time() < end:
+        if len(j.entries("TLOG_REC=" + rec)) >= n:
+            return
+        time.sleep(0.1)
+    fail("journald did not store %d entries of %s" % (n, rec))
+
+
+def live_recording(d, name, word, n=6, tail_ms=0):
+    s = Script("80x24")
+    for i in range(n):
+        s.out("%s %d\r\n" % (word, i)).flush().wait(100)
+    if tail_ms:
+        s.wait(tail_ms).out(".")
+    return open(s.write(d, name, ["--rec", name])).read().splitlines()
+
+
+def test_journald_live():
+    # Recordings in the real journal: -M selects one, --verify checks it,
+    # and -f follows one that is still being written.
+    rectest = journald_setup()
+    from playtest import PtyPlayer
+    import time
+    d = tmpdir()
+    j = rectest.Journald(d)
+    try:
+        a = live_recording(d, "jd-a", "alpha")
+        b = live_recording(d, "jd-b", "bravo")
+        mixed = [x for pair in zip(a, b) for x in pair]
+        logger_send(d, mixed)
+        wait_entries(j, "jd-a", len(a))
+        wait_entries(j, "jd-b", len(b))
+        r = play("-M", "TLOG_REC=jd-a", "--export", "text", check=False)
+        if r.returncode != 0 or "alpha 5" not in r.stdout or "bravo" in r.stdout:
+            fail("-M TLOG_REC=jd-a from journald: %r %r" % (r.stdout, r.stderr))
+        v = play("-m", "jd-b", "--verify", check=False)
+        if v.returncode != 0 or "intact" not in v.stdout:
+            fail("--verify from journald: %r %r" % (v.stdout, v.stderr))
+        # A session still being recorded: the first half is in the journal.
+        live = live_recording(d, "jd-live", "live", tail_ms=3000)
+        logger_send(d, live[:3])
+        wait_entries(j, "jd-live", 3)
+        p = PtyPlayer(["-r", "journal", "-M", "TLOG_REC=jd-live", "-f"])
+        try:
+            deadline = time.time() + 5
+            while b"live 2" not in p.out and time.time() < deadline:
+                p.pump(0.1)
+            if b"live 2" not in p.out:
+                fail("the messages already in journald were not played: %r %s" % (p.out, p.stderr()))
+            if b"live 3" in p.out:
+                fail("played messages not in the journal yet")
+            logger_send(d, live[3:])
+            rc = p.wait(20)  # the end marker ends it
+            if rc != 0:
+                fail("did not end with the recording (status %r): %s" % (rc, p.stderr()))
+            if b"live 5" not in p.out:
+                fail("new journald entries were not played")
+        finally:
+            p.close()
+    finally:
+        j.stop()
+
+
+def test_journald_namespace():
+    # -N reads a journal namespace (its own journald, as
+    # systemd-journald@NS.service runs it), and only it unless +NS.
+    rectest = journald_setup()
+    d = tmpdir()
+    jd = rectest.Journald(d)
+    jn = rectest.Journald(d, "tlogtest")
+    try:
+        ns = live_recording(d, "in-ns", "namespaced")
+        default = live_recording(d, "in-default", "plain")
+        native_send(jn.socket, ns)
+        logger_send(d, default)
+        wait_entries(jn, "in-ns", len(ns))
+        wait_entries(jd, "in-default", len(default))
+        r = play("-N", "tlogtest", "-m", "in-ns", "--export", "text", check=False)
+        if r.returncode != 0 or "namespaced 5" not in r.stdout:
+            fail("-N tlogtest: %r %r" % (r.stdout, r.stderr))
+        listing = play("--journal-namespace=tlogtest", "--list").stdout
+        if "in-ns" not in listing or "in-default" in listing:
+            fail("-N lists other namespaces: %r" % listing)
+        listing = play("--namespace=+tlogtest", "--list").stdout
+        if "in-ns" not in listing or "in-default" not in listing:
+            fail("+NS must add the default namespace: %r" % listing)
+        r = play("-m", "in-ns", "--list", check=False)
+        if r.returncode == 0 or "no matching messages" not in r.stderr:
+            fail("the default namespace showed a namespaced recording: %r" % r.stderr)
+        r = play("-N", "nosuchns", "--list", check=False)
+        if r.returncode == 0 or "no matching messages" not in r.stderr:
+            fail("an empty namespace: %r" % r.stderr)
+        r = play("-N", "tlogtest", "--journal-file", "/dev/null", "--list", check=False)
+        if r.returncode != 2 or "do not go together" not in r.stderr:
+            fail("-N with --journal-file: %r" % r.stderr)
+    finally:
+        jn.stop()
+        jd.stop()
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}

@@ -169,6 +169,126 @@ def test_background_index():
         fail("the background build did not store the index")
 
 
+def test_search_backward():
+    # ? finds the last hit before the current time, N the one before that,
+    # n the next one after it.
+    d = tmpdir()
+    s = Script("80x24")
+    for t in range(101):
+        s.out("\x1b[H\x1b[2Jsecond %03d\r\n" % t)
+        if t in (20, 42, 70):
+            s.out("\x1b[10;20Hneedle")
+        s.wait(1000)
+    rec = s.write(d)
+    t = start(d, rec, "-g", "90", "-p")
+    try:
+        t.wait_for("second 090")
+        t.keys("?", "n", "e", "e", "d", "l", "e", "Enter")
+        t.wait_for("second 070")
+        t.wait_for("?needle? at 00:01:10")
+        t.keys("N")
+        t.wait_for("second 042")
+        if "needle" not in t.screen():
+            fail("backward search did not land on the screen that shows the hit")
+        t.keys("N")
+        t.wait_for("second 020")
+        t.keys("N")
+        t.wait_for("no match before 00:00:20")
+        t.keys("n")
+        t.wait_for("second 042")
+        t.keys("q")
+        t.wait_dead(10)
+    finally:
+        t.kill()
+
+
+def clock_of(screen):
+    first = screen.splitlines()[0] if screen else ""
+    return int(first.split()[1]) if first.startswith("second ") else None
+
+
+def test_search_beside_playback():
+    # A search through a large recording runs beside playback: the screen
+    # keeps advancing and keys keep working while it scans; its end is said.
+    d = tmpdir()
+    raw = os.path.join(d, "big.raw")
+    per_second = 100 * 4096  # 100 chunks of 4096 bytes, 10 ms apart
+    filler = "".join("\x1b[3%dmfill %05d\x1b[0m with some text to scroll the region\r\n" % (i % 8, i)
+                     for i in range(20000))
+    seconds = 120
+    with open(raw, "w") as f:
+        f.write("\x1b[2;24r\x1b[24;1H")
+        pos = len(filler)
+        for sec in range(seconds):
+            clock = "\x1b7\x1b[1;1Hsecond %03d\x1b8" % sec
+            need = per_second - len(clock)
+            chunk = ""
+            while len(chunk) < need:
+                take = filler[pos % len(filler):][:need - len(chunk)]
+                chunk += take
+                pos += len(take)
+            f.write(clock + chunk)
+    rec = os.path.join(d, "big.log")
+    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    # -g 0: the index is built before playing, so no "index ready" notice
+    # (from a build beside playback) can hide the search's notices.
+    t = start(d, rec, "-s", "4", "-g", "0")
+    try:
+        t.wait_for("second 0", 60)        # playing (slow builds may skip a second)
+        t.keys("/", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        started = time.time()
+        # Watch the screen while the search runs: the clock row must take
+        # at least two values under the "searching" notice, and a key
+        # pressed meanwhile must be answered.
+        clocks, pressed, saw_speed, ended = set(), None, False, None
+        while time.time() - started < 120:
+            screen = t.screen()
+            if "searching /nomatch/" in screen and clock_of(screen) is not None:
+                clocks.add(clock_of(screen))
+            if "speed x2" in screen:
+                saw_speed = True
+            if "/nomatch/: no match after" in screen:
+                ended = time.time()
+                break
+            if len(clocks) >= 2 and pressed is None:
+                t.keys("{")               # slower: the recording must outlast the search
+                pressed = time.time()
+            time.sleep(0.05)
+        if ended is None:
+            fail("the search did not end; the screen shows:\n" + t.screen())
+        if len(clocks) < 2:
+            fail("playback did not advance while the search ran (%.1f s): clock %r" % (ended - started, clocks))
+        if pressed is not None and not saw_speed and ended - pressed > 1.0:
+            fail("a key pressed during the search was not answered")
+        print("search took %.1f s; the clock showed %d values meanwhile" % (ended - started, len(clocks)))
+        t.keys(" ", "Home")               # pause at the start: the next search is long again
+        t.wait_for("second 000", 5)
+        t.keys("/", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        t.wait_for("searching /nomatch/", 5)
+        t.keys("q")                       # q stops the search, not the player
+        end = time.time() + 5
+        while time.time() < end and "search cancelled" not in t.screen():
+            time.sleep(0.02)
+        r = t.run("display-message", "-p", "-t", "0", "#{pane_dead}", check=False)
+        if r.stdout.strip() == "1":
+            fail("q during a search ended the player")
+        if "searching /nomatch/" in t.screen():
+            fail("q did not stop the search")
+        # Playback reaching the end does not end the player while a
+        # search runs (here backward through the whole recording).
+        t.keys("S-Right", *["Right"] * 11)  # to 1:55
+        t.wait_for("second 115", 10)
+        t.keys(" ", "?", "n", "o", "m", "a", "t", "c", "h", "Enter")
+        t.wait_for("searching ?nomatch?", 5)
+        time.sleep(1.5)                   # the recording ended meanwhile
+        r = t.run("display-message", "-p", "-t", "0", "#{pane_dead}", check=False)
+        if r.stdout.strip() == "1":
+            fail("the player ended at the recording's end while a search ran")
+        t.wait_dead(120)
+    finally:
+        t.kill()
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

@@ -314,20 +314,26 @@ class Journald:
     its files in a private /var/log/journal: the machine's journal (if any)
     is untouched. Stopped by PID."""
 
-    def __init__(self, T):
+    def __init__(self, T, namespace=None):
+        """With `namespace`, a journald for that journal namespace (as
+        systemd-journald@NAMESPACE.service runs it): sockets in
+        /run/systemd/journal.NAMESPACE, files in MACHINE-ID.NAMESPACE."""
         os.makedirs("/run/systemd/journal", exist_ok=True)
-        if os.path.isdir("/var/log/journal"):
+        if os.path.isdir("/var/log/journal") and not os.path.ismount("/var/log/journal"):
             sh("mount -t tmpfs tmpfs /var/log/journal")
-        self.proc = subprocess.Popen(["/lib/systemd/systemd-journald"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.namespace = namespace
+        self.socket = "/run/systemd/journal%s/socket" % ("." + namespace if namespace else "")
+        self.proc = subprocess.Popen(["/lib/systemd/systemd-journald"] + ([namespace] if namespace else []),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         end = time.time() + 10
-        while not os.path.exists("/run/systemd/journal/socket"):
+        while not os.path.exists(self.socket):
             if time.time() > end or self.proc.poll() is not None:
                 fail("journald did not start")
             time.sleep(0.05)
 
     def entries(self, match):
-        r = subprocess.run(["journalctl", "--no-pager", "-o", "json", match], capture_output=True)
+        ns = ["--namespace=" + self.namespace] if self.namespace else []
+        r = subprocess.run(["journalctl", "--no-pager", "-o", "json", *ns, match], capture_output=True)
         return [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
 
     def stop(self):

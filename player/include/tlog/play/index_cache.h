@@ -28,8 +28,20 @@ FileIdentity identify(const std::string& path);
 enum class CacheResult { Hit, Missing, Stale, Unusable, Disabled };
 const char* cache_result_name(CacheResult r);
 
+// 1 GiB: the default cap on the cache directory's size.
+constexpr uint64_t kDefaultCacheMax = 1ull << 30;
+
+// SIZE for --cache-max and TLOG_PLAY_CACHE_MAX: bytes, or a number with a
+// K, M or G suffix (powers of 1024). 0 means no limit. Throws
+// std::invalid_argument naming `what`.
+uint64_t parse_cache_size(const std::string& s, const std::string& what);
+
+// $TLOG_PLAY_CACHE_MAX, else kDefaultCacheMax. Throws as above.
+uint64_t default_cache_max();
+
 struct CacheOptions {
     std::string dir;                 // empty: no cache
+    uint64_t max_bytes = kDefaultCacheMax;  // cap on the cache files' total size; 0: none
     IndexOptions index;
 };
 
@@ -43,5 +55,14 @@ std::optional<RecordingIndex> load_cached_index(const std::string& path, const C
 
 // The cache file for a recording (for tests and for --cache-info).
 std::string cache_file(const std::string& dir, const FileIdentity& id, const IndexOptions& opts);
+
+// Removes least recently used cache files (oldest mtime first: a hit
+// touches its file) until the cache files in `dir` total at most
+// `max_bytes`. Only regular files named like ours (40 hex digits, ".idx")
+// and owned by us count and are removed; anything else in the directory,
+// symbolic links included, is left alone. `keep` (a file name in `dir`,
+// the one just written) is never removed, even when it alone is over the
+// cap. Returns the number of files removed. Best effort: errors stop it.
+uint64_t evict_cache(const std::string& dir, uint64_t max_bytes, const std::string& keep = {});
 
 } // namespace tlog::play

@@ -20,6 +20,10 @@ struct JournalQuery {
     uint64_t since_us = 0;             // realtime, microseconds; 0: from the start
     uint64_t until_us = 0;             // 0: to the end
     std::vector<std::string> files;    // journal files to read instead of the system journal
+    // Journal namespace (tlog's -N, journalctl's --namespace): "NS" only
+    // that namespace, "+NS" it and the default one, "*" all of them; empty:
+    // the default namespace.
+    std::string ns;
 };
 
 struct sd_journal_deleter {

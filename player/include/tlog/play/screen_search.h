@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "tlog/play/playback.h"
@@ -35,11 +36,23 @@ struct SearchHit {
 };
 
 // Plays the recording from `from_ms` (exclusive, except 0: rows already
-// matching there are not hits) and calls `hit` for each hit until it returns false or
-// the recording ends. Returns the number of hits reported.
+// matching there are not hits) and calls `hit` for each hit until it returns false,
+// the recording ends or the next event is after `until_ms`. Returns the
+// number of hits reported. A search over (a, b] finds exactly the hits a
+// search from the start finds there, so a backward search can scan
+// keyframe intervals one by one.
 // `keep_going`, when set, is asked every few hundred events whether to go
 // on (an interactive search the auditor cancels).
 uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit,
-                       const std::function<bool(uint64_t pos_ms)>& keep_going = {});
+                       const std::function<bool(uint64_t pos_ms)>& keep_going = {},
+                       uint64_t until_ms = UINT64_MAX);
+
+// The last hit before `before_ms`: the hit a search from the start would
+// report last with a time below `before_ms`. Scans one keyframe interval
+// at a time backwards from `before_ms`, so it costs what the distance to
+// the hit costs, not what the recording costs. nullopt when there is none
+// or `keep_going` said stop.
+std::optional<SearchHit> search_screen_backward(Playback& pb, const Regex& re, uint64_t before_ms,
+                                                const std::function<bool(uint64_t pos_ms)>& keep_going = {});
 
 } // namespace tlog::play

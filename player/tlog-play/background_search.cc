@@ -1,0 +1,58 @@
+#include "background_search.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "tlog/play/playback.h"
+
+namespace tlog::play::cli {
+
+BackgroundSearch::BackgroundSearch(const std::string& path, const RecordingIndex& index, std::unique_ptr<Regex> re,
+                                   uint64_t from_ms, Direction dir)
+    : re_(std::move(re)), dir_(dir), from_(from_ms), at_(from_ms) {
+    thread_ = std::thread([this, path, &index] {
+        // Background work: on a busy machine playback and keys come first.
+        // (On Linux the nice value is per thread; raising it needs no privilege.)
+        errno = 0;
+        int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+        if (errno == 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), std::min(nice + 5, 19));
+        try {
+            Playback scan(path, index);
+            auto keep_going = [this](uint64_t at) {
+                at_.store(at, std::memory_order_relaxed);
+                return !cancel_.load(std::memory_order_relaxed);
+            };
+            if (dir_ == Direction::Forward) {
+                search_screen(
+                    scan, *re_, from_,
+                    [this](const SearchHit& h) {
+                        hit_ = h;
+                        return false;
+                    },
+                    keep_going);
+            } else {
+                hit_ = search_screen_backward(scan, *re_, from_, keep_going);
+            }
+            if (cancel_.load()) hit_.reset();
+        } catch (...) {
+            error_ = std::current_exception();
+        }
+        done_.store(true, std::memory_order_release);
+    });
+}
+
+BackgroundSearch::~BackgroundSearch() {
+    cancel_.store(true);
+    if (thread_.joinable()) thread_.join();
+}
+
+std::optional<SearchHit> BackgroundSearch::take() {
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(error_);
+    return std::move(hit_);
+}
+
+}  // namespace tlog::play::cli
