@@ -1,5 +1,6 @@
 #include "tlog/json.h"
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -169,26 +170,33 @@ std::string quote(std::string_view raw) {
     return s;
 }
 
+// Hex digit values by byte, -1 for the others: a \u escape is four lookups
+// and one test (terminal output has one every few bytes).
+constexpr auto kHexValue = [] {
+    std::array<int8_t, 256> t{};
+    for (int c = 0; c < 256; c++) t[static_cast<size_t>(c)] = static_cast<int8_t>(hex::digit_value(static_cast<char>(c)));
+    return t;
+}();
+
 static bool read_hex4(const char*& p, const char* end, uint32_t& v) {
     if (end - p < 4) return false;
-    v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hex::digit_value(p[i]);
-        if (h < 0) return false;
-        v = v << 4 | static_cast<uint32_t>(h);
-    }
+    auto d = [&](int i) { return kHexValue[static_cast<unsigned char>(p[i])]; };
+    int a = d(0), b = d(1), c = d(2), e = d(3);
+    if ((a | b | c | e) < 0) return false;
+    v = static_cast<uint32_t>(a << 12 | b << 8 | c << 4 | e);
     p += 4;
     return true;
 }
 
-const char* unescape(const char*& p, const char* end, std::string& out) {
-    // Unescaped text is never longer than its escaped form: write in place
-    // into room made once, copying eight bytes at a time while scanning.
-    size_t base = out.size();
-    out.resize(base + static_cast<size_t>(end - p));
-    char* w = out.data() + base;
+const char* unescape_into(const char*& p, const char* end, char*& out, bool* ascii) {
+    // Copies eight bytes at a time while scanning (the room allows writing
+    // past the text: it is at least as long as the rest of the input), and
+    // ORs what it copies so that plain ASCII is known without another pass.
+    char* w = out;
+    uint64_t seen = 0;
     auto finish = [&](const char* err) {
-        out.resize(static_cast<size_t>(w - out.data()));
+        out = w;
+        if (ascii) *ascii = !(seen & swar::kHigh);
         return err;
     };
     for (;;) {
@@ -197,11 +205,13 @@ const char* unescape(const char*& p, const char* end, std::string& out) {
             std::memcpy(w, &v, 8);
             uint64_t m = swar::json_special_mask(v);
             if (!m) {
+                seen |= v;
                 p += 8;
                 w += 8;
                 continue;
             }
             size_t k = swar::first_marked(m);
+            seen |= k ? v & (~uint64_t(0) >> (64 - 8 * k)) : 0;
             p += k;
             w += k;
             break;
@@ -209,6 +219,7 @@ const char* unescape(const char*& p, const char* end, std::string& out) {
         if (p >= end) return finish("unterminated string");
         char c = *p++;
         if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) {
+            seen |= static_cast<unsigned char>(c);
             *w++ = c;
             continue;
         }
@@ -237,12 +248,27 @@ const char* unescape(const char*& p, const char* end, std::string& out) {
                 } else if (cp >= 0xdc00 && cp <= 0xdfff) {
                     return finish("unpaired surrogate in \\u escape");
                 }
-                w += utf8::encode(cp, w);  // at most 4 bytes out for at least 6 in
+                if (cp < 0x80) {
+                    *w++ = static_cast<char>(cp);  // terminal output: \u001b and the other controls
+                } else {
+                    seen |= 0x80;
+                    w += utf8::encode(cp, w);  // at most 4 bytes out for at least 6 in
+                }
                 break;
             }
             default: return finish("unknown escape");
         }
     }
+}
+
+const char* unescape(const char*& p, const char* end, std::string& out) {
+    // Unescaped text is never longer than its escaped form: room made once.
+    size_t base = out.size();
+    out.resize(base + static_cast<size_t>(end - p));
+    char* w = out.data() + base;
+    const char* err = unescape_into(p, end, w, nullptr);
+    out.resize(static_cast<size_t>(w - out.data()));
+    return err;
 }
 
 // ---------------------------------------------------------------- parser

@@ -55,6 +55,9 @@ struct IndexOptions {
     std::function<void(uint64_t offset)> progress;
     // Checked between messages: true stops the build (IndexCancelled).
     std::function<bool()> cancelled;
+    // Decoder and terminal model in two threads (same result, faster);
+    // false runs both in the calling thread.
+    bool pipelined = true;
 };
 
 struct IndexCancelled : std::exception {
