@@ -519,7 +519,10 @@ struct Decoder::Impl {
 
     Arena arena;  // the current line's values (Msg's views)
 
-    explicit Impl(DecodeOptions o) : opts(std::move(o)) {}
+    explicit Impl(DecodeOptions o) : opts(std::move(o)) {
+        if (opts.first_id == 0) opts.first_id = 1;
+        expect_id = opts.first_id;
+    }
 
     Location loc(uint64_t line, std::string_view field = {}) const {
         return Location{opts.source, line, 0, std::string(field)};
@@ -543,7 +546,10 @@ struct Decoder::Impl {
 
     void check_integrity(uint64_t line, EventSink& sink) {
         bool has_mac = m.seen & F_MAC;
-        if (count == 0 && m.id == 1) {
+        // Started mid-recording: the first message's MAC is where the chain
+        // is picked up (its predecessor is not here to check it against).
+        bool pick_up = count == 0 && m.id == opts.first_id && opts.first_id > 1;
+        if (count == 0 && m.id == opts.first_id) {
             chained = has_mac;
             prev = integrity::zero_mac();
             prev_known = true;
@@ -603,6 +609,10 @@ struct Decoder::Impl {
                 prev = *mac;
                 return;
             }
+        }
+        if (pick_up) {
+            prev = *mac;
+            return;
         }
         if (prev_known) {
             integrity::Fields f{m.host,    m.rec,     m.user,    m.term,    m.session, m.id,
@@ -857,6 +867,7 @@ void Decoder::feed(std::string_view line, uint64_t line_no, EventSink& sink) { i
 const IntegrityReport& Decoder::finish() { return impl_->finish(); }
 const IntegrityReport& Decoder::integrity() const { return impl_->report; }
 uint64_t Decoder::messages() const { return impl_->count; }
+uint64_t Decoder::next_id() const { return impl_->expect_id; }
 
 bool peek_rec(std::string_view line, std::string& rec) {
     // Inside a JSON string every '"' is escaped, so `"rec":"` can only be the

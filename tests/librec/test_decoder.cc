@@ -162,6 +162,76 @@ static void test_peek_rec(void**) {
     assert_false(tlog::peek_rec("{\"out_txt\":\"\\\"rec\\\":\\\"x\"}", rec));
 }
 
+// A decoder started at message k (playback from a keyframe) with
+// first_id = k: no bogus "messages 1..k-1 missing", the same events as a
+// full decode from there, and the chain picked up at that message, so
+// damage and gaps after it are still found.
+static void test_first_expected_id(void**) {
+    auto lines = sample(6);
+    tlog::DecodeOptions o;
+    o.source = "test.log";
+    tlog::Decoder full(o);
+    Collected head, rest_full;
+    full.feed(lines[0], 1, head);
+    full.feed(lines[1], 2, head);
+    assert_int_equal(full.next_id(), 3);
+    for (size_t i = 2; i < lines.size(); i++) full.feed(lines[i], i + 1, rest_full);
+    assert_int_equal(full.next_id(), 7);
+
+    auto from3 = [&](const std::vector<std::string>& ls, bool lax, Collected& c) {
+        tlog::DecodeOptions mo = o;
+        mo.lax = lax;
+        mo.first_id = 3;
+        tlog::Decoder mid(mo);
+        for (size_t i = 2; i < ls.size(); i++) mid.feed(ls[i], i + 1, c);
+        return mid.finish();
+    };
+    Collected rest;
+    auto r = from3(lines, false, rest);
+    assert_true(rest.out == rest_full.out);
+    assert_true(rest.in == rest_full.in);
+    assert_true(rest.gaps.empty());
+    assert_true(rest.problems.empty());
+    assert_int_equal(static_cast<int>(r.verdict), static_cast<int>(tlog::IntegrityReport::Verdict::Intact));
+    assert_int_equal(r.messages, 4);
+
+    // Without it the same start is a gap: strict mode names the line.
+    {
+        tlog::Decoder plain(o);
+        Collected c;
+        std::string err;
+        try {
+            plain.feed(lines[2], 3, c);
+        } catch (const tlog::InputError& e) {
+            err = e.what();
+        }
+        assert_str_eq(err, "test.log:3: field 'id': messages 1..2 are missing");
+    }
+
+    // Altered after the start: the chain still finds it.
+    auto altered = lines;
+    replace(altered[4], "line 4", "LINE 4");
+    Collected c1;
+    r = from3(altered, true, c1);
+    assert_int_equal(static_cast<int>(r.verdict), static_cast<int>(tlog::IntegrityReport::Verdict::Broken));
+    assert_int_equal(r.first_bad_id, 5);
+
+    // A message missing after the start is a gap, and next_id() follows it.
+    auto cut = lines;
+    cut.erase(cut.begin() + 3);  // message 4
+    Collected c2;
+    tlog::DecodeOptions lo = o;
+    lo.lax = true;
+    lo.first_id = 3;
+    tlog::Decoder mid(lo);
+    mid.feed(cut[2], 3, c2);
+    mid.feed(cut[3], 4, c2);
+    assert_int_equal(c2.gaps.size(), 1);
+    assert_int_equal(c2.gaps[0].first, 4);
+    assert_int_equal(c2.gaps[0].second, 4);
+    assert_int_equal(mid.next_id(), 6);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tlog_message),
@@ -171,6 +241,7 @@ int main() {
         cmocka_unit_test(test_interleaved_recordings),
         cmocka_unit_test(test_last_line_without_newline),
         cmocka_unit_test(test_peek_rec),
+        cmocka_unit_test(test_first_expected_id),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
