@@ -182,7 +182,7 @@ constexpr auto kHexValue = [] {
     return t;
 }();
 
-static bool read_hex4(const char*& p, const char* end, uint32_t& v) {
+[[gnu::always_inline]] static inline bool read_hex4(const char*& p, const char* end, uint32_t& v) {
     if (end - p < 4) return false;
     auto d = [&](int i) { return kHexValue[static_cast<unsigned char>(p[i])]; };
     int a = d(0), b = d(1), c = d(2), e = d(3);
