@@ -38,6 +38,12 @@ double cpu() {
     return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
+long max_rss_mib() {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
 double thread_cpu() {
     timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -113,8 +119,8 @@ int main(int argc, char** argv) {
         double stage = std::max(t, c - t);
         std::printf(
             "%-10s %6.2f s wall %7.1f MiB/s | cpu %6.2f s, this thread %6.2f s, others %6.2f s | "
-            "stage-bound %7.1f MiB/s  (%s)\n",
-            mode.c_str(), w, mib / w, c, t, c - t, mib / stage, what.c_str());
+            "stage-bound %7.1f MiB/s  (%s; peak RSS so far %ld MiB)\n",
+            mode.c_str(), w, mib / w, c, t, c - t, mib / stage, what.c_str(), max_rss_mib());
         std::fflush(stdout);
     }
     return 0;
