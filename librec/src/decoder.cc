@@ -53,7 +53,7 @@ public:
     // Room for the values of a line of `n` bytes; the previous line's are gone.
     void reset(size_t n) {
         // Shrinks after a huge line, so one does not pin its memory.
-        if (n > cap_ || (cap_ > kKeep && n < cap_ / 8)) {
+        if (!buf_ || n > cap_ || (cap_ > kKeep && n < cap_ / 8)) {
             cap_ = std::max(n, size_t(256));
             buf_ = std::make_unique_for_overwrite<char[]>(cap_);
         }
