@@ -415,51 +415,20 @@ bool skip_chars(std::string_view s, size_t& pos, uint64_t n) {
     return true;
 }
 
-// skip_chars() for text known to be valid UTF-8, with `pos` at a character
-// start: only counts, eight bytes at a time. It stops before the (n+1)-th
-// character's first byte, or at the end, which is where skip_chars() stops.
-bool skip_valid_chars(std::string_view s, size_t& pos, uint64_t n) {
-    auto p = reinterpret_cast<const uint8_t*>(s.data()) + pos;
-    auto end = reinterpret_cast<const uint8_t*>(s.data()) + s.size();
-    while (end - p >= 8) {
-        uint64_t w = swar::load8(p);
-        // Continuation bytes are 10xxxxxx; every other byte starts a character.
-        auto starts = static_cast<uint64_t>(8 - __builtin_popcountll(w & ~(w << 1) & swar::kHigh));
-        if (starts > n) break;  // the character after the n-th starts in this word
-        n -= starts;
-        p += 8;
-    }
-    for (; p < end; p++)
-        if (!utf8::is_continuation(*p)) {
-            if (n == 0) break;
-            n--;
-        }
-    if (n) return false;
-    pos = static_cast<size_t>(p - reinterpret_cast<const uint8_t*>(s.data()));
-    return true;
-}
-
-// A text field as the timing takes characters from it. Its validity is
-// learnt once per message (ASCII already while unescaping), so each timing
-// record only counts; text that is not valid UTF-8 takes the checking path,
-// which finds the same errors at the same places as before.
+// A text field as the timing takes characters from it. Plain ASCII (known
+// from unescaping) is counted in bytes; other text goes through
+// skip_chars(), which checks the UTF-8 as it counts, so invalid text fails
+// at the same place with the same message as always.
 struct TextCursor {
-    enum class Kind : uint8_t { Unchecked, Ascii, Valid, Invalid };
     std::string_view text;
-    Kind kind = Kind::Unchecked;
+    bool ascii;
     size_t pos = 0;
 
-    TextCursor(std::string_view t, bool ascii) : text(t), kind(ascii ? Kind::Ascii : Kind::Unchecked) {}
-
     bool skip(uint64_t n) {
-        switch (kind) {
-            case Kind::Ascii:
-                if (n > text.size() - pos) return false;
-                pos += n;
-                return true;
-            case Kind::Valid: return skip_valid_chars(text, pos, n);
-            default: return skip_chars(text, pos, n);
-        }
+        if (!ascii) return skip_chars(text, pos, n);
+        if (n > text.size() - pos) return false;
+        pos += n;
+        return true;
     }
 };
 
@@ -734,7 +703,7 @@ struct Decoder::Impl {
     void play(uint64_t line, EventSink& sink) {
         std::string_view t = m.timing;
         size_t i = 0, in_bin = 0, out_bin = 0;
-        TextCursor in_txt(m.in_txt, m.in_ascii), out_txt(m.out_txt, m.out_ascii);
+        TextCursor in_txt{m.in_txt, m.in_ascii}, out_txt{m.out_txt, m.out_ascii};
         uint64_t pos = m.pos;
         auto bad = [&](const std::string& what) {
             Location l = loc(line, "timing");
