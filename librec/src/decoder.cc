@@ -616,7 +616,8 @@ struct Decoder::Impl {
             size_t i = 0;
             while (i < m.ver.size() && m.ver[i] >= '0' && m.ver[i] <= '9') major = major * 10 + (m.ver[i++] - '0');
             if (i == 0 || major > 2 || (i < m.ver.size() && m.ver[i] != '.')) {
-                problem(true, loc(line, "ver"), "unsupported format version \"" + std::string(m.ver) + "\" (2.x is read)", sink);
+                problem(true, loc(line, "ver"),
+                        "unsupported format version \"" + std::string(m.ver) + "\" (2.x is read)", sink);
                 return;
             }
         }

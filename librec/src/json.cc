@@ -178,7 +178,8 @@ std::string quote(std::string_view raw) {
 // and one test (terminal output has one every few bytes).
 constexpr auto kHexValue = [] {
     std::array<int8_t, 256> t{};
-    for (int c = 0; c < 256; c++) t[static_cast<size_t>(c)] = static_cast<int8_t>(hex::digit_value(static_cast<char>(c)));
+    for (int c = 0; c < 256; c++)
+        t[static_cast<size_t>(c)] = static_cast<int8_t>(hex::digit_value(static_cast<char>(c)));
     return t;
 }();
 
@@ -209,7 +210,8 @@ static inline void copy_plain(const char*& p, const char* end, char*& w, uint64_
         auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, bs))));
         auto high = static_cast<unsigned>(_mm_movemask_epi8(v));
         unsigned k = m ? static_cast<unsigned>(__builtin_ctz(m)) : 16;
-        if (high & ((1u << k) - 1)) seen |= 0x80;
+        // Without a branch: non-ASCII bytes come at random in mixed text.
+        seen |= uint64_t((high & ((1u << k) - 1)) != 0) << 7;
         p += k;
         w += k;
         if (m) return;
@@ -220,7 +222,9 @@ static inline void copy_plain(const char*& p, const char* end, char*& w, uint64_
         std::memcpy(w, &v, 8);
         uint64_t m = swar::json_special_mask(v);
         size_t k = m ? swar::first_marked(m) : 8;
-        seen |= k ? v & (~uint64_t(0) >> (64 - 8 * k)) : 0;
+        // The bytes before the first special one (and the low bits of that
+        // one, which the test of the high bits ignores); all when none is.
+        seen |= v & ((m & (0 - m)) - 1);
         p += k;
         w += k;
         if (m) return;

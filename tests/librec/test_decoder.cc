@@ -232,6 +232,45 @@ static void test_first_expected_id(void**) {
     assert_int_equal(mid.next_id(), 6);
 }
 
+// The timing counts characters; text found to be plain ASCII while
+// unescaping is cut by bytes, other text by UTF-8 characters. A non-ASCII
+// character at every position of the 16- and 8-byte scanning steps (the
+// last ones near the end of the line: out_txt last), raw or as a \u
+// escape, must be seen, or the cut lands inside it.
+static void test_text_cut_by_characters(void**) {
+    const std::pair<std::string, std::string> chars[] = {
+        {"\xc3\xa9", "\xc3\xa9"},          // raw two-byte UTF-8
+        {"\xe4\xb8\xad", "\xe4\xb8\xad"},  // raw three-byte UTF-8
+        {"\\u00e9", "\xc3\xa9"},           // an escape that decodes to non-ASCII
+        {"\\ud83d\\ude00", "\xf0\x9f\x98\x80"},
+    };
+    for (const auto& [json, raw] : chars)
+        for (size_t at = 0; at < 40; at++)
+            for (const char* tail : {"", "\\u001b[0m", "bbbbbbbbbbbbbbbbbbbbbbbb"})
+                for (bool txt_last : {false, true}) {
+                    std::string before(at, 'a'), after = std::string("xy") + tail;
+                    std::string after_raw = after;
+                    if (after_raw.find("\\u001b") != std::string::npos) after_raw.replace(2, 6, "\x1b");
+                    size_t after_chars = after_raw.size();
+                    std::string txt = "\"out_txt\":\"" + before + json + after + "\"";
+                    std::string line =
+                        "{\"ver\":\"2.3\",\"host\":\"h\",\"rec\":\"r\",\"user\":\"u\",\"term\":\"t\","
+                        "\"session\":1,\"id\":1,\"pos\":0,\"timing\":\">" +
+                        std::to_string(at + 1) + ">" + std::to_string(after_chars) +
+                        "\",\"in_txt\":\"\",\"in_bin\":[]," + (txt_last ? "" : txt + ",") + "\"out_bin\":[]" +
+                        (txt_last ? "," + txt : "") + "}";
+                    struct Pieces : tlog::EventSink {
+                        std::vector<std::string> out;
+                        void event(const tlog::Event& ev) override { out.emplace_back(ev.data); }
+                    } p;
+                    tlog::Decoder d(tlog::DecodeOptions{});
+                    d.feed(line, 1, p);
+                    assert_int_equal(p.out.size(), 2);
+                    assert_true(p.out[0] == before + raw);
+                    assert_true(p.out[1] == after_raw);
+                }
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tlog_message),
@@ -242,6 +281,7 @@ int main() {
         cmocka_unit_test(test_last_line_without_newline),
         cmocka_unit_test(test_peek_rec),
         cmocka_unit_test(test_first_expected_id),
+        cmocka_unit_test(test_text_cut_by_characters),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
