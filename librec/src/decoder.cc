@@ -44,22 +44,52 @@ enum Field : uint32_t {
 constexpr uint32_t kRequired =
     F_VER | F_HOST | F_USER | F_TERM | F_SESSION | F_ID | F_POS | F_TIMING | F_IN_BIN | F_OUT_BIN;
 
+// Where a message line's strings and byte arrays are decoded to: one buffer
+// as long as the line. A value is never longer than its JSON text, so the
+// line's values always fit, nothing is zero-filled or reallocated per field,
+// and the fields are views into it.
+class Arena {
+public:
+    // Room for the values of a line of `n` bytes; the previous line's are gone.
+    void reset(size_t n) {
+        // Shrinks after a huge line, so one does not pin its memory.
+        if (!buf_ || n > cap_ || (cap_ > kKeep && n < cap_ / 8)) {
+            cap_ = std::max(n, size_t(256));
+            buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+        }
+        used_ = 0;
+    }
+    char* cursor() { return buf_.get() + used_; }
+    // The value written from cursor() to `end`.
+    std::string_view commit(const char* end) {
+        const char* start = cursor();
+        used_ = static_cast<size_t>(end - buf_.get());
+        return {start, static_cast<size_t>(end - start)};
+    }
+
+private:
+    static constexpr size_t kKeep = 1 << 20;
+    std::unique_ptr<char[]> buf_;
+    size_t cap_ = 0, used_ = 0;
+};
+
 struct Msg {
     uint32_t seen = 0;
-    std::string ver, host, rec, user, term, end, mac, mac_alg, mac_key;
-    std::string timing, in_txt, out_txt, in_bin, out_bin;
+    std::string_view ver, host, rec, user, term, end, mac, mac_alg, mac_key;
+    std::string_view timing, in_txt, out_txt, in_bin, out_bin;
+    bool in_ascii = true, out_ascii = true;  // text fields found plain ASCII while unescaping
     uint64_t session = 0, id = 0, pos = 0, time_ms = 0;
-    std::vector<std::string> mac_fields;
+    std::vector<std::string_view> mac_fields;
     // Fields the format does not define: name and raw JSON text (a view into the line).
-    std::vector<std::pair<std::string, std::string_view>> extra;
+    std::vector<std::pair<std::string_view, std::string_view>> extra;
 
     void clear() {
         mac_fields.clear();
         extra.clear();
         seen = 0;
-        for (std::string* s : {&ver, &host, &rec, &user, &term, &end, &mac, &mac_alg, &mac_key, &timing, &in_txt,
-                               &out_txt, &in_bin, &out_bin})
-            s->clear();
+        ver = host = rec = user = term = end = mac = mac_alg = mac_key = {};
+        timing = in_txt = out_txt = in_bin = out_bin = {};
+        in_ascii = out_ascii = true;
         session = id = pos = time_ms = 0;
     }
 };
@@ -94,8 +124,10 @@ constexpr FieldDesc kFields[] = {
 // the field. The common fields are parsed in place; unknown fields skipped.
 class LineParser {
 public:
-    LineParser(std::string_view line, const Location& base, Msg& m)
-        : begin_(line.data()), p_(line.data()), end_(line.data() + line.size()), base_(base), m_(m) {}
+    LineParser(std::string_view line, const Location& base, Msg& m, Arena& arena)
+        : begin_(line.data()), p_(line.data()), end_(line.data() + line.size()), base_(base), m_(m), arena_(arena) {
+        arena_.reset(line.size());
+    }
 
     void parse() {
         ws();
@@ -153,9 +185,11 @@ private:
         p_++;
     }
 
-    void string_into(std::string& out) {
+    void string_into(std::string_view& out, bool* ascii = nullptr) {
         expect('"', "expected a string");
-        if (const char* err = json::unescape(p_, end_, out)) fail(err);
+        char* w = arena_.cursor();
+        if (const char* err = json::unescape_into(p_, end_, w, ascii)) fail(err);
+        out = arena_.commit(w);
     }
 
     uint64_t uint_value(const char* what) {
@@ -211,13 +245,14 @@ private:
         return sec * 1000 + ms;
     }
 
-    void bin_into(std::string& out) {
+    void bin_into(std::string_view& out) {
         expect('[', "expected an array of byte values");
         ws();
         if (p_ < end_ && *p_ == ']') {
             p_++;
             return;
         }
+        char* w = arena_.cursor();
         for (;;) {
             ws();
             if (p_ >= end_ || *p_ < '0' || *p_ > '9') fail("expected a byte value (0-255)");
@@ -228,12 +263,15 @@ private:
                 if (++n > 3) fail("byte value out of range (0-255)");
             }
             if (v > 255) fail("byte value out of range (0-255)");
-            out.push_back(static_cast<char>(v));
-            if (!more(']', "expected ',' or ']' in byte array")) return;
+            *w++ = static_cast<char>(v);
+            if (!more(']', "expected ',' or ']' in byte array")) {
+                out = arena_.commit(w);
+                return;
+            }
         }
     }
 
-    void names_into(std::vector<std::string>& out) {
+    void names_into(std::vector<std::string_view>& out) {
         expect('[', "expected an array of field names");
         ws();
         if (p_ < end_ && *p_ == ']') {
@@ -254,7 +292,6 @@ private:
         if (p_ >= end_) fail("expected a value");
         char c = *p_;
         if (c == '"') {
-            scratch_.clear();
             string_into(scratch_);
         } else if (c == '{' || c == '[') {
             char close = c == '{' ? '}' : ']';
@@ -267,7 +304,6 @@ private:
             do {
                 ws();
                 if (c == '{') {
-                    scratch_.clear();
                     string_into(scratch_);
                     ws();
                     expect(':', "expected ':'");
@@ -291,7 +327,6 @@ private:
 
     void member() {
         field_ = {};
-        key_.clear();
         string_into(key_);
         ws();
         expect(':', "expected ':' after a field name");
@@ -310,10 +345,15 @@ private:
         m_.seen |= fd->bit;
         switch (fd->bit) {
             case F_VER:
-                if (p_ < end_ && *p_ == '"')
+                if (p_ < end_ && *p_ == '"') {
                     string_into(m_.ver);
-                else
-                    m_.ver = std::to_string(uint_value("a version string"));
+                } else {
+                    // As many digits out as in (no leading zeros): fits the arena.
+                    std::string digits = std::to_string(uint_value("a version string"));
+                    char* w = arena_.cursor();
+                    std::memcpy(w, digits.data(), digits.size());
+                    m_.ver = arena_.commit(w + digits.size());
+                }
                 break;
             case F_HOST: string_into(m_.host); break;
             case F_REC: string_into(m_.rec); break;
@@ -324,8 +364,8 @@ private:
             case F_POS: m_.pos = uint_value("a position in ms (integer)"); break;
             case F_TIME: m_.time_ms = time_value(); break;
             case F_TIMING: string_into(m_.timing); break;
-            case F_IN_TXT: string_into(m_.in_txt); break;
-            case F_OUT_TXT: string_into(m_.out_txt); break;
+            case F_IN_TXT: string_into(m_.in_txt, &m_.in_ascii); break;
+            case F_OUT_TXT: string_into(m_.out_txt, &m_.out_ascii); break;
             case F_IN_BIN: bin_into(m_.in_bin); break;
             case F_OUT_BIN: bin_into(m_.out_bin); break;
             case F_END: string_into(m_.end); break;
@@ -341,13 +381,14 @@ private:
     const char* end_;
     const Location& base_;
     Msg& m_;
+    Arena& arena_;
     std::string_view field_;
-    std::string key_, scratch_;
+    std::string_view key_, scratch_;
 };
 
 // Advances over `n` UTF-8 characters of `s` from `pos`. Returns false when
 // the text runs out or is not UTF-8.
-bool skip_chars(const std::string& s, size_t& pos, uint64_t n) {
+bool skip_chars(std::string_view s, size_t& pos, uint64_t n) {
     auto p = reinterpret_cast<const uint8_t*>(s.data()) + pos;
     auto end = reinterpret_cast<const uint8_t*>(s.data()) + s.size();
     while (n) {
@@ -373,6 +414,23 @@ bool skip_chars(const std::string& s, size_t& pos, uint64_t n) {
     pos = static_cast<size_t>(p - reinterpret_cast<const uint8_t*>(s.data()));
     return true;
 }
+
+// A text field as the timing takes characters from it. Plain ASCII (known
+// from unescaping) is counted in bytes; other text goes through
+// skip_chars(), which checks the UTF-8 as it counts, so invalid text fails
+// at the same place with the same message as always.
+struct TextCursor {
+    std::string_view text;
+    bool ascii;
+    size_t pos = 0;
+
+    bool skip(uint64_t n) {
+        if (!ascii) return skip_chars(text, pos, n);
+        if (n > text.size() - pos) return false;
+        pos += n;
+        return true;
+    }
+};
 
 }  // namespace
 
@@ -428,7 +486,12 @@ struct Decoder::Impl {
     bool prev_known = true;
     IntegrityReport report;
 
-    explicit Impl(DecodeOptions o) : opts(std::move(o)) {}
+    Arena arena;  // the current line's values (Msg's views)
+
+    explicit Impl(DecodeOptions o) : opts(std::move(o)) {
+        if (opts.first_id == 0) opts.first_id = 1;
+        expect_id = opts.first_id;
+    }
 
     Location loc(uint64_t line, std::string_view field = {}) const {
         return Location{opts.source, line, 0, std::string(field)};
@@ -452,7 +515,10 @@ struct Decoder::Impl {
 
     void check_integrity(uint64_t line, EventSink& sink) {
         bool has_mac = m.seen & F_MAC;
-        if (count == 0 && m.id == 1) {
+        // Started mid-recording: the first message's MAC is where the chain
+        // is picked up (its predecessor is not here to check it against).
+        bool pick_up = count == 0 && m.id == opts.first_id && opts.first_id > 1;
+        if (count == 0 && m.id == opts.first_id) {
             chained = has_mac;
             prev = integrity::zero_mac();
             prev_known = true;
@@ -473,7 +539,7 @@ struct Decoder::Impl {
         }
         auto alg = integrity::alg_from_name(m.mac_alg);
         if (!alg) {
-            broken(m.id, line, "unknown \"mac_alg\" \"" + m.mac_alg + "\"", sink);
+            broken(m.id, line, "unknown \"mac_alg\" \"" + std::string(m.mac_alg) + "\"", sink);
             prev = *mac;
             return;
         }
@@ -501,17 +567,21 @@ struct Decoder::Impl {
         for (const auto& name : m.mac_fields) {
             auto it = std::find_if(m.extra.begin(), m.extra.end(), [&](const auto& e) { return e.first == name; });
             if (it == m.extra.end()) {
-                broken(m.id, line, "field \"" + name + "\" named in \"mac_fields\" is missing", sink);
+                broken(m.id, line, "field \"" + std::string(name) + "\" named in \"mac_fields\" is missing", sink);
                 prev = *mac;
                 return;
             }
             try {
                 integrity::append_ext(ext, name, json::dump(json::parse(it->second, "")));
             } catch (const InputError&) {
-                broken(m.id, line, "field \"" + name + "\" is not valid JSON", sink);
+                broken(m.id, line, "field \"" + std::string(name) + "\" is not valid JSON", sink);
                 prev = *mac;
                 return;
             }
+        }
+        if (pick_up) {
+            prev = *mac;
+            return;
         }
         if (prev_known) {
             integrity::Fields f{m.host,    m.rec,     m.user,    m.term,    m.session, m.id,
@@ -533,7 +603,7 @@ struct Decoder::Impl {
         m.clear();
         try {
             Location base = loc(line);
-            LineParser(line_text, base, m).parse();
+            LineParser(line_text, base, m, arena).parse();
         } catch (const InputError& e) {
             if (!opts.lax) throw;
             sink.problem(Problem{e.where(), e.message()});
@@ -546,7 +616,8 @@ struct Decoder::Impl {
             size_t i = 0;
             while (i < m.ver.size() && m.ver[i] >= '0' && m.ver[i] <= '9') major = major * 10 + (m.ver[i++] - '0');
             if (i == 0 || major > 2 || (i < m.ver.size() && m.ver[i] != '.')) {
-                problem(true, loc(line, "ver"), "unsupported format version \"" + m.ver + "\" (2.x is read)", sink);
+                problem(true, loc(line, "ver"),
+                        "unsupported format version \"" + std::string(m.ver) + "\" (2.x is read)", sink);
                 return;
             }
         }
@@ -560,7 +631,7 @@ struct Decoder::Impl {
         }
         if (ended) problem(true, loc(line, "id"), "message after the end of the recording", sink);
         if (have_first) {
-            auto same = [&](const std::string& a, const std::string& b, const char* f) {
+            auto same = [&](std::string_view a, const std::string& b, const char* f) {
                 if (a != b)
                     problem(true, loc(line, f),
                             std::string("differs from the recording's first message (\"") + b + "\")", sink);
@@ -631,8 +702,9 @@ struct Decoder::Impl {
     }
 
     void play(uint64_t line, EventSink& sink) {
-        const std::string& t = m.timing;
-        size_t i = 0, in_pos = 0, out_pos = 0, in_bin = 0, out_bin = 0;
+        std::string_view t = m.timing;
+        size_t i = 0, in_bin = 0, out_bin = 0;
+        TextCursor in_txt{m.in_txt, m.in_ascii}, out_txt{m.out_txt, m.out_ascii};
         uint64_t pos = m.pos;
         auto bad = [&](const std::string& what) {
             Location l = loc(line, "timing");
@@ -680,15 +752,14 @@ struct Decoder::Impl {
                     case '<':
                     case '>': {
                         bool out = c == '>';
-                        const std::string& txt = out ? m.out_txt : m.in_txt;
-                        size_t& tp = out ? out_pos : in_pos;
+                        TextCursor& txt = out ? out_txt : in_txt;
                         uint64_t n = number();
-                        size_t start = tp;
-                        if (!skip_chars(txt, tp, n))
+                        size_t start = txt.pos;
+                        if (!txt.skip(n))
                             bad(std::string(out ? "out_txt" : "in_txt") + " has fewer characters than the timing uses");
-                        if (tp > start) {
+                        if (txt.pos > start) {
                             Event ev{out ? Event::Type::Output : Event::Type::Input, pos,
-                                     std::string_view(txt).substr(start, tp - start)};
+                                     txt.text.substr(start, txt.pos - start)};
                             sink.event(ev);
                         }
                         break;
@@ -696,28 +767,26 @@ struct Decoder::Impl {
                     case '[':
                     case ']': {
                         bool out = c == ']';
-                        const std::string& txt = out ? m.out_txt : m.in_txt;
-                        const std::string& bin = out ? m.out_bin : m.in_bin;
-                        size_t& tp = out ? out_pos : in_pos;
+                        TextCursor& txt = out ? out_txt : in_txt;
+                        std::string_view bin = out ? m.out_bin : m.in_bin;
                         size_t& bp = out ? out_bin : in_bin;
                         uint64_t n = number();
                         if (i >= t.size() || t[i] != '/') bad("expected '/' in binary record");
                         i++;
                         uint64_t nb = number();
                         for (uint64_t k = 0; k < n; k++) {
-                            size_t before = tp;
-                            if (!skip_chars(txt, tp, 1))
+                            size_t before = txt.pos;
+                            if (!skip_chars(txt.text, txt.pos, 1))
                                 bad(std::string(out ? "out_txt" : "in_txt") +
                                     " has fewer replacement characters than the timing uses");
-                            if (!opts.lax && std::string_view(txt).substr(before, tp - before) != utf8::kReplacement)
+                            if (!opts.lax && txt.text.substr(before, txt.pos - before) != utf8::kReplacement)
                                 bad(std::string(out ? "out_txt" : "in_txt") +
                                     " has a character other than U+FFFD where the timing skips invalid bytes");
                         }
                         if (nb > bin.size() - bp)
                             bad(std::string(out ? "out_bin" : "in_bin") + " has fewer bytes than the timing uses");
                         if (nb) {
-                            Event ev{out ? Event::Type::Output : Event::Type::Input, pos,
-                                     std::string_view(bin).substr(bp, nb)};
+                            Event ev{out ? Event::Type::Output : Event::Type::Input, pos, bin.substr(bp, nb)};
                             sink.event(ev);
                         }
                         bp += nb;
@@ -726,13 +795,13 @@ struct Decoder::Impl {
                     default: i--; bad(std::string("unknown timing record '") + c + "'");
                 }
             }
-            auto leftover = [&](const std::string& s, size_t used, const char* f, const char* unit) {
+            auto leftover = [&](std::string_view s, size_t used, const char* f, const char* unit) {
                 if (used != s.size())
                     throw InputError(loc(line, f), std::to_string(s.size() - used) + " " + unit +
                                                        " left over after the timing is played (lengths do not match)");
             };
-            leftover(m.in_txt, in_pos, "in_txt", "bytes of text");
-            leftover(m.out_txt, out_pos, "out_txt", "bytes of text");
+            leftover(m.in_txt, in_txt.pos, "in_txt", "bytes of text");
+            leftover(m.out_txt, out_txt.pos, "out_txt", "bytes of text");
             leftover(m.in_bin, in_bin, "in_bin", "bytes");
             leftover(m.out_bin, out_bin, "out_bin", "bytes");
         } catch (const InputError& e) {
@@ -768,6 +837,7 @@ void Decoder::feed(std::string_view line, uint64_t line_no, EventSink& sink) { i
 const IntegrityReport& Decoder::finish() { return impl_->finish(); }
 const IntegrityReport& Decoder::integrity() const { return impl_->report; }
 uint64_t Decoder::messages() const { return impl_->count; }
+uint64_t Decoder::next_id() const { return impl_->expect_id; }
 
 bool peek_rec(std::string_view line, std::string& rec) {
     // Inside a JSON string every '"' is escaped, so `"rec":"` can only be the

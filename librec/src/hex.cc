@@ -8,13 +8,6 @@
 
 namespace tlog::hex {
 
-int digit_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 std::string encode(const void* data, size_t n) {
     static const char digits[] = "0123456789abcdef";
     auto p = static_cast<const unsigned char*>(data);

@@ -18,8 +18,6 @@ public:
         if (!h.end.empty()) p_.ended_ = true;
     }
     void gap(uint64_t first, uint64_t last) override {
-        // A decoder started at a keyframe sees messages 1..start-1 as missing.
-        if (p_.first_msg_ && first == 1 && last + 1 == p_.start_id_) return;
         if (p_.on_gap) p_.on_gap(Gap{first, last, p_.pos_});
     }
 
@@ -42,11 +40,13 @@ void Playback::restart(const Keyframe& k) {
     DecodeOptions o;
     o.lax = true;
     o.source = src_.path();
+    // The id the index's decoder expected there: the messages before the
+    // keyframe are not missing, and gaps after it are reported as the
+    // index found them.
+    o.first_id = k.msg_id;
     dec_ = std::make_unique<Decoder>(o);
     sink_ = std::make_unique<Sink>(*this);
     queue_.clear();
-    start_id_ = k.msg_id ? k.msg_id : 1;
-    first_msg_ = true;
     ended_ = false;
     pos_ = k.time_ms;
 }
@@ -59,7 +59,6 @@ bool Playback::fill() {
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
         if (peek_rec(line, peek_) && peek_ != rec_) continue;
         dec_->feed(line, no, *sink_);
-        first_msg_ = false;
     }
     return true;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "decode_stage.h"
+#include "event_batch.h"
 #include "serial.h"
 #include "tlog/play/line_source.h"
 #include "tlog/play/term_model.h"
@@ -11,13 +13,47 @@ namespace tlog::play {
 
 namespace {
 
-constexpr std::string_view kMagic = "TLPIDX2";
+// TLPIDX3: keyframes carry Decoder::next_id() (TLPIDX2 had the count of
+// messages + 1, wrong after a gap), so older caches are rebuilt.
+constexpr std::string_view kMagic = "TLPIDX3";
 constexpr size_t kMaxProblems = 20;
 
-class IndexSink : public EventSink {
+// The index build's second stage: the terminal model, the summary, and the
+// keyframe decisions, fed by the decoder stage directly or through batches.
+class ModelStage final : public LineEvents {
 public:
-    IndexSink(RecordingIndex& idx, TermModel& model) : idx_(idx), model_(model) {}
+    ModelStage(RecordingIndex& idx, const IndexOptions& opts) : idx_(idx), opts_(opts) {
+        idx_.every_bytes = opts.every_bytes;
+        idx_.every_ms = opts.every_ms;
+    }
 
+    void line_start(const LineMark& m) override {
+        // A keyframe before this message when enough has been played since
+        // the last one, and the stream is between escape sequences.
+        if (first_ || ((model_.fed() - last_kf_bytes_ >= opts_.every_bytes ||
+                        last_pos_ - last_kf_ms_ >= opts_.every_ms) &&
+                       model_.at_ground())) {
+            Keyframe k;
+            k.time_ms = first_ ? 0 : last_pos_;
+            k.offset = m.offset;
+            k.line = m.line_no - 1;
+            k.msg_id = m.next_id;
+            k.out_bytes = model_.fed();
+            k.snap = model_.snapshot();
+            idx_.keyframes.push_back(std::move(k));
+            last_kf_bytes_ = model_.fed();
+            last_kf_ms_ = last_pos_;
+            first_ = false;
+        }
+        if (opts_.cancelled && opts_.cancelled()) throw IndexCancelled();
+    }
+    void line_end(const LineMark& m) override {
+        idx_.summary.log_bytes += m.size + 1;
+        if (opts_.progress && m.offset - progress_at_ >= (8u << 20)) {
+            progress_at_ = m.offset;
+            opts_.progress(m.offset);
+        }
+    }
     void event(const Event& ev) override {
         last_pos_ = ev.pos_ms;
         switch (ev.type) {
@@ -54,12 +90,30 @@ public:
     void problem(const Problem& p) override {
         if (idx_.summary.problems.size() < kMaxProblems) idx_.summary.problems.push_back(p.str());
     }
-    uint64_t last_pos() const { return last_pos_; }
+
+    void finish(const IntegrityReport& r, const std::string& selected) {
+        auto& s = idx_.summary;
+        if (s.rec.empty()) s.rec = selected;
+        s.duration_ms = last_pos_;
+        s.verdict = r.verdict;
+        s.integrity = r.str();
+        s.first_bad_id = r.first_bad_id;
+        s.first_bad_line = r.first_bad_line;
+        if (idx_.keyframes.empty()) {
+            Keyframe k;
+            k.snap = model_.snapshot();
+            idx_.keyframes.push_back(std::move(k));
+        }
+    }
 
 private:
     RecordingIndex& idx_;
-    TermModel& model_;
+    const IndexOptions& opts_;
+    TermModel model_;
     uint64_t last_pos_ = 0;
+    uint64_t last_kf_bytes_ = 0, last_kf_ms_ = 0;
+    uint64_t progress_at_ = 0;
+    bool first_ = true;
 };
 
 } // namespace
@@ -73,67 +127,19 @@ const Keyframe& RecordingIndex::at_or_before(uint64_t ms) const {
 
 RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
     RecordingIndex idx;
-    idx.every_bytes = opts.every_bytes;
-    idx.every_ms = opts.every_ms;
-    TermModel model;
-    IndexSink sink(idx, model);
-    DecodeOptions dopts;
-    dopts.lax = opts.lax;
-    dopts.keys = opts.keys;
-    dopts.source = path;
-    Decoder dec(dopts);
-    LineSource src(path);
-    std::string selected = opts.rec;
-    std::string rec;
-    std::string_view line;
-    uint64_t off = 0, no = 0;
-    uint64_t last_kf_bytes = 0, last_kf_ms = 0;
-    bool first = true;
-    uint64_t progress_at = 0;
-    while (src.next(line, off, no)) {
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-        if (peek_rec(line, rec)) {
-            if (selected.empty()) selected = rec;
-            else if (rec != selected) continue;
-        }
-        // A keyframe before this message when enough has been played since
-        // the last one, and the stream is between escape sequences.
-        if (first || ((model.fed() - last_kf_bytes >= opts.every_bytes ||
-                       sink.last_pos() - last_kf_ms >= opts.every_ms) &&
-                      model.at_ground())) {
-            Keyframe k;
-            k.time_ms = first ? 0 : sink.last_pos();
-            k.offset = off;
-            k.line = no - 1;
-            k.msg_id = dec.messages() + 1;
-            k.out_bytes = model.fed();
-            k.snap = model.snapshot();
-            idx.keyframes.push_back(std::move(k));
-            last_kf_bytes = model.fed();
-            last_kf_ms = sink.last_pos();
-            first = false;
-        }
-        if (opts.cancelled && opts.cancelled()) throw IndexCancelled();
-        dec.feed(line, no, sink);
-        idx.summary.log_bytes += line.size() + 1;
-        if (opts.progress && off - progress_at >= (8u << 20)) {
-            progress_at = off;
-            opts.progress(off);
-        }
+    ModelStage model(idx, opts);
+    auto decode = std::make_unique<DecodeStage>(path, opts.rec, opts.lax, opts.keys);
+    if (!opts.pipelined) {
+        decode->run(model);
+        model.finish(decode->finish(), decode->selected());
+        return idx;
     }
-    const IntegrityReport& r = dec.finish();
-    auto& s = idx.summary;
-    if (s.rec.empty()) s.rec = selected;
-    s.duration_ms = sink.last_pos();
-    s.verdict = r.verdict;
-    s.integrity = r.str();
-    s.first_bad_id = r.first_bad_id;
-    s.first_bad_line = r.first_bad_line;
-    if (idx.keyframes.empty()) {
-        Keyframe k;
-        k.snap = model.snapshot();
-        idx.keyframes.push_back(std::move(k));
-    }
+    // The decoder runs ahead in its own thread; the model replays what it
+    // decoded, in order, so every decision is the one the sequential build
+    // makes. Leaving by an exception stops and joins the thread.
+    DecodeThread decoder(std::move(decode));
+    while (EventBatch* b = decoder.next()) b->replay(model);
+    model.finish(decoder.report(), decoder.selected());
     return idx;
 }
 

@@ -162,6 +162,115 @@ static void test_peek_rec(void**) {
     assert_false(tlog::peek_rec("{\"out_txt\":\"\\\"rec\\\":\\\"x\"}", rec));
 }
 
+// A decoder started at message k (playback from a keyframe) with
+// first_id = k: no bogus "messages 1..k-1 missing", the same events as a
+// full decode from there, and the chain picked up at that message, so
+// damage and gaps after it are still found.
+static void test_first_expected_id(void**) {
+    auto lines = sample(6);
+    tlog::DecodeOptions o;
+    o.source = "test.log";
+    tlog::Decoder full(o);
+    Collected head, rest_full;
+    full.feed(lines[0], 1, head);
+    full.feed(lines[1], 2, head);
+    assert_int_equal(full.next_id(), 3);
+    for (size_t i = 2; i < lines.size(); i++) full.feed(lines[i], i + 1, rest_full);
+    assert_int_equal(full.next_id(), 7);
+
+    auto from3 = [&](const std::vector<std::string>& ls, bool lax, Collected& c) {
+        tlog::DecodeOptions mo = o;
+        mo.lax = lax;
+        mo.first_id = 3;
+        tlog::Decoder mid(mo);
+        for (size_t i = 2; i < ls.size(); i++) mid.feed(ls[i], i + 1, c);
+        return mid.finish();
+    };
+    Collected rest;
+    auto r = from3(lines, false, rest);
+    assert_true(rest.out == rest_full.out);
+    assert_true(rest.in == rest_full.in);
+    assert_true(rest.gaps.empty());
+    assert_true(rest.problems.empty());
+    assert_int_equal(static_cast<int>(r.verdict), static_cast<int>(tlog::IntegrityReport::Verdict::Intact));
+    assert_int_equal(r.messages, 4);
+
+    // Without it the same start is a gap: strict mode names the line.
+    {
+        tlog::Decoder plain(o);
+        Collected c;
+        std::string err;
+        try {
+            plain.feed(lines[2], 3, c);
+        } catch (const tlog::InputError& e) {
+            err = e.what();
+        }
+        assert_str_eq(err, "test.log:3: field 'id': messages 1..2 are missing");
+    }
+
+    // Altered after the start: the chain still finds it.
+    auto altered = lines;
+    replace(altered[4], "line 4", "LINE 4");
+    Collected c1;
+    r = from3(altered, true, c1);
+    assert_int_equal(static_cast<int>(r.verdict), static_cast<int>(tlog::IntegrityReport::Verdict::Broken));
+    assert_int_equal(r.first_bad_id, 5);
+
+    // A message missing after the start is a gap, and next_id() follows it.
+    auto cut = lines;
+    cut.erase(cut.begin() + 3);  // message 4
+    Collected c2;
+    tlog::DecodeOptions lo = o;
+    lo.lax = true;
+    lo.first_id = 3;
+    tlog::Decoder mid(lo);
+    mid.feed(cut[2], 3, c2);
+    mid.feed(cut[3], 4, c2);
+    assert_int_equal(c2.gaps.size(), 1);
+    assert_int_equal(c2.gaps[0].first, 4);
+    assert_int_equal(c2.gaps[0].second, 4);
+    assert_int_equal(mid.next_id(), 6);
+}
+
+// The timing counts characters; text found to be plain ASCII while
+// unescaping is cut by bytes, other text by UTF-8 characters. A non-ASCII
+// character at every position of the 16- and 8-byte scanning steps (the
+// last ones near the end of the line: out_txt last), raw or as a \u
+// escape, must be seen, or the cut lands inside it.
+static void test_text_cut_by_characters(void**) {
+    const std::pair<std::string, std::string> chars[] = {
+        {"\xc3\xa9", "\xc3\xa9"},          // raw two-byte UTF-8
+        {"\xe4\xb8\xad", "\xe4\xb8\xad"},  // raw three-byte UTF-8
+        {"\\u00e9", "\xc3\xa9"},           // an escape that decodes to non-ASCII
+        {"\\ud83d\\ude00", "\xf0\x9f\x98\x80"},
+    };
+    for (const auto& [json, raw] : chars)
+        for (size_t at = 0; at < 40; at++)
+            for (const char* tail : {"", "\\u001b[0m", "bbbbbbbbbbbbbbbbbbbbbbbb"})
+                for (bool txt_last : {false, true}) {
+                    std::string before(at, 'a'), after = std::string("xy") + tail;
+                    std::string after_raw = after;
+                    if (after_raw.find("\\u001b") != std::string::npos) after_raw.replace(2, 6, "\x1b");
+                    size_t after_chars = after_raw.size();
+                    std::string txt = "\"out_txt\":\"" + before + json + after + "\"";
+                    std::string line =
+                        "{\"ver\":\"2.3\",\"host\":\"h\",\"rec\":\"r\",\"user\":\"u\",\"term\":\"t\","
+                        "\"session\":1,\"id\":1,\"pos\":0,\"timing\":\">" +
+                        std::to_string(at + 1) + ">" + std::to_string(after_chars) +
+                        "\",\"in_txt\":\"\",\"in_bin\":[]," + (txt_last ? "" : txt + ",") + "\"out_bin\":[]" +
+                        (txt_last ? "," + txt : "") + "}";
+                    struct Pieces : tlog::EventSink {
+                        std::vector<std::string> out;
+                        void event(const tlog::Event& ev) override { out.emplace_back(ev.data); }
+                    } p;
+                    tlog::Decoder d(tlog::DecodeOptions{});
+                    d.feed(line, 1, p);
+                    assert_int_equal(p.out.size(), 2);
+                    assert_true(p.out[0] == before + raw);
+                    assert_true(p.out[1] == after_raw);
+                }
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tlog_message),
@@ -171,6 +280,8 @@ int main() {
         cmocka_unit_test(test_interleaved_recordings),
         cmocka_unit_test(test_last_line_without_newline),
         cmocka_unit_test(test_peek_rec),
+        cmocka_unit_test(test_first_expected_id),
+        cmocka_unit_test(test_text_cut_by_characters),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

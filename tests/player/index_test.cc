@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -357,6 +359,172 @@ void test_overlong_line(void**) {
     assert_true(threw);
 }
 
+
+// Copies `from` to `to` without the given lines (1-based) and with `garble`
+// lines cut short: a damaged recording.
+void damage(const std::string& from, const std::string& to, const std::vector<int>& drop,
+            const std::vector<int>& garble = {}) {
+    std::ifstream in(from);
+    std::string line, out;
+    int n = 0;
+    while (std::getline(in, line)) {
+        n++;
+        if (std::find(drop.begin(), drop.end(), n) != drop.end()) continue;
+        if (std::find(garble.begin(), garble.end(), n) != garble.end()) line.resize(line.size() / 2);
+        out += line + "\n";
+    }
+    std::ofstream(to, std::ios::trunc) << out;
+}
+
+int count_lines(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) n++;
+    return n;
+}
+
+size_t threads_now() {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) n += e.is_directory();
+    return n;
+}
+
+// The pipelined build (decoder and model in two threads) gives exactly what
+// the sequential one gives: keyframes, their snapshots, the summary, in
+// strict and lax mode, intact and damaged.
+void test_pipelined_same_as_sequential(void**) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("busy.log"), bad = dir.file("bad.log");
+    write_busy(log, 600);
+    int n = count_lines(log);
+    assert_true(n > 100);
+    damage(log, bad, {5, 6, n * 3 / 4}, {n / 2, n / 2 + 1});
+    for (const std::string& f : {log, bad})
+        for (bool lax : {false, true})
+            for (uint64_t every : {uint64_t(300), uint64_t(5000), uint64_t(1) << 20}) {
+                IndexOptions io;
+                io.every_bytes = every;
+                io.lax = lax;
+                io.pipelined = false;
+                std::string seq, pipe;
+                try {
+                    seq = build_index(f, io).serialize();
+                } catch (const tlog::InputError& e) {
+                    seq = std::string("error: ") + e.what();
+                }
+                io.pipelined = true;
+                try {
+                    pipe = build_index(f, io).serialize();
+                } catch (const tlog::InputError& e) {
+                    pipe = std::string("error: ") + e.what();
+                }
+                assert_true(seq == pipe);
+                if (f == bad && !lax)
+                    assert_string_equal(seq.c_str(), ("error: " + bad + ":5: field 'id': messages 5..6 are missing").c_str());
+            }
+    // The damaged one in lax mode really has gaps, problems and keyframes to compare.
+    IndexOptions io;
+    io.lax = true;
+    io.every_bytes = 300;
+    RecordingIndex idx = build_index(bad, io);
+    assert_int_equal(idx.summary.gaps.size(), 3);  // 5..6, the garbled pair's ids, 300's
+    assert_false(idx.summary.problems.empty());
+    if (idx.keyframes.size() < 50) fail_msg("%zu keyframes", idx.keyframes.size());
+}
+
+// Progress and cancel callbacks are called the same way by both builds, and
+// a build left by an exception (cancelled, strict error) leaves no thread.
+void test_pipelined_callbacks_and_errors(void**) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("big.log");
+    {
+        // About 10 MiB, so that progress (every 8 MiB) is called.
+        testsupport::FileSink sink(log);
+        tlog::Encoder enc(testsupport::info(), tlog::EncoderOptions{}, sink, 0, 0);
+        enc.window(0, 80, 24);
+        std::string chunk;
+        for (int i = 0; chunk.size() < 3000; i++) chunk += "\x1b[32mline\x1b[0m " + std::to_string(i) + " text\r\n";
+        for (int i = 0; i < 3500; i++) enc.output(i * 10 * kMs, chunk);
+        enc.finish(3500 * 10 * kMs, "exit");
+    }
+    size_t threads = threads_now();
+    std::vector<uint64_t> progress[2];
+    for (bool pipelined : {false, true}) {
+        IndexOptions io;
+        io.pipelined = pipelined;
+        io.progress = [&](uint64_t off) { progress[pipelined].push_back(off); };
+        build_index(log, io);
+    }
+    assert_false(progress[0].empty());
+    assert_true(progress[0] == progress[1]);
+    for (bool pipelined : {false, true}) {
+        IndexOptions io;
+        io.pipelined = pipelined;
+        int calls = 0;
+        io.cancelled = [&] { return ++calls == 50; };
+        bool cancelled = false;
+        try {
+            build_index(log, io);
+        } catch (const IndexCancelled&) {
+            cancelled = true;
+        }
+        assert_true(cancelled);
+        assert_int_equal(calls, 50);
+        assert_int_equal(threads_now(), threads);
+    }
+    // A strict error near the start: the decoder thread stops there.
+    std::string bad = dir.file("bad.log");
+    damage(log, bad, {}, {3});
+    for (bool pipelined : {false, true}) {
+        IndexOptions io;
+        io.pipelined = pipelined;
+        bool threw = false;
+        try {
+            build_index(bad, io);
+        } catch (const tlog::InputError& e) {
+            threw = e.where().line == 3;
+        }
+        assert_true(threw);
+        assert_int_equal(threads_now(), threads);
+    }
+}
+
+// Playback from a keyframe after a gap: the gap before the keyframe is not
+// reported again (the decoder starts at the id the index's decoder expected
+// there), and the gaps after it are reported once each.
+void test_keyframe_after_gap(void**) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("busy.log"), bad = dir.file("gaps.log");
+    write_busy(log, 300);
+    int n = count_lines(log);
+    damage(log, bad, {5, 6, n * 3 / 4}, {n / 2});
+    IndexOptions io;
+    io.lax = true;
+    io.every_bytes = 300;
+    RecordingIndex idx = build_index(bad, io);
+    assert_int_equal(idx.summary.gaps.size(), 3);
+    size_t checked = 0;
+    for (const Keyframe& k : idx.keyframes) {
+        if (k.time_ms == 0) continue;
+        const Keyframe& from = idx.at_or_before(k.time_ms);
+        size_t want = 0;
+        for (const Gap& g : idx.summary.gaps) want += g.first_id >= from.msg_id;
+        Playback pb(bad, idx);
+        size_t gaps = 0;
+        pb.on_gap = [&](const Gap&) { gaps++; };
+        pb.seek(k.time_ms);
+        while (pb.step()) {
+        }
+        if (gaps != want)
+            fail_msg("keyframe at %llu ms (message %llu): %zu gaps reported, %zu expected",
+                     static_cast<unsigned long long>(from.time_ms), static_cast<unsigned long long>(from.msg_id), gaps,
+                     want);
+        checked += from.msg_id > 7;
+    }
+    assert_true(checked > 20);  // many keyframes after the first gap
+}
+
 } // namespace
 
 int main() {
@@ -369,6 +537,9 @@ int main() {
         cmocka_unit_test(test_search_rendered),
         cmocka_unit_test(test_lax_gaps),
         cmocka_unit_test(test_overlong_line),
+        cmocka_unit_test(test_pipelined_same_as_sequential),
+        cmocka_unit_test(test_pipelined_callbacks_and_errors),
+        cmocka_unit_test(test_keyframe_after_gap),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

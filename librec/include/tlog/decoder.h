@@ -74,6 +74,13 @@ struct DecodeOptions {
     bool lax = false;
     const integrity::Keyring* keys = nullptr;
     std::string source = "<input>";  // file name for error messages
+    // Id of the first message expected (0 counts as 1). A decoder started
+    // in the middle of a recording (playback from a keyframe) passes what
+    // next_id() said there, so the messages before it are not reported
+    // missing. The integrity chain then starts from that first message's
+    // MAC, which cannot be checked without its predecessor: the verdict
+    // covers the messages after it.
+    uint64_t first_id = 1;
 };
 
 // Decodes the messages of ONE recording, in order.
@@ -91,6 +98,10 @@ public:
     const IntegrityReport& finish();
     const IntegrityReport& integrity() const;
     uint64_t messages() const;
+    // The id the next message must have: after the last accepted one (or
+    // first_id). A decoder given it as first_id goes on exactly as this
+    // one would, gaps after that point included.
+    uint64_t next_id() const;
 
 private:
     struct Impl;

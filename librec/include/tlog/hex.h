@@ -6,8 +6,14 @@
 
 namespace tlog::hex {
 
-// Value of a hex digit (either case), -1 if `c` is not one.
-int digit_value(char c);
+// Value of a hex digit (either case), -1 if `c` is not one. Inline: the
+// JSON decoder calls it for every \u escape of terminal output.
+constexpr int digit_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
 // Lowercase hex of `n` bytes.
 std::string encode(const void* data, size_t n);
 // `n` random bytes (getrandom) in hex: recording ids. Throws when the kernel

@@ -101,6 +101,13 @@ size_t escaped_length(std::string_view raw);
 // Unpaired surrogates are errors: the codec's text fields are valid UTF-8.
 const char* unescape(const char*& p, const char* end, std::string& out);
 
+// The same into room the caller provides: at least `end - p` bytes at
+// `out` (the decoder unescapes all strings of a message line into one
+// buffer as long as the line, so nothing is zero-filled or reallocated).
+// `out` is advanced past the text written. When `ascii` is given it tells
+// whether the text is plain ASCII, found while copying.
+const char* unescape_into(const char*& p, const char* end, char*& out, bool* ascii = nullptr);
+
 // Escapes for a JSON string: the whole quoted literal.
 std::string quote(std::string_view raw);
 

@@ -77,8 +77,6 @@ private:
     std::unique_ptr<Sink> sink_;
     std::deque<PlayEvent> queue_;
     uint64_t pos_ = 0;
-    uint64_t start_id_ = 1;
-    bool first_msg_ = true;
     bool ended_ = false;
     std::string rec_, peek_;
 };

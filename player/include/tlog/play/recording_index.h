@@ -19,7 +19,7 @@ struct Keyframe {
     uint64_t time_ms = 0;    // recording position the snapshot shows
     uint64_t offset = 0;     // file offset of the next message line to replay
     uint64_t line = 0;       // line number before that line (LineSource::seek)
-    uint64_t msg_id = 0;     // id of that message
+    uint64_t msg_id = 0;     // id the decoder expected there (Decoder::next_id(): after a gap, not count + 1)
     uint64_t out_bytes = 0;  // output bytes played before it
     Snapshot snap;
 };
@@ -55,6 +55,9 @@ struct IndexOptions {
     std::function<void(uint64_t offset)> progress;
     // Checked between messages: true stops the build (IndexCancelled).
     std::function<bool()> cancelled;
+    // Decoder and terminal model in two threads (same result, faster);
+    // false runs both in the calling thread.
+    bool pipelined = true;
 };
 
 struct IndexCancelled : std::exception {
