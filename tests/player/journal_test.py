@@ -18,8 +18,10 @@ BOOT = "0123456789abcdef0123456789abcdef"
 T0 = 1700000000000000  # us
 
 
-def entries_of(recordings, t=T0, start=0, stop=None):
-    """Export-format journal entries for messages start..stop of each recording."""
+def entries_of(recordings, t=T0, start=0, stop=None, unrelated=False):
+    """Export-format journal entries for messages start..stop of each
+    recording, interleaved, one second apart, with the fields tlog-rec's
+    journal writer adds (and, if asked, an unrelated entry after each)."""
     entries = []
     per = [open(r).read().splitlines()[start:stop] for r in recordings]
     for i in range(max(len(p) for p in per)):
@@ -31,6 +33,10 @@ def entries_of(recordings, t=T0, start=0, stop=None):
                            "TLOG_REC=%s\nTLOG_USER=%s\nTLOG_SESSION=%d\nTLOG_ID=%d\n\n"
                            % (t, t - T0 + 1, BOOT, lines[i], m["rec"], m["user"], m["session"], m["id"]))
             t += 1000000
+            if unrelated:
+                entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=unrelated\n\n"
+                               % (t, t - T0 + 1, BOOT))
+                t += 1000000
     return "".join(entries), t
 
 
@@ -39,29 +45,12 @@ def append_journal(path, text):
 
 
 def journal(d, recordings):
-    """Interleaves the recordings' messages as journal entries (with the
-    fields tlog-rec's journal writer adds, and unrelated entries between),
-    one second apart. Returns the journal file."""
+    """The recordings' messages as a journal file, with unrelated entries
+    between them."""
     if not os.path.exists(REMOTE):
         fail("systemd-journal-remote is not installed (scripts/deps.sh installs it)")
-    entries = []
-    per = [open(r).read().splitlines() for r in recordings]
-    t = T0
-    for i in range(max(len(p) for p in per)):
-        for lines in per:
-            if i >= len(lines):
-                continue
-            m = json.loads(lines[i])
-            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=%s\n"
-                           "TLOG_REC=%s\nTLOG_USER=%s\nTLOG_SESSION=%d\nTLOG_ID=%d\n\n"
-                           % (t, t - T0 + 1, BOOT, lines[i], m["rec"], m["user"], m["session"], m["id"]))
-            t += 1000000
-            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=unrelated\n\n"
-                           % (t, t - T0 + 1, BOOT))
-            t += 1000000
     path = os.path.join(d, "test.journal")
-    subprocess.run([REMOTE, "--output=" + path, "-"], input="".join(entries).encode(), check=True,
-                   capture_output=True)
+    append_journal(path, entries_of(recordings, unrelated=True)[0])
     return path
 
 

@@ -4,35 +4,11 @@ Prints the key latency with and without a search running, how far
 playback went while searching, and the time to a hit near the end."""
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import Tmux, tmpdir  # noqa: E402
-
-
-def make(d, seconds=120, marker_at=108):
-    raw = os.path.join(d, "big.raw")
-    per_second = 100 * 4096
-    filler = "".join("\x1b[3%dmfill %05d\x1b[0m with some text to scroll the region\r\n" % (i % 8, i)
-                     for i in range(20000))
-    with open(raw, "w") as f:
-        f.write("\x1b[3;24r\x1b[24;1H")
-        pos = 0
-        for sec in range(seconds):
-            # the marker stays on row 2, outside the scroll region
-            clock = "\x1b7\x1b[1;1Hsecond %03d%s\x1b8" % (sec, "\x1b[2;1HMARKER-NEAR-END" if sec == marker_at else "")
-            need = per_second - len(clock)
-            chunk = ""
-            while len(chunk) < need:
-                take = filler[pos % len(filler):][:need - len(chunk)]
-                chunk += take
-                pos += len(take)
-            f.write(clock + chunk)
-    rec = os.path.join(d, "big.log")
-    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
-    return rec
+from playtest import Tmux, scrolling_recording, tmpdir  # noqa: E402
 
 
 def wait(t, text, timeout=60):
@@ -63,7 +39,7 @@ def key_latency(t, n=6):
 
 def main():
     d = tmpdir()
-    rec = make(d)
+    rec = scrolling_recording(d, seconds=120, marker_at=108)
     print("recording: %.1f MiB, 120 s" % (os.path.getsize(rec) / 2**20))
     t = Tmux()
     t.start("%s -i %s -g 0" % (os.environ["TLOG_PLAY"], rec), env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})

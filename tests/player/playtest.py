@@ -136,6 +136,31 @@ class PtyPlayer:
         os.unlink(self.err_path)
 
 
+def scrolling_recording(d, seconds=120, marker_at=None):
+    """A large recording, 400 KiB of output a second in 4096-byte chunks 10 ms
+    apart: a clock "second NNN" on row 1, coloured filler scrolling in rows
+    3-24, and "MARKER-NEAR-END" on row 2 from second `marker_at` on."""
+    raw = os.path.join(d, "big.raw")
+    per_second = 100 * 4096
+    filler = "".join("\x1b[3%dmfill %05d\x1b[0m with some text to scroll the region\r\n" % (i % 8, i)
+                     for i in range(20000))
+    with open(raw, "w") as f:
+        f.write("\x1b[3;24r\x1b[24;1H")
+        pos = 0
+        for sec in range(seconds):
+            clock = "\x1b7\x1b[1;1Hsecond %03d%s\x1b8" % (sec, "\x1b[2;1HMARKER-NEAR-END" if sec == marker_at else "")
+            need = per_second - len(clock)
+            chunk = ""
+            while len(chunk) < need:
+                take = filler[pos % len(filler):][:need - len(chunk)]
+                chunk += take
+                pos += len(take)
+            f.write(clock + chunk)
+    rec = os.path.join(d, "big.log")
+    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    return rec
+
+
 def sequences(data):
     """Every escape sequence in `data` (bytes), as bytes."""
     seqs = []

@@ -116,6 +116,29 @@ void test_backward_stops_when_told(void**) {
     assert_int_equal(asked, 3);
 }
 
+void test_forward_stops_when_told(void**) {
+    // The interactive search's cancel: asked every few hundred events, a
+    // "no" stops the scan there, with nothing reported.
+    testsupport::TempDir dir;
+    std::string log = dir.file("hay.log");
+    write_haystack(log);
+    RecordingIndex idx = build_index(log, IndexOptions{});
+    Playback pb(log, idx);
+    Regex re("nowhere to be found");
+    int asked = 0;
+    uint64_t reached = 0;
+    uint64_t hits = search_screen(
+        pb, re, 0, [](const SearchHit&) { return true; },
+        [&](uint64_t at) {
+            reached = at;
+            asked++;
+            return false;
+        });
+    assert_int_equal(hits, 0);
+    assert_int_equal(asked, 1);
+    assert_true(reached > 0 && reached < idx.summary.duration_ms);
+}
+
 void test_forward_until(void**) {
     // The upper bound: hits after `until_ms` are not reported.
     testsupport::TempDir dir;
@@ -151,6 +174,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backward_matches_forward),
         cmocka_unit_test(test_backward_stops_when_told),
+        cmocka_unit_test(test_forward_stops_when_told),
         cmocka_unit_test(test_forward_until),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
