@@ -646,13 +646,11 @@ void Emulator::print(uint32_t cp) {
         combine(cp);
         return;
     }
+    if (s_.pending_wrap) wrap();
     int limit = line_cols(s_.cur_row);
-    if (s_.pending_wrap) wrap(), limit = line_cols(s_.cur_row);
     if (width == 2 && s_.cur_col + 1 >= limit) {
         if (s_.autowrap && limit >= 2) {
-            cur_line().wrapped = true;
-            carriage_return();
-            linefeed();
+            wrap();
             limit = line_cols(s_.cur_row);
         } else {
             s_.cur_col = std::max(limit - 2, 0);
@@ -686,7 +684,7 @@ void Emulator::print_ascii(const char* p, size_t n) {
     while (n) {
         if (s_.pending_wrap) wrap();
         Line& l = cur_line();
-        int limit = l.size == LineSize::Single ? s_.cols : std::max(s_.cols / 2, 1);
+        int limit = line_cols(s_.cur_row);
         if (s_.cur_col >= limit) s_.cur_col = limit - 1;
         int col = s_.cur_col;
         size_t k = std::min(n, static_cast<size_t>(limit - col));

@@ -18,7 +18,6 @@ void Grid::reset(int rows, int cols, const Pen& pen) {
     blank.cells.assign(static_cast<size_t>(cols), blank_cell(pen));
     lines_.assign(static_cast<size_t>(rows), blank);
     top_ = 0;
-    cols_ = cols;
 }
 
 void Grid::clear_line(int row, const Pen& pen) {
@@ -71,7 +70,6 @@ void Grid::resize(int rows, int cols, int drop_top) {
     }
     lines_ = std::move(lines);
     top_ = 0;
-    cols_ = cols;
 }
 
 void ScreenState::reset(int r, int c) {

@@ -73,11 +73,8 @@ struct Line {
 class Grid {
 public:
     void reset(int rows, int cols, const Pen& pen);
-    Line& line(int row) {
-        size_t i = top_ + static_cast<size_t>(row);
-        return lines_[i >= lines_.size() ? i - lines_.size() : i];
-    }
-    const Line& line(int row) const { return const_cast<Grid*>(this)->line(row); }
+    Line& line(int row) { return lines_[index(row)]; }
+    const Line& line(int row) const { return lines_[index(row)]; }
     void clear_line(int row, const Pen& pen);
     // Scrolls rows [top, bottom) up (n > 0) or down (n < 0) by |n|, blank
     // lines entering.
@@ -86,9 +83,13 @@ public:
     int rows() const { return static_cast<int>(lines_.size()); }
 
 private:
+    size_t index(int row) const {
+        size_t i = top_ + static_cast<size_t>(row);
+        return i >= lines_.size() ? i - lines_.size() : i;
+    }
+
     std::vector<Line> lines_;
     size_t top_ = 0;
-    int cols_ = 0;
 };
 
 // What DECSC saves and DECRC restores.

@@ -129,7 +129,6 @@ void put_line(std::string& out, const ScreenState& s, const Line& l) {
 
 bool get_line(Reader& r, ScreenState& s, Line& l) {
     unsigned f = static_cast<unsigned>(r.get(7));
-    if ((f & 3) > 3) return false;
     l.size = static_cast<LineSize>(f & 3);
     l.wrapped = f & 4;
     size_t n = r.get(static_cast<uint64_t>(s.cols));
