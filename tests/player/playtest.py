@@ -156,6 +156,11 @@ def scrolling_recording(d, seconds=120, marker_at=None):
                 chunk += take
                 pos += len(take)
             f.write(clock + chunk)
+    return encode_raw(d, raw)
+
+
+def encode_raw(d, raw):
+    """Encodes terminal output `raw` as d/big.log: 4096-byte messages 10 ms apart."""
     rec = os.path.join(d, "big.log")
     subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
     return rec

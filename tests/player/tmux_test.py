@@ -4,9 +4,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import Script, Tmux, fail, scrolling_recording, tmpdir  # noqa: E402
+from playtest import Script, Tmux, encode_raw, fail, scrolling_recording, tmpdir  # noqa: E402
 
-import subprocess  # noqa: E402
 import time  # noqa: E402
 
 
@@ -139,8 +138,7 @@ def test_background_index():
     with open(raw, "w") as f:
         for i in range(450000):
             f.write("line %07d of a big recording, \x1b[1mbold\x1b[0m and text to fill the screen\r\n" % i)
-    rec = os.path.join(d, "big.log")
-    subprocess.run([os.environ["CODEC_TOOL"], "encode-raw", raw, rec, "--chunk", "4096", "--step-ms", "10"], check=True)
+    rec = encode_raw(d, raw)
     if os.path.getsize(rec) < 33 << 20:
         fail("test recording too small to be indexed in the background")
     t = start(d, rec)
