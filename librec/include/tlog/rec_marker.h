@@ -1,0 +1,60 @@
+// The recording marker: how pam_tlog learns what became of the recording it
+// announced. pam_tlog writes "recording USER ... rec ID" at open_session,
+// before the login program has even chosen what to run (sshd's
+// internal-sftp, a ForceCommand, several sessions over one connection).
+// The recorder, running as the tlog account, leaves one small file per
+// session in the tlog-owned run directory (mode 0700: the recorded user can
+// neither write nor remove it); close_session reads them and reports each
+// session as recorded, or as not recorded with the recorder's reason, or the
+// announced recording as never started, in the auth log and an audit record.
+//
+//   DIR/rec.ID         the first session of the login (ID = pam_tlog's id)
+//   DIR/rec.ID-2, -3   later sessions of the same login (one ssh connection
+//                      carries many); each is also that recording's "rec"
+//
+// A file holds one JSON object: {"rec":ID,"state":S,"detail":TEXT,"pid":N}
+// with S one of "starting" (claimed, the writer not yet proven), "recording"
+// (the first message is written), "ended" (detail: the end reason), or
+// "unrecorded" (detail: why the session runs without a recording).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace tlog::marker {
+
+constexpr int kMaxSessions = 999;  // sessions per login that get a marker of their own
+
+struct State {
+    std::string rec;     // the recording id (the file's ID)
+    std::string state;   // "starting" | "recording" | "ended" | "unrecorded" | "unreadable"
+    std::string detail;  // end reason, or why not recorded, or the read error
+    pid_t pid = 0;       // the recorder's pid
+};
+
+// A marker owned by this recorder. claim() creates the first free file of
+// the login (O_EXCL, O_NOFOLLOW), so two sessions never share an id.
+class Marker {
+public:
+    Marker() = default;
+    // Throws std::runtime_error naming the file when the directory is not
+    // usable or every id is taken.
+    static Marker claim(const std::string& dir, const std::string& pam_rec);
+    const std::string& rec() const { return rec_; }
+    bool claimed() const { return !path_.empty(); }
+    // Rewrites the file (write to a temporary name, rename over). Throws on failure.
+    void set(const std::string& state, const std::string& detail) const;
+
+private:
+    std::string path_, rec_, dir_;
+};
+
+// The states of every session of login `pam_rec`, in order (pam_tlog).
+// Empty when the recorder never ran for it.
+std::vector<State> read_all(const std::string& dir, const std::string& pam_rec);
+// Removes them (close_session, after reporting).
+void remove_all(const std::string& dir, const std::string& pam_rec);
+
+}  // namespace tlog::marker
