@@ -8,6 +8,7 @@ checked), refused (nothing of the command reaches the client), or not
 recorded by the rules and logged as such. The rules are
 examples/rules/login-rules.yaml: alice recorded for sshd, carol for su only,
 gina at a terminal only, bob not recorded."""
+import collections
 import grp
 import os
 import re
@@ -254,7 +255,8 @@ def case_interactive_command_tty(e):
     prompt(p, read_after(p, mark, "tty-cmd-36"))
     p.write("exit\r")
     p.wait(30)
-    recs = poll(lambda: [r for r, m in e.recordings().items() if m[-1].get("end")], 10) or []
+    # sshd waited for the recorder: its recording is complete (if any)
+    recs = poll(lambda: [r for r, m in e.recordings().items() if m[-1].get("end")], 3) or []
     if len(recs) != 1 or b"tty-cmd-36" not in e.output(recs[0]):
         problems.append("ssh -tt gina 'bash -l' (a terminal: interactive) not recorded: %d recording(s)" % len(recs))
     before = set(e.recordings())
@@ -337,14 +339,18 @@ def case_second_connection_cannot_join(e):
     holders = rec_with(e, b"a-end-5")
     check(len(holders) == 1, "A's recording: %d recordings hold its output" % len(holders))
     rec_a = e.output(holders[0])
-    seen = [l.rstrip(b"\r") for l in a.out.split(b"\n") if b"injected-64" in l]
-    missing = [l for l in seen if l not in rec_a]
+    # the recorder passes the inner pty's output on as it records it: every
+    # line of the client's with the injected text is a line of the recording
+    def lines(b):
+        return collections.Counter(l.rstrip(b"\r") for l in b.split(b"\n") if b"injected-64" in l)
+    missing = lines(a.out) - lines(rec_a)
     problems = []
     if outer in wrote:
         problems.append("B wrote to A's outer terminal %s (B wrote to %r)" % (outer, wrote))
     if missing or a.out.count(b"injected-64") > rec_a.count(b"injected-64"):
-        problems.append("A's client was shown what A's recording does not have: %r (client %d, recording %d)"
-                        % (missing, a.out.count(b"injected-64"), rec_a.count(b"injected-64")))
+        problems.append("A's client was shown what A's recording does not have: lines %r (injected-64: client %d "
+                        "times, recording %d)" % (sorted(missing.elements()), a.out.count(b"injected-64"),
+                                                  rec_a.count(b"injected-64")))
     check(not problems, "\n  ".join(problems))
 
 
@@ -367,23 +373,30 @@ FORGED_ENVS = [
 def case_forged_nesting_env(e):
     """TLOG_REC_SESSION_NESTED and other recorder variables sent by the
     client: the session is recorded, or refused with nothing of the command
-    on the client; never run unrecorded."""
+    on the client; never run unrecorded. (TLOG_ATTACK_PROBE shows that the
+    client's variables reach the session.)"""
     problems = []
     for i, forged in enumerate(FORGED_ENVS):
         marker = "nested-%d" % (1000 + i)
         before = set(e.recordings())
-        r = e.ssh_cmd("alice", "echo nested-$((1000+%d))" % i, "-o", "SendEnv=TLOG_*",
-                      env=dict(os.environ, **forged))
+        r = e.ssh_cmd("alice", "echo nested-$((1000+%d)) probe=$TLOG_ATTACK_PROBE depth=$TLOG_REC_SESSION_NESTED" % i,
+                      "-o", "SendEnv=TLOG_*", env=dict(os.environ, TLOG_ATTACK_PROBE="arrived", **forged))
         got = marker.encode() in r.stdout
         if r.returncode != 0 and not got:
-            continue   # refused
-        recs = poll(lambda: [x for x, m in e.recordings().items() if x not in before and m[-1].get("end")], 10) or []
+            print("%r: refused (status %d): %r" % (forged, r.returncode, r.stderr))
+            continue
+        if b"probe=arrived" not in r.stdout:
+            problems.append("%r: the client's variables did not arrive (sshd AcceptEnv): %r" % (forged, r.stdout))
+        # sshd waited for the recorder: its recording is complete (if any)
+        recs = poll(lambda: [x for x, m in e.recordings().items() if x not in before and m[-1].get("end")], 3) or []
         if not any(marker.encode() in e.output(x) for x in recs):
             problems.append("%r: ran unrecorded (status %d, stdout %r, stderr %r)"
                             % (forged, r.returncode, r.stdout, r.stderr))
         elif not got:
             problems.append("%r: recorded but the client did not get the output (status %d, %r)"
                             % (forged, r.returncode, r.stderr))
+        else:
+            print("%r: recorded: %r" % (forged, r.stdout))
     check(not problems, "\n  ".join(problems))
 
 
