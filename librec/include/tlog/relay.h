@@ -49,6 +49,12 @@ struct RelaySpec {
     std::function<void()> after_pty;
     std::function<void()> in_parent;       // after fork: become the tlog user completely
     std::function<void()> in_child;        // after fork, before exec: become the user (must not return on error: _exit)
+    // The program's terminal exists (parent, before fork; pty mode only).
+    std::function<void(int slave_fd)> on_pty;
+    // Parent, after in_parent and the first window event, while the program's
+    // process waits before exec: false stops it before it runs anything
+    // (the recorder proves here that its first message was written).
+    std::function<bool(int64_t mono_ns)> gate;
     // Seconds to wait for the program after a hangup before giving up on it.
     int hangup_wait_s = 5;
 };
