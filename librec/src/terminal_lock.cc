@@ -6,7 +6,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,10 +97,9 @@ void ExclusiveTerminal::release() {
 }
 
 std::optional<std::string> recording_of_terminal(const std::string& dir) {
-    // tcgetsid fails unless the descriptor is this process's controlling terminal.
-    if (tcgetsid(0) < 0) return std::nullopt;
-    dev_t in = 0, out = 0;
-    if (!char_device(0, in) || !char_device(1, out) || in != out) return std::nullopt;
+    dev_t in = 0, out = 0, err = 0;
+    if (!char_device(0, in) || !char_device(1, out) || !char_device(2, err) || in != out || in != err)
+        return std::nullopt;
     const std::string path = terminal_lock_path(dir, in);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0) return std::nullopt;

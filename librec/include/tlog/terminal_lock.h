@@ -5,15 +5,14 @@
 // remove a lock).
 //
 // A tlog-rec-session started inside a recorded session (su -, sudo -i, a
-// nested login shell) finds its controlling terminal registered by a live
-// recorder and runs the shell without a second recording: everything it
-// shows and reads passes through the outer recorder. Only the controlling
-// terminal counts, and only when the standard input and output are that
-// terminal too: a process can have a terminal as its controlling terminal
-// only inside the session that terminal belongs to, which a process outside
-// the recorded session cannot join. Several sessions over one ssh
-// connection share an audit session id but never a terminal, so each is
-// recorded on its own.
+// nested login shell) whose standard input, output and error are all such a
+// registered terminal runs the shell without a second recording: everything
+// it shows and reads passes through the outer recorder, whichever process
+// opened the terminal (su -c starts its command in a new session without a
+// controlling terminal, so that cannot be the test). Anything else records:
+// several sessions over one ssh connection share an audit session id but
+// never a terminal, and a nested recorder with a descriptor elsewhere is not
+// covered by the outer recording.
 #pragma once
 
 #include <sys/types.h>
@@ -62,8 +61,8 @@ private:
     int fd_ = -1;
 };
 
-// The id of the live recording whose terminal this process runs in (the
-// controlling terminal, and standard input and output on it), or nullopt.
+// The id of the live recording whose terminal this process's standard
+// input, output and error all are, or nullopt.
 std::optional<std::string> recording_of_terminal(const std::string& dir = kDefaultRunDir);
 
 // The lock file's name for a terminal device.
