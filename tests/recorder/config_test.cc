@@ -186,6 +186,40 @@ void test_session_names_and_untrusted_env(void**) {
     assert_true(r.config.log_input);
 }
 
+// The login shell's command line is the user's (su -- USER --log-output=false).
+void test_session_untrusted_command_line(void**) {
+    write_file(g_dir + "/tlog-rec-session.conf", "{\"writer\": \"file\", \"file\": {\"path\": \"/var/log/tlog/s.log\"}}");
+    LoadOptions o = opts(Program::RecSession, {"--log-output=false", "-w", "syslog", "-o", "/tmp/evil", "--lax",
+                                               "--integrity-key=/tmp/k", "--semaphore=/tmp/sem", "-l", "-c", "id"});
+    o.trust_env = false;
+    o.trust_env_file = false;
+    o.trust_cli = false;
+    auto r = load_config(o);
+    assert_true(r.config.log_output);
+    assert_string_equal(r.config.writer.c_str(), "file");
+    assert_string_equal(r.config.file_path.c_str(), "/var/log/tlog/s.log");
+    assert_false(r.config.lax);
+    assert_true(r.config.key_file.empty());
+    // what cannot weaken the recording is taken
+    assert_string_equal(r.config.semaphore.c_str(), "/tmp/sem");
+    assert_true(r.config.login && r.config.command);
+    assert_int_equal(r.config.args.size(), 1);
+    assert_int_equal(r.ignored.size(), 5);  // log.output, writer, file.path, lax, integrity.key
+    for (const auto& i : r.ignored) {
+        assert_true(i.rfind("<command line>: setting '", 0) == 0);
+        assert_true(i.find("command line is the user's") != std::string::npos);
+    }
+    // A bad option is still an error, naming the command line.
+    o.argv = {"tlog-rec-session", "--no-such-option"};
+    expect_error(o, {"<command line>", "--no-such-option"});
+    // Trusted (not installed setuid): taken as before.
+    o.argv = {"tlog-rec-session", "--log-output=false", "-c", "id"};
+    o.trust_cli = true;
+    r = load_config(o);
+    assert_false(r.config.log_output);
+    assert_true(r.ignored.empty());
+}
+
 void test_configuration_roundtrip(void**) {
     auto r = load_config(opts(Program::Rec, {"--configuration", "--latency=2.5", "ls"}));
     assert_true(r.config.configuration);
@@ -316,6 +350,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_layers_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_source_key_expectation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_names_and_untrusted_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_untrusted_command_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_configuration_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_file, setup, teardown),
         cmocka_unit_test(test_shell_name_form),
