@@ -210,6 +210,11 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
     std::vector<char*> argv;
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    std::vector<char*> envp;
+    if (spec.env) {
+        for (const auto& e : *spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+    }
 
     pid_t pid = fork();
     if (pid < 0) {
@@ -230,7 +235,10 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &oldmask, nullptr);
         if (spec.in_child) spec.in_child();
-        execv(spec.path.c_str(), argv.data());
+        if (spec.env)
+            execve(spec.path.c_str(), argv.data(), envp.data());
+        else
+            execv(spec.path.c_str(), argv.data());
         int e = errno;
         (void)!::write(errpipe[1], &e, sizeof e);
         _exit(exec_failure_status(e));
