@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <optional>
 #include <set>
+#include <string>
 #include <string_view>
 
 namespace tlog::rec {
@@ -72,7 +73,8 @@ struct RsyncOption {
 };
 
 // The long options rsync 3.2.7's client puts on the server's command line
-// (options.c, server_options(); later clients send the same ones), less
+// (options.c, server_options(); a 3.5.0 client was seen to send the same
+// shapes), less
 // those that make the server run, load or write something the user names
 // beyond the transfer's files: --iconv (charset modules), --only-write-batch
 // and --files-from PATH. Options a client never sends (--daemon, --config,
@@ -249,7 +251,7 @@ bool sftp_server_shape(const Words& w) {
             ok = one_of_nocase(v, {"DAEMON", "USER", "AUTH", "AUTHPRIV", "LOCAL0", "LOCAL1", "LOCAL2", "LOCAL3",
                                    "LOCAL4", "LOCAL5", "LOCAL6", "LOCAL7"});
         } else {
-            ok = !v.empty() && v.size() <= 4 && only(v, "01234567");
+            ok = !v.empty() && v.size() <= 4 && only(v, "01234567") && std::stoi(std::string(v), nullptr, 8) <= 0777;
         }
         if (!ok) return false;
     }

@@ -413,14 +413,23 @@ void test_transfer_sftp_server(void**) {
         if (!transfer(c)) fail_msg("refused: %s", c);
     }
     const char* refused[] = {
-        "/usr/lib/openssh/sftp-server -d /etc",     "/usr/lib/openssh/sftp-server -p open,close",
-        "/usr/lib/openssh/sftp-server -P remove",   "/usr/lib/openssh/sftp-server -Q requests",
-        "/usr/lib/openssh/sftp-server -c anything", "/usr/lib/openssh/sftp-server -h",
-        "/usr/lib/openssh/sftp-server -eR",         "/usr/lib/openssh/sftp-server -lINFO",
-        "/usr/lib/openssh/sftp-server -l BOGUS",    "/usr/lib/openssh/sftp-server -l",
-        "/usr/lib/openssh/sftp-server -f",          "/usr/lib/openssh/sftp-server -f /dev/log",
-        "/usr/lib/openssh/sftp-server -u 999",      "/usr/lib/openssh/sftp-server -u 07777",
-        "/usr/lib/openssh/sftp-server -u",          "/usr/lib/openssh/sftp-server file",
+        "/usr/lib/openssh/sftp-server -d /etc",        // start directory
+        "/usr/lib/openssh/sftp-server -p open,close",  // request lists
+        "/usr/lib/openssh/sftp-server -P remove",
+        "/usr/lib/openssh/sftp-server -Q requests",  // a query, not a transfer
+        "/usr/lib/openssh/sftp-server -c anything",
+        "/usr/lib/openssh/sftp-server -h",
+        "/usr/lib/openssh/sftp-server -eR",     // separate words only
+        "/usr/lib/openssh/sftp-server -lINFO",  // separate words only
+        "/usr/lib/openssh/sftp-server -l BOGUS",
+        "/usr/lib/openssh/sftp-server -l",
+        "/usr/lib/openssh/sftp-server -f",
+        "/usr/lib/openssh/sftp-server -f /dev/log",
+        "/usr/lib/openssh/sftp-server -u 999",  // not octal
+        "/usr/lib/openssh/sftp-server -u 07777",
+        "/usr/lib/openssh/sftp-server -u 1000",  // above 0777
+        "/usr/lib/openssh/sftp-server -u",
+        "/usr/lib/openssh/sftp-server file",
         "/usr/lib/openssh/sftp-server -- -e",
     };
     for (const char* c : refused) {

@@ -6,6 +6,7 @@
 // did not choose. Everything else is an ordinary command, recorded in full.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
