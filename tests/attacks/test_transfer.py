@@ -55,12 +55,13 @@ def recorded(e, rec, kind):
     return b"".join(d for _, k, d in evs if k == kind)
 
 
-def check_transfer(e, rec, msgs, payload, command_start):
+def check_transfer(e, rec, msgs, command_start, in_min=0, out_min=1):
     tr = [m["transfer"] for m in msgs if "transfer" in m]
     check(len(tr) == 1, "no transfer record: %r" % msgs[-1])
     t = tr[0]
     check(t["command"].startswith(command_start), "transfer command %r" % t["command"])
-    check(t["in_bytes"] >= len(payload) and len(t["in_sha256"]) == 64 and len(t["out_sha256"]) == 64,
+    check(t["in_bytes"] >= in_min and t["out_bytes"] >= out_min and len(t["in_sha256"]) == 64
+          and len(t["out_sha256"]) == 64,
           "transfer counts/hashes %r" % t)
     out, inp = recorded(e, rec, "o"), recorded(e, rec, "i")
     check(out == b"" and inp == b"", "a transfer's payload recorded: %d output, %d input bytes" % (len(out), len(inp)))
@@ -102,27 +103,31 @@ def case_rsync_daemon_config(e):
 
 
 def case_transfer_still_hashed(e):
-    """Real uploads (rsync -a, scp over SFTP, scp -O) are still transfers:
-    the "transfer" field, the file's content nowhere in the recording."""
+    """Real transfers (rsync -a up, rsync -az --delete down, scp over SFTP,
+    scp -O) are still transfers: the "transfer" field, the file's content
+    nowhere in the recording."""
     h = home(e)
     src = e.T + "/payload.txt"
     payload = ("transfer-payload-%s\n" % os.urandom(8).hex()) * 4000
     with open(src, "w") as f:
         f.write(payload)
-    for argv, dest, command_start in (
+    up = len(payload)  # uploads: at least the file came in
+    for argv, dest, command_start, in_min in (
             (["rsync", "-a", "-e", ssh_e(e), src, "%s@127.0.0.1:dst/" % USER], h + "/dst/payload.txt",
-             "rsync --server "),
+             "rsync --server ", up),
+            (["rsync", "-az", "--delete", "-e", ssh_e(e), "%s@127.0.0.1:dst/" % USER, e.T + "/pulled/"],
+             e.T + "/pulled/payload.txt", "rsync --server --sender ", 0),
             (["scp"] + scp_opts(e) + [src, "%s@127.0.0.1:scp.txt" % USER], h + "/scp.txt",
-             "/usr/lib/openssh/sftp-server"),
+             "/usr/lib/openssh/sftp-server", up),
             (["scp", "-O"] + scp_opts(e) + [src, "%s@127.0.0.1:scp-legacy.txt" % USER],
-             h + "/scp-legacy.txt", "scp -t "),
+             h + "/scp-legacy.txt", "scp -t ", up),
     ):
         before = set(e.recordings())
         r = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         check(r.returncode == 0, "%s failed: %r" % (argv[0:2], r.stderr))
         check(open(dest).read() == payload, "%s: the copy differs" % dest)
         rec, msgs = new_recording(e, before)
-        check_transfer(e, rec, msgs, payload, command_start)
+        check_transfer(e, rec, msgs, command_start, in_min)
 
 
 def sftp_server_environ(timeout=15):
@@ -173,7 +178,7 @@ def case_transfer_env_scrubbed(e):
     check(b"ld.so" not in r.stderr and b"preload" not in r.stderr.lower(), "preload error: %r" % r.stderr)
     check(open(h + "/up.txt").read() == payload, "the copy differs")
     rec, msgs = new_recording(e, before)
-    check_transfer(e, rec, msgs, payload, "/usr/lib/openssh/sftp-server")
+    check_transfer(e, rec, msgs, "/usr/lib/openssh/sftp-server", len(payload))
 
     # what the transfer program got, read from the running sftp-server
     before = set(e.recordings())
