@@ -261,7 +261,9 @@ bool sftp_server_shape(const Words& w) {
 bool kept_variable(std::string_view name) {
     for (std::string_view n : {"HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ"})
         if (name == n) return true;
-    return name.size() > 3 && name.starts_with("LC_") && only(name.substr(3), "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+    // glibc's categories (LC_ALL, LC_CTYPE, ..., LC_IDENTIFICATION) and room for a few more
+    return name.size() > 3 && name.size() <= 32 && name.starts_with("LC_") &&
+           only(name.substr(3), "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
 }
 
 }  // namespace

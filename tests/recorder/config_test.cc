@@ -468,6 +468,8 @@ void test_transfer_environment(void**) {
         "LC_=x",
         "LC_lower=x",
         "lc_all=x",
+        "LC_ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF=x",  // not a category name: too long
+        "LC_IDENTIFICATION=C",
         "PATH=/usr/bin",
         lc_time_long.c_str(),
         lc_numeric_max.c_str(),
@@ -483,6 +485,7 @@ void test_transfer_environment(void**) {
         "LANG=C.UTF-8",
         "LC_ALL=de_DE.UTF-8",
         "TZ=UTC",
+        "LC_IDENTIFICATION=C",
         lc_numeric_max,
     };
     std::vector<std::string> got = transfer_environment(in);
