@@ -42,6 +42,21 @@ if command -v setcap >/dev/null 2>&1; then
 else
     echo "install-tlog-user: no setcap (libcap2-bin): the recorder will keep the user's supplementary groups" >&2
 fi
+# The recorder must never be a "valid login shell": su -s SHELL and chsh
+# honour another shell only for accounts whose shell /etc/shells lists, so a
+# listed recorder lets recorded users leave it (pam_tlog refuses recorded su
+# logins while it is listed).
+installed="${MESON_INSTALL_PREFIX:-/usr/local}/${bindir}/tlog-rec-session"
+if [ -f /etc/shells ] && grep -qxF -e "$installed" -e "$(readlink -f "$bin")" /etc/shells; then
+    if command -v remove-shell >/dev/null 2>&1; then
+        remove-shell "$installed"
+        remove-shell "$(readlink -f "$bin")" 2>/dev/null || true
+    else
+        grep -vxF -e "$installed" -e "$(readlink -f "$bin")" /etc/shells > /etc/shells.tlog-new || true
+        cat /etc/shells.tlog-new > /etc/shells && rm -f /etc/shells.tlog-new
+    fi
+    echo "install-tlog-user: removed $installed from /etc/shells (a listed recorder lets su -s bypass it)" >&2
+fi
 # /run is a tmpfs: recreate the lock directory at boot.
 if [ -d /usr/lib/tmpfiles.d ]; then
     echo "d /run/tlog 0700 tlog tlog -" > /usr/lib/tmpfiles.d/tlog.conf

@@ -1,11 +1,27 @@
 #include "tlog/conf_proof.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <charconv>
 
 #include "tlog/sha256.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {
+
+uint32_t audit_session_id() {
+    int fd = ::open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return kUnsetSession;
+    char buf[32];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return kUnsetSession;
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(buf, buf + n, v);
+    if (ec != std::errc() || v > kUnsetSession) return kUnsetSession;
+    return static_cast<uint32_t>(v);
+}
 
 namespace {
 

@@ -162,8 +162,10 @@ void merge_object(json::Value& into, const json::Value& layer, const std::string
         }
         if (!trusted && !k->safe_untrusted) {
             if (ignored)
-                ignored->push_back(source + ": setting '" + path + "' = " + json::dump(v) +
-                                   " ignored: the environment is not trusted without a valid proof");
+                ignored->push_back(source + ": setting '" + path + "' = " + json::dump(v) + " ignored: " +
+                                   (source == "<command line>"
+                                        ? "the login shell's command line is the user's to write"
+                                        : "the environment is not trusted without a valid proof"));
             continue;
         }
         into.set(name, v);
@@ -511,9 +513,8 @@ LoadResult load_config(const LoadOptions& o) {
             }
         }
     }
-    json::Value cli = parse_command_line(o.argv, o.program);
-    merge_layer(r.merged, cli, "<command line>", o.program);
-    r.command_line = std::move(cli);
+    merge_layer(r.merged, parse_command_line(o.argv, o.program), "<command line>", o.program, o.trust_cli,
+                &r.ignored);
     r.config = config_from_json(r.merged);
     return r;
 }

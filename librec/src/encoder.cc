@@ -488,6 +488,13 @@ void Encoder::flush() {
     if (!impl_->empty) impl_->emit("");
 }
 
+void Encoder::write_now(int64_t mono_ns) {
+    Impl& m = *impl_;
+    if (m.finished) throw std::logic_error("encoder: write after finish");
+    if (m.empty) m.begin_event(m.to_ms(mono_ns), 0, mono_ns);
+    m.emit("");
+}
+
 void Encoder::finish(int64_t mono_ns, std::string_view reason) {
     Impl& m = *impl_;
     if (m.finished) return;

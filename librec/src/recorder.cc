@@ -25,13 +25,15 @@
 #include "tlog/conf_proof.h"
 #include "tlog/encoder.h"
 #include "tlog/error.h"
+#include "tlog/file_transfer.h"
 #include "tlog/hex.h"
 #include "tlog/integrity.h"
 #include "tlog/privsep.h"
 #include "tlog/rate_limit.h"
 #include "tlog/recorder_sinks.h"
 #include "tlog/relay.h"
-#include "tlog/session_lock.h"
+#include "tlog/rec_marker.h"
+#include "tlog/terminal_lock.h"
 #include "tlog/writer.h"
 #include "tlog_build_config.h"
 
@@ -93,6 +95,14 @@ public:
     void input(int64_t t, std::string_view d) override { data(true, t, d); }
     void output(int64_t t, std::string_view d) override { data(false, t, d); }
     void window(int64_t t, uint16_t w, uint16_t h) override { enc_.window(t, w, h); }
+    // The first message, written through to the writer before the program
+    // runs: false when it could not be (the writer failed).
+    bool start(int64_t t) {
+        enc_.write_now(t);
+        guard_.flush_buffer();
+        flushed_id_ = enc_.next_id();
+        return !guard_.failed();
+    }
     int64_t deadline() override {
         int64_t s = INT64_MAX;
         // What a flush left behind (a character cut in two) cannot be
@@ -253,65 +263,20 @@ bool is_recorder_program(const std::string& path) {
     return b.rfind("tlog-rec", 0) == 0;
 }
 
-std::optional<std::vector<std::string>> file_transfer_argv(const std::string& cmd,
-                                                           const std::function<bool(const std::string&)>& exists) {
-    // The command string is the user's (ssh host 'CMD'): only a plain
-    // command line qualifies — no quotes, no shell syntax — so nothing but
-    // the transfer program can run in an unrecorded-payload session.
-    static const char kPlain[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _./,:=@+%-";
-    if (cmd.empty() || cmd.find_first_not_of(kPlain) != std::string::npos) return std::nullopt;
-    std::vector<std::string> words;
-    size_t i = 0;
-    while (i < cmd.size()) {
-        size_t b = cmd.find_first_not_of(' ', i);
-        if (b == std::string::npos) break;
-        size_t e = cmd.find(' ', b);
-        if (e == std::string::npos) e = cmd.size();
-        words.push_back(cmd.substr(b, e - b));
-        i = e;
-    }
-    if (!words.empty() && words[0] == "exec") words.erase(words.begin());
-    if (words.empty()) return std::nullopt;
-    // The program is the system's, by absolute path: the user's PATH,
-    // aliases, functions and startup files are not involved, because the
-    // recorder executes it directly instead of through the user's shell.
-    static const std::vector<std::string> kPrograms = {
-        "/usr/bin/scp", "/usr/bin/rsync", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
-        "/usr/libexec/sftp-server",
-    };
-    std::string prog;
-    for (const auto& known : kPrograms) {
-        if (words[0] == known || (words[0].find('/') == std::string::npos && basename_of(known) == words[0])) {
-            if (exists(known)) {
-                prog = known;
-                break;
-            }
-        }
-    }
-    if (prog.empty()) return std::nullopt;
-    std::string name = basename_of(prog);
-    auto has = [&](const char* w) {
-        for (size_t k = 1; k < words.size(); k++)
-            if (words[k] == w) return true;
-        return false;
-    };
-    if (name == "scp" && !has("-t") && !has("-f")) return std::nullopt;
-    if (name == "rsync" && !has("--server")) return std::nullopt;
-    words[0] = prog;
-    return words;
-}
-
-bool is_file_transfer_command(const std::string& cmd) {
-    return file_transfer_argv(cmd, [](const std::string& p) { return access(p.c_str(), X_OK) == 0; }).has_value();
-}
-
 int recorder_main(Program p, int argc, char** argv) {
     const std::string g_prog = program_name(p);
     set_program_name(g_prog);
     setlocale(LC_ALL, "");
     std::string argv0 = argc > 0 && argv[0] ? argv[0] : g_prog;
     const bool login_name = !argv0.empty() && argv0[0] == '-';
+
+    // First of all, before any other process of the user can learn of it:
+    // the terminal the login program gave us is the recorder's alone.
+    std::optional<ExclusiveTerminal> outer_in, outer_out;
+    if (p == Program::RecSession) {
+        outer_in.emplace(0);
+        outer_out.emplace(1);
+    }
 
     // ---- who: captured before anything else; nothing is exec'd or
     // written with a mixed identity.
@@ -340,6 +305,7 @@ int recorder_main(Program p, int argc, char** argv) {
         // user's to write (AcceptEnv, su -m, PermitUserEnvironment).
         lo.trust_env_file = false;
         lo.trust_env = false;
+        lo.trust_cli = !ids.separate;
         // pam_tlog's TLOG_REC_CONF_TEXT and tlog's/SSSD's
         // TLOG_REC_SESSION_CONF_TEXT are each taken in full only with a
         // proof (the matching *_CONF_PROOF variable) for exactly that text.
@@ -442,58 +408,86 @@ int recorder_main(Program p, int argc, char** argv) {
     }
 
     // ---- pam_tlog decided this login is not recorded (a proven decision:
-    // "pam.record" is never taken from an unproven environment).
+    // "pam.record" is never taken from an unproven environment). It
+    // announced no recording, so there is nothing to account for.
     if (p == Program::RecSession && !cfg.pam_record) {
+        outer_in.reset();
+        outer_out.reset();
         drop_to_user_or_die(ids);
         exec_unrecorded(path, args);
     }
-    // ... or decided per session kind, which only the recorder knows here.
-    if (p == Program::RecSession) {
-        int want = cfg.pam_interactive;
-        if (!command_text.empty()) want = is_file_transfer_command(command_text) ? cfg.pam_transfer : cfg.pam_command;
-        if (want == 0) {
-            drop_to_user_or_die(ids);
-            exec_unrecorded(path, args);
+
+    // ---- which recording this is: pam_tlog's id (proven), so its audit
+    // records and the recording share it, and a marker that tells pam_tlog
+    // at close_session what became of it (rec_marker.h). Later sessions of
+    // the same login (one ssh connection carries many) get ID-2, ID-3, ...
+    RecordingInfo info;
+    info.rec = hex::random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
+               std::to_string(getpid());
+    marker::Marker mark;
+    if (p == Program::RecSession && valid_pam_rec(cfg.pam_rec)) {
+        try {
+            mark = marker::Marker::claim(kDefaultRunDir, cfg.pam_rec);
+            info.rec = mark.rec();
+        } catch (const std::exception& e) {
+            info.rec = cfg.pam_rec + "-" + hex::random(4);
+            audit_log(LOG_WARNING, "user " + user + ", rec " + info.rec + ": " + e.what() +
+                                       " (pam_tlog will report the recording as never started)");
         }
     }
+    const std::string who = "user " + user + ", session " + std::to_string(session) + ", rec " + info.rec;
+    auto set_mark = [&](const char* state, const std::string& detail) {
+        try {
+            mark.set(state, detail);
+        } catch (const std::exception& e) {
+            audit_log(LOG_WARNING, who + ": " + e.what());
+        }
+    };
+    // A session the rules record that runs without a recording of its own:
+    // said in the auth log and to pam_tlog (which audits it), never silent.
+    auto run_unrecorded = [&](const std::string& why) {
+        audit_log(LOG_NOTICE, who + ": not recorded: " + why);
+        set_mark("unrecorded", why);
+        outer_in.reset();
+        outer_out.reset();
+        drop_to_user_or_die(ids);
+        exec_unrecorded(path, args);
+    };
 
-    // ---- one recording per login
-    std::optional<SessionLock> lock;
     if (p == Program::RecSession) {
-        lock.emplace(session);
-        if (lock->state() == SessionLock::State::Busy) {
-            // An outer recorder of this audit session sees everything already.
-            drop_to_user_or_die(ids);
-            exec_unrecorded(path, args);
-        }
-        if (lock->state() == SessionLock::State::Failed)
-            audit_log(LOG_WARNING, "user " + user + ": " + lock->error() + "; recording anyway");
-        if (!cfg.record_graphical && is_graphical_session(plain_getenv)) {
-            audit_log(LOG_NOTICE, "user " + user + ", session " + std::to_string(session) +
-                                      ": graphical session not recorded (graphical.record is false)");
-            lock.reset();
-            drop_to_user_or_die(ids);
-            exec_unrecorded(path, args);
-        }
+        // Inside a live recording's terminal (su -, sudo -i in a recorded
+        // session): that recording sees everything this shell shows and reads.
+        if (auto outer = recording_of_terminal(kDefaultRunDir))
+            run_unrecorded("its terminal is recorded by recording " + *outer);
+        // The kind of session, which PAM could not know (sshd): a terminal
+        // means interactive whatever the command, and so does a shell that
+        // reads its commands from standard input.
+        const bool on_terminal = isatty(0) && isatty(1);
+        const bool transfer_cmd = !on_terminal && !command_text.empty() && is_file_transfer_command(command_text);
+        const char* kind = on_terminal || command_text.empty() ? "interactive" : transfer_cmd ? "transfer" : "command";
+        const int want = on_terminal || command_text.empty() ? cfg.pam_interactive
+                         : transfer_cmd                      ? cfg.pam_transfer
+                                                             : cfg.pam_command;
+        if (want == 0) run_unrecorded(std::string("the rules do not record ") + kind + " sessions of this user");
+        if (!cfg.record_graphical && is_graphical_session(plain_getenv))
+            run_unrecorded("graphical session (graphical.record is false)");
     }
 
-    if (p == Program::RecSession && !nesting_ok(path)) return 1;
+    if (p == Program::RecSession && !nesting_ok(path)) {
+        set_mark("unrecorded", "refused: the recorder started itself in a loop");
+        return 1;
+    }
 
     // ---- the recording
     // From here on the recorder must survive a dead terminal or connection
     // long enough to write the final message: no death by SIGPIPE (the
     // relay gives the program the default disposition back).
     signal(SIGPIPE, SIG_IGN);
-    RecordingInfo info;
     {
         char host[HOST_NAME_MAX + 1] = {};
         gethostname(host, sizeof host - 1);
         info.host = host;
     }
-    info.rec = hex::random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
-               std::to_string(getpid());
-    // pam_tlog's id (proven), so its audit records and the recording share it.
-    if (valid_pam_rec(cfg.pam_rec)) info.rec = cfg.pam_rec;
     info.user = user;
     const char* term = getenv("TERM");
     info.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header
@@ -502,47 +496,28 @@ int recorder_main(Program p, int argc, char** argv) {
     std::unique_ptr<MessageSink> writer;
     std::string start_error;
     std::optional<integrity::Key> key;
-    // A setuid recorder must not open a file the caller named with the
-    // recorder's identity (it could append forged lines to recordings or
-    // read tlog's files): paths from the command line are opened as the user.
-    auto cli_has = [&](const char* sec, const char* key) {
-        const json::Value* s = lr.command_line.find(sec);
-        return s && s->find(key);
-    };
-    const bool as_user_file = p == Program::RecSession && ids.separate && cli_has("file", "path");
-    const bool as_user_key = p == Program::RecSession && ids.separate && cli_has("integrity", "key");
+    // The writer's settings come from the system file or a proven PAM
+    // decision only (the user's command line and environment cannot name
+    // them), so they are opened with the recorder's identity.
     try {
-        if (cfg.writer == "file") {
-            if (as_user_file) act_as_user(ids);
-            try {
-                writer = make_file_writer(cfg.file_path);
-            } catch (...) {
-                if (as_user_file) back_to_recorder(ids);
-                throw;
-            }
-            if (as_user_file) back_to_recorder(ids);
-        }
+        if (cfg.writer == "file")
+            writer = make_file_writer(cfg.file_path, p != Program::RecSession);
         else if (cfg.writer == "syslog")
             writer = make_syslog_writer(g_prog, syslog_facility_code(cfg.syslog_facility),
                                         syslog_priority_code(cfg.syslog_priority));
         else if (cfg.writer == "journal")
             writer = make_journal_writer(g_prog, syslog_priority_code(cfg.journal_priority), cfg.journal_augment, info);
-        if (!cfg.key_file.empty()) {
-            if (as_user_key) act_as_user(ids);
-            try {
-                key = integrity::load_key_file(cfg.key_file);
-            } catch (...) {
-                if (as_user_key) back_to_recorder(ids);
-                throw;
-            }
-            if (as_user_key) back_to_recorder(ids);
-        }
+        if (!cfg.key_file.empty()) key = integrity::load_key_file(cfg.key_file);
     } catch (const std::exception& e) {
         user_error(e.what());
-        audit_log(LOG_ERR, "user " + user + ": cannot start the recording: " + e.what());
-        if (!cfg.lax) return 1;
+        audit_log(LOG_ERR, who + ": cannot start the recording: " + e.what());
+        if (!cfg.lax) {
+            set_mark("unrecorded", std::string("refused: the recording could not start: ") + e.what());
+            return 1;
+        }
         writer.reset();  // lax: run unrecorded, loudly
         start_error = e.what();
+        set_mark("unrecorded", "the recording could not start (lax: the session goes on): " + start_error);
     }
 
     std::optional<std::string> codeset;
@@ -576,18 +551,18 @@ int recorder_main(Program p, int argc, char** argv) {
         obs.emplace(*enc, guard, cfg, t0, codeset, transfer);
     } catch (const std::exception& e) {
         user_error(e.what());
+        set_mark("unrecorded", std::string("refused: ") + e.what());
         return 1;
     }
 
     if (interactive && !cfg.notice.empty()) (void)!::write(1, cfg.notice.data(), cfg.notice.size());
     if (!cfg.semaphore.empty()) {
         try {
-            if (p == Program::RecSession) act_as_user(ids);  // a caller-named path: the user's rights
+            AsUser as_user(ids);  // a caller-named path: the user's rights
             write_semaphore(cfg.semaphore);
-            if (p == Program::RecSession) back_to_recorder(ids);
         } catch (const std::exception& e) {
-            if (p == Program::RecSession) back_to_recorder(ids);
             user_error(e.what());
+            set_mark("unrecorded", std::string("refused: ") + e.what());
             return 1;
         }
     }
@@ -595,12 +570,38 @@ int recorder_main(Program p, int argc, char** argv) {
     RelaySpec spec;
     spec.path = path;
     spec.argv = args;
+    // The user's environment reaches the shell, whose session is recorded in
+    // full; a transfer program's is not: it gets a fixed one.
+    if (transfer) spec.env = transfer_environment(environ);
     if (p == Program::RecSession) {
         spec.before_pty = [&] { act_as_user(ids); };
         spec.after_pty = [&] { back_to_recorder(ids); };
         spec.in_child = [&] { become_user_or_die(ids); };
         spec.in_parent = [&] { become_recorder_or_die(ids); };
     }
+    // The recorded program's terminal is registered as this recording's,
+    // so a recorder started inside it does not record it twice.
+    std::optional<TerminalLock> term_lock;
+    spec.on_pty = [&](int slave) {
+        if (p != Program::RecSession) return;
+        try {
+            term_lock.emplace(slave, info.rec);
+        } catch (const std::exception& e) {
+            audit_log(LOG_WARNING, who + ": " + e.what() + " (a recorder started inside records again)");
+        }
+    };
+    // Nothing of the program runs before the first message is written.
+    bool started = false;
+    spec.gate = [&](int64_t t) {
+        if (!obs->start(t) && !cfg.lax) {
+            set_mark("unrecorded", "refused: the first message could not be written: " + guard.error());
+            return false;
+        }
+        set_mark(guard.failed() ? "unrecorded" : "recording",
+                 guard.failed() ? "the writer failed (lax: the session goes on): " + guard.error() : cfg.writer);
+        started = true;
+        return true;
+    };
     RelayResult res;
     try {
         res = run_relay(spec, *obs);
@@ -620,6 +621,13 @@ int recorder_main(Program p, int argc, char** argv) {
     }
     guard.flush_buffer();
     guard.report(info);
+    if (started) {
+        if (guard.failed())
+            set_mark("unrecorded", "the writer failed during the session: " + guard.error() +
+                                       (cfg.lax ? " (lax: the session went on)" : " (the session was ended)"));
+        else
+            set_mark("ended", end_word(res.reason));
+    }
     if (guard.failed() && !cfg.lax && res.status == 0) return 1;
     return res.status;
 }

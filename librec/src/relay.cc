@@ -187,6 +187,7 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
         }
         master.reset(m);
         slave.reset(s);
+        if (spec.on_pty) spec.on_pty(s);
         tcsetattr(s, TCSANOW, &tio);
         if (have_ws) ioctl(s, TIOCSWINSZ, &ws);
         child_fds[0] = child_fds[1] = child_fds[2] = s;
@@ -206,22 +207,36 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
     // Reports exec failure from the child.
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0) throw_errno("pipe");
+    // The child execs only after the parent's go byte (the gate).
+    int gopipe[2];
+    if (pipe2(gopipe, O_CLOEXEC) != 0) {
+        int e = errno;
+        ::close(errpipe[0]);
+        ::close(errpipe[1]);
+        errno = e;
+        throw_errno("pipe");
+    }
 
     std::vector<char*> argv;
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    std::vector<char*> envp;
+    if (spec.env) {
+        for (const auto& e : *spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+    }
 
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
-        ::close(errpipe[0]);
-        ::close(errpipe[1]);
+        for (int fd : {errpipe[0], errpipe[1], gopipe[0], gopipe[1]}) ::close(fd);
         errno = e;
         throw_errno("fork");
     }
     if (pid == 0) {
         // ---- child: only async-signal-safe calls until exec.
         ::close(errpipe[0]);
+        ::close(gopipe[1]);
         if (use_pty) {
             setsid();
             ioctl(child_fds[0], TIOCSCTTY, 0);
@@ -230,16 +245,40 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &oldmask, nullptr);
         if (spec.in_child) spec.in_child();
-        execv(spec.path.c_str(), argv.data());
+        char go = 0;
+        ssize_t got;
+        do got = ::read(gopipe[0], &go, 1);
+        while (got < 0 && errno == EINTR);
+        if (got != 1) _exit(126);  // the recording could not start: run nothing
+        if (spec.env)
+            execve(spec.path.c_str(), argv.data(), envp.data());
+        else
+            execv(spec.path.c_str(), argv.data());
         int e = errno;
         (void)!::write(errpipe[1], &e, sizeof e);
         _exit(exec_failure_status(e));
     }
     // ---- parent
     ::close(errpipe[1]);
+    ::close(gopipe[0]);
+    Fd go(gopipe[1]);
     if (spec.in_parent) spec.in_parent();
     slave.reset();
     for (auto& f : pipe_ends) f.reset();
+    int64_t t0 = mono_now_ns();
+    if (use_pty && have_ws) obs.window(t0, ws.ws_col, ws.ws_row);
+    if (spec.gate && !spec.gate(t0)) {
+        go.reset();  // the child sees EOF and exits without running the program
+        ::close(errpipe[0]);
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        res.reason = EndReason::Error;
+        res.status = 1;
+        res.error = "the recording could not start: " + spec.path + " was not run";
+        return res;
+    }
+    (void)!::write(go.fd, "g", 1);
+    go.reset();
     {
         int e = 0;
         ssize_t n;
@@ -258,8 +297,6 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
 
     RawMode raw;
     if (use_pty) raw.enter(spec.in_fd);
-    int64_t t0 = mono_now_ns();
-    if (use_pty && have_ws) obs.window(t0, ws.ws_col, ws.ws_row);
 
     int prog_fd = use_pty ? master.fd : child_out_r.fd;
     int prog_in_fd = use_pty ? master.fd : child_in_w.fd;

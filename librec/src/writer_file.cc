@@ -14,8 +14,9 @@ namespace {
 
 class FileWriter : public MessageSink, public BufferedWriter {
 public:
-    explicit FileWriter(const std::string& path) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    FileWriter(const std::string& path, bool follow_link) : path_(path) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | (follow_link ? 0 : O_NOFOLLOW),
+                     0600);
         if (fd_ < 0) throw WriterError("cannot open log file " + path + ": " + strerror(errno));
         buf_.reserve(kBuffer + 16384);
     }
@@ -66,9 +67,9 @@ private:
 
 } // namespace
 
-std::unique_ptr<MessageSink> make_file_writer(const std::string& path) {
+std::unique_ptr<MessageSink> make_file_writer(const std::string& path, bool follow_link) {
     if (path.empty()) throw WriterError("file writer: no file.path set (use -o FILE)");
-    return std::make_unique<FileWriter>(path);
+    return std::make_unique<FileWriter>(path, follow_link);
 }
 
 } // namespace tlog::rec

@@ -16,6 +16,8 @@ for d in /usr/local /run /var/log /usr/lib/tmpfiles.d; do
     [ -d "$d" ] || continue   # never create anything on the host
     mount -t tmpfs -o mode=755 tmpfs "$d"
 done
+# a recorder listed in /etc/shells (su -s would bypass it): the install removes it
+echo /usr/local/bin/tlog-rec-session >> /etc/shells
 # only the recorder programs' install matters here
 meson install -C "$B" --no-rebuild --tags runtime > "$T/install.log" 2>&1 ||
     { cat "$T/install.log"; echo "FAIL: meson install"; exit 1; }
@@ -31,6 +33,8 @@ if [ -d /usr/lib/tmpfiles.d ]; then
     grep -q "d /run/tlog 0700 tlog tlog" /usr/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
 fi
 [ "$(stat -c %a /usr/local/bin/tlog-rec)" = "755" ] || fail "tlog-rec must not be setuid"
+! grep -qx "$bin" /etc/shells || fail "the recorder is still listed in /etc/shells"
+grep -qx /bin/sh /etc/shells || fail "the install step damaged /etc/shells"
 # packaging: with DESTDIR the program must never be left setuid (meson would
 # leave it 6755 owned by the installer when tlog does not exist)
 D=$T/destdir

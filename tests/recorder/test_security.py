@@ -203,10 +203,19 @@ def case_forged_env_ignored():
         check("authpriv.warning" in log and "log.output" in log and "ignored" in log,
               "the ignored setting was not logged to authpriv")
         check("MAC does not match" in log, "the bad proof was not reported")
-        # a command-line file path is opened with the user's rights: no
-        # appending to tlog's files
-        r = e.run_as_user(["-o", e.log, "-c", "echo x"], pty=False)
-        check(r.returncode != 0 and b"Permission denied" in r.stderr, "user could name a tlog-owned log file")
+        # the login shell's command line is the user's: a file path, another
+        # writer or log-output=false given there is ignored and logged
+        elsewhere = e.T + "/home/elsewhere.log"
+        r = e.run_as_user(["-o", elsewhere, "--log-output=false", "-w", "syslog", "-c", "echo cli-$((6*7))"], pty=False)
+        check(r.returncode == 0 and r.stdout == b"cli-42\n", "session with ignored options failed: %r" % r.stderr)
+        check(not os.path.exists(elsewhere), "the command-line file path was used")
+        last = messages(e.log)[-1]["rec"]
+        evs, _ = decode(e.log, last)
+        check(b"cli-42" in b"".join(d for _, k, d in evs if k == "o"), "command-line options weakened the recording")
+        log = e.syslog.text(wait_for="file.path")
+        for setting in ("file.path", "log.output", "writer"):
+            check("<command line>: setting '%s'" % setting in log and "command line is the user's" in log,
+                  "ignored command-line setting %s not logged: %s" % (setting, log[-1500:]))
     finally:
         e.close()
 
@@ -275,13 +284,22 @@ def case_one_recording_per_login():
         p = e.run_as_user(["-c", "%s -c 'echo never'" % e.rec], env_extra={"TLOG_REC_SHELL": loop})
         p.wait(timeout=60)
         check(b"a loop" in p.out, "recorder-in-recorder loop not stopped: %r" % p.out[-300:])
-        # without an audit session id (4294967295) nothing is merged: the
-        # nested recorder records on its own
+        # the terminal decides, not the audit session id: without one
+        # (4294967295) the nested shell is still inside the recorded terminal
         os.unlink(e.log)
         p = e.run_as_user(["-c", nested])
         check(p.wait() == 0, "session failed")
         recs = {m["rec"] for m in messages(e.log)}
-        check(len(recs) == 2, "unset session ids were merged into one lock (%d recordings)" % len(recs))
+        check(len(recs) == 1, "nested session without an audit session id recorded twice (%d)" % len(recs))
+        # a nested recorder whose input and output are not the recorded
+        # terminal is not covered by the outer recording: it records itself
+        os.unlink(e.log)
+        piped = "%s -c 'echo piped-$(id -u)' </dev/null | cat; echo outer-done" % e.rec
+        p = e.run_as_user(["-c", piped], loginuid=USER_UID)
+        check(p.wait() == 0, "session failed")
+        check(b"piped-%d" % USER_UID in p.out, "piped nested shell did not run: %r" % p.out)
+        recs = {m["rec"] for m in messages(e.log)}
+        check(len(recs) == 2, "a nested recorder off the recorded terminal did not record (%d recordings)" % len(recs))
     finally:
         e.close()
 
@@ -321,7 +339,7 @@ def case_graphical_session():
         r = e.run_as_user(["-c", "echo gui-session-$(id -u)"], env_extra=gui, pty=False)
         check(r.returncode == 0 and b"gui-session-%d" % USER_UID in r.stdout, "graphical session did not run: %r" % r.stderr)
         check(not os.path.exists(e.log), "graphical session recorded although graphical.record is false")
-        check("graphical session not recorded" in e.syslog.text(wait_for="graphical"), "not logged")
+        check("not recorded: graphical session" in e.syslog.text(wait_for="graphical"), "not logged")
         # the same variables on a terminal (ssh -X, a terminal emulator): recorded
         p = e.run_as_user(["-c", "echo terminal-with-display"], env_extra=gui)
         check(p.wait() == 0, "session failed")

@@ -22,6 +22,12 @@
 
 namespace tlog::rec {
 
+constexpr uint32_t kUnsetSession = 4294967295u;
+// The audit session id of this process (/proc/self/sessionid), kUnsetSession
+// when unknown. pam_tlog and the recorder must read it the same way: it is
+// bound into the proof.
+uint32_t audit_session_id();
+
 std::string conf_proof_key_path();  // TLOG_SYSCONFDIR "/conf-proof.key"
 
 std::string make_conf_proof(const integrity::Key& key, std::string_view user, uint32_t session, int64_t expires,

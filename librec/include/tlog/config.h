@@ -64,6 +64,11 @@ struct LoadOptions {
     // environment (the user runs it on purpose); tlog-rec-session does only
     // with a valid PAM proof (conf_proof.h).
     bool trust_env = true;
+    // The command line may carry settings that weaken the recording only when
+    // this is true. tlog-rec-session runs as the login shell, and login
+    // programs pass the user's words on (su -- USER --log-output=false): it
+    // trusts them only when it protects nothing anyway (not installed setuid).
+    bool trust_cli = true;
     // TLOG_REC[_SESSION]_CONF_FILE names a file the recorder would open with
     // its own identity; tlog-rec-session never follows it (a proof covers the
     // text, not a file the user may rewrite).
@@ -77,7 +82,6 @@ struct LoadResult {
     Config config;
     json::Value merged;                 // the merged JSON tree (what --configuration prints)
     std::vector<std::string> ignored;   // "<env VAR>: setting 'writer' ignored: ..." for the audit log
-    json::Value command_line;           // the command-line layer alone (which settings the caller chose)
 };
 
 // Throws InputError naming the source, line and key.

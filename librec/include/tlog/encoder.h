@@ -73,6 +73,10 @@ public:
     // then the last message, which carries "end": `reason` (a word such as
     // "exit", "hangup", "signal"). Nothing may be written after it.
     void finish(int64_t mono_ns, std::string_view reason);
+    // Writes the current message now, even an empty one (a position, and the
+    // window size when known): the recorder proves its writer works before
+    // the recorded program may run.
+    void write_now(int64_t mono_ns);
 
     // True when data waits for the next message; `pending_since_ns` is the
     // monotonic time the oldest of it arrived (for the latency timer).

@@ -37,6 +37,26 @@ Identities capture_identities(const std::string& tlog_user = "tlog");
 void act_as_user(const Identities& ids);
 void back_to_recorder(const Identities& ids);
 
+// act_as_user() for a scope: the recorder identity comes back however the
+// scope ends (back_to_recorder aborts if it cannot).
+class AsUser {
+public:
+    explicit AsUser(const Identities& ids) : ids_(ids) {
+        try {
+            act_as_user(ids_);
+        } catch (...) {
+            back_to_recorder(ids_);  // the gid may have changed before the uid failed
+            throw;
+        }
+    }
+    ~AsUser() { back_to_recorder(ids_); }
+    AsUser(const AsUser&) = delete;
+    AsUser& operator=(const AsUser&) = delete;
+
+private:
+    const Identities& ids_;
+};
+
 // In the forked child, before exec: becomes the user completely. On any
 // failure writes a message to fd 2 and _exit(126): a shell must never start
 // with the recorder's identity.

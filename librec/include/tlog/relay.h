@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,8 @@ const char* end_word(EndReason r);
 struct RelaySpec {
     std::string path;               // program to execute
     std::vector<std::string> argv;  // its argv; argv[0] may be "-bash" (login shell)
+    // Its environment ("NAME=value"); unset: the recorder's own.
+    std::optional<std::vector<std::string>> env;
     int in_fd = 0, out_fd = 1, err_fd = 2;
     bool use_pty = true;            // false: pipes even on a terminal
     // Hooks for the identity switch (privsep.h). All may be empty.
@@ -49,6 +52,12 @@ struct RelaySpec {
     std::function<void()> after_pty;
     std::function<void()> in_parent;       // after fork: become the tlog user completely
     std::function<void()> in_child;        // after fork, before exec: become the user (must not return on error: _exit)
+    // The program's terminal exists (parent, before fork; pty mode only).
+    std::function<void(int slave_fd)> on_pty;
+    // Parent, after in_parent and the first window event, while the program's
+    // process waits before exec: false stops it before it runs anything
+    // (the recorder proves here that its first message was written).
+    std::function<bool(int64_t mono_ns)> gate;
     // Seconds to wait for the program after a hangup before giving up on it.
     int hangup_wait_s = 5;
 };

@@ -32,8 +32,10 @@ public:
 // Opened once at start, so the file may be one the recording identity can
 // write and the recorded user cannot. Messages are written in pieces of up
 // to 64 KiB, one write() each (O_APPEND keeps other recorders' lines whole);
-// the returned sink is also a BufferedWriter.
-std::unique_ptr<MessageSink> make_file_writer(const std::string& path);
+// the returned sink is also a BufferedWriter. `follow_link` false: a symbolic
+// link as the last component is refused (the setuid recorder never writes
+// through a link someone planted where its file belongs).
+std::unique_ptr<MessageSink> make_file_writer(const std::string& path, bool follow_link = false);
 
 // RFC 3164 datagrams to a syslog socket (default /dev/log), our own client:
 // unlike syslog(3) it reports a failed send.
