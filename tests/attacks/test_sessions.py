@@ -12,6 +12,7 @@ import collections
 import grp
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -115,13 +116,31 @@ def case_control_master(e):
     recording of its own: its output in exactly one recording, the first
     under pam_tlog's id, the later ones under ID-2 and ID-3."""
     cm = e.T + "/cm"
+    # The master's own session lasts until the other two are done (the test
+    # creates `done`; at most 60 s): with ControlPersist=no the master
+    # connection ends with it, and a later client would open a new one.
+    done = e.T + "/cm-done"
     first = subprocess.Popen(e.ssh_argv("alice", "-o", "ControlMaster=yes", "-o", "ControlPath=" + cm,
-                                        "-o", "ControlPersist=no") + ["echo first-$((1+1)); sleep 6"],
+                                        "-o", "ControlPersist=no")
+                             + ["echo first-$((1+1)); for i in $(seq 600); do [ -e %s ] && break; sleep 0.1; done"
+                                % done],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     e.procs.append(first)
     wait_for(lambda: os.path.exists(cm) or first.poll() is not None, "the control socket", 30)
     if not os.path.exists(cm):
         fail("the master connection ended: %r" % (first.communicate(),))
+    # the first session's command runs (its recorder started first) before
+    # the second session starts: the socket is there before the session is
+    out1 = b""
+    end = time.time() + 30
+    while b"first-2\n" not in out1 and time.time() < end:
+        if not select.select([first.stdout], [], [], 0.5)[0]:
+            continue
+        d = os.read(first.stdout.fileno(), 4096)
+        if not d:
+            break
+        out1 += d
+    check(out1 == b"first-2\n", "the first session's output: %r" % out1)
     r2 = e.ssh_cmd("alice", "echo second-$((2+2))", "-o", "ControlPath=" + cm)
     check(r2.returncode == 0 and r2.stdout == b"second-4\n", "second session: %r %r" % (r2.stdout, r2.stderr))
     p3 = e.ssh_tty("alice", "-o", "ControlPath=" + cm)
@@ -130,8 +149,9 @@ def case_control_master(e):
     p3.read_until("third-6", 30)
     p3.write("exit\r")
     check(p3.wait(30) == 0, "third session: exit status")
-    out1, err1 = first.communicate(timeout=30)
-    check(first.returncode == 0 and out1 == b"first-2\n", "first session: %r %r" % (out1, err1))
+    open(done, "w").close()
+    rest, err1 = first.communicate(timeout=30)
+    check(first.returncode == 0 and rest == b"", "first session: %r %r" % (out1 + rest, err1))
     subprocess.run(e.ssh_argv("alice", "-o", "ControlPath=" + cm, "-O", "exit"), capture_output=True, timeout=30)
     e.wait_ended()
     recs = e.recordings()
@@ -413,6 +433,8 @@ def main():
     try:
         try:
             CASES[case](e)
+            if os.environ.get("E2E_DEBUG"):
+                debug_dump(e)
         except SystemExit:
             debug_dump(e)
             raise
