@@ -374,6 +374,96 @@ def case_second_connection_cannot_join(e):
     check(not problems, "\n  ".join(problems))
 
 
+def case_inherited_fd(e):
+    """The recorded program inherits the descriptors of whoever started the
+    login shell: bob (not recorded) runs `su - carol -c CMD 3>&1` (carol is
+    recorded for su), and carol's command writes to descriptor 3, bob's
+    terminal, past carol's recorder. Whatever carol's session shows on bob's
+    terminal must be in her recording (or the su session refused)."""
+    p = e.ssh_tty("bob")
+    mark = prompt(p) + 2
+    p.write("su - carol -c 'echo leaked-$((6*7)) as $(id -un) >&3; echo on-pty-$((7*7))' 3>&1\r")
+    mark = read_after(p, mark, "Password:")
+    p.write(CAROL_PASSWORD + "\r")
+    mark = read_after(p, mark, "on-pty-49")
+    prompt(p, mark)
+    p.write("exit\r")
+    p.wait(30)
+    recs = poll(lambda: [r for r, m in e.recordings().items() if m[-1].get("end")], 3) or []
+    check(len(recs) == 1 and e.recordings()[recs[0]][0]["user"] == "carol",
+          "carol's su session: %d recordings" % len(recs))
+    rec = e.output(recs[0])
+    check(b"on-pty-49" in rec, "carol's su session output not recorded: %r" % rec[-500:])
+    check(b"leaked-42 as carol" not in p.out or b"leaked-42 as carol" in rec,
+          "carol's command wrote to bob's terminal past her recording (descriptor 3): client %r, recording %r"
+          % (p.out[-300:], rec[-300:]))
+
+
+# bob's script: a recording of his own (the recorder is on the system for
+# anyone to run; `script` gives it a terminal, fed from a fifo), then su to
+# carol with standard input, output and error on that recording's pty, so
+# that carol's recorder takes her session for one that recording covers, and
+# a way out for carol's shell: descriptor 3 on bob's own terminal (su -c),
+# or /dev/tty, bob's controlling terminal (interactive su -).
+ESCAPE_SH = r"""REC=%(rec)s
+PW=%(pw)s
+D=$HOME/escape; mkdir $D; mkfifo $D/in
+cat > $D/prog.sh <<EOS
+tty > $D/tty.tmp && mv $D/tty.tmp $D/tty
+for i in \$(seq 600); do [ -e $D/done ] && break; sleep 0.1; done
+EOS
+script -qfec "$REC -c 'sh $D/prog.sh'" /dev/null < $D/in > $D/out 2>&1 & SP=$!
+exec 4>$D/in
+wait_for() { for i in $(seq 300); do [ -e "$1" ] && return 0; sleep 0.1; done; echo "timeout: $1"; return 1; }
+wait_out() { for i in $(seq 300); do grep -q "$1" $D/out && return 0; sleep 0.1; done; echo "timeout: $1"; return 1; }
+wait_for $D/tty; N=$(cat $D/tty)   # the pty of bob's own recording
+echo "own recording on $N"
+(wait_out Password: && echo "$PW" >&4) &
+su - carol -c 'echo escaped-fd-$((6*7)) as $(id -un) >&3; echo on-pty-$((7*7))' 3>&1 <$N >$N 2>$N
+echo su-c-status=$?
+: > $D/out
+(wait_out Password: && echo "$PW" >&4 && wait_out carol@ &&
+ echo 'echo escaped-tty-$((6*7)) as $(id -un) > /dev/tty; exit' >&4) &
+su - carol <$N >$N 2>$N
+echo su-status=$?
+touch $D/done; exec 4>&-; wait $SP
+"""
+
+
+def case_nested_skip_escape(e):
+    """A recorder started inside a recording's pty (stdin, stdout, stderr)
+    runs the shell without a recording of its own. bob (not recorded) makes
+    such a pty with a recording of his own and su's to carol (recorded for
+    su) on it, with a descriptor on his unrecorded terminal (su -c CMD 3>&1)
+    or through /dev/tty (interactive su -, bob's controlling terminal).
+    Whatever carol's session shows on bob's terminal must be in a recording
+    (or the su session refused)."""
+    private_pts()
+    script = e.T + "/home/bob/escape.sh"
+    with open(script, "w") as f:
+        f.write(ESCAPE_SH % {"rec": e.rec, "pw": CAROL_PASSWORD})
+    os.chown(script, USERS["bob"][0], USERS["bob"][0])
+    p = e.ssh_tty("bob")
+    mark = prompt(p) + 2
+    p.write("bash ~/escape.sh; echo end-$((1+1))\r")
+    mark = read_after(p, mark, "end-2", 60)
+    prompt(p, mark)
+    p.write("exit\r")
+    p.wait(30)
+    out = p.out.decode(errors="replace")
+    check(re.search(r"own recording on /dev/pts/\d+", out), "bob's own recording did not start: %r" % out[-1500:])
+    check("su-c-status=0" in out and "su-status=0" in out, "su to carol failed: %r" % out[-1500:])
+    check("on-pty-49" in out or poll(lambda: any(b"on-pty-49" in e.output(r) for r in e.recordings()), 3),
+          "carol's su -c session did not run: %r" % out[-1500:])
+    recorded = poll(lambda: b"".join(e.output(r) for r in e.recordings() if e.recordings()[r][-1].get("end")), 3) or b""
+    problems = []
+    for m in ("escaped-fd-42 as carol", "escaped-tty-42 as carol"):
+        if m in out and m.encode() not in recorded:
+            problems.append("%r reached bob's terminal and is in no recording" % m)
+    check(not problems, "carol's su session escaped the recording:\n  " + "\n  ".join(problems)
+          + "\n  auth log: %s" % "\n  ".join(log_lines(e, "carol")))
+
+
 # Values of the recorder's variables a client sends (SendEnv, sshd's
 # AcceptEnv TLOG_*): the nesting depth the recorder keeps in the
 # environment, alone and with other recorder variables.
