@@ -43,9 +43,7 @@ ino_t inode(const std::string& path) {
     return st.st_ino;
 }
 
-void cleanup(const std::string& dir) {
-    assert_int_equal(system(("rm -rf '" + dir + "'").c_str()), 0);
-}
+void cleanup(const std::string& dir) { assert_int_equal(system(("rm -rf '" + dir + "'").c_str()), 0); }
 
 void claim_numbers_the_sessions(void**) {
     const std::string dir = make_dir();
@@ -121,7 +119,7 @@ void symlink_directory_and_garbage_are_unreadable(void**) {
     assert_int_equal(all.size(), 6);
     for (int i = 0; i < 5; ++i) {
         assert_str_eq(all[i].state, "unreadable");
-        assert_true(all[i].detail.find(dir + "/rec." + all[i].rec) == 0);   // names the file
+        assert_true(all[i].detail.find(dir + "/rec." + all[i].rec) == 0);  // names the file
     }
     // an unreadable marker does not hide the ones after it
     assert_str_eq(all[5].state, "ended");
@@ -146,7 +144,7 @@ void remove_all_removes_them(void**) {
     assert_int_equal(names(dir).size(), 5);
     tlog::marker::remove_all(dir, "d-1");
     assert_true(tlog::marker::read_all(dir, "d-1").empty());
-    assert_true(names(dir) == std::set<std::string>{"rec.other-2"});   // another login's marker stays
+    assert_true(names(dir) == std::set<std::string>{"rec.other-2"});  // another login's marker stays
     // the ids are free again
     assert_str_eq(Marker::claim(dir, "d-1").rec(), "d-1");
     cleanup(dir);
