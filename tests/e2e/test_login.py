@@ -247,9 +247,12 @@ def case_auditd(e):
         e.wait_ended()
         rec = next(iter(e.recordings()))
         # kernel audit is host-wide: other tests' logins are in this log too
-        wait_for(lambda: "op=tlog-session-end rec=" + rec in a.search("-m", "TRUSTED_APP"), "the end record", 10)
+        ops = ("op=tlog-session-end rec=" + rec + " ", "op=tlog-session-unrecorded rec=" + rec + " ")
+        wait_for(lambda: any(op in a.search("-m", "TRUSTED_APP") for op in ops), "the end record", 10)
         out = a.search("-m", "TRUSTED_APP")
         print(out)
+        check(ops[1] not in out, "pam_tlog reported recording %s as not recorded although it was: the recorder "
+              "left no marker in /run/tlog (tlog::marker, pam_tlog(8) CLOSE_SESSION REPORT)" % rec)
         for op in ("tlog-session-start", "tlog-session-end"):
             recs = [l for l in out.splitlines() if "op=" + op in l and "rec=" + rec + " " in l]
             check(recs, "no %s audit record: %s" % (op, out))
