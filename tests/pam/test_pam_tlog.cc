@@ -341,9 +341,11 @@ void close_reports_past_an_unreadable_marker(void**) {
     Closed c = open_and_close([](const std::string& rec) {
         assert_int_equal(mkdir((kRunDir + "/rec." + rec).c_str(), 0700), 0);
         tlog::marker::Marker::claim(kRunDir, rec).set("ended", "hangup");
+        tlog::marker::Marker::claim(kRunDir, rec).set("paused\x1b[2J", "");
     });
     expect_line(c.log, "rec " + c.rec + ": the recording marker is unreadable: " + kRunDir + "/rec." + c.rec, 3);
     expect_line(c.log, "rec " + c.rec + "-2: recorded, ended (hangup)", 6);
+    expect_line(c.log, "rec " + c.rec + "-3: the recording marker has the unknown state \"paused?[2J\"", 3);
     // the directory in the marker's place cannot be unlinked; the file after it is gone
     assert_true(markers_left() == std::vector<std::string>{"rec." + c.rec});
     rmdir((kRunDir + "/rec." + c.rec).c_str());
