@@ -25,7 +25,6 @@
 namespace pam_tlog {
 namespace {
 
-constexpr uint32_t kUnsetSession = 4294967295u;
 constexpr size_t kMaxItem = 1024;   // longer PAM items are refused as hostile
 constexpr const char* kDataKey = "pam_tlog.session";
 const char* const kOurVariables[] = {"TLOG_REC_SHELL", "TLOG_REC_CONF_TEXT", "TLOG_REC_CONF_PROOF"};
@@ -77,15 +76,6 @@ void log_unknown(pam_handle_t* pamh, const Options& o) {
     for (const auto& u : o.unknown) pam_syslog(pamh, LOG_ERR, "unknown or bad argument: %s", u.c_str());
 }
 
-uint32_t audit_session_id() {
-    FILE* f = fopen("/proc/self/sessionid", "re");
-    if (!f) return kUnsetSession;
-    unsigned long v = kUnsetSession;
-    if (fscanf(f, "%lu", &v) != 1 || v > kUnsetSession) v = kUnsetSession;
-    fclose(f);
-    return static_cast<uint32_t>(v);
-}
-
 // The recording configuration handed to the recorder: the rule's settings
 // plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}).
 std::string conf_text(const std::string& settings, const std::string& rec, bool record,
@@ -131,7 +121,7 @@ void export_for_recorder(pam_handle_t* pamh, const Options& o, const Login& l, c
     try {
         const tlog::integrity::Key key = tlog::integrity::load_key_file(o.key);
         const int64_t expires = time(nullptr) + o.proof_lifetime;
-        put(pamh, "TLOG_REC_CONF_PROOF", tlog::rec::make_conf_proof(key, l.user, audit_session_id(), expires, text));
+        put(pamh, "TLOG_REC_CONF_PROOF", tlog::rec::make_conf_proof(key, l.user, tlog::rec::audit_session_id(), expires, text));
     } catch (const std::exception& e) {
         pam_syslog(pamh, LOG_WARNING, "no proof for the recording settings of %s (%s): the recorder will use its "
                    "system configuration", l.user.c_str(), e.what());
@@ -350,7 +340,7 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
 
     auto data = std::make_unique<SessionData>();
     data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    data->audit = AuditFields{"tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(audit_session_id()),
+    data->audit = AuditFields{"tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(tlog::rec::audit_session_id()),
                               d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", "", true};
     if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
         // The recorder starts unrecorded for the other kinds: say so, so an

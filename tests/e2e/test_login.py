@@ -53,6 +53,10 @@ def case_recorded_login(e):
     check("recording %s (service sshd" % user in log and "rec " + rec in log,
           "pam_tlog log line with the recording id missing: %s" % log[-2000:])
     check(msgs[-1].get("end") == "exit", "end %r" % msgs[-1].get("end"))
+    # close_session found the recorder's marker: recorded, ended, and gone
+    log = e.syslog.text(wait_for="rec %s: recorded" % rec)
+    check("rec %s: recorded, ended (exit)" % rec in log, "no close_session report: %s" % log[-2000:])
+    check(not [f for f in os.listdir("/run/tlog") if f.startswith("rec.")], "markers left in /run/tlog")
 
 
 def case_not_recorded(e):
