@@ -25,6 +25,7 @@
 #include "tlog/conf_proof.h"
 #include "tlog/encoder.h"
 #include "tlog/error.h"
+#include "tlog/file_transfer.h"
 #include "tlog/hex.h"
 #include "tlog/integrity.h"
 #include "tlog/privsep.h"
@@ -260,59 +261,6 @@ bool is_recorder_program(const std::string& path) {
     }
     std::string b = basename_of(real);
     return b.rfind("tlog-rec", 0) == 0;
-}
-
-std::optional<std::vector<std::string>> file_transfer_argv(const std::string& cmd,
-                                                           const std::function<bool(const std::string&)>& exists) {
-    // The command string is the user's (ssh host 'CMD'): only a plain
-    // command line qualifies — no quotes, no shell syntax — so nothing but
-    // the transfer program can run in an unrecorded-payload session.
-    static const char kPlain[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _./,:=@+%-";
-    if (cmd.empty() || cmd.find_first_not_of(kPlain) != std::string::npos) return std::nullopt;
-    std::vector<std::string> words;
-    size_t i = 0;
-    while (i < cmd.size()) {
-        size_t b = cmd.find_first_not_of(' ', i);
-        if (b == std::string::npos) break;
-        size_t e = cmd.find(' ', b);
-        if (e == std::string::npos) e = cmd.size();
-        words.push_back(cmd.substr(b, e - b));
-        i = e;
-    }
-    if (!words.empty() && words[0] == "exec") words.erase(words.begin());
-    if (words.empty()) return std::nullopt;
-    // The program is the system's, by absolute path: the user's PATH,
-    // aliases, functions and startup files are not involved, because the
-    // recorder executes it directly instead of through the user's shell.
-    static const std::vector<std::string> kPrograms = {
-        "/usr/bin/scp", "/usr/bin/rsync", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
-        "/usr/libexec/sftp-server",
-    };
-    std::string prog;
-    for (const auto& known : kPrograms) {
-        if (words[0] == known || (words[0].find('/') == std::string::npos && basename_of(known) == words[0])) {
-            if (exists(known)) {
-                prog = known;
-                break;
-            }
-        }
-    }
-    if (prog.empty()) return std::nullopt;
-    std::string name = basename_of(prog);
-    auto has = [&](const char* w) {
-        for (size_t k = 1; k < words.size(); k++)
-            if (words[k] == w) return true;
-        return false;
-    };
-    if (name == "scp" && !has("-t") && !has("-f")) return std::nullopt;
-    if (name == "rsync" && !has("--server")) return std::nullopt;
-    words[0] = prog;
-    return words;
-}
-
-bool is_file_transfer_command(const std::string& cmd) {
-    return file_transfer_argv(cmd, [](const std::string& p) { return access(p.c_str(), X_OK) == 0; }).has_value();
 }
 
 int recorder_main(Program p, int argc, char** argv) {
@@ -622,6 +570,9 @@ int recorder_main(Program p, int argc, char** argv) {
     RelaySpec spec;
     spec.path = path;
     spec.argv = args;
+    // The user's environment reaches the shell, whose session is recorded in
+    // full; a transfer program's is not: it gets a fixed one.
+    if (transfer) spec.env = transfer_environment(environ);
     if (p == Program::RecSession) {
         spec.before_pty = [&] { act_as_user(ids); };
         spec.after_pty = [&] { back_to_recorder(ids); };

@@ -220,6 +220,11 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
     std::vector<char*> argv;
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    std::vector<char*> envp;
+    if (spec.env) {
+        for (const auto& e : *spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+    }
 
     pid_t pid = fork();
     if (pid < 0) {
@@ -245,7 +250,10 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
         do got = ::read(gopipe[0], &go, 1);
         while (got < 0 && errno == EINTR);
         if (got != 1) _exit(126);  // the recording could not start: run nothing
-        execv(spec.path.c_str(), argv.data());
+        if (spec.env)
+            execve(spec.path.c_str(), argv.data(), envp.data());
+        else
+            execv(spec.path.c_str(), argv.data());
         int e = errno;
         (void)!::write(errpipe[1], &e, sizeof e);
         _exit(exec_failure_status(e));

@@ -8,11 +8,13 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "tlog/charset.h"
 #include "tlog/conf_proof.h"
 #include "tlog/config.h"
 #include "tlog/error.h"
+#include "tlog/file_transfer.h"
 #include "tlog/rate_limit.h"
 #include "tlog/recorder.h"
 
@@ -186,6 +188,40 @@ void test_session_names_and_untrusted_env(void**) {
     assert_true(r.config.log_input);
 }
 
+// The login shell's command line is the user's (su -- USER --log-output=false).
+void test_session_untrusted_command_line(void**) {
+    write_file(g_dir + "/tlog-rec-session.conf", "{\"writer\": \"file\", \"file\": {\"path\": \"/var/log/tlog/s.log\"}}");
+    LoadOptions o = opts(Program::RecSession, {"--log-output=false", "-w", "syslog", "-o", "/tmp/evil", "--lax",
+                                               "--integrity-key=/tmp/k", "--semaphore=/tmp/sem", "-l", "-c", "id"});
+    o.trust_env = false;
+    o.trust_env_file = false;
+    o.trust_cli = false;
+    auto r = load_config(o);
+    assert_true(r.config.log_output);
+    assert_string_equal(r.config.writer.c_str(), "file");
+    assert_string_equal(r.config.file_path.c_str(), "/var/log/tlog/s.log");
+    assert_false(r.config.lax);
+    assert_true(r.config.key_file.empty());
+    // what cannot weaken the recording is taken
+    assert_string_equal(r.config.semaphore.c_str(), "/tmp/sem");
+    assert_true(r.config.login && r.config.command);
+    assert_int_equal(r.config.args.size(), 1);
+    assert_int_equal(r.ignored.size(), 5);  // log.output, writer, file.path, lax, integrity.key
+    for (const auto& i : r.ignored) {
+        assert_true(i.rfind("<command line>: setting '", 0) == 0);
+        assert_true(i.find("command line is the user's") != std::string::npos);
+    }
+    // A bad option is still an error, naming the command line.
+    o.argv = {"tlog-rec-session", "--no-such-option"};
+    expect_error(o, {"<command line>", "--no-such-option"});
+    // Trusted (not installed setuid): taken as before.
+    o.argv = {"tlog-rec-session", "--log-output=false", "-c", "id"};
+    o.trust_cli = true;
+    r = load_config(o);
+    assert_false(r.config.log_output);
+    assert_true(r.ignored.empty());
+}
+
 void test_configuration_roundtrip(void**) {
     auto r = load_config(opts(Program::Rec, {"--configuration", "--latency=2.5", "ls"}));
     assert_true(r.config.configuration);
@@ -242,6 +278,260 @@ void test_transfer_commands(void**) {
     assert_false(file_transfer_argv("scp -f x\nid", all).has_value());
     assert_false(file_transfer_argv("cat x # scp -f x", all).has_value());
     assert_false(file_transfer_argv("scp -f x | nc h 1", all).has_value());
+}
+
+bool transfer(const std::string& cmd) {
+    return file_transfer_argv(cmd, [](const std::string&) { return true; }).has_value();
+}
+
+// The command lines below marked "client:" are what sshd was asked to run by
+// these clients (Debian 12: OpenSSH 9.2 scp -O, rsync with -e set to a
+// script that printed its arguments), pasted as they were seen.
+void test_transfer_scp(void**) {
+    const char* accepted[] = {
+        "scp -t dst",      // client: scp -O f h:dst
+        "scp -r -t dst",   // client: scp -O -r d h:dst
+        "scp -p -t dst",   // client: scp -O -p f h:dst
+        "scp -v -t dst",   // client: scp -O -v f h:dst
+        "scp -d -t dst",   // client: scp -O f g h:dst
+        "scp -t .",        // client: scp -O f h:
+        "scp -t -- -x",    // client: scp -O f h:-x
+        "scp -f src",      // client: scp -O h:src .
+        "scp -r -f src",   // client: scp -O -r h:src .
+        "scp -r -p -f a",  // client: scp -O -pr h:a .
+        "scp -v -r -p -d -t d",
+        "/usr/bin/scp -f /etc/hostname",
+    };
+    for (const char* c : accepted) {
+        if (!transfer(c)) fail_msg("refused: %s", c);
+    }
+    const char* refused[] = {
+        "scp -pt d",                              // a client never combines them
+        "scp -S /home/u/evil -t d",               // a program to run
+        "scp -o ProxyCommand=/home/u/evil -t d",  // configuration
+        "scp -F /home/u/cfg -t d",
+        "scp -i /home/u/key -t d",
+        "scp -P 2222 -t d",
+        "scp -J u@h -t d",
+        "scp -3 -t d",
+        "scp -c aes128-ctr -t d",
+        "scp -l 100 -t d",
+        "scp -q -t d",
+        "scp -T -f x",
+        "scp -O -t d",
+        "scp -s -t d",
+        "scp -t d -S /home/u/evil",
+        "scp -r -v -t d",  // not the client's order
+        "scp -t a b",      // one path only
+        "scp -t",
+        "scp -f",
+        "scp -t -x",    // a path starting with '-' comes after "--"
+        "scp -t -- x",  // and only then
+        "scp -t --",
+        "scp -t -f x",
+        "scp x -t d",
+    };
+    for (const char* c : refused) {
+        if (transfer(c)) fail_msg("accepted: %s", c);
+    }
+}
+
+void test_transfer_rsync(void**) {
+    const char* accepted[] = {
+        "rsync --server -vlogDtpre.iLsfxCIvu . dst/",                          // client: rsync -av f h:dst/
+        "rsync --server --sender -vlogDtpre.iLsfxCIvu . src/",                 // client: rsync -av h:src/ d
+        "rsync --server -vlogDtpre.iLsfxCIvu --delete . dst/",                 // client: rsync -av --delete
+        "rsync --server -logDtprze.iLsfxCIvu . dst/",                          // client: rsync -az
+        "rsync --server --sender -logDtprze.iLsfxCIvu . src/",                 // client: rsync -az (pull)
+        "rsync --server -re.iLsfxCIvu . dst/",                                 // client: rsync -r
+        "rsync --server -e.LsfxCIvu . .",                                      // client: rsync f h:
+        "rsync --server -e.LsfxCIvu . ./-x",                                   // client: rsync f h:-x
+        "rsync --server --sender -logDtpre.iLsfxCIvu . a b",                   // client: rsync -a h:a h:b d
+        "rsync --server --sender -vlogDtpre.iLsfxCIvu --list-only . .",        // client: rsync -av --list-only h:
+        "rsync --server -de.LsfxCIvu --no-r --delete . x",                     // client: rsync -d --delete f h:x
+        "rsync --server -logDtpre.iLsfxCIvu --log-format=X --partial . dst/",  // client: rsync -aP
+        "rsync --server -logDtpre.iLsfxCIvu --log-format=%i . dst/",           // client: rsync -ai
+        "rsync --server -blogDtpre.iLsfxCIvu --backup-dir bak . dst/",         // client: rsync -a --backup-dir=bak
+        "rsync --server -logDtpre.iLsfxCIvu --temp-dir /tmp . dst/",           // client: rsync -a --temp-dir=/tmp
+        "rsync --server -logDtpre.iLsfxCIvu --link-dest x . dst/",             // client: rsync -a --link-dest=x
+        "rsync --server -logDtpre.iLsfxCIvu --partial-dir .p . dst/",          // client: rsync -a --partial-dir=.p
+        "rsync --server -logDtpre.iLsfxCIvu -B1024 . dst/",                    // client: rsync -a --block-size=1024
+        "rsync --server -logDtpre.iLsfxCIvu --max-size=1048576 . dst/",        // client: rsync -a --max-size=1M
+        "rsync --server -logDtpre.iLsfxCIvu --append --append . dst/",         // client: rsync -a --append-verify
+        "rsync --server -logDtpre.iLsfxCIvu --compress-level=3 . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --bwlimit=100 . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --timeout=30 . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --max-delete=5 . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --suffix=.old . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --inplace --write-devices . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --checksum-choice=md5 . dst/",
+        "rsync --server -logDtpre.iLsfxCIvu --usermap=a:b . dst/",
+        "rsync --server --sender -logDtpRe.LsfxCIvu --files-from=- --from0 . /",  // client: --files-from=f h:/
+        "rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids --remove-source-files . dst/",
+        "rsync --server -logDtpre31.1iLsfxCIvu . dst/",  // a pre-release's protocol "e31.1"
+        "exec rsync --server -vlogDtpre.iLsfxCIvu . dst/",
+    };
+    for (const char* c : accepted) {
+        if (!transfer(c)) fail_msg("refused: %s", c);
+    }
+    const char* refused[] = {
+        // rsync daemon over the remote shell with the user's own rsyncd.conf
+        // (client: --rsync-path="rsync --config=FILE" h::mod): its
+        // pre-xfer exec and the like run what the user wrote
+        "rsync --config=/home/u/evil.conf --server --daemon .",
+        "rsync --server --daemon .",
+        "rsync --server --daemon --config=/home/u/evil.conf .",
+        "rsync --server -vlogDtpre.iLsfxCIvu --daemon . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --config=/home/u/evil.conf . dst/",
+        "rsync --server -M--log-file=/tmp/x . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu -M--log-file=/tmp/x . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --dparam=pre-xfer.exec=/home/u/evil . dst/",
+        "rsync --server -vlogDtpr -e /home/u/evil . dst/",
+        "rsync --server -e /home/u/evil . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --rsh=/home/u/evil . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --rsync-path=/home/u/evil . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --log-file=/home/u/log . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --log-file-format=%f . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --write-batch=/home/u/b . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --only-write-batch=X . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --read-batch=/home/u/b . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --early-input=/home/u/in . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --copy-as=root . dst/",
+        "rsync --server --sender -vlogDtpre.iLsfxCIvu --files-from=/etc/list . /",
+        "rsync --server --sender -vlogDtpre.iLsfxCIvu --files-from /etc/list . /",
+        "rsync --server -vlogDtpre.iLsfxCIvu --iconv=utf8 . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --frobnicate . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --log-format=%h . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --delete=yes . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --timeout=x . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --backup-dir --daemon . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu --backup-dir=bak . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu -B-1 . dst/",
+        // --protect-args: the rest, options included, would come over the connection
+        "rsync --server -slogDtpre.iLsfxCIvu",
+        "rsync --server -slogDtpre.iLsfxCIvu . dst/",
+        // the cluster: only the client's flags, "e" only as protocol information
+        "rsync --server -logDtpZre.iLsfxCIvu . dst/",
+        "rsync --server -logDtpre . dst/",
+        "rsync --server -logDtpre.i/x . dst/",
+        "rsync --server - . dst/",
+        // the shape: --server first, ".", at least one path, no option after "."
+        "rsync --sender --server -vlogDtpre.iLsfxCIvu . src/",
+        "rsync -vlogDtpre.iLsfxCIvu --server . dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu .",
+        "rsync --server -vlogDtpre.iLsfxCIvu dst/",
+        "rsync --server -vlogDtpre.iLsfxCIvu . --daemon",
+        "rsync --server -vlogDtpre.iLsfxCIvu . dst/ --config=/home/u/evil.conf",
+        "rsync --server --server -vlogDtpre.iLsfxCIvu . dst/",
+        "rsync -av f dst/",  // the client side
+        "rsync",
+    };
+    for (const char* c : refused) {
+        if (transfer(c)) fail_msg("accepted: %s", c);
+    }
+}
+
+void test_transfer_sftp_server(void**) {
+    const char* accepted[] = {
+        "/usr/lib/openssh/sftp-server",  // sshd: Subsystem sftp /usr/lib/openssh/sftp-server (scp, sftp)
+        "sftp-server",
+        "/usr/libexec/openssh/sftp-server",
+        "/usr/lib/openssh/sftp-server -e",
+        "/usr/lib/openssh/sftp-server -R",
+        "/usr/lib/openssh/sftp-server -l INFO -f AUTHPRIV",
+        "/usr/lib/openssh/sftp-server -f local5 -l verbose -e",
+        "/usr/lib/openssh/sftp-server -u 022",
+        "/usr/lib/openssh/sftp-server -u 0777 -R",
+    };
+    for (const char* c : accepted) {
+        if (!transfer(c)) fail_msg("refused: %s", c);
+    }
+    const char* refused[] = {
+        "/usr/lib/openssh/sftp-server -d /etc",        // start directory
+        "/usr/lib/openssh/sftp-server -p open,close",  // request lists
+        "/usr/lib/openssh/sftp-server -P remove",
+        "/usr/lib/openssh/sftp-server -Q requests",  // a query, not a transfer
+        "/usr/lib/openssh/sftp-server -c anything",
+        "/usr/lib/openssh/sftp-server -h",
+        "/usr/lib/openssh/sftp-server -eR",     // separate words only
+        "/usr/lib/openssh/sftp-server -lINFO",  // separate words only
+        "/usr/lib/openssh/sftp-server -l BOGUS",
+        "/usr/lib/openssh/sftp-server -l",
+        "/usr/lib/openssh/sftp-server -f",
+        "/usr/lib/openssh/sftp-server -f /dev/log",
+        "/usr/lib/openssh/sftp-server -u 999",  // not octal
+        "/usr/lib/openssh/sftp-server -u 07777",
+        "/usr/lib/openssh/sftp-server -u 1000",  // above 0777
+        "/usr/lib/openssh/sftp-server -u",
+        "/usr/lib/openssh/sftp-server file",
+        "/usr/lib/openssh/sftp-server -- -e",
+    };
+    for (const char* c : refused) {
+        if (transfer(c)) fail_msg("accepted: %s", c);
+    }
+}
+
+void test_transfer_environment(void**) {
+    const std::string long_value(kTransferEnvValueMax + 1, 'x');
+    const std::string max_value(kTransferEnvValueMax, 'y');
+    const std::string lc_time_long = "LC_TIME=" + long_value, lc_numeric_max = "LC_NUMERIC=" + max_value;
+    const char* in[] = {
+        "LD_PRELOAD=/nonexistent/evil.so",
+        "PATH=/home/u/bin:/usr/bin",
+        "HOME=/home/u",
+        "LD_LIBRARY_PATH=/home/u/lib",
+        "USER=u",
+        "LOGNAME=u",
+        "SHELL=/usr/bin/tlog-rec-session",
+        "RSYNC_RSH=/home/u/evil",
+        "RSYNC_CHECKSUM_LIST=none",
+        "RSYNC_ICONV=utf8",
+        "LANG=C.UTF-8",
+        "BASH_ENV=/home/u/evil.sh",
+        "ENV=/home/u/evil.sh",
+        "LD_AUDIT=/home/u/audit.so",
+        "GCONV_PATH=/home/u/gconv",
+        "LOCPATH=/home/u/locale",
+        "MALLOC_CONF=x",
+        "SSH_CONNECTION=127.0.0.1 1 127.0.0.1 22",
+        "TLOG_REC_SESSION_NESTED=1",
+        "LC_ALL=de_DE.UTF-8",
+        "TZ=UTC",
+        "HOME=/second/home",  // getenv() sees the first
+        "noequals",
+        "LC_=x",
+        "LC_lower=x",
+        "lc_all=x",
+        "LC_ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF=x",  // not a category name: too long
+        "LC_IDENTIFICATION=C",
+        "PATH=/usr/bin",
+        lc_time_long.c_str(),
+        lc_numeric_max.c_str(),
+        "TZ=:/home/u/second",
+        nullptr,
+    };
+    std::vector<std::string> want = {
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "HOME=/home/u",
+        "USER=u",
+        "LOGNAME=u",
+        "SHELL=/usr/bin/tlog-rec-session",
+        "LANG=C.UTF-8",
+        "LC_ALL=de_DE.UTF-8",
+        "TZ=UTC",
+        "LC_IDENTIFICATION=C",
+        lc_numeric_max,
+    };
+    std::vector<std::string> got = transfer_environment(in);
+    if (got != want) {
+        std::string all;
+        for (const auto& e : got) all += e.substr(0, 40) + "\n";
+        fail_msg("transfer environment:\n%s", all.c_str());
+    }
+    // nothing in: PATH only
+    got = transfer_environment(nullptr);
+    assert_int_equal(got.size(), 1);
+    assert_string_equal(got[0].c_str(), "PATH=/usr/local/bin:/usr/bin:/bin");
 }
 
 void test_rate_limiter(void**) {
@@ -316,10 +606,15 @@ int main() {
         cmocka_unit_test_setup_teardown(test_layers_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_source_key_expectation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_names_and_untrusted_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_untrusted_command_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_configuration_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_file, setup, teardown),
         cmocka_unit_test(test_shell_name_form),
         cmocka_unit_test(test_transfer_commands),
+        cmocka_unit_test(test_transfer_scp),
+        cmocka_unit_test(test_transfer_rsync),
+        cmocka_unit_test(test_transfer_sftp_server),
+        cmocka_unit_test(test_transfer_environment),
         cmocka_unit_test(test_rate_limiter),
         cmocka_unit_test(test_drop_record),
         cmocka_unit_test(test_conf_proof),

@@ -3,10 +3,7 @@
 // writer, encoder, rate limit, transfer and charset handling around the relay.
 #pragma once
 
-#include <functional>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "tlog/config.h"
 
@@ -23,14 +20,5 @@ std::string shell_from_program_name(const std::string& argv0);
 // True when `path` is (a link to) a recorder program: running it as the
 // recorded shell would loop.
 bool is_recorder_program(const std::string& path);
-
-// Recognises a file-transfer command line run through `shell -c` (scp -t/-f,
-// sftp-server, rsync --server): only a plain command line (no quotes, no
-// shell syntax) naming a system program that `exists`. Returns the argv to
-// execute directly (argv[0] the program's absolute path), bypassing the
-// user's shell, aliases, functions and startup files.
-std::optional<std::vector<std::string>> file_transfer_argv(const std::string& cmd,
-                                                           const std::function<bool(const std::string&)>& exists);
-bool is_file_transfer_command(const std::string& cmd);  // with access(X_OK) as `exists`
 
 } // namespace tlog::rec

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,8 @@ const char* end_word(EndReason r);
 struct RelaySpec {
     std::string path;               // program to execute
     std::vector<std::string> argv;  // its argv; argv[0] may be "-bash" (login shell)
+    // Its environment ("NAME=value"); unset: the recorder's own.
+    std::optional<std::vector<std::string>> env;
     int in_fd = 0, out_fd = 1, err_fd = 2;
     bool use_pty = true;            // false: pipes even on a terminal
     // Hooks for the identity switch (privsep.h). All may be empty.
