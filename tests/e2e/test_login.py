@@ -273,7 +273,7 @@ def case_auditd(e):
 
 def case_sssd_dropin(e):
     """SSSD coexistence, SSSD's hand-off emulated (the sssd daemon itself is
-    not started: doc/notes/issue-6.md): with SSSD deciding, nss_sss answers the
+    not started: doc/policy-design.md, "SSSD as the decider"): with SSSD deciding, nss_sss answers the
     recorder as shell and pam_sss exports TLOG_REC_SESSION_SHELL; pam_tlog is
     not in the stack (examples/sssd/sssd.conf). Our recorder, run by a real
     sshd, records and runs the shell SSSD named."""
