@@ -49,6 +49,7 @@ std::string audit_message(const AuditFields& f) {
     add(m, "rhost", f.rhost);
     add(m, "tty", f.tty);
     if (!f.kinds.empty()) add(m, "kinds", f.kinds);
+    if (!f.reason.empty()) add(m, "reason", f.reason);
     return m;
 }
 

@@ -1,6 +1,9 @@
-// The audit records pam_tlog writes for a recorded session (libaudit,
+// The audit records pam_tlog writes for a recorded login (libaudit,
 // user-space type AUDIT_TRUSTED_APP): "op=tlog-session-start" at
-// open_session and "op=tlog-session-end" at close_session, with the
+// open_session; at close_session one record per session the recorder
+// reported, "op=tlog-session-end" (recorded) or "op=tlog-session-unrecorded"
+// (res=failed, with reason=); "op=tlog-session-denied" when a login is
+// refused because the recorder is listed in /etc/shells. Each carries the
 // recording id, rule, service, remote host and tty, so `ausearch -m
 // TRUSTED_APP` finds the recording and the recording's id finds the login.
 #pragma once
@@ -12,7 +15,7 @@
 namespace pam_tlog {
 
 struct AuditFields {
-    std::string op;        // tlog-session-start | tlog-session-end
+    std::string op;        // tlog-session-start | -end | -unrecorded | -denied
     std::string rec;       // recording id (shared with the recorder)
     std::string rule;
     std::string service;
@@ -20,6 +23,7 @@ struct AuditFields {
     std::string rhost;
     std::string tty;
     std::string kinds;     // sshd: the session kinds recorded when not all are ("" = all or known)
+    std::string reason;    // why not recorded, or how it ended ("" = none); written by the recorder
     bool success = true;
 };
 

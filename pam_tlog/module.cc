@@ -9,20 +9,22 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audit_record.h"
 #include "decision.h"
 #include "options.h"
+#include "shells_file.h"
 #include "user_entry.h"
 #include "tlog/conf_proof.h"
 #include "tlog/hex.h"
 #include "tlog/integrity.h"
 #include "tlog/json.h"
+#include "tlog/rec_marker.h"
 
 namespace pam_tlog {
 namespace {
 
-constexpr uint32_t kUnsetSession = 4294967295u;
 constexpr size_t kMaxItem = 1024;   // longer PAM items are refused as hostile
 constexpr const char* kDataKey = "pam_tlog.session";
 const char* const kOurVariables[] = {"TLOG_REC_SHELL", "TLOG_REC_CONF_TEXT", "TLOG_REC_CONF_PROOF"};
@@ -74,15 +76,6 @@ void log_unknown(pam_handle_t* pamh, const Options& o) {
     for (const auto& u : o.unknown) pam_syslog(pamh, LOG_ERR, "unknown or bad argument: %s", u.c_str());
 }
 
-uint32_t audit_session_id() {
-    FILE* f = fopen("/proc/self/sessionid", "re");
-    if (!f) return kUnsetSession;
-    unsigned long v = kUnsetSession;
-    if (fscanf(f, "%lu", &v) != 1 || v > kUnsetSession) v = kUnsetSession;
-    fclose(f);
-    return static_cast<uint32_t>(v);
-}
-
 // The recording configuration handed to the recorder: the rule's settings
 // plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}).
 std::string conf_text(const std::string& settings, const std::string& rec, bool record,
@@ -128,7 +121,7 @@ void export_for_recorder(pam_handle_t* pamh, const Options& o, const Login& l, c
     try {
         const tlog::integrity::Key key = tlog::integrity::load_key_file(o.key);
         const int64_t expires = time(nullptr) + o.proof_lifetime;
-        put(pamh, "TLOG_REC_CONF_PROOF", tlog::rec::make_conf_proof(key, l.user, audit_session_id(), expires, text));
+        put(pamh, "TLOG_REC_CONF_PROOF", tlog::rec::make_conf_proof(key, l.user, tlog::rec::audit_session_id(), expires, text));
     } catch (const std::exception& e) {
         pam_syslog(pamh, LOG_WARNING, "no proof for the recording settings of %s (%s): the recorder will use its "
                    "system configuration", l.user.c_str(), e.what());
@@ -156,6 +149,120 @@ bool shell_is_recorder(pam_handle_t* pamh, const Options& o, const Login& l, con
                phase, l.user.c_str(), l.service.c_str(), d.reason.c_str(), u.shell.c_str(), recorder.c_str(),
                o.cache.c_str(), o.shell_check ? "" : " [shell_check=no: allowed]");
     return !o.shell_check;
+}
+
+// The login programs that run a shell the caller names (-s) when the
+// target's shell is in /etc/shells; runuser is root's, listed for
+// completeness (root may choose any shell in any case).
+bool honours_chosen_shell(const std::string& service) {
+    return service == "su" || service == "su-l" || service == "runuser" || service == "runuser-l";
+}
+
+// The recorder listed in the shells file turns its "restricted shell" into
+// an ordinary one: `su -s /bin/bash USER` then runs bash instead of the
+// recorder. Returns false when the login must be refused: a service that
+// honours the chosen shell, with fail=closed. For other services the
+// listing is logged on every recorded login until it is removed.
+bool shells_check(pam_handle_t* pamh, const Options& o, const Login& l, const Decision& d, const std::string& recorder,
+                  const char* phase) {
+    const ShellsListing s = find_in_shells(o.shells, recorder);
+    if (s.line == 0 && s.error.empty()) return true;
+    const bool deny = honours_chosen_shell(l.service) && o.fail_closed;
+    const char* verdict = !honours_chosen_shell(l.service) ? "allowed: this service does not honour a chosen shell"
+                                                           : (deny ? "denied" : "allowed: fail=open");
+    std::string what;
+    if (s.line > 0) {
+        what = "the recorder " + recorder + " is listed in " + o.shells + " (line " + std::to_string(s.line) + ")";
+        pam_syslog(pamh, LOG_ERR,
+                   "%s: %s (service %s): %s, so su -s, runuser -s and chsh let a recorded user run another shell; "
+                   "fix: remove-shell %s [%s]",
+                   phase, l.user.c_str(), l.service.c_str(), what.c_str(), recorder.c_str(), verdict);
+    } else {
+        what = "cannot check " + o.shells + " for the recorder: " + s.error;
+        pam_syslog(pamh, LOG_ERR, "%s: %s (service %s): %s [%s]", phase, l.user.c_str(), l.service.c_str(),
+                   what.c_str(), verdict);
+    }
+    if (!deny) return true;
+    const AuditMode mode = d.audit == 0 ? AuditMode::Off : o.audit;
+    AuditFields a{"tlog-session-denied", "", d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost,
+                  l.tty, "", what, false};
+    if (std::string err = send_audit(a, mode); !err.empty())
+        pam_syslog(pamh, LOG_WARNING, "%s: %s: %s", phase, l.user.c_str(), err.c_str());
+    return false;
+}
+
+// Text the recorder wrote, for a log line: one line, bounded, cut on a
+// UTF-8 character boundary.
+std::string from_marker(const std::string& s) {
+    constexpr size_t kMax = 512;
+    std::string t = printable(s);
+    if (t.size() > kMax) {
+        size_t n = kMax;
+        while (n > 0 && (static_cast<unsigned char>(t[n]) & 0xC0) == 0x80) --n;
+        t.resize(n);
+        t += "...";
+    }
+    return t;
+}
+
+struct Report {
+    int priority;
+    std::string line;
+    AuditFields audit;
+};
+
+// What close_session says about one session of the login, from the
+// marker the recorder left for it.
+Report report_of(const tlog::marker::State& s, const AuditFields& login) {
+    Report r{LOG_INFO, "rec " + s.rec + ": ", login};
+    r.audit.rec = s.rec;
+    r.audit.kinds.clear();
+    const std::string detail = from_marker(s.detail);
+    if (s.state == "ended") {
+        r.line += "recorded, ended (" + (detail.empty() ? std::string("no reason given") : detail) + ")";
+        r.audit.op = "tlog-session-end";
+        r.audit.reason = detail;
+        r.audit.success = true;
+    } else if (s.state == "unrecorded") {
+        r.priority = LOG_WARNING;
+        r.line += "NOT recorded: " + (detail.empty() ? std::string("no reason given") : detail);
+        r.audit.op = "tlog-session-unrecorded";
+        r.audit.reason = detail.empty() ? "no reason given" : detail;
+        r.audit.success = false;
+    } else if (s.state == "starting" || s.state == "recording") {
+        const std::string why =
+            "recording did not end cleanly (state " + s.state + ", recorder pid " + std::to_string(s.pid) + ")";
+        r.priority = LOG_ERR;
+        r.line += why;
+        r.audit.op = "tlog-session-end";
+        r.audit.reason = why;
+        r.audit.success = false;
+    } else {
+        const std::string why = s.state == "unreadable"
+                                    ? "the recording marker is unreadable: " + detail
+                                    : "the recording marker has the unknown state \"" + from_marker(s.state) + "\"";
+        r.priority = LOG_ERR;
+        r.line += why;
+        r.audit.op = "tlog-session-end";
+        r.audit.reason = why;
+        r.audit.success = false;
+    }
+    return r;
+}
+
+// Every recorded login announces a recording; when the recorder never ran
+// (sshd's internal-sftp, a ForceCommand or subsystem that bypasses the
+// login shell), this is the only trace that nothing was recorded.
+Report never_started(const AuditFields& login) {
+    Report r{LOG_ERR,
+             "rec " + login.rec +
+                 ": the announced recording never started: the login program did not run the recorder "
+                 "(internal-sftp, ForceCommand, a subsystem, or a shell other than the recorder)",
+             login};
+    r.audit.op = "tlog-session-unrecorded";
+    r.audit.reason = "the login program did not run the recorder";
+    r.audit.success = false;
+    return r;
 }
 
 } // namespace
@@ -191,7 +298,11 @@ int acct_mgmt(pam_handle_t* pamh, int, int argc, const char** argv) {
         pam_syslog(pamh, LOG_DEBUG, "account: %s, service %s, %s: %s", l.user.c_str(), l.service.c_str(),
                    kind_name(session_kind(l.tty.c_str())), d.reason.c_str());
     if (!d.recorded) return PAM_IGNORE;
-    return shell_is_recorder(pamh, o, l, *u, d, cache->recorder(), "account") ? PAM_SUCCESS : PAM_PERM_DENIED;
+    const std::string recorder = cache->recorder();
+    if (!shell_is_recorder(pamh, o, l, *u, d, recorder, "account")) return PAM_PERM_DENIED;
+    // Other services are checked (and logged) once, at open_session.
+    if (honours_chosen_shell(l.service) && !shells_check(pamh, o, l, d, recorder, "account")) return PAM_PERM_DENIED;
+    return PAM_SUCCESS;
 }
 
 int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
@@ -225,11 +336,12 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
         return PAM_IGNORE;
     }
     if (!shell_is_recorder(pamh, o, l, *u, d, recorder, "open_session")) return PAM_SESSION_ERR;
+    if (!shells_check(pamh, o, l, d, recorder, "open_session")) return PAM_SESSION_ERR;
 
     auto data = std::make_unique<SessionData>();
     data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    data->audit = AuditFields{"tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(audit_session_id()),
-                              d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", true};
+    data->audit = AuditFields{"tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(tlog::rec::audit_session_id()),
+                              d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", "", true};
     if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
         // The recorder starts unrecorded for the other kinds: say so, so an
         // auditor does not look for a recording that was never made.
@@ -264,16 +376,26 @@ int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     if (pam_get_data(pamh, kDataKey, &p) != PAM_SUCCESS || !p) return PAM_IGNORE;   // not a recorded session
     auto* data = static_cast<SessionData*>(const_cast<void*>(p));
     if (!data->emit_end) return PAM_IGNORE;
-    data->emit_end = false;   // close_session twice writes one end record
-    AuditFields end = data->audit;
-    end.op = "tlog-session-end";
-    if (std::string err = send_audit(end, data->mode); !err.empty()) {
-        pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "close_session: %s: %s",
-                   end.user.c_str(), err.c_str());
-        if (data->mode == AuditMode::Required) return PAM_SESSION_ERR;
+    data->emit_end = false;   // close_session twice reports once
+    const std::string& rec = data->audit.rec;
+    std::vector<Report> reports;
+    for (const auto& s : tlog::marker::read_all(o.rundir, rec)) reports.push_back(report_of(s, data->audit));
+    if (reports.empty()) reports.push_back(never_started(data->audit));
+    bool audit_failed = false;
+    for (const Report& r : reports) {
+        pam_syslog(pamh, r.priority, "%s", r.line.c_str());
+        if (std::string err = send_audit(r.audit, data->mode); !err.empty()) {
+            pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "close_session: %s: %s",
+                       r.audit.user.c_str(), err.c_str());
+            audit_failed = audit_failed || data->mode == AuditMode::Required;
+        }
     }
-    if (o.debug) pam_syslog(pamh, LOG_DEBUG, "close_session: rec %s ended", end.rec.c_str());
-    return PAM_SUCCESS;
+    // The markers are in the log and the audit trail now; left behind they
+    // would only fill the run directory (one login, one set of files).
+    tlog::marker::remove_all(o.rundir, rec);
+    if (o.debug)
+        pam_syslog(pamh, LOG_DEBUG, "close_session: rec %s: %zu session(s) reported", rec.c_str(), reports.size());
+    return audit_failed ? PAM_SESSION_ERR : PAM_SUCCESS;
 }
 
 } // namespace pam_tlog

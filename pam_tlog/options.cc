@@ -50,6 +50,12 @@ Options parse_options(int argc, const char** argv) {
         } else if (take(a, "key", &v)) {
             if (!v.empty() && v[0] == '/') o.key = std::string(v);
             else o.unknown.emplace_back(std::string(a) + " (not an absolute path)");
+        } else if (take(a, "rundir", &v)) {
+            if (!v.empty() && v[0] == '/') o.rundir = std::string(v);
+            else o.unknown.emplace_back(std::string(a) + " (not an absolute path)");
+        } else if (take(a, "shells", &v)) {
+            if (!v.empty() && v[0] == '/') o.shells = std::string(v);
+            else o.unknown.emplace_back(std::string(a) + " (not an absolute path)");
         } else if (take(a, "audit", &v)) {
             if (v == "off") o.audit = AuditMode::Off;
             else if (v == "optional") o.audit = AuditMode::Optional;

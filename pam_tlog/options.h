@@ -19,6 +19,8 @@ struct Options {
     bool fail_closed = true;         // fail=closed|open: what a broken policy means
     bool shell_check = true;         // shell_check=yes|no: deny when NSS does not give the recorder
     int proof_lifetime = 60;         // proof_lifetime=SECONDS (1..3600)
+    std::string rundir = "/run/tlog";    // rundir=DIR: where the recorder leaves its session markers
+    std::string shells = "/etc/shells";  // shells=PATH: the list su consults before honouring -s
     std::vector<std::string> unknown;   // arguments not understood, for the log
 };
 

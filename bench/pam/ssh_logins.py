@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """50 ssh logins with and without pam_tlog + nss_tlog in the stack, side by
-side (issue 6 target: under 10% added login time). Root; runs itself in a
+side (target: under 10% added login time). Root; runs itself in a
 private mount namespace with the e2e setup (tests/e2e/login_env.py).
 Usage: bench/pam/ssh_logins.py BUILD_DIR [LOGINS]
 Rounds alternate: bare (host pam.d/sshd, passwd: files), modules (+pam_tlog

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Recorder benchmarks, side by side in one run (issue 3). Not a test.
+# Recorder benchmarks, side by side in one run (bare pty relay, ours, Debian's
+# tlog-rec, script). Not a test.
 #
 #   bench/recorder/run.sh BUILD_DIR [SIZE_MB] [ROUNDS]
 #

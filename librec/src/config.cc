@@ -66,7 +66,7 @@ const std::vector<Key>& schema() {
         {"transfer.payload", Kind::Bool, "true or false"},
         {"graphical", Kind::Section, "an object"},
         {"graphical.record", Kind::Bool, "true or false"},
-        // pam_tlog's decision for this login (issue 6): only ever taken from a
+        // pam_tlog's decision for this login: only ever taken from a
         // proven TLOG_REC_CONF_TEXT (not safe untrusted: "record": false would
         // switch recording off).
         {"pam", Kind::Section, "an object", {}, 0, true},

@@ -91,6 +91,9 @@ Marker Marker::claim(const std::string& dir, const std::string& pam_rec) {
 
 void Marker::set(const std::string& state, const std::string& detail) const {
     if (path_.empty()) return;
+    // Gone: pam_tlog's close_session has reported this session already (the
+    // login ended while the recorder still ran); a new file would be stale.
+    if (::access(path_.c_str(), F_OK) != 0 && errno == ENOENT) return;
     // A rename keeps the file whole for a reader at every instant.
     std::string tmp = dir_ + "/.rec." + rec_ + "." + std::to_string(getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);

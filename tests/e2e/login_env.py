@@ -236,3 +236,43 @@ class Login:
         if getattr(self, "syslog", None):
             self.syslog.stop()
         reap_all()
+
+
+class Auditd:
+    """A real auditd with its log in the test directory (RUNBOOK: auditd -n
+    -s enable -c CONFDIR); stopped by PID, kernel auditing disabled again."""
+
+    def __init__(self, T):
+        self.dir = T + "/audit"
+        os.makedirs(self.dir + "/plugins.d")
+        self.log = self.dir + "/audit.log"
+        with open("/etc/audit/auditd.conf") as f:
+            conf = f.read()
+        conf = re.sub(r"(?m)^log_file = .*$", "log_file = " + self.log, conf)
+        conf = re.sub(r"(?m)^log_group = .*$", "log_group = root", conf)
+        conf = re.sub(r"(?m)^plugin_dir = .*$", "plugin_dir = " + self.dir + "/plugins.d", conf)
+        conf = re.sub(r"(?m)^space_left = .*$", "space_left = 2", conf)
+        conf = re.sub(r"(?m)^admin_space_left = .*$", "admin_space_left = 1", conf)
+        conf = re.sub(r"(?m)^flush = .*$", "flush = SYNC", conf)
+        with open(self.dir + "/auditd.conf", "w") as f:
+            f.write(conf)
+        os.chmod(self.dir + "/auditd.conf", 0o640)
+        self.proc = subprocess.Popen(["auditd", "-n", "-s", "enable", "-c", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(lambda: self.proc.poll() is not None or ("enabled 1" in sh("auditctl -s") and os.path.exists(self.log)),
+                 "auditd to start")
+        check(self.proc.poll() is None, "auditd did not start: %r %s" % (self.proc.stderr.read(), open(T + "/syslog.out").read()[-1500:]))
+
+    def search(self, *args):
+        r = subprocess.run(["ausearch", "-if", self.log, "-i"] + list(args), capture_output=True)
+        return r.stdout.decode(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(["auditctl", "-e", "0"], capture_output=True)

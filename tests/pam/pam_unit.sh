@@ -55,7 +55,10 @@ echo 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff > "$tmp/pr
 chmod 600 "$tmp/proof.key"
 # pam_wrapper copies the service files when the program starts: all here.
 mkdir "$tmp/services"
-common="cache=$tmp/policy.cache key=$tmp/proof.key audit=off"
+# rundir: the recorder's session markers (the tests write them); shells:
+# the test's /etc/shells (absent unless a test writes it).
+mkdir "$tmp/run"
+common="cache=$tmp/policy.cache key=$tmp/proof.key audit=off rundir=$tmp/run shells=$tmp/shells"
 service() {   # NAME ARGS...
   # pam_permit first, as real stacks have other modules: libpam turns a stack
   # whose modules all say PAM_IGNORE into PAM_PERM_DENIED.
@@ -65,6 +68,7 @@ service() {   # NAME ARGS...
 service sshd "$common"
 service su "$common"
 service login "$common"
+service runuser "$common fail=open"
 service nocheck "$common shell_check=no"
 service missing_closed "cache=$tmp/nonexistent.cache audit=off"
 service missing_open "cache=$tmp/nonexistent.cache audit=off fail=open"

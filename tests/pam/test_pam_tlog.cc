@@ -3,14 +3,20 @@
 // users come from nss_wrapper (the login program's view, shell possibly the
 // recorder) and from libnss_pamtest (the sources behind nss_tlog: the real
 // shell). Run by pam_unit.sh, which sets the preloads and files.
-#include <security/pam_appl.h>
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <security/pam_appl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +29,7 @@ extern "C" {
 #include "tlog/conf_proof.h"
 #include "tlog/integrity.h"
 #include "tlog/json.h"
+#include "tlog/rec_marker.h"
 
 namespace {
 
@@ -33,7 +40,9 @@ std::string env(const char* n) {
 
 const std::string kDir = env("PAM_TLOG_TEST_DIR");          // service files, cache, key
 const std::string kModule = env("PAM_TLOG_MODULE");
-
+const std::string kRunDir = kDir + "/run";     // rundir= of every service
+const std::string kShells = kDir + "/shells";  // shells= of every service
+const std::string kRecorder = "/opt/tlog/bin/tlog-rec-session";
 
 struct Result {
     int rc = -1;
@@ -201,6 +210,224 @@ void close_session_codes(void**) {
     pamtest_free_env(tests[2].case_out.envlist);
 }
 
+// ---- what close_session reports
+
+// pam_syslog under pam_wrapper goes to pam_wrapper's own log on stderr
+// ("PWRAP_...(pid) - SYSLOG(PRIORITY): text") when PAM_WRAPPER_DEBUGLEVEL
+// allows it: the log lines of `f`, read back from a file put on fd 2.
+std::string captured_log(const std::function<void()>& f) {
+    const std::string path = kDir + "/captured.log";
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    const int saved = dup(2);
+    dup2(fd, 2);
+    close(fd);
+    setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1);
+    f();
+    unsetenv("PAM_WRAPPER_DEBUGLEVEL");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The log line containing `text`, or "" when there is none.
+std::string line_with(const std::string& log, const std::string& text) {
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.find(text) != std::string::npos) return line;
+    return "";
+}
+
+void expect_line(const std::string& log, const std::string& text, int priority) {
+    const std::string l = line_with(log, text);
+    if (l.empty()) fail_msg("no log line with \"%s\" in:\n%s", text.c_str(), log.c_str());
+    const std::string prio = "SYSLOG(" + std::to_string(priority) + ")";
+    if (l.find(prio) == std::string::npos) fail_msg("not logged at %s: %s", prio.c_str(), l.c_str());
+}
+
+std::vector<std::string> markers_left() {
+    std::vector<std::string> out;
+    DIR* d = opendir(kRunDir.c_str());
+    assert_non_null(d);
+    while (struct dirent* e = readdir(d))
+        if (e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(d);
+    return out;
+}
+
+// A recorded login through libpam (pam_set_data works only inside libpam's
+// dispatch): open_session, then whatever the recorder would have left, then
+// close_session; returns the log of the close and the recording id.
+struct Closed {
+    std::string rec, log;
+    int rc = -1;
+};
+Closed open_and_close(const std::function<void(const std::string& rec)>& recorder) {
+    static const struct pam_conv conv = {nullptr, nullptr};
+    pam_handle_t* h = nullptr;
+    Closed c;
+    assert_int_equal(pam_start("sshd", "alice", &conv, &h), PAM_SUCCESS);
+    pam_set_item(h, PAM_TTY, "ssh");
+    assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+    const char* text = pam_getenv(h, "TLOG_REC_CONF_TEXT");
+    assert_non_null(text);
+    c.rec = tlog::json::parse(text, "conf").find("pam")->find("rec")->as_string();
+    assert_false(c.rec.empty());
+    recorder(c.rec);
+    c.log = captured_log([&] { c.rc = pam_close_session(h, 0); });
+    // a second close reports nothing again
+    const std::string again = captured_log([&] { assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS); });
+    if (!line_with(again, "rec " + c.rec).empty()) fail_msg("reported twice: %s", again.c_str());
+    pam_end(h, PAM_SUCCESS);
+    return c;
+}
+
+void close_without_marker_says_never_started(void**) {
+    Closed c = open_and_close([](const std::string&) {});
+    assert_int_equal(c.rc, PAM_SUCCESS);
+    expect_line(c.log,
+                "rec " + c.rec +
+                    ": the announced recording never started: the login program did not run "
+                    "the recorder (internal-sftp, ForceCommand, a subsystem, or a shell other than the recorder)",
+                3);
+    assert_true(line_with(c.log, "recorded, ended").empty());
+}
+
+void close_reports_each_session(void**) {
+    pid_t recorder_pid = getpid();
+    Closed c = open_and_close([&](const std::string& rec) {
+        using tlog::marker::Marker;
+        Marker::claim(kRunDir, rec).set("ended", "exit");
+        Marker::claim(kRunDir, rec)
+            .set("unrecorded",
+                 "the rules record only interactive sessions; this is a "
+                 "command session");
+        Marker::claim(kRunDir, rec).set("recording", "");
+        Marker::claim(kRunDir, rec);  // left at "starting"
+        std::ofstream(kRunDir + "/rec." + rec + "-5") << "{\"state\":\"ended\",\"detail\":\"exit\n\x01forged";
+        // control characters from a marker never reach the log as such
+        Marker::claim(kRunDir, rec).set("unrecorded", "inside recording X\nforged: line");
+        Marker::claim(kRunDir, "someone-else");  // another login's marker
+    });
+    assert_int_equal(c.rc, PAM_SUCCESS);
+    expect_line(c.log, "rec " + c.rec + ": recorded, ended (exit)", 6);
+    expect_line(c.log,
+                "rec " + c.rec +
+                    "-2: NOT recorded: the rules record only interactive sessions; this is a "
+                    "command session",
+                4);
+    const std::string pid = std::to_string(recorder_pid);
+    expect_line(c.log, "rec " + c.rec + "-3: recording did not end cleanly (state recording, recorder pid " + pid + ")",
+                3);
+    expect_line(c.log, "rec " + c.rec + "-4: recording did not end cleanly (state starting, recorder pid " + pid + ")",
+                3);
+    expect_line(c.log, "rec " + c.rec + "-5: the recording marker is unreadable: " + kRunDir + "/rec." + c.rec + "-5",
+                3);
+    expect_line(c.log, "rec " + c.rec + "-6: NOT recorded: inside recording X?forged: line", 4);
+    assert_true(line_with(c.log, "forged: line").find("SYSLOG") != std::string::npos);
+    assert_true(line_with(c.log, "never started").empty());
+    // reported once each, then removed; another login's marker stays
+    assert_true(markers_left() == std::vector<std::string>{"rec.someone-else"});
+    unlink((kRunDir + "/rec.someone-else").c_str());
+}
+
+void close_reports_past_an_unreadable_marker(void**) {
+    Closed c = open_and_close([](const std::string& rec) {
+        assert_int_equal(mkdir((kRunDir + "/rec." + rec).c_str(), 0700), 0);
+        tlog::marker::Marker::claim(kRunDir, rec).set("ended", "hangup");
+        tlog::marker::Marker::claim(kRunDir, rec).set("paused\x1b[2J", "");
+    });
+    expect_line(c.log, "rec " + c.rec + ": the recording marker is unreadable: " + kRunDir + "/rec." + c.rec, 3);
+    expect_line(c.log, "rec " + c.rec + "-2: recorded, ended (hangup)", 6);
+    expect_line(c.log, "rec " + c.rec + "-3: the recording marker has the unknown state \"paused?[2J\"", 3);
+    // the directory in the marker's place cannot be unlinked; the file after it is gone
+    assert_true(markers_left() == std::vector<std::string>{"rec." + c.rec});
+    rmdir((kRunDir + "/rec." + c.rec).c_str());
+}
+
+// ---- the recorder in /etc/shells
+
+void write_shells(const std::string& text) { std::ofstream(kShells) << text; }
+
+void shells_listing_recorder_denies_su_warns_sshd(void**) {
+    write_shells("# /etc/shells: valid login shells\n/bin/sh\n\n/usr/bin/bash\n" + kRecorder + "\n");
+    std::string log = captured_log([] {
+        assert_int_equal(run("su", "carol", Acct, "/dev/pts/3", nullptr).rc, PAM_PERM_DENIED);
+        Result r = run("su", "carol", Open, "/dev/pts/3", nullptr);
+        assert_int_equal(r.rc, PAM_SESSION_ERR);
+        assert_int_equal(r.env.count("TLOG_REC_CONF_TEXT") + r.env.count("TLOG_REC_SHELL"), 0);
+    });
+    expect_line(log,
+                "account: carol (service su): the recorder " + kRecorder + " is listed in " + kShells + " (line 5)", 3);
+    expect_line(
+        log, "open_session: carol (service su): the recorder " + kRecorder + " is listed in " + kShells + " (line 5)",
+        3);
+    assert_true(line_with(log, "account: carol").find("fix: remove-shell " + kRecorder + " [denied]") !=
+                std::string::npos);
+    // sshd does not run a shell the user names: logged, allowed, recorded
+    log = captured_log([] {
+        assert_int_equal(run("sshd", "alice", Acct).rc, PAM_SUCCESS);
+        Result r = run("sshd", "alice", Open);
+        assert_int_equal(r.rc, PAM_SUCCESS);
+        assert_true(r.env.count("TLOG_REC_CONF_PROOF"));
+    });
+    expect_line(log, "open_session: alice (service sshd): the recorder " + kRecorder + " is listed", 3);
+    assert_true(line_with(log, "service sshd): the recorder")
+                    .find("[allowed: this service does not honour a "
+                          "chosen shell]") != std::string::npos);
+    assert_true(line_with(log, "account: alice").empty());  // said once per login, at open_session
+    // fail=open (the runuser service here): logged, allowed
+    log = captured_log([] { assert_int_equal(run("runuser", "alice", Acct, nullptr, nullptr).rc, PAM_SUCCESS); });
+    expect_line(log, "account: alice (service runuser): the recorder " + kRecorder + " is listed", 3);
+    // an unrecorded user is none of its business
+    assert_int_equal(run("su", "bob", Acct, "/dev/pts/3", nullptr).rc, PAM_IGNORE);
+    unlink(kShells.c_str());
+}
+
+void shells_entry_parsed_like_getusershell(void**) {
+    // what su reads is what counts: an entry from the first '/' to blank or '#'
+    write_shells("  " + kRecorder + "   # the recorder, by mistake\n");
+    assert_int_equal(run("su", "carol", Acct, "/dev/pts/3", nullptr).rc, PAM_PERM_DENIED);
+    write_shells("/bin/sh\n" + kRecorder + "#x\n");
+    assert_int_equal(run("su", "carol", Acct, "/dev/pts/3", nullptr).rc, PAM_PERM_DENIED);
+    unlink(kShells.c_str());
+}
+
+void shells_not_listing_recorder_allows_su(void**) {
+    // missing file: nothing listed
+    assert_int_equal(run("su", "carol", Acct, "/dev/pts/3", nullptr).rc, PAM_SUCCESS);
+    // comments, a longer path, a prefix: not the recorder
+    write_shells("# " + kRecorder + "\n/bin/sh\n" + kRecorder + "-old\n/opt/tlog/bin\n#" + kRecorder + "\n");
+    const std::string log = captured_log([] {
+        assert_int_equal(run("su", "carol", Acct, "/dev/pts/3", nullptr).rc, PAM_SUCCESS);
+        Result r = run("su", "carol", Open, "/dev/pts/3", nullptr);
+        assert_int_equal(r.rc, PAM_SUCCESS);
+        assert_true(r.env.count("TLOG_REC_CONF_PROOF"));
+    });
+    assert_true(line_with(log, "is listed in").empty());
+    unlink(kShells.c_str());
+}
+
+void shells_uncheckable_fails_closed_for_su(void**) {
+    // a symlink is refused (O_NOFOLLOW): pam_tlog cannot tell what su sees
+    std::ofstream(kShells + ".real") << "/bin/sh\n";
+    assert_int_equal(symlink((kShells + ".real").c_str(), kShells.c_str()), 0);
+    const std::string log = captured_log([] {
+        assert_int_equal(run("su", "carol", Acct, "/dev/pts/3", nullptr).rc, PAM_PERM_DENIED);
+        assert_int_equal(run("sshd", "alice", Open).rc, PAM_SUCCESS);
+    });
+    expect_line(log, "account: carol (service su): cannot check " + kShells + " for the recorder", 3);
+    expect_line(log, "open_session: alice (service sshd): cannot check " + kShells, 3);
+    unlink(kShells.c_str());
+    unlink((kShells + ".real").c_str());
+}
+
 // ---- account
 
 void account_denies_when_nss_does_not_give_recorder(void**) {
@@ -321,6 +548,13 @@ int main() {
         cmocka_unit_test(su_rule_records_su_not_sshd),
         cmocka_unit_test(sshd_kind_decided_by_recorder),
         cmocka_unit_test(close_session_codes),
+        cmocka_unit_test(close_without_marker_says_never_started),
+        cmocka_unit_test(close_reports_each_session),
+        cmocka_unit_test(close_reports_past_an_unreadable_marker),
+        cmocka_unit_test(shells_listing_recorder_denies_su_warns_sshd),
+        cmocka_unit_test(shells_entry_parsed_like_getusershell),
+        cmocka_unit_test(shells_not_listing_recorder_allows_su),
+        cmocka_unit_test(shells_uncheckable_fails_closed_for_su),
         cmocka_unit_test(account_denies_when_nss_does_not_give_recorder),
         cmocka_unit_test(account_unknown_user),
         cmocka_unit_test(libpamtest_account_sequence),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue-5 man pages format without groff warnings, and the rules example
+# The rules man pages (nss_tlog.8, tlog-policy.8, tlog-rules.yaml.5) format without groff warnings, and the rules example
 # in tlog-rules.yaml(5) is a valid rules file.
 # Usage: doc_man.sh SOURCE_ROOT TLOG_POLICY
 set -euo pipefail

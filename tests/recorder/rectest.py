@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -207,8 +208,11 @@ def require_root_ns():
 
 def write_sshd_config(T, port, extra=""):
     """The sshd_config every sshd test uses: 127.0.0.1:PORT, its own host key
-    (T/hostkey) and pid file, PAM, public keys only. Returns its path."""
+    (T/hostkey) and pid file, PAM, public keys only, sftp through the
+    user's shell unless `extra` names another Subsystem sftp (sshd refuses
+    two). Returns its path."""
     conf = T + "/sshd_config"
+    sftp = "" if re.search(r"(?mi)^\s*Subsystem\s+sftp\s", extra) else "Subsystem sftp /usr/lib/openssh/sftp-server"
     with open(conf, "w") as f:
         f.write("""ListenAddress 127.0.0.1
 Port %d
@@ -221,9 +225,9 @@ KbdInteractiveAuthentication no
 StrictModes no
 PrintMotd no
 PrintLastLog no
-Subsystem sftp /usr/lib/openssh/sftp-server
 %s
-""" % (port, T, T, extra))
+%s
+""" % (port, T, T, sftp, extra))
     return conf
 
 

@@ -235,7 +235,7 @@ def case_valid_proof_accepted():
         p.read_until("got-typed-secret")
         check(p.wait() == 0, "session failed")
         check(b"typed-secret" in input_of(e.log), "proven setting (log.input) not applied")
-        # pam_tlog's names (DESIGN.md): TLOG_REC_CONF_TEXT + TLOG_REC_CONF_PROOF
+        # pam_tlog's names: TLOG_REC_CONF_TEXT + TLOG_REC_CONF_PROOF
         os.unlink(e.log)
         text2 = '{"log": {"window": false}}'
         msg = ("tlog-conf-proof-v1\nrectest\n4294967295\n%d\n" % expires).encode() + text2.encode()

@@ -44,7 +44,8 @@ public:
     static Marker claim(const std::string& dir, const std::string& pam_rec);
     const std::string& rec() const { return rec_; }
     bool claimed() const { return !path_.empty(); }
-    // Rewrites the file (write to a temporary name, rename over). Throws on failure.
+    // Rewrites the file (write to a temporary name, rename over); does
+    // nothing once pam_tlog has removed it. Throws on failure.
     void set(const std::string& state, const std::string& detail) const;
 
 private:
