@@ -264,9 +264,10 @@ def case_cli_options(e):
 
 def case_interactive_command_tty(e):
     """gina is recorded at a terminal only. `ssh -tt gina@host 'bash -l'`
-    is a command session with a terminal: interactive, recorded. `ssh
-    gina@host cmd` without a terminal is not recorded, and the auth log says
-    so and why (the recorder's "not recorded" line)."""
+    is a command session with a terminal: interactive, recorded; so is `ssh
+    -T gina@host` (no command: the shell reads stdin). `ssh gina@host cmd`
+    without a terminal is not recorded, and the auth log says so and why
+    (the recorder's "not recorded" line)."""
     problems = []
     p = spawn(e.ssh_argv("gina", "-tt") + ["bash -l"], env=dict(os.environ, TERM="xterm"))
     prompt(p)
@@ -279,6 +280,14 @@ def case_interactive_command_tty(e):
     recs = poll(lambda: [r for r, m in e.recordings().items() if m[-1].get("end")], 3) or []
     if len(recs) != 1 or b"tty-cmd-36" not in e.output(recs[0]):
         problems.append("ssh -tt gina 'bash -l' (a terminal: interactive) not recorded: %d recording(s)" % len(recs))
+    # no terminal and no command: the shell reads its commands from stdin (interactive)
+    before = set(e.recordings())
+    r = subprocess.run(e.ssh_argv("gina", "-T"), input=b"echo notty-$((8*8))\nexit\n", capture_output=True,
+                       timeout=60)
+    check(r.returncode == 0 and b"notty-64" in r.stdout, "ssh -T gina: %r %r" % (r.stdout, r.stderr))
+    new = poll(lambda: [x for x, m in e.recordings().items() if x not in before and m[-1].get("end")], 3) or []
+    if len(new) != 1 or b"notty-64" not in e.output(new[0]):
+        problems.append("ssh -T gina (a shell reading stdin: interactive) not recorded: %d new recording(s)" % len(new))
     before = set(e.recordings())
     log_start = len(e.syslog.text())
     r = e.ssh_cmd("gina", "echo plain")
