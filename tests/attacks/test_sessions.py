@@ -174,7 +174,7 @@ def case_outer_tty(e):
     """From inside a recorded ssh -tt shell, open sshd's pty (the recorder's
     outer terminal, owned by the user) to write to the client, or read the
     client's keystrokes, past the recorder: the recorder holds it exclusive
-    (open fails with EBUSY)."""
+    (open fails with EBUSY), and the shell has no descriptor on it."""
     private_pts()
     p = e.ssh_tty("alice")
     p.read_until("ATTENTION! Your session is being recorded!", 30)
@@ -185,7 +185,8 @@ def case_outer_tty(e):
     mark = len(p.out)
     p.write('for t in /dev/pts/[0-9]*; do [ "$t" = "$(tty)" ] && continue; [ -O "$t" ] || continue; '
             'echo "found $t"; (echo x > "$t") 2>/dev/null && echo "OPENED $t"; '
-            '(exec 3<"$t") 2>/dev/null && echo "OPENED-READ $t"; done; echo scan-$((9*9))\r')
+            '(exec 3<"$t") 2>/dev/null && echo "OPENED-READ $t"; done; '
+            'for f in /proc/$$/fd/*; do echo "shell-fd $(readlink $f)"; done; echo scan-$((9*9))\r')
     at = read_after(p, mark, "scan-81")
     prompt(p, at)
     p.write("exit\r")
@@ -196,6 +197,9 @@ def case_outer_tty(e):
     check(found, "the scan found no terminal of the user's besides its own: %r" % out)
     check(outer in found, "the scan did not find the outer terminal %s: %r" % (outer, found))
     check(not opened, "the shell opened terminals past the recorder: %r (outer terminal %s)" % (opened, outer))
+    # nor did it inherit a descriptor on it (with one it could undo the exclusive mode: TIOCNXCL)
+    held = re.findall(r"shell-fd (\S+)", out)
+    check(held and outer not in held, "the shell holds the outer terminal %s: %r" % (outer, held))
     e.wait_ended()
     recs = e.recordings()
     check(len(recs) == 1, "recordings: %d" % len(recs))
