@@ -174,6 +174,14 @@ void become_recorder_or_die(const Identities& ids) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+void close_inherited_descriptors() {
+    if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0) return;
+    // Kernels before 5.9: every possible descriptor (bounded).
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 1 << 20) max = 1 << 20;
+    for (int fd = 3; fd < max; ++fd) ::close(fd);
+}
+
 void drop_to_user_or_die(const Identities& ids) {
     if (!ids.separate) return;
     if (setresgid(ids.user_gid, ids.user_gid, ids.user_gid) != 0 ||

@@ -276,6 +276,7 @@ int recorder_main(Program p, int argc, char** argv) {
     if (p == Program::RecSession) {
         outer_in.emplace(0);
         outer_out.emplace(1);
+        close_inherited_descriptors();
     }
 
     // ---- who: captured before anything else; nothing is exec'd or

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,6 +101,15 @@ std::optional<std::string> recording_of_terminal(const std::string& dir) {
     dev_t in = 0, out = 0, err = 0;
     if (!char_device(0, in) || !char_device(1, out) || !char_device(2, err) || in != out || in != err)
         return std::nullopt;
+    // A controlling terminal elsewhere is a way out of the recording
+    // (/dev/tty): it must be that terminal too, or none at all (su -c).
+    if (tcgetsid(0) < 0) {
+        int tty = ::open("/dev/tty", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (tty >= 0) {
+            ::close(tty);
+            return std::nullopt;
+        }
+    }
     const std::string path = terminal_lock_path(dir, in);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0) return std::nullopt;

@@ -67,6 +67,12 @@ void become_user_or_die(const Identities& ids);
 // reason: a recorder the user can kill is a bypass.
 void become_recorder_or_die(const Identities& ids);
 
+// Closes every descriptor above 2 that the login program left open (su
+// passes the caller's on: `su - USER -c CMD 3>&1` would hand the recorded
+// command the caller's terminal). The recorded program's only ways out are
+// its standard descriptors, which the recorder relays and records.
+void close_inherited_descriptors();
+
 // Drops everything and becomes the user for good (used when the session is
 // already recorded by an outer recorder and the shell is exec'd directly).
 void drop_to_user_or_die(const Identities& ids);

@@ -6,10 +6,11 @@
 //
 // A tlog-rec-session started inside a recorded session (su -, sudo -i, a
 // nested login shell) whose standard input, output and error are all such a
-// registered terminal runs the shell without a second recording: everything
-// it shows and reads passes through the outer recorder, whichever process
-// opened the terminal (su -c starts its command in a new session without a
-// controlling terminal, so that cannot be the test). Anything else records:
+// registered terminal, and whose controlling terminal is that terminal too or
+// none at all (su -c starts its command in a new session without one), runs
+// the shell without a second recording: everything it shows and reads passes
+// through the outer recorder (the recorder closes every other descriptor
+// the login program left open). Anything else records:
 // several sessions over one ssh connection share an audit session id but
 // never a terminal, and a nested recorder with a descriptor elsewhere is not
 // covered by the outer recording.
@@ -62,7 +63,8 @@ private:
 };
 
 // The id of the live recording whose terminal this process's standard
-// input, output and error all are, or nullopt.
+// input, output and error all are, with no other controlling terminal, or
+// nullopt.
 std::optional<std::string> recording_of_terminal(const std::string& dir = kDefaultRunDir);
 
 // The lock file's name for a terminal device.
