@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, builds, and runs every test suite:
 #   1. the normal build: all suites (unit, integration, interop, e2e, fuzz corpus replay)
-#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: the unit suite
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: the unit and stress suites
 #   3. a clang libFuzzer build: each fuzz target for a bounded time
 # Ends with one line "N passed, N failed". Exit status 0 only if all passed.
 set -uo pipefail
@@ -36,7 +36,7 @@ run_suite build normal || status=1   # every suite but libFuzzer's, which this b
 
 bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  run_suite build-asan asan+ubsan --suite unit || status=1
+  run_suite build-asan asan+ubsan --suite unit --suite stress || status=1
 
 CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 TLOG_FUZZ_SECONDS=$fuzz_seconds run_suite build-fuzz libfuzzer --suite fuzz --timeout-multiplier 4 || status=1

@@ -39,22 +39,37 @@ open(sys.argv[2], "wb").write(data)
 PY
 }
 
-# Runs a shell under Debian's tlog-rec in tmux and types the given lines.
+# Waits until the shell shows prompt number N ("R<N>> " as the last line of
+# the pane): the previous line was read and its output written. Waiting on
+# the prompt, not on time, keeps the test correct on a loaded machine.
+wait_prompt() {  # N
+  local _ last
+  for _ in $(seq 1200); do
+    last=$(tmux -L "$sock" capture-pane -p 2>/dev/null | awk 'NF {l = $0} END {print l}')
+    [ "$last" = "R$1>" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Runs a shell under Debian's tlog-rec in tmux and types the given lines,
+# each once the shell is ready for it.
 peer_record() {  # LOG PAYLOAD LINE...
-  local log=$1 payload=$2; shift 2
+  local log=$1 payload=$2 n=1; shift 2
   tmux -L "$sock" kill-server 2>/dev/null
   tmux -L "$sock" new-session -d -x 80 -y 24 \
-    "tlog-rec -w file -o '$log' --log-input --payload=$payload bash --norc --noprofile"
-  sleep 0.5
+    "env PROMPT_COMMAND='n=\$((n+1))' PS1='R\$n> ' n=0 tlog-rec -w file -o '$log' --log-input --payload=$payload bash --norc --noprofile"
+  wait_prompt $n || { echo "no prompt from the recorded shell"; return 1; }
   for line in "$@"; do
     case "$line" in
-      RESIZE) tmux -L "$sock" resize-window -x 100 -y 40 ;;
+      RESIZE) tmux -L "$sock" resize-window -x 100 -y 40; sleep 0.2; continue ;;
       *) tmux -L "$sock" send-keys -l "$line"; tmux -L "$sock" send-keys Enter ;;
     esac
-    sleep 0.3
+    n=$((n + 1))
+    wait_prompt $n || { echo "no prompt $n after: $line"; return 1; }
   done
   tmux -L "$sock" send-keys -l "exit"; tmux -L "$sock" send-keys Enter
-  for _ in $(seq 50); do tmux -L "$sock" has-session 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1200); do tmux -L "$sock" has-session 2>/dev/null || break; sleep 0.1; done
   tmux -L "$sock" kill-server 2>/dev/null
   [ -s "$log" ]
 }
