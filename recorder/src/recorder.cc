@@ -1,4 +1,4 @@
-#include "tlog/recorder.h"
+#include "tlog/rec/recorder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,20 +21,20 @@
 #include <optional>
 #include <system_error>
 
-#include "tlog/charset.h"
+#include "tlog/rec/charset.h"
 #include "tlog/conf_proof.h"
 #include "tlog/encoder.h"
 #include "tlog/error.h"
-#include "tlog/file_transfer.h"
+#include "tlog/rec/file_transfer.h"
 #include "tlog/hex.h"
 #include "tlog/integrity.h"
-#include "tlog/privsep.h"
-#include "tlog/rate_limit.h"
-#include "tlog/recorder_sinks.h"
-#include "tlog/relay.h"
+#include "tlog/rec/privsep.h"
+#include "tlog/rec/rate_limit.h"
+#include "tlog/rec/recorder_sinks.h"
+#include "tlog/rec/relay.h"
 #include "tlog/rec_marker.h"
-#include "tlog/terminal_lock.h"
-#include "tlog/writer.h"
+#include "tlog/rec/terminal_lock.h"
+#include "tlog/rec/writer.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {

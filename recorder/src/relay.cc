@@ -1,4 +1,4 @@
-#include "tlog/relay.h"
+#include "tlog/rec/relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
