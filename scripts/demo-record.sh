@@ -7,7 +7,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$(realpath "${1:-$top/build}")
 OUT=${2:-$(mktemp -d /tmp/tlog-demo.XXXXXX)/demo.log}
-REC=$B/librec/programs/tlog-rec
+REC=$B/recorder/programs/tlog-rec
 [ -x "$REC" ] || { echo "build first: scripts/build.sh build" >&2; exit 1; }
 rm -f "$OUT"
 echo "recording a scripted session into $OUT ..."

@@ -28,7 +28,7 @@ if [ -n "${BENCH_NS:-}" ]; then
     mount -t tmpfs tmpfs /run
     install -m 664 -g utmp /dev/null /run/utmp
 fi
-OURS=$B/librec/programs/tlog-rec
+OURS=$B/recorder/programs/tlog-rec
 PTYRUN=$B/bench/recorder/ptyrun
 ECHO=$B/bench/recorder/echo_latency
 W=$(mktemp -d /tmp/bench-rec.XXXXXX)

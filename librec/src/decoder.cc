@@ -464,7 +464,7 @@ std::string IntegrityReport::str() const {
     return s;
 }
 
-struct Decoder::Impl {
+struct TLOG_LOCAL Decoder::Impl {
     DecodeOptions opts;
     Msg m;
     // Recording state.

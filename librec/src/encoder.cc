@@ -65,7 +65,7 @@ struct Stream {
 
 }  // namespace
 
-struct Encoder::Impl {
+struct TLOG_LOCAL Encoder::Impl {
     RecordingInfo info;
     EncoderOptions opts;
     MessageSink& sink;

@@ -79,7 +79,7 @@ struct Feed {
 };
 }  // namespace
 
-struct Chain::Impl {
+struct TLOG_LOCAL Chain::Impl {
     std::optional<HmacSha256> hmac;  // empty for the unkeyed chain
 };
 

@@ -1,4 +1,4 @@
-#include "tlog/charset.h"
+#include "tlog/rec/charset.h"
 
 #include <errno.h>
 #include <iconv.h>

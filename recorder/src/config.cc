@@ -1,4 +1,4 @@
-#include "tlog/config.h"
+#include "tlog/rec/config.h"
 
 #include <fcntl.h>
 #include <getopt.h>

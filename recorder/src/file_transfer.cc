@@ -1,4 +1,4 @@
-#include "tlog/file_transfer.h"
+#include "tlog/rec/file_transfer.h"
 
 #include <strings.h>
 #include <unistd.h>

@@ -26,7 +26,7 @@
 // group file access, which the user cannot turn against it (group
 // membership plays no part in the kill and ptrace checks above). A recorder
 // started by root (root's own login) drops them the same way.
-#include "tlog/privsep.h"
+#include "tlog/rec/privsep.h"
 
 #include <errno.h>
 #include <grp.h>

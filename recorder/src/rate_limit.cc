@@ -1,4 +1,4 @@
-#include "tlog/rate_limit.h"
+#include "tlog/rec/rate_limit.h"
 
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "tlog/recorder.h"
+#include "tlog/rec/recorder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,27 +14,27 @@
 
 #include <algorithm>
 #include <climits>
-#include <functional>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <system_error>
 
-#include "tlog/charset.h"
 #include "tlog/conf_proof.h"
 #include "tlog/encoder.h"
 #include "tlog/error.h"
-#include "tlog/file_transfer.h"
 #include "tlog/hex.h"
 #include "tlog/integrity.h"
-#include "tlog/privsep.h"
-#include "tlog/rate_limit.h"
-#include "tlog/recorder_sinks.h"
-#include "tlog/relay.h"
+#include "tlog/rec/charset.h"
+#include "tlog/rec/file_transfer.h"
+#include "tlog/rec/privsep.h"
+#include "tlog/rec/rate_limit.h"
+#include "tlog/rec/recorder_sinks.h"
+#include "tlog/rec/relay.h"
+#include "tlog/rec/terminal_lock.h"
+#include "tlog/rec/writer.h"
 #include "tlog/rec_marker.h"
-#include "tlog/terminal_lock.h"
-#include "tlog/writer.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {
@@ -78,10 +78,14 @@ class Observer : public RelayObserver {
 public:
     Observer(Encoder& enc, GuardSink& guard, const Config& cfg, int64_t t0, std::optional<std::string> codeset,
              bool transfer)
-        : enc_(enc), guard_(guard),
+        : enc_(enc),
+          guard_(guard),
           latency_ns_(static_cast<int64_t>(std::min(cfg.latency, 1e6) * 1e9)),  // at most ~11 days
-          limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0), t0_(t0),
-          log_in_(cfg.log_input), log_out_(cfg.log_output), transfer_(transfer) {
+          limiter_(RateLimiter::parse_action(cfg.limit_action), cfg.limit_rate, cfg.limit_burst, t0),
+          t0_(t0),
+          log_in_(cfg.log_input),
+          log_out_(cfg.log_output),
+          transfer_(transfer) {
         // One "dropped" field per message covers every span since the last one,
         // inside the integrity chain (doc/recorder-fields.md).
         enc_.set_annotator([this](Encoder::Annotations& a) {
@@ -154,8 +158,10 @@ private:
             timespec ts{static_cast<time_t>(dec.wait_ns / 1000000000), static_cast<long>(dec.wait_ns % 1000000000)};
             while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
         }
-        if (input) enc_.input(t, d);
-        else enc_.output(t, d);
+        if (input)
+            enc_.input(t, d);
+        else
+            enc_.output(t, d);
     }
 
     Encoder& enc_;
@@ -235,7 +241,7 @@ bool is_graphical_session(const char* (*env)(const char*)) {
 
 const char* plain_getenv(const char* n) { return getenv(n); }
 
-} // namespace
+}  // namespace
 
 std::string shell_from_program_name(const std::string& argv0) {
     std::string name = basename_of(argv0);
@@ -244,9 +250,12 @@ std::string shell_from_program_name(const std::string& argv0) {
     std::string enc = name.substr(at + 6);  // keeps the leading '-' (the root '/')
     std::string out;
     for (size_t i = 0; i < enc.size(); i++) {
-        if (enc[i] == '\\' && i + 1 < enc.size()) out.push_back(enc[++i]);
-        else if (enc[i] == '-') out.push_back('/');
-        else out.push_back(enc[i]);
+        if (enc[i] == '\\' && i + 1 < enc.size())
+            out.push_back(enc[++i]);
+        else if (enc[i] == '-')
+            out.push_back('/');
+        else
+            out.push_back(enc[i]);
     }
     return out;
 }
@@ -263,374 +272,458 @@ bool is_recorder_program(const std::string& path) {
     return b.rfind("tlog-rec", 0) == 0;
 }
 
-int recorder_main(Program p, int argc, char** argv) {
-    const std::string g_prog = program_name(p);
-    set_program_name(g_prog);
-    setlocale(LC_ALL, "");
-    std::string argv0 = argc > 0 && argv[0] ? argv[0] : g_prog;
-    const bool login_name = !argv0.empty() && argv0[0] == '-';
+namespace {
 
-    // First of all, before any other process of the user can learn of it:
-    // the terminal the login program gave us is the recorder's alone.
-    std::optional<ExclusiveTerminal> outer_in, outer_out;
-    if (p == Program::RecSession) {
-        outer_in.emplace(0);
-        outer_out.emplace(1);
-        close_inherited_descriptors();
+// One run of a recorder program, in the order it happens. Each step returns
+// an exit status when the program ends there. The members are declared in
+// the order the steps create them, so they are released in reverse, as the
+// locals of one long function were: the outer terminal is released last.
+class Recorder {
+public:
+    Recorder(Program p, int argc, char** argv) : p_(p), argc_(argc), argv_(argv), prog_(program_name(p)) {
+        set_program_name(prog_);
+        setlocale(LC_ALL, "");
+        argv0_ = argc > 0 && argv[0] ? argv[0] : prog_;
+        login_name_ = !argv0_.empty() && argv0_[0] == '-';
+        // First of all, before any other process of the user can learn of
+        // it: the terminal the login program gave us is the recorder's alone.
+        if (session()) {
+            outer_in_.emplace(0);
+            outer_out_.emplace(1);
+            close_inherited_descriptors();
+        }
     }
+
+    int run() {
+        if (auto st = who()) return *st;
+        if (auto st = configure()) return *st;
+        if (auto st = what_to_run()) return *st;
+        if (auto st = decide_recording()) return *st;
+        if (auto st = start_writer()) return *st;
+        if (auto st = prepare_session()) return *st;
+        relay();
+        return end();
+    }
+
+private:
+    using Exit = std::optional<int>;
+
+    bool session() const { return p_ == Program::RecSession; }
 
     // ---- who: captured before anything else; nothing is exec'd or
     // written with a mixed identity.
-    Identities ids;
-    if (p == Program::RecSession) {
+    Exit who() {
+        if (session()) {
+            try {
+                ids_ = capture_identities();
+            } catch (const std::exception& e) {
+                user_error(e.what());
+                return 1;
+            }
+        }
+        session_ = audit_session_id();
+        user_ = user_name(getuid());
+        if (ids_.missing_account)
+            audit_log(LOG_WARNING,
+                      "no 'tlog' account: the recording of " + user_ + " runs as " + user_ + " (install step missing)");
+        return {};
+    }
+
+    // ---- configuration
+    Exit configure() {
+        LoadOptions lo;
+        lo.program = p_;
+        for (int i = 0; i < argc_; i++) lo.argv.emplace_back(argv_[i]);
+        std::vector<std::string> notes;
+        if (session()) {
+            // tlog-rec-session runs as the login shell: its environment is the
+            // user's to write (AcceptEnv, su -m, PermitUserEnvironment).
+            lo.trust_env_file = false;
+            lo.trust_env = false;
+            lo.trust_cli = !ids_.separate;
+            // pam_tlog's TLOG_REC_CONF_TEXT and tlog's/SSSD's
+            // TLOG_REC_SESSION_CONF_TEXT are each taken in full only with a
+            // proof (the matching *_CONF_PROOF variable) for exactly that text.
+            lo.trust_text = [&](const std::string& var, const std::string& text) {
+                std::string proof_var = var.substr(0, var.size() - 4) + "PROOF";
+                const char* proof = getenv(proof_var.c_str());
+                std::string why = "no " + proof_var;
+                bool ok = false;
+                if (proof && *proof) {
+                    try {
+                        auto key = integrity::load_key_file(conf_proof_key_path());
+                        ok = verify_conf_proof(key, proof, user_, session_, time(nullptr), text, why);
+                    } catch (const std::exception& e) {
+                        why = std::string("cannot read the proof key: ") + e.what();
+                    }
+                }
+                if (!ok) notes.push_back(var + " not proven (" + why + ")");
+                return ok;
+            };
+        }
+        LoadResult lr;
         try {
-            ids = capture_identities();
+            lr = load_config(lo);
+        } catch (const InputError& e) {
+            user_error(e.what());
+            return 1;
         } catch (const std::exception& e) {
             user_error(e.what());
             return 1;
         }
-    }
-    const uint32_t session = audit_session_id();
-    const std::string user = user_name(getuid());
-    if (ids.missing_account)
-        audit_log(LOG_WARNING, "no 'tlog' account: the recording of " + user + " runs as " + user +
-                                   " (install step missing)");
-
-    // ---- configuration
-    LoadOptions lo;
-    lo.program = p;
-    for (int i = 0; i < argc; i++) lo.argv.emplace_back(argv[i]);
-    std::vector<std::string> notes;
-    if (p == Program::RecSession) {
-        // tlog-rec-session runs as the login shell: its environment is the
-        // user's to write (AcceptEnv, su -m, PermitUserEnvironment).
-        lo.trust_env_file = false;
-        lo.trust_env = false;
-        lo.trust_cli = !ids.separate;
-        // pam_tlog's TLOG_REC_CONF_TEXT and tlog's/SSSD's
-        // TLOG_REC_SESSION_CONF_TEXT are each taken in full only with a
-        // proof (the matching *_CONF_PROOF variable) for exactly that text.
-        lo.trust_text = [&](const std::string& var, const std::string& text) {
-            std::string proof_var = var.substr(0, var.size() - 4) + "PROOF";
-            const char* proof = getenv(proof_var.c_str());
-            std::string why = "no " + proof_var;
-            bool ok = false;
-            if (proof && *proof) {
-                try {
-                    auto key = integrity::load_key_file(conf_proof_key_path());
-                    ok = verify_conf_proof(key, proof, user, session, time(nullptr), text, why);
-                } catch (const std::exception& e) {
-                    why = std::string("cannot read the proof key: ") + e.what();
-                }
-            }
-            if (!ok) notes.push_back(var + " not proven (" + why + ")");
-            return ok;
-        };
-    }
-    LoadResult lr;
-    try {
-        lr = load_config(lo);
-    } catch (const InputError& e) {
-        user_error(e.what());
-        return 1;
-    } catch (const std::exception& e) {
-        user_error(e.what());
-        return 1;
-    }
-    if (!lr.ignored.empty()) {
-        for (const auto& n : notes) audit_log(LOG_WARNING, "user " + user + ", session " + std::to_string(session) + ": " + n);
-        for (const auto& i : lr.ignored)
-            audit_log(LOG_WARNING, "user " + user + ", session " + std::to_string(session) + ": " + i);
-    }
-    Config cfg = lr.config;
-    if (cfg.help) {
-        std::cout << usage(p);
-        return 0;
-    }
-    if (cfg.version) {
-        std::cout << g_prog << " " << TLOG_VERSION << " (tlog-compatible recorder, format 2.3)\n";
-        return 0;
-    }
-    if (cfg.configuration) {
-        std::cout << json::dump(lr.merged, true) << "\n";
-        return 0;
+        if (!lr.ignored.empty()) {
+            for (const auto& n : notes)
+                audit_log(LOG_WARNING, "user " + user_ + ", session " + std::to_string(session_) + ": " + n);
+            for (const auto& i : lr.ignored)
+                audit_log(LOG_WARNING, "user " + user_ + ", session " + std::to_string(session_) + ": " + i);
+        }
+        cfg_ = lr.config;
+        if (cfg_.help) {
+            std::cout << usage(p_);
+            return 0;
+        }
+        if (cfg_.version) {
+            std::cout << prog_ << " " << TLOG_VERSION << " (tlog-compatible recorder, format 2.3)\n";
+            return 0;
+        }
+        if (cfg_.configuration) {
+            std::cout << json::dump(lr.merged, true) << "\n";
+            return 0;
+        }
+        return {};
     }
 
     // ---- what to run
-    std::string path;
-    std::vector<std::string> args;
-    bool interactive = false;
-    std::string command_text;
-    if (p == Program::RecSession) {
-        // The shell: the -shell- name (the administrator's choice in passwd)
-        // first, then PAM's TLOG_REC_SHELL, SSSD's TLOG_REC_SESSION_SHELL,
-        // then the configuration.
-        std::string shell = cfg.shell, from = "the \"shell\" setting";
-        if (const char* s = getenv("TLOG_REC_SESSION_SHELL"); s && *s) shell = s, from = "TLOG_REC_SESSION_SHELL";
-        if (const char* s = getenv("TLOG_REC_SHELL"); s && *s) shell = s, from = "TLOG_REC_SHELL";
-        if (std::string s = shell_from_program_name(argv0); !s.empty()) shell = s, from = "the program name " + basename_of(argv0);
-        if (shell.empty() || shell[0] != '/') {
-            user_error("the shell from " + from + " is not an absolute path: \"" + shell + "\"");
-            return 1;
-        }
-        if (is_recorder_program(shell)) {
-            user_error("refusing to start " + shell + " (from " + from + ") as the recorded shell: it is a recorder itself "
-                "and would record in a loop; set the real shell in TLOG_REC_SHELL or the \"shell\" setting");
-            audit_log(LOG_ERR, "user " + user + ": shell loop refused (" + shell + " from " + from + ")");
-            return 1;
-        }
-        path = shell;
-        std::string name = basename_of(shell);
-        args.push_back(login_name || cfg.login ? "-" + name : name);
-        if (cfg.interactive) args.push_back("-i");
-        if (cfg.command) {
-            if (cfg.args.empty()) {
-                user_error("-c: a command string is required");
+    Exit what_to_run() {
+        if (session()) {
+            // The shell: the -shell- name (the administrator's choice in passwd)
+            // first, then PAM's TLOG_REC_SHELL, SSSD's TLOG_REC_SESSION_SHELL,
+            // then the configuration.
+            std::string shell = cfg_.shell, from = "the \"shell\" setting";
+            if (const char* s = getenv("TLOG_REC_SESSION_SHELL"); s && *s) shell = s, from = "TLOG_REC_SESSION_SHELL";
+            if (const char* s = getenv("TLOG_REC_SHELL"); s && *s) shell = s, from = "TLOG_REC_SHELL";
+            if (std::string s = shell_from_program_name(argv0_); !s.empty())
+                shell = s, from = "the program name " + basename_of(argv0_);
+            if (shell.empty() || shell[0] != '/') {
+                user_error("the shell from " + from + " is not an absolute path: \"" + shell + "\"");
                 return 1;
             }
-            args.push_back("-c");
-            command_text = cfg.args[0];
-        }
-        for (const auto& a : cfg.args) args.push_back(a);
-        interactive = (cfg.args.empty() || cfg.interactive) && isatty(0) && isatty(1);
-    } else {
-        if (cfg.args.empty()) {
-            path = user_shell(getuid());
-            std::string name = basename_of(path);
-            args.push_back(login_name ? "-" + name : name);
+            if (is_recorder_program(shell)) {
+                user_error("refusing to start " + shell + " (from " + from +
+                           ") as the recorded shell: it is a recorder itself "
+                           "and would record in a loop; set the real shell in TLOG_REC_SHELL or the \"shell\" setting");
+                audit_log(LOG_ERR, "user " + user_ + ": shell loop refused (" + shell + " from " + from + ")");
+                return 1;
+            }
+            path_ = shell;
+            std::string name = basename_of(shell);
+            args_.push_back(login_name_ || cfg_.login ? "-" + name : name);
+            if (cfg_.interactive) args_.push_back("-i");
+            if (cfg_.command) {
+                if (cfg_.args.empty()) {
+                    user_error("-c: a command string is required");
+                    return 1;
+                }
+                args_.push_back("-c");
+                command_text_ = cfg_.args[0];
+            }
+            for (const auto& a : cfg_.args) args_.push_back(a);
+            interactive_ = (cfg_.args.empty() || cfg_.interactive) && isatty(0) && isatty(1);
         } else {
-            path = search_path(cfg.args[0]);
-            args = cfg.args;
+            if (cfg_.args.empty()) {
+                path_ = user_shell(getuid());
+                std::string name = basename_of(path_);
+                args_.push_back(login_name_ ? "-" + name : name);
+            } else {
+                path_ = search_path(cfg_.args[0]);
+                args_ = cfg_.args;
+            }
+            if (is_recorder_program(path_)) {
+                user_error("refusing to record " + path_ + ": it is a recorder itself");
+                return 1;
+            }
         }
-        if (is_recorder_program(path)) {
-            user_error("refusing to record " + path + ": it is a recorder itself");
+        return {};
+    }
+
+    // ---- the recording decision
+    Exit decide_recording() {
+        // pam_tlog decided this login is not recorded (a proven decision:
+        // "pam.record" is never taken from an unproven environment). It
+        // announced no recording, so there is nothing to account for.
+        if (session() && !cfg_.pam_record) {
+            outer_in_.reset();
+            outer_out_.reset();
+            drop_to_user_or_die(ids_);
+            exec_unrecorded(path_, args_);
+        }
+        claim_marker();
+        if (session()) {
+            // Inside a live recording's terminal (su -, sudo -i in a recorded
+            // session): that recording sees everything this shell shows and reads.
+            if (auto outer = recording_of_terminal(kDefaultRunDir))
+                run_unrecorded("its terminal is recorded by recording " + *outer);
+            // The kind of session, which PAM could not know (sshd): a terminal
+            // means interactive whatever the command, and so does a shell that
+            // reads its commands from standard input.
+            const bool on_terminal = isatty(0) && isatty(1);
+            const bool transfer_cmd = !on_terminal && !command_text_.empty() && is_file_transfer_command(command_text_);
+            const char* kind = on_terminal || command_text_.empty() ? "interactive"
+                               : transfer_cmd                       ? "transfer"
+                                                                    : "command";
+            const int want = on_terminal || command_text_.empty() ? cfg_.pam_interactive
+                             : transfer_cmd                       ? cfg_.pam_transfer
+                                                                  : cfg_.pam_command;
+            if (want == 0) run_unrecorded(std::string("the rules do not record ") + kind + " sessions of this user");
+            if (!cfg_.record_graphical && is_graphical_session(plain_getenv))
+                run_unrecorded("graphical session (graphical.record is false)");
+        }
+        if (session() && !nesting_ok(path_)) {
+            set_mark("unrecorded", "refused: the recorder started itself in a loop");
             return 1;
         }
+        return {};
     }
 
-    // ---- pam_tlog decided this login is not recorded (a proven decision:
-    // "pam.record" is never taken from an unproven environment). It
-    // announced no recording, so there is nothing to account for.
-    if (p == Program::RecSession && !cfg.pam_record) {
-        outer_in.reset();
-        outer_out.reset();
-        drop_to_user_or_die(ids);
-        exec_unrecorded(path, args);
+    // Which recording this is: pam_tlog's id (proven), so its audit records
+    // and the recording share it, and a marker that tells pam_tlog at
+    // close_session what became of it (rec_marker.h). Later sessions of the
+    // same login (one ssh connection carries many) get ID-2, ID-3, ...
+    void claim_marker() {
+        info_.rec = hex::random(8) + "-" + std::to_string(session_ == kUnsetSession ? 0 : session_) + "-" +
+                    std::to_string(getpid());
+        if (session() && valid_pam_rec(cfg_.pam_rec)) {
+            try {
+                mark_ = marker::Marker::claim(kDefaultRunDir, cfg_.pam_rec);
+                info_.rec = mark_.rec();
+            } catch (const std::exception& e) {
+                info_.rec = cfg_.pam_rec + "-" + hex::random(4);
+                audit_log(LOG_WARNING, "user " + user_ + ", rec " + info_.rec + ": " + e.what() +
+                                           " (pam_tlog will report the recording as never started)");
+            }
+        }
+        who_ = "user " + user_ + ", session " + std::to_string(session_) + ", rec " + info_.rec;
     }
 
-    // ---- which recording this is: pam_tlog's id (proven), so its audit
-    // records and the recording share it, and a marker that tells pam_tlog
-    // at close_session what became of it (rec_marker.h). Later sessions of
-    // the same login (one ssh connection carries many) get ID-2, ID-3, ...
-    RecordingInfo info;
-    info.rec = hex::random(8) + "-" + std::to_string(session == kUnsetSession ? 0 : session) + "-" +
-               std::to_string(getpid());
-    marker::Marker mark;
-    if (p == Program::RecSession && valid_pam_rec(cfg.pam_rec)) {
+    void set_mark(const char* state, const std::string& detail) {
         try {
-            mark = marker::Marker::claim(kDefaultRunDir, cfg.pam_rec);
-            info.rec = mark.rec();
+            mark_.set(state, detail);
         } catch (const std::exception& e) {
-            info.rec = cfg.pam_rec + "-" + hex::random(4);
-            audit_log(LOG_WARNING, "user " + user + ", rec " + info.rec + ": " + e.what() +
-                                       " (pam_tlog will report the recording as never started)");
+            audit_log(LOG_WARNING, who_ + ": " + e.what());
         }
     }
-    const std::string who = "user " + user + ", session " + std::to_string(session) + ", rec " + info.rec;
-    auto set_mark = [&](const char* state, const std::string& detail) {
-        try {
-            mark.set(state, detail);
-        } catch (const std::exception& e) {
-            audit_log(LOG_WARNING, who + ": " + e.what());
-        }
-    };
+
     // A session the rules record that runs without a recording of its own:
     // said in the auth log and to pam_tlog (which audits it), never silent.
-    auto run_unrecorded = [&](const std::string& why) {
-        audit_log(LOG_NOTICE, who + ": not recorded: " + why);
+    [[noreturn]] void run_unrecorded(const std::string& why) {
+        audit_log(LOG_NOTICE, who_ + ": not recorded: " + why);
         set_mark("unrecorded", why);
-        outer_in.reset();
-        outer_out.reset();
-        drop_to_user_or_die(ids);
-        exec_unrecorded(path, args);
-    };
-
-    if (p == Program::RecSession) {
-        // Inside a live recording's terminal (su -, sudo -i in a recorded
-        // session): that recording sees everything this shell shows and reads.
-        if (auto outer = recording_of_terminal(kDefaultRunDir))
-            run_unrecorded("its terminal is recorded by recording " + *outer);
-        // The kind of session, which PAM could not know (sshd): a terminal
-        // means interactive whatever the command, and so does a shell that
-        // reads its commands from standard input.
-        const bool on_terminal = isatty(0) && isatty(1);
-        const bool transfer_cmd = !on_terminal && !command_text.empty() && is_file_transfer_command(command_text);
-        const char* kind = on_terminal || command_text.empty() ? "interactive" : transfer_cmd ? "transfer" : "command";
-        const int want = on_terminal || command_text.empty() ? cfg.pam_interactive
-                         : transfer_cmd                      ? cfg.pam_transfer
-                                                             : cfg.pam_command;
-        if (want == 0) run_unrecorded(std::string("the rules do not record ") + kind + " sessions of this user");
-        if (!cfg.record_graphical && is_graphical_session(plain_getenv))
-            run_unrecorded("graphical session (graphical.record is false)");
+        outer_in_.reset();
+        outer_out_.reset();
+        drop_to_user_or_die(ids_);
+        exec_unrecorded(path_, args_);
     }
 
-    if (p == Program::RecSession && !nesting_ok(path)) {
-        set_mark("unrecorded", "refused: the recorder started itself in a loop");
-        return 1;
-    }
-
-    // ---- the recording
-    // From here on the recorder must survive a dead terminal or connection
-    // long enough to write the final message: no death by SIGPIPE (the
-    // relay gives the program the default disposition back).
-    signal(SIGPIPE, SIG_IGN);
-    {
-        char host[HOST_NAME_MAX + 1] = {};
-        gethostname(host, sizeof host - 1);
-        info.host = host;
-    }
-    info.user = user;
-    const char* term = getenv("TERM");
-    info.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header
-    info.session = session;
-
-    std::unique_ptr<MessageSink> writer;
-    std::string start_error;
-    std::optional<integrity::Key> key;
-    // The writer's settings come from the system file or a proven PAM
-    // decision only (the user's command line and environment cannot name
-    // them), so they are opened with the recorder's identity.
-    try {
-        if (cfg.writer == "file")
-            writer = make_file_writer(cfg.file_path, p != Program::RecSession);
-        else if (cfg.writer == "syslog")
-            writer = make_syslog_writer(g_prog, syslog_facility_code(cfg.syslog_facility),
-                                        syslog_priority_code(cfg.syslog_priority));
-        else if (cfg.writer == "journal")
-            writer = make_journal_writer(g_prog, syslog_priority_code(cfg.journal_priority), cfg.journal_augment, info);
-        if (!cfg.key_file.empty()) key = integrity::load_key_file(cfg.key_file);
-    } catch (const std::exception& e) {
-        user_error(e.what());
-        audit_log(LOG_ERR, who + ": cannot start the recording: " + e.what());
-        if (!cfg.lax) {
-            set_mark("unrecorded", std::string("refused: the recording could not start: ") + e.what());
-            return 1;
+    // ---- writer start
+    Exit start_writer() {
+        // From here on the recorder must survive a dead terminal or connection
+        // long enough to write the final message: no death by SIGPIPE (the
+        // relay gives the program the default disposition back).
+        signal(SIGPIPE, SIG_IGN);
+        {
+            char host[HOST_NAME_MAX + 1] = {};
+            gethostname(host, sizeof host - 1);
+            info_.host = host;
         }
-        writer.reset();  // lax: run unrecorded, loudly
-        start_error = e.what();
-        set_mark("unrecorded", "the recording could not start (lax: the session goes on): " + start_error);
-    }
+        info_.user = user_;
+        const char* term = getenv("TERM");
+        info_.term = term ? std::string(term).substr(0, 256) : "";  // the user's: bounded in every message header
+        info_.session = session_;
 
-    std::optional<std::string> codeset;
-    {
-        std::string cs = locale_codeset();
-        if (!cs.empty() && !codeset_is_utf8(cs) && cs != "ANSI_X3.4-1968") codeset = cs;
-    }
-    bool transfer = false;
-    if (p == Program::RecSession && !command_text.empty() && !(isatty(0) && isatty(1)) && !cfg.transfer_payload) {
-        if (auto targv = file_transfer_argv(command_text,
-                                            [](const std::string& f) { return access(f.c_str(), X_OK) == 0; })) {
-            // Run the system's transfer program itself, not the user's shell.
-            transfer = true;
-            path = (*targv)[0];
-            args = *targv;
-        }
-    }
-
-    GuardSink guard(writer.get(), cfg.lax, cfg.writer, start_error);
-    EncoderOptions eo;
-    eo.payload = cfg.payload;
-    eo.log_input = cfg.log_input;
-    eo.log_output = cfg.log_output;
-    eo.log_window = cfg.log_window;
-    eo.key = key ? &*key : nullptr;
-    int64_t t0 = mono_now_ns();
-    std::optional<Encoder> enc;
-    std::optional<Observer> obs;
-    try {
-        enc.emplace(info, eo, guard, t0, real_now_ns());
-        obs.emplace(*enc, guard, cfg, t0, codeset, transfer);
-    } catch (const std::exception& e) {
-        user_error(e.what());
-        set_mark("unrecorded", std::string("refused: ") + e.what());
-        return 1;
-    }
-
-    if (interactive && !cfg.notice.empty()) (void)!::write(1, cfg.notice.data(), cfg.notice.size());
-    if (!cfg.semaphore.empty()) {
+        // The writer's settings come from the system file or a proven PAM
+        // decision only (the user's command line and environment cannot name
+        // them), so they are opened with the recorder's identity.
         try {
-            AsUser as_user(ids);  // a caller-named path: the user's rights
-            write_semaphore(cfg.semaphore);
+            if (cfg_.writer == "file")
+                writer_ = make_file_writer(cfg_.file_path, !session());
+            else if (cfg_.writer == "syslog")
+                writer_ = make_syslog_writer(prog_, syslog_facility_code(cfg_.syslog_facility),
+                                             syslog_priority_code(cfg_.syslog_priority));
+            else if (cfg_.writer == "journal")
+                writer_ = make_journal_writer(prog_, syslog_priority_code(cfg_.journal_priority), cfg_.journal_augment,
+                                              info_);
+            if (!cfg_.key_file.empty()) key_ = integrity::load_key_file(cfg_.key_file);
+        } catch (const std::exception& e) {
+            user_error(e.what());
+            audit_log(LOG_ERR, who_ + ": cannot start the recording: " + e.what());
+            if (!cfg_.lax) {
+                set_mark("unrecorded", std::string("refused: the recording could not start: ") + e.what());
+                return 1;
+            }
+            writer_.reset();  // lax: run unrecorded, loudly
+            start_error_ = e.what();
+            set_mark("unrecorded", "the recording could not start (lax: the session goes on): " + start_error_);
+        }
+
+        std::optional<std::string> codeset;
+        {
+            std::string cs = locale_codeset();
+            if (!cs.empty() && !codeset_is_utf8(cs) && cs != "ANSI_X3.4-1968") codeset = cs;
+        }
+        if (session() && !command_text_.empty() && !(isatty(0) && isatty(1)) && !cfg_.transfer_payload) {
+            if (auto targv = file_transfer_argv(command_text_,
+                                                [](const std::string& f) { return access(f.c_str(), X_OK) == 0; })) {
+                // Run the system's transfer program itself, not the user's shell.
+                transfer_ = true;
+                path_ = (*targv)[0];
+                args_ = *targv;
+            }
+        }
+
+        guard_.emplace(writer_.get(), cfg_.lax, cfg_.writer, start_error_);
+        EncoderOptions eo;
+        eo.payload = cfg_.payload;
+        eo.log_input = cfg_.log_input;
+        eo.log_output = cfg_.log_output;
+        eo.log_window = cfg_.log_window;
+        eo.key = key_ ? &*key_ : nullptr;
+        int64_t t0 = mono_now_ns();
+        try {
+            enc_.emplace(info_, eo, *guard_, t0, real_now_ns());
+            obs_.emplace(*enc_, *guard_, cfg_, t0, codeset, transfer_);
         } catch (const std::exception& e) {
             user_error(e.what());
             set_mark("unrecorded", std::string("refused: ") + e.what());
             return 1;
         }
+        return {};
     }
 
-    RelaySpec spec;
-    spec.path = path;
-    spec.argv = args;
-    // The user's environment reaches the shell, whose session is recorded in
-    // full; a transfer program's is not: it gets a fixed one.
-    if (transfer) spec.env = transfer_environment(environ);
-    if (p == Program::RecSession) {
-        spec.before_pty = [&] { act_as_user(ids); };
-        spec.after_pty = [&] { back_to_recorder(ids); };
-        spec.in_child = [&] { become_user_or_die(ids); };
-        spec.in_parent = [&] { become_recorder_or_die(ids); };
+    // The notice, and the semaphore a caller waits on.
+    Exit prepare_session() {
+        if (interactive_ && !cfg_.notice.empty()) (void)!::write(1, cfg_.notice.data(), cfg_.notice.size());
+        if (!cfg_.semaphore.empty()) {
+            try {
+                AsUser as_user(ids_);  // a caller-named path: the user's rights
+                write_semaphore(cfg_.semaphore);
+            } catch (const std::exception& e) {
+                user_error(e.what());
+                set_mark("unrecorded", std::string("refused: ") + e.what());
+                return 1;
+            }
+        }
+        return {};
     }
-    // The recorded program's terminal is registered as this recording's,
-    // so a recorder started inside it does not record it twice.
-    std::optional<TerminalLock> term_lock;
-    spec.on_pty = [&](int slave) {
-        if (p != Program::RecSession) return;
+
+    // ---- the relay
+    void relay() {
+        RelaySpec spec;
+        spec.path = path_;
+        spec.argv = args_;
+        // The user's environment reaches the shell, whose session is recorded in
+        // full; a transfer program's is not: it gets a fixed one.
+        if (transfer_) spec.env = transfer_environment(environ);
+        if (session()) {
+            spec.as_pty_owner = [&](const std::function<void()>& open) {
+                AsUser as_user(ids_);  // devpts gives the pty to its opener: the user's, as a login's
+                open();
+            };
+            spec.in_child = [&] { become_user_or_die(ids_); };
+            spec.in_parent = [&] { become_recorder_or_die(ids_); };
+        }
+        // The recorded program's terminal is registered as this recording's,
+        // so a recorder started inside it does not record it twice.
+        spec.on_pty = [&](int slave) {
+            if (!session()) return;
+            try {
+                term_lock_.emplace(slave, info_.rec);
+            } catch (const std::exception& e) {
+                audit_log(LOG_WARNING, who_ + ": " + e.what() + " (a recorder started inside records again)");
+            }
+        };
+        // Nothing of the program runs before the first message is written.
+        spec.gate = [&](int64_t t) {
+            if (!obs_->start(t) && !cfg_.lax) {
+                set_mark("unrecorded", "refused: the first message could not be written: " + guard_->error());
+                return false;
+            }
+            set_mark(
+                guard_->failed() ? "unrecorded" : "recording",
+                guard_->failed() ? "the writer failed (lax: the session goes on): " + guard_->error() : cfg_.writer);
+            started_ = true;
+            return true;
+        };
         try {
-            term_lock.emplace(slave, info.rec);
+            res_ = run_relay(spec, *obs_);
         } catch (const std::exception& e) {
-            audit_log(LOG_WARNING, who + ": " + e.what() + " (a recorder started inside records again)");
+            user_error(e.what());
+            res_.reason = EndReason::Error;
+            res_.status = 1;
+            res_.error = e.what();
         }
-    };
-    // Nothing of the program runs before the first message is written.
-    bool started = false;
-    spec.gate = [&](int64_t t) {
-        if (!obs->start(t) && !cfg.lax) {
-            set_mark("unrecorded", "refused: the first message could not be written: " + guard.error());
-            return false;
-        }
-        set_mark(guard.failed() ? "unrecorded" : "recording",
-                 guard.failed() ? "the writer failed (lax: the session goes on): " + guard.error() : cfg.writer);
-        started = true;
-        return true;
-    };
-    RelayResult res;
-    try {
-        res = run_relay(spec, *obs);
-    } catch (const std::exception& e) {
-        user_error(e.what());
-        res.reason = EndReason::Error;
-        res.status = 1;
-        res.error = e.what();
     }
-    if (!res.error.empty() && res.reason == EndReason::Error) user_error(res.error);
-    int64_t tend = mono_now_ns();
-    if (transfer) enc->annotate("transfer", obs->transfer_value(command_text));
-    try {
-        enc->finish(tend, end_word(res.reason));
-    } catch (const std::exception& e) {
-        user_error(std::string("cannot finish the recording: ") + e.what());
-    }
-    guard.flush_buffer();
-    guard.report(info);
-    if (started) {
-        if (guard.failed())
-            set_mark("unrecorded", "the writer failed during the session: " + guard.error() +
-                                       (cfg.lax ? " (lax: the session went on)" : " (the session was ended)"));
-        else
-            set_mark("ended", end_word(res.reason));
-    }
-    if (guard.failed() && !cfg.lax && res.status == 0) return 1;
-    return res.status;
-}
 
-} // namespace tlog::rec
+    // ---- the end: the last message, the loss report, the marker
+    int end() {
+        if (!res_.error.empty() && res_.reason == EndReason::Error) user_error(res_.error);
+        int64_t tend = mono_now_ns();
+        if (transfer_) enc_->annotate("transfer", obs_->transfer_value(command_text_));
+        try {
+            enc_->finish(tend, end_word(res_.reason));
+        } catch (const std::exception& e) {
+            user_error(std::string("cannot finish the recording: ") + e.what());
+        }
+        guard_->flush_buffer();
+        guard_->report(info_);
+        if (started_) {
+            if (guard_->failed())
+                set_mark("unrecorded", "the writer failed during the session: " + guard_->error() +
+                                           (cfg_.lax ? " (lax: the session went on)" : " (the session was ended)"));
+            else
+                set_mark("ended", end_word(res_.reason));
+        }
+        if (guard_->failed() && !cfg_.lax && res_.status == 0) return 1;
+        return res_.status;
+    }
+
+    const Program p_;
+    const int argc_;
+    char** const argv_;
+    const std::string prog_;
+    std::string argv0_;
+    bool login_name_ = false;
+    std::optional<ExclusiveTerminal> outer_in_, outer_out_;
+
+    // who
+    Identities ids_;
+    uint32_t session_ = kUnsetSession;
+    std::string user_;
+
+    // configuration, what to run
+    Config cfg_;
+    std::string path_;
+    std::vector<std::string> args_;
+    bool interactive_ = false;
+    std::string command_text_;
+
+    // the recording
+    RecordingInfo info_;
+    marker::Marker mark_;
+    std::string who_;
+    std::unique_ptr<MessageSink> writer_;
+    std::string start_error_;
+    std::optional<integrity::Key> key_;
+    bool transfer_ = false;
+    std::optional<GuardSink> guard_;
+    std::optional<Encoder> enc_;
+    std::optional<Observer> obs_;
+    std::optional<TerminalLock> term_lock_;
+    bool started_ = false;
+    RelayResult res_;
+};
+
+}  // namespace
+
+int recorder_main(Program p, int argc, char** argv) { return Recorder(p, argc, argv).run(); }
+
+}  // namespace tlog::rec

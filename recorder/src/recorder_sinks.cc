@@ -1,4 +1,4 @@
-#include "tlog/recorder_sinks.h"
+#include "tlog/rec/recorder_sinks.h"
 
 #include <fcntl.h>
 #include <syslog.h>
@@ -9,8 +9,8 @@
 #include <iostream>
 
 #include "tlog/json.h"
-#include "tlog/relay.h"
-#include "tlog/writer.h"
+#include "tlog/rec/relay.h"
+#include "tlog/rec/writer.h"
 
 namespace tlog::rec {
 

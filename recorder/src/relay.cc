@@ -1,4 +1,4 @@
-#include "tlog/relay.h"
+#include "tlog/rec/relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,11 +32,11 @@ int64_t real_now_ns() {
 
 const char* end_word(EndReason r) {
     switch (r) {
-    case EndReason::Exit: return "exit";
-    case EndReason::ChildSignal: return "killed";
-    case EndReason::Hangup: return "hangup";
-    case EndReason::Signal: return "signal";
-    case EndReason::Error: return "error";
+        case EndReason::Exit: return "exit";
+        case EndReason::ChildSignal: return "killed";
+        case EndReason::Hangup: return "hangup";
+        case EndReason::Signal: return "signal";
+        case EndReason::Error: return "error";
     }
     return "error";
 }
@@ -45,7 +45,9 @@ namespace {
 
 std::string g_stop_reason;
 
-[[noreturn]] void throw_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void throw_errno(const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
 
 void set_nonblock(int fd) {
     int fl = fcntl(fd, F_GETFL);
@@ -115,234 +117,437 @@ constexpr int kSignals[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT,
 
 int exec_failure_status(int err) { return err == ENOENT ? 127 : 126; }
 
-} // namespace
-
-void relay_request_stop(const std::string& why) {
-    if (g_stop_reason.empty()) g_stop_reason = why.empty() ? "stop requested" : why;
+void wait_child(pid_t pid) {
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
 }
 
-RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
-    RelayResult res;
-    g_stop_reason.clear();
-    const bool in_tty = isatty(spec.in_fd) == 1;
-    const bool out_tty = isatty(spec.out_fd) == 1;
-    const bool use_pty = spec.use_pty && in_tty && out_tty;
-    res.pty = use_pty;
+// The signal mask the recorder had: the child gets it back before exec, and
+// the recorder when the relay ends.
+struct SignalMask {
+    sigset_t old{};
+    bool active = false;
+    ~SignalMask() {
+        if (active) sigprocmask(SIG_SETMASK, &old, nullptr);
+    }
+};
 
-    termios tio{};
-    winsize ws{};
-    bool have_ws = false;
-    if (use_pty) {
-        tcgetattr(spec.in_fd, &tio);
-        have_ws = ioctl(spec.out_fd, TIOCGWINSZ, &ws) == 0 || ioctl(spec.in_fd, TIOCGWINSZ, &ws) == 0;
+struct SigpipeDisposition {
+    struct sigaction old {};
+    bool active = false;
+    ~SigpipeDisposition() {
+        if (active) sigaction(SIGPIPE, &old, nullptr);
+    }
+};
+
+// The descriptors a poll() round watches, and where each one is in it
+// (-1: not watched this round).
+struct PollSet {
+    pollfd fds[5];
+    int n = 0;
+    int in = -1, prog = -1, err = -1, prog_in = -1;
+    int add(int fd, short events) {
+        fds[n] = {fd, events, 0};
+        return n++;
+    }
+};
+
+// One run of the relay. The members are declared in the order the steps
+// create them, so they are released in reverse: the outer terminal leaves
+// raw mode first and the signal mask comes back last, as with the locals of
+// one long function.
+class Relay {
+public:
+    Relay(const RelaySpec& spec, RelayObserver& obs) : spec_(spec), obs_(obs) {}
+
+    RelayResult run() {
+        g_stop_reason.clear();
+        look_at_terminal();
+        take_signals();
+        if (use_pty_)
+            open_pty();
+        else
+            open_pipes();
+        open_sync_pipes();
+        spawn();
+        after_fork();
+        if (!pass_gate() || !program_started()) return res_;
+        start_relaying();
+        while (poll_round()) {}
+        return result();
     }
 
-    // Signals are taken through a signalfd; the child gets the old mask back.
-    sigset_t mask, oldmask;
-    sigemptyset(&mask);
-    for (int s : kSignals) sigaddset(&mask, s);
-    if (sigprocmask(SIG_BLOCK, &mask, &oldmask) != 0) throw_errno("sigprocmask");
-    struct MaskGuard {
-        sigset_t old;
-        ~MaskGuard() { sigprocmask(SIG_SETMASK, &old, nullptr); }
-    } mask_guard{oldmask};
-    Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (sigfd.fd < 0) throw_errno("signalfd");
-    struct sigaction ign {}, old_pipe{};
-    ign.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ign, &old_pipe);
-    struct PipeGuard {
-        struct sigaction old;
-        ~PipeGuard() { sigaction(SIGPIPE, &old, nullptr); }
-    } pipe_guard{old_pipe};
+private:
+    static constexpr size_t kBuf = 65536;
 
-    // The terminal (or the pipes) the program gets.
-    Fd master, slave;
-    Fd child_in_w, child_out_r, child_err_r;  // pipe mode, our ends
-    int child_fds[3] = {-1, -1, -1};
-    Fd pipe_ends[3];                          // pipe mode, the child's ends
-    if (use_pty) {
-        if (spec.before_pty) spec.before_pty();
-        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        int err = errno;
-        if (m >= 0 && (grantpt(m) != 0 || unlockpt(m) != 0)) {
-            err = errno;
-            ::close(m);
-            m = -1;
+    // ---- terminal setup
+
+    // A pty only when both ends are terminals: `ssh host cmd` and pipes get
+    // pipes, and no window is recorded.
+    void look_at_terminal() {
+        const bool in_tty = isatty(spec_.in_fd) == 1;
+        const bool out_tty = isatty(spec_.out_fd) == 1;
+        use_pty_ = spec_.use_pty && in_tty && out_tty;
+        res_.pty = use_pty_;
+        if (use_pty_) {
+            tcgetattr(spec_.in_fd, &tio_);
+            have_ws_ = ioctl(spec_.out_fd, TIOCGWINSZ, &ws_) == 0 || ioctl(spec_.in_fd, TIOCGWINSZ, &ws_) == 0;
         }
-        int s = -1;
-        if (m >= 0) {
-            s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-            if (s < 0) {
-                char name[128];
-                if (ptsname_r(m, name, sizeof name) == 0) s = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    }
+
+    // Signals arrive through a signalfd, so the poll loop handles them
+    // between reads and writes, never in the middle of one.
+    void take_signals() {
+        sigset_t mask;
+        sigemptyset(&mask);
+        for (int s : kSignals) sigaddset(&mask, s);
+        if (sigprocmask(SIG_BLOCK, &mask, &mask_.old) != 0) throw_errno("sigprocmask");
+        mask_.active = true;
+        sigfd_.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+        if (sigfd_.fd < 0) throw_errno("signalfd");
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &ign, &sigpipe_.old);
+        sigpipe_.active = true;
+    }
+
+    // The program's terminal. It is opened with the identity the pty hook
+    // gives (the user's, in tlog-rec-session): devpts gives the slave the
+    // opener's ids, and a login's terminal belongs to the user.
+    void open_pty() {
+        int m = -1, s = -1, err = 0;
+        auto open_both = [&] {
+            m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+            err = errno;
+            if (m >= 0 && (grantpt(m) != 0 || unlockpt(m) != 0)) {
+                err = errno;
+                ::close(m);
+                m = -1;
             }
-            err = errno;
-        }
-        if (spec.after_pty) spec.after_pty();
+            if (m >= 0) {
+                // TIOCGPTPEER: no path lookup of the slave someone could race.
+                s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (s < 0) {
+                    char name[128];
+                    if (ptsname_r(m, name, sizeof name) == 0) s = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                }
+                err = errno;
+            }
+        };
+        if (spec_.as_pty_owner)
+            spec_.as_pty_owner(open_both);
+        else
+            open_both();
         if (m < 0 || s < 0) {
             if (m >= 0) ::close(m);
             errno = err;
             throw_errno("cannot open a pseudo-terminal");
         }
-        master.reset(m);
-        slave.reset(s);
-        if (spec.on_pty) spec.on_pty(s);
-        tcsetattr(s, TCSANOW, &tio);
-        if (have_ws) ioctl(s, TIOCSWINSZ, &ws);
-        child_fds[0] = child_fds[1] = child_fds[2] = s;
-    } else {
+        master_.reset(m);
+        slave_.reset(s);
+        if (spec_.on_pty) spec_.on_pty(s);
+        tcsetattr(s, TCSANOW, &tio_);
+        if (have_ws_) ioctl(s, TIOCSWINSZ, &ws_);
+        child_fds_[0] = child_fds_[1] = child_fds_[2] = s;
+    }
+
+    void open_pipes() {
         int p[3][2];
         for (int i = 0; i < 3; i++)
             if (pipe2(p[i], O_CLOEXEC) != 0) throw_errno("pipe");
-        child_in_w.reset(p[0][1]);
-        pipe_ends[0].reset(p[0][0]);
-        child_out_r.reset(p[1][0]);
-        pipe_ends[1].reset(p[1][1]);
-        child_err_r.reset(p[2][0]);
-        pipe_ends[2].reset(p[2][1]);
-        for (int i = 0; i < 3; i++) child_fds[i] = pipe_ends[i].fd;
+        child_in_w_.reset(p[0][1]);
+        pipe_ends_[0].reset(p[0][0]);
+        child_out_r_.reset(p[1][0]);
+        pipe_ends_[1].reset(p[1][1]);
+        child_err_r_.reset(p[2][0]);
+        pipe_ends_[2].reset(p[2][1]);
+        for (int i = 0; i < 3; i++) child_fds_[i] = pipe_ends_[i].fd;
     }
 
-    // Reports exec failure from the child.
-    int errpipe[2];
-    if (pipe2(errpipe, O_CLOEXEC) != 0) throw_errno("pipe");
-    // The child execs only after the parent's go byte (the gate).
-    int gopipe[2];
-    if (pipe2(gopipe, O_CLOEXEC) != 0) {
-        int e = errno;
-        ::close(errpipe[0]);
-        ::close(errpipe[1]);
-        errno = e;
-        throw_errno("pipe");
-    }
-
-    std::vector<char*> argv;
-    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    if (spec.env) {
-        for (const auto& e : *spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-        envp.push_back(nullptr);
-    }
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        for (int fd : {errpipe[0], errpipe[1], gopipe[0], gopipe[1]}) ::close(fd);
-        errno = e;
-        throw_errno("fork");
-    }
-    if (pid == 0) {
-        // ---- child: only async-signal-safe calls until exec.
-        ::close(errpipe[0]);
-        ::close(gopipe[1]);
-        if (use_pty) {
-            setsid();
-            ioctl(child_fds[0], TIOCSCTTY, 0);
+    // errpipe carries a failed exec's errno back; gopipe holds the child
+    // before exec until the gate opens.
+    void open_sync_pipes() {
+        if (pipe2(errpipe_, O_CLOEXEC) != 0) throw_errno("pipe");
+        if (pipe2(gopipe_, O_CLOEXEC) != 0) {
+            int e = errno;
+            ::close(errpipe_[0]);
+            ::close(errpipe_[1]);
+            errno = e;
+            throw_errno("pipe");
         }
-        for (int i = 0; i < 3; i++) dup2(child_fds[i], i);  // dup2 clears O_CLOEXEC
+    }
+
+    // ---- spawn
+
+    void spawn() {
+        // Built before the fork: the child may not allocate.
+        for (const auto& a : spec_.argv) argv_.push_back(const_cast<char*>(a.c_str()));
+        argv_.push_back(nullptr);
+        if (spec_.env) {
+            for (const auto& e : *spec_.env) envp_.push_back(const_cast<char*>(e.c_str()));
+            envp_.push_back(nullptr);
+        }
+        pid_ = fork();
+        if (pid_ < 0) {
+            int e = errno;
+            for (int fd : {errpipe_[0], errpipe_[1], gopipe_[0], gopipe_[1]}) ::close(fd);
+            errno = e;
+            throw_errno("fork");
+        }
+        if (pid_ == 0) exec_child();
+    }
+
+    // The forked child: only async-signal-safe calls until exec (the parent
+    // may hold locks of malloc or stdio that no thread will ever release here).
+    [[noreturn]] void exec_child() {
+        ::close(errpipe_[0]);
+        ::close(gopipe_[1]);
+        if (use_pty_) {
+            setsid();
+            ioctl(child_fds_[0], TIOCSCTTY, 0);
+        }
+        for (int i = 0; i < 3; i++) dup2(child_fds_[i], i);  // dup2 clears O_CLOEXEC
         signal(SIGPIPE, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &oldmask, nullptr);
-        if (spec.in_child) spec.in_child();
+        sigprocmask(SIG_SETMASK, &mask_.old, nullptr);
+        if (spec_.in_child) spec_.in_child();
         char go = 0;
         ssize_t got;
-        do got = ::read(gopipe[0], &go, 1);
+        do got = ::read(gopipe_[0], &go, 1);
         while (got < 0 && errno == EINTR);
         if (got != 1) _exit(126);  // the recording could not start: run nothing
-        if (spec.env)
-            execve(spec.path.c_str(), argv.data(), envp.data());
+        if (spec_.env)
+            execve(spec_.path.c_str(), argv_.data(), envp_.data());
         else
-            execv(spec.path.c_str(), argv.data());
+            execv(spec_.path.c_str(), argv_.data());
         int e = errno;
-        (void)!::write(errpipe[1], &e, sizeof e);
+        (void)!::write(errpipe_[1], &e, sizeof e);
         _exit(exec_failure_status(e));
     }
-    // ---- parent
-    ::close(errpipe[1]);
-    ::close(gopipe[0]);
-    Fd go(gopipe[1]);
-    if (spec.in_parent) spec.in_parent();
-    slave.reset();
-    for (auto& f : pipe_ends) f.reset();
-    int64_t t0 = mono_now_ns();
-    if (use_pty && have_ws) obs.window(t0, ws.ws_col, ws.ws_row);
-    if (spec.gate && !spec.gate(t0)) {
-        go.reset();  // the child sees EOF and exits without running the program
-        ::close(errpipe[0]);
-        int st = 0;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-        res.reason = EndReason::Error;
-        res.status = 1;
-        res.error = "the recording could not start: " + spec.path + " was not run";
-        return res;
+
+    void after_fork() {
+        ::close(errpipe_[1]);
+        ::close(gopipe_[0]);
+        go_.reset(gopipe_[1]);
+        if (spec_.in_parent) spec_.in_parent();
+        slave_.reset();
+        for (auto& f : pipe_ends_) f.reset();
+        t0_ = mono_now_ns();
+        if (use_pty_ && have_ws_) obs_.window(t0_, ws_.ws_col, ws_.ws_row);
     }
-    (void)!::write(go.fd, "g", 1);
-    go.reset();
-    {
+
+    // ---- the gate
+
+    // The child waits on gopipe; false from the gate closes it, and the
+    // child exits without running the program.
+    bool pass_gate() {
+        if (!spec_.gate || spec_.gate(t0_)) return true;
+        go_.reset();
+        ::close(errpipe_[0]);
+        wait_child(pid_);
+        res_.reason = EndReason::Error;
+        res_.status = 1;
+        res_.error = "the recording could not start: " + spec_.path + " was not run";
+        return false;
+    }
+
+    // Opens the gate and waits for the exec: EOF on errpipe (close-on-exec)
+    // means the program runs, an errno means it never will.
+    bool program_started() {
+        (void)!::write(go_.fd, "g", 1);
+        go_.reset();
         int e = 0;
         ssize_t n;
-        do n = ::read(errpipe[0], &e, sizeof e);
+        do n = ::read(errpipe_[0], &e, sizeof e);
         while (n < 0 && errno == EINTR);
-        ::close(errpipe[0]);
-        if (n == static_cast<ssize_t>(sizeof e)) {
+        ::close(errpipe_[0]);
+        if (n != static_cast<ssize_t>(sizeof e)) return true;
+        wait_child(pid_);
+        res_.reason = EndReason::Error;
+        res_.status = exec_failure_status(e);
+        res_.error = "cannot execute " + spec_.path + ": " + strerror(e);
+        return false;
+    }
+
+    // ---- the poll loop
+
+    void start_relaying() {
+        if (use_pty_) raw_.enter(spec_.in_fd);
+        prog_fd_ = use_pty_ ? master_.fd : child_out_r_.fd;
+        prog_in_fd_ = use_pty_ ? master_.fd : child_in_w_.fd;
+        set_nonblock(prog_fd_);
+        if (!use_pty_) {
+            set_nonblock(child_err_r_.fd);
+            set_nonblock(child_in_w_.fd);
+        }
+        buf_.assign(kBuf, '\0');
+        err_open_ = !use_pty_;
+    }
+
+    // The descriptors the program reads from and writes to; a hangup closes them.
+    void refresh_prog_fds() {
+        prog_fd_ = use_pty_ ? master_.fd : child_out_r_.fd;
+        prog_in_fd_ = use_pty_ ? master_.fd : child_in_w_.fd;
+    }
+
+    // One round: false when the relay is over.
+    bool poll_round() {
+        if (!g_stop_reason.empty() && !stopping_) {
+            res_.error = g_stop_reason;
+            hang_up(EndReason::Error, 0);
+        }
+        refresh_prog_fds();
+        if (child_done_) {
+            drain();
+            return false;
+        }
+        PollSet ps;
+        ps.add(sigfd_.fd, POLLIN);
+        if (!in_eof_ && !stopping_ && inbuf_.size() < kBuf) ps.in = ps.add(spec_.in_fd, POLLIN);
+        if (prog_open_ && prog_fd_ >= 0)
+            ps.prog = ps.add(prog_fd_, static_cast<short>(POLLIN | (use_pty_ && !inbuf_.empty() ? POLLOUT : 0)));
+        if (err_open_) ps.err = ps.add(child_err_r_.fd, POLLIN);
+        if (!use_pty_ && !inbuf_.empty() && prog_in_fd_ >= 0) ps.prog_in = ps.add(prog_in_fd_, POLLOUT);
+        int r = ::poll(ps.fds, static_cast<nfds_t>(ps.n), poll_timeout_ms());
+        if (r < 0 && errno != EINTR) {
+            res_.error = std::string("poll: ") + strerror(errno);
+            hang_up(EndReason::Error, 0);
+            return true;
+        }
+        int64_t now = mono_now_ns();
+        if (obs_.deadline() <= now) obs_.tick(now);
+        if (stopping_ && now >= stop_deadline_) {
+            // The program ignored the hangup; it may not be ours to kill.
+            ::kill(pid_, SIGKILL);
+            res_.error = res_.error.empty() ? "program did not end after the hangup" : res_.error;
+            return false;
+        }
+        if (r <= 0) return true;
+
+        if (ps.fds[0].revents & POLLIN) dispatch_signals();
+        prog_in_fd_ = use_pty_ ? master_.fd : child_in_w_.fd;  // a hangup may have closed it
+        if (ps.in >= 0 && (ps.fds[ps.in].revents & (POLLIN | POLLHUP | POLLERR))) read_input(now);
+        // A hangup above may have closed descriptors polled in this round.
+        if (use_pty_ && master_.fd < 0) ps.prog = -1;
+        if (!use_pty_ && child_in_w_.fd < 0) ps.prog_in = -1;
+        prog_in_fd_ = use_pty_ ? master_.fd : child_in_w_.fd;
+        if (ps.prog >= 0 && ps.fds[ps.prog].revents) {
+            if (ps.fds[ps.prog].revents & POLLOUT) flush_input();
+            if (ps.fds[ps.prog].revents & (POLLIN | POLLHUP | POLLERR)) pump_output(prog_fd_, spec_.out_fd, prog_open_);
+        }
+        if (ps.err >= 0 && ps.fds[ps.err].revents) pump_output(child_err_r_.fd, spec_.err_fd, err_open_);
+        if (ps.prog_in >= 0 && ps.fds[ps.prog_in].revents) {
+            if (ps.fds[ps.prog_in].revents & (POLLERR | POLLHUP)) {
+                inbuf_.clear();
+                child_in_w_.reset();
+            } else {
+                flush_input();
+            }
+        }
+        if (!use_pty_ && !prog_open_ && !err_open_ && !child_done_) {
+            // Output closed: wait for the program itself.
             int st = 0;
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-            res.reason = EndReason::Error;
-            res.status = exec_failure_status(e);
-            res.error = "cannot execute " + spec.path + ": " + strerror(e);
-            return res;
+            pid_t w;
+            do w = waitpid(pid_, &st, 0);
+            while (w < 0 && errno == EINTR);
+            child_done_ = true;
+            child_status_ = st;
+        }
+        return true;
+    }
+
+    // Until the observer's next deadline (the latency timer) or the end of
+    // the wait after a hangup; none: forever.
+    int poll_timeout_ms() {
+        int64_t now = mono_now_ns();
+        int64_t dl = std::min(obs_.deadline(), stop_deadline_);
+        if (dl == INT64_MAX) return -1;
+        int64_t ms = dl <= now ? 0 : (dl - now + 999999) / 1000000;
+        return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+    }
+
+    void read_input(int64_t now) {
+        ssize_t k = ::read(spec_.in_fd, buf_.data(), kBuf);
+        if (k > 0) {
+            std::string_view d(buf_.data(), static_cast<size_t>(k));
+            obs_.input(now, d);
+            inbuf_.append(d);
+            flush_input();
+        } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+            in_eof_ = true;
+            if (use_pty_) {
+                // A terminal that reads as EOF or EIO is gone.
+                hang_up(EndReason::Hangup, 0);
+            } else {
+                flush_input();
+            }
         }
     }
 
-    RawMode raw;
-    if (use_pty) raw.enter(spec.in_fd);
+    // ---- signal dispatch
 
-    int prog_fd = use_pty ? master.fd : child_out_r.fd;
-    int prog_in_fd = use_pty ? master.fd : child_in_w.fd;
-    set_nonblock(prog_fd);
-    if (!use_pty) {
-        set_nonblock(child_err_r.fd);
-        set_nonblock(child_in_w.fd);
+    void dispatch_signals() {
+        signalfd_siginfo si;
+        while (::read(sigfd_.fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+            int sig = static_cast<int>(si.ssi_signo);
+            if (sig == SIGCHLD) {
+                int st = 0;
+                pid_t w = waitpid(pid_, &st, WNOHANG);
+                if (w == pid_) {
+                    child_done_ = true;
+                    child_status_ = st;
+                }
+            } else if (sig == SIGWINCH) {
+                window_changed();
+            } else if (sig == SIGHUP) {
+                hang_up(EndReason::Hangup, SIGHUP);
+            } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+                // Job control belongs to the program under the pty; the
+                // recorder itself is never stopped by the terminal.
+            } else {
+                // SIGTERM, SIGINT, SIGQUIT: pass on when we may, else end.
+                if (::kill(pid_, sig) != 0)
+                    hang_up(EndReason::Signal, sig);
+                else if (!stop_signal_)
+                    stop_signal_ = sig;
+            }
+        }
     }
 
-    static constexpr size_t kBuf = 65536;
-    std::string buf(kBuf, '\0');
-    std::string inbuf;           // input waiting for the program
-    bool in_eof = false;         // our input ended
-    bool out_open = true;        // our output still takes data
-    bool prog_open = true;       // the program's output is still readable
-    bool err_open = !use_pty;    // pipe mode: the program's stderr
-    bool child_done = false;
-    int child_status = 0;
-    bool stopping = false;       // we hung the program up; waiting for it
-    int64_t stop_deadline = INT64_MAX;
-    int stop_signal = 0;
+    void window_changed() {
+        winsize nws{};
+        if (use_pty_ && (ioctl(spec_.out_fd, TIOCGWINSZ, &nws) == 0 || ioctl(spec_.in_fd, TIOCGWINSZ, &nws) == 0)) {
+            if (master_.fd >= 0) ioctl(master_.fd, TIOCSWINSZ, &nws);
+            if (nws.ws_col != ws_.ws_col || nws.ws_row != ws_.ws_row) {
+                ws_ = nws;
+                obs_.window(mono_now_ns(), ws_.ws_col, ws_.ws_row);
+            }
+        }
+    }
 
-    auto hang_up = [&](EndReason why, int sig) {
-        if (stopping) return;
-        stopping = true;
-        res.reason = why;
-        stop_signal = sig;
-        if (use_pty) {
-            master.reset();  // the kernel sends SIGHUP to the program's session
-            prog_open = false;
+    void hang_up(EndReason why, int sig) {
+        if (stopping_) return;
+        stopping_ = true;
+        res_.reason = why;
+        stop_signal_ = sig;
+        if (use_pty_) {
+            master_.reset();  // the kernel sends SIGHUP to the program's session
+            prog_open_ = false;
         } else {
-            child_in_w.reset();
+            child_in_w_.reset();
         }
-        ::kill(pid, SIGHUP);  // may be refused (EPERM) once we are the tlog user: the hangup does it
-        ::kill(pid, SIGCONT);
-        stop_deadline = mono_now_ns() + static_cast<int64_t>(spec.hangup_wait_s) * 1000000000;
-    };
+        ::kill(pid_, SIGHUP);  // may be refused (EPERM) once we are the tlog user: the hangup does it
+        ::kill(pid_, SIGCONT);
+        stop_deadline_ = mono_now_ns() + static_cast<int64_t>(spec_.hangup_wait_s) * 1000000000;
+    }
 
     // Reads what the program wrote and passes it on.
-    auto pump_output = [&](int fd, int dest, bool& open) {
+    void pump_output(int fd, int dest, bool& open) {
         for (int rounds = 0; rounds < 16; rounds++) {
-            ssize_t n = ::read(fd, buf.data(), kBuf);
+            ssize_t n = ::read(fd, buf_.data(), kBuf);
             if (n > 0) {
                 int64_t t = mono_now_ns();
-                if (out_open && !write_all(dest, buf.data(), static_cast<size_t>(n))) out_open = false;
-                obs.output(t, std::string_view(buf.data(), static_cast<size_t>(n)));
+                if (out_open_ && !write_all(dest, buf_.data(), static_cast<size_t>(n))) out_open_ = false;
+                obs_.output(t, std::string_view(buf_.data(), static_cast<size_t>(n)));
                 if (static_cast<size_t>(n) < kBuf) return;
                 continue;
             }
@@ -351,200 +556,125 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) {
             open = false;  // EOF, or EIO: every slave descriptor is closed
             return;
         }
-    };
+    }
 
-    auto flush_input = [&]() {
-        while (!inbuf.empty() && prog_in_fd >= 0) {
-            ssize_t w = ::write(prog_in_fd, inbuf.data(), inbuf.size());
+    void flush_input() {
+        while (!inbuf_.empty() && prog_in_fd_ >= 0) {
+            ssize_t w = ::write(prog_in_fd_, inbuf_.data(), inbuf_.size());
             if (w > 0) {
-                inbuf.erase(0, static_cast<size_t>(w));
+                inbuf_.erase(0, static_cast<size_t>(w));
             } else if (w < 0 && errno == EINTR) {
                 continue;
             } else if (w < 0 && errno == EAGAIN) {
                 return;
             } else {
-                inbuf.clear();  // the program stopped reading for good
+                inbuf_.clear();  // the program stopped reading for good
                 return;
             }
         }
-        if (inbuf.empty() && in_eof && !use_pty && child_in_w.fd >= 0) {
-            child_in_w.reset();  // pass the end of input on
-            prog_in_fd = -1;
+        if (inbuf_.empty() && in_eof_ && !use_pty_ && child_in_w_.fd >= 0) {
+            child_in_w_.reset();  // pass the end of input on
+            prog_in_fd_ = -1;
         }
-    };
+    }
 
-    for (;;) {
-        if (!g_stop_reason.empty() && !stopping) {
-            res.error = g_stop_reason;
-            hang_up(EndReason::Error, 0);
-        }
-        prog_fd = use_pty ? master.fd : child_out_r.fd;
-        prog_in_fd = use_pty ? master.fd : child_in_w.fd;
-        if (child_done) {
-            // Drain what the program left and end. The pty moves data from
-            // the slave to the master asynchronously, so "nothing to read
-            // now" is not the end: read until EOF/EIO (every slave closed),
-            // or until it stays quiet for 50 ms (a background process keeps
-            // the terminal open), at most 2 s.
-            int64_t give_up = mono_now_ns() + 2000000000;
-            while ((prog_open && prog_fd >= 0) || err_open) {
-                pollfd dp[2];
-                int dn = 0;
-                if (prog_open && prog_fd >= 0) dp[dn++] = {prog_fd, POLLIN, 0};
-                if (err_open) dp[dn++] = {child_err_r.fd, POLLIN, 0};
-                if (::poll(dp, static_cast<nfds_t>(dn), 50) <= 0 || mono_now_ns() > give_up) break;
-                if (prog_open && prog_fd >= 0) pump_output(prog_fd, spec.out_fd, prog_open);
-                if (err_open) pump_output(child_err_r.fd, spec.err_fd, err_open);
-            }
-            break;
-        }
-        pollfd pfd[5];
-        int n = 0;
-        pfd[n++] = {sigfd.fd, POLLIN, 0};
-        int i_in = -1, i_prog = -1, i_err = -1, i_pin = -1;
-        if (!in_eof && !stopping && inbuf.size() < kBuf) {
-            i_in = n;
-            pfd[n++] = {spec.in_fd, POLLIN, 0};
-        }
-        if (prog_open && prog_fd >= 0) {
-            i_prog = n;
-            pfd[n++] = {prog_fd, static_cast<short>(POLLIN | (use_pty && !inbuf.empty() ? POLLOUT : 0)), 0};
-        }
-        if (err_open) {
-            i_err = n;
-            pfd[n++] = {child_err_r.fd, POLLIN, 0};
-        }
-        if (!use_pty && !inbuf.empty() && prog_in_fd >= 0) {
-            i_pin = n;
-            pfd[n++] = {prog_in_fd, POLLOUT, 0};
-        }
-        int64_t now = mono_now_ns();
-        int64_t dl = std::min(obs.deadline(), stop_deadline);
-        int timeout = -1;
-        if (dl != INT64_MAX) {
-            int64_t ms = dl <= now ? 0 : (dl - now + 999999) / 1000000;
-            timeout = ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-        }
-        int r = ::poll(pfd, static_cast<nfds_t>(n), timeout);
-        if (r < 0 && errno != EINTR) {
-            res.error = std::string("poll: ") + strerror(errno);
-            hang_up(EndReason::Error, 0);
-            continue;
-        }
-        now = mono_now_ns();
-        if (obs.deadline() <= now) obs.tick(now);
-        if (stopping && now >= stop_deadline) {
-            // The program ignored the hangup; it may not be ours to kill.
-            ::kill(pid, SIGKILL);
-            res.error = res.error.empty() ? "program did not end after the hangup" : res.error;
-            break;
-        }
-        if (r <= 0) continue;
+    // ---- drain
 
-        if (pfd[0].revents & POLLIN) {
-            signalfd_siginfo si;
-            while (::read(sigfd.fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-                int sig = static_cast<int>(si.ssi_signo);
-                if (sig == SIGCHLD) {
-                    int st = 0;
-                    pid_t w = waitpid(pid, &st, WNOHANG);
-                    if (w == pid) {
-                        child_done = true;
-                        child_status = st;
-                    }
-                } else if (sig == SIGWINCH) {
-                    winsize nws{};
-                    if (use_pty && (ioctl(spec.out_fd, TIOCGWINSZ, &nws) == 0 || ioctl(spec.in_fd, TIOCGWINSZ, &nws) == 0)) {
-                        if (master.fd >= 0) ioctl(master.fd, TIOCSWINSZ, &nws);
-                        if (nws.ws_col != ws.ws_col || nws.ws_row != ws.ws_row) {
-                            ws = nws;
-                            obs.window(mono_now_ns(), ws.ws_col, ws.ws_row);
-                        }
-                    }
-                } else if (sig == SIGHUP) {
-                    hang_up(EndReason::Hangup, SIGHUP);
-                } else if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-                    // Job control belongs to the program under the pty; the
-                    // recorder itself is never stopped by the terminal.
-                } else {
-                    // SIGTERM, SIGINT, SIGQUIT: pass on when we may, else end.
-                    if (::kill(pid, sig) != 0) hang_up(EndReason::Signal, sig);
-                    else if (!stop_signal) stop_signal = sig;
-                }
-            }
+    // The pty moves data from the slave to the master asynchronously, so
+    // "nothing to read now" after the program's exit is not the end: read
+    // until EOF/EIO (every slave closed), or until it stays quiet for 50 ms
+    // (a background process keeps the terminal open), at most 2 s.
+    void drain() {
+        int64_t give_up = mono_now_ns() + 2000000000;
+        while ((prog_open_ && prog_fd_ >= 0) || err_open_) {
+            pollfd dp[2];
+            int dn = 0;
+            if (prog_open_ && prog_fd_ >= 0) dp[dn++] = {prog_fd_, POLLIN, 0};
+            if (err_open_) dp[dn++] = {child_err_r_.fd, POLLIN, 0};
+            if (::poll(dp, static_cast<nfds_t>(dn), 50) <= 0 || mono_now_ns() > give_up) break;
+            if (prog_open_ && prog_fd_ >= 0) pump_output(prog_fd_, spec_.out_fd, prog_open_);
+            if (err_open_) pump_output(child_err_r_.fd, spec_.err_fd, err_open_);
         }
-        prog_in_fd = use_pty ? master.fd : child_in_w.fd;  // a hangup may have closed it
-        if (i_in >= 0 && (pfd[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t k = ::read(spec.in_fd, buf.data(), kBuf);
-            if (k > 0) {
-                std::string_view d(buf.data(), static_cast<size_t>(k));
-                obs.input(now, d);
-                inbuf.append(d);
-                flush_input();
-            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-                in_eof = true;
-                if (use_pty) {
-                    // A terminal that reads as EOF or EIO is gone.
-                    hang_up(EndReason::Hangup, 0);
-                } else {
-                    flush_input();
-                }
-            }
-        }
-        // A hangup above may have closed descriptors polled in this round.
-        if (use_pty && master.fd < 0) i_prog = -1;
-        if (!use_pty && child_in_w.fd < 0) i_pin = -1;
-        prog_in_fd = use_pty ? master.fd : child_in_w.fd;
-        if (i_prog >= 0 && pfd[i_prog].revents) {
-            if (pfd[i_prog].revents & POLLOUT) flush_input();
-            if (pfd[i_prog].revents & (POLLIN | POLLHUP | POLLERR))
-                pump_output(prog_fd, spec.out_fd, prog_open);
-        }
-        if (i_err >= 0 && pfd[i_err].revents) pump_output(child_err_r.fd, spec.err_fd, err_open);
-        if (i_pin >= 0 && pfd[i_pin].revents) {
-            if (pfd[i_pin].revents & (POLLERR | POLLHUP)) {
-                inbuf.clear();
-                child_in_w.reset();
-            } else {
-                flush_input();
-            }
-        }
-        if (!use_pty && !prog_open && !err_open && !child_done) {
-            // Output closed: wait for the program itself.
+    }
+
+    // ---- result
+
+    RelayResult result() {
+        if (!child_done_) {
             int st = 0;
-            pid_t w;
-            do w = waitpid(pid, &st, 0);
-            while (w < 0 && errno == EINTR);
-            child_done = true;
-            child_status = st;
+            if (waitpid(pid_, &st, WNOHANG) == pid_) {
+                child_done_ = true;
+                child_status_ = st;
+            }
         }
+        if (!stopping_) {
+            if (WIFSIGNALED(child_status_)) {
+                res_.reason = stop_signal_ ? EndReason::Signal : EndReason::ChildSignal;
+                res_.signal = WTERMSIG(child_status_);
+            } else {
+                res_.reason = EndReason::Exit;
+            }
+        } else {
+            res_.signal = stop_signal_;
+        }
+        if (child_done_) {
+            res_.status = WIFEXITED(child_status_)     ? WEXITSTATUS(child_status_)
+                          : WIFSIGNALED(child_status_) ? 128 + WTERMSIG(child_status_)
+                                                       : 1;
+        } else {
+            res_.status = 128 + SIGHUP;
+        }
+        if (res_.reason == EndReason::Error && res_.status == 0) res_.status = 1;
+        return res_;
     }
 
-    if (!child_done) {
-        int st = 0;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            child_done = true;
-            child_status = st;
-        }
-    }
-    if (!stopping) {
-        if (WIFSIGNALED(child_status)) {
-            res.reason = stop_signal ? EndReason::Signal : EndReason::ChildSignal;
-            res.signal = WTERMSIG(child_status);
-        } else {
-            res.reason = EndReason::Exit;
-        }
-    } else {
-        res.signal = stop_signal;
-    }
-    if (child_done) {
-        res.status = WIFEXITED(child_status) ? WEXITSTATUS(child_status)
-                     : WIFSIGNALED(child_status) ? 128 + WTERMSIG(child_status) : 1;
-    } else {
-        res.status = 128 + SIGHUP;
-    }
-    if (res.reason == EndReason::Error && res.status == 0) res.status = 1;
-    return res;
+    const RelaySpec& spec_;
+    RelayObserver& obs_;
+    RelayResult res_;
+
+    // terminal setup
+    bool use_pty_ = false;
+    termios tio_{};
+    winsize ws_{};
+    bool have_ws_ = false;
+    SignalMask mask_;
+    Fd sigfd_;
+    SigpipeDisposition sigpipe_;
+    Fd master_, slave_;
+    Fd child_in_w_, child_out_r_, child_err_r_;  // pipe mode, our ends
+    int child_fds_[3] = {-1, -1, -1};
+    Fd pipe_ends_[3];  // pipe mode, the child's ends
+    int errpipe_[2] = {-1, -1};
+    int gopipe_[2] = {-1, -1};
+
+    // spawn
+    std::vector<char*> argv_, envp_;
+    pid_t pid_ = -1;
+    Fd go_;
+    int64_t t0_ = 0;
+
+    // the poll loop
+    RawMode raw_;
+    int prog_fd_ = -1, prog_in_fd_ = -1;
+    std::string buf_;
+    std::string inbuf_;      // input waiting for the program
+    bool in_eof_ = false;    // our input ended
+    bool out_open_ = true;   // our output still takes data
+    bool prog_open_ = true;  // the program's output is still readable
+    bool err_open_ = false;  // pipe mode: the program's stderr
+    bool child_done_ = false;
+    int child_status_ = 0;
+    bool stopping_ = false;  // we hung the program up; waiting for it
+    int64_t stop_deadline_ = INT64_MAX;
+    int stop_signal_ = 0;
+};
+
+}  // namespace
+
+void relay_request_stop(const std::string& why) {
+    if (g_stop_reason.empty()) g_stop_reason = why.empty() ? "stop requested" : why;
 }
 
-} // namespace tlog::rec
+RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs) { return Relay(spec, obs).run(); }
+
+}  // namespace tlog::rec

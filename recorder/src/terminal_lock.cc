@@ -1,4 +1,4 @@
-#include "tlog/terminal_lock.h"
+#include "tlog/rec/terminal_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>

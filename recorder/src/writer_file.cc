@@ -5,8 +5,8 @@
 #include <climits>
 #include <cstring>
 
-#include "tlog/relay.h"
-#include "tlog/writer.h"
+#include "tlog/rec/relay.h"
+#include "tlog/rec/writer.h"
 
 namespace tlog::rec {
 

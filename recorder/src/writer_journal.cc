@@ -12,7 +12,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#include "tlog/writer.h"
+#include "tlog/rec/writer.h"
 
 namespace tlog::rec {
 

@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "tlog/writer.h"
+#include "tlog/rec/writer.h"
 
 namespace tlog::rec {
 

@@ -82,7 +82,7 @@ class Login:
         # the recorder, setuid/setgid tlog as the install step leaves it
         os.makedirs(T + "/bin")
         self.rec = T + "/bin/tlog-rec-session"
-        shutil.copy(BUILD + "/librec/programs/tlog-rec-session", self.rec)
+        shutil.copy(BUILD + "/recorder/programs/tlog-rec-session", self.rec)
         os.chown(self.rec, TLOG_UID, TLOG_UID)
         os.chmod(self.rec, 0o6755)
         # setuid programs and sshd ignore LD_LIBRARY_PATH: an ld.so.cache

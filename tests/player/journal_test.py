@@ -148,7 +148,7 @@ def journald_setup():
 
 
 def journal_fields(line):
-    """The fields librec's journal writer sends with a message."""
+    """The fields the recorder's journal writer sends with a message."""
     m = json.loads(line)
     return [("MESSAGE", line), ("PRIORITY", "6"), ("SYSLOG_IDENTIFIER", "tlog-rec"), ("TLOG_REC", m["rec"]),
             ("TLOG_USER", m["user"]), ("TLOG_SESSION", str(m["session"])), ("TLOG_ID", str(m["id"]))]

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "tlog/charset.h"
+#include "tlog/rec/charset.h"
 #include "tlog/conf_proof.h"
-#include "tlog/config.h"
+#include "tlog/rec/config.h"
 #include "tlog/error.h"
-#include "tlog/file_transfer.h"
-#include "tlog/rate_limit.h"
-#include "tlog/recorder.h"
+#include "tlog/rec/file_transfer.h"
+#include "tlog/rec/rate_limit.h"
+#include "tlog/rec/recorder.h"
 
 // cmocka last: its fail() macro clashes with the C++ headers.
 #include <stdarg.h>

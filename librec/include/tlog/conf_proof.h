@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "tlog/api.h"
 #include "tlog/integrity.h"
 
 namespace tlog::rec {
@@ -26,16 +27,16 @@ constexpr uint32_t kUnsetSession = 4294967295u;
 // The audit session id of this process (/proc/self/sessionid), kUnsetSession
 // when unknown. pam_tlog and the recorder must read it the same way: it is
 // bound into the proof.
-uint32_t audit_session_id();
+TLOG_API uint32_t audit_session_id();
 
-std::string conf_proof_key_path();  // TLOG_SYSCONFDIR "/conf-proof.key"
+TLOG_API std::string conf_proof_key_path();  // TLOG_SYSCONFDIR "/conf-proof.key"
 
-std::string make_conf_proof(const integrity::Key& key, std::string_view user, uint32_t session, int64_t expires,
+TLOG_API std::string make_conf_proof(const integrity::Key& key, std::string_view user, uint32_t session, int64_t expires,
                             std::string_view conf_text);
 
 // True when `proof` is valid for these values at time `now` (Unix seconds);
 // else false with the reason in `why`.
-bool verify_conf_proof(const integrity::Key& key, std::string_view proof, std::string_view user, uint32_t session,
+TLOG_API bool verify_conf_proof(const integrity::Key& key, std::string_view proof, std::string_view user, uint32_t session,
                        int64_t now, std::string_view conf_text, std::string& why);
 
 } // namespace tlog::rec

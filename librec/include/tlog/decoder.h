@@ -10,12 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "tlog/api.h"
 #include "tlog/error.h"
 #include "tlog/integrity.h"
 
 namespace tlog {
 
-struct Event {
+struct TLOG_API Event {
     enum class Type : uint8_t { Input, Output, Window };
     Type type;
     uint64_t pos_ms;                 // from the start of the recording
@@ -24,7 +25,7 @@ struct Event {
 };
 
 // One message's fields as read (views valid during the callbacks only).
-struct MessageHeader {
+struct TLOG_API MessageHeader {
     uint64_t line = 0;
     std::string_view ver, host, rec, user, term, end;
     uint64_t session = 0, id = 0, pos = 0;
@@ -35,13 +36,13 @@ struct MessageHeader {
     std::vector<std::pair<std::string_view, std::string_view>> extra;
 };
 
-struct Problem {
+struct TLOG_API Problem {
     Location where;
     std::string what;
     std::string str() const;
 };
 
-class EventSink {
+class TLOG_API EventSink {
 public:
     virtual ~EventSink() = default;
     virtual void event(const Event& ev) = 0;
@@ -51,7 +52,7 @@ public:
     virtual void problem(const Problem&) {}
 };
 
-struct IntegrityReport {
+struct TLOG_API IntegrityReport {
     enum class Verdict {
         Unprotected,   // no chain fields: an old writer, nothing to check
         Intact,        // every MAC verified and the recording ended cleanly
@@ -70,7 +71,7 @@ struct IntegrityReport {
     std::string str() const;
 };
 
-struct DecodeOptions {
+struct TLOG_API DecodeOptions {
     bool lax = false;
     const integrity::Keyring* keys = nullptr;
     std::string source = "<input>";  // file name for error messages
@@ -84,7 +85,7 @@ struct DecodeOptions {
 };
 
 // Decodes the messages of ONE recording, in order.
-class Decoder {
+class TLOG_API Decoder {
 public:
     explicit Decoder(DecodeOptions opts);
     ~Decoder();
@@ -111,9 +112,9 @@ private:
 // The value of the "rec" field of a message line, found without parsing the
 // whole line (used to pick one recording out of an interleaved file).
 // Returns false when the line has no plain "rec" string.
-bool peek_rec(std::string_view line, std::string& rec);
+TLOG_API bool peek_rec(std::string_view line, std::string& rec);
 
-struct ReadOptions {
+struct TLOG_API ReadOptions {
     DecodeOptions decode;
     std::string rec;  // recording to read; empty: the first one in the input
 };
@@ -121,7 +122,7 @@ struct ReadOptions {
 // Reads a file (or "-" for stdin) holding one or several interleaved
 // recordings and decodes the selected one. Lines of other recordings are
 // skipped. Returns the integrity report.
-IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, EventSink& sink);
+TLOG_API IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, EventSink& sink);
 
 // Calls `fn(line, line_no)` for each line of a file descriptor, reading in
 // large blocks. A last line without a newline is passed too.

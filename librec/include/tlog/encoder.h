@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "tlog/api.h"
 #include "tlog/integrity.h"
 
 namespace tlog {
@@ -22,7 +23,7 @@ constexpr size_t kSyslogPayload = 2048;  // tlog's default, fits rsyslog's 8 KiB
 constexpr size_t kMinPayload = 64;
 
 // What identifies a recording; the same in every message.
-struct RecordingInfo {
+struct TLOG_API RecordingInfo {
     std::string host;
     std::string rec;  // unique recording id
     std::string user;
@@ -30,7 +31,7 @@ struct RecordingInfo {
     uint32_t session = 0;  // audit session id; tlog writes 4294967295 when unset
 };
 
-struct EncoderOptions {
+struct TLOG_API EncoderOptions {
     size_t payload = kDefaultPayload;  // bound on timing + text + binary bytes per message
     bool log_input = false;
     bool log_output = true;
@@ -39,7 +40,7 @@ struct EncoderOptions {
     const integrity::Key* key = nullptr;  // HMAC key; unkeyed SHA-256 chain when null
 };
 
-struct EncodedMessage {
+struct TLOG_API EncodedMessage {
     std::string_view line;  // one JSON object and the newline
     uint64_t id;
     bool last;  // carries the "end" marker
@@ -47,13 +48,13 @@ struct EncodedMessage {
 
 // Receives complete messages. A writer that fails throws; the encoder's state
 // is then unchanged for the message (it is not counted as written).
-class MessageSink {
+class TLOG_API MessageSink {
 public:
     virtual ~MessageSink() = default;
     virtual void write(const EncodedMessage& msg) = 0;
 };
 
-class Encoder {
+class TLOG_API Encoder {
 public:
     // Times are CLOCK_MONOTONIC nanoseconds; `start_real_ns` is the wall
     // clock (CLOCK_REALTIME, ns since the epoch) at `start_mono_ns`.

@@ -5,10 +5,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "tlog/api.h"
+
 namespace tlog {
 
 // Where in the input a problem was found. Empty parts are left out when printed.
-struct Location {
+struct TLOG_API Location {
     std::string file;     // file name, or a source description ("<env TLOG_REC_CONF_TEXT>")
     uint64_t line = 0;    // 1-based line number, 0 if unknown
     uint64_t column = 0;  // 1-based byte column, 0 if unknown
@@ -19,7 +21,7 @@ struct Location {
 
 // An error in input that the user or an earlier program wrote. what() reads
 // "FILE:LINE:COL: field 'F': MESSAGE".
-class InputError : public std::runtime_error {
+class TLOG_API InputError : public std::runtime_error {
 public:
     InputError(Location where, const std::string& message);
     const Location& where() const noexcept { return where_; }

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 
+#include "tlog/api.h"
+
 namespace tlog::hex {
 
 // Value of a hex digit (either case), -1 if `c` is not one. Inline: the
@@ -15,9 +17,9 @@ constexpr int digit_value(char c) {
     return -1;
 }
 // Lowercase hex of `n` bytes.
-std::string encode(const void* data, size_t n);
+TLOG_API std::string encode(const void* data, size_t n);
 // `n` random bytes (getrandom) in hex: recording ids. Throws when the kernel
 // has no randomness to give.
-std::string random(size_t n);
+TLOG_API std::string random(size_t n);
 
 }  // namespace tlog::hex

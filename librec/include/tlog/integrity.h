@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tlog/api.h"
+
 namespace tlog::integrity {
 
 constexpr size_t kMacSize = 32;
@@ -23,10 +25,10 @@ enum class Alg {
                  // cannot recompute the whole chain (doc/format.md says when that is)
     HmacSha256,  // "hmac-sha256": keyed with a key the recorded user cannot read
 };
-const char* alg_name(Alg a);
-std::optional<Alg> alg_from_name(std::string_view name);
+TLOG_API const char* alg_name(Alg a);
+TLOG_API std::optional<Alg> alg_from_name(std::string_view name);
 
-struct Key {
+struct TLOG_API Key {
     std::string id;      // written as "mac_key" so verifiers can pick the key
     std::string secret;  // raw key bytes
 };
@@ -34,9 +36,9 @@ struct Key {
 // Reads a key file: the key id is the file's base name unless the file has
 // "id:" on its first line; the secret is the rest (hex, at least 32 bytes
 // once decoded). Throws InputError naming the file.
-Key load_key_file(const std::string& path);
+TLOG_API Key load_key_file(const std::string& path);
 
-class Keyring {
+class TLOG_API Keyring {
 public:
     void add(Key k) { keys_.push_back(std::move(k)); }
     const Key* find(std::string_view id) const;
@@ -48,7 +50,7 @@ private:
 
 // The message content a MAC covers, as decoded values (so a reader that
 // re-serializes the JSON differently does not break the chain).
-struct Fields {
+struct TLOG_API Fields {
     std::string_view host, rec, user, term;
     uint64_t session = 0, id = 0, pos = 0, time_ms = 0;
     std::string_view timing, in_txt, in_bin, out_txt, out_bin;
@@ -60,11 +62,11 @@ struct Fields {
 
 // Appends one extension field to Fields::ext: its name and its value as
 // compact JSON in the form json::dump() writes (so re-serialized JSON still verifies).
-void append_ext(std::string& ext, std::string_view name, std::string_view canonical_json);
+TLOG_API void append_ext(std::string& ext, std::string_view name, std::string_view canonical_json);
 
 // Computes MACs of successive messages. Cheap to reuse: the key schedule is
 // prepared once.
-class Chain {
+class TLOG_API Chain {
 public:
     Chain(Alg alg, const Key* key);  // key required for HmacSha256
     ~Chain();
@@ -80,11 +82,11 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-std::string to_hex(const Mac& m);
-std::optional<Mac> from_hex(std::string_view s);
+TLOG_API std::string to_hex(const Mac& m);
+TLOG_API std::optional<Mac> from_hex(std::string_view s);
 inline Mac zero_mac() { return Mac{}; }
 
 // Constant-time comparison.
-bool equal(const Mac& a, const Mac& b);
+TLOG_API bool equal(const Mac& a, const Mac& b);
 
 }  // namespace tlog::integrity

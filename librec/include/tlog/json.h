@@ -12,16 +12,17 @@
 #include <utility>
 #include <vector>
 
+#include "tlog/api.h"
 #include "tlog/error.h"
 
 namespace tlog::json {
 
 enum class Type { Null, Bool, Number, String, Array, Object };
-const char* type_name(Type t);
+TLOG_API const char* type_name(Type t);
 
 // A parsed JSON value that remembers where it was in the text, so that a
 // configuration error can name the line of the offending key.
-class Value {
+class TLOG_API Value {
 public:
     using Member = std::pair<std::string, Value>;
 
@@ -69,7 +70,7 @@ private:
     std::vector<Member> members_;
 };
 
-struct ParseOptions {
+struct TLOG_API ParseOptions {
     bool allow_comments = false;  // "//" and "/* */" as tlog's configuration files allow
     bool allow_duplicate_keys = false;
     size_t max_depth = 64;
@@ -77,38 +78,38 @@ struct ParseOptions {
 
 // Parses a whole text holding one JSON value. Throws InputError naming
 // `source`, line and column.
-Value parse(std::string_view text, const std::string& source, const ParseOptions& opts = {});
+TLOG_API Value parse(std::string_view text, const std::string& source, const ParseOptions& opts = {});
 
 // Serializes compactly (or with two-space indentation when pretty).
-std::string dump(const Value& v, bool pretty = false);
+TLOG_API std::string dump(const Value& v, bool pretty = false);
 
 // --- string primitives shared by the codec ---
 
 // Appends `raw` (UTF-8) escaped for inclusion between JSON quotes, with the
 // escapes tlog uses: \" \\ \b \f \n \r \t and \u00xx for other control bytes and DEL.
-void append_escaped(std::string& out, std::string_view raw);
+TLOG_API void append_escaped(std::string& out, std::string_view raw);
 
 // Appends the escape of one byte that JSON strings cannot hold as it is
 // (a control byte, DEL, '"' or '\\').
-void append_escape(std::string& out, unsigned char c);
+TLOG_API void append_escape(std::string& out, unsigned char c);
 
 // Length `raw` would have once escaped.
-size_t escaped_length(std::string_view raw);
+TLOG_API size_t escaped_length(std::string_view raw);
 
 // Unescapes a JSON string body. `p` points just past the opening quote; on
 // success it points just past the closing quote and the unescaped text is
 // appended to `out`. Returns nullptr on success or a static error message.
 // Unpaired surrogates are errors: the codec's text fields are valid UTF-8.
-const char* unescape(const char*& p, const char* end, std::string& out);
+TLOG_API const char* unescape(const char*& p, const char* end, std::string& out);
 
 // The same into room the caller provides: at least `end - p` bytes at
 // `out` (the decoder unescapes all strings of a message line into one
 // buffer as long as the line, so nothing is zero-filled or reallocated).
 // `out` is advanced past the text written. When `ascii` is given it tells
 // whether the text is plain ASCII, found while copying.
-const char* unescape_into(const char*& p, const char* end, char*& out, bool* ascii = nullptr);
+TLOG_API const char* unescape_into(const char*& p, const char* end, char*& out, bool* ascii = nullptr);
 
 // Escapes for a JSON string: the whole quoted literal.
-std::string quote(std::string_view raw);
+TLOG_API std::string quote(std::string_view raw);
 
 }  // namespace tlog::json

@@ -23,11 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "tlog/api.h"
+
 namespace tlog::marker {
 
 constexpr int kMaxSessions = 999;  // sessions per login that get a marker of their own
 
-struct State {
+struct TLOG_API State {
     std::string rec;     // the recording id (the file's ID)
     std::string state;   // "starting" | "recording" | "ended" | "unrecorded" | "unreadable"
     std::string detail;  // end reason, or why not recorded, or the read error
@@ -36,7 +38,7 @@ struct State {
 
 // A marker owned by this recorder. claim() creates the first free file of
 // the login (O_EXCL, O_NOFOLLOW), so two sessions never share an id.
-class Marker {
+class TLOG_API Marker {
 public:
     Marker() = default;
     // Throws std::runtime_error naming the file when the directory is not
@@ -54,8 +56,8 @@ private:
 
 // The states of every session of login `pam_rec`, in order (pam_tlog).
 // Empty when the recorder never ran for it.
-std::vector<State> read_all(const std::string& dir, const std::string& pam_rec);
+TLOG_API std::vector<State> read_all(const std::string& dir, const std::string& pam_rec);
 // Removes them (close_session, after reporting).
-void remove_all(const std::string& dir, const std::string& pam_rec);
+TLOG_API void remove_all(const std::string& dir, const std::string& pam_rec);
 
 }  // namespace tlog::marker

@@ -11,9 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "tlog/api.h"
+
 namespace tlog {
 
-class Sha256 {
+class TLOG_API Sha256 {
 public:
     using Digest = std::array<uint8_t, 32>;
 
@@ -42,7 +44,7 @@ private:
 
 // HMAC-SHA256 (RFC 2104) with the key schedule done once: each message costs
 // two copies of prepared states.
-class HmacSha256 {
+class TLOG_API HmacSha256 {
 public:
     explicit HmacSha256(std::string_view key);
     // A fresh MAC computation for one message.

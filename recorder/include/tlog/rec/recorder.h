@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "tlog/config.h"
+#include "tlog/rec/config.h"
 
 namespace tlog::rec {
 

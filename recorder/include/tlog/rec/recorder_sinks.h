@@ -11,7 +11,7 @@
 #include <string>
 
 #include "tlog/encoder.h"
-#include "tlog/rate_limit.h"
+#include "tlog/rec/rate_limit.h"
 
 namespace tlog::rec {
 

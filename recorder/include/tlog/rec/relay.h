@@ -48,8 +48,9 @@ struct RelaySpec {
     int in_fd = 0, out_fd = 1, err_fd = 2;
     bool use_pty = true;            // false: pipes even on a terminal
     // Hooks for the identity switch (privsep.h). All may be empty.
-    std::function<void()> before_pty;      // e.g. take the user's euid so the pty is the user's
-    std::function<void()> after_pty;
+    // Calls `open` (which opens the pty) as the identity the pty should
+    // belong to, e.g. inside an AsUser scope so the pty is the user's.
+    std::function<void(const std::function<void()>& open)> as_pty_owner;
     std::function<void()> in_parent;       // after fork: become the tlog user completely
     std::function<void()> in_child;        // after fork, before exec: become the user (must not return on error: _exit)
     // The program's terminal exists (parent, before fork; pty mode only).

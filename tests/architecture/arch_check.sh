@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The architecture's rules (doc/architecture.md, "Rules that must never
+# break"), checked against the built artefacts and the source tree:
+#  (a) pam_tlog.so and nss_tlog link no heavy library (YAML, LDAP, HTTP,
+#      systemd, SQLite), not even through librec; nss_tlog not even librec;
+#  (b) the format library exports only tlog:: declarations of its public
+#      headers, never the recorder's relay, privilege separation, recorder
+#      or writers;
+#  (c) pam_tlog.so and tlog-play contain none of the recorder's privileged
+#      code (relay, privsep, recorder_main);
+#  (d) librec includes nothing of recorder/, player/, policy/, pam_tlog/,
+#      nss_tlog/; pam_tlog/, nss_tlog/, player/ and policy/ include nothing
+#      of recorder/.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION
+set -uo pipefail
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+ok() { echo "ok: $*"; }
+
+# The recorder's privileged entry points and internals, as nm -C prints them.
+privileged='tlog::rec::(run_relay|relay_request_stop|capture_identities|act_as_user|back_to_recorder|become_user_or_die|become_recorder_or_die|drop_to_user_or_die|AsUser|recorder_main)\b'
+recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|WriterError|BufferedWriter|make_(file|syslog|journal)_writer|syslog_(facility|priority)_code|GuardSink|audit_log|user_error|set_program_name|program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|merge_layer|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|recording_of_terminal|terminal_lock_path|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
+heavy='yaml|ldap|lber|curl|systemd|sqlite'
+
+# The control: the patterns name code that exists. Without it a renamed
+# function would make (b) and (c) pass for nothing.
+recsyms=$(nm -C "$recsession")
+for want in 'tlog::rec::run_relay' 'tlog::rec::recorder_main' 'tlog::rec::become_recorder_or_die' 'tlog::rec::make_file_writer'; do
+  grep -q "$want" <<<"$recsyms" || fail "control: $want not found in $recsession: the patterns below are stale"
+done
+
+# (a) What pam_tlog.so and nss_tlog load, directly and through librec.
+f=$failed
+libdir=$(dirname "$librec")
+for so in "$pam" "$nss"; do
+  needed=$(readelf -d "$so" | awk '/NEEDED/ {print $5}')
+  loaded=$(LD_LIBRARY_PATH="$libdir" ldd "$so" | awk '{print $1}')
+  if grep -Eiq "$heavy" <<<"$needed"$'\n'"$loaded"; then
+    fail "$(basename "$so") loads a heavy library: $(grep -Ei "$heavy" <<<"$needed"$'\n'"$loaded" | sort -u | tr '\n' ' ')"
+  fi
+  if grep -Eiq 'recorder|libtlog-rec' <<<"$needed"$'\n'"$loaded"; then
+    fail "$(basename "$so") loads recorder code: $needed"
+  fi
+done
+if grep -q 'librec' <<<"$(readelf -d "$nss" | awk '/NEEDED/ {print $5}')$(LD_LIBRARY_PATH="$libdir" ldd "$nss")"; then
+  fail "nss_tlog links librec"
+fi
+grep -Eiq "$heavy" <<<"$(readelf -d "$librec" | awk '/NEEDED/ {print $5}')" && fail "librec links a heavy library"
+[ "$failed" = "$f" ] && ok "(a) pam_tlog, nss_tlog and librec link no heavy library; nss_tlog no librec"
+
+# (b) The format library's exports.
+f=$failed
+exports=$(nm -DC --defined-only "$librec" | cut -d' ' -f3-)
+bad=$(grep -Ev '^((typeinfo|typeinfo name|vtable) for )?tlog::' <<<"$exports")
+[ -z "$bad" ] || fail "librec exports symbols outside namespace tlog:"$'\n'"$bad"
+bad=$(grep -E "$privileged|$recorder_internal" <<<"$exports")
+[ -z "$bad" ] || fail "librec exports recorder code:"$'\n'"$bad"
+# Each exported name is declared in a public header: the class or function
+# right after the namespaces.
+headers=$(cat "$src"/librec/include/tlog/*.h "$src"/librec/include/tlog/detail/*.h)
+while read -r sym; do
+  name=${sym#typeinfo name for }; name=${name#typeinfo for }; name=${name#vtable for }
+  name=${name%%(*}; name=${name//\[abi:cxx11\]/}
+  first=$(sed -E 's/^tlog::((json|integrity|hex|marker|rec|utf8|swar)::)?//; s/::.*//; s/<.*//' <<<"$name")
+  grep -Eq "\b$first\b" <<<"$headers" || fail "librec exports $sym: '$first' is in no public header"
+done < <(grep -E '^((typeinfo|typeinfo name|vtable) for )?tlog::' <<<"$exports")
+[ "$failed" = "$f" ] && ok "(b) librec exports $(wc -l <<<"$exports") symbols, all tlog:: of its public headers"
+
+# (c) No privileged recorder code in pam_tlog.so (inside sshd) or tlog-play.
+f=$failed
+for bin in "$pam" "$play"; do
+  bad=$( (nm -C "$bin" 2>/dev/null; nm -DC "$bin") | grep -E "$privileged|$recorder_internal")
+  [ -z "$bad" ] || fail "$(basename "$bin") contains recorder code:"$'\n'"$bad"
+done
+[ "$failed" = "$f" ] && ok "(c) pam_tlog.so and tlog-play hold no relay, privsep or recorder code"
+
+# (d) Includes, from the sources.
+f=$failed
+includes() {  # FILE:LINE:NAME for every #include "NAME" under the given directories
+  grep -rnE --include='*.cc' --include='*.h' --include='*.c' '^\s*#\s*include\s*"' "$@" |
+    sed -E 's/^([^:]*:[0-9]+):\s*#\s*include\s*"([^"]*)".*/\1:\2/'
+}
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] && continue
+  [ -e "$(dirname "$file")/$name" ] && [[ $(realpath "$(dirname "$file")/$name") == "$src"/librec/* ]] && continue
+  [ "$name" = tlog_build_config.h ] && continue
+  fail "$file:$line includes \"$name\", which is not librec's"
+done < <(cd "$src" && includes librec | sed "s|^|$src/|")
+while IFS=: read -r file line name; do
+  if [[ $name == tlog/rec/* || $name == *recorder/* ]] || [ -e "$src/recorder/include/$name" ]; then
+    fail "$file:$line includes the recorder's \"$name\""
+  fi
+done < <(cd "$src" && includes pam_tlog nss_tlog player policy)
+[ "$failed" = "$f" ] && ok "(d) librec includes only itself; pam_tlog, nss_tlog, player, policy include nothing of recorder/"
+
+exit $failed
