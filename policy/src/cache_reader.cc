@@ -165,28 +165,36 @@ Decision View::decision(const char* name, uid_t uid, gid_t gid, const char* serv
     decide(name, uid, gid, best);
     const bool default_record = h_->flags & kDefaultRecord;
     // The classes asked about: one service's three (or every service's),
-    // narrowed to one kind unless the kind is unknown.
+    // one kind of them unless the kind is unknown.
     uint32_t from = 0, to = h_->nclasses;
     if (service != kAnyService) {
         from = 3 * service_index(service);
         to = from + 3;
     }
     const bool unknown = kind == Kind::Unknown;
+    const uint32_t step = unknown ? 1 : 3;
+    if (!unknown) from += static_cast<uint32_t>(kind);
+    auto records = [&](uint32_t c) {
+        const uint32_t r = best[c];
+        return r == kNone ? default_record : rules_[r].action == 0;
+    };
+    // The first recorded class: the answer, and for one kind all of it.
+    uint32_t first = from;
+    while (first < to && !records(first)) first += step;
     Decision d;
-    uint32_t shown = kNone;   // the class whose rule the answer names
-    for (uint32_t c = from; c < to; ++c) {
-        const uint32_t k = c % 3;
-        if (!unknown && k != static_cast<uint32_t>(kind)) continue;
-        if (shown == kNone) shown = c;   // the first class, until a recorded one
-        const bool rec = best[c] == kNone ? default_record : rules_[best[c]].action == 0;
-        if (!rec) continue;
-        if (!d.recorded) shown = c;
-        d.recorded = true;
-        d.kind_recorded[k] = true;
-        if (!unknown || (d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) break;
-    }
     d.per_kind = unknown;
-    d.rank = best[shown];
+    if (first < to) {
+        d.recorded = true;
+        d.kind_recorded[first % 3] = true;
+        // The unknown kind: which other kinds are recorded too.
+        for (uint32_t c = first + 1; unknown && c < to; ++c) {
+            if (!d.kind_recorded[c % 3] && records(c)) d.kind_recorded[c % 3] = true;
+            if (d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2]) break;
+        }
+    }
+    // The rule named: the first recorded class's, else the first class's
+    // (for one service: interactive, command, transfer in that order).
+    d.rank = best[d.recorded ? first : from];
     if (d.rank != kNone) {
         const Rule& r = rules_[d.rank];
         d.rule = str(r.name);
