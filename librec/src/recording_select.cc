@@ -26,8 +26,10 @@ bool RecordingSelector::take(std::string_view line) {
         case LineRecording::Id: break;
     }
     if (!chosen_) {
+        // An empty id does not choose: the first non-empty one does (the
+        // player's index has always read such files this way).
         selected_ = peek_;
-        chosen_ = true;
+        chosen_ = !selected_.empty();
         return true;
     }
     return peek_ == selected_;

@@ -45,6 +45,12 @@ void test_selector(void**) {
     // exactly(""): the recording whose id is empty, not "the first one".
     assert_string_equal(taken(tlog::RecordingSelector::exactly("")).c_str(), "16/");
     assert_string_equal(taken(tlog::RecordingSelector::exactly("a")).c_str(), "125/a");
+    // An empty id does not choose the recording: the first non-empty one does.
+    tlog::RecordingSelector first;
+    assert_true(first.take("{\"rec\":\"\",\"id\":1}"));
+    assert_true(first.take("{\"rec\":\"b\",\"id\":1}"));
+    assert_false(first.take("{\"rec\":\"\",\"id\":2}"));
+    assert_string_equal(first.selected().c_str(), "b");
 }
 
 }  // namespace

@@ -26,8 +26,9 @@ LineRecording line_recording(std::string_view line, std::string& rec);
 // Picks the lines of one recording out of a file, line by line.
 class RecordingSelector {
 public:
-    // `rec`: the recording to read; empty: the first one whose id a line
-    // shows (lines before it without an id are taken too).
+    // `rec`: the recording to read; empty: the first one whose non-empty id
+    // a line shows (lines before it without an id, or with an empty one,
+    // are taken too).
     explicit RecordingSelector(std::string rec = {});
     // The recording `rec` even when empty: only lines without a plain id
     // and lines of id `rec` are taken (playing a recording already indexed).
