@@ -17,6 +17,7 @@ namespace {
 // TLPIDX3: keyframes carry Decoder::next_id() (TLPIDX2 had the count of
 // messages + 1, wrong after a gap), so older caches are rebuilt.
 constexpr std::string_view kMagic = "TLPIDX3";
+constexpr size_t kMaxProblems = 20;   // lax mode: the first ones, for the auditor
 
 // The index build's second stage: the terminal model, the summary, and the
 // keyframe decisions, fed by the decoder stage directly or through batches.
@@ -86,10 +87,6 @@ private:
 };
 
 } // namespace
-
-namespace {
-constexpr size_t kMaxProblems = 20;   // lax mode: the first ones, for the auditor
-}
 
 void SummarySink::event(const Event& ev) {
     last_pos_ = ev.pos_ms;
