@@ -53,6 +53,12 @@ void refresh() {
     g_loaded = true;
 }
 
+// The NSS view of the one decision (cache_reader.h): nss_tlog has no
+// service and no session kind, so a user is recorded if recorded for any.
+bool recorded(const char* name, uid_t uid, gid_t gid) {
+    return g_map.view.decision(name, uid, gid, cache::kAnyService, cache::Kind::Unknown).recorded;
+}
+
 // Locks g_mu for a scope.
 class Lock {
 public:
@@ -69,7 +75,7 @@ Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell
     Lock lock;
     refresh();
     if (!g_loaded) return Verdict::Unavailable;
-    if (!g_map.view.recorded(name, uid, gid))
+    if (!recorded(name, uid, gid))
         return (g_map.view.header().flags & cache::kAnswerUnrecorded) ? Verdict::PassThrough : Verdict::NotRecorded;
     const char* rec = g_map.view.recorder();
     const size_t n = strlen(rec) + 1;
@@ -83,7 +89,7 @@ bool certainly_not_recorded_name(const char* name) {
     Lock lock;
     refresh();
     if (!g_loaded || (g_map.view.header().flags & cache::kAnswerUnrecorded)) return false;
-    return g_map.view.name_decides() && !g_map.view.recorded(name, 0, 0);
+    return g_map.view.name_decides() && !recorded(name, 0, 0);
 }
 
 bool certainly_not_recorded_uid(uid_t uid) {
@@ -91,7 +97,7 @@ bool certainly_not_recorded_uid(uid_t uid) {
     Lock lock;
     refresh();
     if (!g_loaded || (g_map.view.header().flags & cache::kAnswerUnrecorded)) return false;
-    return g_map.view.uid_decides() && !g_map.view.recorded("", uid, 0);
+    return g_map.view.uid_decides() && !recorded("", uid, 0);
 }
 
 void lock_state() { pthread_mutex_lock(&g_mu); }

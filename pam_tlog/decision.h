@@ -1,6 +1,9 @@
-// The recording decision for one login, read from the compiled policy cache
-// (the same file and the same View::decide() nss_tlog uses, so PAM and NSS
-// can never disagree about who is recorded; see doc "why the cache").
+// The recording decision for one login: a thin wrapper over the policy cache
+// reader. The decision itself (classes, rules, the default, the per-kind
+// answer, the reason) is View::decision() in policy/, the same function
+// nss_tlog calls, so PAM and NSS can never disagree about who is recorded.
+// This file maps PAM_TTY to a session kind, keeps the checked mapping alive
+// (RAII, one per process), and copies the answer into strings for the module.
 #pragma once
 
 #include <sys/types.h>
@@ -12,22 +15,23 @@
 
 namespace pam_tlog {
 
-// What kind of session the login program is starting, from PAM_TTY.
-enum class Kind {
-    Interactive,   // a terminal: /dev/..., tty*, pts/*, :N (login, su on a tty)
-    Command,       // explicitly no terminal (PAM_TTY unset for su -c without a tty)
-    Unknown,       // sshd: PAM_TTY is "ssh" at open_session, before any pty exists
-};
-Kind session_kind(const char* tty);
-const char* kind_name(Kind k);
+using Kind = tlog::policy::cache::Kind;
+using tlog::policy::cache::kind_name;
 
+// The session kind from PAM_TTY: a device, tty*, pts/* or :N is
+// interactive, unset is command, anything else (sshd's "ssh", set before it
+// knows whether a pty will be allocated) is unknown.
+Kind session_kind(const char* tty);
+
+// tlog::policy::cache::Decision with its strings copied (the module keeps
+// them past the mapping's lifetime).
 struct Decision {
     bool recorded = false;
-    std::string rule;        // the deciding rule's name; "" when the default decided
-    std::string settings;    // the rule's recording settings, JSON object text
+    std::string rule;      // the deciding rule's name; "" when the default decided
+    std::string settings;  // the rule's recording settings, JSON object text
     std::string retention;
-    int audit = 2;           // 0 none, 1 login, 2 session (the rule's audit level)
-    std::string reason;      // one line for the log
+    int audit = 2;       // 0 none, 1 login, 2 session (the rule's audit level)
+    std::string reason;  // one line for the log
     // Kind::Unknown only: the decision per kind (interactive, command,
     // transfer), handed to the recorder, which knows the kind when it starts.
     bool per_kind = false;
@@ -48,10 +52,10 @@ public:
     bool still_current() const;
     std::string recorder() const { return m_.view.recorder(); }
 
+    // View::decision() for the login's service and kind.
     Decision decide(const char* user, uid_t uid, gid_t gid, const std::string& service, Kind kind) const;
 
 private:
-    uint32_t class_of(const std::string& service, unsigned kind_bit) const;
     tlog::policy::cache::Mapping m_{};
     std::string path_;
 };
@@ -62,4 +66,4 @@ private:
 // the mapping and its checksum are paid once. Thread-safe.
 std::shared_ptr<const Cache> cache_for(const std::string& path);
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

@@ -13,19 +13,13 @@ DecodeOptions decode_options(const std::string& path, bool lax, const integrity:
 }  // namespace
 
 DecodeStage::DecodeStage(const std::string& path, const std::string& rec, bool lax, const integrity::Keyring* keys)
-    : src_(path), dec_(decode_options(path, lax, keys)), selected_(rec) {}
+    : src_(path), dec_(decode_options(path, lax, keys)), select_(rec) {}
 
 bool DecodeStage::run(LineEvents& out) {
     std::string_view line;
     uint64_t off = 0, no = 0;
     while (src_.next(line, off, no)) {
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-        if (peek_rec(line, rec_)) {
-            if (selected_.empty())
-                selected_ = rec_;
-            else if (rec_ != selected_)
-                continue;
-        }
+        if (!select_.take(line)) continue;
         LineMark mark{off, no, dec_.next_id(), line.size()};
         out.line_start(mark);
         dec_.feed(line, no, out);

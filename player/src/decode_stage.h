@@ -16,6 +16,7 @@
 #include "event_batch.h"
 #include "tlog/decoder.h"
 #include "tlog/play/line_source.h"
+#include "tlog/recording_select.h"
 
 namespace tlog::play {
 
@@ -30,12 +31,12 @@ public:
     bool run(LineEvents& out);
     // After the end: the integrity verdict, and the recording read.
     const IntegrityReport& finish() { return dec_.finish(); }
-    const std::string& selected() const { return selected_; }
+    const std::string& selected() const { return select_.selected(); }
 
 private:
     LineSource src_;
     Decoder dec_;
-    std::string selected_, rec_;
+    RecordingSelector select_;
 };
 
 // A DecodeStage in its own thread. At most kBatches batches exist, so a

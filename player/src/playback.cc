@@ -26,7 +26,7 @@ private:
 };
 
 Playback::Playback(const std::string& path, const RecordingIndex& index, bool follow)
-    : index_(&index), follow_(follow), src_(path), rec_(index.summary.rec) {
+    : index_(&index), follow_(follow), src_(path), select_(RecordingSelector::exactly(index.summary.rec)) {
     restart(index_->keyframes.front());
 }
 
@@ -56,8 +56,7 @@ bool Playback::fill() {
     uint64_t off, no;
     while (queue_.empty()) {
         if (!src_.next(line, off, no, follow_)) return false;
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-        if (peek_rec(line, peek_) && peek_ != rec_) continue;
+        if (!select_.take(line)) continue;
         dec_->feed(line, no, *sink_);
     }
     return true;

@@ -8,6 +8,7 @@
 #include "serial.h"
 #include "tlog/play/line_source.h"
 #include "tlog/play/term_model.h"
+#include "tlog/recording_select.h"
 
 namespace tlog::play {
 
@@ -16,7 +17,7 @@ namespace {
 // TLPIDX3: keyframes carry Decoder::next_id() (TLPIDX2 had the count of
 // messages + 1, wrong after a gap), so older caches are rebuilt.
 constexpr std::string_view kMagic = "TLPIDX3";
-constexpr size_t kMaxProblems = 20;
+constexpr size_t kMaxProblems = 20;   // lax mode: the first ones, for the auditor
 
 // The index build's second stage: the terminal model, the summary, and the
 // keyframe decisions, fed by the decoder stage directly or through batches.
@@ -31,10 +32,10 @@ public:
         // A keyframe before this message when enough has been played since
         // the last one, and the stream is between escape sequences.
         if (first_ || ((model_.fed() - last_kf_bytes_ >= opts_.every_bytes ||
-                        last_pos_ - last_kf_ms_ >= opts_.every_ms) &&
+                        summary_.last_pos() - last_kf_ms_ >= opts_.every_ms) &&
                        model_.at_ground())) {
             Keyframe k;
-            k.time_ms = first_ ? 0 : last_pos_;
+            k.time_ms = first_ ? 0 : summary_.last_pos();
             k.offset = m.offset;
             k.line = m.line_no - 1;
             k.msg_id = m.next_id;
@@ -42,63 +43,32 @@ public:
             k.snap = model_.snapshot();
             idx_.keyframes.push_back(std::move(k));
             last_kf_bytes_ = model_.fed();
-            last_kf_ms_ = last_pos_;
+            last_kf_ms_ = summary_.last_pos();
             first_ = false;
         }
         if (opts_.cancelled && opts_.cancelled()) throw IndexCancelled();
     }
     void line_end(const LineMark& m) override {
-        idx_.summary.log_bytes += m.size + 1;
+        summary_.line(m.size);
         if (opts_.progress && m.offset - progress_at_ >= (8u << 20)) {
             progress_at_ = m.offset;
             opts_.progress(m.offset);
         }
     }
     void event(const Event& ev) override {
-        last_pos_ = ev.pos_ms;
+        summary_.event(ev);
         switch (ev.type) {
-        case Event::Type::Window:
-            if (!idx_.summary.first_cols && ev.width && ev.height) {
-                idx_.summary.first_cols = ev.width;
-                idx_.summary.first_rows = ev.height;
-            }
-            model_.resize(ev.height, ev.width);
-            break;
-        case Event::Type::Output:
-            model_.feed(ev.data);
-            idx_.summary.out_bytes += ev.data.size();
-            break;
-        case Event::Type::Input:
-            idx_.summary.in_bytes += ev.data.size();
-            break;
+        case Event::Type::Window: model_.resize(ev.height, ev.width); break;
+        case Event::Type::Output: model_.feed(ev.data); break;
+        case Event::Type::Input: break;
         }
     }
-    void message(const MessageHeader& h) override {
-        auto& s = idx_.summary;
-        if (!s.messages) {
-            s.rec = std::string(h.rec);
-            s.user = std::string(h.user);
-            s.host = std::string(h.host);
-            s.term = std::string(h.term);
-            s.session = h.session;
-            if (h.has_time) s.start_ms = h.time_ms >= h.pos ? h.time_ms - h.pos : 0;
-        }
-        s.messages++;
-        last_pos_ = std::max(last_pos_, h.pos);
-    }
-    void gap(uint64_t first, uint64_t last) override { idx_.summary.gaps.push_back(Gap{first, last, last_pos_}); }
-    void problem(const Problem& p) override {
-        if (idx_.summary.problems.size() < kMaxProblems) idx_.summary.problems.push_back(p.str());
-    }
+    void message(const MessageHeader& h) override { summary_.message(h); }
+    void gap(uint64_t first, uint64_t last) override { summary_.gap(first, last); }
+    void problem(const Problem& p) override { summary_.problem(p); }
 
     void finish(const IntegrityReport& r, const std::string& selected) {
-        auto& s = idx_.summary;
-        if (s.rec.empty()) s.rec = selected;
-        s.duration_ms = last_pos_;
-        s.verdict = r.verdict;
-        s.integrity = r.str();
-        s.first_bad_id = r.first_bad_id;
-        s.first_bad_line = r.first_bad_line;
+        summary_.finish(r, selected);
         if (idx_.keyframes.empty()) {
             Keyframe k;
             k.snap = model_.snapshot();
@@ -109,14 +79,56 @@ public:
 private:
     RecordingIndex& idx_;
     const IndexOptions& opts_;
+    SummarySink summary_{idx_.summary};
     TermModel model_;
-    uint64_t last_pos_ = 0;
     uint64_t last_kf_bytes_ = 0, last_kf_ms_ = 0;
     uint64_t progress_at_ = 0;
     bool first_ = true;
 };
 
 } // namespace
+
+void SummarySink::event(const Event& ev) {
+    last_pos_ = ev.pos_ms;
+    switch (ev.type) {
+    case Event::Type::Window:
+        if (!s_.first_cols && ev.width && ev.height) {
+            s_.first_cols = ev.width;
+            s_.first_rows = ev.height;
+        }
+        break;
+    case Event::Type::Output: s_.out_bytes += ev.data.size(); break;
+    case Event::Type::Input: s_.in_bytes += ev.data.size(); break;
+    }
+}
+
+void SummarySink::message(const MessageHeader& h) {
+    if (!s_.messages) {
+        s_.rec = std::string(h.rec);
+        s_.user = std::string(h.user);
+        s_.host = std::string(h.host);
+        s_.term = std::string(h.term);
+        s_.session = h.session;
+        if (h.has_time) s_.start_ms = h.time_ms >= h.pos ? h.time_ms - h.pos : 0;
+    }
+    s_.messages++;
+    last_pos_ = std::max(last_pos_, h.pos);
+}
+
+void SummarySink::gap(uint64_t first, uint64_t last) { s_.gaps.push_back(Gap{first, last, last_pos_}); }
+
+void SummarySink::problem(const Problem& p) {
+    if (s_.problems.size() < kMaxProblems) s_.problems.push_back(p.str());
+}
+
+void SummarySink::finish(const IntegrityReport& r, const std::string& selected) {
+    if (s_.rec.empty()) s_.rec = selected;
+    s_.duration_ms = last_pos_;
+    s_.verdict = r.verdict;
+    s_.integrity = r.str();
+    s_.first_bad_id = r.first_bad_id;
+    s_.first_bad_line = r.first_bad_line;
+}
 
 const Keyframe& RecordingIndex::at_or_before(uint64_t ms) const {
     auto it = std::upper_bound(keyframes.begin(), keyframes.end(), ms,
@@ -148,17 +160,16 @@ RecordingIndex start_index(const std::string& path, const IndexOptions& opts) {
     LineSource src(path);
     std::string_view line;
     uint64_t off = 0, no = 0;
-    std::string rec;
+    RecordingSelector select(opts.rec);
     while (src.next(line, off, no)) {
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-        if (peek_rec(line, rec) && !opts.rec.empty() && rec != opts.rec) continue;
+        if (!select.take(line)) continue;
         Keyframe k;
         k.offset = off;
         k.line = no - 1;
         k.msg_id = 1;
         k.snap = TermModel().snapshot();
         idx.keyframes.push_back(std::move(k));
-        idx.summary.rec = opts.rec.empty() ? rec : opts.rec;
+        idx.summary.rec = select.selected();
         return idx;
     }
     throw std::runtime_error(opts.rec.empty() ? "no messages in " + path : "no recording \"" + opts.rec + "\" in " + path);

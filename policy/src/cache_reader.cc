@@ -60,6 +60,7 @@ const char* View::open(const void* data, size_t size, View* out) {
     v.ranges_ = at<Range>(data, h->uid_ranges);
     v.all_ = at<uint32_t>(data, h->all_users);
     v.lists_ = at<uint32_t>(data, h->lists);
+    v.services_ = at<uint32_t>(data, h->class_services);
 
     // Strings: the section ends with NUL, so every in-range offset is a C string.
     const uint32_t ns = h->strings.count;
@@ -146,18 +147,105 @@ void View::decide(const char* name, uid_t uid, gid_t gid, uint32_t* best) const 
         if (uid >= ranges_[i].lo && uid <= ranges_[i].hi) take(&ranges_[i].rule, 1, best);
 }
 
-bool View::recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule) const {
+uint32_t View::service_index(const char* service) const {
+    // The class table lists the services the rules name and "" for every
+    // other service (the compiler puts it last).
+    const uint32_t n = h_->class_services.count;
+    uint32_t other = n - 1;
+    for (uint32_t i = 0; i < n; ++i) {
+        const char* s = str(services_[i]);
+        if (*s == '\0') other = i;
+        else if (std::strcmp(service, s) == 0) return i;
+    }
+    return other;
+}
+
+Decision View::decision(const char* name, uid_t uid, gid_t gid, const char* service, Kind kind) const {
     uint32_t best[kMaxClasses];
     decide(name, uid, gid, best);
     const bool default_record = h_->flags & kDefaultRecord;
-    for (uint32_t c = 0; c < h_->nclasses; ++c) {
-        const bool rec = best[c] == kNone ? default_record : rules_[best[c]].action == 0;
-        if (rec) {
-            if (rule) *rule = best[c];
-            return true;
+    // The classes asked about: one service's three (or every service's),
+    // one kind of them unless the kind is unknown.
+    uint32_t from = 0, to = h_->nclasses;
+    if (service != kAnyService) {
+        from = 3 * service_index(service);
+        to = from + 3;
+    }
+    const bool unknown = kind == Kind::Unknown;
+    const uint32_t step = unknown ? 1 : 3;
+    if (!unknown) from += static_cast<uint32_t>(kind);
+    auto records = [&](uint32_t c) {
+        const uint32_t r = best[c];
+        return r == kNone ? default_record : rules_[r].action == 0;
+    };
+    // The first recorded class: the answer, and for one kind all of it.
+    uint32_t first = from;
+    while (first < to && !records(first)) first += step;
+    Decision d;
+    d.per_kind = unknown;
+    if (first < to) {
+        d.recorded = true;
+        d.kind_recorded[first % 3] = true;
+        // The unknown kind: which other kinds are recorded too.
+        for (uint32_t c = first + 1; unknown && c < to; ++c) {
+            if (!d.kind_recorded[c % 3] && records(c)) d.kind_recorded[c % 3] = true;
+            if (d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2]) break;
         }
     }
-    return false;
+    // The rule named: the first recorded class's, else the first class's
+    // (for one service: interactive, command, transfer in that order).
+    d.rank = best[d.recorded ? first : from];
+    if (d.rank != kNone) {
+        const Rule& r = rules_[d.rank];
+        d.rule = str(r.name);
+        d.settings = str(r.settings);
+        d.retention = str(r.retention);
+        d.audit = r.audit;
+    }
+    return d;
+}
+
+bool View::recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule) const {
+    const Decision d = decision(name, uid, gid, kAnyService, Kind::Unknown);
+    if (d.recorded && rule) *rule = d.rank;
+    return d.recorded;
+}
+
+const char* kind_name(Kind k) {
+    switch (k) {
+    case Kind::Interactive: return "interactive";
+    case Kind::Command: return "command";
+    case Kind::Transfer: return "transfer";
+    case Kind::Unknown: return "interactive or command";
+    }
+    return "?";
+}
+
+size_t Decision::reason(char* buf, size_t n) const {
+    // snprintf-like without stdio: the length of the whole text is returned,
+    // at most n - 1 bytes of it are written.
+    size_t len = 0;
+    auto put = [&](const char* s) {
+        for (; *s; ++s, ++len)
+            if (len + 1 < n) buf[len] = *s;
+    };
+    put(recorded ? "recorded" : "not recorded");
+    if (rank == kNone) {
+        put(" by the default: no rule matches");
+    } else {
+        put(" by rule '");
+        put(rule);
+        put("'");
+    }
+    if (per_kind && recorded && !(kind_recorded[0] && kind_recorded[1] && kind_recorded[2])) {
+        put(" (kinds recorded:");
+        if (kind_recorded[0]) put(" interactive");
+        if (kind_recorded[1]) put(" command");
+        if (kind_recorded[2]) put(" transfer");
+        put(")");
+    }
+    if (n) buf[len < n ? len : n - 1] = '\0';
+    return len;
 }
 
 const char* map_file(const char* path, Mapping* out) {

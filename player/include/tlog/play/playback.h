@@ -15,6 +15,7 @@
 #include "tlog/play/line_source.h"
 #include "tlog/play/recording_index.h"
 #include "tlog/play/term_model.h"
+#include "tlog/recording_select.h"
 
 namespace tlog::play {
 
@@ -78,7 +79,7 @@ private:
     std::deque<PlayEvent> queue_;
     uint64_t pos_ = 0;
     bool ended_ = false;
-    std::string rec_, peek_;
+    RecordingSelector select_;   // the index's recording, exactly
 };
 
 } // namespace tlog::play

@@ -45,6 +45,29 @@ struct RecordingSummary {
     std::vector<std::string> problems;  // lax mode: the first ones, for the auditor
 };
 
+// Builds a RecordingSummary from the lines of one recording and what the
+// decoder reports about them: the one place that says what a summary counts
+// (the index build and --list both use it).
+class SummarySink : public EventSink {
+public:
+    explicit SummarySink(RecordingSummary& s) : s_(s) {}
+    // A message line of this recording was read (its size without the newline).
+    void line(uint64_t size) { s_.log_bytes += size + 1; }
+    void event(const Event& ev) override;
+    void message(const MessageHeader& h) override;
+    void gap(uint64_t first, uint64_t last) override;
+    void problem(const Problem& p) override;
+    // After the last line: duration and integrity verdict; `selected` is the
+    // recording's id when no decoded message named it.
+    void finish(const IntegrityReport& r, const std::string& selected);
+    // The recording position reached (last event or message).
+    uint64_t last_pos() const { return last_pos_; }
+
+private:
+    RecordingSummary& s_;
+    uint64_t last_pos_ = 0;
+};
+
 struct IndexOptions {
     std::string rec;                      // empty: the first recording in the file
     bool lax = false;

@@ -12,6 +12,38 @@
 
 namespace tlog::policy::cache {
 
+// The session kinds of the class table (class = 3 * service index + kind).
+// Unknown: the login program cannot tell yet (sshd's PAM_TTY "ssh"); the
+// decision is then made for all three kinds.
+enum class Kind : uint8_t { Interactive = 0, Command = 1, Transfer = 2, Unknown = 3 };
+const char* kind_name(Kind k);   // "interactive", ..., "interactive or command"
+
+// Pass as the service to ask for the NSS view: every service, named or not.
+constexpr const char* kAnyService = nullptr;
+
+// The answer for one user, service and session kind: the only place that
+// turns the cache's classes, rules and default flag into a decision. Plain
+// data pointing into the mapping (valid as long as the View's bytes are).
+struct Decision {
+    bool recorded = false;
+    uint32_t rank = kNone;       // the deciding rule's rank; kNone: the default decided
+    const char* rule = "";       // the deciding rule's name; "" when the default decided
+    const char* settings = "{}"; // the rule's recorder settings (JSON object text)
+    const char* retention = "";
+    uint8_t audit = 2;           // 0 none, 1 login, 2 session (the default: session)
+    // Kind::Unknown only: the answer for each kind (interactive, command,
+    // transfer); recorded is true if any kind is, and the rule and settings
+    // are those of the first recorded kind (else of the interactive one).
+    bool per_kind = false;
+    bool kind_recorded[3] = {false, false, false};
+
+    // The reason, one line for logs: "recorded by rule 'R'", "not recorded by
+    // the default: no rule matches", plus " (kinds recorded: ...)" when only
+    // some kinds are. Writes at most n bytes including the NUL (truncating)
+    // and returns the length the whole text has, like snprintf.
+    size_t reason(char* buf, size_t n) const;
+};
+
 // A checked view of cache bytes. Build it only with open(); the bytes must
 // outlive it (nss_tlog keeps the mapping as long as the view).
 class View {
@@ -28,15 +60,27 @@ public:
     uint32_t rule_count() const { return h_->rules.count; }
     const Rule& rule(uint32_t i) const { return rules_[i]; }
 
-    // The per-class deciding rules for a user: best[c] is the rank of the
-    // first rule that applies to class c (kNone if none). `best` has room for
-    // kMaxClasses entries. Name, uid and primary gid are all nss_tlog knows;
-    // supplementary groups come from the member lists the compiler stored.
+    // The recording decision, for nss_tlog and pam_tlog alike. `service` is
+    // the PAM service; a service no rule names takes the "any other service"
+    // classes, and kAnyService asks for the NSS view (recorded if recorded
+    // for at least one service). Name, uid and primary gid are all nss_tlog
+    // knows; supplementary groups come from the member lists the compiler
+    // stored. Allocates nothing.
+    Decision decision(const char* name, uid_t uid, gid_t gid, const char* service, Kind kind) const;
+
+    // The NSS view of decision(): recorded for at least one (service, kind)?
+    // If so and `rule` is not null, *rule is the rank of a recording rule
+    // (kNone: the default).
+    bool recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule = nullptr) const;
+
+    // The per-class deciding rules that decision() reads: best[c] is the rank
+    // of the first rule that applies to class c (kNone if none). `best` has
+    // room for kMaxClasses entries.
     void decide(const char* name, uid_t uid, gid_t gid, uint32_t* best) const;
 
-    // Is the user recorded for at least one class? If so and `rule` is not
-    // null, *rule is the rank of a recording rule (kNone: the default).
-    bool recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule = nullptr) const;
+    // The first service index of `service` in the class table (the "" entry
+    // for a service no rule names).
+    uint32_t service_index(const char* service) const;
 
     // When no rule depends on the uid or the primary gid, the name alone
     // decides (and when none depends on the name or gid, the uid alone does):
@@ -59,6 +103,7 @@ private:
     const Range* ranges_ = nullptr;
     const uint32_t* all_ = nullptr;
     const uint32_t* lists_ = nullptr;
+    const uint32_t* services_ = nullptr;
 };
 
 // A read-only mapping of a cache file, with the identity of the file it came
