@@ -51,7 +51,7 @@ void load() {
         while (*q == ' ' || *q == '\t') ++q;
         if (*q != ':') continue;
         n = parse_passwd_line(q + 1, names);
-        break;   // glibc uses the first passwd line
+        break;  // glibc uses the first passwd line
     }
     free(line);
     fclose(f);
@@ -73,15 +73,18 @@ void load() {
     }
 }
 
-} // namespace
+}  // namespace
 
 int parse_passwd_line(const char* line, char names[][32]) {
     char all[kMaxSources * 2][32];
     int total = 0, after_tlog = -1;
     const char* p = line;
     while (*p && *p != '\n' && *p != '#') {
-        if (*p == ' ' || *p == '\t') { ++p; continue; }
-        if (*p == '[') {   // an action block such as [NOTFOUND=return]
+        if (*p == ' ' || *p == '\t') {
+            ++p;
+            continue;
+        }
+        if (*p == '[') {  // an action block such as [NOTFOUND=return]
             while (*p && *p != ']' && *p != '\n') ++p;
             if (*p == ']') ++p;
             continue;
@@ -91,7 +94,7 @@ int parse_passwd_line(const char* line, char names[][32]) {
         const size_t len = static_cast<size_t>(p - start);
         if (len == 4 && memcmp(start, "tlog", 4) == 0) {
             if (after_tlog < 0) after_tlog = total;
-            continue;   // never ourselves: that would recurse
+            continue;  // never ourselves: that would recurse
         }
         if (!valid_name(start, len) || total >= kMaxSources * 2) continue;
         memcpy(all[total], start, len);
@@ -110,4 +113,4 @@ const Source* next_sources(int* count) {
     return g_sources;
 }
 
-} // namespace nss_tlog
+}  // namespace nss_tlog

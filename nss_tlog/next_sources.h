@@ -19,7 +19,7 @@ using endpwent_fn = enum nss_status (*)();
 
 struct Source {
     char name[32];
-    getpwnam_fn getpwnam;     // each may be null if the module lacks it
+    getpwnam_fn getpwnam;  // each may be null if the module lacks it
     getpwuid_fn getpwuid;
     setpwent_fn setpwent;
     getpwent_fn getpwent;
@@ -38,4 +38,4 @@ const Source* next_sources(int* count);
 // blocks ignored). Writes at most kMaxSources names; returns the count.
 int parse_passwd_line(const char* line, char names[][32]);
 
-} // namespace nss_tlog
+}  // namespace nss_tlog

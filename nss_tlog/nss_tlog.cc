@@ -50,17 +50,12 @@ enum nss_status erange(int* errnop) {
 // Enumeration lists recorded users only, whatever the cache says.
 enum nss_status finish(struct passwd* pwd, char* buf, size_t reserve, int* errnop, bool enumerating = false) {
     switch (decide(pwd->pw_name, pwd->pw_uid, pwd->pw_gid, buf, reserve)) {
-    case Verdict::Recorded:
-        pwd->pw_shell = buf;
-        return NSS_STATUS_SUCCESS;
-    case Verdict::PassThrough:
-        if (!enumerating) return NSS_STATUS_SUCCESS;   // the next source's entry, unchanged
-        [[fallthrough]];
-    case Verdict::NotRecorded:
-        *errnop = ENOENT;
-        return NSS_STATUS_NOTFOUND;
-    case Verdict::Unavailable:
-        break;
+        case Verdict::Recorded: pwd->pw_shell = buf; return NSS_STATUS_SUCCESS;
+        case Verdict::PassThrough:
+            if (!enumerating) return NSS_STATUS_SUCCESS;  // the next source's entry, unchanged
+            [[fallthrough]];
+        case Verdict::NotRecorded: *errnop = ENOENT; return NSS_STATUS_NOTFOUND;
+        case Verdict::Unavailable: break;
     }
     // The recorder path grew since the reservation (a new cache): retry.
     return erange(errnop);
@@ -77,7 +72,7 @@ enum nss_status lookup(struct passwd* pwd, char* buf, size_t buflen, int* errnop
     const Source* sources = next_sources(&n);
     if (n == 0) return unavailable(errnop);
     const size_t reserve = reserve_for_shell();
-    if (reserve == 0) return unavailable(errnop);   // no good cache: fail closed (see nss_tlog(8))
+    if (reserve == 0) return unavailable(errnop);  // no good cache: fail closed (see nss_tlog(8))
     if (buflen <= reserve) return erange(errnop);
     enum nss_status result = NSS_STATUS_UNAVAIL;
     int saved = ENOENT;
@@ -101,7 +96,7 @@ enum nss_status lookup(struct passwd* pwd, char* buf, size_t buflen, int* errnop
 // Enumeration state: which source we are walking. glibc serializes
 // getpwent(3) callers, but a program may use getpwent_r from several threads.
 pthread_mutex_t g_ent_mu = PTHREAD_MUTEX_INITIALIZER;
-int g_ent_source = -1;   // -1: not started
+int g_ent_source = -1;  // -1: not started
 
 class EntLock {
 public:
@@ -157,7 +152,7 @@ enum nss_status next_entry(struct passwd* pwd, char* buf, size_t buflen, int* er
         if (s.getpwent) st = s.getpwent(pwd, buf + reserve, buflen - reserve, &err);
         if (st == NSS_STATUS_SUCCESS) {
             const enum nss_status r = finish(pwd, buf, reserve, errnop, true);
-            if (r == NSS_STATUS_NOTFOUND) continue;   // not recorded: not ours to list
+            if (r == NSS_STATUS_NOTFOUND) continue;  // not recorded: not ours to list
             return r;
         }
         if (st == NSS_STATUS_TRYAGAIN) {
@@ -171,8 +166,8 @@ enum nss_status next_entry(struct passwd* pwd, char* buf, size_t buflen, int* er
     return NSS_STATUS_NOTFOUND;
 }
 
-} // namespace
-} // namespace nss_tlog
+}  // namespace
+}  // namespace nss_tlog
 
 using namespace nss_tlog;
 
@@ -231,7 +226,7 @@ __attribute__((visibility("default"))) enum nss_status _nss_tlog_setpwent(int st
 }
 
 __attribute__((visibility("default"))) enum nss_status _nss_tlog_getpwent_r(struct passwd* pwd, char* buf,
-                                                                           size_t buflen, int* errnop) {
+                                                                            size_t buflen, int* errnop) {
     try {
         return next_entry(pwd, buf, buflen, errnop);
     } catch (...) {
@@ -251,4 +246,4 @@ __attribute__((visibility("default"))) enum nss_status _nss_tlog_endpwent(void) 
     }
 }
 
-} // extern "C"
+}  // extern "C"

@@ -68,7 +68,7 @@ public:
     Lock& operator=(const Lock&) = delete;
 };
 
-} // namespace
+}  // namespace
 
 Verdict decide(const char* name, uid_t uid, gid_t gid, char* shell, size_t shell_size) {
     pthread_once(&g_path_once, init_path);
@@ -110,4 +110,4 @@ size_t recorder_size() {
     return g_loaded ? strlen(g_map.view.recorder()) + 1 : 0;
 }
 
-} // namespace nss_tlog
+}  // namespace nss_tlog

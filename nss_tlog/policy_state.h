@@ -9,10 +9,10 @@
 namespace nss_tlog {
 
 enum class Verdict {
-    Recorded,      // substitute the recorder
-    NotRecorded,   // answer NOTFOUND
-    PassThrough,   // not recorded, and the cache says: answer the entry unchanged
-    Unavailable,   // no good cache was ever loaded: the caller fails closed
+    Recorded,     // substitute the recorder
+    NotRecorded,  // answer NOTFOUND
+    PassThrough,  // not recorded, and the cache says: answer the entry unchanged
+    Unavailable,  // no good cache was ever loaded: the caller fails closed
 };
 
 // Decides for a user entry. When recorded, copies the recorder path into
@@ -33,4 +33,4 @@ size_t recorder_size();
 void lock_state();
 void unlock_state();
 
-} // namespace nss_tlog
+}  // namespace nss_tlog

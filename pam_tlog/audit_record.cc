@@ -30,18 +30,20 @@ private:
 
 void add(std::string& out, const char* name, const std::string& value) {
     if (!out.empty()) out += ' ';
-    std::unique_ptr<char, decltype(&free)> nv(
-        audit_encode_nv_string(name, value.empty() ? "?" : value.c_str(), 0), &free);
-    if (nv) out += nv.get();
-    else out += std::string(name) + "=?";
+    std::unique_ptr<char, decltype(&free)> nv(audit_encode_nv_string(name, value.empty() ? "?" : value.c_str(), 0),
+                                              &free);
+    if (nv)
+        out += nv.get();
+    else
+        out += std::string(name) + "=?";
 }
 
 bool no_kernel_audit(int e) { return e == EINVAL || e == EPROTONOSUPPORT || e == EAFNOSUPPORT || e == ECONNREFUSED; }
 
-} // namespace
+}  // namespace
 
 std::string audit_message(const AuditFields& f) {
-    std::string m = "op=" + f.op;   // op is ours, never user data
+    std::string m = "op=" + f.op;  // op is ours, never user data
     add(m, "rec", f.rec);
     add(m, "rule", f.rule);
     add(m, "service", f.service);
@@ -65,9 +67,9 @@ std::string send_audit(const AuditFields& f, AuditMode mode) {
     const std::string msg = audit_message(f);
     // hostname/addr: the remote host goes into the message (it may be a
     // name or an address); tty lets ausearch --terminal find the record.
-    const int rc = audit_log_user_message(a.fd(), AUDIT_TRUSTED_APP, msg.c_str(),
-                                          f.rhost.empty() ? nullptr : f.rhost.c_str(), nullptr,
-                                          f.tty.empty() ? nullptr : f.tty.c_str(), f.success ? 1 : 0);
+    const int rc =
+        audit_log_user_message(a.fd(), AUDIT_TRUSTED_APP, msg.c_str(), f.rhost.empty() ? nullptr : f.rhost.c_str(),
+                               nullptr, f.tty.empty() ? nullptr : f.tty.c_str(), f.success ? 1 : 0);
     if (rc <= 0) {
         const int e = errno;
         if (mode == AuditMode::Optional && (no_kernel_audit(e) || e == EPERM)) return "";
@@ -76,4 +78,4 @@ std::string send_audit(const AuditFields& f, AuditMode mode) {
     return "";
 }
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

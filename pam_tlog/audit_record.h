@@ -15,15 +15,15 @@
 namespace pam_tlog {
 
 struct AuditFields {
-    std::string op;        // tlog-session-start | -end | -unrecorded | -denied
-    std::string rec;       // recording id (shared with the recorder)
+    std::string op;   // tlog-session-start | -end | -unrecorded | -denied
+    std::string rec;  // recording id (shared with the recorder)
     std::string rule;
     std::string service;
     std::string user;
     std::string rhost;
     std::string tty;
-    std::string kinds;     // sshd: the session kinds recorded when not all are ("" = all or known)
-    std::string reason;    // why not recorded, or how it ended ("" = none); written by the recorder
+    std::string kinds;   // sshd: the session kinds recorded when not all are ("" = all or known)
+    std::string reason;  // why not recorded, or how it ended ("" = none); written by the recorder
     bool success = true;
 };
 
@@ -36,4 +36,4 @@ std::string audit_message(const AuditFields& f);
 // into an error only for audit=required.
 std::string send_audit(const AuditFields& f, AuditMode mode);
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

@@ -15,17 +15,17 @@
 #include "decision.h"
 #include "options.h"
 #include "shells_file.h"
-#include "user_entry.h"
 #include "tlog/conf_proof.h"
 #include "tlog/hex.h"
 #include "tlog/integrity.h"
 #include "tlog/json.h"
 #include "tlog/rec_marker.h"
+#include "user_entry.h"
 
 namespace pam_tlog {
 namespace {
 
-constexpr size_t kMaxItem = 1024;   // longer PAM items are refused as hostile
+constexpr size_t kMaxItem = 1024;  // longer PAM items are refused as hostile
 constexpr const char* kDataKey = "pam_tlog.session";
 const char* const kOurVariables[] = {"TLOG_REC_SHELL", "TLOG_REC_CONF_TEXT", "TLOG_REC_CONF_PROOF"};
 
@@ -112,7 +112,8 @@ void clear_ours(pam_handle_t* pamh) {
 // the strict system configuration (the safe side), and we log why.
 void export_for_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const std::optional<std::string>& shell,
                          const std::string& recorder, const std::string& text) {
-    if (shell && !shell->empty() && !same_program(*shell, recorder)) put(pamh, "TLOG_REC_SHELL", *shell);
+    if (shell && !shell->empty() && !same_program(*shell, recorder))
+        put(pamh, "TLOG_REC_SHELL", *shell);
     else
         pam_syslog(pamh, LOG_WARNING,
                    "no real shell for %s from the NSS sources after tlog; the recorder uses its \"shell\" setting",
@@ -121,10 +122,13 @@ void export_for_recorder(pam_handle_t* pamh, const Options& o, const Login& l, c
     try {
         const tlog::integrity::Key key = tlog::integrity::load_key_file(o.key);
         const int64_t expires = time(nullptr) + o.proof_lifetime;
-        put(pamh, "TLOG_REC_CONF_PROOF", tlog::rec::make_conf_proof(key, l.user, tlog::rec::audit_session_id(), expires, text));
+        put(pamh, "TLOG_REC_CONF_PROOF",
+            tlog::rec::make_conf_proof(key, l.user, tlog::rec::audit_session_id(), expires, text));
     } catch (const std::exception& e) {
-        pam_syslog(pamh, LOG_WARNING, "no proof for the recording settings of %s (%s): the recorder will use its "
-                   "system configuration", l.user.c_str(), e.what());
+        pam_syslog(pamh, LOG_WARNING,
+                   "no proof for the recording settings of %s (%s): the recorder will use its "
+                   "system configuration",
+                   l.user.c_str(), e.what());
     }
 }
 
@@ -139,8 +143,8 @@ void free_data(pam_handle_t*, void* data, int) { delete static_cast<SessionData*
 
 // The shell check shared by account and session: the rules record this
 // login, so the shell the login program will run must be the recorder.
-bool shell_is_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const UserEntry& u,
-                       const Decision& d, const std::string& recorder, const char* phase) {
+bool shell_is_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const UserEntry& u, const Decision& d,
+                       const std::string& recorder, const char* phase) {
     if (same_program(u.shell, recorder)) return true;
     pam_syslog(pamh, LOG_ERR,
                "%s: denying %s (service %s): the rules record this login (%s) but NSS gives the shell \"%s\", "
@@ -184,8 +188,16 @@ bool shells_check(pam_handle_t* pamh, const Options& o, const Login& l, const De
     }
     if (!deny) return true;
     const AuditMode mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    AuditFields a{"tlog-session-denied", "", d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost,
-                  l.tty, "", what, false};
+    AuditFields a{"tlog-session-denied",
+                  "",
+                  d.rule.empty() ? "(default)" : d.rule,
+                  l.service,
+                  l.user,
+                  l.rhost,
+                  l.tty,
+                  "",
+                  what,
+                  false};
     if (std::string err = send_audit(a, mode); !err.empty())
         pam_syslog(pamh, LOG_WARNING, "%s: %s: %s", phase, l.user.c_str(), err.c_str());
     return false;
@@ -265,15 +277,14 @@ Report never_started(const AuditFields& login) {
     return r;
 }
 
-} // namespace
+}  // namespace
 
 int on_exception(pam_handle_t* pamh, int argc, const char** argv, int closed_code, const char* where,
                  const char* what) noexcept {
     bool closed = true;
     try {
         closed = parse_options(argc, argv).fail_closed;
-    } catch (...) {
-    }
+    } catch (...) {}
     pam_syslog(pamh, LOG_ERR, "%s: %s (fail=%s)", where, what ? what : "unknown error", closed ? "closed" : "open");
     return closed ? closed_code : PAM_IGNORE;
 }
@@ -325,8 +336,8 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     const Kind kind = session_kind(l.tty.c_str());
     const Decision d = cache->decide(u->name.c_str(), u->uid, u->gid, l.service, kind);
     if (o.debug)
-        pam_syslog(pamh, LOG_DEBUG, "open_session: %s, service %s, tty %s (%s): %s", l.user.c_str(),
-                   l.service.c_str(), l.tty.c_str(), kind_name(kind), d.reason.c_str());
+        pam_syslog(pamh, LOG_DEBUG, "open_session: %s, service %s, tty %s (%s): %s", l.user.c_str(), l.service.c_str(),
+                   l.tty.c_str(), kind_name(kind), d.reason.c_str());
 
     if (!d.recorded) {
         // Recorded for another service, so NSS gives the recorder as shell:
@@ -340,8 +351,16 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
 
     auto data = std::make_unique<SessionData>();
     data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    data->audit = AuditFields{"tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(tlog::rec::audit_session_id()),
-                              d.rule.empty() ? "(default)" : d.rule, l.service, l.user, l.rhost, l.tty, "", "", true};
+    data->audit = AuditFields{"tlog-session-start",
+                              tlog::hex::random(8) + "-" + std::to_string(tlog::rec::audit_session_id()),
+                              d.rule.empty() ? "(default)" : d.rule,
+                              l.service,
+                              l.user,
+                              l.rhost,
+                              l.tty,
+                              "",
+                              "",
+                              true};
     if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
         // The recorder starts unrecorded for the other kinds: say so, so an
         // auditor does not look for a recording that was never made.
@@ -365,18 +384,20 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     data->emit_end = true;
     // PAM owns the data from here and frees it with free_data at pam_end.
     const int rc = pam_set_data(pamh, kDataKey, data.get(), free_data);
-    if (rc == PAM_SUCCESS) data.release();
-    else pam_syslog(pamh, LOG_WARNING, "pam_set_data: %s: no end record at close_session", pam_strerror(pamh, rc));
+    if (rc == PAM_SUCCESS)
+        (void)data.release();
+    else
+        pam_syslog(pamh, LOG_WARNING, "pam_set_data: %s: no end record at close_session", pam_strerror(pamh, rc));
     return PAM_SUCCESS;
 }
 
 int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     const Options o = parse_options(argc, argv);
     const void* p = nullptr;
-    if (pam_get_data(pamh, kDataKey, &p) != PAM_SUCCESS || !p) return PAM_IGNORE;   // not a recorded session
+    if (pam_get_data(pamh, kDataKey, &p) != PAM_SUCCESS || !p) return PAM_IGNORE;  // not a recorded session
     auto* data = static_cast<SessionData*>(const_cast<void*>(p));
     if (!data->emit_end) return PAM_IGNORE;
-    data->emit_end = false;   // close_session twice reports once
+    data->emit_end = false;  // close_session twice reports once
     const std::string& rec = data->audit.rec;
     std::vector<Report> reports;
     for (const auto& s : tlog::marker::read_all(o.rundir, rec)) reports.push_back(report_of(s, data->audit));
@@ -398,4 +419,4 @@ int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     return audit_failed ? PAM_SESSION_ERR : PAM_SUCCESS;
 }
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

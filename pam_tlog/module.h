@@ -16,4 +16,4 @@ int acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv);
 int on_exception(pam_handle_t* pamh, int argc, const char** argv, int closed_code, const char* where,
                  const char* what) noexcept;
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

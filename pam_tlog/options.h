@@ -13,19 +13,19 @@ enum class AuditMode { Off, Optional, Required };
 
 struct Options {
     bool debug = false;
-    std::string cache;               // compiled policy (cache= or config=); default kDefaultCachePath
-    std::string key;                 // conf-proof key file; default conf_proof_key_path()
+    std::string cache;  // compiled policy (cache= or config=); default kDefaultCachePath
+    std::string key;    // conf-proof key file; default conf_proof_key_path()
     AuditMode audit = AuditMode::Optional;
-    bool fail_closed = true;         // fail=closed|open: what a broken policy means
-    bool shell_check = true;         // shell_check=yes|no: deny when NSS does not give the recorder
-    int proof_lifetime = 60;         // proof_lifetime=SECONDS (1..3600)
+    bool fail_closed = true;             // fail=closed|open: what a broken policy means
+    bool shell_check = true;             // shell_check=yes|no: deny when NSS does not give the recorder
+    int proof_lifetime = 60;             // proof_lifetime=SECONDS (1..3600)
     std::string rundir = "/run/tlog";    // rundir=DIR: where the recorder leaves its session markers
     std::string shells = "/etc/shells";  // shells=PATH: the list su consults before honouring -s
-    std::vector<std::string> unknown;   // arguments not understood, for the log
+    std::vector<std::string> unknown;    // arguments not understood, for the log
 };
 
 Options parse_options(int argc, const char** argv);
 
 const char* audit_mode_name(AuditMode m);
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

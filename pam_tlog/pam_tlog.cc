@@ -31,7 +31,7 @@ int guarded(pam_handle_t* pamh, int flags, int argc, const char** argv, int clos
     }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" {
 
@@ -52,4 +52,4 @@ TLOG_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, co
 TLOG_PAM_EXPORT int pam_sm_authenticate(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
 TLOG_PAM_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
 
-} // extern "C"
+}  // extern "C"

@@ -15,9 +15,9 @@
 namespace pam_tlog {
 namespace {
 
-constexpr size_t kMaxBuffer = 1 << 20;   // a passwd entry larger than 1 MiB is an attack
+constexpr size_t kMaxBuffer = 1 << 20;  // a passwd entry larger than 1 MiB is an attack
 
-} // namespace
+}  // namespace
 
 std::optional<UserEntry> nss_user(const char* name) {
     std::vector<char> buf(1024);
@@ -50,7 +50,7 @@ std::optional<std::string> real_shell(const char* name) {
                 continue;
             }
             if (st == NSS_STATUS_SUCCESS) return std::string(pw.pw_shell ? pw.pw_shell : "");
-            break;   // NOTFOUND, UNAVAIL, TRYAGAIN: glibc would go on too
+            break;  // NOTFOUND, UNAVAIL, TRYAGAIN: glibc would go on too
         }
     }
     return std::nullopt;
@@ -63,4 +63,4 @@ bool same_program(const std::string& a, const std::string& b) {
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

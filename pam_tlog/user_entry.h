@@ -31,4 +31,4 @@ std::optional<std::string> real_shell(const char* name);
 // file after resolving symlinks).
 bool same_program(const std::string& a, const std::string& b);
 
-} // namespace pam_tlog
+}  // namespace pam_tlog

@@ -45,13 +45,20 @@ Args parse(int argc, char** argv, int first) {
             if (i + 1 >= argc) throw std::runtime_error("option " + s + " needs a value");
             dst = argv[++i];
         };
-        if (s == "--host") value(a.host);
-        else if (s == "--service") value(a.service);
-        else if (s == "--session") value(a.session);
-        else if (s == "--rules") value(a.rules);
-        else if (s == "--output") value(a.output);
-        else if (s.size() > 1 && s[0] == '-') throw std::runtime_error("unknown option " + s);
-        else a.positional.push_back(s);
+        if (s == "--host")
+            value(a.host);
+        else if (s == "--service")
+            value(a.service);
+        else if (s == "--session")
+            value(a.session);
+        else if (s == "--rules")
+            value(a.rules);
+        else if (s == "--output")
+            value(a.output);
+        else if (s.size() > 1 && s[0] == '-')
+            throw std::runtime_error("unknown option " + s);
+        else
+            a.positional.push_back(s);
     }
     return a;
 }
@@ -100,15 +107,19 @@ int cmd_explain(const Args& a) {
         const bool rec = recorded_anywhere(classes);
         std::cout << "nss: " << (rec ? "recorded, shell " + recorder : std::string("not recorded")) << "\n";
         for (const auto& c : classes)
-            std::cout << "  service " << (c.service.empty() ? "(any other)" : c.service) << ", "
-                      << kind_name(c.kind) << ": " << c.decision.reason << "\n";
+            std::cout << "  service " << (c.service.empty() ? "(any other)" : c.service) << ", " << kind_name(c.kind)
+                      << ": " << c.decision.reason << "\n";
     } else {
         Request req{*user, host, a.service, kInteractive};
         if (!a.session.empty()) {
-            if (a.session == "interactive") req.kind = kInteractive;
-            else if (a.session == "command") req.kind = kCommand;
-            else if (a.session == "transfer") req.kind = kTransfer;
-            else throw std::runtime_error("--session must be interactive, command or transfer");
+            if (a.session == "interactive")
+                req.kind = kInteractive;
+            else if (a.session == "command")
+                req.kind = kCommand;
+            else if (a.session == "transfer")
+                req.kind = kTransfer;
+            else
+                throw std::runtime_error("--session must be interactive, command or transfer");
         }
         Decision d = evaluate(p, req);
         std::cout << "service: " << (a.service.empty() ? "(any)" : a.service) << ", session " << kind_name(req.kind)
@@ -185,7 +196,7 @@ int cmd_lookup_cache(const Args& a) {
     return rec ? 0 : 3;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {

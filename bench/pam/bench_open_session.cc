@@ -40,14 +40,16 @@ int main(int argc, char** argv) {
             fprintf(stderr, "pam_open_session: %s\n", pam_strerror(h, rc));
             return 1;
         }
-        if (i == 0) first = t;
-        else us.push_back(t);
+        if (i == 0)
+            first = t;
+        else
+            us.push_back(t);
         pam_end(h, rc);
     }
     std::sort(us.begin(), us.end());
     double sum = 0;
     for (double v : us) sum += v;
-    printf("open_session %s/%s: first %.1f us, median %.1f us, p99 %.1f us, mean %.1f us (%d rounds)\n", service,
-           user, first, us[us.size() / 2], us[us.size() * 99 / 100], sum / us.size(), rounds);
+    printf("open_session %s/%s: first %.1f us, median %.1f us, p99 %.1f us, mean %.1f us (%d rounds)\n", service, user,
+           first, us[us.size() / 2], us[us.size() * 99 / 100], sum / us.size(), rounds);
     return 0;
 }

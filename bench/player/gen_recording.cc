@@ -55,9 +55,9 @@ private:
 };
 
 constexpr int64_t kStepNs = 10 * 1000000LL;  // 10 ms per chunk
-constexpr uint64_t kChunkOut = 3000;          // about this much output per chunk
+constexpr uint64_t kChunkOut = 3000;         // about this much output per chunk
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     if (argc != 3) {
@@ -104,8 +104,7 @@ int main(int argc, char** argv) {
             }
         }
         for (uint64_t pct : marks)
-            if (i == chunks * pct / 100)
-                out += "\x1b[H\x1b[0mMARK-" + std::to_string(pct) + "-PERCENT";
+            if (i == chunks * pct / 100) out += "\x1b[H\x1b[0mMARK-" + std::to_string(pct) + "-PERCENT";
         enc.output(t, out);
     }
     enc.finish(static_cast<int64_t>(chunks) * kStepNs, "exit");

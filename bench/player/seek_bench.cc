@@ -16,15 +16,13 @@
 using namespace tlog::play;
 
 namespace {
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 long max_rss_mb() {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024;
 }
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 4) {

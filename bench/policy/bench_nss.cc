@@ -52,10 +52,13 @@ void bind_mount(const std::string& from, const char* to) {
     if (mount(from.c_str(), to, nullptr, MS_BIND, nullptr) != 0) die(std::string("bind ") + to);
 }
 
-long calibrate(const std::function<void()>& f) {   // calls per ~0.1 s round
+long calibrate(const std::function<void()>& f) {  // calls per ~0.1 s round
     long n = 0;
     auto start = Clock::now();
-    while (Clock::now() - start < std::chrono::milliseconds(20)) { f(); ++n; }
+    while (Clock::now() - start < std::chrono::milliseconds(20)) {
+        f();
+        ++n;
+    }
     return std::max(10L, n * 5);
 }
 
@@ -95,10 +98,10 @@ void compile(const std::string& rules, const std::string& path) {
 struct Probe {
     const char* where;
     bool recorded;
-    int index;   // user index
+    int index;  // user index
 };
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     const int nusers = argc > 1 ? atoi(argv[1]) : 10000;
@@ -146,15 +149,17 @@ int main(int argc, char** argv) {
     bind_mount(dir + "/group", "/etc/group");
     if (mount("tmpfs", "/var/lib", "tmpfs", 0, nullptr) != 0) die("tmpfs /var/lib");
     mkdir("/var/lib/extrausers", 0755);
-    if (std::system(("cp " + dir + "/expasswd /var/lib/extrausers/passwd && cp " + dir +
-                     "/exgroup /var/lib/extrausers/group").c_str()) != 0)
+    if (std::system(
+            ("cp " + dir + "/expasswd /var/lib/extrausers/passwd && cp " + dir + "/exgroup /var/lib/extrausers/group")
+                .c_str()) != 0)
         die("extrausers");
 
     // The probes: a recorded and a non-recorded user near the top of the
     // user list and in the middle. Recorded ones are named by a final rule of
     // high priority; non-recorded ones are never named by a rule.
     const int mid = nusers / 2;
-    std::vector<Probe> probes = {{"top", true, 2}, {"top", false, 3}, {"middle", true, mid}, {"middle", false, mid + 1}};
+    std::vector<Probe> probes = {
+        {"top", true, 2}, {"top", false, 3}, {"middle", true, mid}, {"middle", false, mid + 1}};
     auto avoid = [&](int i) { return i == 3 || i == mid + 1 ? 0 : i; };
 
     // 1,000 mixed rules over users, uids, groups with services, session kinds.
@@ -162,19 +167,26 @@ int main(int argc, char** argv) {
     for (int r = 0; r < nrules - 1; ++r) {
         mixed += "  - name: r" + std::to_string(r) + "\n    action: " + (r % 4 == 3 ? "exclude" : "record") + "\n";
         switch (r % 4) {
-        case 0: mixed += "    users: [" + user(avoid((r * 7919) % nusers)) + ", " + user(avoid((r * 104729) % nusers)) + "]\n"; break;
-        case 1: mixed += "    uids: [" + std::to_string(kBase + 9000 + r % 900) + "]\n"; break;
-        case 2: mixed += "    groups: [g" + std::to_string(r % 100) + "]\n    services: [s" + std::to_string(r % 10) + "]\n"; break;
-        default: mixed += "    users: [" + user(avoid((r * 31) % nusers)) + "]\n    sessions: [transfer]\n";
+            case 0:
+                mixed += "    users: [" + user(avoid((r * 7919) % nusers)) + ", " + user(avoid((r * 104729) % nusers)) +
+                         "]\n";
+                break;
+            case 1: mixed += "    uids: [" + std::to_string(kBase + 9000 + r % 900) + "]\n"; break;
+            case 2:
+                mixed +=
+                    "    groups: [g" + std::to_string(r % 100) + "]\n    services: [s" + std::to_string(r % 10) + "]\n";
+                break;
+            default: mixed += "    users: [" + user(avoid((r * 31) % nusers)) + "]\n    sessions: [transfer]\n";
         }
     }
-    const std::string recorded_rule = "  - {name: the-recorded, action: record, priority: 1000, users: [u2, " + user(mid) + "]}\n";
+    const std::string recorded_rule =
+        "  - {name: the-recorded, action: record, priority: 1000, users: [u2, " + user(mid) + "]}\n";
     mixed += recorded_rule;
     // 1,000 rules naming users only.
     std::string names = std::string("recorder: ") + kRecorder + "\nrules:\n";
     for (int r = 0; r < nrules - 1; ++r)
-        names += "  - {name: n" + std::to_string(r) + ", action: " + (r % 4 == 3 ? "exclude" : "record") + ", users: [" +
-                 user(avoid((r * 7919) % nusers)) + ", " + user(avoid((r * 104729) % nusers)) + "]}\n";
+        names += "  - {name: n" + std::to_string(r) + ", action: " + (r % 4 == 3 ? "exclude" : "record") +
+                 ", users: [" + user(avoid((r * 7919) % nusers)) + ", " + user(avoid((r * 104729) % nusers)) + "]}\n";
     names += recorded_rule;
 
     const std::string cache_mixed = dir + "/mixed.cache", cache_answer = dir + "/answer.cache",
@@ -187,23 +199,34 @@ int main(int argc, char** argv) {
 
     // Probes that a group rule happens to record are replaced by a neighbour.
     tlog::policy::cache::Mapping m;
-    if (const char* err = tlog::policy::cache::map_file(cache_mixed.c_str(), &m)) { fprintf(stderr, "%s\n", err); return 1; }
+    if (const char* err = tlog::policy::cache::map_file(cache_mixed.c_str(), &m)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     for (auto& p : probes) {
         while (!p.recorded && m.view.recorded(user(p.index).c_str(), kBase + p.index, kBase + p.index)) p.index += 2;
     }
-    printf("nss_tlog benchmark: %d users, %d rules (%u KiB cache); probes: u%d/u%d (top), u%d/u%d (middle)\n",
-           nusers, nrules, static_cast<unsigned>(m.size / 1024), probes[0].index, probes[1].index, probes[2].index,
+    printf("nss_tlog benchmark: %d users, %d rules (%u KiB cache); probes: u%d/u%d (top), u%d/u%d (middle)\n", nusers,
+           nrules, static_cast<unsigned>(m.size / 1024), probes[0].index, probes[1].index, probes[2].index,
            probes[3].index);
     {
         volatile bool sink = false;
         std::vector<double> r1, r2;
         const std::string a = user(probes[2].index), b = user(probes[3].index);
-        std::function<void()> d1 = [&] { sink = m.view.recorded(a.c_str(), kBase + probes[2].index, kBase + probes[2].index); };
-        std::function<void()> d2 = [&] { sink = m.view.recorded(b.c_str(), kBase + probes[3].index, kBase + probes[3].index); };
+        std::function<void()> d1 = [&] {
+            sink = m.view.recorded(a.c_str(), kBase + probes[2].index, kBase + probes[2].index);
+        };
+        std::function<void()> d2 = [&] {
+            sink = m.view.recorded(b.c_str(), kBase + probes[3].index, kBase + probes[3].index);
+        };
         const long dn = calibrate(d1);
-        for (int r = 0; r < 7; ++r) { r1.push_back(round_ns(d1, dn)); r2.push_back(round_ns(d2, dn)); }
+        for (int r = 0; r < 7; ++r) {
+            r1.push_back(round_ns(d1, dn));
+            r2.push_back(round_ns(d2, dn));
+        }
         (void)sink;
-        printf("cache decision alone (mixed rules): recorded %.0f ns, not recorded %.0f ns\n\n", median(r1), median(r2));
+        printf("cache decision alone (mixed rules): recorded %.0f ns, not recorded %.0f ns\n\n", median(r1),
+               median(r2));
     }
     tlog::policy::cache::unmap(&m);
 
@@ -211,15 +234,16 @@ int main(int argc, char** argv) {
         const char* label;
         const char* without;
         const char* with;
-        const char* nsswitch;   // what nss_tlog reads for its next sources
+        const char* nsswitch;  // what nss_tlog reads for its next sources
         const std::string* cache;
-        bool directory;         // test users only in extrausers
+        bool directory;  // test users only in extrausers
     };
     const Order orders[] = {
         {"tlog files", "files", "tlog files", "nsswitch.tlog-files", &cache_mixed, false},
         {"tlog files, unrecorded: answer", "files", "tlog files", "nsswitch.tlog-files", &cache_answer, false},
         {"tlog files, rules by name only", "files", "tlog files", "nsswitch.tlog-files", &cache_names, false},
-        {"files tlog extrausers", "files extrausers", "files tlog extrausers", "nsswitch.files-tlog", &cache_mixed, true},
+        {"files tlog extrausers", "files extrausers", "files tlog extrausers", "nsswitch.files-tlog", &cache_mixed,
+         true},
     };
     printf("%-31s %-6s %-12s %-8s %11s %11s %7s %11s\n", "order (with tlog)", "where", "user", "lookup", "without",
            "with tlog", "ratio", "added");
@@ -249,11 +273,16 @@ int main(int argc, char** argv) {
                 _exit(1);
             }
             for (int by_uid = 0; by_uid < 2; ++by_uid) {
-                std::function<void()> call = [&] { if (by_uid) shell_by_uid(uid); else shell_by_name(name.c_str()); };
+                std::function<void()> call = [&] {
+                    if (by_uid)
+                        shell_by_uid(uid);
+                    else
+                        shell_by_name(name.c_str());
+                };
                 __nss_configure_lookup("passwd", o.without);
                 const long n = calibrate(call);
                 std::vector<double> t0, t1;
-                for (int r = 0; r < 7; ++r) {   // alternate so that load from other processes hits both alike
+                for (int r = 0; r < 7; ++r) {  // alternate so that load from other processes hits both alike
                     __nss_configure_lookup("passwd", o.without);
                     t0.push_back(round_ns(call, n));
                     __nss_configure_lookup("passwd", o.with);

@@ -37,7 +37,7 @@ integrity::Mac compute(const integrity::Key& key, std::string_view user, uint32_
     return hmac.finish(inner);
 }
 
-} // namespace
+}  // namespace
 
 std::string conf_proof_key_path() { return std::string(TLOG_SYSCONFDIR) + "/conf-proof.key"; }
 
@@ -80,4 +80,4 @@ bool verify_conf_proof(const integrity::Key& key, std::string_view proof, std::s
     return true;
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <system_error>
@@ -236,7 +237,7 @@ private:
             json::Value v = json::Value::make_number(std::string(start, p_));
             auto d = v.as_double();
             if (!d || *d < 0 || *d > 1e15) fail("time out of range");
-            return static_cast<uint64_t>(*d * 1000.0 + 0.5);
+            return static_cast<uint64_t>(std::llround(*d * 1000.0));
         }
         while (fd < 3) {
             ms *= 10;
@@ -351,7 +352,8 @@ private:
                     // As many digits out as in (no leading zeros): fits the arena.
                     std::string digits = std::to_string(uint_value("a version string"));
                     char* w = arena_.cursor();
-                    std::memcpy(w, digits.data(), digits.size());
+                    std::memcpy(w, digits.data(), digits.size());  // NOLINT(bugprone-not-null-terminated-result): the
+                                                                   // arena holds lengths, not C strings
                     m_.ver = arena_.commit(w + digits.size());
                 }
                 break;

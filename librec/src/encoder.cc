@@ -43,7 +43,7 @@ struct CostTable {
         for (int i = 0; i < 256; i++) cost[i] = 1;
         for (int i = 0; i < 0x20; i++) cost[i] = 6;
         cost[0x7f] = 6;
-        for (int c : {'"', '\\', '\b', '\f', '\n', '\r', '\t'}) cost[c] = 2;
+        for (unsigned char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t'}) cost[c] = 2;
     }
 };
 constexpr CostTable kCost;

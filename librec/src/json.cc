@@ -186,7 +186,7 @@ constexpr auto kHexValue = [] {
 [[gnu::always_inline]] static inline bool read_hex4(const char*& p, const char* end, uint32_t& v) {
     if (end - p < 4) return false;
     auto d = [&](int i) { return kHexValue[static_cast<unsigned char>(p[i])]; };
-    int a = d(0), b = d(1), c = d(2), e = d(3);
+    int a = d(0), b = d(1), c = d(2), e = d(3);  // NOLINT(bugprone-signed-char-misuse): -1 marks a non-hex byte
     if ((a | b | c | e) < 0) return false;
     v = static_cast<uint32_t>(a << 12 | b << 8 | c << 4 | e);
     p += 4;

@@ -50,22 +50,20 @@ public:
         : out_(out), v3_(version == 3), input_(input), cols_(cols), rows_(rows) {}
     void event(const Event& ev) override {
         switch (ev.type) {
-        case Event::Type::Output:
-            pend('o', ev.pos_ms, ev.data);
-            return;
-        case Event::Type::Input:
-            if (input_) pend('i', ev.pos_ms, ev.data);
-            return;
-        case Event::Type::Window:
-            // The header gives the first size.
-            if (first_window_ && ev.width == cols_ && ev.height == rows_) {
-                first_window_ = false;
+            case Event::Type::Output: pend('o', ev.pos_ms, ev.data); return;
+            case Event::Type::Input:
+                if (input_) pend('i', ev.pos_ms, ev.data);
                 return;
-            }
-            first_window_ = false;
-            flush();
-            write('r', ev.pos_ms, std::to_string(ev.width) + "x" + std::to_string(ev.height));
-            return;
+            case Event::Type::Window:
+                // The header gives the first size.
+                if (first_window_ && ev.width == cols_ && ev.height == rows_) {
+                    first_window_ = false;
+                    return;
+                }
+                first_window_ = false;
+                flush();
+                write('r', ev.pos_ms, std::to_string(ev.width) + "x" + std::to_string(ev.height));
+                return;
         }
     }
     // Writes the event still held back.
@@ -115,7 +113,7 @@ private:
     std::ostream& out_;
 };
 
-} // namespace
+}  // namespace
 
 std::string format_ms(uint64_t ms) {
     char buf[48];
@@ -185,4 +183,4 @@ void export_text(const std::string& path, const RecordingIndex& idx, const Expor
     if (changed) print(pb.position());
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

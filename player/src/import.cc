@@ -4,8 +4,8 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -79,7 +79,8 @@ int header_version(const std::string& path) {
         return 0;
     }
     Location where{path, 1, 0, "version"};
-    if (!v.is_object()) throw InputError(Location{path, 1, 0, {}}, "the first line must be the asciicast header object");
+    if (!v.is_object())
+        throw InputError(Location{path, 1, 0, {}}, "the first line must be the asciicast header object");
     const json::Value* ver = v.find("version");
     auto n = ver && ver->is_number() ? ver->as_int() : std::nullopt;
     if (!n || *n < 1 || *n > 3) throw InputError(where, "asciicast version 1, 2 or 3 is read");
@@ -107,7 +108,9 @@ uint64_t import_asciicast_v1(const std::string& path, const ImportOptions& opts,
     if (text.find_first_not_of(" \t\r\n") == std::string::npos)
         throw InputError(Location{path, 0, 0, {}}, "empty file: no asciicast header");
     json::Value doc = json::parse(text, path);
-    auto at = [&](const json::Value& v, std::string field) { return Location{path, v.line, v.column, std::move(field)}; };
+    auto at = [&](const json::Value& v, std::string field) {
+        return Location{path, v.line, v.column, std::move(field)};
+    };
     if (!doc.is_object()) throw InputError(at(doc, {}), "an asciicast v1 file is one JSON object");
     const json::Value* ver = doc.find("version");
     auto vn = ver && ver->is_number() ? ver->as_int() : std::nullopt;
@@ -159,7 +162,7 @@ uint64_t import_asciicast_v1(const std::string& path, const ImportOptions& opts,
     return events;
 }
 
-} // namespace
+}  // namespace
 
 uint64_t import_asciicast(const std::string& path, const ImportOptions& opts, MessageSink& out) {
     if (header_version(path) <= 1) return import_asciicast_v1(path, opts, out);
@@ -188,13 +191,16 @@ uint64_t import_asciicast(const std::string& path, const ImportOptions& opts, Me
             if (sizes && sizes->is_object()) {
                 const json::Value* w = sizes->find(version == 3 ? "cols" : "width");
                 const json::Value* h = sizes->find(version == 3 ? "rows" : "height");
-                if (w && w->as_uint() && *w->as_uint() > 0 && *w->as_uint() <= 0xffff) cols = static_cast<unsigned>(*w->as_uint());
-                if (h && h->as_uint() && *h->as_uint() > 0 && *h->as_uint() <= 0xffff) rows = static_cast<unsigned>(*h->as_uint());
+                if (w && w->as_uint() && *w->as_uint() > 0 && *w->as_uint() <= 0xffff)
+                    cols = static_cast<unsigned>(*w->as_uint());
+                if (h && h->as_uint() && *h->as_uint() > 0 && *h->as_uint() <= 0xffff)
+                    rows = static_cast<unsigned>(*h->as_uint());
                 const json::Value* type = version == 3 ? sizes->find("type") : nullptr;
                 if (type && type->is_string() && info.term.empty()) info.term = type->as_string();
             }
             if (const json::Value* env = v.find("env"); env && env->is_object() && info.term.empty())
-                if (const json::Value* term = env->find("TERM"); term && term->is_string()) info.term = term->as_string();
+                if (const json::Value* term = env->find("TERM"); term && term->is_string())
+                    info.term = term->as_string();
             if (info.term.empty()) info.term = "xterm";
             if (const json::Value* ts = v.find("timestamp"); ts && ts->as_int() && *ts->as_int() > 0)
                 start_real = *ts->as_int() * 1000000000LL;
@@ -214,8 +220,10 @@ uint64_t import_asciicast(const std::string& path, const ImportOptions& opts, Me
         t = at;
         const std::string& code = v.items()[1].as_string();
         const std::string& data = v.items()[2].as_string();
-        if (code == "o") enc->output(at, data);
-        else if (code == "i") enc->input(at, data);
+        if (code == "o")
+            enc->output(at, data);
+        else if (code == "i")
+            enc->input(at, data);
         else if (code == "r") {
             unsigned cols, rows;
             if (!parse_size(data, cols, rows)) throw InputError(where, "resize event must be \"COLSxROWS\"");
@@ -248,8 +256,10 @@ uint64_t import_script(const std::string& typescript, const std::string& timing,
         }
     }
     if (!opts.cols) {
-        if (auto p = header.find("COLUMNS=\""); p != std::string::npos) cols = static_cast<unsigned>(std::atoi(header.c_str() + p + 9));
-        if (auto p = header.find("LINES=\""); p != std::string::npos) rows = static_cast<unsigned>(std::atoi(header.c_str() + p + 7));
+        if (auto p = header.find("COLUMNS=\""); p != std::string::npos)
+            cols = static_cast<unsigned>(std::atoi(header.c_str() + p + 9));
+        if (auto p = header.find("LINES=\""); p != std::string::npos)
+            rows = static_cast<unsigned>(std::atoi(header.c_str() + p + 7));
         if (!cols || cols > 0xffff) cols = 80;
         if (!rows || rows > 0xffff) rows = 24;
     }
@@ -277,8 +287,8 @@ uint64_t import_script(const std::string& typescript, const std::string& timing,
                 unsigned r = 0, c = 0;
                 const char* rp = std::strstr(line.c_str(), "ROWS=");
                 const char* cp = std::strstr(line.c_str(), "COLS=");
-                if (rp && cp && (r = static_cast<unsigned>(std::atoi(rp + 5))) && (c = static_cast<unsigned>(std::atoi(cp + 5))) &&
-                    r <= 0xffff && c <= 0xffff)
+                if (rp && cp && (r = static_cast<unsigned>(std::atoi(rp + 5))) &&
+                    (c = static_cast<unsigned>(std::atoi(cp + 5))) && r <= 0xffff && c <= 0xffff)
                     enc.window(t, static_cast<uint16_t>(c), static_cast<uint16_t>(r));
                 continue;
             }
@@ -294,8 +304,10 @@ uint64_t import_script(const std::string& typescript, const std::string& timing,
         buf.resize(static_cast<size_t>(data.gcount()));
         // In advanced format both streams share the typescript only with -B;
         // with -I/-O separate files the input is not in this one.
-        if (kind == 'I') enc.input(t, buf);
-        else enc.output(t, buf);
+        if (kind == 'I')
+            enc.input(t, buf);
+        else
+            enc.output(t, buf);
         events++;
         if (buf.size() < n) break;  // typescript shorter than the timing says
     }
@@ -303,4 +315,4 @@ uint64_t import_script(const std::string& typescript, const std::string& timing,
     return events;
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -80,7 +80,7 @@ std::string identity_bytes(const FileIdentity& id) {
     return s;
 }
 
-} // namespace
+}  // namespace
 
 std::string default_cache_dir() {
     if (const char* d = std::getenv("TLOG_PLAY_CACHE_DIR"); d && *d) return d;
@@ -100,10 +100,13 @@ uint64_t parse_cache_size(const std::string& s, const std::string& what) {
     unsigned shift = 0;
     if (i < s.size()) {
         switch (s[i]) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
-        default: throw std::invalid_argument(what + ": bad size '" + s + "' (a number with K, M or G)");
+            case 'k':
+            case 'K': shift = 10; break;
+            case 'm':
+            case 'M': shift = 20; break;
+            case 'g':
+            case 'G': shift = 30; break;
+            default: throw std::invalid_argument(what + ": bad size '" + s + "' (a number with K, M or G)");
         }
         i++;
         if (i < s.size() && (s[i] == 'i' || s[i] == 'I')) i++;  // KiB, MiB, GiB
@@ -130,7 +133,7 @@ bool is_cache_name(const char* n) {
     return std::string_view(n + i) == ".idx";
 }
 
-} // namespace
+}  // namespace
 
 uint64_t evict_cache(const std::string& dir, uint64_t max_bytes, const std::string& keep) {
     if (dir.empty() || max_bytes == 0) return 0;
@@ -182,11 +185,11 @@ uint64_t evict_cache(const std::string& dir, uint64_t max_bytes, const std::stri
 
 const char* cache_result_name(CacheResult r) {
     switch (r) {
-    case CacheResult::Hit: return "hit";
-    case CacheResult::Missing: return "missing";
-    case CacheResult::Stale: return "stale";
-    case CacheResult::Unusable: return "unusable";
-    case CacheResult::Disabled: return "disabled";
+        case CacheResult::Hit: return "hit";
+        case CacheResult::Missing: return "missing";
+        case CacheResult::Stale: return "stale";
+        case CacheResult::Unusable: return "unusable";
+        case CacheResult::Disabled: return "disabled";
     }
     return "?";
 }
@@ -241,8 +244,10 @@ RecordingIndex store_index(const std::string& file, const FileIdentity& id, cons
         bool ok = write_all(f.fd, data);
         ::close(f.fd);
         f.fd = -1;
-        if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
-        else evict_cache(opts.dir, opts.max_bytes, file.substr(file.find_last_of('/') + 1));
+        if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0)
+            ::unlink(tmp.c_str());
+        else
+            evict_cache(opts.dir, opts.max_bytes, file.substr(file.find_last_of('/') + 1));
     }
     return idx;
 }
@@ -287,9 +292,10 @@ std::optional<RecordingIndex> lookup(const std::string& path, const CacheOptions
     return idx;
 }
 
-} // namespace
+}  // namespace
 
-std::optional<RecordingIndex> load_cached_index(const std::string& path, const CacheOptions& opts, CacheResult* result) {
+std::optional<RecordingIndex> load_cached_index(const std::string& path, const CacheOptions& opts,
+                                                CacheResult* result) {
     FileIdentity id = identify(path);
     std::string file;
     CacheResult res;
@@ -310,4 +316,4 @@ RecordingIndex open_index(const std::string& path, const CacheOptions& opts, Cac
     return store_index(file, id, opts, build_index(path, opts.index));
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -21,7 +21,8 @@ namespace {
 
 struct OutFile {
     int fd;
-    explicit OutFile(const std::string& path) : fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) {
+    explicit OutFile(const std::string& path)
+        : fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) {
         if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
     }
     ~OutFile() { ::close(fd); }
@@ -38,7 +39,7 @@ struct OutFile {
     }
 };
 
-} // namespace
+}  // namespace
 
 uint64_t parse_epoch_seconds(const std::string& s) {
     char* end = nullptr;
@@ -148,4 +149,4 @@ uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path) {
     return reader.copy_new(out.fd);
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

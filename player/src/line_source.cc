@@ -17,7 +17,7 @@ constexpr size_t kBlock = 1 << 20;
 // longer than this is not a message, and holding it would let one hostile
 // file take all memory.
 constexpr size_t kMaxLine = 64u << 20;
-}
+}  // namespace
 
 LineSource::LineSource(const std::string& path) : path_(path), buf_(kBlock) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -85,4 +85,4 @@ bool LineSource::next(std::string_view& line, uint64_t& offset, uint64_t& line_n
     }
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

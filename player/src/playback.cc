@@ -64,9 +64,9 @@ bool Playback::fill() {
 
 void Playback::apply(const PlayEvent& ev) {
     switch (ev.type) {
-    case Event::Type::Window: model_.resize(ev.height, ev.width); break;
-    case Event::Type::Output: model_.feed(ev.data); break;
-    case Event::Type::Input: break;
+        case Event::Type::Window: model_.resize(ev.height, ev.width); break;
+        case Event::Type::Output: model_.feed(ev.data); break;
+        case Event::Type::Input: break;
     }
     if (on_event) on_event(ev);
 }
@@ -98,4 +98,4 @@ bool Playback::step() {
     return true;
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -17,7 +17,7 @@ namespace {
 // TLPIDX3: keyframes carry Decoder::next_id() (TLPIDX2 had the count of
 // messages + 1, wrong after a gap), so older caches are rebuilt.
 constexpr std::string_view kMagic = "TLPIDX3";
-constexpr size_t kMaxProblems = 20;   // lax mode: the first ones, for the auditor
+constexpr size_t kMaxProblems = 20;  // lax mode: the first ones, for the auditor
 
 // The index build's second stage: the terminal model, the summary, and the
 // keyframe decisions, fed by the decoder stage directly or through batches.
@@ -58,9 +58,9 @@ public:
     void event(const Event& ev) override {
         summary_.event(ev);
         switch (ev.type) {
-        case Event::Type::Window: model_.resize(ev.height, ev.width); break;
-        case Event::Type::Output: model_.feed(ev.data); break;
-        case Event::Type::Input: break;
+            case Event::Type::Window: model_.resize(ev.height, ev.width); break;
+            case Event::Type::Output: model_.feed(ev.data); break;
+            case Event::Type::Input: break;
         }
     }
     void message(const MessageHeader& h) override { summary_.message(h); }
@@ -86,19 +86,19 @@ private:
     bool first_ = true;
 };
 
-} // namespace
+}  // namespace
 
 void SummarySink::event(const Event& ev) {
     last_pos_ = ev.pos_ms;
     switch (ev.type) {
-    case Event::Type::Window:
-        if (!s_.first_cols && ev.width && ev.height) {
-            s_.first_cols = ev.width;
-            s_.first_rows = ev.height;
-        }
-        break;
-    case Event::Type::Output: s_.out_bytes += ev.data.size(); break;
-    case Event::Type::Input: s_.in_bytes += ev.data.size(); break;
+        case Event::Type::Window:
+            if (!s_.first_cols && ev.width && ev.height) {
+                s_.first_cols = ev.width;
+                s_.first_rows = ev.height;
+            }
+            break;
+        case Event::Type::Output: s_.out_bytes += ev.data.size(); break;
+        case Event::Type::Input: s_.in_bytes += ev.data.size(); break;
     }
 }
 
@@ -172,7 +172,8 @@ RecordingIndex start_index(const std::string& path, const IndexOptions& opts) {
         idx.summary.rec = select.selected();
         return idx;
     }
-    throw std::runtime_error(opts.rec.empty() ? "no messages in " + path : "no recording \"" + opts.rec + "\" in " + path);
+    throw std::runtime_error(opts.rec.empty() ? "no messages in " + path
+                                              : "no recording \"" + opts.rec + "\" in " + path);
 }
 
 std::string RecordingIndex::serialize() const {
@@ -247,4 +248,4 @@ bool RecordingIndex::deserialize(std::string_view text, RecordingIndex& out) {
     return true;
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

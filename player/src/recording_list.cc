@@ -12,12 +12,12 @@ namespace {
 
 struct Entry {
     RecordingSummary summary;
-    std::string key;   // the id its lines show ("" for lines without one)
+    std::string key;  // the id its lines show ("" for lines without one)
     std::unique_ptr<SummarySink> sink;
     std::unique_ptr<Decoder> dec;
 };
 
-} // namespace
+}  // namespace
 
 std::vector<RecordingSummary> list_recordings(const std::string& path, const integrity::Keyring* keys) {
     std::vector<std::unique_ptr<Entry>> order;
@@ -54,4 +54,4 @@ std::vector<RecordingSummary> list_recordings(const std::string& path, const int
     return out;
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

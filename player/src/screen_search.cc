@@ -19,10 +19,13 @@ Regex::~Regex() { regfree(&re_); }
 
 bool Regex::search(const std::string& text) const { return regexec(&re_, text.c_str(), 0, nullptr, 0) == 0; }
 
-uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit,
+uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms,
+                       const std::function<bool(const SearchHit&)>& hit,
                        const std::function<bool(uint64_t pos_ms)>& keep_going, uint64_t until_ms) {
-    if (from_ms == 0) pb.rewind();  // output at 0 ms can match too
-    else pb.seek(from_ms);
+    if (from_ms == 0)
+        pb.rewind();  // output at 0 ms can match too
+    else
+        pb.seek(from_ms);
     TermModel& m = pb.model();
     // The text of each row that matches ("" for the others). A hit is a
     // matching text that was on no row before: a matching line that
@@ -93,4 +96,4 @@ std::optional<SearchHit> search_screen_backward(Playback& pb, const Regex& re, u
     }
 }
 
-} // namespace tlog::play
+}  // namespace tlog::play

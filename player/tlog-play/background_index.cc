@@ -5,8 +5,7 @@ namespace tlog::play::cli {
 BackgroundIndex::BackgroundIndex(const std::string& path, CacheOptions co) : co_(std::move(co)) {
     try {
         size_ = identify(path).size;
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     co_.index.progress = [this](uint64_t off) { offset_.store(off, std::memory_order_relaxed); };
     co_.index.cancelled = [this] { return cancel_.load(std::memory_order_relaxed); };
     thread_ = std::thread([this, path] {
@@ -30,4 +29,4 @@ RecordingIndex BackgroundIndex::take() {
     return std::move(result_);
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -39,4 +39,4 @@ private:
     std::thread thread_;
 };
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -67,7 +67,7 @@ std::string json_printable(const std::string& s) {
     return out;
 }
 
-} // namespace
+}  // namespace
 
 int list_command(const Options& o, const integrity::Keyring& keys) {
     auto recs = list_recordings(o.path, &keys);
@@ -126,11 +126,16 @@ int export_command(const Options& o, const RecordingIndex& idx) {
     eo.rec = idx.summary.rec;
     eo.input = o.export_input;
     const std::string& f = o.export_format;
-    if (f == "asciicast" || f == "asciicast2" || f == "asciicast-v2") export_asciicast(o.path, idx, 2, eo, out.stream());
-    else if (f == "asciicast3" || f == "asciicast-v3") export_asciicast(o.path, idx, 3, eo, out.stream());
-    else if (f == "text") export_text(o.path, idx, eo, out.stream());
-    else if (f == "raw") export_raw(o.path, idx, out.stream());
-    else throw std::invalid_argument("unknown export format: " + f + " (asciicast, asciicast3, text, raw)");
+    if (f == "asciicast" || f == "asciicast2" || f == "asciicast-v2")
+        export_asciicast(o.path, idx, 2, eo, out.stream());
+    else if (f == "asciicast3" || f == "asciicast-v3")
+        export_asciicast(o.path, idx, 3, eo, out.stream());
+    else if (f == "text")
+        export_text(o.path, idx, eo, out.stream());
+    else if (f == "raw")
+        export_raw(o.path, idx, out.stream());
+    else
+        throw std::invalid_argument("unknown export format: " + f + " (asciicast, asciicast3, text, raw)");
     out.close();
     return 0;
 }
@@ -162,7 +167,8 @@ int import_command(const Options& o) {
     Output out(o.output);
     FdSink sink(out.stream());
     uint64_t n;
-    if (fmt == "asciicast") n = import_asciicast(o.import, io, sink);
+    if (fmt == "asciicast")
+        n = import_asciicast(o.import, io, sink);
     else if (fmt == "script") {
         if (o.timing.empty()) throw std::invalid_argument("--import of a typescript needs --timing=FILE");
         n = import_script(o.import, o.timing, io, sink);
@@ -175,4 +181,4 @@ int import_command(const Options& o) {
     return 0;
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -12,4 +12,4 @@ int search_command(const Options& o, const RecordingIndex& idx);
 int export_command(const Options& o, const RecordingIndex& idx);
 int import_command(const Options& o);
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

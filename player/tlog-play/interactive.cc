@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <thread>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <memory>
+#include <thread>
 
 #include "background_index.h"
 #include "background_search.h"
@@ -33,7 +33,7 @@ uint64_t now_ms() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-constexpr uint64_t kFrameMs = 33;        // redraw at most ~30 times a second
+constexpr uint64_t kFrameMs = 33;  // redraw at most ~30 times a second
 constexpr uint64_t kNoticeMs = 3000;
 constexpr uint64_t kFollowPollMs = 250;
 constexpr double kMinSpeed = 1.0 / 16, kMaxSpeed = 16;
@@ -71,7 +71,8 @@ public:
                 try {
                     full_ = std::make_unique<RecordingIndex>(bg_->take());
                 } catch (const InputError& e) {
-                    failure_ = std::string(e.what()) + "\ntlog-play: the recording is damaged there; --lax plays through it";
+                    failure_ =
+                        std::string(e.what()) + "\ntlog-play: the recording is damaged there; --lax plays through it";
                     status = 1;
                     break;
                 } catch (const std::exception& e) {
@@ -85,8 +86,10 @@ public:
                 say("index ready: " + format_ms(end_time()));
             }
             if (search_) {
-                if (search_->done()) finish_search();
-                else show_search_progress(now);
+                if (search_->done())
+                    finish_search();
+                else
+                    show_search_progress(now);
             }
             if (resize_asked_at_ && now - resize_asked_at_ >= 300) {
                 check_size_result();
@@ -114,15 +117,17 @@ public:
                         next = pb_.next_time();
                     }
                     if (next && *next > target)
-                        timeout = static_cast<int>(std::min<double>(
-                            std::ceil(static_cast<double>(*next - target) / speed_), 1000.0));
+                        timeout = static_cast<int>(
+                            std::min<double>(std::ceil(static_cast<double>(*next - target) / speed_), 1000.0));
                     else
                         timeout = 0;
                 }
             }
             if (dirty_) {
-                if (now - last_draw_ >= kFrameMs || timeout < 0 || timeout > static_cast<int>(kFrameMs)) draw(false);
-                else timeout = timeout < 0 ? static_cast<int>(kFrameMs) : std::min(timeout, static_cast<int>(kFrameMs));
+                if (now - last_draw_ >= kFrameMs || timeout < 0 || timeout > static_cast<int>(kFrameMs))
+                    draw(false);
+                else
+                    timeout = timeout < 0 ? static_cast<int>(kFrameMs) : std::min(timeout, static_cast<int>(kFrameMs));
             }
             if (parser_.pending()) timeout = timeout < 0 ? 50 : std::min(timeout, 50);
             // Notices expire and resize answers come without input: wake
@@ -151,8 +156,10 @@ public:
             if (stdin_open && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
                 char buf[256];
                 ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-                if (n > 0) parser_.feed(std::string_view(buf, static_cast<size_t>(n)), keys);
-                else if (n == 0 || (errno != EINTR && errno != EAGAIN)) stdin_open = false;  // EOF: never poll it again
+                if (n > 0)
+                    parser_.feed(std::string_view(buf, static_cast<size_t>(n)), keys);
+                else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                    stdin_open = false;  // EOF: never poll it again
             } else if (rc == 0 && parser_.pending()) {
                 parser_.timeout(keys);
             }
@@ -164,8 +171,9 @@ public:
         bg_.reset();  // stops a build still running
         if (!failure_.empty()) std::fprintf(stderr, "tlog-play: %s\n", failure_.c_str());
         if (size_notice_) std::fprintf(stderr, "tlog-play: %s\n", size_message_.c_str());
-        if (gaps_seen_) std::fprintf(stderr, "tlog-play: played through %llu gap(s) in the recording\n",
-                                     static_cast<unsigned long long>(gaps_seen_));
+        if (gaps_seen_)
+            std::fprintf(stderr, "tlog-play: played through %llu gap(s) in the recording\n",
+                         static_cast<unsigned long long>(gaps_seen_));
         return status;
     }
 
@@ -265,8 +273,10 @@ private:
         anchor();
         speed_ = std::clamp(s, kMinSpeed, kMaxSpeed);
         char buf[64];
-        if (speed_ >= 1) std::snprintf(buf, sizeof buf, "speed x%g", speed_);
-        else std::snprintf(buf, sizeof buf, "speed x1/%g", 1 / speed_);
+        if (speed_ >= 1)
+            std::snprintf(buf, sizeof buf, "speed x%g", speed_);
+        else
+            std::snprintf(buf, sizeof buf, "speed x1/%g", 1 / speed_);
         say(buf);
     }
 
@@ -360,17 +370,24 @@ private:
             }
             int64_t step = 0;
             switch (k.type) {
-            case T::Left: step = -5000; break;
-            case T::Right: step = 5000; break;
-            case T::ShiftLeft: case T::ShiftDown: case T::Down: case T::PageDown: step = -60000; break;
-            case T::ShiftRight: case T::ShiftUp: case T::Up: case T::PageUp: step = 60000; break;
-            case T::Home: seek(0); break;
-            case T::End:
-                if (need_index()) seek(end_time());
-                break;
-            case T::Backspace: set_speed(1); break;
-            case T::Enter: case T::Escape: break;
-            case T::Char: break;
+                case T::Left: step = -5000; break;
+                case T::Right: step = 5000; break;
+                case T::ShiftLeft:
+                case T::ShiftDown:
+                case T::Down:
+                case T::PageDown: step = -60000; break;
+                case T::ShiftRight:
+                case T::ShiftUp:
+                case T::Up:
+                case T::PageUp: step = 60000; break;
+                case T::Home: seek(0); break;
+                case T::End:
+                    if (need_index()) seek(end_time());
+                    break;
+                case T::Backspace: set_speed(1); break;
+                case T::Enter:
+                case T::Escape:
+                case T::Char: break;
             }
             if (k.type != T::Char) typed_.clear();
             if (step < 0 && !need_index()) continue;
@@ -382,67 +399,68 @@ private:
             char c = k.ch;
             // A typed time is digits, ':' and '.' in quick succession, then G.
             uint64_t now = now_ms();
-            if ((c != 'G' && !((c >= '0' && c <= '9') || c == ':' || c == '.')) || now - typed_at_ > 3000) typed_.clear();
+            if ((c != 'G' && !((c >= '0' && c <= '9') || c == ':' || c == '.')) || now - typed_at_ > 3000)
+                typed_.clear();
             typed_at_ = now;
             switch (c) {
-            case ' ':
-            case 'p':
-                paused_ = !paused_;
-                anchor();
-                if (paused_) say("paused at " + format_ms(pb_.position()));
-                break;
-            case '}': set_speed(speed_ * 2); break;
-            case '{': set_speed(speed_ / 2); break;
-            case '.':
-                if (!typed_.empty() && typed_.find('.') == std::string::npos && typed_.back() != ':') {
-                    typed_ += c;  // a fraction of a typed time
+                case ' ':
+                case 'p':
+                    paused_ = !paused_;
+                    anchor();
+                    if (paused_) say("paused at " + format_ms(pb_.position()));
                     break;
-                }
-                typed_.clear();
-                if (paused_) {
-                    pb_.step();
-                    dirty_ = true;
-                }
-                break;
-            case 'G': {
-                if (!need_index()) {
+                case '}': set_speed(speed_ * 2); break;
+                case '{': set_speed(speed_ / 2); break;
+                case '.':
+                    if (!typed_.empty() && typed_.find('.') == std::string::npos && typed_.back() != ':') {
+                        typed_ += c;  // a fraction of a typed time
+                        break;
+                    }
                     typed_.clear();
+                    if (paused_) {
+                        pb_.step();
+                        dirty_ = true;
+                    }
+                    break;
+                case 'G': {
+                    if (!need_index()) {
+                        typed_.clear();
+                        break;
+                    }
+                    std::optional<uint64_t> t;
+                    try {
+                        if (!typed_.empty()) t = parse_time(typed_);
+                    } catch (const std::invalid_argument&) {
+                        say("bad time: " + typed_);
+                    }
+                    typed_.clear();
+                    seek(t ? *t : end_time());
+                    say("at " + format_ms(pb_.position()));
                     break;
                 }
-                std::optional<uint64_t> t;
-                try {
-                    if (!typed_.empty()) t = parse_time(typed_);
-                } catch (const std::invalid_argument&) {
-                    say("bad time: " + typed_);
-                }
-                typed_.clear();
-                seek(t ? *t : end_time());
-                say("at " + format_ms(pb_.position()));
-                break;
-            }
-            case ':': typed_ += c; break;
-            case '/':
-            case '?':
-                prompting_ = true;
-                prompt_dir_ = c == '/' ? Dir::Forward : Dir::Backward;
-                prompt_.clear();
-                view_.set_prompt(std::string(1, c));
-                dirty_ = true;
-                break;
-            case 'n': search(last_search_, Dir::Forward); break;
-            case 'N': search(last_search_, Dir::Backward); break;
-            case 'q':
-            case 3:  // ^C: the keyboard's interrupt, read as a key
-                if (!o_.persist) return true;
-                break;
-            default:
-                if (c >= '0' && c <= '9') {
-                    typed_ += c;
-                    if (!need_index()) break;
-                    seek(end_time() * static_cast<uint64_t>(c - '0') / 10);
-                    say(std::string(1, c) + "0%: " + format_ms(pb_.position()));
-                }
-                break;
+                case ':': typed_ += c; break;
+                case '/':
+                case '?':
+                    prompting_ = true;
+                    prompt_dir_ = c == '/' ? Dir::Forward : Dir::Backward;
+                    prompt_.clear();
+                    view_.set_prompt(std::string(1, c));
+                    dirty_ = true;
+                    break;
+                case 'n': search(last_search_, Dir::Forward); break;
+                case 'N': search(last_search_, Dir::Backward); break;
+                case 'q':
+                case 3:  // ^C: the keyboard's interrupt, read as a key
+                    if (!o_.persist) return true;
+                    break;
+                default:
+                    if (c >= '0' && c <= '9') {
+                        typed_ += c;
+                        if (!need_index()) break;
+                        seek(end_time() * static_cast<uint64_t>(c - '0') / 10);
+                        say(std::string(1, c) + "0%: " + format_ms(pb_.position()));
+                    }
+                    break;
             }
         }
         return false;
@@ -479,7 +497,7 @@ private:
     uint64_t typed_at_ = 0;
 };
 
-} // namespace
+}  // namespace
 
 int play_interactive(const Options& o, const std::string& path, const RecordingIndex& idx,
                      const CacheOptions* background) {
@@ -487,4 +505,4 @@ int play_interactive(const Options& o, const std::string& path, const RecordingI
     return p.run();
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

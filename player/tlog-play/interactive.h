@@ -16,4 +16,4 @@ namespace tlog::play::cli {
 int play_interactive(const Options& o, const std::string& path, const RecordingIndex& idx,
                      const CacheOptions* background);
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

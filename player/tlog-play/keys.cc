@@ -37,27 +37,32 @@ bool csi_key(std::string_view seq, Key& k) {
     using T = Key::Type;
     if (params.empty() || shift) {
         switch (final) {
-        case 'A': k.type = shift ? T::ShiftUp : T::Up; return true;
-        case 'B': k.type = shift ? T::ShiftDown : T::Down; return true;
-        case 'C': k.type = shift ? T::ShiftRight : T::Right; return true;
-        case 'D': k.type = shift ? T::ShiftLeft : T::Left; return true;
-        case 'H': k.type = T::Home; return true;
-        case 'F': k.type = T::End; return true;
-        default: return false;
+            case 'A': k.type = shift ? T::ShiftUp : T::Up; return true;
+            case 'B': k.type = shift ? T::ShiftDown : T::Down; return true;
+            case 'C': k.type = shift ? T::ShiftRight : T::Right; return true;
+            case 'D': k.type = shift ? T::ShiftLeft : T::Left; return true;
+            case 'H': k.type = T::Home; return true;
+            case 'F': k.type = T::End; return true;
+            default: return false;
         }
     }
     if (final == '~' && seq[1] == '[') {
-        if (params == "5") k.type = T::PageUp;
-        else if (params == "6") k.type = T::PageDown;
-        else if (params == "1" || params == "7") k.type = T::Home;
-        else if (params == "4" || params == "8") k.type = T::End;
-        else return false;
+        if (params == "5")
+            k.type = T::PageUp;
+        else if (params == "6")
+            k.type = T::PageDown;
+        else if (params == "1" || params == "7")
+            k.type = T::Home;
+        else if (params == "4" || params == "8")
+            k.type = T::End;
+        else
+            return false;
         return true;
     }
     return false;
 }
 
-} // namespace
+}  // namespace
 
 void KeyParser::feed(std::string_view bytes, std::vector<Key>& out) {
     buf_.append(bytes);
@@ -75,10 +80,14 @@ void KeyParser::feed(std::string_view bytes, std::vector<Key>& out) {
         }
         i++;
         Key k;
-        if (b == '\r' || b == '\n') k.type = Key::Type::Enter;
-        else if (b == 0x7f || b == 0x08) k.type = Key::Type::Backspace;
-        else if (b < 0x80) k.ch = static_cast<char>(b);
-        else continue;  // non-ASCII: no command uses it
+        if (b == '\r' || b == '\n')
+            k.type = Key::Type::Enter;
+        else if (b == 0x7f || b == 0x08)
+            k.type = Key::Type::Backspace;
+        else if (b < 0x80)
+            k.ch = static_cast<char>(b);
+        else
+            continue;  // non-ASCII: no command uses it
         out.push_back(k);
     }
     buf_.erase(0, i);
@@ -96,4 +105,4 @@ void KeyParser::timeout(std::vector<Key>& out) {
     }
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

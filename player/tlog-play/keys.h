@@ -12,10 +12,26 @@
 namespace tlog::play::cli {
 
 struct Key {
-    enum class Type { Char, Left, Right, Up, Down, ShiftLeft, ShiftRight, ShiftUp, ShiftDown, PageUp, PageDown, Home,
-                      End, Enter, Backspace, Escape };
+    enum class Type {
+        Char,
+        Left,
+        Right,
+        Up,
+        Down,
+        ShiftLeft,
+        ShiftRight,
+        ShiftUp,
+        ShiftDown,
+        PageUp,
+        PageDown,
+        Home,
+        End,
+        Enter,
+        Backspace,
+        Escape
+    };
     Type type = Type::Char;
-    char ch = 0;   // Char: the byte (ASCII only; other bytes are dropped)
+    char ch = 0;  // Char: the byte (ASCII only; other bytes are dropped)
 };
 
 class KeyParser {
@@ -30,4 +46,4 @@ private:
     std::string buf_;
 };
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <exception>
+#include <memory>
 #include <system_error>
 
 #include "commands.h"
@@ -113,8 +113,7 @@ RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys
     uint64_t size = 0;
     try {
         size = identify(o.path).size;
-    } catch (const std::system_error&) {
-    }
+    } catch (const std::system_error&) {}
     if (show && size > (256u << 20))
         co.index.progress = [size](uint64_t off) {
             std::fprintf(stderr, "\rtlog-play: indexing %3llu%%", static_cast<unsigned long long>(off * 100 / size));
@@ -159,8 +158,10 @@ int run(int argc, char** argv) {
         q.ns = o.journal_namespace;
         journal_copy = std::make_unique<PrivateDir>();
         o.path = journal_copy->path + "/journal.log";
-        if (o.follow) journal_follow = std::make_unique<JournalFollow>(q, o.path);
-        else if (journal_to_file(q, o.path) == 0) throw std::runtime_error("no matching messages in the journal");
+        if (o.follow)
+            journal_follow = std::make_unique<JournalFollow>(q, o.path);
+        else if (journal_to_file(q, o.path) == 0)
+            throw std::runtime_error("no matching messages in the journal");
         o.no_cache = true;  // a copy made for this run only
     }
     if (o.path.empty()) throw std::invalid_argument("no recording given: -i FILE");
@@ -186,7 +187,7 @@ int run(int argc, char** argv) {
     return play_interactive(o, o.path, idx, nullptr);
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     try {

@@ -15,8 +15,27 @@ namespace tlog::play::cli {
 namespace {
 
 enum LongOnly {
-    O_PERSIST = 1000, O_LAX, O_LIST, O_VERIFY, O_SEARCH, O_EXPORT, O_EXPORT_INPUT, O_IMPORT, O_IMPORT_FORMAT, O_TIMING,
-    O_REC_ID, O_USER, O_HOST, O_KEY, O_CACHE_DIR, O_NO_CACHE, O_KF_BYTES, O_KF_MS, O_IDLE, O_JOURNAL_FILE, O_CACHE_MAX,
+    O_PERSIST = 1000,
+    O_LAX,
+    O_LIST,
+    O_VERIFY,
+    O_SEARCH,
+    O_EXPORT,
+    O_EXPORT_INPUT,
+    O_IMPORT,
+    O_IMPORT_FORMAT,
+    O_TIMING,
+    O_REC_ID,
+    O_USER,
+    O_HOST,
+    O_KEY,
+    O_CACHE_DIR,
+    O_NO_CACHE,
+    O_KF_BYTES,
+    O_KF_MS,
+    O_IDLE,
+    O_JOURNAL_FILE,
+    O_CACHE_MAX,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -34,7 +53,7 @@ double parse_seconds(const char* s, const char* what) {
     return v;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<uint64_t> parse_time(const std::string& s) {
     if (s == "start" || s.empty()) return 0;
@@ -166,51 +185,54 @@ Options parse_options(int argc, char** argv) {
     int c;
     while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:N:", longs, nullptr)) != -1) {
         switch (c) {
-        case 'h': o.help = true; break;
-        case 'v': o.version = true; break;
-        case 'r': o.reader = optarg; break;
-        case 'i': o.path = optarg; break;
-        case 'm': o.match = optarg; break;
-        case 'f': o.follow = true; break;
-        case 's': {
-            double v = parse_seconds(optarg, "speed");
-            if (v <= 0) throw std::invalid_argument("speed must be above 0");
-            o.speed = v;
-            break;
-        }
-        case 'g': o.go = optarg; parse_time(o.go); break;
-        case 'p': o.paused = true; break;
-        case 'o': o.output = optarg; break;
-        case 'S': o.since = optarg; break;
-        case 'U': o.until = optarg; break;
-        case 'M': o.journal_match.push_back(optarg); break;
-        case 'N':
-            if (!*optarg) throw std::invalid_argument("empty journal namespace");
-            o.journal_namespace = optarg;
-            break;
-        case O_PERSIST: o.persist = true; break;
-        case O_LAX: o.lax = true; break;
-        case O_LIST: o.list = true; break;
-        case O_VERIFY: o.verify = true; break;
-        case O_SEARCH: o.search = optarg; break;
-        case O_EXPORT: o.export_format = optarg; break;
-        case O_EXPORT_INPUT: o.export_input = true; break;
-        case O_IMPORT: o.import = optarg; break;
-        case O_IMPORT_FORMAT: o.import_format = optarg; break;
-        case O_TIMING: o.timing = optarg; break;
-        case O_REC_ID: o.rec_id = optarg; break;
-        case O_USER: o.user = optarg; break;
-        case O_HOST: o.host = optarg; break;
-        case O_KEY: o.keys.push_back(optarg); break;
-        case O_CACHE_DIR: o.cache_dir = optarg; break;
-        case O_NO_CACHE: o.no_cache = true; break;
-        case O_CACHE_MAX: o.cache_max = parse_cache_size(optarg, "--cache-max"); break;
-        case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
-        case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
-        case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
-        case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
-        case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);
-        default: throw std::invalid_argument(std::string("unknown option: ") + argv[optind - 1]);
+            case 'h': o.help = true; break;
+            case 'v': o.version = true; break;
+            case 'r': o.reader = optarg; break;
+            case 'i': o.path = optarg; break;
+            case 'm': o.match = optarg; break;
+            case 'f': o.follow = true; break;
+            case 's': {
+                double v = parse_seconds(optarg, "speed");
+                if (v <= 0) throw std::invalid_argument("speed must be above 0");
+                o.speed = v;
+                break;
+            }
+            case 'g':
+                o.go = optarg;
+                parse_time(o.go);
+                break;
+            case 'p': o.paused = true; break;
+            case 'o': o.output = optarg; break;
+            case 'S': o.since = optarg; break;
+            case 'U': o.until = optarg; break;
+            case 'M': o.journal_match.push_back(optarg); break;
+            case 'N':
+                if (!*optarg) throw std::invalid_argument("empty journal namespace");
+                o.journal_namespace = optarg;
+                break;
+            case O_PERSIST: o.persist = true; break;
+            case O_LAX: o.lax = true; break;
+            case O_LIST: o.list = true; break;
+            case O_VERIFY: o.verify = true; break;
+            case O_SEARCH: o.search = optarg; break;
+            case O_EXPORT: o.export_format = optarg; break;
+            case O_EXPORT_INPUT: o.export_input = true; break;
+            case O_IMPORT: o.import = optarg; break;
+            case O_IMPORT_FORMAT: o.import_format = optarg; break;
+            case O_TIMING: o.timing = optarg; break;
+            case O_REC_ID: o.rec_id = optarg; break;
+            case O_USER: o.user = optarg; break;
+            case O_HOST: o.host = optarg; break;
+            case O_KEY: o.keys.push_back(optarg); break;
+            case O_CACHE_DIR: o.cache_dir = optarg; break;
+            case O_NO_CACHE: o.no_cache = true; break;
+            case O_CACHE_MAX: o.cache_max = parse_cache_size(optarg, "--cache-max"); break;
+            case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
+            case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
+            case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
+            case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
+            case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);
+            default: throw std::invalid_argument(std::string("unknown option: ") + argv[optind - 1]);
         }
     }
     if (optind < argc) throw std::invalid_argument(std::string("unexpected argument: ") + argv[optind]);
@@ -219,4 +241,4 @@ Options parse_options(int argc, char** argv) {
     return o;
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -10,28 +10,28 @@ namespace tlog::play::cli {
 
 struct Options {
     std::string reader = "file";
-    std::string path;                 // -i
-    std::string match;                // -m: recording id
+    std::string path;   // -i
+    std::string match;  // -m: recording id
     bool follow = false;
     double speed = 1.0;
-    std::string go;                   // -g: start|end|[[HH:]MM:]SS[.sss]
+    std::string go;  // -g: start|end|[[HH:]MM:]SS[.sss]
     bool paused = false;
     bool persist = false;
     bool lax = false;
-    uint64_t idle_limit_ms = 0;       // 0: no limit
+    uint64_t idle_limit_ms = 0;  // 0: no limit
     // Other modes.
     bool list = false;
     bool verify = false;
-    std::string search;               // --search REGEX
-    std::string export_format;        // asciicast, asciicast2, asciicast3, text, raw
-    std::string output = "-";         // -o
+    std::string search;         // --search REGEX
+    std::string export_format;  // asciicast, asciicast2, asciicast3, text, raw
+    std::string output = "-";   // -o
     bool export_input = false;
-    std::string import;               // --import FILE
-    std::string import_format;        // asciicast | script (default: by content)
-    std::string timing;               // --timing FILE (script)
-    std::string rec_id, user, host;   // for imports
-    std::vector<std::string> keys;    // --key FILE (integrity)
-    std::string cache_dir;            // "" = default
+    std::string import;              // --import FILE
+    std::string import_format;       // asciicast | script (default: by content)
+    std::string timing;              // --timing FILE (script)
+    std::string rec_id, user, host;  // for imports
+    std::vector<std::string> keys;   // --key FILE (integrity)
+    std::string cache_dir;           // "" = default
     bool no_cache = false;
     std::optional<uint64_t> cache_max;  // --cache-max; unset: $TLOG_PLAY_CACHE_MAX or 1 GiB
     uint64_t keyframe_bytes = 1 << 20;
@@ -52,4 +52,4 @@ void print_usage();
 // std::invalid_argument.
 std::optional<uint64_t> parse_time(const std::string& s);
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -48,8 +48,10 @@ std::string ScreenView::render(const TermModel& m) {
     const std::string& overlay = !prompt_.empty() ? prompt_ : notice_;
     for (int r = 0; r < rows_; r++) {
         std::string line;
-        if (r == rows_ - 1 && !overlay.empty()) line = "\x1b[0;7m" + clean(overlay, cols_) + "\x1b[0m";
-        else if (r < m.rows()) line = m.draw_row(r, cols_);
+        if (r == rows_ - 1 && !overlay.empty())
+            line = "\x1b[0;7m" + clean(overlay, cols_) + "\x1b[0m";
+        else if (r < m.rows())
+            line = m.draw_row(r, cols_);
         if (line == shown_[r]) continue;
         out += "\x1b[" + std::to_string(r + 1) + ";1H" + line + "\x1b[0m\x1b[K";
         shown_[r] = std::move(line);
@@ -63,4 +65,4 @@ std::string ScreenView::render(const TermModel& m) {
     return out;
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -37,4 +37,4 @@ private:
     uint64_t notice_until_ = 0;
 };
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

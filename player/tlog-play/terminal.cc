@@ -53,11 +53,12 @@ void set_handler(int sig, void (*fn)(int)) {
     ::sigaction(sig, &sa, nullptr);
 }
 
-} // namespace
+}  // namespace
 
 Terminal::Terminal(bool keys, bool keyboard_signals) {
     if (g_pipe[0] < 0) {
-        if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+        if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+            throw std::system_error(errno, std::generic_category(), "pipe");
     }
     size(orig_rows_, orig_cols_);
     if (keys && ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_) == 0) {
@@ -87,8 +88,10 @@ Terminal::Terminal(bool keys, bool keyboard_signals) {
 
 void Terminal::enter() {
     if (raw_) {
-        if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw_modes_) == 0) g_raw = 1;
-        else raw_ = false;
+        if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw_modes_) == 0)
+            g_raw = 1;
+        else
+            raw_ = false;
     }
     g_active = 1;
     write(kEnter);
@@ -150,9 +153,12 @@ bool Terminal::take_signals(bool& resized, bool& suspend) {
     ssize_t n;
     while ((n = ::read(g_pipe[0], buf, sizeof buf)) > 0)
         for (ssize_t i = 0; i < n; i++) {
-            if (buf[i] == SIGWINCH) resized = true;
-            else if (buf[i] == SIGTSTP) suspend = true;
-            else stop = true;
+            if (buf[i] == SIGWINCH)
+                resized = true;
+            else if (buf[i] == SIGTSTP)
+                suspend = true;
+            else
+                stop = true;
         }
     return stop;
 }
@@ -162,4 +168,4 @@ void Terminal::request_size(uint16_t rows, uint16_t cols) {
     write("\x1b[8;" + std::to_string(rows) + ";" + std::to_string(cols) + "t");
 }
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -50,4 +50,4 @@ private:
     struct termios saved_ {};
 };
 
-} // namespace tlog::play::cli
+}  // namespace tlog::play::cli

@@ -557,12 +557,10 @@ void Emulator::sgr() {
             case 3: p.attrs |= kItalic; break;
             case 4:
                 p.attrs &= static_cast<uint16_t>(~(kUnderline | kDoubleUnderline));
-                if (!has_sub || params_[i + 1] == 1)
-                    p.attrs |= kUnderline;
-                else if (params_[i + 1] == 2)
+                if (has_sub && params_[i + 1] == 2)
                     p.attrs |= kDoubleUnderline;
-                else if (params_[i + 1] >= 3)
-                    p.attrs |= kUnderline;  // curly, dotted, dashed
+                else if (!has_sub || params_[i + 1] != 0)
+                    p.attrs |= kUnderline;  // single; curly, dotted, dashed drawn as single
                 break;
             case 5:
             case 6: p.attrs |= kBlink; break;
@@ -664,7 +662,7 @@ void Emulator::print(uint32_t cp) {
     if (width == 2) fix_wide(l, col + 1);
     Cell& c = l.cells[static_cast<size_t>(col)];
     c = Cell{cp, s_.pen.fg, s_.pen.bg, s_.pen.attrs, static_cast<uint8_t>(width), 0};
-    if (width == 2) l.cells[static_cast<size_t>(col + 1)] = Cell{0, s_.pen.fg, s_.pen.bg, s_.pen.attrs, 0, 0};
+    if (width == 2) l.cells[static_cast<size_t>(col) + 1] = Cell{0, s_.pen.fg, s_.pen.bg, s_.pen.attrs, 0, 0};
     s_.last_char = cp;
     mark(s_.cur_row);
     if (col + width >= limit) {

@@ -94,7 +94,7 @@ void Emulator::fix_wide(Line& l, int col) {
         lead = Cell{0, 0, lead.bg, 0, 1, 0};
         c = Cell{0, 0, c.bg, 0, 1, 0};
     } else if (c.width == 2 && col + 1 < s_.cols) {
-        Cell& tail = l.cells[static_cast<size_t>(col + 1)];
+        Cell& tail = l.cells[static_cast<size_t>(col) + 1];
         tail = Cell{0, 0, tail.bg, 0, 1, 0};
         c = Cell{0, 0, c.bg, 0, 1, 0};
     }

@@ -23,7 +23,7 @@ const T* at(const void* base, const Section& s) {
     return reinterpret_cast<const T*>(static_cast<const char*>(base) + s.offset);
 }
 
-} // namespace
+}  // namespace
 
 const char* View::open(const void* data, size_t size, View* out) {
     *out = View();
@@ -36,17 +36,15 @@ const char* View::open(const void* data, size_t size, View* out) {
     if (h->header_size != sizeof(Header)) return "unexpected policy cache header size";
     if (h->file_size != size) return "policy cache size does not match its header (truncated?)";
     const auto* bytes = static_cast<const unsigned char*>(data);
-    if (file_checksum(bytes, size) != h->checksum)
-        return "policy cache checksum mismatch";
+    if (file_checksum(bytes, size) != h->checksum) return "policy cache checksum mismatch";
     if (h->flags & ~uint32_t(kDefaultRecord | kAnswerUnrecorded)) return "unknown policy cache flags";
     if (h->nclasses == 0 || h->nclasses > kMaxClasses || h->nclasses % 3) return "bad class count";
     const uint32_t hs = h->header_size;
     if (!section_ok(h->strings, 1, 8, size, hs) || h->strings.count == 0 ||
         !section_ok(h->rules, sizeof(Rule), 8, size, hs) || !section_ok(h->names, sizeof(Key), 4, size, hs) ||
         !section_ok(h->uids, sizeof(Key), 4, size, hs) || !section_ok(h->gids, sizeof(Key), 4, size, hs) ||
-        !section_ok(h->uid_ranges, sizeof(Range), 4, size, hs) ||
-        !section_ok(h->all_users, 4, 4, size, hs) || !section_ok(h->lists, 4, 4, size, hs) ||
-        !section_ok(h->class_services, 4, 4, size, hs))
+        !section_ok(h->uid_ranges, sizeof(Range), 4, size, hs) || !section_ok(h->all_users, 4, 4, size, hs) ||
+        !section_ok(h->lists, 4, 4, size, hs) || !section_ok(h->class_services, 4, 4, size, hs))
         return "policy cache section out of bounds";
     if (h->class_services.count * 3 != h->nclasses) return "class table does not match class count";
 
@@ -110,8 +108,10 @@ const Key* View::find_name(const char* name) const {
         const uint32_t mid = lo + (hi - lo) / 2;
         const int c = std::strcmp(str(names_[mid].key), name);
         if (c == 0) return &names_[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return nullptr;
 }
@@ -121,8 +121,10 @@ const Key* View::find_id(const Key* keys, uint32_t n, uint32_t id) {
     while (lo < hi) {
         const uint32_t mid = lo + (hi - lo) / 2;
         if (keys[mid].key == id) return &keys[mid];
-        if (keys[mid].key < id) lo = mid + 1;
-        else hi = mid;
+        if (keys[mid].key < id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return nullptr;
 }
@@ -154,8 +156,10 @@ uint32_t View::service_index(const char* service) const {
     uint32_t other = n - 1;
     for (uint32_t i = 0; i < n; ++i) {
         const char* s = str(services_[i]);
-        if (*s == '\0') other = i;
-        else if (std::strcmp(service, s) == 0) return i;
+        if (*s == '\0')
+            other = i;
+        else if (std::strcmp(service, s) == 0)
+            return i;
     }
     return other;
 }
@@ -213,10 +217,10 @@ bool View::recorded(const char* name, uid_t uid, gid_t gid, uint32_t* rule) cons
 
 const char* kind_name(Kind k) {
     switch (k) {
-    case Kind::Interactive: return "interactive";
-    case Kind::Command: return "command";
-    case Kind::Transfer: return "transfer";
-    case Kind::Unknown: return "interactive or command";
+        case Kind::Interactive: return "interactive";
+        case Kind::Command: return "command";
+        case Kind::Transfer: return "transfer";
+        case Kind::Unknown: return "interactive or command";
     }
     return "?";
 }
@@ -298,4 +302,4 @@ bool same_file(const char* path, const Mapping& m) {
            static_cast<size_t>(st.st_size) == m.size;
 }
 
-} // namespace tlog::policy::cache
+}  // namespace tlog::policy::cache

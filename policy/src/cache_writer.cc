@@ -19,7 +19,7 @@ namespace {
 
 class Strings {
 public:
-    Strings() { data_.push_back('\0'); }   // offset 0 is ""
+    Strings() { data_.push_back('\0'); }  // offset 0 is ""
     uint32_t add(const std::string& s) {
         auto it = index_.find(s);
         if (it != index_.end()) return it->second;
@@ -44,7 +44,7 @@ void append(std::string& out, const T* items, size_t n, cache::Section& s) {
     out.append(reinterpret_cast<const char*>(items), n * sizeof(T));
 }
 
-} // namespace
+}  // namespace
 
 CompileResult compile_cache(const Policy& policy, const std::string& host, const std::string& default_recorder,
                             const GroupResolver& groups, uint64_t created) {
@@ -52,9 +52,9 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
     std::vector<std::string> services = named_services(policy);
     services.push_back("");
     if (services.size() * 3 > cache::kMaxClasses)
-        throw InputError(Location{policy.source, 0, 0, "services"},
-                         "too many distinct services named by rules (" + std::to_string(services.size() - 1) +
-                             ", at most 20 can be compiled)");
+        throw InputError(Location{policy.source, 0, 0, "services"}, "too many distinct services named by rules (" +
+                                                                        std::to_string(services.size() - 1) +
+                                                                        ", at most 20 can be compiled)");
     const auto nclasses = static_cast<uint32_t>(services.size() * 3);
 
     Strings strings;
@@ -67,7 +67,7 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
 
     for (int index : rank_rules(policy)) {
         const Rule& r = policy.rules[index];
-        if (!rule_matches_host(policy, r, host)) continue;   // resolved here, once
+        if (!rule_matches_host(policy, r, host)) continue;  // resolved here, once
         const auto rank = static_cast<uint32_t>(rules.size());
         cache::Rule cr{};
         for (size_t s = 0; s < services.size(); ++s) {
@@ -84,8 +84,10 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
         if (r.all_users) all_users.push_back(rank);
         for (const auto& u : r.users) by_name[u].insert(rank);
         for (const auto& u : r.uids) {
-            if (u.lo == u.hi) by_uid[u.lo].insert(rank);
-            else ranges.push_back(cache::Range{u.lo, u.hi, rank});
+            if (u.lo == u.hi)
+                by_uid[u.lo].insert(rank);
+            else
+                ranges.push_back(cache::Range{u.lo, u.hi, rank});
         }
         for (const auto& g : r.groups) {
             auto it = group_cache.find(g);
@@ -101,13 +103,15 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
 
     std::vector<uint32_t> lists;
     std::vector<cache::Key> names, uids, gids;
-    for (const auto& [name, set] : by_name) {   // std::map order = strcmp order for std::string
-        names.push_back(cache::Key{strings.add(name), static_cast<uint32_t>(lists.size()), static_cast<uint32_t>(set.size())});
+    for (const auto& [name, set] : by_name) {  // std::map order = strcmp order for std::string
+        names.push_back(
+            cache::Key{strings.add(name), static_cast<uint32_t>(lists.size()), static_cast<uint32_t>(set.size())});
         lists.insert(lists.end(), set.begin(), set.end());
     }
     for (const auto& pair : {std::make_pair(&by_uid, &uids), std::make_pair(&by_gid, &gids)}) {
         for (const auto& [id, set] : *pair.first) {
-            pair.second->push_back(cache::Key{id, static_cast<uint32_t>(lists.size()), static_cast<uint32_t>(set.size())});
+            pair.second->push_back(
+                cache::Key{id, static_cast<uint32_t>(lists.size()), static_cast<uint32_t>(set.size())});
             lists.insert(lists.end(), set.begin(), set.end());
         }
     }
@@ -151,12 +155,14 @@ namespace {
 // Closes a descriptor on every path out of write_atomically.
 struct Fd {
     int fd = -1;
-    ~Fd() { if (fd >= 0) ::close(fd); }
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
 };
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
     throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
 }
-} // namespace
+}  // namespace
 
 void write_atomically(const std::string& path, const std::string& bytes) {
     const auto slash = path.rfind('/');
@@ -176,7 +182,10 @@ void write_atomically(const std::string& path, const std::string& bytes) {
             done += static_cast<size_t>(n);
         }
         if (fsync(f.fd) != 0) fail("cannot fsync", tmp);
-        if (::close(f.fd) != 0) { f.fd = -1; fail("cannot close", tmp); }
+        if (::close(f.fd) != 0) {
+            f.fd = -1;
+            fail("cannot close", tmp);
+        }
         f.fd = -1;
         if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename over", path);
         renamed = true;
@@ -189,4 +198,4 @@ void write_atomically(const std::string& path, const std::string& bytes) {
     }
 }
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

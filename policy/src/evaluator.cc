@@ -67,9 +67,8 @@ Decision evaluate(const Policy& policy, const Request& req) {
         if (!rule_matches_host(policy, r, req.host)) continue;
         d.rule = i;
         d.recorded = r.action == Action::Record;
-        d.reason = std::string(d.recorded ? "recorded" : "not recorded") + " by rule '" + r.name +
-                   "' (" + action_name(r.action) + ", priority " + std::to_string(r.priority) + ", " +
-                   r.where.str() + ")";
+        d.reason = std::string(d.recorded ? "recorded" : "not recorded") + " by rule '" + r.name + "' (" +
+                   action_name(r.action) + ", priority " + std::to_string(r.priority) + ", " + r.where.str() + ")";
         return d;
     }
     d.recorded = policy.default_action == Action::Record;
@@ -85,10 +84,9 @@ std::vector<std::string> named_services(const Policy& policy) {
     return {s.begin(), s.end()};
 }
 
-std::vector<ClassDecision> evaluate_all_classes(const Policy& policy, const Subject& user,
-                                                const std::string& host) {
+std::vector<ClassDecision> evaluate_all_classes(const Policy& policy, const Subject& user, const std::string& host) {
     std::vector<std::string> services = named_services(policy);
-    services.push_back("");   // any other service
+    services.push_back("");  // any other service
     std::vector<ClassDecision> out;
     for (const auto& svc : services) {
         for (SessionKind k : {kInteractive, kCommand, kTransfer}) {
@@ -103,4 +101,4 @@ bool recorded_anywhere(const std::vector<ClassDecision>& classes) {
     return std::any_of(classes.begin(), classes.end(), [](const ClassDecision& c) { return c.decision.recorded; });
 }
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

@@ -19,7 +19,10 @@ std::optional<Subject> lookup_subject(const std::string& who) {
     for (;;) {
         int rc = numeric ? getpwuid_r(static_cast<uid_t>(std::stoul(who)), &pw, buf.data(), buf.size(), &res)
                          : getpwnam_r(who.c_str(), &pw, buf.data(), buf.size(), &res);
-        if (rc == ERANGE && buf.size() < (1u << 24)) { buf.resize(buf.size() * 2); continue; }
+        if (rc == ERANGE && buf.size() < (1u << 24)) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
         if (rc != 0 || !res) return std::nullopt;
         break;
     }
@@ -31,7 +34,10 @@ std::optional<Subject> lookup_subject(const std::string& who) {
     for (;;) {
         const int cap = static_cast<int>(gids.size());
         int n = cap;
-        if (getgrouplist(pw.pw_name, pw.pw_gid, gids.data(), &n) >= 0) { gids.resize(n); break; }
+        if (getgrouplist(pw.pw_name, pw.pw_gid, gids.data(), &n) >= 0) {
+            gids.resize(n);
+            break;
+        }
         gids.resize(std::max(n, cap * 2));
     }
     std::vector<char> gbuf(16384);
@@ -66,4 +72,4 @@ std::string local_hostname() {
     return h;
 }
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

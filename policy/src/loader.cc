@@ -48,9 +48,7 @@ public:
         }
     }
 
-    static std::string join(const std::string& path, const std::string& k) {
-        return path.empty() ? k : path + "." + k;
-    }
+    static std::string join(const std::string& path, const std::string& k) { return path.empty() ? k : path + "." + k; }
 
     std::string scalar(const YAML::Node& n, const std::string& key) const {
         if (!n.IsScalar()) fail(n, key, "expected a string");
@@ -157,33 +155,44 @@ public:
     Rule rule(const YAML::Node& n, size_t index) const {
         const std::string path = "rules[" + std::to_string(index) + "]";
         if (!n.IsMap()) fail(n, path, "expected a mapping");
-        only_keys(n, path, {"name", "enabled", "priority", "action", "users", "uids", "groups", "hosts",
-                            "hostgroups", "netgroups", "services", "sessions", "settings", "audit",
-                            "retention", "description"});
+        only_keys(n, path,
+                  {"name", "enabled", "priority", "action", "users", "uids", "groups", "hosts", "hostgroups",
+                   "netgroups", "services", "sessions", "settings", "audit", "retention", "description"});
         Rule r;
         r.where = at(n, path);
-        if (auto v = n["name"]) r.name = scalar(v, path + ".name");
-        else fail(n, path + ".name", "every rule needs a name (explain and logs refer to it)");
+        if (auto v = n["name"])
+            r.name = scalar(v, path + ".name");
+        else
+            fail(n, path + ".name", "every rule needs a name (explain and logs refer to it)");
         if (r.name.empty()) fail(n["name"], path + ".name", "empty rule name");
         r.where.field = path + " (" + r.name + ")";
         if (auto v = n["enabled"]) r.enabled = boolean(v, path + ".enabled");
         if (auto v = n["priority"]) r.priority = integer(v, path + ".priority");
         if (auto v = n["action"]) {
             const std::string a = scalar(v, path + ".action");
-            if (a == "record") r.action = Action::Record;
-            else if (a == "exclude") r.action = Action::Exclude;
-            else fail(v, path + ".action", "expected record or exclude, got '" + a + "'");
+            if (a == "record")
+                r.action = Action::Record;
+            else if (a == "exclude")
+                r.action = Action::Exclude;
+            else
+                fail(v, path + ".action", "expected record or exclude, got '" + a + "'");
         } else {
             fail(n, path + ".action", "missing action (record or exclude)");
         }
         bool who = false;
-        if (auto v = n["users"]) { r.all_users = names_or_all(v, path + ".users", r.users); who = true; }
+        if (auto v = n["users"]) {
+            r.all_users = names_or_all(v, path + ".users", r.users);
+            who = true;
+        }
         if (auto v = n["uids"]) {
             if (!v.IsSequence()) fail(v, path + ".uids", "expected a list of uids or LOW-HIGH ranges");
             for (const auto& item : v) r.uids.push_back(uid_range(item, path + ".uids"));
             who = true;
         }
-        if (auto v = n["groups"]) { names(v, path + ".groups", r.groups); who = true; }
+        if (auto v = n["groups"]) {
+            names(v, path + ".groups", r.groups);
+            who = true;
+        }
         if (!who) fail(n, path + ".users", "rule names no users: give users, uids or groups (or users: all)");
         if (!r.all_users && r.users.empty() && r.uids.empty() && r.groups.empty())
             fail(n, path + ".users", "empty lists match nobody; remove the rule or disable it");
@@ -203,17 +212,23 @@ public:
         }
         if (auto v = n["services"]) {
             r.all_services = names_or_all(v, path + ".services", r.services);
-            if (!r.all_services && r.services.empty()) fail(v, path + ".services", "empty list matches nothing; remove the rule or disable it");
+            if (!r.all_services && r.services.empty())
+                fail(v, path + ".services", "empty list matches nothing; remove the rule or disable it");
         }
         if (auto v = n["sessions"]) {
             std::vector<std::string> kinds;
             if (!names_or_all(v, path + ".sessions", kinds)) {
                 r.kinds = 0;
                 for (size_t i = 0; i < kinds.size(); ++i) {
-                    if (kinds[i] == "interactive") r.kinds |= kInteractive;
-                    else if (kinds[i] == "command") r.kinds |= kCommand;
-                    else if (kinds[i] == "transfer") r.kinds |= kTransfer;
-                    else fail(v[i], path + ".sessions", "expected interactive, command or transfer, got '" + kinds[i] + "'");
+                    if (kinds[i] == "interactive")
+                        r.kinds |= kInteractive;
+                    else if (kinds[i] == "command")
+                        r.kinds |= kCommand;
+                    else if (kinds[i] == "transfer")
+                        r.kinds |= kTransfer;
+                    else
+                        fail(v[i], path + ".sessions",
+                             "expected interactive, command or transfer, got '" + kinds[i] + "'");
                 }
                 if (!r.kinds) fail(v, path + ".sessions", "empty list matches nothing");
             }
@@ -221,10 +236,14 @@ public:
         if (auto v = n["settings"]) r.settings = settings(v, path + ".settings");
         if (auto v = n["audit"]) {
             const std::string a = scalar(v, path + ".audit");
-            if (a == "none") r.audit = AuditLevel::None;
-            else if (a == "login") r.audit = AuditLevel::Login;
-            else if (a == "session") r.audit = AuditLevel::Session;
-            else fail(v, path + ".audit", "expected none, login or session, got '" + a + "'");
+            if (a == "none")
+                r.audit = AuditLevel::None;
+            else if (a == "login")
+                r.audit = AuditLevel::Login;
+            else if (a == "session")
+                r.audit = AuditLevel::Session;
+            else
+                fail(v, path + ".audit", "expected none, login or session, got '" + a + "'");
         }
         if (auto v = n["retention"]) r.retention = scalar(v, path + ".retention");
         return r;
@@ -249,7 +268,7 @@ public:
         base.where = at(n, path);
         if (scope == "none") return;
         if (scope == "some") {
-            if (users.empty() && groups.empty()) return;   // SSSD: nobody recorded
+            if (users.empty() && groups.empty()) return;  // SSSD: nobody recorded
             base.name = "sssd-scope-some";
             base.users = users;
             base.groups = groups;
@@ -293,13 +312,17 @@ public:
         }
         only_keys(root, "", {"version", "default", "recorder", "nss", "hostgroups", "rules", "sssd"});
         if (auto v = root["version"]) {
-            if (unsigned_number(v, "version", 1000) != 1) fail(v, "version", "unsupported version (this build reads version 1)");
+            if (unsigned_number(v, "version", 1000) != 1)
+                fail(v, "version", "unsupported version (this build reads version 1)");
         }
         if (auto v = root["default"]) {
             const std::string d = scalar(v, "default");
-            if (d == "record") p.default_action = Action::Record;
-            else if (d == "exclude") p.default_action = Action::Exclude;
-            else fail(v, "default", "expected record or exclude, got '" + d + "'");
+            if (d == "record")
+                p.default_action = Action::Record;
+            else if (d == "exclude")
+                p.default_action = Action::Exclude;
+            else
+                fail(v, "default", "expected record or exclude, got '" + d + "'");
         }
         if (auto v = root["recorder"]) {
             p.recorder = scalar(v, "recorder");
@@ -311,8 +334,10 @@ public:
             only_keys(nss, "nss", {"unrecorded"});
             if (auto v = nss["unrecorded"]) {
                 const std::string u = scalar(v, "nss.unrecorded");
-                if (u == "answer") p.nss_answer_unrecorded = true;
-                else if (u != "notfound") fail(v, "nss.unrecorded", "expected notfound or answer, got '" + u + "'");
+                if (u == "answer")
+                    p.nss_answer_unrecorded = true;
+                else if (u != "notfound")
+                    fail(v, "nss.unrecorded", "expected notfound or answer, got '" + u + "'");
             }
         }
         if (auto hg = root["hostgroups"]) {
@@ -346,7 +371,7 @@ private:
     std::string source_;
 };
 
-} // namespace
+}  // namespace
 
 Policy load_policy_text(const std::string& text, const std::string& source) {
     try {
@@ -372,4 +397,4 @@ Policy load_policy_file(const std::string& path) {
     return load_policy_text(ss.str(), path);
 }
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

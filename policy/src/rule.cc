@@ -8,18 +8,18 @@ const char* action_name(Action a) { return a == Action::Record ? "record" : "exc
 
 const char* audit_name(AuditLevel a) {
     switch (a) {
-    case AuditLevel::None: return "none";
-    case AuditLevel::Login: return "login";
-    case AuditLevel::Session: return "session";
+        case AuditLevel::None: return "none";
+        case AuditLevel::Login: return "login";
+        case AuditLevel::Session: return "session";
     }
     return "?";
 }
 
 const char* kind_name(SessionKind k) {
     switch (k) {
-    case kInteractive: return "interactive";
-    case kCommand: return "command";
-    case kTransfer: return "transfer";
+        case kInteractive: return "interactive";
+        case kCommand: return "command";
+        case kTransfer: return "transfer";
     }
     return "?";
 }
@@ -41,4 +41,4 @@ std::string Settings::to_json() const {
     return json::dump(root);
 }
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

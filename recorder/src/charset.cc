@@ -14,11 +14,13 @@ std::string locale_codeset() {
     return c ? c : "";
 }
 
-bool codeset_is_utf8(const std::string& c) { return strcasecmp(c.c_str(), "UTF-8") == 0 || strcasecmp(c.c_str(), "utf8") == 0; }
+bool codeset_is_utf8(const std::string& c) {
+    return strcasecmp(c.c_str(), "UTF-8") == 0 || strcasecmp(c.c_str(), "utf8") == 0;
+}
 
 ToUtf8::ToUtf8(const std::string& from) {
     iconv_t cd = iconv_open("UTF-8", from.c_str());
-    if (cd == reinterpret_cast<iconv_t>(-1))
+    if (cd == reinterpret_cast<iconv_t>(-1))  // NOLINT(performance-no-int-to-ptr): iconv_open's error value
         throw std::runtime_error("cannot convert from " + from + " to UTF-8: iconv does not know it");
     cd_ = cd;
 }
@@ -64,4 +66,4 @@ std::string_view ToUtf8::convert(std::string_view in) {
     return std::string_view(out_.data(), static_cast<size_t>(op - out_.data()));
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

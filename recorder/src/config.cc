@@ -26,7 +26,7 @@ struct Key {
     std::vector<std::string> values;  // Enum
     uint64_t min;                     // UInt
     bool session_only;
-    bool safe_untrusted;              // cannot weaken the recording: accepted from any environment
+    bool safe_untrusted;  // cannot weaken the recording: accepted from any environment
     Key(const char* p, Kind k, const char* w, std::vector<std::string> v = {}, uint64_t m = 0, bool so = false,
         bool safe = false)
         : path(p), kind(k), what(w), values(std::move(v)), min(m), session_only(so), safe_untrusted(safe) {}
@@ -50,13 +50,18 @@ const std::vector<Key>& schema() {
         {"file", Kind::Section, "an object"},
         {"file.path", Kind::String, "a file path"},
         {"syslog", Kind::Section, "an object"},
-        {"syslog.facility", Kind::Enum, "a syslog facility name",
-         {"auth", "authpriv", "cron", "daemon", "ftp", "kern", "local0", "local1", "local2", "local3", "local4",
-          "local5", "local6", "local7", "lpr", "mail", "news", "syslog", "user", "uucp"}},
-        {"syslog.priority", Kind::Enum, "a syslog priority name",
+        {"syslog.facility", Kind::Enum, "a syslog facility name", {"auth",   "authpriv", "cron",   "daemon", "ftp",
+                                                                   "kern",   "local0",   "local1", "local2", "local3",
+                                                                   "local4", "local5",   "local6", "local7", "lpr",
+                                                                   "mail",   "news",     "syslog", "user",   "uucp"}},
+        {"syslog.priority",
+         Kind::Enum,
+         "a syslog priority name",
          {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}},
         {"journal", Kind::Section, "an object"},
-        {"journal.priority", Kind::Enum, "a syslog priority name",
+        {"journal.priority",
+         Kind::Enum,
+         "a syslog priority name",
          {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}},
         {"journal.augment", Kind::Bool, "true or false"},
         {"lax", Kind::Bool, "true or false"},
@@ -102,47 +107,49 @@ const Key* find_key(const std::string& path) {
 }
 
 void check_value(const Key& k, const json::Value& v, const std::string& source, const std::string& path) {
-    auto expected = [&]() { fail(source, v, path, std::string("expected ") + k.what + ", got " + json::type_name(v.type())); };
+    auto expected = [&]() {
+        fail(source, v, path, std::string("expected ") + k.what + ", got " + json::type_name(v.type()));
+    };
     switch (k.kind) {
-    case Kind::Section:
-        if (!v.is_object()) expected();
-        break;
-    case Kind::String:
-        if (!v.is_string()) expected();
-        if (std::string(k.path) == "shell" && (v.as_string().empty() || v.as_string()[0] != '/'))
-            fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
-        break;
-    case Kind::Bool:
-        if (!v.is_bool()) expected();
-        break;
-    case Kind::UInt: {
-        auto u = v.as_uint();
-        if (!u || *u < k.min) {
-            if (!v.is_number()) expected();
-            fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+        case Kind::Section:
+            if (!v.is_object()) expected();
+            break;
+        case Kind::String:
+            if (!v.is_string()) expected();
+            if (std::string(k.path) == "shell" && (v.as_string().empty() || v.as_string()[0] != '/'))
+                fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
+            break;
+        case Kind::Bool:
+            if (!v.is_bool()) expected();
+            break;
+        case Kind::UInt: {
+            auto u = v.as_uint();
+            if (!u || *u < k.min) {
+                if (!v.is_number()) expected();
+                fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+            }
+            break;
         }
-        break;
-    }
-    case Kind::Positive: {
-        auto d = v.as_double();
-        if (!d || *d <= 0) {
-            if (!v.is_number()) expected();
-            fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+        case Kind::Positive: {
+            auto d = v.as_double();
+            if (!d || *d <= 0) {
+                if (!v.is_number()) expected();
+                fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+            }
+            break;
         }
-        break;
-    }
-    case Kind::Enum: {
-        if (!v.is_string()) expected();
-        bool ok = false;
-        for (const auto& e : k.values) ok = ok || e == v.as_string();
-        if (!ok) fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
-        break;
-    }
-    case Kind::StringArray:
-        if (!v.is_array()) expected();
-        for (const auto& item : v.items())
-            if (!item.is_string()) fail(source, item, path, std::string("expected ") + k.what);
-        break;
+        case Kind::Enum: {
+            if (!v.is_string()) expected();
+            bool ok = false;
+            for (const auto& e : k.values) ok = ok || e == v.as_string();
+            if (!ok) fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
+            break;
+        }
+        case Kind::StringArray:
+            if (!v.is_array()) expected();
+            for (const auto& item : v.items())
+                if (!item.is_string()) fail(source, item, path, std::string("expected ") + k.what);
+            break;
     }
 }
 
@@ -215,7 +222,7 @@ const json::Value* get(const json::Value& root, std::string_view path) {
     return v;
 }
 
-} // namespace
+}  // namespace
 
 bool parse_bool(const std::string& s, bool& out) {
     static const char* yes[] = {"true", "yes", "on", "1", "y", "t"};
@@ -359,8 +366,23 @@ std::string usage(Program p) {
 json::Value parse_command_line(const std::vector<std::string>& argv_in, Program p) {
     const std::string source = "<command line>";
     enum {
-        O_CONF = 1000, O_LATENCY, O_PAYLOAD, O_SEM, O_LOGIN_, O_LOG_IN, O_LOG_OUT, O_LOG_WIN, O_RATE, O_BURST,
-        O_ACTION, O_SFAC, O_SPRI, O_JPRI, O_JAUG, O_LAX, O_KEY
+        O_CONF = 1000,
+        O_LATENCY,
+        O_PAYLOAD,
+        O_SEM,
+        O_LOGIN_,
+        O_LOG_IN,
+        O_LOG_OUT,
+        O_LOG_WIN,
+        O_RATE,
+        O_BURST,
+        O_ACTION,
+        O_SFAC,
+        O_SPRI,
+        O_JPRI,
+        O_JAUG,
+        O_LAX,
+        O_KEY
     };
     static const struct option rec_opts[] = {
         {"help", no_argument, nullptr, 'h'},
@@ -424,39 +446,38 @@ json::Value parse_command_line(const std::vector<std::string>& argv_in, Program 
         int c = getopt_long(argc, argv.data(), shortopts.c_str(), rec_opts, &idx);
         if (c == -1) break;
         switch (c) {
-        case 'h': layer.set("help", json::Value::make_bool(true)); break;
-        case 'v': layer.set("version", json::Value::make_bool(true)); break;
-        case O_CONF: layer.set("configuration", json::Value::make_bool(true)); break;
-        case O_LATENCY: set_num(layer, "latency", "--latency"); break;
-        case O_PAYLOAD: set_num(layer, "payload", "--payload"); break;
-        case 'w': layer.set("writer", json::Value::make_string(optarg)); break;
-        case O_SEM: layer.set("semaphore", json::Value::make_string(optarg)); break;
-        case O_LOG_IN: set_bool(section("log"), "input", "--log-input"); break;
-        case O_LOG_OUT: set_bool(section("log"), "output", "--log-output"); break;
-        case O_LOG_WIN: set_bool(section("log"), "window", "--log-window"); break;
-        case O_RATE: set_num(section("limit"), "rate", "--limit-rate"); break;
-        case O_BURST: set_num(section("limit"), "burst", "--limit-burst"); break;
-        case O_ACTION: section("limit").set("action", json::Value::make_string(optarg)); break;
-        case 'o': section("file").set("path", json::Value::make_string(optarg)); break;
-        case O_SFAC: section("syslog").set("facility", json::Value::make_string(optarg)); break;
-        case O_SPRI: section("syslog").set("priority", json::Value::make_string(optarg)); break;
-        case O_JPRI: section("journal").set("priority", json::Value::make_string(optarg)); break;
-        case O_JAUG: set_bool(section("journal"), "augment", "--journal-augment"); break;
-        case O_LAX: set_bool(layer, "lax", "--lax"); break;
-        case O_KEY: section("integrity").set("key", json::Value::make_string(optarg)); break;
-        case 'l':
-        case 'i':
-        case 'c':
-            if (p != Program::RecSession) bad(std::string("-") + static_cast<char>(c), "unknown option");
-            layer.set(c == 'l' ? "login" : c == 'i' ? "interactive" : "command", json::Value::make_bool(true));
-            break;
-        default: {
-            std::string o = optopt ? std::string("-") + static_cast<char>(optopt)
-                                   : std::string(argv[optind - 1] ? argv[optind - 1] : "?");
-            if (c == ':' || (optopt && strchr("wo", optopt)))
-                bad(o, "option requires an argument");
-            bad(o, "unknown option (see --help)");
-        }
+            case 'h': layer.set("help", json::Value::make_bool(true)); break;
+            case 'v': layer.set("version", json::Value::make_bool(true)); break;
+            case O_CONF: layer.set("configuration", json::Value::make_bool(true)); break;
+            case O_LATENCY: set_num(layer, "latency", "--latency"); break;
+            case O_PAYLOAD: set_num(layer, "payload", "--payload"); break;
+            case 'w': layer.set("writer", json::Value::make_string(optarg)); break;
+            case O_SEM: layer.set("semaphore", json::Value::make_string(optarg)); break;
+            case O_LOG_IN: set_bool(section("log"), "input", "--log-input"); break;
+            case O_LOG_OUT: set_bool(section("log"), "output", "--log-output"); break;
+            case O_LOG_WIN: set_bool(section("log"), "window", "--log-window"); break;
+            case O_RATE: set_num(section("limit"), "rate", "--limit-rate"); break;
+            case O_BURST: set_num(section("limit"), "burst", "--limit-burst"); break;
+            case O_ACTION: section("limit").set("action", json::Value::make_string(optarg)); break;
+            case 'o': section("file").set("path", json::Value::make_string(optarg)); break;
+            case O_SFAC: section("syslog").set("facility", json::Value::make_string(optarg)); break;
+            case O_SPRI: section("syslog").set("priority", json::Value::make_string(optarg)); break;
+            case O_JPRI: section("journal").set("priority", json::Value::make_string(optarg)); break;
+            case O_JAUG: set_bool(section("journal"), "augment", "--journal-augment"); break;
+            case O_LAX: set_bool(layer, "lax", "--lax"); break;
+            case O_KEY: section("integrity").set("key", json::Value::make_string(optarg)); break;
+            case 'l':
+            case 'i':
+            case 'c':
+                if (p != Program::RecSession) bad(std::string("-") + static_cast<char>(c), "unknown option");
+                layer.set(c == 'l' ? "login" : c == 'i' ? "interactive" : "command", json::Value::make_bool(true));
+                break;
+            default: {
+                std::string o = optopt ? std::string("-") + static_cast<char>(optopt)
+                                       : std::string(argv[optind - 1] ? argv[optind - 1] : "?");
+                if (c == ':' || (optopt && strchr("wo", optopt))) bad(o, "option requires an argument");
+                bad(o, "unknown option (see --help)");
+            }
         }
         // Options for the other program's schema are errors too, found by merge_layer.
     }
@@ -513,10 +534,9 @@ LoadResult load_config(const LoadOptions& o) {
             }
         }
     }
-    merge_layer(r.merged, parse_command_line(o.argv, o.program), "<command line>", o.program, o.trust_cli,
-                &r.ignored);
+    merge_layer(r.merged, parse_command_line(o.argv, o.program), "<command line>", o.program, o.trust_cli, &r.ignored);
     r.config = config_from_json(r.merged);
     return r;
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

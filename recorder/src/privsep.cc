@@ -68,7 +68,7 @@ bool ids_are(uid_t u, gid_t g) {
     return ru == u && eu == u && su == u && rg == g && eg == g && sg == g;
 }
 
-} // namespace
+}  // namespace
 
 Identities capture_identities(const std::string& tlog_user) {
     Identities ids;
@@ -192,4 +192,4 @@ void drop_to_user_or_die(const Identities& ids) {
     }
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -1,6 +1,5 @@
 #include "tlog/rec/rate_limit.h"
 
-
 #include <algorithm>
 #include <stdexcept>
 
@@ -14,8 +13,11 @@ RateLimiter::Action RateLimiter::parse_action(const std::string& s) {
 }
 
 RateLimiter::RateLimiter(Action action, uint64_t rate, uint64_t burst, int64_t now_ns)
-    : action_(action), rate_(static_cast<double>(rate)), burst_(static_cast<double>(burst)),
-      tokens_(static_cast<double>(burst)), last_ns_(now_ns) {
+    : action_(action),
+      rate_(static_cast<double>(rate)),
+      burst_(static_cast<double>(burst)),
+      tokens_(static_cast<double>(burst)),
+      last_ns_(now_ns) {
     if (rate_ <= 0) action_ = action == Action::Pass ? Action::Pass : action;
 }
 
@@ -37,7 +39,8 @@ RateLimiter::Decision RateLimiter::decide(int64_t now_ns, size_t bytes) {
         // An oversized piece empties the bucket (no debt: a drop limiter
         // must recover as soon as the rate allows again).
         tokens_ = action_ == Action::Drop ? 0 : tokens_ - n;
-        if (action_ == Action::Delay && rate_ > 0 && tokens_ < 0) d.wait_ns = static_cast<int64_t>(-tokens_ / rate_ * 1e9);
+        if (action_ == Action::Delay && rate_ > 0 && tokens_ < 0)
+            d.wait_ns = static_cast<int64_t>(-tokens_ / rate_ * 1e9);
         return d;
     }
     if (action_ == Action::Drop) {
@@ -46,8 +49,10 @@ RateLimiter::Decision RateLimiter::decide(int64_t now_ns, size_t bytes) {
     }
     // Delay: take it now and wait until the debt is paid.
     tokens_ -= n;
-    if (rate_ > 0) d.wait_ns = static_cast<int64_t>(-tokens_ / rate_ * 1e9);
-    else d.wait_ns = 0;
+    if (rate_ > 0)
+        d.wait_ns = static_cast<int64_t>(-tokens_ / rate_ * 1e9);
+    else
+        d.wait_ns = 0;
     return d;
 }
 
@@ -66,11 +71,11 @@ void DropRecord::add(bool input, uint64_t pos_ms, std::string_view data) {
 }
 
 std::string DropRecord::take_value() {
-    std::string s = "{\"in_bytes\":" + std::to_string(in_bytes_) +
-                    ",\"out_bytes\":" + std::to_string(out_bytes_) + ",\"sha256\":\"" + impl_->sha.hex_and_reset() +
-                    "\",\"from\":" + std::to_string(from_) + ",\"to\":" + std::to_string(to_) + "}";
+    std::string s = "{\"in_bytes\":" + std::to_string(in_bytes_) + ",\"out_bytes\":" + std::to_string(out_bytes_) +
+                    ",\"sha256\":\"" + impl_->sha.hex_and_reset() + "\",\"from\":" + std::to_string(from_) +
+                    ",\"to\":" + std::to_string(to_) + "}";
     in_bytes_ = out_bytes_ = from_ = to_ = 0;
     return s;
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -16,7 +16,7 @@ namespace tlog::rec {
 
 namespace {
 std::string g_prog = "tlog-rec";
-} // namespace
+}  // namespace
 
 void set_program_name(const std::string& name) { g_prog = name; }
 
@@ -28,7 +28,7 @@ void audit_log(int prio, const std::string& msg) {
 
 void user_error(const std::string& msg) { std::cerr << g_prog << ": " << msg << std::endl; }
 
-GuardSink::GuardSink(MessageSink* inner, bool lax, std::string writer, std::string start_error)
+GuardSink::GuardSink(MessageSink* inner, bool lax, std::string writer, const std::string& start_error)
     : inner_(inner), lax_(lax), writer_(std::move(writer)) {
     if (!inner_) {
         failed_ = true;  // everything is lost, and said so
@@ -99,4 +99,4 @@ void GuardSink::report(const RecordingInfo& info) {
     ::close(fd);
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

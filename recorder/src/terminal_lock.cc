@@ -72,8 +72,7 @@ TerminalLock::~TerminalLock() {
     ::close(fd_);
 }
 
-TerminalLock::TerminalLock(TerminalLock&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
+TerminalLock::TerminalLock(TerminalLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
 
 TerminalLock& TerminalLock::operator=(TerminalLock&& o) noexcept {
     if (this != &o) {
@@ -123,4 +122,4 @@ std::optional<std::string> recording_of_terminal(const std::string& dir) {
     return rec;
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -12,11 +12,11 @@ namespace tlog::rec {
 
 namespace {
 
-class FileWriter : public MessageSink, public BufferedWriter {
+class FileWriter final : public MessageSink, public BufferedWriter {
 public:
     FileWriter(const std::string& path, bool follow_link) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | (follow_link ? 0 : O_NOFOLLOW),
-                     0600);
+        fd_ = ::open(path.c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | (follow_link ? 0 : O_NOFOLLOW), 0600);
         if (fd_ < 0) throw WriterError("cannot open log file " + path + ": " + strerror(errno));
         buf_.reserve(kBuffer + 16384);
     }
@@ -24,8 +24,7 @@ public:
         if (fd_ >= 0) {
             try {
                 flush_buffer();
-            } catch (...) {
-            }
+            } catch (...) {}
             ::close(fd_);
         }
     }
@@ -65,11 +64,11 @@ private:
     uint64_t count_ = 0;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<MessageSink> make_file_writer(const std::string& path, bool follow_link) {
     if (path.empty()) throw WriterError("file writer: no file.path set (use -o FILE)");
     return std::make_unique<FileWriter>(path, follow_link);
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -47,12 +47,14 @@ void check_journald() {
     int r = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     int e = errno;
     ::close(fd);
-    if (r != 0) throw WriterError(std::string("journal: journald is not running (") + kJournalSocket + ": " + strerror(e) + ")");
+    if (r != 0)
+        throw WriterError(std::string("journal: journald is not running (") + kJournalSocket + ": " + strerror(e) +
+                          ")");
 }
 
 class JournalWriter : public MessageSink {
 public:
-    JournalWriter(std::string ident, int priority, bool augment, const RecordingInfo& info)
+    JournalWriter(const std::string& ident, int priority, bool augment, const RecordingInfo& info)
         : augment_(augment), info_(info) {
         check_journald();
         sendv_ = load_sendv();
@@ -94,11 +96,11 @@ private:
     std::string ident_, prio_, rec_, user_, session_, msg_;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<MessageSink> make_journal_writer(const std::string& ident, int priority, bool augment,
                                                  const RecordingInfo& info) {
     return std::make_unique<JournalWriter>(ident, priority, augment, info);
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

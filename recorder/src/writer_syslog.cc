@@ -18,14 +18,14 @@ struct Name {
     int code;
 };
 const Name kFacilities[] = {
-    {"auth", LOG_AUTH}, {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON}, {"daemon", LOG_DAEMON},
-    {"ftp", LOG_FTP}, {"kern", LOG_KERN}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}, {"lpr", LOG_LPR}, {"mail", LOG_MAIL},
-    {"news", LOG_NEWS}, {"syslog", LOG_SYSLOG}, {"user", LOG_USER}, {"uucp", LOG_UUCP},
+    {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},     {"daemon", LOG_DAEMON},
+    {"ftp", LOG_FTP},       {"kern", LOG_KERN},         {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},     {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},     {"lpr", LOG_LPR},       {"mail", LOG_MAIL},
+    {"news", LOG_NEWS},     {"syslog", LOG_SYSLOG},     {"user", LOG_USER},     {"uucp", LOG_UUCP},
 };
 const Name kPriorities[] = {
-    {"emerg", LOG_EMERG}, {"alert", LOG_ALERT}, {"crit", LOG_CRIT}, {"err", LOG_ERR},
+    {"emerg", LOG_EMERG},     {"alert", LOG_ALERT},   {"crit", LOG_CRIT}, {"err", LOG_ERR},
     {"warning", LOG_WARNING}, {"notice", LOG_NOTICE}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
 };
 
@@ -47,7 +47,8 @@ public:
         localtime_r(&now, &tm);
         char stamp[32];
         strftime(stamp, sizeof stamp, "%b %e %T", &tm);
-        int hl = snprintf(head, sizeof head, "<%d>%s %s[%d]: ", pri_, stamp, ident_.c_str(), static_cast<int>(getpid()));
+        int hl =
+            snprintf(head, sizeof head, "<%d>%s %s[%d]: ", pri_, stamp, ident_.c_str(), static_cast<int>(getpid()));
         msg_.assign(head, static_cast<size_t>(hl));
         msg_.append(body);
         for (int attempt = 0; attempt < 2; attempt++) {
@@ -66,8 +67,7 @@ public:
                 // The daemon may have been restarted: reconnect once.
                 try {
                     connect_socket();
-                } catch (const WriterError&) {
-                }
+                } catch (const WriterError&) {}
                 continue;
             }
             throw WriterError("syslog: cannot send to " + path_ + ": " + strerror(e));
@@ -98,7 +98,7 @@ private:
     std::string msg_;
 };
 
-} // namespace
+}  // namespace
 
 int syslog_facility_code(const std::string& name) {
     for (const auto& n : kFacilities)
@@ -117,4 +117,4 @@ std::unique_ptr<MessageSink> make_syslog_writer(const std::string& ident, int fa
     return std::make_unique<SyslogWriter>(ident, facility, priority, socket_path);
 }
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

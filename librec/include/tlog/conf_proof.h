@@ -31,12 +31,12 @@ TLOG_API uint32_t audit_session_id();
 
 TLOG_API std::string conf_proof_key_path();  // TLOG_SYSCONFDIR "/conf-proof.key"
 
-TLOG_API std::string make_conf_proof(const integrity::Key& key, std::string_view user, uint32_t session, int64_t expires,
-                            std::string_view conf_text);
+TLOG_API std::string make_conf_proof(const integrity::Key& key, std::string_view user, uint32_t session,
+                                     int64_t expires, std::string_view conf_text);
 
 // True when `proof` is valid for these values at time `now` (Unix seconds);
 // else false with the reason in `why`.
-TLOG_API bool verify_conf_proof(const integrity::Key& key, std::string_view proof, std::string_view user, uint32_t session,
-                       int64_t now, std::string_view conf_text, std::string& why);
+TLOG_API bool verify_conf_proof(const integrity::Key& key, std::string_view proof, std::string_view user,
+                                uint32_t session, int64_t now, std::string_view conf_text, std::string& why);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

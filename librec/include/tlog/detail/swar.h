@@ -31,9 +31,7 @@ constexpr uint64_t has_less(uint64_t w, uint8_t n) { return (w - kOnes * n) & ~w
 // Bytes that are not printable ASCII (controls, DEL, >= 0x80): a byte
 // >= 0x7f sets its high bit after adding 1 (or had it already).
 inline uint64_t nonprintable_mask(uint64_t w) { return ((w | (w + kOnes)) & kHigh) | has_less(w, 0x20); }
-inline uint64_t json_nonplain_mask(uint64_t w) {
-    return nonprintable_mask(w) | has_byte(w, '"') | has_byte(w, '\\');
-}
+inline uint64_t json_nonplain_mask(uint64_t w) { return nonprintable_mask(w) | has_byte(w, '"') | has_byte(w, '\\'); }
 inline uint64_t json_special_mask(uint64_t w) { return has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\'); }
 inline size_t first_marked(uint64_t mask) { return static_cast<size_t>(__builtin_ctzll(mask)) / 8; }
 

@@ -15,8 +15,8 @@
 namespace tlog::play {
 
 struct ExportOptions {
-    std::string rec;          // recording id in the file (as indexed)
-    bool input = false;       // asciicast: include the recorded input ("i" events)
+    std::string rec;                // recording id in the file (as indexed)
+    bool input = false;             // asciicast: include the recorded input ("i" events)
     uint64_t text_pause_ms = 1000;  // text: print the screen after output pauses this long
 };
 
@@ -30,7 +30,7 @@ void export_raw(const std::string& path, const RecordingIndex& idx, std::ostream
 void export_text(const std::string& path, const RecordingIndex& idx, const ExportOptions& opts, std::ostream& out);
 
 struct ImportOptions {
-    RecordingInfo info;       // host, rec, user, term, session of the new recording
+    RecordingInfo info;  // host, rec, user, term, session of the new recording
     EncoderOptions encoder;
     uint16_t cols = 0, rows = 0;  // script: terminal size when the timing file does not say (default 80x24)
 };
@@ -46,4 +46,4 @@ uint64_t import_script(const std::string& typescript, const std::string& timing,
 // "HH:MM:SS.mmm" for a position in ms.
 std::string format_ms(uint64_t ms);
 
-} // namespace tlog::play
+}  // namespace tlog::play

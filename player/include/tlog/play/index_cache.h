@@ -17,7 +17,7 @@ namespace tlog::play {
 std::string default_cache_dir();
 
 struct FileIdentity {
-    std::string path;     // absolute
+    std::string path;  // absolute
     uint64_t size = 0, mtime_ns = 0, ino = 0, dev = 0;
     std::string head_tail_digest;
     bool operator==(const FileIdentity&) const = default;
@@ -40,7 +40,7 @@ uint64_t parse_cache_size(const std::string& s, const std::string& what);
 uint64_t default_cache_max();
 
 struct CacheOptions {
-    std::string dir;                 // empty: no cache
+    std::string dir;                        // empty: no cache
     uint64_t max_bytes = kDefaultCacheMax;  // cap on the cache files' total size; 0: none
     IndexOptions index;
 };
@@ -65,4 +65,4 @@ std::string cache_file(const std::string& dir, const FileIdentity& id, const Ind
 // cap. Returns the number of files removed. Best effort: errors stop it.
 uint64_t evict_cache(const std::string& dir, uint64_t max_bytes, const std::string& keep = {});
 
-} // namespace tlog::play
+}  // namespace tlog::play

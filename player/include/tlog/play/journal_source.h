@@ -58,4 +58,4 @@ uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path);
 // std::invalid_argument.
 uint64_t parse_epoch_seconds(const std::string& s);
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -33,10 +33,10 @@ private:
     std::string path_;
     int fd_ = -1;
     std::vector<char> buf_;
-    size_t start_ = 0, end_ = 0;   // unread bytes in buf_
-    uint64_t file_off_ = 0;        // file offset of buf_[0]
-    uint64_t line_no_ = 0;         // number of the last line returned
+    size_t start_ = 0, end_ = 0;  // unread bytes in buf_
+    uint64_t file_off_ = 0;       // file offset of buf_[0]
+    uint64_t line_no_ = 0;        // number of the last line returned
     bool eof_ = false;
 };
 
-} // namespace tlog::play
+}  // namespace tlog::play

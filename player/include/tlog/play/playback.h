@@ -79,7 +79,7 @@ private:
     std::deque<PlayEvent> queue_;
     uint64_t pos_ = 0;
     bool ended_ = false;
-    RecordingSelector select_;   // the index's recording, exactly
+    RecordingSelector select_;  // the index's recording, exactly
 };
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -32,14 +32,14 @@ struct Gap {
 struct RecordingSummary {
     std::string rec, user, host, term;
     uint64_t session = 0;
-    uint64_t start_ms = 0;       // wall clock of the first message (ms since the epoch), 0 if unknown
-    uint64_t duration_ms = 0;    // position of the last event
+    uint64_t start_ms = 0;     // wall clock of the first message (ms since the epoch), 0 if unknown
+    uint64_t duration_ms = 0;  // position of the last event
     uint64_t messages = 0;
     uint64_t out_bytes = 0, in_bytes = 0;
-    uint64_t log_bytes = 0;      // bytes of message lines of this recording
+    uint64_t log_bytes = 0;  // bytes of message lines of this recording
     uint16_t first_cols = 0, first_rows = 0;
     IntegrityReport::Verdict verdict = IntegrityReport::Verdict::Unprotected;
-    std::string integrity;       // IntegrityReport::str()
+    std::string integrity;  // IntegrityReport::str()
     uint64_t first_bad_id = 0, first_bad_line = 0;
     std::vector<Gap> gaps;
     std::vector<std::string> problems;  // lax mode: the first ones, for the auditor
@@ -69,11 +69,11 @@ private:
 };
 
 struct IndexOptions {
-    std::string rec;                      // empty: the first recording in the file
+    std::string rec;  // empty: the first recording in the file
     bool lax = false;
     const integrity::Keyring* keys = nullptr;
-    uint64_t every_bytes = 1 << 20;       // keyframe after this much output...
-    uint64_t every_ms = 30000;            // ...or this much recording time
+    uint64_t every_bytes = 1 << 20;  // keyframe after this much output...
+    uint64_t every_ms = 30000;       // ...or this much recording time
     // Called now and then with the file offset reached (progress display).
     std::function<void(uint64_t offset)> progress;
     // Checked between messages: true stops the build (IndexCancelled).
@@ -90,7 +90,7 @@ struct IndexCancelled : std::exception {
 class RecordingIndex {
 public:
     RecordingSummary summary;
-    std::vector<Keyframe> keyframes;   // by time; the first is the start
+    std::vector<Keyframe> keyframes;  // by time; the first is the start
     uint64_t every_bytes = 0, every_ms = 0;
 
     // The last keyframe at or before `ms` (the first one if none).
@@ -109,4 +109,4 @@ RecordingIndex build_index(const std::string& path, const IndexOptions& opts);
 // while the full index is built. Reads only up to the first message.
 RecordingIndex start_index(const std::string& path, const IndexOptions& opts);
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -15,4 +15,4 @@ namespace tlog::play {
 // problems say what is wrong.
 std::vector<RecordingSummary> list_recordings(const std::string& path, const integrity::Keyring* keys = nullptr);
 
-} // namespace tlog::play
+}  // namespace tlog::play

@@ -32,7 +32,7 @@ private:
 struct SearchHit {
     uint64_t pos_ms = 0;
     int row = 0;
-    std::string text;   // the row's text
+    std::string text;  // the row's text
 };
 
 // Plays the recording from `from_ms` (exclusive, except 0: rows already
@@ -43,9 +43,9 @@ struct SearchHit {
 // keyframe intervals one by one.
 // `keep_going`, when set, is asked every few hundred events whether to go
 // on (an interactive search the auditor cancels).
-uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const std::function<bool(const SearchHit&)>& hit,
-                       const std::function<bool(uint64_t pos_ms)>& keep_going = {},
-                       uint64_t until_ms = UINT64_MAX);
+uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms,
+                       const std::function<bool(const SearchHit&)>& hit,
+                       const std::function<bool(uint64_t pos_ms)>& keep_going = {}, uint64_t until_ms = UINT64_MAX);
 
 // The last hit before `before_ms`: the hit a search from the start would
 // report last with a time below `before_ms`. Scans one keyframe interval
@@ -55,4 +55,4 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms, const st
 std::optional<SearchHit> search_screen_backward(Playback& pb, const Regex& re, uint64_t before_ms,
                                                 const std::function<bool(uint64_t pos_ms)>& keep_going = {});
 
-} // namespace tlog::play
+}  // namespace tlog::play

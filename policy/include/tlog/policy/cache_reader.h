@@ -16,7 +16,7 @@ namespace tlog::policy::cache {
 // Unknown: the login program cannot tell yet (sshd's PAM_TTY "ssh"); the
 // decision is then made for all three kinds.
 enum class Kind : uint8_t { Interactive = 0, Command = 1, Transfer = 2, Unknown = 3 };
-const char* kind_name(Kind k);   // "interactive", ..., "interactive or command"
+const char* kind_name(Kind k);  // "interactive", ..., "interactive or command"
 
 // Pass as the service to ask for the NSS view: every service, named or not.
 constexpr const char* kAnyService = nullptr;
@@ -26,11 +26,11 @@ constexpr const char* kAnyService = nullptr;
 // data pointing into the mapping (valid as long as the View's bytes are).
 struct Decision {
     bool recorded = false;
-    uint32_t rank = kNone;       // the deciding rule's rank; kNone: the default decided
-    const char* rule = "";       // the deciding rule's name; "" when the default decided
-    const char* settings = "{}"; // the rule's recorder settings (JSON object text)
+    uint32_t rank = kNone;        // the deciding rule's rank; kNone: the default decided
+    const char* rule = "";        // the deciding rule's name; "" when the default decided
+    const char* settings = "{}";  // the rule's recorder settings (JSON object text)
     const char* retention = "";
-    uint8_t audit = 2;           // 0 none, 1 login, 2 session (the default: session)
+    uint8_t audit = 2;  // 0 none, 1 login, 2 session (the default: session)
     // Kind::Unknown only: the answer for each kind (interactive, command,
     // transfer); recorded is true if any kind is, and the rule and settings
     // are those of the first recorded kind (else of the interactive one).
@@ -126,4 +126,4 @@ void unmap(Mapping* m);
 // True if `path` is still the same file (device, inode, mtime) as `m`.
 bool same_file(const char* path, const Mapping& m);
 
-} // namespace tlog::policy::cache
+}  // namespace tlog::policy::cache

@@ -17,7 +17,7 @@ using GroupResolver = std::function<std::optional<GroupInfo>(const std::string&)
 
 struct CompileResult {
     std::string bytes;
-    std::vector<std::string> warnings;   // e.g. a group that does not resolve
+    std::vector<std::string> warnings;  // e.g. a group that does not resolve
 };
 
 // Resolves host matching for `host` and group membership with `groups`
@@ -32,4 +32,4 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
 // leaving any previous file in place.
 void write_atomically(const std::string& path, const std::string& bytes);
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

@@ -22,21 +22,21 @@ namespace tlog::policy {
 struct Subject {
     std::string name;
     uid_t uid = 0;
-    gid_t gid = 0;                      // primary group
-    std::vector<std::string> groups;    // all group names, primary included
+    gid_t gid = 0;                    // primary group
+    std::vector<std::string> groups;  // all group names, primary included
 };
 
 struct Request {
     Subject user;
     std::string host;
-    std::string service;                // "" = any service (only for matching "all")
+    std::string service;  // "" = any service (only for matching "all")
     SessionKind kind = kInteractive;
 };
 
 struct Decision {
     bool recorded = false;
-    int rule = -1;                      // index into Policy::rules, -1 = default
-    std::string reason;                 // one line, for logs and `tlog-policy explain`
+    int rule = -1;       // index into Policy::rules, -1 = default
+    std::string reason;  // one line, for logs and `tlog-policy explain`
 };
 
 // The rules in evaluation order (indices into policy.rules), disabled rules left out.
@@ -52,13 +52,12 @@ Decision evaluate(const Policy& policy, const Request& req);
 // at least one (service, session kind)? Services are the ones the rules name
 // plus "any other service". A list of per-class decisions explains the answer.
 struct ClassDecision {
-    std::string service;                // "" = any service not named in a rule
+    std::string service;  // "" = any service not named in a rule
     SessionKind kind;
     Decision decision;
 };
 std::vector<std::string> named_services(const Policy& policy);
-std::vector<ClassDecision> evaluate_all_classes(const Policy& policy, const Subject& user,
-                                                const std::string& host);
+std::vector<ClassDecision> evaluate_all_classes(const Policy& policy, const Subject& user, const std::string& host);
 bool recorded_anywhere(const std::vector<ClassDecision>& classes);
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

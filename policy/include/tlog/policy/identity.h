@@ -21,4 +21,4 @@ std::optional<GroupInfo> lookup_group(const std::string& name);
 
 std::string local_hostname();
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

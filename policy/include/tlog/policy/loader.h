@@ -13,4 +13,4 @@ Policy load_policy_text(const std::string& text, const std::string& source);
 // Reads and parses a file. Unreadable file: InputError naming the file.
 Policy load_policy_file(const std::string& path);
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

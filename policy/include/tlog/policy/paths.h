@@ -14,4 +14,4 @@ inline constexpr const char* kCacheEnv = "TLOG_POLICY_CACHE";
 inline constexpr const char* kDefaultNsswitchPath = "/etc/nsswitch.conf";
 inline constexpr const char* kNsswitchEnv = "TLOG_NSS_NSSWITCH";
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

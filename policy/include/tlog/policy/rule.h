@@ -19,9 +19,9 @@ enum class AuditLevel { None, Login, Session };
 
 // Session kinds a login program can start. A bit set, so a rule can name several.
 enum SessionKind : unsigned {
-    kInteractive = 1u << 0,   // a terminal login shell
-    kCommand = 1u << 1,       // a remote command (ssh host cmd)
-    kTransfer = 1u << 2,      // scp / sftp / rsync
+    kInteractive = 1u << 0,  // a terminal login shell
+    kCommand = 1u << 1,      // a remote command (ssh host cmd)
+    kTransfer = 1u << 2,     // scp / sftp / rsync
 };
 constexpr unsigned kAllKinds = kInteractive | kCommand | kTransfer;
 
@@ -31,8 +31,8 @@ const char* kind_name(SessionKind k);
 
 // Recorder settings carried by a rule; unset members keep the recorder's defaults.
 struct RateLimit {
-    std::optional<uint64_t> rate;    // bytes per second
-    std::optional<uint64_t> burst;   // bytes
+    std::optional<uint64_t> rate;       // bytes per second
+    std::optional<uint64_t> burst;      // bytes
     std::optional<std::string> action;  // pass | delay | drop
 };
 
@@ -41,7 +41,7 @@ struct Settings {
     std::optional<bool> output;
     std::optional<bool> window;
     RateLimit limit;
-    std::optional<std::string> writer;   // file | syslog | journal | http
+    std::optional<std::string> writer;  // file | syslog | journal | http
 
     // The settings as recorder configuration JSON (tlog option names:
     // log.input, log.output, log.window, limit.rate, limit.burst, limit.action, writer).
@@ -50,14 +50,14 @@ struct Settings {
 
 struct UidRange {
     uid_t lo = 0;
-    uid_t hi = 0;   // inclusive
+    uid_t hi = 0;  // inclusive
 };
 
 struct Rule {
     std::string name;
-    Location where;          // where the rule starts in its file
+    Location where;  // where the rule starts in its file
     bool enabled = true;
-    int priority = 0;        // higher wins; see evaluator.h for the full order
+    int priority = 0;  // higher wins; see evaluator.h for the full order
     Action action = Action::Record;
 
     bool all_users = false;
@@ -67,8 +67,8 @@ struct Rule {
 
     bool all_hosts = true;
     std::vector<std::string> hosts;
-    std::vector<std::string> hostgroups;   // defined in the file's hostgroups map
-    std::vector<std::string> netgroups;    // resolved with innetgr(3)
+    std::vector<std::string> hostgroups;  // defined in the file's hostgroups map
+    std::vector<std::string> netgroups;   // resolved with innetgr(3)
 
     bool all_services = true;
     std::vector<std::string> services;
@@ -77,19 +77,19 @@ struct Rule {
 
     Settings settings;
     AuditLevel audit = AuditLevel::Session;
-    std::string retention;   // a class name the storage side maps to a period; "" = default
+    std::string retention;  // a class name the storage side maps to a period; "" = default
 };
 
 struct Policy {
-    std::string source;                     // file the policy came from
-    Action default_action = Action::Exclude;   // when no rule matches
-    std::string recorder;                   // shell nss_tlog substitutes
+    std::string source;                       // file the policy came from
+    Action default_action = Action::Exclude;  // when no rule matches
+    std::string recorder;                     // shell nss_tlog substitutes
     // What nss_tlog answers for a user it does not record: NOTFOUND (glibc
     // asks the next sources itself; the default) or the next sources' entry
     // unchanged (saves the second lookup; see nss_tlog(8)).
     bool nss_answer_unrecorded = false;
     std::map<std::string, std::vector<std::string>> hostgroups;
-    std::vector<Rule> rules;                // in file order; SSSD-derived rules appended
+    std::vector<Rule> rules;  // in file order; SSSD-derived rules appended
 };
 
-} // namespace tlog::policy
+}  // namespace tlog::policy

@@ -28,4 +28,4 @@ private:
     std::string carry_, out_;
 };
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -34,15 +34,15 @@ struct Config {
     std::string journal_priority = "info";
     bool journal_augment = true;
     // Extensions (not in tlog):
-    bool lax = false;                 // writer failure: false ends the session, true goes on
-    std::string key_file;             // "integrity.key": HMAC key file for the chain
-    bool transfer_payload = false;    // "transfer.payload": record file-transfer bytes too
-    bool record_graphical = true;     // "graphical.record": record sessions of graphical programs
+    bool lax = false;               // writer failure: false ends the session, true goes on
+    std::string key_file;           // "integrity.key": HMAC key file for the chain
+    bool transfer_payload = false;  // "transfer.payload": record file-transfer bytes too
+    bool record_graphical = true;   // "graphical.record": record sessions of graphical programs
     // pam_tlog's proven decision (pam_tlog(8)): the recording id it wrote in
     // its audit record, and whether this login is recorded at all (a user
     // recorded for another service still gets the recorder as shell).
-    std::string pam_rec;              // "pam.rec"
-    bool pam_record = true;           // "pam.record"
+    std::string pam_rec;     // "pam.rec"
+    bool pam_record = true;  // "pam.record"
     // "pam.interactive" / "pam.command" / "pam.transfer": -1 unset, 0/1 =
     // whether a session of that kind is recorded (sshd: kind unknown to PAM).
     int pam_interactive = -1, pam_command = -1, pam_transfer = -1;
@@ -80,8 +80,8 @@ struct LoadOptions {
 
 struct LoadResult {
     Config config;
-    json::Value merged;                 // the merged JSON tree (what --configuration prints)
-    std::vector<std::string> ignored;   // "<env VAR>: setting 'writer' ignored: ..." for the audit log
+    json::Value merged;                // the merged JSON tree (what --configuration prints)
+    std::vector<std::string> ignored;  // "<env VAR>: setting 'writer' ignored: ..." for the audit log
 };
 
 // Throws InputError naming the source, line and key.
@@ -92,8 +92,8 @@ json::Value default_json(Program p);
 
 // Checks one layer against the schema and merges it into `into`. `trusted`
 // false: only non-weakening keys are taken; the others are appended to `ignored`.
-void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p,
-                 bool trusted = true, std::vector<std::string>* ignored = nullptr);
+void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p, bool trusted = true,
+                 std::vector<std::string>* ignored = nullptr);
 
 // The typed view of a merged tree.
 Config config_from_json(const json::Value& merged);
@@ -107,4 +107,4 @@ std::string usage(Program p);
 // Parses a boolean option argument the way tlog does (true/false, yes/no, on/off, 1/0).
 bool parse_bool(const std::string& s, bool& out);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

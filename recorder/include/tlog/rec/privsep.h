@@ -18,12 +18,12 @@
 namespace tlog::rec {
 
 struct Identities {
-    uid_t user_uid = 0;      // who is being recorded (the real uid at start)
+    uid_t user_uid = 0;  // who is being recorded (the real uid at start)
     gid_t user_gid = 0;
     uid_t recorder_uid = 0;  // who records (the effective uid at start, or the tlog user when started by root)
     gid_t recorder_gid = 0;
-    bool separate = false;   // user and recorder identities differ: the switch happens
-    bool root_start = false; // started with effective uid 0: full switch with setgroups
+    bool separate = false;         // user and recorder identities differ: the switch happens
+    bool root_start = false;       // started with effective uid 0: full switch with setgroups
     bool missing_account = false;  // root start and no tlog account: no switch (reported)
 };
 
@@ -77,4 +77,4 @@ void close_inherited_descriptors();
 // already recorded by an outer recorder and the shell is exec'd directly).
 void drop_to_user_or_die(const Identities& ids);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

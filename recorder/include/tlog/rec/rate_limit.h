@@ -24,8 +24,8 @@ public:
     RateLimiter(Action action, uint64_t rate, uint64_t burst, int64_t now_ns);
 
     struct Decision {
-        bool take = true;      // false: drop the data
-        int64_t wait_ns = 0;   // delay: sleep this long first
+        bool take = true;     // false: drop the data
+        int64_t wait_ns = 0;  // delay: sleep this long first
     };
     Decision decide(int64_t now_ns, size_t bytes);
     Action action() const { return action_; }
@@ -55,4 +55,4 @@ private:
     uint64_t in_bytes_ = 0, out_bytes_ = 0, from_ = 0, to_ = 0;
 };
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -21,4 +21,4 @@ std::string shell_from_program_name(const std::string& argv0);
 // recorded shell would loop.
 bool is_recorder_program(const std::string& path);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -33,7 +33,7 @@ constexpr const char* kLossLog = "/var/log/tlog/lost.log";
 class GuardSink : public MessageSink {
 public:
     // `inner` null: lax and the writer could not start (start_error says why).
-    GuardSink(MessageSink* inner, bool lax, std::string writer, std::string start_error = "");
+    GuardSink(MessageSink* inner, bool lax, std::string writer, const std::string& start_error = "");
     void write(const EncodedMessage& m) override;
     // Writes what a buffering writer holds (latency timer, end). A failure
     // is handled like a failed write().
@@ -57,4 +57,4 @@ private:
     Sha256 sha_;
 };
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

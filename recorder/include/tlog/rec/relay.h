@@ -46,13 +46,13 @@ struct RelaySpec {
     // Its environment ("NAME=value"); unset: the recorder's own.
     std::optional<std::vector<std::string>> env;
     int in_fd = 0, out_fd = 1, err_fd = 2;
-    bool use_pty = true;            // false: pipes even on a terminal
+    bool use_pty = true;  // false: pipes even on a terminal
     // Hooks for the identity switch (privsep.h). All may be empty.
     // Calls `open` (which opens the pty) as the identity the pty should
     // belong to, e.g. inside an AsUser scope so the pty is the user's.
     std::function<void(const std::function<void()>& open)> as_pty_owner;
-    std::function<void()> in_parent;       // after fork: become the tlog user completely
-    std::function<void()> in_child;        // after fork, before exec: become the user (must not return on error: _exit)
+    std::function<void()> in_parent;  // after fork: become the tlog user completely
+    std::function<void()> in_child;   // after fork, before exec: become the user (must not return on error: _exit)
     // The program's terminal exists (parent, before fork; pty mode only).
     std::function<void(int slave_fd)> on_pty;
     // Parent, after in_parent and the first window event, while the program's
@@ -79,4 +79,4 @@ RelayResult run_relay(const RelaySpec& spec, RelayObserver& obs);
 // that failed with lax off) to end the session: the program gets a hangup.
 void relay_request_stop(const std::string& why);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

@@ -70,4 +70,4 @@ std::optional<std::string> recording_of_terminal(const std::string& dir = kDefau
 // The lock file's name for a terminal device.
 std::string terminal_lock_path(const std::string& dir, dev_t rdev);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec

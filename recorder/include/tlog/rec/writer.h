@@ -51,4 +51,4 @@ std::unique_ptr<MessageSink> make_syslog_writer(const std::string& ident, int fa
 std::unique_ptr<MessageSink> make_journal_writer(const std::string& ident, int priority, bool augment,
                                                  const RecordingInfo& info);
 
-} // namespace tlog::rec
+}  // namespace tlog::rec
