@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """50 ssh logins with and without pam_tlog + nss_tlog in the stack, side by
 side (target: under 10% added login time). Root; runs itself in a
-private mount namespace with the e2e setup (tests/e2e/login_env.py).
+private mount namespace with the e2e setup (tests/tlogtest/login.py, found
+through PYTHONPATH=<source root>/tests, which the re-exec below sets).
 Usage: bench/pam/ssh_logins.py BUILD_DIR [LOGINS]
 Rounds alternate: bare (host pam.d/sshd, passwd: files), modules (+pam_tlog
 account/session, passwd: tlog files) for an unrecorded user, and modules for
@@ -16,12 +17,12 @@ if os.environ.get("RECTEST_NS") != "1":
     build = os.path.realpath(sys.argv[1])
     src = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
     env = dict(os.environ, RECTEST_NS="1", SOURCE_ROOT=src, BUILD_ROOT=build,
-               CODEC_TOOL_BIN=build + "/tests/tools/codec-tool")
+               CODEC_TOOL_BIN=build + "/tests/tools/codec-tool",
+               PYTHONPATH=os.pathsep.join(filter(None, [src + "/tests", os.environ.get("PYTHONPATH")])))
     env.setdefault("TLOG_SYSCONFDIR_TEST", "/usr/local/etc/tlog")
     os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable] + sys.argv, env)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
-from login_env import Login  # noqa
+from tlogtest.login import Login  # noqa: E402
 
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 50
 e = Login("tlog-first", pam_args="")

@@ -15,8 +15,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.environ["SOURCE_ROOT"], "tests", "e2e"))
-from login_env import *  # noqa
+from tlogtest.terminal import check
+from tlogtest.namespace import sh
+from tlogtest.login import Auditd, CAROL_PASSWORD, Login, wait_for
 
 NEVER_STARTED = ("the announced recording never started: the login program did not run the recorder "
                  "(internal-sftp, ForceCommand, a subsystem, or a shell other than the recorder)")

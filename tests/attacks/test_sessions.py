@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Attacks on the recording of ssh and su sessions, end to end through a real
-sshd with pam_tlog and nss_tlog (tests/e2e/login_env.py), run as root in a
+sshd with pam_tlog and nss_tlog (tests/tlogtest/login.py), run as root in a
 private mount namespace (tests/recorder/run_ns.sh). Usage:
 test_sessions.py CASE. Every case asserts the outcome the recorder must give
 a recorded user who tries to get an unrecorded session: recorded (content
@@ -17,8 +17,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.environ["SOURCE_ROOT"], "tests", "e2e"))
-from login_env import *  # noqa
+from tlogtest.terminal import check, fail, spawn
+from tlogtest.namespace import sh
+from tlogtest.login import CAROL_PASSWORD, Login, TLOG_UID, USERS, wait_for
 
 
 # ---------------------------------------------------------------- helpers

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.environ["SOURCE_ROOT"], "tests", "e2e"))
-from login_env import *  # noqa
+from tlogtest.terminal import check, decode, fail
+from tlogtest.login import Login, USERS, wait_for
 
 USER = "alice"
 UID = USERS[USER][0]

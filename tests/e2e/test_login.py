@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from login_env import *  # noqa
+from tlogtest.terminal import check, decode
+from tlogtest.namespace import sh
+from tlogtest.login import Auditd, CAROL_PASSWORD, Login, SRC, wait_for
 
 
 def recorded_user(order):

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "../policy/cmocka_cxx.h"
+#include "cmocka_cxx.h"
 #include "next_sources.h"
 #include "nss_test_env.h"
 
@@ -24,8 +24,8 @@ NssTestEnv* g_env;
 const char kRules[] =
     "rules:\n"
     "  - {name: rec-daemon, action: record, users: [daemon]}\n"
-    "  - {name: rec-man-group, action: record, groups: [man]}\n"   // user man: primary group man
-    "  - {name: rec-uid-3, action: record, uids: [3]}\n"           // sys
+    "  - {name: rec-man-group, action: record, groups: [man]}\n"  // user man: primary group man
+    "  - {name: rec-uid-3, action: record, uids: [3]}\n"          // sys
     "  - {name: no-root, action: exclude, priority: 5, users: [root]}\n";
 
 struct Entry {
@@ -44,7 +44,10 @@ bool get(const char* line, const char* name, Entry* e) {
 }
 
 void test_recorded_and_not(void**) {
-    struct Case { const char* name; bool recorded; };
+    struct Case {
+        const char* name;
+        bool recorded;
+    };
     for (const Case& c : {Case{"daemon", true}, Case{"man", true}, Case{"sys", true}, Case{"bin", false},
                           Case{"root", false}, Case{"nobody", false}}) {
         Entry plain, ours;
@@ -111,10 +114,10 @@ void test_erange_contract(void**) {
     assert_int_equal(err, ERANGE);
     char big[2048];
     err = 0;
-    assert_int_equal(f("bin", &pw, big, sizeof big, &err), NSS_STATUS_NOTFOUND);   // not recorded: glibc goes on
+    assert_int_equal(f("bin", &pw, big, sizeof big, &err), NSS_STATUS_NOTFOUND);  // not recorded: glibc goes on
     assert_int_equal(f("no-such-user-here", &pw, big, sizeof big, &err), NSS_STATUS_NOTFOUND);
     assert_int_equal(f("daemon", &pw, big, sizeof big, &err), NSS_STATUS_SUCCESS);
-    assert_ptr_equal(pw.pw_shell, big);   // the recorder path lives in the caller's buffer
+    assert_ptr_equal(pw.pw_shell, big);  // the recorder path lives in the caller's buffer
     dlclose(h);
 }
 
@@ -165,7 +168,7 @@ void test_enumeration(void**) {
 void test_reload_and_last_good(void**) {
     __nss_configure_lookup("passwd", "tlog files");
     g_env->compile("rules:\n  - {name: rec-bin, action: record, users: [bin]}\n");
-    usleep(1200000);   // the module looks for a new cache at most once a second
+    usleep(1200000);  // the module looks for a new cache at most once a second
     struct passwd* pw = getpwnam("bin");
     assert_non_null(pw);
     assert_string_equal(pw->pw_shell, NssTestEnv::kRecorder);
@@ -223,23 +226,26 @@ void test_answer_unrecorded(void**) {
         ++before_files;
     }
     endpwent();
-    assert_int_equal(before_files, 3);   // daemon, man, sys: tlog's part still lists recorded users only
+    assert_int_equal(before_files, 3);  // daemon, man, sys: tlog's part still lists recorded users only
     g_env->compile(kRules);
     usleep(1200000);
 }
 
 void test_passwd_line_parser(void**) {
-    struct Case { const char* line; std::vector<std::string> want; };
+    struct Case {
+        const char* line;
+        std::vector<std::string> want;
+    };
     const Case cases[] = {
         {" files tlog sss", {"sss"}},
         {" tlog files sss\n", {"files", "sss"}},
         {"\ttlog [UNAVAIL=return] files", {"files"}},
         {" tlog [ NOTFOUND = continue ] files [SUCCESS=return] systemd", {"files", "systemd"}},
-        {" files sss", {"files", "sss"}},                  // not listed: all sources (nss_wrapper)
-        {" tlog tlog files tlog", {"files"}},              // never itself
+        {" files sss", {"files", "sss"}},      // not listed: all sources (nss_wrapper)
+        {" tlog tlog files tlog", {"files"}},  // never itself
         {" tlog", {}},
         {" files tlog # sss", {}},
-        {" files tlog ../evil bad/name x", {"x"}},         // names that cannot be a library are dropped
+        {" files tlog ../evil bad/name x", {"x"}},  // names that cannot be a library are dropped
         {" tlog a b c d e f g h i j", {"a", "b", "c", "d", "e", "f", "g", "h"}},
     };
     for (const auto& c : cases) {
@@ -250,19 +256,16 @@ void test_passwd_line_parser(void**) {
     }
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     NssTestEnv env;
     g_env = &env;
     env.compile(kRules);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_recorded_and_not),
-        cmocka_unit_test(test_by_uid),
-        cmocka_unit_test(test_erange_contract),
-        cmocka_unit_test(test_enumeration),
-        cmocka_unit_test(test_reload_and_last_good),
-        cmocka_unit_test(test_answer_unrecorded),
+        cmocka_unit_test(test_recorded_and_not),     cmocka_unit_test(test_by_uid),
+        cmocka_unit_test(test_erange_contract),      cmocka_unit_test(test_enumeration),
+        cmocka_unit_test(test_reload_and_last_good), cmocka_unit_test(test_answer_unrecorded),
         cmocka_unit_test(test_passwd_line_parser),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "../policy/cmocka_cxx.h"
+#include "cmocka_cxx.h"
 
 extern "C" {
 #include <libpamtest.h>
@@ -38,7 +38,7 @@ std::string env(const char* n) {
     return v ? v : "";
 }
 
-const std::string kDir = env("PAM_TLOG_TEST_DIR");          // service files, cache, key
+const std::string kDir = env("PAM_TLOG_TEST_DIR");  // service files, cache, key
 const std::string kModule = env("PAM_TLOG_MODULE");
 const std::string kRunDir = kDir + "/run";     // rundir= of every service
 const std::string kShells = kDir + "/shells";  // shells= of every service
@@ -127,7 +127,7 @@ void check_proof(const Result& r, const char* user) {
 void recorded_user_gets_real_shell_settings_and_proof(void**) {
     Result r = run("sshd", "alice", Open);
     assert_int_equal(r.rc, PAM_SUCCESS);
-    assert_string_equal(r.env["TLOG_REC_SHELL"].c_str(), "/bin/zsh");   // from the source behind nss_tlog
+    assert_string_equal(r.env["TLOG_REC_SHELL"].c_str(), "/bin/zsh");  // from the source behind nss_tlog
     auto v = tlog::json::parse(r.env["TLOG_REC_CONF_TEXT"], "conf");
     assert_true(v.find("log") && v.find("log")->find("input") && v.find("log")->find("input")->as_bool());
     const auto* pam = v.find("pam");
@@ -140,8 +140,8 @@ void recorded_user_gets_real_shell_settings_and_proof(void**) {
 void non_recorded_user_gets_nothing(void**) {
     Result r = run("sshd", "bob", Open);
     assert_int_equal(r.rc, PAM_IGNORE);
-    assert_int_equal(r.env.count("TLOG_REC_SHELL") + r.env.count("TLOG_REC_CONF_TEXT") +
-                         r.env.count("TLOG_REC_CONF_PROOF"), 0);
+    assert_int_equal(
+        r.env.count("TLOG_REC_SHELL") + r.env.count("TLOG_REC_CONF_TEXT") + r.env.count("TLOG_REC_CONF_PROOF"), 0);
 }
 
 void excluded_user_not_recorded(void**) {
@@ -199,7 +199,7 @@ void close_session_codes(void**) {
     assert_int_equal(run("sshd", "bob", Close).rc, PAM_IGNORE);
     // libpamtest: a whole sequence for a non-recorded user
     struct pam_testcase tests[] = {
-        pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),   // the only module ignores: libpam says success
+        pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),  // the only module ignores: libpam says success
         pam_test(PAMTEST_OPEN_SESSION, PAM_SUCCESS),
         pam_test(PAMTEST_GETENVLIST, PAM_SUCCESS),
         pam_test(PAMTEST_CLOSE_SESSION, PAM_SUCCESS),
@@ -460,14 +460,12 @@ void missing_cache_fail_closed_and_open(void**) {
     assert_int_equal(r.env.count("TLOG_REC_CONF_TEXT"), 0);
 }
 
-void corrupt_cache_fails_closed(void**) {
-    assert_int_equal(run("corrupt", "alice", Open).rc, PAM_SESSION_ERR);
-}
+void corrupt_cache_fails_closed(void**) { assert_int_equal(run("corrupt", "alice", Open).rc, PAM_SESSION_ERR); }
 
 void missing_proof_key_still_records(void**) {
     Result r = run("nokey", "alice", Open);
     assert_int_equal(r.rc, PAM_SUCCESS);
-    assert_int_equal(r.env.count("TLOG_REC_CONF_PROOF"), 0);   // recorder falls back to strict config
+    assert_int_equal(r.env.count("TLOG_REC_CONF_PROOF"), 0);  // recorder falls back to strict config
     assert_string_equal(r.env["TLOG_REC_SHELL"].c_str(), "/bin/zsh");
 }
 
@@ -483,7 +481,7 @@ void audit_required_without_kernel_audit_denies(void**) {
 // ---- hostile input: nothing may throw across the ABI or crash
 
 void unknown_and_absurd_arguments(void**) {
-    assert_int_equal(run("badargs", "alice", Open).rc, PAM_SUCCESS);   // defaults kept, all logged
+    assert_int_equal(run("badargs", "alice", Open).rc, PAM_SUCCESS);  // defaults kept, all logged
 }
 
 void hostile_items(void**) {
@@ -497,7 +495,7 @@ void hostile_items(void**) {
     // absurd lengths
     const std::string huge(1 << 20, 'u');
     assert_int_equal(run("sshd", huge.c_str(), Open).rc, PAM_SESSION_ERR);
-    assert_int_equal(run("sshd", huge.c_str(), Acct).rc, PAM_PERM_DENIED);   // hostile item: denied
+    assert_int_equal(run("sshd", huge.c_str(), Acct).rc, PAM_PERM_DENIED);  // hostile item: denied
     assert_int_equal(run("sshd", "alice", Open, huge.c_str()).rc, PAM_SESSION_ERR);
     assert_int_equal(run("sshd", "alice", Open, "ssh", huge.c_str()).rc, PAM_SESSION_ERR);
     // odd bytes in names and items
@@ -538,7 +536,7 @@ void forged_variables_replaced(void**) {
     assert_true(tlog::json::parse(a.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("record")->as_bool());
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

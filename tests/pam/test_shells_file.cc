@@ -8,7 +8,7 @@
 #include <string>
 
 #include "../../pam_tlog/shells_file.h"
-#include "../policy/cmocka_cxx.h"
+#include "cmocka_cxx.h"
 
 namespace {
 

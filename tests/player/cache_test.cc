@@ -11,13 +11,7 @@
 #include "test_support.h"
 #include "tlog/play/index_cache.h"
 
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>  // after the three above, which it needs
-}
+#include "cmocka_cxx.h"
 
 using namespace tlog::play;
 using testsupport::kMs;

@@ -15,12 +15,7 @@
 #include "tlog/play/convert.h"
 #include "tlog/play/recording_index.h"
 
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-}
+#include "cmocka_cxx.h"
 
 using namespace tlog::play;
 using testsupport::kMs;
@@ -33,9 +28,8 @@ struct Collect : tlog::EventSink {
     void event(const tlog::Event& e) override {
         if (e.type == tlog::Event::Type::Output) out.append(e.data);
         if (e.type == tlog::Event::Type::Input) in.append(e.data);
-        std::string d = e.type == tlog::Event::Type::Window
-                            ? std::to_string(e.width) + "x" + std::to_string(e.height)
-                            : std::string(e.data);
+        std::string d = e.type == tlog::Event::Type::Window ? std::to_string(e.width) + "x" + std::to_string(e.height)
+                                                            : std::string(e.data);
         timeline.push_back(std::to_string(e.pos_ms) + " " + "iow"[static_cast<int>(e.type)] + " " + d);
     }
 };
@@ -131,10 +125,12 @@ void test_invalid_utf8_in_asciicast(void**) {
 void test_import_script(void**) {
     testsupport::TempDir dir;
     std::string ts = dir.file("typescript"), tm = dir.file("timing"), adv = dir.file("timing.adv");
-    std::ofstream(ts) << "Script started on 2024-01-01 10:00:00+00:00 [TERM=\"xterm\" TTY=\"/dev/pts/1\" COLUMNS=\"100\" "
-                         "LINES=\"30\"]\nhello\r\nworld\r\n\nScript done on 2024-01-01 10:00:01+00:00 [COMMAND_EXIT_CODE=\"0\"]\n";
+    std::ofstream(ts)
+        << "Script started on 2024-01-01 10:00:00+00:00 [TERM=\"xterm\" TTY=\"/dev/pts/1\" COLUMNS=\"100\" "
+           "LINES=\"30\"]\nhello\r\nworld\r\n\nScript done on 2024-01-01 10:00:01+00:00 [COMMAND_EXIT_CODE=\"0\"]\n";
     std::ofstream(tm) << "0.250000 7\n1.500000 7\n";
-    std::ofstream(adv) << "H 0.000000 START_TIME 2024-01-01\nO 0.250000 7\nS 0.100000 SIGWINCH ROWS=20 COLS=70\nO 1.400000 7\n";
+    std::ofstream(adv)
+        << "H 0.000000 START_TIME 2024-01-01\nO 0.250000 7\nS 0.100000 SIGWINCH ROWS=20 COLS=70\nO 1.400000 7\n";
     for (const std::string& timing : {tm, adv}) {
         std::string out = dir.file("s.log");
         {
@@ -285,10 +281,11 @@ void test_import_asciicast_v1_errors(void**) {
         }
     }
     // Relative times that add up past any clock (v1 and v3) are refused, not wrapped.
-    for (const char* huge : {"{\"version\": 1, \"width\": 8, \"height\": 2, \"stdout\": [[9e8, \"a\"], [9e8, \"a\"], "
-                             "[9e8, \"a\"], [9e8, \"a\"], [9e8, \"a\"], [9e8, \"a\"]]}\n",
-                             "{\"version\": 3, \"term\": {\"cols\": 8, \"rows\": 2}}\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n"
-                             "[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n"}) {
+    for (const char* huge :
+         {"{\"version\": 1, \"width\": 8, \"height\": 2, \"stdout\": [[9e8, \"a\"], [9e8, \"a\"], "
+          "[9e8, \"a\"], [9e8, \"a\"], [9e8, \"a\"], [9e8, \"a\"]]}\n",
+          "{\"version\": 3, \"term\": {\"cols\": 8, \"rows\": 2}}\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n"
+          "[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n[9e8, \"o\", \"a\"]\n"}) {
         std::ofstream(bad, std::ios::trunc) << huge;
         testsupport::FileSink sink(dir.file("out.log"));
         ImportOptions io;
@@ -325,7 +322,8 @@ void test_export_merges_same_time_output(void**) {
         tlog::Encoder enc(testsupport::info(), eo, sink, 0, 0);
         enc.window(0, 40, 10);
         for (int t = 0; t < 20; t++)
-            for (int k = 0; k < 30; k++) enc.output(t * 100 * kMs, "t" + std::to_string(t) + "k" + std::to_string(k) + "\u00e9 ");
+            for (int k = 0; k < 30; k++)
+                enc.output(t * 100 * kMs, "t" + std::to_string(t) + "k" + std::to_string(k) + "\u00e9 ");
         enc.finish(2000 * kMs, "exit");
     }
     Collect c = decode(log);
@@ -370,7 +368,7 @@ void test_export_merges_same_time_output(void**) {
     (void)c;
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

@@ -19,12 +19,7 @@
 #include "tlog/play/recording_index.h"
 #include "tlog/play/screen_search.h"
 
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-}
+#include "cmocka_cxx.h"
 
 using namespace tlog::play;
 using testsupport::kMs;
@@ -45,23 +40,18 @@ void write_busy(const std::string& path, int frames = 300) {
     for (int f = 0; f < frames; f++) {
         t += (rng() % 50) * kMs;
         switch (f % 10) {
-        case 3:
-            enc.output(t, "\x1b[?1049h\x1b[H\x1b[2J");
-            break;
-        case 6:
-            enc.output(t, "\x1b[?1049l");
-            break;
-        case 8:
-            enc.window(t, static_cast<uint16_t>(30 + rng() % 30), static_cast<uint16_t>(8 + rng() % 10));
-            break;
-        default: break;
+            case 3: enc.output(t, "\x1b[?1049h\x1b[H\x1b[2J"); break;
+            case 6: enc.output(t, "\x1b[?1049l"); break;
+            case 8: enc.window(t, static_cast<uint16_t>(30 + rng() % 30), static_cast<uint16_t>(8 + rng() % 10)); break;
+            default: break;
         }
         std::string s;
         if (f % 10 >= 3 && f % 10 < 6) {
             // a "curses" redraw: positioned, coloured pieces
             for (int r = 1; r <= 6; r++)
                 s += "\x1b[" + std::to_string(r) + ";" + std::to_string(1 + rng() % 5) + "H\x1b[3" +
-                     std::to_string(rng() % 8) + "mframe " + std::to_string(f) + " row " + std::to_string(r) + "\x1b[0m";
+                     std::to_string(rng() % 8) + "mframe " + std::to_string(f) + " row " + std::to_string(r) +
+                     "\x1b[0m";
             if (f % 10 == 4) s += "\x1b[2;6r\x1b[6;1H\n\n\x1b[r";
         } else {
             s = "line " + std::to_string(f) + " \xe4\xb8\xad \x1b[1mbold\x1b[0m text\r\n";
@@ -93,8 +83,10 @@ void reference(const std::vector<PlayEvent>& evs, uint64_t ms, TermModel& m) {
     m.reset(24, 80);
     for (const auto& e : evs) {
         if (e.pos_ms > ms) break;
-        if (e.type == tlog::Event::Type::Window) m.resize(e.height, e.width);
-        else if (e.type == tlog::Event::Type::Output) m.feed(e.data);
+        if (e.type == tlog::Event::Type::Window)
+            m.resize(e.height, e.width);
+        else if (e.type == tlog::Event::Type::Output)
+            m.feed(e.data);
     }
 }
 
@@ -102,7 +94,8 @@ void expect_same(const TermModel& a, const TermModel& b, uint64_t ms) {
     if (a.text() != b.text() || a.rows() != b.rows() || a.cols() != b.cols())
         fail_msg("screens differ at %llu ms:\n--- seek\n%s\n--- replay\n%s", static_cast<unsigned long long>(ms),
                  a.text().c_str(), b.text().c_str());
-    for (int r = 0; r < a.rows(); r++) assert_string_equal(a.draw_row(r, a.cols()).c_str(), b.draw_row(r, b.cols()).c_str());
+    for (int r = 0; r < a.rows(); r++)
+        assert_string_equal(a.draw_row(r, a.cols()).c_str(), b.draw_row(r, b.cols()).c_str());
     assert_int_equal(a.cursor_row(), b.cursor_row());
     assert_int_equal(a.cursor_col(), b.cursor_col());
 }
@@ -336,8 +329,7 @@ void test_lax_gaps(void**) {
     int gaps = 0;
     pb.on_gap = [&](const Gap&) { gaps++; };
     pb.rewind();
-    while (pb.step()) {
-    }
+    while (pb.step()) {}
     assert_int_equal(gaps, 1);
 }
 
@@ -358,7 +350,6 @@ void test_overlong_line(void**) {
     }
     assert_true(threw);
 }
-
 
 // Copies `from` to `to` without the given lines (1-based) and with `garble`
 // lines cut short: a damaged recording.
@@ -421,7 +412,8 @@ void test_pipelined_same_as_sequential(void**) {
                 }
                 assert_true(seq == pipe);
                 if (f == bad && !lax)
-                    assert_string_equal(seq.c_str(), ("error: " + bad + ":5: field 'id': messages 5..6 are missing").c_str());
+                    assert_string_equal(seq.c_str(),
+                                        ("error: " + bad + ":5: field 'id': messages 5..6 are missing").c_str());
             }
     // The damaged one in lax mode really has gaps, problems and keyframes to compare.
     IndexOptions io;
@@ -514,8 +506,7 @@ void test_keyframe_after_gap(void**) {
         size_t gaps = 0;
         pb.on_gap = [&](const Gap&) { gaps++; };
         pb.seek(k.time_ms);
-        while (pb.step()) {
-        }
+        while (pb.step()) {}
         if (gaps != want)
             fail_msg("keyframe at %llu ms (message %llu): %zu gaps reported, %zu expected",
                      static_cast<unsigned long long>(from.time_ms), static_cast<unsigned long long>(from.msg_id), gaps,
@@ -525,7 +516,7 @@ void test_keyframe_after_gap(void**) {
     assert_true(checked > 20);  // many keyframes after the first gap
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

@@ -7,8 +7,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import Script, Tmux, fail, tmpdir  # noqa: E402
+from tlogtest.player import Script, Tmux, fail, tmpdir
 
 TLOG_PLAY = os.environ["TLOG_PLAY"]
 

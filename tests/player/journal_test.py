@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import Script, fail, tmpdir  # noqa: E402
+from tlogtest.namespace import Journald, require_root_ns, sh
+from tlogtest.player import Script, fail, tmpdir
 
 TLOG_PLAY = os.environ["TLOG_PLAY"]
 REMOTE = "/lib/systemd/systemd-journal-remote"
@@ -104,7 +104,7 @@ def test_journal_follow():
     # there, then what arrives, until the recording's end.
     if not os.path.exists(REMOTE):
         fail("systemd-journal-remote is not installed (scripts/deps.sh installs it)")
-    from playtest import PtyPlayer
+    from tlogtest.player import PtyPlayer
     import time
     d = tmpdir()
     s = Script("80x24")
@@ -139,12 +139,9 @@ def test_journal_follow():
 # ------------------------------------------------------------ real journald
 
 def journald_setup():
-    """A private /run with journald (tests/recorder/rectest.py's helper)."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "recorder"))
-    import rectest
-    rectest.require_root_ns()
-    rectest.sh("mount -t tmpfs -o mode=755 tmpfs /run")
-    return rectest
+    """A private /run for journald (tlogtest.namespace's Journald)."""
+    require_root_ns()
+    sh("mount -t tmpfs -o mode=755 tmpfs /run")
 
 
 def journal_fields(line):
@@ -195,11 +192,11 @@ def live_recording(d, name, word, n=6, tail_ms=0):
 def test_journald_live():
     # Recordings in the real journal: -M selects one, --verify checks it,
     # and -f follows one that is still being written.
-    rectest = journald_setup()
-    from playtest import PtyPlayer
+    journald_setup()
+    from tlogtest.player import PtyPlayer
     import time
     d = tmpdir()
-    j = rectest.Journald(d)
+    j = Journald(d)
     try:
         a = live_recording(d, "jd-a", "alpha")
         b = live_recording(d, "jd-b", "bravo")
@@ -241,10 +238,10 @@ def test_journald_live():
 def test_journald_namespace():
     # -N reads a journal namespace (its own journald, as
     # systemd-journald@NS.service runs it), and only it unless +NS.
-    rectest = journald_setup()
+    journald_setup()
     d = tmpdir()
-    jd = rectest.Journald(d)
-    jn = rectest.Journald(d, "tlogtest")
+    jd = Journald(d)
+    jn = Journald(d, "tlogtest")
     try:
         ns = live_recording(d, "in-ns", "namespaced")
         default = live_recording(d, "in-default", "plain")

@@ -5,12 +5,7 @@
 
 #include "keys.h"
 
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-}
+#include "cmocka_cxx.h"
 
 using tlog::play::cli::Key;
 using tlog::play::cli::KeyParser;
@@ -97,14 +92,12 @@ void test_lone_escape(void**) {
     assert_int_equal(out[0].ch, 'q');
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_keys),
-        cmocka_unit_test(test_arrows),
-        cmocka_unit_test(test_split_sequence),
-        cmocka_unit_test(test_answers_are_not_keys),
+        cmocka_unit_test(test_plain_keys),     cmocka_unit_test(test_arrows),
+        cmocka_unit_test(test_split_sequence), cmocka_unit_test(test_answers_are_not_keys),
         cmocka_unit_test(test_lone_escape),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -1,14 +1,12 @@
 """Not a test: measures the interactive search beside playback in tmux.
-Usage: TLOG_PLAY=... CODEC_TOOL=... python3 tests/player/measure_search.py
+Usage: TLOG_PLAY=... CODEC_TOOL=... PYTHONPATH=tests python3 tests/player/measure_search.py
 Prints the key latency with and without a search running, how far
 playback went while searching, and the time to a hit near the end."""
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import Tmux, scrolling_recording, tmpdir  # noqa: E402
+from tlogtest.player import Tmux, scrolling_recording, tmpdir
 
 
 def wait(t, text, timeout=60):

@@ -10,8 +10,7 @@ import sys
 import termios
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import PtyPlayer, Script, encode_raw, fail, sequences, tmpdir  # noqa: E402
+from tlogtest.player import PtyPlayer, Script, encode_raw, fail, sequences, tmpdir
 
 # What the player itself may send: cursor positioning, SGR, erase, cursor
 # visibility, its alternate screen, a size request, the reset on exit.

@@ -12,13 +12,7 @@
 #include "tlog/play/recording_index.h"
 #include "tlog/play/screen_search.h"
 
-extern "C" {
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>  // after the three above, which it needs
-}
+#include "cmocka_cxx.h"
 
 using namespace tlog::play;
 using testsupport::kMs;

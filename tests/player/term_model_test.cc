@@ -7,12 +7,7 @@
 #include "tlog/play/term_model.h"
 
 // cmocka last: it defines macros (fail) that clash with the C++ library.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka_cxx.h"
 
 using tlog::play::Snapshot;
 using tlog::play::TermModel;
@@ -23,7 +18,8 @@ void expect_same(const TermModel& a, const TermModel& b) {
     assert_int_equal(a.rows(), b.rows());
     assert_int_equal(a.cols(), b.cols());
     assert_string_equal(a.text().c_str(), b.text().c_str());
-    for (int r = 0; r < a.rows(); r++) assert_string_equal(a.draw_row(r, a.cols()).c_str(), b.draw_row(r, b.cols()).c_str());
+    for (int r = 0; r < a.rows(); r++)
+        assert_string_equal(a.draw_row(r, a.cols()).c_str(), b.draw_row(r, b.cols()).c_str());
     assert_int_equal(a.cursor_row(), b.cursor_row());
     assert_int_equal(a.cursor_col(), b.cursor_col());
     assert_int_equal(a.cursor_visible(), b.cursor_visible());
@@ -80,7 +76,9 @@ void test_answers_dropped(void**) {
     // Queries are consumed by the model and their answers go nowhere; the
     // screen shows nothing of them.
     TermModel m(3, 20);
-    m.feed("a\x1b[6nb\x1b[cc\x1bP$qm\x1b\\d\x1b]52;c;aGk=\x07" "e\x1b[21tf");
+    m.feed(
+        "a\x1b[6nb\x1b[cc\x1bP$qm\x1b\\d\x1b]52;c;aGk=\x07"
+        "e\x1b[21tf");
     assert_string_equal(m.row_text(0).c_str(), "abcdef");
 }
 
@@ -114,13 +112,17 @@ void test_snapshot_alt_screen(void**) {
 }
 
 void test_snapshot_modes(void**) {
-    roundtrip(4, 10, "\x1b[?7labcdefghijklmno", "XYZ");      // no autowrap
-    roundtrip(4, 10, "abcdef\x1b[4h\x1b[1;2H", "INS");        // insert mode
+    roundtrip(4, 10, "\x1b[?7labcdefghijklmno", "XYZ");  // no autowrap
+    roundtrip(4, 10, "abcdef\x1b[4h\x1b[1;2H", "INS");   // insert mode
 }
 
 void test_snapshot_saved_cursor(void**) {
     // DECSC before the keyframe, DECRC after it: position, pen and charset come back.
-    roundtrip(6, 20, "\x1b[3;7H\x1b[1;35m\x1b(0\x1b" "7\x1b[H\x1b[0m\x1b(Bplain", "\x1b" "8qq back");
+    roundtrip(6, 20,
+              "\x1b[3;7H\x1b[1;35m\x1b(0\x1b"
+              "7\x1b[H\x1b[0m\x1b(Bplain",
+              "\x1b"
+              "8qq back");
     // CSI s / CSI u, and 1049's saved cursor while in the alternate screen.
     roundtrip(6, 20, "\x1b[2;4H\x1b[s\x1b[6;1Hlow", "\x1b[uhere");
     roundtrip(6, 20, "shell\x1b[4;9H\x1b[?1049h\x1b[Hfull", "\x1b[?1049lX");
@@ -157,15 +159,82 @@ void test_snapshot_property_random(void**) {
     // and the original must end in the same state, byte for byte of their
     // encodings (which hold everything: both screens, saved cursors, tab
     // stops, modes, charsets, pen).
-    static const char* pieces[] = {
-        "text ", "\r\n", "\n", "\r", "\t", "\x08", "\x1b" "7", "\x1b" "8", "\x1b[s", "\x1b[u", "\x1bH", "\x1b[g",
-        "\x1b[3g", "\x1b[2;5r", "\x1b[r", "\x1b[?6h", "\x1b[?6l", "\x1b[?7l", "\x1b[?7h", "\x1b[4h", "\x1b[4l",
-        "\x1b[?1049h", "\x1b[?1049l", "\x1b[?47h", "\x1b[?47l", "\x1b[?1047h", "\x1b[?1047l", "\x1b(0", "\x1b(B",
-        "\x1b)0", "\x0e", "\x0f", "\x1b#6", "\x1b#3", "\x1b#5", "\x1b#8", "\x1b[5b", "\x1b[1;31;44m", "\x1b[0m",
-        "\x1b[38;2;1;2;3m", "\x1b[38:5:200m", "\x1b[7;4m", "\xe4\xb8\xad", "\xcc\x81", "\x1b[3@", "\x1b[2P",
-        "\x1b[X", "\x1b[2L", "\x1b[M", "\x1b[S", "\x1b[2T", "\x1b[5;10H", "\x1b[A", "\x1b[3B", "\x1b[20C", "\x1b[D",
-        "\x1b[J", "\x1b[1J", "\x1b[2K", "\x1bM", "\x1b" "D", "\x1b" "E", "\x1b[?25l", "\x1b[?5h", "\x1b[20h", "lqk",
-        "0123456789abcdefghij", "\x1b[!p", "\x1b[d", "\x1b[7G", "\xc2\x84", "\x1b[2;3;4;5I"};
+    static const char* pieces[] = {"text ",
+                                   "\r\n",
+                                   "\n",
+                                   "\r",
+                                   "\t",
+                                   "\x08",
+                                   "\x1b"
+                                   "7",
+                                   "\x1b"
+                                   "8",
+                                   "\x1b[s",
+                                   "\x1b[u",
+                                   "\x1bH",
+                                   "\x1b[g",
+                                   "\x1b[3g",
+                                   "\x1b[2;5r",
+                                   "\x1b[r",
+                                   "\x1b[?6h",
+                                   "\x1b[?6l",
+                                   "\x1b[?7l",
+                                   "\x1b[?7h",
+                                   "\x1b[4h",
+                                   "\x1b[4l",
+                                   "\x1b[?1049h",
+                                   "\x1b[?1049l",
+                                   "\x1b[?47h",
+                                   "\x1b[?47l",
+                                   "\x1b[?1047h",
+                                   "\x1b[?1047l",
+                                   "\x1b(0",
+                                   "\x1b(B",
+                                   "\x1b)0",
+                                   "\x0e",
+                                   "\x0f",
+                                   "\x1b#6",
+                                   "\x1b#3",
+                                   "\x1b#5",
+                                   "\x1b#8",
+                                   "\x1b[5b",
+                                   "\x1b[1;31;44m",
+                                   "\x1b[0m",
+                                   "\x1b[38;2;1;2;3m",
+                                   "\x1b[38:5:200m",
+                                   "\x1b[7;4m",
+                                   "\xe4\xb8\xad",
+                                   "\xcc\x81",
+                                   "\x1b[3@",
+                                   "\x1b[2P",
+                                   "\x1b[X",
+                                   "\x1b[2L",
+                                   "\x1b[M",
+                                   "\x1b[S",
+                                   "\x1b[2T",
+                                   "\x1b[5;10H",
+                                   "\x1b[A",
+                                   "\x1b[3B",
+                                   "\x1b[20C",
+                                   "\x1b[D",
+                                   "\x1b[J",
+                                   "\x1b[1J",
+                                   "\x1b[2K",
+                                   "\x1bM",
+                                   "\x1b"
+                                   "D",
+                                   "\x1b"
+                                   "E",
+                                   "\x1b[?25l",
+                                   "\x1b[?5h",
+                                   "\x1b[20h",
+                                   "lqk",
+                                   "0123456789abcdefghij",
+                                   "\x1b[!p",
+                                   "\x1b[d",
+                                   "\x1b[7G",
+                                   "\xc2\x84",
+                                   "\x1b[2;3;4;5I"};
     const size_t n = sizeof pieces / sizeof pieces[0];
     uint32_t seed = 99;
     auto rnd = [&] {
@@ -217,7 +286,9 @@ void test_snapshot_damage_rejected(void**) {
     // Every single-byte change of a snapshot either decodes to a valid
     // state (checked by playing on it) or is refused; never a crash.
     TermModel m(5, 12);
-    m.feed("\x1b[1;31mred\xe4\xb8\xad e\xcc\x81\x1b[?1049h\x1b[2;4r\x1b" "7\x1b#6wide");
+    m.feed(
+        "\x1b[1;31mred\xe4\xb8\xad e\xcc\x81\x1b[?1049h\x1b[2;4r\x1b"
+        "7\x1b#6wide");
     std::string good = m.snapshot().serialize();
     for (size_t i = 0; i < good.size(); i++)
         for (int bit = 0; bit < 8; bit++) {
@@ -227,7 +298,9 @@ void test_snapshot_damage_rejected(void**) {
             if (!Snapshot::deserialize(bad, s)) continue;
             TermModel t(3, 3);
             t.restore(s);
-            t.feed("\x1b[4hx\xe4\xb8\xad\x1b[3P\x1b[2@y\r\n\x1b[?1049lz\x1b" "8\x1b[5b");
+            t.feed(
+                "\x1b[4hx\xe4\xb8\xad\x1b[3P\x1b[2@y\r\n\x1b[?1049lz\x1b"
+                "8\x1b[5b");
             (void)t.text();
         }
 }
@@ -262,15 +335,21 @@ void test_xterm_semantics(void**) {
     }
     {
         TermModel m(6, 10);  // DECRC without DECSC: home, origin mode off
-        m.feed("\x1b[2;5r\x1b[?6h\x1b" "8\x1b[HX");
+        m.feed(
+            "\x1b[2;5r\x1b[?6h\x1b"
+            "8\x1b[HX");
         assert_string_equal(m.row_text(0).c_str(), "X");
     }
     {
         TermModel m(6, 10);  // each screen has its own saved cursor
-        m.feed("\x1b[3;3H\x1b[?1049h\x1b[5;5H\x1b" "7\x1b[H\x1b[?1049l");
+        m.feed(
+            "\x1b[3;3H\x1b[?1049h\x1b[5;5H\x1b"
+            "7\x1b[H\x1b[?1049l");
         assert_int_equal(m.cursor_row(), 2);
         assert_int_equal(m.cursor_col(), 2);
-        m.feed("\x1b[?1049h\x1b" "8");  // DECRC in the alternate screen: its own DECSC, not 1049h's
+        m.feed(
+            "\x1b[?1049h\x1b"
+            "8");  // DECRC in the alternate screen: its own DECSC, not 1049h's
         assert_int_equal(m.cursor_row(), 4);
         assert_int_equal(m.cursor_col(), 4);
     }
@@ -321,9 +400,13 @@ void test_libvterm_crashers(void**) {
     {
         TermModel m(18, 47);  // C1 CSI as UTF-8 in insert mode: a glyph of width -1
         m.feed("\x1b[4h");
-        m.feed("\xc2\x9b" "B");
-        m.feed("x\xc2");      // split between writes
-        m.feed("\x9b" "A");
+        m.feed(
+            "\xc2\x9b"
+            "B");
+        m.feed("x\xc2");  // split between writes
+        m.feed(
+            "\x9b"
+            "A");
     }
     {
         TermModel m(14, 49);  // insert mode, DECALN, resizes
@@ -347,12 +430,16 @@ void test_libvterm_crashers(void**) {
     }
     {
         TermModel m(8, 70);  // REP before any character: libvterm loops forever
-        m.feed("\xc2\x9b" "b");
+        m.feed(
+            "\xc2\x9b"
+            "b");
         m.feed("\x1b[5b\x1b(0\x1b[b");
         assert_string_equal(m.row_text(0).c_str(), "");
         m.resize(9, 71);
         m.feed("\x1b[b");
-        m.feed("\xcc\x81\xc2\x9b" "b");  // a lone combining character, then REP
+        m.feed(
+            "\xcc\x81\xc2\x9b"
+            "b");                             // a lone combining character, then REP
         m.feed("\x1b(B\r\n-\x1b[4b|\x1b[b");  // REP as curses uses it
         assert_string_equal(m.row_text(1).c_str(), "-----||");
     }
@@ -371,11 +458,14 @@ void test_random_streams(void**) {
     // (this runs under ASan+UBSan in CI), and what is drawn carries no
     // control character. This found the libvterm bugs above; the fuzz
     // target fuzz_term_model goes further.
-    static const char* pieces[] = {"\x1b", "[", "]", "P", "?", ";", "0", "1", "9", "25", "1049", "h", "l", "m", "H", "J",
-                                   "K", "r", "t", "q", "$", " ", "\x07", "\x1b\\", "\x9b", "\xc2\x9b", "\xe4\xb8\xad",
-                                   "\xcc\x81", "\xff", "\x0e", "\x0f", "(", "0", "B", "7", "8", "c", "\r\n", "x", "\t",
-                                   "\x08", "M", "D", "E", "@", "P", "L", "S", "T", "X", "b", "\x1b[?1049h", "\x1b[?1049l",
-                                   "\x1b[2;5r", "\x1b[?6h", "\x1b[4h", "\x1b#8", "\x1b[>c", "\x1b[6n"};
+    static const char* pieces[] = {
+        "\x1b",     "[",       "]",      "P",       "?",      ";",      "0",           "1",           "9",
+        "25",       "1049",    "h",      "l",       "m",      "H",      "J",           "K",           "r",
+        "t",        "q",       "$",      " ",       "\x07",   "\x1b\\", "\x9b",        "\xc2\x9b",    "\xe4\xb8\xad",
+        "\xcc\x81", "\xff",    "\x0e",   "\x0f",    "(",      "0",      "B",           "7",           "8",
+        "c",        "\r\n",    "x",      "\t",      "\x08",   "M",      "D",           "E",           "@",
+        "P",        "L",       "S",      "T",       "X",      "b",      "\x1b[?1049h", "\x1b[?1049l", "\x1b[2;5r",
+        "\x1b[?6h", "\x1b[4h", "\x1b#8", "\x1b[>c", "\x1b[6n"};
     const size_t n = sizeof pieces / sizeof pieces[0];
     uint32_t seed = 12345;
     auto rnd = [&] {
@@ -389,14 +479,14 @@ void test_random_streams(void**) {
             for (int i = 0; i < 40; i++) bytes += pieces[rnd() % n];
             m.feed(bytes);
             switch (rnd() % 6) {
-            case 0: m.resize(static_cast<uint16_t>(rnd() % 40), static_cast<uint16_t>(rnd() % 120)); break;
-            case 1: {
-                Snapshot snap;
-                assert_true(Snapshot::deserialize(m.snapshot().serialize(), snap));
-                m.restore(snap);
-                break;
-            }
-            default: break;
+                case 0: m.resize(static_cast<uint16_t>(rnd() % 40), static_cast<uint16_t>(rnd() % 120)); break;
+                case 1: {
+                    Snapshot snap;
+                    assert_true(Snapshot::deserialize(m.snapshot().serialize(), snap));
+                    m.restore(snap);
+                    break;
+                }
+                default: break;
             }
             for (int r = 0; r < m.rows(); r++) {
                 std::string row = m.draw_row(r, static_cast<int>(1 + rnd() % 200));
@@ -410,7 +500,7 @@ void test_random_streams(void**) {
     }
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

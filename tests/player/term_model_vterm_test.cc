@@ -17,12 +17,7 @@
 #include "tlog/utf8.h"
 
 // cmocka last: it defines macros (fail) that clash with the C++ library.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka_cxx.h"
 
 using tlog::play::TermModel;
 
@@ -76,8 +71,10 @@ public:
                 continue;
             }
             // The alphabet sets only the eight indexed colours; libvterm's defaults are RGB.
-            int fg = VTERM_COLOR_IS_INDEXED(&cell.fg) && !VTERM_COLOR_IS_DEFAULT_FG(&cell.fg) ? cell.fg.indexed.idx : -1;
-            int bg = VTERM_COLOR_IS_INDEXED(&cell.bg) && !VTERM_COLOR_IS_DEFAULT_BG(&cell.bg) ? cell.bg.indexed.idx : -1;
+            int fg =
+                VTERM_COLOR_IS_INDEXED(&cell.fg) && !VTERM_COLOR_IS_DEFAULT_FG(&cell.fg) ? cell.fg.indexed.idx : -1;
+            int bg =
+                VTERM_COLOR_IS_INDEXED(&cell.bg) && !VTERM_COLOR_IS_DEFAULT_BG(&cell.bg) ? cell.bg.indexed.idx : -1;
             std::string a = attrs(cell.attrs.bold, cell.attrs.underline, cell.attrs.reverse, fg, bg);
             for (int i = 0; i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i]; i++) {
                 out += "|" + a;
@@ -121,22 +118,32 @@ std::string our_cells(const TermModel& m, int row) {
             fg = bg = -1;
             for (size_t p = 0, q; (q = codes.find(';', p)) != std::string::npos; p = q + 1) {
                 int v = std::stoi(codes.substr(p, q - p));
-                if (v == 1) b = true;
-                else if (v == 4) u = true;
-                else if (v == 7) r = true;
-                else if (v >= 30 && v <= 37) fg = v - 30;
-                else if (v >= 40 && v <= 47) bg = v - 40;
+                if (v == 1)
+                    b = true;
+                else if (v == 4)
+                    u = true;
+                else if (v == 7)
+                    r = true;
+                else if (v >= 30 && v <= 37)
+                    fg = v - 30;
+                else if (v >= 40 && v <= 47)
+                    bg = v - 40;
             }
             i = end + 1;
             continue;
         }
         size_t len = 1;
         auto c = static_cast<unsigned char>(drawn[i]);
-        if (c >= 0xf0) len = 4;
-        else if (c >= 0xe0) len = 3;
-        else if (c >= 0xc0) len = 2;
-        if (drawn[i] == ' ') out += "| ";
-        else out += "|" + Reference::attrs(b, u, r, fg, bg) + drawn.substr(i, len);
+        if (c >= 0xf0)
+            len = 4;
+        else if (c >= 0xe0)
+            len = 3;
+        else if (c >= 0xc0)
+            len = 2;
+        if (drawn[i] == ' ')
+            out += "| ";
+        else
+            out += "|" + Reference::attrs(b, u, r, fg, bg) + drawn.substr(i, len);
         i += len;
     }
     return Reference::trim(out);
@@ -150,9 +157,11 @@ std::string compare(int rows, int cols, const std::string& stream) {
     ref.feed(stream);
     for (int r = 0; r < rows; r++) {
         if (ours.row_text(r) != ref.row_text(r))
-            return "row " + std::to_string(r) + ": ours \"" + ours.row_text(r) + "\" libvterm \"" + ref.row_text(r) + "\"";
+            return "row " + std::to_string(r) + ": ours \"" + ours.row_text(r) + "\" libvterm \"" + ref.row_text(r) +
+                   "\"";
         if (our_cells(ours, r) != ref.cells(r))
-            return "attributes of row " + std::to_string(r) + ": ours " + our_cells(ours, r) + " libvterm " + ref.cells(r);
+            return "attributes of row " + std::to_string(r) + ": ours " + our_cells(ours, r) + " libvterm " +
+                   ref.cells(r);
     }
     int rr, rc;
     ref.cursor(rr, rc);
@@ -167,8 +176,10 @@ std::string shown(const std::string& s) {
     char buf[8];
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
-        if (c == 0x1b) out += "\\e";
-        else if (c >= 0x20 && c < 0x7f) out += ch;
+        if (c == 0x1b)
+            out += "\\e";
+        else if (c >= 0x20 && c < 0x7f)
+            out += ch;
         else {
             std::snprintf(buf, sizeof buf, "\\x%02x", c);
             out += buf;
@@ -193,18 +204,74 @@ std::string shown(const std::string& s) {
 // term_model_test.cc cover the cases above, and model_vs_tmux.py compares
 // the full alphabet, wide characters included, with tmux.
 const std::vector<const char*> kText = {
-    "hello ", "world", "0123456789", "\r\n", "\n", "\r", "\x1b[H", "\x1b[3H", "\x1b[2J", "\x1b[2K", "\x1b[L",
-    "\x1b[2L", "\x1b[M", "\x1b[2M", "\x1b[S", "\x1b[2T", "\x1b" "D", "\x1b" "E", "\x1b" "M", "\x1b[1m", "\x1b[4m",
-    "\x1b[7m", "\x1b[31m", "\x1b[42m", "\x1b[1;33;44m", "\x1b[0m", "\x1b[m", "\x1b[22m", "\x1b[24m", "\x1b[27m",
-    "\x1b[39m", "\x1b[49m", "\x1b(0lqqk\x1b(B", "\x1b[6n", "\x1b[c", "\x1b]0;title\x07", "\x1bP$qm\x1b\\",
+    "hello ",
+    "world",
+    "0123456789",
+    "\r\n",
+    "\n",
+    "\r",
+    "\x1b[H",
+    "\x1b[3H",
+    "\x1b[2J",
+    "\x1b[2K",
+    "\x1b[L",
+    "\x1b[2L",
+    "\x1b[M",
+    "\x1b[2M",
+    "\x1b[S",
+    "\x1b[2T",
+    "\x1b"
+    "D",
+    "\x1b"
+    "E",
+    "\x1b"
+    "M",
+    "\x1b[1m",
+    "\x1b[4m",
+    "\x1b[7m",
+    "\x1b[31m",
+    "\x1b[42m",
+    "\x1b[1;33;44m",
+    "\x1b[0m",
+    "\x1b[m",
+    "\x1b[22m",
+    "\x1b[24m",
+    "\x1b[27m",
+    "\x1b[39m",
+    "\x1b[49m",
+    "\x1b(0lqqk\x1b(B",
+    "\x1b[6n",
+    "\x1b[c",
+    "\x1b]0;title\x07",
+    "\x1bP$qm\x1b\\",
 };
 const std::vector<const char*> kMotion = {
-    "\t", "\b", "\x1b[5;10H", "\x1b[2;3H", "\x1b[7G", "\x1b[d", "\x1b[4d", "\x1b[J", "\x1b[1J", "\x1b[K",
-    "\x1b[1K", "\x1b[X", "\x1b[4X",
+    "\t",     "\b",      "\x1b[5;10H", "\x1b[2;3H", "\x1b[7G", "\x1b[d",  "\x1b[4d",
+    "\x1b[J", "\x1b[1J", "\x1b[K",     "\x1b[1K",   "\x1b[X",  "\x1b[4X",
 };
 const std::vector<const char*> kNoRegion = {
-    "\x1b[A", "\x1b[3B", "\x1b[4C", "\x1b[2D", "\x1b[E", "\x1b[F", "\x1b[@", "\x1b[3@", "\x1b[P", "\x1b[2P",
-    "\x1b" "7", "\x1b" "8", "\x1b[I", "\x1b[Z", "\x1b" "H", "\x1b[g", "\x1b[3g", "\x1b[4h", "\x1b[4l",
+    "\x1b[A",
+    "\x1b[3B",
+    "\x1b[4C",
+    "\x1b[2D",
+    "\x1b[E",
+    "\x1b[F",
+    "\x1b[@",
+    "\x1b[3@",
+    "\x1b[P",
+    "\x1b[2P",
+    "\x1b"
+    "7",
+    "\x1b"
+    "8",
+    "\x1b[I",
+    "\x1b[Z",
+    "\x1b"
+    "H",
+    "\x1b[g",
+    "\x1b[3g",
+    "\x1b[4h",
+    "\x1b[4l",
 };
 const std::vector<const char*> kRegion = {"\x1b[2;6r", "\x1b[r", "\x1b[3;5r", "\x1b[?1049h", "\x1b[?1049l"};
 
@@ -256,7 +323,8 @@ void test_random_agreement(void**) {
                 stream.resize(e);
                 break;
             }
-        std::fprintf(stderr, "round %d (%dx%d): %s\n  stream: %s\n", round, rows, cols, why.c_str(), shown(stream).c_str());
+        std::fprintf(stderr, "round %d (%dx%d): %s\n  stream: %s\n", round, rows, cols, why.c_str(),
+                     shown(stream).c_str());
         mismatches++;
     }
     assert_int_equal(mismatches, 0);

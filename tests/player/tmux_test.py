@@ -3,8 +3,7 @@ Usage: tmux_test.py TEST (TLOG_PLAY and CODEC_TOOL in the environment)."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from playtest import Script, Tmux, encode_raw, fail, scrolling_recording, tmpdir  # noqa: E402
+from tlogtest.player import Script, Tmux, encode_raw, fail, scrolling_recording, tmpdir
 
 import time  # noqa: E402
 

@@ -10,22 +10,16 @@
 #include <string>
 #include <vector>
 
-#include "tlog/rec/charset.h"
 #include "tlog/conf_proof.h"
-#include "tlog/rec/config.h"
 #include "tlog/error.h"
+#include "tlog/rec/charset.h"
+#include "tlog/rec/config.h"
 #include "tlog/rec/file_transfer.h"
 #include "tlog/rec/rate_limit.h"
 #include "tlog/rec/recorder.h"
 
 // cmocka last: its fail() macro clashes with the C++ headers.
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka_cxx.h"
 
 using namespace tlog;
 using namespace tlog::rec;
@@ -97,16 +91,17 @@ void test_defaults(void**) {
 }
 
 void test_layers_in_order(void**) {
-    write_file(g_dir + "/tlog-rec.conf", "// system\n{ \"latency\": 3, /* c */ \"log\": {\"input\": true}, \"payload\": 1000 }\n");
+    write_file(g_dir + "/tlog-rec.conf",
+               "// system\n{ \"latency\": 3, /* c */ \"log\": {\"input\": true}, \"payload\": 1000 }\n");
     write_file(g_dir + "/env.conf", "{\"payload\": 4000, \"limit\": {\"action\": \"drop\"}}");
     g_env["TLOG_REC_CONF_FILE"] = g_dir + "/env.conf";
     g_env["TLOG_REC_CONF_TEXT"] = "{\"payload\": 5000, \"writer\": \"syslog\"}";
     auto r = load_config(opts(Program::Rec, {"--payload=6000", "-o", "/x.log", "cmd", "arg"}));
-    assert_true(r.config.latency == 3);          // system file
-    assert_true(r.config.log_input);             // system file, nested, kept by later layers
+    assert_true(r.config.latency == 3);                          // system file
+    assert_true(r.config.log_input);                             // system file, nested, kept by later layers
     assert_string_equal(r.config.limit_action.c_str(), "drop");  // env file
     assert_string_equal(r.config.writer.c_str(), "syslog");      // env text
-    assert_int_equal(r.config.payload, 6000);   // command line wins
+    assert_int_equal(r.config.payload, 6000);                    // command line wins
     assert_string_equal(r.config.file_path.c_str(), "/x.log");
     assert_int_equal(r.config.args.size(), 2);
     assert_string_equal(r.config.args[0].c_str(), "cmd");
@@ -141,9 +136,11 @@ void test_errors_name_source_key_expectation(void**) {
 }
 
 void test_session_names_and_untrusted_env(void**) {
-    write_file(g_dir + "/tlog-rec-session.conf", "{\"writer\": \"file\", \"file\": {\"path\": \"/var/log/tlog/s.log\"}}");
+    write_file(g_dir + "/tlog-rec-session.conf",
+               "{\"writer\": \"file\", \"file\": {\"path\": \"/var/log/tlog/s.log\"}}");
     g_env["TLOG_REC_SESSION_CONF_TEXT"] =
-        "{\"log\": {\"output\": false}, \"writer\": \"file\", \"file\": {\"path\": \"/tmp/evil\"}, \"shell\": \"/bin/zsh\", \"notice\": \"hi\"}";
+        "{\"log\": {\"output\": false}, \"writer\": \"file\", \"file\": {\"path\": \"/tmp/evil\"}, \"shell\": "
+        "\"/bin/zsh\", \"notice\": \"hi\"}";
     g_env["TLOG_REC_SESSION_CONF_FILE"] = g_dir + "/whatever.conf";
     g_env["TLOG_REC_CONF_TEXT"] = "{\"payload\": 99999}";  // pam_tlog's variable: read, untrusted too
     LoadOptions o = opts(Program::RecSession, {"-c", "echo hi"});
@@ -165,10 +162,9 @@ void test_session_names_and_untrusted_env(void**) {
     r = load_config(o);
     assert_int_equal(r.ignored.size(), 3);
     // Hostile texts: deep nesting, huge strings, NUL-free garbage: ignored whole, never fatal.
-    for (const std::string& hostile : {std::string(100000, '[') + std::string(100000, ']'),
-                                       "{\"notice\": \"" + std::string(2 << 20, 'x') + "\"}",
-                                       std::string("{\"log\": {\"output\": fals}}"),
-                                       std::string("{\"shell\": \"relative/path\"}")}) {
+    for (const std::string& hostile :
+         {std::string(100000, '[') + std::string(100000, ']'), "{\"notice\": \"" + std::string(2 << 20, 'x') + "\"}",
+          std::string("{\"log\": {\"output\": fals}}"), std::string("{\"shell\": \"relative/path\"}")}) {
         g_env["TLOG_REC_SESSION_CONF_TEXT"] = hostile;
         r = load_config(o);
         assert_true(r.config.log_output);
@@ -190,7 +186,8 @@ void test_session_names_and_untrusted_env(void**) {
 
 // The login shell's command line is the user's (su -- USER --log-output=false).
 void test_session_untrusted_command_line(void**) {
-    write_file(g_dir + "/tlog-rec-session.conf", "{\"writer\": \"file\", \"file\": {\"path\": \"/var/log/tlog/s.log\"}}");
+    write_file(g_dir + "/tlog-rec-session.conf",
+               "{\"writer\": \"file\", \"file\": {\"path\": \"/var/log/tlog/s.log\"}}");
     LoadOptions o = opts(Program::RecSession, {"--log-output=false", "-w", "syslog", "-o", "/tmp/evil", "--lax",
                                                "--integrity-key=/tmp/k", "--semaphore=/tmp/sem", "-l", "-c", "id"});
     o.trust_env = false;
@@ -264,9 +261,9 @@ void test_transfer_commands(void**) {
     assert_true(file_transfer_argv("/usr/lib/openssh/sftp-server", all).has_value());
     assert_true(file_transfer_argv("rsync --server -vlogDtpre.iLsfxC . /dst", all).has_value());
     assert_true(file_transfer_argv("exec scp -t .", all).has_value());
-    assert_false(file_transfer_argv("scp a b", all).has_value());          // client, not server side
-    assert_false(file_transfer_argv("scp -t /tmp", none).has_value());     // no system scp
-    assert_false(file_transfer_argv("/home/u/scp -t x", all).has_value()); // not the system's program
+    assert_false(file_transfer_argv("scp a b", all).has_value());           // client, not server side
+    assert_false(file_transfer_argv("scp -t /tmp", none).has_value());      // no system scp
+    assert_false(file_transfer_argv("/home/u/scp -t x", all).has_value());  // not the system's program
     assert_false(file_transfer_argv("internal-sftp", all).has_value());
     assert_false(file_transfer_argv("ls", all).has_value());
     // shell syntax: the user could run anything after the transfer
@@ -543,7 +540,7 @@ void test_rate_limiter(void**) {
     assert_false(drop.decide(0, 1000).take);     // 500 left
     assert_true(drop.decide(s / 2, 1000).take);  // 500 + 500 refilled
     assert_false(drop.decide(s / 2, 1).take);
-    assert_true(drop.decide(10 * s, 2000).take); // refill capped at burst
+    assert_true(drop.decide(10 * s, 2000).take);  // refill capped at burst
     assert_false(drop.decide(10 * s, 1).take);
     RateLimiter delay(RateLimiter::Action::Delay, 1000, 1000, 0);
     auto d = delay.decide(0, 1000);
@@ -560,7 +557,8 @@ void test_drop_record(void**) {
     r.add(true, 9, "de");
     std::string m = r.take_value();
     // sha256("abcde")
-    assert_non_null(strstr(m.c_str(), "\"sha256\":\"36bbe50ed96841d10443bcb670d6554f0a34b761be67ec9c4a8ad2c0c44ca42c\""));
+    assert_non_null(
+        strstr(m.c_str(), "\"sha256\":\"36bbe50ed96841d10443bcb670d6554f0a34b761be67ec9c4a8ad2c0c44ca42c\""));
     assert_non_null(strstr(m.c_str(), "\"in_bytes\":2,\"out_bytes\":3"));
     assert_non_null(strstr(m.c_str(), "\"from\":5,\"to\":9"));
     assert_true(r.empty());
@@ -598,7 +596,7 @@ void test_charset(void**) {
     assert_false(codeset_is_utf8("ISO-8859-1"));
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

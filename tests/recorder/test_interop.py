@@ -2,13 +2,14 @@
 """Our recordings play in Debian's tlog-play 12 (suite interop): from a
 file, and from the journal (as cockpit-session-recording reads them:
 matched by TLOG_REC). Usage: test_interop.py CASE"""
+import json
 import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rectest import *  # noqa
+from tlogtest.terminal import TLOG_REC, TLOG_REC_SESSION, check, messages, output_of, spawn, tmpdir
+from tlogtest.namespace import Journald, require_root_ns, sh
 
 TLOG_PLAY = "/usr/bin/tlog-play"
 

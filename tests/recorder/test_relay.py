@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rectest import *  # noqa
+from tlogtest.terminal import (CODEC_TOOL, TLOG_REC, TLOG_REC_SESSION, check, decode, end_of, fail, input_of,
+                               messages, output_of, spawn, tmpdir, windows_of)
 
 
 def session_env(**extra):

@@ -10,12 +10,11 @@ and rsync recorded as transfers. Run through run_ns.sh. Usage: test_sshd.py"""
 import os
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rectest import *  # noqa
-from test_security import Env, USER_UID, USER_GID, SYSCONFDIR  # noqa
+from tlogtest.terminal import check, messages, output_of, spawn
+from tlogtest.namespace import sh, write_sshd_config
+from tlogtest.security_env import Env, SYSCONFDIR, USER_GID, USER_UID
 
 
 def main():

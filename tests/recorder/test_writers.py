@@ -2,13 +2,14 @@
 """Writers against the real services (suite integration, root): journald with
 its sockets on a private /run, rsyslogd on a private /dev/log. Both started
 here and stopped by PID. Run through run_ns.sh. Usage: test_writers.py CASE"""
+import json
 import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rectest import *  # noqa
+from tlogtest.terminal import TLOG_REC, TLOG_REC_SESSION, check, decode, output_of, spawn, tmpdir
+from tlogtest.namespace import Journald, Rsyslog, private_dev, require_root_ns, sh
 
 
 def clean_env(**kw):

@@ -9,12 +9,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "recorder"))
-from rectest import *  # noqa
+from tlogtest.namespace import (Rsyslog, become_subreaper, private_dev, reap_all, require_root_ns, sh,
+                                write_sshd_config)
+from tlogtest.terminal import check, decode, fail, messages, spawn, tmpdir
 
 SRC = os.environ["SOURCE_ROOT"]
 BUILD = os.environ["BUILD_ROOT"]
