@@ -57,7 +57,8 @@ def case_recorded_login(e):
     # close_session found the recorder's marker: recorded, ended, and gone
     log = e.syslog.text(wait_for="rec %s: recorded" % rec)
     check("rec %s: recorded, ended (exit)" % rec in log, "no close_session report: %s" % log[-2000:])
-    check(not [f for f in os.listdir("/run/tlog") if f.startswith("rec.")], "markers left in /run/tlog")
+    # removed right after that line is logged: wait for it, not a fixed time
+    wait_for(lambda: not [f for f in os.listdir("/run/tlog") if f.startswith("rec.")], "the markers to be removed", 10)
 
 
 def case_not_recorded(e):

@@ -54,7 +54,11 @@ int main(int argc, char** argv) {
                     char* buf = static_cast<char*>(malloc(size));
                     struct passwd pw, *res = nullptr;
                     int rc = getpwnam_r(argv[j], &pw, buf, size, &res);
-                    if (rc == ERANGE) { free(buf); size *= 2; continue; }
+                    if (rc == ERANGE) {
+                        free(buf);
+                        size *= 2;
+                        continue;
+                    }
                     if (k == 0 && res) print(res);
                     free(buf);
                     break;

@@ -9,9 +9,10 @@
 
 static std::atomic<int> g_calls{0};
 
-extern "C" __attribute__((visibility("default"))) enum nss_status _nss_recurse_getpwnam_r(
-    const char* name, struct passwd* pwd, char* buf, size_t buflen, int* errnop) {
-    if (++g_calls > 1000) __builtin_trap();   // runaway recursion: crash loudly
+extern "C" __attribute__((visibility("default"))) enum nss_status _nss_recurse_getpwnam_r(const char* name,
+                                                                                          struct passwd* pwd, char* buf,
+                                                                                          size_t buflen, int* errnop) {
+    if (++g_calls > 1000) __builtin_trap();  // runaway recursion: crash loudly
     // Its own buffer, as a real module would use: the caller's shrinking
     // buffer must not be what ends a recursion.
     (void)pwd, (void)buf, (void)buflen;
@@ -19,12 +20,13 @@ extern "C" __attribute__((visibility("default"))) enum nss_status _nss_recurse_g
     struct passwd pw, *res = nullptr;
     (void)getpwnam_r(name, &pw, own, sizeof own, &res);
     --g_calls;
-    *errnop = 2;   // ENOENT
+    *errnop = 2;  // ENOENT
     return NSS_STATUS_NOTFOUND;
 }
 
-extern "C" __attribute__((visibility("default"))) enum nss_status _nss_recurse_getpwuid_r(
-    uid_t uid, struct passwd* pwd, char* buf, size_t buflen, int* errnop) {
+extern "C" __attribute__((visibility("default"))) enum nss_status _nss_recurse_getpwuid_r(uid_t uid, struct passwd* pwd,
+                                                                                          char* buf, size_t buflen,
+                                                                                          int* errnop) {
     if (++g_calls > 1000) __builtin_trap();
     (void)pwd, (void)buf, (void)buflen;
     char own[2048];

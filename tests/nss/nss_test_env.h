@@ -29,9 +29,7 @@ struct NssTestEnv {
         setenv("TLOG_POLICY_CACHE", cache.c_str(), 1);
         setenv("TLOG_NSS_NSSWITCH", (dir + "/nsswitch.conf").c_str(), 1);
     }
-    ~NssTestEnv() {
-        std::system(("rm -rf '" + dir + "'").c_str());
-    }
+    ~NssTestEnv() { std::system(("rm -rf '" + dir + "'").c_str()); }
 
     // Compiles rules into the cache the module reads (atomically, as tlog-policy does).
     void compile(const std::string& rules) {

@@ -55,13 +55,19 @@ std::string lookup(const char* name, uid_t uid, bool by_uid, size_t bufsize) {
         int err = 0;
         enum nss_status st = by_uid ? _nss_tlog_getpwuid_r(uid, &pw, buf.data(), buf.size(), &err)
                                     : _nss_tlog_getpwnam_r(name, &pw, buf.data(), buf.size(), &err);
-        if (st == NSS_STATUS_TRYAGAIN && err == ERANGE) { buf.resize(buf.size() * 2); continue; }
+        if (st == NSS_STATUS_TRYAGAIN && err == ERANGE) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
         if (st != NSS_STATUS_SUCCESS) return "";
 #else
         struct passwd* res = nullptr;
         int rc = by_uid ? getpwuid_r(uid, &pw, buf.data(), buf.size(), &res)
                         : getpwnam_r(name, &pw, buf.data(), buf.size(), &res);
-        if (rc == ERANGE) { buf.resize(buf.size() * 2); continue; }
+        if (rc == ERANGE) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
         if (rc != 0 || !res) return "";
 #endif
         return pw.pw_shell;
@@ -69,20 +75,25 @@ std::string lookup(const char* name, uid_t uid, bool by_uid, size_t bufsize) {
 }
 
 void worker(int id, long n) {
-    struct Q { const char* name; uid_t uid; bool recorded; };
+    struct Q {
+        const char* name;
+        uid_t uid;
+        bool recorded;
+    };
     const Q qs[] = {{"daemon", 1, true}, {"sys", 3, true}, {"bin", 2, false}, {"root", 0, false}};
     for (long i = 0; i < n; ++i) {
         const Q& q = qs[(i + id) % 4];
         const bool by_uid = (i / 4 + id) % 2;
-        const size_t bufsize = (i % 7 == 0) ? 16 : 1024;   // exercise the ERANGE path too
+        const size_t bufsize = (i % 7 == 0) ? 16 : 1024;  // exercise the ERANGE path too
         const std::string shell = lookup(q.name, q.uid, by_uid, bufsize);
         bool ok;
 #ifdef NSS_TLOG_DIRECT
-        ok = q.recorded ? shell == g_recorder : shell.empty();   // NOTFOUND for the unrecorded
+        ok = q.recorded ? shell == g_recorder : shell.empty();  // NOTFOUND for the unrecorded
 #else
         ok = q.recorded ? shell == g_recorder : (!shell.empty() && shell != g_recorder);
 #endif
-        if (!ok && g_errors++ < 10) fprintf(stderr, "thread %d: %s by %s: shell '%s'\n", id, q.name, by_uid ? "uid" : "name", shell.c_str());
+        if (!ok && g_errors++ < 10)
+            fprintf(stderr, "thread %d: %s by %s: shell '%s'\n", id, q.name, by_uid ? "uid" : "name", shell.c_str());
     }
 }
 
@@ -113,7 +124,7 @@ void forker() {
     while (!g_stop) {
         const pid_t pid = fork();
         if (pid == 0) {
-            alarm(20);   // a deadlocked child dies and is counted as an error
+            alarm(20);  // a deadlocked child dies and is counted as an error
             _exit(lookup("daemon", 1, false, 1024) == g_recorder ? 0 : 1);
         }
         int st = 0;
@@ -133,13 +144,13 @@ void replacer(const std::string& path) {
     while (!g_stop) {
         const std::string tmp = path + ".tmp";
         std::ofstream(tmp, std::ios::binary) << bytes;
-        chmod(tmp.c_str(), 0644);   // whatever the umask: readers refuse group-writable caches
+        chmod(tmp.c_str(), 0644);  // whatever the umask: readers refuse group-writable caches
         if (rename(tmp.c_str(), path.c_str()) != 0) ++g_errors;
         usleep(100000 + (k++ % 3) * 50000);
     }
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     const int threads = argc > 1 ? atoi(argv[1]) : 32;

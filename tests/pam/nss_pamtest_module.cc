@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern "C" __attribute__((visibility("default"))) enum nss_status
-_nss_pamtest_getpwnam_r(const char* name, struct passwd* pw, char* buf, size_t len, int* errnop) {
+extern "C" __attribute__((visibility("default"))) enum nss_status _nss_pamtest_getpwnam_r(const char* name,
+                                                                                          struct passwd* pw, char* buf,
+                                                                                          size_t len, int* errnop) {
     const char* path = getenv("PAMTEST_PASSWD");
     FILE* f = path ? fopen(path, "re") : nullptr;
     if (!f) {

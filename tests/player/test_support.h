@@ -40,8 +40,7 @@ public:
     }
     ~TempDir() {
         std::string cmd = "rm -rf '" + path_ + "'";
-        if (std::system(cmd.c_str()) != 0) {
-        }
+        if (std::system(cmd.c_str()) != 0) {}
     }
     const std::string& path() const { return path_; }
     std::string file(const std::string& name) const { return path_ + "/" + name; }
@@ -56,4 +55,4 @@ inline tlog::RecordingInfo info(const std::string& rec = "rec-1") {
 
 constexpr int64_t kMs = 1000000;  // ns
 
-} // namespace testsupport
+}  // namespace testsupport

@@ -20,7 +20,7 @@ struct FakeUser {
 struct FakeGroup {
     std::string name;
     gid_t gid;
-    std::vector<std::string> members;   // supplementary members
+    std::vector<std::string> members;  // supplementary members
 };
 
 struct FakeWorld {

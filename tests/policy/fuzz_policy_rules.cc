@@ -27,9 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         c = compile_cache(p, "h1", "/usr/bin/tlog-rec-session", groups, 0);
     } catch (const tlog::InputError&) {
-        return 0;   // too many services: refused with a message
+        return 0;  // too many services: refused with a message
     }
-    std::string bytes = c.bytes;   // std::string storage is suitably aligned for 8
+    std::string bytes = c.bytes;  // std::string storage is suitably aligned for 8
     cache::View v;
     if (cache::View::open(bytes.data(), bytes.size(), &v) != nullptr) abort();
     Subject s;

@@ -32,25 +32,25 @@ std::string random_policy(std::mt19937& rng, int nrules, int nusers, int ngroups
         if (pick(3) == 0) s += "    priority: " + std::to_string(pick(5) - 2) + "\n";
         if (pick(10) == 0) s += "    enabled: false\n";
         switch (pick(6)) {
-        case 0: s += "    users: all\n"; break;
-        case 1: s += "    uids: [" + std::to_string(1000 + pick(nusers)) + "]\n"; break;
-        case 2: {
-            const int lo = 1000 + pick(nusers);
-            s += "    uids: [" + std::to_string(lo) + "-" + std::to_string(lo + pick(20)) + "]\n";
-            break;
-        }
-        case 3: s += "    groups: [g" + std::to_string(pick(ngroups)) + ", nosuch]\n"; break;
-        default:
-            s += "    users: [u" + std::to_string(pick(nusers)) + ", u" + std::to_string(pick(nusers)) + "]\n";
-            if (pick(2)) s += "    groups: [g" + std::to_string(pick(ngroups)) + "]\n";
+            case 0: s += "    users: all\n"; break;
+            case 1: s += "    uids: [" + std::to_string(1000 + pick(nusers)) + "]\n"; break;
+            case 2: {
+                const int lo = 1000 + pick(nusers);
+                s += "    uids: [" + std::to_string(lo) + "-" + std::to_string(lo + pick(20)) + "]\n";
+                break;
+            }
+            case 3: s += "    groups: [g" + std::to_string(pick(ngroups)) + ", nosuch]\n"; break;
+            default:
+                s += "    users: [u" + std::to_string(pick(nusers)) + ", u" + std::to_string(pick(nusers)) + "]\n";
+                if (pick(2)) s += "    groups: [g" + std::to_string(pick(ngroups)) + "]\n";
         }
         if (pick(3) == 0) s += std::string("    services: [") + services[pick(5)] + ", " + services[pick(5)] + "]\n";
         if (pick(4) == 0) s += std::string("    sessions: [") + kinds[pick(3)] + "]\n";
         switch (pick(5)) {
-        case 0: s += "    hosts: [h1]\n"; break;
-        case 1: s += "    hosts: [other]\n"; break;
-        case 2: s += "    hostgroups: [hg]\n"; break;
-        default: break;
+            case 0: s += "    hosts: [h1]\n"; break;
+            case 1: s += "    hosts: [other]\n"; break;
+            case 2: s += "    hostgroups: [hg]\n"; break;
+            default: break;
         }
     }
     return s;
@@ -93,10 +93,11 @@ void test_cache_agrees_with_evaluator(void**) {
 std::string sample_cache() {
     FakeWorld w;
     w.groups = {{"wheel", 10, {"alice"}}};
-    Policy p = load_policy_text("recorder: /opt/rec\nrules:\n"
-                                "  - {name: a, action: record, users: [bob], uids: [7, 100-200], groups: [wheel]}\n"
-                                "  - {name: b, action: exclude, users: all, services: [sshd]}\n",
-                                "s.yaml");
+    Policy p = load_policy_text(
+        "recorder: /opt/rec\nrules:\n"
+        "  - {name: a, action: record, users: [bob], uids: [7, 100-200], groups: [wheel]}\n"
+        "  - {name: b, action: exclude, users: all, services: [sshd]}\n",
+        "s.yaml");
     return compile_cache(p, "h", "/usr/bin/tlog-rec-session", w.resolver(), 42).bytes;
 }
 
@@ -111,7 +112,10 @@ struct Aligned {
 };
 
 void test_shortcut_applicability(void**) {
-    struct Case { const char* rules; bool by_name, by_uid; };
+    struct Case {
+        const char* rules;
+        bool by_name, by_uid;
+    };
     const Case cases[] = {
         {"rules: [{name: a, action: record, users: [bob]}]", true, false},
         {"rules: [{name: a, action: record, uids: [5]}]", false, true},
@@ -142,8 +146,8 @@ void test_sample_answers(void**) {
     assert_true(v.recorded("bob", 5000, 5000));
     assert_true(v.recorded("x", 7, 5000));
     assert_true(v.recorded("x", 150, 5000));
-    assert_true(v.recorded("alice", 5001, 5000));   // member of wheel
-    assert_true(v.recorded("y", 5002, 10));         // primary group wheel
+    assert_true(v.recorded("alice", 5001, 5000));  // member of wheel
+    assert_true(v.recorded("y", 5002, 10));        // primary group wheel
     assert_false(v.recorded("y", 5002, 11));
     assert_false(v.recorded("", 201, 0));
 }
@@ -158,7 +162,7 @@ void test_every_damaged_byte_rejected(void**) {
             if (!cache::View::open(a.data(), a.size, &v)) fail_msg("byte %zu ^ %02x accepted", i, flip);
         }
     }
-    for (size_t n = 0; n < bytes.size(); ++n) {   // every truncation
+    for (size_t n = 0; n < bytes.size(); ++n) {  // every truncation
         Aligned a(bytes.substr(0, n));
         cache::View v;
         if (!cache::View::open(a.data(), n, &v)) fail_msg("truncation to %zu accepted", n);
@@ -201,7 +205,7 @@ void test_atomic_write(void**) {
     cache::Mapping m;
     assert_null(cache::map_file(path.c_str(), &m));
     assert_true(cache::same_file(path.c_str(), m));
-    write_atomically(path, bytes);   // a new inode: readers notice
+    write_atomically(path, bytes);  // a new inode: readers notice
     assert_false(cache::same_file(path.c_str(), m));
     cache::unmap(&m);
     // Writable by others, or owned by another user: refused.
@@ -225,7 +229,7 @@ void test_atomic_write(void**) {
     }
     assert_true(thrown);
     unlink(path.c_str());
-    assert_int_equal(rmdir(dir), 0);   // empty: no temporary file left
+    assert_int_equal(rmdir(dir), 0);  // empty: no temporary file left
 }
 
 void test_map_rejects_bad_files(void**) {
@@ -239,7 +243,8 @@ void test_map_rejects_bad_files(void**) {
 void test_too_many_services(void**) {
     std::string text = "rules:\n";
     for (int i = 0; i < 21; ++i)
-        text += "  - {name: r" + std::to_string(i) + ", action: record, users: [a], services: [s" + std::to_string(i) + "]}\n";
+        text += "  - {name: r" + std::to_string(i) + ", action: record, users: [a], services: [s" + std::to_string(i) +
+                "]}\n";
     Policy p = load_policy_text(text, "many.yaml");
     bool thrown = false;
     try {
@@ -250,7 +255,7 @@ void test_too_many_services(void**) {
     assert_true(thrown);
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

@@ -25,8 +25,8 @@ Subject user(const std::string& name, uid_t uid, std::vector<std::string> groups
 struct ErrorCase {
     const char* text;
     uint64_t line;
-    const char* field;      // substring of the field
-    const char* message;    // substring of the message
+    const char* field;    // substring of the field
+    const char* message;  // substring of the message
 };
 
 void test_errors_name_file_line_key(void**) {
@@ -35,14 +35,23 @@ void test_errors_name_file_line_key(void**) {
         {"rules:\n  - name: a\n    action: record\n    userz: [x]\n", 4, "rules[0].userz", "unknown key"},
         {"rules:\n  - name: a\n    action: record\n", 2, "rules[0].users", "names no users"},
         {"rules:\n  - action: record\n    users: all\n", 2, "rules[0].name", "needs a name"},
-        {"rules:\n  - name: a\n    action: record\n    users: all\n    enabled: maybe\n", 5, "rules[0].enabled", "true or false"},
-        {"rules:\n  - name: a\n    action: record\n    users: all\n    uids: [5-1]\n", 5, "rules[0].uids", "empty uid range"},
-        {"rules:\n  - name: a\n    action: record\n    users: all\n    sessions: [shell]\n", 5, "rules[0].sessions", "interactive"},
-        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      writer: tcp\n", 6, "settings.writer", "journal"},
-        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      rate_limit: {rate: -5}\n", 6, "rate_limit.rate", "non-negative"},
-        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    audit: full\n", 5, "rules[0].audit", "none, login or session"},
-        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    hostgroups: [nope]\n", 2, "rules[0]", "unknown host group"},
-        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n  - name: a\n    action: exclude\n    users: [bob]\n", 5, "rules[1]", "duplicate rule name"},
+        {"rules:\n  - name: a\n    action: record\n    users: all\n    enabled: maybe\n", 5, "rules[0].enabled",
+         "true or false"},
+        {"rules:\n  - name: a\n    action: record\n    users: all\n    uids: [5-1]\n", 5, "rules[0].uids",
+         "empty uid range"},
+        {"rules:\n  - name: a\n    action: record\n    users: all\n    sessions: [shell]\n", 5, "rules[0].sessions",
+         "interactive"},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      writer: tcp\n", 6,
+         "settings.writer", "journal"},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      rate_limit: {rate: -5}\n", 6,
+         "rate_limit.rate", "non-negative"},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    audit: full\n", 5, "rules[0].audit",
+         "none, login or session"},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    hostgroups: [nope]\n", 2, "rules[0]",
+         "unknown host group"},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n  - name: a\n    action: exclude\n    users: "
+         "[bob]\n",
+         5, "rules[1]", "duplicate rule name"},
         {"default: maybe\n", 1, "default", "record or exclude"},
         {"recorder: tlog-rec-session\n", 1, "recorder", "absolute"},
         {"sssd:\n  scope: most\n", 2, "sssd.scope", "none, some or all"},
@@ -50,13 +59,18 @@ void test_errors_name_file_line_key(void**) {
         {"version: 2\n", 1, "version", "unsupported"},
         {"nss:\n  unrecorded: pass\n", 2, "nss.unrecorded", "notfound or answer"},
         {"nss:\n  shell: /bin/x\n", 2, "nss.shell", "unknown key"},
-        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    action: exclude\n", 5, "rules[0].action", "duplicate key"},
+        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    action: exclude\n", 5, "rules[0].action",
+         "duplicate key"},
         {"default: record\ndefault: exclude\n", 2, "default", "duplicate key"},
-        {"rules:\n  - name: a\n    action: record\n    users: []\n    groups: []\n", 2, "rules[0].users", "match nobody"},
-        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    hosts: []\n", 2, "rules[0].hosts", "match no host"},
-        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    settings: {input: true, input: false}\n", 5, "settings.input", "duplicate key"},
+        {"rules:\n  - name: a\n    action: record\n    users: []\n    groups: []\n", 2, "rules[0].users",
+         "match nobody"},
+        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    hosts: []\n", 2, "rules[0].hosts",
+         "match no host"},
+        {"rules:\n  - name: a\n    action: record\n    users: [x]\n    settings: {input: true, input: false}\n", 5,
+         "settings.input", "duplicate key"},
         {"rules:\n  - name: a\n    action: record\n    users: [all]\n", 4, "rules[0].users", "whole value"},
-        {"rules:\n  - name: a\n    action: record\n    users: all\n    groups: [g]\n", 4, "rules[0].users", "cannot be combined"},
+        {"rules:\n  - name: a\n    action: record\n    users: all\n    groups: [g]\n", 4, "rules[0].users",
+         "cannot be combined"},
     };
     for (const auto& c : cases) {
         bool thrown = false;
@@ -67,7 +81,8 @@ void test_errors_name_file_line_key(void**) {
             const std::string what = e.what();
             if (e.where().file != "/etc/tlog/rules.yaml" || e.where().line != c.line ||
                 e.where().field.find(c.field) == std::string::npos || what.find(c.message) == std::string::npos)
-                fail_msg("case %s\n  got: %s (line %lu)", c.text, what.c_str(), static_cast<unsigned long>(e.where().line));
+                fail_msg("case %s\n  got: %s (line %lu)", c.text, what.c_str(),
+                         static_cast<unsigned long>(e.where().line));
         }
         if (!thrown) fail_msg("no error for: %s", c.text);
     }
@@ -111,7 +126,8 @@ rules:
       rate_limit: {rate: 1000, burst: 2000, action: drop}
     audit: login
     retention: pci-7y
-)", "t.yaml");
+)",
+                                "t.yaml");
     assert_int_equal(p.rules.size(), 1);
     const Rule& r = p.rules[0];
     assert_int_equal(r.priority, -3);
@@ -123,11 +139,12 @@ rules:
     assert_true(r.audit == AuditLevel::Login);
     assert_string_equal(r.retention.c_str(), "pci-7y");
     assert_string_equal(p.recorder.c_str(), "/opt/tlog/bin/tlog-rec-session");
-    assert_string_equal(r.settings.to_json().c_str(),
-                        R"({"log":{"input":true,"output":false,"window":true},"limit":{"rate":1000,"burst":2000,"action":"drop"},"writer":"journal"})");
+    assert_string_equal(
+        r.settings.to_json().c_str(),
+        R"({"log":{"input":true,"output":false,"window":true},"limit":{"rate":1000,"burst":2000,"action":"drop"},"writer":"journal"})");
     assert_int_equal(r.where.line, 8);
     assert_true(rule_matches_host(p, r, "web1"));
-    assert_true(rule_matches_host(p, r, "db2.EXAMPLE.com"));   // host names compare case-insensitively
+    assert_true(rule_matches_host(p, r, "db2.EXAMPLE.com"));  // host names compare case-insensitively
     assert_false(rule_matches_host(p, r, "web2"));
     assert_true(rule_matches_user(r, user("x", 2500)));
     assert_true(rule_matches_user(r, user("x", 1, {"wheel"})));
@@ -193,24 +210,25 @@ struct Case {
     const char* service;
     SessionKind kind;
     bool recorded;
-    const char* rule;   // "" = default
+    const char* rule;  // "" = default
 };
 
 void test_precedence_table(void**) {
     Policy p = load_policy_text(kPrecedence, "prec.yaml");
     const std::vector<Case> cases = {
         {"alice", 1000, {"admins"}, "web1", "sshd", kInteractive, true, "all-admins"},
-        {"alice", 1000, {"admins"}, "web1", "sshd", kTransfer, false, "sftp-free"},   // exclude beats record at equal priority
+        {"alice", 1000, {"admins"}, "web1", "sshd", kTransfer, false, "sftp-free"},  // exclude beats record at equal
+                                                                                     // priority
         {"alice", 1000, {"users"}, "web1", "sshd", kInteractive, false, ""},
         {"alice", 1000, {"users"}, "web1", "su", kInteractive, true, "su-everyone"},
         {"alice", 1000, {"users"}, "web1", "sudo", kCommand, true, "su-everyone"},
         {"alice", 1000, {"users"}, "web1", "su", kTransfer, false, "sftp-free"},
-        {"bob", 1001, {"admins"}, "web1", "sshd", kInteractive, false, "no-bob"},     // user exclusion beats group record
-        {"bob", 1001, {"admins"}, "prod1", "sshd", kInteractive, true, "bob-on-prod"}, // priority beats exclusion
+        {"bob", 1001, {"admins"}, "web1", "sshd", kInteractive, false, "no-bob"},  // user exclusion beats group record
+        {"bob", 1001, {"admins"}, "prod1", "sshd", kInteractive, true, "bob-on-prod"},  // priority beats exclusion
         {"bob", 1001, {"admins"}, "PROD2", "sshd", kTransfer, true, "bob-on-prod"},
         {"bob", 1001, {}, "web1", "su", kInteractive, false, "no-bob"},
         {"carol", 1002, {"admins"}, "prod1", "su", kInteractive, false, "carol-never"},
-        {"dave", 1003, {}, "web1", "sshd", kInteractive, false, ""},                  // disabled rule ignored
+        {"dave", 1003, {}, "web1", "sshd", kInteractive, false, ""},  // disabled rule ignored
         {"dave", 1003, {}, "web1", "su", kInteractive, true, "su-everyone"},
         {"x5000", 5000, {}, "web1", "sshd", kInteractive, true, "contractors-range"},
         {"x5999", 5999, {}, "web1", "login", kCommand, true, "contractors-range"},
@@ -231,7 +249,8 @@ void test_precedence_table(void**) {
 }
 
 void test_default_record(void**) {
-    Policy p = load_policy_text("default: record\nrules:\n  - name: ops\n    action: exclude\n    users: [ops]\n", "d.yaml");
+    Policy p =
+        load_policy_text("default: record\nrules:\n  - name: ops\n    action: exclude\n    users: [ops]\n", "d.yaml");
     assert_true(evaluate(p, Request{user("anyone", 1), "h", "sshd", kInteractive}).recorded);
     Decision d = evaluate(p, Request{user("ops", 2), "h", "sshd", kInteractive});
     assert_false(d.recorded);
@@ -244,15 +263,15 @@ void test_any_service_view(void**) {
     auto all = [&](const char* name, uid_t uid, std::vector<std::string> g, const char* host) {
         return recorded_anywhere(evaluate_all_classes(p, user(name, uid, std::move(g)), host));
     };
-    assert_true(all("alice", 1000, {}, "web1"));     // via su
+    assert_true(all("alice", 1000, {}, "web1"));  // via su
     assert_false(all("carol", 1002, {"admins"}, "web1"));
     assert_true(all("bob", 1001, {}, "prod1"));
-    assert_false(all("bob", 1001, {}, "web1"));      // excluded everywhere off prod, su included
+    assert_false(all("bob", 1001, {}, "web1"));  // excluded everywhere off prod, su included
     auto classes = evaluate_all_classes(p, user("alice", 1000), "web1");
-    assert_int_equal(classes.size(), 9);             // (su, sudo, other) x 3 kinds
+    assert_int_equal(classes.size(), 9);  // (su, sudo, other) x 3 kinds
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {

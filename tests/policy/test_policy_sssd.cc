@@ -25,8 +25,8 @@ FakeWorld world() {
 }
 
 struct Config {
-    const char* sssd;          // the sssd: section
-    const char* recorded;      // expected recorded users, space separated
+    const char* sssd;      // the sssd: section
+    const char* recorded;  // expected recorded users, space separated
 };
 
 const Config kMatrix[] = {
@@ -35,14 +35,14 @@ const Config kMatrix[] = {
     {"scope: some", ""},
     {"scope: some\n  users: [user1]", "user1"},
     {"scope: some\n  users: [user1, user4]", "user1 user4"},
-    {"scope: some\n  groups: [group3]", "user2 user3"},          // supplementary and primary membership
+    {"scope: some\n  groups: [group3]", "user2 user3"},  // supplementary and primary membership
     {"scope: some\n  groups: [group1]", "user1"},
     {"scope: some\n  users: [user1]\n  groups: [group3]", "user1 user2 user3"},
-    {"scope: some\n  users: [user1]\n  exclude_users: [user1]", "user1"},          // exclusions ignored with some
+    {"scope: some\n  users: [user1]\n  exclude_users: [user1]", "user1"},  // exclusions ignored with some
     {"scope: some\n  groups: [group3]\n  exclude_groups: [group3]", "user2 user3"},
     {"scope: some\n  users: [nosuchuser]\n  groups: [nosuchgroup]", ""},
     {"scope: all", "user1 user2 user3 user4"},
-    {"scope: all\n  users: [user1]", "user1 user2 user3 user4"},                    // users ignored with all
+    {"scope: all\n  users: [user1]", "user1 user2 user3 user4"},  // users ignored with all
     {"scope: all\n  exclude_users: [user1]", "user2 user3 user4"},
     {"scope: all\n  exclude_users: [user1, user3]", "user2 user4"},
     {"scope: all\n  exclude_groups: [group3]", "user1 user4"},
@@ -91,7 +91,7 @@ void test_sssd_matrix(void**) {
     }
 }
 
-} // namespace
+}  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
