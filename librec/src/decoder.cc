@@ -11,6 +11,7 @@
 
 #include "tlog/detail/swar.h"
 #include "tlog/json.h"
+#include "tlog/recording_select.h"
 #include "tlog/utf8.h"
 
 namespace tlog {
@@ -874,21 +875,10 @@ IntegrityReport decode_file(const std::string& path, const ReadOptions& opts, Ev
     DecodeOptions dopts = opts.decode;
     if (dopts.source == "<input>") dopts.source = path == "-" ? "<stdin>" : path;
     Decoder dec(dopts);
-    std::string selected = opts.rec;
-    bool chosen = !selected.empty();
-    std::string rec;
+    RecordingSelector select(opts.rec);
     try {
         for_each_line(f.fd, [&](std::string_view line, uint64_t no) {
-            if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-            if (peek_rec(line, rec)) {
-                if (!chosen) {
-                    selected = rec;
-                    chosen = true;
-                } else if (rec != selected) {
-                    return;
-                }
-            }
-            dec.feed(line, no, sink);
+            if (select.take(line)) dec.feed(line, no, sink);
         });
     } catch (const InputError& e) {
         if (!e.where().file.empty()) throw;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tlog/json.h"
+
 namespace tlog::rec {
 
 RateLimiter::Action RateLimiter::parse_action(const std::string& s) {
@@ -71,11 +73,14 @@ void DropRecord::add(bool input, uint64_t pos_ms, std::string_view data) {
 }
 
 std::string DropRecord::take_value() {
-    std::string s = "{\"in_bytes\":" + std::to_string(in_bytes_) + ",\"out_bytes\":" + std::to_string(out_bytes_) +
-                    ",\"sha256\":\"" + impl_->sha.hex_and_reset() + "\",\"from\":" + std::to_string(from_) +
-                    ",\"to\":" + std::to_string(to_) + "}";
+    json::Value v = json::Value::make_object();
+    v.set("in_bytes", json::Value::make_uint(in_bytes_));
+    v.set("out_bytes", json::Value::make_uint(out_bytes_));
+    v.set("sha256", json::Value::make_string(impl_->sha.hex_and_reset()));
+    v.set("from", json::Value::make_uint(from_));
+    v.set("to", json::Value::make_uint(to_));
     in_bytes_ = out_bytes_ = from_ = to_ = 0;
-    return s;
+    return json::dump(v);
 }
 
 }  // namespace tlog::rec

@@ -131,9 +131,13 @@ public:
 
     // Transfer mode: the command, byte counts and hashes instead of the payload.
     std::string transfer_value(const std::string& cmd) {
-        return "{\"command\":" + json::quote(cmd) + ",\"in_bytes\":" + std::to_string(t_in_bytes_) +
-               ",\"in_sha256\":\"" + t_in_.hex_and_reset() + "\",\"out_bytes\":" + std::to_string(t_out_bytes_) +
-               ",\"out_sha256\":\"" + t_out_.hex_and_reset() + "\"}";
+        json::Value v = json::Value::make_object();
+        v.set("command", json::Value::make_string(cmd));
+        v.set("in_bytes", json::Value::make_uint(t_in_bytes_));
+        v.set("in_sha256", json::Value::make_string(t_in_.hex_and_reset()));
+        v.set("out_bytes", json::Value::make_uint(t_out_bytes_));
+        v.set("out_sha256", json::Value::make_string(t_out_.hex_and_reset()));
+        return json::dump(v);
     }
 
 private:

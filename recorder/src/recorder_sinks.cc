@@ -89,12 +89,20 @@ void GuardSink::report(const RecordingInfo& info) {
     user_error(msg);
     int fd = ::open(kLossLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
     if (fd < 0) return;
-    std::string line = "{\"time\":" + std::to_string(time(nullptr)) + ",\"host\":" + json::quote(info.host) +
-                       ",\"rec\":" + json::quote(info.rec) + ",\"user\":" + json::quote(info.user) +
-                       ",\"session\":" + std::to_string(info.session) + ",\"writer\":" + json::quote(writer_) +
-                       ",\"error\":" + json::quote(error_) + ",\"lost_messages\":" + std::to_string(lost_) +
-                       ",\"first_id\":" + std::to_string(first_lost_) + ",\"last_id\":" + std::to_string(last_lost_) +
-                       ",\"bytes\":" + std::to_string(lost_bytes_) + ",\"sha256\":\"" + sha + "\"}\n";
+    json::Value v = json::Value::make_object();
+    v.set("time", json::Value::make_uint(static_cast<uint64_t>(time(nullptr))));
+    v.set("host", json::Value::make_string(info.host));
+    v.set("rec", json::Value::make_string(info.rec));
+    v.set("user", json::Value::make_string(info.user));
+    v.set("session", json::Value::make_uint(info.session));
+    v.set("writer", json::Value::make_string(writer_));
+    v.set("error", json::Value::make_string(error_));
+    v.set("lost_messages", json::Value::make_uint(lost_));
+    v.set("first_id", json::Value::make_uint(first_lost_));
+    v.set("last_id", json::Value::make_uint(last_lost_));
+    v.set("bytes", json::Value::make_uint(lost_bytes_));
+    v.set("sha256", json::Value::make_string(sha));
+    const std::string line = json::dump(v) + "\n";
     (void)!::write(fd, line.data(), line.size());
     ::close(fd);
 }

@@ -30,6 +30,7 @@ public:
     static Value make_null() { return Value(); }
     static Value make_bool(bool b);
     static Value make_number(std::string text);  // the number's JSON text
+    static Value make_uint(uint64_t n) { return make_number(std::to_string(n)); }
     static Value make_string(std::string s);
     static Value make_array();
     static Value make_object();
