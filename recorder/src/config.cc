@@ -4,9 +4,12 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <utility>
 
 #include "tlog/error.h"
 #include "tlog_build_config.h"
@@ -319,6 +322,83 @@ Config config_from_json(const json::Value& m) {
     return c;
 }
 
+namespace {
+
+// The command-line options, once: getopt's table, the short-option string,
+// the usage text and the JSON key each one sets are all made from this.
+enum class Arg {
+    Flag,    // --name: the key is set to true
+    Bool,    // --name[=BOOL]
+    Number,  // --name=N (a non-negative number)
+    String,  // --name=TEXT
+};
+struct CliOption {
+    const char* heading;  // the usage section it is listed under
+    const char* name;     // long option
+    char short_name;      // 0: none
+    const char* key;      // the configuration key it sets ("log.input")
+    Arg arg;
+    const char* value;  // what the usage calls its value
+    const char* help;   // "%w" stands for the program's default writer
+    bool session_only;
+};
+constexpr CliOption kCliOptions[] = {
+    {"General", "help", 'h', "help", Arg::Flag, "", "Output a command-line usage message and exit", false},
+    {"General", "version", 'v', "version", Arg::Flag, "", "Output version information and exit", false},
+    {"General", "configuration", 0, "configuration", Arg::Flag, "", "Output program configuration in JSON and exit",
+     false},
+    {"General", "login", 'l', "login", Arg::Flag, "", "Make the shell a login shell", true},
+    {"General", "interactive", 'i', "interactive", Arg::Flag, "", "Make the shell an interactive shell", true},
+    {"General", "command", 'c', "command", Arg::Flag, "", "Execute shell commands", true},
+    {"General", "latency", 0, "latency", Arg::Number, "SECONDS", "Cache captured data SECONDS seconds before logging",
+     false},
+    {"General", "payload", 0, "payload", Arg::Number, "BYTES", "Limit encoded data to BYTES bytes", false},
+    {"General", "writer", 'w', "writer", Arg::String, "STRING",
+     "Use STRING log writer (journal/syslog/file, default %w)", false},
+    {"General", "semaphore", 0, "semaphore", Arg::String, "FILE", "Write \"READY\" to FILE when recording is setup",
+     false},
+    {"General", "lax", 0, "lax", Arg::Bool, "", "Keep the session going when the writer fails", false},
+    {"General", "integrity-key", 0, "integrity.key", Arg::String, "FILE", "Chain messages with an HMAC keyed from FILE",
+     false},
+    {"Logged data set", "log-input", 0, "log.input", Arg::Bool, "", "Enable/disable logging user input", false},
+    {"Logged data set", "log-output", 0, "log.output", Arg::Bool, "", "Enable/disable logging program output", false},
+    {"Logged data set", "log-window", 0, "log.window", Arg::Bool, "",
+     "Enable/disable logging terminal window size changes", false},
+    {"Logging limit", "limit-rate", 0, "limit.rate", Arg::Number, "NUMBER",
+     "Set logging rate limit to NUMBER of message bytes/sec", false},
+    {"Logging limit", "limit-burst", 0, "limit.burst", Arg::Number, "NUMBER",
+     "Set logging burst limit to NUMBER of message bytes", false},
+    {"Logging limit", "limit-action", 0, "limit.action", Arg::String, "STRING",
+     "Perform STRING action above limits (pass/delay/drop)", false},
+    {"File writer", "file-path", 'o', "file.path", Arg::String, "FILE", "Log to FILE file", false},
+    {"Syslog writer", "syslog-facility", 0, "syslog.facility", Arg::String, "STRING", "Log with STRING syslog facility",
+     false},
+    {"Syslog writer", "syslog-priority", 0, "syslog.priority", Arg::String, "STRING", "Log with STRING syslog priority",
+     false},
+    {"Journal writer", "journal-priority", 0, "journal.priority", Arg::String, "STRING",
+     "Log with STRING syslog-style priority", false},
+    {"Journal writer", "journal-augment", 0, "journal.augment", Arg::Bool, "",
+     "Enable/disable adding extra journal fields", false},
+};
+constexpr int kLongOnly = 1000;  // getopt's value for an option without a short name: kLongOnly + index
+
+int option_value(size_t i) {
+    return kCliOptions[i].short_name ? kCliOptions[i].short_name : kLongOnly + static_cast<int>(i);
+}
+
+const CliOption* option_by_value(int v) {
+    for (size_t i = 0; i < std::size(kCliOptions); ++i)
+        if (option_value(i) == v) return &kCliOptions[i];
+    return nullptr;
+}
+
+// "-o" for an option with a short name, else "--name": how errors name it.
+std::string option_label(const CliOption& o) {
+    return o.short_name ? std::string("-") + o.short_name : std::string("--") + o.name;
+}
+
+}  // namespace
+
 std::string usage(Program p) {
     std::string u;
     if (p == Program::Rec) {
@@ -329,87 +409,43 @@ std::string usage(Program p) {
             "   or: tlog-rec-session -c [OPTION...] CMD_STRING [CMD_NAME [CMD_ARG...]]\n"
             "Start a shell and log terminal I/O.\n\n";
     }
-    u += "General options:\n"
-         "    -h, --help                     Output a command-line usage message and exit\n"
-         "    -v, --version                  Output version information and exit\n"
-         "    --configuration                Output program configuration in JSON and exit\n";
-    if (p == Program::RecSession)
-        u += "    -l, --login                    Make the shell a login shell\n"
-             "    -i, --interactive              Make the shell an interactive shell\n"
-             "    -c, --command                  Execute shell commands\n";
-    u += "    --latency=SECONDS              Cache captured data SECONDS seconds before logging\n"
-         "    --payload=BYTES                Limit encoded data to BYTES bytes\n"
-         "    -w, --writer=STRING            Use STRING log writer (journal/syslog/file, default ";
-    u += p == Program::Rec ? "file)\n" : "journal)\n";
-    u += "    --semaphore=FILE               Write \"READY\" to FILE when recording is setup\n"
-         "    --lax[=BOOL]                   Keep the session going when the writer fails\n"
-         "    --integrity-key=FILE           Chain messages with an HMAC keyed from FILE\n"
-         "\nLogged data set options:\n"
-         "    --log-input[=BOOL]             Enable/disable logging user input\n"
-         "    --log-output[=BOOL]            Enable/disable logging program output\n"
-         "    --log-window[=BOOL]            Enable/disable logging terminal window size changes\n"
-         "\nLogging limit options:\n"
-         "    --limit-rate=NUMBER            Set logging rate limit to NUMBER of message bytes/sec\n"
-         "    --limit-burst=NUMBER           Set logging burst limit to NUMBER of message bytes\n"
-         "    --limit-action=STRING          Perform STRING action above limits (pass/delay/drop)\n"
-         "\nFile writer options:\n"
-         "    -o, --file-path=FILE           Log to FILE file\n"
-         "\nSyslog writer options:\n"
-         "    --syslog-facility=STRING       Log with STRING syslog facility\n"
-         "    --syslog-priority=STRING       Log with STRING syslog priority\n"
-         "\nJournal writer options:\n"
-         "    --journal-priority=STRING      Log with STRING syslog-style priority\n"
-         "    --journal-augment[=BOOL]       Enable/disable adding extra journal fields\n";
+    std::string heading;
+    for (const auto& o : kCliOptions) {
+        if (o.session_only && p != Program::RecSession) continue;
+        if (heading != o.heading) {
+            if (!heading.empty()) u += "\n";
+            heading = o.heading;
+            u += heading + " options:\n";
+        }
+        std::string spec = o.short_name ? std::string("-") + o.short_name + ", " : "";
+        spec += std::string("--") + o.name;
+        if (o.arg == Arg::Bool) spec += "[=BOOL]";
+        if (o.arg == Arg::Number || o.arg == Arg::String) spec += std::string("=") + o.value;
+        spec.resize(std::max<size_t>(spec.size() + 1, 31), ' ');
+        std::string help = o.help;
+        if (size_t at = help.find("%w"); at != std::string::npos)
+            help.replace(at, 2, p == Program::Rec ? "file" : "journal");
+        u += "    " + spec + help + "\n";
+    }
     return u;
 }
 
 json::Value parse_command_line(const std::vector<std::string>& argv_in, Program p) {
     const std::string source = "<command line>";
-    enum {
-        O_CONF = 1000,
-        O_LATENCY,
-        O_PAYLOAD,
-        O_SEM,
-        O_LOGIN_,
-        O_LOG_IN,
-        O_LOG_OUT,
-        O_LOG_WIN,
-        O_RATE,
-        O_BURST,
-        O_ACTION,
-        O_SFAC,
-        O_SPRI,
-        O_JPRI,
-        O_JAUG,
-        O_LAX,
-        O_KEY
-    };
-    static const struct option rec_opts[] = {
-        {"help", no_argument, nullptr, 'h'},
-        {"version", no_argument, nullptr, 'v'},
-        {"configuration", no_argument, nullptr, O_CONF},
-        {"latency", required_argument, nullptr, O_LATENCY},
-        {"payload", required_argument, nullptr, O_PAYLOAD},
-        {"writer", required_argument, nullptr, 'w'},
-        {"semaphore", required_argument, nullptr, O_SEM},
-        {"log-input", optional_argument, nullptr, O_LOG_IN},
-        {"log-output", optional_argument, nullptr, O_LOG_OUT},
-        {"log-window", optional_argument, nullptr, O_LOG_WIN},
-        {"limit-rate", required_argument, nullptr, O_RATE},
-        {"limit-burst", required_argument, nullptr, O_BURST},
-        {"limit-action", required_argument, nullptr, O_ACTION},
-        {"file-path", required_argument, nullptr, 'o'},
-        {"syslog-facility", required_argument, nullptr, O_SFAC},
-        {"syslog-priority", required_argument, nullptr, O_SPRI},
-        {"journal-priority", required_argument, nullptr, O_JPRI},
-        {"journal-augment", optional_argument, nullptr, O_JAUG},
-        {"lax", optional_argument, nullptr, O_LAX},
-        {"integrity-key", required_argument, nullptr, O_KEY},
-        {"login", no_argument, nullptr, 'l'},
-        {"interactive", no_argument, nullptr, 'i'},
-        {"command", no_argument, nullptr, 'c'},
-        {nullptr, 0, nullptr, 0},
-    };
+    std::vector<option> long_opts;
+    std::string shortopts = "+";
+    for (size_t i = 0; i < std::size(kCliOptions); ++i) {
+        const CliOption& o = kCliOptions[i];
+        const int has_arg = o.arg == Arg::Flag   ? no_argument
+                            : o.arg == Arg::Bool ? optional_argument
+                                                 : required_argument;
+        long_opts.push_back({o.name, has_arg, nullptr, option_value(i)});
+        if (o.short_name && (!o.session_only || p == Program::RecSession)) {
+            shortopts += o.short_name;
+            if (has_arg == required_argument) shortopts += ':';
+        }
+    }
+    long_opts.push_back({nullptr, 0, nullptr, 0});
     std::vector<std::string> copy = argv_in;
     if (copy.empty()) copy.push_back(program_name(p));
     std::vector<char*> argv;
@@ -418,66 +454,57 @@ json::Value parse_command_line(const std::vector<std::string>& argv_in, Program 
     int argc = static_cast<int>(copy.size());
 
     json::Value layer = json::Value::make_object();
-    auto section = [&](const char* name) -> json::Value& {
-        json::Value* s = layer.find(name);
-        return s ? *s : layer.set(name, json::Value::make_object());
-    };
     auto bad = [&](const std::string& opt, const std::string& msg) -> void {
         throw InputError(Location{source, 0, 0, opt}, msg);
     };
-    auto set_bool = [&](json::Value& obj, const char* key, const char* opt) {
-        bool b = true;
-        if (optarg && !parse_bool(optarg, b)) bad(opt, std::string("expected a boolean, got \"") + optarg + "\"");
-        obj.set(key, json::Value::make_bool(b));
+    // The object that holds `key`'s last part ("log.input": the "log" section).
+    auto holder = [&](std::string_view key) -> std::pair<json::Value*, std::string> {
+        size_t dot = key.find('.');
+        if (dot == std::string_view::npos) return {&layer, std::string(key)};
+        std::string sec(key.substr(0, dot));
+        json::Value* s = layer.find(sec);
+        if (!s) s = &layer.set(sec, json::Value::make_object());
+        return {s, std::string(key.substr(dot + 1))};
     };
-    auto set_num = [&](json::Value& obj, const char* key, const char* opt) {
-        std::string a = optarg;
-        char* end = nullptr;
-        errno = 0;
-        double d = strtod(a.c_str(), &end);
-        if (a.empty() || *end || errno || d < 0) bad(opt, "expected a number, got \"" + a + "\"");
-        obj.set(key, json::Value::make_number(a));
-    };
-    std::string shortopts = p == Program::RecSession ? "+hvw:o:lic" : "+hvw:o:";
     optind = 0;  // full re-initialisation of getopt
     opterr = 0;
     for (;;) {
         int idx = -1;
-        int c = getopt_long(argc, argv.data(), shortopts.c_str(), rec_opts, &idx);
+        int c = getopt_long(argc, argv.data(), shortopts.c_str(), long_opts.data(), &idx);
         if (c == -1) break;
-        switch (c) {
-            case 'h': layer.set("help", json::Value::make_bool(true)); break;
-            case 'v': layer.set("version", json::Value::make_bool(true)); break;
-            case O_CONF: layer.set("configuration", json::Value::make_bool(true)); break;
-            case O_LATENCY: set_num(layer, "latency", "--latency"); break;
-            case O_PAYLOAD: set_num(layer, "payload", "--payload"); break;
-            case 'w': layer.set("writer", json::Value::make_string(optarg)); break;
-            case O_SEM: layer.set("semaphore", json::Value::make_string(optarg)); break;
-            case O_LOG_IN: set_bool(section("log"), "input", "--log-input"); break;
-            case O_LOG_OUT: set_bool(section("log"), "output", "--log-output"); break;
-            case O_LOG_WIN: set_bool(section("log"), "window", "--log-window"); break;
-            case O_RATE: set_num(section("limit"), "rate", "--limit-rate"); break;
-            case O_BURST: set_num(section("limit"), "burst", "--limit-burst"); break;
-            case O_ACTION: section("limit").set("action", json::Value::make_string(optarg)); break;
-            case 'o': section("file").set("path", json::Value::make_string(optarg)); break;
-            case O_SFAC: section("syslog").set("facility", json::Value::make_string(optarg)); break;
-            case O_SPRI: section("syslog").set("priority", json::Value::make_string(optarg)); break;
-            case O_JPRI: section("journal").set("priority", json::Value::make_string(optarg)); break;
-            case O_JAUG: set_bool(section("journal"), "augment", "--journal-augment"); break;
-            case O_LAX: set_bool(layer, "lax", "--lax"); break;
-            case O_KEY: section("integrity").set("key", json::Value::make_string(optarg)); break;
-            case 'l':
-            case 'i':
-            case 'c':
-                if (p != Program::RecSession) bad(std::string("-") + static_cast<char>(c), "unknown option");
-                layer.set(c == 'l' ? "login" : c == 'i' ? "interactive" : "command", json::Value::make_bool(true));
+        const CliOption* o = c == '?' || c == ':' ? nullptr : option_by_value(c);
+        if (!o) {
+            const CliOption* missing = optopt ? option_by_value(optopt) : nullptr;
+            std::string label = missing                        ? option_label(*missing)
+                                : optopt && optopt < kLongOnly ? std::string("-") + static_cast<char>(optopt)
+                                                               : std::string(argv[optind - 1] ? argv[optind - 1] : "?");
+            if (missing && (missing->arg == Arg::Number || missing->arg == Arg::String) &&
+                (!missing->session_only || p == Program::RecSession))
+                bad(label, "option requires an argument");
+            bad(label, "unknown option (see --help)");
+        }
+        if (o->session_only && p != Program::RecSession) bad(option_label(*o), "unknown option");
+        const std::string opt = std::string("--") + o->name;
+        auto [obj, name] = holder(o->key);
+        switch (o->arg) {
+            case Arg::Flag: obj->set(name, json::Value::make_bool(true)); break;
+            case Arg::Bool: {
+                bool b = true;
+                if (optarg && !parse_bool(optarg, b))
+                    bad(opt, std::string("expected a boolean, got \"") + optarg + "\"");
+                obj->set(name, json::Value::make_bool(b));
                 break;
-            default: {
-                std::string o = optopt ? std::string("-") + static_cast<char>(optopt)
-                                       : std::string(argv[optind - 1] ? argv[optind - 1] : "?");
-                if (c == ':' || (optopt && strchr("wo", optopt))) bad(o, "option requires an argument");
-                bad(o, "unknown option (see --help)");
             }
+            case Arg::Number: {
+                std::string a = optarg;
+                char* end = nullptr;
+                errno = 0;
+                double d = strtod(a.c_str(), &end);
+                if (a.empty() || *end || errno || d < 0) bad(opt, "expected a number, got \"" + a + "\"");
+                obj->set(name, json::Value::make_number(a));
+                break;
+            }
+            case Arg::String: obj->set(name, json::Value::make_string(optarg)); break;
         }
         // Options for the other program's schema are errors too, found by merge_layer.
     }

@@ -133,6 +133,8 @@ void test_errors_name_source_key_expectation(void**) {
     expect_error(opts(Program::Rec, {"--latency=abc"}), {"--latency", "expected a number"});
     expect_error(opts(Program::Rec, {"--nope"}), {"--nope", "unknown option"});
     expect_error(opts(Program::Rec, {"-l"}), {"unknown option"});  // session only
+    expect_error(opts(Program::Rec, {"--latency"}), {"field '--latency'", "option requires an argument"});
+    expect_error(opts(Program::Rec, {"-o"}), {"field '-o'", "option requires an argument"});
 }
 
 void test_session_names_and_untrusted_env(void**) {
