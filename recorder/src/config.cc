@@ -36,6 +36,8 @@ struct Key {
 };
 
 const std::vector<Key>& schema() {
+    static const std::vector<std::string> priorities = {"emerg",   "alert",  "crit", "err",
+                                                        "warning", "notice", "info", "debug"};
     static const std::vector<Key> keys = {
         {"shell", Kind::String, "an absolute path to a shell", {}, 0, true, true},
         {"notice", Kind::String, "a string", {}, 0, true, true},
@@ -57,15 +59,9 @@ const std::vector<Key>& schema() {
                                                                    "kern",   "local0",   "local1", "local2", "local3",
                                                                    "local4", "local5",   "local6", "local7", "lpr",
                                                                    "mail",   "news",     "syslog", "user",   "uucp"}},
-        {"syslog.priority",
-         Kind::Enum,
-         "a syslog priority name",
-         {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}},
+        {"syslog.priority", Kind::Enum, "a syslog priority name", priorities},
         {"journal", Kind::Section, "an object"},
-        {"journal.priority",
-         Kind::Enum,
-         "a syslog priority name",
-         {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}},
+        {"journal.priority", Kind::Enum, "a syslog priority name", priorities},
         {"journal.augment", Kind::Bool, "true or false"},
         {"lax", Kind::Bool, "true or false"},
         {"integrity", Kind::Section, "an object"},

@@ -17,7 +17,7 @@ import time
 
 from tlogtest.terminal import check
 from tlogtest.namespace import sh
-from tlogtest.login import Auditd, CAROL_PASSWORD, Login, wait_for
+from tlogtest.login import Auditd, CAROL_PASSWORD, run_case, wait_for
 
 NEVER_STARTED = ("the announced recording never started: the login program did not run the recorder "
                  "(internal-sftp, ForceCommand, a subsystem, or a shell other than the recorder)")
@@ -157,13 +157,9 @@ CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 def main():
     case = sys.argv[1]
-    extra = "Subsystem sftp internal-sftp" if case == "internal_sftp" else ""
-    pam_args = "debug audit=required" if case == "internal_sftp" else "debug"
-    e = Login("tlog-first", sshd_extra=extra, pam_args=pam_args)
-    try:
-        CASES[case](e)
-    finally:
-        e.close()
+    sftp = case == "internal_sftp"
+    run_case(CASES, case, sshd_extra="Subsystem sftp internal-sftp" if sftp else "",
+             pam_args="debug audit=required" if sftp else "debug")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 
 from tlogtest.terminal import check, fail, spawn
 from tlogtest.namespace import sh
-from tlogtest.login import CAROL_PASSWORD, Login, TLOG_UID, USERS, wait_for
+from tlogtest.login import CAROL_PASSWORD, TLOG_UID, USERS, run_case, wait_for
 
 
 # ---------------------------------------------------------------- helpers
@@ -536,18 +536,7 @@ SSHD_EXTRA = {"forged_nesting_env": "AcceptEnv TLOG_*"}
 
 def main():
     case = sys.argv[1]
-    check(case in CASES, "unknown case %r (cases: %s)" % (case, ", ".join(sorted(CASES))))
-    e = Login(ORDER.get(case, "tlog-first"), sshd_extra=SSHD_EXTRA.get(case, ""))
-    try:
-        try:
-            CASES[case](e)
-            if os.environ.get("E2E_DEBUG"):
-                debug_dump(e)
-        except SystemExit:
-            debug_dump(e)
-            raise
-    finally:
-        e.close()
+    run_case(CASES, case, ORDER.get(case, "tlog-first"), sshd_extra=SSHD_EXTRA.get(case, ""), dump=debug_dump)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 import time
 
 from tlogtest.terminal import check, decode, fail
-from tlogtest.login import Login, USERS, wait_for
+from tlogtest.login import USERS, run_case, wait_for
 
 USER = "alice"
 UID = USERS[USER][0]
@@ -206,12 +206,7 @@ CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 def main():
     case = sys.argv[1]
-    extra = "PermitUserEnvironment yes" if case == "transfer_env_scrubbed" else ""
-    e = Login("tlog-first", sshd_extra=extra)
-    try:
-        CASES[case](e)
-    finally:
-        e.close()
+    run_case(CASES, case, sshd_extra="PermitUserEnvironment yes" if case == "transfer_env_scrubbed" else "")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 
 from tlogtest.terminal import check, decode
 from tlogtest.namespace import sh
-from tlogtest.login import Auditd, CAROL_PASSWORD, Login, SRC, wait_for
+from tlogtest.login import Auditd, CAROL_PASSWORD, SRC, run_case, wait_for
 
 
 def recorded_user(order):
@@ -457,15 +457,8 @@ CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 def main():
     order, case = sys.argv[1], sys.argv[2]
-    extra = ""
-    if case == "forged_env":
-        extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes"
-    pam_args = "debug audit=required" if case == "auditd" else "debug"
-    e = Login(order, sshd_extra=extra, pam_args=pam_args)
-    try:
-        CASES[case](e)
-    finally:
-        e.close()
+    extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes" if case == "forged_env" else ""
+    run_case(CASES, case, order, sshd_extra=extra, pam_args="debug audit=required" if case == "auditd" else "debug")
 
 
 if __name__ == "__main__":

@@ -275,3 +275,22 @@ class Auditd:
                 self.proc.kill()
                 self.proc.wait()
         subprocess.run(["auditctl", "-e", "0"], capture_output=True)
+
+
+def run_case(cases, case, order="tlog-first", sshd_extra="", pam_args="debug", dump=None):
+    """Runs cases[case] against a fresh Login and closes it however the case
+    ends. dump(login) prints what helps to debug: when the case fails, and
+    when it passes too with E2E_DEBUG set."""
+    check(case in cases, "unknown case %r (cases: %s)" % (case, ", ".join(sorted(cases))))
+    e = Login(order, sshd_extra=sshd_extra, pam_args=pam_args)
+    try:
+        try:
+            cases[case](e)
+        except SystemExit:
+            if dump:
+                dump(e)
+            raise
+        if dump and os.environ.get("E2E_DEBUG"):
+            dump(e)
+    finally:
+        e.close()
