@@ -99,6 +99,14 @@ public:
             if (!paused_) {
                 uint64_t target = clock(now);
                 auto next = pb_.next_time();
+                if (o_.stop_ms && (!next || *next > *o_.stop_ms)) {
+                    // Strict mode: what precedes the gap was played; stop
+                    // there with its error.
+                    draw(true);
+                    failure_ = o_.stop_error;
+                    status = 1;
+                    break;
+                }
                 if (!next) {
                     if ((!o_.follow || pb_.ended()) && !search_) {
                         pb_.advance_to(std::max(target, pb_.position()));

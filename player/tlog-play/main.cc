@@ -13,7 +13,10 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "commands.h"
 #include "interactive.h"
@@ -132,6 +135,56 @@ RecordingIndex load_index(const Options& o, const tlog::integrity::Keyring& keys
     return idx;
 }
 
+// Strict playback met damage. When it is a gap, what precedes it is played
+// and the player stops there with the error; a recording whose first
+// messages are missing is refused, saying which ones. Other damage: the
+// error as it was.
+int play_to_gap(Options o, const tlog::integrity::Keyring& keys, const tlog::InputError& e) {
+    CacheOptions co = cache_options(o, keys);
+    co.index.lax = true;
+    RecordingIndex idx = open_index(o.path, co, nullptr);
+    const auto& gaps = idx.summary.gaps;
+    if (gaps.empty() || std::string(e.what()).find(" are missing") == std::string::npos) throw e;
+    const auto& g = gaps.front();
+    std::string ids = std::to_string(g.first_id) + ".." + std::to_string(g.last_id);
+    if (g.first_id == 1)
+        throw std::runtime_error(o.path + ": the recording starts at message " + std::to_string(g.last_id + 1) +
+                                 ": messages " + ids +
+                                 " are missing (dropped before it was stored or selected); --lax plays what is there");
+    o.stop_ms = g.pos_ms;
+    o.stop_error = std::string(e.what()) + "\ntlog-play: messages " + ids + " are missing at " + format_ms(g.pos_ms) +
+                   ": played up to there; --lax plays through it";
+    return play_interactive(o, o.path, idx, nullptr);
+}
+
+// A recording id for the auditor's terminal: no control characters.
+std::string printable(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
+    return out;
+}
+
+// --search over every recording of a file: each hit names its recording. A
+// damaged recording (strict mode) is named and the others still searched.
+int search_all(const Options& o, const tlog::integrity::Keyring& keys, const std::vector<std::string>& ids) {
+    bool found = false, damaged = false;
+    for (const auto& id : ids) {
+        Options one = o;
+        one.match = id;
+        std::string prefix = "recording " + printable(id) + ": ";
+        try {
+            RecordingIndex idx = load_index(one, keys);
+            found |= search_command(one, idx, prefix) == 0;
+        } catch (const tlog::InputError& e) {
+            std::fflush(stdout);
+            std::fprintf(stderr, "tlog-play: recording %s: %s\n", printable(id).c_str(), e.what());
+            damaged = true;
+        }
+    }
+    if (damaged) std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");
+    return found && !damaged ? 0 : 1;
+}
+
 int run(int argc, char** argv) {
     Options o = parse_options(argc, argv);
     if (o.help) {
@@ -170,6 +223,15 @@ int run(int argc, char** argv) {
     for (const auto& k : o.keys) keys.add(tlog::integrity::load_key_file(k));
     if (o.list) return list_command(o, keys);
     if (o.verify) return verify_command(o, keys);
+    if (o.match.empty()) {
+        // A file holding several recordings: --search goes over each, naming
+        // it; playback and --export take one and are told which.
+        std::vector<std::string> ids = recording_ids(o.path);
+        if (ids.size() > 1) {
+            if (o.search.empty()) refuse_several(o, ids, o.export_format.empty() ? "playback takes" : "--export takes");
+            return search_all(o, keys, ids);
+        }
+    }
     if (o.search.empty() && o.export_format.empty() && o.go.empty()) {
         // Interactive, from the start: a large recording without a cached
         // index starts playing at once while its index is built beside it.
@@ -180,6 +242,15 @@ int run(int argc, char** argv) {
             RecordingIndex start = start_index(o.path, co.index);
             return play_interactive(o, o.path, start, &co);
         }
+    }
+    if (!o.lax && o.search.empty() && o.export_format.empty()) {
+        std::optional<RecordingIndex> strict;
+        try {
+            strict.emplace(load_index(o, keys));
+        } catch (const tlog::InputError& e) {
+            return play_to_gap(o, keys, e);
+        }
+        return play_interactive(o, o.path, *strict, nullptr);
     }
     RecordingIndex idx = load_index(o, keys);
     if (!o.search.empty()) return search_command(o, idx);

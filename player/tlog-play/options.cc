@@ -36,6 +36,7 @@ enum LongOnly {
     O_IDLE,
     O_JOURNAL_FILE,
     O_CACHE_MAX,
+    O_FORCE,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -103,6 +104,7 @@ void print_usage() {
         "  -r, --reader=file|journal   log reader (default file)\n"
         "  -i, --file-path=FILE        read the recording from FILE\n"
         "  -m, --file-match=REC        play recording REC of a file holding several\n"
+        "                              (needed there for playback and --export)\n"
         "  -f, --follow                wait for and play new messages (live)\n"
         "  -s, --speed=NUMBER          speed multiplier (1/16 to 16)\n"
         "  -g, --goto=TIME             start at TIME: start, end or [[HH:]MM:]SS[.sss]\n"
@@ -117,16 +119,19 @@ void print_usage() {
         "  -N, --journal-namespace=NS  read journal namespace NS (+NS: and the default one, *: all)\n"
         "      --journal-file=FILE     read journal FILE instead of the system journal\n"
         "Other modes:\n"
-        "      --list                  list the recordings in the file\n"
-        "      --verify                check the integrity chain, name the first broken message\n"
+        "      --list                  list the recordings in the file (status 1 if any is damaged)\n"
+        "      --verify                check the integrity chain of each recording in the file,\n"
+        "                              name the first broken message (status 1 if any is not intact)\n"
         "      --search=REGEX          times where the rendered screen matches REGEX (POSIX ERE)\n"
         "      --export=FORMAT         asciicast (v2), asciicast3, text or raw, to -o FILE\n"
         "      --export-input          asciicast: include the recorded input\n"
         "      --import=FILE           convert asciicast v2/v3 or a script typescript to tlog, to -o FILE\n"
         "      --import-format=FMT     asciicast or script (default: from the content)\n"
         "      --timing=FILE           script: the timing file (script -T FILE)\n"
-        "      --rec-id=ID --user=U --host=H   fields of an imported recording\n"
+        "      --rec-id=ID --user=U --host=H   fields of an imported recording (user and host\n"
+        "                              stay empty unless given)\n"
         "  -o, --output=FILE           where exports and imports go (default: stdout)\n"
+        "      --force                 let -o replace an existing file (never a symbolic link)\n"
         "      --key=FILE              integrity key (repeatable)\n"
         "      --cache-dir=DIR         index cache (default: $XDG_CACHE_HOME/tlog-play)\n"
         "      --no-cache              build the index in memory only\n"
@@ -177,6 +182,7 @@ Options parse_options(int argc, char** argv) {
         {"keyframe-ms", required_argument, nullptr, O_KF_MS},
         {"idle-limit", required_argument, nullptr, O_IDLE},
         {"journal-file", required_argument, nullptr, O_JOURNAL_FILE},
+        {"force", no_argument, nullptr, O_FORCE},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -229,6 +235,7 @@ Options parse_options(int argc, char** argv) {
             case O_CACHE_MAX: o.cache_max = parse_cache_size(optarg, "--cache-max"); break;
             case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
             case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
+            case O_FORCE: o.force = true; break;
             case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
             case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
             case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);

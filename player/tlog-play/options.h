@@ -26,6 +26,7 @@ struct Options {
     std::string export_format;  // asciicast, asciicast2, asciicast3, text, raw
     std::string output = "-";   // -o
     bool export_input = false;
+    bool force = false;              // --force: -o may replace an existing file
     std::string import;              // --import FILE
     std::string import_format;       // asciicast | script (default: by content)
     std::string timing;              // --timing FILE (script)
@@ -42,6 +43,10 @@ struct Options {
     std::vector<std::string> journal_files;  // --journal-file: read these files, not the system journal
     std::string journal_namespace;           // -N
     bool help = false, version = false;
+    // Set by the player, not an option: strict playback of a recording with
+    // a gap plays what precedes it and stops there with this error.
+    std::optional<uint64_t> stop_ms;
+    std::string stop_error;
 };
 
 // Throws std::invalid_argument with a message for the user.

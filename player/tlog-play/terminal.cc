@@ -18,9 +18,13 @@ namespace {
 // no alternate screen: the last screen of the recording stays visible
 // after the player ends.
 constexpr char kEnter[] = "\x1b[0m\x1b[?25l\x1b[H\x1b[2J";
-// Leave: attributes, scroll region, charset, cursor shown, below the last
-// row (a row number past the end goes to the last row).
-constexpr char kLeave[] = "\x1b[0m\x1b[r\x1b(B\x0f\x1b[?25h\x1b[999;1H\r\n";
+// Leave: scroll region (its reset homes the cursor: saved and restored
+// around it), attributes, charset, cursor shown where the recording left it.
+// No line feed: the last screen stays exactly as recorded, nothing scrolls.
+constexpr char kLeave[] =
+    "\x1b"
+    "7\x1b[r\x1b"
+    "8\x1b[0m\x1b(B\x0f\x1b[?25h";
 
 int g_pipe[2] = {-1, -1};
 volatile sig_atomic_t g_active = 0;

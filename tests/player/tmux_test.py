@@ -278,6 +278,32 @@ def test_search_beside_playback():
         t.kill()
 
 
+def test_last_screen():
+    # After playback ends the screen stays exactly as recorded: nothing
+    # scrolls, the first row is still there.
+    d = tmpdir()
+    s = Script("80x24").out("FIRST-ROW\r\n")
+    for i in range(2, 24):
+        s.out("row %d\r\n" % i)
+    s.out("LAST-ROW")
+    rec = s.write(d)
+    done = os.path.join(d, "done")
+    t = Tmux()
+    t.start("sh -c '%s -i %s; touch %s; sleep 30'" % (os.environ["TLOG_PLAY"], rec, done),
+            env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})
+    try:
+        end = time.time() + 10
+        while not os.path.exists(done) and time.time() < end:
+            time.sleep(0.05)
+        if not os.path.exists(done):
+            fail("playback did not end")
+        rows = t.screen().splitlines()
+        if not rows or rows[0].rstrip() != "FIRST-ROW" or "LAST-ROW" not in rows[23]:
+            fail("the last screen scrolled: %r" % rows)
+    finally:
+        t.kill()
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":
