@@ -217,6 +217,18 @@ void test_repeats_against_reference(void**) {
     check_against_reference(real, "cat /etc/shadow", false, true);
 }
 
+void test_regex_options(void**) {
+    // -I: either case; -F: the pattern is plain text.
+    assert_true(Regex("cat /etc/shadow", true).search("CAT /ETC/Shadow"));
+    assert_false(Regex("cat /etc/shadow").search("CAT /ETC/Shadow"));
+    assert_true(Regex("a.c").search("abc"));
+    assert_false(Regex("a.c", false, true).search("abc"));
+    assert_true(Regex("a.c", false, true).search("x a.c y"));
+    assert_true(Regex("[x](y)*+?{1}|^$\\", false, true).search("= [x](y)*+?{1}|^$\\ ="));
+    assert_true(Regex("A.C", true, true).search("a.c"));
+    assert_false(Regex("A.C", true, true).search("abc"));
+}
+
 void test_command_twice_on_screen(void**) {
     // The auditor's case: the second run of a command, its first still on
     // the screen, is a hit too; a line that only scrolls is not.
@@ -369,9 +381,13 @@ void test_forward_until(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backward_matches_forward), cmocka_unit_test(test_backward_stops_when_told),
-        cmocka_unit_test(test_forward_stops_when_told),  cmocka_unit_test(test_forward_until),
-        cmocka_unit_test(test_command_twice_on_screen),  cmocka_unit_test(test_repeats_against_reference),
+        cmocka_unit_test(test_backward_matches_forward),
+        cmocka_unit_test(test_backward_stops_when_told),
+        cmocka_unit_test(test_forward_stops_when_told),
+        cmocka_unit_test(test_forward_until),
+        cmocka_unit_test(test_regex_options),
+        cmocka_unit_test(test_command_twice_on_screen),
+        cmocka_unit_test(test_repeats_against_reference),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
