@@ -1,13 +1,28 @@
 #include "tlog/play/screen_search.h"
 
+#include <cstring>
 #include <stdexcept>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace tlog::play {
 
-Regex::Regex(const std::string& pattern, bool icase) {
-    int rc = regcomp(&re_, pattern.c_str(), REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+namespace {
+
+std::string escape_ere(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (std::strchr(".[]()*+?{}|^$\\", c) && c != '\0') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+Regex::Regex(const std::string& pattern, bool icase, bool fixed) {
+    int rc = regcomp(&re_, (fixed ? escape_ere(pattern) : pattern).c_str(),
+                     REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
     if (rc != 0) {
         char buf[256];
         regerror(rc, &re_, buf, sizeof buf);
@@ -27,18 +42,26 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms,
     else
         pb.seek(from_ms);
     TermModel& m = pb.model();
-    // The text of each row that matches ("" for the others). A hit is a
-    // matching text that was on no row before: a matching line that
-    // scrolls is not found again.
-    std::vector<std::string> matched(m.rows());
+    // Each row's line identity and, when it matches, its text ("" for the
+    // others). A hit is a row that matches and whose text differs from
+    // what the same line (by identity: it moves with the line when the
+    // screen scrolls) showed at the previous rendering; a line that entered
+    // blank showed "". The same text standing on another row does not
+    // matter: a command run twice is found twice.
+    struct Row {
+        uint64_t id = 0;
+        std::string text;
+    };
+    std::vector<Row> cur(m.rows()), next;
     for (int r = 0; r < m.rows(); r++) {
+        cur[r].id = m.line_id(r);
         std::string t = m.row_text(r);
-        if (re.search(t)) matched[r] = std::move(t);
+        if (re.search(t)) cur[r].text = std::move(t);
     }
     m.clear_dirty();
     uint64_t hits = 0;
     bool go_on = true;
-    std::unordered_set<std::string> before;
+    std::unordered_map<uint64_t, size_t> where;  // line id -> row in cur, built when lines moved
     uint64_t steps = 0;
     while (go_on) {
         auto t = pb.next_time();
@@ -46,25 +69,42 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms,
         if (keep_going && ++steps % 256 == 0 && !keep_going(*t)) break;
         pb.advance_to(*t);
         if (!m.any_dirty()) continue;
-        if (matched.size() != m.rows()) matched.resize(m.rows());
-        before.clear();
-        for (const auto& s : matched)
-            if (!s.empty()) before.insert(s);
         const auto& dirty = m.dirty();
-        for (int r = 0; r < m.rows(); r++) {
-            if (!dirty[r]) continue;
-            std::string text = m.row_text(r);
-            if (!re.search(text)) {
-                matched[r].clear();
+        const size_t rows = m.rows();
+        next.resize(rows);
+        bool moved = cur.size() != rows;
+        for (size_t r = 0; r < rows && !moved; r++) moved = cur[r].id != m.line_id(static_cast<int>(r));
+        if (moved) {
+            where.clear();
+            for (size_t r = 0; r < cur.size(); r++) where.emplace(cur[r].id, r);
+        }
+        for (size_t r = 0; r < rows; r++) {
+            uint64_t id = m.line_id(static_cast<int>(r));
+            const std::string* before = nullptr;  // the same line's text at the previous rendering
+            if (!moved) {
+                before = &cur[r].text;
+            } else if (auto it = where.find(id); it != where.end()) {
+                before = &cur[it->second].text;
+            }
+            next[r].id = id;
+            if (!dirty[r]) {
+                // Unchanged since the previous rendering (a moved line is always
+                // dirty).
+                next[r].text = before ? *before : std::string();
                 continue;
             }
-            if (go_on && !before.count(text)) {
-                hits++;
-                go_on = hit(SearchHit{*t, r, text});
-                before.insert(text);
+            std::string text = m.row_text(static_cast<int>(r));
+            if (!re.search(text)) {
+                next[r].text.clear();
+                continue;
             }
-            matched[r] = std::move(text);
+            if (go_on && (!before || *before != text)) {
+                hits++;
+                go_on = hit(SearchHit{*t, static_cast<int>(r), text});
+            }
+            next[r].text = std::move(text);
         }
+        std::swap(cur, next);
         m.clear_dirty();
     }
     return hits;

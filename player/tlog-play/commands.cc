@@ -212,7 +212,7 @@ int verify_command(const Options& o, const integrity::Keyring& keys) {
 }
 
 int search_command(const Options& o, const RecordingIndex& idx, const std::string& prefix) {
-    Regex re(o.search);
+    Regex re(o.search, o.ignore_case, o.fixed_string);
     Playback pb(o.path, idx);
     uint64_t from = 0;
     if (!o.go.empty()) from = parse_time(o.go).value_or(idx.summary.duration_ms);

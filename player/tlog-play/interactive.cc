@@ -300,7 +300,7 @@ private:
         last_search_ = pattern;
         search_.reset();
         try {
-            auto re = std::make_unique<Regex>(pattern);
+            auto re = std::make_unique<Regex>(pattern, o_.ignore_case, o_.fixed_string);
             uint64_t from = dir == Dir::Forward ? pb_.position() + 1 : pb_.position();
             search_pattern_ = pattern;
             search_ = std::make_unique<BackgroundSearch>(path_, *idx_, std::move(re), from, dir);

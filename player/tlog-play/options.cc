@@ -123,6 +123,8 @@ void print_usage() {
         "      --verify                check the integrity chain of each recording in the file,\n"
         "                              name the first broken message (status 1 if any is not intact)\n"
         "      --search=REGEX          times where the rendered screen matches REGEX (POSIX ERE)\n"
+        "  -I, --ignore-case           search: letters match either case (also / and ?)\n"
+        "  -F, --fixed-string          search: REGEX is plain text, not a regular expression (also / and ?)\n"
         "      --export=FORMAT         asciicast (v2), asciicast3, text or raw, to -o FILE\n"
         "      --export-input          asciicast: include the recorded input\n"
         "      --import=FILE           convert asciicast v2/v3 or a script typescript to tlog, to -o FILE\n"
@@ -166,6 +168,8 @@ Options parse_options(int argc, char** argv) {
         {"list", no_argument, nullptr, O_LIST},
         {"verify", no_argument, nullptr, O_VERIFY},
         {"search", required_argument, nullptr, O_SEARCH},
+        {"ignore-case", no_argument, nullptr, 'I'},
+        {"fixed-string", no_argument, nullptr, 'F'},
         {"export", required_argument, nullptr, O_EXPORT},
         {"export-input", no_argument, nullptr, O_EXPORT_INPUT},
         {"import", required_argument, nullptr, O_IMPORT},
@@ -189,7 +193,7 @@ Options parse_options(int argc, char** argv) {
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:N:", longs, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:N:IF", longs, nullptr)) != -1) {
         switch (c) {
             case 'h': o.help = true; break;
             case 'v': o.version = true; break;
@@ -221,6 +225,8 @@ Options parse_options(int argc, char** argv) {
             case O_LIST: o.list = true; break;
             case O_VERIFY: o.verify = true; break;
             case O_SEARCH: o.search = optarg; break;
+            case 'I': o.ignore_case = true; break;
+            case 'F': o.fixed_string = true; break;
             case O_EXPORT: o.export_format = optarg; break;
             case O_EXPORT_INPUT: o.export_input = true; break;
             case O_IMPORT: o.import = optarg; break;

@@ -23,6 +23,8 @@ struct Options {
     bool list = false;
     bool verify = false;
     std::string search;         // --search REGEX
+    bool ignore_case = false;   // -I: the search (and / and ?) ignores case
+    bool fixed_string = false;  // -F: the pattern is plain text
     std::string export_format;  // asciicast, asciicast2, asciicast3, text, raw
     std::string output = "-";   // -o
     bool export_input = false;

@@ -61,6 +61,8 @@ void Emulator::reset(int rows, int cols) {
     utf8_lo_ = 0x80;
     utf8_hi_ = 0xbf;
     dirty_.assign(static_cast<size_t>(rows), false);
+    line_ids_.clear();
+    fresh_ids(0);
     mark_all();
 }
 
@@ -70,7 +72,28 @@ void Emulator::state_replaced() {
     utf8_lo_ = 0x80;
     utf8_hi_ = 0xbf;
     dirty_.assign(static_cast<size_t>(s_.rows), false);
+    line_ids_.clear();
+    fresh_ids(0);
     mark_all();
+}
+
+void Emulator::fresh_ids(int from) {
+    line_ids_.resize(static_cast<size_t>(s_.rows));
+    for (size_t r = static_cast<size_t>(from); r < line_ids_.size(); r++) line_ids_[r] = next_line_id_++;
+}
+
+void Emulator::scroll_ids(int top, int bottom, int n) {
+    int height = bottom - top;
+    if (n == 0 || height <= 0) return;
+    int count = std::min(n > 0 ? n : -n, height);
+    auto at = [&](int r) -> uint64_t& { return line_ids_[static_cast<size_t>(r)]; };
+    if (n > 0) {
+        for (int r = top; r + count < bottom; r++) at(r) = at(r + count);
+        for (int r = bottom - count; r < bottom; r++) at(r) = next_line_id_++;
+    } else {
+        for (int r = bottom - 1; r - count >= top; r--) at(r) = at(r - count);
+        for (int r = top; r < top + count; r++) at(r) = next_line_id_++;
+    }
 }
 
 const std::vector<bool>& Emulator::dirty_rows() {

@@ -35,6 +35,13 @@ public:
     void mark_all() { all_dirty_ = any_dirty = true; }
     void clear_dirty();
 
+    // The identity of the line shown on `row`: it moves with the line when
+    // the screen or a region scrolls (or lines are inserted or deleted);
+    // a line that enters blank gets a new one. Switching screens keeps the
+    // identities (they belong to the rows shown); a restore or a reset gives
+    // every row a new one. Not part of the state: only the search uses it.
+    uint64_t line_id(int row) const { return line_ids_[static_cast<size_t>(row)]; }
+
 private:
     enum class State : uint8_t {
         Ground,
@@ -89,6 +96,8 @@ private:
     void insert_lines(int n);
     void delete_lines(int n);
     void scroll_region(int n);
+    void scroll_ids(int top, int bottom, int n);  // as Grid::scroll moves lines
+    void fresh_ids(int from);                     // new identities for rows [from, rows)
     void set_region(int top, int bottom);
     void save_cursor();
     void restore_cursor();
@@ -103,6 +112,8 @@ private:
     ScreenState s_;
     std::vector<bool> dirty_;
     bool all_dirty_ = true;
+    std::vector<uint64_t> line_ids_;
+    uint64_t next_line_id_ = 0;
     State state_ = State::Ground;
     // The sequence being parsed.
     static constexpr size_t kMaxParams = 32;

@@ -174,17 +174,20 @@ void Emulator::insert_lines(int n) {
     if (s_.cur_row < s_.top || s_.cur_row >= s_.bottom) return;
     // The column and a pending wrap stay, as in tmux and libvterm.
     s_.grid().scroll(s_.cur_row, s_.bottom, -n, s_.pen);
+    scroll_ids(s_.cur_row, s_.bottom, -n);
     mark_rows(s_.cur_row, s_.bottom);
 }
 
 void Emulator::delete_lines(int n) {
     if (s_.cur_row < s_.top || s_.cur_row >= s_.bottom) return;
     s_.grid().scroll(s_.cur_row, s_.bottom, n, s_.pen);
+    scroll_ids(s_.cur_row, s_.bottom, n);
     mark_rows(s_.cur_row, s_.bottom);
 }
 
 void Emulator::scroll_region(int n) {
     s_.grid().scroll(s_.top, s_.bottom, n, s_.pen);
+    scroll_ids(s_.top, s_.bottom, n);
     mark_rows(s_.top, s_.bottom);
 }
 
@@ -274,6 +277,12 @@ void Emulator::resize(int rows, int cols) {
         c.col = std::min(c.col, cols - 1);
     }
     s_.cur_col = std::min(s_.cur_col, line_cols(s_.cur_row) - 1);
+    // The rows kept keep their identities; the rows below them are new.
+    std::vector<uint64_t> kept(line_ids_.begin() + std::min<std::ptrdiff_t>(drop, std::ssize(line_ids_)),
+                               line_ids_.end());
+    if (kept.size() > static_cast<size_t>(rows)) kept.resize(static_cast<size_t>(rows));
+    line_ids_ = std::move(kept);
+    fresh_ids(static_cast<int>(line_ids_.size()));
     dirty_.assign(static_cast<size_t>(rows), false);
     mark_all();
 }

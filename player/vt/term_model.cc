@@ -173,5 +173,6 @@ std::string TermModel::draw_row(int row, int max_cols) const {
 const std::vector<bool>& TermModel::dirty() const { return emu_->dirty_rows(); }
 bool TermModel::any_dirty() const { return emu_->any_dirty; }
 void TermModel::clear_dirty() { emu_->clear_dirty(); }
+uint64_t TermModel::line_id(int row) const { return emu_->line_id(row); }
 
 }  // namespace tlog::play

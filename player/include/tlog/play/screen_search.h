@@ -1,7 +1,11 @@
 // Search over what the screen showed, not over the byte stream: curses
 // programs redraw a word in pieces, so only the rendered rows can be matched.
-// A hit is reported when a row starts matching (a row that keeps matching
-// while other rows change is not reported again).
+// A hit is a row that matches and whose text changed since the previous
+// rendering (the previous event), compared with what the same line showed:
+// lines are followed through scrolls (TermModel::line_id), so a line that
+// only moved is not a hit, and a line that entered blank showed "". The
+// same text elsewhere on the screen does not matter: a command run twice
+// while its first run is still shown is two hits.
 #pragma once
 
 #include <regex.h>
@@ -18,8 +22,10 @@ namespace tlog::play {
 // A compiled POSIX extended regular expression (RAII over regex_t).
 class Regex {
 public:
-    // Throws std::invalid_argument with regerror's text.
-    explicit Regex(const std::string& pattern, bool icase = false);
+    // Throws std::invalid_argument with regerror's text. `icase`: letters
+    // match either case; `fixed`: the pattern is plain text (every ERE
+    // special character is escaped before compiling).
+    explicit Regex(const std::string& pattern, bool icase = false, bool fixed = false);
     ~Regex();
     Regex(const Regex&) = delete;
     Regex& operator=(const Regex&) = delete;

@@ -65,6 +65,14 @@ public:
     bool any_dirty() const;
     void clear_dirty();
 
+    // The identity of the line on `row`: it moves with the line when the
+    // screen or a scrolling region scrolls (line feed at the bottom, reverse
+    // index, SU/SD, IL/DL); a line that enters blank, and every row after a
+    // reset, restore or resize that adds rows, gets a new one. Switching to
+    // or from the alternate screen keeps them. Not part of a snapshot: the
+    // search compares a line's text with what the same line held before.
+    uint64_t line_id(int row) const;
+
     // Bytes fed since construction (statistics for the index).
     uint64_t fed() const { return fed_; }
 
