@@ -141,6 +141,21 @@ struct SessionData {
 
 void free_data(pam_handle_t*, void* data, int) { delete static_cast<SessionData*>(data); }
 
+// An audit record about login `l` as the rules decided it (d).
+AuditFields login_audit(const char* op, std::string rec, const Decision& d, const Login& l, std::string reason,
+                        bool success) {
+    return AuditFields{op,
+                       std::move(rec),
+                       d.rule.empty() ? "(default)" : d.rule,
+                       l.service,
+                       l.user,
+                       l.rhost,
+                       l.tty,
+                       "",
+                       std::move(reason),
+                       success};
+}
+
 // The shell check shared by account and session: the rules record this
 // login, so the shell the login program will run must be the recorder.
 bool shell_is_recorder(pam_handle_t* pamh, const Options& o, const Login& l, const UserEntry& u, const Decision& d,
@@ -188,16 +203,7 @@ bool shells_check(pam_handle_t* pamh, const Options& o, const Login& l, const De
     }
     if (!deny) return true;
     const AuditMode mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    AuditFields a{"tlog-session-denied",
-                  "",
-                  d.rule.empty() ? "(default)" : d.rule,
-                  l.service,
-                  l.user,
-                  l.rhost,
-                  l.tty,
-                  "",
-                  what,
-                  false};
+    AuditFields a = login_audit("tlog-session-denied", "", d, l, what, false);
     if (std::string err = send_audit(a, mode); !err.empty())
         pam_syslog(pamh, LOG_WARNING, "%s: %s: %s", phase, l.user.c_str(), err.c_str());
     return false;
@@ -351,16 +357,9 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
 
     auto data = std::make_unique<SessionData>();
     data->mode = d.audit == 0 ? AuditMode::Off : o.audit;
-    data->audit = AuditFields{"tlog-session-start",
-                              tlog::hex::random(8) + "-" + std::to_string(tlog::rec::audit_session_id()),
-                              d.rule.empty() ? "(default)" : d.rule,
-                              l.service,
-                              l.user,
-                              l.rhost,
-                              l.tty,
-                              "",
-                              "",
-                              true};
+    data->audit =
+        login_audit("tlog-session-start", tlog::hex::random(8) + "-" + std::to_string(tlog::rec::audit_session_id()), d,
+                    l, "", true);
     if (d.per_kind && !(d.kind_recorded[0] && d.kind_recorded[1] && d.kind_recorded[2])) {
         // The recorder starts unrecorded for the other kinds: say so, so an
         // auditor does not look for a recording that was never made.

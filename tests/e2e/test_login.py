@@ -11,7 +11,7 @@ import sys
 import time
 
 from tlogtest.terminal import check, decode
-from tlogtest.namespace import sh
+from tlogtest.namespace import sh, stop_process
 from tlogtest.login import Auditd, CAROL_PASSWORD, SRC, run_case, wait_for
 
 
@@ -339,13 +339,7 @@ class Sssd:
         check(self.proc.poll() is None, "sssd did not start: " + open(self.log).read()[-3000:])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 20)
 
 
 SSSD_RECORDER = "/usr/bin/tlog-rec-session"   # SSSD's compiled-in recorder path

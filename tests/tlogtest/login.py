@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 
-from tlogtest.namespace import (Rsyslog, become_subreaper, private_dev, reap_all, require_root_ns, sh,
+from tlogtest.namespace import (Rsyslog, become_subreaper, private_dev, reap_all, require_root_ns, sh, stop_process,
                                 write_sshd_config)
 from tlogtest.terminal import check, decode, fail, messages, spawn, tmpdir
 
@@ -267,13 +267,7 @@ class Auditd:
         return r.stdout.decode(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         subprocess.run(["auditctl", "-e", "0"], capture_output=True)
 
 

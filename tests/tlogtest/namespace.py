@@ -22,6 +22,18 @@ def sh(cmd, **kw):
     return r.stdout.decode()
 
 
+def stop_process(proc, timeout=10):
+    """Ends a service the test started: SIGTERM, then SIGKILL after `timeout` s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def require_root_ns():
     check(os.geteuid() == 0, "this test needs root (CI runs as root)")
     check(os.environ.get("RECTEST_NS") == "1", "run through the meson wrapper (unshare -m)")
@@ -126,12 +138,7 @@ template(name="raw" type="string" string="%%syslogfacility-text%%.%%syslogseveri
             time.sleep(0.1)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 class Journald:
@@ -162,12 +169,7 @@ class Journald:
         return [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def become_subreaper():
