@@ -1,5 +1,6 @@
 #include "tlog/json.h"
 
+#include <strings.h>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -362,11 +363,19 @@ private:
 
     bool literal(const char* word) {
         size_t n = std::strlen(word);
-        if (static_cast<size_t>(end_ - p_) >= n && std::memcmp(p_, word, n) == 0) {
-            p_ += n;
-            return true;
-        }
-        return false;
+        if (static_cast<size_t>(end_ - p_) < n) return false;
+        bool same = opts_.allow_any_case_literals ? strncasecmp(p_, word, n) == 0 : std::memcmp(p_, word, n) == 0;
+        if (same) p_ += n;
+        return same;
+    }
+
+    // json-c reads NaN and Infinity where a value may be; no setting takes
+    // them, so they are named rather than called an unexpected character.
+    [[noreturn]] void fail_non_finite() {
+        for (const char* word : {"nan", "infinity", "-infinity"})
+            if (static_cast<size_t>(end_ - p_) >= std::strlen(word) && strncasecmp(p_, word, std::strlen(word)) == 0)
+                fail("NaN and Infinity are not accepted: no setting takes a number that is not finite");
+        fail(std::string("unexpected character '") + *p_ + "'");
     }
 
     Value parse_value(size_t depth) {
@@ -374,10 +383,16 @@ private:
         if (p_ >= end_) fail("unexpected end of text, expected a value");
         auto [line, column] = position_of(p_);
         Value v;
-        switch (*p_) {
+        char c = *p_;
+        if (opts_.allow_any_case_literals && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        switch (c) {
             case '{': v = parse_object(depth); break;
             case '[': v = parse_array(depth); break;
             case '"': v = Value::make_string(parse_string()); break;
+            case '\'':
+                if (!opts_.allow_single_quotes) fail("unexpected character '\\''");
+                v = Value::make_string(parse_string());
+                break;
             case 't':
                 if (!literal("true")) fail("invalid literal");
                 v = Value::make_bool(true);
@@ -387,11 +402,18 @@ private:
                 v = Value::make_bool(false);
                 break;
             case 'n':
-                if (!literal("null")) fail("invalid literal");
+                if (!literal("null")) {
+                    if (opts_.allow_any_case_literals) fail_non_finite();
+                    fail("invalid literal");
+                }
                 break;
             default:
+                if (opts_.allow_loose_numbers && *p_ == '-' && p_ + 1 < end_ && (p_[1] == 'i' || p_[1] == 'I'))
+                    fail_non_finite();
                 if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9'))
-                    v = parse_number();
+                    v = opts_.allow_loose_numbers ? parse_loose_number() : parse_number();
+                else if (opts_.allow_any_case_literals && c == 'i')
+                    fail_non_finite();
                 else
                     fail(std::string("unexpected character '") + *p_ + "'");
         }
@@ -402,9 +424,58 @@ private:
 
     std::string parse_string() {
         const char* start = p_;
+        if (*p_ == '\'' || opts_.allow_raw_control_chars) return parse_lenient_string();
         p_++;  // opening quote
         std::string s;
         if (const char* err = unescape(p_, end_, s)) fail(err, p_ > start ? p_ - 1 : start);
+        if (!utf8::is_valid(s)) fail("string is not valid UTF-8", start);
+        return s;
+    }
+
+    // A string as json-c reads it in a configuration: quoted with ' or ",
+    // raw control characters allowed. It is rewritten as the strict literal
+    // it stands for and unescaped by the one decoder, so escapes mean the
+    // same in both modes (a \' in a '-quoted string is refused, as json-c does).
+    std::string parse_lenient_string() {
+        const char* start = p_;
+        const char quote_char = *p_++;
+        std::string strict = "\"";
+        std::vector<const char*> origin;  // where each byte of `strict` came from, for errors
+        origin.push_back(start);
+        for (;;) {
+            if (p_ >= end_) fail("unterminated string", start);
+            const char c = *p_;
+            if (c == quote_char) break;
+            if (c == '\\') {
+                strict.push_back(c);
+                origin.push_back(p_++);
+                if (p_ >= end_) fail("unterminated escape", p_ - 1);
+                strict.push_back(*p_);
+                origin.push_back(p_++);
+                continue;
+            }
+            const auto u = static_cast<unsigned char>(c);
+            if (u == 0) fail("NUL byte in string");
+            if (c == '"' || (u < 0x20 && opts_.allow_raw_control_chars)) {
+                const size_t before = strict.size();
+                append_escape(strict, u);
+                origin.insert(origin.end(), strict.size() - before, p_);
+            } else if (u < 0x20) {
+                fail("unescaped control character in string");
+            } else {
+                strict.push_back(c);
+                origin.push_back(p_);
+            }
+            p_++;
+        }
+        strict.push_back('"');
+        origin.push_back(p_++);
+        const char* q = strict.data() + 1;
+        std::string s;
+        if (const char* err = unescape(q, strict.data() + strict.size(), s)) {
+            const auto at = static_cast<size_t>(q - strict.data());
+            fail(err, origin[at > 0 ? at - 1 : 0]);
+        }
         if (!utf8::is_valid(s)) fail("string is not valid UTF-8", start);
         return s;
     }
@@ -433,6 +504,37 @@ private:
         return Value::make_number(std::string(start, p_));
     }
 
+    // A number as json-c reads it: leading zeros (007 is 7), a fraction
+    // point with no digits (1.), an exponent with no digits (1e, 1e+: no
+    // exponent). Its text is rewritten as the strict number it stands for.
+    Value parse_loose_number() {
+        const char* start = p_;
+        std::string text;
+        if (*p_ == '-') text.push_back(*p_++);
+        auto digits = [&]() {
+            const char* d = p_;
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+            return std::string(d, p_);
+        };
+        std::string integer = digits();
+        if (integer.empty()) fail("bad number", start);
+        integer.erase(0, std::min(integer.find_first_not_of('0'), integer.size() - 1));
+        text += integer;
+        if (p_ < end_ && *p_ == '.') {
+            p_++;
+            if (std::string fraction = digits(); !fraction.empty()) text += "." + fraction;
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            p_++;
+            std::string sign;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) sign = *p_++;
+            if (std::string exponent = digits(); !exponent.empty()) text += "e" + sign + exponent;
+        }
+        if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' || *p_ == '-'))
+            fail("bad number", start);
+        return Value::make_number(std::move(text));
+    }
+
     Value parse_array(size_t depth) {
         p_++;
         Value v = Value::make_array();
@@ -447,6 +549,11 @@ private:
             skip_ws();
             if (p_ < end_ && *p_ == ',') {
                 p_++;
+                skip_ws();
+                if (opts_.allow_trailing_commas && p_ < end_ && *p_ == ']') {
+                    p_++;
+                    return v;
+                }
                 continue;
             }
             if (p_ < end_ && *p_ == ']') {
@@ -467,7 +574,8 @@ private:
         }
         for (;;) {
             skip_ws();
-            if (p_ >= end_ || *p_ != '"') fail("expected a quoted key in object");
+            if (p_ >= end_ || !(*p_ == '"' || (*p_ == '\'' && opts_.allow_single_quotes)))
+                fail("expected a quoted key in object");
             const char* key_at = p_;
             std::string key = parse_string();
             if (!opts_.allow_duplicate_keys && v.find(key)) fail("duplicate key \"" + key + "\"", key_at);
@@ -480,6 +588,11 @@ private:
             skip_ws();
             if (p_ < end_ && *p_ == ',') {
                 p_++;
+                skip_ws();
+                if (opts_.allow_trailing_commas && p_ < end_ && *p_ == '}') {
+                    p_++;
+                    return v;
+                }
                 continue;
             }
             if (p_ < end_ && *p_ == '}') {
@@ -547,6 +660,17 @@ void dump_to(std::string& out, const Value& v, bool pretty, int indent) {
 }
 
 }  // namespace
+
+ParseOptions ParseOptions::tlog_configuration() {
+    ParseOptions o;
+    o.allow_comments = true;
+    o.allow_trailing_commas = true;
+    o.allow_single_quotes = true;
+    o.allow_any_case_literals = true;
+    o.allow_raw_control_chars = true;
+    o.allow_loose_numbers = true;
+    return o;
+}
 
 Value parse(std::string_view text, const std::string& source, const ParseOptions& opts) {
     Parser p(text, source, opts);

@@ -203,9 +203,7 @@ std::string read_file(const std::string& path) {
 }
 
 json::Value parse_layer(const std::string& text, const std::string& source) {
-    json::ParseOptions po;
-    po.allow_comments = true;
-    json::Value v = json::parse(text, source, po);
+    json::Value v = json::parse(text, source, json::ParseOptions::tlog_configuration());
     if (!v.is_object()) throw InputError(Location{source, v.line, v.column, ""}, "expected a JSON object");
     return v;
 }

@@ -119,8 +119,11 @@ void test_errors_name_source_key_expectation(void**) {
     expect_error(opts(Program::Rec), {"'shell'", "unknown setting for tlog-rec"});
     write_file(g_dir + "/tlog-rec.conf", "{\"payload\": 10}");
     expect_error(opts(Program::Rec), {"'payload'", "at least 64", "got 10"});
-    write_file(g_dir + "/tlog-rec.conf", "{\"latency\": 1,}");
-    expect_error(opts(Program::Rec), {"tlog-rec.conf:1"});
+    // One trailing comma is tlog's syntax (json-c); two are not.
+    write_file(g_dir + "/tlog-rec.conf", "{\"latency\": 1,,}");
+    expect_error(opts(Program::Rec), {"tlog-rec.conf:1:15", "expected a quoted key"});
+    write_file(g_dir + "/tlog-rec.conf", "{\"latency\": NaN}");
+    expect_error(opts(Program::Rec), {"tlog-rec.conf:1:13", "NaN and Infinity are not accepted"});
     unlink((g_dir + "/tlog-rec.conf").c_str());
     g_env["TLOG_REC_CONF_TEXT"] = "{\"limit\": {\"rate\": \"fast\"}}";
     expect_error(opts(Program::Rec), {"<env TLOG_REC_CONF_TEXT>", "limit.rate", "expected an integer"});
@@ -243,6 +246,32 @@ void test_example_file(void**) {
     assert_string_equal(r.config.writer.c_str(), "journal");
     assert_true(r.config.log_input == false);
     assert_false(r.config.lax);
+}
+
+// Debian's tlog 12 conffiles, unmodified (tests/interop/debian-tlog-12/):
+// they end objects with "}," and carry comments; both recorders take them as
+// the system file and keep every default.
+void test_debian_tlog_files(void**) {
+    const char* dir = getenv("DEBIAN_TLOG_CONF_DIR");
+    assert_non_null(dir);
+    for (Program p : {Program::Rec, Program::RecSession}) {
+        LoadOptions o = opts(p);
+        o.sysconfdir = dir;
+        auto r = load_config(o);
+        auto d = config_from_json(default_json(p));
+        assert_string_equal(r.config.writer.c_str(), d.writer.c_str());
+        assert_true(r.config.latency == d.latency);
+        assert_true(r.ignored.empty());
+    }
+    // The same text with a setting in it is read, not just tolerated.
+    std::ifstream in(std::string(dir) + "/tlog-rec.conf");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t at = text.find("\"file\": {");
+    assert_true(at != std::string::npos);
+    text.insert(at + 9, "\"path\": '/var/log/tlog.log',");
+    write_file(g_dir + "/tlog-rec.conf", text);
+    auto r = load_config(opts(Program::Rec));
+    assert_string_equal(r.config.file_path.c_str(), "/var/log/tlog.log");
 }
 
 void test_shell_name_form(void**) {
@@ -609,6 +638,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_session_untrusted_command_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_configuration_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debian_tlog_files, setup, teardown),
         cmocka_unit_test(test_shell_name_form),
         cmocka_unit_test(test_transfer_commands),
         cmocka_unit_test(test_transfer_scp),

@@ -75,6 +75,17 @@ struct TLOG_API ParseOptions {
     bool allow_comments = false;  // "//" and "/* */" as tlog's configuration files allow
     bool allow_duplicate_keys = false;
     size_t max_depth = 64;
+    // What json-c (tlog's parser, default flags) also accepts and tlog's own
+    // files and users rely on; configuration only, recordings stay strict.
+    // The table of accepted and refused inputs is tests/librec/test_json_tlog_syntax.cc.
+    bool allow_trailing_commas = false;    // {"a": 1,} and [1,]: Debian's tlog-rec.conf ends "},"
+    bool allow_single_quotes = false;      // 'text' for strings and keys (no \' escape, as json-c)
+    bool allow_any_case_literals = false;  // True, FALSE, Null
+    bool allow_raw_control_chars = false;  // a tab or newline typed inside a string
+    bool allow_loose_numbers = false;      // 007, 1., 1e, 1e+: read as json-c reads them (7, 1, 1, 1)
+
+    // The syntax of tlog's configuration files and *_CONF_TEXT variables.
+    static ParseOptions tlog_configuration();
 };
 
 // Parses a whole text holding one JSON value. Throws InputError naming

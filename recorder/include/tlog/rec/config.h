@@ -4,7 +4,7 @@
 // recorder reads pam_tlog's TLOG_REC_CONF_* first, then tlog's and SSSD's
 // TLOG_REC_SESSION_CONF_*), then the command line. Every layer is checked against one schema: an error names the
 // source (file, "<env VAR>", "<command line>"), the line, the key and what was
-// expected. JSON with // and /* */ comments, as tlog's files are.
+// expected. The syntax is json-c's as tlog reads it (json::ParseOptions::tlog_configuration()).
 #pragma once
 
 #include <cstdint>
