@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <system_error>
 
 #include "tlog/detail/swar.h"
@@ -453,16 +454,35 @@ const char* IntegrityReport::name(Verdict v) {
     return "?";
 }
 
-std::string IntegrityReport::str() const {
+std::string IntegrityReport::label() const {
     std::string s = name(verdict);
+    const bool keyed = alg == integrity::alg_name(integrity::Alg::HmacSha256);
+    switch (verdict) {
+        case Verdict::Intact:
+        case Verdict::Incomplete:
+            // An unkeyed chain proves the absence of accidents, not of
+            // tampering: the verdict says so where it is read.
+            s += keyed ? " (keyed, key " + key_id + ")" : " (unkeyed: anyone could have rewritten it)";
+            break;
+        case Verdict::Unverifiable: s += (wrong_key ? " (wrong key " : " (no key ") + key_id + ")"; break;
+        case Verdict::Broken:
+        case Verdict::Unprotected: break;
+    }
+    return s;
+}
+
+std::string IntegrityReport::str() const {
+    std::string s = label();
     if (verdict == Verdict::Broken) {
         s += " at message " + std::to_string(first_bad_id);
         if (first_bad_line) s += " (line " + std::to_string(first_bad_line) + ")";
         s += ": " + reason;
     } else if (verdict == Verdict::Intact) {
-        s += " (" + std::to_string(messages) + " messages, ended: " + end + ")";
+        s += ": " + std::to_string(messages) + " messages, ended: " + end;
     } else if (verdict == Verdict::Incomplete) {
-        s += " (" + std::to_string(messages) + " messages, no end marker: still being written, or cut short)";
+        s += ": " + std::to_string(messages) + " messages, no end marker: still being written, or cut short";
+    } else if (verdict == Verdict::Unverifiable) {
+        s += wrong_key ? ": " + reason : ": the verifier was given no key of that id (--integrity-key)";
     }
     return s;
 }
@@ -500,7 +520,26 @@ struct TLOG_LOCAL Decoder::Impl {
         return Location{opts.source, line, 0, std::string(field)};
     }
 
+    // A keyed chain's MAC mismatches before any message verified: held
+    // back, because a wrong key file fails every message and is then blamed
+    // instead of the recording (finish()); damage fails some messages only.
+    struct Mismatch {
+        uint64_t id, line;
+    };
+    std::optional<Mismatch> held_mismatch;
+    uint64_t macs_verified = 0, macs_failed = 0;
+    static constexpr const char* kMismatch =
+        "MAC mismatch: the message was altered, or messages were removed or reordered";
+
+    void flush_held_mismatch(EventSink& sink) {
+        if (!held_mismatch) return;
+        Mismatch h = *held_mismatch;
+        held_mismatch.reset();
+        broken(h.id, h.line, kMismatch, sink);
+    }
+
     void broken(uint64_t id, uint64_t line, const std::string& why, EventSink& sink) {
+        flush_held_mismatch(sink);  // it came first: any other damage makes it damage too
         if (report.verdict != IntegrityReport::Verdict::Broken) {
             report.verdict = IntegrityReport::Verdict::Broken;
             report.first_bad_id = id;
@@ -550,6 +589,8 @@ struct TLOG_LOCAL Decoder::Impl {
             if (chain) broken(m.id, line, "algorithm or key changed inside the recording", sink);
             chain_alg = m.mac_alg;
             chain_key = m.mac_key;
+            report.alg = chain_alg;
+            report.key_id = *alg == integrity::Alg::HmacSha256 ? chain_key : std::string();
             const integrity::Key* key = nullptr;
             if (*alg == integrity::Alg::HmacSha256) {
                 key = opts.keys ? opts.keys->find(m.mac_key) : nullptr;
@@ -591,9 +632,13 @@ struct TLOG_LOCAL Decoder::Impl {
                                 m.pos,     m.time_ms, m.timing,  m.in_txt,  m.in_bin,  m.out_txt,
                                 m.out_bin, m.end,     m.mac_alg, m.mac_key, ext};
             integrity::Mac want = chain->compute(prev, f);
-            if (!integrity::equal(want, *mac))
-                broken(m.id, line, "MAC mismatch: the message was altered, or messages were removed or reordered",
-                       sink);
+            if (integrity::equal(want, *mac)) {
+                if (macs_verified++ == 0) flush_held_mismatch(sink);
+            } else if (chain->alg() == integrity::Alg::HmacSha256 && macs_verified == 0) {
+                if (macs_failed++ == 0) held_mismatch = Mismatch{m.id, line};
+            } else {
+                broken(m.id, line, kMismatch, sink);
+            }
         } else {
             broken(m.id, line, "cannot verify after missing messages", sink);
         }
@@ -821,7 +866,13 @@ struct TLOG_LOCAL Decoder::Impl {
         report.duration_ms = last_pos;
         using V = IntegrityReport::Verdict;
         if (report.verdict == V::Broken) return report;
-        if (!chained)
+        if (held_mismatch) {
+            report.verdict = V::Unverifiable;
+            report.wrong_key = true;
+            report.reason = "key \"" + report.key_id + "\" verifies none of the " + std::to_string(macs_failed) +
+                            " messages: the key file is not the one this recording was made with (or every message "
+                            "was rewritten)";
+        } else if (!chained)
             report.verdict = V::Unprotected;
         else if (unverifiable)
             report.verdict = V::Unverifiable;

@@ -14,9 +14,10 @@ namespace tlog::play {
 
 namespace {
 
-// TLPIDX3: keyframes carry Decoder::next_id() (TLPIDX2 had the count of
-// messages + 1, wrong after a gap), so older caches are rebuilt.
-constexpr std::string_view kMagic = "TLPIDX3";
+// TLPIDX4: the summary carries the verdict's label ("intact (keyed, key
+// K)"). TLPIDX3: keyframes carry Decoder::next_id() (TLPIDX2 had the count
+// of messages + 1, wrong after a gap). Older caches are rebuilt.
+constexpr std::string_view kMagic = "TLPIDX4";
 constexpr size_t kMaxProblems = 20;  // lax mode: the first ones, for the auditor
 
 // The index build's second stage: the terminal model, the summary, and the
@@ -126,6 +127,7 @@ void SummarySink::finish(const IntegrityReport& r, const std::string& selected) 
     s_.duration_ms = last_pos_;
     s_.verdict = r.verdict;
     s_.integrity = r.str();
+    s_.integrity_label = r.label();
     s_.first_bad_id = r.first_bad_id;
     s_.first_bad_line = r.first_bad_line;
 }
@@ -180,7 +182,7 @@ std::string RecordingIndex::serialize() const {
     using namespace serial;
     std::string s(kMagic);
     const auto& m = summary;
-    for (const std::string* f : {&m.rec, &m.user, &m.host, &m.term, &m.integrity}) put_str(s, *f);
+    for (const std::string* f : {&m.rec, &m.user, &m.host, &m.term, &m.integrity, &m.integrity_label}) put_str(s, *f);
     for (uint64_t v : {m.session, m.start_ms, m.duration_ms, m.messages, m.out_bytes, m.in_bytes, m.log_bytes,
                        uint64_t(m.first_cols), uint64_t(m.first_rows), uint64_t(m.verdict), m.first_bad_id,
                        m.first_bad_line, every_bytes, every_ms})
@@ -207,7 +209,7 @@ bool RecordingIndex::deserialize(std::string_view text, RecordingIndex& out) {
     Reader r{text.substr(kMagic.size())};
     RecordingIndex idx;
     auto& m = idx.summary;
-    for (std::string* f : {&m.rec, &m.user, &m.host, &m.term, &m.integrity}) *f = r.str();
+    for (std::string* f : {&m.rec, &m.user, &m.host, &m.term, &m.integrity, &m.integrity_label}) *f = r.str();
     m.session = r.u64();
     m.start_ms = r.u64();
     m.duration_ms = r.u64();

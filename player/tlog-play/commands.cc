@@ -131,7 +131,7 @@ int list_command(const Options& o, const integrity::Keyring& keys) {
                     json_printable(r.user).c_str(), json_printable(r.host).c_str(),
                     static_cast<unsigned long long>(r.session), wall(r.start_ms).c_str(),
                     wall(r.start_ms ? r.start_ms + r.duration_ms : 0).c_str(), format_ms(r.duration_ms).c_str(),
-                    static_cast<unsigned long long>(r.log_bytes), IntegrityReport::name(r.verdict));
+                    static_cast<unsigned long long>(r.log_bytes), json_printable(r.integrity_label).c_str());
     }
     // Non-zero when anything in the file is broken: a verdict, a gap or a
     // damaged line. Lines that hold no message at all (other programs'

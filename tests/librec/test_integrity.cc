@@ -140,6 +140,58 @@ static void test_keyed_without_key(void**) {
     assert_int_equal(static_cast<int>(verdict(lines, &other)), static_cast<int>(V::Unverifiable));
 }
 
+// A key file that is not the recording's (same id, other secret: a key
+// regenerated, the wrong host's) verifies no message: the verdict blames the
+// key, not the recording. Damage still shows as damage: other messages verify.
+static void test_wrong_key_blamed_on_key(void**) {
+    auto k = key("host-key-1", 'k');
+    auto lines = record(&k);
+    tlog::integrity::Keyring wrong;
+    wrong.add(key("host-key-1", 'w'));
+    Collected c;
+    auto r = decode(lines, c, /*lax=*/true, &wrong);
+    assert_int_equal(static_cast<int>(r.verdict), static_cast<int>(V::Unverifiable));
+    assert_true(r.wrong_key);
+    assert_str_eq(r.label(), "unverifiable (wrong key host-key-1)");
+    assert_true(r.str().find("verifies none of the 6 messages: the key file is not the one") != std::string::npos);
+    assert_true(c.problems.empty());  // no message is called altered
+    // Forged first messages followed by genuine ones: damage, at message 1.
+    auto forged = record(wrong.find("host-key-1"));
+    auto mixed = lines;
+    mixed[0] = forged[0];
+    tlog::integrity::Keyring right;
+    right.add(k);
+    uint64_t bad = 0;
+    assert_int_equal(static_cast<int>(verdict(mixed, &right, &bad)), static_cast<int>(V::Broken));
+    assert_int_equal(bad, 1);
+    mixed[1] = forged[1];
+    assert_int_equal(static_cast<int>(verdict(mixed, &right, &bad)), static_cast<int>(V::Broken));
+    assert_int_equal(bad, 1);
+}
+
+// The verdict says what it rests on: a keyed chain names its key, an unkeyed
+// one says anyone could have rewritten it.
+static void test_verdict_labels(void**) {
+    auto k = key("host-key-1", 'k');
+    tlog::integrity::Keyring ring;
+    ring.add(k);
+    Collected c;
+    auto keyed = decode(record(&k), c, /*lax=*/true, &ring);
+    assert_str_eq(keyed.label(), "intact (keyed, key host-key-1)");
+    assert_str_eq(keyed.str(), "intact (keyed, key host-key-1): 6 messages, ended: exit");
+    Collected c2;
+    auto unkeyed = decode(record(nullptr), c2, /*lax=*/true, nullptr);
+    assert_str_eq(unkeyed.label(), "intact (unkeyed: anyone could have rewritten it)");
+    Collected c3;
+    auto nokey = decode(record(&k), c3, /*lax=*/true, nullptr);
+    assert_str_eq(nokey.label(), "unverifiable (no key host-key-1)");
+    auto cut = record(nullptr);
+    cut.pop_back();
+    Collected c4;
+    assert_str_eq(decode(cut, c4, /*lax=*/true, nullptr).label(),
+                  "incomplete (unkeyed: anyone could have rewritten it)");
+}
+
 static void test_unprotected(void**) {
     Lines sink;
     tlog::EncoderOptions o;
@@ -255,6 +307,8 @@ int main() {
         cmocka_unit_test(test_chain_stripped),
         cmocka_unit_test(test_forged_message_keyed),
         cmocka_unit_test(test_keyed_without_key),
+        cmocka_unit_test(test_wrong_key_blamed_on_key),
+        cmocka_unit_test(test_verdict_labels),
         cmocka_unit_test(test_unprotected),
         cmocka_unit_test(test_reserialized_json_still_verifies),
         cmocka_unit_test(test_extension_fields_covered),

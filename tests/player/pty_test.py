@@ -320,6 +320,44 @@ def test_background_strict():
     p.close()
 
 
+def test_verify_keyed():
+    # The verdict says what it rests on: the key that verified the chain, or
+    # that an unkeyed chain could have been rewritten by anyone; a key file
+    # that is not the recording's is blamed, not the recording.
+    d = tmpdir()
+    key = os.path.join(d, "recorder.key")
+    with open(key, "w") as f:
+        f.write("id: host-2026\n" + "6b" * 32 + "\n")
+    wrong = os.path.join(d, "wrong.key")
+    with open(wrong, "w") as f:
+        f.write("id: host-2026\n" + "77" * 32 + "\n")
+    s = Script("80x24")
+    for i in range(3):
+        s.out("message number %d\r\n" % i).flush().wait(10)
+    keyed = s.write(d, "keyed.log", ["--key", key])
+    unkeyed = s.write(d, "unkeyed.log")
+    play = lambda *a: subprocess.run([os.environ["TLOG_PLAY"], *a], capture_output=True, text=True)
+    r = play("-i", keyed, "--verify", "--key", key)
+    if r.returncode != 0 or not r.stdout.startswith("recording demo-rec-1: intact (keyed, key host-2026): "):
+        fail("keyed recording: %r" % r.stdout)
+    r = play("-i", keyed, "--list", "--key", key)
+    if r.returncode != 0 or "intact (keyed, key host-2026)" not in r.stdout:
+        fail("keyed --list: %r" % r.stdout)
+    r = play("-i", unkeyed, "--verify")
+    if r.returncode != 0 or "intact (unkeyed: anyone could have rewritten it)" not in r.stdout:
+        fail("unkeyed recording: %r" % r.stdout)
+    r = play("-i", unkeyed, "--list")
+    if "intact (unkeyed: anyone could have rewritten it)" not in r.stdout:
+        fail("unkeyed --list: %r" % r.stdout)
+    r = play("-i", keyed, "--verify", "--key", wrong)
+    if (r.returncode != 1 or "unverifiable (wrong key host-2026)" not in r.stdout
+            or "the key file is not the one" not in r.stdout or "broken" in r.stdout or "altered" in r.stdout):
+        fail("wrong key: %r" % r.stdout)
+    r = play("-i", keyed, "--verify")
+    if r.returncode != 1 or "unverifiable (no key host-2026)" not in r.stdout:
+        fail("no key: %r" % r.stdout)
+
+
 def test_verify():
     # --verify names the first altered message; an intact recording passes.
     d = tmpdir()

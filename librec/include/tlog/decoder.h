@@ -63,12 +63,21 @@ struct TLOG_API IntegrityReport {
     Verdict verdict = Verdict::Unprotected;
     uint64_t first_bad_id = 0;  // Broken: the first message that failed
     uint64_t first_bad_line = 0;
-    std::string reason;  // Broken: why
+    std::string reason;  // Broken, or Unverifiable with wrong_key: why
     std::string end;     // the end marker's reason, if any
     uint64_t messages = 0;
     uint64_t duration_ms = 0;  // position of the last event or delay record
+    std::string alg;           // the chain's "mac_alg", "" when unprotected
+    std::string key_id;        // its "mac_key" (keyed chains)
+    // Unverifiable because the key of that id verified no message: the key
+    // file is blamed, not the recording (a damaged recording still verifies
+    // its other messages).
+    bool wrong_key = false;
     static const char* name(Verdict v);
-    std::string str() const;
+    // The verdict with what it rests on: "intact (keyed, key K)", "intact
+    // (unkeyed: anyone could have rewritten it)", "unverifiable (wrong key K)".
+    std::string label() const;
+    std::string str() const;  // label() and the details
 };
 
 struct TLOG_API DecodeOptions {

@@ -39,7 +39,8 @@ struct RecordingSummary {
     uint64_t log_bytes = 0;  // bytes of message lines of this recording
     uint16_t first_cols = 0, first_rows = 0;
     IntegrityReport::Verdict verdict = IntegrityReport::Verdict::Unprotected;
-    std::string integrity;  // IntegrityReport::str()
+    std::string integrity;        // IntegrityReport::str()
+    std::string integrity_label;  // IntegrityReport::label(): --list's column
     uint64_t first_bad_id = 0, first_bad_line = 0;
     std::vector<Gap> gaps;
     std::vector<std::string> problems;  // lax mode: the first ones, for the auditor
