@@ -11,6 +11,10 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
+
+#include "tlog/json.h"
+#include "tlog/rec_settings.h"
 
 namespace tlog::policy {
 namespace {
@@ -130,26 +134,45 @@ public:
         if (auto v = n["input"]) s.input = boolean(v, path + ".input");
         if (auto v = n["output"]) s.output = boolean(v, path + ".output");
         if (auto v = n["window"]) s.window = boolean(v, path + ".window");
-        if (auto v = n["writer"]) {
-            const std::string w = scalar(v, path + ".writer");
-            if (w != "file" && w != "syslog" && w != "journal" && w != "http")
-                fail(v, path + ".writer", "expected file, syslog, journal or http, got '" + w + "'");
-            s.writer = w;
-        }
+        if (auto v = n["writer"]) s.writer = scalar(v, path + ".writer");
         if (auto rl = n["rate_limit"]) {
             const std::string p = path + ".rate_limit";
             if (!rl.IsMap()) fail(rl, p, "expected a mapping");
             only_keys(rl, p, {"rate", "burst", "action"});
             if (auto v = rl["rate"]) s.limit.rate = unsigned_number(v, p + ".rate", UINT32_MAX);
             if (auto v = rl["burst"]) s.limit.burst = unsigned_number(v, p + ".burst", UINT32_MAX);
-            if (auto v = rl["action"]) {
-                const std::string a = scalar(v, p + ".action");
-                if (a != "pass" && a != "delay" && a != "drop")
-                    fail(v, p + ".action", "expected pass, delay or drop, got '" + a + "'");
-                s.limit.action = a;
-            }
+            if (auto v = rl["action"]) s.limit.action = scalar(v, p + ".action");
         }
+        check_with_recorder_table(n, path, s);
         return s;
+    }
+
+    // The values are checked by the recorder's own settings table, as
+    // tlog-rec-session checks them when pam_tlog hands them over: a rule the
+    // recorder would refuse is refused here, not at every matching login.
+    void check_with_recorder_table(const YAML::Node& n, const std::string& path, const Settings& s) const {
+        static constexpr std::pair<const char*, const char*> kYamlName[] = {{"log.input", "input"},
+                                                                            {"log.output", "output"},
+                                                                            {"log.window", "window"},
+                                                                            {"limit.rate", "rate_limit.rate"},
+                                                                            {"limit.burst", "rate_limit.burst"},
+                                                                            {"limit.action", "rate_limit.action"},
+                                                                            {"writer", "writer"}};
+        try {
+            settings::check_layer(json::parse(s.to_json(), "<rule settings>"), "<rule settings>",
+                                  settings::Program::RecSession);
+        } catch (const InputError& e) {
+            std::string yaml_key = e.where().field;
+            for (const auto& [json_key, yaml] : kYamlName)
+                if (yaml_key == json_key) yaml_key = yaml;
+            YAML::Node at = n;
+            if (yaml_key.rfind("rate_limit.", 0) == 0 && n["rate_limit"]) {
+                at = n["rate_limit"][yaml_key.substr(11)];
+            } else if (n[yaml_key]) {
+                at = n[yaml_key];
+            }
+            fail(at, join(path, yaml_key), e.message() + " (the recorder's settings)");
+        }
     }
 
     Rule rule(const YAML::Node& n, size_t index) const {

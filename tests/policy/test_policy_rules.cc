@@ -45,6 +45,13 @@ void test_errors_name_file_line_key(void**) {
          "settings.writer", "journal"},
         {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      rate_limit: {rate: -5}\n", 6,
          "rate_limit.rate", "non-negative"},
+        // The recorder's own table decides: it has no http writer, so a rule with
+        // one is refused here rather than failing every matching login.
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      writer: http\n", 6,
+         "rules[0].settings.writer", "got \"http\" (the recorder's settings)"},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      rate_limit: {action: "
+         "explode}\n",
+         6, "rules[0].settings.rate_limit.action", "\"pass\", \"delay\", \"drop\", got \"explode\""},
         {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    audit: full\n", 5, "rules[0].audit",
          "none, login or session"},
         {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    hostgroups: [nope]\n", 2, "rules[0]",

@@ -41,7 +41,7 @@ struct Settings {
     std::optional<bool> output;
     std::optional<bool> window;
     RateLimit limit;
-    std::optional<std::string> writer;  // file | syslog | journal | http
+    std::optional<std::string> writer;  // file | syslog | journal (the recorder's table decides)
 
     // The settings as recorder configuration JSON (tlog option names:
     // log.input, log.output, log.window, limit.rate, limit.burst, limit.action, writer).

@@ -13,11 +13,14 @@
 #include <vector>
 
 #include "tlog/json.h"
+#include "tlog/rec_settings.h"
 
 namespace tlog::rec {
 
-enum class Program { Rec, RecSession };
-const char* program_name(Program p);  // "tlog-rec" / "tlog-rec-session"
+// The settings table is librec's (tlog/rec_settings.h): tlog-policy checks rules with it too.
+using settings::merge_layer;
+using settings::Program;
+using settings::program_name;
 
 struct Config {
     // Shell (tlog-rec-session) and what the user sees first.
@@ -89,11 +92,6 @@ LoadResult load_config(const LoadOptions& opts);
 
 // The built-in defaults as JSON (tlog-rec-session: writer journal, shell, notice).
 json::Value default_json(Program p);
-
-// Checks one layer against the schema and merges it into `into`. `trusted`
-// false: only non-weakening keys are taken; the others are appended to `ignored`.
-void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p, bool trusted = true,
-                 std::vector<std::string>* ignored = nullptr);
 
 // The typed view of a merged tree.
 Config config_from_json(const json::Value& merged);

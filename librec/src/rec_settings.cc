@@ -1,0 +1,185 @@
+#include "tlog/rec_settings.h"
+
+#include <string_view>
+#include <utility>
+
+#include "tlog/error.h"
+
+namespace tlog::settings {
+
+const char* program_name(Program p) { return p == Program::Rec ? "tlog-rec" : "tlog-rec-session"; }
+
+namespace {
+
+enum class Kind { Section, String, Bool, UInt, Positive, Enum, StringArray };
+
+struct Key {
+    const char* path;
+    Kind kind;
+    const char* what;                 // what is expected, for error messages
+    std::vector<std::string> values;  // Enum
+    uint64_t min;                     // UInt
+    bool session_only;
+    bool safe_untrusted;  // cannot weaken the recording: accepted from any environment
+    Key(const char* p, Kind k, const char* w, std::vector<std::string> v = {}, uint64_t m = 0, bool so = false,
+        bool safe = false)
+        : path(p), kind(k), what(w), values(std::move(v)), min(m), session_only(so), safe_untrusted(safe) {}
+};
+
+const std::vector<Key>& schema() {
+    static const std::vector<std::string> priorities = {"emerg",   "alert",  "crit", "err",
+                                                        "warning", "notice", "info", "debug"};
+    static const std::vector<Key> keys = {
+        {"shell", Kind::String, "an absolute path to a shell", {}, 0, true, true},
+        {"notice", Kind::String, "a string", {}, 0, true, true},
+        {"latency", Kind::Positive, "a positive number of seconds", {}, 0, false, false},
+        {"payload", Kind::UInt, "an integer number of bytes, at least 64", {}, 64, false, false},
+        {"writer", Kind::Enum, "one of \"file\", \"syslog\", \"journal\"", {"file", "syslog", "journal"}},
+        {"log", Kind::Section, "an object"},
+        {"log.input", Kind::Bool, "true or false"},
+        {"log.output", Kind::Bool, "true or false"},
+        {"log.window", Kind::Bool, "true or false"},
+        {"limit", Kind::Section, "an object"},
+        {"limit.rate", Kind::UInt, "an integer number of bytes per second"},
+        {"limit.burst", Kind::UInt, "an integer number of bytes"},
+        {"limit.action", Kind::Enum, "one of \"pass\", \"delay\", \"drop\"", {"pass", "delay", "drop"}},
+        {"file", Kind::Section, "an object"},
+        {"file.path", Kind::String, "a file path"},
+        {"syslog", Kind::Section, "an object"},
+        {"syslog.facility", Kind::Enum, "a syslog facility name", {"auth",   "authpriv", "cron",   "daemon", "ftp",
+                                                                   "kern",   "local0",   "local1", "local2", "local3",
+                                                                   "local4", "local5",   "local6", "local7", "lpr",
+                                                                   "mail",   "news",     "syslog", "user",   "uucp"}},
+        {"syslog.priority", Kind::Enum, "a syslog priority name", priorities},
+        {"journal", Kind::Section, "an object"},
+        {"journal.priority", Kind::Enum, "a syslog priority name", priorities},
+        {"journal.augment", Kind::Bool, "true or false"},
+        {"lax", Kind::Bool, "true or false"},
+        {"integrity", Kind::Section, "an object"},
+        {"integrity.key", Kind::String, "a key file path"},
+        {"transfer", Kind::Section, "an object"},
+        {"transfer.payload", Kind::Bool, "true or false"},
+        {"graphical", Kind::Section, "an object"},
+        {"graphical.record", Kind::Bool, "true or false"},
+        // pam_tlog's decision for this login: only ever taken from a
+        // proven TLOG_REC_CONF_TEXT (not safe untrusted: "record": false would
+        // switch recording off).
+        {"pam", Kind::Section, "an object", {}, 0, true},
+        {"pam.rec", Kind::String, "a recording id", {}, 0, true},
+        {"pam.record", Kind::Bool, "true or false", {}, 0, true},
+        // Per session kind, when PAM could not tell the kind (sshd): the
+        // recorder knows it (-c or not, a file-transfer command line).
+        {"pam.interactive", Kind::Bool, "true or false", {}, 0, true},
+        {"pam.command", Kind::Bool, "true or false", {}, 0, true},
+        {"pam.transfer", Kind::Bool, "true or false", {}, 0, true},
+        // Printed by --configuration like tlog does; accepted back for round trips.
+        {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
+        {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
+        {"semaphore", Kind::String, "a file path", {}, 0, false, true},
+        {"login", Kind::Bool, "true or false", {}, 0, true, true},
+        {"interactive", Kind::Bool, "true or false", {}, 0, true, true},
+        {"command", Kind::Bool, "true or false", {}, 0, true, true},
+        {"help", Kind::Bool, "true or false", {}, 0, false, true},
+        {"version", Kind::Bool, "true or false", {}, 0, false, true},
+    };
+    return keys;
+}
+
+const Key* find_key(const std::string& path) {
+    for (const auto& k : schema())
+        if (path == k.path) return &k;
+    return nullptr;
+}
+
+[[noreturn]] void fail(const std::string& source, const json::Value& v, const std::string& path,
+                       const std::string& msg) {
+    throw InputError(Location{source, v.line, v.column, path}, msg);
+}
+
+void check_value(const Key& k, const json::Value& v, const std::string& source, const std::string& path) {
+    auto expected = [&]() {
+        fail(source, v, path, std::string("expected ") + k.what + ", got " + json::type_name(v.type()));
+    };
+    switch (k.kind) {
+        case Kind::Section:
+            if (!v.is_object()) expected();
+            break;
+        case Kind::String:
+            if (!v.is_string()) expected();
+            if (std::string(k.path) == "shell" && (v.as_string().empty() || v.as_string()[0] != '/'))
+                fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
+            break;
+        case Kind::Bool:
+            if (!v.is_bool()) expected();
+            break;
+        case Kind::UInt: {
+            auto u = v.as_uint();
+            if (!u || *u < k.min) {
+                if (!v.is_number()) expected();
+                fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+            }
+            break;
+        }
+        case Kind::Positive: {
+            auto d = v.as_double();
+            if (!d || *d <= 0) {
+                if (!v.is_number()) expected();
+                fail(source, v, path, std::string("expected ") + k.what + ", got " + v.number_text());
+            }
+            break;
+        }
+        case Kind::Enum: {
+            if (!v.is_string()) expected();
+            bool ok = false;
+            for (const auto& e : k.values) ok = ok || e == v.as_string();
+            if (!ok) fail(source, v, path, std::string("expected ") + k.what + ", got \"" + v.as_string() + "\"");
+            break;
+        }
+        case Kind::StringArray:
+            if (!v.is_array()) expected();
+            for (const auto& item : v.items())
+                if (!item.is_string()) fail(source, item, path, std::string("expected ") + k.what);
+            break;
+    }
+}
+
+void merge_object(json::Value& into, const json::Value& layer, const std::string& source, Program p,
+                  const std::string& prefix, bool trusted, std::vector<std::string>* ignored) {
+    for (const auto& [name, v] : layer.members()) {
+        std::string path = prefix.empty() ? name : prefix + "." + name;
+        const Key* k = find_key(path);
+        if (!k || (k->session_only && p != Program::RecSession))
+            fail(source, v, path, std::string("unknown setting for ") + program_name(p));
+        check_value(*k, v, source, path);
+        if (k->kind == Kind::Section) {
+            json::Value* sub = into.find(name);
+            if (!sub) sub = &into.set(name, json::Value::make_object());
+            merge_object(*sub, v, source, p, path, trusted, ignored);
+            continue;
+        }
+        if (!trusted && !k->safe_untrusted) {
+            if (ignored)
+                ignored->push_back(source + ": setting '" + path + "' = " + json::dump(v) + " ignored: " +
+                                   (source == "<command line>"
+                                        ? "the login shell's command line is the user's to write"
+                                        : "the environment is not trusted without a valid proof"));
+            continue;
+        }
+        into.set(name, v);
+    }
+}
+
+}  // namespace
+
+void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p, bool trusted,
+                 std::vector<std::string>* ignored) {
+    if (!layer.is_object()) throw InputError(Location{source, layer.line, layer.column, ""}, "expected a JSON object");
+    merge_object(into, layer, source, p, "", trusted, ignored);
+}
+
+void check_layer(const json::Value& layer, const std::string& source, Program p) {
+    json::Value scratch = json::Value::make_object();
+    merge_layer(scratch, layer, source, p);
+}
+
+}  // namespace tlog::settings
