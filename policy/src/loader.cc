@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "tlog/json.h"
-#include "tlog/rec_settings.h"
+#include "tlog/settings.h"
 
 namespace tlog::policy {
 namespace {

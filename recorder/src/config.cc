@@ -18,36 +18,6 @@ namespace tlog::rec {
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) throw InputError(Location{path, 0, 0, ""}, std::string("cannot open: ") + strerror(errno));
-    std::string s;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            throw InputError(Location{path, 0, 0, ""}, std::string("cannot read: ") + strerror(e));
-        }
-        if (n == 0) break;
-        s.append(buf, static_cast<size_t>(n));
-        if (s.size() > (1u << 20)) {
-            ::close(fd);
-            throw InputError(Location{path, 0, 0, ""}, "file larger than 1 MiB");
-        }
-    }
-    ::close(fd);
-    return s;
-}
-
-json::Value parse_layer(const std::string& text, const std::string& source) {
-    json::Value v = json::parse(text, source, json::ParseOptions::tlog_configuration());
-    if (!v.is_object()) throw InputError(Location{source, v.line, v.column, ""}, "expected a JSON object");
-    return v;
-}
-
 const json::Value* get(const json::Value& root, std::string_view path) {
     const json::Value* v = &root;
     while (v) {
@@ -350,7 +320,7 @@ LoadResult load_config(const LoadOptions& o) {
     std::string dir = o.sysconfdir.empty() ? std::string(TLOG_SYSCONFDIR) : o.sysconfdir;
     std::string sysfile = dir + "/" + program_name(o.program) + ".conf";
     if (::access(sysfile.c_str(), F_OK) == 0)
-        merge_layer(r.merged, parse_layer(read_file(sysfile), sysfile), sysfile, o.program);
+        merge_layer(r.merged, settings::read_layer_file(sysfile), sysfile, o.program);
 
     std::vector<std::string> prefixes = {"TLOG_REC"};
     if (o.program == Program::RecSession) prefixes.push_back("TLOG_REC_SESSION");
@@ -359,7 +329,7 @@ LoadResult load_config(const LoadOptions& o) {
         if (const char* f = env(file_var.c_str()); f && *f) {
             if (o.trust_env && o.trust_env_file) {
                 std::string src = f;
-                merge_layer(r.merged, parse_layer(read_file(src), src), src, o.program);
+                merge_layer(r.merged, settings::read_layer_file(src), src, o.program);
             } else {
                 // The file is named by an environment the user may have
                 // written: the recorder does not even open it (it could be
@@ -376,13 +346,13 @@ LoadResult load_config(const LoadOptions& o) {
         std::string src = "<env " + text_var + ">";
         bool trusted = o.trust_text ? o.trust_text(text_var, t) : o.trust_env;
         if (trusted) {
-            merge_layer(r.merged, parse_layer(t, src), src, o.program);
+            merge_layer(r.merged, settings::parse_layer(t, src), src, o.program);
         } else {
             // Untrusted text never stops the session: a bad layer is ignored
             // as a whole (and reported), a good one gives its safe settings.
             json::Value tmp = r.merged;
             try {
-                merge_layer(tmp, parse_layer(t, src), src, o.program, false, &r.ignored);
+                merge_layer(tmp, settings::parse_layer(t, src), src, o.program, false, &r.ignored);
                 r.merged = std::move(tmp);
             } catch (const InputError& e) {
                 r.ignored.push_back(std::string(e.what()) + " (whole text ignored)");

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "tlog/json.h"
-#include "tlog/rec_settings.h"
+#include "tlog/settings.h"
 
 namespace tlog::rec {
 
-// The settings table is librec's (tlog/rec_settings.h): tlog-policy checks rules with it too.
+// The settings table is librec's (tlog/settings.h): tlog-policy checks rules with it too.
 using settings::merge_layer;
 using settings::Program;
 using settings::program_name;

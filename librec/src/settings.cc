@@ -1,5 +1,10 @@
-#include "tlog/rec_settings.h"
+#include "tlog/settings.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -7,11 +12,30 @@
 
 namespace tlog::settings {
 
-const char* program_name(Program p) { return p == Program::Rec ? "tlog-rec" : "tlog-rec-session"; }
+const char* program_name(Program p) {
+    switch (p) {
+        case Program::Rec: return "tlog-rec";
+        case Program::RecSession: return "tlog-rec-session";
+        case Program::Play: return "tlog-play";
+    }
+    return "?";
+}
 
 namespace {
 
 enum class Kind { Section, String, Bool, UInt, Positive, Enum, StringArray };
+
+// Which programs take a key.
+constexpr unsigned kRec = 1, kSession = 2, kPlay = 4, kRecorders = kRec | kSession, kAll = kRecorders | kPlay;
+
+unsigned bit(Program p) {
+    switch (p) {
+        case Program::Rec: return kRec;
+        case Program::RecSession: return kSession;
+        case Program::Play: return kPlay;
+    }
+    return 0;
+}
 
 struct Key {
     const char* path;
@@ -19,21 +43,21 @@ struct Key {
     const char* what;                 // what is expected, for error messages
     std::vector<std::string> values;  // Enum
     uint64_t min;                     // UInt
-    bool session_only;
-    bool safe_untrusted;  // cannot weaken the recording: accepted from any environment
-    Key(const char* p, Kind k, const char* w, std::vector<std::string> v = {}, uint64_t m = 0, bool so = false,
-        bool safe = false)
-        : path(p), kind(k), what(w), values(std::move(v)), min(m), session_only(so), safe_untrusted(safe) {}
+    unsigned programs;                // kRec | kSession | kPlay
+    bool safe_untrusted;              // cannot weaken the recording: accepted from any environment
+    Key(const char* p, Kind k, const char* w, std::vector<std::string> v = {}, uint64_t m = 0,
+        unsigned progs = kRecorders, bool safe = false)
+        : path(p), kind(k), what(w), values(std::move(v)), min(m), programs(progs), safe_untrusted(safe) {}
 };
 
 const std::vector<Key>& schema() {
     static const std::vector<std::string> priorities = {"emerg",   "alert",  "crit", "err",
                                                         "warning", "notice", "info", "debug"};
     static const std::vector<Key> keys = {
-        {"shell", Kind::String, "an absolute path to a shell", {}, 0, true, true},
-        {"notice", Kind::String, "a string", {}, 0, true, true},
-        {"latency", Kind::Positive, "a positive number of seconds", {}, 0, false, false},
-        {"payload", Kind::UInt, "an integer number of bytes, at least 64", {}, 64, false, false},
+        {"shell", Kind::String, "an absolute path to a shell", {}, 0, kSession, true},
+        {"notice", Kind::String, "a string", {}, 0, kSession, true},
+        {"latency", Kind::Positive, "a positive number of seconds", {}, 0, kRecorders, false},
+        {"payload", Kind::UInt, "an integer number of bytes, at least 64", {}, 64, kRecorders, false},
         {"writer", Kind::Enum, "one of \"file\", \"syslog\", \"journal\"", {"file", "syslog", "journal"}},
         {"log", Kind::Section, "an object"},
         {"log.input", Kind::Bool, "true or false"},
@@ -43,18 +67,18 @@ const std::vector<Key>& schema() {
         {"limit.rate", Kind::UInt, "an integer number of bytes per second"},
         {"limit.burst", Kind::UInt, "an integer number of bytes"},
         {"limit.action", Kind::Enum, "one of \"pass\", \"delay\", \"drop\"", {"pass", "delay", "drop"}},
-        {"file", Kind::Section, "an object"},
-        {"file.path", Kind::String, "a file path"},
+        {"file", Kind::Section, "an object", {}, 0, kAll},
+        {"file.path", Kind::String, "a file path", {}, 0, kAll},
         {"syslog", Kind::Section, "an object"},
         {"syslog.facility", Kind::Enum, "a syslog facility name", {"auth",   "authpriv", "cron",   "daemon", "ftp",
                                                                    "kern",   "local0",   "local1", "local2", "local3",
                                                                    "local4", "local5",   "local6", "local7", "lpr",
                                                                    "mail",   "news",     "syslog", "user",   "uucp"}},
         {"syslog.priority", Kind::Enum, "a syslog priority name", priorities},
-        {"journal", Kind::Section, "an object"},
+        {"journal", Kind::Section, "an object", {}, 0, kAll},
         {"journal.priority", Kind::Enum, "a syslog priority name", priorities},
         {"journal.augment", Kind::Bool, "true or false"},
-        {"lax", Kind::Bool, "true or false"},
+        {"lax", Kind::Bool, "true or false", {}, 0, kAll},
         {"integrity", Kind::Section, "an object"},
         {"integrity.key", Kind::String, "a key file path"},
         {"transfer", Kind::Section, "an object"},
@@ -64,23 +88,40 @@ const std::vector<Key>& schema() {
         // pam_tlog's decision for this login: only ever taken from a
         // proven TLOG_REC_CONF_TEXT (not safe untrusted: "record": false would
         // switch recording off).
-        {"pam", Kind::Section, "an object", {}, 0, true},
-        {"pam.rec", Kind::String, "a recording id", {}, 0, true},
-        {"pam.record", Kind::Bool, "true or false", {}, 0, true},
+        {"pam", Kind::Section, "an object", {}, 0, kSession},
+        {"pam.rec", Kind::String, "a recording id", {}, 0, kSession},
+        {"pam.record", Kind::Bool, "true or false", {}, 0, kSession},
         // Per session kind, when PAM could not tell the kind (sshd): the
         // recorder knows it (-c or not, a file-transfer command line).
-        {"pam.interactive", Kind::Bool, "true or false", {}, 0, true},
-        {"pam.command", Kind::Bool, "true or false", {}, 0, true},
-        {"pam.transfer", Kind::Bool, "true or false", {}, 0, true},
+        {"pam.interactive", Kind::Bool, "true or false", {}, 0, kSession},
+        {"pam.command", Kind::Bool, "true or false", {}, 0, kSession},
+        {"pam.transfer", Kind::Bool, "true or false", {}, 0, kSession},
         // Printed by --configuration like tlog does; accepted back for round trips.
-        {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
-        {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
-        {"semaphore", Kind::String, "a file path", {}, 0, false, true},
-        {"login", Kind::Bool, "true or false", {}, 0, true, true},
-        {"interactive", Kind::Bool, "true or false", {}, 0, true, true},
-        {"command", Kind::Bool, "true or false", {}, 0, true, true},
-        {"help", Kind::Bool, "true or false", {}, 0, false, true},
-        {"version", Kind::Bool, "true or false", {}, 0, false, true},
+        {"configuration", Kind::Bool, "true or false", {}, 0, kAll, true},
+        {"args", Kind::StringArray, "an array of strings", {}, 0, kRecorders, true},
+        {"semaphore", Kind::String, "a file path", {}, 0, kRecorders, true},
+        {"login", Kind::Bool, "true or false", {}, 0, kSession, true},
+        {"interactive", Kind::Bool, "true or false", {}, 0, kSession, true},
+        {"command", Kind::Bool, "true or false", {}, 0, kSession, true},
+        {"help", Kind::Bool, "true or false", {}, 0, kAll, true},
+        {"version", Kind::Bool, "true or false", {}, 0, kAll, true},
+        // tlog-play: tlog's tlog-play.conf keys (its "es" reader has no
+        // implementation here: its keys are read, the reader is refused).
+        {"reader", Kind::Enum, "one of \"file\", \"journal\"", {"file", "journal"}, 0, kPlay},
+        {"file.match", Kind::String, "a recording id", {}, 0, kPlay},
+        {"journal.since", Kind::UInt, "seconds since the epoch", {}, 0, kPlay},
+        {"journal.until", Kind::UInt, "seconds since the epoch", {}, 0, kPlay},
+        {"journal.match", Kind::StringArray, "an array of FIELD=VALUE strings", {}, 0, kPlay},
+        {"journal.namespace", Kind::String, "a journal namespace", {}, 0, kPlay},
+        {"es", Kind::Section, "an object", {}, 0, kPlay},
+        {"es.baseurl", Kind::String, "a URL", {}, 0, kPlay},
+        {"es.query", Kind::String, "a query string", {}, 0, kPlay},
+        {"es.verbose", Kind::Bool, "true or false", {}, 0, kPlay},
+        {"speed", Kind::Positive, "a positive number", {}, 0, kPlay},
+        {"follow", Kind::Bool, "true or false", {}, 0, kPlay},
+        {"goto", Kind::String, "start, end or [[HH:]MM:]SS[.sss]", {}, 0, kPlay},
+        {"paused", Kind::Bool, "true or false", {}, 0, kPlay},
+        {"persist", Kind::Bool, "true or false", {}, 0, kPlay},
     };
     return keys;
 }
@@ -148,8 +189,7 @@ void merge_object(json::Value& into, const json::Value& layer, const std::string
     for (const auto& [name, v] : layer.members()) {
         std::string path = prefix.empty() ? name : prefix + "." + name;
         const Key* k = find_key(path);
-        if (!k || (k->session_only && p != Program::RecSession))
-            fail(source, v, path, std::string("unknown setting for ") + program_name(p));
+        if (!k || !(k->programs & bit(p))) fail(source, v, path, std::string("unknown setting for ") + program_name(p));
         check_value(*k, v, source, path);
         if (k->kind == Kind::Section) {
             json::Value* sub = into.find(name);
@@ -169,7 +209,39 @@ void merge_object(json::Value& into, const json::Value& layer, const std::string
     }
 }
 
+std::string read_text_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw InputError(Location{path, 0, 0, ""}, std::string("cannot open: ") + strerror(errno));
+    std::string s;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            throw InputError(Location{path, 0, 0, ""}, std::string("cannot read: ") + strerror(e));
+        }
+        if (n == 0) break;
+        s.append(buf, static_cast<size_t>(n));
+        if (s.size() > (1u << 20)) {
+            ::close(fd);
+            throw InputError(Location{path, 0, 0, ""}, "file larger than 1 MiB");
+        }
+    }
+    ::close(fd);
+    return s;
+}
+
 }  // namespace
+
+json::Value parse_layer(const std::string& text, const std::string& source) {
+    json::Value v = json::parse(text, source, json::ParseOptions::tlog_configuration());
+    if (!v.is_object()) throw InputError(Location{source, v.line, v.column, ""}, "expected a JSON object");
+    return v;
+}
+
+json::Value read_layer_file(const std::string& path) { return parse_layer(read_text_file(path), path); }
 
 void merge_layer(json::Value& into, const json::Value& layer, const std::string& source, Program p, bool trusted,
                  std::vector<std::string>* ignored) {
