@@ -195,6 +195,10 @@ int run(int argc, char** argv) {
         std::printf("tlog-play %s\n", TLOG_VERSION);
         return 0;
     }
+    if (o.configuration) {
+        std::printf("%s\n", tlog::json::dump(configuration_json(o), true).c_str());
+        return 0;
+    }
     if (!o.import.empty()) return import_command(o);
     std::unique_ptr<PrivateDir> journal_copy;
     std::unique_ptr<JournalFollow> journal_follow;  // destroyed (stopped) before the copy is removed
@@ -263,6 +267,9 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
     try {
         return run(argc, argv);
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "tlog-play: configuration: %s\n", e.what());
+        return 2;
     } catch (const tlog::InputError& e) {
         std::fprintf(stderr, "tlog-play: %s\n", e.what());
         std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");

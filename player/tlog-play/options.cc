@@ -1,14 +1,19 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
+#include "tlog/error.h"
 #include "tlog/play/index_cache.h"
+#include "tlog/settings.h"
+#include "tlog_build_config.h"
 
 namespace tlog::play::cli {
 
@@ -37,6 +42,7 @@ enum LongOnly {
     O_JOURNAL_FILE,
     O_CACHE_MAX,
     O_FORCE,
+    O_CONFIGURATION,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -139,14 +145,103 @@ void print_usage() {
         "      --no-cache              build the index in memory only\n"
         "      --cache-max=SIZE        cap the index cache at SIZE (K, M, G; 0: no cap;\n"
         "                              default $TLOG_PLAY_CACHE_MAX or 1G), least recently used go first\n"
+        "      --configuration         print the effective configuration (tlog-play.conf keys) and exit\n"
         "  -h, --help, -v, --version\n\n"
+        "Configuration: " TLOG_SYSCONFDIR
+        "/tlog-play.conf, then $TLOG_PLAY_CONF_FILE, then\n"
+        "  $TLOG_PLAY_CONF_TEXT, then the command line (tlog-play.conf(5)).\n\n"
         "Keys: SPACE/p pause, } { speed x2 /2, BACKSPACE speed 1, . step, G end (or typed time),\n"
         "  left/right 5 s, shift+left/right or up/down 1 min, 0-9 go to 0-90%,\n"
         "  / search forward, ? search backward, n next hit, N previous hit (ESC cancels a search), q quit\n",
         stdout);
 }
 
-Options parse_options(int argc, char** argv) {
+json::Value load_configuration(const ConfigSources& src) {
+    auto env = [&](const char* name) -> const char* { return src.getenv ? src.getenv(name) : ::getenv(name); };
+    using settings::Program;
+    json::Value merged = json::Value::make_object();
+    try {
+        const std::string dir = src.sysconfdir.empty() ? std::string(TLOG_SYSCONFDIR) : src.sysconfdir;
+        const std::string sysfile = dir + "/tlog-play.conf";
+        if (::access(sysfile.c_str(), F_OK) == 0)
+            settings::merge_layer(merged, settings::read_layer_file(sysfile), sysfile, Program::Play);
+        // The player runs as the auditor, with the auditor's environment:
+        // nothing here is another user's to write, so all of it is taken.
+        if (const char* f = env("TLOG_PLAY_CONF_FILE"); f && *f)
+            settings::merge_layer(merged, settings::read_layer_file(f), f, Program::Play);
+        if (const char* t = env("TLOG_PLAY_CONF_TEXT"); t && *t) {
+            const std::string source = "<env TLOG_PLAY_CONF_TEXT>";
+            settings::merge_layer(merged, settings::parse_layer(t, source), source, Program::Play);
+        }
+    } catch (const InputError& e) {
+        throw ConfigError(e.what());
+    }
+    return merged;
+}
+
+namespace {
+
+const json::Value* at(const json::Value& root, const char* section, const char* key) {
+    const json::Value* s = section ? root.find(section) : &root;
+    return s ? s->find(key) : nullptr;
+}
+
+// The configuration's values as the options' defaults (the command line
+// comes after, and wins). The values were checked by the settings table.
+void apply_configuration(const json::Value& c, Options& o) {
+    auto str = [&](const char* section, const char* key, std::string& out) {
+        if (auto v = at(c, section, key)) out = v->as_string();
+    };
+    auto flag = [&](const char* key, bool& out) {
+        if (auto v = at(c, nullptr, key)) out = v->as_bool();
+    };
+    str(nullptr, "reader", o.reader);
+    str("file", "path", o.path);
+    str("file", "match", o.match);
+    str(nullptr, "goto", o.go);
+    if (!o.go.empty()) parse_time(o.go);
+    flag("follow", o.follow);
+    flag("paused", o.paused);
+    flag("persist", o.persist);
+    flag("lax", o.lax);
+    if (auto v = at(c, nullptr, "speed")) o.speed = v->as_double().value_or(1.0);
+    if (auto v = at(c, "journal", "since")) o.since = v->number_text();
+    if (auto v = at(c, "journal", "until")) o.until = v->number_text();
+    if (auto v = at(c, "journal", "match"))
+        for (const auto& m : v->items()) o.journal_match.push_back(m.as_string());
+    str("journal", "namespace", o.journal_namespace);
+}
+
+}  // namespace
+
+json::Value configuration_json(const Options& o) {
+    using json::Value;
+    Value root = Value::make_object();
+    root.set("reader", Value::make_string(o.reader));
+    Value file = Value::make_object();
+    if (!o.path.empty()) file.set("path", Value::make_string(o.path));
+    if (!o.match.empty()) file.set("match", Value::make_string(o.match));
+    root.set("file", std::move(file));
+    Value journal = Value::make_object();
+    if (!o.since.empty()) journal.set("since", Value::make_number(o.since));
+    if (!o.until.empty()) journal.set("until", Value::make_number(o.until));
+    Value match = Value::make_array();
+    for (const auto& m : o.journal_match) match.items().push_back(Value::make_string(m));
+    journal.set("match", std::move(match));
+    if (!o.journal_namespace.empty()) journal.set("namespace", Value::make_string(o.journal_namespace));
+    root.set("journal", std::move(journal));
+    char speed[32];
+    std::snprintf(speed, sizeof speed, "%.17g", o.speed);
+    root.set("speed", Value::make_number(speed));
+    root.set("follow", Value::make_bool(o.follow));
+    if (!o.go.empty()) root.set("goto", Value::make_string(o.go));
+    root.set("paused", Value::make_bool(o.paused));
+    root.set("persist", Value::make_bool(o.persist));
+    root.set("lax", Value::make_bool(o.lax));
+    return root;
+}
+
+Options parse_options(int argc, char** argv, const ConfigSources& sources) {
     static const struct option longs[] = {
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'v'},
@@ -187,10 +282,13 @@ Options parse_options(int argc, char** argv) {
         {"idle-limit", required_argument, nullptr, O_IDLE},
         {"journal-file", required_argument, nullptr, O_JOURNAL_FILE},
         {"force", no_argument, nullptr, O_FORCE},
+        {"configuration", no_argument, nullptr, O_CONFIGURATION},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
-    optind = 1;
+    apply_configuration(load_configuration(sources), o);
+    bool cli_match = false;
+    optind = 0;  // glibc: full re-initialisation (the tests parse several command lines)
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":hvr:i:m:fs:g:po:S:U:M:N:IF", longs, nullptr)) != -1) {
@@ -215,7 +313,12 @@ Options parse_options(int argc, char** argv) {
             case 'o': o.output = optarg; break;
             case 'S': o.since = optarg; break;
             case 'U': o.until = optarg; break;
-            case 'M': o.journal_match.push_back(optarg); break;
+            case 'M':
+                // The command line's matches replace the configuration's.
+                if (!cli_match) o.journal_match.clear();
+                cli_match = true;
+                o.journal_match.push_back(optarg);
+                break;
             case 'N':
                 if (!*optarg) throw std::invalid_argument("empty journal namespace");
                 o.journal_namespace = optarg;
@@ -242,6 +345,7 @@ Options parse_options(int argc, char** argv) {
             case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
             case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
             case O_FORCE: o.force = true; break;
+            case O_CONFIGURATION: o.configuration = true; break;
             case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
             case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
             case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);

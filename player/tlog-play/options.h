@@ -2,9 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "tlog/json.h"
 
 namespace tlog::play::cli {
 
@@ -45,14 +49,38 @@ struct Options {
     std::vector<std::string> journal_files;  // --journal-file: read these files, not the system journal
     std::string journal_namespace;           // -N
     bool help = false, version = false;
+    bool configuration = false;  // --configuration: print the effective configuration and exit
     // Set by the player, not an option: strict playback of a recording with
     // a gap plays what precedes it and stops there with this error.
     std::optional<uint64_t> stop_ms;
     std::string stop_error;
 };
 
-// Throws std::invalid_argument with a message for the user.
-Options parse_options(int argc, char** argv);
+// A configuration file or text is wrong; the message names it, the line,
+// the column and the setting.
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Where the configuration comes from, as tlog's tlog-play reads it: the
+// system file SYSCONFDIR/tlog-play.conf, then the file TLOG_PLAY_CONF_FILE
+// names, then the text of TLOG_PLAY_CONF_TEXT, then the command line. All
+// injectable for tests.
+struct ConfigSources {
+    std::string sysconfdir;                          // "" = TLOG_SYSCONFDIR
+    std::function<const char*(const char*)> getenv;  // default ::getenv
+};
+
+// The configuration layers before the command line, merged and checked with
+// the programs' settings table (tlog/settings.h). Throws ConfigError.
+json::Value load_configuration(const ConfigSources& sources = {});
+
+// Throws std::invalid_argument with a message for the user, ConfigError for
+// a bad configuration layer.
+Options parse_options(int argc, char** argv, const ConfigSources& sources = {});
+
+// The effective configuration in tlog-play.conf's keys (--configuration).
+json::Value configuration_json(const Options& o);
 void print_usage();
 
 // "start", "end" (nullopt: the end) or [[HH:]MM:]SS[.sss] in ms. Throws
