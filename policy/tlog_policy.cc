@@ -27,6 +27,7 @@ const char kUsage[] =
     "       tlog-policy compile [--rules FILE] [--output CACHE] [--host HOST]\n"
     "       tlog-policy show-cache [CACHE]\n"
     "       tlog-policy lookup-cache NAME UID GID [CACHE]\n"
+    "       tlog-policy --version | --help\n"
     "defaults: rules " TLOG_SYSCONFDIR "/rules.yaml, cache /var/lib/tlog/policy.cache\n";
 
 const std::string kDefaultRules = std::string(TLOG_SYSCONFDIR) + "/rules.yaml";
@@ -211,6 +212,10 @@ int main(int argc, char** argv) {
         if (cmd == "compile") return cmd_compile(a);
         if (cmd == "show-cache") return cmd_show_cache(a);
         if (cmd == "lookup-cache") return cmd_lookup_cache(a);
+        if (cmd == "--version" || cmd == "-v" || cmd == "version") {
+            std::cout << "tlog-policy " << TLOG_VERSION << "\n";
+            return 0;
+        }
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::cout << kUsage;
             return 0;

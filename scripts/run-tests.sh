@@ -3,6 +3,8 @@
 #   1. the normal build: all suites (unit, integration, interop, e2e, fuzz corpus replay)
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: the unit and stress suites
 #   3. a clang libFuzzer build: each fuzz target for a bounded time
+#   4. a distribution's build: --buildtype=release with Debian's hardening
+#      flags (dpkg-buildflags, hardening=+all), warnings as errors: the unit suite
 # Ends with one line "N passed, N failed". Exit status 0 only if all passed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +42,15 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 
 CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 TLOG_FUZZ_SECONDS=$fuzz_seconds run_suite build-fuzz libfuzzer --suite fuzz --timeout-multiplier 4 || status=1
+
+# What a packager builds: -O3 and _FORTIFY_SOURCE find warnings -O2 does not.
+# Warnings are errors here so CI sees them; packagers' builds leave werror off.
+(
+  eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+  export CFLAGS CXXFLAGS CPPFLAGS LDFLAGS
+  bash scripts/build.sh build-release --buildtype=release
+) || exit 1
+run_suite build-release release --suite unit || status=1
 
 passed=$(awk '{s+=$1} END {print s+0}' "$results")
 failed=$(awk '{s+=$2} END {print s+0}' "$results")

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -29,7 +30,10 @@ struct NssTestEnv {
         setenv("TLOG_POLICY_CACHE", cache.c_str(), 1);
         setenv("TLOG_NSS_NSSWITCH", (dir + "/nsswitch.conf").c_str(), 1);
     }
-    ~NssTestEnv() { std::system(("rm -rf '" + dir + "'").c_str()); }
+    ~NssTestEnv() {
+        std::error_code ignored;  // a leftover temporary directory is no test failure
+        std::filesystem::remove_all(dir, ignored);
+    }
 
     // Compiles rules into the cache the module reads (atomically, as tlog-policy does).
     void compile(const std::string& rules) {
