@@ -40,7 +40,7 @@ std::string item(pam_handle_t* pamh, int type, const char* name) {
 }
 
 struct Login {
-    std::string user, service, rhost, tty;
+    std::string user, service, ruser, rhost, tty;
 };
 
 bool has_control(const std::string& s) {
@@ -62,6 +62,9 @@ std::string printable(std::string s) {
 bool read_login(pam_handle_t* pamh, Login* l, const char** why) {
     l->user = item(pamh, PAM_USER, "PAM_USER");
     l->service = item(pamh, PAM_SERVICE, "PAM_SERVICE");
+    // su, sudo and runuser name the invoking user; it goes into the logs,
+    // the audit records and the recording's metadata, never into a decision.
+    l->ruser = printable(item(pamh, PAM_RUSER, "PAM_RUSER"));
     l->rhost = printable(item(pamh, PAM_RHOST, "PAM_RHOST"));
     l->tty = printable(item(pamh, PAM_TTY, "PAM_TTY"));
     if (l->user.empty()) return *why = "PAM_USER is not set", false;
@@ -77,14 +80,21 @@ void log_unknown(pam_handle_t* pamh, const Options& o) {
 }
 
 // The recording configuration handed to the recorder: the rule's settings
-// plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}).
+// plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}) and, for a
+// recorded login, the login's service and invoking user, which the recorder
+// writes into the recording (proven like the rest: the user cannot rename
+// who ran sudo).
 std::string conf_text(const std::string& settings, const std::string& rec, bool record,
-                      const Decision* per_kind = nullptr) {
+                      const Decision* per_kind = nullptr, const Login* login = nullptr) {
     tlog::json::Value v = tlog::json::parse(settings.empty() ? "{}" : settings, "<rule settings>");
     if (!v.is_object()) throw std::runtime_error("rule settings are not a JSON object");
     tlog::json::Value pam = tlog::json::Value::make_object();
     if (!rec.empty()) pam.set("rec", tlog::json::Value::make_string(rec));
     pam.set("record", tlog::json::Value::make_bool(record));
+    if (login) {
+        pam.set("service", tlog::json::Value::make_string(login->service));
+        if (!login->ruser.empty()) pam.set("ruser", tlog::json::Value::make_string(login->ruser));
+    }
     if (per_kind && per_kind->per_kind) {
         pam.set("interactive", tlog::json::Value::make_bool(per_kind->kind_recorded[0]));
         pam.set("command", tlog::json::Value::make_bool(per_kind->kind_recorded[1]));
@@ -149,6 +159,7 @@ AuditFields login_audit(const char* op, std::string rec, const Decision& d, cons
                        d.rule.empty() ? "(default)" : d.rule,
                        l.service,
                        l.user,
+                       l.ruser,
                        l.rhost,
                        l.tty,
                        "",
@@ -368,7 +379,7 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
             if (d.kind_recorded[i]) data->audit.kinds += (data->audit.kinds.empty() ? "" : ",") + std::string(names[i]);
     }
     export_for_recorder(pamh, o, l, real_shell(l.user.c_str()), recorder,
-                        conf_text(d.settings, data->audit.rec, true, &d));
+                        conf_text(d.settings, data->audit.rec, true, &d, &l));
     if (std::string err = send_audit(data->audit, data->mode); !err.empty()) {
         pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "open_session: %s: %s",
                    l.user.c_str(), err.c_str());
@@ -377,9 +388,9 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
             return PAM_SESSION_ERR;
         }
     }
-    pam_syslog(pamh, LOG_INFO, "recording %s (service %s, rhost %s, tty %s): rec %s, %s", l.user.c_str(),
-               l.service.c_str(), l.rhost.empty() ? "-" : l.rhost.c_str(), l.tty.empty() ? "-" : l.tty.c_str(),
-               data->audit.rec.c_str(), d.reason.c_str());
+    pam_syslog(pamh, LOG_INFO, "recording %s (service %s, ruser %s, rhost %s, tty %s): rec %s, %s", l.user.c_str(),
+               l.service.c_str(), l.ruser.empty() ? "-" : l.ruser.c_str(), l.rhost.empty() ? "-" : l.rhost.c_str(),
+               l.tty.empty() ? "-" : l.tty.c_str(), data->audit.rec.c_str(), d.reason.c_str());
     data->emit_end = true;
     // PAM owns the data from here and frees it with free_data at pam_end.
     const int rc = pam_set_data(pamh, kDataKey, data.get(), free_data);

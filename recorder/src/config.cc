@@ -81,6 +81,11 @@ const std::vector<Key>& schema() {
         {"pam.interactive", Kind::Bool, "true or false", {}, 0, true},
         {"pam.command", Kind::Bool, "true or false", {}, 0, true},
         {"pam.transfer", Kind::Bool, "true or false", {}, 0, true},
+        // Who asked for this login, written into the recording's "login"
+        // field (doc/recorder-fields.md): proven only, or a user could name
+        // someone else as the one who ran sudo.
+        {"pam.service", Kind::String, "a PAM service name", {}, 0, true},
+        {"pam.ruser", Kind::String, "a user name", {}, 0, true},
         // Printed by --configuration like tlog does; accepted back for round trips.
         {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
         {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
@@ -306,6 +311,8 @@ Config config_from_json(const json::Value& m) {
     tri("pam.interactive", c.pam_interactive);
     tri("pam.command", c.pam_command);
     tri("pam.transfer", c.pam_transfer);
+    str("pam.service", c.pam_service);
+    str("pam.ruser", c.pam_ruser);
     str("semaphore", c.semaphore);
     boolean("login", c.login);
     boolean("interactive", c.interactive);

@@ -509,6 +509,15 @@ private:
         who_ = "user " + user_ + ", session " + std::to_string(session_) + ", rec " + info_.rec;
     }
 
+    // The "login" field (doc/recorder-fields.md), from pam_tlog's proven
+    // decision (pam_tlog bounds and cleans both).
+    std::string login_value() const {
+        json::Value v = json::Value::make_object();
+        v.set("service", json::Value::make_string(cfg_.pam_service));
+        if (!cfg_.pam_ruser.empty()) v.set("ruser", json::Value::make_string(cfg_.pam_ruser));
+        return json::dump(v);
+    }
+
     void set_mark(const char* state, const std::string& detail) {
         try {
             mark_.set(state, detail);
@@ -595,6 +604,9 @@ private:
         try {
             enc_.emplace(info_, eo, *guard_, t0, real_now_ns());
             obs_.emplace(*enc_, *guard_, cfg_, t0, codeset, transfer_);
+            // "user" is the identity the session runs as; for su, sudo and
+            // runuser the first message also names who asked for it.
+            if (session() && !cfg_.pam_service.empty()) enc_->annotate("login", login_value());
         } catch (const std::exception& e) {
             user_error(e.what());
             set_mark("unrecorded", std::string("refused: ") + e.what());

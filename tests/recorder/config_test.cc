@@ -179,6 +179,16 @@ void test_session_names_and_untrusted_env(void**) {
     assert_int_equal(r.config.payload, 99999);
     assert_true(r.config.log_output);
     o.trust_text = nullptr;
+    // Who ran sudo or su ("pam.ruser", the recording's "login" field) is
+    // taken only from a proven text: a user cannot name someone else.
+    g_env["TLOG_REC_CONF_TEXT"] = "{\"pam\": {\"service\": \"sudo\", \"ruser\": \"mallory\"}}";
+    r = load_config(o);
+    assert_true(r.config.pam_service.empty() && r.config.pam_ruser.empty());
+    o.trust_text = [](const std::string& var, const std::string&) { return var == "TLOG_REC_CONF_TEXT"; };
+    r = load_config(o);
+    assert_string_equal(r.config.pam_service.c_str(), "sudo");
+    assert_string_equal(r.config.pam_ruser.c_str(), "mallory");
+    o.trust_text = nullptr;
     // Trusted (a valid PAM proof): everything is taken.
     g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{\"log\": {\"input\": true}}";
     o.trust_env = true;
