@@ -20,6 +20,7 @@
 #include "tlog/integrity.h"
 #include "tlog/json.h"
 #include "tlog/rec_marker.h"
+#include "tlog/utf8.h"
 #include "user_entry.h"
 
 namespace pam_tlog {
@@ -49,12 +50,26 @@ bool has_control(const std::string& s) {
     return false;
 }
 
-// rhost and tty only go to logs and audit records: control characters
-// (a forged line break in the log) become '?'.
-std::string printable(std::string s) {
-    for (auto& c : s)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return s;
+// rhost, tty and ruser go to logs and audit records, and ruser into the
+// recorder's JSON settings too: control characters (a forged line break in
+// the log) and bytes that are not UTF-8 (JSON the recorder would reject)
+// become '?'.
+std::string printable(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        const size_t n = tlog::utf8::valid_prefix(p, end);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+            out += '?';
+            ++p;
+            continue;
+        }
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
+    }
+    return out;
 }
 
 // PAM_USER and PAM_SERVICE must be set and sane; the others may be absent.

@@ -17,7 +17,7 @@ import re
 import sys
 import time
 
-from tlogtest.terminal import check, spawn
+from tlogtest.terminal import check, decode, spawn
 from tlogtest.namespace import sh
 from tlogtest.login import (Auditd, CAROL_PASSWORD, NEVER_STARTED, SRC, announced_rec, audit_field, raw_records,
                             run_case, wait_for)
@@ -92,7 +92,22 @@ def one_recording(e, user, service, ruser, content):
     check("login" in msgs[0].get("mac_fields", []), "login field outside the integrity chain")
     out = e.output(rec)
     check(content.encode() in out, "%s: %r not in the recording: %r" % (service, content, out[-1000:]))
+    _, verdict = decode(e.log, rec)
+    check("intact" in verdict.lower(), "%s: integrity: %s" % (service, verdict))
     return rec
+
+
+def renamed_invoker_detected(e, rec, ruser):
+    """Another name in the "login" field breaks the integrity chain."""
+    forged = e.T + "/forged.log"
+    with open(e.log, "rb") as f:
+        text = f.read()
+    old = b'"ruser":"%s"' % ruser.encode()
+    check(old in text, "no %r in the log" % old)
+    with open(forged, "wb") as f:
+        f.write(text.replace(old, b'"ruser":"eve"', 1))
+    _, verdict = decode(forged, rec)
+    check("intact" not in verdict.lower(), "a renamed invoking user went unnoticed: %s" % verdict)
 
 
 def audited(e, a, rec, service, user, ruser, ops=("tlog-session-start", "tlog-session-end")):
@@ -135,6 +150,7 @@ def case_sudo_i(e):
         s.close()
         rec = one_recording(e, "carol", "sudo-i", "bob", "in-carol-42")
         audited(e, a, rec, "sudo-i", "carol", "bob")
+        renamed_invoker_detected(e, rec, "bob")
     finally:
         a.stop()
 

@@ -182,6 +182,16 @@ void invoking_user_in_proven_text(void**) {
     assert_string_equal(
         tlog::json::parse(h.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("ruser")->as_string().c_str(),
         "bob?op=tlog-session-end");
+    // bytes that are not UTF-8: the text stays valid JSON and proven
+    Result b = run("su", "carol", Open, "/dev/pts/3", nullptr,
+                   "b\xff\xc3"
+                   "x");
+    assert_int_equal(b.rc, PAM_SUCCESS);
+    assert_string_equal(
+        tlog::json::parse(b.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("ruser")->as_string().c_str(),
+        "b?"
+        "?x");
+    check_proof(b, "carol");
     // an absurdly long one is refused like any other hostile item
     const std::string huge(1 << 16, 'r');
     assert_int_equal(run("su", "carol", Open, "/dev/pts/3", nullptr, huge.c_str()).rc, PAM_SESSION_ERR);
