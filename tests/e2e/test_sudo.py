@@ -218,6 +218,25 @@ def case_sudo_i_command(e):
         a.stop()
 
 
+def case_sudo_i_shell(e):
+    """`sudo -i` asked for another shell (`SHELL=/bin/bash sudo -i -u carol
+    bash`): -i runs carol's passwd shell, the recorder, whatever $SHELL says,
+    and bash becomes its -c command: recorded (a terminal: interactive)."""
+    a = Auditd(e.T)
+    try:
+        s = Shell(e, "bob")
+        s.type("SHELL=/bin/bash sudo -i -u carol bash", "carol@")  # no notice: a -c command
+        s.type("echo shell-$(id -un)-$((6*9)) $(readlink /proc/$$/exe)", "shell-carol-54")
+        s.p.write("exit\r")
+        e.wait_ended()
+        s.sync()
+        s.close()
+        rec = one_recording(e, "carol", "sudo-i", "bob", "shell-carol-54 /usr/bin/bash")
+        audited(e, a, rec, "sudo-i", "carol", "bob")
+    finally:
+        a.stop()
+
+
 def case_sudo_iolog(e):
     """sudo's own I/O logging on at the same site: both logs hold carol's
     session; ours is made as without it."""
