@@ -100,7 +100,8 @@ void log_unknown(pam_handle_t* pamh, const Options& o) {
 // writes into the recording (proven like the rest: the user cannot rename
 // who ran sudo).
 std::string conf_text(const std::string& settings, const std::string& rec, bool record,
-                      const Decision* per_kind = nullptr, const Login* login = nullptr) {
+                      const Decision* per_kind = nullptr, const Login* login = nullptr,
+                      const std::optional<std::string>& nested = std::nullopt) {
     tlog::json::Value v = tlog::json::parse(settings.empty() ? "{}" : settings, "<rule settings>");
     if (!v.is_object()) throw std::runtime_error("rule settings are not a JSON object");
     tlog::json::Value pam = tlog::json::Value::make_object();
@@ -110,6 +111,7 @@ std::string conf_text(const std::string& settings, const std::string& rec, bool 
         pam.set("service", tlog::json::Value::make_string(login->service));
         if (!login->ruser.empty()) pam.set("ruser", tlog::json::Value::make_string(login->ruser));
     }
+    if (nested) pam.set("nested", tlog::json::Value::make_string(*nested));
     if (per_kind && per_kind->per_kind) {
         pam.set("interactive", tlog::json::Value::make_bool(per_kind->kind_recorded[0]));
         pam.set("command", tlog::json::Value::make_bool(per_kind->kind_recorded[1]));
@@ -393,8 +395,16 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
         for (int i = 0; i < 3; ++i)
             if (d.kind_recorded[i]) data->audit.kinds += (data->audit.kinds.empty() ? "" : ",") + std::string(names[i]);
     }
+    // The login program's own terminal is a live recording's (sudo -i in a
+    // recorded session). A program that gives the shell a terminal of its
+    // own relays it to that one (sudo's use_pty, su --pty), where the
+    // recording sees it all: the recorder cannot find that recording from
+    // the new terminal, so it is named here (the recorder then logs the
+    // session as not recorded and why; without a terminal of its own the
+    // recorder finds the recording itself).
+    const std::optional<std::string> nested = tlog::marker::recording_of_terminal(o.rundir);
     export_for_recorder(pamh, o, l, real_shell(l.user.c_str()), recorder,
-                        conf_text(d.settings, data->audit.rec, true, &d, &l));
+                        conf_text(d.settings, data->audit.rec, true, &d, &l, nested));
     if (std::string err = send_audit(data->audit, data->mode); !err.empty()) {
         pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "open_session: %s: %s",
                    l.user.c_str(), err.c_str());

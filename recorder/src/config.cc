@@ -86,6 +86,10 @@ const std::vector<Key>& schema() {
         // someone else as the one who ran sudo.
         {"pam.service", Kind::String, "a PAM service name", {}, 0, true},
         {"pam.ruser", Kind::String, "a user name", {}, 0, true},
+        // The login program runs the shell on a terminal of its own that it
+        // relays to a live recording's terminal (sudo's use_pty): that
+        // recording's id. Proven only: it makes the session unrecorded.
+        {"pam.nested", Kind::String, "a recording id", {}, 0, true},
         // Printed by --configuration like tlog does; accepted back for round trips.
         {"configuration", Kind::Bool, "true or false", {}, 0, false, true},
         {"args", Kind::StringArray, "an array of strings", {}, 0, false, true},
@@ -313,6 +317,7 @@ Config config_from_json(const json::Value& m) {
     tri("pam.transfer", c.pam_transfer);
     str("pam.service", c.pam_service);
     str("pam.ruser", c.pam_ruser);
+    str("pam.nested", c.pam_nested);
     str("semaphore", c.semaphore);
     boolean("login", c.login);
     boolean("interactive", c.interactive);

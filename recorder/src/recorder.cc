@@ -465,8 +465,13 @@ private:
         if (session()) {
             // Inside a live recording's terminal (su -, sudo -i in a recorded
             // session): that recording sees everything this shell shows and reads.
-            if (auto outer = recording_of_terminal(kDefaultRunDir))
+            if (auto outer = marker::recording_of_terminal(kDefaultRunDir))
                 run_unrecorded("its terminal is recorded by recording " + *outer);
+            // The login program gave the shell a terminal of its own and
+            // relays it to a recorded one (sudo's use_pty): pam_tlog found
+            // that recording from the login program's process.
+            if (!cfg_.pam_nested.empty())
+                run_unrecorded("the login program relays its terminal to recording " + cfg_.pam_nested);
             // The kind of session, which PAM could not know (sshd): a terminal
             // means interactive whatever the command, and so does a shell that
             // reads its commands from standard input.

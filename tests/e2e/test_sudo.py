@@ -171,33 +171,28 @@ def nested_sudo_i(e):
 
 
 def case_sudo_i_nested(e):
-    """alice (recorded over ssh) runs `sudo -i -u carol`. Without use_pty
-    carol's shell runs on alice's recorded terminal: alice's recording holds
-    it and no second one is made (logged and audited, with the outer
-    recording's id). With use_pty (Debian's default sudoers) sudo gives it a
-    terminal of its own, which the recorder cannot tie to alice's: carol's
-    session is then in both recordings, never in fewer."""
+    """alice (recorded over ssh) runs `sudo -i -u carol`: carol's session is
+    in alice's recording and no second recording is made, with and without
+    sudo's use_pty (Debian's default: sudo gives carol's shell a terminal of
+    its own and relays it to alice's; pam_tlog, in sudo's process, names
+    alice's recording to the recorder). Logged and audited as not recorded,
+    naming alice's recording."""
     a = Auditd(e.T)
     try:
-        sudoers(e, PERMISSIVE_SUDOERS.replace("Defaults use_pty", "Defaults !use_pty"))
-        outer, inner = nested_sudo_i(e)
-        check(not inner, "carol recorded a second time on alice's recorded terminal")
-        log = e.syslog.text(wait_for="NOT recorded")
-        rec = announced_rec(log, "carol", "sudo-i")
-        why = "its terminal is recorded by recording " + outer
-        check("rec %s: NOT recorded: %s" % (rec, why) in log, "no nesting line: %s" % log[-2000:])
-        audited(e, a, rec, "sudo-i", "carol", "alice", ops=("tlog-session-start", "tlog-session-unrecorded"))
-        check(audit_field(raw_records(a, "tlog-session-unrecorded", rec)[0], "reason") == why,
-              "the audit record does not name the outer recording")
-
-        os.unlink(e.log)
-        sudoers(e, PERMISSIVE_SUDOERS)
-        outer, inner = nested_sudo_i(e)
-        check(len(inner) == 1, "use_pty: carol recorded %d times" % len(inner))
-        check(e.recordings()[inner[0]][0].get("login") == {"service": "sudo-i", "ruser": "alice"},
-              "login field %r" % e.recordings()[inner[0]][0].get("login"))
-        check(b"nested-carol-42" in e.output(inner[0]), "carol's recording misses her session")
-        audited(e, a, inner[0], "sudo-i", "carol", "alice")
+        for use_pty, why in (("!use_pty", "its terminal is recorded by recording "),
+                             ("use_pty", "the login program relays its terminal to recording ")):
+            sudoers(e, PERMISSIVE_SUDOERS.replace("Defaults use_pty", "Defaults " + use_pty))
+            if os.path.exists(e.log):
+                os.unlink(e.log)
+            outer, inner = nested_sudo_i(e)
+            check(not inner, "%s: carol recorded a second time inside alice's recording" % use_pty)
+            log = e.syslog.text(wait_for="NOT recorded: " + why + outer)
+            rec = announced_rec(log, "carol", "sudo-i")
+            check("rec %s: NOT recorded: %s%s" % (rec, why, outer) in log,
+                  "%s: no nesting line: %s" % (use_pty, log[-2000:]))
+            audited(e, a, rec, "sudo-i", "carol", "alice", ops=("tlog-session-start", "tlog-session-unrecorded"))
+            check(audit_field(raw_records(a, "tlog-session-unrecorded", rec)[0], "reason") == why + outer,
+                  "%s: the audit record does not name the outer recording" % use_pty)
     finally:
         a.stop()
 
