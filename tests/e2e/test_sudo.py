@@ -197,6 +197,55 @@ def case_sudo_i_nested(e):
         a.stop()
 
 
+ESCAPE_SH = r"""REC=%(rec)s
+D=$(mktemp -d /tmp/sudo-escape.XXXXXX); chmod 755 $D; mkfifo $D/in
+cat > $D/prog.sh <<EOS
+tty > $D/tty.tmp && mv $D/tty.tmp $D/tty
+for i in \$(seq 600); do [ -e $D/done ] && break; sleep 0.1; done
+EOS
+echo 'echo escaped-tty-$((6*7)) as $(id -un) > /dev/tty; echo on-stdout-$((7*7))' > $D/esc.sh
+script -qfec "$REC -c 'sh $D/prog.sh'" /dev/null < $D/in > $D/out 2>&1 & SP=$!
+exec 4>$D/in
+for i in $(seq 300); do [ -e $D/tty ] && break; sleep 0.1; done
+N=$(cat $D/tty)
+echo "own recording on $N"
+sudo -i -u carol sh $D/esc.sh <$N >$N 2>$N; echo sudo-status=$?
+setsid -w sudo -i -u carol sh $D/esc.sh <$N >$N 2>$N; echo sudo-setsid-status=$?
+touch $D/done; exec 4>&-; wait $SP; rm -rf $D
+"""
+
+
+def case_sudo_nested_escape(e):
+    """pam_tlog names an outer recording to the recorder when sudo's own
+    descriptors are a recording's terminal. bob (not recorded) makes such a
+    terminal with a recording of his own and runs `sudo -i -u carol` on it,
+    his controlling terminal elsewhere (carol's /dev/tty then reaches bob's
+    unrecorded terminal through sudo), and with none (setsid). Whatever
+    carol's session shows on bob's terminal must be in a recording."""
+    script = e.T + "/home/bob/escape.sh"
+    with open(script, "w") as f:
+        f.write(ESCAPE_SH % {"rec": e.rec})
+    os.chown(script, 61012, 61012)
+    s = Shell(e, "bob")
+    s.type("bash ~/escape.sh; echo end-$((1+1))", "end-2", 90)
+    s.sync()
+    s.close()
+    out = s.p.out.decode(errors="replace")
+    check(re.search(r"own recording on /dev/pts/\d+", out), "bob's own recording did not start: %r" % out[-1500:])
+    check("sudo-status=0" in out and "sudo-setsid-status=" in out, "sudo did not run: %r" % out[-1500:])
+    e.wait_ended()
+    recs = e.recordings()
+    recorded = b"".join(e.output(r) for r in recs)
+    check(b"escaped-tty-42 as carol" in recorded, "carol's /dev/tty output is in no recording: %r" % out[-1500:])
+    # with the controlling terminal elsewhere pam_tlog names no recording:
+    # carol's session is recorded as carol
+    carol = [r for r, m in recs.items() if m[0]["user"] == "carol"]
+    check(carol and any(b"escaped-tty-42 as carol" in e.output(r) for r in carol),
+          "carol's session has no recording of its own: %r" % [m[0]["user"] for m in recs.values()])
+    log = e.syslog.text()
+    print("\n".join(l for l in log.splitlines() if "relays its terminal" in l or "recorded by recording" in l))
+
+
 def case_sudo_i_command(e):
     """`sudo -i -u carol CMD`: the target's shell runs CMD (-c): recorded."""
     a = Auditd(e.T)
