@@ -357,6 +357,39 @@ def case_sudo_su(e):
         a.stop()
 
 
+ROOT_RULE = """
+  # test_sudo.py sudo_su_root: root recorded when reached with su - or sudo -i
+  - name: becoming-root
+    action: record
+    users: [root]
+    services: [su-l, sudo-i]
+"""
+
+
+def case_sudo_su_root(e):
+    """`sudo su -` with root recorded for su-l and sudo-i: sudo runs su as
+    root (service sudo: not recorded), su - runs root's login shell, the
+    recorder (service su-l, ruser root); the audit records carry bob's
+    login uid (auid)."""
+    with open(SRC + "/examples/rules/login-rules.yaml") as f:
+        e.compile(f.read() + ROOT_RULE)
+    a = Auditd(e.T)
+    try:
+        s = Shell(e, "bob")
+        s.type("sudo su -", "ATTENTION")
+        s.type("echo root-$(id -un)-$((8*9))", "root-root-72")
+        s.p.write("exit\r")
+        e.wait_ended()
+        s.sync()
+        s.close()
+        rec = one_recording(e, "root", "su-l", "root", "root-root-72")
+        audited(e, a, rec, "su-l", "root", "root")
+        line = raw_records(a, "tlog-session-start", rec)[0]
+        check("auid=61012 " in line, "bob's login uid not in the audit record: %s" % line)
+    finally:
+        a.stop()
+
+
 def case_sudo_e(e):
     """sudoedit as carol with an editor that spawns a shell: the editor (and
     its shell) run as bob, not carol, on copies of carol's files; the
