@@ -533,6 +533,34 @@ def case_su_c(e):
         a.stop()
 
 
+def case_su_pty_nested(e):
+    """alice (recorded over ssh) runs `su --pty - carol`: su gives carol's
+    shell a terminal of its own and relays it to alice's, like sudo's
+    use_pty; pam_tlog, inside su, names alice's recording; no second one."""
+    a = Auditd(e.T)
+    try:
+        s = Shell(e, "alice")
+        s.type("su --pty - carol", "Password:")
+        s.p.write(CAROL_PASSWORD + "\r")
+        s.p.read_until("carol@", 30)
+        s.type("echo supty-$(id -un)-$((5*9))", "supty-carol-45")
+        s.p.write("exit\r")
+        s.sync()
+        s.close()
+        e.wait_ended()
+        recs = e.recordings()
+        check([m[0]["user"] for m in recs.values()] == ["alice"], "recordings of %r" % [m[0]["user"] for m in recs.values()])
+        outer = next(iter(recs))
+        check(b"supty-carol-45" in e.output(outer), "alice's recording misses carol's session")
+        why = "the login program relays its terminal to recording " + outer
+        log = e.syslog.text(wait_for="NOT recorded: " + why)
+        rec = announced_rec(log, "carol", "su-l")
+        check("rec %s: NOT recorded: %s" % (rec, why) in log, "no nesting line: %s" % log[-2000:])
+        audited(e, a, rec, "su-l", "carol", "alice", ops=("tlog-session-start", "tlog-session-unrecorded"))
+    finally:
+        a.stop()
+
+
 def case_runuser(e):
     """root runs `runuser -l carol` (runuser-l) and `runuser carol -c CMD`
     (runuser) on a terminal: both recorded, ruser root."""
