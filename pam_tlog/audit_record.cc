@@ -48,6 +48,7 @@ std::string audit_message(const AuditFields& f) {
     add(m, "rule", f.rule);
     add(m, "service", f.service);
     add(m, "acct", f.user);
+    if (!f.ruser.empty()) add(m, "ruser", f.ruser);
     add(m, "rhost", f.rhost);
     add(m, "tty", f.tty);
     if (!f.kinds.empty()) add(m, "kinds", f.kinds);

@@ -4,7 +4,8 @@
 // reported, "op=tlog-session-end" (recorded) or "op=tlog-session-unrecorded"
 // (res=failed, with reason=); "op=tlog-session-denied" when a login is
 // refused because the recorder is listed in /etc/shells. Each carries the
-// recording id, rule, service, remote host and tty, so `ausearch -m
+// recording id, rule, service, target user (acct=) and invoking user
+// (ruser=, when the login program names one), remote host and tty, so `ausearch -m
 // TRUSTED_APP` finds the recording and the recording's id finds the login.
 #pragma once
 
@@ -19,7 +20,8 @@ struct AuditFields {
     std::string rec;  // recording id (shared with the recorder)
     std::string rule;
     std::string service;
-    std::string user;
+    std::string user;   // the target: the identity the session runs as (PAM_USER)
+    std::string ruser;  // who asked for it (PAM_RUSER: su, sudo, runuser); "" when the login program sets none
     std::string rhost;
     std::string tty;
     std::string kinds;   // sshd: the session kinds recorded when not all are ("" = all or known)

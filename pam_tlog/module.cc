@@ -20,6 +20,7 @@
 #include "tlog/integrity.h"
 #include "tlog/json.h"
 #include "tlog/rec_marker.h"
+#include "tlog/utf8.h"
 #include "user_entry.h"
 
 namespace pam_tlog {
@@ -40,7 +41,7 @@ std::string item(pam_handle_t* pamh, int type, const char* name) {
 }
 
 struct Login {
-    std::string user, service, rhost, tty;
+    std::string user, service, ruser, rhost, tty;
 };
 
 bool has_control(const std::string& s) {
@@ -49,12 +50,26 @@ bool has_control(const std::string& s) {
     return false;
 }
 
-// rhost and tty only go to logs and audit records: control characters
-// (a forged line break in the log) become '?'.
-std::string printable(std::string s) {
-    for (auto& c : s)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return s;
+// rhost, tty and ruser go to logs and audit records, and ruser into the
+// recorder's JSON settings too: control characters (a forged line break in
+// the log) and bytes that are not UTF-8 (JSON the recorder would reject)
+// become '?'.
+std::string printable(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        const size_t n = tlog::utf8::valid_prefix(p, end);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+            out += '?';
+            ++p;
+            continue;
+        }
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
+    }
+    return out;
 }
 
 // PAM_USER and PAM_SERVICE must be set and sane; the others may be absent.
@@ -62,6 +77,9 @@ std::string printable(std::string s) {
 bool read_login(pam_handle_t* pamh, Login* l, const char** why) {
     l->user = item(pamh, PAM_USER, "PAM_USER");
     l->service = item(pamh, PAM_SERVICE, "PAM_SERVICE");
+    // su, sudo and runuser name the invoking user; it goes into the logs,
+    // the audit records and the recording's metadata, never into a decision.
+    l->ruser = printable(item(pamh, PAM_RUSER, "PAM_RUSER"));
     l->rhost = printable(item(pamh, PAM_RHOST, "PAM_RHOST"));
     l->tty = printable(item(pamh, PAM_TTY, "PAM_TTY"));
     if (l->user.empty()) return *why = "PAM_USER is not set", false;
@@ -77,14 +95,23 @@ void log_unknown(pam_handle_t* pamh, const Options& o) {
 }
 
 // The recording configuration handed to the recorder: the rule's settings
-// plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}).
+// plus pam_tlog's decision ("pam": {"rec": ID, "record": BOOL}) and, for a
+// recorded login, the login's service and invoking user, which the recorder
+// writes into the recording (proven like the rest: the user cannot rename
+// who ran sudo).
 std::string conf_text(const std::string& settings, const std::string& rec, bool record,
-                      const Decision* per_kind = nullptr) {
+                      const Decision* per_kind = nullptr, const Login* login = nullptr,
+                      const std::optional<std::string>& nested = std::nullopt) {
     tlog::json::Value v = tlog::json::parse(settings.empty() ? "{}" : settings, "<rule settings>");
     if (!v.is_object()) throw std::runtime_error("rule settings are not a JSON object");
     tlog::json::Value pam = tlog::json::Value::make_object();
     if (!rec.empty()) pam.set("rec", tlog::json::Value::make_string(rec));
     pam.set("record", tlog::json::Value::make_bool(record));
+    if (login) {
+        pam.set("service", tlog::json::Value::make_string(login->service));
+        if (!login->ruser.empty()) pam.set("ruser", tlog::json::Value::make_string(login->ruser));
+    }
+    if (nested) pam.set("nested", tlog::json::Value::make_string(*nested));
     if (per_kind && per_kind->per_kind) {
         pam.set("interactive", tlog::json::Value::make_bool(per_kind->kind_recorded[0]));
         pam.set("command", tlog::json::Value::make_bool(per_kind->kind_recorded[1]));
@@ -149,6 +176,7 @@ AuditFields login_audit(const char* op, std::string rec, const Decision& d, cons
                        d.rule.empty() ? "(default)" : d.rule,
                        l.service,
                        l.user,
+                       l.ruser,
                        l.rhost,
                        l.tty,
                        "",
@@ -367,8 +395,16 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
         for (int i = 0; i < 3; ++i)
             if (d.kind_recorded[i]) data->audit.kinds += (data->audit.kinds.empty() ? "" : ",") + std::string(names[i]);
     }
+    // The login program's own terminal is a live recording's (sudo -i in a
+    // recorded session). A program that gives the shell a terminal of its
+    // own relays it to that one (sudo's use_pty, su --pty), where the
+    // recording sees it all: the recorder cannot find that recording from
+    // the new terminal, so it is named here (the recorder then logs the
+    // session as not recorded and why; without a terminal of its own the
+    // recorder finds the recording itself).
+    const std::optional<std::string> nested = tlog::marker::recording_of_terminal(o.rundir);
     export_for_recorder(pamh, o, l, real_shell(l.user.c_str()), recorder,
-                        conf_text(d.settings, data->audit.rec, true, &d));
+                        conf_text(d.settings, data->audit.rec, true, &d, &l, nested));
     if (std::string err = send_audit(data->audit, data->mode); !err.empty()) {
         pam_syslog(pamh, data->mode == AuditMode::Required ? LOG_ERR : LOG_WARNING, "open_session: %s: %s",
                    l.user.c_str(), err.c_str());
@@ -377,9 +413,9 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
             return PAM_SESSION_ERR;
         }
     }
-    pam_syslog(pamh, LOG_INFO, "recording %s (service %s, rhost %s, tty %s): rec %s, %s", l.user.c_str(),
-               l.service.c_str(), l.rhost.empty() ? "-" : l.rhost.c_str(), l.tty.empty() ? "-" : l.tty.c_str(),
-               data->audit.rec.c_str(), d.reason.c_str());
+    pam_syslog(pamh, LOG_INFO, "recording %s (service %s, ruser %s, rhost %s, tty %s): rec %s, %s", l.user.c_str(),
+               l.service.c_str(), l.ruser.empty() ? "-" : l.ruser.c_str(), l.rhost.empty() ? "-" : l.rhost.c_str(),
+               l.tty.empty() ? "-" : l.tty.c_str(), data->audit.rec.c_str(), d.reason.c_str());
     data->emit_end = true;
     // PAM owns the data from here and frees it with free_data at pam_end.
     const int rc = pam_set_data(pamh, kDataKey, data.get(), free_data);

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,6 +16,13 @@
 namespace tlog::marker {
 
 namespace {
+
+bool char_device(int fd, dev_t& rdev) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) return false;
+    rdev = st.st_rdev;
+    return true;
+}
 
 std::string id_of(const std::string& pam_rec, int n) { return n == 1 ? pam_rec : pam_rec + "-" + std::to_string(n); }
 
@@ -150,6 +160,36 @@ std::vector<State> read_all(const std::string& dir, const std::string& pam_rec) 
 void remove_all(const std::string& dir, const std::string& pam_rec) {
     for (int n = 1; n <= kMaxSessions; ++n)
         if (::unlink(path_of(dir, id_of(pam_rec, n)).c_str()) != 0 && errno == ENOENT) break;
+}
+
+std::string terminal_lock_path(const std::string& dir, dev_t rdev) {
+    return dir + "/pty." + std::to_string(major(rdev)) + "." + std::to_string(minor(rdev)) + ".lock";
+}
+
+std::optional<std::string> recording_of_terminal(const std::string& dir) {
+    dev_t in = 0, out = 0, err = 0;
+    if (!char_device(0, in) || !char_device(1, out) || !char_device(2, err) || in != out || in != err)
+        return std::nullopt;
+    // A controlling terminal elsewhere is a way out of the recording
+    // (/dev/tty): it must be that terminal too, or none at all (su -c).
+    if (tcgetsid(0) < 0) {
+        int tty = ::open("/dev/tty", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (tty >= 0) {
+            ::close(tty);
+            return std::nullopt;
+        }
+    }
+    const std::string path = terminal_lock_path(dir, in);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0) return std::nullopt;
+    std::optional<std::string> rec;
+    if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        char buf[128];
+        ssize_t n = pread(fd, buf, sizeof buf, 0);
+        rec = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("(unknown)");
+    }
+    ::close(fd);  // a shared lock taken on a stale file goes with it
+    return rec;
 }
 
 }  // namespace tlog::marker

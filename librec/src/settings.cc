@@ -96,6 +96,15 @@ const std::vector<Key>& schema() {
         {"pam.interactive", Kind::Bool, "true or false", {}, 0, kSession},
         {"pam.command", Kind::Bool, "true or false", {}, 0, kSession},
         {"pam.transfer", Kind::Bool, "true or false", {}, 0, kSession},
+        // Who asked for this login, written into the recording's "login"
+        // field (doc/recorder-fields.md): proven only, or a user could name
+        // someone else as the one who ran sudo.
+        {"pam.service", Kind::String, "a PAM service name", {}, 0, kSession},
+        {"pam.ruser", Kind::String, "a user name", {}, 0, kSession},
+        // The login program runs the shell on a terminal of its own that it
+        // relays to a live recording's terminal (sudo's use_pty): that
+        // recording's id. Proven only: it makes the session unrecorded.
+        {"pam.nested", Kind::String, "a recording id", {}, 0, kSession},
         // Printed by --configuration like tlog does; accepted back for round trips.
         {"configuration", Kind::Bool, "true or false", {}, 0, kAll, true},
         {"args", Kind::StringArray, "an array of strings", {}, 0, kRecorders, true},

@@ -108,6 +108,9 @@ Config config_from_json(const json::Value& m) {
     tri("pam.interactive", c.pam_interactive);
     tri("pam.command", c.pam_command);
     tri("pam.transfer", c.pam_transfer);
+    str("pam.service", c.pam_service);
+    str("pam.ruser", c.pam_ruser);
+    str("pam.nested", c.pam_nested);
     str("semaphore", c.semaphore);
     boolean("login", c.login);
     boolean("interactive", c.interactive);

@@ -465,8 +465,13 @@ private:
         if (session()) {
             // Inside a live recording's terminal (su -, sudo -i in a recorded
             // session): that recording sees everything this shell shows and reads.
-            if (auto outer = recording_of_terminal(kDefaultRunDir))
+            if (auto outer = marker::recording_of_terminal(kDefaultRunDir))
                 run_unrecorded("its terminal is recorded by recording " + *outer);
+            // The login program gave the shell a terminal of its own and
+            // relays it to a recorded one (sudo's use_pty): pam_tlog found
+            // that recording from the login program's process.
+            if (!cfg_.pam_nested.empty())
+                run_unrecorded("the login program relays its terminal to recording " + cfg_.pam_nested);
             // The kind of session, which PAM could not know (sshd): a terminal
             // means interactive whatever the command, and so does a shell that
             // reads its commands from standard input.
@@ -507,6 +512,15 @@ private:
             }
         }
         who_ = "user " + user_ + ", session " + std::to_string(session_) + ", rec " + info_.rec;
+    }
+
+    // The "login" field (doc/recorder-fields.md), from pam_tlog's proven
+    // decision (pam_tlog bounds and cleans both).
+    std::string login_value() const {
+        json::Value v = json::Value::make_object();
+        v.set("service", json::Value::make_string(cfg_.pam_service));
+        if (!cfg_.pam_ruser.empty()) v.set("ruser", json::Value::make_string(cfg_.pam_ruser));
+        return json::dump(v);
     }
 
     void set_mark(const char* state, const std::string& detail) {
@@ -595,6 +609,9 @@ private:
         try {
             enc_.emplace(info_, eo, *guard_, t0, real_now_ns());
             obs_.emplace(*enc_, *guard_, cfg_, t0, codeset, transfer_);
+            // "user" is the identity the session runs as; for su, sudo and
+            // runuser the first message also names who asked for it.
+            if (session() && !cfg_.pam_service.empty()) enc_->annotate("login", login_value());
         } catch (const std::exception& e) {
             user_error(e.what());
             set_mark("unrecorded", std::string("refused: ") + e.what());

@@ -5,7 +5,6 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +12,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <utility>
+
+#include "tlog/rec_marker.h"
 
 namespace tlog::rec {
 
@@ -41,14 +42,10 @@ bool char_device(int fd, dev_t& rdev) {
 
 }  // namespace
 
-std::string terminal_lock_path(const std::string& dir, dev_t rdev) {
-    return dir + "/pty." + std::to_string(major(rdev)) + "." + std::to_string(minor(rdev)) + ".lock";
-}
-
 TerminalLock::TerminalLock(int tty_fd, const std::string& rec, const std::string& dir) {
     dev_t rdev = 0;
     if (!char_device(tty_fd, rdev)) throw std::runtime_error("the recorded program's terminal is not a device");
-    std::string path = terminal_lock_path(dir, rdev);
+    std::string path = marker::terminal_lock_path(dir, rdev);
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
     if (fd < 0) throw std::runtime_error("cannot open the terminal lock " + path + ": " + strerror(errno));
     if (!lock_with_retries(fd)) {
@@ -94,32 +91,6 @@ ExclusiveTerminal::~ExclusiveTerminal() { release(); }
 void ExclusiveTerminal::release() {
     if (fd_ >= 0) ioctl(fd_, TIOCNXCL);
     fd_ = -1;
-}
-
-std::optional<std::string> recording_of_terminal(const std::string& dir) {
-    dev_t in = 0, out = 0, err = 0;
-    if (!char_device(0, in) || !char_device(1, out) || !char_device(2, err) || in != out || in != err)
-        return std::nullopt;
-    // A controlling terminal elsewhere is a way out of the recording
-    // (/dev/tty): it must be that terminal too, or none at all (su -c).
-    if (tcgetsid(0) < 0) {
-        int tty = ::open("/dev/tty", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (tty >= 0) {
-            ::close(tty);
-            return std::nullopt;
-        }
-    }
-    const std::string path = terminal_lock_path(dir, in);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-    if (fd < 0) return std::nullopt;
-    std::optional<std::string> rec;
-    if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-        char buf[128];
-        ssize_t n = pread(fd, buf, sizeof buf, 0);
-        rec = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("(unknown)");
-    }
-    ::close(fd);  // a shared lock taken on a stale file goes with it
-    return rec;
 }
 
 }  // namespace tlog::rec

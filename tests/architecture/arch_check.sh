@@ -20,7 +20,7 @@ ok() { echo "ok: $*"; }
 
 # The recorder's privileged entry points and internals, as nm -C prints them.
 privileged='tlog::rec::(run_relay|relay_request_stop|capture_identities|act_as_user|back_to_recorder|become_user_or_die|become_recorder_or_die|drop_to_user_or_die|AsUser|recorder_main)\b'
-recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|WriterError|BufferedWriter|make_(file|syslog|journal)_writer|syslog_(facility|priority)_code|GuardSink|audit_log|user_error|set_program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|recording_of_terminal|terminal_lock_path|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
+recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|WriterError|BufferedWriter|make_(file|syslog|journal)_writer|syslog_(facility|priority)_code|GuardSink|audit_log|user_error|set_program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
 heavy='yaml|ldap|lber|curl|systemd|sqlite'
 
 # The control: the patterns name code that exists. Without it a renamed

@@ -17,35 +17,7 @@ import time
 
 from tlogtest.terminal import check
 from tlogtest.namespace import sh
-from tlogtest.login import Auditd, CAROL_PASSWORD, run_case, wait_for
-
-NEVER_STARTED = ("the announced recording never started: the login program did not run the recorder "
-                 "(internal-sftp, ForceCommand, a subsystem, or a shell other than the recorder)")
-
-
-def announced_rec(log, user, service):
-    """The recording id of pam_tlog's "recording USER (service S, ...)" line."""
-    m = re.findall(r"recording %s \(service %s, [^)]*\): rec (\S+)," % (user, service), log)
-    check(m, "no \"recording %s (service %s\" line: %s" % (user, service, log[-2000:]))
-    return m[-1]
-
-
-def raw_records(a, op, rec=None):
-    """TRUSTED_APP records of `op` (for recording `rec`) as auditd wrote
-    them. Kernel audit is host-wide: other tests' logins show up too."""
-    lines = [l for l in open(a.log, errors="replace").read().splitlines()
-             if "type=TRUSTED_APP" in l and "op=%s " % op in l]
-    return [l for l in lines if rec is None or re.search(r'\brec="?%s"? ' % re.escape(rec), l)]
-
-
-def audit_field(line, name):
-    """A field of a raw audit record: "quoted" or hex-encoded (spaces)."""
-    m = re.search(r"\b%s=(\"[^\"]*\"|[0-9A-F]+)[ ']" % name, line)
-    if not m:
-        return None
-    v = m.group(1)
-    return v[1:-1] if v.startswith('"') else bytes.fromhex(v).decode(errors="replace")
-
+from tlogtest.login import Auditd, CAROL_PASSWORD, NEVER_STARTED, announced_rec, audit_field, raw_records, run_case, wait_for
 
 def case_internal_sftp(e):
     a = Auditd(e.T)
@@ -108,7 +80,7 @@ def su_shell(e, outer, target, shell_cmd):
 
 
 def case_shells_listed(e):
-    """carol is recorded for su (su-to-carol); bob is not recorded."""
+    """carol is recorded for su (becoming-carol); bob is not recorded."""
     a = Auditd(e.T)
     try:
         T = e.T

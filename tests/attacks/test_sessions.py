@@ -6,8 +6,9 @@ test_sessions.py CASE. Every case asserts the outcome the recorder must give
 a recorded user who tries to get an unrecorded session: recorded (content
 checked), refused (nothing of the command reaches the client), or not
 recorded by the rules and logged as such. The rules are
-examples/rules/login-rules.yaml: alice recorded for sshd, carol for su only,
-gina at a terminal only, bob not recorded."""
+examples/rules/login-rules.yaml: alice recorded for sshd, carol when
+reached with su, sudo or runuser and at the console (not over ssh), gina at
+a terminal only, bob not recorded."""
 import collections
 import grp
 import os

@@ -113,14 +113,15 @@ def su_session(e, outer_user, expect):
 
 def case_su_rules(e):
     check(e.order == "tlog-first", "su_rules needs local users recorded: the tlog-first order")
-    """carol is recorded for su only: her ssh login is not recorded, `su - carol`
-    from an unrecorded session is (nested, the outer not recorded), and inside
+    """carol is recorded for su, sudo, runuser and login, not sshd: her ssh
+    login is not recorded, `su - carol` from an unrecorded session is
+    (nested, the outer not recorded), and inside
     a recorded session `su - carol` is not recorded twice."""
     # 1. carol's own ssh login: NSS gives her the recorder (recorded for su);
     #    pam_tlog hands the recorder a proven "not recorded"
     r = e.ssh_cmd("carol", "echo carol-ssh")
     check(r.returncode == 0 and r.stdout == b"carol-ssh\n", "carol ssh: %r %r" % (r.stdout, r.stderr))
-    check(not e.recordings(), "carol's ssh login was recorded (rule is for su only)")
+    check(not e.recordings(), "carol's ssh login was recorded (rule becoming-carol names no sshd)")
     # 2. bob (not recorded) runs su - carol: that nested session is recorded
     su_session(e, "bob", True)
     e.wait_ended()

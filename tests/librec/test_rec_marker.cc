@@ -4,8 +4,13 @@
 #include "cmocka_cxx.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <set>
@@ -150,6 +155,49 @@ void remove_all_removes_them(void**) {
     cleanup(dir);
 }
 
+// In a child on a fresh pty's slave (0, 1 and 2; its controlling terminal
+// when `ctty`): 1 when recording_of_terminal names "rec-A", 0 when it
+// names none, 2 otherwise.
+int child_sees(const std::string& dir, int slave, bool ctty) {
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setsid();
+        if (ctty) ioctl(slave, TIOCSCTTY, 0);
+        for (int fd = 0; fd < 3; ++fd) dup2(slave, fd);
+        const auto rec = tlog::marker::recording_of_terminal(dir);
+        _exit(!rec ? 0 : *rec == "rec-A" ? 1 : 2);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+void recorded_terminal_found_only_while_locked(void**) {
+    const std::string dir = make_dir();
+    assert_string_equal(tlog::marker::terminal_lock_path(dir, makedev(136, 5)).c_str(),
+                        (dir + "/pty.136.5.lock").c_str());
+    const int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+    const int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    assert_true(slave >= 0);
+    struct stat st {};
+    assert_int_equal(fstat(slave, &st), 0);
+    const std::string lock = tlog::marker::terminal_lock_path(dir, st.st_rdev);
+    write_file(lock, "rec-A");
+    assert_int_equal(child_sees(dir, slave, true), 0);  // a stale file: not a live recording
+    const int held = open(lock.c_str(), O_RDONLY);
+    assert_int_equal(flock(held, LOCK_EX), 0);
+    assert_int_equal(child_sees(dir, slave, true), 1);   // its controlling terminal too
+    assert_int_equal(child_sees(dir, slave, false), 1);  // no controlling terminal (su -c)
+    close(held);
+    assert_int_equal(child_sees(dir, slave, true), 0);  // the recording ended
+    close(slave);
+    close(master);
+    cleanup(dir);
+}
+
 void claim_in_missing_directory_throws_with_path(void**) {
     const std::string dir = make_dir();
     const std::string missing = dir + "/no-such-dir";
@@ -174,6 +222,7 @@ int main() {
         cmocka_unit_test(a_gap_ends_the_list),
         cmocka_unit_test(remove_all_removes_them),
         cmocka_unit_test(claim_in_missing_directory_throws_with_path),
+        cmocka_unit_test(recorded_terminal_found_only_while_locked),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -78,13 +78,15 @@ std::vector<std::string> service_args(const char* service) {
 }
 
 // pam_start (under pam_wrapper) .. the module's entry point .. pam_getenvlist .. pam_end.
-Result run(const char* service, const char* user, Op op, const char* tty = "ssh", const char* rhost = "192.0.2.1") {
+Result run(const char* service, const char* user, Op op, const char* tty = "ssh", const char* rhost = "192.0.2.1",
+           const char* ruser = nullptr) {
     static const struct pam_conv conv = {nullptr, nullptr};
     pam_handle_t* h = nullptr;
     Result r;
     assert_int_equal(pam_start(service, user, &conv, &h), PAM_SUCCESS);
     if (tty) pam_set_item(h, PAM_TTY, tty);
     if (rhost) pam_set_item(h, PAM_RHOST, rhost);
+    if (ruser) pam_set_item(h, PAM_RUSER, ruser);
     std::vector<std::string> args = service_args(service);
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
@@ -162,6 +164,40 @@ void su_rule_records_su_not_sshd(void**) {
     Result u = run("su", "carol", Open, "/dev/pts/3", nullptr);
     assert_int_equal(u.rc, PAM_SUCCESS);
     assert_true(tlog::json::parse(u.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("record")->as_bool());
+}
+
+void invoking_user_in_proven_text(void**) {
+    // su names the invoking user (PAM_RUSER): the recorder gets it, with the
+    // service, inside the proven text, for the recording's "login" field.
+    Result u = run("su", "carol", Open, "/dev/pts/3", nullptr, "bob");
+    assert_int_equal(u.rc, PAM_SUCCESS);
+    const auto v = tlog::json::parse(u.env["TLOG_REC_CONF_TEXT"], "c");
+    assert_string_equal(v.find("pam")->find("service")->as_string().c_str(), "su");
+    assert_string_equal(v.find("pam")->find("ruser")->as_string().c_str(), "bob");
+    check_proof(u, "carol");
+    // none named (sshd, login): no "ruser"; a forged line break is cleaned
+    Result s = run("sshd", "alice", Open);
+    assert_null(tlog::json::parse(s.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("ruser"));
+    Result h = run("su", "carol", Open, "/dev/pts/3", nullptr, "bob\nop=tlog-session-end");
+    assert_string_equal(
+        tlog::json::parse(h.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("ruser")->as_string().c_str(),
+        "bob?op=tlog-session-end");
+    // bytes that are not UTF-8: the text stays valid JSON and proven
+    Result b = run("su", "carol", Open, "/dev/pts/3", nullptr,
+                   "b\xff\xc3"
+                   "x");
+    assert_int_equal(b.rc, PAM_SUCCESS);
+    assert_string_equal(
+        tlog::json::parse(b.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("ruser")->as_string().c_str(),
+        "b?"
+        "?x");
+    check_proof(b, "carol");
+    // an absurdly long one is refused like any other hostile item
+    const std::string huge(1 << 16, 'r');
+    assert_int_equal(run("su", "carol", Open, "/dev/pts/3", nullptr, huge.c_str()).rc, PAM_SESSION_ERR);
+    // not recorded: no service or invoking user to hand on
+    Result n = run("sshd", "carol", Open, "ssh", nullptr, "bob");
+    assert_null(tlog::json::parse(n.env["TLOG_REC_CONF_TEXT"], "c").find("pam")->find("ruser"));
 }
 
 void sshd_kind_decided_by_recorder(void**) {
@@ -544,6 +580,7 @@ int main() {
         cmocka_unit_test(non_recorded_user_gets_nothing),
         cmocka_unit_test(excluded_user_not_recorded),
         cmocka_unit_test(su_rule_records_su_not_sshd),
+        cmocka_unit_test(invoking_user_in_proven_text),
         cmocka_unit_test(sshd_kind_decided_by_recorder),
         cmocka_unit_test(close_session_codes),
         cmocka_unit_test(close_without_marker_says_never_started),

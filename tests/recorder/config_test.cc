@@ -182,6 +182,18 @@ void test_session_names_and_untrusted_env(void**) {
     assert_int_equal(r.config.payload, 99999);
     assert_true(r.config.log_output);
     o.trust_text = nullptr;
+    // Who ran sudo or su ("pam.ruser", the recording's "login" field) is
+    // taken only from a proven text: a user cannot name someone else.
+    // Nor a recording to hide behind ("pam.nested": not recorded twice).
+    g_env["TLOG_REC_CONF_TEXT"] = "{\"pam\": {\"service\": \"sudo\", \"ruser\": \"mallory\", \"nested\": \"0123-4\"}}";
+    r = load_config(o);
+    assert_true(r.config.pam_service.empty() && r.config.pam_ruser.empty() && r.config.pam_nested.empty());
+    o.trust_text = [](const std::string& var, const std::string&) { return var == "TLOG_REC_CONF_TEXT"; };
+    r = load_config(o);
+    assert_string_equal(r.config.pam_service.c_str(), "sudo");
+    assert_string_equal(r.config.pam_ruser.c_str(), "mallory");
+    assert_string_equal(r.config.pam_nested.c_str(), "0123-4");
+    o.trust_text = nullptr;
     // Trusted (a valid PAM proof): everything is taken.
     g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{\"log\": {\"input\": true}}";
     o.trust_env = true;

@@ -156,7 +156,8 @@ class Login:
         sh("%s compile --rules %s/rules.yaml --output /var/lib/tlog/policy.cache" % (TLOG_POLICY, self.T))
 
     def _pam(self, pam_args):
-        """A copy of /etc/pam.d with the shipped snippet added to sshd and su."""
+        """A copy of /etc/pam.d with the shipped snippet added to every login
+    service the admin guide names."""
         T = self.T
         shutil.copytree("/etc/pam.d", T + "/pam.d", symlinks=True)
         # The common-* files are pam-auth-update's output and differ from host
@@ -171,7 +172,11 @@ class Login:
         with open(SRC + "/examples/pam.d/sshd") as f:
             snippet = f.read().replace("pam_tlog.so", PAM_TLOG + " " + pam_args)
         self.snippet = snippet
-        for svc in ("sshd", "su"):
+        # su-l and runuser-l include su and runuser; sudo-i is `sudo -i`'s
+        # service (Debian's sudo)
+        for svc in ("sshd", "su", "sudo", "sudo-i", "runuser", "login"):
+            check(os.path.exists(T + "/pam.d/" + svc), "/etc/pam.d/%s missing: install sudo and login "
+                  "(scripts/apt-packages.txt)" % svc)
             with open(T + "/pam.d/" + svc, "a") as f:
                 f.write("\n# pam_tlog (examples/pam.d/sshd)\n" + snippet)
         sh("mount --bind %s/pam.d /etc/pam.d" % T)
@@ -235,6 +240,34 @@ class Login:
         if getattr(self, "syslog", None):
             self.syslog.stop()
         reap_all()
+
+
+NEVER_STARTED = ("the announced recording never started: the login program did not run the recorder "
+                 "(internal-sftp, ForceCommand, a subsystem, or a shell other than the recorder)")
+
+
+def announced_rec(log, user, service):
+    """The recording id of pam_tlog's "recording USER (service S, ...)" line."""
+    m = re.findall(r"recording %s \(service %s, [^)]*\): rec (\S+)," % (user, service), log)
+    check(m, "no \"recording %s (service %s\" line: %s" % (user, service, log[-2000:]))
+    return m[-1]
+
+
+def raw_records(a, op, rec=None):
+    """TRUSTED_APP records of `op` (for recording `rec`) as auditd wrote
+    them. Kernel audit is host-wide: other tests' logins show up too."""
+    lines = [l for l in open(a.log, errors="replace").read().splitlines()
+             if "type=TRUSTED_APP" in l and "op=%s " % op in l]
+    return [l for l in lines if rec is None or re.search(r'\brec="?%s"? ' % re.escape(rec), l)]
+
+
+def audit_field(line, name):
+    """A field of a raw audit record: "quoted" or hex-encoded (spaces)."""
+    m = re.search(r"\b%s=(\"[^\"]*\"|[0-9A-F]+)[ ']" % name, line)
+    if not m:
+        return None
+    v = m.group(1)
+    return v[1:-1] if v.startswith('"') else bytes.fromhex(v).decode(errors="replace")
 
 
 class Auditd:

@@ -20,6 +20,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,5 +60,24 @@ private:
 TLOG_API std::vector<State> read_all(const std::string& dir, const std::string& pam_rec);
 // Removes them (close_session, after reporting).
 TLOG_API void remove_all(const std::string& dir, const std::string& pam_rec);
+
+// One recording per terminal. The recorder registers the pseudo-terminal it
+// creates for the recorded program (tlog::rec::TerminalLock):
+// DIR/pty.MAJOR.MINOR.lock, flock'ed for the life of the recording and
+// holding the recording's id (DIR is tlog's, mode 0700: the recorded user
+// can neither take, forge nor remove a lock). Two readers ask whether a
+// process already sits on a recorded terminal: the recorder itself (su,
+// sudo without use_pty: the shell runs on the caller's terminal) and
+// pam_tlog, in the login program's process, for login programs that give
+// the shell a terminal of their own and relay it to theirs (sudo's
+// use_pty, su --pty).
+
+// The lock file's name for a terminal device.
+TLOG_API std::string terminal_lock_path(const std::string& dir, dev_t rdev);
+
+// The id of the live recording whose terminal this process's standard
+// input, output and error all are, with no other controlling terminal, or
+// nullopt.
+TLOG_API std::optional<std::string> recording_of_terminal(const std::string& dir);
 
 }  // namespace tlog::marker

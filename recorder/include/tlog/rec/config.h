@@ -49,6 +49,12 @@ struct Config {
     // "pam.interactive" / "pam.command" / "pam.transfer": -1 unset, 0/1 =
     // whether a session of that kind is recorded (sshd: kind unknown to PAM).
     int pam_interactive = -1, pam_command = -1, pam_transfer = -1;
+    // "pam.service" / "pam.ruser": the login's PAM service and invoking user
+    // (PAM_RUSER of su, sudo, runuser), for the recording's "login" field.
+    std::string pam_service, pam_ruser;
+    // "pam.nested": the recording whose terminal the login program relays
+    // this session's terminal to (sudo's use_pty): not recorded twice.
+    std::string pam_nested;
     // Run-time options (command line only, printed by --configuration like tlog does).
     std::string semaphore;
     bool login = false, interactive = false, command = false;

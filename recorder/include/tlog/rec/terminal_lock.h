@@ -13,7 +13,8 @@
 // the login program left open). Anything else records:
 // several sessions over one ssh connection share an audit session id but
 // never a terminal, and a nested recorder with a descriptor elsewhere is not
-// covered by the outer recording.
+// covered by the outer recording. The registry's reader,
+// tlog::marker::recording_of_terminal, is in librec: pam_tlog asks it too.
 #pragma once
 
 #include <sys/types.h>
@@ -61,13 +62,5 @@ public:
 private:
     int fd_ = -1;
 };
-
-// The id of the live recording whose terminal this process's standard
-// input, output and error all are, with no other controlling terminal, or
-// nullopt.
-std::optional<std::string> recording_of_terminal(const std::string& dir = kDefaultRunDir);
-
-// The lock file's name for a terminal device.
-std::string terminal_lock_path(const std::string& dir, dev_t rdev);
 
 }  // namespace tlog::rec
