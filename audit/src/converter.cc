@@ -45,6 +45,18 @@ struct Record {
             if (f.name == name) return &f;
         return nullptr;
     }
+    // The fields libaudit appends after a user-space message (exe, hostname,
+    // addr, terminal, res) are the last of their name: the message before
+    // them may hold the same names, written by whoever sent it.
+    const Field* find_trusted(std::string_view name) const {
+        static constexpr std::string_view kAppended[] = {"exe", "hostname", "addr", "terminal", "res"};
+        if (std::find(std::begin(kAppended), std::end(kAppended), name) == std::end(kAppended)) return find(name);
+        const Field* last = nullptr;
+        for (const Field& f : fields)
+            if (f.name == name || (f.name.starts_with(name) && f.name.size() > name.size() && f.name[name.size()] == '~'))
+                last = &f;
+        return last;
+    }
 };
 
 struct Sockaddr {
@@ -426,13 +438,13 @@ struct Converter::Impl {
         const Record* r = e.main;
         if (!r) return;
         if (r->type == kUserAuth) {
-            const Field* res = r->find("res");
+            const Field* res = r->find_trusted("res");
             if (!res || value(res) == "success") return;
             Failure f;
             f.host = e.host;
             if (const Field* a = r->find("acct")) f.acct = decode_value(a->raw);
-            if (const Field* h = r->find("hostname")) f.rhost = decode_value(h->raw);
-            if (const Field* a = r->find("addr")) f.addr = decode_value(a->raw);
+            if (const Field* h = r->find_trusted("hostname")) f.rhost = decode_value(h->raw);
+            if (const Field* a = r->find_trusted("addr")) f.addr = decode_value(a->raw);
             f.sec = e.sec;
             f.serial = e.serial;
             f.time = time;
@@ -747,7 +759,7 @@ struct Converter::Impl {
             }
         }
         for (const char* n : kStrings) {
-            if (const Field* f = r.find(n)) {
+            if (const Field* f = r.find_trusted(n)) {
                 w.key(n);
                 // res= is "success"/"failed" once interpreted (raw 1/0 or words).
                 w.str(std::strcmp(n, "res") == 0 ? value(f) : decode_value(f->raw));

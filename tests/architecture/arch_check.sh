@@ -10,10 +10,13 @@
 #      code (relay, privsep, recorder_main);
 #  (d) librec includes nothing of recorder/, player/, policy/, pam_tlog/,
 #      nss_tlog/; pam_tlog/, nss_tlog/, player/ and policy/ include nothing
-#      of recorder/.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION
+#      of recorder/;
+#  (e) the audit converter (audit/) includes only librec and itself,
+#      tlog-audit holds no recorder code, and only audit/, tests/ and bench/
+#      include its headers.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -93,5 +96,18 @@ while IFS=: read -r file line name; do
   fi
 done < <(cd "$src" && includes pam_tlog nss_tlog player policy)
 [ "$failed" = "$f" ] && ok "(d) librec includes only itself; pam_tlog, nss_tlog, player, policy include nothing of recorder/"
+
+# (e) The audit converter: on librec only, and private.
+f=$failed
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/audit/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+    fail "$file:$line includes \"$name\", which is neither librec's nor the converter's"
+done < <(cd "$src" && includes audit)
+while IFS=: read -r file line name; do
+  [[ $name == tlog/audit/* ]] && fail "$file:$line includes the audit converter's \"$name\""
+done < <(cd "$src" && includes librec recorder pam_tlog nss_tlog player policy)
+bad=$( (nm -C "$tlogaudit" 2>/dev/null; nm -DC "$tlogaudit") | grep -E "$privileged|$recorder_internal")
+[ -z "$bad" ] || fail "tlog-audit contains recorder code:"$'\n'"$bad"
+[ "$failed" = "$f" ] && ok "(e) audit/ includes librec and itself only; tlog-audit holds no recorder code"
 
 exit $failed
