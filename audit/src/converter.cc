@@ -53,7 +53,8 @@ struct Record {
         if (std::find(std::begin(kAppended), std::end(kAppended), name) == std::end(kAppended)) return find(name);
         const Field* last = nullptr;
         for (const Field& f : fields)
-            if (f.name == name || (f.name.starts_with(name) && f.name.size() > name.size() && f.name[name.size()] == '~'))
+            if (f.name == name ||
+                (f.name.starts_with(name) && f.name.size() > name.size() && f.name[name.size()] == '~'))
                 last = &f;
         return last;
     }
