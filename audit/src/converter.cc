@@ -126,17 +126,18 @@ std::string iso_time(time_t sec, unsigned milli) {
 }
 
 std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
-    auto bytes = unhex(hexed);
-    if (!bytes || bytes->size() < 2) return std::nullopt;
-    const auto* b = reinterpret_cast<const unsigned char*>(bytes->data());
-    const size_t n = bytes->size();
+    auto decoded = unhex(hexed);
+    if (!decoded || decoded->size() < 2) return std::nullopt;
+    const std::string bytes = std::move(*decoded);
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+    const size_t n = bytes.size();
     const unsigned fam = b[0] | b[1] << 8;  // sa_family_t in host (x86, little-endian) order
     Sockaddr s;
     char text[INET6_ADDRSTRLEN] = {};
     switch (fam) {
         case AF_UNIX: {
             s.family = "unix";
-            std::string_view p(bytes->data() + 2, n - 2);
+            std::string_view p(bytes.data() + 2, n - 2);
             if (!p.empty() && p[0] == '\0') {  // abstract name
                 s.path = "@" + std::string(p.substr(1));
             } else {
@@ -327,7 +328,23 @@ struct Converter::Impl {
 
     static std::string proc_key(const std::string& host, uint32_t pid) { return host + '\0' + std::to_string(pid); }
 
+    // The interpretation of a uid or gid, cached per host: the same answer
+    // libauparse gives, without a name service lookup per field.
+    std::unordered_map<std::string, std::string> id_names;
+    const std::string& id_name(auparse_state_t* a, const std::string& host, int type, const std::string& raw) {
+        std::string key = host;
+        key += '\0';
+        key += static_cast<char>('0' + type);
+        key += raw;
+        auto it = id_names.find(key);
+        if (it != id_names.end()) return it->second;
+        if (id_names.size() >= 65536) id_names.clear();
+        const char* in = auparse_interpret_field(a);
+        return id_names.emplace(std::move(key), in && raw != in ? in : "").first->second;
+    }
+
     void read_records(auparse_state_t* a, Event& e) {
+        const std::string& host = e.host;
         if (auparse_first_record(a) <= 0) return;
         do {
             Record r;
@@ -335,6 +352,10 @@ struct Converter::Impl {
             const char* tn = auparse_get_type_name(a);
             r.type_name = tn ? tn : std::to_string(r.type);
             const bool execve = r.type_name == "EXECVE";
+            // ENRICHED records carry their own names for ids; the others
+            // are looked up in NSS, which may ask a directory each time.
+            const char* enrichment = auparse_get_record_interpretations(a);
+            const bool enriched = enrichment && *enrichment;
             if (auparse_first_field(a) > 0) {
                 do {
                     const char* name = auparse_get_field_name(a);
@@ -349,8 +370,12 @@ struct Converter::Impl {
                     // EXECVE arguments are decoded below (ausearch -i does
                     // not join aN[i] chunks).
                     if (!(execve && name[0] == 'a' && name[1] != 'r')) {
-                        const char* in = auparse_interpret_field(a);
-                        if (in && f.raw != in) f.interp = in;
+                        const int ft = auparse_get_field_type(a);
+                        if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
+                            f.interp = id_name(a, host, ft, f.raw);
+                        } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
+                            f.interp = in;
+                        }
                     }
                     r.fields.push_back(std::move(f));
                 } while (auparse_next_field(a) > 0);

@@ -59,6 +59,10 @@ cd "$1"
 '''
 
 
+class Displaced(Exception):
+    pass
+
+
 def run_as_user(work, argv):
     subprocess.run(["setpriv", "--reuid", str(UID), "--regid", str(UID), "--clear-groups"] + argv, cwd=work,
                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
@@ -70,6 +74,7 @@ def new_session():
 
 
 def generate(T, fmt):
+    os.makedirs(T)
     open(T + "/syslog.out", "w").close()  # the helper shows it when auditd fails
     a = Auditd(T, log_format=fmt, node=NODE)
     added = []
@@ -105,8 +110,15 @@ def generate(T, fmt):
         # su's PAM records (USER_ACCT, CRED_ACQ, USER_START, USER_END, CRED_DISP).
         subprocess.run(["su", "-s", "/bin/true", "nobody"], check=True, timeout=60)
         # auditd writes (flush = SYNC) as it receives: wait for su's last record.
-        wait_for(lambda: re.search(rb"type=CRED_DISP .*acct=\"nobody\" exe=\"/usr/bin/su\"", open(a.log, "rb").read()),
-                 "su's records in the log", 120)
+        end = time.time() + 120
+        while not re.search(rb"type=CRED_DISP .*acct=\"nobody\" exe=\"/usr/bin/su\"", open(a.log, "rb").read()):
+            if "pid %d\n" % a.proc.pid not in sh("auditctl -s"):
+                # Another test's auditd took the kernel's audit socket over:
+                # our events went to its log. Not a failure of ours: again.
+                raise Displaced()
+            check(time.time() < end, "timeout waiting for su's records in the log")
+            time.sleep(0.2)
+        check("pid %d\n" % a.proc.pid in sh("auditctl -s"), "auditd displaced")
     finally:
         for r in added:
             subprocess.run(["auditctl", "-d"] + r[1:], capture_output=True)
@@ -233,7 +245,7 @@ def check_events(events, log, fmt):
     return ses
 
 
-def check_modes(T, log, events, ses, fmt):
+def check_modes(T, log, events, ses):
     # --session: that session only, in time order.
     got = convert(["--session", "%s:%d" % (NODE, ses), log])
     want = [e for e in events if e["ses"] == ses]
@@ -262,11 +274,7 @@ def check_modes(T, log, events, ses, fmt):
     huge = [e for e in small if e.get("argc") == HUGE_ARGC]
     check(huge and "argv" in huge[0]["trimmed"] and len(huge[0]["argv"]) < HUGE_ARGC, "trimmed huge argv: %r" %
           (huge[0] if huge else None))
-    # --follow: appended in pieces, and a rotation. Checked on the RAW log
-    # only: on the ENRICHED one it timed out once under load, not yet
-    # explained (reported to the lead).
-    if fmt != "RAW":
-        return
+    # --follow: appended in pieces, and a rotation.
     live = T + "/live.log"
     open(live, "wb").close()
     out = open(T + "/follow.out", "wb")
@@ -292,12 +300,20 @@ def main():
     for fmt in ("RAW", "ENRICHED"):
         d = T + "/" + fmt
         os.makedirs(d)
-        log = generate(d, fmt)
+        for attempt in range(3):
+            try:
+                log = generate(d + "/%d" % attempt, fmt)
+                break
+            except Displaced:
+                print("%s: another auditd took over during attempt %d; again" % (fmt, attempt + 1))
+        else:
+            fail("%s: auditd was displaced three times" % fmt)
+        d = d + "/%d" % attempt
         raw = open(log, "rb").read()
         check((b"\x1d" in raw) == (fmt == "ENRICHED"), "log format is not %s" % fmt)
         events = convert([log])
         ses = check_events(events, log, fmt)
-        check_modes(d, log, events, ses, fmt)
+        check_modes(d, log, events, ses)
     print("ok")
 
 
