@@ -15,6 +15,7 @@
 
 #include "tlog/audit/converter.h"
 #include "tlog/audit/input.h"
+#include "tlog/writers/writer.h"
 #include "tlog_build_config.h"
 
 namespace {
@@ -32,7 +33,8 @@ constexpr const char* kUsage =
     "      --plugin           run as an auditd plugin (events on standard input)\n"
     "  -s, --session HOST:SES only the events of that audit session, in time order\n"
     "  -r, --rec ID           only the events of the session(s) recording ID belongs to\n"
-    "  -o, --output FILE      append to FILE instead of standard output\n"
+    "  -o, --output FILE      append to FILE (mode 0600, no symbolic link) instead of standard output\n"
+    "  -w, --writer W         file (with -o), syslog (authpriv.info, ident tlog-audit) or journal\n"
     "      --max-event-size N trim events longer than N bytes (default 65536)\n"
     "      --host NAME        host of events without node= (default: this host's name)\n"
     "      --failure-window S join failed authentications up to S seconds before a\n"
@@ -43,7 +45,7 @@ struct Args {
     std::vector<std::string> files;
     bool rotated = false, follow = false, plugin = false;
     std::optional<tlog::audit::SessionKey> session;
-    std::string rec, output;
+    std::string rec, output, writer;
     tlog::audit::Options opts;
 };
 
@@ -78,7 +80,7 @@ Args parse(int argc, char** argv) {
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0) a.opts.default_host = host;
     int c;
-    while ((c = getopt_long(argc, argv, "Rfs:r:o:h", longs, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "Rfs:r:o:w:h", longs, nullptr)) != -1) {
         switch (c) {
             case 'R': a.rotated = true; break;
             case 'f': a.follow = true; break;
@@ -98,6 +100,11 @@ Args parse(int argc, char** argv) {
                 if (a.rec.empty()) usage_error("--rec: empty id");
                 break;
             case 'o': a.output = optarg; break;
+            case 'w':
+                a.writer = optarg;
+                if (a.writer != "file" && a.writer != "syslog" && a.writer != "journal")
+                    usage_error("--writer: expected file, syslog or journal, got '" + a.writer + "'");
+                break;
             case kMax: a.opts.max_event_size = parse_number("--max-event-size", optarg, 1U << 30); break;
             case kHost: a.opts.default_host = optarg; break;
             case kWindow:
@@ -116,6 +123,9 @@ Args parse(int argc, char** argv) {
     if ((a.session || !a.rec.empty()) && (a.follow || a.plugin))
         usage_error("--session and --rec read whole files, not --follow or --plugin");
     if (!a.rec.empty() && a.files.empty()) usage_error("--rec reads its FILEs twice: name them");
+    if (a.writer == "file" && a.output.empty()) usage_error("--writer file needs -o FILE");
+    if (!a.output.empty() && !a.writer.empty() && a.writer != "file") usage_error("-o is for --writer file");
+    if (!a.output.empty()) a.writer = "file";
     return a;
 }
 
@@ -142,18 +152,47 @@ struct Selected {
     std::string json;
 };
 
-int run(const Args& a) {
-    FILE* out = stdout;
-    std::unique_ptr<FILE, int (*)(FILE*)> file(nullptr, &fclose);
-    if (!a.output.empty()) {
-        file.reset(std::fopen(a.output.c_str(), "ae"));
-        if (!file) throw std::runtime_error(a.output + ": cannot open: " + std::strerror(errno));
-        out = file.get();
+// Standard output, or one of the writers the recorder uses.
+class Output {
+public:
+    explicit Output(const Args& a) {
+        if (a.writer == "file") {
+            sink_ = tlog::writers::make_file_writer(a.output, false);
+        } else if (a.writer == "syslog") {
+            sink_ = tlog::writers::make_syslog_writer("tlog-audit", tlog::writers::syslog_facility_code("authpriv"),
+                                                      tlog::writers::syslog_priority_code("info"));
+        } else if (a.writer == "journal") {
+            sink_ = tlog::writers::make_journal_writer("tlog-audit", tlog::writers::syslog_priority_code("info"), false,
+                                                       tlog::RecordingInfo{});
+        }
     }
-    auto emit = [out, &a](const std::string& json) {
-        if (std::fwrite(json.data(), 1, json.size(), out) != json.size() || std::fputc('\n', out) == EOF)
-            throw std::runtime_error((a.output.empty() ? "standard output" : a.output) + ": write error");
-    };
+    void write(const std::string& json) {
+        line_ = json;
+        line_ += '\n';
+        if (!sink_) {
+            if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size())
+                throw std::runtime_error("standard output: write error");
+            return;
+        }
+        sink_->write(tlog::EncodedMessage{line_, ++id_, false});
+    }
+    void flush() {
+        if (!sink_) {
+            if (std::fflush(stdout) != 0) throw std::runtime_error("standard output: write error");
+        } else if (auto* b = dynamic_cast<tlog::writers::BufferedWriter*>(sink_.get())) {
+            b->flush_buffer();
+        }
+    }
+
+private:
+    std::unique_ptr<tlog::MessageSink> sink_;
+    std::string line_;
+    uint64_t id_ = 0;
+};
+
+int run(const Args& a) {
+    Output out(a);
+    auto emit = [&out](const std::string& json) { out.write(json); };
     const auto files = inputs(a);
 
     if (a.session || !a.rec.empty()) {
@@ -185,13 +224,14 @@ int run(const Args& a) {
             return x.time_ms != y.time_ms ? x.time_ms < y.time_ms : x.serial < y.serial;
         });
         for (const auto& s : sel) emit(s.json);
-        return std::fflush(out) == 0 ? 0 : 1;
+        out.flush();
+        return 0;
     }
 
     const bool live = a.plugin || a.follow || files.empty();
     tlog::audit::Converter c(a.opts, [&](const std::string& json, auto&&...) {
         emit(json);
-        if (live) std::fflush(out);
+        if (live) out.flush();
     });
     if (a.follow) {
         tlog::audit::follow_file(files.front(), c, g_stop);
@@ -202,7 +242,8 @@ int run(const Args& a) {
     } else {
         read_all(files, c);
     }
-    return std::fflush(out) == 0 ? 0 : 1;
+    out.flush();
+    return 0;
 }
 
 }  // namespace

@@ -112,9 +112,11 @@ def generate(T, fmt):
         # auditd writes (flush = SYNC) as it receives: wait for su's last record.
         end = time.time() + 120
         while not re.search(rb"type=CRED_DISP .*acct=\"nobody\" exe=\"/usr/bin/su\"", open(a.log, "rb").read()):
-            if "pid %d\n" % a.proc.pid not in sh("auditctl -s"):
-                # Another test's auditd took the kernel's audit socket over:
-                # our events went to its log. Not a failure of ours: again.
+            st = sh("auditctl -s")
+            if "pid %d\n" % a.proc.pid not in st or "enabled 1" not in st:
+                # Another test's auditd took the kernel's audit socket over,
+                # or another test disabled auditing (auditctl -e 0): our
+                # events went elsewhere or nowhere. Not a failure of ours: again.
                 raise Displaced()
             check(time.time() < end, "timeout waiting for su's records in the log")
             time.sleep(0.2)
@@ -265,6 +267,13 @@ def check_modes(T, log, events, ses):
     with open(T + "/rot/audit.log", "wb") as f:
         f.write(data[cut:])
     check(convert(["--rotated", T + "/rot/audit.log"]) == events, "rotated set differs from the whole file")
+    # The file writer: the same lines; a symbolic link in its place is refused.
+    check(convert(["-o", T + "/out.jsonl", log]) == [] and parse_lines(open(T + "/out.jsonl", "rb").read()) == events,
+          "-o FILE differs")
+    os.symlink(T + "/target", T + "/link.jsonl")
+    r = subprocess.run([TLOG_AUDIT, "-o", T + "/link.jsonl", log], capture_output=True, timeout=120)
+    check(r.returncode == 1 and not os.path.exists(T + "/target") and b"link.jsonl" in r.stderr,
+          "-o through a symbolic link: %d %r" % (r.returncode, r.stderr))
     # Plugin mode: the same from standard input.
     check(convert(["--plugin"], stdin=data) == events, "--plugin differs")
     # Trimming: the huge argv under a small limit.
