@@ -184,10 +184,11 @@ public:
     }
     void str(std::string_view s, size_t max = SIZE_MAX) {
         sep();
-        if (!utf8::is_valid(s)) {
-            str_raw(cut(valid_utf8(s), max));
+        if (utf8::is_valid(s)) {
+            str_raw(cut(s, max));
         } else {
-            str_raw(cut(std::string(s), max));
+            const std::string v = valid_utf8(s);
+            str_raw(cut(v, max));
         }
     }
     void num(uint64_t v) { sep(), out_ += std::to_string(v); }
@@ -207,12 +208,11 @@ private:
         out_ += '"';
     }
     // Cuts on a character boundary.
-    static std::string cut(std::string s, size_t max) {
+    static std::string_view cut(std::string_view s, size_t max) {
         if (s.size() <= max) return s;
         size_t n = max;
         while (n > 0 && utf8::is_continuation(static_cast<uint8_t>(s[n]))) --n;
-        s.resize(n);
-        return s;
+        return s.substr(0, n);
     }
     std::string out_;
     bool first_ = true;
@@ -364,14 +364,13 @@ struct Converter::Impl {
                     // The record's prefix: "host" and the record's "type".
                     if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
                     Field f{name, raw, {}};
-                    // A name seen before in the record (forged or repeated
-                    // in msg='...') gets "~N": JSON objects have unique keys.
-                    for (int n = 2; r.find(f.name); ++n) f.name = std::string(name) + "~" + std::to_string(n);
                     // EXECVE arguments are decoded below (ausearch -i does
                     // not join aN[i] chunks).
                     if (!(execve && name[0] == 'a' && name[1] != 'r')) {
                         const int ft = auparse_get_field_type(a);
-                        if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
+                        if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
+                            // libauparse gives such fields back as they are.
+                        } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
                             f.interp = id_name(a, host, ft, f.raw);
                         } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
                             f.interp = in;
@@ -380,8 +379,32 @@ struct Converter::Impl {
                     r.fields.push_back(std::move(f));
                 } while (auparse_next_field(a) > 0);
             }
+            unique_names(r);
             e.records.push_back(std::move(r));
         } while (auparse_next_record(a) > 0);
+    }
+
+    // A name seen before in the record (forged, or repeated in msg='...')
+    // gets "~N": JSON objects have unique keys. Sorted, not compared pair by
+    // pair: EXECVE records have thousands of fields.
+    static void unique_names(Record& r) {
+        for (;;) {
+            std::vector<std::pair<std::string_view, size_t>> names;
+            names.reserve(r.fields.size());
+            for (size_t i = 0; i < r.fields.size(); ++i) names.emplace_back(r.fields[i].name, i);
+            std::sort(names.begin(), names.end());
+            std::vector<std::pair<size_t, size_t>> renames;  // field, N
+            for (size_t i = 1, n = 2; i < names.size(); ++i) {
+                if (names[i].first != names[i - 1].first) {
+                    n = 2;
+                    continue;
+                }
+                renames.emplace_back(names[i].second, n++);
+            }
+            if (renames.empty()) return;
+            // A new name may meet one that was in the record already: again.
+            for (auto [i, n] : renames) r.fields[i].name += "~" + std::to_string(n);
+        }
     }
 
     static const std::string& value(const Field* f) { return f->interp.empty() ? f->raw : f->interp; }
