@@ -88,7 +88,7 @@ def generate(T, fmt):
 
     def watch():
         while not done.is_set():
-            st = sh("auditctl -s")
+            st = subprocess.run(["auditctl", "-s"], capture_output=True, text=True).stdout
             if "pid %d\n" % a.proc.pid not in st or "enabled 1" not in st:
                 lost.set()
             time.sleep(0.05)
