@@ -178,7 +178,12 @@ public:
     void close_array() { out_ += ']', first_ = false; }
     void key(std::string_view k) {
         sep();
-        str_raw(k);
+        // Field names come from the log too: any bytes.
+        if (utf8::is_valid(k)) {
+            str_raw(k);
+        } else {
+            str_raw(valid_utf8(k));
+        }
         out_ += ':';
         first_ = true;
     }
@@ -351,6 +356,16 @@ struct Converter::Impl {
             r.type = auparse_get_type(a);
             const char* tn = auparse_get_type_name(a);
             r.type_name = tn ? tn : std::to_string(r.type);
+            if (r.type <= 0) {
+                // A type libauparse does not know: its name as the log has it.
+                const char* text = auparse_get_record_text(a);
+                std::string_view t = text ? text : "";
+                if (const size_t at = t.find("type="); at != std::string_view::npos) {
+                    t.remove_prefix(at + 5);
+                    t = t.substr(0, t.find(' '));
+                    if (!t.empty() && t.size() <= 64) r.type_name = valid_utf8(t);
+                }
+            }
             const bool execve = r.type_name == "EXECVE";
             // ENRICHED records carry their own names for ids; the others
             // are looked up in NSS, which may ask a directory each time.
@@ -364,6 +379,9 @@ struct Converter::Impl {
                     // The record's prefix: "host" and the record's "type".
                     if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
                     Field f{name, raw, {}};
+                    // Before the names are made unique: two different
+                    // invalid names may become the same valid one.
+                    if (!utf8::is_valid(f.name)) f.name = valid_utf8(f.name);
                     // EXECVE arguments are decoded below (ausearch -i does
                     // not join aN[i] chunks).
                     if (!(execve && name[0] == 'a' && name[1] != 'r')) {

@@ -64,6 +64,11 @@ class Displaced(Exception):
     pass
 
 
+def displaced(why):
+    print("auditctl -s said: %s" % (why[0] if why else "?"))
+    return Displaced()
+
+
 def run_as_user(work, argv):
     subprocess.run(["setpriv", "--reuid", str(UID), "--regid", str(UID), "--clear-groups"] + argv, cwd=work,
                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
@@ -85,11 +90,13 @@ def generate(T, fmt):
     # elsewhere or nowhere. Not a failure of ours: the caller tries again.
     lost = threading.Event()
     done = threading.Event()
+    why = []
 
     def watch():
         while not done.is_set():
             st = subprocess.run(["auditctl", "-s"], capture_output=True, text=True).stdout
             if "pid %d\n" % a.proc.pid not in st or "enabled 1" not in st:
+                why.append(st.replace("\n", " ")[:120])
                 lost.set()
             time.sleep(0.05)
 
@@ -130,11 +137,11 @@ def generate(T, fmt):
         end = time.time() + 120
         while not re.search(rb"type=CRED_DISP .*acct=\"nobody\" exe=\"/usr/bin/su\"", open(a.log, "rb").read()):
             if lost.is_set():
-                raise Displaced()
+                raise displaced(why)
             check(time.time() < end, "timeout waiting for su's records in the log")
             time.sleep(0.2)
         if lost.is_set():
-            raise Displaced()
+            raise displaced(why)
     finally:
         done.set()
         watcher.join()
