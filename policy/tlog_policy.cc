@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tlog/policy/audit_rules.h"
 #include "tlog/policy/cache_reader.h"
 #include "tlog/policy/cache_writer.h"
 #include "tlog/policy/evaluator.h"
@@ -27,6 +28,7 @@ const char kUsage[] =
     "       tlog-policy compile [--rules FILE] [--output CACHE] [--host HOST]\n"
     "       tlog-policy show-cache [CACHE]\n"
     "       tlog-policy lookup-cache NAME UID GID [CACHE]\n"
+    "       tlog-policy audit-rules [--rules FILE] [--host HOST]\n"
     "       tlog-policy --version | --help\n"
     "defaults: rules " TLOG_SYSCONFDIR "/rules.yaml, cache /var/lib/tlog/policy.cache\n";
 
@@ -163,6 +165,16 @@ int cmd_compile(const Args& a) {
     }
 }
 
+int cmd_audit_rules(const Args& a) {
+    const std::string file = a.rules.empty() ? kDefaultRules : a.rules;
+    Policy p = load_policy_file(file);
+    const std::string host = a.host.empty() ? local_hostname() : a.host;
+    AuditRulesResult r = audit_rules(p, host, lookup_subject, lookup_group);
+    for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+    std::cout << r.text;
+    return 0;
+}
+
 int cmd_show_cache(const Args& a) {
     const std::string path = a.positional.empty() ? cache_path_default() : a.positional[0];
     cache::Mapping m;
@@ -212,6 +224,7 @@ int main(int argc, char** argv) {
         if (cmd == "compile") return cmd_compile(a);
         if (cmd == "show-cache") return cmd_show_cache(a);
         if (cmd == "lookup-cache") return cmd_lookup_cache(a);
+        if (cmd == "audit-rules") return cmd_audit_rules(a);
         if (cmd == "--version" || cmd == "-v" || cmd == "version") {
             std::cout << "tlog-policy " << TLOG_VERSION << "\n";
             return 0;

@@ -33,8 +33,8 @@
 #include "tlog/rec/recorder_sinks.h"
 #include "tlog/rec/relay.h"
 #include "tlog/rec/terminal_lock.h"
-#include "tlog/rec/writer.h"
 #include "tlog/rec_marker.h"
+#include "tlog/writers/writer.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {
@@ -563,13 +563,13 @@ private:
         // them), so they are opened with the recorder's identity.
         try {
             if (cfg_.writer == "file")
-                writer_ = make_file_writer(cfg_.file_path, !session());
+                writer_ = writers::make_file_writer(cfg_.file_path, !session());
             else if (cfg_.writer == "syslog")
-                writer_ = make_syslog_writer(prog_, syslog_facility_code(cfg_.syslog_facility),
-                                             syslog_priority_code(cfg_.syslog_priority));
+                writer_ = writers::make_syslog_writer(prog_, writers::syslog_facility_code(cfg_.syslog_facility),
+                                                      writers::syslog_priority_code(cfg_.syslog_priority));
             else if (cfg_.writer == "journal")
-                writer_ = make_journal_writer(prog_, syslog_priority_code(cfg_.journal_priority), cfg_.journal_augment,
-                                              info_);
+                writer_ = writers::make_journal_writer(prog_, writers::syslog_priority_code(cfg_.journal_priority),
+                                                       cfg_.journal_augment, info_);
             if (!cfg_.key_file.empty()) key_ = integrity::load_key_file(cfg_.key_file);
         } catch (const std::exception& e) {
             user_error(e.what());

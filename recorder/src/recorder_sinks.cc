@@ -10,7 +10,7 @@
 
 #include "tlog/json.h"
 #include "tlog/rec/relay.h"
-#include "tlog/rec/writer.h"
+#include "tlog/writers/writer.h"
 
 namespace tlog::rec {
 
@@ -63,7 +63,7 @@ void GuardSink::write(const EncodedMessage& m) {
 }
 
 void GuardSink::flush_buffer() {
-    auto* b = dynamic_cast<BufferedWriter*>(inner_);
+    auto* b = dynamic_cast<writers::BufferedWriter*>(inner_);
     if (!b || failed_) return;
     uint64_t n = b->buffered_messages();
     try {
@@ -75,7 +75,7 @@ void GuardSink::flush_buffer() {
 }
 
 int64_t GuardSink::buffered_since() const {
-    auto* b = dynamic_cast<BufferedWriter*>(inner_);
+    auto* b = dynamic_cast<writers::BufferedWriter*>(inner_);
     return b && !failed_ ? b->buffered_since() : INT64_MAX;
 }
 

@@ -7,26 +7,32 @@
 #      headers, never the recorder's relay, privilege separation, recorder
 #      or writers;
 #  (c) pam_tlog.so and tlog-play contain none of the recorder's privileged
-#      code (relay, privsep, recorder_main);
+#      code (relay, privsep, recorder_main) nor the writers (writers/);
 #  (d) librec includes nothing of recorder/, player/, policy/, pam_tlog/,
 #      nss_tlog/; pam_tlog/, nss_tlog/, player/ and policy/ include nothing
-#      of recorder/.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION
+#      of recorder/;
+#  (e) the audit converter (audit/) includes only librec and itself (the
+#      program also the writers), tlog-audit holds no recorder code (the
+#      writers are allowed), only audit/, tests/ and bench/ include its
+#      headers; writers/ includes only librec and itself.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
 
 # The recorder's privileged entry points and internals, as nm -C prints them.
 privileged='tlog::rec::(run_relay|relay_request_stop|capture_identities|act_as_user|back_to_recorder|become_user_or_die|become_recorder_or_die|drop_to_user_or_die|AsUser|recorder_main)\b'
-recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|WriterError|BufferedWriter|make_(file|syslog|journal)_writer|syslog_(facility|priority)_code|GuardSink|audit_log|user_error|set_program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
+recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|GuardSink|audit_log|user_error|set_program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
+# The writers (writers/): linked by the recorder and tlog-audit only.
+writers='tlog::writers::'
 heavy='yaml|ldap|lber|curl|systemd|sqlite'
 
 # The control: the patterns name code that exists. Without it a renamed
 # function would make (b) and (c) pass for nothing.
 recsyms=$(nm -C "$recsession")
-for want in 'tlog::rec::run_relay' 'tlog::rec::recorder_main' 'tlog::rec::become_recorder_or_die' 'tlog::rec::make_file_writer'; do
+for want in 'tlog::rec::run_relay' 'tlog::rec::recorder_main' 'tlog::rec::become_recorder_or_die' 'tlog::writers::make_file_writer'; do
   grep -q "$want" <<<"$recsyms" || fail "control: $want not found in $recsession: the patterns below are stale"
 done
 
@@ -54,8 +60,8 @@ f=$failed
 exports=$(nm -DC --defined-only "$librec" | cut -d' ' -f3-)
 bad=$(grep -Ev '^((typeinfo|typeinfo name|vtable) for )?tlog::' <<<"$exports")
 [ -z "$bad" ] || fail "librec exports symbols outside namespace tlog:"$'\n'"$bad"
-bad=$(grep -E "$privileged|$recorder_internal" <<<"$exports")
-[ -z "$bad" ] || fail "librec exports recorder code:"$'\n'"$bad"
+bad=$(grep -E "$privileged|$recorder_internal|$writers" <<<"$exports")
+[ -z "$bad" ] || fail "librec exports recorder or writer code:"$'\n'"$bad"
 # Each exported name is declared in a public header: the class or function
 # right after the namespaces.
 headers=$(cat "$src"/librec/include/tlog/*.h "$src"/librec/include/tlog/detail/*.h)
@@ -70,10 +76,10 @@ done < <(grep -E '^((typeinfo|typeinfo name|vtable) for )?tlog::' <<<"$exports")
 # (c) No privileged recorder code in pam_tlog.so (inside sshd) or tlog-play.
 f=$failed
 for bin in "$pam" "$play"; do
-  bad=$( (nm -C "$bin" 2>/dev/null; nm -DC "$bin") | grep -E "$privileged|$recorder_internal")
-  [ -z "$bad" ] || fail "$(basename "$bin") contains recorder code:"$'\n'"$bad"
+  bad=$( (nm -C "$bin" 2>/dev/null; nm -DC "$bin") | grep -E "$privileged|$recorder_internal|$writers")
+  [ -z "$bad" ] || fail "$(basename "$bin") contains recorder or writer code:"$'\n'"$bad"
 done
-[ "$failed" = "$f" ] && ok "(c) pam_tlog.so and tlog-play hold no relay, privsep or recorder code"
+[ "$failed" = "$f" ] && ok "(c) pam_tlog.so and tlog-play hold no relay, privsep, recorder or writer code"
 
 # (d) Includes, from the sources.
 f=$failed
@@ -93,5 +99,24 @@ while IFS=: read -r file line name; do
   fi
 done < <(cd "$src" && includes pam_tlog nss_tlog player policy)
 [ "$failed" = "$f" ] && ok "(d) librec includes only itself; pam_tlog, nss_tlog, player, policy include nothing of recorder/"
+
+# (e) The audit converter: on librec only, and private.
+f=$failed
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/audit/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+    { [[ $file == */programs/* ]] && [ -e "$src/writers/include/$name" ]; } ||
+    fail "$file:$line includes \"$name\", which is neither librec's nor the converter's"
+done < <(cd "$src" && includes audit | sed "s|^|$src/|")
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/writers/include/$name" ] ||
+    fail "$file:$line includes \"$name\", which is neither librec's nor the writers'"
+done < <(cd "$src" && includes writers)
+while IFS=: read -r file line name; do
+  [[ $name == tlog/audit/* ]] && fail "$file:$line includes the audit converter's \"$name\""
+done < <(cd "$src" && includes librec recorder pam_tlog nss_tlog player policy)
+bad=$( (nm -C "$tlogaudit" 2>/dev/null; nm -DC "$tlogaudit") | grep -E "$privileged|$recorder_internal")
+[ -z "$bad" ] || fail "tlog-audit contains recorder code:"$'\n'"$bad"
+grep -q 'tlog::writers::make_file_writer' <<<"$(nm -C "$tlogaudit")" || fail "control: tlog-audit has no writers: the check above is stale"
+[ "$failed" = "$f" ] && ok "(e) audit/ and writers/ include librec and themselves only; tlog-audit holds no recorder code"
 
 exit $failed

@@ -5,6 +5,7 @@ ORDER: tlog-first (passwd: tlog files; local users recorded) or directory
 (passwd: files tlog extrausers; directory users recorded)."""
 import os
 import re
+import json
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 
 from tlogtest.terminal import check, decode
 from tlogtest.namespace import sh, stop_process
-from tlogtest.login import Auditd, CAROL_PASSWORD, SRC, run_case, wait_for
+from tlogtest.login import Auditd, BUILD, CAROL_PASSWORD, SRC, USERS, run_case, wait_for
 
 
 def recorded_user(order):
@@ -274,6 +275,48 @@ def case_auditd(e):
         a.stop()
 
 
+def case_audit_json(e):
+    """tlog-audit joins the kernel's events of a recorded ssh login to its
+    recording: the commands' EXECVE and PATH events carry the recording's
+    audit session and rec, --rec lists them, in time order."""
+    user = recorded_user(e.order)
+    uid = USERS[user][0]
+    rule = ["-a", "always,exit", "-F", "arch=b64", "-S", "execve", "-F", "auid=%d" % uid, "-k", "tlog-e2e"]
+    a = Auditd(e.T)
+    try:
+        sh("auditctl -b 8192")
+        sh("auditctl " + " ".join(rule))
+        r = e.ssh_cmd(user, "/bin/sh -c '/bin/echo audited-json; /bin/ls /etc/hostname'")
+        check(r.returncode == 0 and b"audited-json" in r.stdout, "ssh: %r %r" % (r.stdout, r.stderr))
+        e.wait_ended()
+        rec = next(iter(e.recordings()))
+        ses = e.recordings()[rec][0]["session"]
+        wait_for(lambda: "op=tlog-session-end rec=" + rec + " " in a.search("-m", "TRUSTED_APP"), "the end record", 20)
+    finally:
+        subprocess.run(["auditctl", "-d"] + rule[1:], capture_output=True)
+        a.stop()
+    tool = BUILD + "/audit/programs/tlog-audit"
+    out = subprocess.run([tool, a.log], capture_output=True, timeout=120)
+    check(out.returncode == 0, "tlog-audit: %r" % out.stderr)
+    events = [json.loads(l) for l in out.stdout.decode().splitlines()]
+    mine = [ev for ev in events if ev.get("rec") == rec]
+    check(mine and all(ev["ses"] == ses for ev in mine), "events with rec %s: %r" % (rec, [(ev["serial"], ev["ses"]) for ev in mine]))
+    execs = {tuple(ev["argv"]): ev for ev in mine if ev.get("syscall") == "execve" and "argv" in ev}
+    echo = execs.get(("/bin/echo", "audited-json"))
+    ls = execs.get(("/bin/ls", "/etc/hostname"))
+    check(echo and ls, "the commands' execs with rec: %r" % list(execs))
+    check(echo["paths"][0]["name"] == "/bin/echo" and echo["auid"] == uid, "echo event: %r" % echo)
+    check([p["exe"] for p in ls["parents"]][:1] == ["/usr/bin/dash"], "ls's parent chain: %r" % ls.get("parents"))
+    check(not [ev for ev in events if ev.get("syscall") == "execve" and ev["ses"] == ses and ev.get("rec") != rec
+               and ev["serial"] > min(x["serial"] for x in mine)], "an exec of the session without rec")
+    by_rec = subprocess.run([tool, "--rec", rec, a.log], capture_output=True, timeout=120)
+    listed = [json.loads(l) for l in by_rec.stdout.decode().splitlines()]
+    check(by_rec.returncode == 0 and {ev["serial"] for ev in mine} <= {ev["serial"] for ev in listed}
+          and all(ev["ses"] == ses for ev in listed if ev["type"] != "USER_AUTH"), "--rec %s: %r" % (rec, by_rec.stderr))
+    times = [(ev["time"], ev["serial"]) for ev in listed]
+    check(times == sorted(times), "--rec not in time order")
+
+
 def case_sssd_dropin(e):
     """SSSD coexistence, SSSD's hand-off emulated (the sssd daemon itself is
     not started: doc/policy-design.md, "SSSD as the decider"): with SSSD deciding, nss_sss answers the
@@ -453,7 +496,7 @@ CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 def main():
     order, case = sys.argv[1], sys.argv[2]
     extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes" if case == "forged_env" else ""
-    run_case(CASES, case, order, sshd_extra=extra, pam_args="debug audit=required" if case == "auditd" else "debug")
+    run_case(CASES, case, order, sshd_extra=extra, pam_args="debug audit=required" if case in ("auditd", "audit_json") else "debug")
 
 
 if __name__ == "__main__":

@@ -66,4 +66,43 @@ grep -q "$tmp/nodir/policy.cache" "$tmp/err" || fail "missing dir message"
 # TLOG_POLICY_CACHE sets the default output (tests and packaging use it).
 TLOG_POLICY_CACHE="$tmp/env.cache" "$tp" compile --rules "$src/examples/rules/rules.yaml" >/dev/null
 [ -s "$tmp/env.cache" ] || fail "TLOG_POLICY_CACHE ignored"
+# audit-rules: session-level users by auid (daemon), a login-level
+# exception as a "never" rule before the broad uid range, root excluded.
+cat > "$tmp/audit.yaml" <<'Y'
+rules:
+  - name: admins
+    action: record
+    users: [daemon, bin]
+  - name: ops
+    action: record
+    uids: ["5000-5999"]
+  - name: bin-login-only
+    action: record
+    priority: 5
+    users: [bin]
+    audit: login
+  - name: root-never
+    action: exclude
+    priority: 10
+    uids: ["0"]
+  - name: nobody-untracked
+    action: record
+    users: [nosuchuser-tlogtest]
+Y
+"$tp" audit-rules --rules "$tmp/audit.yaml" --host h >"$tmp/ar" 2>"$tmp/err" || fail "audit-rules failed: $(cat "$tmp/err")"
+grep -q "user nosuchuser-tlogtest is unknown" "$tmp/err" || fail "audit-rules unknown user: $(cat "$tmp/err")"
+daemon=$(id -u daemon) bin=$(id -u bin)
+rules=$(grep -v '^#' "$tmp/ar")
+for arch in b64 b32; do
+  grep -qx -- "-a always,exit -F arch=$arch -S execve,execveat -F auid=$daemon -k tlog-exec" <<<"$rules" || fail "daemon exec rule ($arch): $rules"
+  grep -qx -- "-a always,exit -F arch=$arch -F perm=wa -F auid=$daemon -k tlog-file" <<<"$rules" || fail "daemon file rule ($arch)"
+  grep -qx -- "-a always,exit -F arch=$arch -S execve,execveat -F auid>=5000 -F auid<=5999 -k tlog-exec" <<<"$rules" || fail "range rule ($arch)"
+  grep -qx -- "-a never,exit -F arch=$arch -F auid=$bin" <<<"$rules" || fail "login-level bin not excluded ($arch)"
+  grep -qx -- "-a never,exit -F arch=$arch -F auid=0" <<<"$rules" || fail "root not excluded ($arch)"
+done
+grep -q "auid=$bin -k" <<<"$rules" && fail "bin audited at session level"
+# "never" rules come before every "always" rule (the kernel takes the first match).
+last_never=$(grep -n '^-a never' <<<"$rules" | tail -1 | cut -d: -f1)
+first_always=$(grep -n '^-a always' <<<"$rules" | head -1 | cut -d: -f1)
+[ "$last_never" -lt "$first_always" ] || fail "never rules after always rules"
 echo "tlog-policy CLI: OK"

@@ -274,7 +274,7 @@ class Auditd:
     """A real auditd with its log in the test directory (RUNBOOK: auditd -n
     -s enable -c CONFDIR); stopped by PID, kernel auditing disabled again."""
 
-    def __init__(self, T):
+    def __init__(self, T, log_format="ENRICHED", node=None):
         self.dir = T + "/audit"
         os.makedirs(self.dir + "/plugins.d")
         self.log = self.dir + "/audit.log"
@@ -286,12 +286,20 @@ class Auditd:
         conf = re.sub(r"(?m)^space_left = .*$", "space_left = 2", conf)
         conf = re.sub(r"(?m)^admin_space_left = .*$", "admin_space_left = 1", conf)
         conf = re.sub(r"(?m)^flush = .*$", "flush = SYNC", conf)
+        conf = re.sub(r"(?m)^log_format = .*$", "log_format = " + log_format, conf)
+        if node:
+            conf = re.sub(r"(?m)^name_format = .*$", "name_format = USER", conf)
+            conf += "name = %s\n" % node
         with open(self.dir + "/auditd.conf", "w") as f:
             f.write(conf)
         os.chmod(self.dir + "/auditd.conf", 0o640)
+        # The kernel talks to one audit daemon: wait while another test's
+        # auditd is registered, then check that ours is the one.
+        wait_for(lambda: re.search(r"(?m)^pid 0$", sh("auditctl -s")), "no other auditd registered", 900)
         self.proc = subprocess.Popen(["auditd", "-n", "-s", "enable", "-c", self.dir],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for(lambda: self.proc.poll() is not None or ("enabled 1" in sh("auditctl -s") and os.path.exists(self.log)),
+        wait_for(lambda: self.proc.poll() is not None or ("enabled 1" in sh("auditctl -s") and os.path.exists(self.log)
+                                                          and "pid %d\n" % self.proc.pid in sh("auditctl -s")),
                  "auditd to start")
         check(self.proc.poll() is None, "auditd did not start: %r %s" % (self.proc.stderr.read(), open(T + "/syslog.out").read()[-1500:]))
 

@@ -1,16 +1,22 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstring>
 
-#include "tlog/rec/relay.h"
-#include "tlog/rec/writer.h"
+#include "tlog/writers/writer.h"
 
-namespace tlog::rec {
+namespace tlog::writers {
 
 namespace {
+
+int64_t mono_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 class FileWriter final : public MessageSink, public BufferedWriter {
 public:
@@ -71,4 +77,4 @@ std::unique_ptr<MessageSink> make_file_writer(const std::string& path, bool foll
     return std::make_unique<FileWriter>(path, follow_link);
 }
 
-}  // namespace tlog::rec
+}  // namespace tlog::writers

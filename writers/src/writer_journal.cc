@@ -12,9 +12,9 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#include "tlog/rec/writer.h"
+#include "tlog/writers/writer.h"
 
-namespace tlog::rec {
+namespace tlog::writers {
 
 namespace {
 
@@ -103,4 +103,4 @@ std::unique_ptr<MessageSink> make_journal_writer(const std::string& ident, int p
     return std::make_unique<JournalWriter>(ident, priority, augment, info);
 }
 
-}  // namespace tlog::rec
+}  // namespace tlog::writers

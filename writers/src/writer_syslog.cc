@@ -7,9 +7,9 @@
 
 #include <cstring>
 
-#include "tlog/rec/writer.h"
+#include "tlog/writers/writer.h"
 
-namespace tlog::rec {
+namespace tlog::writers {
 
 namespace {
 
@@ -117,4 +117,4 @@ std::unique_ptr<MessageSink> make_syslog_writer(const std::string& ident, int fa
     return std::make_unique<SyslogWriter>(ident, facility, priority, socket_path);
 }
 
-}  // namespace tlog::rec
+}  // namespace tlog::writers

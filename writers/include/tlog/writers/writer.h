@@ -1,7 +1,7 @@
-// Message writers: where the recorder's JSON messages go. Each is a
-// tlog::MessageSink whose write() throws WriterError when the message could
-// not be delivered, so a failure is never silent (the recorder's `lax`
-// setting decides what happens next).
+// Message writers: where JSON lines go, the recorder's messages and
+// tlog-audit's events. Each is a tlog::MessageSink whose write() throws
+// WriterError when the line could not be delivered, so a failure is never
+// silent (the caller decides what happens next: the recorder's `lax`).
 #pragma once
 
 #include <memory>
@@ -10,7 +10,7 @@
 
 #include "tlog/encoder.h"
 
-namespace tlog::rec {
+namespace tlog::writers {
 
 class WriterError : public std::runtime_error {
 public:
@@ -51,4 +51,4 @@ std::unique_ptr<MessageSink> make_syslog_writer(const std::string& ident, int fa
 std::unique_ptr<MessageSink> make_journal_writer(const std::string& ident, int priority, bool augment,
                                                  const RecordingInfo& info);
 
-}  // namespace tlog::rec
+}  // namespace tlog::writers

@@ -1,0 +1,926 @@
+// Audit events to JSON (doc/audit-json.md). libauparse splits the text
+// into events, records and fields and interprets the values as ausearch -i
+// does; this file derives the summary, keeps the join state and writes the
+// JSON with librec's string escaping.
+#include "tlog/audit/converter.h"
+
+#include <arpa/inet.h>
+#include <auparse.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "tlog/hex.h"
+#include "tlog/json.h"
+#include "tlog/utf8.h"
+
+namespace tlog::audit {
+
+namespace {
+
+constexpr uint32_t kUnsetSession = 4294967295U;
+constexpr int kTrustedApp = 1121;  // AUDIT_TRUSTED_APP: pam_tlog's records
+constexpr int kUserAuth = 1100;    // AUDIT_USER_AUTH
+
+struct Field {
+    std::string name;
+    std::string raw;
+    std::string interp;  // empty when equal to raw
+};
+
+struct Record {
+    int type = 0;
+    std::string type_name;
+    std::vector<Field> fields;
+
+    const Field* find(std::string_view name) const {
+        for (const Field& f : fields)
+            if (f.name == name) return &f;
+        return nullptr;
+    }
+    // The fields libaudit appends after a user-space message (exe, hostname,
+    // addr, terminal, res) are the last of their name: the message before
+    // them may hold the same names, written by whoever sent it.
+    const Field* find_trusted(std::string_view name) const {
+        static constexpr std::string_view kAppended[] = {"exe", "hostname", "addr", "terminal", "res"};
+        if (std::find(std::begin(kAppended), std::end(kAppended), name) == std::end(kAppended)) return find(name);
+        const Field* last = nullptr;
+        for (const Field& f : fields)
+            if (f.name == name ||
+                (f.name.starts_with(name) && f.name.size() > name.size() && f.name[name.size()] == '~'))
+                last = &f;
+        return last;
+    }
+};
+
+struct Sockaddr {
+    std::string family;
+    std::string addr;
+    std::optional<uint32_t> port;
+    std::string path;
+};
+
+struct PathItem {
+    std::string name, nametype, mode, mode_i, inode, resolved;
+};
+
+struct Event {
+    uint64_t serial = 0;
+    time_t sec = 0;
+    unsigned milli = 0;
+    std::string host;
+    std::vector<Record> records;
+    const Record* main = nullptr;  // SYSCALL, or the first record
+    std::optional<uint32_t> ses;
+    std::string syscall;
+    bool exec = false;
+    bool has_argv = false;
+    std::vector<std::string> argv;
+    std::optional<uint64_t> argc;
+    std::string cwd;
+    bool has_cwd = false;
+    std::vector<PathItem> paths;
+    std::optional<std::vector<std::string>> proctitle;
+    std::optional<Sockaddr> sockaddr;
+    std::string rec;
+    std::vector<std::pair<uint64_t, std::string>> joined_failures;  // serial, time
+};
+
+struct Process {
+    uint32_t ppid = 0;
+    uint32_t ses = 0;
+    std::string exe, comm;
+    std::vector<std::string> argv;  // the first few, bounded
+    uint64_t seq = 0;
+};
+
+struct Failure {
+    std::string host, acct, rhost, addr;
+    time_t sec;
+    uint64_t serial;
+    std::string time;
+};
+
+template <typename T>
+std::optional<T> number(std::string_view s) {
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+std::string iso_time(time_t sec, unsigned milli) {
+    struct tm tm {};
+    gmtime_r(&sec, &tm);
+    char buf[96];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, milli % 1000);
+    return buf;
+}
+
+std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
+    auto decoded = unhex(hexed);
+    if (!decoded || decoded->size() < 2) return std::nullopt;
+    const std::string bytes = std::move(*decoded);
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+    const size_t n = bytes.size();
+    const unsigned fam = b[0] | b[1] << 8;  // sa_family_t in host (x86, little-endian) order
+    Sockaddr s;
+    char text[INET6_ADDRSTRLEN] = {};
+    switch (fam) {
+        case AF_UNIX: {
+            s.family = "unix";
+            std::string_view p(bytes.data() + 2, n - 2);
+            if (!p.empty() && p[0] == '\0') {  // abstract name
+                s.path = "@" + std::string(p.substr(1));
+            } else {
+                s.path = std::string(p.substr(0, p.find('\0')));
+            }
+            break;
+        }
+        case AF_INET:
+            s.family = "inet";
+            if (n >= 8) {
+                s.port = b[2] << 8 | b[3];
+                inet_ntop(AF_INET, b + 4, text, sizeof text);
+                s.addr = text;
+            }
+            break;
+        case AF_INET6:
+            s.family = "inet6";
+            if (n >= 24) {
+                s.port = b[2] << 8 | b[3];
+                inet_ntop(AF_INET6, b + 8, text, sizeof text);
+                s.addr = text;
+            }
+            break;
+        case AF_NETLINK: s.family = "netlink"; break;
+        default: s.family = std::to_string(fam);
+    }
+    return s;
+}
+
+// The JSON text of one event, written with librec's escaping. Strings go
+// through valid_utf8 first: the log holds whatever bytes the user chose.
+class Writer {
+public:
+    explicit Writer(size_t reserve) { out_.reserve(reserve); }
+    void open() { sep(), out_ += '{', first_ = true; }
+    void close() { out_ += '}', first_ = false; }
+    void open_array() { sep(), out_ += '[', first_ = true; }
+    void close_array() { out_ += ']', first_ = false; }
+    void key(std::string_view k) {
+        sep();
+        // Field names come from the log too: any bytes.
+        if (utf8::is_valid(k)) {
+            str_raw(k);
+        } else {
+            str_raw(valid_utf8(k));
+        }
+        out_ += ':';
+        first_ = true;
+    }
+    void str(std::string_view s, size_t max = SIZE_MAX) {
+        sep();
+        if (utf8::is_valid(s)) {
+            str_raw(cut(s, max));
+        } else {
+            const std::string v = valid_utf8(s);
+            str_raw(cut(v, max));
+        }
+    }
+    void num(uint64_t v) { sep(), out_ += std::to_string(v); }
+    void snum(int64_t v) { sep(), out_ += std::to_string(v); }
+    void boolean(bool b) { sep(), out_ += b ? "true" : "false"; }
+    void null() { sep(), out_ += "null"; }
+    std::string& text() { return out_; }
+
+private:
+    void sep() {
+        if (!first_ && !out_.empty() && out_.back() != '{' && out_.back() != '[' && out_.back() != ':') out_ += ',';
+        first_ = false;
+    }
+    void str_raw(std::string_view s) {
+        out_ += '"';
+        json::append_escaped(out_, s);
+        out_ += '"';
+    }
+    // Cuts on a character boundary.
+    static std::string_view cut(std::string_view s, size_t max) {
+        if (s.size() <= max) return s;
+        size_t n = max;
+        while (n > 0 && utf8::is_continuation(static_cast<uint8_t>(s[n]))) --n;
+        return s.substr(0, n);
+    }
+    std::string out_;
+    bool first_ = true;
+};
+
+// How much of an event is written: the levels of doc/audit-json.md's trimming.
+struct Limits {
+    bool records = true;
+    size_t max_args = SIZE_MAX;
+    size_t max_string = SIZE_MAX;
+    size_t max_paths = SIZE_MAX;
+    bool summary_only = false;
+};
+
+}  // namespace
+
+std::optional<std::string> unhex(std::string_view s) {
+    if (s.size() % 2) return std::nullopt;
+    std::string out;
+    out.resize(s.size() / 2);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const int h = hex::digit_value(s[2 * i]), l = hex::digit_value(s[2 * i + 1]);
+        if (h < 0 || l < 0) return std::nullopt;
+        out[i] = static_cast<char>(h << 4 | l);
+    }
+    return out;
+}
+
+std::string decode_value(std::string_view raw) {
+    if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') return std::string(raw.substr(1, raw.size() - 2));
+    if (raw == "(null)" || raw == "?") return std::string(raw);
+    if (!raw.empty()) {
+        if (auto d = unhex(raw)) return *d;
+    }
+    return std::string(raw);
+}
+
+std::string valid_utf8(std::string_view s, bool* changed) {
+    if (changed) *changed = false;
+    std::string out;
+    out.reserve(s.size() + 8);
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        if (*p < 0x80) {
+            out += static_cast<char>(*p++);
+            continue;
+        }
+        const size_t n = utf8::valid_prefix(p, end);
+        if (n) {
+            out.append(reinterpret_cast<const char*>(p), n);
+            p += n;
+        } else {
+            out += utf8::kReplacement;
+            p += utf8::invalid_length(p, end);
+            if (changed) *changed = true;
+        }
+    }
+    return out;
+}
+
+std::string resolve_path(std::string_view cwd, std::string_view name) {
+    std::string full = !name.empty() && name[0] == '/' ? std::string(name) : std::string(cwd) + "/" + std::string(name);
+    std::vector<std::string_view> parts;
+    std::string_view rest(full);
+    while (!rest.empty()) {
+        const size_t slash = rest.find('/');
+        std::string_view part = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+            if (!parts.empty()) parts.pop_back();
+            continue;
+        }
+        parts.push_back(part);
+    }
+    std::string out;
+    for (auto p : parts) out += "/" + std::string(p);
+    return out.empty() ? "/" : out;
+}
+
+struct Converter::Impl {
+    Options opts;
+    Output out;
+    auparse_state_t* au = nullptr;
+    uint64_t count = 0;
+    uint64_t seq = 0;
+    std::unordered_map<std::string, Process> procs;  // "host\0pid"
+    std::map<SessionKey, std::string> session_rec;
+    std::multimap<std::string, SessionKey> rec_sessions;
+    std::deque<Failure> failures;
+    std::exception_ptr error;
+
+    static void callback(auparse_state_t* au, auparse_cb_event_t type, void* self) {
+        if (type != AUPARSE_CB_EVENT_READY) return;
+        auto* impl = static_cast<Impl*>(self);
+        if (impl->error) return;
+        try {
+            impl->event(au);
+        } catch (...) {
+            // Never unwind through libauparse's C frames: rethrown by feed().
+            impl->error = std::current_exception();
+        }
+    }
+
+    void rethrow() {
+        if (error) {
+            auto e = error;
+            error = nullptr;
+            std::rethrow_exception(e);
+        }
+    }
+
+    static std::string proc_key(const std::string& host, uint32_t pid) { return host + '\0' + std::to_string(pid); }
+
+    // The interpretation of a uid or gid, cached per host: the same answer
+    // libauparse gives, without a name service lookup per field.
+    std::unordered_map<std::string, std::string> id_names;
+    const std::string& id_name(auparse_state_t* a, const std::string& host, int type, const std::string& raw) {
+        std::string key = host;
+        key += '\0';
+        key += static_cast<char>('0' + type);
+        key += raw;
+        auto it = id_names.find(key);
+        if (it != id_names.end()) return it->second;
+        if (id_names.size() >= 65536) id_names.clear();
+        const char* in = auparse_interpret_field(a);
+        return id_names.emplace(std::move(key), in && raw != in ? in : "").first->second;
+    }
+
+    void read_records(auparse_state_t* a, Event& e) {
+        const std::string& host = e.host;
+        if (auparse_first_record(a) <= 0) return;
+        do {
+            Record r;
+            r.type = auparse_get_type(a);
+            const char* tn = auparse_get_type_name(a);
+            r.type_name = tn ? tn : std::to_string(r.type);
+            if (r.type <= 0) {
+                // A type libauparse does not know: its name as the log has it.
+                const char* text = auparse_get_record_text(a);
+                std::string_view t = text ? text : "";
+                if (const size_t at = t.find("type="); at != std::string_view::npos) {
+                    t.remove_prefix(at + 5);
+                    t = t.substr(0, t.find(' '));
+                    if (!t.empty() && t.size() <= 64) r.type_name = valid_utf8(t);
+                }
+            }
+            const bool execve = r.type_name == "EXECVE";
+            // ENRICHED records carry their own names for ids; the others
+            // are looked up in NSS, which may ask a directory each time.
+            const char* enrichment = auparse_get_record_interpretations(a);
+            const bool enriched = enrichment && *enrichment;
+            if (auparse_first_field(a) > 0) {
+                do {
+                    const char* name = auparse_get_field_name(a);
+                    const char* raw = auparse_get_field_str(a);
+                    if (!name || !raw) continue;
+                    // The record's prefix: "host" and the record's "type".
+                    if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
+                    Field f{name, raw, {}};
+                    // Before the names are made unique: two different
+                    // invalid names may become the same valid one.
+                    if (!utf8::is_valid(f.name)) f.name = valid_utf8(f.name);
+                    // EXECVE arguments are decoded below (ausearch -i does
+                    // not join aN[i] chunks).
+                    if (!(execve && name[0] == 'a' && name[1] != 'r')) {
+                        const int ft = auparse_get_field_type(a);
+                        if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
+                            // libauparse gives such fields back as they are.
+                        } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
+                            f.interp = id_name(a, host, ft, f.raw);
+                        } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
+                            f.interp = in;
+                        }
+                    }
+                    r.fields.push_back(std::move(f));
+                } while (auparse_next_field(a) > 0);
+            }
+            unique_names(r);
+            e.records.push_back(std::move(r));
+        } while (auparse_next_record(a) > 0);
+    }
+
+    // A name seen before in the record (forged, or repeated in msg='...')
+    // gets "~N": JSON objects have unique keys. Sorted, not compared pair by
+    // pair: EXECVE records have thousands of fields.
+    static void unique_names(Record& r) {
+        for (;;) {
+            std::vector<std::pair<std::string_view, size_t>> names;
+            names.reserve(r.fields.size());
+            for (size_t i = 0; i < r.fields.size(); ++i) names.emplace_back(r.fields[i].name, i);
+            std::sort(names.begin(), names.end());
+            std::vector<std::pair<size_t, size_t>> renames;  // field, N
+            for (size_t i = 1, n = 2; i < names.size(); ++i) {
+                if (names[i].first != names[i - 1].first) {
+                    n = 2;
+                    continue;
+                }
+                renames.emplace_back(names[i].second, n++);
+            }
+            if (renames.empty()) return;
+            // A new name may meet one that was in the record already: again.
+            for (auto [i, n] : renames) r.fields[i].name += "~" + std::to_string(n);
+        }
+    }
+
+    static const std::string& value(const Field* f) { return f->interp.empty() ? f->raw : f->interp; }
+
+    void derive(Event& e) {
+        std::map<uint64_t, std::string> args;
+        for (const Record& r : e.records) {
+            if (r.type_name == "SYSCALL" && !e.main) e.main = &r;
+            if (r.type_name == "EXECVE") {
+                e.has_argv = true;
+                // aN, or aN_len plus aN[0], aN[1], ... (hex chunks), over
+                // as many EXECVE records as the kernel needed.
+                for (const Field& f : r.fields) {
+                    if (f.name == "argc") {
+                        e.argc = number<uint64_t>(f.raw);
+                        continue;
+                    }
+                    if (f.name.size() < 2 || f.name[0] != 'a') continue;
+                    std::string_view n(f.name);
+                    n.remove_prefix(1);
+                    const size_t br = n.find_first_of("_[");
+                    auto idx = number<uint64_t>(n.substr(0, br));
+                    if (!idx) continue;
+                    if (br == std::string_view::npos) {
+                        args[*idx] = decode_value(f.raw);
+                    } else if (n[br] == '[') {
+                        args[*idx] += unhex(f.raw).value_or(f.raw);
+                    }
+                }
+            } else if (r.type_name == "CWD") {
+                if (const Field* f = r.find("cwd")) e.cwd = decode_value(f->raw), e.has_cwd = true;
+            } else if (r.type_name == "PROCTITLE") {
+                if (const Field* f = r.find("proctitle")) {
+                    const std::string t = decode_value(f->raw);
+                    std::vector<std::string> parts;
+                    size_t start = 0;
+                    while (start <= t.size()) {
+                        const size_t z = t.find('\0', start);
+                        parts.push_back(t.substr(start, z == std::string::npos ? std::string::npos : z - start));
+                        if (z == std::string::npos) break;
+                        start = z + 1;
+                    }
+                    while (!parts.empty() && parts.back().empty()) parts.pop_back();
+                    e.proctitle = std::move(parts);
+                }
+            } else if (r.type_name == "SOCKADDR") {
+                if (const Field* f = r.find("saddr")) e.sockaddr = decode_sockaddr(f->raw);
+            }
+        }
+        for (auto& [i, a] : args) {
+            if (e.argv.size() < i) e.argv.resize(i);  // a missing argument stays empty
+            if (e.argv.size() == i) e.argv.push_back(std::move(a));
+        }
+        if (!e.main && !e.records.empty()) e.main = &e.records.front();
+        for (const Record& r : e.records) {
+            if (r.type_name != "PATH") continue;
+            PathItem p;
+            if (const Field* f = r.find("name")) {
+                p.name = decode_value(f->raw);
+                if (e.has_cwd && f->raw != "(null)") p.resolved = resolve_path(e.cwd, p.name);
+            }
+            if (const Field* f = r.find("nametype")) p.nametype = f->raw;
+            if (const Field* f = r.find("mode")) p.mode = f->raw, p.mode_i = f->interp;
+            if (const Field* f = r.find("inode")) p.inode = f->raw;
+            e.paths.push_back(std::move(p));
+        }
+        if (e.main) {
+            if (const Field* f = e.main->find("ses")) {
+                if (auto s = number<uint32_t>(f->raw); s && *s != kUnsetSession) e.ses = s;
+            }
+            if (const Field* f = e.main->find("syscall")) e.syscall = value(f);
+            const Field* ok = e.main->find("success");
+            e.exec = (e.syscall == "execve" || e.syscall == "execveat") && ok && ok->raw == "yes";
+        }
+    }
+
+    // pam_tlog's start record names the recording of its audit session;
+    // failed authentications just before it are joined to it.
+    void join(Event& e, const std::string& time) {
+        const Record* r = e.main;
+        if (!r) return;
+        if (r->type == kUserAuth) {
+            const Field* res = r->find_trusted("res");
+            if (!res || value(res) == "success") return;
+            Failure f;
+            f.host = e.host;
+            if (const Field* a = r->find("acct")) f.acct = decode_value(a->raw);
+            if (const Field* h = r->find_trusted("hostname")) f.rhost = decode_value(h->raw);
+            if (const Field* a = r->find_trusted("addr")) f.addr = decode_value(a->raw);
+            f.sec = e.sec;
+            f.serial = e.serial;
+            f.time = time;
+            failures.push_back(std::move(f));
+            while (!failures.empty() && failures.front().sec + static_cast<time_t>(opts.failure_window) < e.sec)
+                failures.pop_front();
+            while (failures.size() > 4096) failures.pop_front();
+            return;
+        }
+        if (r->type != kTrustedApp) return;
+        const Field* op = r->find("op");
+        const Field* rec = r->find("rec");
+        if (!op || op->raw != "tlog-session-start" || !rec || !e.ses) return;
+        const std::string id = decode_value(rec->raw);
+        const SessionKey key{e.host, *e.ses};
+        session_rec[key] = id;
+        rec_sessions.emplace(id, key);
+        if (session_rec.size() > 65536) session_rec.erase(session_rec.begin());
+        std::string acct, rhost;
+        if (const Field* a = r->find("acct")) acct = decode_value(a->raw);
+        if (const Field* h = r->find("rhost")) rhost = decode_value(h->raw);
+        for (const Failure& f : failures) {
+            if (f.host != e.host || f.acct != acct || f.sec > e.sec ||
+                f.sec + static_cast<time_t>(opts.failure_window) < e.sec)
+                continue;
+            if (rhost != "?" && !rhost.empty() && f.rhost != rhost && f.addr != rhost) continue;
+            e.joined_failures.emplace_back(f.serial, f.time);
+            failure_joins.emplace(id, std::make_pair(f.host, f.serial));
+        }
+    }
+    std::multimap<std::string, std::pair<std::string, uint64_t>> failure_joins;
+
+    void remember(const Event& e) {
+        if (!e.exec || !e.main || !e.ses) return;
+        const Field* pid = e.main->find("pid");
+        const Field* ppid = e.main->find("ppid");
+        if (!pid || !ppid) return;
+        auto p = number<uint32_t>(pid->raw);
+        auto pp = number<uint32_t>(ppid->raw);
+        if (!p || !pp) return;
+        Process pr;
+        pr.ppid = *pp;
+        pr.ses = *e.ses;
+        if (const Field* f = e.main->find("exe")) pr.exe = decode_value(f->raw);
+        if (const Field* f = e.main->find("comm")) pr.comm = decode_value(f->raw);
+        size_t bytes = 0;
+        for (const auto& a : e.argv) {
+            if (pr.argv.size() >= 8 || bytes > 512) break;
+            pr.argv.push_back(a.substr(0, 256));
+            bytes += pr.argv.back().size();
+        }
+        pr.seq = ++seq;
+        procs[proc_key(e.host, *p)] = std::move(pr);
+        if (procs.size() > opts.max_processes) {
+            // Forget the older half: a bounded table beats an exact one here.
+            const uint64_t cut = seq - opts.max_processes / 2;
+            for (auto it = procs.begin(); it != procs.end();)
+                it = it->second.seq < cut ? procs.erase(it) : std::next(it);
+        }
+    }
+
+    void write_parents(Writer& w, const Event& e) {
+        if (!e.main || !e.ses) return;
+        const Field* ppid = e.main->find("ppid");
+        if (!ppid) return;
+        auto pp = number<uint32_t>(ppid->raw);
+        std::vector<std::pair<uint32_t, const Process*>> chain;
+        while (pp && *pp > 1 && chain.size() < opts.max_parents) {
+            auto it = procs.find(proc_key(e.host, *pp));
+            if (it == procs.end() || it->second.ses != *e.ses) break;
+            if (std::any_of(chain.begin(), chain.end(), [&](auto& c) { return c.first == *pp; })) break;
+            chain.emplace_back(*pp, &it->second);
+            pp = it->second.ppid;
+        }
+        if (chain.empty()) return;
+        w.key("parents");
+        w.open_array();
+        for (auto& [pid, p] : chain) {
+            w.open();
+            w.key("pid");
+            w.num(pid);
+            w.key("exe");
+            w.str(p->exe);
+            w.key("comm");
+            w.str(p->comm);
+            w.key("argv");
+            w.open_array();
+            for (const auto& a : p->argv) w.str(a);
+            w.close_array();
+            w.close();
+        }
+        w.close_array();
+    }
+
+    // The keys every event has, then the summary of its main record.
+    void write_event(Writer& w, const Event& e, const std::string& time, const Limits& lim,
+                     const std::vector<std::string>& trimmed) {
+        w.open();
+        w.key("serial");
+        w.num(e.serial);
+        w.key("time");
+        w.str(time);
+        w.key("host");
+        w.str(e.host);
+        w.key("ses");
+        if (e.ses)
+            w.num(*e.ses);
+        else
+            w.null();
+        if (!e.rec.empty()) {
+            w.key("rec");
+            w.str(e.rec);
+        }
+        if (e.main) {
+            w.key("type");
+            w.str(e.main->type_name);
+        }
+        if (!trimmed.empty()) {
+            w.key("trimmed");
+            w.open_array();
+            for (const auto& t : trimmed) w.str(t);
+            w.close_array();
+        }
+        if (lim.summary_only) {
+            w.close();
+            return;
+        }
+        if (e.main) write_summary(w, e);
+        if (e.has_argv) {
+            w.key("argc");
+            w.num(e.argc.value_or(e.argv.size()));
+            w.key("argv");
+            w.open_array();
+            const size_t n = std::min(e.argv.size(), lim.max_args);
+            for (size_t i = 0; i < n; ++i) w.str(e.argv[i], lim.max_string);
+            w.close_array();
+            std::vector<size_t> bad;
+            for (size_t i = 0; i < n; ++i)
+                if (!utf8::is_valid(e.argv[i])) bad.push_back(i);
+            if (!bad.empty()) {
+                // The bytes U+FFFD replaced, so nothing is lost.
+                w.key("argv_hex");
+                w.open();
+                for (size_t i : bad) {
+                    w.key(std::to_string(i));
+                    w.str(hex::encode(e.argv[i].data(), std::min(e.argv[i].size(), lim.max_string)));
+                }
+                w.close();
+            }
+        }
+        if (e.has_cwd) {
+            w.key("cwd");
+            w.str(e.cwd, lim.max_string);
+        }
+        if (!e.paths.empty()) {
+            w.key("paths");
+            w.open_array();
+            const size_t n = std::min(e.paths.size(), lim.max_paths);
+            for (size_t i = 0; i < n; ++i) {
+                const PathItem& p = e.paths[i];
+                w.open();
+                w.key("name");
+                w.str(p.name, lim.max_string);
+                if (!p.resolved.empty()) {
+                    w.key("resolved");
+                    w.str(p.resolved, lim.max_string);
+                }
+                if (!p.nametype.empty()) {
+                    w.key("nametype");
+                    w.str(p.nametype);
+                }
+                if (!p.mode.empty()) {
+                    w.key("mode");
+                    w.str(p.mode);
+                    if (!p.mode_i.empty()) {
+                        w.key("mode_i");
+                        w.str(p.mode_i);
+                    }
+                }
+                if (!p.inode.empty()) {
+                    w.key("inode");
+                    w.str(p.inode);
+                }
+                w.close();
+            }
+            w.close_array();
+        }
+        if (e.proctitle) {
+            w.key("proctitle");
+            w.open_array();
+            const size_t n = std::min(e.proctitle->size(), lim.max_args);
+            for (size_t i = 0; i < n; ++i) w.str((*e.proctitle)[i], lim.max_string);
+            w.close_array();
+        }
+        if (e.sockaddr) {
+            w.key("sockaddr");
+            w.open();
+            w.key("family");
+            w.str(e.sockaddr->family);
+            if (!e.sockaddr->addr.empty()) {
+                w.key("addr");
+                w.str(e.sockaddr->addr);
+            }
+            if (e.sockaddr->port) {
+                w.key("port");
+                w.num(*e.sockaddr->port);
+            }
+            if (!e.sockaddr->path.empty()) {
+                w.key("path");
+                w.str(e.sockaddr->path, lim.max_string);
+            }
+            w.close();
+        }
+        write_parents(w, e);
+        if (!e.joined_failures.empty()) {
+            w.key("failed_auth_before");
+            w.open_array();
+            for (const auto& [serial, t] : e.joined_failures) {
+                w.open();
+                w.key("serial");
+                w.num(serial);
+                w.key("time");
+                w.str(t);
+                w.close();
+            }
+            w.close_array();
+        }
+        if (lim.records) {
+            w.key("records");
+            w.open_array();
+            for (const Record& r : e.records) {
+                w.open();
+                w.key("type");
+                w.str(r.type_name);
+                w.key("fields");
+                w.open();
+                for (const Field& f : r.fields) {
+                    w.key(f.name);
+                    w.str(f.raw);
+                }
+                w.close();
+                bool any = false;
+                for (const Field& f : r.fields) {
+                    if (f.interp.empty()) continue;
+                    if (!any) {
+                        w.key("interpreted");
+                        w.open();
+                        any = true;
+                    }
+                    w.key(f.name);
+                    w.str(f.interp);
+                }
+                if (any) w.close();
+                w.close();
+            }
+            w.close_array();
+        }
+        w.close();
+    }
+
+    // Top-level copies of the main record's fields, decoded: numbers as
+    // numbers, names next to ids, strings without their encoding.
+    static void write_summary(Writer& w, const Event& e) {
+        const Record& r = *e.main;
+        static constexpr const char* kIds[] = {"auid", "uid", "euid", "suid", "fsuid", "gid", "egid"};
+        static constexpr const char* kNums[] = {"pid", "ppid"};
+        static constexpr const char* kStrings[] = {"comm", "exe",      "tty",   "key",      "op",
+                                                   "acct", "hostname", "addr",  "terminal", "res",
+                                                   "rule", "service",  "rhost", "reason",   "kinds"};
+        for (const char* n : kNums) {
+            if (const Field* f = r.find(n)) {
+                if (auto v = number<uint64_t>(f->raw)) {
+                    w.key(n);
+                    w.num(*v);
+                }
+            }
+        }
+        for (const char* n : kIds) {
+            if (const Field* f = r.find(n)) {
+                if (auto v = number<uint64_t>(f->raw)) {
+                    w.key(n);
+                    w.num(*v);
+                    if (!f->interp.empty()) {
+                        w.key(std::string(n) + "_name");
+                        w.str(f->interp);
+                    }
+                }
+            }
+        }
+        if (!e.syscall.empty()) {
+            w.key("syscall");
+            w.str(e.syscall);
+            if (const Field* f = r.find("syscall"); f && !f->interp.empty()) {
+                if (auto v = number<uint64_t>(f->raw)) {
+                    w.key("syscall_nr");
+                    w.num(*v);
+                }
+            }
+            if (const Field* f = r.find("success")) {
+                w.key("success");
+                w.boolean(f->raw == "yes");
+            }
+            if (const Field* f = r.find("exit")) {
+                if (auto v = number<int64_t>(f->raw)) {
+                    w.key("exit");
+                    w.snum(*v);
+                    if (!f->interp.empty() && f->interp != f->raw) {
+                        w.key("exit_name");
+                        w.str(f->interp);
+                    }
+                }
+            }
+        }
+        for (const char* n : kStrings) {
+            if (const Field* f = r.find_trusted(n)) {
+                w.key(n);
+                // res= is "success"/"failed" once interpreted (raw 1/0 or words).
+                w.str(std::strcmp(n, "res") == 0 ? value(f) : decode_value(f->raw));
+            }
+        }
+    }
+
+    void event(auparse_state_t* a) {
+        Event e;
+        const au_event_t* ts = auparse_get_timestamp(a);
+        if (ts) {
+            e.serial = ts->serial;
+            e.sec = ts->sec;
+            e.milli = ts->milli;
+            if (ts->host) e.host = ts->host;
+        }
+        if (e.host.empty()) e.host = opts.default_host;
+        read_records(a, e);
+        derive(e);
+        const std::string time = iso_time(e.sec, e.milli);
+        join(e, time);
+        SessionKey key{e.host, e.ses.value_or(kUnsetSession)};
+        if (e.ses) {
+            if (auto it = session_rec.find(key); it != session_rec.end()) e.rec = it->second;
+        }
+        Limits lim;
+        std::vector<std::string> trimmed;
+        Writer w(1024);
+        write_event(w, e, time, lim, trimmed);
+        // Trimming, in the documented order (doc/audit-json.md).
+        if (w.text().size() > opts.max_event_size) {
+            const size_t budget = opts.max_event_size;
+            const Limits levels[] = {
+                {false, SIZE_MAX, SIZE_MAX, SIZE_MAX, false},
+                {false, std::max<size_t>(budget / 512, 4), 256, std::max<size_t>(budget / 1024, 4), false},
+                {false, 16, 64, 8, false},
+                {false, 0, 0, 0, true},
+            };
+            static const std::vector<std::string> names[] = {
+                {"records"},
+                {"records", "argv", "paths", "strings"},
+                {"records", "argv", "paths", "strings"},
+                {"records", "summary"},
+            };
+            for (size_t i = 0; i < std::size(levels); ++i) {
+                Writer t(budget);
+                write_event(t, e, time, levels[i], names[i]);
+                w = std::move(t);
+                if (w.text().size() <= budget) break;
+            }
+        }
+        remember(e);
+        ++count;
+        out(w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli, e.serial);
+    }
+};
+
+Converter::Converter(Options opts, Output out) : impl_(std::make_unique<Impl>()) {
+    impl_->opts = std::move(opts);
+    impl_->out = std::move(out);
+    impl_->au = auparse_init(AUSOURCE_FEED, nullptr);
+    if (!impl_->au) throw std::runtime_error("auparse_init failed");
+    auparse_set_escape_mode(impl_->au, AUPARSE_ESC_RAW);
+    auparse_add_callback(impl_->au, &Impl::callback, impl_.get(), nullptr);
+}
+
+Converter::~Converter() {
+    if (impl_ && impl_->au) auparse_destroy(impl_->au);
+}
+
+void Converter::feed(std::string_view text) {
+    auparse_feed(impl_->au, text.data(), text.size());
+    impl_->rethrow();
+}
+
+void Converter::age() {
+    auparse_feed_age_events(impl_->au);
+    impl_->rethrow();
+}
+
+void Converter::finish() {
+    auparse_flush_feed(impl_->au);
+    impl_->rethrow();
+}
+
+uint64_t Converter::events() const { return impl_->count; }
+
+Converter::Joined Converter::joined(std::string_view rec) const {
+    Joined j;
+    auto [b, e] = impl_->rec_sessions.equal_range(std::string(rec));
+    for (auto it = b; it != e; ++it) j.sessions.push_back(it->second);
+    auto [fb, fe] = impl_->failure_joins.equal_range(std::string(rec));
+    for (auto it = fb; it != fe; ++it) j.failures.push_back(it->second);
+    return j;
+}
+
+}  // namespace tlog::audit
