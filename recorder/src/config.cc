@@ -155,6 +155,10 @@ void check_value(const Key& k, const json::Value& v, const std::string& source, 
             if (!v.is_array()) expected();
             for (const auto& item : v.items())
                 if (!item.is_string()) fail(source, item, path, std::string("expected ") + k.what);
+            if (std::string(k.path) == "log.output_redact")
+                for (const auto& item : v.items())
+                    if (auto err = Redactor::check(item.as_string()))
+                        fail(source, item, path, "bad pattern \"" + item.as_string() + "\": " + *err);
             break;
     }
 }

@@ -8,22 +8,9 @@ import subprocess
 import sys
 import time
 
-from tlogtest.terminal import TLOG_REC, TLOG_REC_SESSION, check, messages, output_of, spawn, tmpdir
+from tlogtest.terminal import (TLOG_PLAY, TLOG_REC, TLOG_REC_SESSION, check, clean_env, debian_play, messages,
+                               output_of, spawn, tmpdir)
 from tlogtest.namespace import Journald, require_root_ns, sh
-
-TLOG_PLAY = "/usr/bin/tlog-play"
-
-
-def clean_env(**kw):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TLOG_REC_") or k.endswith("_BIN")}
-    env.update(kw)
-    return env
-
-
-def play(args):
-    p = spawn([TLOG_PLAY] + args, env=clean_env())
-    st = p.wait(timeout=60)
-    return st, p.out
 
 
 def case_play_file():
@@ -38,7 +25,7 @@ def case_play_file():
     p = spawn([TLOG_REC, "--payload=256", "-o", log, "/bin/sh", "-c", script], rows=30, cols=100)
     check(p.wait() == 0, "recording failed")
     check(len(messages(log)) > 5, "expected several messages")
-    st, out = play(["-i", log, "-s", "100"])
+    st, out = debian_play(["-i", log, "-s", "100"])
     check(st == 0, "tlog-play failed (%d): %r" % (st, out[-500:]))
     ours = output_of(log)
     check(b"interop-start caf\xc3\xa9 \xff\xfe " in out, "tlog-play output differs: %r" % out[:300])
@@ -51,7 +38,7 @@ def case_play_file():
                "/bin/sh", "-c", "head -c 20000 /dev/zero | tr '\\0' z; echo; sleep 1.1; echo after-drop"])
     check(p.wait() == 0, "recording failed")
     check(any("dropped" in m for m in messages(log2)), "no drop record")
-    st, out = play(["-i", log2, "-s", "100"])
+    st, out = debian_play(["-i", log2, "-s", "100"])
     check(st == 0 and b"after-drop" in out, "tlog-play with a drop record: %d %r" % (st, out[-300:]))
 
 
@@ -74,7 +61,7 @@ def case_play_journal():
                 break
             time.sleep(0.2)
         check(rec, "recording not in the journal")
-        st, out = play(["-r", "journal", "-M", "TLOG_REC=" + rec, "-s", "100"])
+        st, out = debian_play(["-r", "journal", "-M", "TLOG_REC=" + rec, "-s", "100"])
         check(st == 0, "tlog-play -r journal failed (%d): %r" % (st, out[-500:]))
         check(b"journal-interop" in out and b"journal-end" in out, "journal playback: %r" % out[-300:])
     finally:
