@@ -42,6 +42,31 @@ def case_play_file():
     check(st == 0 and b"after-drop" in out, "tlog-play with a drop record: %d %r" % (st, out[-300:]))
 
 
+def case_play_withheld():
+    """Hidden input ("in_hidden") and redacted output ("out_redacted") are
+    fields tlog-play 12 does not know: it plays the recording all the same."""
+    check(os.access(TLOG_PLAY, os.X_OK), "Debian's tlog is not installed (scripts/apt-packages.txt)")
+    d = tmpdir()
+    log = d + "/r.log"
+    conf = json.dumps({"log": {"input": True, "output_redact": ["token-[0-9]+"]}})
+    script = 'echo token-12345; read -s -p "PW: " x; echo; echo "len=${#x}"; echo withheld-end'
+    p = spawn([TLOG_REC, "--payload=256", "-o", log, "/bin/bash", "--norc", "-c", script],
+              env=clean_env(TLOG_REC_CONF_TEXT=conf))
+    p.read_until("PW: ")
+    for ch in "s3cret\r":
+        p.write(ch)
+        time.sleep(0.02)
+    check(p.wait() == 0, "recording failed")
+    msgs = messages(log)
+    check(any("in_hidden" in m for m in msgs) and any("out_redacted" in m for m in msgs),
+          "the recording lacks the fields: %r" % msgs)
+    st, out = debian_play(["-i", log, "-s", "100"])
+    check(st == 0, "tlog-play failed (%d): %r" % (st, out[-500:]))
+    check(b"*" * 11 + b"\r\nPW: " in out and b"token-1" not in out and b"len=6" in out and b"withheld-end" in out,
+          "tlog-play output: %r" % out[-300:])
+    check(output_of(log) in out, "tlog-play's output does not contain the recorded stream byte for byte")
+
+
 def case_play_journal():
     check(os.access(TLOG_PLAY, os.X_OK), "Debian's tlog is not installed")
     require_root_ns()
