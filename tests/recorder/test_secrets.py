@@ -289,6 +289,22 @@ def case_player_shows_marker():
           "the marker is out of place:\n%s" % text)
 
 
+def case_player_status_line():
+    """Interactive playback tells in its status line that input was hidden."""
+    check(PLAY_BIN, "TLOG_PLAY_BIN not set")
+    script = 'read -s -p "PW: " x; echo; echo "len=${#x}"; sleep 1; echo done'
+    p, log = record(["/bin/bash", "--norc", "-c", script])
+    p.read_until("PW: ")
+    type_slowly(p, SECRET + "\r")
+    check(p.wait() == 0, "bash failed")
+    play = spawn([PLAY_BIN, "-r", "file", "--file-path=" + log], env=clean_env(TERM="xterm"))
+    want = "[input hidden: %d bytes]" % (len(SECRET) + 1)
+    play.read_until(want, timeout=30)
+    play.read_until("done", timeout=30)
+    play.wait(timeout=30)
+    check(SECRET.encode() not in play.out, "the secret on the player's screen")
+
+
 # ---------------------------------------------------------------- root, namespace
 
 USER, OTHER = ("secuser", 62011), ("secother", 62012)
