@@ -210,6 +210,41 @@ def case_readline_shell():
     check_recording(log, [], [], (keys1 + keys2).encode())
 
 
+def case_stty_echo_off():
+    """What a user hides with `stty -echo` (the known limit of the rule):
+    in a shell without line editing the commands typed next are hidden, the
+    spans say so and their output is recorded; readline shells turn
+    canonical mode off themselves and their commands stay recorded."""
+    d = tmpdir()
+    env = clean_env(TERM="xterm", HOME=d, PS1="sh$ ", ENV="/dev/null")
+    p, log = record(["/bin/dash", "-i"], env=env)
+    p.read_until("sh$ ")
+    type_slowly(p, "stty -echo\r")
+    p.read_until("sh$ ")
+    type_slowly(p, "echo hidden-cmd-$((20+1))\r")
+    p.read_until("hidden-cmd-21")
+    p.read_until("sh$ ")
+    type_slowly(p, "stty echo\r")
+    p.read_until("sh$ ")
+    type_slowly(p, "exit\r")
+    check(p.wait() == 0, "dash failed")
+    check_recording(log, ["hidden-cmd-$"], [len("echo hidden-cmd-$((20+1))\r"), len("stty echo\r")],
+                    b"stty -echo\rexit\r")
+    check(b"hidden-cmd-21" in output_of(log), "the hidden command's output is not recorded")
+    env = clean_env(TERM="xterm", HOME=d, PS1="rl$ ", INPUTRC="/dev/null", HISTFILE="/dev/null")
+    p, log = record(["/bin/bash", "--norc", "--noprofile", "-i"], env=env)
+    p.read_until("rl$ ")
+    cmds = ["stty -echo\r", "echo rl-still-$((2+2))\r", "exit\r"]
+    type_slowly(p, cmds[0])
+    p.read_until("rl$ ")
+    type_slowly(p, cmds[1])
+    p.read_until("rl-still-4")
+    type_slowly(p, cmds[2])
+    keys = "".join(cmds)
+    check(p.wait() == 0, "bash failed")
+    check_recording(log, [], [], keys.encode())
+
+
 def case_tmux():
     """tmux's client holds the terminal raw: its input is recorded (also what
     a program inside tmux reads with echo off: the recorder sees only the
