@@ -127,6 +127,9 @@ public:
         open_hidden_ = false;
         hidden_.push_back(std::move(current_));
         hidden_since_ = std::min(hidden_since_, t);
+        // Many lines typed with echo off (stty -echo and a paste) must not
+        // make one message's field unbounded: a message of their own.
+        if (hidden_.size() >= kMaxSpans) enc_.write_now(t);
     }
     void output(int64_t t, std::string_view d) override { data(false, t, d); }
     void window(int64_t t, uint16_t w, uint16_t h) override { enc_.window(t, w, h); }
@@ -176,6 +179,8 @@ public:
     }
 
 private:
+    static constexpr size_t kMaxSpans = 16;  // per field and message (about 50 bytes each)
+
     uint64_t ms_of(int64_t t) const { return t > t0_ ? static_cast<uint64_t>(t - t0_) / 1000000 : 0; }
 
     void data(bool input, int64_t t, std::string_view d) {
@@ -192,7 +197,11 @@ private:
         if (!input && !redactor_.empty()) {
             redact_buf_.assign(d);
             if (uint64_t n = redactor_.apply(redact_buf_)) {
-                redacted_.push_back(withheld::Span{ms_of(t), n, "pattern"});
+                // Bounded per message: later matches count into the last span.
+                if (redacted_.size() >= kMaxSpans)
+                    redacted_.back().bytes += n;
+                else
+                    redacted_.push_back(withheld::Span{ms_of(t), n, "pattern"});
                 d = redact_buf_;
             }
         }

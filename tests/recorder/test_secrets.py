@@ -245,6 +245,21 @@ def case_stty_echo_off():
     check_recording(log, [], [], keys.encode())
 
 
+def case_many_hidden_lines():
+    """Lines typed with echo off, one span each, at most 16 spans a message
+    (a field does not grow without bound)."""
+    p, log = record(["/bin/sh", "-c", "stty -echo; echo ready; cat >/dev/null; echo after"])
+    p.read_until("ready")
+    for i in range(40):
+        type_slowly(p, "l%02d\r" % i, delay=0.005)
+        time.sleep(0.01)
+    p.write("\x04")
+    p.read_until("after")
+    check(p.wait() == 0, "sh failed")
+    msgs = check_recording(log, [], [4] * 40 + [1], b"")
+    check(max(len(m.get("in_hidden", [])) for m in msgs) <= 16, "more than 16 spans in a message")
+
+
 def case_tmux():
     """tmux's client holds the terminal raw: its input is recorded (also what
     a program inside tmux reads with echo off: the recorder sees only the
