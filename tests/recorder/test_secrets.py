@@ -113,12 +113,12 @@ def case_getpass():
     prog = ("import getpass; x = getpass.getpass('PW: '); print('len', len(x)); "
             "y = input('name? '); print('name=' + y)")
     p, log = record(["/usr/bin/python3", "-c", prog])
-    p.read_until("PW: ")
+    p.read_until("PW: ", timeout=30)
     type_slowly(p, SECRET + "\r")
-    p.read_until("name? ")
+    p.read_until("name? ", timeout=30)
     type_slowly(p, "alice\r")
-    p.read_until("name=alice")
-    check(p.wait() == 0, "python failed: %r" % p.out)
+    p.read_until("name=alice", timeout=30)
+    check(p.wait(timeout=30) == 0, "python failed: %r" % p.out)
     check(("len %d" % len(SECRET)).encode() in p.out, "the program did not get the password: %r" % p.out)
     check_recording(log, [SECRET], [len(SECRET) + 1], b"alice\r")
 
@@ -126,12 +126,12 @@ def case_getpass():
 def case_read_s():
     script = 'read -s -p "PW: " x; echo; echo "len=${#x}"; read -p "next: " y; echo "got=$y"'
     p, log = record(["/bin/bash", "--norc", "-c", script])
-    p.read_until("PW: ")
+    p.read_until("PW: ", timeout=30)
     type_slowly(p, SECRET + "\r")
-    p.read_until("next: ")
+    p.read_until("next: ", timeout=30)
     type_slowly(p, "visible\r")
-    p.read_until("got=visible")
-    check(p.wait() == 0, "bash failed")
+    p.read_until("got=visible", timeout=30)
+    check(p.wait(timeout=30) == 0, "bash failed")
     check(("len=%d" % len(SECRET)).encode() in p.out, "read -s did not get the password")
     check_recording(log, [SECRET], [len(SECRET) + 1], b"visible\r")
 
@@ -140,10 +140,10 @@ def case_pasted_at_once():
     """A password pasted in one piece (one read) with its Enter."""
     script = 'read -s -p "PW: " x; echo; echo "len=${#x}"'
     p, log = record(["/bin/bash", "--norc", "-c", script])
-    p.read_until("PW: ")
+    p.read_until("PW: ", timeout=30)
     p.write(SECRET + "\r")
-    p.read_until("len=")
-    check(p.wait() == 0, "bash failed")
+    p.read_until("len=", timeout=30)
+    check(p.wait(timeout=30) == 0, "bash failed")
     check_recording(log, [SECRET], [len(SECRET) + 1], b"")
 
 
@@ -151,10 +151,10 @@ def case_record_mode():
     """log.input_secrets "record": the administrator's choice, the input is kept."""
     script = 'read -s -p "PW: " x; echo; echo "len=${#x}"'
     p, log = record(["/bin/bash", "--norc", "-c", script], extra=["--log-input-secrets=record"])
-    p.read_until("PW: ")
+    p.read_until("PW: ", timeout=30)
     type_slowly(p, "recorded-pw\r")
-    p.read_until("len=")
-    check(p.wait() == 0, "bash failed")
+    p.read_until("len=", timeout=30)
+    check(p.wait(timeout=30) == 0, "bash failed")
     msgs = messages(log)
     check(not spans_of(msgs), "spans in record mode")
     check(input_of(log) == b"recorded-pw\r", "input not recorded: %r" % input_of(log))
@@ -170,24 +170,24 @@ def case_full_screen_keep_input():
     env = clean_env(TERM="xterm", HOME=d, LESSHISTFILE="-")
     # vim: insert a word, save, quit
     p, log = record(["/usr/bin/vim", "-u", "NONE", "-i", "NONE", "-N", text], env=env)
-    p.read_until("line 1 of")
+    p.read_until("line 1 of", timeout=30)
     keys = "ggiTYPED-IN-VIM \x1b:wq\r"
     type_slowly(p, keys)
-    check(p.wait() == 0, "vim failed: %r" % p.out[-300:])
+    check(p.wait(timeout=30) == 0, "vim failed: %r" % p.out[-300:])
     check(open(text).read().startswith("TYPED-IN-VIM line 0"), "vim did not get the keys")
     check_recording(log, [], [], keys.encode())
     # less: a search, then quit
     p, log = record(["/usr/bin/less", text], env=env)
-    p.read_until("line 1 of")
+    p.read_until("line 1 of", timeout=30)
     keys = "/line 150\r"
     type_slowly(p, keys)
-    p.read_until("line 151 of")
+    p.read_until("line 151 of", timeout=30)
     type_slowly(p, "q")
-    check(p.wait() == 0, "less failed")
+    check(p.wait(timeout=30) == 0, "less failed")
     check_recording(log, [], [], (keys + "q").encode())
     # top: one screen, then quit
     p, log = record(["/usr/bin/top", "-d", "5"], env=env)
-    p.read_until("PID")
+    p.read_until("PID", timeout=30)
     time.sleep(0.3)
     type_slowly(p, "q")
     check(p.wait(timeout=30) == 0, "top failed")
@@ -199,14 +199,14 @@ def case_readline_shell():
     d = tmpdir()
     env = clean_env(TERM="xterm", HOME=d, PS1="rl$ ", INPUTRC="/dev/null", HISTFILE="/dev/null")
     p, log = record(["/bin/bash", "--norc", "--noprofile", "-i"], env=env)
-    p.read_until("rl$ ")
+    p.read_until("rl$ ", timeout=30)
     keys1 = "echo readline-$((40+2))\r"
     type_slowly(p, keys1)
-    p.read_until("readline-42")
-    p.read_until("rl$ ")
+    p.read_until("readline-42", timeout=30)
+    p.read_until("rl$ ", timeout=30)
     keys2 = "exit\r"
     type_slowly(p, keys2)
-    check(p.wait() == 0, "bash failed")
+    check(p.wait(timeout=30) == 0, "bash failed")
     check_recording(log, [], [], (keys1 + keys2).encode())
 
 
@@ -218,30 +218,30 @@ def case_stty_echo_off():
     d = tmpdir()
     env = clean_env(TERM="xterm", HOME=d, PS1="sh$ ", ENV="/dev/null")
     p, log = record(["/bin/dash", "-i"], env=env)
-    p.read_until("sh$ ")
+    p.read_until("sh$ ", timeout=30)
     type_slowly(p, "stty -echo\r")
-    p.read_until("sh$ ")
+    p.read_until("sh$ ", timeout=30)
     type_slowly(p, "echo hidden-cmd-$((20+1))\r")
-    p.read_until("hidden-cmd-21")
-    p.read_until("sh$ ")
+    p.read_until("hidden-cmd-21", timeout=30)
+    p.read_until("sh$ ", timeout=30)
     type_slowly(p, "stty echo\r")
-    p.read_until("sh$ ")
+    p.read_until("sh$ ", timeout=30)
     type_slowly(p, "exit\r")
-    check(p.wait() == 0, "dash failed")
+    check(p.wait(timeout=30) == 0, "dash failed")
     check_recording(log, ["hidden-cmd-$"], [len("echo hidden-cmd-$((20+1))\r"), len("stty echo\r")],
                     b"stty -echo\rexit\r")
     check(b"hidden-cmd-21" in output_of(log), "the hidden command's output is not recorded")
     env = clean_env(TERM="xterm", HOME=d, PS1="rl$ ", INPUTRC="/dev/null", HISTFILE="/dev/null")
     p, log = record(["/bin/bash", "--norc", "--noprofile", "-i"], env=env)
-    p.read_until("rl$ ")
+    p.read_until("rl$ ", timeout=30)
     cmds = ["stty -echo\r", "echo rl-still-$((2+2))\r", "exit\r"]
     type_slowly(p, cmds[0])
-    p.read_until("rl$ ")
+    p.read_until("rl$ ", timeout=30)
     type_slowly(p, cmds[1])
-    p.read_until("rl-still-4")
+    p.read_until("rl-still-4", timeout=30)
     type_slowly(p, cmds[2])
     keys = "".join(cmds)
-    check(p.wait() == 0, "bash failed")
+    check(p.wait(timeout=30) == 0, "bash failed")
     check_recording(log, [], [], keys.encode())
 
 
@@ -249,13 +249,13 @@ def case_many_hidden_lines():
     """Lines typed with echo off, one span each, at most 16 spans a message
     (a field does not grow without bound)."""
     p, log = record(["/bin/sh", "-c", "stty -echo; echo ready; cat >/dev/null; echo after"])
-    p.read_until("ready")
+    p.read_until("ready", timeout=30)
     for i in range(40):
         type_slowly(p, "l%02d\r" % i, delay=0.005)
         time.sleep(0.01)
     p.write("\x04")
-    p.read_until("after")
-    check(p.wait() == 0, "sh failed")
+    p.read_until("after", timeout=30)
+    check(p.wait(timeout=30) == 0, "sh failed")
     msgs = check_recording(log, [], [4] * 40 + [1], b"")
     check(max(len(m.get("in_hidden", [])) for m in msgs) <= 16, "more than 16 spans in a message")
 
@@ -271,13 +271,13 @@ def case_tmux():
         f.write("read -p 'ready> ' x; echo \"got-$x\"; read -s -p 'inner-pw> ' y; echo \"len-${#y}\"; sleep 0.3\n")
     p, log = record(["/usr/bin/tmux", "-f", "/dev/null", "new-session", "/bin/bash --norc " + d + "/inner.sh"],
                     env=env)
-    p.read_until("ready> ")
+    p.read_until("ready> ", timeout=30)
     keys = "tmux-typed\r"
     type_slowly(p, keys)
-    p.read_until("got-tmux-typed")
-    p.read_until("inner-pw> ")
+    p.read_until("got-tmux-typed", timeout=30)
+    p.read_until("inner-pw> ", timeout=30)
     type_slowly(p, "pw-in-tmux\r")
-    p.read_until("len-10")
+    p.read_until("len-10", timeout=30)
     check(p.wait(timeout=30) == 0, "tmux failed: %r" % p.out[-300:])
     check_recording(log, [], [], (keys + "pw-in-tmux\r").encode())
 
@@ -289,7 +289,7 @@ def case_redact():
     env = clean_env(TLOG_REC_CONF_TEXT=conf)
     key = "AKIAABCDEFGHIJKLMNOP"
     p, log = record(["/bin/sh", "-c", "echo before; echo key=%s done; echo after" % key], env=env)
-    check(p.wait() == 0, "sh failed")
+    check(p.wait(timeout=30) == 0, "sh failed")
     check(key.encode() in p.out, "the user's terminal must show the real output")
     msgs = check_recording(log, [key], [], b"")
     out = output_of(log)
@@ -323,10 +323,10 @@ def case_player_shows_marker():
     check(PLAY_BIN, "TLOG_PLAY_BIN not set")
     script = 'echo start; read -s -p "PW: " x; echo; echo "len=${#x}"'
     p, log = record(["/bin/bash", "--norc", "-c", script])
-    p.read_until("PW: ")
+    p.read_until("PW: ", timeout=30)
     type_slowly(p, SECRET + "\r")
-    p.read_until("len=")
-    check(p.wait() == 0, "bash failed")
+    p.read_until("len=", timeout=30)
+    check(p.wait(timeout=30) == 0, "bash failed")
     r = subprocess.run([PLAY_BIN, "-r", "file", "--file-path=" + log, "--export=text"], capture_output=True,
                        timeout=60)
     check(r.returncode == 0, "export failed: %r" % r.stderr)
@@ -344,9 +344,9 @@ def case_player_status_line():
     check(PLAY_BIN, "TLOG_PLAY_BIN not set")
     script = 'read -s -p "PW: " x; echo; echo "len=${#x}"; sleep 1; echo done'
     p, log = record(["/bin/bash", "--norc", "-c", script])
-    p.read_until("PW: ")
+    p.read_until("PW: ", timeout=30)
     type_slowly(p, SECRET + "\r")
-    check(p.wait() == 0, "bash failed")
+    check(p.wait(timeout=30) == 0, "bash failed")
     play = spawn([PLAY_BIN, "-r", "file", "--file-path=" + log], env=clean_env(TERM="xterm"))
     want = "[input hidden: %d bytes]" % (len(SECRET) + 1)
     play.read_until(want, timeout=30)
