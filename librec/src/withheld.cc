@@ -17,6 +17,22 @@ std::string to_json(const std::vector<Span>& spans) {
     return json::dump(arr);
 }
 
+namespace {
+
+// The reason reaches the auditor's terminal (status line, transcript): a
+// recording is untrusted input, so nothing in it may be a control sequence.
+std::string printable(const std::string& r) {
+    constexpr size_t kMaxReason = 64;
+    std::string out;
+    for (char c : r) {
+        if (out.size() == kMaxReason) break;
+        out += c >= 0x20 && c < 0x7f ? c : '?';
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<Span> parse(std::string_view text, const std::string& source) {
     json::Value v = json::parse(text, source);
     auto bad = [&](const json::Value& at, const std::string& what) {
@@ -35,7 +51,7 @@ std::vector<Span> parse(std::string_view text, const std::string& source) {
         if (reason && !reason->is_string()) bad(*reason, "'reason' must be a string");
         s.pos_ms = *pos->as_uint();
         s.bytes = *bytes->as_uint();
-        if (reason) s.reason = reason->as_string();
+        if (reason) s.reason = printable(reason->as_string());
         out.push_back(std::move(s));
     }
     return out;

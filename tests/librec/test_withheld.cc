@@ -29,6 +29,14 @@ void round_trip(void**) {
     assert_true(extra[0].reason.empty());
 }
 
+// A recording is untrusted: the reason goes to the auditor's terminal.
+void hostile_reason_is_printable(void**) {
+    auto s = w::parse(R"([{"pos":1,"bytes":2,"reason":"\u001b]0;owned\u0007\u001b[2J caf\u00e9"}])", "in_hidden");
+    assert_str_eq(s[0].reason, "?]0;owned??[2J caf??");
+    s = w::parse(R"([{"pos":1,"bytes":2,"reason":")" + std::string(1000, 'x') + R"("}])", "in_hidden");
+    assert_int_equal(s[0].reason.size(), 64);
+}
+
 void errors_name_the_field(void**) {
     for (const char* bad : {"{}", "[1]", R"([{"pos":1}])", R"([{"pos":-1,"bytes":2}])", R"([{"pos":1,"bytes":"9"}])",
                             R"([{"pos":1,"bytes":2,"reason":3}])", "[", R"([{"pos":1.5,"bytes":2}])"}) {
@@ -47,6 +55,7 @@ void errors_name_the_field(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(hostile_reason_is_printable),
         cmocka_unit_test(errors_name_the_field),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

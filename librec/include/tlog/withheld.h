@@ -34,7 +34,9 @@ struct TLOG_API Span {
 TLOG_API std::string to_json(const std::vector<Span>& spans);
 
 // Parses a field's value. Throws InputError naming `source` when the value
-// is not an array of such objects (a reader reports it and goes on).
+// is not an array of such objects (a reader reports it and goes on). The
+// reason comes back printable ASCII only (others become '?'), at most 64
+// characters: it is shown on the auditor's terminal.
 TLOG_API std::vector<Span> parse(std::string_view json, const std::string& source);
 
 // What the player and the exports show in place of the bytes,
