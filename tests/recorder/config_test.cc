@@ -243,6 +243,8 @@ void test_example_file(void**) {
     auto r = load_config(opts(Program::RecSession));
     assert_string_equal(r.config.writer.c_str(), "journal");
     assert_true(r.config.log_input == false);
+    assert_string_equal(r.config.input_secrets.c_str(), "hide");
+    assert_true(r.config.output_redact.empty());
     assert_false(r.config.lax);
 }
 
