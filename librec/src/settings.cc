@@ -1,10 +1,12 @@
 #include "tlog/settings.h"
 
 #include <fcntl.h>
+#include <regex.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -22,6 +24,19 @@ const char* program_name(Program p) {
 }
 
 namespace {
+
+// What regcomp says of a redaction pattern, as the recorder compiles it.
+std::optional<std::string> regex_error(const std::string& pattern) {
+    regex_t re;
+    int rc = regcomp(&re, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
+    if (rc == 0) {
+        regfree(&re);
+        return std::nullopt;
+    }
+    char msg[256];
+    regerror(rc, &re, msg, sizeof msg);
+    return std::string(msg);
+}
 
 enum class Kind { Section, String, Bool, UInt, Positive, Enum, StringArray };
 
@@ -63,6 +78,12 @@ const std::vector<Key>& schema() {
         {"log.input", Kind::Bool, "true or false"},
         {"log.output", Kind::Bool, "true or false"},
         {"log.window", Kind::Bool, "true or false"},
+        // Neither value is taken from an untrusted layer: "hide" keeps input
+        // out of the recording, "record" puts passwords into it; the
+        // administrator (or a proven rule) chooses.
+        {"log.input_secrets", Kind::Enum, "one of \"hide\", \"record\"", {"hide", "record"}},
+        // Redaction patterns remove output from the recording: trusted layers only.
+        {"log.output_redact", Kind::StringArray, "an array of POSIX extended regular expressions"},
         {"limit", Kind::Section, "an object"},
         {"limit.rate", Kind::UInt, "an integer number of bytes per second"},
         {"limit.burst", Kind::UInt, "an integer number of bytes"},
@@ -189,6 +210,10 @@ void check_value(const Key& k, const json::Value& v, const std::string& source, 
             if (!v.is_array()) expected();
             for (const auto& item : v.items())
                 if (!item.is_string()) fail(source, item, path, std::string("expected ") + k.what);
+            if (std::string_view(k.path) == "log.output_redact")
+                for (const auto& item : v.items())
+                    if (auto err = regex_error(item.as_string()))
+                        fail(source, item, path, "bad pattern \"" + item.as_string() + "\": " + *err);
             break;
     }
 }

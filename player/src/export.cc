@@ -174,6 +174,14 @@ void export_text(const std::string& path, const RecordingIndex& idx, const Expor
         pb.model().clear_dirty();
         changed = false;
     };
+    // Withheld data is told at its place in the transcript, after the
+    // screen as it was up to then; never the bytes, which are not recorded.
+    pb.on_withheld = [&](const WithheldNotice& n) {
+        if (changed || pb.model().any_dirty()) print(n.span.pos_ms);
+        out << "--- " << format_ms(n.span.pos_ms) << " " << withheld::describe(n.input, n.span);
+        if (!n.span.reason.empty()) out << " (" << n.span.reason << ")";
+        out << " ---\n";
+    };
     while (auto t = pb.next_time()) {
         pb.advance_to(*t);
         if (pb.model().any_dirty()) changed = true;

@@ -1,5 +1,7 @@
 #include "tlog/play/playback.h"
 
+#include <algorithm>
+
 namespace tlog::play {
 
 class Playback::Sink : public EventSink {
@@ -16,6 +18,25 @@ public:
     }
     void message(const MessageHeader& h) override {
         if (!h.end.empty()) p_.ended_ = true;
+        if (!p_.on_withheld) return;
+        for (const auto& [name, raw] : h.extra) {
+            const bool input = name == withheld::kInputField;
+            if (!input && name != withheld::kOutputField) continue;
+            try {
+                for (auto& s : withheld::parse(raw, std::string(name))) add(WithheldNotice{input, std::move(s)});
+            } catch (const InputError&) {
+                // A malformed span is not shown; the integrity verdict
+                // already says whether the message was altered.
+            }
+        }
+    }
+    // A span may start before the message that reports it (typing spans
+    // a latency flush): keep the notices in time order.
+    void add(WithheldNotice n) {
+        auto& q = p_.notices_;
+        auto at = std::upper_bound(q.begin(), q.end(), n.span.pos_ms,
+                                   [](uint64_t t, const WithheldNotice& x) { return t < x.span.pos_ms; });
+        q.insert(at, std::move(n));
     }
     void gap(uint64_t first, uint64_t last) override {
         if (p_.on_gap) p_.on_gap(Gap{first, last, p_.pos_});
@@ -47,6 +68,7 @@ void Playback::restart(const Keyframe& k) {
     dec_ = std::make_unique<Decoder>(o);
     sink_ = std::make_unique<Sink>(*this);
     queue_.clear();
+    notices_.clear();
     ended_ = false;
     pos_ = k.time_ms;
 }
@@ -80,10 +102,22 @@ void Playback::seek(uint64_t ms) {
 
 void Playback::advance_to(uint64_t ms) {
     while (fill() && queue_.front().pos_ms <= ms) {
+        // Events of the same millisecond come first: the prompt before the
+        // answer typed to it.
+        if (queue_.front().pos_ms > 0) report_withheld(queue_.front().pos_ms - 1);
         apply(queue_.front());
         queue_.pop_front();
     }
+    report_withheld(ms);
     if (ms > pos_) pos_ = ms;
+}
+
+void Playback::report_withheld(uint64_t ms) {
+    while (!notices_.empty() && notices_.front().span.pos_ms <= ms) {
+        WithheldNotice n = std::move(notices_.front());
+        notices_.pop_front();
+        if (on_withheld) on_withheld(n);
+    }
 }
 
 std::optional<uint64_t> Playback::next_time() {

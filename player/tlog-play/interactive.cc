@@ -48,6 +48,10 @@ public:
             say("gap: messages " + std::to_string(g.first_id) + ".." + std::to_string(g.last_id) + " missing at " +
                 format_ms(g.pos_ms));
         };
+        pb_.on_withheld = [this](const WithheldNotice& n) {
+            say(withheld::describe(n.input, n.span) + " at " + format_ms(n.span.pos_ms) +
+                (n.span.reason.empty() ? "" : " (" + n.span.reason + ")"));
+        };
     }
 
     int run() {

@@ -129,9 +129,15 @@ public:
 
     Settings settings(const YAML::Node& n, const std::string& path) const {
         if (!n.IsMap()) fail(n, path, "expected a mapping");
-        only_keys(n, path, {"input", "output", "window", "rate_limit", "writer"});
+        only_keys(n, path, {"input", "input_secrets", "output", "window", "rate_limit", "writer"});
         Settings s;
         if (auto v = n["input"]) s.input = boolean(v, path + ".input");
+        if (auto v = n["input_secrets"]) {
+            const std::string w = scalar(v, path + ".input_secrets");
+            if (w != "hide" && w != "record")
+                fail(v, path + ".input_secrets", "expected hide or record, got '" + w + "'");
+            s.input_secrets = w;
+        }
         if (auto v = n["output"]) s.output = boolean(v, path + ".output");
         if (auto v = n["window"]) s.window = boolean(v, path + ".window");
         if (auto v = n["writer"]) s.writer = scalar(v, path + ".writer");

@@ -29,6 +29,7 @@ std::string Settings::to_json() const {
     Value root = Value::make_object();
     Value log = Value::make_object();
     if (input) log.set("input", Value::make_bool(*input));
+    if (input_secrets) log.set("input_secrets", Value::make_string(*input_secrets));
     if (output) log.set("output", Value::make_bool(*output));
     if (window) log.set("window", Value::make_bool(*window));
     if (!log.members().empty()) root.set("log", std::move(log));

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "tlog/error.h"
+#include "tlog/rec/redact.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {
@@ -46,7 +47,7 @@ json::Value default_json(Program p) {
   "shell": "/bin/bash",
   "notice": "\nATTENTION! Your session is being recorded!\n\n",
   "latency": 10, "payload": 2048, "writer": "journal",
-  "log": {"input": false, "output": true, "window": true},
+  "log": {"input": false, "output": true, "window": true, "input_secrets": "hide", "output_redact": []},
   "limit": {"rate": 16384, "burst": 32768, "action": "pass"},
   "file": {},
   "syslog": {"facility": "authpriv", "priority": "info"},
@@ -55,7 +56,7 @@ json::Value default_json(Program p) {
 })"
                                                 : R"({
   "latency": 10, "payload": 2048, "writer": "file",
-  "log": {"input": false, "output": true, "window": true},
+  "log": {"input": false, "output": true, "window": true, "input_secrets": "hide", "output_redact": []},
   "limit": {"rate": 16384, "burst": 32768, "action": "pass"},
   "file": {},
   "syslog": {"facility": "authpriv", "priority": "info"},
@@ -88,6 +89,9 @@ Config config_from_json(const json::Value& m) {
     boolean("log.input", c.log_input);
     boolean("log.output", c.log_output);
     boolean("log.window", c.log_window);
+    str("log.input_secrets", c.input_secrets);
+    if (auto v = get(m, "log.output_redact"); v && v->is_array())
+        for (const auto& a : v->items()) c.output_redact.push_back(a.as_string());
     uint("limit.rate", c.limit_rate);
     uint("limit.burst", c.limit_burst);
     str("limit.action", c.limit_action);
@@ -165,6 +169,8 @@ constexpr CliOption kCliOptions[] = {
     {"Logged data set", "log-output", 0, "log.output", Arg::Bool, "", "Enable/disable logging program output", false},
     {"Logged data set", "log-window", 0, "log.window", Arg::Bool, "",
      "Enable/disable logging terminal window size changes", false},
+    {"Logged data set", "log-input-secrets", 0, "log.input_secrets", Arg::String, "hide|record",
+     "Hide (default) or record input typed while the program reads with echo off", false},
     {"Logging limit", "limit-rate", 0, "limit.rate", Arg::Number, "NUMBER",
      "Set logging rate limit to NUMBER of message bytes/sec", false},
     {"Logging limit", "limit-burst", 0, "limit.burst", Arg::Number, "NUMBER",

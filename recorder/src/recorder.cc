@@ -31,10 +31,12 @@
 #include "tlog/rec/privsep.h"
 #include "tlog/rec/rate_limit.h"
 #include "tlog/rec/recorder_sinks.h"
+#include "tlog/rec/redact.h"
 #include "tlog/rec/relay.h"
 #include "tlog/rec/terminal_lock.h"
 #include "tlog/rec_marker.h"
 #include "tlog/writers/writer.h"
+#include "tlog/withheld.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {
@@ -85,18 +87,50 @@ public:
           t0_(t0),
           log_in_(cfg.log_input),
           log_out_(cfg.log_output),
-          transfer_(transfer) {
+          transfer_(transfer),
+          redactor_(cfg.output_redact) {
         // One "dropped" field per message covers every span since the last one,
-        // inside the integrity chain (doc/recorder-fields.md).
+        // inside the integrity chain (doc/recorder-fields.md); so do the
+        // spans of hidden input and redacted output.
         enc_.set_annotator([this](Encoder::Annotations& a) {
             if (!drops_.empty()) a.emplace_back("dropped", drops_.take_value());
+            if (!hidden_.empty()) a.emplace_back(withheld::kInputField, withheld::to_json(hidden_));
+            if (!redacted_.empty()) a.emplace_back(withheld::kOutputField, withheld::to_json(redacted_));
+            hidden_.clear();
+            redacted_.clear();
+            hidden_since_ = INT64_MAX;
         });
         if (codeset) {
             conv_in_.emplace(*codeset);
             conv_out_.emplace(*codeset);
         }
     }
-    void input(int64_t t, std::string_view d) override { data(true, t, d); }
+    void input(int64_t t, std::string_view d) override {
+        end_hidden(t);
+        data(true, t, d);
+    }
+    // Only called when input is logged and secrets are hidden (the relay's
+    // watch_echo). The bytes are counted, never stored or hashed: a hash of
+    // a short password is as good as the password to anyone who can guess.
+    void secret_input(int64_t t, std::string_view d) override {
+        if (!open_hidden_) {
+            open_hidden_ = true;
+            current_ = withheld::Span{ms_of(t), 0, withheld::kEchoOff};
+        }
+        current_.bytes += d.size();
+        // The line ends at Enter (or ^D): the prompt has its answer.
+        if (d.find_first_of("\r\n\x04") != std::string_view::npos) end_hidden(t);
+    }
+    // Ends the span being typed (more input with echo on, or the end).
+    void end_hidden(int64_t t) {
+        if (!open_hidden_) return;
+        open_hidden_ = false;
+        hidden_.push_back(std::move(current_));
+        hidden_since_ = std::min(hidden_since_, t);
+        // Many lines typed with echo off (stty -echo and a paste) must not
+        // make one message's field unbounded: a message of their own.
+        if (hidden_.size() >= kMaxSpans) enc_.write_now(t);
+    }
     void output(int64_t t, std::string_view d) override { data(false, t, d); }
     void window(int64_t t, uint16_t w, uint16_t h) override { enc_.window(t, w, h); }
     // The first message, written through to the writer before the program
@@ -114,6 +148,7 @@ public:
         // relay would spin.
         if (enc_.pending() && enc_.pending_since_ns() != flushed_since_) s = enc_.pending_since_ns();
         s = std::min(s, guard_.buffered_since());
+        s = std::min(s, hidden_since_);  // a finished span waits no longer than data
         return s > INT64_MAX - latency_ns_ ? INT64_MAX : s + latency_ns_;
     }
     void tick(int64_t now) override {
@@ -122,6 +157,9 @@ public:
             enc_.flush();
             flushed_since_ = enc_.pending() ? enc_.pending_since_ns() : INT64_MIN;
         }
+        // A hidden span with no data after it still goes out in time, in
+        // a message of its own.
+        if (hidden_since_ <= now - latency_ns_) enc_.write_now(now);
         if (guard_.buffered_since() <= now - latency_ns_ || enc_.next_id() != flushed_id_) {
             // Whatever the encoder just wrote goes out with the old data.
             guard_.flush_buffer();
@@ -141,6 +179,10 @@ public:
     }
 
 private:
+    static constexpr size_t kMaxSpans = 16;  // per field and message (about 50 bytes each)
+
+    uint64_t ms_of(int64_t t) const { return t > t0_ ? static_cast<uint64_t>(t - t0_) / 1000000 : 0; }
+
     void data(bool input, int64_t t, std::string_view d) {
         if (transfer_) {
             // Counts and hashes of both directions whatever log.input says:
@@ -152,10 +194,20 @@ private:
         if (input ? !log_in_ : !log_out_) return;
         if (input && conv_in_) d = conv_in_->convert(d);
         if (!input && conv_out_) d = conv_out_->convert(d);
+        if (!input && !redactor_.empty()) {
+            redact_buf_.assign(d);
+            if (uint64_t n = redactor_.apply(redact_buf_)) {
+                // Bounded per message: later matches count into the last span.
+                if (redacted_.size() >= kMaxSpans)
+                    redacted_.back().bytes += n;
+                else
+                    redacted_.push_back(withheld::Span{ms_of(t), n, "pattern"});
+                d = redact_buf_;
+            }
+        }
         auto dec = limiter_.decide(t, d.size());
         if (!dec.take) {
-            uint64_t ms = t > t0_ ? static_cast<uint64_t>(t - t0_) / 1000000 : 0;
-            drops_.add(input, ms, d);
+            drops_.add(input, ms_of(t), d);
             return;
         }
         if (dec.wait_ns > 0) {
@@ -178,6 +230,13 @@ private:
     bool log_in_, log_out_;
     bool transfer_;
     DropRecord drops_;
+    Redactor redactor_;
+    std::string redact_buf_;
+    // Spans for the next message; the one being typed is current_.
+    std::vector<withheld::Span> hidden_, redacted_;
+    withheld::Span current_;
+    bool open_hidden_ = false;
+    int64_t hidden_since_ = INT64_MAX;  // when the oldest span in hidden_ ended
     std::optional<ToUtf8> conv_in_, conv_out_;
     Sha256 t_in_, t_out_;
     uint64_t t_in_bytes_ = 0, t_out_bytes_ = 0;
@@ -641,6 +700,7 @@ private:
         RelaySpec spec;
         spec.path = path_;
         spec.argv = args_;
+        spec.watch_echo = cfg_.log_input && cfg_.input_secrets == "hide" && !transfer_;
         // The user's environment reaches the shell, whose session is recorded in
         // full; a transfer program's is not: it gets a fixed one.
         if (transfer_) spec.env = transfer_environment(environ);
@@ -689,6 +749,7 @@ private:
         if (!res_.error.empty() && res_.reason == EndReason::Error) user_error(res_.error);
         int64_t tend = mono_now_ns();
         if (transfer_) enc_->annotate("transfer", obs_->transfer_value(command_text_));
+        obs_->end_hidden(tend);
         try {
             enc_->finish(tend, end_word(res_.reason));
         } catch (const std::exception& e) {

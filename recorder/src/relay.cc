@@ -469,7 +469,10 @@ private:
         ssize_t k = ::read(spec_.in_fd, buf_.data(), kBuf);
         if (k > 0) {
             std::string_view d(buf_.data(), static_cast<size_t>(k));
-            obs_.input(now, d);
+            if (reads_secret())
+                obs_.secret_input(now, d);
+            else
+                obs_.input(now, d);
             inbuf_.append(d);
             flush_input();
         } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
@@ -481,6 +484,22 @@ private:
                 flush_input();
             }
         }
+    }
+
+    // The mode the program set on its terminal, read at each input read: a
+    // password prompt (getpass, readpassphrase, sudo, PAM's conversation,
+    // `read -s`) turns echo off and keeps canonical mode, while full-screen
+    // programs and line editors that echo by themselves (vim, less, tmux,
+    // readline) turn canonical mode off too, and keep their input recorded.
+    // One ioctl per read of the user's keys; Linux answers TCGETS on the
+    // master with the slave's termios. The bytes are judged by the mode at
+    // the time they are read, before the program sees them: keys typed
+    // ahead of the prompt are recorded (doc/recorder-design.md).
+    bool reads_secret() const {
+        if (!use_pty_ || !spec_.watch_echo || master_.fd < 0) return false;
+        termios t{};
+        if (tcgetattr(master_.fd, &t) != 0) return false;
+        return (t.c_lflag & ICANON) != 0 && (t.c_lflag & ECHO) == 0;
     }
 
     // ---- signal dispatch

@@ -142,6 +142,41 @@ def case_su_rules(e):
     check(b"as-carol-25" in e.output(rec), "the outer recording misses the su session")
 
 
+def case_hidden_password(e):
+    """The real login path with input recorded (the rule's input: true):
+    carol's password typed at su's prompt inside alice's recorded session
+    is not in the recording, an in_hidden span says it was typed, the chain
+    is intact. A rule's input_secrets: record (passed on by pam_tlog with
+    its proof) records it."""
+    check(e.order == "tlog-first", "hidden_password needs local users recorded: the tlog-first order")
+    pw = CAROL_PASSWORD.encode()
+    su_session(e, "alice", True)
+    e.wait_ended()
+    recs = e.recordings()
+    check(len(recs) == 1, "one recording expected, got %d" % len(recs))
+    rec, msgs = next(iter(recs.items()))
+    check(pw not in open(e.log, "rb").read(), "the password is in the recording's bytes")
+    evs, verdict = decode(e.log, rec)
+    typed = b"".join(d for _, k, d in evs if k == "i")
+    check(pw not in typed and pw not in b"".join(d for _, k, d in evs if k == "o"), "the password was decoded")
+    check(b"su - carol -c" in typed and b"exit\r" in typed, "the other input is not recorded: %r" % typed)
+    spans = [s for m in msgs for s in m.get("in_hidden", [])]
+    check([s["bytes"] for s in spans] == [len(pw) + 1], "hidden spans %r" % spans)
+    check(all("in_hidden" in m["mac_fields"] for m in msgs if "in_hidden" in m), "in_hidden outside the chain")
+    check("intact" in verdict.lower(), "integrity: %s" % verdict)
+    # The administrator's choice, through a rule.
+    os.unlink(e.log)
+    rules = open(SRC + "/examples/rules/login-rules.yaml").read()
+    check("      input: true\n" in rules, "the example rules changed: no 'input: true' to extend")
+    e.compile(rules.replace("      input: true\n", "      input: true\n      input_secrets: record\n", 1))
+    su_session(e, "alice", True)
+    e.wait_ended()
+    rec, msgs = next(iter(e.recordings().items()))
+    evs, _ = decode(e.log, rec)
+    check(pw in b"".join(d for _, k, d in evs if k == "i"), "input_secrets: record from the rule was not applied")
+    check(not any("in_hidden" in m for m in msgs), "spans with input_secrets: record")
+
+
 def case_kind_per_session(e):
     """gina is recorded for interactive sessions only: sshd's PAM session
     cannot tell the kind, pam_tlog hands the per-kind decision to the

@@ -52,6 +52,8 @@ void test_errors_name_file_line_key(void**) {
         {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      rate_limit: {action: "
          "explode}\n",
          6, "rules[0].settings.rate_limit.action", "\"pass\", \"delay\", \"drop\", got \"explode\""},
+        {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    settings:\n      input_secrets: show\n", 6,
+         "settings.input_secrets", "hide or record"},
         {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    audit: full\n", 5, "rules[0].audit",
          "none, login or session"},
         {"rules:\n  - name: a\n    action: record\n    users: [bob]\n    hostgroups: [nope]\n", 2, "rules[0]",
@@ -127,6 +129,7 @@ rules:
     sessions: [interactive, command]
     settings:
       input: true
+      input_secrets: record
       output: false
       window: true
       writer: journal
@@ -148,7 +151,7 @@ rules:
     assert_string_equal(p.recorder.c_str(), "/opt/tlog/bin/tlog-rec-session");
     assert_string_equal(
         r.settings.to_json().c_str(),
-        R"({"log":{"input":true,"output":false,"window":true},"limit":{"rate":1000,"burst":2000,"action":"drop"},"writer":"journal"})");
+        R"({"log":{"input":true,"input_secrets":"record","output":false,"window":true},"limit":{"rate":1000,"burst":2000,"action":"drop"},"writer":"journal"})");
     assert_int_equal(r.where.line, 8);
     assert_true(rule_matches_host(p, r, "web1"));
     assert_true(rule_matches_host(p, r, "db2.EXAMPLE.com"));  // host names compare case-insensitively

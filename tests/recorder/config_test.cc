@@ -17,6 +17,7 @@
 #include "tlog/rec/file_transfer.h"
 #include "tlog/rec/rate_limit.h"
 #include "tlog/rec/recorder.h"
+#include "tlog/rec/redact.h"
 
 // cmocka last: its fail() macro clashes with the C++ headers.
 #include "cmocka_cxx.h"
@@ -257,6 +258,8 @@ void test_example_file(void**) {
     auto r = load_config(opts(Program::RecSession));
     assert_string_equal(r.config.writer.c_str(), "journal");
     assert_true(r.config.log_input == false);
+    assert_string_equal(r.config.input_secrets.c_str(), "hide");
+    assert_true(r.config.output_redact.empty());
     assert_false(r.config.lax);
 }
 
@@ -639,6 +642,50 @@ void test_charset(void**) {
     assert_false(codeset_is_utf8("ISO-8859-1"));
 }
 
+// Hidden input and redaction: defaults, errors naming the key, and that
+// untrusted layers can change neither (each direction changes what is kept).
+void test_secrets_settings(void**) {
+    auto r = load_config(opts(Program::Rec));
+    assert_string_equal(r.config.input_secrets.c_str(), "hide");
+    assert_true(r.config.output_redact.empty());
+    r = load_config(opts(Program::Rec, {"--log-input-secrets=record"}));
+    assert_string_equal(r.config.input_secrets.c_str(), "record");
+    expect_error(opts(Program::Rec, {"--log-input-secrets=maybe"}), {"log.input_secrets", "\"hide\"", "maybe"});
+    write_file(g_dir + "/tlog-rec.conf", "{\"log\": {\"output_redact\": [\"ok\",\n \"a(b\"]}}");
+    expect_error(opts(Program::Rec), {"tlog-rec.conf:2", "log.output_redact", "bad pattern \"a(b\""});
+    write_file(g_dir + "/tlog-rec.conf", "{\"log\": {\"output_redact\": \"x\"}}");
+    expect_error(opts(Program::Rec), {"log.output_redact", "expected an array"});
+    write_file(g_dir + "/tlog-rec-session.conf", "{\"log\": {\"input_secrets\": \"record\"}}");
+    g_env["TLOG_REC_SESSION_CONF_TEXT"] = "{\"log\": {\"input_secrets\": \"hide\", \"output_redact\": [\"[a-z]+\"]}}";
+    LoadOptions o = opts(Program::RecSession, {"-c", "id"});
+    o.trust_env = false;
+    o.trust_env_file = false;
+    r = load_config(o);
+    assert_string_equal(r.config.input_secrets.c_str(), "record");
+    assert_true(r.config.output_redact.empty());
+    assert_int_equal(r.ignored.size(), 2);
+    o.trust_env = true;  // a proven rule's settings
+    r = load_config(o);
+    assert_string_equal(r.config.input_secrets.c_str(), "hide");
+    assert_int_equal(r.config.output_redact.size(), 1);
+}
+
+void test_redactor(void**) {
+    tlog::rec::Redactor none({});
+    std::string s = "nothing to do";
+    assert_true(none.empty());
+    assert_int_equal(none.apply(s), 0);
+    tlog::rec::Redactor r({"AKIA[0-9A-Z]{16}", "pw=[^ ]*", "x*"});
+    s = std::string("key AKIAABCDEFGHIJKLMNOP and pw=h\xc3\xa9llo end\0AKIAABCDEFGHIJKLMNOQ", 63);
+    // 20 + 9 (pw=, h, two bytes of é, llo) + 20 bytes replaced; x* matches
+    // the empty string everywhere and replaces nothing.
+    assert_int_equal(r.apply(s), 49);
+    assert_true(s == std::string("key ******************** and ******** end\0********************", 62));
+    s = "no match here";
+    assert_int_equal(r.apply(s), 0);
+    assert_string_equal(s.c_str(), "no match here");
+}
+
 }  // namespace
 
 int main() {
@@ -661,6 +708,8 @@ int main() {
         cmocka_unit_test(test_drop_record),
         cmocka_unit_test(test_conf_proof),
         cmocka_unit_test(test_charset),
+        cmocka_unit_test_setup_teardown(test_secrets_settings, setup, teardown),
+        cmocka_unit_test(test_redactor),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

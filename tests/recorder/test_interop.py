@@ -8,22 +8,9 @@ import subprocess
 import sys
 import time
 
-from tlogtest.terminal import TLOG_REC, TLOG_REC_SESSION, check, messages, output_of, spawn, tmpdir
+from tlogtest.terminal import (TLOG_PLAY, TLOG_REC, TLOG_REC_SESSION, check, clean_env, debian_play, messages,
+                               output_of, spawn, tmpdir)
 from tlogtest.namespace import Journald, require_root_ns, sh
-
-TLOG_PLAY = "/usr/bin/tlog-play"
-
-
-def clean_env(**kw):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TLOG_REC_") or k.endswith("_BIN")}
-    env.update(kw)
-    return env
-
-
-def play(args):
-    p = spawn([TLOG_PLAY] + args, env=clean_env())
-    st = p.wait(timeout=60)
-    return st, p.out
 
 
 def case_play_file():
@@ -38,7 +25,7 @@ def case_play_file():
     p = spawn([TLOG_REC, "--payload=256", "-o", log, "/bin/sh", "-c", script], rows=30, cols=100)
     check(p.wait() == 0, "recording failed")
     check(len(messages(log)) > 5, "expected several messages")
-    st, out = play(["-i", log, "-s", "100"])
+    st, out = debian_play(["-i", log, "-s", "100"])
     check(st == 0, "tlog-play failed (%d): %r" % (st, out[-500:]))
     ours = output_of(log)
     check(b"interop-start caf\xc3\xa9 \xff\xfe " in out, "tlog-play output differs: %r" % out[:300])
@@ -51,8 +38,33 @@ def case_play_file():
                "/bin/sh", "-c", "head -c 20000 /dev/zero | tr '\\0' z; echo; sleep 1.1; echo after-drop"])
     check(p.wait() == 0, "recording failed")
     check(any("dropped" in m for m in messages(log2)), "no drop record")
-    st, out = play(["-i", log2, "-s", "100"])
+    st, out = debian_play(["-i", log2, "-s", "100"])
     check(st == 0 and b"after-drop" in out, "tlog-play with a drop record: %d %r" % (st, out[-300:]))
+
+
+def case_play_withheld():
+    """Hidden input ("in_hidden") and redacted output ("out_redacted") are
+    fields tlog-play 12 does not know: it plays the recording all the same."""
+    check(os.access(TLOG_PLAY, os.X_OK), "Debian's tlog is not installed (scripts/apt-packages.txt)")
+    d = tmpdir()
+    log = d + "/r.log"
+    conf = json.dumps({"log": {"input": True, "output_redact": ["token-[0-9]+"]}})
+    script = 'echo token-12345; read -s -p "PW: " x; echo; echo "len=${#x}"; echo withheld-end'
+    p = spawn([TLOG_REC, "--payload=256", "-o", log, "/bin/bash", "--norc", "-c", script],
+              env=clean_env(TLOG_REC_CONF_TEXT=conf))
+    p.read_until("PW: ")
+    for ch in "s3cret\r":
+        p.write(ch)
+        time.sleep(0.02)
+    check(p.wait() == 0, "recording failed")
+    msgs = messages(log)
+    check(any("in_hidden" in m for m in msgs) and any("out_redacted" in m for m in msgs),
+          "the recording lacks the fields: %r" % msgs)
+    st, out = debian_play(["-i", log, "-s", "100"])
+    check(st == 0, "tlog-play failed (%d): %r" % (st, out[-500:]))
+    check(b"*" * 11 + b"\r\nPW: " in out and b"token-1" not in out and b"len=6" in out and b"withheld-end" in out,
+          "tlog-play output: %r" % out[-300:])
+    check(output_of(log) in out, "tlog-play's output does not contain the recorded stream byte for byte")
 
 
 def case_play_journal():
@@ -74,7 +86,7 @@ def case_play_journal():
                 break
             time.sleep(0.2)
         check(rec, "recording not in the journal")
-        st, out = play(["-r", "journal", "-M", "TLOG_REC=" + rec, "-s", "100"])
+        st, out = debian_play(["-r", "journal", "-M", "TLOG_REC=" + rec, "-s", "100"])
         check(st == 0, "tlog-play -r journal failed (%d): %r" % (st, out[-500:]))
         check(b"journal-interop" in out and b"journal-end" in out, "journal playback: %r" % out[-300:])
     finally:

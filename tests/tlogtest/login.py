@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import time
 
-from tlogtest.namespace import (Rsyslog, become_subreaper, private_dev, reap_all, require_root_ns, sh, stop_process,
-                                write_sshd_config)
+from tlogtest.namespace import (Rsyslog, become_subreaper, private_dev, private_pam, reap_all, require_root_ns, sh,
+                                stop_process, write_sshd_config)
 from tlogtest.terminal import check, decode, fail, messages, spawn, tmpdir
 
 SRC = os.environ["SOURCE_ROOT"]
@@ -27,21 +27,6 @@ USERS = {"alice": (61011, "local"), "bob": (61012, "local"), "eve": (61013, "loc
          "carol": (61014, "local"), "dave": (61021, "dir"), "frank": (61022, "dir"),
          "gina": (61023, "dir")}
 CAROL_PASSWORD = "carol-pw-42"
-
-# The common-* stacks of these tests: Debian 12's pam-auth-update output with
-# only pam_unix (no pam_sss, pam_systemd, pam_cap, whatever the host has).
-COMMON_PAM = {
-    "common-auth": "auth [success=1 default=ignore] pam_unix.so nullok\n"
-                   "auth requisite pam_deny.so\nauth required pam_permit.so\n",
-    "common-account": "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\n"
-                      "account requisite pam_deny.so\naccount required pam_permit.so\n",
-    "common-password": "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n"
-                       "password requisite pam_deny.so\npassword required pam_permit.so\n",
-    "common-session": "session [default=1] pam_permit.so\nsession requisite pam_deny.so\n"
-                      "session required pam_permit.so\nsession required pam_unix.so\n",
-    "common-session-noninteractive": "session [default=1] pam_permit.so\nsession requisite pam_deny.so\n"
-                                     "session required pam_permit.so\nsession required pam_unix.so\n",
-}
 
 ORDERS = {
     # examples/nsswitch/*.conf with sss standing in as extrausers (the
@@ -158,28 +143,16 @@ class Login:
     def _pam(self, pam_args):
         """A copy of /etc/pam.d with the shipped snippet added to every login
     service the admin guide names."""
-        T = self.T
-        shutil.copytree("/etc/pam.d", T + "/pam.d", symlinks=True)
-        # The common-* files are pam-auth-update's output and differ from host
-        # to host (installing libpam-sss adds pam_localuser and pam_sss, other
-        # packages pam_systemd, pam_cap, ...): the tests use their own.
-        for name, text in COMMON_PAM.items():
-            path = T + "/pam.d/" + name
-            if os.path.lexists(path):
-                os.unlink(path)
-            with open(path, "w") as f:
-                f.write(text)
         with open(SRC + "/examples/pam.d/sshd") as f:
             snippet = f.read().replace("pam_tlog.so", PAM_TLOG + " " + pam_args)
         self.snippet = snippet
         # su-l and runuser-l include su and runuser; sudo-i is `sudo -i`'s
         # service (Debian's sudo)
-        for svc in ("sshd", "su", "sudo", "sudo-i", "runuser", "login"):
-            check(os.path.exists(T + "/pam.d/" + svc), "/etc/pam.d/%s missing: install sudo and login "
+        services = ("sshd", "su", "sudo", "sudo-i", "runuser", "login")
+        for svc in services:
+            check(os.path.exists("/etc/pam.d/" + svc), "/etc/pam.d/%s missing: install sudo and login "
                   "(scripts/apt-packages.txt)" % svc)
-            with open(T + "/pam.d/" + svc, "a") as f:
-                f.write("\n# pam_tlog (examples/pam.d/sshd)\n" + snippet)
-        sh("mount --bind %s/pam.d /etc/pam.d" % T)
+        private_pam(self.T, {svc: "\n# pam_tlog (examples/pam.d/sshd)\n" + snippet for svc in services})
 
     def _sshd(self, extra):
         T = self.T

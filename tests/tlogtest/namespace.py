@@ -5,6 +5,7 @@ reaping the orphans a stopped service leaves."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -64,9 +65,11 @@ PrintLastLog no
     return conf
 
 
-def add_users(T, users):
+def add_users(T, users, passwords=None):
     """Bind-mounts copies of passwd/group/shadow with `users` added:
-    [(name, uid, gid, home, shell)]."""
+    [(name, uid, gid, home, shell)]; `passwords` {name: clear text} gives
+    those users a password (locked otherwise)."""
+    passwords = passwords or {}
     names = {u[0] for u in users}
     for f in ("passwd", "group", "shadow"):
         with open("/etc/" + f) as src:
@@ -77,11 +80,49 @@ def add_users(T, users):
             elif f == "group":
                 lines.append("%s:x:%d:\n" % (name, gid))
             else:
-                lines.append("%s:!:19000:0:99999:7:::\n" % name)
+                pw = sh("openssl passwd -6 '%s'" % passwords[name]).strip() if name in passwords else "!"
+                lines.append("%s:%s:19000:0:99999:7:::\n" % (name, pw))
         with open(T + "/" + f, "w") as dst:
             dst.writelines(lines)
         os.chmod(T + "/" + f, 0o640 if f == "shadow" else 0o644)
         sh("mount --bind %s/%s /etc/%s" % (T, f, f))
+
+
+# The common-* stacks of these tests: Debian 12's pam-auth-update output with
+# only pam_unix (no pam_sss, pam_systemd, pam_cap, whatever the host has).
+COMMON_PAM = {
+    "common-auth": "auth [success=1 default=ignore] pam_unix.so nullok\n"
+                   "auth requisite pam_deny.so\nauth required pam_permit.so\n",
+    "common-account": "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\n"
+                      "account requisite pam_deny.so\naccount required pam_permit.so\n",
+    "common-password": "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n"
+                       "password requisite pam_deny.so\npassword required pam_permit.so\n",
+    "common-session": "session [default=1] pam_permit.so\nsession requisite pam_deny.so\n"
+                      "session required pam_permit.so\nsession required pam_unix.so\n",
+    "common-session-noninteractive": "session [default=1] pam_permit.so\nsession requisite pam_deny.so\n"
+                                     "session required pam_permit.so\nsession required pam_unix.so\n",
+}
+
+
+
+def private_pam(T, append=None):
+    """Bind-mounts a copy of /etc/pam.d with COMMON_PAM as its common-*
+    files; `append` {service: text} adds lines to services' stacks."""
+    d = T + "/pam.d"
+    shutil.copytree("/etc/pam.d", d, symlinks=True)
+    # The common-* files are pam-auth-update's output and differ from host
+    # to host (installing libpam-sss adds pam_localuser and pam_sss, other
+    # packages pam_systemd, pam_cap, ...): the tests use their own.
+    for name, text in COMMON_PAM.items():
+        path = d + "/" + name
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "w") as f:
+            f.write(text)
+    for svc, text in (append or {}).items():
+        with open(d + "/" + svc, "a") as f:
+            f.write(text)
+    sh("mount --bind %s /etc/pam.d" % d)
 
 
 def private_dev(T):

@@ -134,6 +134,23 @@ def spawn(argv, env=None, rows=24, cols=80, argv0=None, preexec=None):
     return Proc(pid, fd)
 
 
+TLOG_PLAY = "/usr/bin/tlog-play"  # Debian's, the reference peer
+
+
+def clean_env(**kw):
+    """The environment without TLOG_REC_* configuration (the *_BIN paths stay)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TLOG_REC_") or k.endswith("_BIN")}
+    env.update(kw)
+    return env
+
+
+def debian_play(args):
+    """Runs Debian's tlog-play on a pty; returns (status, output)."""
+    p = spawn([TLOG_PLAY] + args, env=clean_env())
+    st = p.wait(timeout=60)
+    return st, p.out
+
+
 def messages(path):
     with open(path, "rb") as f:
         return [json.loads(l) for l in f.read().splitlines() if l.strip()]

@@ -16,8 +16,16 @@
 #include "tlog/play/recording_index.h"
 #include "tlog/play/term_model.h"
 #include "tlog/recording_select.h"
+#include "tlog/withheld.h"
 
 namespace tlog::play {
+
+// Data the recorder saw but did not store (tlog/withheld.h): input hidden
+// while a program read a password, output replaced by a redaction pattern.
+struct WithheldNotice {
+    bool input = true;
+    withheld::Span span;
+};
 
 struct PlayEvent {
     Event::Type type = Event::Type::Output;
@@ -63,6 +71,9 @@ public:
     // decoding finds messages missing.
     std::function<void(const PlayEvent&)> on_event;
     std::function<void(const Gap&)> on_gap;
+    // Called when playback reaches a span of withheld data (only the count
+    // and the reason: the bytes are not in the recording).
+    std::function<void(const WithheldNotice&)> on_withheld;
 
 private:
     class Sink;
@@ -77,6 +88,8 @@ private:
     std::unique_ptr<Decoder> dec_;
     std::unique_ptr<Sink> sink_;
     std::deque<PlayEvent> queue_;
+    std::deque<WithheldNotice> notices_;  // by time, not yet reported
+    void report_withheld(uint64_t ms);
     uint64_t pos_ = 0;
     bool ended_ = false;
     RecordingSelector select_;  // the index's recording, exactly

@@ -38,13 +38,14 @@ struct RateLimit {
 
 struct Settings {
     std::optional<bool> input;
+    std::optional<std::string> input_secrets;  // hide | record
     std::optional<bool> output;
     std::optional<bool> window;
     RateLimit limit;
     std::optional<std::string> writer;  // file | syslog | journal (the recorder's table decides)
 
     // The settings as recorder configuration JSON (tlog option names:
-    // log.input, log.output, log.window, limit.rate, limit.burst, limit.action, writer).
+    // log.input, log.input_secrets, log.output, log.window, limit.rate, limit.burst, limit.action, writer).
     std::string to_json() const;
 };
 

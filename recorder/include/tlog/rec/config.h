@@ -30,6 +30,13 @@ struct Config {
     uint64_t payload = 2048;  // bound of a message's encoded data
     std::string writer = "file";
     bool log_input = false, log_output = true, log_window = true;
+    // "log.input_secrets": "hide" keeps input typed while the program reads
+    // with echo off (a password prompt) out of the recording, leaving an
+    // "in_hidden" span; "record" records it like other input.
+    std::string input_secrets = "hide";
+    // "log.output_redact": patterns whose matches in output are replaced
+    // (best effort: a match cut by a read boundary is missed).
+    std::vector<std::string> output_redact;
     uint64_t limit_rate = 16384, limit_burst = 32768;
     std::string limit_action = "pass";  // pass | delay | drop
     std::string file_path;

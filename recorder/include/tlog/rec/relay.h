@@ -23,6 +23,11 @@ class RelayObserver {
 public:
     virtual ~RelayObserver() = default;
     virtual void input(int64_t mono_ns, std::string_view data) = 0;
+    // Input read while the program's terminal was in canonical mode with
+    // echo off (RelaySpec::watch_echo): what getpass() and every password
+    // prompt set. The bytes still reach the program; the observer decides
+    // what the recording keeps.
+    virtual void secret_input(int64_t mono_ns, std::string_view data) { input(mono_ns, data); }
     virtual void output(int64_t mono_ns, std::string_view data) = 0;
     virtual void window(int64_t mono_ns, uint16_t width, uint16_t height) = 0;
     // The monotonic time tick() wants to run at (latency timer), INT64_MAX for never.
@@ -47,6 +52,9 @@ struct RelaySpec {
     std::optional<std::vector<std::string>> env;
     int in_fd = 0, out_fd = 1, err_fd = 2;
     bool use_pty = true;  // false: pipes even on a terminal
+    // Look at the pty's mode at each read of input and report input read
+    // while it is canonical without echo through secret_input().
+    bool watch_echo = false;
     // Hooks for the identity switch (privsep.h). All may be empty.
     // Calls `open` (which opens the pty) as the identity the pty should
     // belong to, e.g. inside an AsUser scope so the pty is the user's.
