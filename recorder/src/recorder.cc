@@ -35,8 +35,8 @@
 #include "tlog/rec/relay.h"
 #include "tlog/rec/terminal_lock.h"
 #include "tlog/rec_marker.h"
-#include "tlog/writers/writer.h"
 #include "tlog/withheld.h"
+#include "tlog/writers/writer.h"
 #include "tlog_build_config.h"
 
 namespace tlog::rec {
