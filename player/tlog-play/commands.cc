@@ -237,10 +237,12 @@ int export_command(const Options& o, const RecordingIndex& idx) {
         export_asciicast(o.path, idx, 3, eo, out.stream());
     else if (f == "text")
         export_text(o.path, idx, eo, out.stream());
+    else if (f == "transcript")
+        export_transcript(o.path, idx, out.stream());
     else if (f == "raw")
         export_raw(o.path, idx, out.stream());
     else
-        throw std::invalid_argument("unknown export format: " + f + " (asciicast, asciicast3, text, raw)");
+        throw std::invalid_argument("unknown export format: " + f + " (asciicast, asciicast3, text, transcript, raw)");
     out.close();
     return 0;
 }
