@@ -140,7 +140,7 @@ struct PrivateDir {
 // recording. The journal is opened and read on that thread only.
 class JournalFollow {
 public:
-    JournalFollow(const JournalQuery& q, const std::string& file, std::shared_ptr<JournalEntries> entries) {
+    JournalFollow(const JournalQuery& q, const std::string& file, const std::shared_ptr<JournalEntries>& entries) {
         std::promise<uint64_t> first;
         auto copied = first.get_future();
         thread_ = std::thread([this, q, file, entries, first = std::move(first)]() mutable {
