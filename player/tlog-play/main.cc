@@ -369,9 +369,12 @@ int run(int argc, char** argv) {
             return search_all(o, keys, ids);
         }
     }
-    if (o.search.empty() && o.export_format.empty() && o.go.empty()) {
-        // Interactive, from the start: a large recording without a cached
-        // index starts playing at once while its index is built beside it.
+    if (o.search.empty() && o.export_format.empty() && (o.go.empty() || parse_time(o.go).has_value())) {
+        // Interactive, from the start or from -g TIME: a large recording
+        // without a cached index starts playing at once while its index is
+        // built beside it. -g TIME replays from the start to TIME meanwhile,
+        // so the first look at any point costs no more than a linear replay
+        // to it (-g end needs the recording's length: the whole index).
         CacheOptions co = cache_options(o, keys);
         uint64_t size = identify(o.path).size;
         if (size >= kBackgroundIndexBytes) {
