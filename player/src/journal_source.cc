@@ -244,12 +244,14 @@ uint64_t JournalReader::copy_new(int fd) {
         std::string_view msg;
         if (!field(j_.get(), "MESSAGE", msg)) continue;
         // Only entries that carry a recording: TLOG_REC (the recorder's
-        // journal writer adds it) or a message that is one of its lines.
+        // journal writer adds it unless told not to) or a message that is
+        // one of its lines.
         // Other programs' entries are not part of any recording.
         std::string_view tlog_rec;
         std::string msg_rec;
         bool has_tlog_rec = field(j_.get(), "TLOG_REC", tlog_rec);
-        bool is_message = !msg.empty() && msg.front() == '{' && line_recording(msg, msg_rec) == LineRecording::Id;
+        // tlog's writers (ours and Debian's) put "ver" first.
+        bool is_message = msg.substr(0, 7) == R"({"ver":)" && line_recording(msg, msg_rec) == LineRecording::Id;
         if (!has_tlog_rec && !is_message) continue;
         // The trusted _UID (journald sets it from the sender's credentials)
         // says who wrote the entry; anyone may write the other fields.
