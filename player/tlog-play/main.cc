@@ -372,15 +372,28 @@ int run(int argc, char** argv) {
     if (o.search.empty() && o.export_format.empty() && (o.go.empty() || parse_time(o.go).has_value())) {
         // Interactive, from the start or from -g TIME: a large recording
         // without a cached index starts playing at once while its index is
-        // built beside it. -g TIME replays from the start to TIME meanwhile,
-        // so the first look at any point costs no more than a linear replay
-        // to it (-g end needs the recording's length: the whole index).
+        // built beside it. For -g TIME the index is first built only up to
+        // TIME, so the first look at any point costs no more than a replay
+        // to it, never the whole build (-g end needs the recording's
+        // length: the whole index, below).
         CacheOptions co = cache_options(o, keys);
         uint64_t size = identify(o.path).size;
+        uint64_t go = o.go.empty() ? 0 : parse_time(o.go).value_or(0);
         if (size >= kBackgroundIndexBytes) {
             if (auto idx = load_cached_index(o.path, co)) return play_interactive(o, o.path, *idx, nullptr);
-            RecordingIndex start = start_index(o.path, co.index);
-            return play_interactive(o, o.path, start, &co);
+            std::optional<RecordingIndex> start;
+            if (!go) {
+                start.emplace(start_index(o.path, co.index));
+            } else {
+                IndexOptions upto = co.index;
+                upto.until_ms = go;
+                try {
+                    start.emplace(build_index(o.path, upto));
+                } catch (const tlog::InputError&) {
+                    // Damage before TIME: strict mode's handling below.
+                }
+            }
+            if (start) return play_interactive(o, o.path, *start, &co);
         }
     }
     if (!o.lax && o.search.empty() && o.export_format.empty()) {

@@ -132,6 +132,16 @@ def test_list_many():
     r = play("--list", top)
     if r.returncode != 1 or "gappy" not in r.stdout or "damaged" not in r.stdout or "gappy" not in r.stderr:
         fail("--list over a directory with a damaged recording: %r %r %r" % (r.returncode, r.stdout, r.stderr))
+    # Fields the recorded side controls never put control characters on the
+    # auditor's terminal (table, wide); JSON escapes them.
+    hostile = recording(d, "evil\x1b]52;c;aGk=\x07", "\x1b[2Jroot", "h\x1b[31m", t0, lines=1)
+    for args in ([], ["--wide"]):
+        r = play("--list", hostile, *args)
+        if "\x1b" in r.stdout or "\x07" in r.stdout or "evil" not in r.stdout:
+            fail("--list %r let control characters through: %r" % (args, r.stdout))
+    r = play("--list", "--json", hostile)
+    if "\x1b" in r.stdout or json.loads(r.stdout)["recordings"][0]["user"] != "\x1b[2Jroot":
+        fail("--json did not escape control characters: %r" % r.stdout)
     r = play("--list", top, os.path.join(d, "missing.log"))
     if r.returncode != 1 or "missing.log" not in r.stderr:
         fail("--list with a missing file: %r %r" % (r.returncode, r.stderr))
@@ -202,6 +212,22 @@ def bash_session(d):
     if p.wait() != 0:
         fail("bash did not exit cleanly")
     return log
+
+
+def test_transcript_hostile():
+    # What the recorded program prints is text in the transcript, never
+    # terminal sequences: a transcript read with cat on the auditor's
+    # terminal cannot set the clipboard, the title or answer for it.
+    d = tmpdir()
+    s = Script("80x24")
+    s.out("plain\r\n\x1b]52;c;aGVsbG8=\x07\x1b]0;title\x07\x1b[6n\x1bP$qm\x1b\\\x1b[31mred\x1b[0m\r\n")
+    s.out("\x1b[?1049h\x1b[Hfull \x1b]52;c;eA==\x07screen\x1b[?1049l").out("after\r\n")
+    rec = s.write(d, "hostile.log")
+    r = play("--no-cache", "-i", rec, "--export", "transcript")
+    if r.returncode != 0 or any(c in r.stdout for c in "\x1b\x07\x90\x9b\x9d"):
+        fail("control characters in the transcript: %r %r" % (r.stdout, r.stderr))
+    if "plain" not in r.stdout or "red" not in r.stdout or "full screen" not in r.stdout or "after" not in r.stdout:
+        fail("the transcript lost text: %r" % r.stdout)
 
 
 def test_transcript_bash():
