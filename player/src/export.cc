@@ -157,8 +157,11 @@ private:
     };
 
     // How many bytes of `d` to feed before looking at the screen again:
-    // through the first line feed, ED (CSI ... J) or RIS (ESC c). A sequence
-    // cut by the end of `d` is simply fed; the model keeps its state.
+    // through the first line feed, ED (CSI ... J) or RIS (ESC c); up to a
+    // DEC private mode change (CSI ? ... h/l: the alternate screen among
+    // them), and through it when it comes first, so a program that enters,
+    // draws and leaves in one write is still seen. A sequence cut by the end
+    // of `d` is simply fed; the model keeps its state.
     static size_t settle_point(std::string_view d) {
         for (size_t i = 0; i < d.size(); i++) {
             char c = d[i];
@@ -167,8 +170,11 @@ private:
             if (d[i + 1] == 'c') return i + 2;
             if (d[i + 1] != '[') continue;
             size_t j = i + 2;
+            bool dec = j < d.size() && d[j] == '?';
             while (j < d.size() && ((d[j] >= '0' && d[j] <= '9') || d[j] == ';' || d[j] == '?')) j++;
-            if (j < d.size() && d[j] == 'J') return j + 1;
+            if (j >= d.size()) continue;
+            if (d[j] == 'J') return j + 1;
+            if (dec && (d[j] == 'h' || d[j] == 'l')) return i > 0 ? i : j + 1;
         }
         return d.size();
     }
