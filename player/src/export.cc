@@ -1,5 +1,8 @@
 // Exports: asciicast v2/v3, raw output, rendered text.
+#include <algorithm>
 #include <cstdio>
+#include <unordered_map>
+#include <vector>
 
 #include "tlog/json.h"
 #include "tlog/play/convert.h"
@@ -113,6 +116,173 @@ private:
     std::ostream& out_;
 };
 
+// The transcript: follows each line of the main screen by its identity
+// (TermModel::line_id) and writes it once, when it is settled.
+class TranscriptSink : public EventSink {
+public:
+    TranscriptSink(std::ostream& out, uint16_t rows, uint16_t cols) : out_(out), model_(rows, cols) { sample(); }
+
+    void event(const Event& ev) override {
+        if (ev.type == Event::Type::Window) {
+            model_.resize(ev.height, ev.width);
+            settle(ev.pos_ms);
+            return;
+        }
+        if (ev.type != Event::Type::Output) return;
+        // Fed up to each line feed, screen erase (ED) or reset at a time: a
+        // chunk of output may scroll many lines through the screen, or erase
+        // it and write anew, and each line must be seen before it goes.
+        std::string_view d = ev.data;
+        while (!d.empty()) {
+            size_t n = settle_point(d);
+            model_.feed(d.substr(0, n));
+            d.remove_prefix(n);
+            settle(ev.pos_ms);
+        }
+    }
+
+    void finish(uint64_t end_ms) {
+        if (in_alt_) write_alt(end_ms);
+        // The final screen, down to its last non-blank row.
+        size_t last = rows_.size();
+        while (last > 0 && rows_[last - 1].text.empty()) last--;
+        for (size_t r = 0; r < last; r++) emit(rows_[r]);
+        out_.flush();
+    }
+
+private:
+    struct Row {
+        uint64_t id = 0;
+        std::string text;
+    };
+
+    // How many bytes of `d` to feed before looking at the screen again:
+    // through the first line feed, ED (CSI ... J) or RIS (ESC c); up to a
+    // DEC private mode change (CSI ? ... h/l: the alternate screen among
+    // them), and through it when it comes first, so a program that enters,
+    // draws and leaves in one write is still seen. A sequence cut by the end
+    // of `d` is simply fed; the model keeps its state.
+    static size_t settle_point(std::string_view d) {
+        for (size_t i = 0; i < d.size(); i++) {
+            char c = d[i];
+            if (c == '\n' || c == '\v' || c == '\f') return i + 1;
+            if (c != '\x1b' || i + 1 >= d.size()) continue;
+            if (d[i + 1] == 'c') return i + 2;
+            if (d[i + 1] != '[') continue;
+            size_t j = i + 2;
+            bool dec = j < d.size() && d[j] == '?';
+            while (j < d.size() && ((d[j] >= '0' && d[j] <= '9') || d[j] == ';' || d[j] == '?')) j++;
+            if (j >= d.size()) continue;
+            if (d[j] == 'J') return j + 1;
+            if (dec && (d[j] == 'h' || d[j] == 'l')) return i > 0 ? i : j + 1;
+        }
+        return d.size();
+    }
+
+    // Writes the line unless its text is what was last written of it.
+    void emit(const Row& r) {
+        auto& done = written_[r.id];
+        if (done.has && done.text == r.text) return;
+        out_ << r.text << '\n';
+        done.has = true;
+        done.text = r.text;
+    }
+
+    void sample() {
+        rows_.clear();
+        for (int r = 0; r < model_.rows(); r++) rows_.push_back({model_.line_id(r), model_.row_text(r)});
+        model_.clear_dirty();
+    }
+
+    void write_alt(uint64_t end_ms) {
+        std::string text = alt_text_;
+        while (!text.empty() && (text.back() == '\n')) text.pop_back();
+        out_ << "--- full-screen program, " << format_ms(alt_start_ms_) << " to " << format_ms(end_ms)
+             << ", its last screen: ---\n"
+             << text << "\n--- end of full-screen program ---\n";
+        in_alt_ = false;
+    }
+
+    void settle(uint64_t ms) {
+        if (model_.alt_screen()) {
+            if (!in_alt_) {
+                // What preceded the program on the main screen comes first.
+                size_t last = rows_.size();
+                while (last > 0 && rows_[last - 1].text.empty()) last--;
+                for (size_t r = 0; r < last; r++) emit(rows_[r]);
+                in_alt_ = true;
+                alt_start_ms_ = ms;
+            }
+            if (model_.any_dirty()) alt_text_ = model_.text();
+            model_.clear_dirty();
+            return;
+        }
+        if (in_alt_) {
+            write_alt(ms);
+            // The main screen as restored: its lines were written on the
+            // way in. Their identities may have moved with the program's
+            // scrolling, so they are taken as written under the new ones.
+            sample();
+            written_.clear();
+            for (const auto& r : rows_) written_[r.id] = {true, r.text};
+            return;
+        }
+        // Lines of the last sample that left the screen, and lines erased
+        // (blank now, text before): written with everything above them,
+        // so the order on screen is kept.
+        std::unordered_map<uint64_t, int> now;
+        std::vector<Row> next;
+        next.reserve(static_cast<size_t>(model_.rows()));
+        const auto& dirty = model_.dirty();
+        for (int r = 0; r < model_.rows(); r++) {
+            uint64_t id = model_.line_id(r);
+            now[id] = r;
+            std::string text;
+            auto prev = std::find_if(rows_.begin(), rows_.end(), [id](const Row& x) { return x.id == id; });
+            if (prev == rows_.end() || (static_cast<size_t>(r) < dirty.size() && dirty[static_cast<size_t>(r)]))
+                text = model_.row_text(r);
+            else
+                text = prev->text;
+            next.push_back({id, std::move(text)});
+        }
+        int settle_to = -1;
+        for (size_t r = 0; r < rows_.size(); r++) {
+            auto it = now.find(rows_[r].id);
+            bool left = it == now.end();
+            bool erased = !left && !rows_[r].text.empty() && next[static_cast<size_t>(it->second)].text.empty();
+            if (left || erased) settle_to = static_cast<int>(r);
+        }
+        // A line still shown with other text is being edited (a shell's
+        // command line): it is written when it settles, not now.
+        for (int r = 0; r <= settle_to; r++) {
+            const Row& old = rows_[static_cast<size_t>(r)];
+            auto it = now.find(old.id);
+            if (it == now.end()) {
+                emit(old);
+                written_.erase(old.id);
+                continue;
+            }
+            const std::string& text = next[static_cast<size_t>(it->second)].text;
+            if (text.empty() || text == old.text) emit(old);
+        }
+        rows_ = std::move(next);
+        model_.clear_dirty();
+    }
+
+    struct Written {
+        bool has = false;
+        std::string text;
+    };
+
+    std::ostream& out_;
+    TermModel model_;
+    std::vector<Row> rows_;
+    std::unordered_map<uint64_t, Written> written_;
+    bool in_alt_ = false;
+    uint64_t alt_start_ms_ = 0;
+    std::string alt_text_;
+};
+
 }  // namespace
 
 std::string format_ms(uint64_t ms) {
@@ -161,6 +331,16 @@ void export_raw(const std::string& path, const RecordingIndex& idx, std::ostream
     ro.rec = idx.summary.rec;
     ro.decode.lax = true;
     decode_file(path, ro, sink);
+}
+
+void export_transcript(const std::string& path, const RecordingIndex& idx, std::ostream& out) {
+    const auto& s = idx.summary;
+    TranscriptSink sink(out, s.first_rows ? s.first_rows : 24, s.first_cols ? s.first_cols : 80);
+    ReadOptions ro;
+    ro.rec = s.rec;
+    ro.decode.lax = true;  // strict mode was settled by the index
+    decode_file(path, ro, sink);
+    sink.finish(s.duration_ms);
 }
 
 void export_text(const std::string& path, const RecordingIndex& idx, const ExportOptions& opts, std::ostream& out) {

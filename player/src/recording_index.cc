@@ -20,6 +20,9 @@ namespace {
 constexpr std::string_view kMagic = "TLPIDX4";
 constexpr size_t kMaxProblems = 20;  // lax mode: the first ones, for the auditor
 
+// IndexOptions::until_ms was reached: the build stops there.
+struct ReachedUntil {};
+
 // The index build's second stage: the terminal model, the summary, and the
 // keyframe decisions, fed by the decoder stage directly or through batches.
 class ModelStage final : public LineEvents {
@@ -45,7 +48,9 @@ public:
             idx_.keyframes.push_back(std::move(k));
             last_kf_bytes_ = model_.fed();
             last_kf_ms_ = summary_.last_pos();
+            bool reached = !first_ && opts_.until_ms && idx_.keyframes.back().time_ms >= opts_.until_ms;
             first_ = false;
+            if (reached) throw ReachedUntil{};
         }
         if (opts_.cancelled && opts_.cancelled()) throw IndexCancelled();
     }
@@ -144,7 +149,12 @@ RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
     ModelStage model(idx, opts);
     auto decode = std::make_unique<DecodeStage>(path, opts.rec, opts.lax, opts.keys);
     if (!opts.pipelined) {
-        decode->run(model);
+        try {
+            decode->run(model);
+        } catch (const ReachedUntil&) {
+            model.finish(IntegrityReport{}, decode->selected());
+            return idx;
+        }
         model.finish(decode->finish(), decode->selected());
         return idx;
     }
@@ -152,7 +162,13 @@ RecordingIndex build_index(const std::string& path, const IndexOptions& opts) {
     // decoded, in order, so every decision is the one the sequential build
     // makes. Leaving by an exception stops and joins the thread.
     DecodeThread decoder(std::move(decode));
-    while (EventBatch* b = decoder.next()) b->replay(model);
+    try {
+        while (EventBatch* b = decoder.next()) b->replay(model);
+    } catch (const ReachedUntil&) {
+        // The part read is what a first look needs; no verdict for it.
+        model.finish(IntegrityReport{}, decoder.selected());
+        return idx;
+    }
     model.finish(decoder.report(), decoder.selected());
     return idx;
 }

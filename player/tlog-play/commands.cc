@@ -16,23 +16,12 @@
 #include "tlog/play/convert.h"
 #include "tlog/play/line_source.h"
 #include "tlog/play/playback.h"
-#include "tlog/play/recording_list.h"
 #include "tlog/play/screen_search.h"
 #include "tlog/recording_select.h"
 
 namespace tlog::play::cli {
 
 namespace {
-
-std::string wall(uint64_t ms) {
-    if (!ms) return "-";
-    time_t t = static_cast<time_t>(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[40];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 // Output file or stdout, for exports and imports. An existing file is
 // never replaced unless forced (O_EXCL), and a symbolic link at the target
@@ -121,26 +110,6 @@ std::string json_printable(const std::string& s) {
 }
 
 }  // namespace
-
-int list_command(const Options& o, const integrity::Keyring& keys) {
-    auto recs = list_recordings(o.path, &keys);
-    std::printf("%-36s %-12s %-20s %10s %-20s %-20s %12s %12s %s\n", "REC", "USER", "HOST", "SESSION", "START", "END",
-                "DURATION", "SIZE", "INTEGRITY");
-    for (const auto& r : recs) {
-        std::printf("%-36s %-12s %-20s %10llu %-20s %-20s %12s %12llu %s\n", json_printable(r.rec).c_str(),
-                    json_printable(r.user).c_str(), json_printable(r.host).c_str(),
-                    static_cast<unsigned long long>(r.session), wall(r.start_ms).c_str(),
-                    wall(r.start_ms ? r.start_ms + r.duration_ms : 0).c_str(), format_ms(r.duration_ms).c_str(),
-                    static_cast<unsigned long long>(r.log_bytes), json_printable(r.integrity_label).c_str());
-    }
-    // Non-zero when anything in the file is broken: a verdict, a gap or a
-    // damaged line. Lines that hold no message at all (other programs'
-    // journal entries) make no recording.
-    for (const auto& r : recs)
-        if (r.messages && (r.verdict == IntegrityReport::Verdict::Broken || !r.gaps.empty() || !r.problems.empty()))
-            return 1;
-    return 0;
-}
 
 std::vector<std::string> recording_ids(const std::string& path) {
     std::vector<std::string> ids;
@@ -237,10 +206,12 @@ int export_command(const Options& o, const RecordingIndex& idx) {
         export_asciicast(o.path, idx, 3, eo, out.stream());
     else if (f == "text")
         export_text(o.path, idx, eo, out.stream());
+    else if (f == "transcript")
+        export_transcript(o.path, idx, out.stream());
     else if (f == "raw")
         export_raw(o.path, idx, out.stream());
     else
-        throw std::invalid_argument("unknown export format: " + f + " (asciicast, asciicast3, text, raw)");
+        throw std::invalid_argument("unknown export format: " + f + " (asciicast, asciicast3, text, transcript, raw)");
     out.close();
     return 0;
 }

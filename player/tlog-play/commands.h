@@ -1,4 +1,4 @@
-// The non-interactive modes: --list, --verify, --search, --export, --import.
+// The non-interactive modes: --verify, --search, --export, --import (--list: list.h).
 #pragma once
 
 #include <string>
@@ -9,7 +9,6 @@
 
 namespace tlog::play::cli {
 
-int list_command(const Options& o, const integrity::Keyring& keys);
 int verify_command(const Options& o, const integrity::Keyring& keys);
 // `prefix` starts each hit's line (the recording's name when a file holds several).
 int search_command(const Options& o, const RecordingIndex& idx, const std::string& prefix = "");

@@ -2,6 +2,7 @@
 // program over libplay (the terminal model, index and playback) and librec
 // (the recording format).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 
 #include "commands.h"
 #include "interactive.h"
+#include "list.h"
 #include "options.h"
 #include "tlog/error.h"
 #include "tlog/play/convert.h"
@@ -31,6 +34,86 @@ using namespace tlog::play;
 using namespace tlog::play::cli;
 
 namespace {
+
+// -r journal: what each line of the private copy was, so that no message
+// names the copy; null when reading a file.
+std::shared_ptr<JournalEntries> g_journal;
+
+std::string shown(const std::string& text) { return g_journal ? g_journal->rewrite(text) : text; }
+
+// The file's name for the auditor: the journal's copy is "the journal".
+std::string source_name(const Options& o) { return g_journal ? std::string("the journal") : o.path; }
+
+// Runs `fn` with its standard output kept aside, then prints that output
+// with the journal copy's lines named by their entries (--verify prints
+// line numbers of the copy).
+int with_entry_names(const std::function<int()>& fn) {
+    if (!g_journal) return fn();
+    std::fflush(stdout);
+    int mem = ::memfd_create("tlog-play-out", MFD_CLOEXEC);
+    int saved = ::dup(STDOUT_FILENO);
+    if (mem < 0 || saved < 0 || ::dup2(mem, STDOUT_FILENO) < 0)
+        throw std::system_error(errno, std::generic_category(), "memfd");
+    auto restore = [&] {
+        std::fflush(stdout);
+        ::dup2(saved, STDOUT_FILENO);
+        ::close(saved);
+    };
+    int rc;
+    try {
+        rc = fn();
+    } catch (...) {
+        restore();
+        ::close(mem);
+        throw;
+    }
+    restore();
+    std::string text;
+    char buf[65536];
+    for (off_t at = 0;;) {
+        ssize_t n = ::pread(mem, buf, sizeof buf, at);
+        if (n <= 0) break;
+        text.append(buf, static_cast<size_t>(n));
+        at += n;
+    }
+    ::close(mem);
+    // "first broken message: id N, line L": L is a line of the copy.
+    std::string out;
+    size_t i = 0;
+    const std::string key = "first broken message: id ";
+    for (size_t at; (at = text.find(key, i)) != std::string::npos;) {
+        size_t comma = text.find(", line ", at);
+        size_t eol = text.find('\n', at);
+        if (comma == std::string::npos || (eol != std::string::npos && comma > eol)) {
+            out.append(text, i, at + key.size() - i);
+            i = at + key.size();
+            continue;
+        }
+        out.append(text, i, comma - i);
+        uint64_t line = std::strtoull(text.c_str() + comma + 7, nullptr, 10);
+        out += ", " + g_journal->name(line);
+        i = eol == std::string::npos ? text.size() : eol;
+    }
+    out.append(text, i, std::string::npos);
+    out = g_journal->rewrite(out);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    return rc;
+}
+
+// Entries left out as forged, for every mode but --list (which lists them).
+bool report_forged() {
+    if (!g_journal) return false;
+    auto forged = g_journal->forged();
+    for (const auto& f : forged) {
+        std::string rec;
+        for (unsigned char c : f.rec) rec.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
+        std::fprintf(stderr,
+                     "tlog-play: %s: forged: claims recording %s but was written by %s, not the recorder; left out\n",
+                     f.name.c_str(), rec.c_str(), f.uid.empty() ? "no known uid" : ("uid " + f.uid).c_str());
+    }
+    return !forged.empty();
+}
 
 // From this size on, an uncached recording is indexed in the background
 // (a build takes about a second per 20-40 MiB here).
@@ -57,12 +140,12 @@ struct PrivateDir {
 // recording. The journal is opened and read on that thread only.
 class JournalFollow {
 public:
-    JournalFollow(const JournalQuery& q, const std::string& file) {
+    JournalFollow(const JournalQuery& q, const std::string& file, const std::shared_ptr<JournalEntries>& entries) {
         std::promise<uint64_t> first;
         auto copied = first.get_future();
-        thread_ = std::thread([this, q, file, first = std::move(first)]() mutable {
+        thread_ = std::thread([this, q, file, entries, first = std::move(first)]() mutable {
             try {
-                JournalReader reader(q);
+                JournalReader reader(q, entries);
                 int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + file);
                 first.set_value(reader.copy_new(fd));
@@ -148,13 +231,43 @@ int play_to_gap(Options o, const tlog::integrity::Keyring& keys, const tlog::Inp
     const auto& g = gaps.front();
     std::string ids = std::to_string(g.first_id) + ".." + std::to_string(g.last_id);
     if (g.first_id == 1)
-        throw std::runtime_error(o.path + ": the recording starts at message " + std::to_string(g.last_id + 1) +
+        throw std::runtime_error(source_name(o) + ": the recording starts at message " + std::to_string(g.last_id + 1) +
                                  ": messages " + ids +
                                  " are missing (dropped before it was stored or selected); --lax plays what is there");
     o.stop_ms = g.pos_ms;
-    o.stop_error = std::string(e.what()) + "\ntlog-play: messages " + ids + " are missing at " + format_ms(g.pos_ms) +
+    o.stop_error = shown(e.what()) + "\ntlog-play: messages " + ids + " are missing at " + format_ms(g.pos_ms) +
                    ": played up to there; --lax plays through it";
     return play_interactive(o, o.path, idx, nullptr);
+}
+
+// Which messages a recording lacks, for a strict-mode refusal: every gap,
+// the leading one (the first ids) said as such. Empty when nothing is missing.
+std::string missing_messages(const RecordingSummary& s) {
+    std::string out;
+    for (const auto& g : s.gaps) {
+        out += out.empty() ? "missing messages: " : ", ";
+        out += std::to_string(g.first_id) + ".." + std::to_string(g.last_id);
+        if (g.first_id == 1)
+            out += " (the recording starts at message " + std::to_string(g.last_id + 1) +
+                   ": they were dropped before it was stored, or not selected)";
+        else
+            out += " (at " + format_ms(g.pos_ms) + ")";
+    }
+    return out;
+}
+
+// Strict --export or --search met damage. When messages are missing, says
+// exactly which and how to proceed (`doing`: "exports", "searches"); other
+// damage: the error as it was.
+[[noreturn]] void refuse_missing(const Options& o, const tlog::integrity::Keyring& keys, const tlog::InputError& e,
+                                 const char* doing, const std::string& name) {
+    CacheOptions co = cache_options(o, keys);
+    co.index.lax = true;
+    RecordingIndex idx = open_index(o.path, co, nullptr);
+    std::string missing = missing_messages(idx.summary);
+    if (missing.empty() || std::string(e.what()).find(" are missing") == std::string::npos) throw e;
+    throw std::runtime_error(name + ": " + missing + "; strict mode stops there. --lax " + doing +
+                             " what is there, naming each gap");
 }
 
 // A recording id for the auditor's terminal: no control characters.
@@ -172,16 +285,25 @@ int search_all(const Options& o, const tlog::integrity::Keyring& keys, const std
         Options one = o;
         one.match = id;
         std::string prefix = "recording " + printable(id) + ": ";
+        std::optional<RecordingIndex> idx;
         try {
-            RecordingIndex idx = load_index(one, keys);
-            found |= search_command(one, idx, prefix) == 0;
+            try {
+                idx.emplace(load_index(one, keys));
+            } catch (const tlog::InputError& e) {
+                refuse_missing(one, keys, e, "searches", source_name(o) + ": recording " + printable(id));
+            }
+            found |= search_command(one, *idx, prefix) == 0;
         } catch (const tlog::InputError& e) {
             std::fflush(stdout);
-            std::fprintf(stderr, "tlog-play: recording %s: %s\n", printable(id).c_str(), e.what());
+            std::fprintf(stderr, "tlog-play: recording %s: %s\n", printable(id).c_str(), shown(e.what()).c_str());
+            std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");
+            damaged = true;
+        } catch (const std::runtime_error& e) {
+            std::fflush(stdout);
+            std::fprintf(stderr, "tlog-play: %s\n", shown(e.what()).c_str());
             damaged = true;
         }
     }
-    if (damaged) std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");
     return found && !damaged ? 0 : 1;
 }
 
@@ -213,20 +335,35 @@ int run(int argc, char** argv) {
         if (!o.until.empty()) q.until_us = parse_epoch_seconds(o.until);
         q.files = o.journal_files;
         q.ns = o.journal_namespace;
+        for (const auto& u : o.recorder_users) q.recorder_uids.push_back(parse_recorder_user(u));
         journal_copy = std::make_unique<PrivateDir>();
         o.path = journal_copy->path + "/journal.log";
-        if (o.follow)
-            journal_follow = std::make_unique<JournalFollow>(q, o.path);
-        else if (journal_to_file(q, o.path) == 0)
+        g_journal = std::make_shared<JournalEntries>(o.path);
+        if (o.follow) {
+            journal_follow = std::make_unique<JournalFollow>(q, o.path, g_journal);
+        } else if (journal_to_file(q, o.path, g_journal) == 0) {
+            if (o.list && !g_journal->forged().empty()) return list_many(o, {}, g_journal);  // names them
+            report_forged();
             throw std::runtime_error("no matching messages in the journal");
+        }
         o.no_cache = true;  // a copy made for this run only
+    } else if (!o.recorder_users.empty()) {
+        throw std::invalid_argument("--recorder-user goes with -r journal");
     }
+    if (o.list) {
+        tlog::integrity::Keyring keys;
+        for (const auto& k : o.keys) keys.add(tlog::integrity::load_key_file(k));
+        return list_many(o, keys, g_journal);
+    }
+    bool forged = report_forged();
     if (o.path.empty()) throw std::invalid_argument("no recording given: -i FILE");
     if (o.path == "-") throw std::invalid_argument("a recording must be a file (seeking needs one), not stdin");
     tlog::integrity::Keyring keys;
     for (const auto& k : o.keys) keys.add(tlog::integrity::load_key_file(k));
-    if (o.list) return list_command(o, keys);
-    if (o.verify) return verify_command(o, keys);
+    if (o.verify) {
+        int rc = with_entry_names([&] { return verify_command(o, keys); });
+        return forged ? 1 : rc;
+    }
     if (o.match.empty()) {
         // A file holding several recordings: --search goes over each, naming
         // it; playback and --export take one and are told which.
@@ -236,15 +373,31 @@ int run(int argc, char** argv) {
             return search_all(o, keys, ids);
         }
     }
-    if (o.search.empty() && o.export_format.empty() && o.go.empty()) {
-        // Interactive, from the start: a large recording without a cached
-        // index starts playing at once while its index is built beside it.
+    if (o.search.empty() && o.export_format.empty() && (o.go.empty() || parse_time(o.go).has_value())) {
+        // Interactive, from the start or from -g TIME: a large recording
+        // without a cached index starts playing at once while its index is
+        // built beside it. For -g TIME the index is first built only up to
+        // TIME, so the first look at any point costs no more than a replay
+        // to it, never the whole build (-g end needs the recording's
+        // length: the whole index, below).
         CacheOptions co = cache_options(o, keys);
         uint64_t size = identify(o.path).size;
+        uint64_t go = o.go.empty() ? 0 : parse_time(o.go).value_or(0);
         if (size >= kBackgroundIndexBytes) {
             if (auto idx = load_cached_index(o.path, co)) return play_interactive(o, o.path, *idx, nullptr);
-            RecordingIndex start = start_index(o.path, co.index);
-            return play_interactive(o, o.path, start, &co);
+            std::optional<RecordingIndex> start;
+            if (!go) {
+                start.emplace(start_index(o.path, co.index));
+            } else {
+                IndexOptions upto = co.index;
+                upto.until_ms = go;
+                try {
+                    start.emplace(build_index(o.path, upto));
+                } catch (const tlog::InputError&) {
+                    // Damage before TIME: strict mode's handling below.
+                }
+            }
+            if (start) return play_interactive(o, o.path, *start, &co);
         }
     }
     if (!o.lax && o.search.empty() && o.export_format.empty()) {
@@ -256,7 +409,15 @@ int run(int argc, char** argv) {
         }
         return play_interactive(o, o.path, *strict, nullptr);
     }
-    RecordingIndex idx = load_index(o, keys);
+    std::optional<RecordingIndex> loaded;
+    try {
+        loaded.emplace(load_index(o, keys));
+    } catch (const tlog::InputError& e) {
+        if (o.lax) throw;
+        refuse_missing(o, keys, e, o.search.empty() ? "exports" : "searches",
+                       source_name(o) + (o.match.empty() ? "" : ": recording " + printable(o.match)));
+    }
+    RecordingIndex& idx = *loaded;
     if (!o.search.empty()) return search_command(o, idx);
     if (!o.export_format.empty()) return export_command(o, idx);
     return play_interactive(o, o.path, idx, nullptr);
@@ -271,14 +432,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tlog-play: configuration: %s\n", e.what());
         return 2;
     } catch (const tlog::InputError& e) {
-        std::fprintf(stderr, "tlog-play: %s\n", e.what());
+        std::fprintf(stderr, "tlog-play: %s\n", shown(e.what()).c_str());
         std::fprintf(stderr, "tlog-play: the recording is damaged there; --lax plays through it\n");
         return 1;
     } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "tlog-play: %s (--help for usage)\n", e.what());
+        std::fprintf(stderr, "tlog-play: %s (--help for usage)\n", shown(e.what()).c_str());
         return 2;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "tlog-play: %s\n", e.what());
+        std::fprintf(stderr, "tlog-play: %s\n", shown(e.what()).c_str());
         return 1;
     }
 }

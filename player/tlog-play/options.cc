@@ -43,6 +43,11 @@ enum LongOnly {
     O_CACHE_MAX,
     O_FORCE,
     O_CONFIGURATION,
+    O_RECORDER_USER,
+    O_SINCE,
+    O_UNTIL,
+    O_WIDE,
+    O_JSON,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -124,14 +129,20 @@ void print_usage() {
         "  -U, --journal-until=SECONDS up to this time\n"
         "  -N, --journal-namespace=NS  read journal namespace NS (+NS: and the default one, *: all)\n"
         "      --journal-file=FILE     read journal FILE instead of the system journal\n"
+        "      --recorder-user=USER    entries written by USER (name or uid, repeatable) are the\n"
+        "                              recorder's; others are forged (default: root and tlog)\n"
         "Other modes:\n"
-        "      --list                  list the recordings in the file (status 1 if any is damaged)\n"
+        "      --list [FILE|DIR...]    list the recordings in files, directories (recursively) or the\n"
+        "                              journal, sorted by start (status 1 if anything is damaged);\n"
+        "                              filters: --user=U --host=H\n"
+        "                              --since=WHEN --until=WHEN (2026-12-05, '2026-12-05 14:00',\n"
+        "                              today, yesterday, now, -2h, -3d, @SECONDS); --wide, --json\n"
         "      --verify                check the integrity chain of each recording in the file,\n"
         "                              name the first broken message (status 1 if any is not intact)\n"
         "      --search=REGEX          times where the rendered screen matches REGEX (POSIX ERE)\n"
         "  -I, --ignore-case           search: letters match either case (also / and ?)\n"
         "  -F, --fixed-string          search: REGEX is plain text, not a regular expression (also / and ?)\n"
-        "      --export=FORMAT         asciicast (v2), asciicast3, text or raw, to -o FILE\n"
+        "      --export=FORMAT         asciicast (v2), asciicast3, text, transcript or raw, to -o FILE\n"
         "      --export-input          asciicast: include the recorded input\n"
         "      --import=FILE           convert asciicast v2/v3 or a script typescript to tlog, to -o FILE\n"
         "      --import-format=FMT     asciicast or script (default: from the content)\n"
@@ -283,6 +294,11 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
         {"journal-file", required_argument, nullptr, O_JOURNAL_FILE},
         {"force", no_argument, nullptr, O_FORCE},
         {"configuration", no_argument, nullptr, O_CONFIGURATION},
+        {"recorder-user", required_argument, nullptr, O_RECORDER_USER},
+        {"since", required_argument, nullptr, O_SINCE},
+        {"until", required_argument, nullptr, O_UNTIL},
+        {"wide", no_argument, nullptr, O_WIDE},
+        {"json", no_argument, nullptr, O_JSON},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -346,13 +362,22 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
             case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
             case O_FORCE: o.force = true; break;
             case O_CONFIGURATION: o.configuration = true; break;
+            case O_RECORDER_USER: o.recorder_users.push_back(optarg); break;
+            case O_SINCE: o.list_since = optarg; break;
+            case O_UNTIL: o.list_until = optarg; break;
+            case O_WIDE: o.wide = true; break;
+            case O_JSON: o.json = true; break;
             case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
             case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
             case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);
             default: throw std::invalid_argument(std::string("unknown option: ") + argv[optind - 1]);
         }
     }
+    // --list takes files and directories after the options.
+    for (; optind < argc && o.list; optind++) o.list_paths.emplace_back(argv[optind]);
     if (optind < argc) throw std::invalid_argument(std::string("unexpected argument: ") + argv[optind]);
+    if (!o.list && (!o.list_since.empty() || !o.list_until.empty() || o.wide || o.json))
+        throw std::invalid_argument("--since, --until, --wide and --json go with --list");
     if (o.reader != "file" && o.reader != "journal") throw std::invalid_argument("unknown reader: " + o.reader);
     if (!o.keyframe_bytes) throw std::invalid_argument("keyframe bytes must be above 0");
     return o;

@@ -44,10 +44,16 @@ struct Options {
     uint64_t keyframe_bytes = 1 << 20;
     uint64_t keyframe_ms = 30000;
     // Journal reader.
-    std::vector<std::string> journal_match;  // -M FIELD=VALUE
-    std::string since, until;                // -S/-U seconds since the epoch
-    std::vector<std::string> journal_files;  // --journal-file: read these files, not the system journal
-    std::string journal_namespace;           // -N
+    std::vector<std::string> journal_match;   // -M FIELD=VALUE
+    std::string since, until;                 // -S/-U seconds since the epoch
+    std::vector<std::string> journal_files;   // --journal-file: read these files, not the system journal
+    std::string journal_namespace;            // -N
+    std::vector<std::string> recorder_users;  // --recorder-user: whose journal entries are the recorder's
+    // --list over many recordings.
+    std::vector<std::string> list_paths;  // files and directories after the options (and -i)
+    std::string list_since, list_until;   // --since/--until: human dates (see parse_when)
+    bool wide = false;                    // --wide: whole values, more columns
+    bool json = false;                    // --json: one JSON document
     bool help = false, version = false;
     bool configuration = false;  // --configuration: print the effective configuration and exit
     // Set by the player, not an option: strict playback of a recording with

@@ -132,6 +132,47 @@ void test_seek_matches_replay(void**) {
         }
 }
 
+// A build up to a time (a first look at -g TIME) stops at the first
+// keyframe at or after it, its keyframes are the full build's first ones,
+// and playback from it shows at TIME what a replay shows, in both build modes.
+void test_index_until(void**) {
+    testsupport::TempDir dir;
+    std::string log = dir.file("busy.log");
+    write_busy(log);
+    IndexOptions io;
+    io.every_bytes = 500;
+    RecordingIndex full = build_index(log, io);
+    Collect all;
+    tlog::ReadOptions ro;
+    tlog::decode_file(log, ro, all);
+    uint64_t end = full.summary.duration_ms;
+    for (bool pipelined : {true, false})
+        for (uint64_t until : {uint64_t(1), end / 3, end / 2 + 7, end - 1}) {
+            IndexOptions part = io;
+            part.pipelined = pipelined;
+            part.until_ms = until;
+            RecordingIndex idx = build_index(log, part);
+            // Either it stopped at a keyframe at or past `until`, or no
+            // keyframe comes after `until` and it read the whole recording.
+            bool stopped = !idx.keyframes.empty() && idx.keyframes.back().time_ms >= until;
+            if (stopped ? idx.keyframes.size() >= full.keyframes.size()
+                        : idx.keyframes.size() != full.keyframes.size() || full.keyframes.back().time_ms >= until)
+                fail_msg("until %llu: %zu keyframes (last at %llu), the whole build has %zu",
+                         static_cast<unsigned long long>(until), idx.keyframes.size(),
+                         static_cast<unsigned long long>(idx.keyframes.back().time_ms), full.keyframes.size());
+            for (size_t i = 0; i < idx.keyframes.size(); i++) {
+                assert_int_equal(idx.keyframes[i].time_ms, full.keyframes[i].time_ms);
+                assert_int_equal(idx.keyframes[i].offset, full.keyframes[i].offset);
+            }
+            Playback pb(log, idx);
+            pb.advance_to(0);
+            pb.seek(until);
+            TermModel ref;
+            reference(all.evs, until, ref);
+            expect_same(pb.model(), ref, until);
+        }
+}
+
 void test_playback_steps(void**) {
     testsupport::TempDir dir;
     std::string log = dir.file("busy.log");
@@ -521,6 +562,7 @@ void test_keyframe_after_gap(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seek_matches_replay),
+        cmocka_unit_test(test_index_until),
         cmocka_unit_test(test_playback_steps),
         cmocka_unit_test(test_index_serialization),
         cmocka_unit_test(test_cache_hit_and_stale),

@@ -18,10 +18,12 @@ BOOT = "0123456789abcdef0123456789abcdef"
 T0 = 1700000000000000  # us
 
 
-def entries_of(recordings, t=T0, start=0, stop=None, unrelated=False):
+def entries_of(recordings, t=T0, start=0, stop=None, unrelated=False, uid=0):
     """Export-format journal entries for messages start..stop of each
     recording, interleaved, one second apart, with the fields tlog-rec's
-    journal writer adds (and, if asked, an unrelated entry after each)."""
+    journal writer adds and the trusted _UID journald would (root: the
+    player's default recorder with tlog's), and, if asked, an unrelated
+    entry after each."""
     entries = []
     per = [open(r).read().splitlines()[start:stop] for r in recordings]
     for i in range(max(len(p) for p in per)):
@@ -29,13 +31,13 @@ def entries_of(recordings, t=T0, start=0, stop=None, unrelated=False):
             if i >= len(lines):
                 continue
             m = json.loads(lines[i])
-            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=%s\n"
+            entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_UID=%d\nMESSAGE=%s\n"
                            "TLOG_REC=%s\nTLOG_USER=%s\nTLOG_SESSION=%d\nTLOG_ID=%d\n\n"
-                           % (t, t - T0 + 1, BOOT, lines[i], m["rec"], m["user"], m["session"], m["id"]))
+                           % (t, t - T0 + 1, BOOT, uid, lines[i], m["rec"], m["user"], m["session"], m["id"]))
             t += 1000000
             if unrelated:
-                entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nMESSAGE=unrelated\n\n"
-                               % (t, t - T0 + 1, BOOT))
+                entries.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_UID=0\n"
+                               "MESSAGE=unrelated\n\n" % (t, t - T0 + 1, BOOT))
                 t += 1000000
     return "".join(entries), t
 
@@ -97,6 +99,64 @@ def test_journal():
     r = play("--journal-file", j, "-m", "nothing", "--list", check=False)
     if r.returncode == 0 or "no matching messages" not in r.stderr:
         fail("empty selection: %r" % r.stderr)
+
+
+def test_journal_entries():
+    # Only entries with a recording are read (other programs' entries make
+    # no phantom recording); every message names the journal entry, never
+    # the player's private copy; an entry the recorder did not write (its
+    # trusted _UID) is reported as forged and left out.
+    d = tmpdir()
+    rec = recording(d, "rec-a", "alpha")
+    lines = open(rec).read().splitlines()
+    path = os.path.join(d, "entries.journal")
+    text, t = entries_of([rec], unrelated=True)
+    append_journal(path, text)
+    r = play("--journal-file", path, "--list", check=False)
+    if r.returncode != 0 or r.stdout.count("\n") != 2 or "rec-a" not in r.stdout:
+        fail("entries without a recording made a recording, or --list failed: %r %r" % (r.stdout, r.stderr))
+    # A forged message, as any user can send it: the recording's fields and
+    # a message line claiming to be part of it, written by uid 1000.
+    m = json.loads(lines[2])
+    m["out_txt"] = "FORGED LINE\r\n"
+    forged = ("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_UID=1000\nMESSAGE=%s\n"
+              "TLOG_REC=rec-a\nTLOG_ID=%d\n\n" % (t, t - T0 + 1, BOOT, json.dumps(m, separators=(",", ":")), m["id"]))
+    append_journal(path, forged)
+    r = play("--journal-file", path, "-m", "rec-a", "--export", "text", check=False)
+    if r.returncode != 0 or "FORGED" in r.stdout or "alpha 4" not in r.stdout:
+        fail("a forged entry was played as part of the recording: %r %r" % (r.stdout, r.stderr))
+    if "forged" not in r.stderr or "uid 1000" not in r.stderr or "journal entry s=" not in r.stderr:
+        fail("the forged entry was not reported by its cursor: %r" % r.stderr)
+    v = play("--journal-file", path, "-m", "rec-a", "--verify", check=False)
+    if v.returncode == 0 or "intact" not in v.stdout or "forged" not in v.stderr:
+        fail("--verify with a forged entry: %r %r %r" % (v.returncode, v.stdout, v.stderr))
+    r = play("--journal-file", path, "--list", check=False)
+    if r.returncode == 0 or "forged" not in r.stderr:
+        fail("--list with a forged entry: %r %r" % (r.stdout, r.stderr))
+    r = play("--journal-file", path, "--list", "--json", check=False)
+    doc = json.loads(r.stdout)
+    if r.returncode == 0 or len(doc["forged"]) != 1 or doc["forged"][0]["uid"] != "1000" or \
+            not doc["forged"][0]["entry"].startswith("journal entry s="):
+        fail("--list --json with a forged entry: %r" % r.stdout)
+    # The auditor may name the recorder's account: then that uid is trusted.
+    r = play("--journal-file", path, "-m", "rec-a", "--recorder-user", "0", "--recorder-user", "1000", "--export",
+             "text", check=False)
+    if "forged" in r.stderr or "message after the end" not in r.stderr or "journal entry s=" not in r.stderr:
+        fail("--recorder-user 1000 did not trust uid 1000: %r %r" % (r.stdout, r.stderr))
+    # A damaged message: the error names the entry by cursor and time.
+    path2 = os.path.join(d, "damaged.journal")
+    bad = list(lines)
+    bad[3] = bad[3].replace('"out_txt":"', '"out_txt":1,"x":"', 1)
+    with open(os.path.join(d, "bad.log"), "w") as f:
+        f.write("\n".join(bad) + "\n")
+    append_journal(path2, entries_of([os.path.join(d, "bad.log")])[0])
+    r = play("--journal-file", path2, "-m", "rec-a", "--export", "text", check=False)
+    if r.returncode == 0 or "journal entry s=" not in r.stderr or "(2023-11-14T22:13:23.000000Z)" not in r.stderr \
+            or "/tmp" in r.stderr or "journal.log" in r.stderr:
+        fail("a damaged entry was not named by cursor and time: %r" % r.stderr)
+    r = play("--journal-file", path2, "-m", "rec-a", "--lax", "--verify", check=False)
+    if "journal entry s=" not in r.stdout or "journal.log" in r.stdout:
+        fail("--verify named the private copy: %r" % r.stdout)
 
 
 def test_journal_follow():
@@ -207,6 +267,34 @@ def test_journald_live():
         r = play("-M", "TLOG_REC=jd-a", "--export", "text", check=False)
         if r.returncode != 0 or "alpha 5" not in r.stdout or "bravo" in r.stdout:
             fail("-M TLOG_REC=jd-a from journald: %r %r" % (r.stdout, r.stderr))
+        # An unprivileged user writes an entry claiming to be part of jd-a
+        # (logger --journald sets any field it is given); journald records
+        # the user's real uid in _UID, and the player leaves the entry out.
+        m = json.loads(a[3])
+        m["out_txt"] = "FORGED BY NOBODY\r\n"
+        fields = dict(journal_fields(json.dumps(m, separators=(",", ":"))))
+        entry = "".join("%s=%s\n" % kv for kv in fields.items())
+        subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "logger", "--journald"],
+                       input=entry.encode(), check=True)
+        end = time.time() + 10
+        while not [e for e in j.entries("TLOG_REC=jd-a") if e.get("_UID") == "65534"]:
+            if time.time() > end:
+                fail("journald did not store the unprivileged user's entry")
+            time.sleep(0.1)
+        r = play("-m", "jd-a", "--export", "text", check=False)
+        if r.returncode != 0 or "FORGED" in r.stdout or "alpha 5" not in r.stdout:
+            fail("a forged journald entry was played: %r %r" % (r.stdout, r.stderr))
+        if "forged" not in r.stderr or "uid 65534" not in r.stderr or "journal entry s=" not in r.stderr:
+            fail("the forged journald entry was not reported: %r" % r.stderr)
+        v = play("-m", "jd-a", "--verify", check=False)
+        if v.returncode == 0 or "forged" not in v.stderr:
+            fail("--verify with a forged journald entry: %r %r" % (v.stdout, v.stderr))
+        # Other programs' entries (this logger line) make no recording.
+        subprocess.run(["logger", "just a log line"], check=True)
+        listing = play("--list", "--json", check=False)
+        recs = [x["rec"] for x in json.loads(listing.stdout)["recordings"]]
+        if sorted(recs) != ["jd-a", "jd-b"]:
+            fail("--list of journald: %r" % listing.stdout)
         v = play("-m", "jd-b", "--verify", check=False)
         if v.returncode != 0 or "intact" not in v.stdout:
             fail("--verify from journald: %r %r" % (v.stdout, v.stderr))

@@ -340,14 +340,21 @@ def test_verify_keyed():
     r = play("-i", keyed, "--verify", "--key", key)
     if r.returncode != 0 or not r.stdout.startswith("recording demo-rec-1: intact (keyed, key host-2026): "):
         fail("keyed recording: %r" % r.stdout)
-    r = play("-i", keyed, "--list", "--key", key)
+    r = play("-i", keyed, "--list", "--wide", "--key", key)
     if r.returncode != 0 or "intact (keyed, key host-2026)" not in r.stdout:
+        fail("keyed --list --wide: %r" % r.stdout)
+    r = play("-i", keyed, "--list", "--key", key)
+    if r.returncode != 0 or " intact\n" not in r.stdout or "unkeyed" in r.stdout:
         fail("keyed --list: %r" % r.stdout)
     r = play("-i", unkeyed, "--verify")
     if r.returncode != 0 or "intact (unkeyed: anyone could have rewritten it)" not in r.stdout:
         fail("unkeyed recording: %r" % r.stdout)
-    r = play("-i", unkeyed, "--list")
+    r = play("-i", unkeyed, "--list", "--wide")
     if "intact (unkeyed: anyone could have rewritten it)" not in r.stdout:
+        fail("unkeyed --list --wide: %r" % r.stdout)
+    r = play("-i", unkeyed, "--list")
+    if (" intact*\n" not in r.stdout or "* unkeyed chain: shows damage, but anyone could have rewritten it"
+            not in r.stdout or max(len(l) for l in r.stdout.splitlines()) > 80):
         fail("unkeyed --list: %r" % r.stdout)
     r = play("-i", keyed, "--verify", "--key", wrong)
     if (r.returncode != 1 or "unverifiable (wrong key host-2026)" not in r.stdout

@@ -28,6 +28,13 @@ void export_asciicast(const std::string& path, const RecordingIndex& idx, int ve
 void export_raw(const std::string& path, const RecordingIndex& idx, std::ostream& out);
 // The rendered screen, with its time, each time the output pauses and at the end.
 void export_text(const std::string& path, const RecordingIndex& idx, const ExportOptions& opts, std::ostream& out);
+// What the session showed, as text, each line once, in order: a line is
+// written when it leaves the screen (scrolls off the top, or the screen
+// shrinks), when it is erased (its last text), and at the end (the final
+// screen down to its last non-blank row). A full-screen program (the
+// alternate screen) is written as one snapshot of its last screen, framed,
+// when it leaves it. doc/player-design.md has the rules.
+void export_transcript(const std::string& path, const RecordingIndex& idx, std::ostream& out);
 
 struct ImportOptions {
     RecordingInfo info;  // host, rec, user, term, session of the new recording

@@ -3,11 +3,20 @@
 // beside it). The matching messages are copied, in journal order, into a
 // private file that the player then indexes and plays like any recording:
 // seeking, search and export work the same, and the journal is read once.
+// Only entries that carry a recording are copied, and only those the
+// recorder wrote: any local user can send an entry with any TLOG_* field
+// (`logger --journald`), so an entry whose trusted _UID is not the
+// recorder's is reported as forged and left out. The copy's line numbers
+// never reach the auditor: JournalEntries names each line by its entry.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct sd_journal;  // <systemd/sd-journal.h>
@@ -24,7 +33,51 @@ struct JournalQuery {
     // that namespace, "+NS" it and the default one, "*" all of them; empty:
     // the default namespace.
     std::string ns;
+    // The uids whose entries are the recorder's (tlog-play --recorder-user);
+    // empty: recorder_uids_default().
+    std::vector<uid_t> recorder_uids;
 };
+
+// Root and the `tlog` account (tlog-rec-session runs as tlog, or as root
+// when there is no such account); root also because it can rewrite the
+// journal's files anyway.
+std::vector<uid_t> recorder_uids_default();
+// "NAME" or "UID" of a recorder account. Throws std::invalid_argument.
+uid_t parse_recorder_user(const std::string& s);
+
+// An entry with a recording's fields that the recorder did not write.
+struct ForgedEntry {
+    std::string name;  // "journal entry CURSOR (TIME)"
+    std::string uid;   // its trusted _UID ("" when it has none)
+    std::string rec;   // the recording it claims (TLOG_REC or the message's "rec")
+};
+
+// What each line of the private copy was in the journal, and the entries
+// left out as forged. Shared by the thread that copies (-f) and the one
+// that reports; every member is safe to call from both.
+class JournalEntries {
+public:
+    explicit JournalEntries(std::string copy_path) : copy_path_(std::move(copy_path)) {}
+    const std::string& copy_path() const { return copy_path_; }
+    // The next line of the copy holds this entry's message.
+    void add_line(const std::string& name);
+    void add_forged(ForgedEntry f);
+    std::vector<ForgedEntry> forged() const;
+    // "journal entry CURSOR (TIME)" for line `line` (1-based) of the copy.
+    std::string name(uint64_t line) const;
+    // `text` with every "COPY_PATH:LINE[:COL]" replaced by the entry's name
+    // and the copy's path alone by "the journal".
+    std::string rewrite(std::string_view text) const;
+
+private:
+    std::string copy_path_;
+    mutable std::mutex mu_;
+    std::vector<std::string> names_;
+    std::vector<ForgedEntry> forged_;
+};
+
+// "journal entry CURSOR (YYYY-MM-DDTHH:MM:SS.uuuuuuZ)" of the entry `j` is at.
+std::string journal_entry_name(::sd_journal* j);
 
 struct sd_journal_deleter {
     void operator()(::sd_journal* j) const;
@@ -36,9 +89,10 @@ class JournalReader {
 public:
     // Opens the journal (or q.files), adds the matches, seeks to q.since_us.
     // Throws std::runtime_error / std::invalid_argument.
-    explicit JournalReader(const JournalQuery& q);
-    // Appends the MESSAGE of each matching entry not copied yet, one a line,
-    // to `fd`. Returns how many.
+    // `entries` (may be null) learns each line copied and each forged entry.
+    explicit JournalReader(const JournalQuery& q, std::shared_ptr<JournalEntries> entries = nullptr);
+    // Appends the MESSAGE of each matching recorder entry not copied yet,
+    // one a line, to `fd`. Returns how many.
     uint64_t copy_new(int fd);
     // Sleeps until the journal changes or `timeout_us` passes.
     void wait(uint64_t timeout_us);
@@ -47,12 +101,15 @@ private:
     std::unique_ptr<::sd_journal, sd_journal_deleter> j_;
     uint64_t since_us_, until_us_;
     bool past_until_ = false;
+    std::vector<uid_t> uids_;
+    std::shared_ptr<JournalEntries> entries_;
 };
 
 // Writes the MESSAGE of every matching entry, one a line, to `out_path`
 // (created mode 0600). Returns the number of messages. Throws
 // std::runtime_error naming what failed.
-uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path);
+uint64_t journal_to_file(const JournalQuery& q, const std::string& out_path,
+                         std::shared_ptr<JournalEntries> entries = nullptr);
 
 // "SECONDS" since the epoch (tlog's -S/-U) in microseconds. Throws
 // std::invalid_argument.

@@ -82,6 +82,12 @@ struct IndexOptions {
     // Decoder and terminal model in two threads (same result, faster);
     // false runs both in the calling thread.
     bool pipelined = true;
+    // Non-zero: stop at the first keyframe at or after this time. The
+    // index then covers the start of the recording up to there (its
+    // summary says only what was read): enough for a first look at
+    // until_ms while the full index is built, at the cost of the build up
+    // to that point, never of the whole recording.
+    uint64_t until_ms = 0;
 };
 
 struct IndexCancelled : std::exception {
