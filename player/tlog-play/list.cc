@@ -111,7 +111,7 @@ std::string status(const Row& r) {
 }
 
 // An unkeyed chain shows damage, not tampering: the table marks it and says so
-// under the table; --wide and --json give the verdict in full.
+// on standard error (the table stays rows only); --wide and --json give the verdict in full.
 bool unkeyed(const Row& r) { return r.s.integrity_label.find("(unkeyed") != std::string::npos; }
 std::string table_status(const Row& r) { return status(r) + (unkeyed(r) && !r.damaged ? "*" : ""); }
 std::string wide_status(const Row& r) { return r.damaged ? "damaged" : r.s.integrity_label; }
@@ -357,7 +357,7 @@ int list_many(const Options& o, const integrity::Keyring& keys, const std::share
                         fit(printable(r.s.rec), 13).c_str(), table_status(r).c_str());
         for (const auto& r : shown)
             if (unkeyed(r) && !r.damaged) {
-                std::printf("* unkeyed chain: shows damage, but anyone could have rewritten it\n");
+                std::fprintf(stderr, "* unkeyed chain: shows damage, but anyone could have rewritten it\n");
                 break;
             }
     }

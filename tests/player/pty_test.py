@@ -354,7 +354,7 @@ def test_verify_keyed():
         fail("unkeyed --list --wide: %r" % r.stdout)
     r = play("-i", unkeyed, "--list")
     if (" intact*\n" not in r.stdout or "* unkeyed chain: shows damage, but anyone could have rewritten it"
-            not in r.stdout or max(len(l) for l in r.stdout.splitlines()) > 80):
+            not in r.stderr or max(len(l) for l in r.stdout.splitlines()) > 80):
         fail("unkeyed --list: %r" % r.stdout)
     r = play("-i", keyed, "--verify", "--key", wrong)
     if (r.returncode != 1 or "unverifiable (wrong key host-2026)" not in r.stdout
