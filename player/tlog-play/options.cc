@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "keys.h"
 #include "tlog/play/index_cache.h"
 
 namespace tlog::play::cli {
@@ -37,6 +38,9 @@ enum LongOnly {
     O_JOURNAL_FILE,
     O_CACHE_MAX,
     O_FORCE,
+    O_STATUS,
+    O_SHOW_INPUT,
+    O_EXIT_AT_END,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -112,6 +116,12 @@ void print_usage() {
         "      --persist               ignore the quit key and keyboard signals\n"
         "      --lax                   play through missing or damaged messages, saying where\n"
         "      --idle-limit=SECONDS    play pauses longer than SECONDS as SECONDS\n"
+        "      --status                start with the status line shown (key s)\n"
+        "      --show-input            start with the recorded input (keystrokes) shown (key i);\n"
+        "                              off by default: input can hold passwords\n"
+        "      --exit-at-end           exit when the recording ends, as tlog's player does (the\n"
+        "                              default without a terminal on stdin or with --persist);\n"
+        "                              otherwise the player stays at the end until q\n"
         "Journal reader (-r journal):\n"
         "  -M, --journal-match=F=V     entries whose field F is V (repeatable)\n"
         "  -S, --journal-since=SECONDS from this time (seconds since the epoch)\n"
@@ -139,11 +149,10 @@ void print_usage() {
         "      --no-cache              build the index in memory only\n"
         "      --cache-max=SIZE        cap the index cache at SIZE (K, M, G; 0: no cap;\n"
         "                              default $TLOG_PLAY_CACHE_MAX or 1G), least recently used go first\n"
-        "  -h, --help, -v, --version\n\n"
-        "Keys: SPACE/p pause, } { speed x2 /2, BACKSPACE speed 1, . step, G end (or typed time),\n"
-        "  left/right 5 s, shift+left/right or up/down 1 min, 0-9 go to 0-90%,\n"
-        "  / search forward, ? search backward, n next hit, N previous hit (ESC cancels a search), q quit\n",
+        "  -h, --help, -v, --version\n\n",
         stdout);
+    // The keys: from the player's own table of bindings.
+    for (const std::string& l : help_lines()) std::printf("%s\n", l.c_str());
 }
 
 Options parse_options(int argc, char** argv) {
@@ -187,6 +196,9 @@ Options parse_options(int argc, char** argv) {
         {"idle-limit", required_argument, nullptr, O_IDLE},
         {"journal-file", required_argument, nullptr, O_JOURNAL_FILE},
         {"force", no_argument, nullptr, O_FORCE},
+        {"status", no_argument, nullptr, O_STATUS},
+        {"show-input", no_argument, nullptr, O_SHOW_INPUT},
+        {"exit-at-end", no_argument, nullptr, O_EXIT_AT_END},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -242,6 +254,9 @@ Options parse_options(int argc, char** argv) {
             case O_KF_BYTES: o.keyframe_bytes = parse_uint(optarg, "keyframe bytes"); break;
             case O_KF_MS: o.keyframe_ms = parse_uint(optarg, "keyframe ms"); break;
             case O_FORCE: o.force = true; break;
+            case O_STATUS: o.status = true; break;
+            case O_SHOW_INPUT: o.show_input = true; break;
+            case O_EXIT_AT_END: o.exit_at_end = true; break;
             case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
             case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
             case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);

@@ -71,7 +71,7 @@ def test_hostile():
     rec = s.write(d)
     # Played normally, fast, after a seek, and as an export of rendered text.
     for args in (["-i", rec], ["-i", rec, "-s", "16"], ["-i", rec, "-g", "00:00:00.150"]):
-        p = PtyPlayer(args, rows=10, cols=60)
+        p = PtyPlayer(args + ["--exit-at-end"], rows=10, cols=60)
         rc = p.wait(10)
         if rc is None:
             fail("player did not finish: %r" % args)
@@ -228,8 +228,9 @@ def test_no_spin():
         if b"b" not in p.out:
             fail("%s: did not play to the end" % kind)
         p.close()
-    # A keyboard that goes away (the pty's other side closes) mid-play.
-    p = PtyPlayer(["-i", rec])
+    # A keyboard, and tlog's exit at the end (the player's own default is
+    # to stay at the end until q).
+    p = PtyPlayer(["-i", rec, "--exit-at-end"])
     p.pump(0.3)
     start = time.time()
     rc = p.wait(8)
@@ -241,7 +242,7 @@ def test_no_spin():
 def test_size_notice():
     d = tmpdir()
     rec = Script("100x30").out("wide recording\r\n").wait(800).out("done\r\n").write(d)
-    p = PtyPlayer(["-i", rec], rows=10, cols=40)
+    p = PtyPlayer(["-i", rec, "--exit-at-end"], rows=10, cols=40)
     rc = p.wait(5)
     if rc != 0:
         fail("status %r" % rc)
@@ -281,11 +282,11 @@ def test_strict_and_lax():
     if rc != 1 or "messages 1..3 are missing" not in p.stderr() or "--lax plays what is there" not in p.stderr():
         fail("strict mode should name the missing first messages: %r %r" % (rc, p.stderr()))
     p.close()
-    p = PtyPlayer(["-i", first, "--lax"])
+    p = PtyPlayer(["-i", first, "--lax", "--exit-at-end"])
     if p.wait(5) != 0 or b"message 29" not in p.out:
         fail("lax mode should play a recording without its first messages")
     p.close()
-    p = PtyPlayer(["-i", rec, "--lax"])
+    p = PtyPlayer(["-i", rec, "--lax", "--exit-at-end"])
     rc = p.wait(5)
     if rc != 0 or "gap: messages 11..13 missing" not in p.stderr():
         fail("lax mode should play through and say where: %r %r" % (rc, p.stderr()))
@@ -401,7 +402,7 @@ def test_several_recordings():
     r = subprocess.run([tp, "-i", rec, "--export", "text", "-m", "rec-a"], capture_output=True, text=True)
     if r.returncode != 0 or "rec-a line 5" not in r.stdout or "rec-b" in r.stdout:
         fail("--export -m rec-a: %r %r" % (r.returncode, r.stdout[-300:]))
-    p = PtyPlayer(["-i", rec, "-m", "rec-a"])
+    p = PtyPlayer(["-i", rec, "-m", "rec-a", "--exit-at-end"])
     rc = p.wait(5)
     if rc != 0 or b"rec-a line 5" not in p.out:
         fail("playback -m rec-a: %r %r" % (rc, p.stderr()))
