@@ -81,6 +81,32 @@ def test_hostile():
             fail("the recording's text was not drawn")
         check_clean(p.out)
         p.close()
+    # The status line quotes the recording's user, host and id, and the
+    # input overlay its keystrokes: all of them the recorded user's bytes.
+    import json
+    s = Script("60x10").out("SAFE-TEXT-1\r\n").wait(10)
+    for h in HOSTILE:
+        # Shown as text (^[]0;...), the words would be on the screen: the
+        # check below looks for them to catch sequences that took effect.
+        s.inp(h.replace(b"pwned", b"title").replace(b"ZXZpbA", b"data")).wait(10)
+    s.out("\r\nSAFE-TEXT-2\r\n")
+    hostile = s.write(d, "fields.log")
+    lines = []
+    for line in open(hostile):
+        m = json.loads(line)
+        m["user"], m["host"], m["rec"] = "u\x1b]2;user\x07x", "h\x9b2Jy", "r\x1b[6nz"
+        lines.append(json.dumps(m) + "\n")
+    with open(hostile, "w") as f:
+        f.writelines(lines)
+    p = PtyPlayer(["-i", hostile, "--lax", "--status", "--show-input", "-p", "-g", "end"], rows=10, cols=200)
+    p.pump(1.5)
+    p.send("q")
+    if p.wait(10) != 0:
+        fail("hostile fields: %r" % p.stderr())
+    if b"u?]2;user?x@h??2Jy  rec r?[6nz" not in p.out or b"input: " not in p.out:
+        fail("the status and input lines were not drawn: %r" % p.out[-600:])
+    check_clean(p.out)
+    p.close()
     out = subprocess.run([os.environ["TLOG_PLAY"], "-i", rec, "--export", "text"], capture_output=True, check=True).stdout
     if b"\x1b" in out or b"\x9b" in out:
         fail("escape sequences in the text export")
