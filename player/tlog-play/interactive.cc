@@ -329,7 +329,7 @@ private:
         const RecordingSummary& sum = idx_->summary;
         uint64_t pos = pb_.position();
         // Playback runs on the clock past the last event before it sees the end.
-        if (index_ready()) pos = std::min(pos, end_time());
+        if (index_ready() && !o_.follow) pos = std::min(pos, end_time());
         std::string s = format_ms(pos) + "/";
         if (index_ready()) {
             uint64_t end = end_time();
@@ -372,8 +372,10 @@ private:
     }
 
     // The view over a recording larger than the terminal (or whose last
-    // rows the player's lines cover): every cell can be brought into view.
-    int view_rows() const { return std::max(1, term_rows_ - view_.bottom_lines()); }
+    // rows the status or input line cover): every cell can be brought into
+    // view. A notice covers a row for a moment only: the view does not
+    // move for it.
+    int view_rows() const { return std::max(1, term_rows_ - view_.lasting_lines()); }
     void clamp_origin() {
         const TermModel& m = pb_.model();
         origin_row_ = std::clamp(origin_row_, 0, std::max(0, m.rows() - view_rows()));

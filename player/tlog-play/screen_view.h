@@ -9,6 +9,7 @@
 // terminal is shown from an origin the auditor pans.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +43,8 @@ public:
     bool help_shown() const { return !help_.empty(); }
     // How many bottom rows the player's own lines take now.
     int bottom_lines() const;
+    // Those of them that stay (status, input), not notices or the prompt.
+    int lasting_lines() const { return std::min<int>((!input_.empty()) + (!status_.empty()), rows_); }
     // The recording's cell shown at the terminal's top left.
     void set_origin(int row, int col) {
         origin_row_ = row;
