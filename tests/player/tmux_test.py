@@ -572,12 +572,13 @@ def test_pan():
 
 
 def repeat_recording(d):
-    """'cat /etc/shadow' run twice while the first is on screen (2 s, 4 s),
-    then shown on two rows by one event (6 s)."""
+    """'cat /etc/shadow' run twice while the first is on screen (1 s, 3 s),
+    then shown on two rows by one event (5 s), with an upper-case one below."""
     s = Script("80x24").out("$ ").wait(1000)
     s.out("cat /etc/shadow\r\nroot:*:19000\r\n$ ").wait(1000).out("true\r\n$ ").wait(1000)
     s.out("cat /etc/shadow\r\nroot:*:19000\r\n$ ").wait(2000)
-    s.out("\x1b[20;1HCAT /etc/shadow\x1b[21;1Hcat /etc/shadow\x1b[22;1H$ ").wait(1000).out("end")
+    s.out("\x1b[20;1Hcat /etc/shadow\x1b[21;1Hcat /etc/shadow\x1b[22;1HCAT /ETC/SHADOW\x1b[23;1H$ ")
+    s.wait(1000).out("end")
     return s.write(d)
 
 
@@ -594,28 +595,32 @@ def test_search_repeats():
         t.keys("n")
         t.wait_for("/cat /etc/shadow/ at 00:00:03.000 row 4")
         t.keys("n")
+        t.wait_for("/cat /etc/shadow/ at 00:00:05.000 row 20")
+        t.keys("n")                       # the same time, the next row: not skipped
         t.wait_for("/cat /etc/shadow/ at 00:00:05.000 row 21")
         t.keys("n")
         t.wait_for("no match after 00:00:05.000")
+        t.keys("N")                       # back to the row before it, then on
+        t.wait_for("?cat /etc/shadow? at 00:00:05.000 row 20")
         t.keys("N")
         t.wait_for("?cat /etc/shadow? at 00:00:03.000 row 4")
-        # Ignore case, toggled in the prompt: two hits at 5 s, rows 20 and 21.
+        # Ignore case, toggled in the prompt: three hits at 5 s.
         t.keys("0", "/", *"cat /etc/shadow")
         t.wait_for("TAB ignore case: off")
         t.keys("Tab")
         t.wait_for("TAB ignore case: on")
         t.keys("Enter")
         t.wait_for("/cat /etc/shadow/I at 00:00:01.000 row 1")
-        t.keys("n", )
-        t.wait_for("/cat /etc/shadow/I at 00:00:03.000 row 4")
+        t.keys("3", "G")
+        t.wait_for("at 00:00:03.000")
         t.keys("n")
         t.wait_for("/cat /etc/shadow/I at 00:00:05.000 row 20")
-        t.keys("n")                       # the same time, the next row: not skipped
+        t.keys("n")
         t.wait_for("/cat /etc/shadow/I at 00:00:05.000 row 21")
-        t.keys("N")                       # and back to the row before it
-        t.wait_for("?cat /etc/shadow?I at 00:00:05.000 row 20")
+        t.keys("n")
+        t.wait_for("/cat /etc/shadow/I at 00:00:05.000 row 22")
         t.keys("N")
-        t.wait_for("?cat /etc/shadow?I at 00:00:03.000 row 4")
+        t.wait_for("?cat /etc/shadow?I at 00:00:05.000 row 21")
         # Fixed string: the dot is a dot.
         t.keys("0", "/", *"cat /etc.shadow", "C-f")
         t.wait_for("^F fixed string: on")
@@ -627,7 +632,6 @@ def test_search_repeats():
         t.wait_for("/cat /etc.shadow/I at 00:00:01.000 row 1")
     finally:
         t.kill()
-
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
