@@ -522,7 +522,6 @@ private:
             view_.set_help({});
         } else {
             std::vector<std::string> lines = help_lines();
-            lines.emplace_back("");
             lines.emplace_back("Any key closes this help.");
             view_.set_help(std::move(lines));
         }
@@ -541,13 +540,13 @@ private:
                 prompt_key(k);
                 continue;
             }
-            // While a search runs, ESC, q and ^C stop it (not the player);
+            auto cmd = command_for(k, Binding::Where::Player);
+            // While a search runs, the quit keys stop it (not the player);
             // every other key works as usual.
-            if (search_ && (k.type == T::Escape || (k.type == T::Char && (k.ch == 'q' || k.ch == 3)))) {
+            if (search_ && (cmd == Command::StopSearch || cmd == Command::Quit)) {
                 cancel_search();
                 continue;
             }
-            auto cmd = command_for(k, Binding::Where::Player);
             // A typed time is digits, ':' and '.' in quick succession, then G.
             uint64_t now = now_ms();
             bool time_key = cmd == Command::Percent || cmd == Command::TimeSep || cmd == Command::GoEnd ||

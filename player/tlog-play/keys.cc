@@ -101,6 +101,7 @@ constexpr std::array kBindings = {
     ch('?', C::SearchBackward),
     ch('n', C::NextHit),
     ch('N', C::PreviousHit),
+    key(T::Escape, C::StopSearch),
     ch('s', C::Status),
     ch('i', C::Input),
     key(T::CtrlLeft, C::PanLeft),
@@ -156,7 +157,8 @@ const char* what(C c) {
         case C::Back5s: return "back / forward 5 s";
         case C::Back1min: return "back / forward 1 min";
         case C::SearchForward: return "search the screen forward / backward";
-        case C::NextHit: return "next / previous hit (ESC, q, ^C stop a search)";
+        case C::NextHit: return "next / previous hit";
+        case C::StopSearch: return "stop a running search (so do q and ^C)";
         case C::Status: return "status line on/off (--status)";
         case C::Input: return "keystrokes on/off (off by default: may be passwords)";
         case C::PanLeft: return "pan left / right / up / down a larger recording";

@@ -62,6 +62,7 @@ enum class Command {
     SearchBackward,
     NextHit,
     PreviousHit,
+    StopSearch,  // ESC: a running search (q and ^C too: Quit stops a search first)
     Status,
     Help,
     Input,

@@ -398,7 +398,7 @@ def test_help():
             # Every binding's key name is listed (the table is the help).
             for name in ("SPACE, p", "} / { / BACKSPACE", "Home / End, G", "0-9 / :", "Left / Right",
                          "Shift+Left, Down, Shift+Down, PgDn", "/ / ?", "n / N", "s ", "i ", "h, F1",
-                         "Ctrl+Left, H", "q, ^C", "TAB (^I) / ^F", "Enter / ESC, ^C, ^G", "BACKSPACE"):
+                         "Ctrl+Left, H", "q, ^C", "ESC ", "TAB (^I) / ^F", "Enter / ESC, ^C, ^G", "BACKSPACE"):
                 if name not in screen:
                     fail("the help does not list %r:\n%s" % (name, screen))
             if "second 010" in screen:
