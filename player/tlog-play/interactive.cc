@@ -58,6 +58,8 @@ public:
         // Scripts (no keys) and --persist (q is ignored) cannot leave an
         // end-of-recording state: they exit at the end, as tlog does.
         exit_at_end_ = !keys_ || o_.persist || o_.exit_at_end;
+        // Started paused, a key is needed anyway: an auditor at work.
+        interacted_ = o_.paused;
         status_on_ = o_.status;
         input_on_ = o_.show_input;
         last_icase_ = o_.ignore_case;
@@ -75,7 +77,7 @@ public:
             say("speed " + speed_text(speed_) + ": the limit (x1/16 to x16)");
         anchor();
         int status = 0;
-        bool stdin_open = keys_;
+        stdin_open_ = keys_;
         for (;;) {
             uint64_t now = now_ms();
             if (view_.tick(now)) dirty_ = true;
@@ -120,9 +122,7 @@ public:
                     break;
                 }
                 if (!next) {
-                    // Without a keyboard left (stdin at its end) nobody can
-                    // press q: the end is the exit.
-                    if ((!o_.follow || pb_.ended()) && !search_ && (exit_at_end_ || !stdin_open)) {
+                    if ((!o_.follow || pb_.ended()) && !search_ && !stays_at_end()) {
                         pb_.advance_to(std::max(target, pb_.position()));
                         draw(true);
                         break;  // the end: tlog-play exits here too
@@ -163,7 +163,7 @@ public:
             timeout = timeout < 0 ? 500 : std::min(timeout, 500);
             if (search_) timeout = std::min(timeout, 50);  // notice its end soon
             struct pollfd fds[2] = {{term.signal_fd(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-            int nfds = stdin_open ? 2 : 1;
+            int nfds = stdin_open_ ? 2 : 1;
             int rc = ::poll(fds, static_cast<nfds_t>(nfds), timeout);
             if (rc < 0 && errno != EINTR) break;
             if (rc > 0 && (fds[0].revents & POLLIN)) {
@@ -181,16 +181,17 @@ public:
                 if (resized) update_size();
             }
             std::vector<Key> keys;
-            if (stdin_open && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (stdin_open_ && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
                 char buf[256];
                 ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
                 if (n > 0)
                     parser_.feed(std::string_view(buf, static_cast<size_t>(n)), keys);
                 else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                    stdin_open = false;  // EOF: never poll it again
+                    stdin_open_ = false;  // EOF: never poll it again
             } else if (rc == 0 && parser_.pending()) {
                 parser_.timeout(keys);
             }
+            if (!keys.empty()) interacted_ = true;
             if (handle(keys)) break;
         }
         // The last screen stays exactly as recorded: none of the player's
@@ -308,6 +309,14 @@ private:
         return buf;
     }
 
+    // Whether the end of the recording is a state to seek back from or the
+    // exit. It is the exit, as in tlog, for scripts: without a keyboard
+    // (none, or at its end: nobody can press q), with --persist or
+    // --exit-at-end, and while no key was pressed: a terminal driven by a
+    // script (script(1) with stdin at its end keeps a terminal that never
+    // sends a key) must not wait forever.
+    bool stays_at_end() const { return !exit_at_end_ && stdin_open_ && interacted_; }
+
     // The recording has nothing more to play (follow: its end marker was
     // read): the end-of-recording state, left by seeking back.
     void check_end() {
@@ -315,7 +324,7 @@ private:
         if (end && !at_end_) {
             at_end_ = true;
             if (index_ready() && pb_.position() < end_time()) pb_.advance_to(end_time());
-            if (!exit_at_end_) say("end of recording: q quits, Home, Left or 0-9 seek back");
+            if (stays_at_end()) say("end of recording: q quits, Home, Left or 0-9 seek back");
             dirty_ = true;
         } else if (!end && at_end_) {
             at_end_ = false;
@@ -677,7 +686,7 @@ private:
     bool prompt_icase_ = false, prompt_fixed_ = false, last_icase_ = false, last_fixed_ = false;
     // Where the last search landed: n and N go on from its row.
     std::optional<SearchHit> last_hit_;
-    bool exit_at_end_ = true, at_end_ = false;
+    bool exit_at_end_ = true, at_end_ = false, interacted_ = false, stdin_open_ = false;
     bool status_on_ = false, input_on_ = false;
     std::string status_shown_, input_;
     int origin_row_ = 0, origin_col_ = 0;

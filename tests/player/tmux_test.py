@@ -1,6 +1,7 @@
 """The interactive player's keys, checked on the screen tmux shows.
 Usage: tmux_test.py TEST (TLOG_PLAY and CODEC_TOOL in the environment)."""
 import os
+import subprocess
 import sys
 
 from tlogtest.player import Script, Tmux, encode_raw, fail, scrolling_recording, tmpdir
@@ -291,7 +292,7 @@ def test_last_screen():
     rec = s.write(d)
     done = os.path.join(d, "done")
     t = Tmux()
-    t.start("sh -c '%s -i %s --exit-at-end; touch %s; sleep 30'" % (os.environ["TLOG_PLAY"], rec, done),
+    t.start("sh -c '%s -i %s; touch %s; sleep 30'" % (os.environ["TLOG_PLAY"], rec, done),
             env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})
     try:
         end = time.time() + 10
@@ -416,13 +417,24 @@ def test_end_of_recording():
     s = Script("80x24").out("FIRST-ROW\r\n")
     for i in range(2, 24):
         s.out("row %d\r\n" % i)
-    s.out("LAST-ROW").wait(500).out("\x1b7\x1b[2;1Hrow 2 at the end\x1b8!")
+    s.out("LAST-ROW").wait(2000).out("\x1b7\x1b[2;1Hrow 2 at the end\x1b8!")
     rec = s.write(d)
+    # Scripted use keeps tlog's exit at the end: a terminal that never sends
+    # a key (script(1) with stdin at its end, as scripts drive tlog-play).
+    r = subprocess.run(["script", "-qec", "%s -i %s" % (os.environ["TLOG_PLAY"], rec), "/dev/null"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    if r.returncode != 0 or b"row 2 at the end" not in r.stdout:
+        fail("played under script(1) without keys: %r %r" % (r.returncode, r.stdout[-300:]))
+    # An auditor who pressed a key: the end is a state, not the exit.
     done = os.path.join(d, "done")
     t = Tmux()
     t.start("sh -c '%s -i %s; echo $? > %s; sleep 30'" % (os.environ["TLOG_PLAY"], rec, done),
             env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})
     try:
+        t.wait_for("LAST-ROW")
+        t.keys("s")                       # status on...
+        t.wait_for("playing")
+        t.keys("s")                       # ...and off: a key was pressed
         t.wait_for("end of recording", 10)
         time.sleep(0.5)
         if os.path.exists(done):
