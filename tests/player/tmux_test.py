@@ -358,6 +358,11 @@ def test_status_line():
         t.wait_for("00:00:55.000/00:01:40.000 55%")
         t.keys("}")
         t.wait_for("x2 paused")
+        t.keys(" ")                       # playing: the clock moves on the status line
+        t.wait_for("x2 playing")
+        t.wait_for("00:00:57.")
+        t.keys(" ")
+        t.wait_for("x2 paused")
         t.keys("G")
         t.wait_for("00:01:40.000/00:01:40.000 100% x2 END")
         t.keys("s")                       # hidden: the spare row is empty
