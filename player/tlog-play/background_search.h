@@ -21,9 +21,12 @@ class BackgroundSearch {
 public:
     enum class Direction { Forward, Backward };
     // Forward: the first hit after `from_ms`; backward: the last hit before
-    // it. `index` must outlive the search.
+    // it. With `row` (a hit at `from_ms` the player stands on), hits at
+    // `from_ms` on the rows after it (forward) or before it (backward)
+    // come first: several rows can show the text at the same time.
+    // `index` must outlive the search.
     BackgroundSearch(const std::string& path, const RecordingIndex& index, std::unique_ptr<Regex> re, uint64_t from_ms,
-                     Direction dir);
+                     Direction dir, int row = -1);
     // Cancels a search still running (checked every few hundred events and
     // between keyframe intervals) and waits for the thread.
     ~BackgroundSearch();
@@ -42,6 +45,7 @@ private:
     std::unique_ptr<Regex> re_;
     Direction dir_;
     uint64_t from_;
+    int row_;
     std::atomic<uint64_t> at_;
     std::atomic<bool> cancel_{false}, done_{false};
     std::optional<SearchHit> hit_;

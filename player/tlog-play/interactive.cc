@@ -43,6 +43,9 @@ public:
     Player(const Options& o, const std::string& path, const RecordingIndex& idx, const CacheOptions* background)
         : o_(o), path_(path), idx_(&idx), pb_(path, idx, o.follow), speed_(std::clamp(o.speed, kMinSpeed, kMaxSpeed)) {
         if (background) bg_ = std::make_unique<BackgroundIndex>(path, *background);
+        pb_.on_event = [this](const PlayEvent& ev) {
+            if (ev.type == Event::Type::Input) add_input(ev.data);
+        };
         pb_.on_gap = [this](const Gap& g) {
             gaps_seen_++;
             say("gap: messages " + std::to_string(g.first_id) + ".." + std::to_string(g.last_id) + " missing at " +
@@ -56,6 +59,15 @@ public:
 
     int run() {
         keys_ = ::isatty(STDIN_FILENO);
+        // Scripts (no keys) and --persist (q is ignored) cannot leave an
+        // end-of-recording state: they exit at the end, as tlog does.
+        exit_at_end_ = !keys_ || o_.persist || o_.exit_at_end;
+        // Started paused, a key is needed anyway: an auditor at work.
+        interacted_ = o_.paused;
+        status_on_ = o_.status;
+        input_on_ = o_.show_input;
+        last_icase_ = o_.ignore_case;
+        last_fixed_ = o_.fixed_string;
         Terminal term(keys_, !o_.persist);
         term_ = &term;
         update_size();
@@ -65,9 +77,11 @@ public:
             auto t = parse_time(o_.go);
             seek(t ? *t : end_time());
         }
+        if (o_.speed < kMinSpeed || o_.speed > kMaxSpeed)
+            say("speed " + speed_text(speed_) + ": the limit (x1/16 to x16)");
         anchor();
         int status = 0;
-        bool stdin_open = keys_;
+        stdin_open_ = keys_;
         for (;;) {
             uint64_t now = now_ms();
             if (view_.tick(now)) dirty_ = true;
@@ -112,13 +126,14 @@ public:
                     break;
                 }
                 if (!next) {
-                    if ((!o_.follow || pb_.ended()) && !search_) {
+                    if ((!o_.follow || pb_.ended()) && !search_ && !stays_at_end()) {
                         pb_.advance_to(std::max(target, pb_.position()));
                         draw(true);
                         break;  // the end: tlog-play exits here too
                     }
-                    // A search still running keeps the player at the end
-                    // until it says where its hit is.
+                    // The end-of-recording state waits for keys; a search
+                    // still running keeps the player at the end until it
+                    // says where its hit is.
                     timeout = static_cast<int>(kFollowPollMs);
                 } else {
                     cap_idle(*next);
@@ -128,6 +143,8 @@ public:
                         dirty_ = true;
                         next = pb_.next_time();
                     }
+                    // The status line's clock runs between events too.
+                    if (status_on_ && next && *next > target) pb_.advance_to(target);
                     if (next && *next > target)
                         timeout = static_cast<int>(
                             std::min<double>(std::ceil(static_cast<double>(*next - target) / speed_), 1000.0));
@@ -135,6 +152,9 @@ public:
                         timeout = 0;
                 }
             }
+            check_end();
+            if (status_on_ && status_text() != status_shown_) dirty_ = true;
+            if (status_on_ && !paused_ && !at_end_) timeout = timeout < 0 ? 250 : std::min(timeout, 250);
             if (dirty_) {
                 if (now - last_draw_ >= kFrameMs || timeout < 0 || timeout > static_cast<int>(kFrameMs))
                     draw(false);
@@ -147,7 +167,7 @@ public:
             timeout = timeout < 0 ? 500 : std::min(timeout, 500);
             if (search_) timeout = std::min(timeout, 50);  // notice its end soon
             struct pollfd fds[2] = {{term.signal_fd(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-            int nfds = stdin_open ? 2 : 1;
+            int nfds = stdin_open_ ? 2 : 1;
             int rc = ::poll(fds, static_cast<nfds_t>(nfds), timeout);
             if (rc < 0 && errno != EINTR) break;
             if (rc > 0 && (fds[0].revents & POLLIN)) {
@@ -165,18 +185,26 @@ public:
                 if (resized) update_size();
             }
             std::vector<Key> keys;
-            if (stdin_open && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (stdin_open_ && rc > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
                 char buf[256];
                 ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
                 if (n > 0)
                     parser_.feed(std::string_view(buf, static_cast<size_t>(n)), keys);
                 else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                    stdin_open = false;  // EOF: never poll it again
+                    stdin_open_ = false;  // EOF: never poll it again
             } else if (rc == 0 && parser_.pending()) {
                 parser_.timeout(keys);
             }
+            if (!keys.empty()) interacted_ = true;
             if (handle(keys)) break;
         }
+        // The last screen stays exactly as recorded: none of the player's
+        // own lines are left on it.
+        view_.clear_notice();
+        view_.clear_prompt();
+        view_.set_help({});
+        status_on_ = input_on_ = false;
+        draw(true);
         search_.reset();  // stops a search still running
         term.restore();
         term_ = nullptr;
@@ -255,20 +283,132 @@ private:
             size_notice_ = true;
             size_message_ = "the recording is " + std::to_string(want_cols_) + "x" + std::to_string(want_rows_) +
                             ", this terminal is " + std::to_string(term_cols_) + "x" + std::to_string(term_rows_) +
-                            " and cannot be resized: the screen is cut";
-            say(size_message_);
+                            " and cannot be resized: the screen is cut (Ctrl+arrows or H J K L pan)";
+            // On the screen, short enough for 80 columns.
+            say("the recording is " + std::to_string(want_cols_) + "x" + std::to_string(want_rows_) +
+                ", the terminal " + std::to_string(term_cols_) + "x" + std::to_string(term_rows_) +
+                ": Ctrl+arrows or H J K L pan");
         }
     }
 
     void draw(bool force) {
         (void)force;
         check_size();
+        status_shown_ = status_on_ ? status_text() : std::string();
+        view_.set_status(status_shown_);
+        view_.set_input(input_on_ ? "input: " + input_tail() : std::string());
+        clamp_origin();
+        view_.set_origin(origin_row_, origin_col_);
         Terminal::write(view_.render(pb_.model()));
         last_draw_ = now_ms();
         dirty_ = false;
     }
 
+    static std::string speed_text(double s) {
+        char buf[32];
+        if (s >= 1)
+            std::snprintf(buf, sizeof buf, "x%g", s);
+        else
+            std::snprintf(buf, sizeof buf, "x1/%g", 1 / s);
+        return buf;
+    }
+
+    // Whether the end of the recording is a state to seek back from or the
+    // exit. It is the exit, as in tlog, for scripts: without a keyboard
+    // (none, or at its end: nobody can press q), with --persist or
+    // --exit-at-end, and while no key was pressed: a terminal driven by a
+    // script (script(1) with stdin at its end keeps a terminal that never
+    // sends a key) must not wait forever.
+    bool stays_at_end() const { return !exit_at_end_ && stdin_open_ && interacted_; }
+
+    // The recording has nothing more to play (follow: its end marker was
+    // read): the end-of-recording state, left by seeking back.
+    void check_end() {
+        bool end = !pb_.next_time() && (!o_.follow || pb_.ended()) && !o_.stop_ms;
+        if (end && !at_end_) {
+            at_end_ = true;
+            if (index_ready() && pb_.position() < end_time()) pb_.advance_to(end_time());
+            if (stays_at_end()) say("end of recording: q quits, Home, Left or 0-9 seek back");
+            dirty_ = true;
+        } else if (!end && at_end_) {
+            at_end_ = false;
+            dirty_ = true;
+        }
+    }
+
+    // Position / duration, percentage, speed, state, gaps, integrity,
+    // user@host and recording id: what an auditor must know at any time.
+    std::string status_text() const {
+        const RecordingSummary& sum = idx_->summary;
+        uint64_t pos = pb_.position();
+        // Playback runs on the clock past the last event before it sees the end.
+        if (index_ready() && !o_.follow) pos = std::min(pos, end_time());
+        std::string s = format_ms(pos) + "/";
+        if (index_ready()) {
+            uint64_t end = end_time();
+            s += format_ms(end) + " " + std::to_string(end ? std::min<uint64_t>(pos, end) * 100 / end : 100) + "%";
+        } else {
+            s += "? (indexing " + std::to_string(bg_->percent()) + "%)";
+        }
+        s += " " + speed_text(speed_);
+        s += at_end_ ? " END" : paused_ ? " paused" : " playing";
+        uint64_t gaps = std::max<uint64_t>(sum.gaps.size(), gaps_seen_);
+        s += "  gaps " + std::to_string(gaps);
+        s += std::string("  ") + (index_ready() ? IntegrityReport::name(sum.verdict) : "integrity not checked yet");
+        s += "  " + (sum.user.empty() ? std::string("-") : sum.user) + "@" +
+             (sum.host.empty() ? std::string("-") : sum.host);
+        s += "  rec " + (sum.rec.empty() ? std::string("-") : sum.rec);
+        const TermModel& m = pb_.model();
+        if (m.rows() > term_rows_ || m.cols() > term_cols_)
+            s += "  view row " + std::to_string(origin_row_ + 1) + " col " + std::to_string(origin_col_ + 1) + " of " +
+                 std::to_string(m.cols()) + "x" + std::to_string(m.rows());
+        return s;
+    }
+
+    // Recorded input as it would be typed: control keys as ^X. It is the
+    // recorded user's bytes: the view keeps printable ASCII only.
+    void add_input(const std::string& data) {
+        for (unsigned char c : data) {
+            if (c < 0x20 || c == 0x7f) {
+                input_ += '^';
+                input_ += static_cast<char>(c == 0x7f ? '?' : c + '@');
+            } else {
+                input_ += static_cast<char>(c);
+            }
+        }
+        if (input_.size() > 1024) input_.erase(0, input_.size() - 512);
+        if (input_on_) dirty_ = true;
+    }
+    std::string input_tail() const {
+        size_t room = term_cols_ > 8 ? term_cols_ - 8u : 1u;
+        return input_.size() > room ? input_.substr(input_.size() - room) : input_;
+    }
+
+    // The view over a recording larger than the terminal (or whose last
+    // rows the status or input line cover): every cell can be brought into
+    // view. A notice covers a row for a moment only: the view does not
+    // move for it.
+    int view_rows() const { return std::max(1, term_rows_ - view_.lasting_lines()); }
+    void clamp_origin() {
+        const TermModel& m = pb_.model();
+        origin_row_ = std::clamp(origin_row_, 0, std::max(0, m.rows() - view_rows()));
+        origin_col_ = std::clamp(origin_col_, 0, std::max(0, m.cols() - static_cast<int>(term_cols_)));
+    }
+    void pan(int drow, int dcol) {
+        origin_row_ += drow * std::max(1, view_rows() / 2);
+        origin_col_ += dcol * std::max(1, term_cols_ / 2);
+        clamp_origin();
+        const TermModel& m = pb_.model();
+        say("view: rows " + std::to_string(origin_row_ + 1) + "-" +
+            std::to_string(std::min<int>(m.rows(), origin_row_ + view_rows())) + ", columns " +
+            std::to_string(origin_col_ + 1) + "-" + std::to_string(std::min<int>(m.cols(), origin_col_ + term_cols_)) +
+            " of " + std::to_string(m.cols()) + "x" + std::to_string(m.rows()));
+    }
+
     void seek(uint64_t ms) {
+        // The input shown is what was typed shortly before the position:
+        // the seek replays it (from the keyframe, or from where playback was).
+        input_.clear();
         uint64_t end = end_time();
         if (!o_.follow && index_ready() && ms > end) ms = end;
         pb_.seek(ms);
@@ -284,12 +424,10 @@ private:
     void set_speed(double s) {
         anchor();
         speed_ = std::clamp(s, kMinSpeed, kMaxSpeed);
-        char buf[64];
-        if (speed_ >= 1)
-            std::snprintf(buf, sizeof buf, "speed x%g", speed_);
+        if (s < kMinSpeed || s > kMaxSpeed)
+            say("speed " + speed_text(speed_) + ": the limit (x1/16 to x16)");
         else
-            std::snprintf(buf, sizeof buf, "speed x1/%g", 1 / speed_);
-        say(buf);
+            say("speed " + speed_text(speed_));
     }
 
     using Dir = BackgroundSearch::Direction;
@@ -298,16 +436,22 @@ private:
 
     // Starts a search beside playback (one at a time: a new one replaces a
     // running one). Forward finds the first hit after the current time,
-    // backward the last hit before it.
-    void search(const std::string& pattern, Dir dir) {
+    // backward the last hit before it; at a hit the search has just
+    // landed on, the other rows hit at the same time come first.
+    void search(const std::string& pattern, Dir dir, bool icase, bool fixed) {
         if (pattern.empty()) return;
-        last_search_ = pattern;
         search_.reset();
         try {
-            auto re = std::make_unique<Regex>(pattern, o_.ignore_case, o_.fixed_string);
-            uint64_t from = dir == Dir::Forward ? pb_.position() + 1 : pb_.position();
-            search_pattern_ = pattern;
-            search_ = std::make_unique<BackgroundSearch>(path_, *idx_, std::move(re), from, dir);
+            auto re = std::make_unique<Regex>(pattern, icase, fixed);
+            bool same = last_hit_ && last_hit_->pos_ms == pb_.position() && pattern == last_search_ &&
+                        icase == last_icase_ && fixed == last_fixed_;
+            int row = same ? last_hit_->row : -1;
+            last_search_ = pattern;
+            last_icase_ = icase;
+            last_fixed_ = fixed;
+            search_shown_name_ =
+                std::string(1, prompt_char(dir)) + pattern + prompt_char(dir) + (icase ? "I" : "") + (fixed ? "F" : "");
+            search_ = std::make_unique<BackgroundSearch>(path_, *idx_, std::move(re), pb_.position(), dir, row);
             search_shown_ = 0;
             said_at_ = 0;
             show_search_progress(now_ms());
@@ -321,9 +465,7 @@ private:
     void show_search_progress(uint64_t now) {
         if (!search_ || now - search_shown_ < 250 || (said_at_ > search_shown_ && now - said_at_ < 1500)) return;
         search_shown_ = now;
-        char c = prompt_char(search_->direction());
-        view_.notice("searching " + std::string(1, c) + search_pattern_ + c + " at " + format_ms(search_->at()) +
-                         " (ESC cancels)",
+        view_.notice("searching " + search_shown_name_ + " at " + format_ms(search_->at()) + " (ESC cancels)",
                      now + kNoticeMs);
         dirty_ = true;
     }
@@ -337,143 +479,185 @@ private:
     // The search thread finished: jump to its hit and say so.
     void finish_search() {
         std::unique_ptr<BackgroundSearch> s = std::move(search_);
-        char c = prompt_char(s->direction());
-        std::string shown = std::string(1, c) + search_pattern_ + c;
+        const std::string& shown = search_shown_name_;
         try {
             if (auto hit = s->take()) {
                 seek(hit->pos_ms);
+                last_hit_ = SearchHit{hit->pos_ms, hit->row, {}};
                 say(shown + " at " + format_ms(hit->pos_ms) + " row " + std::to_string(hit->row + 1));
             } else {
                 say(shown + ": no match " + (s->direction() == Dir::Forward ? "after " : "before ") +
-                    format_ms(s->from() ? s->from() - (s->direction() == Dir::Forward ? 1 : 0) : 0));
+                    format_ms(s->from()));
             }
         } catch (const std::exception& e) {
             say(shown + ": " + e.what());
         }
     }
 
+    void show_prompt() {
+        view_.set_prompt(prompt_char(prompt_dir_) + prompt_,
+                         std::string("   (TAB ignore case: ") + (prompt_icase_ ? "on" : "off") +
+                             ", ^F fixed string: " + (prompt_fixed_ ? "on" : "off") + ")");
+        dirty_ = true;
+    }
+
+    // The search prompt's keys.
+    void prompt_key(const Key& k) {
+        auto cmd = command_for(k, Binding::Where::Prompt);
+        if (!cmd) {
+            if (k.type == Key::Type::Char && k.ch >= 0x20 && k.ch < 0x7f) prompt_ += k.ch;
+        } else {
+            switch (*cmd) {
+                case Command::PromptEnter:
+                    prompting_ = false;
+                    view_.clear_prompt();
+                    search(prompt_, prompt_dir_, prompt_icase_, prompt_fixed_);
+                    dirty_ = true;
+                    return;
+                case Command::PromptCancel:
+                    prompting_ = false;
+                    view_.clear_prompt();
+                    dirty_ = true;
+                    return;
+                case Command::PromptErase:
+                    if (!prompt_.empty()) prompt_.pop_back();
+                    break;
+                case Command::PromptIgnoreCase: prompt_icase_ = !prompt_icase_; break;
+                case Command::PromptFixed: prompt_fixed_ = !prompt_fixed_; break;
+                default: break;
+            }
+        }
+        show_prompt();
+    }
+
+    void toggle_help() {
+        if (view_.help_shown()) {
+            view_.set_help({});
+        } else {
+            std::vector<std::string> lines = help_lines();
+            lines.emplace_back("Any key closes this help.");
+            view_.set_help(std::move(lines));
+        }
+        dirty_ = true;
+    }
+
     // Returns true to quit.
     bool handle(const std::vector<Key>& keys) {
         using T = Key::Type;
         for (const Key& k : keys) {
-            if (prompting_) {
-                if (k.type == T::Enter) {
-                    prompting_ = false;
-                    view_.clear_prompt();
-                    search(prompt_, prompt_dir_);
-                } else if (k.type == T::Escape || (k.type == T::Char && (k.ch == 3 || k.ch == 7))) {
-                    prompting_ = false;
-                    view_.clear_prompt();
-                } else if (k.type == T::Backspace) {
-                    if (!prompt_.empty()) prompt_.pop_back();
-                    view_.set_prompt(prompt_char(prompt_dir_) + prompt_);
-                } else if (k.type == T::Char && k.ch >= 0x20 && k.ch < 0x7f) {
-                    prompt_ += k.ch;
-                    view_.set_prompt(prompt_char(prompt_dir_) + prompt_);
-                }
-                dirty_ = true;
+            if (view_.help_shown()) {
+                toggle_help();  // any key closes it, and does nothing else
                 continue;
             }
-            // While a search runs, ESC, q and ^C stop it (not the player);
+            if (prompting_) {
+                prompt_key(k);
+                continue;
+            }
+            auto cmd = command_for(k, Binding::Where::Player);
+            // While a search runs, the quit keys stop it (not the player);
             // every other key works as usual.
-            if (search_ && (k.type == T::Escape || (k.type == T::Char && (k.ch == 'q' || k.ch == 3)))) {
+            if (search_ && (cmd == Command::StopSearch || cmd == Command::Quit)) {
                 cancel_search();
                 continue;
             }
-            int64_t step = 0;
-            switch (k.type) {
-                case T::Left: step = -5000; break;
-                case T::Right: step = 5000; break;
-                case T::ShiftLeft:
-                case T::ShiftDown:
-                case T::Down:
-                case T::PageDown: step = -60000; break;
-                case T::ShiftRight:
-                case T::ShiftUp:
-                case T::Up:
-                case T::PageUp: step = 60000; break;
-                case T::Home: seek(0); break;
-                case T::End:
-                    if (need_index()) seek(end_time());
-                    break;
-                case T::Backspace: set_speed(1); break;
-                case T::Enter:
-                case T::Escape:
-                case T::Char: break;
-            }
-            if (k.type != T::Char) typed_.clear();
-            if (step < 0 && !need_index()) continue;
-            if (step) {
-                seek_by(step);
-                say(format_ms(pb_.position()));
-            }
-            if (k.type != T::Char) continue;
-            char c = k.ch;
             // A typed time is digits, ':' and '.' in quick succession, then G.
             uint64_t now = now_ms();
-            if ((c != 'G' && !((c >= '0' && c <= '9') || c == ':' || c == '.')) || now - typed_at_ > 3000)
-                typed_.clear();
+            bool time_key = cmd == Command::Percent || cmd == Command::TimeSep || cmd == Command::GoEnd ||
+                            (cmd == Command::Step && !typed_.empty());
+            if (!time_key || now - typed_at_ > 3000 || (cmd == Command::GoEnd && k.type != T::Char)) typed_.clear();
             typed_at_ = now;
-            switch (c) {
-                case ' ':
-                case 'p':
-                    paused_ = !paused_;
-                    anchor();
-                    if (paused_) say("paused at " + format_ms(pb_.position()));
-                    break;
-                case '}': set_speed(speed_ * 2); break;
-                case '{': set_speed(speed_ / 2); break;
-                case '.':
-                    if (!typed_.empty() && typed_.find('.') == std::string::npos && typed_.back() != ':') {
-                        typed_ += c;  // a fraction of a typed time
-                        break;
-                    }
-                    typed_.clear();
-                    if (paused_) {
-                        pb_.step();
-                        dirty_ = true;
-                    }
-                    break;
-                case 'G': {
-                    if (!need_index()) {
-                        typed_.clear();
-                        break;
-                    }
-                    std::optional<uint64_t> t;
-                    try {
-                        if (!typed_.empty()) t = parse_time(typed_);
-                    } catch (const std::invalid_argument&) {
-                        say("bad time: " + typed_);
-                    }
-                    typed_.clear();
-                    seek(t ? *t : end_time());
-                    say("at " + format_ms(pb_.position()));
+            if (cmd && run_command(*cmd, k)) return true;
+        }
+        return false;
+    }
+
+    // Returns true to quit.
+    bool run_command(Command cmd, const Key& k) {
+        int64_t step = 0;
+        switch (cmd) {
+            case Command::Back5s: step = -5000; break;
+            case Command::Forward5s: step = 5000; break;
+            case Command::Back1min: step = -60000; break;
+            case Command::Forward1min: step = 60000; break;
+            case Command::Start: seek(0); break;
+            case Command::NormalSpeed: set_speed(1); break;
+            case Command::Pause:
+                paused_ = !paused_;
+                anchor();
+                if (paused_) say("paused at " + format_ms(pb_.position()));
+                dirty_ = true;
+                break;
+            case Command::Faster: set_speed(speed_ * 2); break;
+            case Command::Slower: set_speed(speed_ / 2); break;
+            case Command::Step:
+                if (!typed_.empty() && typed_.find('.') == std::string::npos && typed_.back() != ':') {
+                    typed_ += '.';  // a fraction of a typed time
                     break;
                 }
-                case ':': typed_ += c; break;
-                case '/':
-                case '?':
-                    prompting_ = true;
-                    prompt_dir_ = c == '/' ? Dir::Forward : Dir::Backward;
-                    prompt_.clear();
-                    view_.set_prompt(std::string(1, c));
+                typed_.clear();
+                if (paused_) {
+                    pb_.step();
                     dirty_ = true;
+                }
+                break;
+            case Command::GoEnd: {
+                if (!need_index()) {
+                    typed_.clear();
                     break;
-                case 'n': search(last_search_, Dir::Forward); break;
-                case 'N': search(last_search_, Dir::Backward); break;
-                case 'q':
-                case 3:  // ^C: the keyboard's interrupt, read as a key
-                    if (!o_.persist) return true;
-                    break;
-                default:
-                    if (c >= '0' && c <= '9') {
-                        typed_ += c;
-                        if (!need_index()) break;
-                        seek(end_time() * static_cast<uint64_t>(c - '0') / 10);
-                        say(std::string(1, c) + "0%: " + format_ms(pb_.position()));
-                    }
-                    break;
+                }
+                std::optional<uint64_t> t;
+                try {
+                    if (!typed_.empty()) t = parse_time(typed_);
+                } catch (const std::invalid_argument&) {
+                    say("bad time: " + typed_);
+                }
+                typed_.clear();
+                seek(t ? *t : end_time());
+                say("at " + format_ms(pb_.position()));
+                break;
             }
+            case Command::TimeSep: typed_ += ':'; break;
+            case Command::Percent: {
+                char c = k.ch;
+                typed_ += c;
+                if (!need_index()) break;
+                seek(end_time() * static_cast<uint64_t>(c - '0') / 10);
+                say(std::string(1, c) + "0%: " + format_ms(pb_.position()));
+                break;
+            }
+            case Command::SearchForward:
+            case Command::SearchBackward:
+                prompting_ = true;
+                prompt_dir_ = cmd == Command::SearchForward ? Dir::Forward : Dir::Backward;
+                prompt_.clear();
+                prompt_icase_ = last_icase_;
+                prompt_fixed_ = last_fixed_;
+                show_prompt();
+                break;
+            case Command::NextHit: search(last_search_, Dir::Forward, last_icase_, last_fixed_); break;
+            case Command::PreviousHit: search(last_search_, Dir::Backward, last_icase_, last_fixed_); break;
+            case Command::Status:
+                status_on_ = !status_on_;
+                dirty_ = true;
+                break;
+            case Command::Input:
+                input_on_ = !input_on_;
+                say(input_on_ ? "recorded input shown (it can hold passwords)" : "recorded input hidden");
+                break;
+            case Command::Help: toggle_help(); break;
+            case Command::PanLeft: pan(0, -1); break;
+            case Command::PanRight: pan(0, 1); break;
+            case Command::PanUp: pan(-1, 0); break;
+            case Command::PanDown: pan(1, 0); break;
+            case Command::Quit:
+                if (!o_.persist) return true;
+                break;
+            default: break;
+        }
+        if (step < 0 && !need_index()) return false;
+        if (step) {
+            seek_by(step);
+            say(format_ms(pb_.position()));
         }
         return false;
     }
@@ -501,10 +685,19 @@ private:
     bool prompting_ = false;
     Dir prompt_dir_ = Dir::Forward;
     std::string prompt_, last_search_, typed_;
+    // The search flags: the prompt's (toggled there) and the last search's
+    // (n and N reuse them); -I and -F set them at the start.
+    bool prompt_icase_ = false, prompt_fixed_ = false, last_icase_ = false, last_fixed_ = false;
+    // Where the last search landed: n and N go on from its row.
+    std::optional<SearchHit> last_hit_;
+    bool exit_at_end_ = true, at_end_ = false, interacted_ = false, stdin_open_ = false;
+    bool status_on_ = false, input_on_ = false;
+    std::string status_shown_, input_;
+    int origin_row_ = 0, origin_col_ = 0;
     // Declared after the index it reads and destroyed (cancelled, joined)
     // before it.
     std::unique_ptr<BackgroundSearch> search_;
-    std::string search_pattern_;
+    std::string search_shown_name_;
     uint64_t search_shown_ = 0, said_at_ = 0;
     uint64_t typed_at_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "keys.h"
 #include "tlog/error.h"
 #include "tlog/play/index_cache.h"
 #include "tlog/settings.h"
@@ -48,6 +49,9 @@ enum LongOnly {
     O_UNTIL,
     O_WIDE,
     O_JSON,
+    O_STATUS,
+    O_SHOW_INPUT,
+    O_EXIT_AT_END,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -123,6 +127,13 @@ void print_usage() {
         "      --persist               ignore the quit key and keyboard signals\n"
         "      --lax                   play through missing or damaged messages, saying where\n"
         "      --idle-limit=SECONDS    play pauses longer than SECONDS as SECONDS\n"
+        "      --status                start with the status line shown (key s)\n"
+        "      --show-input            start with the recorded input (keystrokes) shown (key i);\n"
+        "                              off by default: input can hold passwords\n"
+        "      --exit-at-end           exit when the recording ends, as tlog's player does; without\n"
+        "                              it, once a key was pressed (or with -p), the player stays\n"
+        "                              at the end until q (never without a terminal on stdin,\n"
+        "                              or with --persist)\n"
         "Journal reader (-r journal):\n"
         "  -M, --journal-match=F=V     entries whose field F is V (repeatable)\n"
         "  -S, --journal-since=SECONDS from this time (seconds since the epoch)\n"
@@ -160,11 +171,10 @@ void print_usage() {
         "  -h, --help, -v, --version\n\n"
         "Configuration: " TLOG_SYSCONFDIR
         "/tlog-play.conf, then $TLOG_PLAY_CONF_FILE, then\n"
-        "  $TLOG_PLAY_CONF_TEXT, then the command line (tlog-play.conf(5)).\n\n"
-        "Keys: SPACE/p pause, } { speed x2 /2, BACKSPACE speed 1, . step, G end (or typed time),\n"
-        "  left/right 5 s, shift+left/right or up/down 1 min, 0-9 go to 0-90%,\n"
-        "  / search forward, ? search backward, n next hit, N previous hit (ESC cancels a search), q quit\n",
+        "  $TLOG_PLAY_CONF_TEXT, then the command line (tlog-play.conf(5)).\n\n",
         stdout);
+    // The keys: from the player's own table of bindings.
+    for (const std::string& l : help_lines()) std::printf("%s\n", l.c_str());
 }
 
 json::Value load_configuration(const ConfigSources& src) {
@@ -299,6 +309,9 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
         {"until", required_argument, nullptr, O_UNTIL},
         {"wide", no_argument, nullptr, O_WIDE},
         {"json", no_argument, nullptr, O_JSON},
+        {"status", no_argument, nullptr, O_STATUS},
+        {"show-input", no_argument, nullptr, O_SHOW_INPUT},
+        {"exit-at-end", no_argument, nullptr, O_EXIT_AT_END},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -367,6 +380,9 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
             case O_UNTIL: o.list_until = optarg; break;
             case O_WIDE: o.wide = true; break;
             case O_JSON: o.json = true; break;
+            case O_STATUS: o.status = true; break;
+            case O_SHOW_INPUT: o.show_input = true; break;
+            case O_EXIT_AT_END: o.exit_at_end = true; break;
             case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
             case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
             case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);

@@ -23,6 +23,9 @@ struct Options {
     bool persist = false;
     bool lax = false;
     uint64_t idle_limit_ms = 0;  // 0: no limit
+    bool status = false;         // --status: the status line from the start
+    bool show_input = false;     // --show-input: recorded keystrokes shown (can hold passwords)
+    bool exit_at_end = false;    // --exit-at-end: tlog's behaviour, no end-of-recording state
     // Other modes.
     bool list = false;
     bool verify = false;

@@ -1,5 +1,7 @@
 #include "screen_view.h"
 
+#include <algorithm>
+
 namespace tlog::play::cli {
 
 void ScreenView::set_size(uint16_t rows, uint16_t cols) {
@@ -27,9 +29,14 @@ bool ScreenView::tick(uint64_t now_ms) {
     return false;
 }
 
+int ScreenView::bottom_lines() const {
+    int n = (!input_.empty()) + (!prompt_.empty() || !notice_.empty()) + (!status_.empty());
+    return std::min<int>(n, rows_);
+}
+
 std::string ScreenView::clean(const std::string& s, size_t max_cols) {
-    // Our own messages, but they quote file names and recording ids:
-    // printable ASCII only.
+    // Our own messages, but they quote file names, recording ids, user and
+    // host names and recorded input: printable ASCII only.
     std::string out;
     for (char c : s) {
         if (out.size() >= max_cols) break;
@@ -45,22 +52,39 @@ std::string ScreenView::render(const TermModel& m) {
         out += "\x1b[0m\x1b[H\x1b[2J";
         cleared_ = true;
     }
-    const std::string& overlay = !prompt_.empty() ? prompt_ : notice_;
+    // The player's lines, top to bottom, on the last rows.
+    std::vector<std::string> bottom;
+    int prompt_row = -1;
+    if (!input_.empty()) bottom.push_back(input_);
+    if (!prompt_.empty()) {
+        prompt_row = static_cast<int>(bottom.size());
+        bottom.push_back(prompt_ + prompt_hint_);
+    } else if (!notice_.empty()) {
+        bottom.push_back(notice_);
+    }
+    if (!status_.empty()) bottom.push_back(status_);
+    int first_bottom = rows_ - bottom_lines();
+    if (prompt_row >= 0) prompt_row += rows_ - static_cast<int>(bottom.size());
     for (int r = 0; r < rows_; r++) {
         std::string line;
-        if (r == rows_ - 1 && !overlay.empty())
-            line = "\x1b[0;7m" + clean(overlay, cols_) + "\x1b[0m";
-        else if (r < m.rows())
-            line = m.draw_row(r, cols_);
-        if (line == shown_[r]) continue;
+        if (r >= first_bottom) {
+            line = "\x1b[0;7m" +
+                   clean(bottom[static_cast<size_t>(r - (rows_ - static_cast<int>(bottom.size())))], cols_) + "\x1b[0m";
+        } else if (!help_.empty()) {
+            if (static_cast<size_t>(r) < help_.size()) line = clean(help_[static_cast<size_t>(r)], cols_);
+        } else if (r + origin_row_ < m.rows()) {
+            line = m.draw_row(r + origin_row_, cols_, origin_col_);
+        }
+        if (line == shown_[static_cast<size_t>(r)]) continue;
         out += "\x1b[" + std::to_string(r + 1) + ";1H" + line + "\x1b[0m\x1b[K";
-        shown_[r] = std::move(line);
+        shown_[static_cast<size_t>(r)] = std::move(line);
     }
-    if (!prompt_.empty()) {
+    int crow = m.cursor_row() - origin_row_, ccol = m.cursor_col() - origin_col_;
+    if (prompt_row >= 0) {
         size_t col = std::min<size_t>(prompt_.size(), cols_ - 1);
-        out += "\x1b[" + std::to_string(rows_) + ";" + std::to_string(col + 1) + "H\x1b[?25h";
-    } else if (m.cursor_visible() && m.cursor_row() < rows_ && m.cursor_col() < cols_) {
-        out += "\x1b[" + std::to_string(m.cursor_row() + 1) + ";" + std::to_string(m.cursor_col() + 1) + "H\x1b[?25h";
+        out += "\x1b[" + std::to_string(prompt_row + 1) + ";" + std::to_string(col + 1) + "H\x1b[?25h";
+    } else if (help_.empty() && m.cursor_visible() && crow >= 0 && crow < first_bottom && ccol >= 0 && ccol < cols_) {
+        out += "\x1b[" + std::to_string(crow + 1) + ";" + std::to_string(ccol + 1) + "H\x1b[?25h";
     }
     return out;
 }

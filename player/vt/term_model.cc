@@ -140,19 +140,26 @@ std::string TermModel::text() const {
     return s;
 }
 
-std::string TermModel::draw_row(int row, int max_cols) const {
+std::string TermModel::draw_row(int row, int max_cols, int first_col) const {
     const vt::ScreenState& s = emu_->state();
     std::string out;
-    if (row < 0 || row >= s.rows) return out;
+    if (row < 0 || row >= s.rows || first_col < 0 || first_col >= s.cols) return out;
     const std::vector<Cell>& cells = s.grid().line(row).cells;
-    int limit = std::min(max_cols, s.cols);
+    int limit = first_col + std::min(max_cols, s.cols - first_col);
     int last = limit;
-    while (last > 0 && invisible_blank(cells[static_cast<size_t>(last - 1)]) && !s.reverse_screen) last--;
+    while (last > first_col && invisible_blank(cells[static_cast<size_t>(last - 1)]) && !s.reverse_screen) last--;
     vt::Pen cur;
     bool have_pen = false;
-    for (int col = 0; col < last; col++) {
+    for (int col = first_col; col < last; col++) {
         const Cell& c = cells[static_cast<size_t>(col)];
-        if (c.width == 0) continue;  // right half of a wide character
+        if (c.width == 0 && col > first_col) continue;  // right half of a wide character
+        if (c.width == 0) {
+            // The view starts on the right half of a wide character: a
+            // blank holds its column.
+            out += "\x1b[0m ";
+            have_pen = false;
+            continue;
+        }
         vt::Pen p = c.pen();
         if (s.reverse_screen) p.attrs ^= vt::kReverse;
         if (!have_pen || !(p == cur)) {

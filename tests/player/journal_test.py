@@ -175,7 +175,7 @@ def test_journal_follow():
     path = os.path.join(d, "live.journal")
     first, t = entries_of([rec], stop=3)
     append_journal(path, first)
-    p = PtyPlayer(["-r", "journal", "--journal-file", path, "-m", "live", "-f"])
+    p = PtyPlayer(["-r", "journal", "--journal-file", path, "-m", "live", "-f", "--exit-at-end"])
     try:
         deadline = time.time() + 5
         while b"live 2" not in p.out and time.time() < deadline:
@@ -302,7 +302,7 @@ def test_journald_live():
         live = live_recording(d, "jd-live", "live", tail_ms=3000)
         logger_send(d, live[:3])
         wait_entries(j, "jd-live", 3)
-        p = PtyPlayer(["-r", "journal", "-M", "TLOG_REC=jd-live", "-f"])
+        p = PtyPlayer(["-r", "journal", "-M", "TLOG_REC=jd-live", "-f", "--exit-at-end"])
         try:
             deadline = time.time() + 5
             while b"live 2" not in p.out and time.time() < deadline:

@@ -7,6 +7,8 @@
 
 #include "cmocka_cxx.h"
 
+using tlog::play::cli::Binding;
+using tlog::play::cli::Command;
 using tlog::play::cli::Key;
 using tlog::play::cli::KeyParser;
 
@@ -92,13 +94,55 @@ void test_lone_escape(void**) {
     assert_int_equal(out[0].ch, 'q');
 }
 
+void test_function_and_ctrl_keys(void**) {
+    auto k = parse({"\x1bOP\x1b[11~\x1b[1;5D\x1b[1;5C\x1b[1;5A\x1b[1;5B\x1b[P"});
+    assert_int_equal(k.size(), 6);  // ESC [ P is no key
+    assert_int_equal(k[0].type, Key::Type::F1);
+    assert_int_equal(k[1].type, Key::Type::F1);
+    assert_int_equal(k[2].type, Key::Type::CtrlLeft);
+    assert_int_equal(k[3].type, Key::Type::CtrlRight);
+    assert_int_equal(k[4].type, Key::Type::CtrlUp);
+    assert_int_equal(k[5].type, Key::Type::CtrlDown);
+}
+
+// The table: one command per key and place, every command described, and
+// the help fits a 24x80 terminal with its closing lines.
+void test_binding_table(void**) {
+    using W = Binding::Where;
+    auto cmd = [](Key::Type t, char c, W w) { return tlog::play::cli::command_for(Key{t, c}, w); };
+    assert_true(cmd(Key::Type::Char, 'h', W::Player) == Command::Help);
+    assert_true(cmd(Key::Type::F1, 0, W::Player) == Command::Help);
+    assert_true(cmd(Key::Type::Char, '7', W::Player) == Command::Percent);
+    assert_true(cmd(Key::Type::Char, 'H', W::Player) == Command::PanLeft);
+    assert_true(cmd(Key::Type::Char, 'q', W::Player) == Command::Quit);
+    assert_true(cmd(Key::Type::Char, 9, W::Prompt) == Command::PromptIgnoreCase);
+    assert_true(cmd(Key::Type::Char, 6, W::Prompt) == Command::PromptFixed);
+    assert_false(cmd(Key::Type::Char, 'q', W::Prompt).has_value());  // typed into the pattern
+    assert_false(cmd(Key::Type::Char, 'x', W::Player).has_value());
+    auto all = tlog::play::cli::bindings();
+    for (size_t i = 0; i < all.size(); i++)
+        for (size_t j = i + 1; j < all.size(); j++) {
+            const Binding &a = all[i], &b = all[j];
+            bool overlap =
+                a.where == b.where && a.type == b.type && (a.type != Key::Type::Char || (a.lo <= b.hi && b.lo <= a.hi));
+            if (overlap) fail_msg("bindings %zu and %zu take the same key", i, j);
+        }
+    auto help = tlog::play::cli::help_lines();
+    assert_true(help.size() <= 22);
+    for (const auto& l : help) {
+        assert_true(l.size() <= 80);
+        assert_true(!l.empty() && l.back() != ' ');  // every line says something, no key without a description
+    }
+}
+
 }  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_keys),     cmocka_unit_test(test_arrows),
         cmocka_unit_test(test_split_sequence), cmocka_unit_test(test_answers_are_not_keys),
-        cmocka_unit_test(test_lone_escape),
+        cmocka_unit_test(test_lone_escape),    cmocka_unit_test(test_function_and_ctrl_keys),
+        cmocka_unit_test(test_binding_table),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -71,7 +71,7 @@ def test_hostile():
     rec = s.write(d)
     # Played normally, fast, after a seek, and as an export of rendered text.
     for args in (["-i", rec], ["-i", rec, "-s", "16"], ["-i", rec, "-g", "00:00:00.150"]):
-        p = PtyPlayer(args, rows=10, cols=60)
+        p = PtyPlayer(args + ["--exit-at-end"], rows=10, cols=60)
         rc = p.wait(10)
         if rc is None:
             fail("player did not finish: %r" % args)
@@ -81,6 +81,32 @@ def test_hostile():
             fail("the recording's text was not drawn")
         check_clean(p.out)
         p.close()
+    # The status line quotes the recording's user, host and id, and the
+    # input overlay its keystrokes: all of them the recorded user's bytes.
+    import json
+    s = Script("60x10").out("SAFE-TEXT-1\r\n").wait(10)
+    for h in HOSTILE:
+        # Shown as text (^[]0;...), the words would be on the screen: the
+        # check below looks for them to catch sequences that took effect.
+        s.inp(h.replace(b"pwned", b"title").replace(b"ZXZpbA", b"data")).wait(10)
+    s.out("\r\nSAFE-TEXT-2\r\n")
+    hostile = s.write(d, "fields.log")
+    lines = []
+    for line in open(hostile):
+        m = json.loads(line)
+        m["user"], m["host"], m["rec"] = "u\x1b]2;user\x07x", "h\x9b2Jy", "r\x1b[6nz"
+        lines.append(json.dumps(m) + "\n")
+    with open(hostile, "w") as f:
+        f.writelines(lines)
+    p = PtyPlayer(["-i", hostile, "--lax", "--status", "--show-input", "-p", "-g", "end"], rows=10, cols=200)
+    p.pump(1.5)
+    p.send("q")
+    if p.wait(10) != 0:
+        fail("hostile fields: %r" % p.stderr())
+    if b"u?]2;user?x@h??2Jy  rec r?[6nz" not in p.out or b"input: " not in p.out:
+        fail("the status and input lines were not drawn: %r" % p.out[-600:])
+    check_clean(p.out)
+    p.close()
     out = subprocess.run([os.environ["TLOG_PLAY"], "-i", rec, "--export", "text"], capture_output=True, check=True).stdout
     if b"\x1b" in out or b"\x9b" in out:
         fail("escape sequences in the text export")
@@ -228,7 +254,8 @@ def test_no_spin():
         if b"b" not in p.out:
             fail("%s: did not play to the end" % kind)
         p.close()
-    # A keyboard that goes away (the pty's other side closes) mid-play.
+    # A keyboard that sends no key: tlog's exit at the end (the end is a
+    # state to seek back from only once a key was pressed).
     p = PtyPlayer(["-i", rec])
     p.pump(0.3)
     start = time.time()
@@ -241,7 +268,7 @@ def test_no_spin():
 def test_size_notice():
     d = tmpdir()
     rec = Script("100x30").out("wide recording\r\n").wait(800).out("done\r\n").write(d)
-    p = PtyPlayer(["-i", rec], rows=10, cols=40)
+    p = PtyPlayer(["-i", rec, "--exit-at-end"], rows=10, cols=40)
     rc = p.wait(5)
     if rc != 0:
         fail("status %r" % rc)
@@ -281,11 +308,11 @@ def test_strict_and_lax():
     if rc != 1 or "messages 1..3 are missing" not in p.stderr() or "--lax plays what is there" not in p.stderr():
         fail("strict mode should name the missing first messages: %r %r" % (rc, p.stderr()))
     p.close()
-    p = PtyPlayer(["-i", first, "--lax"])
+    p = PtyPlayer(["-i", first, "--lax", "--exit-at-end"])
     if p.wait(5) != 0 or b"message 29" not in p.out:
         fail("lax mode should play a recording without its first messages")
     p.close()
-    p = PtyPlayer(["-i", rec, "--lax"])
+    p = PtyPlayer(["-i", rec, "--lax", "--exit-at-end"])
     rc = p.wait(5)
     if rc != 0 or "gap: messages 11..13 missing" not in p.stderr():
         fail("lax mode should play through and say where: %r %r" % (rc, p.stderr()))
@@ -446,7 +473,7 @@ def test_several_recordings():
     r = subprocess.run([tp, "-i", rec, "--export", "text", "-m", "rec-a"], capture_output=True, text=True)
     if r.returncode != 0 or "rec-a line 5" not in r.stdout or "rec-b" in r.stdout:
         fail("--export -m rec-a: %r %r" % (r.returncode, r.stdout[-300:]))
-    p = PtyPlayer(["-i", rec, "-m", "rec-a"])
+    p = PtyPlayer(["-i", rec, "-m", "rec-a", "--exit-at-end"])
     rc = p.wait(5)
     if rc != 0 or b"rec-a line 5" not in p.out:
         fail("playback -m rec-a: %r %r" % (rc, p.stderr()))

@@ -63,6 +63,22 @@ void test_wide_and_combining(void**) {
     assert_null(strstr(row.c_str(), "\xe6\x96\x87"));
 }
 
+// A view panned over a screen wider than the terminal: rows drawn from a
+// column on, a wide character cut by the left edge drawn as a blank.
+void test_draw_from_column(void**) {
+    TermModel m(2, 12);
+    m.feed("abcdefghij\r\n\xe4\xb8\xad\xe6\x96\x87xyz");  // 中文xyz
+    assert_string_equal(m.draw_row(0, 3, 4).c_str(), "\x1b[0mefg\x1b[0m");
+    assert_string_equal(m.draw_row(0, 80, 8).c_str(), "\x1b[0mij\x1b[0m");
+    // Column 1 is the right half of 中: a blank, then 文 and x.
+    std::string row = m.draw_row(1, 4, 1);
+    assert_null(strstr(row.c_str(), "\xe4\xb8\xad"));
+    assert_non_null(strstr(row.c_str(), " \x1b[0m\xe6\x96\x87x"));
+    // Out of the screen: nothing, never a crash.
+    assert_string_equal(m.draw_row(0, 5, 12).c_str(), "");
+    assert_string_equal(m.draw_row(0, 5, -1).c_str(), "");
+}
+
 void test_resize(void**) {
     TermModel m(3, 10);
     m.feed("abc");
@@ -528,6 +544,7 @@ int main() {
         cmocka_unit_test(test_dirty_rows),
         cmocka_unit_test(test_libvterm_crashers),
         cmocka_unit_test(test_random_streams),
+        cmocka_unit_test(test_draw_from_column),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

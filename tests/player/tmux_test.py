@@ -1,6 +1,7 @@
 """The interactive player's keys, checked on the screen tmux shows.
 Usage: tmux_test.py TEST (TLOG_PLAY and CODEC_TOOL in the environment)."""
 import os
+import subprocess
 import sys
 
 from tlogtest.player import Script, Tmux, encode_raw, fail, scrolling_recording, tmpdir
@@ -273,7 +274,9 @@ def test_search_beside_playback():
         r = t.run("display-message", "-p", "-t", "0", "#{pane_dead}", check=False)
         if r.stdout.strip() == "1":
             fail("the player ended at the recording's end while a search ran")
-        t.wait_dead(120)
+        t.wait_for("?nomatch?: no match before", 120)
+        t.keys("q")                       # the search is over: q ends the player
+        t.wait_dead(30)
     finally:
         t.kill()
 
@@ -303,6 +306,349 @@ def test_last_screen():
     finally:
         t.kill()
 
+
+def player_alive(t):
+    r = t.run("display-message", "-p", "-t", "0", "#{pane_dead}", check=False)
+    return r.returncode == 0 and r.stdout.strip() != "1"
+
+
+def wait_gone(t, text, timeout=8.0):
+    """Waits until `text` is no longer on the screen (a notice expired)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        s = t.screen()
+        if text not in s:
+            return s
+        time.sleep(0.05)
+    fail("%r stayed on the screen:\n%s" % (text, t.screen()))
+
+
+def bottom_row_recording(d, seconds=100):
+    """The clock recording with text on every row, the last one included."""
+    s = Script("80x24")
+    for t in range(seconds + 1):
+        s.out("\x1b[H\x1b[2Jsecond %03d\r\n" % t)
+        for r in range(2, 24):
+            s.out("row %02d at %03d\r\n" % (r, t))
+        s.out("BOTTOM-ROW %03d" % t)
+        s.wait(1000)
+    return s.write(d)
+
+
+def test_status_line():
+    d = tmpdir()
+    rec = bottom_row_recording(d)
+    # A terminal with a row to spare below the recording: the status uses
+    # it, current from the start (-p) and after every seek.
+    t = Tmux(120, 25)
+    t.start("%s -i %s -p --status" % (os.environ["TLOG_PLAY"], rec),
+            env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})
+    try:
+        t.wait_for("second 000")
+        rows = t.wait_for("00:00:00.000/00:01:40.000").splitlines()
+        status = rows[24]
+        for want in ("00:00:00.000/00:01:40.000", " 0%", "x1", "paused", "gaps 0", "intact", "demo@demo-host", "rec demo-rec-1"):
+            if want not in status:
+                fail("status line %r lacks %r" % (status, want))
+        if rows[23].rstrip() != "BOTTOM-ROW 000":
+            fail("the status covered the recording: %r" % rows[23])
+        t.keys("5")
+        t.wait_for("00:00:50.000/00:01:40.000 50%")
+        t.keys("Right")
+        t.wait_for("00:00:55.000/00:01:40.000 55%")
+        t.keys("}")
+        t.wait_for("x2 paused")
+        t.keys(" ")                       # playing: the clock moves on the status line
+        t.wait_for("x2 playing")
+        t.wait_for("00:00:57.")
+        t.keys(" ")
+        t.wait_for("x2 paused")
+        t.keys("G")
+        t.wait_for("00:01:40.000/00:01:40.000 100% x2 END")
+        t.keys("s")                       # hidden: the spare row is empty
+        end = time.time() + 5
+        while time.time() < end and "00:01:40.000/" in t.screen():
+            time.sleep(0.05)
+        if "00:01:40.000/" in t.screen():
+            fail("s did not hide the status line")
+        t.keys("q")
+        t.wait_dead(10)
+    finally:
+        t.kill()
+    # No row to spare: the status covers the last row only while shown, and
+    # hiding it brings the recorded row back exactly.
+    t = start(d, rec, "-p", "-g", "30")
+    try:
+        before = t.wait_for("BOTTOM-ROW 030")
+        t.keys("s")
+        shown = t.wait_for("00:00:30.000/00:01:40.000").splitlines()
+        if "BOTTOM-ROW" in shown[23] or shown[:23] != before.splitlines()[:23]:
+            fail("the status line should cover the last row only:\n%s" % "\n".join(shown))
+        t.keys("s")
+        after = wait_gone(t, "00:00:30.000/")
+        if after != before:
+            fail("hiding the status did not restore the screen:\n%s\nwas\n%s" % (after, before))
+    finally:
+        t.kill()
+
+
+def test_help():
+    d = tmpdir()
+    rec = bottom_row_recording(d, 20)
+    t = start(d, rec, "-p", "-g", "10")
+    try:
+        before = t.wait_for("BOTTOM-ROW 010")
+        for key in ("h", "F1"):
+            t.keys(key)
+            screen = t.wait_for("Any key closes this help")
+            # Every binding's key name is listed (the table is the help).
+            for name in ("SPACE, p", "} / { / BACKSPACE", "Home / End, G", "0-9 / :", "Left / Right",
+                         "Shift+Left, Down, Shift+Down, PgDn", "/ / ?", "n / N", "s ", "i ", "h, F1",
+                         "Ctrl+Left, H", "q, ^C", "ESC ", "TAB (^I) / ^F", "Enter / ESC, ^C, ^G", "BACKSPACE"):
+                if name not in screen:
+                    fail("the help does not list %r:\n%s" % (name, screen))
+            if "second 010" in screen:
+                fail("the help did not cover the screen")
+            t.keys("5")                   # closes the help, does nothing else
+            after = wait_gone(t, "Any key closes this help")
+            if after != before:
+                fail("closing the help did not restore the screen:\n%s\nwas\n%s" % (after, before))
+    finally:
+        t.kill()
+
+
+def test_end_of_recording():
+    d = tmpdir()
+    s = Script("80x24").out("FIRST-ROW\r\n")
+    for i in range(2, 24):
+        s.out("row %d\r\n" % i)
+    s.out("LAST-ROW").wait(2000).out("\x1b7\x1b[2;1Hrow 2 at the end\x1b8!")
+    rec = s.write(d)
+    # Scripted use keeps tlog's exit at the end: a terminal that never sends
+    # a key (script(1) with stdin at its end, as scripts drive tlog-play).
+    r = subprocess.run(["script", "-qec", "%s -i %s" % (os.environ["TLOG_PLAY"], rec), "/dev/null"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    if r.returncode != 0 or b"row 2 at the end" not in r.stdout:
+        fail("played under script(1) without keys: %r %r" % (r.returncode, r.stdout[-300:]))
+    # An auditor who pressed a key: the end is a state, not the exit.
+    done = os.path.join(d, "done")
+    t = Tmux()
+    t.start("sh -c '%s -i %s; echo $? > %s; sleep 30'" % (os.environ["TLOG_PLAY"], rec, done),
+            env={"TLOG_PLAY_CACHE_DIR": os.path.join(d, "cache")})
+    try:
+        t.wait_for("LAST-ROW")
+        t.keys("s")                       # status on...
+        t.wait_for("playing")
+        t.keys("s")                       # ...and off: a key was pressed
+        t.wait_for("end of recording", 10)
+        time.sleep(0.5)
+        if os.path.exists(done):
+            fail("the player exited at the end of the recording")
+        t.keys("Home")                    # seeking back works from there
+        wait_gone(t, "row 2 at the end")
+        t.wait_for("row 2 at the end", 5)  # ...and plays to the end again
+        t.wait_for("end of recording", 5)
+        t.keys("q")
+        end = time.time() + 10
+        while not os.path.exists(done) and time.time() < end:
+            time.sleep(0.05)
+        if not os.path.exists(done) or open(done).read().strip() != "0":
+            fail("q did not end the player with status 0")
+        rows = t.screen().splitlines()
+        # The last screen as recorded: no notice left on the last row.
+        if rows[0].rstrip() != "FIRST-ROW" or rows[1].rstrip() != "row 2 at the end" or rows[23].rstrip() != "LAST-ROW!":
+            fail("the last screen is not as recorded: %r" % rows)
+    finally:
+        t.kill()
+    # --exit-at-end: tlog's behaviour, for scripts run from a terminal.
+    t = start(d, rec, "--exit-at-end")
+    try:
+        t.wait_dead(10)
+    finally:
+        t.kill()
+    # End (and G) while paused: the end-of-recording state, not an exit.
+    t = start(d, rec, "-p")
+    try:
+        t.wait_for("FIRST-ROW")
+        t.keys("End")
+        t.wait_for("end of recording", 5)
+        t.keys("0")
+        t.wait_for("0%: 00:00:00")
+        if not player_alive(t):
+            fail("the player exited at End")
+    finally:
+        t.kill()
+
+
+def test_speed_cap():
+    d = tmpdir()
+    rec = clock_recording(d, 30)
+    t = start(d, rec, "-p")
+    try:
+        t.wait_for("second 000")
+        t.keys("}", "}", "}", "}")
+        t.wait_for("speed x16")
+        if "limit" in t.screen():
+            fail("x16 reached is not yet a capped request")
+        t.keys("}")
+        t.wait_for("speed x16: the limit (x1/16 to x16)")
+        t.keys("BSpace")
+        t.wait_for("speed x1")
+        t.keys("{", "{", "{", "{", "{")
+        t.wait_for("speed x1/16: the limit (x1/16 to x16)")
+    finally:
+        t.kill()
+
+
+def input_recording(d):
+    s = Script("80x24").out("login: ").wait(500).inp("alice\r").out("alice\r\nPassword: ")
+    s.wait(500).inp("s3cr3t-pw\r").out("\r\n$ ").wait(500).inp("ls\r").out("ls\r\nfile\r\n$ ")
+    s.wait(500).out("DONE")
+    return s.write(d)
+
+
+def test_input_overlay():
+    d = tmpdir()
+    rec = input_recording(d)
+    # Off by default: the password typed at the prompt never shows.
+    t = start(d, rec, "-g", "end", "-p")
+    try:
+        t.wait_for("DONE")
+        time.sleep(0.3)
+        if "s3cr3t" in t.screen() or "input:" in t.screen():
+            fail("recorded input shown by default:\n" + t.screen())
+        t.keys("i")
+        t.wait_for("input: alice^Ms3cr3t-pw^Mls^M")
+        t.wait_for("it can hold passwords")
+        t.keys("i")
+        wait_gone(t, "input: ")
+        t.keys("Home")                    # after a seek: what was typed up to there
+        t.wait_for("login:")
+        t.keys("i")
+        s = t.wait_for("input:")
+        if "alice" in s:
+            fail("input not yet typed at the start is shown:\n" + s)
+    finally:
+        t.kill()
+    t = start(d, rec, "--show-input", "-g", "0.7", "-p")
+    try:
+        s = t.wait_for("input: alice^M")
+        if "s3cr3t" in s:
+            fail("input typed after the position is shown:\n" + s)
+    finally:
+        t.kill()
+
+
+def test_pan():
+    # A recording larger than the terminal: the player says so, and every
+    # cell of it can be brought into view.
+    import random
+    rnd = random.Random(12)
+    rows, cols = 40, 130
+    grid = ["".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(cols)) for _ in range(rows)]
+    d = tmpdir()
+    s = Script("%dx%d" % (cols, rows)).out("\x1b[H")
+    for r, line in enumerate(grid):
+        s.out("\x1b[%d;1H%s" % (r + 1, line))
+    s.out("\x1b[1;1H")
+    rec = s.write(d)
+    t = start(d, rec, "-p")
+    seen = [[False] * cols for _ in range(rows)]
+
+    def record(screen):
+        lines = screen.splitlines()  # no notice: each capture waits for it to go
+        # Where the view stands: the one place the top-left block occurs.
+        at = [(r0, c0) for r0 in range(rows) for c0 in range(cols)
+              if grid[r0][c0:c0 + 80] == lines[0][:80] and all(
+                  r0 + i < rows and grid[r0 + i][c0:c0 + 80] == lines[i][:80] for i in range(1, len(lines)))]
+        if len(at) != 1:
+            fail("the view does not show a part of the recording:\n" + screen)
+        r0, c0 = at[0]
+        for i in range(len(lines)):
+            for j in range(len(lines[i])):
+                seen[r0 + i][c0 + j] = True
+        return at[0]
+
+    try:
+        t.wait_for("the recording is 130x40, the terminal 80x24: Ctrl+arrows or H J K L pan", 10)
+        wait_gone(t, "the recording is")
+        positions = {record(t.screen())}
+        # Down the columns with Ctrl+arrows, then across with J/K/H/L.
+        for keys in (["C-Down"] * 4, ["C-Right"] * 4, ["C-Up"] * 4, ["J"] * 4, ["H"] * 4, ["K"] * 4, ["L"] * 4,
+                     ["J"] * 4):
+            for k in keys:
+                t.keys(k)
+                t.wait_for("view: rows")
+                wait_gone(t, "view: rows")
+                positions.add(record(t.screen()))
+        missing = [(r, c) for r in range(rows) for c in range(cols) if not seen[r][c]]
+        if missing:
+            fail("%d cells never shown, e.g. %r (views at %r)" % (len(missing), missing[:5], sorted(positions)))
+    finally:
+        t.kill()
+
+
+def repeat_recording(d):
+    """'cat /etc/shadow' run twice while the first is on screen (1 s, 3 s),
+    then shown on two rows by one event (5 s), with an upper-case one below."""
+    s = Script("80x24").out("$ ").wait(1000)
+    s.out("cat /etc/shadow\r\nroot:*:19000\r\n$ ").wait(1000).out("true\r\n$ ").wait(1000)
+    s.out("cat /etc/shadow\r\nroot:*:19000\r\n$ ").wait(2000)
+    s.out("\x1b[20;1Hcat /etc/shadow\x1b[21;1Hcat /etc/shadow\x1b[22;1HCAT /ETC/SHADOW\x1b[23;1H$ ")
+    s.wait(1000).out("end")
+    return s.write(d)
+
+
+def test_search_repeats():
+    # n and N step through every hit: the same command shown again while
+    # its first run is on screen, and two rows hit at the same time.
+    d = tmpdir()
+    rec = repeat_recording(d)
+    t = start(d, rec, "-p")
+    try:
+        t.wait_for("$")
+        t.keys("/", *"cat /etc/shadow", "Enter")
+        t.wait_for("/cat /etc/shadow/ at 00:00:01.000 row 1")
+        t.keys("n")
+        t.wait_for("/cat /etc/shadow/ at 00:00:03.000 row 4")
+        t.keys("n")
+        t.wait_for("/cat /etc/shadow/ at 00:00:05.000 row 20")
+        t.keys("n")                       # the same time, the next row: not skipped
+        t.wait_for("/cat /etc/shadow/ at 00:00:05.000 row 21")
+        t.keys("n")
+        t.wait_for("no match after 00:00:05.000")
+        t.keys("N")                       # back to the row before it, then on
+        t.wait_for("?cat /etc/shadow? at 00:00:05.000 row 20")
+        t.keys("N")
+        t.wait_for("?cat /etc/shadow? at 00:00:03.000 row 4")
+        # Ignore case, toggled in the prompt: three hits at 5 s.
+        t.keys("0", "/", *"cat /etc/shadow")
+        t.wait_for("TAB ignore case: off")
+        t.keys("Tab")
+        t.wait_for("TAB ignore case: on")
+        t.keys("Enter")
+        t.wait_for("/cat /etc/shadow/I at 00:00:01.000 row 1")
+        t.keys("3", "G")
+        t.wait_for("at 00:00:03.000")
+        t.keys("n")
+        t.wait_for("/cat /etc/shadow/I at 00:00:05.000 row 20")
+        t.keys("n")
+        t.wait_for("/cat /etc/shadow/I at 00:00:05.000 row 21")
+        t.keys("n")
+        t.wait_for("/cat /etc/shadow/I at 00:00:05.000 row 22")
+        t.keys("N")
+        t.wait_for("?cat /etc/shadow?I at 00:00:05.000 row 21")
+        # Fixed string: the dot is a dot.
+        t.keys("0", "/", *"cat /etc.shadow", "C-f")
+        t.wait_for("^F fixed string: on")
+        t.keys("Enter")
+        t.wait_for("/cat /etc.shadow/IF: no match after 00:00:00.000")
+        t.keys("/", *"cat /etc.shadow", "Enter")   # the flags stay: no match again
+        t.wait_for("/cat /etc.shadow/IF: no match")
+        t.keys("/", *"cat /etc.shadow", "C-f", "Enter")
+        t.wait_for("/cat /etc.shadow/I at 00:00:01.000 row 1")
+    finally:
+        t.kill()
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 

@@ -55,10 +55,12 @@ public:
     std::string row_text(int row) const;
     // The whole screen, rows joined with '\n', trailing empty rows kept.
     std::string text() const;
-    // SGR and characters that draw `row` from column 0 on a real terminal,
-    // clipped to `max_cols`; control characters are never emitted. Ends
-    // with the attributes reset.
-    std::string draw_row(int row, int max_cols) const;
+    // SGR and characters that draw `row` from column `first_col` on (a
+    // view panned over a screen wider than the terminal) on a real
+    // terminal, clipped to `max_cols` columns; a wide character cut by
+    // either edge is drawn as a blank, never half of it. Control
+    // characters are never emitted. Ends with the attributes reset.
+    std::string draw_row(int row, int max_cols, int first_col = 0) const;
 
     // Rows changed since the last clear_dirty().
     const std::vector<bool>& dirty() const;
