@@ -63,6 +63,10 @@ struct Key {
     Key(const char* p, Kind k, const char* w, std::vector<std::string> v = {}, uint64_t m = 0,
         unsigned progs = kRecorders, bool safe = false)
         : path(p), kind(k), what(w), values(std::move(v)), min(m), programs(progs), safe_untrusted(safe) {}
+    // The table once said session_only with a bool where the program mask
+    // now goes: a bool there would silently mean "no program".
+    Key(const char* p, Kind k, const char* w, std::vector<std::string> v, uint64_t m, bool progs,
+        bool safe = false) = delete;
 };
 
 const std::vector<Key>& schema() {
