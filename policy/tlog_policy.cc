@@ -1,18 +1,25 @@
 // tlog-policy: check, explain and compile recording rules (tlog-policy(8)).
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tlog/policy/cache_reader.h"
 #include "tlog/policy/cache_writer.h"
 #include "tlog/policy/evaluator.h"
 #include "tlog/policy/identity.h"
+#include "tlog/policy/ldap_source.h"
 #include "tlog/policy/loader.h"
 #include "tlog/policy/paths.h"
 #include "tlog_build_config.h"
@@ -22,19 +29,25 @@ using namespace tlog::policy;
 namespace {
 
 const char kUsage[] =
-    "usage: tlog-policy check [FILE]\n"
+    "usage: tlog-policy check [FILE] [--ldap CONF]\n"
     "       tlog-policy explain USER [--host HOST] [--service SERVICE] [--session KIND] [--rules FILE]\n"
+    "                                [--ldap CONF | --no-ldap]\n"
     "       tlog-policy compile [--rules FILE] [--output CACHE] [--host HOST]\n"
+    "       tlog-policy sync [--rules FILE] [--ldap CONF] [--output CACHE] [--host HOST]\n"
     "       tlog-policy show-cache [CACHE]\n"
     "       tlog-policy lookup-cache NAME UID GID [CACHE]\n"
-    "defaults: rules " TLOG_SYSCONFDIR "/rules.yaml, cache /var/lib/tlog/policy.cache\n";
+    "defaults: rules " TLOG_SYSCONFDIR "/rules.yaml, LDAP " TLOG_SYSCONFDIR
+    "/ldap.yaml,\n"
+    "          cache /var/lib/tlog/policy.cache\n";
 
 const std::string kDefaultRules = std::string(TLOG_SYSCONFDIR) + "/rules.yaml";
+const std::string kDefaultLdap = std::string(TLOG_SYSCONFDIR) + "/ldap.yaml";
 const std::string kDefaultRecorder = std::string(TLOG_BINDIR) + "/tlog-rec-session";
 
 struct Args {
     std::vector<std::string> positional;
-    std::string host, service, session, rules, output;
+    std::string host, service, session, rules, output, ldap;
+    bool no_ldap = false;
 };
 
 Args parse(int argc, char** argv, int first) {
@@ -55,6 +68,10 @@ Args parse(int argc, char** argv, int first) {
             value(a.rules);
         else if (s == "--output")
             value(a.output);
+        else if (s == "--ldap")
+            value(a.ldap);
+        else if (s == "--no-ldap")
+            a.no_ldap = true;
         else if (s.size() > 1 && s[0] == '-')
             throw std::runtime_error("unknown option " + s);
         else
@@ -68,6 +85,32 @@ std::string cache_path_default() {
     return env && *env ? env : kDefaultCachePath;
 }
 
+// The cache's creation time: now, or SOURCE_DATE_EPOCH (the reproducible-builds
+// convention) so that two compiles of the same rules give the same bytes.
+uint64_t created_time() {
+    if (const char* e = getenv("SOURCE_DATE_EPOCH"); e && *e) return std::strtoull(e, nullptr, 10);
+    return static_cast<uint64_t>(time(nullptr));
+}
+
+void log_line(int priority, const std::string& msg) {
+    std::cerr << "tlog-policy: " << msg << "\n";
+    openlog("tlog-policy", LOG_PID, LOG_AUTHPRIV);
+    syslog(priority, "%s", msg.c_str());
+    closelog();
+}
+
+bool file_exists(const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0;
+}
+
+// The LDAP configuration explain and sync use: --ldap, else ldap.yaml when it exists.
+std::string ldap_config_path(const Args& a) {
+    if (a.no_ldap) return "";
+    if (!a.ldap.empty()) return a.ldap;
+    return file_exists(kDefaultLdap) ? kDefaultLdap : "";
+}
+
 int cmd_check(const Args& a) {
     const std::string file = a.positional.empty() ? kDefaultRules : a.positional[0];
     Policy p = load_policy_file(file);
@@ -78,6 +121,12 @@ int cmd_check(const Args& a) {
     for (const auto& r : p.rules) enabled += r.enabled;
     std::cout << file << ": OK, " << p.rules.size() << " rules (" << enabled << " enabled), default "
               << action_name(p.default_action) << "\n";
+    if (!a.ldap.empty()) {
+        const LdapConfig c = load_ldap_config(a.ldap);
+        static const char* const methods[] = {"none", "simple", "external", "gssapi"};
+        std::cout << a.ldap << ": OK, " << c.uris.size() << " servers, base " << c.base << ", bind "
+                  << methods[static_cast<int>(c.bind)] << (c.starttls ? ", StartTLS" : "") << "\n";
+    }
     return 0;
 }
 
@@ -94,6 +143,23 @@ int cmd_explain(const Args& a) {
     Policy p = load_policy_file(file);
     auto user = lookup_subject(a.positional[0]);
     if (!user) throw std::runtime_error("unknown user " + a.positional[0]);
+    if (const std::string conf = ldap_config_path(a); !conf.empty()) {
+        // The rules sync would merge, read now: explain says what the next sync will compile.
+        try {
+            LdapRules ldap = fetch_ldap_rules(load_ldap_config(conf));
+            std::vector<std::string> skipped = ldap.skipped;
+            merge_ldap_rules(p, ldap, skipped);
+            for (const auto& w : skipped) std::cerr << "warning: " << w << "\n";
+            // Directory groups (nested ones included) the user is in.
+            for (const auto& [name, info] : ldap.groups)
+                if (std::find(info.members.begin(), info.members.end(), user->name) != info.members.end() &&
+                    std::find(user->groups.begin(), user->groups.end(), name) == user->groups.end())
+                    user->groups.push_back(name);
+            std::cout << "ldap: " << ldap.rules.size() << " rules from " << ldap.server << "\n";
+        } catch (const LdapError& e) {
+            std::cout << "ldap: not read (" << e.what() << "); local rules only\n";
+        }
+    }
     const std::string host = a.host.empty() ? local_hostname() : a.host;
     std::string groups;
     for (const auto& g : user->groups) groups += (groups.empty() ? "" : ",") + g;
@@ -132,9 +198,11 @@ int cmd_explain(const Args& a) {
         const Rule& r = p.rules[i];
         const bool u = rule_matches_user(r, *user), h = rule_matches_host(p, r, host);
         const bool s = a.service.empty() || rule_matches_service(r, a.service);
+        const bool from_ldap = r.where.file.rfind("ldap:///", 0) == 0;
         std::cout << "  " << r.name << " (" << action_name(r.action) << ", priority " << r.priority << ", "
-                  << r.where.str() << "): user " << (u ? "matches" : "no") << ", host " << (h ? "matches" : "no")
-                  << ", service " << (s ? "matches" : "no") << "\n";
+                  << (from_ldap ? "ldap " + r.where.file.substr(8) : "file " + r.where.str()) << "): user "
+                  << (u ? "matches" : "no") << ", host " << (h ? "matches" : "no") << ", service "
+                  << (s ? "matches" : "no") << "\n";
     }
     return 0;
 }
@@ -145,7 +213,7 @@ int cmd_compile(const Args& a) {
     try {
         Policy p = load_policy_file(file);
         const std::string host = a.host.empty() ? local_hostname() : a.host;
-        CompileResult c = compile_cache(p, host, kDefaultRecorder, lookup_group, static_cast<uint64_t>(time(nullptr)));
+        CompileResult c = compile_cache(p, host, kDefaultRecorder, lookup_group, created_time());
         for (const auto& w : c.warnings) std::cerr << "warning: " << w << "\n";
         write_atomically(out, c.bytes);
         std::cout << "compiled " << file << " (" << p.rules.size() << " rules, host " << host << ") into " << out
@@ -158,6 +226,103 @@ int cmd_compile(const Args& a) {
         openlog("tlog-policy", LOG_PID, LOG_AUTHPRIV);
         syslog(LOG_ERR, "%s", msg.c_str());
         closelog();
+        return 1;
+    }
+}
+
+// What the log says when the cache stays: how old the rules in force are.
+std::string cache_age(const std::string& path) {
+    cache::Mapping m;
+    if (cache::map_file(path.c_str(), &m)) return "";
+    const uint64_t created = m.view.header().created;
+    cache::unmap(&m);
+    const auto now = static_cast<uint64_t>(time(nullptr));
+    const uint64_t age = now > created ? now - created : 0;
+    return std::to_string(age) + " s old (compiled " + std::to_string(created) + ")";
+}
+
+// Bounds a whole sync: every LDAP operation has its own timeout, this catches
+// anything that would still hang (a server that trickles answers). On expiry
+// it logs and exits; the cache was not touched.
+class Watchdog {
+public:
+    Watchdog(int seconds, std::string message) : message_(std::move(message)) {
+        thread_ = std::thread([this, seconds] {
+            std::unique_lock<std::mutex> lock(mutex_);
+            if (!cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
+                log_line(LOG_ERR, message_);
+                _exit(1);
+            }
+        });
+    }
+    ~Watchdog() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+
+private:
+    std::string message_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+int cmd_sync(const Args& a) {
+    const std::string file = a.rules.empty() ? kDefaultRules : a.rules;
+    const std::string out = a.output.empty() ? cache_path_default() : a.output;
+    const std::string conf = a.ldap.empty() ? kDefaultLdap : a.ldap;
+    const std::string kept = out + " not replaced, the last good rules stay in force";
+    try {
+        Policy p;
+        if (file_exists(file)) {
+            p = load_policy_file(file);
+        } else {
+            p.source = file;  // LDAP only: no local rules, the default excludes
+        }
+        const LdapConfig cfg = load_ldap_config(conf);
+        const std::string host = !a.host.empty() ? a.host : !cfg.host.empty() ? cfg.host : local_hostname();
+        LdapRules ldap;
+        try {
+            const std::string age = cache_age(out);
+            Watchdog dog(
+                60, "LDAP sync took longer than 60 s and was stopped; " + kept + (age.empty() ? "" : " (" + age + ")"));
+            ldap = fetch_ldap_rules(cfg);
+        } catch (const LdapError& e) {
+            const std::string age = cache_age(out);
+            if (!age.empty()) {
+                log_line(LOG_ERR, std::string(e.what()) + "; " + kept + " (" + age + ")");
+                return 1;
+            }
+            // No cache at all: the safe default. Everyone the local rules do
+            // not exclude is recorded until a sync reaches the directory.
+            p.default_action = Action::Record;
+            CompileResult c = compile_cache(p, host, kDefaultRecorder, lookup_group, created_time());
+            write_atomically(out, c.bytes);
+            log_line(LOG_ERR, std::string(e.what()) + "; no cache existed: wrote " + out +
+                                  " from the local rules with default record (everyone not excluded locally is "
+                                  "recorded until a sync reaches the directory)");
+            return 1;
+        }
+        const size_t local = p.rules.size();
+        std::vector<std::string> skipped = ldap.skipped;
+        merge_ldap_rules(p, ldap, skipped);
+        for (const auto& w : skipped) log_line(LOG_WARNING, w);
+        CompileResult c = compile_cache(p, host, kDefaultRecorder, ldap_group_resolver(ldap), created_time());
+        for (const auto& w : c.warnings) std::cerr << "warning: " << w << "\n";
+        write_atomically(out, c.bytes);
+        std::cout << "synced " << (p.rules.size() - local) << " rules from " << ldap.server << " and " << local
+                  << " from " << file << " (host " << host << ", " << skipped.size() << " entries skipped) into " << out
+                  << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        log_line(LOG_ERR, std::string(e.what()) + "; " + kept);
         return 1;
     }
 }
@@ -209,6 +374,7 @@ int main(int argc, char** argv) {
         if (cmd == "check") return cmd_check(a);
         if (cmd == "explain") return cmd_explain(a);
         if (cmd == "compile") return cmd_compile(a);
+        if (cmd == "sync") return cmd_sync(a);
         if (cmd == "show-cache") return cmd_show_cache(a);
         if (cmd == "lookup-cache") return cmd_lookup_cache(a);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {

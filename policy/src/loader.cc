@@ -132,8 +132,7 @@ public:
         if (auto v = n["window"]) s.window = boolean(v, path + ".window");
         if (auto v = n["writer"]) {
             const std::string w = scalar(v, path + ".writer");
-            if (w != "file" && w != "syslog" && w != "journal" && w != "http")
-                fail(v, path + ".writer", "expected file, syslog, journal or http, got '" + w + "'");
+            if (!valid_writer(w)) fail(v, path + ".writer", "expected file, syslog, journal or http, got '" + w + "'");
             s.writer = w;
         }
         if (auto rl = n["rate_limit"]) {
@@ -144,8 +143,7 @@ public:
             if (auto v = rl["burst"]) s.limit.burst = unsigned_number(v, p + ".burst", UINT32_MAX);
             if (auto v = rl["action"]) {
                 const std::string a = scalar(v, p + ".action");
-                if (a != "pass" && a != "delay" && a != "drop")
-                    fail(v, p + ".action", "expected pass, delay or drop, got '" + a + "'");
+                if (!valid_limit_action(a)) fail(v, p + ".action", "expected pass, delay or drop, got '" + a + "'");
                 s.limit.action = a;
             }
         }
@@ -220,12 +218,8 @@ public:
             if (!names_or_all(v, path + ".sessions", kinds)) {
                 r.kinds = 0;
                 for (size_t i = 0; i < kinds.size(); ++i) {
-                    if (kinds[i] == "interactive")
-                        r.kinds |= kInteractive;
-                    else if (kinds[i] == "command")
-                        r.kinds |= kCommand;
-                    else if (kinds[i] == "transfer")
-                        r.kinds |= kTransfer;
+                    if (auto k = parse_kind(kinds[i]))
+                        r.kinds |= *k;
                     else
                         fail(v[i], path + ".sessions",
                              "expected interactive, command or transfer, got '" + kinds[i] + "'");

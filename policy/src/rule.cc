@@ -24,6 +24,32 @@ const char* kind_name(SessionKind k) {
     return "?";
 }
 
+std::optional<Action> parse_action(const std::string& word) {
+    if (word == "record") return Action::Record;
+    if (word == "exclude") return Action::Exclude;
+    return std::nullopt;
+}
+
+std::optional<AuditLevel> parse_audit(const std::string& word) {
+    if (word == "none") return AuditLevel::None;
+    if (word == "login") return AuditLevel::Login;
+    if (word == "session") return AuditLevel::Session;
+    return std::nullopt;
+}
+
+std::optional<SessionKind> parse_kind(const std::string& word) {
+    if (word == "interactive") return kInteractive;
+    if (word == "command") return kCommand;
+    if (word == "transfer") return kTransfer;
+    return std::nullopt;
+}
+
+bool valid_writer(const std::string& word) {
+    return word == "file" || word == "syslog" || word == "journal" || word == "http";
+}
+
+bool valid_limit_action(const std::string& word) { return word == "pass" || word == "delay" || word == "drop"; }
+
 std::string Settings::to_json() const {
     using json::Value;
     Value root = Value::make_object();

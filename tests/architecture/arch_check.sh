@@ -10,10 +10,14 @@
 #      code (relay, privsep, recorder_main);
 #  (d) librec includes nothing of recorder/, player/, policy/, pam_tlog/,
 #      nss_tlog/; pam_tlog/, nss_tlog/, player/ and policy/ include nothing
-#      of recorder/.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION
+#      of recorder/;
+#  (e) the LDAP rule source stays in tlog-policy: pam_tlog.so and nss_tlog
+#      contain none of it, nothing under pam_tlog/ or nss_tlog/ includes it
+#      or <ldap.h>, and in policy/ only the ldap_*.cc files (the static
+#      library tlogpolicy-ldap) include libldap.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_POLICY
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogpolicy=$7
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -93,5 +97,21 @@ while IFS=: read -r file line name; do
   fi
 done < <(cd "$src" && includes pam_tlog nss_tlog player policy)
 [ "$failed" = "$f" ] && ok "(d) librec includes only itself; pam_tlog, nss_tlog, player, policy include nothing of recorder/"
+
+
+# (e) The LDAP rule source: only in tlog-policy.
+f=$failed
+ldap_syms='tlog::policy::(fetch_ldap_rules|load_ldap_config|merge_ldap_rules|ldap_group_resolver|ldapc::)'
+grep -Eq "$ldap_syms" <<<"$(nm -C "$tlogpolicy")" || fail "control: fetch_ldap_rules not found in $tlogpolicy: the pattern is stale"
+readelf -d "$tlogpolicy" | grep -q 'libldap' || fail "control: $tlogpolicy does not link libldap"
+for so in "$pam" "$nss"; do
+  bad=$(nm -C "$so" 2>/dev/null | grep -E "$ldap_syms" | head -3)
+  [ -z "$bad" ] || fail "$(basename "$so") contains the LDAP rule source: $bad"
+done
+bad=$(cd "$src" && grep -rnE --include='*.cc' --include='*.h' --include='*.c' '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|tlog/policy/ldap_source\.h|ldap_client\.h)[">]' pam_tlog nss_tlog)
+[ -z "$bad" ] || fail "pam_tlog/nss_tlog include the LDAP source or libldap: $bad"
+bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|ldap_client\.h)[">]' policy/src/*.cc policy/src/*.h policy/include/tlog/policy/*.h 2>/dev/null | grep -Ev '^policy/src/ldap_[a-z_]+\.(cc|h)$')
+[ -z "$bad" ] || fail "policy files outside the LDAP library include libldap: $bad"
+[ "$failed" = "$f" ] && ok "(e) the LDAP rule source is only in tlog-policy; pam_tlog and nss_tlog neither link nor include it"
 
 exit $failed

@@ -81,7 +81,7 @@ class Slapd:
         parts = ["dn: cn=config\nobjectClass: olcGlobal\ncn: config\n"
                  f"olcPidFile: {self.dir}/slapd.pid\n" + (self._tls_lines("olc") if tls else ""),
                  "dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n"
-                 "olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n",
+                 "olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\nolcModuleLoad: memberof\n",
                  "dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n"]
         for s in [f"{SYSTEM_SCHEMA}/{n}.ldif" for n in BASE_SCHEMAS] + list(schemas):
             with open(s) as f:
@@ -92,6 +92,9 @@ class Slapd:
                      "olcAccess: {0}to * by dn.exact=gidNumber=%d+uidNumber=%d,cn=peercred,cn=external,cn=auth manage"
                      " by * break\n" % (os.getgid(), os.getuid()))
         parts.append(self._mdb_ldif())
+        # memberOf on users, as FreeIPA's memberOf plugin keeps it.
+        parts.append("dn: olcOverlay={0}memberof,olcDatabase={1}mdb,cn=config\nobjectClass: olcOverlayConfig\n"
+                     "objectClass: olcMemberOf\nolcOverlay: {0}memberof\nolcMemberOfGroupOC: groupOfNames\n")
         conf = self.dir + "/config.ldif"
         with open(conf, "w") as f:
             f.write("\n".join(p for p in parts))
@@ -176,3 +179,92 @@ def suffixed(path, suffix):
     """An LDIF file of ldap-schema/ with $SUFFIX replaced."""
     with open(path) as f:
         return f.read().replace("$SUFFIX", suffix)
+
+
+class Dit:
+    """LDIF for a FreeIPA-shaped tree (cn=accounts, cn=hbac,
+    cn=sessionrecording) on a plain slapd with freeipa-compat loaded. Each
+    method appends entries; `ldif()` returns them in an order ldapadd takes."""
+
+    def __init__(self, suffix="dc=example,dc=com"):
+        self.s = suffix
+        self.entries = []
+        for dn, oc in [(suffix, None), (f"cn=accounts,{suffix}", "tlogContainer"),
+                       (f"cn=users,cn=accounts,{suffix}", "tlogContainer"),
+                       (f"cn=groups,cn=accounts,{suffix}", "tlogContainer"),
+                       (f"cn=computers,cn=accounts,{suffix}", "tlogContainer"),
+                       (f"cn=hostgroups,cn=accounts,{suffix}", "tlogContainer"),
+                       (f"cn=hbac,{suffix}", "tlogContainer"),
+                       (f"cn=hbacservices,cn=hbac,{suffix}", "tlogContainer"),
+                       (f"cn=hbacservicegroups,cn=hbac,{suffix}", "tlogContainer"),
+                       (f"cn=sessionrecording,{suffix}", "tlogContainer"),
+                       (f"cn=rules,cn=sessionrecording,{suffix}", "tlogContainer")]:
+            if oc is None:
+                dc = suffix.split(",")[0].split("=")[1]
+                self.entries.append(f"dn: {dn}\nobjectClass: dcObject\nobjectClass: organization\ndc: {dc}\no: {dc}\n")
+            else:
+                self.entries.append(f"dn: {dn}\nobjectClass: {oc}\ncn: {dn.split(',')[0][3:]}\n")
+
+    def user(self, name, uid, gid):
+        dn = f"uid={name},cn=users,cn=accounts,{self.s}"
+        self.entries.append(f"dn: {dn}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n"
+                            f"uid: {name}\ncn: {name}\nsn: {name}\nuidNumber: {uid}\ngidNumber: {gid}\n"
+                            f"homeDirectory: /home/{name}\n")
+        return dn
+
+    def group(self, name, gid, members):
+        dn = self.group_dn(name)
+        g = f"objectClass: extensibleObject\ngidNumber: {gid}\n" if gid is not None else ""
+        m = "".join(f"member: {x}\n" for x in members) or f"member: {self.s}\n"
+        self.entries.append(f"dn: {dn}\nobjectClass: ipaUserGroup\n{g}cn: {name}\n{m}")
+        return dn
+
+    def group_dn(self, name):
+        return f"cn={name},cn=groups,cn=accounts,{self.s}"
+
+    def host(self, fqdn, password=None):
+        dn = self.host_dn(fqdn)
+        pw = f"userPassword: {password}\n" if password else ""
+        self.entries.append(f"dn: {dn}\nobjectClass: device\nobjectClass: ipaHost\ncn: {fqdn}\nfqdn: {fqdn}\n{pw}")
+        return dn
+
+    def host_dn(self, fqdn):
+        return f"fqdn={fqdn},cn=computers,cn=accounts,{self.s}"
+
+    def hostgroup(self, name, members):
+        dn = f"cn={name},cn=hostgroups,cn=accounts,{self.s}"
+        self.entries.append(f"dn: {dn}\nobjectClass: ipaHostGroup\ncn: {name}\n" +
+                            "".join(f"member: {x}\n" for x in members))
+        return dn
+
+    def service(self, name):
+        dn = self.service_dn(name)
+        self.entries.append(f"dn: {dn}\nobjectClass: ipaHBACService\ncn: {name}\n")
+        return dn
+
+    def service_dn(self, name):
+        return f"cn={name},cn=hbacservices,cn=hbac,{self.s}"
+
+    def servicegroup(self, name, members):
+        dn = f"cn={name},cn=hbacservicegroups,cn=hbac,{self.s}"
+        self.entries.append(f"dn: {dn}\nobjectClass: ipaHBACServiceGroup\ncn: {name}\n" +
+                            "".join(f"member: {x}\n" for x in members))
+        return dn
+
+    def hbac(self, name, attrs):
+        dn = f"cn={name},cn=hbac,{self.s}"
+        self.entries.append(f"dn: {dn}\nobjectClass: ipaHBACRule\ncn: {name}\naccessRuleType: allow\n" +
+                            "".join(f"{k}: {v}\n" for k, v in attrs))
+        return dn
+
+    def rule(self, name, attrs):
+        dn = self.rule_dn(name)
+        self.entries.append(f"dn: {dn}\nobjectClass: tlogRecordingRule\ncn: {name}\n" +
+                            "".join(f"{k}: {v}\n" for k, v in attrs))
+        return dn
+
+    def rule_dn(self, name):
+        return f"cn={name},cn=rules,cn=sessionrecording,{self.s}"
+
+    def ldif(self):
+        return "\n".join(self.entries)
