@@ -15,10 +15,12 @@
 #include <thread>
 #include <vector>
 
+#include "tlog/json.h"
 #include "tlog/policy/cache_reader.h"
 #include "tlog/policy/cache_writer.h"
 #include "tlog/policy/evaluator.h"
 #include "tlog/policy/identity.h"
+#include "tlog/policy/ldap_manage.h"
 #include "tlog/policy/ldap_source.h"
 #include "tlog/policy/loader.h"
 #include "tlog/policy/paths.h"
@@ -35,6 +37,12 @@ const char kUsage[] =
     "       tlog-policy compile [--rules FILE] [--output CACHE] [--host HOST]\n"
     "       tlog-policy sync [--rules FILE] [--ldap CONF] [--output CACHE] [--host HOST]\n"
     "       tlog-policy show-cache [CACHE]\n"
+    "       tlog-policy ldap add|mod NAME [RULE OPTIONS] [MEMBER OPTIONS]    (tlog-policy(8), LDAP MANAGEMENT)\n"
+    "       tlog-policy ldap del|show|enable|disable NAME\n"
+    "       tlog-policy ldap find [TEXT]\n"
+    "       tlog-policy ldap add-member|remove-member NAME MEMBER OPTIONS\n"
+    "         common: [--ldap CONF] [--json] [--bind none|simple|external|gssapi] [--bind-dn DN]\n"
+    "                 [--password-file FILE]\n"
     "       tlog-policy lookup-cache NAME UID GID [CACHE]\n"
     "defaults: rules " TLOG_SYSCONFDIR "/rules.yaml, LDAP " TLOG_SYSCONFDIR
     "/ldap.yaml,\n"
@@ -327,6 +335,196 @@ int cmd_sync(const Args& a) {
     }
 }
 
+// `tlog-policy ldap VERB NAME [options]`: rule options, member options and
+// the administrator's own bind (the host's ldap.yaml binds as the host, which
+// may only read).
+int cmd_ldap(int argc, char** argv) {
+    if (argc < 3)
+        throw std::runtime_error(
+            "ldap needs a verb: add, mod, del, show, find, enable, disable, "
+            "add-member, remove-member");
+    const std::string verb = argv[2];
+    std::vector<std::string> pos;
+    RuleEdit edit;
+    Members members;
+    bool as_json = false;
+    std::string conf = kDefaultLdap, bind, bind_dn, password_file;
+    auto parse_bool = [](const std::string& opt, const std::string& v) {
+        if (v == "true" || v == "yes") return true;
+        if (v == "false" || v == "no") return false;
+        throw std::runtime_error(opt + ": expected true or false, got '" + v + "'");
+    };
+    auto parse_num = [](const std::string& opt, const std::string& v, bool allow_negative) -> int64_t {
+        const bool neg = allow_negative && !v.empty() && v[0] == '-';
+        const std::string d = neg ? v.substr(1) : v;
+        if (d.empty() || d.size() > 9 || !std::all_of(d.begin(), d.end(), ::isdigit))
+            throw std::runtime_error(opt + ": expected a number, got '" + v + "'");
+        return neg ? -std::stoll(d) : std::stoll(d);
+    };
+    for (int i = 3; i < argc; ++i) {
+        const std::string s = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::runtime_error("option " + s + " needs a value");
+            return argv[++i];
+        };
+        if (s == "--json")
+            as_json = true;
+        else if (s == "--ldap")
+            conf = value();
+        else if (s == "--bind")
+            bind = value();
+        else if (s == "--bind-dn")
+            bind_dn = value();
+        else if (s == "--password-file")
+            password_file = value();
+        else if (s == "--action")
+            edit.action = value();
+        else if (s == "--desc")
+            edit.description = value();
+        else if (s == "--audit")
+            edit.audit = value();
+        else if (s == "--retention")
+            edit.retention = value();
+        else if (s == "--writer")
+            edit.writer = value();
+        else if (s == "--limit-action")
+            edit.limit_action = value();
+        else if (s == "--hbac-rule")
+            edit.hbac_rule = value();
+        else if (s == "--priority")
+            edit.priority = static_cast<int>(parse_num(s, value(), true));
+        else if (s == "--input")
+            edit.input = parse_bool(s, value());
+        else if (s == "--output")
+            edit.output = parse_bool(s, value());
+        else if (s == "--window")
+            edit.window = parse_bool(s, value());
+        else if (s == "--rate")
+            edit.rate = static_cast<uint64_t>(parse_num(s, value(), false));
+        else if (s == "--burst")
+            edit.burst = static_cast<uint64_t>(parse_num(s, value(), false));
+        else if (s == "--session") {
+            if (!edit.sessions) edit.sessions.emplace();
+            edit.sessions->push_back(value());
+        } else if (s == "--usercat" || s == "--hostcat" || s == "--servicecat") {
+            const std::string v = value();
+            if (v != "all" && !v.empty()) throw std::runtime_error(s + ": expected 'all' or ''");
+            (s == "--usercat" ? edit.all_users : s == "--hostcat" ? edit.all_hosts : edit.all_services) = v == "all";
+        } else if (s == "--user")
+            members.users.push_back(value());
+        else if (s == "--group")
+            members.groups.push_back(value());
+        else if (s == "--host")
+            members.hosts.push_back(value());
+        else if (s == "--hostgroup")
+            members.hostgroups.push_back(value());
+        else if (s == "--service")
+            members.services.push_back(value());
+        else if (s == "--servicegroup")
+            members.servicegroups.push_back(value());
+        else if (s.size() > 1 && s[0] == '-')
+            throw std::runtime_error("unknown option " + s);
+        else
+            pos.push_back(s);
+    }
+    LdapConfig cfg = load_ldap_config(conf);
+    if (!bind.empty()) {
+        static const std::pair<const char*, BindMethod> methods[] = {{"none", BindMethod::None},
+                                                                     {"simple", BindMethod::Simple},
+                                                                     {"external", BindMethod::External},
+                                                                     {"gssapi", BindMethod::Gssapi}};
+        auto it = std::find_if(std::begin(methods), std::end(methods), [&](const auto& m) { return bind == m.first; });
+        if (it == std::end(methods)) throw std::runtime_error("--bind: expected none, simple, external or gssapi");
+        cfg.bind = it->second;
+        cfg.use_keytab = false;  // an administrator binds with their own ticket
+    }
+    if (!bind_dn.empty()) cfg.bind_dn = bind_dn;
+    if (!password_file.empty()) cfg.password_file = password_file;
+    if (cfg.bind == BindMethod::Simple && (cfg.bind_dn.empty() || cfg.password_file.empty()))
+        throw std::runtime_error("simple bind needs --bind-dn and --password-file");
+
+    const bool needs_name = verb != "find";
+    if (needs_name && pos.size() != 1) throw std::runtime_error("ldap " + verb + " needs one rule NAME");
+    if (!needs_name && pos.size() > 1) throw std::runtime_error("ldap find takes at most one TEXT");
+    const std::string name = pos.empty() ? "" : pos[0];
+    const bool takes_edit = verb == "add" || verb == "mod";
+    const bool takes_members = verb == "add" || verb == "add-member" || verb == "remove-member";
+    if (!takes_edit &&
+        (edit.action || edit.description || edit.audit || edit.retention || edit.writer || edit.limit_action ||
+         edit.hbac_rule || edit.priority || edit.input || edit.output || edit.window || edit.rate || edit.burst ||
+         edit.sessions || edit.all_users || edit.all_hosts || edit.all_services))
+        throw std::runtime_error("ldap " + verb + " takes no rule options");
+    if (!takes_members && !members.empty())
+        throw std::runtime_error("ldap " + verb + " takes no member options (use add-member / remove-member)");
+
+    RuleManager m(cfg);
+    tlog::json::Value result;
+    std::string done;
+    if (verb == "add") {
+        result = m.add(name, edit, members);
+        done = "Added recording rule \"" + name + "\"";
+    } else if (verb == "mod") {
+        result = m.modify(name, edit);
+        done = "Modified recording rule \"" + name + "\"";
+    } else if (verb == "del") {
+        m.remove(name);
+        result = tlog::json::Value::make_object();
+        result.set("deleted", tlog::json::Value::make_string(name));
+        done = "Deleted recording rule \"" + name + "\"";
+    } else if (verb == "show") {
+        result = m.show(name);
+    } else if (verb == "find") {
+        result = m.find(name);
+        done = std::to_string(result.items().size()) + " recording rules matched";
+    } else if (verb == "enable" || verb == "disable") {
+        RuleEdit e;
+        e.enabled = verb == "enable";
+        result = m.modify(name, e);
+        done = std::string(verb == "enable" ? "Enabled" : "Disabled") + " recording rule \"" + name + "\"";
+    } else if (verb == "add-member") {
+        result = m.add_members(name, members);
+        done = "Added members to recording rule \"" + name + "\"";
+    } else if (verb == "remove-member") {
+        result = m.remove_members(name, members);
+        done = "Removed members from recording rule \"" + name + "\"";
+    } else {
+        throw std::runtime_error("unknown ldap verb " + verb);
+    }
+    if (as_json) {
+        std::cout << tlog::json::dump(result, true) << "\n";
+        return 0;
+    }
+    if (!done.empty()) std::cout << done << "\n";
+    // Text: one "key: value" line per field, as `ipa hbacrule-show` prints.
+    auto print_rule = [](const tlog::json::Value& r) {
+        for (const auto& mem : r.members()) {
+            const auto& v = mem.second;
+            std::string text;
+            if (v.is_array()) {
+                if (v.items().empty()) continue;
+                for (const auto& i : v.items()) text += (text.empty() ? "" : ", ") + i.as_string();
+            } else if (v.is_object()) {
+                if (v.members().empty()) continue;
+                text = tlog::json::dump(v);
+            } else if (v.is_bool()) {
+                text = v.as_bool() ? "TRUE" : "FALSE";
+            } else {
+                text = v.as_string();
+            }
+            std::cout << "  " << mem.first << ": " << text << "\n";
+        }
+    };
+    if (result.is_array()) {
+        for (const auto& r : result.items()) {
+            print_rule(r);
+            std::cout << "\n";
+        }
+    } else if (verb != "del") {
+        print_rule(result);
+    }
+    return 0;
+}
+
 int cmd_show_cache(const Args& a) {
     const std::string path = a.positional.empty() ? cache_path_default() : a.positional[0];
     cache::Mapping m;
@@ -370,6 +568,7 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     try {
+        if (cmd == "ldap") return cmd_ldap(argc, argv);
         Args a = parse(argc, argv, 2);
         if (cmd == "check") return cmd_check(a);
         if (cmd == "explain") return cmd_explain(a);

@@ -205,7 +205,7 @@ void Connection::bind(const LdapConfig& c) {
         case BindMethod::External:
         case BindMethod::Gssapi: {
             const char* mech = c.bind == BindMethod::External ? "EXTERNAL" : "GSSAPI";
-            if (c.bind == BindMethod::Gssapi) {
+            if (c.bind == BindMethod::Gssapi && c.use_keytab) {
                 // As FreeIPA clients do: the host's keytab is the client
                 // credential, the ticket lives only in this process.
                 setenv("KRB5_CLIENT_KTNAME", c.keytab.c_str(), 1);

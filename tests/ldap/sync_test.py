@@ -311,7 +311,63 @@ def case_failover_tls():
         check(rc == 1 and "Invalid credentials" in err, f"a wrong password was not refused:\n{err}")
 
 
-CASES = {"matrix": case_matrix, "same_cache": case_same_cache, "outage": case_outage,
+def case_manage():
+    """tlog-policy ldap add|mod|del|show|find|enable|disable|add-member|remove-member, --json."""
+    import json
+    T = tmpdir()
+    setup_system(T)
+    with start(T) as s:
+        write(T + "/admin.pw", ROOT_PW + "\n", 0o600)
+        conf = ldap_conf(T, [s.uri])
+        admin = ["--ldap", conf, "--bind", "simple", "--bind-dn", s.rootdn, "--password-file", T + "/admin.pw"]
+
+        def ldap(*args, ok=True):
+            rc, out, err, _ = tp("ldap", *args, *admin)
+            check((rc == 0) == ok, f"ldap {' '.join(args)}: rc {rc}\n{out}{err}")
+            return out + err
+
+        r = json.loads(ldap("add", "cli-rule", "--action", "record", "--priority", "5", "--group", "ops",
+                            "--hostgroup", "production", "--service", "sshd", "--input", "true",
+                            "--session", "interactive", "--audit", "login", "--json"))
+        check(r["dn"] == f"cn=cli-rule,cn=rules,cn=sessionrecording,{S}" and r["enabled"] is True
+              and r["priority"] == 5 and r["groups"] == ["ops"] and r["hostgroups"] == ["production"]
+              and r["services"] == ["sshd"] and r["settings"] == {"input": True} and r["sessions"] == ["interactive"]
+              and r["audit"] == "login", f"ldap add --json: {r}")
+        check(json.loads(ldap("show", "cli-rule", "--json")) == r, "show --json differs from what add returned")
+        check("  action: record" in ldap("show", "cli-rule"), "show prints no action line")
+        for bad, why in [(["--action", "recrod"], "expected record or exclude"),
+                         (["--action", "record", "--user", "nosuchuser"], "no user 'nosuchuser'"),
+                         (["--action", "record", "--session", "shell"], "expected interactive, command or transfer"),
+                         (["--action", "record", "--hbac-rule", "nosuchrule"], "no HBAC rule 'nosuchrule'")]:
+            out = ldap("add", "bad-rule", *bad, ok=False)
+            check(why in out, f"ldap add {bad}: expected '{why}':\n{out}")
+        ldap("show", "bad-rule", ok=False)  # nothing half-written
+        r = json.loads(ldap("mod", "cli-rule", "--priority", "7", "--writer", "file", "--json"))
+        check(r["priority"] == 7 and r["settings"]["writer"] == "file", f"mod: {r}")
+        check(json.loads(ldap("disable", "cli-rule", "--json"))["enabled"] is False, "disable")
+        check(json.loads(ldap("enable", "cli-rule", "--json"))["enabled"] is True, "enable")
+        r = json.loads(ldap("add-member", "cli-rule", "--user", "erin", "--json"))
+        check(r["users"] == ["erin"] and r["groups"] == ["ops"], f"add-member: {r}")
+        r = json.loads(ldap("remove-member", "cli-rule", "--group", "ops", "--json"))
+        check(r["users"] == ["erin"] and r["groups"] == [], f"remove-member: {r}")
+        found = json.loads(ldap("find", "cli", "--json"))
+        check([x["name"] for x in found] == ["cli-rule"], f"find cli: {found}")
+        check(len(json.loads(ldap("find", "--json"))) == 9, "find without text does not list every rule")
+        # The rule is in force after a sync: erin is recorded through sshd on web1.
+        rc, out, err, _ = sync(T, conf)
+        check(rc == 0, f"sync: {out}{err}")
+        ex = explain(T, conf, "erin", "sshd", "interactive")
+        check("decision: record" in ex and "'cli-rule'" in ex, "the managed rule is not in force:\n" + ex)
+        # The host's own bind reads but cannot write.
+        write(T + "/host.pw", "hostsecret\n", 0o600)
+        rc, out, err, _ = tp("ldap", "disable", "cli-rule", "--ldap", conf, "--bind", "simple", "--bind-dn",
+                             Dit(S).host_dn(HOST), "--password-file", T + "/host.pw")
+        check(rc == 1 and "Insufficient access" in err, f"the host's bind changed a rule: {out}{err}")
+        ldap("del", "cli-rule")
+        ldap("show", "cli-rule", ok=False)
+
+
+CASES = {"manage": case_manage, "matrix": case_matrix, "same_cache": case_same_cache, "outage": case_outage,
          "failover_tls": case_failover_tls}
 CASES[sys.argv[1]]()
 print("ok", sys.argv[1])

@@ -31,6 +31,7 @@ struct LdapConfig {
     std::string bind_dn;                      // simple
     std::string password_file;                // simple: the password, first line
     std::string keytab = "/etc/krb5.keytab";  // gssapi: the host keytab
+    bool use_keytab = true;                   // gssapi: false = the caller's own ticket (tlog-policy ldap)
     std::string sasl_authzid;                 // external/gssapi: optional authorization id
     bool starttls = false;                    // ldap:// URIs: StartTLS (required when set)
     std::string ca_file;                      // CA certificates; "" = the system's
