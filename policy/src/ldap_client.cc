@@ -141,6 +141,9 @@ Connection::Connection(const LdapConfig& c, const std::string& uri)
     const int version = LDAP_VERSION3;
     ldap_set_option(ld_, LDAP_OPT_PROTOCOL_VERSION, &version);
     ldap_set_option(ld_, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    // The GSSAPI service principal is built from the URI's host name as
+    // written, never from a reverse DNS lookup an attacker could answer.
+    ldap_set_option(ld_, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON);
     // Connect (and the TLS handshake) and every synchronous call are bounded;
     // asynchronous results are waited for with the same bound (finish()).
     const timeval tv = to_tv(timeout_);

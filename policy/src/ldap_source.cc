@@ -60,6 +60,12 @@ public:
     LdapRules read() {
         LdapRules out;
         out.server = conn_.uri();
+        // "No rules" and "cannot see the rules" must not look alike: a bind
+        // the access rules hide the container from would otherwise compile
+        // an empty rule set and silently stop recording.
+        if (conn_.search(c_.rules_base, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
+            throw LdapError(conn_.uri() + ": the rules base " + c_.rules_base +
+                            " is not visible to this bind (missing, or hidden by the directory's access rules)");
         auto rules = conn_.search(c_.rules_base, Scope::Sub, "(objectClass=tlogRecordingRule)", kRuleAttrs);
         // Only what the rules refer to decides which other subtrees are read.
         bool need_groups = false, need_hostgroups = false, need_servicegroups = false;

@@ -367,7 +367,60 @@ def case_manage():
         ldap("show", "cli-rule", ok=False)
 
 
-CASES = {"manage": case_manage, "matrix": case_matrix, "same_cache": case_same_cache, "outage": case_outage,
+def case_gssapi():
+    """SASL GSSAPI with the host keytab, as FreeIPA clients bind: a real MIT
+    KDC, slapd with its service keytab mapping host/FQDN to the host entry,
+    the rules readable by that entry only."""
+    from tlogtest.kdc import REALM, Kdc
+    T = tmpdir()
+    setup_system(T)
+    kdc = Kdc(T)
+    kdc.principal("ldap/localhost", T + "/ldap.keytab")
+    kdc.principal(f"host/{HOST}", T + "/host.keytab")
+    os.chmod(T + "/ldap.keytab", 0o600)
+    kdc.start()
+    host_dn = Dit(S).host_dn(HOST)
+    try:
+        s = Slapd(T, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"],
+                  config_extra="olcSaslHost: localhost\nolcSaslRealm: " + REALM + "\n"
+                  "olcAuthzRegexp: {0}\"^uid=host/([^,]+)(,cn=[^,]+)?,cn=gssapi,cn=auth$\" \"" +
+                  "fqdn=$1,cn=computers,cn=accounts," + S + "\"\n",
+                  env=dict(kdc.env, KRB5_KTNAME=T + "/ldap.keytab")).start()
+        try:
+            s.modify(build_dit().ldif())
+            # Only the host entry may read the rules.
+            acl = (f"dn: olcDatabase={{1}}mdb,cn=config\nchangetype: modify\nadd: olcAccess\n"
+                   f"olcAccess: {{0}}to dn.subtree=\"cn=sessionrecording,{S}\" by dn.exact=\"{host_dn}\" read "
+                   f"by * none\n")
+            r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", s.ldapi], input=acl, capture_output=True,
+                               text=True)
+            check(r.returncode == 0, "ACL: " + r.stderr)
+            uri = f"ldap://localhost:{s.port}/"
+            env = {"KRB5_CONFIG": kdc.conf}
+            conf = ldap_conf(T, [uri], f"bind: {{method: gssapi, keytab: {T}/host.keytab}}\n")
+            rc, out, err, _ = sync(T, conf, env=env)
+            check(rc == 0 and "synced 7 rules" in out, f"GSSAPI bind with the host keytab: {out}{err}")
+            before = open(T + "/policy.cache", "rb").read()
+            # Anonymous, or another host's key: the rules are hidden. That is an
+            # error (the cache stays), never an empty rule set.
+            kdc.principal("host/other.example.com", T + "/other.keytab")
+            for name, extra in [("anon.yaml", ""),
+                                ("other.yaml", f"bind: {{method: gssapi, keytab: {T}/other.keytab}}\n")]:
+                rc, out, err, _ = sync(T, ldap_conf(T, [uri], extra, name=name), env=env)
+                check(rc == 1 and "is not visible to this bind" in err, f"{name}: hidden rules not refused: {out}{err}")
+                check(open(T + "/policy.cache", "rb").read() == before, f"{name}: the cache was changed")
+            # No usable key at all: the bind fails, the cache stays.
+            conf = ldap_conf(T, [uri], f"bind: {{method: gssapi, keytab: {T}/missing.keytab}}\n", name="bad.yaml")
+            rc, out, err, _ = sync(T, conf, env=env)
+            check(rc == 1 and "SASL GSSAPI bind" in err, f"GSSAPI without a keytab: {out}{err}")
+            check(open(T + "/policy.cache", "rb").read() == before, "a failed GSSAPI bind changed the cache")
+        finally:
+            s.stop()
+    finally:
+        kdc.stop()
+
+
+CASES = {"gssapi": case_gssapi, "manage": case_manage, "matrix": case_matrix, "same_cache": case_same_cache, "outage": case_outage,
          "failover_tls": case_failover_tls}
 CASES[sys.argv[1]]()
 print("ok", sys.argv[1])

@@ -50,7 +50,10 @@ class Slapd:
     (slapd.conf including the .schema files). schemas: paths of our schema
     files in that form (ldif or .schema), loaded after the system ones."""
 
-    def __init__(self, T, schemas, form="cnconfig", suffix="dc=example,dc=com", tls=False, name="slapd"):
+    def __init__(self, T, schemas, form="cnconfig", suffix="dc=example,dc=com", tls=False, name="slapd",
+                 config_extra="", env=None):
+        self.config_extra = config_extra  # lines for the cn=config entry (olcSaslHost, olcAuthzRegexp, ...)
+        self.env = env
         self.dir = os.path.join(T, name)
         os.makedirs(self.dir + "/db", exist_ok=True)
         self.suffix = suffix
@@ -79,7 +82,7 @@ class Slapd:
 
     def _cnconfig(self, schemas, tls):
         parts = ["dn: cn=config\nobjectClass: olcGlobal\ncn: config\n"
-                 f"olcPidFile: {self.dir}/slapd.pid\n" + (self._tls_lines("olc") if tls else ""),
+                 f"olcPidFile: {self.dir}/slapd.pid\n" + (self._tls_lines("olc") if tls else "") + self.config_extra,
                  "dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n"
                  "olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\nolcModuleLoad: memberof\n",
                  "dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n"]
@@ -132,7 +135,7 @@ class Slapd:
         urls = f"{self.uri} {self.ldapi}" + (f" {self.ldaps}" if self.ldaps else "")
         self.log = open(self.dir + "/slapd.log", "w")
         self.proc = subprocess.Popen(["/usr/sbin/slapd", "-d", "0", "-h", urls] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
