@@ -171,7 +171,7 @@ Connection::Connection(const LdapConfig& c, const std::string& uri)
     }
     if (c.starttls && !ldaps && !ldapi) {
         rc = ldap_start_tls_s(ld_, nullptr, nullptr);
-        if (rc != LDAP_SUCCESS) fail("StartTLS", rc);
+        if (rc != LDAP_SUCCESS) throw_error("StartTLS", rc);
     }
     bind(c);
 }
@@ -180,7 +180,7 @@ Connection::~Connection() {
     if (ld_) ldap_unbind_ext_s(ld_, nullptr, nullptr);
 }
 
-void Connection::fail(const std::string& what, int rc) const {
+void Connection::throw_error(const std::string& what, int rc) const {
     std::string msg = uri_ + ": " + what + ": " + ldap_err2string(rc);
     char* diag = nullptr;
     if (ld_ && ldap_get_option(ld_, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS && diag) {
@@ -201,7 +201,7 @@ void Connection::bind(const LdapConfig& c) {
             int msgid = 0;
             rc = ldap_sasl_bind(ld_, c.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, &msgid);
             std::fill(pw.begin(), pw.end(), '\0');
-            if (rc != LDAP_SUCCESS) fail("bind as " + c.bind_dn, rc);
+            if (rc != LDAP_SUCCESS) throw_error("bind as " + c.bind_dn, rc);
             finish(msgid, "bind as " + c.bind_dn);
             return;
         }
@@ -216,7 +216,7 @@ void Connection::bind(const LdapConfig& c) {
             }
             SaslDefaults d{c.sasl_authzid.empty() ? nullptr : c.sasl_authzid.c_str()};
             rc = ldap_sasl_interactive_bind_s(ld_, nullptr, mech, nullptr, nullptr, LDAP_SASL_QUIET, sasl_interact, &d);
-            if (rc != LDAP_SUCCESS) fail(std::string("SASL ") + mech + " bind", rc);
+            if (rc != LDAP_SUCCESS) throw_error(std::string("SASL ") + mech + " bind", rc);
             return;
         }
     }
@@ -229,12 +229,12 @@ void Connection::finish(int msgid, const std::string& what) {
     Msg res(raw);
     if (t == 0) {
         ldap_abandon_ext(ld_, msgid, nullptr, nullptr);
-        fail(what, LDAP_TIMEOUT);
+        throw_error(what, LDAP_TIMEOUT);
     }
     if (t < 0) {
         int err = LDAP_OTHER;
         ldap_get_option(ld_, LDAP_OPT_RESULT_CODE, &err);
-        fail(what, err);
+        throw_error(what, err);
     }
     int err = LDAP_OTHER;
     char* text = nullptr;
@@ -261,26 +261,26 @@ std::vector<Entry> Connection::search(const std::string& base, Scope scope, cons
         int rc = ldap_create_page_control(ld_, page_size_, cookie.bv_val ? &cookie : nullptr, 0, &page_raw);
         if (cookie.bv_val) ber_memfree(cookie.bv_val);
         cookie = berval{0, nullptr};
-        if (rc != LDAP_SUCCESS) fail(what, rc);
+        if (rc != LDAP_SUCCESS) throw_error(what, rc);
         Control page(page_raw);
         LDAPControl* server_ctrls[] = {page.get(), nullptr};
         timeval tv = to_tv(timeout_);
         int msgid = 0;
         rc = ldap_search_ext(ld_, base.c_str(), sc, filter.c_str(), attr_ptrs.data(), 0, server_ctrls, nullptr, &tv,
                              LDAP_NO_LIMIT, &msgid);
-        if (rc != LDAP_SUCCESS) fail(what, rc);
+        if (rc != LDAP_SUCCESS) throw_error(what, rc);
         LDAPMessage* raw = nullptr;
         tv = to_tv(timeout_);
         const int t = ldap_result(ld_, msgid, LDAP_MSG_ALL, &tv, &raw);
         Msg res(raw);
         if (t == 0) {
             ldap_abandon_ext(ld_, msgid, nullptr, nullptr);
-            fail(what, LDAP_TIMEOUT);
+            throw_error(what, LDAP_TIMEOUT);
         }
         if (t < 0) {
             int err = LDAP_OTHER;
             ldap_get_option(ld_, LDAP_OPT_RESULT_CODE, &err);
-            fail(what, err);
+            throw_error(what, err);
         }
         for (LDAPMessage* e = ldap_first_entry(ld_, res.get()); e; e = ldap_next_entry(ld_, e)) {
             Entry entry;
@@ -318,7 +318,8 @@ std::vector<Entry> Connection::search(const std::string& base, Scope scope, cons
         LDAPControl* resp = ctrls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls.get(), nullptr) : nullptr;
         if (!resp) return out;  // the server does not page: it sent everything
         ber_int_t estimate = 0;
-        if (ldap_parse_pageresponse_control(ld_, resp, &estimate, &cookie) != LDAP_SUCCESS) fail(what, LDAP_OTHER);
+        if (ldap_parse_pageresponse_control(ld_, resp, &estimate, &cookie) != LDAP_SUCCESS)
+            throw_error(what, LDAP_OTHER);
         if (!cookie.bv_val || cookie.bv_len == 0) {
             if (cookie.bv_val) ber_memfree(cookie.bv_val);
             return out;
@@ -359,7 +360,7 @@ void Connection::add(const std::string& dn, const std::vector<Mod>& attrs) {
     ModArray m(attrs);
     int msgid = 0;
     const int rc = ldap_add_ext(ld_, dn.c_str(), m.list.data(), nullptr, nullptr, &msgid);
-    if (rc != LDAP_SUCCESS) fail("add " + dn, rc);
+    if (rc != LDAP_SUCCESS) throw_error("add " + dn, rc);
     finish(msgid, "add " + dn);
 }
 
@@ -367,14 +368,14 @@ void Connection::modify(const std::string& dn, const std::vector<Mod>& mods) {
     ModArray m(mods);
     int msgid = 0;
     const int rc = ldap_modify_ext(ld_, dn.c_str(), m.list.data(), nullptr, nullptr, &msgid);
-    if (rc != LDAP_SUCCESS) fail("modify " + dn, rc);
+    if (rc != LDAP_SUCCESS) throw_error("modify " + dn, rc);
     finish(msgid, "modify " + dn);
 }
 
 void Connection::remove(const std::string& dn) {
     int msgid = 0;
     const int rc = ldap_delete_ext(ld_, dn.c_str(), nullptr, nullptr, &msgid);
-    if (rc != LDAP_SUCCESS) fail("delete " + dn, rc);
+    if (rc != LDAP_SUCCESS) throw_error("delete " + dn, rc);
     finish(msgid, "delete " + dn);
 }
 

@@ -53,7 +53,7 @@ private:
     // then) and throws LdapError unless it succeeded (or, with `no_such_ok`,
     // the base did not exist).
     void finish(int msgid, const std::string& what);
-    [[noreturn]] void fail(const std::string& what, int rc) const;
+    [[noreturn]] void throw_error(const std::string& what, int rc) const;
 
     std::string uri_;
     std::string tls_hint_;  // appended to connection errors when TLS is in use
