@@ -420,7 +420,78 @@ def case_gssapi():
         kdc.stop()
 
 
-CASES = {"gssapi": case_gssapi, "manage": case_manage, "matrix": case_matrix, "same_cache": case_same_cache, "outage": case_outage,
+def case_plain_bases():
+    """A plain OpenLDAP layout (ou=people, RFC 2307 posixGroup with memberUid,
+    hosts as cn=, rules under ou=recording) named by `bases:`."""
+    T = tmpdir()
+    setup_system(T)
+    ldif = f"""dn: {S}
+objectClass: dcObject
+objectClass: organization
+dc: example
+o: example
+""" + "".join(f"""
+dn: ou={ou},{S}
+objectClass: organizationalUnit
+ou: {ou}
+""" for ou in ("people", "groups", "hosts", "hostgroups", "recording")) + "".join(f"""
+dn: uid={n},ou=people,{S}
+objectClass: inetOrgPerson
+objectClass: posixAccount
+uid: {n}
+cn: {n}
+sn: {n}
+uidNumber: {uid}
+gidNumber: {uid}
+homeDirectory: /home/{n}
+""" for n, uid in USERS) + f"""
+dn: cn=dba,ou=groups,{S}
+objectClass: posixGroup
+cn: dba
+gidNumber: 8002
+memberUid: carol
+memberUid: bob
+
+dn: cn={HOST},ou=hosts,{S}
+objectClass: device
+cn: {HOST}
+
+dn: cn=web,ou=hostgroups,{S}
+objectClass: groupOfNames
+cn: web
+member: cn={HOST},ou=hosts,{S}
+
+dn: cn=record-dba,ou=recording,{S}
+objectClass: tlogRecordingRule
+cn: record-dba
+tlogAction: record
+memberUser: cn=dba,ou=groups,{S}
+memberHost: cn=web,ou=hostgroups,{S}
+
+dn: cn=record-erin,ou=recording,{S}
+objectClass: tlogRecordingRule
+cn: record-erin
+tlogAction: record
+memberUser: uid=erin,ou=people,{S}
+hostCategory: all
+"""
+    with Slapd(T, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"]) as s:
+        s.modify(ldif)
+        bases = (f"bases:\n  rules: ou=recording,{S}\n  users: ou=people,{S}\n  groups: ou=groups,{S}\n"
+                 f"  hosts: ou=hosts,{S}\n  hostgroups: ou=hostgroups,{S}\n")
+        conf = ldap_conf(T, [s.uri], bases)
+        rc, out, err, _ = sync(T, conf)
+        check(rc == 0 and "synced 2 rules" in out, f"sync with plain bases: {out}{err}")
+        for user, uid, rec in [("carol", 7003, True), ("bob", 7002, True), ("erin", 7006, True),
+                               ("alice", 7001, False)]:
+            rc, out, _, _ = tp("lookup-cache", user, str(uid), str(uid), T + "/policy.cache")
+            check((rc == 0) == rec, f"{user}: expected {'recorded' if rec else 'not recorded'}: {out}")
+        # Without bases: the FreeIPA layout is not there, sync says so and keeps the cache.
+        rc, out, err, _ = sync(T, ldap_conf(T, [s.uri], name="ipa.yaml"))
+        check(rc == 1 and "is not visible to this bind" in err, f"missing FreeIPA layout not refused: {out}{err}")
+
+
+CASES = {"plain_bases": case_plain_bases, "gssapi": case_gssapi, "manage": case_manage, "matrix": case_matrix, "same_cache": case_same_cache, "outage": case_outage,
          "failover_tls": case_failover_tls}
 CASES[sys.argv[1]]()
 print("ok", sys.argv[1])
