@@ -1,16 +1,16 @@
 // tlog-policy: check, explain and compile recording rules (tlog-policy(8)).
+#include <poll.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -251,24 +251,24 @@ std::string cache_age(const std::string& path) {
 
 // Bounds a whole sync: every LDAP operation has its own timeout, this catches
 // anything that would still hang (a server that trickles answers). On expiry
-// it logs and exits; the cache was not touched.
+// it logs and exits; the cache was not touched. It naps with poll(2) and
+// reads the monotonic clock itself: no condition variable to get wrong.
 class Watchdog {
 public:
     Watchdog(int seconds, std::string message) : message_(std::move(message)) {
-        thread_ = std::thread([this, seconds] {
-            std::unique_lock<std::mutex> lock(mutex_);
-            if (!cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
-                log_line(LOG_ERR, message_);
-                _exit(1);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+        thread_ = std::thread([this, deadline] {
+            while (!done_.load()) {
+                poll(nullptr, 0, 100);
+                if (std::chrono::steady_clock::now() >= deadline) {
+                    log_line(LOG_ERR, message_);
+                    _exit(1);
+                }
             }
         });
     }
     ~Watchdog() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            done_ = true;
-        }
-        cv_.notify_all();
+        done_.store(true);
         thread_.join();
     }
     Watchdog(const Watchdog&) = delete;
@@ -276,9 +276,7 @@ public:
 
 private:
     std::string message_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool done_ = false;
+    std::atomic<bool> done_{false};
     std::thread thread_;
 };
 
@@ -299,8 +297,9 @@ int cmd_sync(const Args& a) {
         LdapRules ldap;
         try {
             const std::string age = cache_age(out);
-            Watchdog dog(
-                60, "LDAP sync took longer than 60 s and was stopped; " + kept + (age.empty() ? "" : " (" + age + ")"));
+            Watchdog dog(cfg.deadline, "LDAP sync took longer than " + std::to_string(cfg.deadline) +
+                                           " s (deadline) and was stopped; " + kept +
+                                           (age.empty() ? "" : " (" + age + ")"));
             ldap = fetch_ldap_rules(cfg);
         } catch (const LdapError& e) {
             const std::string age = cache_age(out);

@@ -55,7 +55,7 @@ public:
         LdapConfig c;
         c.source = source_;
         if (!root.IsMap()) throw InputError(Location{source_, 0, 0, ""}, "expected a mapping (uri:, base:, ...)");
-        only_keys(root, "", {"uri", "base", "host", "bind", "tls", "timeout", "page_size", "bases"});
+        only_keys(root, "", {"uri", "base", "host", "bind", "tls", "timeout", "page_size", "deadline", "bases"});
         if (auto u = root["uri"]) {
             if (u.IsScalar())
                 c.uris.push_back(u.Scalar());
@@ -114,6 +114,13 @@ public:
             if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), ::isdigit) || std::stoi(s) < 1)
                 fail(v, "page_size", "expected a number from 1 to 99999, got '" + s + "'");
             c.page_size = std::stoi(s);
+        }
+        if (auto v = root["deadline"]) {
+            const std::string s = scalar(v, "deadline");
+            if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), ::isdigit) || std::stoi(s) < 1 ||
+                std::stoi(s) > 3600)
+                fail(v, "deadline", "expected seconds from 1 to 3600, got '" + s + "'");
+            c.deadline = std::stoi(s);
         }
         // FreeIPA's layout by default; plain directories name their own bases.
         const std::string& b = c.base;

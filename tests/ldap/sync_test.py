@@ -134,10 +134,10 @@ def write(path, text, mode=0o644):
     os.chmod(path, mode)
 
 
-def ldap_conf(T, uris, extra="", name="ldap.yaml"):
+def ldap_conf(T, uris, extra="", name="ldap.yaml", timeout=TIMEOUT):
     path = f"{T}/{name}"
     uri = "[" + ", ".join(uris) + "]"
-    write(path, f"uri: {uri}\nbase: {S}\nhost: {HOST}\ntimeout: {TIMEOUT}\n{extra}")
+    write(path, f"uri: {uri}\nbase: {S}\nhost: {HOST}\ntimeout: {timeout}\n{extra}")
     return path
 
 
@@ -249,6 +249,15 @@ def case_outage():
         rc, out, err, el = sync(T, conf)
         cache_kept(T, before, rc, err, el, TIMEOUT * 3 + 1, "slapd stopped")
         check("Timed out" in err or "timeout" in err.lower(), "the log does not say the server timed out:\n" + err)
+    finally:
+        os.kill(s.proc.pid, signal.SIGCONT)
+    # The watchdog: a whole sync is bounded by `deadline`, whatever the per-operation timeout.
+    os.kill(s.proc.pid, signal.SIGSTOP)
+    try:
+        conf_slow = ldap_conf(T, [s.uri], "deadline: 2\n", name="slow.yaml", timeout=30)
+        rc, out, err, el = sync(T, conf_slow)
+        cache_kept(T, before, rc, err, el, 6, "deadline")
+        check("(deadline) and was stopped" in err, "the watchdog did not say it stopped the sync:\n" + err)
     finally:
         os.kill(s.proc.pid, signal.SIGCONT)
     # Killed in the middle of a sync: stop it while sync is reading, then kill it.

@@ -31,6 +31,7 @@ void test_config_errors(void**) {
         {"uri: ldap://a\nbase: dc=x\nbases:\n  rulez: cn=r\n", 4, "bases.rulez", "unknown key"},
         {"uri: ldap://a\nbase: dc=x\npage_size: 0\n", 3, "page_size", "1 to 99999"},
         {"uri: ldap://a\nbase: dc=x\nuri: ldap://b\n", 3, "uri", "duplicate key"},
+        {"uri: ldap://a\nbase: dc=x\ndeadline: 0\n", 3, "deadline", "1 to 3600"},
     };
     for (const auto& c : cases) {
         try {

@@ -38,6 +38,7 @@ struct LdapConfig {
     std::string cert_file, key_file;          // client certificate (SASL EXTERNAL over TLS)
     double timeout = 1.5;                     // seconds: connect, and each operation
     int page_size = 500;                      // paged results (RFC 2696)
+    int deadline = 60;                        // seconds for a whole sync (the watchdog)
 };
 
 // Reads the configuration (YAML, tlog-policy(8) "LDAP CONFIGURATION"). Strict:
