@@ -239,7 +239,11 @@ def case_outage():
     """SIGSTOP and kill: sync returns within the timeout, the last good cache stays."""
     T = tmpdir()
     setup_system(T)
-    s = start(T)
+    with start(T) as s:
+        outage_steps(T, s)
+
+
+def outage_steps(T, s):
     conf = ldap_conf(T, [s.uri])
     rc, out, err, _ = sync(T, conf)
     check(rc == 0, f"first sync: {out}{err}")
@@ -267,6 +271,7 @@ def case_outage():
     time.sleep(0.2)
     os.kill(s.proc.pid, signal.SIGKILL)
     s.proc.wait()
+    s.proc = None
     t0 = time.monotonic()
     out, err = p.communicate(timeout=30)
     check(time.monotonic() - t0 < TIMEOUT * 3 + 1, "sync hung after the server was killed")
@@ -387,9 +392,9 @@ def case_gssapi():
     kdc.principal("ldap/localhost", T + "/ldap.keytab")
     kdc.principal(f"host/{HOST}", T + "/host.keytab")
     os.chmod(T + "/ldap.keytab", 0o600)
-    kdc.start()
     host_dn = Dit(S).host_dn(HOST)
     try:
+        kdc.start()
         s = Slapd(T, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"],
                   config_extra="olcSaslHost: localhost\nolcSaslRealm: " + REALM + "\n"
                   "olcAuthzRegexp: {0}\"^uid=host/([^,]+)(,cn=[^,]+)?,cn=gssapi,cn=auth$\" \"" +

@@ -80,6 +80,7 @@ class Dirsrv:
             if rc == 0:
                 return self
             time.sleep(0.1)
+        self.stop()
         fail("ns-slapd did not answer within 60 s")
 
     def stop(self):
@@ -93,7 +94,7 @@ class Dirsrv:
         self.proc = None
 
     def __enter__(self):
-        return self.start()
+        return self if self.proc else self.start()
 
     def __exit__(self, *exc):
         self.stop()

@@ -3,6 +3,7 @@ own realm, database and krb5.conf under the test's directory (KRB5_CONFIG,
 KRB5_KDC_PROFILE), on 127.0.0.1, stopped by PID. The host's /etc/krb5.conf
 and keytab are never read."""
 import os
+import socket
 import subprocess
 import time
 
@@ -48,7 +49,6 @@ class Kdc:
         self.proc = subprocess.Popen(["krb5kdc", "-n", "-r", REALM], env=self.env, stdout=self.out,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
-        import socket
         while time.monotonic() < deadline:
             check(self.proc.poll() is None, "krb5kdc exited: " + open(self.dir + "/krb5kdc.out").read()[-1000:])
             try:
@@ -56,6 +56,7 @@ class Kdc:
                 return self
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         fail("krb5kdc did not listen within 20 s")
 
     def stop(self):

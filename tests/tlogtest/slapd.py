@@ -145,6 +145,7 @@ class Slapd:
             if rc == 0:
                 return self
             time.sleep(0.05)
+        self.stop()
         fail("slapd did not answer within 30 s")
 
     def stop(self):
@@ -158,7 +159,8 @@ class Slapd:
         self.proc = None
 
     def __enter__(self):
-        return self.start()
+        # `with Slapd(...).start() as s:` must not start a second server
+        return self if self.proc else self.start()
 
     def __exit__(self, *exc):
         self.stop()
