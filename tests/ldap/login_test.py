@@ -81,6 +81,19 @@ try:
     check(r.returncode == 0 and r.stdout == b"now-plain\n", f"alice after disable: {r.stderr!r}")
     time.sleep(0.5)
     check(len(e.recordings()) == 2, "alice was recorded after her rule was disabled in the directory")
+
+    # The directory killed: sync fails fast and keeps the cache, logins go on.
+    s.proc.kill()
+    s.proc.wait()
+    s.proc = None
+    t0 = time.monotonic()
+    r = run(*sync)
+    check(r.returncode == 1 and time.monotonic() - t0 < 4 and "stay in force" in r.stderr,
+          f"sync against a killed slapd: {r.stderr}")
+    t0 = time.monotonic()
+    r = e.ssh_cmd("bob", "echo after-kill")
+    check(r.returncode == 0 and r.stdout == b"after-kill\n" and time.monotonic() - t0 < 10,
+          f"a login with the directory killed: {r.stderr!r}")
 finally:
     if s:
         s.stop()
