@@ -66,6 +66,40 @@ std::string read_password(const std::string& path) {
     return line;
 }
 
+// Waits for the whole result of `msgid`, at most `timeout` seconds (the
+// operation is abandoned then). LDAP_SUCCESS, or the error to report.
+int await_result(LDAP* ld, int msgid, double timeout, Msg& res) {
+    timeval tv = to_tv(timeout);
+    LDAPMessage* raw = nullptr;
+    const int t = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &raw);
+    res.reset(raw);
+    if (t == 0) {
+        ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+        return LDAP_TIMEOUT;
+    }
+    if (t < 0) {
+        int err = LDAP_OTHER;
+        ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+        return err;
+    }
+    return LDAP_SUCCESS;
+}
+
+// The server's result code of a finished operation, its diagnostic text, and
+// (when `ctrls` is given) its response controls.
+int result_code(LDAP* ld, LDAPMessage* res, std::string& detail, LDAPControl*** ctrls) {
+    int err = LDAP_OTHER;
+    char* text = nullptr;
+    if (ldap_parse_result(ld, res, &err, nullptr, &text, nullptr, ctrls, 0) != LDAP_SUCCESS) err = LDAP_OTHER;
+    detail = text ? text : "";
+    if (text) ldap_memfree(text);
+    return err;
+}
+
+std::string describe(const std::string& uri, const std::string& what, int err, const std::string& detail) {
+    return uri + ": " + what + ": " + ldap_err2string(err) + (detail.empty() ? "" : " (" + detail + ")");
+}
+
 }  // namespace
 
 const std::vector<std::string>* Entry::get(const std::string& lower_name) const {
@@ -223,26 +257,11 @@ void Connection::bind(const LdapConfig& c) {
 }
 
 void Connection::finish(int msgid, const std::string& what) {
-    timeval tv = to_tv(timeout_);
-    LDAPMessage* raw = nullptr;
-    const int t = ldap_result(ld_, msgid, LDAP_MSG_ALL, &tv, &raw);
-    Msg res(raw);
-    if (t == 0) {
-        ldap_abandon_ext(ld_, msgid, nullptr, nullptr);
-        throw_error(what, LDAP_TIMEOUT);
-    }
-    if (t < 0) {
-        int err = LDAP_OTHER;
-        ldap_get_option(ld_, LDAP_OPT_RESULT_CODE, &err);
-        throw_error(what, err);
-    }
-    int err = LDAP_OTHER;
-    char* text = nullptr;
-    if (ldap_parse_result(ld_, res.get(), &err, nullptr, &text, nullptr, nullptr, 0) != LDAP_SUCCESS) err = LDAP_OTHER;
-    std::string detail = text ? text : "";
-    if (text) ldap_memfree(text);
-    if (err != LDAP_SUCCESS)
-        throw LdapError(uri_ + ": " + what + ": " + ldap_err2string(err) + (detail.empty() ? "" : " (" + detail + ")"));
+    Msg res;
+    if (const int rc = await_result(ld_, msgid, timeout_, res); rc != LDAP_SUCCESS) throw_error(what, rc);
+    std::string detail;
+    if (const int err = result_code(ld_, res.get(), detail, nullptr); err != LDAP_SUCCESS)
+        throw LdapError(describe(uri_, what, err, detail));
 }
 
 std::vector<Entry> Connection::search(const std::string& base, Scope scope, const std::string& filter,
@@ -269,19 +288,8 @@ std::vector<Entry> Connection::search(const std::string& base, Scope scope, cons
         rc = ldap_search_ext(ld_, base.c_str(), sc, filter.c_str(), attr_ptrs.data(), 0, server_ctrls, nullptr, &tv,
                              LDAP_NO_LIMIT, &msgid);
         if (rc != LDAP_SUCCESS) throw_error(what, rc);
-        LDAPMessage* raw = nullptr;
-        tv = to_tv(timeout_);
-        const int t = ldap_result(ld_, msgid, LDAP_MSG_ALL, &tv, &raw);
-        Msg res(raw);
-        if (t == 0) {
-            ldap_abandon_ext(ld_, msgid, nullptr, nullptr);
-            throw_error(what, LDAP_TIMEOUT);
-        }
-        if (t < 0) {
-            int err = LDAP_OTHER;
-            ldap_get_option(ld_, LDAP_OPT_RESULT_CODE, &err);
-            throw_error(what, err);
-        }
+        Msg res;
+        if (rc = await_result(ld_, msgid, timeout_, res); rc != LDAP_SUCCESS) throw_error(what, rc);
         for (LDAPMessage* e = ldap_first_entry(ld_, res.get()); e; e = ldap_next_entry(ld_, e)) {
             Entry entry;
             if (char* dn = ldap_get_dn(ld_, e)) {
@@ -303,18 +311,12 @@ std::vector<Entry> Connection::search(const std::string& base, Scope scope, cons
             if (ber) ber_free(ber, 0);
             out.push_back(std::move(entry));
         }
-        int err = LDAP_OTHER;
-        char* text = nullptr;
         LDAPControl** ctrls_raw = nullptr;
-        if (ldap_parse_result(ld_, res.get(), &err, nullptr, &text, nullptr, &ctrls_raw, 0) != LDAP_SUCCESS)
-            err = LDAP_OTHER;
+        std::string detail;
+        const int err = result_code(ld_, res.get(), detail, &ctrls_raw);
         Controls ctrls(ctrls_raw);
-        const std::string detail = text ? text : "";
-        if (text) ldap_memfree(text);
         if (err == LDAP_NO_SUCH_OBJECT) return out;
-        if (err != LDAP_SUCCESS)
-            throw LdapError(uri_ + ": " + what + ": " + ldap_err2string(err) +
-                            (detail.empty() ? "" : " (" + detail + ")"));
+        if (err != LDAP_SUCCESS) throw LdapError(describe(uri_, what, err, detail));
         LDAPControl* resp = ctrls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls.get(), nullptr) : nullptr;
         if (!resp) return out;  // the server does not page: it sent everything
         ber_int_t estimate = 0;

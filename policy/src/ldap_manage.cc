@@ -14,29 +14,6 @@ using ldapc::Entry;
 using ldapc::Mod;
 using ldapc::Scope;
 
-const std::vector<std::string> kAttrs = {"cn",
-                                         "description",
-                                         "ipaEnabledFlag",
-                                         "memberUser",
-                                         "userCategory",
-                                         "memberHost",
-                                         "hostCategory",
-                                         "memberService",
-                                         "serviceCategory",
-                                         "seeAlso",
-                                         "tlogAction",
-                                         "tlogPriority",
-                                         "tlogSessionKind",
-                                         "tlogLogInput",
-                                         "tlogLogOutput",
-                                         "tlogLogWindow",
-                                         "tlogLimitRate",
-                                         "tlogLimitBurst",
-                                         "tlogLimitAction",
-                                         "tlogWriter",
-                                         "tlogAuditLevel",
-                                         "tlogRetentionClass"};
-
 // A rule name becomes an RDN value: refuse what would need escaping rather
 // than risk writing a different DN than the one shown.
 void check_name(const std::string& name) {
@@ -98,8 +75,9 @@ std::string RuleManager::rule_dn(const std::string& name) const {
     return "cn=" + name + "," + config_.rules_base;
 }
 
-// Member names to DNs, each checked to exist (a typo must not silently match nobody).
-std::vector<std::string> RuleManager::member_dns(const Members& m) {
+// Member names to DNs; with `must_exist` each is looked up (a typo must not
+// silently match nobody).
+std::vector<std::string> RuleManager::member_dns(const Members& m, bool must_exist) {
     std::vector<std::string> out;
     auto add = [&](const std::vector<std::string>& names, const std::string& rdn, const std::string& base,
                    const char* what) {
@@ -107,7 +85,7 @@ std::vector<std::string> RuleManager::member_dns(const Members& m) {
             if (n.empty() || n.find_first_of(",=+\"\\<>;#") != std::string::npos)
                 throw std::runtime_error(std::string(what) + " '" + n + "': not a plain name");
             const std::string dn = rdn + "=" + n + "," + base;
-            if (conn_->search(dn, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
+            if (must_exist && conn_->search(dn, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
                 throw std::runtime_error(std::string("no ") + what + " '" + n + "' (" + dn + ")");
             out.push_back(dn);
         }
@@ -127,6 +105,15 @@ const char* member_attr(const std::string& dn, const LdapConfig& c) {
     if (ldapc::dn_under(dn, c.users_base) || ldapc::dn_under(dn, c.groups_base)) return "memberUser";
     if (ldapc::dn_under(dn, c.hosts_base) || ldapc::dn_under(dn, c.hostgroups_base)) return "memberHost";
     return "memberService";
+}
+
+// The member DNs as one modification per attribute (memberUser, memberHost, memberService).
+std::vector<Mod> member_mods(const std::vector<std::string>& dns, Mod::Op op, const LdapConfig& c) {
+    std::map<std::string, std::vector<std::string>> by_attr;
+    for (const auto& m : dns) by_attr[member_attr(m, c)].push_back(m);
+    std::vector<Mod> mods;
+    for (auto& [attr, vals] : by_attr) mods.push_back(Mod{op, attr, vals});
+    return mods;
 }
 
 std::vector<Mod> edit_mods(const RuleEdit& e, const std::string& hbac_dn, bool adding) {
@@ -181,7 +168,7 @@ std::vector<Mod> edit_mods(const RuleEdit& e, const std::string& hbac_dn, bool a
 }  // namespace
 
 json::Value RuleManager::read(const std::string& dn) {
-    auto found = conn_->search(dn, Scope::Base, "(objectClass=tlogRecordingRule)", kAttrs);
+    auto found = conn_->search(dn, Scope::Base, "(objectClass=tlogRecordingRule)", rule_attributes());
     if (found.empty()) throw std::runtime_error("no recording rule " + dn);
     const Entry& e = found[0];
     Value v = Value::make_object();
@@ -226,26 +213,24 @@ json::Value RuleManager::read(const std::string& dn) {
     return v;
 }
 
+std::string RuleManager::hbac_dn(const std::optional<std::string>& name) {
+    if (!name || name->empty()) return "";
+    auto h = conn_->search(config_.hbac_base, Scope::One,
+                           "(&(objectClass=ipaHBACRule)(cn=" + ldapc::filter_escape(*name) + "))", {"1.1"});
+    if (h.size() != 1) throw std::runtime_error("no HBAC rule '" + *name + "' under " + config_.hbac_base);
+    return h[0].dn;
+}
+
 json::Value RuleManager::add(const std::string& name, const RuleEdit& edit, const Members& members) {
     const std::string dn = rule_dn(name);
     check_edit(edit);
     if (!edit.action) throw std::runtime_error("--action record or --action exclude is required");
-    std::string hbac_dn;
-    if (edit.hbac_rule) {
-        auto h =
-            conn_->search(config_.hbac_base, Scope::One,
-                          "(&(objectClass=ipaHBACRule)(cn=" + ldapc::filter_escape(*edit.hbac_rule) + "))", {"1.1"});
-        if (h.size() != 1)
-            throw std::runtime_error("no HBAC rule '" + *edit.hbac_rule + "' under " + config_.hbac_base);
-        hbac_dn = h[0].dn;
-    }
+    const std::string hbac = hbac_dn(edit.hbac_rule);
     std::vector<Mod> attrs = {Mod{Mod::Add, "objectClass", {"top", "tlogRecordingRule"}}, Mod{Mod::Add, "cn", {name}}};
     RuleEdit e = edit;
     if (!e.enabled) e.enabled = true;
-    for (auto& m : edit_mods(e, hbac_dn, true)) attrs.push_back(std::move(m));
-    std::map<std::string, std::vector<std::string>> by_attr;
-    for (const auto& m : member_dns(members)) by_attr[member_attr(m, config_)].push_back(m);
-    for (auto& [attr, vals] : by_attr) attrs.push_back(Mod{Mod::Add, attr, vals});
+    for (auto& m : edit_mods(e, hbac, true)) attrs.push_back(std::move(m));
+    for (auto& m : member_mods(member_dns(members, true), Mod::Add, config_)) attrs.push_back(std::move(m));
     conn_->add(dn, attrs);
     return read(dn);
 }
@@ -254,16 +239,7 @@ json::Value RuleManager::modify(const std::string& name, const RuleEdit& edit) {
     const std::string dn = rule_dn(name);
     check_edit(edit);
     read(dn);  // exists, and is a rule
-    std::string hbac_dn;
-    if (edit.hbac_rule && !edit.hbac_rule->empty()) {
-        auto h =
-            conn_->search(config_.hbac_base, Scope::One,
-                          "(&(objectClass=ipaHBACRule)(cn=" + ldapc::filter_escape(*edit.hbac_rule) + "))", {"1.1"});
-        if (h.size() != 1)
-            throw std::runtime_error("no HBAC rule '" + *edit.hbac_rule + "' under " + config_.hbac_base);
-        hbac_dn = h[0].dn;
-    }
-    auto mods = edit_mods(edit, hbac_dn, false);
+    auto mods = edit_mods(edit, hbac_dn(edit.hbac_rule), false);
     if (mods.empty()) throw std::runtime_error("nothing to change");
     conn_->modify(dn, mods);
     return read(dn);
@@ -292,11 +268,7 @@ json::Value RuleManager::add_members(const std::string& name, const Members& mem
     const std::string dn = rule_dn(name);
     read(dn);
     if (members.empty()) throw std::runtime_error("no member given");
-    std::map<std::string, std::vector<std::string>> by_attr;
-    for (const auto& m : member_dns(members)) by_attr[member_attr(m, config_)].push_back(m);
-    std::vector<Mod> mods;
-    for (auto& [attr, vals] : by_attr) mods.push_back(Mod{Mod::Add, attr, vals});
-    conn_->modify(dn, mods);
+    conn_->modify(dn, member_mods(member_dns(members, true), Mod::Add, config_));
     return read(dn);
 }
 
@@ -304,23 +276,8 @@ json::Value RuleManager::remove_members(const std::string& name, const Members& 
     const std::string dn = rule_dn(name);
     read(dn);
     if (members.empty()) throw std::runtime_error("no member given");
-    std::map<std::string, std::vector<std::string>> by_attr;
     // Names are not looked up: a member deleted from the directory can still be removed from the rule.
-    auto add = [&](const std::vector<std::string>& names, const std::string& rdn, const std::string& base) {
-        for (const auto& n : names) {
-            const std::string m = rdn + "=" + n + "," + base;
-            by_attr[member_attr(m, config_)].push_back(m);
-        }
-    };
-    add(members.users, "uid", config_.users_base);
-    add(members.groups, "cn", config_.groups_base);
-    add(members.hosts, "fqdn", config_.hosts_base);
-    add(members.hostgroups, "cn", config_.hostgroups_base);
-    add(members.services, "cn", config_.services_base);
-    add(members.servicegroups, "cn", config_.servicegroups_base);
-    std::vector<Mod> mods;
-    for (auto& [attr, vals] : by_attr) mods.push_back(Mod{Mod::Delete, attr, vals});
-    conn_->modify(dn, mods);
+    conn_->modify(dn, member_mods(member_dns(members, false), Mod::Delete, config_));
     return read(dn);
 }
 

@@ -18,28 +18,6 @@ using ldapc::normalize_dn;
 using ldapc::rdn_value;
 using ldapc::Scope;
 
-const std::vector<std::string> kRuleAttrs = {"cn",
-                                             "ipaEnabledFlag",
-                                             "memberUser",
-                                             "userCategory",
-                                             "memberHost",
-                                             "hostCategory",
-                                             "memberService",
-                                             "serviceCategory",
-                                             "seeAlso",
-                                             "tlogAction",
-                                             "tlogPriority",
-                                             "tlogSessionKind",
-                                             "tlogLogInput",
-                                             "tlogLogOutput",
-                                             "tlogLogWindow",
-                                             "tlogLimitRate",
-                                             "tlogLimitBurst",
-                                             "tlogLimitAction",
-                                             "tlogWriter",
-                                             "tlogAuditLevel",
-                                             "tlogRetentionClass"};
-
 // An entry that cannot become a rule: skipped, with its DN and attribute in the log.
 struct Malformed {
     std::string attr, why;
@@ -66,7 +44,7 @@ public:
         if (conn_.search(c_.rules_base, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
             throw LdapError(conn_.uri() + ": the rules base " + c_.rules_base +
                             " is not visible to this bind (missing, or hidden by the directory's access rules)");
-        auto rules = conn_.search(c_.rules_base, Scope::Sub, "(objectClass=tlogRecordingRule)", kRuleAttrs);
+        auto rules = conn_.search(c_.rules_base, Scope::Sub, "(objectClass=tlogRecordingRule)", rule_attributes());
         // Only what the rules refer to decides which other subtrees are read.
         bool need_groups = false, need_hostgroups = false, need_servicegroups = false;
         for (const auto& e : rules) {
@@ -351,6 +329,32 @@ private:
 };
 
 }  // namespace
+
+const std::vector<std::string>& rule_attributes() {
+    static const std::vector<std::string> attrs = {"cn",
+                                                   "description",
+                                                   "ipaEnabledFlag",
+                                                   "memberUser",
+                                                   "userCategory",
+                                                   "memberHost",
+                                                   "hostCategory",
+                                                   "memberService",
+                                                   "serviceCategory",
+                                                   "seeAlso",
+                                                   "tlogAction",
+                                                   "tlogPriority",
+                                                   "tlogSessionKind",
+                                                   "tlogLogInput",
+                                                   "tlogLogOutput",
+                                                   "tlogLogWindow",
+                                                   "tlogLimitRate",
+                                                   "tlogLimitBurst",
+                                                   "tlogLimitAction",
+                                                   "tlogWriter",
+                                                   "tlogAuditLevel",
+                                                   "tlogRetentionClass"};
+    return attrs;
+}
 
 LdapRules fetch_ldap_rules(const LdapConfig& config) {
     std::string errors;

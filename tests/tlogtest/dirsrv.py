@@ -7,9 +7,8 @@ some."""
 import os
 import shutil
 import subprocess
-import time
 
-from tlogtest.slapd import free_port, run
+from tlogtest.slapd import free_port, wait_answering
 from tlogtest.terminal import check, fail
 
 ROOT_DN = "cn=Directory Manager"
@@ -71,17 +70,7 @@ class Dirsrv:
         self.proc = subprocess.Popen(["/usr/sbin/ns-slapd", "-D", f"{self.p}/etc/dirsrv/slapd-{NAME}", "-i",
                                       f"{self.p}/run/dirsrv/slapd-{NAME}.pid", "-d", "0"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                fail("ns-slapd exited: " + open(f"{self.p}/var/log/dirsrv/slapd-{NAME}/errors").read()[-2000:])
-            rc, _, _ = run(["ldapsearch", "-x", "-H", self.uri, "-b", "", "-s", "base", "-o", "nettimeout=2"],
-                           timeout=10)
-            if rc == 0:
-                return self
-            time.sleep(0.1)
-        self.stop()
-        fail("ns-slapd did not answer within 60 s")
+        return wait_answering(self, 60, f"{self.p}/var/log/dirsrv/slapd-{NAME}/errors", "ns-slapd")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

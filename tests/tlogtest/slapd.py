@@ -45,6 +45,23 @@ def make_ca(d, host="127.0.0.1"):
     return d + "/ca.crt"
 
 
+def wait_answering(server, seconds, errors_log, what):
+    """Waits until `server.uri` answers a root DSE search; fails naming
+    `what` with the end of `errors_log` if the process exits first or the
+    time runs out (the process is stopped then)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            fail(f"{what} exited with {server.proc.returncode}: " + open(errors_log).read()[-2000:])
+        rc, _, _ = run(["ldapsearch", "-x", "-H", server.uri, "-b", "", "-s", "base", "-o", "nettimeout=2"],
+                       timeout=10)
+        if rc == 0:
+            return server
+        time.sleep(0.05)
+    server.stop()
+    fail(f"{what} did not answer within {seconds} s")
+
+
 class Slapd:
     """form: 'cnconfig' (schema LDIF loaded with slapadd -n0) or 'schema'
     (slapd.conf including the .schema files). schemas: paths of our schema
@@ -136,17 +153,7 @@ class Slapd:
         self.log = open(self.dir + "/slapd.log", "w")
         self.proc = subprocess.Popen(["/usr/sbin/slapd", "-d", "0", "-h", urls] + self.args,
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                fail(f"slapd exited with {self.proc.returncode}: " + open(self.dir + "/slapd.log").read())
-            rc, _, _ = run(["ldapsearch", "-x", "-H", self.uri, "-b", "", "-s", "base", "-o", "nettimeout=2"],
-                           timeout=10)
-            if rc == 0:
-                return self
-            time.sleep(0.05)
-        self.stop()
-        fail("slapd did not answer within 30 s")
+        return wait_answering(self, 30, self.dir + "/slapd.log", "slapd")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

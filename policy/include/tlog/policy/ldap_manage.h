@@ -53,7 +53,8 @@ public:
 private:
     std::string rule_dn(const std::string& name) const;
     json::Value read(const std::string& dn);
-    std::vector<std::string> member_dns(const Members& m);
+    std::vector<std::string> member_dns(const Members& m, bool must_exist);
+    std::string hbac_dn(const std::optional<std::string>& name);  // "" for none
 
     LdapConfig config_;
     std::unique_ptr<ldapc::Connection> conn_;

@@ -62,6 +62,10 @@ struct LdapRules {
     std::vector<std::string> skipped;  // one line per malformed entry: DN, attribute, why
 };
 
+// The attributes of a tlogRecordingRule (ldap-schema/tlog.schema) that the
+// rule model uses, for searches.
+const std::vector<std::string>& rule_attributes();
+
 // Reads every rule and what it refers to. Malformed entries are skipped and
 // reported in `skipped`; a directory that cannot be read throws LdapError.
 LdapRules fetch_ldap_rules(const LdapConfig& config);
