@@ -15,9 +15,13 @@
 #      program also the writers), tlog-audit holds no recorder code (the
 #      writers are allowed), only audit/, tests/ and bench/ include its
 #      headers; writers/ includes only librec and itself.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT
+#  (f) the LDAP rule source stays in tlog-policy: pam_tlog.so and nss_tlog
+#      contain none of it, nothing under pam_tlog/ or nss_tlog/ includes it
+#      or <ldap.h>, and in policy/ only the ldap_*.cc files (the static
+#      library tlogpolicy-ldap) include libldap.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -118,5 +122,20 @@ bad=$( (nm -C "$tlogaudit" 2>/dev/null; nm -DC "$tlogaudit") | grep -E "$privile
 [ -z "$bad" ] || fail "tlog-audit contains recorder code:"$'\n'"$bad"
 grep -q 'tlog::writers::make_file_writer' <<<"$(nm -C "$tlogaudit")" || fail "control: tlog-audit has no writers: the check above is stale"
 [ "$failed" = "$f" ] && ok "(e) audit/ and writers/ include librec and themselves only; tlog-audit holds no recorder code"
+
+# (f) The LDAP rule source: only in tlog-policy.
+f=$failed
+ldap_syms='tlog::policy::(fetch_ldap_rules|load_ldap_config|merge_ldap_rules|ldap_group_resolver|ldapc::)'
+grep -Eq "$ldap_syms" <<<"$(nm -C "$tlogpolicy")" || fail "control: fetch_ldap_rules not found in $tlogpolicy: the pattern is stale"
+readelf -d "$tlogpolicy" | grep -q 'libldap' || fail "control: $tlogpolicy does not link libldap"
+for so in "$pam" "$nss"; do
+  bad=$(nm -C "$so" 2>/dev/null | grep -E "$ldap_syms" | head -3)
+  [ -z "$bad" ] || fail "$(basename "$so") contains the LDAP rule source: $bad"
+done
+bad=$(cd "$src" && grep -rnE --include='*.cc' --include='*.h' --include='*.c' '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|tlog/policy/ldap_source\.h|ldap_client\.h)[">]' pam_tlog nss_tlog)
+[ -z "$bad" ] || fail "pam_tlog/nss_tlog include the LDAP source or libldap: $bad"
+bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|ldap_client\.h)[">]' policy/src/*.cc policy/src/*.h policy/include/tlog/policy/*.h 2>/dev/null | grep -Ev '^policy/src/ldap_[a-z_]+\.(cc|h)$')
+[ -z "$bad" ] || fail "policy files outside the LDAP library include libldap: $bad"
+[ "$failed" = "$f" ] && ok "(f) the LDAP rule source is only in tlog-policy; pam_tlog and nss_tlog neither link nor include it"
 
 exit $failed
