@@ -281,8 +281,7 @@ private:
             r.settings.limit.action = v;
         }
         if (auto v = e.first("tlogwriter"); !v.empty()) {
-            if (!valid_writer(v))
-                throw Malformed{"tlogWriter", "expected file, syslog or journal, got '" + v + "'"};
+            if (!valid_writer(v)) throw Malformed{"tlogWriter", "expected file, syslog or journal, got '" + v + "'"};
             r.settings.writer = v;
         }
         if (auto v = e.first("tlogauditlevel"); !v.empty()) {
