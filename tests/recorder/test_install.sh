@@ -32,7 +32,7 @@ getcap "$bin" | grep -q "cap_setgid=ep" || fail "$bin lacks cap_setgid=ep: $(get
 [ "$(stat -c %U /var/log/tlog)" = "tlog" ] || fail "/var/log/tlog not tlog's"
 [ "$(stat -c %U:%a /var/lib/tlog)" = "root:755" ] || fail "/var/lib/tlog is $(stat -c %U:%a /var/lib/tlog)"
 # under the prefix, never where the distribution's packages own files
-grep -q "^d /run/tlog 0700 tlog tlog" /usr/local/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
+grep -Eq "^d +/run/tlog +0700 +tlog +tlog" /usr/local/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
 grep -q "^u tlog " /usr/local/lib/sysusers.d/tlog.conf || fail "no sysusers.d entry"
 [ -x /usr/local/libexec/tlog-suite/install-tlog-user.sh ] || fail "the install step is not installed for packages"
 [ ! -e /usr/lib/tmpfiles.d/tlog.conf ] || fail "a /usr/local install wrote /usr/lib/tmpfiles.d/tlog.conf"
