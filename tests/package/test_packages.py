@@ -99,23 +99,12 @@ class Root:
 
 
 def snapshot():
-    """Every path under /etc, /usr and /var (and /run/tlog) with what it is."""
-    out = {}
-    for top in ("/etc", "/usr", "/var", "/run/tlog"):
+    """Every path under /etc, /usr, /var and /run (but the package manager's
+    own state)."""
+    out = set()
+    for top in ("/etc", "/usr", "/var", "/run"):
         for dirpath, dirs, files in os.walk(top):
-            for n in dirs + files:
-                p = os.path.join(dirpath, n)
-                if NOT_OURS.search(p):
-                    continue
-                try:
-                    st = os.lstat(p)
-                except FileNotFoundError:
-                    continue
-                out[p] = (st.st_mode, st.st_uid, st.st_gid, st.st_size if os.path.isfile(p) else 0)
-            if top == "/run/tlog" and not os.path.exists(top):
-                break
-    if os.path.exists("/run/tlog"):
-        out["/run/tlog"] = (0, 0, 0, 0)
+            out.update(p for p in (os.path.join(dirpath, n) for n in dirs + files) if not NOT_OURS.search(p))
     return out
 
 
@@ -152,6 +141,12 @@ def check_installed():
     check("rules: 0" in sh("tlog-policy show-cache"), "the first cache records somebody: " + sh("tlog-policy show-cache"))
     check(os.path.islink("/etc/systemd/system/paths.target.wants/tlog-policy-compile.path"),
           "the rules path unit is not enabled")
+    # Every example the installed guide names is where it says.
+    guide = sh("zcat /usr/share/doc/tlog-suite/admin-guide.md.gz")
+    named = set(re.findall(r"/usr/share/doc/tlog-suite/examples/[\w./-]*\w", guide))
+    check(len(named) >= 5, "the guide names no installed examples")
+    for path in named:
+        check(os.path.exists(path), "the admin guide names %s, which is not installed" % path)
     # Every page the packages install names, in SEE ALSO, pages that exist
     # here (Debian's tlog is gone: no tlog-play(8) any more).
     pages = [l.strip() for l in sh("dpkg -L tlog-suite tlog-policy libnss-tlog libpam-tlog").splitlines()
@@ -167,8 +162,9 @@ def check_installed():
 def add_directory_user(T):
     """A directory user (libnss-extrausers stands in for sss/LDAP), with an ssh key."""
     home = "%s/home/%s" % (T, USER)
+    shutil.rmtree(home, ignore_errors=True)   # from an earlier phase
     os.makedirs(home + "/.ssh")
-    sh("ssh-keygen -q -t ed25519 -N '' -f %s/userkey" % T)
+    sh("rm -f {0}/userkey {0}/userkey.pub && ssh-keygen -q -t ed25519 -N '' -f {0}/userkey".format(T))
     sh("cp %s/userkey.pub %s/.ssh/authorized_keys && chown -R %d:%d %s" % (T, home, UID, UID, home))
     os.makedirs("/var/lib/extrausers", exist_ok=True)
     for f, line in (("passwd", "%s:x:%d:%d::%s:/bin/bash\n" % (USER, UID, UID, home)),
@@ -247,7 +243,14 @@ def login_play_verify(T):
     check(rc != 0 and "intact" not in unkeyed.replace("not intact", ""),
           "verifies without the key, so it is not keyed (%d): %s" % (rc, unkeyed))
     del ids
-    return log
+    # logrotate with the installed file: the recording is renamed whole (no
+    # copy, no truncation), still intact, and no empty file is made for it.
+    rc, out = run(["logrotate", "-f", "-v", "-s", T + "/logrotate.state", "/etc/logrotate.d/tlog-suite"])
+    check(rc == 0 and "error" not in out.lower(), "logrotate (%d): %s" % (rc, out))
+    check(not os.path.exists(log) and os.path.exists(log + ".1"), "not rotated: %s" % os.listdir("/var/log/tlog"))
+    rc, keyed = run(["tlog-play", "--verify", "--key", "/etc/tlog/integrity.key", "-i", log + ".1"])
+    check(rc == 0 and "intact" in keyed, "rotated recording not intact (%d): %s" % (rc, keyed))
+    return log + ".1"
 
 
 def break_glass(T):
