@@ -201,6 +201,8 @@ def sshd(T):
     port = 23000 + os.getpid() % 9000
     conf = write_sshd_config(T, port)
     log = T + "/sshd.log"
+    if os.path.exists(log):   # an earlier sshd's "Server listening" must not count
+        os.unlink(log)
     proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", conf, "-E", log])
     end = time.time() + 30
     while time.time() < end and proc.poll() is None:
