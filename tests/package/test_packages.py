@@ -14,6 +14,7 @@ files dpkg installs there are the ones used):
   over-tlog: Debian's tlog installed; ours replace it (tlog removed, an
             upgrade does not bring it back); the same login, play, verify;
             purge keeps the recordings, their key and the account."""
+import fcntl
 import glob
 import shutil
 import os
@@ -88,13 +89,20 @@ class Root:
             os.makedirs("%s/%s-w" % (self.up, d))
             sh("mount -t overlay overlay -o lowerdir=/{d},upperdir={u}/{d}-u,workdir={u}/{d}-w /{d}".format(
                 d=d, u=self.up))
+        # The package database as of now, copied under dpkg's own lock: the
+        # overlay's lower layer is the live host, where another apt run
+        # (CI's neighbours) must not show through half-done.
+        with open("/var/lib/dpkg/lock-frontend", "a") as lock:
+            fcntl.lockf(lock, fcntl.LOCK_EX)
+            sh("cp -a /var/lib/dpkg %s/dpkg" % self.up)
+        sh("mount --bind %s/dpkg /var/lib/dpkg" % self.up)
         sh("mount -t tmpfs -o mode=755 tmpfs /run")
         # Debian's tlog-rec needs utmp; sshd its privilege separation directory.
         sh("install -m 664 -g utmp /dev/null /run/utmp")
         os.makedirs("/run/sshd")
 
     def close(self):
-        for d in ("/run", "/var", "/etc", "/usr"):
+        for d in ("/run", "/var/lib/dpkg", "/var", "/etc", "/usr"):
             subprocess.run(["umount", "-l", d])
         subprocess.run(["umount", "-l", self.up])
 
