@@ -84,17 +84,18 @@ class Root:
         self.up = "%s/%s" % (T, name)
         os.makedirs(self.up)
         sh("mount -t tmpfs -o mode=755 tmpfs " + self.up)
+        # The package database as of now, copied under dpkg's own lock (on
+        # the host's file, before the overlays): the overlays' lower layer
+        # is the live host, where another apt run must not show through
+        # half-done.
+        with open("/var/lib/dpkg/lock-frontend", "a") as lock:
+            fcntl.lockf(lock, fcntl.LOCK_EX)
+            sh("cp -a /var/lib/dpkg %s/dpkg" % self.up)
         for d in ("usr", "etc", "var"):
             os.makedirs("%s/%s-u" % (self.up, d))
             os.makedirs("%s/%s-w" % (self.up, d))
             sh("mount -t overlay overlay -o lowerdir=/{d},upperdir={u}/{d}-u,workdir={u}/{d}-w /{d}".format(
                 d=d, u=self.up))
-        # The package database as of now, copied under dpkg's own lock: the
-        # overlay's lower layer is the live host, where another apt run
-        # (CI's neighbours) must not show through half-done.
-        with open("/var/lib/dpkg/lock-frontend", "a") as lock:
-            fcntl.lockf(lock, fcntl.LOCK_EX)
-            sh("cp -a /var/lib/dpkg %s/dpkg" % self.up)
         sh("mount --bind %s/dpkg /var/lib/dpkg" % self.up)
         sh("mount -t tmpfs -o mode=755 tmpfs /run")
         # Debian's tlog-rec needs utmp; sshd its privilege separation directory.
