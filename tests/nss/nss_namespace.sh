@@ -5,7 +5,7 @@
 # bind-mounted; /var/lib is a tmpfs holding the policy cache and the
 # "directory" (libnss-extrausers stands in for sss). Both orders:
 #   A. examples/nsswitch/nsswitch.tlog-first.conf       passwd: tlog [UNAVAIL=return] files systemd
-#   B. examples/nsswitch/nsswitch.directory-users.conf  passwd: files tlog sss  (sss -> extrausers)
+#   B. examples/nsswitch/nsswitch.directory-users.conf  passwd: files systemd tlog sss  (sss -> extrausers)
 # For each, SSSD's session-recording matrix (every scope) by name, by uid and
 # by enumeration, `id`, failing closed/open without a cache, the shipped rules
 # example, and (A) a setuid program ignoring TLOG_POLICY_CACHE.
@@ -154,7 +154,7 @@ echo "A: fails closed without a cache: OK"
 
 # ---- B: files tlog sss (extrausers as the directory) ----
 sed 's/\bsss\b/extrausers/g' "$src/examples/nsswitch/nsswitch.directory-users.conf" > /etc/nsswitch.conf
-grep -q '^passwd: *files tlog extrausers' /etc/nsswitch.conf || fail "B: example passwd line changed"
+grep -q '^passwd: *files systemd tlog extrausers' /etc/nsswitch.conf || fail "B: example passwd line changed"
 { cat "$tmp/passwd.base"; echo "localuser:x:7100:7100::/home/localuser:/bin/sh"; } > /etc/passwd
 { cat "$tmp/group.base"; echo "localuser:x:7100:"; } > /etc/group
 test_users > /var/lib/extrausers/passwd

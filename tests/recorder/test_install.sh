@@ -1,9 +1,10 @@
 #!/bin/bash
 # The install step (suite integration, root): `meson install` creates the tlog
-# account, /run/tlog and /var/log/tlog, and leaves tlog-rec-session owned by
-# tlog with mode 6755. Runs in a private mount namespace (run_ns.sh) with a
-# copy of /etc and tmpfs over /usr/local, /run, /var/log and
-# /usr/lib/tmpfiles.d, so the host is untouched.
+# account (from the installed sysusers.d file), /run/tlog, /var/log/tlog and
+# /var/lib/tlog (from the installed tmpfiles.d file), and leaves
+# tlog-rec-session owned by tlog with mode 6755. Runs in a private mount
+# namespace (run_ns.sh) with a copy of /etc and tmpfs over /usr/local, /run,
+# /var/log, /var/lib and /usr/lib/tmpfiles.d, so the host is untouched.
 # Usage: run_ns.sh test_install.sh BUILD_DIR
 set -euo pipefail
 B=$1
@@ -12,7 +13,7 @@ T=$(mktemp -d /tmp/rec-install.XXXXXX)
 cp -a /etc "$T/etc"
 mount --bind "$T/etc" /etc
 sed -i '/^tlog:/d' /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null || true
-for d in /usr/local /run /var/log /usr/lib/tmpfiles.d; do
+for d in /usr/local /run /var/log /var/lib /usr/lib/tmpfiles.d; do
     [ -d "$d" ] || continue   # never create anything on the host
     mount -t tmpfs -o mode=755 tmpfs "$d"
 done
@@ -29,9 +30,12 @@ bin=/usr/local/bin/tlog-rec-session
 getcap "$bin" | grep -q "cap_setgid=ep" || fail "$bin lacks cap_setgid=ep: $(getcap "$bin")"
 [ "$(stat -c %U:%a /run/tlog)" = "tlog:700" ] || fail "/run/tlog is $(stat -c %U:%a /run/tlog)"
 [ "$(stat -c %U /var/log/tlog)" = "tlog" ] || fail "/var/log/tlog not tlog's"
-if [ -d /usr/lib/tmpfiles.d ]; then
-    grep -q "d /run/tlog 0700 tlog tlog" /usr/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
-fi
+[ "$(stat -c %U:%a /var/lib/tlog)" = "root:755" ] || fail "/var/lib/tlog is $(stat -c %U:%a /var/lib/tlog)"
+# under the prefix, never where the distribution's packages own files
+grep -Eq "^d +/run/tlog +0700 +tlog +tlog" /usr/local/lib/tmpfiles.d/tlog.conf || fail "no tmpfiles.d entry"
+grep -q "^u tlog " /usr/local/lib/sysusers.d/tlog.conf || fail "no sysusers.d entry"
+[ -x /usr/local/libexec/tlog-suite/install-tlog-user.sh ] || fail "the install step is not installed for packages"
+[ ! -e /usr/lib/tmpfiles.d/tlog.conf ] || fail "a /usr/local install wrote /usr/lib/tmpfiles.d/tlog.conf"
 [ "$(stat -c %a /usr/local/bin/tlog-rec)" = "755" ] || fail "tlog-rec must not be setuid"
 ! grep -qx "$bin" /etc/shells || fail "the recorder is still listed in /etc/shells"
 grep -qx /bin/sh /etc/shells || fail "the install step damaged /etc/shells"
