@@ -195,7 +195,6 @@ public:
             } else if (rc == 0 && parser_.pending()) {
                 parser_.timeout(keys);
             }
-            if (!keys.empty()) interacted_ = true;
             if (handle(keys)) break;
         }
         // The last screen stays exactly as recorded: none of the player's
@@ -554,6 +553,9 @@ private:
                 continue;
             }
             auto cmd = command_for(k, Binding::Where::Player);
+            // Only a key that does something makes the end a place to stay:
+            // the EOF character script(1) sends when its input ends is none.
+            if (cmd) interacted_ = true;
             // While a search runs, the quit keys stop it (not the player);
             // every other key works as usual.
             if (search_ && (cmd == Command::StopSearch || cmd == Command::Quit)) {

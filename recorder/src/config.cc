@@ -63,7 +63,7 @@ json::Value default_json(Program p) {
   "journal": {"priority": "info", "augment": true},
   "lax": false, "integrity": {}, "transfer": {"payload": false}, "graphical": {"record": true}
 })";
-    return json::parse(text, "<built-in defaults>");
+    return json::parse(text, "<built-in configuration>");
 }
 
 Config config_from_json(const json::Value& m) {
