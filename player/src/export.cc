@@ -50,11 +50,53 @@ std::string seconds(uint64_t ms) {
 // which mean nothing to an asciicast player. Merged bytes are converted to
 // text together, so a character is never cut by the merge; a merged event
 // is at most kMaxMerge bytes so memory stays bounded.
+// Withheld data (hidden input, redacted output, tlog/withheld.h) of the
+// messages read so far, in time order, for a sink that tells each span once
+// the events before it are out (a message carries its spans ahead of its
+// events, or after them when the span ended after a latency flush).
+class WithheldQueue {
+public:
+    struct Notice {
+        uint64_t pos_ms;
+        std::string text;  // "[input hidden: 9 bytes] (echo off)"
+    };
+    void collect(const MessageHeader& h) {
+        for (const auto& [name, raw] : h.extra) {
+            const bool input = name == withheld::kInputField;
+            if (!input && name != withheld::kOutputField) continue;
+            try {
+                for (const auto& sp : withheld::parse(raw, std::string(name))) {
+                    std::string text = withheld::describe(input, sp);
+                    if (!sp.reason.empty()) text += " (" + sp.reason + ")";
+                    q_.push_back({sp.pos_ms, std::move(text)});
+                }
+            } catch (const InputError&) {
+                // Not told; the integrity verdict says whether it was altered.
+            }
+        }
+        std::stable_sort(q_.begin(), q_.end(), [](const Notice& a, const Notice& b) { return a.pos_ms < b.pos_ms; });
+    }
+    // Hands out, in order, the notices of spans that began before `ms`.
+    template <typename F>
+    void take_before(uint64_t ms, F&& tell) {
+        while (!q_.empty() && q_.front().pos_ms < ms) {
+            tell(q_.front());
+            q_.pop_front();
+        }
+    }
+
+private:
+    std::deque<Notice> q_;
+};
+
 class AsciicastSink : public EventSink {
 public:
     AsciicastSink(std::ostream& out, int version, bool input, uint16_t cols, uint16_t rows)
         : out_(out), v3_(version == 3), input_(input), cols_(cols), rows_(rows) {}
+    // Withheld data becomes a marker event ("m") at its time, never the bytes.
+    void message(const MessageHeader& h) override { withheld_.collect(h); }
     void event(const Event& ev) override {
+        tell_withheld(ev.pos_ms);
         switch (ev.type) {
             case Event::Type::Output: pend('o', ev.pos_ms, ev.data); return;
             case Event::Type::Input:
@@ -72,6 +114,11 @@ public:
                 return;
         }
     }
+    // Writes what is still held back, markers included.
+    void finish() {
+        tell_withheld(UINT64_MAX);
+        flush();
+    }
     // Writes the event still held back.
     void flush() {
         if (!pending_code_) return;
@@ -82,6 +129,15 @@ public:
 
 private:
     static constexpr size_t kMaxMerge = 64 * 1024;
+
+    // A span told after later events were written is placed at the last
+    // written time: asciicast's times never go back.
+    void tell_withheld(uint64_t ms) {
+        withheld_.take_before(ms, [&](const WithheldQueue::Notice& n) {
+            flush();
+            write('m', std::max(n.pos_ms, last_), n.text);
+        });
+    }
 
     void pend(char code, uint64_t ms, std::string_view data) {
         if (pending_code_ && (pending_code_ != code || pending_ms_ != ms || pending_.size() + data.size() > kMaxMerge))
@@ -106,6 +162,7 @@ private:
     char pending_code_ = 0;
     uint64_t pending_ms_ = 0;
     std::string pending_;
+    WithheldQueue withheld_;
 };
 
 class RawSink : public EventSink {
@@ -148,19 +205,7 @@ public:
     // Withheld data (hidden input, redacted output) is told on the line the
     // cursor was on when it happened, e.g. "Password: [input hidden: 9
     // bytes]"; a line already written gets the notice as a line of its own.
-    void message(const MessageHeader& h) override {
-        for (const auto& [name, raw] : h.extra) {
-            const bool input = name == withheld::kInputField;
-            if (!input && name != withheld::kOutputField) continue;
-            try {
-                for (auto& sp : withheld::parse(raw, std::string(name))) pending_.emplace_back(input, std::move(sp));
-            } catch (const InputError&) {
-                // Not shown; the integrity verdict says whether it was altered.
-            }
-        }
-        std::stable_sort(pending_.begin(), pending_.end(),
-                         [](const auto& a, const auto& b) { return a.second.pos_ms < b.second.pos_ms; });
-    }
+    void message(const MessageHeader& h) override { withheld_.collect(h); }
 
     void finish(uint64_t end_ms) {
         tell_withheld(UINT64_MAX);
@@ -220,19 +265,15 @@ private:
     // (a message carries its spans ahead of its events, or later than they
     // happened, when the span ended after a latency flush).
     void tell_withheld(uint64_t ms) {
-        while (!pending_.empty() && pending_.front().second.pos_ms < ms) {
-            const auto& [input, sp] = pending_.front();
-            std::string note = withheld::describe(input, sp);
-            if (!sp.reason.empty()) note += " (" + sp.reason + ")";
-            const uint64_t id = line_at(sp.pos_ms);
+        withheld_.take_before(ms, [&](const WithheldQueue::Notice& n) {
+            const uint64_t id = line_at(n.pos_ms);
             const bool on_screen =
                 !in_alt_ && std::any_of(rows_.begin(), rows_.end(), [id](const Row& r) { return r.id == id; });
             if (on_screen)
-                notes_[id] += " " + note;
+                notes_[id] += " " + n.text;
             else
-                out_ << "--- " << format_ms(sp.pos_ms) << " " << note << " ---\n";
-            pending_.pop_front();
-        }
+                out_ << "--- " << format_ms(n.pos_ms) << " " << n.text << " ---\n";
+        });
     }
 
     // The identity of the line the cursor was on at `ms` (the last settled
@@ -347,9 +388,9 @@ private:
     uint64_t alt_start_ms_ = 0;
     std::string alt_text_;
     static constexpr size_t kCursorHistory = 4096;
-    std::deque<std::pair<uint64_t, uint64_t>> cursor_;     // (ms, line id), in time order
-    std::unordered_map<uint64_t, std::string> notes_;      // line id -> withheld notices
-    std::deque<std::pair<bool, withheld::Span>> pending_;  // (input?, span), in time order
+    std::deque<std::pair<uint64_t, uint64_t>> cursor_;  // (ms, line id), in time order
+    std::unordered_map<uint64_t, std::string> notes_;   // line id -> withheld notices
+    WithheldQueue withheld_;
 };
 
 }  // namespace
@@ -391,7 +432,7 @@ void export_asciicast(const std::string& path, const RecordingIndex& idx, int ve
     ro.rec = s.rec;
     ro.decode.lax = true;
     decode_file(path, ro, sink);
-    sink.flush();
+    sink.finish();
 }
 
 void export_raw(const std::string& path, const RecordingIndex& idx, std::ostream& out) {

@@ -337,6 +337,18 @@ def case_player_shows_marker():
     # at its place: after the prompt, before what followed
     check(text.index("PW:") < text.index(want) < text.index("len=%d" % len(SECRET)),
           "the marker is out of place:\n%s" % text)
+    # asciicast: a marker event ("m") with the notice, at or after the prompt
+    r = subprocess.run([PLAY_BIN, "-r", "file", "--file-path=" + log, "--export=asciicast"], capture_output=True,
+                       timeout=60)
+    check(r.returncode == 0, "asciicast export failed: %r" % r.stderr)
+    events = [json.loads(l) for l in r.stdout.decode().splitlines()[1:]]
+    marks = [e for e in events if e[1] == "m"]
+    check(len(marks) == 1 and want in marks[0][2], "no marker event %s: %r" % (want, marks))
+    check(SECRET not in r.stdout.decode(), "the secret is in the asciicast export")
+    times = [e[0] for e in events]
+    check(times == sorted(times), "asciicast times go back: %r" % times)
+    prompt_at = min(e[0] for e in events if e[1] == "o" and "PW:" in e[2])
+    check(marks[0][0] >= prompt_at, "the marker is before the prompt: %r" % events)
     # the transcript: on the prompt's line
     r = subprocess.run([PLAY_BIN, "-r", "file", "--file-path=" + log, "--export=transcript"], capture_output=True,
                        timeout=60)
