@@ -5,10 +5,9 @@ matched by TLOG_REC). Usage: test_interop.py CASE"""
 import json
 import os
 import subprocess
-import sys
 import time
 
-from tlogtest.terminal import (TLOG_PLAY, TLOG_REC, TLOG_REC_SESSION, check, clean_env, debian_play, messages,
+from tlogtest.terminal import (run_case, TLOG_PLAY, TLOG_REC, TLOG_REC_SESSION, check, clean_env, debian_play, messages,
                                output_of, spawn, tmpdir)
 from tlogtest.namespace import Journald, require_root_ns, sh
 
@@ -122,11 +121,5 @@ def case_configuration_compat():
         check(r.returncode == 0, "Debian's configuration rejected: %r" % r.stderr)
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("cases: " + " ".join(CASES))
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("ok")
+    run_case(globals())

@@ -5,10 +5,9 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import time
 
-from tlogtest.terminal import (CODEC_TOOL, TLOG_REC, TLOG_REC_SESSION, check, decode, end_of, fail, input_of,
+from tlogtest.terminal import (run_case, CODEC_TOOL, TLOG_REC, TLOG_REC_SESSION, check, decode, end_of, fail, input_of,
                                messages, output_of, spawn, tmpdir, windows_of)
 
 
@@ -369,13 +368,10 @@ def case_full_screen_and_job_control():
     check(b"line 44" in out and b"back-in-shell" in out, "full-screen output not recorded")
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("cases: " + " ".join(CASES))
-        sys.exit(2)
+def binaries_present():
     for b in (TLOG_REC, TLOG_REC_SESSION, CODEC_TOOL):
         check(b and os.access(b, os.X_OK), "binary missing: %r" % b)
-    CASES[sys.argv[1]]()
-    print("ok")
+
+
+if __name__ == "__main__":
+    run_case(globals(), before=binaries_present)

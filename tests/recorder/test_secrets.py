@@ -12,11 +12,10 @@ Usage: test_secrets.py CASE"""
 import json
 import os
 import subprocess
-import sys
 import time
 
 from tlogtest.namespace import add_users, private_pam, require_root_ns, sh, stop_process, write_sshd_config
-from tlogtest.terminal import (TLOG_PLAY, TLOG_REC, check, clean_env, debian_play, decode, input_of, messages,
+from tlogtest.terminal import (run_case, TLOG_PLAY, TLOG_REC, check, clean_env, debian_play, decode, input_of, messages,
                                output_of, spawn, tmpdir)
 
 SECRET = "Qz7-unlikely-Secret-9xW"
@@ -489,11 +488,5 @@ def case_ssh_password():
         stop_process(sshd)
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("cases: " + " ".join(CASES))
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("ok")
+    run_case(globals())

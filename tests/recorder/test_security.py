@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from tlogtest.terminal import check, decode, end_of, fail, input_of, messages, output_of, windows_of
+from tlogtest.terminal import run_case, check, decode, end_of, fail, input_of, messages, output_of, windows_of
 from tlogtest.namespace import sh
 from tlogtest.security_env import EXTRA_GID, Env, KEY_HEX, SYSCONFDIR, TLOG_GID, TLOG_UID, USER_GID, USER_UID
 
@@ -274,11 +274,5 @@ def case_terminate_signal():
         e.close()
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("cases: " + " ".join(CASES))
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("ok")
+    run_case(globals())

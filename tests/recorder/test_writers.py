@@ -5,10 +5,9 @@ here and stopped by PID. Run through run_ns.sh. Usage: test_writers.py CASE"""
 import json
 import os
 import subprocess
-import sys
 import time
 
-from tlogtest.terminal import TLOG_REC, TLOG_REC_SESSION, check, decode, output_of, spawn, tmpdir
+from tlogtest.terminal import run_case, TLOG_REC, TLOG_REC_SESSION, check, decode, output_of, spawn, tmpdir
 from tlogtest.namespace import Journald, Rsyslog, private_dev, require_root_ns, sh
 
 
@@ -135,11 +134,5 @@ def case_writer_dies_mid_session():
                   "no local loss record: %r" % lost)
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("cases: " + " ".join(CASES))
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("ok")
+    run_case(globals())

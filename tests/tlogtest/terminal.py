@@ -202,3 +202,16 @@ def tmpdir():
         import shutil
         atexit.register(shutil.rmtree, d, True)
     return d
+
+
+def run_case(scope, before=None):
+    """The command line of a test script: runs the function case_NAME of
+    `scope` (the script's globals()) named by argv[1], then prints "ok"."""
+    cases = {k[5:]: v for k, v in scope.items() if k.startswith("case_")}
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        print("cases: " + " ".join(cases))
+        sys.exit(2)
+    if before:
+        before()
+    cases[sys.argv[1]]()
+    print("ok")
