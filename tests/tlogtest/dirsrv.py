@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 from tlogtest.slapd import free_port, wait_answering
+from tlogtest.namespace import stop_process
 from tlogtest.terminal import check, fail
 
 ROOT_DN = "cn=Directory Manager"
@@ -73,13 +74,8 @@ class Dirsrv:
         return wait_answering(self, 60, f"{self.p}/var/log/dirsrv/slapd-{NAME}/errors", "ns-slapd")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, 30)
         self.proc = None
 
     def __enter__(self):

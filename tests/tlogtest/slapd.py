@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.parse
 
+from tlogtest.namespace import stop_process
 from tlogtest.terminal import check, fail
 
 SYSTEM_SCHEMA = "/etc/ldap/schema"
@@ -156,13 +157,8 @@ class Slapd:
         return wait_answering(self, 30, self.dir + "/slapd.log", "slapd")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, 15)
         self.proc = None
 
     def __enter__(self):
