@@ -15,9 +15,11 @@
 #      program also the writers), tlog-audit holds no recorder code (the
 #      writers are allowed), only audit/, tests/ and bench/ include its
 #      headers; writers/ includes only librec and itself.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT
+#  (f) the server (server/) includes only librec and itself, only server/
+#      and tests/ include its headers, tlog-server holds no recorder code.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_SERVER
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogserver=$8
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -118,5 +120,20 @@ bad=$( (nm -C "$tlogaudit" 2>/dev/null; nm -DC "$tlogaudit") | grep -E "$privile
 [ -z "$bad" ] || fail "tlog-audit contains recorder code:"$'\n'"$bad"
 grep -q 'tlog::writers::make_file_writer' <<<"$(nm -C "$tlogaudit")" || fail "control: tlog-audit has no writers: the check above is stale"
 [ "$failed" = "$f" ] && ok "(e) audit/ and writers/ include librec and themselves only; tlog-audit holds no recorder code"
+
+# (f) The server: on librec only (its HTTP, SQLite and zstd headers are
+# system headers, included with <>), and private.
+f=$failed
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+    fail "$file:$line includes \"$name\", which is neither librec's nor the server's"
+done < <(cd "$src" && includes server | sed "s|^|$src/|")
+while IFS=: read -r file line name; do
+  [[ $name == tlog/server/* ]] && fail "$file:$line includes the server's \"$name\""
+done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog player policy)
+bad=$( (nm -C "$tlogserver" 2>/dev/null; nm -DC "$tlogserver") | grep -E "$privileged|$recorder_internal|tlog::writers::")
+[ -z "$bad" ] || fail "tlog-server contains recorder or writer code:"$'\n'"$bad"
+grep -q 'tlog::server::Store::add' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no Store: the check above is stale"
+[ "$failed" = "$f" ] && ok "(f) server/ includes librec and itself only; tlog-server holds no recorder code"
 
 exit $failed
