@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
+#include <cstdint>
 #include <stdexcept>
 
 #include "tlog/decoder.h"
@@ -104,6 +106,11 @@ MessageMeta validate_message(std::string_view line, const std::string& source, u
             throw InputError({source, line_no, 0, "id"}, "missing or not a positive integer");
         }
         opts.first_id = *id->as_uint();
+        // SQLite integers are signed 64-bit: a larger id would be stored
+        // clamped and collide with another forged one.
+        if (opts.first_id > static_cast<uint64_t>(INT64_MAX)) {
+            throw InputError({source, line_no, 0, "id"}, "larger than 9223372036854775807");
+        }
     }
     Decoder dec(opts);
     Sink sink;

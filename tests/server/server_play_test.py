@@ -88,12 +88,25 @@ def play(args):
     return r.stdout
 
 
+def check_config_errors(d):
+    """A bad configuration file stops the server with its file, line and key."""
+    conf = os.path.join(d, "server.conf")
+    for text, want in (('{\n  "listen": "127.0.0.1:0",\n  "databse": "x"\n}\n', ":3:"),
+                       ('{"listen": "127.0.0.1:99999"}', "port"), ('{"database": 5}', "database")):
+        with open(conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([TLOG_SERVER, "--config", conf], capture_output=True, text=True, timeout=60)
+        if r.returncode != 1 or conf not in r.stderr or want not in r.stderr:
+            fail("config %r: exit %d, %r" % (text, r.returncode, r.stderr))
+
+
 def main():
     for prog in ("tlog-play", "script"):
         need(prog)
     d = tempfile.mkdtemp(prefix="tlog-server-it.")
     server = None
     try:
+        check_config_errors(d)
         log_a, msgs_a, rec_a = record(d, "alpha", 60)
         log_b, msgs_b, rec_b = record(d, "beta", 50)
         server, base = start_server(d)
@@ -124,6 +137,30 @@ def main():
                                         timeout=60).read()
         if stored != b"\n".join(msgs_a) + b"\n":
             fail("the stored messages of %s differ from the recording's lines" % rec_a)
+
+        # Cursor paging over HTTP visits both sessions once; filters apply.
+        seen, cursor = [], None
+        for _ in range(5):
+            page = get_json(base + "/api/v1/sessions?limit=1" + ("&cursor=" + cursor if cursor else ""))
+            seen += [x["rec"] for x in page["sessions"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        if sorted(seen) != sorted([rec_a, rec_b]) or len(seen) != 2:
+            fail("paging visited %r" % seen)
+        if get_json(base + "/api/v1/sessions?user=nobody-such")["sessions"]:
+            fail("the user filter matched a session of another user")
+        if len(get_json(base + "/api/v1/sessions?since=2000-01-01T00:00:00Z")["sessions"]) != 2:
+            fail("since=2000 did not match today's sessions")
+        for bad, names in (("/tlog/_search?q=user:root", "q"), ("/tlog/_search?q=rec:x&sort=id:desc", "sort"),
+                           ("/api/v1/sessions?since=yesterday", "since"), ("/api/v1/sessions?cursor=zz", "cursor")):
+            try:
+                urllib.request.urlopen(base + bad, timeout=60)
+                fail("%s was accepted" % bad)
+            except urllib.error.HTTPError as e:
+                body = json.loads(e.read())
+                if e.code != 400 or names not in body["error"]:
+                    fail("%s: %d %r does not name %s" % (bad, e.code, body, names))
 
         # Debian's tlog-play from the server, both query forms of tlog's docs.
         for log, rec, query in ((log_a, rec_a, "rec:%s" % rec_a), (log_b, rec_b, "'rec:\"%s\"'" % rec_b)):

@@ -123,6 +123,43 @@ void test_malformed_lines(void**) {
     assert_int_equal(resp.find("errors")->items()[0].find("line")->as_uint().value(), 2);
 }
 
+// What a recorded user or a forged sender controls: types, encodings, ids.
+void test_hostile_fields(void**) {
+    TempDb t;
+    Store s(t.path);
+    std::string good = msg("h", "r", 1, "x");
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string m = good;
+        m.replace(m.find(from), from.size(), to);
+        return m;
+    };
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {with("\"id\":1", "\"id\":\"1\""), "'id'"},
+        {with("\"id\":1", "\"id\":-1"), "'id'"},
+        {with("\"id\":1", "\"id\":9223372036854775808"), "'id'"},
+        {with("\"id\":1", "\"id\":1e3"), "'id'"},
+        {with("\"host\":\"h\"", "\"host\":7"), "host"},
+        {with("\"out_txt\":\"x\"", "\"out_txt\":\"\xff\""), "UTF-8"},
+        {with("\"out_txt\":\"x\"", "\"out_txt\":\"\\ud800\""), "surrogate"},
+        {with("{", "["), ""},
+        {good + "x", ""},
+    };
+    std::string body;
+    for (const auto& c : cases) {
+        body += c.first + "\n";
+    }
+    auto r = ingest_json_lines(s, body, 0);
+    assert_int_equal(r.failed, cases.size());
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const auto& e = r.items[i].error;
+        assert_true(e.rfind("line " + std::to_string(i + 1), 0) == 0);
+        if (e.find(cases[i].second) == std::string::npos) {
+            fail_msg("line %zu: %s does not name %s", i + 1, e.c_str(), cases[i].second.c_str());
+        }
+    }
+    assert_int_equal(s.sessions({}).size(), 0);
+}
+
 void test_bulk(void**) {
     TempDb t;
     Store s(t.path);
@@ -217,9 +254,13 @@ void test_schema(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idempotent),      cmocka_unit_test(test_order_and_bytes),
-        cmocka_unit_test(test_malformed_lines), cmocka_unit_test(test_bulk),
-        cmocka_unit_test(test_session_query),   cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_idempotent),
+        cmocka_unit_test(test_order_and_bytes),
+        cmocka_unit_test(test_malformed_lines),
+        cmocka_unit_test(test_hostile_fields),
+        cmocka_unit_test(test_bulk),
+        cmocka_unit_test(test_session_query),
+        cmocka_unit_test(test_schema),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
