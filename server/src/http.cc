@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -268,13 +269,14 @@ private:
     std::mutex mu_;
 };
 
-httplib::Server* running = nullptr;
+// Lock-free, so the signal handler may read it.
+std::atomic<httplib::Server*> running{nullptr};
 
 // Server::stop() only swaps an atomic and shuts down and closes the
 // listening socket: async-signal-safe steps.
 extern "C" void on_stop_signal(int /*sig*/) {
-    if (running != nullptr) {
-        running->stop();
+    if (auto* srv = running.load(); srv != nullptr) {
+        srv->stop();
     }
 }
 

@@ -2,12 +2,9 @@
 // serves them back (doc/server.md, tlog-server(8)).
 #include <unistd.h>
 
-#include <cstring>
 #include <iostream>
 #include <string>
 
-#include "tlog/error.h"
-#include "tlog/json.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
@@ -22,44 +19,6 @@ void usage(std::ostream& o) {
 }
 
 }  // namespace
-
-namespace tlog::server {
-
-ServerConfig load_config(const std::string& path, ServerConfig c) {
-    std::string text;
-    {
-        FILE* f = fopen(path.c_str(), "re");
-        if (f == nullptr) {
-            throw InputError({path, 0, 0, ""}, std::string("cannot open: ") + std::strerror(errno));
-        }
-        char buf[4096];
-        size_t n = 0;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-            text.append(buf, n);
-        }
-        fclose(f);
-    }
-    auto v = json::parse(text, path, json::ParseOptions::tlog_configuration());
-    if (!v.is_object()) {
-        throw InputError({path, v.line, v.column, ""}, "expected a JSON object");
-    }
-    for (const auto& [key, val] : v.members()) {
-        if (!val.is_string()) {
-            throw InputError({path, val.line, val.column, key}, "expected a string");
-        }
-        if (key == "listen") {
-            parse_listen(val.as_string(), path + ":" + std::to_string(val.line), c);
-        } else if (key == "database") {
-            c.database = val.as_string();
-        } else {
-            throw InputError({path, val.line, val.column, key}, "unknown setting");
-        }
-    }
-    c.source = path;
-    return c;
-}
-
-}  // namespace tlog::server
 
 int main(int argc, char** argv) {
     using namespace tlog::server;
