@@ -206,6 +206,9 @@ public:
         srv.Get("/_search", search);
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
         srv.Get(R"((?:/[^/_][^/]*)+/_search)", search);
+        // rsyslog's omelasticsearch asks this before resuming after the
+        // server was unreachable.
+        srv.Get("/_cat/health", [](const auto&, auto& res) { res.set_content("tlog-server green\n", "text/plain"); });
         srv.Get("/api/v1/health",
                 [](const auto&, auto& res) { res.set_content("{\"status\":\"ok\"}\n", "application/json"); });
     }

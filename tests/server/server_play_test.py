@@ -3,6 +3,8 @@ JSON lines (out of order, then resent) and as Elasticsearch _bulk, and
 Debian's tlog-play -r es plays each from the server with exactly the output
 it plays from the recording's file. Malformed lines get a 400 naming them
 while the good lines are stored.
+Usage: server_play_test.py direct|rsyslog. "rsyslog": a real rsyslogd reads
+the recording file (imfile) and ships it with omelasticsearch to _bulk.
 Environment: TLOG_SERVER, TLOG_REC."""
 import json
 import os
@@ -12,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -100,6 +103,68 @@ def check_config_errors(d):
             fail("config %r: exit %d, %r" % (text, r.returncode, r.stderr))
 
 
+def test_rsyslog():
+    """Real rsyslog's omelasticsearch ships a recording file to _bulk."""
+    for prog in ("tlog-play", "script", "rsyslogd"):
+        need(prog)
+    if not os.path.exists("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so"):
+        fail("rsyslog's omelasticsearch module is not installed (rsyslog-elasticsearch)")
+    d = tempfile.mkdtemp(prefix="tlog-server-rsyslog.")
+    server = rsyslogd = None
+    try:
+        log, msgs, rec = record(d, "gamma", 60)
+        server, base = start_server(d)
+        port = base.rsplit(":", 1)[1]
+        os.mkdir(os.path.join(d, "work"))
+        conf = os.path.join(d, "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write("""global(workDirectory="%(d)s/work")
+module(load="imfile")
+module(load="omelasticsearch")
+template(name="tlogmsg" type="string" string="%%msg%%")
+input(type="imfile" File="%(log)s" Tag="tlog" ruleset="ship" freshStartTail="off")
+ruleset(name="ship") {
+  action(type="omelasticsearch" server="127.0.0.1" serverport="%(port)s" template="tlogmsg"
+         searchIndex="tlog" bulkmode="on" esVersion.major="8" errorFile="%(d)s/es-errors.json")
+}
+""" % {"d": d, "log": log, "port": port})
+        rsyslogd = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", os.path.join(d, "rsyslog.pid")],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        session = None
+        while time.monotonic() < deadline:
+            found = [x for x in get_json(base + "/api/v1/sessions")["sessions"] if x["rec"] == rec]
+            session = found[0] if found else None
+            if session and session["messages"] == len(msgs):
+                break
+            if rsyslogd.poll() is not None:
+                fail("rsyslogd exited %d: %r" % (rsyslogd.returncode, rsyslogd.stdout.read()))
+            time.sleep(0.2)
+        else:
+            fail("rsyslog delivered %r of %d messages" % (session, len(msgs)))
+        if os.path.exists(os.path.join(d, "es-errors.json")):
+            fail("omelasticsearch reported errors: %r" % open(os.path.join(d, "es-errors.json")).read()[:500])
+        stored = urllib.request.urlopen(base + "/api/v1/sessions/%s/messages" % urllib.parse.quote(rec),
+                                        timeout=60).read()
+        if stored != b"\n".join(msgs) + b"\n":
+            fail("the messages shipped by rsyslog differ from the recording's lines")
+        want = play(["tlog-play", "-r", "file", "-i", log])
+        got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/_search" % base, "--es-query=rec:" + rec])
+        if got != want or b"gamma line 60" not in got:
+            fail("tlog-play -r es after rsyslog differs from the file:\n%r\n%r" % (got[-200:], want[-200:]))
+        print("ok: %d messages shipped by rsyslog's omelasticsearch, played by Debian's tlog-play -r es" % len(msgs))
+    finally:
+        for p in (rsyslogd, server):
+            if p is not None:
+                p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        shutil.rmtree(d, True)
+
+
 def main():
     for prog in ("tlog-play", "script"):
         need(prog)
@@ -127,6 +192,9 @@ def main():
         if status != 400 or r["failed"] != 1 or r["duplicates"] != 1 or r["errors"][0]["line"] != 1:
             fail("malformed ingest: %d %r" % (status, r))
 
+        with urllib.request.urlopen(base + "/_cat/health", timeout=60) as h:
+            if h.status != 200 or b"green" not in h.read():
+                fail("/_cat/health, which omelasticsearch asks before resuming, is not green")
         sessions = get_json(base + "/api/v1/sessions")["sessions"]
         by_rec = {s["rec"]: s for s in sessions}
         for rec, msgs in ((rec_a, msgs_a), (rec_b, msgs_b)):
@@ -183,4 +251,9 @@ def main():
         shutil.rmtree(d, True)
 
 
-main()
+if sys.argv[1:] == ["rsyslog"]:
+    test_rsyslog()
+elif sys.argv[1:] == ["direct"]:
+    main()
+else:
+    fail("usage: server_play_test.py direct|rsyslog")
