@@ -1,12 +1,15 @@
 // Exports: asciicast v2/v3, raw output, rendered text.
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
+#include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/play/convert.h"
 #include "tlog/utf8.h"
+#include "tlog/withheld.h"
 
 namespace tlog::play {
 
@@ -128,6 +131,7 @@ public:
             settle(ev.pos_ms);
             return;
         }
+        tell_withheld(ev.pos_ms);
         if (ev.type != Event::Type::Output) return;
         // Fed up to each line feed, screen erase (ED) or reset at a time: a
         // chunk of output may scroll many lines through the screen, or erase
@@ -141,7 +145,25 @@ public:
         }
     }
 
+    // Withheld data (hidden input, redacted output) is told on the line the
+    // cursor was on when it happened, e.g. "Password: [input hidden: 9
+    // bytes]"; a line already written gets the notice as a line of its own.
+    void message(const MessageHeader& h) override {
+        for (const auto& [name, raw] : h.extra) {
+            const bool input = name == withheld::kInputField;
+            if (!input && name != withheld::kOutputField) continue;
+            try {
+                for (auto& sp : withheld::parse(raw, std::string(name))) pending_.emplace_back(input, std::move(sp));
+            } catch (const InputError&) {
+                // Not shown; the integrity verdict says whether it was altered.
+            }
+        }
+        std::stable_sort(pending_.begin(), pending_.end(),
+                         [](const auto& a, const auto& b) { return a.second.pos_ms < b.second.pos_ms; });
+    }
+
     void finish(uint64_t end_ms) {
+        tell_withheld(UINT64_MAX);
         if (in_alt_) write_alt(end_ms);
         // The final screen, down to its last non-blank row.
         size_t last = rows_.size();
@@ -182,10 +204,52 @@ private:
     // Writes the line unless its text is what was last written of it.
     void emit(const Row& r) {
         auto& done = written_[r.id];
-        if (done.has && done.text == r.text) return;
-        out_ << r.text << '\n';
+        auto note = notes_.find(r.id);
+        if (done.has && done.text == r.text && note == notes_.end()) return;
+        out_ << r.text;
+        if (note != notes_.end()) {
+            out_ << note->second;
+            notes_.erase(note);
+        }
+        out_ << '\n';
         done.has = true;
         done.text = r.text;
+    }
+
+    // Spans that happened before `ms`, once the screen is as it was then
+    // (a message carries its spans ahead of its events, or later than they
+    // happened, when the span ended after a latency flush).
+    void tell_withheld(uint64_t ms) {
+        while (!pending_.empty() && pending_.front().second.pos_ms < ms) {
+            const auto& [input, sp] = pending_.front();
+            std::string note = withheld::describe(input, sp);
+            if (!sp.reason.empty()) note += " (" + sp.reason + ")";
+            const uint64_t id = line_at(sp.pos_ms);
+            const bool on_screen =
+                !in_alt_ && std::any_of(rows_.begin(), rows_.end(), [id](const Row& r) { return r.id == id; });
+            if (on_screen)
+                notes_[id] += " " + note;
+            else
+                out_ << "--- " << format_ms(sp.pos_ms) << " " << note << " ---\n";
+            pending_.pop_front();
+        }
+    }
+
+    // The identity of the line the cursor was on at `ms` (the last settled
+    // position at or before it).
+    uint64_t line_at(uint64_t ms) const {
+        auto it = std::upper_bound(cursor_.begin(), cursor_.end(), ms,
+                                   [](uint64_t t, const std::pair<uint64_t, uint64_t>& c) { return t < c.first; });
+        if (it == cursor_.begin()) return model_.line_id(model_.cursor_row());
+        return std::prev(it)->second;
+    }
+
+    void note_cursor(uint64_t ms) {
+        const uint64_t id = model_.line_id(model_.cursor_row());
+        if (!cursor_.empty() && cursor_.back().second == id) return;
+        cursor_.emplace_back(ms, id);
+        // Spans arrive at most a few latency periods after they happen.
+        if (cursor_.size() > kCursorHistory) cursor_.pop_front();
     }
 
     void sample() {
@@ -267,6 +331,7 @@ private:
         }
         rows_ = std::move(next);
         model_.clear_dirty();
+        note_cursor(ms);
     }
 
     struct Written {
@@ -281,6 +346,10 @@ private:
     bool in_alt_ = false;
     uint64_t alt_start_ms_ = 0;
     std::string alt_text_;
+    static constexpr size_t kCursorHistory = 4096;
+    std::deque<std::pair<uint64_t, uint64_t>> cursor_;     // (ms, line id), in time order
+    std::unordered_map<uint64_t, std::string> notes_;      // line id -> withheld notices
+    std::deque<std::pair<bool, withheld::Span>> pending_;  // (input?, span), in time order
 };
 
 }  // namespace

@@ -96,7 +96,7 @@ CompileResult compile_cache(const Policy& policy, const std::string& host, const
                 result.warnings.push_back(r.where.str() + ": group '" + g + "' does not resolve; it matches nobody");
                 continue;
             }
-            by_gid[it->second->gid].insert(rank);
+            if (it->second->has_gid) by_gid[it->second->gid].insert(rank);
             for (const auto& m : it->second->members) by_name[m].insert(rank);
         }
     }

@@ -249,12 +249,8 @@ public:
             if (!names_or_all(v, path + ".sessions", kinds)) {
                 r.kinds = 0;
                 for (size_t i = 0; i < kinds.size(); ++i) {
-                    if (kinds[i] == "interactive")
-                        r.kinds |= kInteractive;
-                    else if (kinds[i] == "command")
-                        r.kinds |= kCommand;
-                    else if (kinds[i] == "transfer")
-                        r.kinds |= kTransfer;
+                    if (auto k = parse_kind(kinds[i]))
+                        r.kinds |= *k;
                     else
                         fail(v[i], path + ".sessions",
                              "expected interactive, command or transfer, got '" + kinds[i] + "'");

@@ -15,11 +15,15 @@
 #      program also the writers), tlog-audit holds no recorder code (the
 #      writers are allowed), only audit/, tests/ and bench/ include its
 #      headers; writers/ includes only librec and itself.
-#  (f) the server (server/) includes only librec and itself, only server/
+#  (f) the LDAP rule source stays in tlog-policy: pam_tlog.so and nss_tlog
+#      contain none of it, nothing under pam_tlog/ or nss_tlog/ includes it
+#      or <ldap.h>, and in policy/ only the ldap_*.cc files (the static
+#      library tlogpolicy-ldap) include libldap;
+#  (g) the server (server/) includes only librec and itself, only server/
 #      and tests/ include its headers, tlog-server holds no recorder code.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_SERVER
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogserver=$8
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -121,7 +125,22 @@ bad=$( (nm -C "$tlogaudit" 2>/dev/null; nm -DC "$tlogaudit") | grep -E "$privile
 grep -q 'tlog::writers::make_file_writer' <<<"$(nm -C "$tlogaudit")" || fail "control: tlog-audit has no writers: the check above is stale"
 [ "$failed" = "$f" ] && ok "(e) audit/ and writers/ include librec and themselves only; tlog-audit holds no recorder code"
 
-# (f) The server: on librec only (its HTTP, SQLite and zstd headers are
+# (f) The LDAP rule source: only in tlog-policy.
+f=$failed
+ldap_syms='tlog::policy::(fetch_ldap_rules|load_ldap_config|merge_ldap_rules|ldap_group_resolver|ldapc::)'
+grep -Eq "$ldap_syms" <<<"$(nm -C "$tlogpolicy")" || fail "control: fetch_ldap_rules not found in $tlogpolicy: the pattern is stale"
+readelf -d "$tlogpolicy" | grep -q 'libldap' || fail "control: $tlogpolicy does not link libldap"
+for so in "$pam" "$nss"; do
+  bad=$(nm -C "$so" 2>/dev/null | grep -E "$ldap_syms" | head -3)
+  [ -z "$bad" ] || fail "$(basename "$so") contains the LDAP rule source: $bad"
+done
+bad=$(cd "$src" && grep -rnE --include='*.cc' --include='*.h' --include='*.c' '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|tlog/policy/ldap_source\.h|ldap_client\.h)[">]' pam_tlog nss_tlog)
+[ -z "$bad" ] || fail "pam_tlog/nss_tlog include the LDAP source or libldap: $bad"
+bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|ldap_client\.h)[">]' policy/src/*.cc policy/src/*.h policy/include/tlog/policy/*.h 2>/dev/null | grep -Ev '^policy/src/ldap_[a-z_]+\.(cc|h)$')
+[ -z "$bad" ] || fail "policy files outside the LDAP library include libldap: $bad"
+[ "$failed" = "$f" ] && ok "(f) the LDAP rule source is only in tlog-policy; pam_tlog and nss_tlog neither link nor include it"
+
+# (g) The server: on librec only (its HTTP, SQLite and zstd headers are
 # system headers, included with <>), and private.
 f=$failed
 while IFS=: read -r file line name; do
@@ -134,6 +153,6 @@ done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog p
 bad=$( (nm -C "$tlogserver" 2>/dev/null; nm -DC "$tlogserver") | grep -E "$privileged|$recorder_internal|tlog::writers::")
 [ -z "$bad" ] || fail "tlog-server contains recorder or writer code:"$'\n'"$bad"
 grep -q 'tlog::server::Store::add' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no Store: the check above is stale"
-[ "$failed" = "$f" ] && ok "(f) server/ includes librec and itself only; tlog-server holds no recorder code"
+[ "$failed" = "$f" ] && ok "(g) server/ includes librec and itself only; tlog-server holds no recorder code"
 
 exit $failed

@@ -337,6 +337,15 @@ def case_player_shows_marker():
     # at its place: after the prompt, before what followed
     check(text.index("PW:") < text.index(want) < text.index("len=%d" % len(SECRET)),
           "the marker is out of place:\n%s" % text)
+    # the transcript: on the prompt's line
+    r = subprocess.run([PLAY_BIN, "-r", "file", "--file-path=" + log, "--export=transcript"], capture_output=True,
+                       timeout=60)
+    check(r.returncode == 0, "transcript export failed: %r" % r.stderr)
+    lines = r.stdout.decode().splitlines()
+    check(SECRET not in r.stdout.decode(), "the secret is in the transcript")
+    check(any(l.startswith("PW: ") and want in l for l in lines), "no %s on the prompt's line:\n%s" % (want, lines))
+    check(lines.index("start") < [i for i, l in enumerate(lines) if want in l][0] <
+          lines.index("len=%d" % len(SECRET)), "the transcript's marker is out of place:\n%s" % lines)
 
 
 def case_player_status_line():

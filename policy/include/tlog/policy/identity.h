@@ -16,6 +16,7 @@ std::optional<Subject> lookup_subject(const std::string& who);
 struct GroupInfo {
     gid_t gid = 0;
     std::vector<std::string> members;
+    bool has_gid = true;  // false: a directory group without gidNumber, matched by members only
 };
 std::optional<GroupInfo> lookup_group(const std::string& name);
 

@@ -29,6 +29,14 @@ const char* action_name(Action a);
 const char* audit_name(AuditLevel a);
 const char* kind_name(SessionKind k);
 
+// The words every rule source accepts (tlog-rules.yaml(5), the LDAP
+// attributes): nullopt / false for anything else.
+std::optional<Action> parse_action(const std::string& word);
+std::optional<AuditLevel> parse_audit(const std::string& word);
+std::optional<SessionKind> parse_kind(const std::string& word);
+bool valid_writer(const std::string& word);        // file, syslog, journal (the recorders' settings table)
+bool valid_limit_action(const std::string& word);  // pass, delay, drop
+
 // Recorder settings carried by a rule; unset members keep the recorder's defaults.
 struct RateLimit {
     std::optional<uint64_t> rate;       // bytes per second
