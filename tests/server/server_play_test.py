@@ -85,10 +85,18 @@ def get_json(url):
 def play(args):
     """Debian's tlog-play under a pty (it needs a terminal); its output.
     -g end plays without the recorded delays: the same bytes, and no
-    dependence on how fast a loaded machine recorded."""
+    dependence on how fast a loaded machine recorded.
+    script's standard input is a pipe kept open and silent: at its end
+    script sends an EOF to the pty, and Debian's tlog-play, when that comes
+    before it set up the terminal, spins on it and never finishes."""
     args = args + ["-g", "end"]
-    r = subprocess.run(["script", "-qec", " ".join(args), "/dev/null"], stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=120)
+    silent, keep_open = os.pipe()
+    try:
+        r = subprocess.run(["script", "-qec", " ".join(args), "/dev/null"], stdin=silent, capture_output=True,
+                           timeout=120)
+    finally:
+        os.close(silent)
+        os.close(keep_open)
     if r.returncode != 0:
         fail("%s failed (%d): %r" % (" ".join(args), r.returncode, r.stdout[-300:]))
     return r.stdout
