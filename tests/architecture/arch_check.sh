@@ -18,10 +18,12 @@
 #  (f) the LDAP rule source stays in tlog-policy: pam_tlog.so and nss_tlog
 #      contain none of it, nothing under pam_tlog/ or nss_tlog/ includes it
 #      or <ldap.h>, and in policy/ only the ldap_*.cc files (the static
-#      library tlogpolicy-ldap) include libldap.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY
+#      library tlogpolicy-ldap) include libldap;
+#  (g) the server (server/) includes only librec and itself, only server/
+#      and tests/ include its headers, tlog-server holds no recorder code.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -137,5 +139,20 @@ bad=$(cd "$src" && grep -rnE --include='*.cc' --include='*.h' --include='*.c' '^
 bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h|ldap_client\.h)[">]' policy/src/*.cc policy/src/*.h policy/include/tlog/policy/*.h 2>/dev/null | grep -Ev '^policy/src/ldap_[a-z_]+\.(cc|h)$')
 [ -z "$bad" ] || fail "policy files outside the LDAP library include libldap: $bad"
 [ "$failed" = "$f" ] && ok "(f) the LDAP rule source is only in tlog-policy; pam_tlog and nss_tlog neither link nor include it"
+
+# (g) The server: on librec only (its HTTP, SQLite and zstd headers are
+# system headers, included with <>), and private.
+f=$failed
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+    fail "$file:$line includes \"$name\", which is neither librec's nor the server's"
+done < <(cd "$src" && includes server | sed "s|^|$src/|")
+while IFS=: read -r file line name; do
+  [[ $name == tlog/server/* ]] && fail "$file:$line includes the server's \"$name\""
+done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog player policy)
+bad=$( (nm -C "$tlogserver" 2>/dev/null; nm -DC "$tlogserver") | grep -E "$privileged|$recorder_internal|tlog::writers::")
+[ -z "$bad" ] || fail "tlog-server contains recorder or writer code:"$'\n'"$bad"
+grep -q 'tlog::server::Store::add' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no Store: the check above is stale"
+[ "$failed" = "$f" ] && ok "(g) server/ includes librec and itself only; tlog-server holds no recorder code"
 
 exit $failed

@@ -1,0 +1,27 @@
+// tlog-server's HTTP interface: the routes of doc/server.md over one Store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace tlog::server {
+
+struct ServerConfig {
+    std::string listen_host = "127.0.0.1";  // loopback unless the administrator says otherwise
+    int port = 8640;                        // 0: any free port (tests)
+    std::string database = "/var/lib/tlog/server.db";
+    std::string source;  // where the settings came from, for messages
+};
+
+// Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
+// PATH}); throws tlog::InputError naming the file, line and field.
+ServerConfig load_config(const std::string& path, ServerConfig defaults);
+// "HOST:PORT" or "[V6]:PORT"; throws tlog::InputError naming `what`.
+void parse_listen(const std::string& text, const std::string& what, ServerConfig& c);
+
+// Serves until stopped by SIGINT/SIGTERM. `on_listen` is told the bound
+// port once the socket is listening. Returns the exit status.
+int run_server(const ServerConfig& c, const std::function<void(int port)>& on_listen);
+
+}  // namespace tlog::server

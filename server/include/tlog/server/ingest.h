@@ -1,0 +1,37 @@
+// The ingest formats: JSON lines (one tlog message a line) and
+// Elasticsearch's _bulk (action line, source line). Each line is checked
+// alone; a bad line is reported with its number and never stops the others.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tlog/server/store.h"
+
+namespace tlog::server {
+
+struct LineResult {
+    uint64_t line = 0;  // 1-based line of the request body (the source line for _bulk)
+    int status = 201;   // 201 created, 200 duplicate, 400 refused
+    std::string error;  // status 400: the problem
+    std::string id;     // "host/rec/id" when known
+};
+
+struct IngestReport {
+    std::vector<LineResult> items;
+    uint64_t created = 0, duplicates = 0, failed = 0;
+};
+
+// Lines longer than this are refused without being parsed.
+inline constexpr size_t max_line_bytes = 4U << 20U;
+
+IngestReport ingest_json_lines(Store& store, std::string_view body, uint64_t received_ms);
+IngestReport ingest_bulk(Store& store, std::string_view body, std::string_view index, uint64_t received_ms);
+
+// Response bodies: the native summary, and _bulk's {"errors", "items"}.
+std::string native_response(const IngestReport& r);
+std::string bulk_response(const IngestReport& r, std::string_view index);
+
+}  // namespace tlog::server

@@ -1,0 +1,332 @@
+// The routes: ingest (JSON lines, _bulk), sessions, messages, and the
+// Elasticsearch search that Debian's tlog-play -r es sends.
+#include "tlog/server/http.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+
+#include "tlog/error.h"
+#include "tlog/hex.h"
+#include "tlog/json.h"
+#include "tlog/server/ingest.h"
+#include "tlog/server/store.h"
+
+namespace tlog::server {
+
+namespace {
+
+constexpr size_t max_body_bytes = 64U << 20U;
+constexpr size_t max_page = 1000;
+
+uint64_t now_ms() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& what) {
+    auto o = json::Value::make_object();
+    o.set("error", json::Value::make_string(what));
+    o.set("status", json::Value::make_uint(static_cast<uint64_t>(status)));
+    res.status = status;
+    res.set_content(json::dump(o) + "\n", "application/json");
+}
+
+// A parameter's unsigned value; throws InputError naming it.
+uint64_t uint_param(const httplib::Request& req, const char* name, uint64_t dflt) {
+    if (!req.has_param(name)) {
+        return dflt;
+    }
+    auto v = req.get_param_value(name);
+    auto parsed = json::Value::make_number(v).as_uint();
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || !parsed) {
+        throw InputError({"", 0, 0, name}, "not an unsigned integer: " + json::quote(v));
+    }
+    return *parsed;
+}
+
+// Seconds since the epoch (decimals allowed) or "YYYY-MM-DDTHH:MM:SSZ".
+uint64_t time_param(const std::string& name, const std::string& v) {
+    std::tm tm{};
+    const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end != nullptr && *end == '\0') {
+        return static_cast<uint64_t>(timegm(&tm)) * 1000;
+    }
+    auto d = json::Value::make_number(v).as_double();
+    if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos || !d) {
+        throw InputError({"", 0, 0, name},
+                         "not a time (seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ): " + json::quote(v));
+    }
+    return static_cast<uint64_t>(*d * 1000.0);
+}
+
+json::Value session_json(const Session& s) {
+    auto o = json::Value::make_object();
+    o.set("rec", json::Value::make_string(s.rec));
+    o.set("host", json::Value::make_string(s.host));
+    o.set("user", json::Value::make_string(s.user));
+    o.set("term", json::Value::make_string(s.term));
+    o.set("session", json::Value::make_uint(s.session));
+    o.set("first_id", json::Value::make_uint(s.first_id));
+    o.set("last_id", json::Value::make_uint(s.last_id));
+    o.set("start_ms", json::Value::make_uint(s.start_ms));
+    o.set("end_ms", json::Value::make_uint(s.end_ms));
+    o.set("messages", json::Value::make_uint(s.messages));
+    o.set("bytes", json::Value::make_uint(s.bytes));
+    o.set("gaps", json::Value::make_uint(s.gaps));
+    return o;
+}
+
+std::string make_cursor(const Session& s) {
+    auto a = json::Value::make_array();
+    a.items().push_back(json::Value::make_uint(s.start_ms));
+    a.items().push_back(json::Value::make_string(s.host));
+    a.items().push_back(json::Value::make_string(s.rec));
+    auto text = json::dump(a);
+    return hex::encode(text.data(), text.size());
+}
+
+void read_cursor(const std::string& text, SessionQuery& q) {
+    try {
+        std::string raw;
+        for (size_t i = 0; i + 1 < text.size(); i += 2) {
+            int hi = hex::digit_value(text[i]);
+            int lo = hex::digit_value(text[i + 1]);
+            if (hi < 0 || lo < 0) {
+                raw.clear();
+                break;
+            }
+            raw += static_cast<char>((hi << 4) | lo);
+        }
+        auto a = json::parse(raw, "cursor");
+        if (a.is_array() && a.items().size() == 3 && a.items()[0].as_uint() && a.items()[1].is_string() &&
+            a.items()[2].is_string()) {
+            q.after = {*a.items()[0].as_uint(), a.items()[1].as_string(), a.items()[2].as_string()};
+            return;
+        }
+    } catch (const std::exception&) {
+        // Reported below as one error whatever was wrong inside.
+    }
+    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
+}
+
+// The recording an Elasticsearch query string names: rec:ID or rec:"ID",
+// the forms tlog's documentation uses.
+std::string rec_of_query(const std::string& q) {
+    std::string_view v = q;
+    while (!v.empty() && v.front() == ' ') {
+        v.remove_prefix(1);
+    }
+    while (!v.empty() && v.back() == ' ') {
+        v.remove_suffix(1);
+    }
+    if (v.substr(0, 4) != "rec:") {
+        throw InputError({"", 0, 0, "q"},
+                         "only the queries rec:ID and rec:\"ID\" are supported, not " + json::quote(q));
+    }
+    v.remove_prefix(4);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+        v = v.substr(1, v.size() - 2);
+    }
+    if (v.empty() || v.find_first_of("\" \\*?:") != std::string_view::npos) {
+        throw InputError({"", 0, 0, "q"}, "not a recording id: " + json::quote(q));
+    }
+    return std::string(v);
+}
+
+class Routes {
+public:
+    explicit Routes(Store& store) : store_(store) {}
+
+    template <class Fn>
+    auto locked(Fn&& fn) {
+        // One SQLite connection; requests take turns on it.
+        std::lock_guard<std::mutex> g(mu_);
+        return fn();
+    }
+
+    template <class Fn>
+    static void guarded(httplib::Response& res, Fn&& fn) {
+        try {
+            fn();
+        } catch (const InputError& e) {
+            reply_error(res, 400, e.what());
+        } catch (const std::exception& e) {
+            std::cerr << "tlog-server: " << e.what() << '\n';
+            reply_error(res, 500, e.what());
+        }
+    }
+
+    void install(httplib::Server& srv) {
+        srv.Post("/api/v1/ingest", [this](const auto& req, auto& res) {
+            guarded(res, [&] {
+                auto r = locked([&] { return ingest_json_lines(store_, req.body, now_ms()); });
+                res.status = r.failed == 0 ? 200 : 400;
+                res.set_content(native_response(r), "application/json");
+            });
+        });
+        auto bulk = [this](const httplib::Request& req, httplib::Response& res) {
+            guarded(res, [&] {
+                std::string index =
+                    req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
+                auto r = locked([&] { return ingest_bulk(store_, req.body, index, now_ms()); });
+                // As Elasticsearch: the request succeeded; items say which failed.
+                res.set_content(bulk_response(r, index), "application/json");
+            });
+        };
+        srv.Post("/_bulk", bulk);
+        // /{index}/_bulk, and /{index}/{type}/_bulk as older shippers send.
+        srv.Post(R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", bulk);
+        srv.Get("/api/v1/sessions",
+                [this](const auto& req, auto& res) { guarded(res, [&] { list_sessions(req, res); }); });
+        srv.Get(R"(/api/v1/sessions/([^/]+)/messages)", [this](const auto& req, auto& res) {
+            guarded(res, [&] {
+                std::string rec = req.matches[1];
+                uint64_t after = uint_param(req, "after", 0);
+                uint64_t limit = std::min<uint64_t>(uint_param(req, "limit", 10000), 100000);
+                std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+                auto msgs = locked([&] { return store_.messages(rec, host, after, limit); });
+                std::string out;
+                for (const auto& m : msgs) {
+                    out += m;
+                    out += '\n';
+                }
+                res.set_content(out, "application/x-ndjson");
+            });
+        });
+        auto search = [this](const httplib::Request& req, httplib::Response& res) {
+            guarded(res, [&] { es_search(req, res); });
+        };
+        srv.Get("/_search", search);
+        // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
+        srv.Get(R"((?:/[^/_][^/]*)+/_search)", search);
+        // rsyslog's omelasticsearch asks this before resuming after the
+        // server was unreachable.
+        srv.Get("/_cat/health", [](const auto&, auto& res) { res.set_content("tlog-server green\n", "text/plain"); });
+        srv.Get("/api/v1/health",
+                [](const auto&, auto& res) { res.set_content("{\"status\":\"ok\"}\n", "application/json"); });
+    }
+
+private:
+    void list_sessions(const httplib::Request& req, httplib::Response& res) {
+        SessionQuery q;
+        q.user = req.has_param("user") ? req.get_param_value("user") : "";
+        q.host = req.has_param("host") ? req.get_param_value("host") : "";
+        if (req.has_param("since")) {
+            q.since_ms = time_param("since", req.get_param_value("since"));
+        }
+        if (req.has_param("until")) {
+            q.until_ms = time_param("until", req.get_param_value("until"));
+        }
+        q.limit = std::clamp<uint64_t>(uint_param(req, "limit", 100), 1, max_page);
+        if (req.has_param("cursor")) {
+            read_cursor(req.get_param_value("cursor"), q);
+        }
+        auto rows = locked([&] { return store_.sessions(q); });
+        auto o = json::Value::make_object();
+        auto arr = json::Value::make_array();
+        for (const auto& s : rows) {
+            arr.items().push_back(session_json(s));
+        }
+        o.set("sessions", std::move(arr));
+        o.set("next_cursor",
+              rows.size() == q.limit ? json::Value::make_string(make_cursor(rows.back())) : json::Value::make_null());
+        res.set_content(json::dump(o) + "\n", "application/json");
+    }
+
+    // GET ...?q=rec:ID&sort=id:asc&size=N&from=K, as Debian's tlog-play
+    // sends it; hits.hits[]._source is each message's original JSON.
+    void es_search(const httplib::Request& req, httplib::Response& res) {
+        if (!req.has_param("q")) {
+            throw InputError({"", 0, 0, "q"}, "missing (expected rec:ID)");
+        }
+        std::string rec = rec_of_query(req.get_param_value("q"));
+        if (req.has_param("sort") && req.get_param_value("sort") != "id:asc") {
+            throw InputError({"", 0, 0, "sort"}, "only id:asc is supported");
+        }
+        uint64_t from = uint_param(req, "from", 0);
+        uint64_t size = std::min<uint64_t>(uint_param(req, "size", 10), 10000);
+        auto [msgs, total] =
+            locked([&] { return std::pair(store_.messages_page(rec, from, size), store_.message_count(rec)); });
+        // The stored JSON is spliced in as it is: it was validated on
+        // ingest, and re-encoding it would change the bytes.
+        std::string out = "{\"took\":0,\"timed_out\":false,\"hits\":{\"total\":{\"value\":" + std::to_string(total) +
+                          ",\"relation\":\"eq\"},\"hits\":[";
+        for (size_t i = 0; i < msgs.size(); ++i) {
+            out += i == 0 ? "" : ",";
+            out += "{\"_index\":\"tlog\",\"_source\":";
+            out += msgs[i];
+            out += "}";
+        }
+        out += "]}}\n";
+        res.set_content(out, "application/json");
+    }
+
+    Store& store_;
+    std::mutex mu_;
+};
+
+// Lock-free, so the signal handler may read it.
+std::atomic<httplib::Server*> running{nullptr};
+
+// Server::stop() only swaps an atomic and shuts down and closes the
+// listening socket: async-signal-safe steps.
+extern "C" void on_stop_signal(int /*sig*/) {
+    if (auto* srv = running.load(); srv != nullptr) {
+        srv->stop();
+    }
+}
+
+}  // namespace
+
+void parse_listen(const std::string& text, const std::string& what, ServerConfig& c) {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+        throw InputError({what, 0, 0, "listen"}, "expected HOST:PORT, got " + json::quote(text));
+    }
+    std::string host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    auto port = json::Value::make_number(text.substr(colon + 1)).as_uint();
+    if (text.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos || !port || *port > 65535) {
+        throw InputError({what, 0, 0, "listen"}, "bad port in " + json::quote(text));
+    }
+    c.listen_host = host;
+    c.port = static_cast<int>(*port);
+}
+
+int run_server(const ServerConfig& c, const std::function<void(int port)>& on_listen) {
+    Store store(c.database);
+    httplib::Server srv;
+    srv.set_payload_max_length(max_body_bytes);
+    Routes routes(store);
+    routes.install(srv);
+    int port = c.port;
+    if (port == 0) {
+        port = srv.bind_to_any_port(c.listen_host);
+    } else if (!srv.bind_to_port(c.listen_host, port)) {
+        port = -1;
+    }
+    if (port < 0) {
+        std::cerr << "tlog-server: cannot listen on " << c.listen_host << ":" << c.port << '\n';
+        return 1;
+    }
+    running = &srv;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    on_listen(port);
+    bool ok = srv.listen_after_bind();
+    running = nullptr;
+    return ok ? 0 : 1;
+}
+
+}  // namespace tlog::server
