@@ -9,6 +9,7 @@
 // TRUSTED_APP` finds the recording and the recording's id finds the login.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "options.h"
@@ -37,5 +38,13 @@ std::string audit_message(const AuditFields& f);
 // audit and the mode is optional; else the reason, which the caller turns
 // into an error only for audit=required.
 std::string send_audit(const AuditFields& f, AuditMode mode);
+
+// Adds (add) or removes the kernel audit rules of level "session"
+// (tlog/audit_session_rules.h) for audit session `ses`, as
+// `auditctl -a always,exit ... -F sessionid=SES -k KEY` would. Every rule
+// is tried; returns "" or what failed (EPERM: the rules are locked with
+// auditctl -e 2). libaudit waits for the kernel's answer, which the kernel
+// gives at once (no daemon is involved).
+std::string session_audit_rules(uint32_t ses, bool add);
 
 }  // namespace pam_tlog
