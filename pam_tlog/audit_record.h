@@ -3,7 +3,9 @@
 // open_session; at close_session one record per session the recorder
 // reported, "op=tlog-session-end" (recorded) or "op=tlog-session-unrecorded"
 // (res=failed, with reason=); "op=tlog-session-denied" when a login is
-// refused because the recorder is listed in /etc/shells. Each carries the
+// refused because the recorder is listed in /etc/shells; "op=tlog-audit-rules"
+// (res=failed) when audit_rules=session cannot add or remove the session's
+// kernel audit rules. Each carries the
 // recording id, rule, service, target user (acct=) and invoking user
 // (ruser=, when the login program names one), remote host and tty, so `ausearch -m
 // TRUSTED_APP` finds the recording and the recording's id finds the login.

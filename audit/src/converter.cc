@@ -421,23 +421,22 @@ struct Converter::Impl {
         return id_names.emplace(std::move(key), in && raw != in ? in : "").first->second;
     }
 
-    // Field types whose interpretation depends on the value alone (not on
-    // the record's other fields, as a0-a3 on the syscall, nor on the host's
-    // name service, as ids): the same value gets the same text, so it is
-    // asked of libauparse once. Most fields of a log repeat (arch, success,
-    // comm, exe, mode, nametype, cap_*).
+    // Field types whose interpretation depends on the value alone in every
+    // libauparse: not on the record's other fields (a0-a3 on the syscall,
+    // arch on the machine, escaped names on the CWD, which newer versions
+    // resolve them against), nor on the host's name service (ids). The
+    // same value gets the same text, so it is asked of libauparse once.
+    // ENRICHED records are not cached: their own interpretations, looked up
+    // by field name, come first.
     static bool context_free(int ft) {
         switch (ft) {
-            case AUPARSE_TYPE_ARCH:
-            case AUPARSE_TYPE_ESCAPED:
             case AUPARSE_TYPE_PERM:
             case AUPARSE_TYPE_MODE:
             case AUPARSE_TYPE_SUCCESS:
             case AUPARSE_TYPE_SESSION:
             case AUPARSE_TYPE_CAP_BITMAP:
             case AUPARSE_TYPE_MODE_SHORT:
-            case AUPARSE_TYPE_ESCAPED_KEY:
-            case AUPARSE_TYPE_ESCAPED_FILE: return true;
+            case AUPARSE_TYPE_ESCAPED_KEY: return true;
             default: return false;
         }
     }
@@ -512,7 +511,7 @@ struct Converter::Impl {
                             // libauparse gives such fields back as they are.
                         } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
                             f.interp = id_name(a, host, ft, f.raw);
-                        } else if (context_free(ft) && f.raw.size() <= 64) {
+                        } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
                             f.interp = cached_interpretation(a, ft, f.raw);
                         } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
                             f.interp = in;
