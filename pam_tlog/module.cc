@@ -469,6 +469,10 @@ int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     auto* data = static_cast<SessionData*>(const_cast<void*>(p));
     if (!data->emit_end) return PAM_IGNORE;
     data->emit_end = false;  // close_session twice reports once
+    // The session is over: its rules go before its end records, so an
+    // end record means the rules are gone (or that removing them failed,
+    // which is audited before it).
+    if (data->rules_ses) session_rules(pamh, *data, *data->rules_ses, false, "close_session");
     const std::string& rec = data->audit.rec;
     std::vector<Report> reports;
     for (const auto& s : tlog::marker::read_all(o.rundir, rec)) reports.push_back(report_of(s, data->audit));
@@ -482,7 +486,6 @@ int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
             audit_failed = audit_failed || data->mode == AuditMode::Required;
         }
     }
-    if (data->rules_ses) session_rules(pamh, *data, *data->rules_ses, false, "close_session");
     // The markers are in the log and the audit trail now; left behind they
     // would only fill the run directory (one login, one set of files).
     tlog::marker::remove_all(o.rundir, rec);

@@ -386,6 +386,11 @@ def audit_rules_login(e, on):
         rec = next(iter(e.recordings()))
         ses = e.recordings()[rec][0]["session"]
         wait_for(lambda: "op=tlog-session-end rec=" + rec + " " in a.search("-m", "TRUSTED_APP"), "the end record", 20)
+        # close_session removes them (before its end record; the login
+        # program may call it a little after the session's end).
+        deadline = time.monotonic() + 20
+        while session_rule_lines() and time.monotonic() < deadline:
+            time.sleep(0.1)
         left = session_rule_lines()
     finally:
         remove_session_rules()
