@@ -1021,6 +1021,9 @@ struct Converter::Impl {
         ++count;
         out(trimmed_w ? trimmed_w->text() : w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
             e.serial);
+        // A huge event (argv in the megabytes) leaves a huge buffer: memory
+        // stays flat only if it is given back.
+        if (w.text().capacity() > 1024 * 1024) w = Writer(4096);
     }
 };
 
