@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -164,7 +165,27 @@ struct SessionData {
     AuditFields audit;
     AuditMode mode;
     bool emit_end;
+    std::optional<uint32_t> rules_ses;  // audit_rules=session: the audit session whose rules were added
 };
+
+// audit_rules=session, at open_session (add) or close_session: the rules
+// never decide the login. A failure is logged and audited (res=failed,
+// op=tlog-audit-rules) and the login goes on: the recording, its audit
+// records and the rules loaded at boot are what auditing rests on; these
+// rules add detail where the host allows it.
+void session_rules(pam_handle_t* pamh, SessionData& data, uint32_t ses, bool add, const char* phase) {
+    const std::string err = session_audit_rules(ses, add);
+    if (err.empty()) return;
+    pam_syslog(pamh, LOG_WARNING, "%s: audit rules of audit session %u not %s: %s", phase, ses,
+               add ? "added" : "removed", err.c_str());
+    AuditFields f = data.audit;
+    f.op = "tlog-audit-rules";
+    f.kinds.clear();
+    f.reason = std::string(add ? "add" : "remove") + " failed: " + err;
+    f.success = false;
+    if (std::string e = send_audit(f, data.mode); !e.empty())
+        pam_syslog(pamh, LOG_WARNING, "%s: %s: %s", phase, f.user.c_str(), e.c_str());
+}
 
 void free_data(pam_handle_t*, void* data, int) { delete static_cast<SessionData*>(data); }
 
@@ -413,16 +434,31 @@ int open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
             return PAM_SESSION_ERR;
         }
     }
+    if (o.session_audit_rules && d.audit == 2) {
+        const uint32_t ses = tlog::rec::audit_session_id();
+        if (ses == tlog::rec::kUnsetSession) {
+            pam_syslog(pamh, LOG_WARNING,
+                       "open_session: %s: no audit session (pam_loginuid must come before pam_tlog): no audit rules",
+                       l.user.c_str());
+        } else {
+            // Even when some failed: close_session removes what is there.
+            data->rules_ses = ses;
+            session_rules(pamh, *data, ses, true, "open_session");
+        }
+    }
     pam_syslog(pamh, LOG_INFO, "recording %s (service %s, ruser %s, rhost %s, tty %s): rec %s, %s", l.user.c_str(),
                l.service.c_str(), l.ruser.empty() ? "-" : l.ruser.c_str(), l.rhost.empty() ? "-" : l.rhost.c_str(),
                l.tty.empty() ? "-" : l.tty.c_str(), data->audit.rec.c_str(), d.reason.c_str());
     data->emit_end = true;
     // PAM owns the data from here and frees it with free_data at pam_end.
     const int rc = pam_set_data(pamh, kDataKey, data.get(), free_data);
-    if (rc == PAM_SUCCESS)
+    if (rc == PAM_SUCCESS) {
         (void)data.release();
-    else
+    } else {
         pam_syslog(pamh, LOG_WARNING, "pam_set_data: %s: no end record at close_session", pam_strerror(pamh, rc));
+        // close_session would not know them: no rules outlive the session.
+        if (data->rules_ses) session_rules(pamh, *data, *data->rules_ses, false, "open_session");
+    }
     return PAM_SUCCESS;
 }
 
@@ -433,6 +469,10 @@ int close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     auto* data = static_cast<SessionData*>(const_cast<void*>(p));
     if (!data->emit_end) return PAM_IGNORE;
     data->emit_end = false;  // close_session twice reports once
+    // The session is over: its rules go before its end records, so an
+    // end record means the rules are gone (or that removing them failed,
+    // which is audited before it).
+    if (data->rules_ses) session_rules(pamh, *data, *data->rules_ses, false, "close_session");
     const std::string& rec = data->audit.rec;
     std::vector<Report> reports;
     for (const auto& s : tlog::marker::read_all(o.rundir, rec)) reports.push_back(report_of(s, data->audit));

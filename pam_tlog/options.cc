@@ -74,6 +74,13 @@ Options parse_options(int argc, const char** argv) {
                 o.audit = AuditMode::Required;
             else
                 o.unknown.emplace_back(std::string(a) + " (expected off, optional or required)");
+        } else if (take(a, "audit_rules", &v)) {
+            if (v == "session")
+                o.session_audit_rules = true;
+            else if (v == "off")
+                o.session_audit_rules = false;
+            else
+                o.unknown.emplace_back(std::string(a) + " (expected session or off)");
         } else if (take(a, "fail", &v)) {
             if (v == "closed")
                 o.fail_closed = true;

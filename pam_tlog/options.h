@@ -16,6 +16,10 @@ struct Options {
     std::string cache;  // compiled policy (cache= or config=); default kDefaultCachePath
     std::string key;    // conf-proof key file; default conf_proof_key_path()
     AuditMode audit = AuditMode::Optional;
+    // audit_rules=session|off: kernel audit rules for the audit session of
+    // a login the rules audit at level session, added at open_session and
+    // removed at close_session (pam_tlog(8), "PER-SESSION AUDIT RULES").
+    bool session_audit_rules = false;
     bool fail_closed = true;             // fail=closed|open: what a broken policy means
     bool shell_check = true;             // shell_check=yes|no: deny when NSS does not give the recorder
     int proof_lifetime = 60;             // proof_lifetime=SECONDS (1..3600)

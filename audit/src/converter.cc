@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -17,6 +18,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "tlog/detail/swar.h"
 #include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
@@ -29,15 +31,18 @@ constexpr uint32_t kUnsetSession = 4294967295U;
 constexpr int kTrustedApp = 1121;  // AUDIT_TRUSTED_APP: pam_tlog's records
 constexpr int kUserAuth = 1100;    // AUDIT_USER_AUTH
 
+// Names and raw values point into libauparse's copy of the event (alive
+// while its callback runs) or into Event::owned; only interpretations,
+// which libauparse may keep in a buffer of its own, are copied.
 struct Field {
-    std::string name;
-    std::string raw;
+    std::string_view name;
+    std::string_view raw;
     std::string interp;  // empty when equal to raw
 };
 
 struct Record {
     int type = 0;
-    std::string type_name;
+    std::string_view type_name;
     std::vector<Field> fields;
 
     const Field* find(std::string_view name) const {
@@ -91,6 +96,11 @@ struct Event {
     std::optional<Sockaddr> sockaddr;
     std::string rec;
     std::vector<std::pair<uint64_t, std::string>> joined_failures;  // serial, time
+    // Text the fields point to that is not libauparse's: names made valid or
+    // unique, type names read from the record's text. A deque: its strings
+    // do not move as it grows.
+    std::deque<std::string> owned;
+    std::string_view own(std::string s) { return owned.emplace_back(std::move(s)); }
 };
 
 struct Process {
@@ -172,22 +182,35 @@ std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
 class Writer {
 public:
     explicit Writer(size_t reserve) { out_.reserve(reserve); }
+    // Starts a new event in the same buffer: its capacity stays.
+    void clear() { out_.clear(), first_ = true; }
     void open() { sep(), out_ += '{', first_ = true; }
     void close() { out_ += '}', first_ = false; }
     void open_array() { sep(), out_ += '[', first_ = true; }
     void close_array() { out_ += ']', first_ = false; }
     void key(std::string_view k) {
+        if (plain(k)) {
+            // Most keys: one append, no validation or escaping pass.
+            quoted(k, "\":");
+            first_ = true;
+            return;
+        }
         sep();
-        // Field names come from the log too: any bytes.
         if (utf8::is_valid(k)) {
+            // Field names come from the log too: any bytes.
             str_raw(k);
+            out_ += ':';
         } else {
             str_raw(valid_utf8(k));
+            out_ += ':';
         }
-        out_ += ':';
         first_ = true;
     }
     void str(std::string_view s, size_t max = SIZE_MAX) {
+        if (s.size() <= max && plain(s)) {
+            quoted(s, "\"");
+            return;
+        }
         sep();
         if (utf8::is_valid(s)) {
             str_raw(cut(s, max));
@@ -196,17 +219,64 @@ public:
             str_raw(cut(v, max));
         }
     }
-    void num(uint64_t v) { sep(), out_ += std::to_string(v); }
-    void snum(int64_t v) { sep(), out_ += std::to_string(v); }
+    void num(uint64_t v) {
+        sep();
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+    }
+    void snum(int64_t v) {
+        sep();
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+    }
     void boolean(bool b) { sep(), out_ += b ? "true" : "false"; }
     void null() { sep(), out_ += "null"; }
     std::string& text() { return out_; }
 
 private:
+    // A value is preceded by a comma unless it is the first of its object
+    // or array, or the value of a key.
     void sep() {
-        if (!first_ && !out_.empty() && out_.back() != '{' && out_.back() != '[' && out_.back() != ':') out_ += ',';
+        if (!first_) out_ += ',';
         first_ = false;
     }
+    // [,]"s" then `closing`, for plain `s`: one append when short, where
+    // most of the time went into appending a byte at a time.
+    void quoted(std::string_view s, std::string_view closing) {
+        char buf[128];
+        size_t n = 0;
+        if (!first_) buf[n++] = ',';
+        first_ = false;
+        buf[n++] = '"';
+        if (n + s.size() + closing.size() <= sizeof buf) {
+            std::memcpy(buf + n, s.data(), s.size());
+            n += s.size();
+            std::memcpy(buf + n, closing.data(), closing.size());
+            out_.append(buf, n + closing.size());
+        } else {
+            out_.append(buf, n);
+            out_ += s;
+            out_ += closing;
+        }
+    }
+    // Text that goes into a JSON string as it is (printable ASCII, no quote
+    // or backslash): the common case, copied without the escaping pass.
+    static bool plain(std::string_view s) {
+        const char* p = s.data();
+        const char* end = p + s.size();
+        for (; end - p >= 8; p += 8)
+            if (!swar::all_json_plain(swar::load8(p))) return false;
+        bool ok = true;
+        for (; p < end; ++p) ok &= kPlain[static_cast<unsigned char>(*p)];
+        return ok;
+    }
+    static constexpr auto kPlain = [] {
+        std::array<bool, 256> t{};
+        for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+        return t;
+    }();
     void str_raw(std::string_view s) {
         out_ += '"';
         json::append_escaped(out_, s);
@@ -310,6 +380,9 @@ struct Converter::Impl {
     std::multimap<std::string, SessionKey> rec_sessions;
     std::deque<Failure> failures;
     std::exception_ptr error;
+    // One buffer for every event's JSON: its capacity is kept, so an event
+    // costs no allocation for its text.
+    Writer writer{4096};
 
     static void callback(auparse_state_t* au, auparse_cb_event_t type, void* self) {
         if (type != AUPARSE_CB_EVENT_READY) return;
@@ -336,7 +409,7 @@ struct Converter::Impl {
     // The interpretation of a uid or gid, cached per host: the same answer
     // libauparse gives, without a name service lookup per field.
     std::unordered_map<std::string, std::string> id_names;
-    const std::string& id_name(auparse_state_t* a, const std::string& host, int type, const std::string& raw) {
+    const std::string& id_name(auparse_state_t* a, const std::string& host, int type, std::string_view raw) {
         std::string key = host;
         key += '\0';
         key += static_cast<char>('0' + type);
@@ -348,6 +421,54 @@ struct Converter::Impl {
         return id_names.emplace(std::move(key), in && raw != in ? in : "").first->second;
     }
 
+    // Field types whose interpretation depends on the value alone in every
+    // libauparse: not on the record's other fields (a0-a3 on the syscall,
+    // arch on the machine, escaped names on the CWD, which newer versions
+    // resolve them against), nor on the host's name service (ids). The
+    // same value gets the same text, so it is asked of libauparse once.
+    // ENRICHED records are not cached: their own interpretations, looked up
+    // by field name, come first.
+    static bool context_free(int ft) {
+        switch (ft) {
+            case AUPARSE_TYPE_PERM:
+            case AUPARSE_TYPE_MODE:
+            case AUPARSE_TYPE_SUCCESS:
+            case AUPARSE_TYPE_SESSION:
+            case AUPARSE_TYPE_CAP_BITMAP:
+            case AUPARSE_TYPE_MODE_SHORT:
+            case AUPARSE_TYPE_ESCAPED_KEY: return true;
+            default: return false;
+        }
+    }
+    std::unordered_map<std::string, std::string> interpretations;  // type byte + raw -> text, empty if the same
+    std::string interp_key;                                        // reused: no allocation per lookup
+    const std::string& cached_interpretation(auparse_state_t* a, int type, std::string_view raw) {
+        interp_key.assign(1, static_cast<char>(type));
+        interp_key += raw;
+        auto it = interpretations.find(interp_key);
+        if (it != interpretations.end()) return it->second;
+        if (interpretations.size() >= 65536) interpretations.clear();
+        const char* in = auparse_interpret_field(a);
+        return interpretations.emplace(interp_key, in && raw != in ? in : "").first->second;
+    }
+
+    // Events come in bursts of the same second: its text is kept.
+    time_t last_sec = -1;
+    std::string last_time;
+    std::string event_time(time_t sec, unsigned milli) {
+        if (sec != last_sec) {
+            last_time = iso_time(sec, 0);
+            last_sec = sec;
+        }
+        std::string t = last_time;
+        // The milliseconds, "SSS" before the final "Z".
+        const size_t at = t.size() - 4;
+        t[at] = static_cast<char>('0' + milli % 1000 / 100);
+        t[at + 1] = static_cast<char>('0' + milli % 100 / 10);
+        t[at + 2] = static_cast<char>('0' + milli % 10);
+        return t;
+    }
+
     void read_records(auparse_state_t* a, Event& e) {
         const std::string& host = e.host;
         if (auparse_first_record(a) <= 0) return;
@@ -355,7 +476,7 @@ struct Converter::Impl {
             Record r;
             r.type = auparse_get_type(a);
             const char* tn = auparse_get_type_name(a);
-            r.type_name = tn ? tn : std::to_string(r.type);
+            r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
             if (r.type <= 0) {
                 // A type libauparse does not know: its name as the log has it.
                 const char* text = auparse_get_record_text(a);
@@ -363,7 +484,7 @@ struct Converter::Impl {
                 if (const size_t at = t.find("type="); at != std::string_view::npos) {
                     t.remove_prefix(at + 5);
                     t = t.substr(0, t.find(' '));
-                    if (!t.empty() && t.size() <= 64) r.type_name = valid_utf8(t);
+                    if (!t.empty() && t.size() <= 64) r.type_name = e.own(valid_utf8(t));
                 }
             }
             const bool execve = r.type_name == "EXECVE";
@@ -381,7 +502,7 @@ struct Converter::Impl {
                     Field f{name, raw, {}};
                     // Before the names are made unique: two different
                     // invalid names may become the same valid one.
-                    if (!utf8::is_valid(f.name)) f.name = valid_utf8(f.name);
+                    if (!utf8::is_valid(f.name)) f.name = e.own(valid_utf8(f.name));
                     // EXECVE arguments are decoded below (ausearch -i does
                     // not join aN[i] chunks).
                     if (!(execve && name[0] == 'a' && name[1] != 'r')) {
@@ -390,6 +511,8 @@ struct Converter::Impl {
                             // libauparse gives such fields back as they are.
                         } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
                             f.interp = id_name(a, host, ft, f.raw);
+                        } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
+                            f.interp = cached_interpretation(a, ft, f.raw);
                         } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
                             f.interp = in;
                         }
@@ -397,7 +520,7 @@ struct Converter::Impl {
                     r.fields.push_back(std::move(f));
                 } while (auparse_next_field(a) > 0);
             }
-            unique_names(r);
+            unique_names(r, e);
             e.records.push_back(std::move(r));
         } while (auparse_next_record(a) > 0);
     }
@@ -405,7 +528,19 @@ struct Converter::Impl {
     // A name seen before in the record (forged, or repeated in msg='...')
     // gets "~N": JSON objects have unique keys. Sorted, not compared pair by
     // pair: EXECVE records have thousands of fields.
-    static void unique_names(Record& r) {
+    static void unique_names(Record& r, Event& e) {
+        // Most records are short and their names distinct: a quick check
+        // before the sort.
+        if (r.fields.size() <= 48) {
+            bool dup = false;
+            for (size_t i = 1; i < r.fields.size() && !dup; ++i)
+                for (size_t j = 0; j < i; ++j)
+                    if (r.fields[i].name == r.fields[j].name) {
+                        dup = true;
+                        break;
+                    }
+            if (!dup) return;
+        }
         for (;;) {
             std::vector<std::pair<std::string_view, size_t>> names;
             names.reserve(r.fields.size());
@@ -421,11 +556,12 @@ struct Converter::Impl {
             }
             if (renames.empty()) return;
             // A new name may meet one that was in the record already: again.
-            for (auto [i, n] : renames) r.fields[i].name += "~" + std::to_string(n);
+            for (auto [i, n] : renames)
+                r.fields[i].name = e.own(std::string(r.fields[i].name) + "~" + std::to_string(n));
         }
     }
 
-    static const std::string& value(const Field* f) { return f->interp.empty() ? f->raw : f->interp; }
+    static std::string_view value(const Field* f) { return f->interp.empty() ? f->raw : std::string_view(f->interp); }
 
     void derive(Event& e) {
         std::map<uint64_t, std::string> args;
@@ -449,7 +585,7 @@ struct Converter::Impl {
                     if (br == std::string_view::npos) {
                         args[*idx] = decode_value(f.raw);
                     } else if (n[br] == '[') {
-                        args[*idx] += unhex(f.raw).value_or(f.raw);
+                        args[*idx] += unhex(f.raw).value_or(std::string(f.raw));
                     }
                 }
             } else if (r.type_name == "CWD") {
@@ -776,7 +912,9 @@ struct Converter::Impl {
     // numbers, names next to ids, strings without their encoding.
     static void write_summary(Writer& w, const Event& e) {
         const Record& r = *e.main;
-        static constexpr const char* kIds[] = {"auid", "uid", "euid", "suid", "fsuid", "gid", "egid"};
+        static constexpr std::pair<const char*, const char*> kIds[] = {
+            {"auid", "auid_name"},   {"uid", "uid_name"}, {"euid", "euid_name"}, {"suid", "suid_name"},
+            {"fsuid", "fsuid_name"}, {"gid", "gid_name"}, {"egid", "egid_name"}};
         static constexpr const char* kNums[] = {"pid", "ppid"};
         static constexpr const char* kStrings[] = {"comm", "exe",      "tty",   "key",      "op",
                                                    "acct", "hostname", "addr",  "terminal", "res",
@@ -789,13 +927,13 @@ struct Converter::Impl {
                 }
             }
         }
-        for (const char* n : kIds) {
+        for (const auto& [n, name_key] : kIds) {
             if (const Field* f = r.find(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
                     w.key(n);
                     w.num(*v);
                     if (!f->interp.empty()) {
-                        w.key(std::string(n) + "_name");
+                        w.key(name_key);
                         w.str(f->interp);
                     }
                 }
@@ -846,7 +984,7 @@ struct Converter::Impl {
         if (e.host.empty()) e.host = opts.default_host;
         read_records(a, e);
         derive(e);
-        const std::string time = iso_time(e.sec, e.milli);
+        const std::string time = event_time(e.sec, e.milli);
         join(e, time);
         SessionKey key{e.host, e.ses.value_or(kUnsetSession)};
         if (e.ses) {
@@ -854,9 +992,11 @@ struct Converter::Impl {
         }
         Limits lim;
         std::vector<std::string> trimmed;
-        Writer w(1024);
+        Writer& w = writer;
+        w.clear();
         write_event(w, e, time, lim, trimmed);
         // Trimming, in the documented order (doc/audit-json.md).
+        std::optional<Writer> trimmed_w;
         if (w.text().size() > opts.max_event_size) {
             const size_t budget = opts.max_event_size;
             const Limits levels[] = {
@@ -872,15 +1012,18 @@ struct Converter::Impl {
                 {"records", "summary"},
             };
             for (size_t i = 0; i < std::size(levels); ++i) {
-                Writer t(budget);
-                write_event(t, e, time, levels[i], names[i]);
-                w = std::move(t);
-                if (w.text().size() <= budget) break;
+                trimmed_w.emplace(budget);
+                write_event(*trimmed_w, e, time, levels[i], names[i]);
+                if (trimmed_w->text().size() <= budget) break;
             }
         }
         remember(e);
         ++count;
-        out(w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli, e.serial);
+        out(trimmed_w ? trimmed_w->text() : w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
+            e.serial);
+        // A huge event (argv in the megabytes) leaves a huge buffer: memory
+        // stays flat only if it is given back.
+        if (w.text().capacity() > 1024 * 1024) w = Writer(4096);
     }
 };
 

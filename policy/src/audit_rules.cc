@@ -8,20 +8,22 @@
 #include <set>
 #include <string_view>
 
+#include "tlog/audit_session_rules.h"
+
 namespace tlog::policy {
 
 namespace {
 
 constexpr const char* kArches[] = {"b64", "b32"};
 
-// What "session" audits: every exec, every file change, every connection.
+// What "session" audits: every exec, every file change, every connection
+// (the table pam_tlog's per-session rules use too).
 void session_rules(std::string& out, const std::string& who) {
-    for (const char* arch : kArches) {
-        out += std::string("-a always,exit -F arch=") + arch + " -S execve,execveat " + who + " -k tlog-exec\n";
-        out += std::string("-a always,exit -F arch=") + arch + " -F perm=wa " + who + " -k tlog-file\n";
-        // i386 has no plain accept (socketcall(2) carries it), only accept4.
-        const char* net = std::string_view(arch) == "b64" ? "connect,bind,accept,accept4" : "connect,bind,accept4";
-        out += std::string("-a always,exit -F arch=") + arch + " -S " + net + " " + who + " -k tlog-net\n";
+    for (const auto& r : audit_rules::kSessionRules) {
+        out += std::string("-a always,exit -F arch=") + r.arch;
+        if (*r.syscalls) out += std::string(" -S ") + r.syscalls;
+        if (*r.perm) out += std::string(" -F perm=") + r.perm;
+        out += " " + who + " -k " + r.key + "\n";
     }
 }
 

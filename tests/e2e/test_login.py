@@ -5,6 +5,7 @@ ORDER: tlog-first (passwd: tlog files; local users recorded) or directory
 (passwd: files tlog extrausers; directory users recorded)."""
 import os
 import re
+import shlex
 import json
 import signal
 import subprocess
@@ -352,6 +353,83 @@ def case_audit_json(e):
     check(times == sorted(times), "--rec not in time order")
 
 
+def session_rule_lines():
+    """auditctl -l lines of per-session rules (pam_tlog audit_rules=session)."""
+    return [l for l in sh("auditctl -l").splitlines() if "sessionid=" in l and "key=tlog-" in l]
+
+
+def remove_session_rules():
+    """The kernel's rule set is host-wide: leave none of ours behind."""
+    for l in session_rule_lines():
+        subprocess.run(["auditctl", "-d"] + shlex.split(l)[1:], capture_output=True)
+
+
+def audit_rules_login(e, on):
+    """A recorded ssh login that runs a few commands, `auditctl -l` sampled
+    while it runs: (audit log, rec, audit session, rule lines seen)."""
+    user = recorded_user(e.order)
+    remove_session_rules()
+    check(not session_rule_lines(), "per-session rules before the test: %r" % session_rule_lines())
+    a = Auditd(e.T)
+    seen = set()
+    try:
+        sh("auditctl -b 8192")
+        p = subprocess.Popen(e.ssh_argv(user) + ["/bin/echo rules-%s; /bin/sleep 3; /bin/cat /etc/hostname" % on],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            seen.update(session_rule_lines())
+            time.sleep(0.1)
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0 and out.startswith(b"rules-%s\n" % on.encode()), "ssh: %r %r" % (out, err))
+        e.wait_ended()
+        rec = next(iter(e.recordings()))
+        ses = e.recordings()[rec][0]["session"]
+        wait_for(lambda: "op=tlog-session-end rec=" + rec + " " in a.search("-m", "TRUSTED_APP"), "the end record", 20)
+        # close_session removes them (before its end record; the login
+        # program may call it a little after the session's end).
+        deadline = time.monotonic() + 20
+        while session_rule_lines() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = session_rule_lines()
+    finally:
+        remove_session_rules()
+        a.stop()
+    return a, rec, ses, seen, left
+
+
+def case_audit_rules_session(e):
+    """pam_tlog audit_rules=session: while the recorded login runs, the
+    kernel has the session-level rules for its audit session (exec, file
+    changes, connections, both arches); its commands' execs are in the audit
+    log with the recording's rec; after logout the rules are gone."""
+    a, rec, ses, seen, left = audit_rules_login(e, "on")
+    mine = {l for l in seen if "sessionid=%d " % ses in l + " "}
+    logged = [l for l in open(e.T + "/syslog.out", errors="replace").read().splitlines() if "pam_tlog" in l]
+    check(len(mine) == 6 and seen == mine, "rules seen during audit session %d: %r; pam_tlog's log: %s"
+          % (ses, sorted(seen), "\n".join(logged[-10:])))
+    for key in ("tlog-exec", "tlog-file", "tlog-net"):
+        for arch in ("b64", "b32"):
+            check(any("key=" + key in l and "arch=" + arch in l for l in mine), "no %s %s rule: %r" % (arch, key, mine))
+    check(not left, "rules left after logout: %r" % left)
+    tool = BUILD + "/audit/programs/tlog-audit"
+    out = subprocess.run([tool, a.log], capture_output=True, timeout=120)
+    check(out.returncode == 0, "tlog-audit: %r" % out.stderr)
+    events = [json.loads(l) for l in out.stdout.decode().splitlines()]
+    execs = {tuple(ev["argv"]): ev for ev in events if ev.get("rec") == rec and ev.get("syscall") == "execve"
+             and "argv" in ev}
+    cat = execs.get(("/bin/cat", "/etc/hostname"))
+    check(cat and cat["ses"] == ses and cat.get("key") == "tlog-exec", "the session's execs: %r" % list(execs))
+    check(("/bin/sleep", "3") in execs, "sleep's exec: %r" % list(execs))
+
+
+def case_audit_rules_off(e):
+    """Without audit_rules=session pam_tlog adds no kernel audit rule."""
+    a, rec, ses, seen, left = audit_rules_login(e, "off")
+    check(not seen and not left, "rules added with audit_rules off: %r" % sorted(seen))
+    check(not [l for l in a.search("-m", "SYSCALL").splitlines() if "key=tlog-" in l], "tlog-keyed events")
+
+
 def case_sssd_dropin(e):
     """SSSD coexistence, SSSD's hand-off emulated (the sssd daemon itself is
     not started: doc/policy-design.md, "SSSD as the decider"): with SSSD deciding, nss_sss answers the
@@ -531,7 +609,10 @@ CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 def main():
     order, case = sys.argv[1], sys.argv[2]
     extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes" if case == "forged_env" else ""
-    run_case(CASES, case, order, sshd_extra=extra, pam_args="debug audit=required" if case in ("auditd", "audit_json") else "debug")
+    pam_args = "debug audit=required" if case in ("auditd", "audit_json", "audit_rules_off") else "debug"
+    if case == "audit_rules_session":
+        pam_args = "debug audit=required audit_rules=session"
+    run_case(CASES, case, order, sshd_extra=extra, pam_args=pam_args)
 
 
 if __name__ == "__main__":

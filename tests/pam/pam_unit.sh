@@ -77,7 +77,7 @@ service corrupt "cache=$tmp/corrupt.cache audit=off"
 service nokey "cache=$tmp/policy.cache key=$tmp/nokey audit=off"
 service audit_required "cache=$tmp/policy.cache key=$tmp/proof.key audit=required"
 service audit_optional "cache=$tmp/policy.cache key=$tmp/proof.key audit=optional"
-service badargs "$common bogus frobnicate=1 audit=sometimes fail=maybe cache=relative proof_lifetime=0 $(head -c 10000 /dev/zero | tr '\0' A)"
+service badargs "$common bogus frobnicate=1 audit=sometimes audit_rules=always fail=maybe cache=relative proof_lifetime=0 $(head -c 10000 /dev/zero | tr '\0' A)"
 printf 'TLOG_REC_CONF_TEXT DEFAULT={"pam":{"record":false}}\nTLOG_REC_SHELL DEFAULT=/tmp/evil\n' > "$tmp/pam_env.conf"
 printf 'session required %s readenv=0 user_readenv=0 conffile=%s\nsession required %s %s\n' \
   "$pam_env" "$tmp/pam_env.conf" "$module" "$common" > "$tmp/services/forge"
