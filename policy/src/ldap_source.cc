@@ -115,16 +115,16 @@ private:
     static std::vector<const Group*> closure(const std::map<std::string, Group>& groups, const std::string& dn) {
         std::vector<const Group*> out;
         std::set<std::string> seen;
-        std::vector<std::string> todo{dn};
-        while (!todo.empty()) {
-            const std::string d = todo.back();
-            todo.pop_back();
+        std::vector<std::string> to_visit{dn};
+        while (!to_visit.empty()) {
+            const std::string d = to_visit.back();
+            to_visit.pop_back();
             if (!seen.insert(d).second) continue;
             auto it = groups.find(d);
             if (it == groups.end()) continue;
             out.push_back(&it->second);
             for (const auto& m : it->second.members)
-                if (groups.count(m)) todo.push_back(m);
+                if (groups.count(m)) to_visit.push_back(m);
         }
         return out;
     }

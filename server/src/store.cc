@@ -126,6 +126,7 @@ struct Store::Impl {
     Db db;
     Stmt insert_msg, find_session, insert_session, update_session;
 
+    std::vector<std::string> read_messages(sqlite3_stmt* s) const;
     [[noreturn]] void fail(const std::string& what) const {
         throw std::runtime_error(path + ": " + what + ": " + sqlite3_errmsg(db.get()));
     }
@@ -328,6 +329,19 @@ std::vector<Session> Store::sessions(const SessionQuery& q) {
     return out;
 }
 
+// The stored messages a statement selects (json_size, json_zstd), as sent.
+std::vector<std::string> Store::Impl::read_messages(sqlite3_stmt* s) const {
+    std::vector<std::string> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out.push_back(decompress(s, 0, 1, path));
+    }
+    if (rc != SQLITE_DONE) {
+        fail("reading messages");
+    }
+    return out;
+}
+
 std::vector<std::string> Store::messages(const std::string& rec, const std::string& host, uint64_t after_id,
                                          size_t limit) {
     auto st = impl_->prepare(
@@ -338,15 +352,7 @@ std::vector<std::string> Store::messages(const std::string& rec, const std::stri
     bind_u64(s, 2, after_id);
     bind_text(s, 3, host);
     bind_u64(s, 4, limit);
-    std::vector<std::string> out;
-    int rc = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        out.push_back(decompress(s, 0, 1, impl_->path));
-    }
-    if (rc != SQLITE_DONE) {
-        impl_->fail("reading messages");
-    }
-    return out;
+    return impl_->read_messages(s);
 }
 
 std::vector<std::string> Store::messages_page(const std::string& rec, uint64_t from, size_t size) {
@@ -356,15 +362,7 @@ std::vector<std::string> Store::messages_page(const std::string& rec, uint64_t f
     bind_text(s, 1, rec);
     bind_u64(s, 2, from);
     bind_u64(s, 3, size);
-    std::vector<std::string> out;
-    int rc = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        out.push_back(decompress(s, 0, 1, impl_->path));
-    }
-    if (rc != SQLITE_DONE) {
-        impl_->fail("reading messages");
-    }
-    return out;
+    return impl_->read_messages(s);
 }
 
 uint64_t Store::message_count(const std::string& rec) {
