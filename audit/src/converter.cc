@@ -30,6 +30,10 @@ namespace {
 constexpr uint32_t kUnsetSession = 4294967295U;
 constexpr int kTrustedApp = 1121;  // AUDIT_TRUSTED_APP: pam_tlog's records
 constexpr int kUserAuth = 1100;    // AUDIT_USER_AUTH
+constexpr size_t kMaxRecId = 128;
+// node= is the administrator's, but nothing in the log bounds it: step 4 of
+// trimming cuts it here so that the smallest event always fits 512 bytes.
+constexpr size_t kMaxTrimmedHost = 128;
 
 // Names and raw values point into libauparse's copy of the event (alive
 // while its callback runs) or into Event::owned; only interpretations,
@@ -294,6 +298,17 @@ private:
 };
 
 // How much of an event is written: the levels of doc/audit-json.md's trimming.
+// What a recording id can look like (tlog's MACHINE-SESSION-PID in hex,
+// ours with a sequence suffix): short, and no character JSON or a shell
+// would treat specially.
+bool plausible_rec_id(std::string_view id) {
+    if (id.empty() || id.size() > kMaxRecId) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+    });
+}
+
 struct Limits {
     bool records = true;
     size_t max_args = SIZE_MAX;
@@ -662,6 +677,10 @@ struct Converter::Impl {
         const Field* rec = r->find("rec");
         if (!op || op->raw != "tlog-session-start" || !rec || !e.ses) return;
         const std::string id = decode_value(rec->raw);
+        // The id is copied onto every later event of the session: only a
+        // recording id's shape is joined, so one odd record cannot bloat
+        // (or inject into) the whole session's events.
+        if (!plausible_rec_id(id)) return;
         const SessionKey key{e.host, *e.ses};
         session_rec[key] = id;
         rec_sessions.emplace(id, key);
@@ -751,7 +770,7 @@ struct Converter::Impl {
         w.key("time");
         w.str(time);
         w.key("host");
-        w.str(e.host);
+        w.str(e.host, lim.summary_only ? kMaxTrimmedHost : SIZE_MAX);
         w.key("ses");
         if (e.ses)
             w.num(*e.ses);
@@ -1005,12 +1024,13 @@ struct Converter::Impl {
                 {false, 16, 64, 8, false},
                 {false, 0, 0, 0, true},
             };
-            static const std::vector<std::string> names[] = {
+            std::vector<std::string> names[] = {
                 {"records"},
                 {"records", "argv", "paths", "strings"},
                 {"records", "argv", "paths", "strings"},
                 {"records", "summary"},
             };
+            if (e.host.size() > kMaxTrimmedHost) names[3].emplace_back("host");
             for (size_t i = 0; i < std::size(levels); ++i) {
                 trimmed_w.emplace(budget);
                 write_event(*trimmed_w, e, time, levels[i], names[i]);

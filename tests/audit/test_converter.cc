@@ -2,6 +2,7 @@
 // chunks, invalid UTF-8, unknown record types, the recording join, trimming.
 #include "cmocka_cxx.h"
 #include "tlog/audit/converter.h"
+#include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
 
@@ -78,6 +79,50 @@ void test_rec_join_and_failures(void**) {
     assert_string_equal(ev[2].find("rec")->as_string().c_str(), "abcd-7");
 }
 
+// A start record whose rec is no recording id joins nothing: copied onto
+// every event of the session, a 3 KB value made even the smallest trimmed
+// event exceed the limit (found by the fuzzer).
+void test_rec_not_an_id(void**) {
+    for (const std::string& bad : {std::string(3000, '$'), std::string("a\\\"b"), std::string(129, 'a')}) {
+        std::string text =
+            "type=TRUSTED_APP msg=audit(1700000002.000:44): pid=5 uid=0 auid=1000 ses=7 msg='op=tlog-session-start "
+            "rec=" +
+            tlog::hex::encode(bad.data(), bad.size()) + " acct=\"al\" res=success'\n" + kExec;
+        auto ev = convert(text, 512);
+        assert_int_equal(ev.size(), 2);
+        assert_null(ev[0].find("rec"));
+        assert_null(ev[1].find("rec"));
+    }
+    auto ok = convert(
+        "type=TRUSTED_APP msg=audit(1700000002.000:44): pid=5 uid=0 auid=1000 ses=7 "
+        "msg='op=tlog-session-start rec=\"" +
+        std::string(128, 'a') + "\" res=success'\n" + kExec);
+    assert_int_equal(ok[1].find("rec")->as_string().size(), 128);
+}
+
+// node= is not bounded by the log either: the smallest form of an event cuts
+// it and says so, and still fits the smallest limit.
+void test_trimming_long_host(void**) {
+    std::string text = kExec;
+    for (size_t at = text.find("type="); at != std::string::npos; at = text.find("type=", at + 1)) {
+        text.insert(at, "node=" + std::string(300, 'n') + " ");
+        at += 306;
+    }
+    // libauparse reads no serial after so long a node (each record becomes
+    // an event of its own): each must fit (convert checks), and a host is
+    // either whole or cut with "host" in trimmed.
+    size_t cut = 0;
+    for (const auto& e : convert(text, 512)) {
+        if (e.find("host")->as_string().size() == 300) continue;
+        assert_int_equal(e.find("host")->as_string().size(), 128);
+        bool host_cut = false;
+        for (const auto& t : e.find("trimmed")->items()) host_cut = host_cut || t.as_string() == "host";
+        assert_true(host_cut);
+        ++cut;
+    }
+    assert_true(cut > 0);
+}
+
 void test_parents(void**) {
     std::string child = kExec;
     for (auto [from, to] :
@@ -130,6 +175,8 @@ int main() {
         cmocka_unit_test(test_argv_paths_sockaddr),
         cmocka_unit_test(test_unknown_type_passes_through),
         cmocka_unit_test(test_rec_join_and_failures),
+        cmocka_unit_test(test_rec_not_an_id),
+        cmocka_unit_test(test_trimming_long_host),
         cmocka_unit_test(test_parents),
         cmocka_unit_test(test_trimming),
         cmocka_unit_test(test_helpers),
