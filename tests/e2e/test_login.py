@@ -423,6 +423,43 @@ def case_audit_rules_session(e):
     check(("/bin/sleep", "3") in execs, "sleep's exec: %r" % list(execs))
 
 
+def next_audit_sessions(n):
+    """The audit session ids the next n logins will get: the kernel numbers
+    sessions in order, and a process that sets its loginuid takes the next."""
+    last = int(sh("sh -c 'echo 0 > /proc/self/loginuid && cat /proc/self/sessionid'").strip())
+    return range(last + 1, last + 1 + n)
+
+
+def case_audit_rules_refused(e):
+    """pam_tlog audit_rules=session when the kernel refuses the session's
+    rules: the login goes on and is recorded; the failure is logged and
+    audited (op=tlog-audit-rules res=failed, with the recording's rec). The
+    kernel's refusal is real: the exec rule pam_tlog will add is already
+    there for the next audit sessions, so adding it gets EEXIST."""
+    user = recorded_user(e.order)
+    remove_session_rules()
+    a = Auditd(e.T)
+    try:
+        for ses in next_audit_sessions(5):
+            sh("auditctl -a always,exit -F arch=b64 -S execve,execveat -F sessionid=%d -k tlog-exec" % ses)
+        r = e.ssh_cmd(user, "echo refused-rules-login")
+        check(r.returncode == 0 and r.stdout == b"refused-rules-login\n", "ssh: %r %r" % (r.stdout, r.stderr))
+        e.wait_ended()
+        rec = next(iter(e.recordings()))
+        ses = e.recordings()[rec][0]["session"]
+        check(e.output(rec) == r.stdout, "recorded %r" % e.output(rec))
+        wait_for(lambda: "op=tlog-session-end rec=" + rec + " " in a.search("-m", "TRUSTED_APP"), "the end record", 20)
+        refused = [l for l in a.search("-m", "TRUSTED_APP").splitlines() if "op=tlog-audit-rules" in l]
+        check(any("rec=" + rec + " " in l and "res=failed" in l and "File exists" in l for l in refused),
+              "no audit record of the refused rules: %r" % refused)
+        logged = [l for l in open(e.T + "/syslog.out", errors="replace").read().splitlines() if "pam_tlog" in l]
+        check(any("audit rules of audit session %d not added" % ses in l and "tlog-exec (b64)" in l for l in logged),
+              "pam_tlog's log: %s" % "\n".join(logged[-10:]))
+    finally:
+        remove_session_rules()
+        a.stop()
+
+
 def case_audit_rules_off(e):
     """Without audit_rules=session pam_tlog adds no kernel audit rule."""
     a, rec, ses, seen, left = audit_rules_login(e, "off")
@@ -610,7 +647,7 @@ def main():
     order, case = sys.argv[1], sys.argv[2]
     extra = "AcceptEnv TLOG_*\nPermitUserEnvironment yes" if case == "forged_env" else ""
     pam_args = "debug audit=required" if case in ("auditd", "audit_json", "audit_rules_off") else "debug"
-    if case == "audit_rules_session":
+    if case in ("audit_rules_session", "audit_rules_refused"):
         pam_args = "debug audit=required audit_rules=session"
     run_case(CASES, case, order, sshd_extra=extra, pam_args=pam_args)
 
