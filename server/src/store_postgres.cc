@@ -1,0 +1,412 @@
+// The PostgreSQL backend (libpq): one database shared by any number of
+// tlog-server instances. Concurrency rests on three things:
+//   - messages are inserted with ON CONFLICT DO NOTHING on (rec, id, host):
+//     of two writers of one message, the second waits for the first to end
+//     and then inserts nothing (or inserts, if the first rolled back), so
+//     exactly one of them counts it;
+//   - a session's row is merged with one upsert per transaction whose
+//     LEAST/GREATEST and additions read the row as it is when locked, not
+//     a snapshot, so concurrent additions are never lost or doubled;
+//   - READ COMMITTED is enough for both and never fails a transaction for
+//     a serialization conflict; deadlocks (two writers inserting the same
+//     messages in different orders) are reported as TransientStoreError
+//     and the whole request is run again.
+// Migrations run under an advisory lock, so instances starting together
+// apply each once.
+#include <endian.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+
+#include "store_backend.h"
+#include "tlog/server/store.h"
+
+namespace tlog::server {
+
+namespace {
+
+struct ConnClose {
+    void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultClear {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+struct ConninfoFree {
+    void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
+using Conn = std::unique_ptr<PGconn, ConnClose>;
+using Result = std::unique_ptr<PGresult, ResultClear>;
+
+// The same versions as store_sqlite.cc's. Text compares bytewise (COLLATE
+// "C") as in SQLite, so paging and ordering do not depend on the
+// database's locale.
+constexpr std::array migrations = {
+    R"sql(
+CREATE TABLE messages (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    id BIGINT NOT NULL,
+    json_size BIGINT NOT NULL,  -- bytes of the original JSON
+    json_zstd BYTEA NOT NULL,   -- the original JSON, zstd-compressed
+    PRIMARY KEY (rec, id, host)
+);
+-- Already compressed: TOAST must not try to compress it again.
+ALTER TABLE messages ALTER COLUMN json_zstd SET STORAGE EXTERNAL;
+CREATE TABLE sessions (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    "user" TEXT COLLATE "C" NOT NULL,
+    term TEXT COLLATE "C" NOT NULL,
+    session BIGINT NOT NULL,
+    first_id BIGINT NOT NULL,
+    last_id BIGINT NOT NULL,
+    start_ms BIGINT NOT NULL,
+    end_ms BIGINT NOT NULL,
+    messages BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);
+CREATE INDEX sessions_by_user ON sessions ("user", start_ms);
+)sql",
+};
+static_assert(migrations.size() == schema_versions);
+
+// pg_advisory_xact_lock's key for migrations: "tlog-srv" as a big-endian
+// integer, unlikely to be another application's.
+constexpr const char* migration_lock = "SELECT pg_advisory_xact_lock(8389202694819246710)";
+
+// Statement parameters: text for everything but the compressed message,
+// which goes as binary (bytea) without escaping.
+class Params {
+public:
+    Params& text(std::string_view v) {
+        owned_.emplace_back(v);
+        push(owned_.back(), 0);
+        return *this;
+    }
+    Params& u64(uint64_t v) { return text(std::to_string(std::min<uint64_t>(v, INT64_MAX))); }
+    Params& opt_u64(const std::optional<uint64_t>& v) {
+        if (!v) {
+            values_.push_back(nullptr);
+            lengths_.push_back(0);
+            formats_.push_back(0);
+            return *this;
+        }
+        return u64(*v);
+    }
+    Params& binary(std::string_view v) {
+        push(v, 1);
+        return *this;
+    }
+    int count() const { return static_cast<int>(values_.size()); }
+    const char* const* values() const { return values_.data(); }
+    const int* lengths() const { return lengths_.data(); }
+    const int* formats() const { return formats_.data(); }
+
+private:
+    void push(std::string_view v, int format) {
+        values_.push_back(v.data());
+        lengths_.push_back(static_cast<int>(v.size()));
+        formats_.push_back(format);
+    }
+    std::deque<std::string> owned_;  // a deque: growing it moves no string
+    std::vector<const char*> values_;
+    std::vector<int> lengths_, formats_;
+};
+
+uint64_t text_u64(const PGresult* r, int row, int col) { return std::strtoull(PQgetvalue(r, row, col), nullptr, 10); }
+std::string text_str(const PGresult* r, int row, int col) {
+    return {PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col))};
+}
+uint64_t binary_u64(const PGresult* r, int row, int col) {
+    if (PQgetlength(r, row, col) != 8) {
+        return 0;
+    }
+    uint64_t be = 0;
+    std::memcpy(&be, PQgetvalue(r, row, col), sizeof be);
+    return be64toh(be);
+}
+
+// What messages call the database: its name, host and port as libpq reads
+// them from the setting, never the password.
+std::string describe(const std::string& conninfo) {
+    char* err = nullptr;
+    std::unique_ptr<PQconninfoOption, ConninfoFree> opts(PQconninfoParse(conninfo.c_str(), &err));
+    if (!opts) {
+        std::string msg = err != nullptr ? err : "out of memory";
+        PQfreemem(err);
+        while (!msg.empty() && msg.back() == '\n') {
+            msg.pop_back();
+        }
+        throw std::runtime_error("PostgreSQL database setting: " + msg);
+    }
+    std::string db, host, port;
+    for (const auto* o = opts.get(); o->keyword != nullptr; ++o) {
+        std::string key = o->keyword;
+        std::string val = o->val != nullptr ? o->val : "";
+        if (key == "dbname") {
+            db = val;
+        } else if (key == "host" || (key == "hostaddr" && host.empty())) {
+            host = val;
+        } else if (key == "port") {
+            port = val;
+        }
+    }
+    std::string out = "PostgreSQL database \"" + (db.empty() ? std::string("(default)") : db) + "\"";
+    if (!host.empty() || !port.empty()) {
+        out += " on " + (host.empty() ? std::string("(default)") : host) + (port.empty() ? "" : ":" + port);
+    }
+    return out;
+}
+
+class PgStore final : public Store {
+public:
+    explicit PgStore(const std::string& conninfo);
+
+    int schema_version() override;
+    std::vector<Session> sessions(const SessionQuery& q) override;
+    std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
+                                      size_t limit) override;
+    std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
+    uint64_t message_count(const std::string& rec) override;
+
+protected:
+    void begin_transaction() override {
+        reconnect_if_broken();
+        exec("BEGIN ISOLATION LEVEL READ COMMITTED", "starting a transaction");
+    }
+    void commit_transaction() override {
+        auto r = exec("COMMIT", "committing");
+        // COMMIT of a transaction that failed reports ROLLBACK, not an error.
+        if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
+            throw std::runtime_error(name() + ": the transaction was rolled back");
+        }
+    }
+    void rollback_transaction() noexcept override { PQclear(PQexec(conn_.get(), "ROLLBACK")); }
+    bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
+    void merge_session(const Session& d) override;
+
+private:
+    Result check(PGresult* raw, ExecStatusType want, const std::string& what) const;
+    Result exec(const char* sql, const std::string& what) {
+        return check(PQexec(conn_.get(), sql), PGRES_COMMAND_OK, what);
+    }
+    Result query(const char* sql, const std::string& what) {
+        return check(PQexec(conn_.get(), sql), PGRES_TUPLES_OK, what);
+    }
+    Result run(const char* stmt, const Params& p, ExecStatusType want, int result_format, const std::string& what) {
+        return check(PQexecPrepared(conn_.get(), stmt, p.count(), p.values(), p.lengths(), p.formats(), result_format),
+                     want, what);
+    }
+    void prepare_all();
+    void reconnect_if_broken();
+    void migrate();
+    std::vector<std::string> read_messages(const PGresult* r) const;
+
+    Conn conn_;
+};
+
+// Notices ("relation already exists, skipping") are not for the log.
+void drop_notice(void* /*arg*/, const char* /*message*/) {}
+
+PgStore::PgStore(const std::string& conninfo) : Store(describe(conninfo)) {
+    conn_.reset(PQconnectdb(conninfo.c_str()));
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+        std::string msg = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
+        while (!msg.empty() && msg.back() == '\n') {
+            msg.pop_back();
+        }
+        throw std::runtime_error(name() + ": cannot connect: " + msg);
+    }
+    PQsetNoticeProcessor(conn_.get(), drop_notice, nullptr);
+    migrate();
+    prepare_all();
+}
+
+Result PgStore::check(PGresult* raw, ExecStatusType want, const std::string& what) const {
+    Result r(raw);
+    if (r && PQresultStatus(r.get()) == want) {
+        return r;
+    }
+    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+    std::string msg = PQerrorMessage(conn_.get());
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) {
+        msg.pop_back();
+    }
+    std::string text = name() + ": " + what + ": " +
+                       (msg.empty() ? std::string("unexpected ") + PQresStatus(PQresultStatus(r.get())) : msg);
+    if (state != nullptr && (std::strcmp(state, "40P01") == 0 || std::strcmp(state, "40001") == 0)) {
+        throw TransientStoreError(text);
+    }
+    throw std::runtime_error(text);
+}
+
+void PgStore::migrate() {
+    exec("BEGIN", "starting the migration");
+    try {
+        query(migration_lock, "locking the schema");
+        exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", "creating schema_version");
+        int v = schema_version();
+        check_schema_version(v, name());
+        if (v < schema_versions) {
+            for (int i = v; i < schema_versions; ++i) {
+                exec(migrations.at(static_cast<size_t>(i)), "migrating to schema version " + std::to_string(i + 1));
+            }
+            exec("DELETE FROM schema_version", "recording the schema version");
+            exec(("INSERT INTO schema_version VALUES (" + std::to_string(schema_versions) + ")").c_str(),
+                 "recording the schema version");
+        }
+        commit_transaction();
+    } catch (...) {
+        rollback_transaction();
+        throw;
+    }
+}
+
+void PgStore::prepare_all() {
+    const std::array<std::pair<const char*, const char*>, 6> statements = {{
+        {"insert_message",
+         "INSERT INTO messages (host, rec, id, json_size, json_zstd) VALUES ($1, $2, $3, $4, $5) "
+         "ON CONFLICT DO NOTHING"},
+        {"merge_session",
+         "INSERT INTO sessions (host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, "
+         "bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (host, rec) DO UPDATE SET "
+         "first_id = LEAST(sessions.first_id, EXCLUDED.first_id), "
+         "last_id = GREATEST(sessions.last_id, EXCLUDED.last_id), "
+         "start_ms = LEAST(sessions.start_ms, EXCLUDED.start_ms), "
+         "end_ms = GREATEST(sessions.end_ms, EXCLUDED.end_ms), "
+         "messages = sessions.messages + EXCLUDED.messages, bytes = sessions.bytes + EXCLUDED.bytes"},
+        {"sessions",
+         "SELECT host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, bytes "
+         "FROM sessions WHERE ($1::text = '' OR \"user\" = $1::text) AND ($2::text = '' OR host = $2::text) "
+         "AND ($3::bigint IS NULL OR end_ms >= $3::bigint) AND ($4::bigint IS NULL OR start_ms <= $4::bigint) "
+         "AND ($5::bigint IS NULL OR (start_ms, host, rec) > ($5::bigint, $6::text, $7::text)) "
+         "ORDER BY start_ms, host, rec LIMIT $8::bigint"},
+        {"messages",
+         "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text AND id > $2::bigint "
+         "AND ($3::text = '' OR host = $3::text) ORDER BY id, host LIMIT $4::bigint"},
+        {"messages_page",
+         "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text ORDER BY id, host "
+         "LIMIT $3::bigint OFFSET $2::bigint"},
+        {"message_count", "SELECT count(*) FROM messages WHERE rec = $1::text"},
+    }};
+    for (const auto& [stmt, sql] : statements) {
+        check(PQprepare(conn_.get(), stmt, sql, 0, nullptr), PGRES_COMMAND_OK, std::string("preparing ") + stmt);
+    }
+}
+
+// A connection lost (the database restarted, a failover) is opened again
+// at the next request; the one that noticed the loss has failed already.
+void PgStore::reconnect_if_broken() {
+    if (PQstatus(conn_.get()) == CONNECTION_OK) {
+        return;
+    }
+    PQreset(conn_.get());
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+        std::string msg = PQerrorMessage(conn_.get());
+        while (!msg.empty() && msg.back() == '\n') {
+            msg.pop_back();
+        }
+        throw std::runtime_error(name() + ": cannot reconnect: " + msg);
+    }
+    prepare_all();
+}
+
+int PgStore::schema_version() {
+    auto r = query("SELECT version FROM schema_version", "reading the schema version");
+    return PQntuples(r.get()) > 0 ? std::atoi(PQgetvalue(r.get(), 0, 0)) : 0;
+}
+
+bool PgStore::insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) {
+    Params p;
+    p.text(m.host).text(m.rec).u64(m.id).u64(json_size).binary(json_zstd);
+    auto r = run("insert_message", p, PGRES_COMMAND_OK, 0, "storing a message");
+    return std::strcmp(PQcmdTuples(r.get()), "1") == 0;
+}
+
+void PgStore::merge_session(const Session& d) {
+    Params p;
+    p.text(d.host).text(d.rec).text(d.user).text(d.term).u64(d.session).u64(d.first_id).u64(d.last_id);
+    p.u64(d.start_ms).u64(d.end_ms).u64(d.messages).u64(d.bytes);
+    run("merge_session", p, PGRES_COMMAND_OK, 0, "updating the session");
+}
+
+std::vector<Session> PgStore::sessions(const SessionQuery& q) {
+    reconnect_if_broken();
+    Params p;
+    p.text(q.user).text(q.host).opt_u64(q.since_ms).opt_u64(q.until_ms);
+    if (q.after) {
+        p.u64(std::get<0>(*q.after)).text(std::get<1>(*q.after)).text(std::get<2>(*q.after));
+    } else {
+        p.opt_u64(std::nullopt).text("").text("");
+    }
+    p.u64(q.limit);
+    auto r = run("sessions", p, PGRES_TUPLES_OK, 0, "listing sessions");
+    std::vector<Session> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        const auto* s = r.get();
+        Session x;
+        x.host = text_str(s, i, 0);
+        x.rec = text_str(s, i, 1);
+        x.user = text_str(s, i, 2);
+        x.term = text_str(s, i, 3);
+        x.session = text_u64(s, i, 4);
+        x.first_id = text_u64(s, i, 5);
+        x.last_id = text_u64(s, i, 6);
+        x.start_ms = text_u64(s, i, 7);
+        x.end_ms = text_u64(s, i, 8);
+        x.messages = text_u64(s, i, 9);
+        x.bytes = text_u64(s, i, 10);
+        x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
+// Rows of (json_size, json_zstd) in binary: the message as sent.
+std::vector<std::string> PgStore::read_messages(const PGresult* r) const {
+    std::vector<std::string> out;
+    out.reserve(static_cast<size_t>(PQntuples(r)));
+    for (int i = 0; i < PQntuples(r); ++i) {
+        out.push_back(
+            zstd_unpack(PQgetvalue(r, i, 1), static_cast<size_t>(PQgetlength(r, i, 1)), binary_u64(r, i, 0), name()));
+    }
+    return out;
+}
+
+std::vector<std::string> PgStore::messages(const std::string& rec, const std::string& host, uint64_t after_id,
+                                           size_t limit) {
+    reconnect_if_broken();
+    Params p;
+    p.text(rec).u64(after_id).text(host).u64(limit);
+    return read_messages(run("messages", p, PGRES_TUPLES_OK, 1, "reading messages").get());
+}
+
+std::vector<std::string> PgStore::messages_page(const std::string& rec, uint64_t from, size_t size) {
+    reconnect_if_broken();
+    Params p;
+    p.text(rec).u64(from).u64(size);
+    return read_messages(run("messages_page", p, PGRES_TUPLES_OK, 1, "reading messages").get());
+}
+
+uint64_t PgStore::message_count(const std::string& rec) {
+    reconnect_if_broken();
+    Params p;
+    p.text(rec);
+    auto r = run("message_count", p, PGRES_TUPLES_OK, 0, "counting messages");
+    return PQntuples(r.get()) > 0 ? text_u64(r.get(), 0, 0) : 0;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres(const std::string& conninfo) { return std::make_unique<PgStore>(conninfo); }
+
+}  // namespace tlog::server
