@@ -145,7 +145,8 @@ bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h
 # client library is included by that backend's file only.
 f=$failed
 while IFS=: read -r file line name; do
-  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
+    [ "$name" = tlog_build_config.h ] ||
     fail "$file:$line includes \"$name\", which is neither librec's nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")
 while IFS=: read -r file line name; do
