@@ -13,14 +13,15 @@ namespace tlog::server {
 
 // Schema versions: both backends have this many migrations, version N
 // meaning the same tables and indexes in each.
-inline constexpr int schema_versions = 1;
+inline constexpr int schema_versions = 2;
 
 // Throws unless `found` is a version this tlog-server can migrate from.
 void check_schema_version(int found, const std::string& name);
 
 // The stored form of a message's JSON, and back; unpacking checks the size
-// stored beside it, and throws naming the database if they disagree.
-std::string zstd_pack(std::string_view json);
+// stored beside it, and throws naming the database if they disagree. The
+// packed bytes are valid until the thread's next zstd_pack.
+std::string_view zstd_pack(std::string_view json);
 std::string zstd_unpack(const void* data, size_t size, uint64_t json_size, const std::string& name);
 
 // The start of a recording: the wall clock of its position 0.

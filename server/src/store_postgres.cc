@@ -76,6 +76,11 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);
 CREATE INDEX sessions_by_user ON sessions ("user", start_ms);
 )sql",
+    // 2: SQLite's messages table changed layout; PostgreSQL's heap already
+    // stores rows with their key in a separate index.
+    R"sql(
+COMMENT ON TABLE messages IS 'tlog messages, the original JSON zstd-compressed; key (rec, id, host)';
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
