@@ -8,9 +8,18 @@
 //     LEAST/GREATEST and additions read the row as it is when locked, not
 //     a snapshot, so concurrent additions are never lost or doubled;
 //   - READ COMMITTED is enough for both and never fails a transaction for
-//     a serialization conflict; deadlocks (two writers inserting the same
-//     messages in different orders) are reported as TransientStoreError
-//     and the whole request is run again.
+//     a serialization conflict;
+//   - a transaction writes a recording's messages only while it holds the
+//     recording's advisory lock (transaction-scoped, on host and rec), so
+//     its inserts and its session upsert never wait for another writer.
+//     It waits for that lock only while it holds no other; otherwise it
+//     only tries, and if the recording is busy the request is run again
+//     (TransientStoreError). A transaction that waits holds nothing, so no
+//     cycle of waits, no deadlock, can form.
+// A connection lost (PostgreSQL restarted, a failover) is opened again:
+// a transaction it broke is reported as TransientStoreError too (running a
+// request again is safe: what was stored is found as duplicates), and a
+// read is run once more on the new connection.
 // Migrations run under an advisory lock, so instances starting together
 // apply each once.
 #include <endian.h>
@@ -23,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <stdexcept>
 
 #include "store_backend.h"
@@ -186,16 +196,34 @@ public:
 protected:
     void begin_transaction() override {
         reconnect_if_broken();
+        locked_.clear();
         exec("BEGIN ISOLATION LEVEL READ COMMITTED", "starting a transaction");
     }
+    // A read, run again once if the connection was found lost.
+    Result read(const char* stmt, const Params& p, int result_format, const std::string& what) {
+        reconnect_if_broken();
+        try {
+            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
+        } catch (const TransientStoreError&) {
+            if (PQstatus(conn_.get()) == CONNECTION_OK) {
+                throw;
+            }
+            reconnect_if_broken();
+            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
+        }
+    }
     void commit_transaction() override {
+        locked_.clear();
         auto r = exec("COMMIT", "committing");
         // COMMIT of a transaction that failed reports ROLLBACK, not an error.
         if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
             throw std::runtime_error(name() + ": the transaction was rolled back");
         }
     }
-    void rollback_transaction() noexcept override { PQclear(PQexec(conn_.get(), "ROLLBACK")); }
+    void rollback_transaction() noexcept override {
+        locked_.clear();
+        PQclear(PQexec(conn_.get(), "ROLLBACK"));
+    }
     bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
     void merge_session(const Session& d) override;
 
@@ -216,7 +244,11 @@ private:
     void migrate();
     std::vector<std::string> read_messages(const PGresult* r) const;
 
+    void lock_recording(const std::string& host, const std::string& rec);
+
     Conn conn_;
+    // The recordings whose advisory lock this transaction holds.
+    std::set<std::pair<std::string, std::string>> locked_;
 };
 
 // Notices ("relation already exists, skipping") are not for the log.
@@ -248,7 +280,8 @@ Result PgStore::check(PGresult* raw, ExecStatusType want, const std::string& wha
     }
     std::string text = name() + ": " + what + ": " +
                        (msg.empty() ? std::string("unexpected ") + PQresStatus(PQresultStatus(r.get())) : msg);
-    if (state != nullptr && (std::strcmp(state, "40P01") == 0 || std::strcmp(state, "40001") == 0)) {
+    if ((state != nullptr && (std::strcmp(state, "40P01") == 0 || std::strcmp(state, "40001") == 0)) ||
+        PQstatus(conn_.get()) != CONNECTION_OK) {
         throw TransientStoreError(text);
     }
     throw std::runtime_error(text);
@@ -277,7 +310,13 @@ void PgStore::migrate() {
 }
 
 void PgStore::prepare_all() {
-    const std::array<std::pair<const char*, const char*>, 6> statements = {{
+    // Recording locks: the two-key form, first key "tlog", apart from the
+    // one-key migration lock; a hash collision only makes two recordings
+    // take turns.
+    const std::array<std::pair<const char*, const char*>, 8> statements = {{
+        {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
+        {"try_lock_recording",
+         "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"insert_message",
          "INSERT INTO messages (host, rec, id, json_size, json_zstd) VALUES ($1, $2, $3, $4, $5) "
          "ON CONFLICT DO NOTHING"},
@@ -308,8 +347,6 @@ void PgStore::prepare_all() {
     }
 }
 
-// A connection lost (the database restarted, a failover) is opened again
-// at the next request; the one that noticed the loss has failed already.
 void PgStore::reconnect_if_broken() {
     if (PQstatus(conn_.get()) == CONNECTION_OK) {
         return;
@@ -330,7 +367,27 @@ int PgStore::schema_version() {
     return PQntuples(r.get()) > 0 ? std::atoi(PQgetvalue(r.get(), 0, 0)) : 0;
 }
 
+void PgStore::lock_recording(const std::string& host, const std::string& rec) {
+    auto key = std::pair(host, rec);
+    if (locked_.count(key) != 0) {
+        return;
+    }
+    Params p;
+    p.text(host).text(rec);
+    if (locked_.empty()) {
+        run("lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
+    } else {
+        auto r = run("try_lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
+        if (PQntuples(r.get()) != 1 || std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
+            throw TransientStoreError(name() + ": recording " + host + "/" + rec +
+                                      " is being written by another transaction");
+        }
+    }
+    locked_.insert(std::move(key));
+}
+
 bool PgStore::insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) {
+    lock_recording(m.host, m.rec);
     Params p;
     p.text(m.host).text(m.rec).u64(m.id).u64(json_size).binary(json_zstd);
     auto r = run("insert_message", p, PGRES_COMMAND_OK, 0, "storing a message");
@@ -345,7 +402,6 @@ void PgStore::merge_session(const Session& d) {
 }
 
 std::vector<Session> PgStore::sessions(const SessionQuery& q) {
-    reconnect_if_broken();
     Params p;
     p.text(q.user).text(q.host).opt_u64(q.since_ms).opt_u64(q.until_ms);
     if (q.after) {
@@ -354,7 +410,7 @@ std::vector<Session> PgStore::sessions(const SessionQuery& q) {
         p.opt_u64(std::nullopt).text("").text("");
     }
     p.u64(q.limit);
-    auto r = run("sessions", p, PGRES_TUPLES_OK, 0, "listing sessions");
+    auto r = read("sessions", p, 0, "listing sessions");
     std::vector<Session> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
         const auto* s = r.get();
@@ -389,24 +445,21 @@ std::vector<std::string> PgStore::read_messages(const PGresult* r) const {
 
 std::vector<std::string> PgStore::messages(const std::string& rec, const std::string& host, uint64_t after_id,
                                            size_t limit) {
-    reconnect_if_broken();
     Params p;
     p.text(rec).u64(after_id).text(host).u64(limit);
-    return read_messages(run("messages", p, PGRES_TUPLES_OK, 1, "reading messages").get());
+    return read_messages(read("messages", p, 1, "reading messages").get());
 }
 
 std::vector<std::string> PgStore::messages_page(const std::string& rec, uint64_t from, size_t size) {
-    reconnect_if_broken();
     Params p;
     p.text(rec).u64(from).u64(size);
-    return read_messages(run("messages_page", p, PGRES_TUPLES_OK, 1, "reading messages").get());
+    return read_messages(read("messages_page", p, 1, "reading messages").get());
 }
 
 uint64_t PgStore::message_count(const std::string& rec) {
-    reconnect_if_broken();
     Params p;
     p.text(rec);
-    auto r = run("message_count", p, PGRES_TUPLES_OK, 0, "counting messages");
+    auto r = read("message_count", p, 0, "counting messages");
     return PQntuples(r.get()) > 0 ? text_u64(r.get(), 0, 0) : 0;
 }
 

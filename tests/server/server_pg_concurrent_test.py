@@ -4,7 +4,9 @@ migration runs once), then the same 50 recordings are ingested through both
 at the same time, by four clients in different orders and batch sizes.
 Afterwards every message is stored once, each session row is exact (first
 and last id, start and end, messages, bytes, no gaps), and each recording
-read back from either server is byte-identical to its source file.
+read back from either server is byte-identical to its source file. Then
+PostgreSQL restarts: each instance's next ingest and read succeed at the
+first attempt (the lost connection is opened again).
 Environment: TLOG_SERVER."""
 import json
 import os
@@ -155,6 +157,18 @@ def main():
             if len(listed) != RECORDINGS or any(s.get("gaps", 0) != 0 for s in listed):
                 fail("GET /api/v1/sessions: %r" % listed[:3])
             print("%d messages of %d recordings through 2 instances: each stored once" % (total, RECORDINGS))
+
+            pg.restart()
+            for k, url in enumerate(urls):
+                rec, lines = recording(RECORDINGS + k, rng)
+                status, r = post(url + "/api/v1/ingest", b"".join(l + b"\n" for l in lines))
+                if status != 200 or r["created"] != len(lines):
+                    fail("ingest through %s after PostgreSQL restarted: %s %r" % (url, status, r))
+                other = urls[1 - k]
+                with urllib.request.urlopen(other + "/api/v1/sessions/%s/messages" % rec, timeout=60) as resp:
+                    if resp.read() != b"".join(l + b"\n" for l in lines):
+                        fail("%s read through %s after the restart differs" % (rec, other))
+            print("both instances reconnected after PostgreSQL restarted")
         finally:
             for p in servers:
                 p.terminate()

@@ -79,6 +79,12 @@ class Cluster:
                                            "-t", "60", "stop"], capture_output=True, timeout=90)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def restart(self):
+        """Stops the server (fast: clients are disconnected) and starts it
+        again, as a PostgreSQL restart or failover looks to tlog-server."""
+        self.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "120", "-m", "fast",
+                  "-o", "-p %d -k %s -c listen_addresses=''" % (PORT, self.dir), "restart"], timeout=180)
+
     def conninfo(self, db=None):
         """libpq's key=value form, without a dbname unless given."""
         s = "host=%s port=%d user=postgres" % (self.dir, PORT)

@@ -5,13 +5,17 @@
 // PostgreSQL (shared by several tlog-server instances).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -49,18 +53,23 @@ struct SessionQuery {
 
 enum class AddResult { Created, Duplicate };
 
-// The database aborted a transaction to break a deadlock or a serialization
-// conflict with another writer (PostgreSQL's 40P01, 40001): running the
-// whole transaction again is safe and expected to succeed.
+// The database gave up a transaction that running again is expected to
+// let through: a recording another writer holds (PostgreSQL), a
+// serialization failure or deadlock (40001, 40P01), a connection found lost.
+// Running the whole transaction again is safe: what it stored is found as
+// duplicates.
 class TransientStoreError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
-// Runs `fn`, one whole transaction (begin ... commit), again while the
-// database aborts it as transient; the last failure propagates.
+// Runs `fn`, one whole transaction (begin ... commit), again while it fails
+// as transient, after a random pause growing from a few milliseconds to
+// about a second so two writers that collided fall out of step; after
+// `attempts` the last failure propagates.
 template <class Fn>
-auto retry_transient(Fn&& fn, int attempts = 5) {
+auto retry_transient(Fn&& fn, int attempts = 8) {
+    thread_local std::minstd_rand rng(std::random_device{}());
     for (int i = 1;; ++i) {
         try {
             return fn();
@@ -69,6 +78,8 @@ auto retry_transient(Fn&& fn, int attempts = 5) {
                 throw;
             }
         }
+        std::uniform_int_distribution<int> pause(1, 5 << std::min(i, 8));
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause(rng)));
     }
 }
 
