@@ -4,7 +4,7 @@ HTTP endpoint (POST /api/v1/ingest), with the same generated recordings, and
 the limit: librec's per-message validation of those recordings
 (bench-server-decode). Also the stored bytes per JSON byte.
 
-    bench/server/ingest_bench.py BUILD_DIR [TOTAL_MB] [BACKEND...]
+    bench/server/ingest_bench.py [--files DIR] BUILD_DIR [TOTAL_MB] [BACKEND...]
 
 BACKEND: sqlite, postgres (default both). The recordings are
 bench-gen-recording's output (terminal output of curses redraws, logs and
@@ -12,7 +12,9 @@ resizes, encoded by librec) copied under distinct rec ids until TOTAL_MB
 (default 64) of JSON; they are posted in requests of about 1 MB, one
 recording after another, over one keep-alive connection. PostgreSQL is
 Debian's, in a private cluster (tests/tlogtest/postgres.py; root runs it as
-the postgres user), with fsync on."""
+the postgres user), with fsync on. --files DIR keeps the recordings in DIR
+(made there if it has none) and skips the limit, so that a timing of the
+whole process is the ingest alone, the same files the limit reads."""
 import http.client
 import os
 import selectors
@@ -92,12 +94,21 @@ def report(name, secs, msgs, nbytes, stored):
 
 
 def main():
-    build = os.path.abspath(sys.argv[1])
-    total_mb = float(sys.argv[2]) if len(sys.argv) > 2 else 64
-    backends = sys.argv[3:] or ["sqlite", "postgres"]
+    args = sys.argv[1:]
+    keep = None
+    if args[:1] == ["--files"]:
+        keep, args = os.path.abspath(args[1]), args[2:]
+    build = os.path.abspath(args[0])
+    total_mb = float(args[1]) if len(args) > 1 else 64
+    backends = args[2:] or ["sqlite", "postgres"]
     with tempfile.TemporaryDirectory() as d:
-        files = generate(build, d, total_mb)
-        subprocess.run([os.path.join(build, "bench/server/bench-server-decode")] + files, check=True)
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            files = sorted(os.path.join(keep, f) for f in os.listdir(keep) if f.startswith("rec"))
+            files = files or generate(build, keep, total_mb)
+        else:
+            files = generate(build, d, total_mb)
+            subprocess.run([os.path.join(build, "bench/server/bench-server-decode")] + files, check=True)
         for backend in backends:
             if backend == "sqlite":
                 db = os.path.join(d, "bench.sqlite")
