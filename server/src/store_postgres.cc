@@ -199,19 +199,6 @@ protected:
         locked_.clear();
         exec("BEGIN ISOLATION LEVEL READ COMMITTED", "starting a transaction");
     }
-    // A read, run again once if the connection was found lost.
-    Result read(const char* stmt, const Params& p, int result_format, const std::string& what) {
-        reconnect_if_broken();
-        try {
-            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
-        } catch (const TransientStoreError&) {
-            if (PQstatus(conn_.get()) == CONNECTION_OK) {
-                throw;
-            }
-            reconnect_if_broken();
-            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
-        }
-    }
     void commit_transaction() override {
         locked_.clear();
         auto r = exec("COMMIT", "committing");
@@ -239,6 +226,19 @@ private:
         return check(PQexecPrepared(conn_.get(), stmt, p.count(), p.values(), p.lengths(), p.formats(), result_format),
                      want, what);
     }
+    // A read, run again once if the connection was found lost.
+    Result read(const char* stmt, const Params& p, int result_format, const std::string& what) {
+        reconnect_if_broken();
+        try {
+            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
+        } catch (const TransientStoreError&) {
+            if (PQstatus(conn_.get()) == CONNECTION_OK) {
+                throw;
+            }
+            reconnect_if_broken();
+            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
+        }
+    }
     void prepare_all();
     void reconnect_if_broken();
     void migrate();
@@ -255,7 +255,19 @@ private:
 void drop_notice(void* /*arg*/, const char* /*message*/) {}
 
 PgStore::PgStore(const std::string& conninfo) : Store(describe(conninfo)) {
-    conn_.reset(PQconnectdb(conninfo.c_str()));
+    // Defaults the setting may override (it is expanded after them): a
+    // bound on connecting, and keepalives so that a database gone silent
+    // (a network partition) fails a request within a minute or two rather
+    // than the kernel's two hours. PQreset reuses them.
+    const std::array<const char*, 7> keys = {"connect_timeout",
+                                             "keepalives_idle",
+                                             "keepalives_interval",
+                                             "keepalives_count",
+                                             "application_name",
+                                             "dbname",
+                                             nullptr};
+    const std::array<const char*, 7> values = {"10", "30", "10", "6", "tlog-server", conninfo.c_str(), nullptr};
+    conn_.reset(PQconnectdbParams(keys.data(), values.data(), 1));
     if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
         std::string msg = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
         while (!msg.empty() && msg.back() == '\n') {
