@@ -16,6 +16,10 @@
 //     only tries, and if the recording is busy the request is run again
 //     (TransientStoreError). A transaction that waits holds nothing, so no
 //     cycle of waits, no deadlock, can form.
+// The lock also makes batching exact: while it is held nobody else stores
+// that recording's messages, so which ids are stored is read once per
+// window of ids, a message is judged new or a duplicate without a round
+// trip, and the new ones are inserted many rows to a statement.
 // A connection lost (PostgreSQL restarted, a failover) is opened again:
 // a transaction it broke is reported as TransientStoreError too (running a
 // request again is safe: what was stored is found as duplicates), and a
@@ -32,7 +36,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <set>
+#include <map>
 #include <stdexcept>
 
 #include "store_backend.h"
@@ -196,11 +200,12 @@ public:
 protected:
     void begin_transaction() override {
         reconnect_if_broken();
-        locked_.clear();
+        forget_transaction();
         exec("BEGIN ISOLATION LEVEL READ COMMITTED", "starting a transaction");
     }
     void commit_transaction() override {
-        locked_.clear();
+        flush_inserts();
+        forget_transaction();
         auto r = exec("COMMIT", "committing");
         // COMMIT of a transaction that failed reports ROLLBACK, not an error.
         if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
@@ -208,7 +213,7 @@ protected:
         }
     }
     void rollback_transaction() noexcept override {
-        locked_.clear();
+        forget_transaction();
         PQclear(PQexec(conn_.get(), "ROLLBACK"));
     }
     bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
@@ -244,11 +249,33 @@ private:
     void migrate();
     std::vector<std::string> read_messages(const PGresult* r) const;
 
-    void lock_recording(const std::string& host, const std::string& rec);
+    // What this transaction knows of a recording whose lock it holds:
+    // windows of ids (window number -> which of its ids are stored,
+    // committed before or added by this transaction).
+    struct Recording {
+        std::map<uint64_t, std::vector<bool>> windows;
+    };
+    static constexpr uint64_t window_ids = 4096;
+    // Messages judged new, inserted at the latest at commit.
+    struct Insert {
+        std::string host, rec;
+        uint64_t id = 0, json_size = 0;
+        std::string json_zstd;
+    };
+    static constexpr size_t insert_batch = 500;  // rows a statement: 2,500 parameters
+
+    Recording& lock_recording(const std::string& host, const std::string& rec);
+    std::vector<bool>& window(const std::string& host, const std::string& rec, Recording& r, uint64_t id);
+    void flush_inserts();
+    void forget_transaction() noexcept {
+        recordings_.clear();
+        inserts_.clear();
+    }
 
     Conn conn_;
     // The recordings whose advisory lock this transaction holds.
-    std::set<std::pair<std::string, std::string>> locked_;
+    std::map<std::pair<std::string, std::string>, Recording> recordings_;
+    std::vector<Insert> inserts_;
 };
 
 // Notices ("relation already exists, skipping") are not for the log.
@@ -329,9 +356,8 @@ void PgStore::prepare_all() {
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
-        {"insert_message",
-         "INSERT INTO messages (host, rec, id, json_size, json_zstd) VALUES ($1, $2, $3, $4, $5) "
-         "ON CONFLICT DO NOTHING"},
+        {"stored_ids",
+         "SELECT id FROM messages WHERE rec = $1::text AND host = $2::text AND id >= $3::bigint AND id < $4::bigint"},
         {"merge_session",
          "INSERT INTO sessions (host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, "
          "bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (host, rec) DO UPDATE SET "
@@ -379,14 +405,14 @@ int PgStore::schema_version() {
     return PQntuples(r.get()) > 0 ? std::atoi(PQgetvalue(r.get(), 0, 0)) : 0;
 }
 
-void PgStore::lock_recording(const std::string& host, const std::string& rec) {
+PgStore::Recording& PgStore::lock_recording(const std::string& host, const std::string& rec) {
     auto key = std::pair(host, rec);
-    if (locked_.count(key) != 0) {
-        return;
+    if (auto it = recordings_.find(key); it != recordings_.end()) {
+        return it->second;
     }
     Params p;
     p.text(host).text(rec);
-    if (locked_.empty()) {
+    if (recordings_.empty()) {
         run("lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
     } else {
         auto r = run("try_lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
@@ -395,15 +421,67 @@ void PgStore::lock_recording(const std::string& host, const std::string& rec) {
                                       " is being written by another transaction");
         }
     }
-    locked_.insert(std::move(key));
+    return recordings_[std::move(key)];
+}
+
+std::vector<bool>& PgStore::window(const std::string& host, const std::string& rec, Recording& r, uint64_t id) {
+    uint64_t w = id / window_ids;
+    if (auto it = r.windows.find(w); it != r.windows.end()) {
+        return it->second;
+    }
+    std::vector<bool> stored(window_ids);
+    Params p;
+    p.text(rec).text(host).u64(w * window_ids).u64(w * window_ids + window_ids);
+    auto res = run("stored_ids", p, PGRES_TUPLES_OK, 0, "reading stored ids");
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        stored.at(text_u64(res.get(), i, 0) - w * window_ids) = true;
+    }
+    return r.windows[w] = std::move(stored);
+}
+
+// Many rows to a statement, the compressed JSON as binary parameters.
+// ON CONFLICT DO NOTHING stays as a guard: a row it skips means a writer
+// that does not take the recording locks, and the transaction is refused
+// rather than reporting as new what was not.
+void PgStore::flush_inserts() {
+    for (size_t at = 0; at < inserts_.size(); at += insert_batch) {
+        size_t n = std::min(insert_batch, inserts_.size() - at);
+        std::string sql = "INSERT INTO messages (host, rec, id, json_size, json_zstd) VALUES ";
+        Params p;
+        for (size_t i = 0; i < n; ++i) {
+            const auto& x = inserts_[at + i];
+            size_t k = i * 5;
+            sql += (i == 0 ? "($" : ", ($") + std::to_string(k + 1) + ", $" + std::to_string(k + 2) + ", $" +
+                   std::to_string(k + 3) + "::bigint, $" + std::to_string(k + 4) + "::bigint, $" +
+                   std::to_string(k + 5) + "::bytea)";
+            p.text(x.host).text(x.rec).u64(x.id).u64(x.json_size).binary(x.json_zstd);
+        }
+        sql += " ON CONFLICT DO NOTHING";
+        auto r =
+            check(PQexecParams(conn_.get(), sql.c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+                  PGRES_COMMAND_OK, "storing messages");
+        if (std::strtoull(PQcmdTuples(r.get()), nullptr, 10) != n) {
+            throw std::runtime_error(name() +
+                                     ": messages appeared that this transaction held the lock for: "
+                                     "another program writes the messages table without tlog-server's locks");
+        }
+    }
+    inserts_.clear();
 }
 
 bool PgStore::insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) {
-    lock_recording(m.host, m.rec);
-    Params p;
-    p.text(m.host).text(m.rec).u64(m.id).u64(json_size).binary(json_zstd);
-    auto r = run("insert_message", p, PGRES_COMMAND_OK, 0, "storing a message");
-    return std::strcmp(PQcmdTuples(r.get()), "1") == 0;
+    auto& rec = lock_recording(m.host, m.rec);
+    // Ids are at most INT64_MAX (validate_message), as stored.
+    std::vector<bool>::reference bit = window(m.host, m.rec, rec, m.id)[m.id % window_ids];
+    if (bit) {
+        return false;
+    }
+    bit = true;
+    inserts_.push_back({m.host, m.rec, m.id, json_size, std::string(json_zstd)});
+    if (inserts_.size() >= insert_batch) {
+        flush_inserts();
+    }
+    return true;
 }
 
 void PgStore::merge_session(const Session& d) {
