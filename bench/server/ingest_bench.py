@@ -4,13 +4,15 @@ HTTP endpoint (POST /api/v1/ingest), with the same generated recordings, and
 the limit: librec's per-message validation of those recordings
 (bench-server-decode). Also the stored bytes per JSON byte.
 
-    bench/server/ingest_bench.py [--files DIR] BUILD_DIR [TOTAL_MB] [BACKEND...]
+    bench/server/ingest_bench.py [--lines] [--files DIR] BUILD_DIR [TOTAL_MB] [BACKEND...]
 
 BACKEND: sqlite, postgres (default both). The recordings are
 bench-gen-recording's output (terminal output of curses redraws, logs and
 resizes, encoded by librec) copied under distinct rec ids until TOTAL_MB
 (default 64) of JSON; they are posted in requests of about 1 MB, one
-recording after another, over one keep-alive connection. PostgreSQL is
+recording after another, over one keep-alive connection. --lines uses
+short messages instead (about 370 bytes of JSON each, 2,000 to a
+recording: a shell session's lines), where the cost per message shows. PostgreSQL is
 Debian's, in a private cluster (tests/tlogtest/postgres.py; root runs it as
 the postgres user), with fsync on. --files DIR keeps the recordings in DIR
 (made there if it has none) and skips the limit, so that a timing of the
@@ -41,6 +43,29 @@ def generate(build, d, total_mb):
         path = os.path.join(d, "rec%03d.log" % n)
         with open(path, "wb") as f:
             f.write(data.replace(b'"rec":"bench-rec-1"', b'"rec":"bench-rec-%03d"' % n))
+        files.append(path)
+        n += 1
+    return files
+
+
+def generate_lines(d, total_mb):
+    """Recordings of short messages: one line of output each."""
+    import json
+    import random
+    rng = random.Random(15)
+    files, n, size = [], 0, 0
+    while size < total_mb * 1e6:
+        rec = "lines-%03d" % n
+        path = os.path.join(d, "rec%03d.log" % n)
+        with open(path, "wb") as f:
+            for i in range(1, 2001):
+                out = "%s line %d %s\r\n" % (rec, i, "x" * rng.randint(20, 300))
+                m = {"ver": "2.3", "host": "bench-host", "rec": rec, "user": "bench", "term": "xterm",
+                     "session": 1, "id": i, "pos": (i - 1) * 10, "time": 1700000000 + i, "timing": ">%d" % len(out),
+                     "in_txt": "", "in_bin": [], "out_txt": out, "out_bin": []}
+                line = json.dumps(m, separators=(",", ":")).encode() + b"\n"
+                f.write(line)
+                size += len(line)
         files.append(path)
         n += 1
     return files
@@ -95,9 +120,12 @@ def report(name, secs, msgs, nbytes, stored):
 
 def main():
     args = sys.argv[1:]
-    keep = None
-    if args[:1] == ["--files"]:
-        keep, args = os.path.abspath(args[1]), args[2:]
+    keep, lines = None, False
+    while args[:1] in (["--files"], ["--lines"]):
+        if args[0] == "--lines":
+            lines, args = True, args[1:]
+        else:
+            keep, args = os.path.abspath(args[1]), args[2:]
     build = os.path.abspath(args[0])
     total_mb = float(args[1]) if len(args) > 1 else 64
     backends = args[2:] or ["sqlite", "postgres"]
@@ -105,9 +133,9 @@ def main():
         if keep:
             os.makedirs(keep, exist_ok=True)
             files = sorted(os.path.join(keep, f) for f in os.listdir(keep) if f.startswith("rec"))
-            files = files or generate(build, keep, total_mb)
+            files = files or (generate_lines(keep, total_mb) if lines else generate(build, keep, total_mb))
         else:
-            files = generate(build, d, total_mb)
+            files = generate_lines(d, total_mb) if lines else generate(build, d, total_mb)
             subprocess.run([os.path.join(build, "bench/server/bench-server-decode")] + files, check=True)
         for backend in backends:
             if backend == "sqlite":
