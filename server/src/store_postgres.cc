@@ -1,25 +1,22 @@
 // The PostgreSQL backend (libpq): one database shared by any number of
-// tlog-server instances. Concurrency rests on three things:
-//   - messages are inserted with ON CONFLICT DO NOTHING on (rec, id, host):
-//     of two writers of one message, the second waits for the first to end
-//     and then inserts nothing (or inserts, if the first rolled back), so
-//     exactly one of them counts it;
-//   - a session's row is merged with one upsert per transaction whose
-//     LEAST/GREATEST and additions read the row as it is when locked, not
-//     a snapshot, so concurrent additions are never lost or doubled;
-//   - READ COMMITTED is enough for both and never fails a transaction for
-//     a serialization conflict;
+// tlog-server instances. Concurrency rests on these:
 //   - a transaction writes a recording's messages only while it holds the
 //     recording's advisory lock (transaction-scoped, on host and rec), so
 //     its inserts and its session upsert never wait for another writer.
 //     It waits for that lock only while it holds no other; otherwise it
 //     only tries, and if the recording is busy the request is run again
 //     (TransientStoreError). A transaction that waits holds nothing, so no
-//     cycle of waits, no deadlock, can form.
-// The lock also makes batching exact: while it is held nobody else stores
-// that recording's messages, so which ids are stored is read once per
-// window of ids, a message is judged new or a duplicate without a round
-// trip, and the new ones are inserted many rows to a statement.
+//     cycle of waits, no deadlock, can form;
+//   - while the lock is held nobody else stores that recording's messages,
+//     so which ids are stored is read once per window of ids, a message is
+//     judged new or a duplicate without a round trip, and the new ones are
+//     inserted many rows to a statement;
+//   - READ COMMITTED: each statement sees what was committed before it, so
+//     ids read once the lock is granted include all the previous holder
+//     stored (a transaction snapshot could predate the lock);
+//   - a session's row is merged with one upsert per transaction whose
+//     LEAST/GREATEST and additions read the row as it is when locked, not
+//     a snapshot, so concurrent additions are never lost or doubled.
 // A connection lost (PostgreSQL restarted, a failover) is opened again:
 // a transaction it broke is reported as TransientStoreError too (running a
 // request again is safe: what was stored is found as duplicates), and a
