@@ -11,8 +11,11 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
 
 from tlogtest.terminal import fail
 
@@ -57,6 +60,10 @@ class Cluster:
         return r.stdout.decode()
 
     def __enter__(self):
+        # meson's timeout sends SIGTERM: exit through the context managers,
+        # so the cluster is stopped rather than left running.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit("FAIL: terminated"))
         try:
             self.run([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust",
                       "-E", "UTF8", "--locale=C"])
