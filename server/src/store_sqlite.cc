@@ -146,7 +146,10 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         fail("cannot open the database");
     }
     sqlite3_busy_timeout(db, 10000);
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+    // synchronous=FULL: the WAL is synced at every commit, so a request
+    // answered 2xx is on disk (shippers drop what the server acknowledged);
+    // NORMAL would let a power loss take back answered requests.
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
     exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
     try {
         int v = schema_version();
