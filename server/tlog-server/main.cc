@@ -1,5 +1,5 @@
-// tlog-server: receives recordings over HTTP, stores them in SQLite and
-// serves them back (doc/server.md, tlog-server(8)).
+// tlog-server: receives recordings over HTTP, stores them in SQLite or
+// PostgreSQL and serves them back (doc/server.md, tlog-server(8)).
 #include <unistd.h>
 
 #include <iostream>
@@ -11,11 +11,12 @@
 namespace {
 
 void usage(std::ostream& o) {
-    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database PATH]\n"
+    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
-         "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n";
+         "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"
+         "DATABASE: an SQLite file's path, a postgresql:// URI, or postgres:CONNINFO.\n";
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ privileged='tlog::rec::(run_relay|relay_request_stop|capture_identities|act_as_u
 recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|GuardSink|audit_log|user_error|set_program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
 # The writers (writers/): linked by the recorder and tlog-audit only.
 writers='tlog::writers::'
-heavy='yaml|ldap|lber|curl|systemd|sqlite'
+heavy='yaml|ldap|lber|curl|systemd|sqlite|libpq'
 
 # The control: the patterns name code that exists. Without it a renamed
 # function would make (b) and (c) pass for nothing.
@@ -140,11 +140,13 @@ bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h
 [ -z "$bad" ] || fail "policy files outside the LDAP library include libldap: $bad"
 [ "$failed" = "$f" ] && ok "(f) the LDAP rule source is only in tlog-policy; pam_tlog and nss_tlog neither link nor include it"
 
-# (g) The server: on librec only (its HTTP, SQLite and zstd headers are
-# system headers, included with <>), and private.
+# (g) The server: on librec only (its HTTP, SQLite, libpq and zstd headers
+# are system headers, included with <>), and private; each storage backend's
+# client library is included by that backend's file only.
 f=$failed
 while IFS=: read -r file line name; do
-  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
+    [ "$name" = tlog_build_config.h ] ||
     fail "$file:$line includes \"$name\", which is neither librec's nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")
 while IFS=: read -r file line name; do
@@ -153,6 +155,12 @@ done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog p
 bad=$( (nm -C "$tlogserver" 2>/dev/null; nm -DC "$tlogserver") | grep -E "$privileged|$recorder_internal|tlog::writers::")
 [ -z "$bad" ] || fail "tlog-server contains recorder or writer code:"$'\n'"$bad"
 grep -q 'tlog::server::Store::add' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no Store: the check above is stale"
+for pair in 'sqlite3\.h:server/src/store_sqlite.cc' 'libpq-fe\.h:server/src/store_postgres.cc'; do
+  hdr=${pair%%:*} own=${pair#*:}
+  bad=$(cd "$src" && grep -rlE "^\s*#\s*include\s*<$hdr>" server | grep -vx "$own")
+  [ -z "$bad" ] || fail "only $own may include <${hdr//\\/}>: $bad"
+  (cd "$src" && grep -qE "^\s*#\s*include\s*<$hdr>" "$own") || fail "control: $own does not include <${hdr//\\/}>: the check is stale"
+done
 [ "$failed" = "$f" ] && ok "(g) server/ includes librec and itself only; tlog-server holds no recorder code"
 
 exit $failed

@@ -1,11 +1,18 @@
-// tlog-server's storage and ingest: idempotency on (host, rec, id), id
-// order whatever the arrival order, byte-for-byte storage, malformed lines
-// reported by number without stopping the others, _bulk pairing, session
-// filters and cursor paging, the schema version.
+// tlog-server's storage and ingest, the same suite on each backend:
+// idempotency on (host, rec, id), id order whatever the arrival order,
+// byte-for-byte storage, malformed lines reported by number without
+// stopping the others, _bulk pairing, session filters and cursor paging,
+// two writers on one database, the schema version.
+// Usage: test_server_store [sqlite | postgres:CONNINFO]. With PostgreSQL,
+// CONNINFO reaches a server where the test may create databases (one per
+// test, dropped after it); tests/server/pg_store_test.py starts one.
 #include <unistd.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "cmocka_cxx.h"
 #include "tlog/error.h"
@@ -26,24 +33,75 @@ std::string msg(const std::string& host, const std::string& rec, uint64_t id, co
            "\",\"in_txt\":\"\",\"in_bin\":[],\"out_txt\":\"" + out + "\",\"out_bin\":[]}";
 }
 
+// The backend under test; empty: SQLite.
+std::string pg_base;  // NOLINT(cert-err58-cpp): set once in main
+
+std::string sh_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+void psql(const std::string& db, const std::string& sql) {
+    std::string cmd =
+        "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + db) + " -c " + sh_quote(sql) + " >/dev/null";
+    if (std::system(cmd.c_str()) != 0) {
+        fail_msg("psql failed: %s", sql.c_str());
+    }
+}
+
+// A fresh database for one test: a temporary SQLite file, or a PostgreSQL
+// database created for it.
 struct TempDb {
-    std::string dir, path;
+    std::string spec;   // what open_store is given
+    std::string named;  // what its errors name
+    std::string dir, path, pg_db;
     TempDb() {
+        if (!pg_base.empty()) {
+            static int n = 0;
+            pg_db = "tlog_test_" + std::to_string(getpid()) + "_" + std::to_string(++n);
+            psql("postgres", "CREATE DATABASE " + pg_db);
+            spec = "postgres:" + pg_base + " dbname=" + pg_db;
+            named = "\"" + pg_db + "\"";
+            return;
+        }
         char tmpl[] = "/tmp/tlog-server-test.XXXXXX";
         dir = mkdtemp(tmpl);
         path = dir + "/db.sqlite";
+        spec = named = path;
     }
     ~TempDb() {
+        if (!pg_db.empty()) {
+            psql("postgres", "DROP DATABASE " + pg_db + " WITH (FORCE)");
+            return;
+        }
         for (const char* suffix : {"", "-wal", "-shm"}) {
             unlink((path + suffix).c_str());
         }
         rmdir(dir.c_str());
     }
+    TempDb(const TempDb&) = delete;
+    TempDb& operator=(const TempDb&) = delete;
+    std::unique_ptr<Store> open() const { return open_store(spec); }
+    bool postgres() const { return !pg_db.empty(); }
+    // Runs SQL on the database behind the store's back.
+    void sql(const std::string& text) const {
+        if (postgres()) {
+            psql(pg_db, text);
+        } else {
+            assert_int_equal(std::system(("sqlite3 " + path + " " + sh_quote(text)).c_str()), 0);
+        }
+    }
+    // Sets the recorded schema version behind the store's back.
+    void set_version(int v) const { sql("UPDATE schema_version SET version = " + std::to_string(v)); }
 };
 
 void test_idempotent(void**) {
     TempDb t;
-    Store s(t.path);
+    auto sp = t.open();
+    Store& s = *sp;
     std::string body = msg("h1", "r1", 1, "one") + "\n" + msg("h1", "r1", 2, "two") + "\n";
     auto a = ingest_json_lines(s, body, 0);
     assert_int_equal(a.created, 2);
@@ -62,7 +120,8 @@ void test_idempotent(void**) {
 
 void test_order_and_bytes(void**) {
     TempDb t;
-    Store s(t.path);
+    auto sp = t.open();
+    Store& s = *sp;
     // Arrival order 3, 1, 2; the messages come back in id order, byte for byte.
     std::string m1 = msg("h", "r", 1, "a"), m2 = msg("h", "r", 2, "b"),
                 m3 = msg("h", "r", 3, "c\\u00e9", "alice", 1700000000, 2);
@@ -93,7 +152,8 @@ void test_order_and_bytes(void**) {
 
 void test_malformed_lines(void**) {
     TempDb t;
-    Store s(t.path);
+    auto sp = t.open();
+    Store& s = *sp;
     std::string good1 = msg("h", "r", 1, "x"), good2 = msg("h", "r", 2, "y");
     std::string bad_timing = msg("h", "r", 3, "zz");
     bad_timing.replace(bad_timing.find("\">2\""), 4, "\">9\"");  // timing names more text than there is
@@ -126,7 +186,8 @@ void test_malformed_lines(void**) {
 // What a recorded user or a forged sender controls: types, encodings, ids.
 void test_hostile_fields(void**) {
     TempDb t;
-    Store s(t.path);
+    auto sp = t.open();
+    Store& s = *sp;
     std::string good = msg("h", "r", 1, "x");
     auto with = [&](const std::string& from, const std::string& to) {
         std::string m = good;
@@ -140,6 +201,8 @@ void test_hostile_fields(void**) {
         {with("\"id\":1", "\"id\":1e3"), "'id'"},
         {with("\"host\":\"h\"", "\"host\":7"), "host"},
         {with("\"out_txt\":\"x\"", "\"out_txt\":\"\xff\""), "UTF-8"},
+        {with("\"host\":\"h\"", "\"host\":\"h\\u0000\""), "'host'"},
+        {with("\"rec\":\"r\"", "\"rec\":\"\\u0000\""), "'rec'"},
         {with("\"out_txt\":\"x\"", "\"out_txt\":\"\\ud800\""), "surrogate"},
         {with("{", "["), ""},
         {good + "x", ""},
@@ -162,7 +225,8 @@ void test_hostile_fields(void**) {
 
 void test_bulk(void**) {
     TempDb t;
-    Store s(t.path);
+    auto sp = t.open();
+    Store& s = *sp;
     std::string body = "{\"index\":{\"_index\":\"tlog\"}}\n" + msg("h", "r", 1, "a") + "\n" + "{\"create\":{}}\n" +
                        msg("h", "r", 2, "b") + "\n" + "{\"delete\":{\"_id\":\"x\"}}\n" +
                        "{\"update\":{}}\n{\"doc\":{}}\n" + "{\"index\":{}}\n{\"broken\"\n" + "{\"index\":{}}\n" +
@@ -184,7 +248,8 @@ void test_bulk(void**) {
 
 void test_session_query(void**) {
     TempDb t;
-    Store s(t.path);
+    auto sp = t.open();
+    Store& s = *sp;
     std::string body;
     for (int i = 0; i < 5; ++i) {
         body += msg("h" + std::to_string(i % 2), "r" + std::to_string(i), 1, "x", i < 3 ? "alice" : "bob",
@@ -228,31 +293,213 @@ void test_session_query(void**) {
 void test_schema(void**) {
     TempDb t;
     {
-        Store s(t.path);
+        auto sp = t.open();
+        Store& s = *sp;
         assert_int_equal(s.schema_version(), Store::current_schema_version());
         ingest_json_lines(s, msg("h", "r", 1, "x"), 0);
     }
     {
         // Reopening keeps the data and the version.
-        Store s(t.path);
+        auto sp = t.open();
+        Store& s = *sp;
         assert_int_equal(s.schema_version(), Store::current_schema_version());
         assert_int_equal(s.message_count("r"), 1);
     }
-    // A database from a newer server is refused, naming the file.
-    std::string cmd = "sqlite3 " + t.path + " 'UPDATE schema_version SET version = 999'";
-    assert_int_equal(std::system(cmd.c_str()), 0);
+    // A database from a newer server is refused, naming the database.
+    t.set_version(999);
     try {
-        Store s(t.path);
+        auto sp = t.open();
         fail_msg("a newer schema was accepted");
     } catch (const std::runtime_error& e) {
-        assert_true(std::string(e.what()).find(t.path) != std::string::npos);
+        assert_true(std::string(e.what()).find(t.named) != std::string::npos);
         assert_true(std::string(e.what()).find("999") != std::string::npos);
+    }
+}
+
+// A database of schema version 1 (as the first tlog-server made it) is
+// upgraded in place: its messages read back byte for byte, its key still
+// refuses duplicates, its sessions row goes on counting.
+void test_upgrade_from_v1(void**) {
+    TempDb t;
+    std::string m1 = msg("h", "r", 1, "one");
+    std::string packed(ZSTD_compressBound(m1.size()), '\0');
+    packed.resize(ZSTD_compress(packed.data(), packed.size(), m1.data(), m1.size(), 3));
+    std::string hex;
+    for (unsigned char c : packed) {
+        static const char digits[] = "0123456789abcdef";
+        hex += digits[c >> 4U];
+        hex += digits[c & 15U];
+    }
+    if (t.postgres()) {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+            "CREATE TABLE messages (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "id BIGINT NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL, PRIMARY KEY (rec, id, host));"
+            "CREATE TABLE sessions (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "\"user\" TEXT COLLATE \"C\" NOT NULL, term TEXT COLLATE \"C\" NOT NULL, session BIGINT NOT NULL, "
+            "first_id BIGINT NOT NULL, last_id BIGINT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, "
+            "messages BIGINT NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (host, rec));"
+            "INSERT INTO messages VALUES ('h', 'r', 1, " +
+            std::to_string(m1.size()) + ", '\\x" + hex + "'::bytea);");
+    } else {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+            "CREATE TABLE messages (host TEXT NOT NULL, rec TEXT NOT NULL, id INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL, PRIMARY KEY (rec, id, host)) WITHOUT ROWID;"
+            "CREATE TABLE sessions (host TEXT NOT NULL, rec TEXT NOT NULL, user TEXT NOT NULL, term TEXT NOT NULL, "
+            "session INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, "
+            "start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, messages INTEGER NOT NULL, "
+            "bytes INTEGER NOT NULL, PRIMARY KEY (host, rec));"
+            "INSERT INTO messages VALUES ('h', 'r', 1, " +
+            std::to_string(m1.size()) + ", X'" + hex + "');");
+    }
+    t.sql("INSERT INTO sessions VALUES ('h', 'r', 'alice', 'xterm', 7, 1, 1, 1700000000000, 1700000000000, 1, " +
+          std::to_string(m1.size()) + ")");
+    auto sp = t.open();
+    Store& s = *sp;
+    assert_int_equal(s.schema_version(), Store::current_schema_version());
+    auto got = s.messages("r", "h", 0, 10);
+    assert_int_equal(got.size(), 1);
+    assert_str_eq(got[0], m1);
+    std::string m2 = msg("h", "r", 2, "two");
+    auto r = ingest_json_lines(s, m1 + "\n" + m2 + "\n", 0);
+    assert_int_equal(r.duplicates, 1);
+    assert_int_equal(r.created, 1);
+    auto sess = s.sessions({});
+    assert_int_equal(sess.size(), 1);
+    assert_int_equal(sess[0].messages, 2);
+    assert_int_equal(sess[0].last_id, 2);
+    assert_int_equal(sess[0].bytes, m1.size() + m2.size());
+    // Migrating again from version 1 (the layout is already the new one)
+    // keeps everything.
+    sp.reset();
+    t.set_version(1);
+    sp = t.open();
+    assert_int_equal(sp->schema_version(), Store::current_schema_version());
+    assert_int_equal(sp->message_count("r"), 2);
+    assert_int_equal(ingest_json_lines(*sp, m2, 0).duplicates, 1);
+}
+
+// Instances starting together on a new database: the schema is created
+// once (PostgreSQL: under the advisory lock) and both open it.
+void test_concurrent_open(void**) {
+    TempDb t;
+    std::vector<std::string> errors(4);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < errors.size(); ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                auto sp = t.open();
+                if (sp->schema_version() != Store::current_schema_version()) {
+                    errors[i] = "wrong schema version";
+                }
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    for (const auto& e : errors) {
+        if (!e.empty()) {
+            fail_msg("%s", e.c_str());
+        }
+    }
+}
+
+// Two writers (two connections, as two tlog-server instances) ingest the
+// same recordings at once, in different orders and batch sizes: every
+// message stored once, each session counted exactly.
+void test_two_writers(void**) {
+    TempDb t;
+    constexpr int recs = 12, per_rec = 15;
+    std::vector<std::string> lines;
+    for (int r = 0; r < recs; ++r) {
+        for (int i = 1; i <= per_rec; ++i) {
+            lines.push_back(msg("h", "r" + std::to_string(r), static_cast<uint64_t>(i), "m" + std::to_string(i)));
+        }
+    }
+    auto a = t.open(), b = t.open();
+    auto writer = [&](Store& s, bool reverse, size_t batch, std::string& error, uint64_t& created) {
+        std::vector<std::string> order = lines;
+        if (reverse) {
+            std::reverse(order.begin(), order.end());
+        }
+        try {
+            for (size_t i = 0; i < order.size(); i += batch) {
+                std::string body;
+                for (size_t j = i; j < std::min(order.size(), i + batch); ++j) {
+                    body += order[j] + "\n";
+                }
+                created += retry_transient([&] { return ingest_json_lines(s, body, 0); }).created;
+            }
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    };
+    std::string ea, eb;
+    uint64_t ca = 0, cb = 0;
+    std::thread ta([&] { writer(*a, false, 7, ea, ca); });
+    std::thread tb([&] { writer(*b, true, 5, eb, cb); });
+    ta.join();
+    tb.join();
+    if (!ea.empty() || !eb.empty()) {
+        fail_msg("writer failed: %s%s", ea.c_str(), eb.c_str());
+    }
+    assert_int_equal(ca + cb, lines.size());
+    SessionQuery q;
+    q.limit = 1000;
+    auto sess = a->sessions(q);
+    assert_int_equal(sess.size(), recs);
+    for (const auto& x : sess) {
+        assert_int_equal(a->message_count(x.rec), per_rec);
+        assert_int_equal(x.messages, per_rec);
+        assert_int_equal(x.first_id, 1);
+        assert_int_equal(x.last_id, per_rec);
+        assert_int_equal(x.gaps, 0);
+        assert_int_equal(x.start_ms, 1700000000000ULL);
+        assert_int_equal(x.end_ms, 1700000000000ULL + (per_rec - 1) * 1000ULL);
+        uint64_t bytes = 0;
+        for (const auto& m : b->messages(x.rec, "h", 0, 1000)) {
+            bytes += m.size();
+        }
+        assert_int_equal(x.bytes, bytes);
+    }
+}
+
+// A database that cannot be opened is named, without any password.
+void test_unreachable(void**) {
+    for (const std::string spec : {"postgres:host=/nonexistent-dir port=5 dbname=audit password=s3cret",
+                                   "postgresql://u:s3cret@/audit?host=/nonexistent-dir&port=5"}) {
+        try {
+            open_store(spec);
+            fail_msg("%s opened", spec.c_str());
+        } catch (const std::runtime_error& e) {
+            std::string what = e.what();
+            assert_true(what.find("PostgreSQL database \"audit\"") != std::string::npos);
+            assert_true(what.find("/nonexistent-dir") != std::string::npos);
+            assert_true(what.find("s3cret") == std::string::npos);
+        }
+    }
+    try {
+        open_store("/nonexistent-dir/db.sqlite");
+        fail_msg("a database in a missing directory opened");
+    } catch (const std::runtime_error& e) {
+        assert_true(std::string(e.what()).find("/nonexistent-dir/db.sqlite") != std::string::npos);
     }
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    std::string backend = argc > 1 ? argv[1] : "sqlite";
+    if (backend.rfind("postgres:", 0) == 0) {
+        pg_base = backend.substr(9);
+    } else if (backend != "sqlite") {
+        fprintf(stderr, "usage: %s [sqlite | postgres:CONNINFO]\n", argv[0]);
+        return 2;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_order_and_bytes),
@@ -261,6 +508,10 @@ int main() {
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_session_query),
         cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_concurrent_open),
+        cmocka_unit_test(test_two_writers),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_upgrade_from_v1),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

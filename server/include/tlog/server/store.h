@@ -1,15 +1,23 @@
-// tlog-server's storage: recordings' messages in SQLite (WAL), keyed by
-// (host, rec, id) so a resent message is stored once, with the original
-// JSON kept byte for byte (zstd-compressed), and a sessions table kept up
-// to date on every insert.
+// tlog-server's storage: recordings' messages keyed by (host, rec, id) so a
+// resent message is stored once, with the original JSON kept byte for byte
+// (zstd-compressed), and a sessions table kept up to date on every commit.
+// One interface, two backends: SQLite (WAL, embedded, the default) and
+// PostgreSQL (shared by several tlog-server instances).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace tlog::server {
@@ -45,38 +53,95 @@ struct SessionQuery {
 
 enum class AddResult { Created, Duplicate };
 
+// The database gave up a transaction that running again is expected to
+// let through: a recording another writer holds (PostgreSQL), a
+// serialization failure or deadlock (40001, 40P01), a connection found lost.
+// Running the whole transaction again is safe: what it stored is found as
+// duplicates.
+class TransientStoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Runs `fn`, one whole transaction (begin ... commit), again while it fails
+// as transient, after a random pause growing from a few milliseconds to
+// about a second so two writers that collided fall out of step; after
+// `attempts` the last failure propagates.
+template <class Fn>
+auto retry_transient(Fn&& fn, int attempts = 8) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    for (int i = 1;; ++i) {
+        try {
+            return fn();
+        } catch (const TransientStoreError&) {
+            if (i >= attempts) {
+                throw;
+            }
+        }
+        std::uniform_int_distribution<int> pause(1, 5 << std::min(i, 8));
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause(rng)));
+    }
+}
+
 class Store {
 public:
-    // Opens (creating if needed) the database and brings its schema to the
-    // current version. Throws std::runtime_error naming the file.
-    explicit Store(const std::string& path);
-    ~Store();
+    virtual ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
+    Store(Store&&) = delete;
+    Store& operator=(Store&&) = delete;
 
+    // Both backends number their schema versions alike.
     static int current_schema_version();
-    int schema_version();
+    virtual int schema_version() = 0;
+    // What error messages call this database (never a password).
+    const std::string& name() const { return name_; }
 
-    // Batches of adds run in one transaction (one fsync per request).
+    // Batches of adds run in one transaction (one commit per request).
     void begin();
     void commit();
     void rollback();
 
     // Stores a validated message; `received_ms` stands in for the time of
-    // messages without one.
+    // messages without one. Outside begin()/commit() it commits alone.
     AddResult add(const MessageMeta& meta, std::string_view json, uint64_t received_ms);
 
-    std::vector<Session> sessions(const SessionQuery& q);
+    virtual std::vector<Session> sessions(const SessionQuery& q) = 0;
     // Original JSON of a recording's messages with id > after_id, in id
     // order (then host, for the rare rec shared by two hosts); host empty: any.
-    std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id, size_t limit);
+    virtual std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
+                                              size_t limit) = 0;
     // The same by position in id order, as Elasticsearch's from/size page.
-    std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size);
-    uint64_t message_count(const std::string& rec);
+    virtual std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) = 0;
+    virtual uint64_t message_count(const std::string& rec) = 0;
+
+protected:
+    explicit Store(std::string name) : name_(std::move(name)) {}
+
+    virtual void begin_transaction() = 0;
+    virtual void commit_transaction() = 0;
+    virtual void rollback_transaction() noexcept = 0;
+    // Inserts unless (host, rec, id) is stored; true if inserted. Under
+    // concurrency, true for exactly one of the writers of the same message.
+    virtual bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
+    // Merges a transaction's additions to one session into its row: first/
+    // start the least, last/end the greatest, messages and bytes added.
+    virtual void merge_session(const Session& delta) = 0;
 
 private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    std::string name_;
+    bool in_transaction_ = false;
+    // The sessions this transaction added to, merged at commit in key
+    // order: one statement per session rather than per message, and two
+    // writers take the sessions' row locks in the same order.
+    std::map<std::pair<std::string, std::string>, Session> pending_;
 };
+
+// Opens (creating if needed) the database `spec` names and brings its schema
+// to the current version: a postgresql:// or postgres:// URI, or
+// "postgres:" followed by a libpq conninfo ("host=/run/postgresql
+// dbname=tlog"), is PostgreSQL; anything else is an SQLite file's path.
+// Throws std::runtime_error naming the database.
+std::unique_ptr<Store> open_store(const std::string& spec);
 
 }  // namespace tlog::server
