@@ -1,11 +1,13 @@
-// Audit events to JSON (doc/audit-json.md). libauparse splits the text
-// into events, records and fields and interprets the values as ausearch -i
-// does; this file derives the summary, keeps the join state and writes the
-// JSON with librec's string escaping.
+// Audit events to JSON (doc/audit-json.md). raw_reader.cc splits the text
+// into events, records and fields as libauparse does (or libauparse itself,
+// Options::libauparse_events); libauparse's interpretation functions give
+// the values ausearch -i prints; this file derives the summary, keeps the
+// join state and writes the JSON with librec's string escaping.
 #include "tlog/audit/converter.h"
 
 #include <arpa/inet.h>
 #include <auparse.h>
+#include <libaudit.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -18,10 +20,31 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "raw_reader.h"
 #include "tlog/detail/swar.h"
 #include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
+
+// libauparse's own interpretation entry points (auparse-idata.h, not
+// installed; exported by libauparse 3.x and unchanged since 2.x): what
+// auparse_interpret_field calls for the field it stands on, called here
+// for a field of the reader's records.
+extern "C" {
+struct auparse_idata {
+    unsigned int machine;
+    int syscall;
+    unsigned long long a0;
+    unsigned long long a1;
+    const char* cwd;
+    const char* name;
+    const char* val;
+};
+int auparse_interp_adjust_type(int rtype, const char* name, const char* val);
+char* auparse_do_interpretation(int type, const auparse_idata* id, auparse_esc_t escape_mode);
+void _auparse_load_interpretations(const char* buf);
+void _auparse_free_interpretations(void);
+}
 
 namespace tlog::audit {
 
@@ -387,7 +410,8 @@ std::string resolve_path(std::string_view cwd, std::string_view name) {
 struct Converter::Impl {
     Options opts;
     Output out;
-    auparse_state_t* au = nullptr;
+    auparse_state_t* au = nullptr;         // Options::libauparse_events
+    std::optional<raw::Reader> reader;     // otherwise
     uint64_t count = 0;
     uint64_t seq = 0;
     std::unordered_map<std::string, Process> procs;  // "host\0pid"
@@ -424,17 +448,19 @@ struct Converter::Impl {
     // The interpretation of a uid or gid, cached per host: the same answer
     // libauparse gives, without a name service lookup per field.
     std::unordered_map<std::string, std::string> id_names;
-    const std::string& id_name(auparse_state_t* a, const std::string& host, int type, std::string_view raw) {
-        std::string key = host;
-        key += '\0';
-        key += static_cast<char>('0' + type);
-        key += raw;
-        auto it = id_names.find(key);
+    // `compute` gives the interpretation, empty when it equals the raw value.
+    template <typename Compute>
+    const std::string& id_name(const std::string& host, int type, std::string_view raw, Compute&& compute) {
+        id_key.assign(host);
+        id_key += '\0';
+        id_key += static_cast<char>('0' + type);
+        id_key += raw;
+        auto it = id_names.find(id_key);
         if (it != id_names.end()) return it->second;
         if (id_names.size() >= 65536) id_names.clear();
-        const char* in = auparse_interpret_field(a);
-        return id_names.emplace(std::move(key), in && raw != in ? in : "").first->second;
+        return id_names.emplace(id_key, compute()).first->second;
     }
+    std::string id_key;  // reused: no allocation per lookup
 
     // Field types whose interpretation depends on the value alone in every
     // libauparse: not on the record's other fields (a0-a3 on the syscall,
@@ -457,14 +483,21 @@ struct Converter::Impl {
     }
     std::unordered_map<std::string, std::string> interpretations;  // type byte + raw -> text, empty if the same
     std::string interp_key;                                        // reused: no allocation per lookup
-    const std::string& cached_interpretation(auparse_state_t* a, int type, std::string_view raw) {
+    template <typename Compute>
+    const std::string& cached_interpretation(int type, std::string_view raw, Compute&& compute) {
         interp_key.assign(1, static_cast<char>(type));
         interp_key += raw;
         auto it = interpretations.find(interp_key);
         if (it != interpretations.end()) return it->second;
         if (interpretations.size() >= 65536) interpretations.clear();
+        return interpretations.emplace(interp_key, compute()).first->second;
+    }
+
+    // libauparse's interpretation of the current field: empty when the
+    // same as the raw value.
+    static std::string legacy_interpretation(auparse_state_t* a, std::string_view raw) {
         const char* in = auparse_interpret_field(a);
-        return interpretations.emplace(interp_key, in && raw != in ? in : "").first->second;
+        return in && raw != in ? in : "";
     }
 
     // Events come in bursts of the same second: its text is kept.
@@ -525,11 +558,12 @@ struct Converter::Impl {
                         if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                             // libauparse gives such fields back as they are.
                         } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                            f.interp = id_name(a, host, ft, f.raw);
+                            f.interp = id_name(host, ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
                         } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
-                            f.interp = cached_interpretation(a, ft, f.raw);
-                        } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
-                            f.interp = in;
+                            f.interp =
+                                cached_interpretation(ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
+                        } else {
+                            f.interp = legacy_interpretation(a, f.raw);
                         }
                     }
                     r.fields.push_back(std::move(f));
@@ -538,6 +572,80 @@ struct Converter::Impl {
             unique_names(r, e);
             e.records.push_back(std::move(r));
         } while (auparse_next_record(a) > 0);
+    }
+
+    // The type libauparse gives a field (auparse_get_field_type): by the
+    // record type and name, except for the few names whose type depends on
+    // the value. Remembered per record type and position: records of one
+    // type list the same names in the same order.
+    std::unordered_map<int, std::vector<std::pair<std::string, int>>> layouts;
+    int field_type(int rtype, size_t pos, const char* name, const char* val) {
+        if (rtype == kTrustedApp || std::strcmp(name, "acct") == 0 || pos >= 256)
+            return auparse_interp_adjust_type(rtype, name, val);
+        auto& layout = layouts[rtype];
+        if (pos < layout.size() && layout[pos].first == name) return layout[pos].second;
+        const int ft = auparse_interp_adjust_type(rtype, name, val);
+        if (layout.size() <= pos) layout.resize(pos + 1, {std::string(), -1});
+        layout[pos] = {name, ft};
+        return ft;
+    }
+
+    static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
+        // As auparse_interpret_field: the record's machine, syscall, a0
+        // and a1; never a cwd (it clears the record's before it asks).
+        const auparse_idata id{static_cast<unsigned>(r.machine), r.syscall, r.a0, r.a1, nullptr, name, val};
+        char* out = auparse_do_interpretation(ft, &id, AUPARSE_ESC_RAW);
+        std::string s = out && std::strcmp(out, val) != 0 ? out : "";
+        free(out);  // NOLINT(cppcoreguidelines-no-malloc): libauparse's malloc
+        return s;
+    }
+
+    // The reader's records, fields and interpretations: what read_records
+    // takes from libauparse, the same text.
+    void read_raw_records(const raw::Event& re, Event& e) {
+        const std::string& host = e.host;
+        // libauparse gives neither types nor interpretations for an event
+        // at time 0.
+        const bool interpret = re.sec != 0;
+        // The list of an ENRICHED record's own interpretations is
+        // libauparse's, global: none may be left from other text.
+        _auparse_free_interpretations();
+        for (const raw::Record& rr : re.records) {
+            Record r;
+            r.type = rr.type;
+            const char* tn = audit_msg_type_to_name(rr.type);
+            r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
+            if (r.type <= 0 && !rr.unknown_type.empty() && rr.unknown_type.size() <= 64)
+                r.type_name = e.own(valid_utf8(rr.unknown_type));
+            const bool execve = r.type_name == "EXECVE";
+            const bool enriched = rr.interp && *rr.interp;
+            if (enriched) _auparse_load_interpretations(rr.interp);
+            r.fields.reserve(rr.fields.size());
+            for (size_t i = 0; i < rr.fields.size(); ++i) {
+                const char* name = rr.fields[i].name;
+                const char* raw = rr.fields[i].val;
+                if (!raw) continue;
+                if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
+                Field f{name, raw, {}};
+                if (!utf8::is_valid(f.name)) f.name = e.own(valid_utf8(f.name));
+                if (interpret && !(execve && name[0] == 'a' && name[1] != 'r')) {
+                    const int ft = field_type(rr.type, i, name, raw);
+                    auto compute = [&] { return interpretation(ft, rr, name, raw); };
+                    if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
+                    } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
+                        f.interp = id_name(host, ft, f.raw, compute);
+                    } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
+                        f.interp = cached_interpretation(ft, f.raw, compute);
+                    } else {
+                        f.interp = compute();
+                    }
+                }
+                r.fields.push_back(std::move(f));
+            }
+            if (enriched) _auparse_free_interpretations();
+            unique_names(r, e);
+            e.records.push_back(std::move(r));
+        }
     }
 
     // A name seen before in the record (forged, or repeated in msg='...')
@@ -1002,6 +1110,23 @@ struct Converter::Impl {
         }
         if (e.host.empty()) e.host = opts.default_host;
         read_records(a, e);
+        process(e);
+    }
+
+    void raw_event(const raw::Event& re) {
+        Event e;
+        if (re.sec != 0) {
+            e.serial = re.serial;
+            e.sec = re.sec;
+            e.milli = re.milli;
+            if (re.has_host) e.host = re.host;
+        }
+        if (e.host.empty()) e.host = opts.default_host;
+        read_raw_records(re, e);
+        process(e);
+    }
+
+    void process(Event& e) {
         derive(e);
         const std::string time = event_time(e.sec, e.milli);
         join(e, time);
@@ -1050,6 +1175,10 @@ struct Converter::Impl {
 Converter::Converter(Options opts, Output out) : impl_(std::make_unique<Impl>()) {
     impl_->opts = std::move(opts);
     impl_->out = std::move(out);
+    if (!impl_->opts.libauparse_events) {
+        impl_->reader.emplace(raw::Reader::eoe_timeout(), [impl = impl_.get()](const raw::Event& e) { impl->raw_event(e); });
+        return;
+    }
     impl_->au = auparse_init(AUSOURCE_FEED, nullptr);
     if (!impl_->au) throw std::runtime_error("auparse_init failed");
     auparse_set_escape_mode(impl_->au, AUPARSE_ESC_RAW);
@@ -1061,16 +1190,19 @@ Converter::~Converter() {
 }
 
 void Converter::feed(std::string_view text) {
+    if (impl_->reader) return impl_->reader->feed(text);
     auparse_feed(impl_->au, text.data(), text.size());
     impl_->rethrow();
 }
 
 void Converter::age() {
+    if (impl_->reader) return impl_->reader->age(time(nullptr));
     auparse_feed_age_events(impl_->au);
     impl_->rethrow();
 }
 
 void Converter::finish() {
+    if (impl_->reader) return impl_->reader->finish();
     auparse_flush_feed(impl_->au);
     impl_->rethrow();
 }
