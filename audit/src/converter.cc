@@ -58,13 +58,26 @@ constexpr size_t kMaxRecId = 128;
 // trimming cuts it here so that the smallest event always fits 512 bytes.
 constexpr size_t kMaxTrimmedHost = 128;
 
-// Names and raw values point into libauparse's copy of the event (alive
-// while its callback runs) or into Event::owned; only interpretations,
-// which libauparse may keep in a buffer of its own, are copied.
+// Names and raw values point into the reader's records or libauparse's
+// copy of the event (alive while the event is converted) or into
+// Event::owned; interpretations into the converter's caches (cleared only
+// between events) or Event::owned.
 struct Field {
     std::string_view name;
     std::string_view raw;
-    std::string interp;  // empty when equal to raw
+    std::string_view interp;  // empty when equal to raw
+    uint32_t tag = 0;         // of the name: see name_tag
+
+    Field(std::string_view n, std::string_view r) : name(n), raw(r), tag(name_tag(n)) {}
+    void rename(std::string_view n) { name = n, tag = name_tag(n); }
+    // Length, first, second and last byte: two names with different tags
+    // differ, and most different names have different tags.
+    static uint32_t name_tag(std::string_view n) {
+        if (n.empty()) return 0;
+        return static_cast<uint32_t>(std::min<size_t>(n.size(), 255)) | static_cast<uint32_t>(static_cast<uint8_t>(n[0])) << 8 |
+               static_cast<uint32_t>(static_cast<uint8_t>(n[n.size() > 1 ? 1 : 0])) << 16 |
+               static_cast<uint32_t>(static_cast<uint8_t>(n.back())) << 24;
+    }
 };
 
 struct Record {
@@ -73,8 +86,11 @@ struct Record {
     std::vector<Field> fields;
 
     const Field* find(std::string_view name) const {
+        // Length and first byte first: most names differ there, and the
+        // summary looks up some twenty names.
+        const uint32_t tag = Field::name_tag(name);
         for (const Field& f : fields)
-            if (f.name == name) return &f;
+            if (f.tag == tag && f.name == name) return &f;
         return nullptr;
     }
     // The fields libaudit appends after a user-space message (exe, hostname,
@@ -84,10 +100,12 @@ struct Record {
         static constexpr std::string_view kAppended[] = {"exe", "hostname", "addr", "terminal", "res"};
         if (std::find(std::begin(kAppended), std::end(kAppended), name) == std::end(kAppended)) return find(name);
         const Field* last = nullptr;
-        for (const Field& f : fields)
+        for (const Field& f : fields) {
+            if (f.name.size() < name.size() || f.name[0] != name[0]) continue;
             if (f.name == name ||
                 (f.name.starts_with(name) && f.name.size() > name.size() && f.name[name.size()] == '~'))
                 last = &f;
+        }
         return last;
     }
 };
@@ -128,6 +146,7 @@ struct Event {
     // do not move as it grows.
     std::deque<std::string> owned;
     std::string_view own(std::string s) { return owned.emplace_back(std::move(s)); }
+    std::string_view own_nonempty(std::string s) { return s.empty() ? std::string_view() : own(std::move(s)); }
 };
 
 struct Process {
@@ -206,18 +225,20 @@ std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
 
 // The JSON text of one event, written with librec's escaping. Strings go
 // through valid_utf8 first: the log holds whatever bytes the user chose.
+// The text is built in a buffer of its own: appending to a std::string a
+// piece at a time cost more than the rest of the writing.
 class Writer {
 public:
-    explicit Writer(size_t reserve) { out_.reserve(reserve); }
+    explicit Writer(size_t reserve) { grow(reserve); }
     // Starts a new event in the same buffer: its capacity stays.
-    void clear() { out_.clear(), first_ = true; }
-    void open() { sep(), out_ += '{', first_ = true; }
-    void close() { out_ += '}', first_ = false; }
-    void open_array() { sep(), out_ += '[', first_ = true; }
-    void close_array() { out_ += ']', first_ = false; }
+    void clear() { len_ = 0, first_ = true; }
+    void open() { sep(), put('{'), first_ = true; }
+    void close() { put('}'), first_ = false; }
+    void open_array() { sep(), put('['), first_ = true; }
+    void close_array() { put(']'), first_ = false; }
     void key(std::string_view k) {
         if (plain(k)) {
-            // Most keys: one append, no validation or escaping pass.
+            // Most keys: one copy, no validation or escaping pass.
             quoted(k, "\":");
             first_ = true;
             return;
@@ -226,11 +247,10 @@ public:
         if (utf8::is_valid(k)) {
             // Field names come from the log too: any bytes.
             str_raw(k);
-            out_ += ':';
         } else {
             str_raw(valid_utf8(k));
-            out_ += ':';
         }
+        put(':');
         first_ = true;
     }
     void str(std::string_view s, size_t max = SIZE_MAX) {
@@ -246,47 +266,82 @@ public:
             str_raw(cut(v, max));
         }
     }
+    // "k":"v" (a record's field): one copy when both are plain.
+    void member(std::string_view k, std::string_view v) {
+        if (plain(k) && plain(v)) {
+            char* p = reserve(k.size() + v.size() + 6);
+            char* const begin = p;
+            if (!first_) *p++ = ',';
+            first_ = false;
+            *p++ = '"';
+            std::memcpy(p, k.data(), k.size());
+            p += k.size();
+            *p++ = '"';
+            *p++ = ':';
+            *p++ = '"';
+            std::memcpy(p, v.data(), v.size());
+            p += v.size();
+            *p++ = '"';
+            len_ += static_cast<size_t>(p - begin);
+            return;
+        }
+        key(k);
+        str(v);
+    }
     void num(uint64_t v) {
         sep();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
+        char* p = reserve(24);
+        len_ += static_cast<size_t>(std::to_chars(p, p + 24, v).ptr - p);
     }
     void snum(int64_t v) {
         sep();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
+        char* p = reserve(24);
+        len_ += static_cast<size_t>(std::to_chars(p, p + 24, v).ptr - p);
     }
-    void boolean(bool b) { sep(), out_ += b ? "true" : "false"; }
-    void null() { sep(), out_ += "null"; }
-    std::string& text() { return out_; }
+    void boolean(bool b) { sep(), put(b ? "true" : "false"); }
+    void null() { sep(), put("null"); }
+    size_t size() const { return len_; }
+    size_t capacity() const { return cap_; }
+    std::string_view text() const { return {buf_.get(), len_}; }
 
 private:
     // A value is preceded by a comma unless it is the first of its object
     // or array, or the value of a key.
     void sep() {
-        if (!first_) out_ += ',';
+        if (!first_) put(',');
         first_ = false;
     }
-    // [,]"s" then `closing`, for plain `s`: one append when short, where
-    // most of the time went into appending a byte at a time.
+    char* reserve(size_t n) {
+        if (len_ + n > cap_) grow(len_ + n);
+        return buf_.get() + len_;
+    }
+    void grow(size_t need) {
+        const size_t cap = std::max(need, cap_ * 2);
+        auto b = std::make_unique_for_overwrite<char[]>(cap);
+        if (len_) std::memcpy(b.get(), buf_.get(), len_);
+        buf_ = std::move(b);
+        cap_ = cap;
+    }
+    void put(char c) {
+        *reserve(1) = c;
+        ++len_;
+    }
+    void put(std::string_view s) {
+        std::memcpy(reserve(s.size()), s.data(), s.size());
+        len_ += s.size();
+    }
+    // [,]"s" then `closing`, for plain `s`.
     void quoted(std::string_view s, std::string_view closing) {
-        char buf[128];
-        size_t n = 0;
-        if (!first_) buf[n++] = ',';
+        char* p = reserve(s.size() + closing.size() + 2);
+        char* const begin = p;
+        if (!first_) *p++ = ',';
         first_ = false;
-        buf[n++] = '"';
-        if (n + s.size() + closing.size() <= sizeof buf) {
-            std::memcpy(buf + n, s.data(), s.size());
-            n += s.size();
-            std::memcpy(buf + n, closing.data(), closing.size());
-            out_.append(buf, n + closing.size());
-        } else {
-            out_.append(buf, n);
-            out_ += s;
-            out_ += closing;
-        }
+        *p++ = '"';
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+        std::memcpy(p, closing.data(), closing.size());
+        p += closing.size();
+        len_ += static_cast<size_t>(p - begin);
     }
     // Text that goes into a JSON string as it is (printable ASCII, no quote
     // or backslash): the common case, copied without the escaping pass.
@@ -305,9 +360,10 @@ private:
         return t;
     }();
     void str_raw(std::string_view s) {
-        out_ += '"';
-        json::append_escaped(out_, s);
-        out_ += '"';
+        scratch_.assign(1, '"');
+        json::append_escaped(scratch_, s);
+        scratch_ += '"';
+        put(scratch_);
     }
     // Cuts on a character boundary.
     static std::string_view cut(std::string_view s, size_t max) {
@@ -316,8 +372,10 @@ private:
         while (n > 0 && utf8::is_continuation(static_cast<uint8_t>(s[n]))) --n;
         return s.substr(0, n);
     }
-    std::string out_;
+    std::unique_ptr<char[]> buf_;
+    size_t len_ = 0, cap_ = 0;
     bool first_ = true;
+    std::string scratch_;  // escaped text, before it is copied in
 };
 
 // How much of an event is written: the levels of doc/audit-json.md's trimming.
@@ -422,6 +480,7 @@ struct Converter::Impl {
     // One buffer for every event's JSON: its capacity is kept, so an event
     // costs no allocation for its text.
     Writer writer{4096};
+    std::string json;  // what `out` is given: also reused
 
     static void callback(auparse_state_t* au, auparse_cb_event_t type, void* self) {
         if (type != AUPARSE_CB_EVENT_READY) return;
@@ -457,7 +516,6 @@ struct Converter::Impl {
         id_key += raw;
         auto it = id_names.find(id_key);
         if (it != id_names.end()) return it->second;
-        if (id_names.size() >= 65536) id_names.clear();
         return id_names.emplace(id_key, compute()).first->second;
     }
     std::string id_key;  // reused: no allocation per lookup
@@ -489,7 +547,6 @@ struct Converter::Impl {
         interp_key += raw;
         auto it = interpretations.find(interp_key);
         if (it != interpretations.end()) return it->second;
-        if (interpretations.size() >= 65536) interpretations.clear();
         return interpretations.emplace(interp_key, compute()).first->second;
     }
 
@@ -547,10 +604,10 @@ struct Converter::Impl {
                     if (!name || !raw) continue;
                     // The record's prefix: "host" and the record's "type".
                     if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
-                    Field f{name, raw, {}};
+                    Field f{name, raw};
                     // Before the names are made unique: two different
                     // invalid names may become the same valid one.
-                    if (!utf8::is_valid(f.name)) f.name = e.own(valid_utf8(f.name));
+                    if (!utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
                     // EXECVE arguments are decoded below (ausearch -i does
                     // not join aN[i] chunks).
                     if (!(execve && name[0] == 'a' && name[1] != 'r')) {
@@ -563,7 +620,7 @@ struct Converter::Impl {
                             f.interp =
                                 cached_interpretation(ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
                         } else {
-                            f.interp = legacy_interpretation(a, f.raw);
+                            f.interp = e.own_nonempty(legacy_interpretation(a, f.raw));
                         }
                     }
                     r.fields.push_back(std::move(f));
@@ -578,16 +635,38 @@ struct Converter::Impl {
     // record type and name, except for the few names whose type depends on
     // the value. Remembered per record type and position: records of one
     // type list the same names in the same order.
-    std::unordered_map<int, std::vector<std::pair<std::string, int>>> layouts;
-    int field_type(int rtype, size_t pos, const char* name, const char* val) {
-        if (rtype == kTrustedApp || std::strcmp(name, "acct") == 0 || pos >= 256)
+    using Layout = std::vector<std::pair<std::string, int>>;
+    std::unordered_map<int, Layout> layouts;
+    static int field_type(Layout& layout, int rtype, size_t pos, const char* name, const char* val) {
+        if (rtype == kTrustedApp || pos >= 256 || (name[0] == 'a' && std::strcmp(name, "acct") == 0))
             return auparse_interp_adjust_type(rtype, name, val);
-        auto& layout = layouts[rtype];
-        if (pos < layout.size() && layout[pos].first == name) return layout[pos].second;
+        if (pos < layout.size() && std::strcmp(layout[pos].first.c_str(), name) == 0) return layout[pos].second;
         const int ft = auparse_interp_adjust_type(rtype, name, val);
         if (layout.size() <= pos) layout.resize(pos + 1, {std::string(), -1});
         layout[pos] = {name, ft};
         return ft;
+    }
+
+    // Every interpretation but of ids (the name service's) is a function
+    // of the field's type and value and of the record's machine, syscall,
+    // a0 and a1 (auparse_do_interpretation's idata; the field's name only
+    // picks an ENRICHED record's own interpretation, not asked here): with
+    // all of them in the key, a cached answer is the one libauparse gives.
+    std::unordered_map<std::string, std::string> contextual;
+    std::string ctx_key;
+    template <typename Compute>
+    const std::string& contextual_interpretation(int ft, const raw::Record& r, std::string_view raw,
+                                                 Compute&& compute) {
+        ctx_key.assign(1, static_cast<char>(ft));
+        const auto add = [this](const auto& v) { ctx_key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+        add(r.machine);
+        add(r.syscall);
+        add(r.a0);
+        add(r.a1);
+        ctx_key += raw;
+        auto it = contextual.find(ctx_key);
+        if (it != contextual.end()) return it->second;
+        return contextual.emplace(ctx_key, compute()).first->second;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -621,23 +700,25 @@ struct Converter::Impl {
             const bool enriched = rr.interp && *rr.interp;
             if (enriched) _auparse_load_interpretations(rr.interp);
             r.fields.reserve(rr.fields.size());
+            Layout& layout = layouts[rr.type];
             for (size_t i = 0; i < rr.fields.size(); ++i) {
                 const char* name = rr.fields[i].name;
                 const char* raw = rr.fields[i].val;
                 if (!raw) continue;
-                if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
-                Field f{name, raw, {}};
-                if (!utf8::is_valid(f.name)) f.name = e.own(valid_utf8(f.name));
+                if ((name[0] == 't' && std::strcmp(name, "type") == 0) || (name[0] == 'n' && std::strcmp(name, "node") == 0))
+                    continue;
+                Field f{name, raw};
+                if (!utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
                 if (interpret && !(execve && name[0] == 'a' && name[1] != 'r')) {
-                    const int ft = field_type(rr.type, i, name, raw);
+                    const int ft = field_type(layout, rr.type, i, name, raw);
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
                         f.interp = id_name(host, ft, f.raw, compute);
-                    } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
-                        f.interp = cached_interpretation(ft, f.raw, compute);
+                    } else if (!enriched && f.raw.size() <= 64) {
+                        f.interp = contextual_interpretation(ft, rr, f.raw, compute);
                     } else {
-                        f.interp = compute();
+                        f.interp = e.own_nonempty(compute());
                     }
                 }
                 r.fields.push_back(std::move(f));
@@ -658,7 +739,7 @@ struct Converter::Impl {
             bool dup = false;
             for (size_t i = 1; i < r.fields.size() && !dup; ++i)
                 for (size_t j = 0; j < i; ++j)
-                    if (r.fields[i].name == r.fields[j].name) {
+                    if (r.fields[i].tag == r.fields[j].tag && r.fields[i].name == r.fields[j].name) {
                         dup = true;
                         break;
                     }
@@ -680,11 +761,11 @@ struct Converter::Impl {
             if (renames.empty()) return;
             // A new name may meet one that was in the record already: again.
             for (auto [i, n] : renames)
-                r.fields[i].name = e.own(std::string(r.fields[i].name) + "~" + std::to_string(n));
+                r.fields[i].rename(e.own(std::string(r.fields[i].name) + "~" + std::to_string(n)));
         }
     }
 
-    static std::string_view value(const Field* f) { return f->interp.empty() ? f->raw : std::string_view(f->interp); }
+    static std::string_view value(const Field* f) { return f->interp.empty() ? f->raw : f->interp; }
 
     void derive(Event& e) {
         std::map<uint64_t, std::string> args;
@@ -744,7 +825,7 @@ struct Converter::Impl {
                 if (e.has_cwd && f->raw != "(null)") p.resolved = resolve_path(e.cwd, p.name);
             }
             if (const Field* f = r.find("nametype")) p.nametype = f->raw;
-            if (const Field* f = r.find("mode")) p.mode = f->raw, p.mode_i = f->interp;
+            if (const Field* f = r.find("mode")) p.mode = f->raw, p.mode_i = std::string(f->interp);
             if (const Field* f = r.find("inode")) p.inode = f->raw;
             e.paths.push_back(std::move(p));
         }
@@ -1011,10 +1092,7 @@ struct Converter::Impl {
                 w.str(r.type_name);
                 w.key("fields");
                 w.open();
-                for (const Field& f : r.fields) {
-                    w.key(f.name);
-                    w.str(f.raw);
-                }
+                for (const Field& f : r.fields) w.member(f.name, f.raw);
                 w.close();
                 bool any = false;
                 for (const Field& f : r.fields) {
@@ -1024,8 +1102,7 @@ struct Converter::Impl {
                         w.open();
                         any = true;
                     }
-                    w.key(f.name);
-                    w.str(f.interp);
+                    w.member(f.name, f.interp);
                 }
                 if (any) w.close();
                 w.close();
@@ -1109,6 +1186,7 @@ struct Converter::Impl {
             if (ts->host) e.host = ts->host;
         }
         if (e.host.empty()) e.host = opts.default_host;
+        bound_caches();
         read_records(a, e);
         process(e);
     }
@@ -1122,8 +1200,17 @@ struct Converter::Impl {
             if (re.has_host) e.host = re.host;
         }
         if (e.host.empty()) e.host = opts.default_host;
+        bound_caches();
         read_raw_records(re, e);
         process(e);
+    }
+
+    // The fields of an event point into the caches: they are emptied only
+    // between events.
+    void bound_caches() {
+        if (id_names.size() >= 65536) id_names.clear();
+        if (interpretations.size() >= 65536) interpretations.clear();
+        if (contextual.size() >= 65536) contextual.clear();
     }
 
     void process(Event& e) {
@@ -1141,7 +1228,7 @@ struct Converter::Impl {
         write_event(w, e, time, lim, trimmed);
         // Trimming, in the documented order (doc/audit-json.md).
         std::optional<Writer> trimmed_w;
-        if (w.text().size() > opts.max_event_size) {
+        if (w.size() > opts.max_event_size) {
             const size_t budget = opts.max_event_size;
             const Limits levels[] = {
                 {false, SIZE_MAX, SIZE_MAX, SIZE_MAX, false},
@@ -1159,16 +1246,18 @@ struct Converter::Impl {
             for (size_t i = 0; i < std::size(levels); ++i) {
                 trimmed_w.emplace(budget);
                 write_event(*trimmed_w, e, time, levels[i], names[i]);
-                if (trimmed_w->text().size() <= budget) break;
+                if (trimmed_w->size() <= budget) break;
             }
         }
         remember(e);
         ++count;
-        out(trimmed_w ? trimmed_w->text() : w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
+        json.assign(trimmed_w ? trimmed_w->text() : w.text());
+        out(json, key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
             e.serial);
         // A huge event (argv in the megabytes) leaves a huge buffer: memory
         // stays flat only if it is given back.
-        if (w.text().capacity() > 1024 * 1024) w = Writer(4096);
+        if (w.capacity() > 1024 * 1024) w = Writer(4096);
+        if (json.capacity() > 1024 * 1024) std::string().swap(json);
     }
 };
 

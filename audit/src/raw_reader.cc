@@ -212,8 +212,9 @@ time_t Reader::eoe_timeout() {
 
 // parse_up_record, over one copy of the line.
 bool Reader::parse_record(std::string_view line, Record& r) const {
-    r.text = dup(line.data(), line.size());
-    char* rec = r.text.get();
+    r.text.assign(line.begin(), line.end());
+    r.text.push_back(0);
+    char* rec = r.text.data();
     if (char* sep = std::strchr(rec, AUDIT_INTERP_SEPARATOR)) {
         *sep = 0;
         r.interp = sep + 1;
@@ -378,6 +379,8 @@ bool Reader::ready_event() {
 // au_auparse_next_event over the fed text.
 bool Reader::next_event() {
     if (current_) {
+        for (Record& r : current_->ev.records)
+            if (spare_.size() < 64 && r.text.capacity() <= 64 * 1024) spare_.push_back(std::move(r));
         current_->ev.records.clear();
         current_ = nullptr;
     }
@@ -392,16 +395,19 @@ bool Reader::next_event() {
             if (s.status != Status::building || !same_event(s.ev, st)) continue;
             // A record that fails to parse stays in its event, as with
             // libauparse, but does not complete it.
-            const bool ok = parse_record(line, s.ev.records.emplace_back());
+            s.ev.records.push_back(take());
+            const bool ok = parse_record(line, s.ev.records.back());
             if (ok) check_events(st.sec);
             built = true;
             break;
         }
         if (built) continue;
-        Record r;
-        if (!parse_record(line, r)) continue;
-        // A lone EOE: its event was complete already.
-        if (r.type == AUDIT_EOE) continue;
+        Record r = take();
+        if (!parse_record(line, r) || r.type == AUDIT_EOE) {
+            // Unreadable, or a lone EOE: its event was complete already.
+            spare_.push_back(std::move(r));
+            continue;
+        }
         Slot* slot = nullptr;
         for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
             if (slots_[static_cast<size_t>(i)].status == Status::empty) {
@@ -430,6 +436,22 @@ bool Reader::next_event() {
 }
 
 void Reader::deliver(Slot& s) { cb_(s.ev); }
+
+Record Reader::take() {
+    if (spare_.empty()) return {};
+    Record r = std::move(spare_.back());
+    spare_.pop_back();
+    r.text.clear();
+    r.extra.clear();
+    r.interp = nullptr;
+    r.unknown_type.clear();
+    r.type = 0;
+    r.machine = -1;
+    r.syscall = -1;
+    r.a0 = r.a1 = 0;
+    r.fields.clear();
+    return r;
+}
 
 void Reader::feed(std::string_view text) {
     if (pos_ > 0 && pos_ >= buf_.size() / 2) {

@@ -26,7 +26,7 @@ struct Field {
 // One line of the log, split in place: names and values point into `text`
 // or `extra` and stay valid while the record lives (moves included).
 struct Record {
-    std::unique_ptr<char[]> text;
+    std::vector<char> text;  // reused: records are recycled
     std::vector<std::unique_ptr<char[]>> extra;  // names and values libauparse builds itself
     const char* interp = nullptr;                // ENRICHED: the text after 0x1D
     std::string unknown_type;                    // the text after "type=" when the type is unknown
@@ -81,6 +81,7 @@ private:
     void terminate_all();
     bool next_line(std::string_view& line);
     bool parse_record(std::string_view line, Record& r) const;
+    Record take();
     void deliver(Slot& s);
 
     time_t eoe_timeout_;
@@ -91,6 +92,7 @@ private:
     int maxi_ = -1;
     int ready_ = 0;
     Slot* current_ = nullptr;  // the event being given: emptied on the next call
+    std::vector<Record> spare_;  // records of given events, their buffers kept
 };
 
 }  // namespace tlog::audit::raw
