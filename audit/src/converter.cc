@@ -97,8 +97,8 @@ struct Record {
     // addr, terminal, res) are the last of their name: the message before
     // them may hold the same names, written by whoever sent it.
     const Field* find_trusted(std::string_view name) const {
-        static constexpr std::string_view kAppended[] = {"exe", "hostname", "addr", "terminal", "res"};
-        if (std::find(std::begin(kAppended), std::end(kAppended), name) == std::end(kAppended)) return find(name);
+        const bool appended = name == "exe" || name == "hostname" || name == "addr" || name == "terminal" || name == "res";
+        if (!appended) return find(name);
         const Field* last = nullptr;
         for (const Field& f : fields) {
             if (f.name.size() < name.size() || f.name[0] != name[0]) continue;
@@ -109,6 +109,15 @@ struct Record {
         return last;
     }
 };
+
+bool ascii(std::string_view s) {
+    const char* p = s.data();
+    const char* end = p + s.size();
+    uint64_t high = 0;
+    for (; end - p >= 8; p += 8) high |= swar::load8(p);
+    for (; p < end; ++p) high |= static_cast<uint8_t>(*p);
+    return (high & 0x8080808080808080ULL) == 0;
+}
 
 struct Sockaddr {
     std::string family;
@@ -259,6 +268,19 @@ public:
             return;
         }
         sep();
+        if (s.size() <= max && printable(s)) {
+            // Quoted values (comm="bash"): only '"' and '\\' to escape.
+            char* p = reserve(2 * s.size() + 2);
+            char* const begin = p;
+            *p++ = '"';
+            for (char c : s) {
+                if (c == '"' || c == '\\') *p++ = '\\';
+                *p++ = c;
+            }
+            *p++ = '"';
+            len_ += static_cast<size_t>(p - begin);
+            return;
+        }
         if (utf8::is_valid(s)) {
             str_raw(cut(s, max));
         } else {
@@ -350,15 +372,38 @@ private:
         const char* end = p + s.size();
         for (; end - p >= 8; p += 8)
             if (!swar::all_json_plain(swar::load8(p))) return false;
-        bool ok = true;
-        for (; p < end; ++p) ok &= kPlain[static_cast<unsigned char>(*p)];
-        return ok;
+        return swar::all_json_plain(tail(p, static_cast<size_t>(end - p)));
     }
-    static constexpr auto kPlain = [] {
-        std::array<bool, 256> t{};
-        for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-        return t;
-    }();
+    // Printable ASCII, quotes and backslashes included: escaped here.
+    static bool printable(uint64_t w) {
+        const uint64_t high = (w | (w + swar::kOnes)) & swar::kHigh;
+        return !(high | swar::has_less(w, 0x20));
+    }
+    static bool printable(std::string_view s) {
+        const char* p = s.data();
+        const char* end = p + s.size();
+        for (; end - p >= 8; p += 8)
+            if (!printable(swar::load8(p))) return false;
+        return printable(tail(p, static_cast<size_t>(end - p)));
+    }
+    // The last n < 8 bytes in a word, the rest 'a' (plain and printable).
+    static uint64_t tail(const char* p, size_t n) {
+        uint64_t w = 0x6161616161616161ULL;
+        if (n & 4) {
+            uint32_t x;
+            std::memcpy(&x, p, 4);
+            w = w << 32 | x;
+            p += 4;
+        }
+        if (n & 2) {
+            uint16_t x;
+            std::memcpy(&x, p, 2);
+            w = w << 16 | x;
+            p += 2;
+        }
+        if (n & 1) w = w << 8 | static_cast<uint8_t>(*p);
+        return w;
+    }
     void str_raw(std::string_view s) {
         scratch_.assign(1, '"');
         json::append_escaped(scratch_, s);
@@ -446,22 +491,26 @@ std::string valid_utf8(std::string_view s, bool* changed) {
 }
 
 std::string resolve_path(std::string_view cwd, std::string_view name) {
-    std::string full = !name.empty() && name[0] == '/' ? std::string(name) : std::string(cwd) + "/" + std::string(name);
-    std::vector<std::string_view> parts;
-    std::string_view rest(full);
-    while (!rest.empty()) {
-        const size_t slash = rest.find('/');
-        std::string_view part = rest.substr(0, slash);
-        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-        if (part.empty() || part == ".") continue;
-        if (part == "..") {
-            if (!parts.empty()) parts.pop_back();
-            continue;
-        }
-        parts.push_back(part);
-    }
+    // Written in place: "/part" appended, ".." cuts back to the previous
+    // slash (one allocation, none per part).
     std::string out;
-    for (auto p : parts) out += "/" + std::string(p);
+    out.reserve(cwd.size() + name.size() + 2);
+    const auto add = [&out](std::string_view path) {
+        while (!path.empty()) {
+            const size_t slash = path.find('/');
+            const std::string_view part = path.substr(0, slash);
+            path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+            if (part.empty() || part == ".") continue;
+            if (part == "..") {
+                out.resize(out.empty() ? 0 : out.rfind('/'));
+                continue;
+            }
+            out += '/';
+            out += part;
+        }
+    };
+    if (name.empty() || name[0] != '/') add(cwd);
+    add(name);
     return out.empty() ? "/" : out;
 }
 
@@ -635,15 +684,20 @@ struct Converter::Impl {
     // record type and name, except for the few names whose type depends on
     // the value. Remembered per record type and position: records of one
     // type list the same names in the same order.
-    using Layout = std::vector<std::pair<std::string, int>>;
+    struct Known {
+        std::string name;
+        uint32_t tag;
+        int type;
+    };
+    using Layout = std::vector<Known>;  // in the order first seen
     std::unordered_map<int, Layout> layouts;
-    static int field_type(Layout& layout, int rtype, size_t pos, const char* name, const char* val) {
-        if (rtype == kTrustedApp || pos >= 256 || (name[0] == 'a' && std::strcmp(name, "acct") == 0))
-            return auparse_interp_adjust_type(rtype, name, val);
-        if (pos < layout.size() && std::strcmp(layout[pos].first.c_str(), name) == 0) return layout[pos].second;
-        const int ft = auparse_interp_adjust_type(rtype, name, val);
-        if (layout.size() <= pos) layout.resize(pos + 1, {std::string(), -1});
-        layout[pos] = {name, ft};
+    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val) {
+        if (rtype == kTrustedApp || name == "acct") return auparse_interp_adjust_type(rtype, name.data(), val);
+        if (pos < layout.size() && layout[pos].tag == tag && layout[pos].name == name) return layout[pos].type;
+        for (const Known& k : layout)
+            if (k.tag == tag && k.name == name) return k.type;
+        const int ft = auparse_interp_adjust_type(rtype, name.data(), val);
+        if (layout.size() < 256) layout.push_back({std::string(name), tag, ft});
         return ft;
     }
 
@@ -702,15 +756,16 @@ struct Converter::Impl {
             r.fields.reserve(rr.fields.size());
             Layout& layout = layouts[rr.type];
             for (size_t i = 0; i < rr.fields.size(); ++i) {
-                const char* name = rr.fields[i].name;
-                const char* raw = rr.fields[i].val;
+                const raw::Field& rf = rr.fields[i];
+                const char* name = rf.name;
+                const char* raw = rf.val;
                 if (!raw) continue;
-                if ((name[0] == 't' && std::strcmp(name, "type") == 0) || (name[0] == 'n' && std::strcmp(name, "node") == 0))
-                    continue;
-                Field f{name, raw};
-                if (!utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
+                Field f{{name, rf.name_len}, {raw, rf.val_len}};
+                if (f.name == "type" || f.name == "node") continue;
+                const uint32_t tag = f.tag;  // of the name as libauparse has it
+                if (!ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
                 if (interpret && !(execve && name[0] == 'a' && name[1] != 'r')) {
-                    const int ft = field_type(layout, rr.type, i, name, raw);
+                    const int ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw);
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
@@ -736,6 +791,24 @@ struct Converter::Impl {
         // Most records are short and their names distinct: a quick check
         // before the sort.
         if (r.fields.size() <= 48) {
+            // Tags in a small open-addressed table: only two equal tags
+            // send the record to the full check.
+            std::array<uint32_t, 128> seen{};  // 0: free (no name has tag 0 but the empty one)
+            bool maybe = false;
+            for (const Field& f : r.fields) {
+                if (f.tag == 0) {
+                    maybe = true;
+                    break;
+                }
+                size_t h = (f.tag * 2654435761U) >> 25;
+                while (seen[h] != 0 && seen[h] != f.tag) h = (h + 1) & 127;
+                if (seen[h] == f.tag) {
+                    maybe = true;
+                    break;
+                }
+                seen[h] = f.tag;
+            }
+            if (!maybe) return;
             bool dup = false;
             for (size_t i = 1; i < r.fields.size() && !dup; ++i)
                 for (size_t j = 0; j < i; ++j)

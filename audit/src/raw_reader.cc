@@ -44,6 +44,34 @@ char* strsplit(char* s, char** saved) {
     }
 }
 
+// strtoul(s, nullptr, base), and whether it set errno: plain digits here,
+// the rest (spaces, signs, "0x", overflow) by strtoul itself.
+unsigned long to_ulong(const char* s, int base, bool& err) {
+    const auto digit = [base](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (base == 16 && c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (base == 16 && c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    const auto ubase = static_cast<unsigned long>(base);
+    unsigned long v = 0;
+    const char* p = s;
+    int d = digit(*p);
+    if (d >= 0 && !(base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))) {
+        for (; (d = digit(*p)) >= 0; ++p) {
+            if (v > (ULONG_MAX - static_cast<unsigned long>(d)) / ubase) goto slow;
+            v = v * ubase + static_cast<unsigned long>(d);
+        }
+        err = false;
+        return v;
+    }
+slow:
+    errno = 0;
+    v = std::strtoul(s, nullptr, base);
+    err = errno != 0;
+    return v;
+}
+
 struct Stamp {
     time_t sec = 0;
     unsigned milli = 0;
@@ -54,15 +82,15 @@ struct Stamp {
 
 // str2event: strtoul's leniency (signs, spaces, trailing text) included.
 bool str2event(char* s, Stamp& e, time_t eoe_timeout) {
-    errno = 0;
-    const unsigned long sec = std::strtoul(s, nullptr, 10);
-    if (errno || sec > static_cast<unsigned long>(LONG_MAX - eoe_timeout - 1)) return false;
+    bool err = false;
+    const unsigned long sec = to_ulong(s, 10, err);
+    if (err || sec > static_cast<unsigned long>(LONG_MAX - eoe_timeout - 1)) return false;
     e.sec = static_cast<time_t>(sec);
     char* p = std::strchr(s, '.');
     if (p) {
         ++p;
-        const unsigned long milli = std::strtoul(p, nullptr, 10);
-        if (errno || milli > 999) return false;
+        const unsigned long milli = to_ulong(p, 10, err);
+        if (err || milli > 999) return false;
         e.milli = static_cast<unsigned>(milli);
         s = p;
     } else {
@@ -71,8 +99,8 @@ bool str2event(char* s, Stamp& e, time_t eoe_timeout) {
     p = std::strchr(s, ':');
     if (p) {
         ++p;
-        e.serial = std::strtoul(p, nullptr, 10);
-        if (errno) return false;
+        e.serial = to_ulong(p, 10, err);
+        if (err) return false;
     } else {
         e.serial = 0;
     }
@@ -236,77 +264,85 @@ bool Reader::parse_record(std::string_view line, Record& r) const {
         r.unknown_type = std::move(type_copy);
         return false;
     }
-    auto append = [&r](const char* name, const char* val) { r.fields.push_back({name, val}); };
+    auto append = [&r](const char* name, const char* val, size_t name_len, size_t val_len) {
+        r.fields.push_back({name, val, static_cast<uint32_t>(name_len), static_cast<uint32_t>(val_len)});
+    };
+    auto append_c = [&append](const char* name, const char* val) {
+        append(name, val, std::strlen(name), val ? std::strlen(val) : 0);
+    };
     do {
-        char* val = std::strchr(ptr, '=');
+        // The token ends where strsplit put its NUL.
+        char* const end = saved ? saved : ptr + std::strlen(ptr);
+        char* val = static_cast<char*>(std::memchr(ptr, '=', static_cast<size_t>(end - ptr)));
         if (val) {
             if (*ptr == 'm' && std::strncmp(ptr, "msg=", 4) == 0) {
                 if (ptr[4] == 'a') continue;
                 if (ptr[4] == '\'') {
                     ptr += 5;
-                    val = std::strchr(ptr, '=');
+                    val = static_cast<char*>(std::memchr(ptr, '=', static_cast<size_t>(end - ptr)));
                     if (!val) continue;
                 }
             }
             *val++ = 0;
             if (*ptr == '(') ++ptr;
             char* name = ptr;
-            size_t len = std::strlen(val);
+            const size_t name_len = static_cast<size_t>(val - 1 - name);
+            size_t len = static_cast<size_t>(end - val);
             if (!len) continue;
             if (val[len - 1] == ':') val[--len] = 0;
             if (len && val[len - 1] == ',') val[--len] = 0;
             if (len && val[len - 1] == '\'') val[--len] = 0;
             if (len && val[len - 1] == ')' && std::strcmp(val, "(none)") != 0 && std::strcmp(val, "(null)") != 0)
                 val[--len] = 0;
-            if (std::strcmp(name, "key") == 0 && *val != '(') {
+            if (name_len == 3 && std::memcmp(name, "key", 3) == 0 && *val != '(') {
                 if (*val == '"') {
-                    append(name, val);
+                    append(name, val, name_len, len);
                 } else {
                     // Several keys, hex-encoded and joined by 0x01: one
                     // "key" field each.
                     auto keys = unescape(val);
                     if (!keys) {
-                        append(name, nullptr);
+                        append_c(name, nullptr);
                         continue;
                     }
                     char* kept = nullptr;
                     static const char kSep[2] = {AUDIT_KEY_SEPARATOR, 0};
                     for (char* k = strtok_r(keys.get(), kSep, &kept); k; k = strtok_r(nullptr, kSep, &kept)) {
                         r.extra.push_back(escape_key(k));
-                        append("key", r.extra.back().get());
+                        append_c("key", r.extra.back().get());
                     }
                 }
                 continue;
             }
-            append(name, val);
+            append(name, val, name_len, len);
             const size_t cnt = r.fields.size();
             if (cnt == 1 && std::strcmp(name, "node") == 0) {
                 offset = 1;
             } else if (cnt == 1 + offset && std::strcmp(name, "type") == 0) {
                 r.type = audit_name_to_msg_type(val);
             } else if ((cnt == 2 + offset || cnt == 11 + offset) && std::strcmp(name, "arch") == 0) {
-                errno = 0;
-                const unsigned long v = std::strtoul(val, nullptr, 16);
-                r.machine = errno ? -2 : audit_elf_to_machine(static_cast<unsigned>(v));
+                bool err = false;
+                const unsigned long v = to_ulong(val, 16, err);
+                r.machine = err ? -2 : audit_elf_to_machine(static_cast<unsigned>(v));
             } else if ((cnt == 3 + offset || cnt == 12 + offset) && std::strcmp(name, "syscall") == 0) {
-                errno = 0;
-                r.syscall = static_cast<int>(std::strtoul(val, nullptr, 10));
-                if (errno) r.syscall = -1;
+                bool err = false;
+                r.syscall = static_cast<int>(to_ulong(val, 10, err));
+                if (err) r.syscall = -1;
             } else if (cnt == 6 + offset && std::strcmp(name, "a0") == 0) {
-                errno = 0;
-                r.a0 = std::strtoull(val, nullptr, 16);
-                if (errno) r.a0 = static_cast<unsigned long long>(-1LL);
+                bool err = false;
+                r.a0 = to_ulong(val, 16, err);
+                if (err) r.a0 = static_cast<unsigned long long>(-1LL);
             } else if (cnt == 7 + offset && std::strcmp(name, "a1") == 0) {
-                errno = 0;
-                r.a1 = std::strtoull(val, nullptr, 16);
-                if (errno) r.a1 = static_cast<unsigned long long>(-1LL);
+                bool err = false;
+                r.a1 = to_ulong(val, 16, err);
+                if (err) r.a1 = static_cast<unsigned long long>(-1LL);
             }
         } else if (r.type == AUDIT_AVC || r.type == AUDIT_USER_AVC) {
             // SELinux's avc messages leave two fields unnamed.
             const size_t cnt = r.fields.size();
             if (cnt == 1 + offset) {
                 if (std::strncmp(ptr, "avc", 3) == 0) continue;
-                append("seresult", ptr);
+                append_c("seresult", ptr);
             } else if (cnt == 2 + offset && *ptr == '{') {
                 std::string perms;
                 ptr = strsplit(nullptr, &saved);
@@ -321,7 +357,7 @@ bool Reader::parse_record(std::string_view line, Record& r) const {
                     ptr = strsplit(nullptr, &saved);
                 }
                 r.extra.push_back(dup(perms.c_str(), perms.size()));
-                append("seperms", r.extra.back().get());
+                append_c("seperms", r.extra.back().get());
             }
         }
     } while ((ptr = strsplit(nullptr, &saved)));

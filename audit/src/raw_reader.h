@@ -21,6 +21,7 @@ namespace tlog::audit::raw {
 struct Field {
     const char* name;
     const char* val;  // null for a malformed virtual key (libauparse keeps it so)
+    uint32_t name_len, val_len;
 };
 
 // One line of the log, split in place: names and values point into `text`
