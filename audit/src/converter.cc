@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <forward_list>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -86,8 +87,6 @@ struct Record {
     std::vector<Field> fields;
 
     const Field* find(std::string_view name) const {
-        // Length and first byte first: most names differ there, and the
-        // summary looks up some twenty names.
         const uint32_t tag = Field::name_tag(name);
         for (const Field& f : fields)
             if (f.tag == tag && f.name == name) return &f;
@@ -150,11 +149,12 @@ struct Event {
     std::optional<Sockaddr> sockaddr;
     std::string rec;
     std::vector<std::pair<uint64_t, std::string>> joined_failures;  // serial, time
-    // Text the fields point to that is not libauparse's: names made valid or
-    // unique, type names read from the record's text. A deque: its strings
-    // do not move as it grows.
-    std::deque<std::string> owned;
-    std::string_view own(std::string s) { return owned.emplace_back(std::move(s)); }
+    // Text the fields point to that is not the reader's (or libauparse's):
+    // names made valid or unique, type names read from the record's text,
+    // uncached interpretations. A list: its strings do not move as it
+    // grows, and an event that needs none allocates nothing.
+    std::forward_list<std::string> owned;
+    std::string_view own(std::string s) { return owned.emplace_front(std::move(s)); }
     std::string_view own_nonempty(std::string s) { return s.empty() ? std::string_view() : own(std::move(s)); }
 };
 
@@ -737,8 +737,8 @@ struct Converter::Impl {
     // takes from libauparse, the same text.
     void read_raw_records(const raw::Event& re, Event& e) {
         const std::string& host = e.host;
-        // libauparse gives neither types nor interpretations for an event
-        // at time 0.
+        // libauparse gives no fields (auparse_get_field_name and _str are
+        // null) for an event at time 0.
         const bool interpret = re.sec != 0;
         // The list of an ENRICHED record's own interpretations is
         // libauparse's, global: none may be left from other text.
@@ -755,7 +755,7 @@ struct Converter::Impl {
             if (enriched) _auparse_load_interpretations(rr.interp);
             r.fields.reserve(rr.fields.size());
             Layout& layout = layouts[rr.type];
-            for (size_t i = 0; i < rr.fields.size(); ++i) {
+            for (size_t i = 0; interpret && i < rr.fields.size(); ++i) {
                 const raw::Field& rf = rr.fields[i];
                 const char* name = rf.name;
                 const char* raw = rf.val;
@@ -764,7 +764,7 @@ struct Converter::Impl {
                 if (f.name == "type" || f.name == "node") continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
                 if (!ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
-                if (interpret && !(execve && name[0] == 'a' && name[1] != 'r')) {
+                if (!(execve && name[0] == 'a' && name[1] != 'r')) {
                     const int ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw);
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {

@@ -82,16 +82,16 @@ struct Stamp {
 
 // str2event: strtoul's leniency (signs, spaces, trailing text) included.
 bool str2event(char* s, Stamp& e, time_t eoe_timeout) {
+    // Stored as libauparse stores them: into a time_t ("-5" is -5) and an
+    // unsigned int (cut to 32 bits) before the range checks.
     bool err = false;
-    const unsigned long sec = to_ulong(s, 10, err);
-    if (err || sec > static_cast<unsigned long>(LONG_MAX - eoe_timeout - 1)) return false;
-    e.sec = static_cast<time_t>(sec);
+    e.sec = static_cast<time_t>(to_ulong(s, 10, err));
+    if (err || e.sec > LONG_MAX - eoe_timeout - 1) return false;
     char* p = std::strchr(s, '.');
     if (p) {
         ++p;
-        const unsigned long milli = to_ulong(p, 10, err);
-        if (err || milli > 999) return false;
-        e.milli = static_cast<unsigned>(milli);
+        e.milli = static_cast<unsigned>(to_ulong(p, 10, err));
+        if (err || e.milli > 999) return false;
         s = p;
     } else {
         e.milli = 0;
