@@ -75,7 +75,8 @@ struct Field {
     // differ, and most different names have different tags.
     static uint32_t name_tag(std::string_view n) {
         if (n.empty()) return 0;
-        return static_cast<uint32_t>(std::min<size_t>(n.size(), 255)) | static_cast<uint32_t>(static_cast<uint8_t>(n[0])) << 8 |
+        return static_cast<uint32_t>(std::min<size_t>(n.size(), 255)) |
+               static_cast<uint32_t>(static_cast<uint8_t>(n[0])) << 8 |
                static_cast<uint32_t>(static_cast<uint8_t>(n[n.size() > 1 ? 1 : 0])) << 16 |
                static_cast<uint32_t>(static_cast<uint8_t>(n.back())) << 24;
     }
@@ -96,7 +97,8 @@ struct Record {
     // addr, terminal, res) are the last of their name: the message before
     // them may hold the same names, written by whoever sent it.
     const Field* find_trusted(std::string_view name) const {
-        const bool appended = name == "exe" || name == "hostname" || name == "addr" || name == "terminal" || name == "res";
+        const bool appended =
+            name == "exe" || name == "hostname" || name == "addr" || name == "terminal" || name == "res";
         if (!appended) return find(name);
         const Field* last = nullptr;
         for (const Field& f : fields) {
@@ -517,8 +519,8 @@ std::string resolve_path(std::string_view cwd, std::string_view name) {
 struct Converter::Impl {
     Options opts;
     Output out;
-    auparse_state_t* au = nullptr;         // Options::libauparse_events
-    std::optional<raw::Reader> reader;     // otherwise
+    auparse_state_t* au = nullptr;      // Options::libauparse_events
+    std::optional<raw::Reader> reader;  // otherwise
     uint64_t count = 0;
     uint64_t seq = 0;
     std::unordered_map<std::string, Process> procs;  // "host\0pid"
@@ -672,7 +674,7 @@ struct Converter::Impl {
                             f.interp = e.own_nonempty(legacy_interpretation(a, f.raw));
                         }
                     }
-                    r.fields.push_back(std::move(f));
+                    r.fields.push_back(f);
                 } while (auparse_next_field(a) > 0);
             }
             unique_names(r, e);
@@ -776,7 +778,7 @@ struct Converter::Impl {
                         f.interp = e.own_nonempty(compute());
                     }
                 }
-                r.fields.push_back(std::move(f));
+                r.fields.push_back(f);
             }
             if (enriched) _auparse_free_interpretations();
             unique_names(r, e);
@@ -1325,8 +1327,7 @@ struct Converter::Impl {
         remember(e);
         ++count;
         json.assign(trimmed_w ? trimmed_w->text() : w.text());
-        out(json, key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
-            e.serial);
+        out(json, key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli, e.serial);
         // A huge event (argv in the megabytes) leaves a huge buffer: memory
         // stays flat only if it is given back.
         if (w.capacity() > 1024 * 1024) w = Writer(4096);
@@ -1338,7 +1339,8 @@ Converter::Converter(Options opts, Output out) : impl_(std::make_unique<Impl>())
     impl_->opts = std::move(opts);
     impl_->out = std::move(out);
     if (!impl_->opts.libauparse_events) {
-        impl_->reader.emplace(raw::Reader::eoe_timeout(), [impl = impl_.get()](const raw::Event& e) { impl->raw_event(e); });
+        impl_->reader.emplace(raw::Reader::eoe_timeout(),
+                              [impl = impl_.get()](const raw::Event& e) { impl->raw_event(e); });
         return;
     }
     impl_->au = auparse_init(AUSOURCE_FEED, nullptr);

@@ -163,8 +163,10 @@ std::unique_ptr<char[]> dup(const char* s, size_t n) {
 unsigned char x2c(const unsigned char* b) {
     static const char kDigits[17] = "0123456789ABCDEF";
     unsigned char total = 0;
-    if (const char* p = std::strchr(kDigits, std::toupper(b[0]))) total = static_cast<unsigned char>((p - kDigits) & 0x0F) << 4;
-    if (const char* p = std::strchr(kDigits, std::toupper(b[1]))) total += static_cast<unsigned char>((p - kDigits) & 0x0F);
+    if (const char* p = std::strchr(kDigits, std::toupper(b[0])))
+        total = static_cast<unsigned char>((p - kDigits) & 0x0F) << 4;
+    if (const char* p = std::strchr(kDigits, std::toupper(b[1])))
+        total += static_cast<unsigned char>((p - kDigits) & 0x0F);
     return total;
 }
 

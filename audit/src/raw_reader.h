@@ -27,7 +27,7 @@ struct Field {
 // One line of the log, split in place: names and values point into `text`
 // or `extra` and stay valid while the record lives (moves included).
 struct Record {
-    std::vector<char> text;  // reused: records are recycled
+    std::vector<char> text;                      // reused: records are recycled
     std::vector<std::unique_ptr<char[]>> extra;  // names and values libauparse builds itself
     const char* interp = nullptr;                // ENRICHED: the text after 0x1D
     std::string unknown_type;                    // the text after "type=" when the type is unknown
@@ -92,7 +92,7 @@ private:
     std::vector<Slot> slots_;
     int maxi_ = -1;
     int ready_ = 0;
-    Slot* current_ = nullptr;  // the event being given: emptied on the next call
+    Slot* current_ = nullptr;    // the event being given: emptied on the next call
     std::vector<Record> spare_;  // records of given events, their buffers kept
 };
 

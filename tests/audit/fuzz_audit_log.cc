@@ -25,8 +25,8 @@ std::vector<std::string> convert(std::string_view text, bool libauparse) {
     o.default_host = "fuzz";
     o.libauparse_events = libauparse;
     std::vector<std::string> events;
-    tlog::audit::Converter c(o, [&](const std::string& json, const tlog::audit::SessionKey& key,
-                                    std::string_view rec, uint64_t time_ms, uint64_t serial) {
+    tlog::audit::Converter c(o, [&](const std::string& json, const tlog::audit::SessionKey& key, std::string_view rec,
+                                    uint64_t time_ms, uint64_t serial) {
         if (json.size() > o.max_event_size || !tlog::utf8::is_valid(json)) abort();
         (void)tlog::json::parse(json, "event");  // throws (and the fuzzer reports) on invalid JSON
         events.push_back(json + ' ' + key.host + ' ' + std::to_string(key.ses) + ' ' + std::string(rec) + ' ' +
@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (size_t i = 0; i < std::max(ours.size(), theirs.size()); ++i) {
             if (i < ours.size() && i < theirs.size() && ours[i] == theirs[i]) continue;
             std::fprintf(stderr, "event %zu differs:\n reader:     %s\n libauparse: %s\n", i,
-                         i < ours.size() ? ours[i].c_str() : "(none)", i < theirs.size() ? theirs[i].c_str() : "(none)");
+                         i < ours.size() ? ours[i].c_str() : "(none)",
+                         i < theirs.size() ? theirs[i].c_str() : "(none)");
             break;
         }
         abort();
