@@ -89,17 +89,38 @@ struct Record {
 
     const Field* find(std::string_view name) const {
         const uint32_t tag = Field::name_tag(name);
+        // The summary looks up some forty names in the main record: from
+        // the third look-up on, through a table of the first of each name.
+        if (fields.size() <= kIndexed && ++finds > 2) {
+            if (finds == 3) build_index();
+            for (size_t h = slot(tag); index[h] != 0; h = (h + 1) % index.size()) {
+                const Field& f = fields[index[h] - 1U];
+                if (f.tag == tag && f.name == name) return &f;
+            }
+            return nullptr;
+        }
         for (const Field& f : fields)
             if (f.tag == tag && f.name == name) return &f;
         return nullptr;
     }
+    // Look-ups after the record is complete (names made unique): the
+    // table and the flag are built on demand and not kept up to date.
+    static constexpr size_t kIndexed = 64;
+    mutable unsigned finds = 0;
+    mutable int tilde = -1;
+    mutable std::array<uint8_t, 128> index{};  // field number + 1, 0: free
+    static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 25; }
+    void build_index() const;
+    bool has_tilde() const;
+
     // The fields libaudit appends after a user-space message (exe, hostname,
     // addr, terminal, res) are the last of their name: the message before
     // them may hold the same names, written by whoever sent it.
     const Field* find_trusted(std::string_view name) const {
         const bool appended =
             name == "exe" || name == "hostname" || name == "addr" || name == "terminal" || name == "res";
-        if (!appended) return find(name);
+        // Without a '~' in any name, names are unique: the last is the first.
+        if (!appended || !has_tilde()) return find(name);
         const Field* last = nullptr;
         for (const Field& f : fields) {
             if (f.name.size() < name.size() || f.name[0] != name[0]) continue;
@@ -118,6 +139,32 @@ bool ascii(std::string_view s) {
     for (; end - p >= 8; p += 8) high |= swar::load8(p);
     for (; p < end; ++p) high |= static_cast<uint8_t>(*p);
     return (high & 0x8080808080808080ULL) == 0;
+}
+
+bool Record::has_tilde() const {
+    if (tilde < 0) {
+        tilde = 0;
+        for (const Field& f : fields)
+            if (f.name.find('~') != std::string_view::npos) tilde = 1;
+    }
+    return tilde == 1;
+}
+
+void Record::build_index() const {
+    index.fill(0);
+    for (size_t i = 0; i < fields.size(); ++i) {
+        const Field& f = fields[i];
+        size_t h = slot(f.tag);
+        bool seen = false;
+        for (; index[h] != 0; h = (h + 1) % index.size()) {
+            const Field& g = fields[index[h] - 1U];
+            if (g.tag == f.tag && g.name == f.name) {
+                seen = true;
+                break;
+            }
+        }
+        if (!seen) index[h] = static_cast<uint8_t>(i + 1);
+    }
 }
 
 struct Sockaddr {
@@ -691,15 +738,28 @@ struct Converter::Impl {
         uint32_t tag;
         int type;
     };
-    using Layout = std::vector<Known>;  // in the order first seen
+    struct Layout {
+        std::vector<Known> known;  // in the order first seen
+        std::array<int16_t, 512> slots{};
+        Layout() { slots.fill(-1); }
+        static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
+    };
     std::unordered_map<int, Layout> layouts;
-    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val) {
+    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag,
+                          const char* val) {
         if (rtype == kTrustedApp || name == "acct") return auparse_interp_adjust_type(rtype, name.data(), val);
-        if (pos < layout.size() && layout[pos].tag == tag && layout[pos].name == name) return layout[pos].type;
-        for (const Known& k : layout)
+        auto& known = layout.known;
+        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) return known[pos].type;
+        size_t h = Layout::slot(tag);
+        for (; layout.slots[h] >= 0; h = (h + 1) % layout.slots.size()) {
+            const Known& k = known[static_cast<size_t>(layout.slots[h])];
             if (k.tag == tag && k.name == name) return k.type;
+        }
         const int ft = auparse_interp_adjust_type(rtype, name.data(), val);
-        if (layout.size() < 256) layout.push_back({std::string(name), tag, ft});
+        if (known.size() < 256) {
+            layout.slots[h] = static_cast<int16_t>(known.size());
+            known.push_back({std::string(name), tag, ft});
+        }
         return ft;
     }
 
@@ -708,21 +768,31 @@ struct Converter::Impl {
     // a0 and a1 (auparse_do_interpretation's idata; the field's name only
     // picks an ENRICHED record's own interpretation, not asked here): with
     // all of them in the key, a cached answer is the one libauparse gives.
-    std::unordered_map<std::string, std::string> contextual;
-    std::string ctx_key;
+    struct Hash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+    };
+    std::unordered_map<std::string, std::string, Hash, std::equal_to<>> contextual;
     template <typename Compute>
     const std::string& contextual_interpretation(int ft, const raw::Record& r, std::string_view raw,
                                                  Compute&& compute) {
-        ctx_key.assign(1, static_cast<char>(ft));
-        const auto add = [this](const auto& v) { ctx_key.append(reinterpret_cast<const char*>(&v), sizeof v); };
-        add(r.machine);
-        add(r.syscall);
-        add(r.a0);
-        add(r.a1);
-        ctx_key += raw;
-        auto it = contextual.find(ctx_key);
+        // Type, context, value: built on the stack (raw is at most 64 bytes).
+        char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + 64];
+        size_t n = 0;
+        key[n++] = static_cast<char>(ft);
+        const auto add = [&](const void* v, size_t size) {
+            std::memcpy(key + n, v, size);
+            n += size;
+        };
+        add(&r.machine, sizeof r.machine);
+        add(&r.syscall, sizeof r.syscall);
+        add(&r.a0, sizeof r.a0);
+        add(&r.a1, sizeof r.a1);
+        add(raw.data(), std::min(raw.size(), size_t{64}));
+        const std::string_view k(key, n);
+        auto it = contextual.find(k);
         if (it != contextual.end()) return it->second;
-        return contextual.emplace(ctx_key, compute()).first->second;
+        return contextual.emplace(std::string(k), compute()).first->second;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
