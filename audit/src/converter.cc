@@ -71,14 +71,13 @@ struct Field {
 
     Field(std::string_view n, std::string_view r) : name(n), raw(r), tag(name_tag(n)) {}
     void rename(std::string_view n) { name = n, tag = name_tag(n); }
-    // Length, first, second and last byte: two names with different tags
-    // differ, and most different names have different tags.
+    // A hash of the name (FNV-1a; 0 only for the empty name): two names
+    // with different tags differ; equal tags are compared byte by byte.
     static uint32_t name_tag(std::string_view n) {
         if (n.empty()) return 0;
-        return static_cast<uint32_t>(std::min<size_t>(n.size(), 255)) |
-               static_cast<uint32_t>(static_cast<uint8_t>(n[0])) << 8 |
-               static_cast<uint32_t>(static_cast<uint8_t>(n[n.size() > 1 ? 1 : 0])) << 16 |
-               static_cast<uint32_t>(static_cast<uint8_t>(n.back())) << 24;
+        uint32_t h = 2166136261U;
+        for (char c : n) h = (h ^ static_cast<uint8_t>(c)) * 16777619U;
+        return h | 1U;
     }
 };
 
