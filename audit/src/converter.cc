@@ -744,8 +744,7 @@ struct Converter::Impl {
         static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
     };
     std::unordered_map<int, Layout> layouts;
-    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag,
-                          const char* val) {
+    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val) {
         if (rtype == kTrustedApp || name == "acct") return auparse_interp_adjust_type(rtype, name.data(), val);
         auto& known = layout.known;
         if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) return known[pos].type;

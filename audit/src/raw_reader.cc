@@ -16,6 +16,16 @@
 
 namespace tlog::audit::raw {
 
+// The records of an event come one after the other: the last time stamp's
+// text and what it read as.
+struct LastStamp {
+    std::string text;
+    time_t sec = 0;
+    unsigned milli = 0;
+    unsigned long serial = 0;
+    bool ok = false;
+};
+
 namespace {
 
 // audit_strsplit_r: the next token between spaces; `saved` is null at the end.
@@ -58,8 +68,10 @@ unsigned long to_ulong(const char* s, int base, bool& err) {
     const char* p = s;
     int d = digit(*p);
     if (d >= 0 && !(base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))) {
+        // Fifteen digits cannot overflow in either base: longer ones go
+        // the slow way.
         for (; (d = digit(*p)) >= 0; ++p) {
-            if (v > (ULONG_MAX - static_cast<unsigned long>(d)) / ubase) goto slow;
+            if (p - s >= 15) goto slow;
             v = v * ubase + static_cast<unsigned long>(d);
         }
         err = false;
@@ -109,7 +121,7 @@ bool str2event(char* s, Stamp& e, time_t eoe_timeout) {
 
 // extract_timestamp: from the first 80 bytes of the line (340 when it
 // starts with a node name).
-bool extract_timestamp(std::string_view line, Stamp& e, time_t eoe_timeout) {
+bool extract_timestamp(std::string_view line, Stamp& e, time_t eoe_timeout, LastStamp& last) {
     const size_t n = std::min(line.size(), line.starts_with('n') ? size_t{340} : size_t{80});
     char tmp[344];
     std::memcpy(tmp, line.data(), n);
@@ -131,7 +143,14 @@ bool extract_timestamp(std::string_view line, Stamp& e, time_t eoe_timeout) {
     if (!p) return false;
     ++p;
     if (char* end = std::strchr(p, ')')) *end = 0;
-    return str2event(p, e, eoe_timeout);
+    if (last.text == p) {
+        e.sec = last.sec, e.milli = last.milli, e.serial = last.serial;
+        return last.ok;
+    }
+    last.text = p;
+    last.ok = str2event(p, e, eoe_timeout);
+    last.sec = e.sec, last.milli = e.milli, last.serial = e.serial;
+    return last.ok;
 }
 
 bool same_event(const Event& a, const Stamp& b) {
@@ -217,7 +236,11 @@ std::unique_ptr<char[]> escape_key(const char* s) {
 
 }  // namespace
 
-Reader::Reader(time_t eoe_timeout, Callback cb) : eoe_timeout_(eoe_timeout), cb_(std::move(cb)) {}
+Reader::Reader(time_t eoe_timeout, Callback cb)
+    : eoe_timeout_(eoe_timeout), cb_(std::move(cb)), last_stamp_(std::make_unique<LastStamp>()) {}
+Reader::~Reader() = default;
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
 
 time_t Reader::eoe_timeout() {
     std::ifstream in("/etc/audit/auditd.conf");
@@ -426,7 +449,7 @@ bool Reader::next_event() {
     std::string_view line;
     while (next_line(line)) {
         Stamp st;
-        if (!extract_timestamp(line, st, eoe_timeout_)) continue;
+        if (!extract_timestamp(line, st, eoe_timeout_, *last_stamp_)) continue;
         bool built = false;
         for (int i = 0; i <= maxi_; ++i) {
             Slot& s = slots_[static_cast<size_t>(i)];

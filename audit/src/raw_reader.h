@@ -40,6 +40,8 @@ struct Record {
     std::vector<Field> fields;
 };
 
+struct LastStamp;
+
 struct Event {
     time_t sec = 0;
     unsigned milli = 0;
@@ -59,6 +61,11 @@ public:
     using Callback = std::function<void(const Event&)>;
     // eoe_timeout: auditd.conf's end_of_event_timeout (see eoe_timeout()).
     Reader(time_t eoe_timeout, Callback cb);
+    ~Reader();
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    Reader(Reader&&) noexcept;
+    Reader& operator=(Reader&&) noexcept;
     void feed(std::string_view text);
     // Completes events older than end_of_event_timeout against `now`.
     void age(time_t now);
@@ -94,6 +101,7 @@ private:
     int ready_ = 0;
     Slot* current_ = nullptr;    // the event being given: emptied on the next call
     std::vector<Record> spare_;  // records of given events, their buffers kept
+    std::unique_ptr<LastStamp> last_stamp_;
 };
 
 }  // namespace tlog::audit::raw
