@@ -813,6 +813,7 @@ struct Converter::Impl {
         // The list of an ENRICHED record's own interpretations is
         // libauparse's, global: none may be left from other text.
         _auparse_free_interpretations();
+        e.records.reserve(re.records.size());
         for (const raw::Record& rr : re.records) {
             Record r;
             r.type = rr.type;
