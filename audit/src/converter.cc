@@ -347,12 +347,12 @@ public:
             if (!first_) *p++ = ',';
             first_ = false;
             *p++ = '"';
-            std::memcpy(p, k.data(), k.size());
+            copy(p, k.data(), k.size());
             p += k.size();
             *p++ = '"';
             *p++ = ':';
             *p++ = '"';
-            std::memcpy(p, v.data(), v.size());
+            copy(p, v.data(), v.size());
             p += v.size();
             *p++ = '"';
             len_ += static_cast<size_t>(p - begin);
@@ -403,6 +403,29 @@ private:
         std::memcpy(reserve(s.size()), s.data(), s.size());
         len_ += s.size();
     }
+    // memcpy for the short names and values most fields have, without the
+    // call: two overlapping moves of a fixed size.
+    static void copy(char* d, const char* s, size_t n) {
+        if (n > 16) {
+            std::memcpy(d, s, n);
+        } else if (n >= 8) {
+            uint64_t a, b;
+            std::memcpy(&a, s, 8);
+            std::memcpy(&b, s + n - 8, 8);
+            std::memcpy(d, &a, 8);
+            std::memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            std::memcpy(&a, s, 4);
+            std::memcpy(&b, s + n - 4, 4);
+            std::memcpy(d, &a, 4);
+            std::memcpy(d + n - 4, &b, 4);
+        } else if (n > 0) {
+            d[0] = s[0];
+            d[n / 2] = s[n / 2];
+            d[n - 1] = s[n - 1];
+        }
+    }
     // [,]"s" then `closing`, for plain `s`.
     void quoted(std::string_view s, std::string_view closing) {
         char* p = reserve(s.size() + closing.size() + 2);
@@ -410,9 +433,9 @@ private:
         if (!first_) *p++ = ',';
         first_ = false;
         *p++ = '"';
-        std::memcpy(p, s.data(), s.size());
+        copy(p, s.data(), s.size());
         p += s.size();
-        std::memcpy(p, closing.data(), closing.size());
+        copy(p, closing.data(), closing.size());
         p += closing.size();
         len_ += static_cast<size_t>(p - begin);
     }
@@ -835,7 +858,8 @@ struct Converter::Impl {
                 const char* raw = rf.val;
                 if (!raw) continue;
                 Field f{{name, rf.name_len}, {raw, rf.val_len}};
-                if (f.name == "type" || f.name == "node") continue;
+                static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
+                if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
                 if (!ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
                 if (!(execve && name[0] == 'a' && name[1] != 'r')) {
