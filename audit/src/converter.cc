@@ -1381,7 +1381,9 @@ struct Converter::Impl {
     void bound_caches() {
         if (id_names.size() >= 65536) id_names.clear();
         if (interpretations.size() >= 65536) interpretations.clear();
-        if (contextual.size() >= 65536) contextual.clear();
+        // Smaller: it also holds values seen once (pointers in a0-a3), and
+        // memory is to stay flat (a few MB) whatever the log.
+        if (contextual.size() >= 16384) contextual.clear();
     }
 
     void process(Event& e) {
