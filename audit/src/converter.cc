@@ -1285,27 +1285,100 @@ struct Converter::Impl {
 
     // Top-level copies of the main record's fields, decoded: numbers as
     // numbers, names next to ids, strings without their encoding.
+    // The main record's fields the summary reads, found in one pass over
+    // the record: `first` as Record::find gives them, `trusted` as
+    // Record::find_trusted does (the same but for the names libaudit
+    // appends).
+    enum SummaryName {
+        kPid,
+        kPpid,
+        kAuid,
+        kUid,
+        kEuid,
+        kSuid,
+        kFsuid,
+        kGid,
+        kEgid,
+        kSyscall,
+        kSuccess,
+        kExit,
+        kComm,
+        kExe,
+        kTty,
+        kKey,
+        kOp,
+        kAcct,
+        kHostname,
+        kAddr,
+        kTerminal,
+        kRes,
+        kRule,
+        kService,
+        kRhost,
+        kReason,
+        kKinds,
+        kSummaryNames
+    };
+    static constexpr std::string_view kSummaryNames_[kSummaryNames] = {
+        "pid",      "ppid",    "auid",     "uid",  "euid", "suid",    "fsuid", "gid",    "egid",
+        "syscall",  "success", "exit",     "comm", "exe",  "tty",     "key",   "op",     "acct",
+        "hostname", "addr",    "terminal", "res",  "rule", "service", "rhost", "reason", "kinds"};
+    static bool appended(int i) { return i == kExe || i == kHostname || i == kAddr || i == kTerminal || i == kRes; }
+    static int summary_name(std::string_view name, uint32_t tag) {
+        static const auto table = [] {
+            std::array<int8_t, 128> t{};
+            t.fill(-1);
+            for (int i = 0; i < kSummaryNames; ++i) {
+                size_t h = Record::slot(Field::name_tag(kSummaryNames_[i]));
+                while (t[h] >= 0) h = (h + 1) % t.size();
+                t[h] = static_cast<int8_t>(i);
+            }
+            return t;
+        }();
+        for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size())
+            if (kSummaryNames_[table[h]] == name) return table[h];
+        return -1;
+    }
+    struct Summary {
+        std::array<const Field*, kSummaryNames> first{}, trusted{};
+        const Field* get(int i) const { return appended(i) ? trusted[i] : first[i]; }
+    };
+    static Summary summary_fields(const Record& r) {
+        Summary s;
+        for (const Field& f : r.fields) {
+            if (const int i = summary_name(f.name, f.tag); i >= 0) {
+                if (!s.first[i]) s.first[i] = &f;
+                s.trusted[i] = &f;
+            } else if (const size_t t = f.name.find('~'); t != std::string_view::npos) {
+                // "exe~2": what a forged copy before libaudit's own was renamed to.
+                const std::string_view prefix = f.name.substr(0, t);
+                if (const int j = summary_name(prefix, Field::name_tag(prefix)); j >= 0 && appended(j))
+                    s.trusted[j] = &f;
+            }
+        }
+        return s;
+    }
+
     static void write_summary(Writer& w, const Event& e) {
-        const Record& r = *e.main;
-        static constexpr std::pair<const char*, const char*> kIds[] = {
-            {"auid", "auid_name"},   {"uid", "uid_name"}, {"euid", "euid_name"}, {"suid", "suid_name"},
-            {"fsuid", "fsuid_name"}, {"gid", "gid_name"}, {"egid", "egid_name"}};
-        static constexpr const char* kNums[] = {"pid", "ppid"};
-        static constexpr const char* kStrings[] = {"comm", "exe",      "tty",   "key",      "op",
-                                                   "acct", "hostname", "addr",  "terminal", "res",
-                                                   "rule", "service",  "rhost", "reason",   "kinds"};
-        for (const char* n : kNums) {
-            if (const Field* f = r.find(n)) {
+        const Summary s = summary_fields(*e.main);
+        static constexpr std::pair<int, const char*> kIds[] = {
+            {kAuid, "auid_name"},   {kUid, "uid_name"}, {kEuid, "euid_name"}, {kSuid, "suid_name"},
+            {kFsuid, "fsuid_name"}, {kGid, "gid_name"}, {kEgid, "egid_name"}};
+        static constexpr int kNums[] = {kPid, kPpid};
+        static constexpr int kStrings[] = {kComm,     kExe, kTty,  kKey,     kOp,    kAcct,   kHostname, kAddr,
+                                           kTerminal, kRes, kRule, kService, kRhost, kReason, kKinds};
+        for (const int n : kNums) {
+            if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(n);
+                    w.key(kSummaryNames_[n]);
                     w.num(*v);
                 }
             }
         }
         for (const auto& [n, name_key] : kIds) {
-            if (const Field* f = r.find(n)) {
+            if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(n);
+                    w.key(kSummaryNames_[n]);
                     w.num(*v);
                     if (!f->interp.empty()) {
                         w.key(name_key);
@@ -1317,17 +1390,17 @@ struct Converter::Impl {
         if (!e.syscall.empty()) {
             w.key("syscall");
             w.str(e.syscall);
-            if (const Field* f = r.find("syscall"); f && !f->interp.empty()) {
+            if (const Field* f = s.get(kSyscall); f && !f->interp.empty()) {
                 if (auto v = number<uint64_t>(f->raw)) {
                     w.key("syscall_nr");
                     w.num(*v);
                 }
             }
-            if (const Field* f = r.find("success")) {
+            if (const Field* f = s.get(kSuccess)) {
                 w.key("success");
                 w.boolean(f->raw == "yes");
             }
-            if (const Field* f = r.find("exit")) {
+            if (const Field* f = s.get(kExit)) {
                 if (auto v = number<int64_t>(f->raw)) {
                     w.key("exit");
                     w.snum(*v);
@@ -1338,11 +1411,11 @@ struct Converter::Impl {
                 }
             }
         }
-        for (const char* n : kStrings) {
-            if (const Field* f = r.find_trusted(n)) {
-                w.key(n);
+        for (const int n : kStrings) {
+            if (const Field* f = s.get(n)) {
+                w.key(kSummaryNames_[n]);
                 // res= is "success"/"failed" once interpreted (raw 1/0 or words).
-                w.str(std::strcmp(n, "res") == 0 ? value(f) : decode_value(f->raw));
+                w.str(n == kRes ? value(f) : decode_value(f->raw));
             }
         }
     }
