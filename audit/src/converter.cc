@@ -540,6 +540,24 @@ std::string decode_value(std::string_view raw) {
     return std::string(raw);
 }
 
+namespace {
+
+// decode_value without a copy when the value is quoted or kept as it is;
+// hex is decoded into `scratch`.
+std::string_view decoded(std::string_view raw, std::string& scratch) {
+    if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') return raw.substr(1, raw.size() - 2);
+    if (raw.empty() || raw == "(null)" || raw == "?" || raw.size() % 2) return raw;
+    scratch.resize(raw.size() / 2);
+    for (size_t i = 0; i < scratch.size(); ++i) {
+        const int h = hex::digit_value(raw[2 * i]), l = hex::digit_value(raw[2 * i + 1]);
+        if (h < 0 || l < 0) return raw;
+        scratch[i] = static_cast<char>(h << 4 | l);
+    }
+    return scratch;
+}
+
+}  // namespace
+
 std::string valid_utf8(std::string_view s, bool* changed) {
     if (changed) *changed = false;
     std::string out;
@@ -1361,6 +1379,7 @@ struct Converter::Impl {
 
     static void write_summary(Writer& w, const Event& e) {
         const Summary s = summary_fields(*e.main);
+        std::string scratch;
         static constexpr std::pair<int, const char*> kIds[] = {
             {kAuid, "auid_name"},   {kUid, "uid_name"}, {kEuid, "euid_name"}, {kSuid, "suid_name"},
             {kFsuid, "fsuid_name"}, {kGid, "gid_name"}, {kEgid, "egid_name"}};
@@ -1415,7 +1434,7 @@ struct Converter::Impl {
             if (const Field* f = s.get(n)) {
                 w.key(kSummaryNames_[n]);
                 // res= is "success"/"failed" once interpreted (raw 1/0 or words).
-                w.str(n == kRes ? value(f) : decode_value(f->raw));
+                w.str(n == kRes ? value(f) : decoded(f->raw, scratch));
             }
         }
     }
