@@ -63,7 +63,7 @@ uint64_t parse_number(const char* opt, const char* v, uint64_t max) {
 }
 
 Args parse(int argc, char** argv) {
-    enum { kPlugin = 256, kMax, kHost, kWindow, kVersion };
+    enum { kPlugin = 256, kMax, kHost, kWindow, kVersion, kLibauparse };
     static const option longs[] = {{"rotated", no_argument, nullptr, 'R'},
                                    {"follow", no_argument, nullptr, 'f'},
                                    {"plugin", no_argument, nullptr, kPlugin},
@@ -75,6 +75,9 @@ Args parse(int argc, char** argv) {
                                    {"failure-window", required_argument, nullptr, kWindow},
                                    {"help", no_argument, nullptr, 'h'},
                                    {"version", no_argument, nullptr, kVersion},
+                                   // Not in the usage: libauparse assembles the events, as before
+                                   // tlog-audit had its own reader (for comparisons and benchmarks).
+                                   {"libauparse-events", no_argument, nullptr, kLibauparse},
                                    {nullptr, 0, nullptr, 0}};
     Args a;
     char host[256] = {};
@@ -107,6 +110,7 @@ Args parse(int argc, char** argv) {
                 break;
             case kMax: a.opts.max_event_size = parse_number("--max-event-size", optarg, 1U << 30); break;
             case kHost: a.opts.default_host = optarg; break;
+            case kLibauparse: a.opts.libauparse_events = true; break;
             case kWindow:
                 a.opts.failure_window = static_cast<uint32_t>(parse_number("--failure-window", optarg, 86400 * 366));
                 break;

@@ -1,11 +1,13 @@
-// Audit events to JSON (doc/audit-json.md). libauparse splits the text
-// into events, records and fields and interprets the values as ausearch -i
-// does; this file derives the summary, keeps the join state and writes the
-// JSON with librec's string escaping.
+// Audit events to JSON (doc/audit-json.md). raw_reader.cc splits the text
+// into events, records and fields as libauparse does (or libauparse itself,
+// Options::libauparse_events); libauparse's interpretation functions give
+// the values ausearch -i prints; this file derives the summary, keeps the
+// join state and writes the JSON with librec's string escaping.
 #include "tlog/audit/converter.h"
 
 #include <arpa/inet.h>
 #include <auparse.h>
+#include <libaudit.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -15,13 +17,35 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <forward_list>
 #include <stdexcept>
 #include <unordered_map>
 
+#include "raw_reader.h"
 #include "tlog/detail/swar.h"
 #include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
+
+// libauparse's own interpretation entry points (auparse-idata.h, not
+// installed; exported by libauparse 3.x and unchanged since 2.x): what
+// auparse_interpret_field calls for the field it stands on, called here
+// for a field of the reader's records.
+extern "C" {
+struct auparse_idata {
+    unsigned int machine;
+    int syscall;
+    unsigned long long a0;
+    unsigned long long a1;
+    const char* cwd;
+    const char* name;
+    const char* val;
+};
+int auparse_interp_adjust_type(int rtype, const char* name, const char* val);
+char* auparse_do_interpretation(int type, const auparse_idata* id, auparse_esc_t escape_mode);
+void _auparse_load_interpretations(const char* buf);
+void _auparse_free_interpretations(void);
+}
 
 namespace tlog::audit {
 
@@ -35,13 +59,29 @@ constexpr size_t kMaxRecId = 128;
 // trimming cuts it here so that the smallest event always fits 512 bytes.
 constexpr size_t kMaxTrimmedHost = 128;
 
-// Names and raw values point into libauparse's copy of the event (alive
-// while its callback runs) or into Event::owned; only interpretations,
-// which libauparse may keep in a buffer of its own, are copied.
+// Names and raw values point into the reader's records or libauparse's
+// copy of the event (alive while the event is converted) or into
+// Event::owned; interpretations into the converter's caches (cleared only
+// between events) or Event::owned.
 struct Field {
     std::string_view name;
     std::string_view raw;
-    std::string interp;  // empty when equal to raw
+    std::string_view interp;  // empty when equal to raw
+    uint32_t tag = 0;         // of the name: see name_tag
+
+    Field(std::string_view n, std::string_view r) : name(n), raw(r), tag(name_tag(n)) {}
+    void rename(std::string_view n) { name = n, tag = name_tag(n); }
+    // Length and four bytes of the name (first, second, middle, last; 0
+    // only for the empty name): two names with different tags differ; equal
+    // tags are compared byte by byte. Cheaper than a hash of every byte,
+    // and the names of one record (fsuid, fsgid) rarely share a tag.
+    static uint32_t name_tag(std::string_view n) {
+        if (n.empty()) return 0;
+        const auto b = [&n](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(n[i])); };
+        const size_t last = n.size() - 1;
+        return static_cast<uint32_t>(std::min<size_t>(n.size(), 255)) | b(0) << 8 | b(last > 0 ? 1 : 0) << 16 |
+               ((b(last) ^ b(n.size() / 2) << 3) & 0xFFU) << 24;
+    }
 };
 
 struct Record {
@@ -50,24 +90,84 @@ struct Record {
     std::vector<Field> fields;
 
     const Field* find(std::string_view name) const {
+        const uint32_t tag = Field::name_tag(name);
+        // The summary looks up some forty names in the main record: from
+        // the third look-up on, through a table of the first of each name.
+        if (fields.size() <= kIndexed && ++finds > 2) {
+            if (finds == 3) build_index();
+            for (size_t h = slot(tag); index[h] != 0; h = (h + 1) % index.size()) {
+                const Field& f = fields[index[h] - 1U];
+                if (f.tag == tag && f.name == name) return &f;
+            }
+            return nullptr;
+        }
         for (const Field& f : fields)
-            if (f.name == name) return &f;
+            if (f.tag == tag && f.name == name) return &f;
         return nullptr;
     }
+    // Look-ups after the record is complete (names made unique): the
+    // table and the flag are built on demand and not kept up to date.
+    static constexpr size_t kIndexed = 64;
+    mutable unsigned finds = 0;
+    mutable int tilde = -1;
+    mutable std::array<uint8_t, 128> index{};  // field number + 1, 0: free
+    static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 25; }
+    void build_index() const;
+    bool has_tilde() const;
+
     // The fields libaudit appends after a user-space message (exe, hostname,
     // addr, terminal, res) are the last of their name: the message before
     // them may hold the same names, written by whoever sent it.
     const Field* find_trusted(std::string_view name) const {
-        static constexpr std::string_view kAppended[] = {"exe", "hostname", "addr", "terminal", "res"};
-        if (std::find(std::begin(kAppended), std::end(kAppended), name) == std::end(kAppended)) return find(name);
+        const bool appended =
+            name == "exe" || name == "hostname" || name == "addr" || name == "terminal" || name == "res";
+        // Without a '~' in any name, names are unique: the last is the first.
+        if (!appended || !has_tilde()) return find(name);
         const Field* last = nullptr;
-        for (const Field& f : fields)
+        for (const Field& f : fields) {
+            if (f.name.size() < name.size() || f.name[0] != name[0]) continue;
             if (f.name == name ||
                 (f.name.starts_with(name) && f.name.size() > name.size() && f.name[name.size()] == '~'))
                 last = &f;
+        }
         return last;
     }
 };
+
+bool ascii(std::string_view s) {
+    const char* p = s.data();
+    const char* end = p + s.size();
+    uint64_t high = 0;
+    for (; end - p >= 8; p += 8) high |= swar::load8(p);
+    for (; p < end; ++p) high |= static_cast<uint8_t>(*p);
+    return (high & 0x8080808080808080ULL) == 0;
+}
+
+bool Record::has_tilde() const {
+    if (tilde < 0) {
+        tilde = 0;
+        for (const Field& f : fields)
+            if (f.name.find('~') != std::string_view::npos) tilde = 1;
+    }
+    return tilde == 1;
+}
+
+void Record::build_index() const {
+    index.fill(0);
+    for (size_t i = 0; i < fields.size(); ++i) {
+        const Field& f = fields[i];
+        size_t h = slot(f.tag);
+        bool seen = false;
+        for (; index[h] != 0; h = (h + 1) % index.size()) {
+            const Field& g = fields[index[h] - 1U];
+            if (g.tag == f.tag && g.name == f.name) {
+                seen = true;
+                break;
+            }
+        }
+        if (!seen) index[h] = static_cast<uint8_t>(i + 1);
+    }
+}
 
 struct Sockaddr {
     std::string family;
@@ -100,11 +200,13 @@ struct Event {
     std::optional<Sockaddr> sockaddr;
     std::string rec;
     std::vector<std::pair<uint64_t, std::string>> joined_failures;  // serial, time
-    // Text the fields point to that is not libauparse's: names made valid or
-    // unique, type names read from the record's text. A deque: its strings
-    // do not move as it grows.
-    std::deque<std::string> owned;
-    std::string_view own(std::string s) { return owned.emplace_back(std::move(s)); }
+    // Text the fields point to that is not the reader's (or libauparse's):
+    // names made valid or unique, type names read from the record's text,
+    // uncached interpretations. A list: its strings do not move as it
+    // grows, and an event that needs none allocates nothing.
+    std::forward_list<std::string> owned;
+    std::string_view own(std::string s) { return owned.emplace_front(std::move(s)); }
+    std::string_view own_nonempty(std::string s) { return s.empty() ? std::string_view() : own(std::move(s)); }
 };
 
 struct Process {
@@ -183,18 +285,20 @@ std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
 
 // The JSON text of one event, written with librec's escaping. Strings go
 // through valid_utf8 first: the log holds whatever bytes the user chose.
+// The text is built in a buffer of its own: appending to a std::string a
+// piece at a time cost more than the rest of the writing.
 class Writer {
 public:
-    explicit Writer(size_t reserve) { out_.reserve(reserve); }
+    explicit Writer(size_t reserve) { grow(reserve); }
     // Starts a new event in the same buffer: its capacity stays.
-    void clear() { out_.clear(), first_ = true; }
-    void open() { sep(), out_ += '{', first_ = true; }
-    void close() { out_ += '}', first_ = false; }
-    void open_array() { sep(), out_ += '[', first_ = true; }
-    void close_array() { out_ += ']', first_ = false; }
+    void clear() { len_ = 0, first_ = true; }
+    void open() { sep(), put('{'), first_ = true; }
+    void close() { put('}'), first_ = false; }
+    void open_array() { sep(), put('['), first_ = true; }
+    void close_array() { put(']'), first_ = false; }
     void key(std::string_view k) {
         if (plain(k)) {
-            // Most keys: one append, no validation or escaping pass.
+            // Most keys: one copy, no validation or escaping pass.
             quoted(k, "\":");
             first_ = true;
             return;
@@ -203,11 +307,10 @@ public:
         if (utf8::is_valid(k)) {
             // Field names come from the log too: any bytes.
             str_raw(k);
-            out_ += ':';
         } else {
             str_raw(valid_utf8(k));
-            out_ += ':';
         }
+        put(':');
         first_ = true;
     }
     void str(std::string_view s, size_t max = SIZE_MAX) {
@@ -216,6 +319,19 @@ public:
             return;
         }
         sep();
+        if (s.size() <= max && printable(s)) {
+            // Quoted values (comm="bash"): only '"' and '\\' to escape.
+            char* p = reserve(2 * s.size() + 2);
+            char* const begin = p;
+            *p++ = '"';
+            for (char c : s) {
+                if (c == '"' || c == '\\') *p++ = '\\';
+                *p++ = c;
+            }
+            *p++ = '"';
+            len_ += static_cast<size_t>(p - begin);
+            return;
+        }
         if (utf8::is_valid(s)) {
             str_raw(cut(s, max));
         } else {
@@ -223,47 +339,105 @@ public:
             str_raw(cut(v, max));
         }
     }
+    // "k":"v" (a record's field): one copy when both are plain.
+    void member(std::string_view k, std::string_view v) {
+        if (plain(k) && plain(v)) {
+            char* p = reserve(k.size() + v.size() + 6);
+            char* const begin = p;
+            if (!first_) *p++ = ',';
+            first_ = false;
+            *p++ = '"';
+            copy(p, k.data(), k.size());
+            p += k.size();
+            *p++ = '"';
+            *p++ = ':';
+            *p++ = '"';
+            copy(p, v.data(), v.size());
+            p += v.size();
+            *p++ = '"';
+            len_ += static_cast<size_t>(p - begin);
+            return;
+        }
+        key(k);
+        str(v);
+    }
     void num(uint64_t v) {
         sep();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
+        char* p = reserve(24);
+        len_ += static_cast<size_t>(std::to_chars(p, p + 24, v).ptr - p);
     }
     void snum(int64_t v) {
         sep();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
+        char* p = reserve(24);
+        len_ += static_cast<size_t>(std::to_chars(p, p + 24, v).ptr - p);
     }
-    void boolean(bool b) { sep(), out_ += b ? "true" : "false"; }
-    void null() { sep(), out_ += "null"; }
-    std::string& text() { return out_; }
+    void boolean(bool b) { sep(), put(b ? "true" : "false"); }
+    void null() { sep(), put("null"); }
+    size_t size() const { return len_; }
+    size_t capacity() const { return cap_; }
+    std::string_view text() const { return {buf_.get(), len_}; }
 
 private:
     // A value is preceded by a comma unless it is the first of its object
     // or array, or the value of a key.
     void sep() {
-        if (!first_) out_ += ',';
+        if (!first_) put(',');
         first_ = false;
     }
-    // [,]"s" then `closing`, for plain `s`: one append when short, where
-    // most of the time went into appending a byte at a time.
-    void quoted(std::string_view s, std::string_view closing) {
-        char buf[128];
-        size_t n = 0;
-        if (!first_) buf[n++] = ',';
-        first_ = false;
-        buf[n++] = '"';
-        if (n + s.size() + closing.size() <= sizeof buf) {
-            std::memcpy(buf + n, s.data(), s.size());
-            n += s.size();
-            std::memcpy(buf + n, closing.data(), closing.size());
-            out_.append(buf, n + closing.size());
-        } else {
-            out_.append(buf, n);
-            out_ += s;
-            out_ += closing;
+    char* reserve(size_t n) {
+        if (len_ + n > cap_) grow(len_ + n);
+        return buf_.get() + len_;
+    }
+    void grow(size_t need) {
+        const size_t cap = std::max(need, cap_ * 2);
+        auto b = std::make_unique_for_overwrite<char[]>(cap);
+        if (len_) std::memcpy(b.get(), buf_.get(), len_);
+        buf_ = std::move(b);
+        cap_ = cap;
+    }
+    void put(char c) {
+        *reserve(1) = c;
+        ++len_;
+    }
+    void put(std::string_view s) {
+        std::memcpy(reserve(s.size()), s.data(), s.size());
+        len_ += s.size();
+    }
+    // memcpy for the short names and values most fields have, without the
+    // call: two overlapping moves of a fixed size.
+    static void copy(char* d, const char* s, size_t n) {
+        if (n > 16) {
+            std::memcpy(d, s, n);
+        } else if (n >= 8) {
+            uint64_t a, b;
+            std::memcpy(&a, s, 8);
+            std::memcpy(&b, s + n - 8, 8);
+            std::memcpy(d, &a, 8);
+            std::memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            std::memcpy(&a, s, 4);
+            std::memcpy(&b, s + n - 4, 4);
+            std::memcpy(d, &a, 4);
+            std::memcpy(d + n - 4, &b, 4);
+        } else if (n > 0) {
+            d[0] = s[0];
+            d[n / 2] = s[n / 2];
+            d[n - 1] = s[n - 1];
         }
+    }
+    // [,]"s" then `closing`, for plain `s`.
+    void quoted(std::string_view s, std::string_view closing) {
+        char* p = reserve(s.size() + closing.size() + 2);
+        char* const begin = p;
+        if (!first_) *p++ = ',';
+        first_ = false;
+        *p++ = '"';
+        copy(p, s.data(), s.size());
+        p += s.size();
+        copy(p, closing.data(), closing.size());
+        p += closing.size();
+        len_ += static_cast<size_t>(p - begin);
     }
     // Text that goes into a JSON string as it is (printable ASCII, no quote
     // or backslash): the common case, copied without the escaping pass.
@@ -272,19 +446,43 @@ private:
         const char* end = p + s.size();
         for (; end - p >= 8; p += 8)
             if (!swar::all_json_plain(swar::load8(p))) return false;
-        bool ok = true;
-        for (; p < end; ++p) ok &= kPlain[static_cast<unsigned char>(*p)];
-        return ok;
+        return swar::all_json_plain(tail(p, static_cast<size_t>(end - p)));
     }
-    static constexpr auto kPlain = [] {
-        std::array<bool, 256> t{};
-        for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-        return t;
-    }();
+    // Printable ASCII, quotes and backslashes included: escaped here.
+    static bool printable(uint64_t w) {
+        const uint64_t high = (w | (w + swar::kOnes)) & swar::kHigh;
+        return !(high | swar::has_less(w, 0x20));
+    }
+    static bool printable(std::string_view s) {
+        const char* p = s.data();
+        const char* end = p + s.size();
+        for (; end - p >= 8; p += 8)
+            if (!printable(swar::load8(p))) return false;
+        return printable(tail(p, static_cast<size_t>(end - p)));
+    }
+    // The last n < 8 bytes in a word, the rest 'a' (plain and printable).
+    static uint64_t tail(const char* p, size_t n) {
+        uint64_t w = 0x6161616161616161ULL;
+        if (n & 4) {
+            uint32_t x;
+            std::memcpy(&x, p, 4);
+            w = w << 32 | x;
+            p += 4;
+        }
+        if (n & 2) {
+            uint16_t x;
+            std::memcpy(&x, p, 2);
+            w = w << 16 | x;
+            p += 2;
+        }
+        if (n & 1) w = w << 8 | static_cast<uint8_t>(*p);
+        return w;
+    }
     void str_raw(std::string_view s) {
-        out_ += '"';
-        json::append_escaped(out_, s);
-        out_ += '"';
+        scratch_.assign(1, '"');
+        json::append_escaped(scratch_, s);
+        scratch_ += '"';
+        put(scratch_);
     }
     // Cuts on a character boundary.
     static std::string_view cut(std::string_view s, size_t max) {
@@ -293,8 +491,10 @@ private:
         while (n > 0 && utf8::is_continuation(static_cast<uint8_t>(s[n]))) --n;
         return s.substr(0, n);
     }
-    std::string out_;
+    std::unique_ptr<char[]> buf_;
+    size_t len_ = 0, cap_ = 0;
     bool first_ = true;
+    std::string scratch_;  // escaped text, before it is copied in
 };
 
 // How much of an event is written: the levels of doc/audit-json.md's trimming.
@@ -340,6 +540,24 @@ std::string decode_value(std::string_view raw) {
     return std::string(raw);
 }
 
+namespace {
+
+// decode_value without a copy when the value is quoted or kept as it is;
+// hex is decoded into `scratch`.
+std::string_view decoded(std::string_view raw, std::string& scratch) {
+    if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') return raw.substr(1, raw.size() - 2);
+    if (raw.empty() || raw == "(null)" || raw == "?" || raw.size() % 2) return raw;
+    scratch.resize(raw.size() / 2);
+    for (size_t i = 0; i < scratch.size(); ++i) {
+        const int h = hex::digit_value(raw[2 * i]), l = hex::digit_value(raw[2 * i + 1]);
+        if (h < 0 || l < 0) return raw;
+        scratch[i] = static_cast<char>(h << 4 | l);
+    }
+    return scratch;
+}
+
+}  // namespace
+
 std::string valid_utf8(std::string_view s, bool* changed) {
     if (changed) *changed = false;
     std::string out;
@@ -365,29 +583,34 @@ std::string valid_utf8(std::string_view s, bool* changed) {
 }
 
 std::string resolve_path(std::string_view cwd, std::string_view name) {
-    std::string full = !name.empty() && name[0] == '/' ? std::string(name) : std::string(cwd) + "/" + std::string(name);
-    std::vector<std::string_view> parts;
-    std::string_view rest(full);
-    while (!rest.empty()) {
-        const size_t slash = rest.find('/');
-        std::string_view part = rest.substr(0, slash);
-        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-        if (part.empty() || part == ".") continue;
-        if (part == "..") {
-            if (!parts.empty()) parts.pop_back();
-            continue;
-        }
-        parts.push_back(part);
-    }
+    // Written in place: "/part" appended, ".." cuts back to the previous
+    // slash (one allocation, none per part).
     std::string out;
-    for (auto p : parts) out += "/" + std::string(p);
+    out.reserve(cwd.size() + name.size() + 2);
+    const auto add = [&out](std::string_view path) {
+        while (!path.empty()) {
+            const size_t slash = path.find('/');
+            const std::string_view part = path.substr(0, slash);
+            path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+            if (part.empty() || part == ".") continue;
+            if (part == "..") {
+                out.resize(out.empty() ? 0 : out.rfind('/'));
+                continue;
+            }
+            out += '/';
+            out += part;
+        }
+    };
+    if (name.empty() || name[0] != '/') add(cwd);
+    add(name);
     return out.empty() ? "/" : out;
 }
 
 struct Converter::Impl {
     Options opts;
     Output out;
-    auparse_state_t* au = nullptr;
+    auparse_state_t* au = nullptr;      // Options::libauparse_events
+    std::optional<raw::Reader> reader;  // otherwise
     uint64_t count = 0;
     uint64_t seq = 0;
     std::unordered_map<std::string, Process> procs;  // "host\0pid"
@@ -398,6 +621,7 @@ struct Converter::Impl {
     // One buffer for every event's JSON: its capacity is kept, so an event
     // costs no allocation for its text.
     Writer writer{4096};
+    std::string json;  // what `out` is given: also reused
 
     static void callback(auparse_state_t* au, auparse_cb_event_t type, void* self) {
         if (type != AUPARSE_CB_EVENT_READY) return;
@@ -424,17 +648,18 @@ struct Converter::Impl {
     // The interpretation of a uid or gid, cached per host: the same answer
     // libauparse gives, without a name service lookup per field.
     std::unordered_map<std::string, std::string> id_names;
-    const std::string& id_name(auparse_state_t* a, const std::string& host, int type, std::string_view raw) {
-        std::string key = host;
-        key += '\0';
-        key += static_cast<char>('0' + type);
-        key += raw;
-        auto it = id_names.find(key);
+    // `compute` gives the interpretation, empty when it equals the raw value.
+    template <typename Compute>
+    const std::string& id_name(const std::string& host, int type, std::string_view raw, Compute&& compute) {
+        id_key.assign(host);
+        id_key += '\0';
+        id_key += static_cast<char>('0' + type);
+        id_key += raw;
+        auto it = id_names.find(id_key);
         if (it != id_names.end()) return it->second;
-        if (id_names.size() >= 65536) id_names.clear();
-        const char* in = auparse_interpret_field(a);
-        return id_names.emplace(std::move(key), in && raw != in ? in : "").first->second;
+        return id_names.emplace(id_key, compute()).first->second;
     }
+    std::string id_key;  // reused: no allocation per lookup
 
     // Field types whose interpretation depends on the value alone in every
     // libauparse: not on the record's other fields (a0-a3 on the syscall,
@@ -457,14 +682,20 @@ struct Converter::Impl {
     }
     std::unordered_map<std::string, std::string> interpretations;  // type byte + raw -> text, empty if the same
     std::string interp_key;                                        // reused: no allocation per lookup
-    const std::string& cached_interpretation(auparse_state_t* a, int type, std::string_view raw) {
+    template <typename Compute>
+    const std::string& cached_interpretation(int type, std::string_view raw, Compute&& compute) {
         interp_key.assign(1, static_cast<char>(type));
         interp_key += raw;
         auto it = interpretations.find(interp_key);
         if (it != interpretations.end()) return it->second;
-        if (interpretations.size() >= 65536) interpretations.clear();
+        return interpretations.emplace(interp_key, compute()).first->second;
+    }
+
+    // libauparse's interpretation of the current field: empty when the
+    // same as the raw value.
+    static std::string legacy_interpretation(auparse_state_t* a, std::string_view raw) {
         const char* in = auparse_interpret_field(a);
-        return interpretations.emplace(interp_key, in && raw != in ? in : "").first->second;
+        return in && raw != in ? in : "";
     }
 
     // Events come in bursts of the same second: its text is kept.
@@ -514,10 +745,10 @@ struct Converter::Impl {
                     if (!name || !raw) continue;
                     // The record's prefix: "host" and the record's "type".
                     if (std::strcmp(name, "type") == 0 || std::strcmp(name, "node") == 0) continue;
-                    Field f{name, raw, {}};
+                    Field f{name, raw};
                     // Before the names are made unique: two different
                     // invalid names may become the same valid one.
-                    if (!utf8::is_valid(f.name)) f.name = e.own(valid_utf8(f.name));
+                    if (!utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
                     // EXECVE arguments are decoded below (ausearch -i does
                     // not join aN[i] chunks).
                     if (!(execve && name[0] == 'a' && name[1] != 'r')) {
@@ -525,19 +756,148 @@ struct Converter::Impl {
                         if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                             // libauparse gives such fields back as they are.
                         } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                            f.interp = id_name(a, host, ft, f.raw);
+                            f.interp = id_name(host, ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
                         } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
-                            f.interp = cached_interpretation(a, ft, f.raw);
-                        } else if (const char* in = auparse_interpret_field(a); in && f.raw != in) {
-                            f.interp = in;
+                            f.interp =
+                                cached_interpretation(ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
+                        } else {
+                            f.interp = e.own_nonempty(legacy_interpretation(a, f.raw));
                         }
                     }
-                    r.fields.push_back(std::move(f));
+                    r.fields.push_back(f);
                 } while (auparse_next_field(a) > 0);
             }
             unique_names(r, e);
             e.records.push_back(std::move(r));
         } while (auparse_next_record(a) > 0);
+    }
+
+    // The type libauparse gives a field (auparse_get_field_type): by the
+    // record type and name, except for the few names whose type depends on
+    // the value. Remembered per record type and position: records of one
+    // type list the same names in the same order.
+    struct Known {
+        std::string name;
+        uint32_t tag;
+        int type;
+    };
+    struct Layout {
+        std::vector<Known> known;  // in the order first seen
+        std::array<int16_t, 512> slots{};
+        Layout() { slots.fill(-1); }
+        static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
+    };
+    std::unordered_map<int, Layout> layouts;
+    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val) {
+        if (rtype == kTrustedApp || name == "acct") return auparse_interp_adjust_type(rtype, name.data(), val);
+        auto& known = layout.known;
+        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) return known[pos].type;
+        size_t h = Layout::slot(tag);
+        for (; layout.slots[h] >= 0; h = (h + 1) % layout.slots.size()) {
+            const Known& k = known[static_cast<size_t>(layout.slots[h])];
+            if (k.tag == tag && k.name == name) return k.type;
+        }
+        const int ft = auparse_interp_adjust_type(rtype, name.data(), val);
+        if (known.size() < 256) {
+            layout.slots[h] = static_cast<int16_t>(known.size());
+            known.push_back({std::string(name), tag, ft});
+        }
+        return ft;
+    }
+
+    // Every interpretation but of ids (the name service's) is a function
+    // of the field's type and value and of the record's machine, syscall,
+    // a0 and a1 (auparse_do_interpretation's idata; the field's name only
+    // picks an ENRICHED record's own interpretation, not asked here): with
+    // all of them in the key, a cached answer is the one libauparse gives.
+    struct Hash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+    };
+    std::unordered_map<std::string, std::string, Hash, std::equal_to<>> contextual;
+    template <typename Compute>
+    const std::string& contextual_interpretation(int ft, const raw::Record& r, std::string_view raw,
+                                                 Compute&& compute) {
+        // Type, context, value: built on the stack (raw is at most 64 bytes).
+        char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + 64];
+        size_t n = 0;
+        key[n++] = static_cast<char>(ft);
+        const auto add = [&](const void* v, size_t size) {
+            std::memcpy(key + n, v, size);
+            n += size;
+        };
+        add(&r.machine, sizeof r.machine);
+        add(&r.syscall, sizeof r.syscall);
+        add(&r.a0, sizeof r.a0);
+        add(&r.a1, sizeof r.a1);
+        add(raw.data(), std::min(raw.size(), size_t{64}));
+        const std::string_view k(key, n);
+        auto it = contextual.find(k);
+        if (it != contextual.end()) return it->second;
+        return contextual.emplace(std::string(k), compute()).first->second;
+    }
+
+    static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
+        // As auparse_interpret_field: the record's machine, syscall, a0
+        // and a1; never a cwd (it clears the record's before it asks).
+        const auparse_idata id{static_cast<unsigned>(r.machine), r.syscall, r.a0, r.a1, nullptr, name, val};
+        char* out = auparse_do_interpretation(ft, &id, AUPARSE_ESC_RAW);
+        std::string s = out && std::strcmp(out, val) != 0 ? out : "";
+        free(out);  // NOLINT(cppcoreguidelines-no-malloc): libauparse's malloc
+        return s;
+    }
+
+    // The reader's records, fields and interpretations: what read_records
+    // takes from libauparse, the same text.
+    void read_raw_records(const raw::Event& re, Event& e) {
+        const std::string& host = e.host;
+        // libauparse gives no fields (auparse_get_field_name and _str are
+        // null) for an event at time 0.
+        const bool interpret = re.sec != 0;
+        // The list of an ENRICHED record's own interpretations is
+        // libauparse's, global: none may be left from other text.
+        _auparse_free_interpretations();
+        e.records.reserve(re.records.size());
+        for (const raw::Record& rr : re.records) {
+            Record r;
+            r.type = rr.type;
+            const char* tn = audit_msg_type_to_name(rr.type);
+            r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
+            if (r.type <= 0 && !rr.unknown_type.empty() && rr.unknown_type.size() <= 64)
+                r.type_name = e.own(valid_utf8(rr.unknown_type));
+            const bool execve = r.type_name == "EXECVE";
+            const bool enriched = rr.interp && *rr.interp;
+            if (enriched) _auparse_load_interpretations(rr.interp);
+            r.fields.reserve(rr.fields.size());
+            Layout& layout = layouts[rr.type];
+            for (size_t i = 0; interpret && i < rr.fields.size(); ++i) {
+                const raw::Field& rf = rr.fields[i];
+                const char* name = rf.name;
+                const char* raw = rf.val;
+                if (!raw) continue;
+                Field f{{name, rf.name_len}, {raw, rf.val_len}};
+                static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
+                if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
+                const uint32_t tag = f.tag;  // of the name as libauparse has it
+                if (!ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
+                if (!(execve && name[0] == 'a' && name[1] != 'r')) {
+                    const int ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw);
+                    auto compute = [&] { return interpretation(ft, rr, name, raw); };
+                    if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
+                    } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
+                        f.interp = id_name(host, ft, f.raw, compute);
+                    } else if (!enriched && f.raw.size() <= 64) {
+                        f.interp = contextual_interpretation(ft, rr, f.raw, compute);
+                    } else {
+                        f.interp = e.own_nonempty(compute());
+                    }
+                }
+                r.fields.push_back(f);
+            }
+            if (enriched) _auparse_free_interpretations();
+            unique_names(r, e);
+            e.records.push_back(std::move(r));
+        }
     }
 
     // A name seen before in the record (forged, or repeated in msg='...')
@@ -547,10 +907,28 @@ struct Converter::Impl {
         // Most records are short and their names distinct: a quick check
         // before the sort.
         if (r.fields.size() <= 48) {
+            // Tags in a small open-addressed table: only two equal tags
+            // send the record to the full check.
+            std::array<uint32_t, 128> seen{};  // 0: free (no name has tag 0 but the empty one)
+            bool maybe = false;
+            for (const Field& f : r.fields) {
+                if (f.tag == 0) {
+                    maybe = true;
+                    break;
+                }
+                size_t h = (f.tag * 2654435761U) >> 25;
+                while (seen[h] != 0 && seen[h] != f.tag) h = (h + 1) & 127;
+                if (seen[h] == f.tag) {
+                    maybe = true;
+                    break;
+                }
+                seen[h] = f.tag;
+            }
+            if (!maybe) return;
             bool dup = false;
             for (size_t i = 1; i < r.fields.size() && !dup; ++i)
                 for (size_t j = 0; j < i; ++j)
-                    if (r.fields[i].name == r.fields[j].name) {
+                    if (r.fields[i].tag == r.fields[j].tag && r.fields[i].name == r.fields[j].name) {
                         dup = true;
                         break;
                     }
@@ -572,11 +950,11 @@ struct Converter::Impl {
             if (renames.empty()) return;
             // A new name may meet one that was in the record already: again.
             for (auto [i, n] : renames)
-                r.fields[i].name = e.own(std::string(r.fields[i].name) + "~" + std::to_string(n));
+                r.fields[i].rename(e.own(std::string(r.fields[i].name) + "~" + std::to_string(n)));
         }
     }
 
-    static std::string_view value(const Field* f) { return f->interp.empty() ? f->raw : std::string_view(f->interp); }
+    static std::string_view value(const Field* f) { return f->interp.empty() ? f->raw : f->interp; }
 
     void derive(Event& e) {
         std::map<uint64_t, std::string> args;
@@ -636,7 +1014,7 @@ struct Converter::Impl {
                 if (e.has_cwd && f->raw != "(null)") p.resolved = resolve_path(e.cwd, p.name);
             }
             if (const Field* f = r.find("nametype")) p.nametype = f->raw;
-            if (const Field* f = r.find("mode")) p.mode = f->raw, p.mode_i = f->interp;
+            if (const Field* f = r.find("mode")) p.mode = f->raw, p.mode_i = std::string(f->interp);
             if (const Field* f = r.find("inode")) p.inode = f->raw;
             e.paths.push_back(std::move(p));
         }
@@ -903,10 +1281,7 @@ struct Converter::Impl {
                 w.str(r.type_name);
                 w.key("fields");
                 w.open();
-                for (const Field& f : r.fields) {
-                    w.key(f.name);
-                    w.str(f.raw);
-                }
+                for (const Field& f : r.fields) w.member(f.name, f.raw);
                 w.close();
                 bool any = false;
                 for (const Field& f : r.fields) {
@@ -916,8 +1291,7 @@ struct Converter::Impl {
                         w.open();
                         any = true;
                     }
-                    w.key(f.name);
-                    w.str(f.interp);
+                    w.member(f.name, f.interp);
                 }
                 if (any) w.close();
                 w.close();
@@ -929,27 +1303,101 @@ struct Converter::Impl {
 
     // Top-level copies of the main record's fields, decoded: numbers as
     // numbers, names next to ids, strings without their encoding.
+    // The main record's fields the summary reads, found in one pass over
+    // the record: `first` as Record::find gives them, `trusted` as
+    // Record::find_trusted does (the same but for the names libaudit
+    // appends).
+    enum SummaryName {
+        kPid,
+        kPpid,
+        kAuid,
+        kUid,
+        kEuid,
+        kSuid,
+        kFsuid,
+        kGid,
+        kEgid,
+        kSyscall,
+        kSuccess,
+        kExit,
+        kComm,
+        kExe,
+        kTty,
+        kKey,
+        kOp,
+        kAcct,
+        kHostname,
+        kAddr,
+        kTerminal,
+        kRes,
+        kRule,
+        kService,
+        kRhost,
+        kReason,
+        kKinds,
+        kSummaryNames
+    };
+    static constexpr std::string_view kSummaryNames_[kSummaryNames] = {
+        "pid",      "ppid",    "auid",     "uid",  "euid", "suid",    "fsuid", "gid",    "egid",
+        "syscall",  "success", "exit",     "comm", "exe",  "tty",     "key",   "op",     "acct",
+        "hostname", "addr",    "terminal", "res",  "rule", "service", "rhost", "reason", "kinds"};
+    static bool appended(int i) { return i == kExe || i == kHostname || i == kAddr || i == kTerminal || i == kRes; }
+    static int summary_name(std::string_view name, uint32_t tag) {
+        static const auto table = [] {
+            std::array<int8_t, 128> t{};
+            t.fill(-1);
+            for (int i = 0; i < kSummaryNames; ++i) {
+                size_t h = Record::slot(Field::name_tag(kSummaryNames_[i]));
+                while (t[h] >= 0) h = (h + 1) % t.size();
+                t[h] = static_cast<int8_t>(i);
+            }
+            return t;
+        }();
+        for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size())
+            if (kSummaryNames_[table[h]] == name) return table[h];
+        return -1;
+    }
+    struct Summary {
+        std::array<const Field*, kSummaryNames> first{}, trusted{};
+        const Field* get(int i) const { return appended(i) ? trusted[i] : first[i]; }
+    };
+    static Summary summary_fields(const Record& r) {
+        Summary s;
+        for (const Field& f : r.fields) {
+            if (const int i = summary_name(f.name, f.tag); i >= 0) {
+                if (!s.first[i]) s.first[i] = &f;
+                s.trusted[i] = &f;
+            } else if (const size_t t = f.name.find('~'); t != std::string_view::npos) {
+                // "exe~2": what a forged copy before libaudit's own was renamed to.
+                const std::string_view prefix = f.name.substr(0, t);
+                if (const int j = summary_name(prefix, Field::name_tag(prefix)); j >= 0 && appended(j))
+                    s.trusted[j] = &f;
+            }
+        }
+        return s;
+    }
+
     static void write_summary(Writer& w, const Event& e) {
-        const Record& r = *e.main;
-        static constexpr std::pair<const char*, const char*> kIds[] = {
-            {"auid", "auid_name"},   {"uid", "uid_name"}, {"euid", "euid_name"}, {"suid", "suid_name"},
-            {"fsuid", "fsuid_name"}, {"gid", "gid_name"}, {"egid", "egid_name"}};
-        static constexpr const char* kNums[] = {"pid", "ppid"};
-        static constexpr const char* kStrings[] = {"comm", "exe",      "tty",   "key",      "op",
-                                                   "acct", "hostname", "addr",  "terminal", "res",
-                                                   "rule", "service",  "rhost", "reason",   "kinds"};
-        for (const char* n : kNums) {
-            if (const Field* f = r.find(n)) {
+        const Summary s = summary_fields(*e.main);
+        std::string scratch;
+        static constexpr std::pair<int, const char*> kIds[] = {
+            {kAuid, "auid_name"},   {kUid, "uid_name"}, {kEuid, "euid_name"}, {kSuid, "suid_name"},
+            {kFsuid, "fsuid_name"}, {kGid, "gid_name"}, {kEgid, "egid_name"}};
+        static constexpr int kNums[] = {kPid, kPpid};
+        static constexpr int kStrings[] = {kComm,     kExe, kTty,  kKey,     kOp,    kAcct,   kHostname, kAddr,
+                                           kTerminal, kRes, kRule, kService, kRhost, kReason, kKinds};
+        for (const int n : kNums) {
+            if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(n);
+                    w.key(kSummaryNames_[n]);
                     w.num(*v);
                 }
             }
         }
         for (const auto& [n, name_key] : kIds) {
-            if (const Field* f = r.find(n)) {
+            if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(n);
+                    w.key(kSummaryNames_[n]);
                     w.num(*v);
                     if (!f->interp.empty()) {
                         w.key(name_key);
@@ -961,17 +1409,17 @@ struct Converter::Impl {
         if (!e.syscall.empty()) {
             w.key("syscall");
             w.str(e.syscall);
-            if (const Field* f = r.find("syscall"); f && !f->interp.empty()) {
+            if (const Field* f = s.get(kSyscall); f && !f->interp.empty()) {
                 if (auto v = number<uint64_t>(f->raw)) {
                     w.key("syscall_nr");
                     w.num(*v);
                 }
             }
-            if (const Field* f = r.find("success")) {
+            if (const Field* f = s.get(kSuccess)) {
                 w.key("success");
                 w.boolean(f->raw == "yes");
             }
-            if (const Field* f = r.find("exit")) {
+            if (const Field* f = s.get(kExit)) {
                 if (auto v = number<int64_t>(f->raw)) {
                     w.key("exit");
                     w.snum(*v);
@@ -982,11 +1430,11 @@ struct Converter::Impl {
                 }
             }
         }
-        for (const char* n : kStrings) {
-            if (const Field* f = r.find_trusted(n)) {
-                w.key(n);
+        for (const int n : kStrings) {
+            if (const Field* f = s.get(n)) {
+                w.key(kSummaryNames_[n]);
                 // res= is "success"/"failed" once interpreted (raw 1/0 or words).
-                w.str(std::strcmp(n, "res") == 0 ? value(f) : decode_value(f->raw));
+                w.str(n == kRes ? value(f) : decoded(f->raw, scratch));
             }
         }
     }
@@ -1001,7 +1449,36 @@ struct Converter::Impl {
             if (ts->host) e.host = ts->host;
         }
         if (e.host.empty()) e.host = opts.default_host;
+        bound_caches();
         read_records(a, e);
+        process(e);
+    }
+
+    void raw_event(const raw::Event& re) {
+        Event e;
+        if (re.sec != 0) {
+            e.serial = re.serial;
+            e.sec = re.sec;
+            e.milli = re.milli;
+            if (re.has_host) e.host = re.host;
+        }
+        if (e.host.empty()) e.host = opts.default_host;
+        bound_caches();
+        read_raw_records(re, e);
+        process(e);
+    }
+
+    // The fields of an event point into the caches: they are emptied only
+    // between events.
+    void bound_caches() {
+        if (id_names.size() >= 65536) id_names.clear();
+        if (interpretations.size() >= 65536) interpretations.clear();
+        // Smaller: it also holds values seen once (pointers in a0-a3), and
+        // memory is to stay flat (a few MB) whatever the log.
+        if (contextual.size() >= 16384) contextual.clear();
+    }
+
+    void process(Event& e) {
         derive(e);
         const std::string time = event_time(e.sec, e.milli);
         join(e, time);
@@ -1016,7 +1493,7 @@ struct Converter::Impl {
         write_event(w, e, time, lim, trimmed);
         // Trimming, in the documented order (doc/audit-json.md).
         std::optional<Writer> trimmed_w;
-        if (w.text().size() > opts.max_event_size) {
+        if (w.size() > opts.max_event_size) {
             const size_t budget = opts.max_event_size;
             const Limits levels[] = {
                 {false, SIZE_MAX, SIZE_MAX, SIZE_MAX, false},
@@ -1034,22 +1511,28 @@ struct Converter::Impl {
             for (size_t i = 0; i < std::size(levels); ++i) {
                 trimmed_w.emplace(budget);
                 write_event(*trimmed_w, e, time, levels[i], names[i]);
-                if (trimmed_w->text().size() <= budget) break;
+                if (trimmed_w->size() <= budget) break;
             }
         }
         remember(e);
         ++count;
-        out(trimmed_w ? trimmed_w->text() : w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
-            e.serial);
+        json.assign(trimmed_w ? trimmed_w->text() : w.text());
+        out(json, key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli, e.serial);
         // A huge event (argv in the megabytes) leaves a huge buffer: memory
         // stays flat only if it is given back.
-        if (w.text().capacity() > 1024 * 1024) w = Writer(4096);
+        if (w.capacity() > 1024 * 1024) w = Writer(4096);
+        if (json.capacity() > 1024 * 1024) std::string().swap(json);
     }
 };
 
 Converter::Converter(Options opts, Output out) : impl_(std::make_unique<Impl>()) {
     impl_->opts = std::move(opts);
     impl_->out = std::move(out);
+    if (!impl_->opts.libauparse_events) {
+        impl_->reader.emplace(raw::Reader::eoe_timeout(),
+                              [impl = impl_.get()](const raw::Event& e) { impl->raw_event(e); });
+        return;
+    }
     impl_->au = auparse_init(AUSOURCE_FEED, nullptr);
     if (!impl_->au) throw std::runtime_error("auparse_init failed");
     auparse_set_escape_mode(impl_->au, AUPARSE_ESC_RAW);
@@ -1061,16 +1544,19 @@ Converter::~Converter() {
 }
 
 void Converter::feed(std::string_view text) {
+    if (impl_->reader) return impl_->reader->feed(text);
     auparse_feed(impl_->au, text.data(), text.size());
     impl_->rethrow();
 }
 
 void Converter::age() {
+    if (impl_->reader) return impl_->reader->age(time(nullptr));
     auparse_feed_age_events(impl_->au);
     impl_->rethrow();
 }
 
 void Converter::finish() {
+    if (impl_->reader) return impl_->reader->finish();
     auparse_flush_feed(impl_->au);
     impl_->rethrow();
 }

@@ -338,6 +338,21 @@ def check_modes(T, log, events, ses):
 
 
 
+def same_as_libauparse(log, raw, fmt):
+    # tlog-audit's own reader against libauparse's event assembly (the
+    # hidden --libauparse-events): byte for byte, from the file and from
+    # standard input as auditd's plugin interface gives it.
+    out = {}
+    for name, args, stdin in (("reader", [log], None), ("libauparse", ["--libauparse-events", log], None),
+                              ("reader, stdin", [], raw)):
+        r = subprocess.run([TLOG_AUDIT] + args, capture_output=True, input=stdin, timeout=300)
+        check(r.returncode == 0, "tlog-audit %s: %r" % (args, r.stderr))
+        out[name] = r.stdout
+    check(out["reader"] == out["libauparse"], "%s: the reader's output differs from libauparse's" % fmt)
+    check(out["reader, stdin"] == out["reader"], "%s: standard input differs from the file" % fmt)
+    print("%s: %d bytes of JSON, the same with libauparse assembling the events" % (fmt, len(out["reader"])))
+
+
 def main():
     T = tmpdir()
     for fmt in ("RAW", "ENRICHED"):
@@ -355,6 +370,7 @@ def main():
         raw = open(log, "rb").read()
         check((b"\x1d" in raw) == (fmt == "ENRICHED"), "log format is not %s" % fmt)
         events = convert([log])
+        same_as_libauparse(log, raw, fmt)
         ses = check_events(events, log, fmt)
         check_modes(d, log, events, ses)
     print("ok")

@@ -1,5 +1,12 @@
 // tlog-audit's converter on fixed log text: argv reassembly over records and
-// chunks, invalid UTF-8, unknown record types, the recording join, trimming.
+// chunks, invalid UTF-8, unknown record types, the recording join, trimming;
+// and its own reader against libauparse's event assembly (the same output
+// on the corpus logs and on generated text).
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+
 #include "cmocka_cxx.h"
 #include "tlog/audit/converter.h"
 #include "tlog/hex.h"
@@ -168,6 +175,261 @@ void test_helpers(void**) {
     assert_false(tlog::audit::unhex("ABC").has_value());
 }
 
+// Everything the converter gives, with the reader or with libauparse
+// assembling the events: the text fed in pieces cut at `cuts`, age() asked
+// where `ages` says.
+std::vector<std::string> run(const std::string& text, bool libauparse, const std::vector<size_t>& cuts,
+                             const std::vector<bool>& ages, size_t max) {
+    tlog::audit::Options o;
+    o.max_event_size = max;
+    o.default_host = "h";
+    o.libauparse_events = libauparse;
+    std::vector<std::string> out;
+    Converter c(o, [&](const std::string& json, const tlog::audit::SessionKey& key, std::string_view rec,
+                       uint64_t time_ms, uint64_t serial) {
+        out.push_back(json + " | " + key.host + " " + std::to_string(key.ses) + " " + std::string(rec) + " " +
+                      std::to_string(time_ms) + " " + std::to_string(serial));
+    });
+    size_t at = 0;
+    for (size_t i = 0; i < cuts.size(); ++i) {
+        c.feed(std::string_view(text).substr(at, cuts[i] - at));
+        at = cuts[i];
+        if (i < ages.size() && ages[i]) c.age();
+    }
+    c.feed(std::string_view(text).substr(at));
+    c.finish();
+    return out;
+}
+
+void same_both_ways(const std::string& text, const std::vector<size_t>& cuts, const std::vector<bool>& ages, size_t max,
+                    const std::string& what) {
+    const auto ours = run(text, false, cuts, ages, max);
+    const auto theirs = run(text, true, cuts, ages, max);
+    for (size_t i = 0; i < std::min(ours.size(), theirs.size()); ++i) {
+        if (ours[i] != theirs[i]) {
+            std::fprintf(stderr, "%s: event %zu differs:\n reader:     %s\n libauparse: %s\n", what.c_str(), i,
+                         ours[i].c_str(), theirs[i].c_str());
+            fail();
+        }
+    }
+    if (ours.size() != theirs.size()) {
+        std::fprintf(stderr, "%s: %zu events from the reader, %zu from libauparse\n", what.c_str(), ours.size(),
+                     theirs.size());
+        fail();
+    }
+}
+
+// The checked-in logs (the fuzz corpus: real auditd logs, huge and chunked
+// argv, invalid UTF-8, forged names, trimmed events), whole and cut into
+// pieces at every 997th byte.
+void test_reader_same_as_libauparse_on_logs(void**) {
+    size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(TLOG_AUDIT_CORPUS)) {
+        std::ifstream f(entry.path(), std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        same_both_ways(text, {}, {}, 64 * 1024, entry.path().string());
+        same_both_ways(text, {}, {}, 1024, entry.path().string() + " (1024 bytes an event)");
+        std::vector<size_t> cuts;
+        for (size_t at = 997; at < text.size(); at += 997) cuts.push_back(at);
+        same_both_ways(text, cuts, {}, 64 * 1024, entry.path().string() + " (in pieces)");
+        ++files;
+    }
+    assert_true(files >= 5);
+}
+
+// Generated logs: every record type the reader treats apart, interleaved
+// and repeated serials, hosts and none, EOE and timeouts, ENRICHED
+// sections, virtual keys, AVC text, the punctuation libauparse trims, time
+// stamps it rejects, stray bytes (NUL, newline, 0x1D, high bytes) and
+// pieces cut anywhere, age() between them.
+std::string generated_log(std::mt19937& rng) {
+    auto pick = [&rng](const auto& v) { return v[std::uniform_int_distribution<size_t>(0, std::size(v) - 1)(rng)]; };
+    auto chance = [&rng](int percent) { return std::uniform_int_distribution<int>(0, 99)(rng) < percent; };
+    static const char* const kNodes[] = {"", "", "", "node=a ", "node=b ", "node=a  ", "nodeX ", "node= ", "n=1 "};
+    static const char* const kTypes[] = {
+        "SYSCALL",       "EXECVE",      "PATH",          "CWD",        "PROCTITLE", "EOE",           "USER_AUTH",
+        "USER_LOGIN",    "TRUSTED_APP", "AVC",           "USER_AVC",   "SOCKADDR",  "UNKNOWN[1999]", "FOO",
+        "CONFIG_CHANGE", "KERNEL",      "DAEMON_START",  "USER_START", "CRED_ACQ",  "MAC_STATUS",    "ANOM_ABEND",
+        "LOGIN",         "SECCOMP",     "NETFILTER_PKT", "MQ_OPEN"};
+    static const char* const kStamps[] = {"1700000000.123:42",
+                                          "1700000000.123:43",
+                                          "1700000000.124:42",
+                                          "1700000001.000:44",
+                                          "1700000005.500:45",
+                                          "1700000000.123:42",
+                                          "0.000:1",
+                                          "-5.1:2",
+                                          "1700000000:46",
+                                          "1700000000.1234:47",
+                                          "99999999999999999999.1:1",
+                                          "1700000003.7",
+                                          " 1700000002.002:48",
+                                          "1700000000.123:4x2",
+                                          "+1700000009.009:49"};
+    static const char* const kFields[] = {
+        "arch=c000003e",
+        "arch=40000003",
+        "arch=zz",
+        "syscall=59",
+        "syscall=257",
+        "syscall=41",
+        "syscall=2",
+        "syscall=105",
+        "syscall=abc",
+        "success=yes",
+        "success=no",
+        "exit=-2",
+        "exit=3",
+        "exit=-13",
+        "exit=x",
+        "a0=ffffff9c",
+        "a0=7ffd1234",
+        "a0=1",
+        "a1=80000",
+        "a1=241",
+        "a1=2",
+        "a2=1b6",
+        "a3=0",
+        "a0=3e8",
+        "items=2",
+        "ppid=100",
+        "pid=101",
+        "auid=1000",
+        "auid=4294967295",
+        "uid=0",
+        "uid=1000",
+        "gid=0",
+        "euid=0",
+        "ses=7",
+        "ses=4294967295",
+        "tty=(none)",
+        "tty=pts0",
+        "comm=\"sh\"",
+        "comm=\"a b\"",
+        "exe=2F62696E2F7368",
+        "exe=\"/usr/bin/x\"",
+        "key=(null)",
+        "key=\"k1\"",
+        "key=6B31016B32",
+        "key=6B",
+        "key=7",
+        "key=2201",
+        "key=(x",
+        "name=\"../a/./b\"",
+        "name=2F746D702F78",
+        "name=(null)",
+        "nametype=NORMAL",
+        "mode=0100644",
+        "mode=040755",
+        "inode=5",
+        "ouid=0",
+        "ogid=1000",
+        "cap_fp=0",
+        "cap_fe=1",
+        "cwd=\"/home/a\"",
+        "cwd=2F",
+        "argc=3",
+        "a0=\"sh\"",
+        "a1=2D63",
+        "a2_len=4",
+        "a2[0]=6869",
+        "a2[1]=2121",
+        "proctitle=736800",
+        "proctitle=\"sh\"",
+        "saddr=02000050C0A80001",
+        "saddr=01002F746D70",
+        "saddr=0A00",
+        "acct=\"root\"",
+        "acct=726F6F74",
+        "acct=root",
+        "res=success",
+        "res=failed",
+        "res=1",
+        "res=0",
+        "hostname=?",
+        "addr=10.0.0.1",
+        "terminal=pts/1",
+        "msg='op=PAM:auth acct=\"root\" exe=\"/usr/bin/su\" hostname=? addr=? terminal=pts/0 res=failed'",
+        "msg='avc:  denied  { read write } for pid=1 comm=\"x\"'",
+        "avc:",
+        "denied",
+        "{",
+        "read",
+        "write",
+        "}",
+        "granted",
+        "op=tlog-session-start",
+        "rec=0a1b-2c",
+        "rec=\"r:1\"",
+        "rhost=10.0.0.1",
+        "id=1000",
+        "flags=0x41",
+        "fp=ab",
+        "x=",
+        "=x",
+        "==",
+        "(x=y)",
+        "v=(none)",
+        "v=(null)",
+        "v=abc)",
+        "v=x,",
+        "v=y:",
+        "v='z'",
+        "v=a:,')",
+        "msg=audit(1.2:3):",
+        "msg=foo",
+        "type=PATH",
+        "node=zz",
+        "a=b=c",
+        "kk",
+        "seresult=denied",
+        "\xc3\x28=\xff",
+        "d\xc3\xa9j\xc3\xa0=vu",
+        "ne=\"\\\"\"",
+        "ctl=\"\x01\x1f\""};
+    static const char* const kEnriched[] = {"\x1dUID=\"root\" AUID=\"unset\" ARCH=x86_64 SYSCALL=execve",
+                                            "\x1d\x41UID=\"alice\" UID=\"root\" OUID=\"root\" OGID=\"root\"",
+                                            "\x1dSADDR={ saddr_fam=inet laddr=1.2.3.4 lport=80 }", "\x1d",
+                                            "\x1dUID=unknown-x"};
+    static const char kStray[] = {'\0', '\n', '\x1d', ' ', '\xff', '\r', '(', ')', ':', '='};
+    std::string text;
+    const int lines = std::uniform_int_distribution<int>(1, 60)(rng);
+    for (int l = 0; l < lines; ++l) {
+        std::string line = pick(kNodes);
+        line += "type=";
+        line += pick(kTypes);
+        line += " msg=audit(";
+        line += pick(kStamps);
+        line += "):";
+        const int fields = std::uniform_int_distribution<int>(0, 14)(rng);
+        for (int f = 0; f < fields; ++f) {
+            line += chance(5) ? "  " : " ";
+            line += pick(kFields);
+        }
+        if (chance(15)) line += pick(kEnriched);
+        for (int i = 0; i < 2; ++i)
+            if (chance(4)) line.insert(std::uniform_int_distribution<size_t>(0, line.size())(rng), 1, pick(kStray));
+        text += line;
+        if (l + 1 < lines || !chance(20)) text += '\n';
+    }
+    return text;
+}
+
+void test_reader_same_as_libauparse_generated(void**) {
+    std::mt19937 rng(20261205);
+    for (int round = 0; round < 1500; ++round) {
+        const std::string text = generated_log(rng);
+        std::vector<size_t> cuts;
+        std::vector<bool> ages;
+        const int pieces = std::uniform_int_distribution<int>(0, 4)(rng);
+        for (int i = 0; i < pieces && !text.empty(); ++i)
+            cuts.push_back(std::uniform_int_distribution<size_t>(0, text.size())(rng));
+        std::sort(cuts.begin(), cuts.end());
+        for (size_t i = 0; i < cuts.size(); ++i) ages.push_back(std::uniform_int_distribution<int>(0, 3)(rng) == 0);
+        same_both_ways(text, cuts, ages, round % 3 == 0 ? 600 : 64 * 1024, "generated log " + std::to_string(round));
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -180,6 +442,8 @@ int main() {
         cmocka_unit_test(test_parents),
         cmocka_unit_test(test_trimming),
         cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_reader_same_as_libauparse_on_logs),
+        cmocka_unit_test(test_reader_same_as_libauparse_generated),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -37,6 +37,10 @@ struct Options {
     size_t max_processes = 32768;
     // Parent chain length limit.
     size_t max_parents = 16;
+    // Events assembled and split by libauparse instead of tlog-audit's own
+    // reader (src/raw_reader.cc): the reference the differential test
+    // compares the reader with. Slower; the output is the same.
+    bool libauparse_events = false;
 };
 
 // What the converter remembers across events: the recording of each audit
