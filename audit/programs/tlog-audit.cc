@@ -207,9 +207,11 @@ int run(const Args& a) {
         } else {
             // First pass: which sessions the recording belongs to (the start
             // record comes after the session's first events).
-            tlog::audit::Converter probe(a.opts, [](auto&&...) {});
+            tlog::audit::Options probe_opts = a.opts;
+            probe_opts.joins_of_rec = a.rec;
+            tlog::audit::Converter probe(probe_opts, [](auto&&...) {});
             read_all(files, probe);
-            const auto j = probe.joined(a.rec);
+            const auto j = probe.joined();
             if (j.sessions.empty()) {
                 std::fprintf(stderr, "tlog-audit: no pam_tlog start record for recording %s in the input\n",
                              a.rec.c_str());

@@ -615,7 +615,9 @@ struct Converter::Impl {
     uint64_t seq = 0;
     std::unordered_map<std::string, Process> procs;  // "host\0pid"
     std::map<SessionKey, std::string> session_rec;
-    std::multimap<std::string, SessionKey> rec_sessions;
+    // joined(): Options::joins_of_rec's sessions and failed authentications.
+    std::vector<SessionKey> joined_sessions;
+    std::vector<std::pair<std::string, uint64_t>> joined_failures;
     std::deque<Failure> failures;
     std::exception_ptr error;
     // One buffer for every event's JSON: its capacity is kept, so an event
@@ -1061,7 +1063,8 @@ struct Converter::Impl {
         if (!plausible_rec_id(id)) return;
         const SessionKey key{e.host, *e.ses};
         session_rec[key] = id;
-        rec_sessions.emplace(id, key);
+        const bool keep = id == opts.joins_of_rec;
+        if (keep) joined_sessions.push_back(key);
         if (session_rec.size() > 65536) session_rec.erase(session_rec.begin());
         std::string acct, rhost;
         if (const Field* a = r->find("acct")) acct = decode_value(a->raw);
@@ -1072,10 +1075,9 @@ struct Converter::Impl {
                 continue;
             if (rhost != "?" && !rhost.empty() && f.rhost != rhost && f.addr != rhost) continue;
             e.joined_failures.emplace_back(f.serial, f.time);
-            failure_joins.emplace(id, std::make_pair(f.host, f.serial));
+            if (keep) joined_failures.emplace_back(f.host, f.serial);
         }
     }
-    std::multimap<std::string, std::pair<std::string, uint64_t>> failure_joins;
 
     void remember(const Event& e) {
         if (!e.exec || !e.main || !e.ses) return;
@@ -1563,13 +1565,6 @@ void Converter::finish() {
 
 uint64_t Converter::events() const { return impl_->count; }
 
-Converter::Joined Converter::joined(std::string_view rec) const {
-    Joined j;
-    auto [b, e] = impl_->rec_sessions.equal_range(std::string(rec));
-    for (auto it = b; it != e; ++it) j.sessions.push_back(it->second);
-    auto [fb, fe] = impl_->failure_joins.equal_range(std::string(rec));
-    for (auto it = fb; it != fe; ++it) j.failures.push_back(it->second);
-    return j;
-}
+Converter::Joined Converter::joined() const { return Joined{impl_->joined_sessions, impl_->joined_failures}; }
 
 }  // namespace tlog::audit

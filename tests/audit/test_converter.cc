@@ -86,6 +86,34 @@ void test_rec_join_and_failures(void**) {
     assert_string_equal(ev[2].find("rec")->as_string().c_str(), "abcd-7");
 }
 
+// joined() answers for the one recording asked about (--rec); nothing of
+// the others is kept, so a plugin's memory does not grow with every login.
+void test_joined_only_for_the_rec_asked(void**) {
+    const std::string start =
+        "type=USER_AUTH msg=audit(1700000001.000:43): pid=5 uid=0 auid=4294967295 ses=4294967295 "
+        "msg='op=PAM:authentication grantors=? acct=\"al\" exe=\"/usr/sbin/sshd\" hostname=10.0.0.5 addr=10.0.0.5 "
+        "terminal=ssh res=failed'\n"
+        "type=TRUSTED_APP msg=audit(1700000002.000:44): pid=5 uid=0 auid=1000 ses=7 msg='op=tlog-session-start "
+        "rec=\"abcd-7\" acct=\"al\" rhost=\"10.0.0.5\" res=success'\n";
+    for (const std::string asked : {"abcd-7", "other-1"}) {
+        tlog::audit::Options o;
+        o.default_host = "h";
+        o.joins_of_rec = asked;
+        Converter c(o, [](auto&&...) {});
+        c.feed(start);
+        c.finish();
+        const auto j = c.joined();
+        if (asked == "abcd-7") {
+            assert_int_equal(j.sessions.size(), 1);
+            assert_int_equal(j.sessions[0].ses, 7);
+            assert_int_equal(j.failures.size(), 1);
+            assert_int_equal(j.failures[0].second, 43);
+        } else {
+            assert_true(j.sessions.empty() && j.failures.empty());
+        }
+    }
+}
+
 // A start record whose rec is no recording id joins nothing: copied onto
 // every event of the session, a 3 KB value made even the smallest trimmed
 // event exceed the limit (found by the fuzzer).
@@ -437,6 +465,7 @@ int main() {
         cmocka_unit_test(test_argv_paths_sockaddr),
         cmocka_unit_test(test_unknown_type_passes_through),
         cmocka_unit_test(test_rec_join_and_failures),
+        cmocka_unit_test(test_joined_only_for_the_rec_asked),
         cmocka_unit_test(test_rec_not_an_id),
         cmocka_unit_test(test_trimming_long_host),
         cmocka_unit_test(test_parents),

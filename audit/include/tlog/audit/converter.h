@@ -41,6 +41,10 @@ struct Options {
     // reader (src/raw_reader.cc): the reference the differential test
     // compares the reader with. Slower; the output is the same.
     bool libauparse_events = false;
+    // The recording joined() answers for (tlog-audit --rec). Only its joins
+    // are kept: kept for every recording, they would grow for as long as a
+    // plugin runs.
+    std::string joins_of_rec;
 };
 
 // What the converter remembers across events: the recording of each audit
@@ -64,14 +68,14 @@ public:
     void finish();
 
     uint64_t events() const;
-    // What the input so far joined to recording `rec`: the audit sessions
+    // What the input so far joined to Options::joins_of_rec: the audit sessions
     // whose pam_tlog start record named it, and the failed authentications
     // joined to them as (host, serial).
     struct Joined {
         std::vector<SessionKey> sessions;
         std::vector<std::pair<std::string, uint64_t>> failures;
     };
-    Joined joined(std::string_view rec) const;
+    Joined joined() const;
 
     struct Impl;
 
