@@ -6,6 +6,7 @@
 
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/server/validate.h"
 
 namespace tlog::server {
 
