@@ -1,11 +1,11 @@
-// Validation of one ingested message line by librec's decoder.
+// Validation of ingested message lines by librec's decoder.
 #include "tlog/server/validate.h"
 
 #include <climits>
 
 #include "tlog/decoder.h"
 #include "tlog/error.h"
-#include "tlog/json.h"
+#include "tlog/utf8.h"
 
 namespace tlog::server {
 
@@ -15,6 +15,7 @@ class Sink final : public EventSink {
 public:
     MessageMeta meta;
     bool seen = false;
+    std::string_view twice;  // an extension field that appears twice
     void event(const Event&) override {}
     void message(const MessageHeader& h) override {
         seen = true;
@@ -25,52 +26,86 @@ public:
         meta.session = h.session;
         meta.id = h.id;
         meta.pos = h.pos;
+        meta.time_ms.reset();
         if (h.has_time) {
             meta.time_ms = h.time_ms;
+        }
+        // The decoder refuses its own fields twice; other fields it keeps
+        // as they are, and readers differ on which of two copies counts
+        // (the first, the last), so a stored message must not have two.
+        twice = {};
+        for (size_t i = 0; i < h.extra.size() && twice.empty(); ++i) {
+            for (size_t j = i + 1; j < h.extra.size(); ++j) {
+                if (h.extra[i].first == h.extra[j].first) {
+                    twice = h.extra[i].first;
+                    break;
+                }
+            }
         }
     }
 };
 
+// 1-based column of the first byte that is not part of valid UTF-8.
+uint64_t first_invalid_utf8(std::string_view s) {
+    const auto* begin = reinterpret_cast<const uint8_t*>(s.data());
+    const auto* end = begin + s.size();
+    for (const auto* p = begin; p < end;) {
+        size_t n = utf8::valid_prefix(p, end);
+        if (n == 0) {
+            return static_cast<uint64_t>(p - begin) + 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 }  // namespace
 
-MessageMeta validate_message(std::string_view line, const std::string& source, uint64_t line_no) {
-    std::string rec;
-    // The decoder checks ids against the one it expects; a message is
-    // checked alone here, so it is told to expect this message's id.
-    DecodeOptions opts;
-    opts.source = source;
-    opts.first_id = 1;
-    {
-        // Find the id cheaply first: a full decode with the wrong expected
-        // id would report a gap rather than the message's own problems.
-        json::Value v;
-        try {
-            v = json::parse(line, source);
-        } catch (const InputError& e) {
-            // Parsed alone, the line is line 1: report its place in the input.
-            throw InputError({source, line_no, e.where().column, e.where().field}, e.message());
-        }
-        if (!v.is_object()) {
-            throw InputError({source, line_no, 1, ""}, "a message must be a JSON object");
-        }
-        const auto* id = v.find("id");
-        if (id == nullptr || !id->as_uint() || *id->as_uint() == 0) {
-            throw InputError({source, line_no, 0, "id"}, "missing or not a positive integer");
-        }
-        opts.first_id = *id->as_uint();
-        // SQLite integers are signed 64-bit: a larger id would be stored
-        // clamped and collide with another forged one.
-        if (opts.first_id > static_cast<uint64_t>(INT64_MAX)) {
-            throw InputError({source, line_no, 0, "id"}, "larger than 9223372036854775807");
-        }
-    }
-    Decoder dec(opts);
+struct Validator::Impl {
+    std::string source;
+    Decoder decoder;
     Sink sink;
-    dec.feed(line, line_no, sink);
-    if (!sink.seen) {
-        throw InputError({source, line_no, 0, ""}, "not a tlog message");
+
+    static DecodeOptions options(const std::string& source) {
+        DecodeOptions o;
+        o.source = source;
+        o.each_alone = true;
+        return o;
     }
-    return sink.meta;
+    explicit Impl(const std::string& src) : source(src), decoder(options(src)) {}
+};
+
+Validator::Validator(const std::string& source) : impl_(std::make_unique<Impl>(source)) {}
+Validator::~Validator() = default;
+
+MessageMeta Validator::check(std::string_view line, uint64_t line_no) {
+    auto& d = *impl_;
+    // JSON text is UTF-8, and escapes cannot make invalid UTF-8 (the
+    // decoder refuses unpaired surrogates), so one check of the line covers
+    // every string in it, the names and the fields the decoder only copies
+    // (host, rec, user, term, extension fields) included.
+    if (!utf8::is_valid(line)) {
+        throw InputError({d.source, line_no, first_invalid_utf8(line), ""}, "not valid UTF-8");
+    }
+    d.sink.seen = false;
+    d.decoder.feed(line, line_no, d.sink);
+    if (!d.sink.seen) {
+        throw InputError({d.source, line_no, 0, ""}, "not a tlog message");
+    }
+    if (!d.sink.twice.empty()) {
+        throw InputError({d.source, line_no, 0, std::string(d.sink.twice)}, "field appears twice");
+    }
+    const auto& m = d.sink.meta;
+    // SQLite integers are signed 64-bit: a larger id would be stored
+    // clamped and collide with another forged one.
+    if (m.id > static_cast<uint64_t>(INT64_MAX)) {
+        throw InputError({d.source, line_no, 0, "id"}, "larger than 9223372036854775807");
+    }
+    return m;
+}
+
+MessageMeta validate_message(std::string_view line, const std::string& source, uint64_t line_no) {
+    return Validator(source).check(line, line_no);
 }
 
 }  // namespace tlog::server
