@@ -166,7 +166,10 @@ public:
     void install(httplib::Server& srv) {
         srv.Post("/api/v1/ingest", [this](const auto& req, auto& res) {
             guarded(res, [&] {
-                auto r = locked([&] { return ingest_json_lines(store_, req.body, now_ms()); });
+                // Checked before taking the store's turn: requests are
+                // checked side by side and only take turns to store.
+                auto checked = check_json_lines(req.body);
+                auto r = locked([&] { return store_checked(store_, std::move(checked), now_ms()); });
                 res.status = r.failed == 0 ? 200 : 400;
                 res.set_content(native_response(r), "application/json");
             });
@@ -175,7 +178,8 @@ public:
             guarded(res, [&] {
                 std::string index =
                     req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
-                auto r = locked([&] { return ingest_bulk(store_, req.body, index, now_ms()); });
+                auto checked = check_bulk(req.body);
+                auto r = locked([&] { return store_checked(store_, std::move(checked), now_ms()); });
                 // As Elasticsearch: the request succeeded; items say which failed.
                 res.set_content(bulk_response(r, index), "application/json");
             });
