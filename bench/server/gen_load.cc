@@ -33,10 +33,8 @@ public:
     }
     FileSink(const FileSink&) = delete;
     FileSink& operator=(const FileSink&) = delete;
-    ~FileSink() override {
-        drain();
-        ::close(fd_);
-    }
+    // main() drains before the end; a failure here is already reported.
+    ~FileSink() override { ::close(fd_); }
     void write(const tlog::EncodedMessage& m) override {
         buf_.append(m.line);
         bytes += m.line.size();
@@ -184,7 +182,7 @@ private:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     if (argc < 3 || argc > 5) {
         std::fprintf(stderr, "usage: %s DIR N [KB_PER_RECORDING] [PAYLOAD]\n", argv[0]);
         return 2;
@@ -216,4 +214,7 @@ int main(int argc, char** argv) {
     std::printf("recordings %llu messages %llu json_bytes %llu\n", static_cast<unsigned long long>(n),
                 static_cast<unsigned long long>(messages), static_cast<unsigned long long>(bytes));
     return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "bench-server-gen: %s\n", e.what());
+    return 1;
 }
