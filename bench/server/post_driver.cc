@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
         threads.emplace_back([&] {
             httplib::Client cli(host, port);
             cli.set_keep_alive(true);
+            // As libcurl (rsyslog's omelasticsearch) does by default.
+            cli.set_tcp_nodelay(true);
             cli.set_read_timeout(600, 0);
             cli.set_write_timeout(600, 0);
             for (size_t r = next++; r < recs.size(); r = next++) {

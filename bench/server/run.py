@@ -12,6 +12,8 @@ database in WORK, posts every recording over CONNECTIONS connections
 stops the server with SIGTERM and reports the server's CPU time (user,
 system), its peak RSS, and the stored bytes per byte of JSON (the database
 file after the server closed it, and the compressed messages alone).
+TLOG_SERVER=PATH runs another tlog-server (an older build, side by side);
+STAGES=0 leaves out the in-process stages.
 """
 import glob
 import os
@@ -42,13 +44,15 @@ def main():
         files = sorted(glob.glob(os.path.join(recs, "rec-*.jsonl")))
     json_bytes = sum(os.path.getsize(f) for f in files)
     print(f"{len(files)} recordings, {json_bytes} bytes of JSON lines", flush=True)
-    subprocess.run([f"{build}/bench/server/bench-server-stages", work, body_kb] + files, check=True)
+    if os.environ.get("STAGES", "1") != "0":
+        subprocess.run([f"{build}/bench/server/bench-server-stages", work, body_kb] + files, check=True)
+    server_exe = os.environ.get("TLOG_SERVER", f"{build}/server/tlog-server")
     for mode in modes:
         db = os.path.join(work, "server.sqlite")
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db + suffix):
                 os.unlink(db + suffix)
-        server = subprocess.Popen([f"{build}/server/tlog-server", "--listen", "127.0.0.1:0", "--database", db],
+        server = subprocess.Popen([server_exe, "--listen", "127.0.0.1:0", "--database", db],
                                   stdout=subprocess.PIPE, text=True)
         line = server.stdout.readline()
         if not line.startswith("listening on "):

@@ -310,6 +310,11 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Store store(c.database);
     httplib::Server srv;
     srv.set_payload_max_length(max_body_bytes);
+    // cpp-httplib writes a response's headers and body in two sends; with
+    // Nagle's algorithm the body then waits for the client's delayed ACK
+    // (40 ms on Linux), which capped a shipper's connection at about 25
+    // requests a second (bench/README.md, "server").
+    srv.set_tcp_nodelay(true);
     Routes routes(store);
     routes.install(srv);
     int port = c.port;
