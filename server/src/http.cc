@@ -22,6 +22,13 @@ namespace tlog::server {
 namespace {
 
 constexpr size_t max_body_bytes = 64U << 20U;
+
+// As Elasticsearch labels its responses. cpp-httplib compresses bodies of
+// exactly "application/json" for clients that accept it, preferring
+// Brotli at its slowest quality: 0.3 s of CPU for one _bulk response of
+// 500 items against 0.05 s for the whole request, and minutes for a large
+// search page. With the parameter it leaves them as they are.
+constexpr const char* json_type = "application/json; charset=UTF-8";
 constexpr size_t max_page = 1000;
 
 uint64_t now_ms() {
@@ -35,7 +42,7 @@ void reply_error(httplib::Response& res, int status, const std::string& what) {
     o.set("error", json::Value::make_string(what));
     o.set("status", json::Value::make_uint(static_cast<uint64_t>(status)));
     res.status = status;
-    res.set_content(json::dump(o) + "\n", "application/json");
+    res.set_content(json::dump(o) + "\n", json_type);
 }
 
 // A parameter's unsigned value; throws InputError naming it.
@@ -171,7 +178,7 @@ public:
                 auto checked = check_json_lines(req.body);
                 auto r = locked([&] { return store_checked(store_, std::move(checked), now_ms()); });
                 res.status = r.failed == 0 ? 200 : 400;
-                res.set_content(native_response(r), "application/json");
+                res.set_content(native_response(r), json_type);
             });
         });
         auto bulk = [this](const httplib::Request& req, httplib::Response& res) {
@@ -181,7 +188,7 @@ public:
                 auto checked = check_bulk(req.body);
                 auto r = locked([&] { return store_checked(store_, std::move(checked), now_ms()); });
                 // As Elasticsearch: the request succeeded; items say which failed.
-                res.set_content(bulk_response(r, index), "application/json");
+                res.set_content(bulk_response(r, index), json_type);
             });
         };
         srv.Post("/_bulk", bulk);
@@ -213,8 +220,7 @@ public:
         // rsyslog's omelasticsearch asks this before resuming after the
         // server was unreachable.
         srv.Get("/_cat/health", [](const auto&, auto& res) { res.set_content("tlog-server green\n", "text/plain"); });
-        srv.Get("/api/v1/health",
-                [](const auto&, auto& res) { res.set_content("{\"status\":\"ok\"}\n", "application/json"); });
+        srv.Get("/api/v1/health", [](const auto&, auto& res) { res.set_content("{\"status\":\"ok\"}\n", json_type); });
     }
 
 private:
@@ -241,7 +247,7 @@ private:
         o.set("sessions", std::move(arr));
         o.set("next_cursor",
               rows.size() == q.limit ? json::Value::make_string(make_cursor(rows.back())) : json::Value::make_null());
-        res.set_content(json::dump(o) + "\n", "application/json");
+        res.set_content(json::dump(o) + "\n", json_type);
     }
 
     // GET ...?q=rec:ID&sort=id:asc&size=N&from=K, as Debian's tlog-play
@@ -269,7 +275,7 @@ private:
             out += "}";
         }
         out += "]}}\n";
-        res.set_content(out, "application/json");
+        res.set_content(out, json_type);
     }
 
     Store& store_;

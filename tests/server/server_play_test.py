@@ -100,6 +100,24 @@ def check_request_latency(base, message):
         fail("100 requests on one connection took %.2f s: responses are held back (Nagle's algorithm?)" % took)
 
 
+def check_no_compression(base, bulk):
+    """A client that accepts Brotli (browsers, some shippers) must not make
+    the server compress responses at Brotli's slowest quality: 0.3 s of CPU
+    for one _bulk answer, minutes for a large search page. Responses are
+    sent as they are, labelled as Elasticsearch labels its own."""
+    for path, body in (("/tlog/_bulk", bulk), ("/_search?q=rec:x", None)):
+        req = urllib.request.Request(base + path, data=body, method="POST" if body else "GET",
+                                     headers={"Content-Type": "application/x-ndjson",
+                                              "Accept-Encoding": "br, gzip, deflate"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            enc = r.headers.get("Content-Encoding")
+            ctype = r.headers.get("Content-Type")
+            data = r.read()
+        if enc is not None or ctype != "application/json; charset=UTF-8":
+            fail("%s: Content-Encoding %r, Content-Type %r" % (path, enc, ctype))
+        json.loads(data)
+
+
 def get_json(url):
     with urllib.request.urlopen(url, timeout=60) as r:
         return json.loads(r.read())
@@ -227,6 +245,7 @@ def main():
             fail("malformed ingest: %d %r" % (status, r))
 
         check_request_latency(base, msgs_b[0])
+        check_no_compression(base, bulk)
 
         with urllib.request.urlopen(base + "/_cat/health", timeout=60) as h:
             if h.status != 200 or b"green" not in h.read():
