@@ -33,7 +33,6 @@ public:
         // The decoder refuses its own fields twice; other fields it keeps
         // as they are, and readers differ on which of two copies counts
         // (the first, the last), so a stored message must not have two.
-        twice = {};
         for (size_t i = 0; i < h.extra.size() && twice.empty(); ++i) {
             for (size_t j = i + 1; j < h.extra.size(); ++j) {
                 if (h.extra[i].first == h.extra[j].first) {
@@ -88,6 +87,7 @@ MessageMeta Validator::check(std::string_view line, uint64_t line_no) {
         throw InputError({d.source, line_no, first_invalid_utf8(line), ""}, "not valid UTF-8");
     }
     d.sink.seen = false;
+    d.sink.twice = {};
     d.decoder.feed(line, line_no, d.sink);
     if (!d.sink.seen) {
         throw InputError({d.source, line_no, 0, ""}, "not a tlog message");
