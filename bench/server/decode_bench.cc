@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "tlog/server/store.h"
+#include "tlog/server/validate.h"
 
 namespace {
 

@@ -658,6 +658,19 @@ struct TLOG_LOCAL Decoder::Impl {
             prev_known = false;
             return;
         }
+        if (opts.each_alone) {
+            count = 0;
+            expect_id = m.id;
+            last_pos = 0;
+            have_first = false;
+            ended = false;
+            have_window = false;
+            if (m.id == 0) {
+                // In order, id 0 is refused as out of order; alone, here.
+                problem(true, loc(line, "id"), "message ids start at 1", sink);
+                return;
+            }
+        }
         // Version: tlog reads major version 2 and below.
         {
             unsigned major = 0;
@@ -715,7 +728,7 @@ struct TLOG_LOCAL Decoder::Impl {
                     sink);
             m.pos = last_pos;
         }
-        check_integrity(line, sink);
+        if (!opts.each_alone) check_integrity(line, sink);
         if (!have_first) {
             have_first = true;
             host = m.host;

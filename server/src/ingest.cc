@@ -6,6 +6,7 @@
 
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/server/validate.h"
 
 namespace tlog::server {
 
@@ -36,7 +37,8 @@ std::vector<Line> split_lines(std::string_view body) {
     return out;
 }
 
-void store_one(Store& store, const Line& l, uint64_t received_ms, IngestReport& r) {
+// Checks one message line; a refused one is reported with its number.
+void check_one(Validator& v, const Line& l, CheckedBody& c) {
     LineResult item;
     item.line = l.no;
     try {
@@ -45,32 +47,99 @@ void store_one(Store& store, const Line& l, uint64_t received_ms, IngestReport& 
                                                     " bytes is longer than the limit of " +
                                                     std::to_string(max_line_bytes));
         }
-        auto meta = validate_message(l.text, "", l.no);
+        auto meta = v.check(l.text, l.no);
         item.id = meta.host + "/" + meta.rec + "/" + std::to_string(meta.id);
-        if (store.add(meta, l.text, received_ms) == AddResult::Created) {
-            item.status = 201;
-            ++r.created;
-        } else {
-            item.status = 200;
-            ++r.duplicates;
-        }
+        c.messages.push_back({c.items.size(), std::move(meta), l.text});
     } catch (const InputError& e) {
         item.status = 400;
         item.error = e.what();
-        ++r.failed;
+        ++c.failed;
     }
-    r.items.push_back(std::move(item));
+    c.items.push_back(std::move(item));
 }
 
-// One transaction per request: one commit instead of one per message. A
-// storage failure (disk full) aborts the whole request so the sender
-// retries it; what was stored is then found again as duplicates.
-template <class Fn>
-IngestReport in_transaction(Store& store, Fn&& fn) {
+void fail_line(CheckedBody& c, uint64_t no, std::string what) {
+    LineResult item;
+    item.line = no;
+    item.status = 400;
+    item.error = "line " + std::to_string(no) + ": " + std::move(what);
+    ++c.failed;
+    c.items.push_back(std::move(item));
+}
+
+}  // namespace
+
+CheckedBody check_json_lines(std::string_view body) {
+    auto lines = split_lines(body);
+    CheckedBody c;
+    c.items.reserve(lines.size());
+    c.messages.reserve(lines.size());
+    Validator v;
+    for (const auto& l : lines) {
+        check_one(v, l, c);
+    }
+    return c;
+}
+
+CheckedBody check_bulk(std::string_view body) {
+    auto lines = split_lines(body);
+    CheckedBody c;
+    c.items.reserve(lines.size() / 2 + 1);
+    c.messages.reserve(lines.size() / 2 + 1);
+    Validator v;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        const auto& action_line = lines[i];
+        std::string action;
+        try {
+            if (action_line.text.size() > max_line_bytes) {
+                throw InputError({"", action_line.no, 0, ""}, "action line longer than the limit");
+            }
+            auto a = json::parse(action_line.text, "");
+            if (!a.is_object() || a.members().size() != 1) {
+                fail_line(c, action_line.no, "expected an action object such as {\"index\":{}}");
+                continue;
+            }
+            action = a.members()[0].first;
+        } catch (const InputError& e) {
+            fail_line(c, action_line.no, "action line: " + e.message());
+            continue;
+        }
+        if (action == "delete") {
+            // No source line follows a delete; stored recordings are
+            // evidence and are not deleted through ingest.
+            fail_line(c, action_line.no, "action \"delete\" is not supported");
+            continue;
+        }
+        if (i + 1 >= lines.size()) {
+            fail_line(c, action_line.no, "action \"" + action + "\" without a source line");
+            continue;
+        }
+        const auto& source = lines[++i];
+        if (action != "index" && action != "create") {
+            fail_line(c, source.no, "action \"" + action + "\" is not supported (only index and create)");
+            continue;
+        }
+        check_one(v, source, c);
+    }
+    return c;
+}
+
+IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t received_ms) {
     IngestReport r;
+    r.items = checked.items;  // copied: a transient storage failure runs it again
+    r.failed = checked.failed;
     store.begin();
     try {
-        fn(r);
+        for (const auto& m : checked.messages) {
+            auto& item = r.items[m.item];
+            if (store.add(m.meta, m.json, received_ms) == AddResult::Created) {
+                item.status = 201;
+                ++r.created;
+            } else {
+                item.status = 200;
+                ++r.duplicates;
+            }
+        }
         store.commit();
     } catch (...) {
         store.rollback();
@@ -79,64 +148,12 @@ IngestReport in_transaction(Store& store, Fn&& fn) {
     return r;
 }
 
-void fail_line(IngestReport& r, uint64_t no, std::string what) {
-    LineResult item;
-    item.line = no;
-    item.status = 400;
-    item.error = "line " + std::to_string(no) + ": " + std::move(what);
-    ++r.failed;
-    r.items.push_back(std::move(item));
-}
-
-}  // namespace
-
 IngestReport ingest_json_lines(Store& store, std::string_view body, uint64_t received_ms) {
-    auto lines = split_lines(body);
-    return in_transaction(store, [&](IngestReport& r) {
-        for (const auto& l : lines) {
-            store_one(store, l, received_ms, r);
-        }
-    });
+    return store_checked(store, check_json_lines(body), received_ms);
 }
 
 IngestReport ingest_bulk(Store& store, std::string_view body, std::string_view /*index*/, uint64_t received_ms) {
-    auto lines = split_lines(body);
-    return in_transaction(store, [&](IngestReport& r) {
-        for (size_t i = 0; i < lines.size(); ++i) {
-            const auto& action_line = lines[i];
-            std::string action;
-            try {
-                if (action_line.text.size() > max_line_bytes) {
-                    throw InputError({"", action_line.no, 0, ""}, "action line longer than the limit");
-                }
-                auto a = json::parse(action_line.text, "");
-                if (!a.is_object() || a.members().size() != 1) {
-                    fail_line(r, action_line.no, "expected an action object such as {\"index\":{}}");
-                    continue;
-                }
-                action = a.members()[0].first;
-            } catch (const InputError& e) {
-                fail_line(r, action_line.no, "action line: " + e.message());
-                continue;
-            }
-            if (action == "delete") {
-                // No source line follows a delete; stored recordings are
-                // evidence and are not deleted through ingest.
-                fail_line(r, action_line.no, "action \"delete\" is not supported");
-                continue;
-            }
-            if (i + 1 >= lines.size()) {
-                fail_line(r, action_line.no, "action \"" + action + "\" without a source line");
-                continue;
-            }
-            const auto& source = lines[++i];
-            if (action != "index" && action != "create") {
-                fail_line(r, source.no, "action \"" + action + "\" is not supported (only index and create)");
-                continue;
-            }
-            store_one(store, source, received_ms, r);
-        }
-    });
+    return store_checked(store, check_bulk(body), received_ms);
 }
 
 std::string native_response(const IngestReport& r) {
@@ -158,31 +175,35 @@ std::string native_response(const IngestReport& r) {
 }
 
 std::string bulk_response(const IngestReport& r, std::string_view index) {
-    auto o = json::Value::make_object();
-    o.set("took", json::Value::make_uint(0));
-    o.set("errors", json::Value::make_bool(r.failed != 0));
-    auto items = json::Value::make_array();
-    for (const auto& i : r.items) {
-        auto body = json::Value::make_object();
-        body.set("_index", json::Value::make_string(std::string(index)));
-        if (!i.id.empty()) {
-            body.set("_id", json::Value::make_string(i.id));
+    // Written out rather than built as a json::Value: one item per message,
+    // thousands a request, each a handful of fields; the strings are escaped
+    // by librec's JSON as dump() would.
+    std::string out = r.failed != 0 ? R"({"took":0,"errors":true,"items":[)" : R"({"took":0,"errors":false,"items":[)";
+    std::string quoted_index = "\"";
+    json::append_escaped(quoted_index, index);
+    quoted_index += '"';
+    out.reserve(out.size() + r.items.size() * (quoted_index.size() + 96));
+    for (size_t i = 0; i < r.items.size(); ++i) {
+        const auto& item = r.items[i];
+        out += i == 0 ? R"({"index":{"_index":)" : R"(,{"index":{"_index":)";
+        out += quoted_index;
+        if (!item.id.empty()) {
+            out += R"(,"_id":")";
+            json::append_escaped(out, item.id);
+            out += '"';
         }
-        body.set("status", json::Value::make_uint(static_cast<uint64_t>(i.status)));
-        if (i.status >= 400) {
-            auto err = json::Value::make_object();
-            err.set("type", json::Value::make_string("mapper_parsing_exception"));
-            err.set("reason", json::Value::make_string(i.error));
-            body.set("error", std::move(err));
+        out += R"(,"status":)";
+        out += std::to_string(item.status);
+        if (item.status >= 400) {
+            out += R"(,"error":{"type":"mapper_parsing_exception","reason":")";
+            json::append_escaped(out, item.error);
+            out += R"("}}})";
         } else {
-            body.set("result", json::Value::make_string(i.status == 201 ? "created" : "noop"));
+            out += item.status == 201 ? R"(,"result":"created"}})" : R"(,"result":"noop"}})";
         }
-        auto item = json::Value::make_object();
-        item.set("index", std::move(body));
-        items.items().push_back(std::move(item));
     }
-    o.set("items", std::move(items));
-    return json::dump(o) + "\n";
+    out += "]}\n";
+    return out;
 }
 
 }  // namespace tlog::server

@@ -232,6 +232,56 @@ static void test_first_expected_id(void**) {
     assert_int_equal(mid.next_id(), 6);
 }
 
+// each_alone: one decoder checks messages in any order, each alone (as
+// the server does): no gaps, no order, no chain; a bad message is still
+// refused naming its line and field, and does not spoil the next one.
+static void test_each_alone(void**) {
+    auto lines = sample(5);
+    auto other = sample(2, "rec-2", "other");
+    tlog::DecodeOptions o;
+    o.source = "body";
+    o.each_alone = true;
+    tlog::Decoder alone(o);
+    Collected c;
+    std::vector<std::string> order = {lines[3], lines[0], other[1], lines[4], lines[2], lines[1]};
+    for (size_t i = 0; i < order.size(); i++) alone.feed(order[i], i + 1, c);
+    assert_true(c.problems.empty());
+    assert_true(c.gaps.empty());
+    assert_int_equal(static_cast<int>(alone.finish().verdict),
+                     static_cast<int>(tlog::IntegrityReport::Verdict::Unprotected));
+    // Every message's text, in the order fed.
+    assert_true(c.out == "line 3\r\nline 0\r\nother 1\r\nline 4\r\nline 2\r\nline 1\r\n");
+    // Each message's window record is played again (nothing carried over).
+    Collected w;
+    alone.feed(lines[0], 1, w);
+    alone.feed(lines[0], 2, w);
+    assert_int_equal(w.windows.size(), 2);
+
+    auto bad = lines[2];
+    replace(bad, "\"line 2\\r\\n\"", "\"line 2\\r\\n!\"");  // text the timing does not use
+    std::string err;
+    try {
+        alone.feed(bad, 7, c);
+    } catch (const tlog::InputError& e) {
+        err = e.what();
+    }
+    assert_str_eq(
+        err, "body:7: field 'out_txt': 1 bytes of text left over after the timing is played (lengths do not match)");
+    auto zero = lines[2];
+    replace(zero, "\"id\":3,", "\"id\":0,");
+    err.clear();
+    try {
+        alone.feed(zero, 8, c);
+    } catch (const tlog::InputError& e) {
+        err = e.what();
+    }
+    assert_str_eq(err, "body:8: field 'id': message ids start at 1");
+    Collected after;
+    alone.feed(lines[2], 9, after);
+    assert_true(after.out == "line 2\r\n");
+    assert_true(after.problems.empty());
+}
+
 // The timing counts characters; text found to be plain ASCII while
 // unescaping is cut by bytes, other text by UTF-8 characters. A non-ASCII
 // character at every position of the 16- and 8-byte scanning steps (the
@@ -281,6 +331,7 @@ int main() {
         cmocka_unit_test(test_last_line_without_newline),
         cmocka_unit_test(test_peek_rec),
         cmocka_unit_test(test_first_expected_id),
+        cmocka_unit_test(test_each_alone),
         cmocka_unit_test(test_text_cut_by_characters),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

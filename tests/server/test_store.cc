@@ -223,6 +223,123 @@ void test_hostile_fields(void**) {
     assert_int_equal(s.sessions({}).size(), 0);
 }
 
+// What the decoder only copies (host, rec, user, term, names, fields the
+// format does not define) is checked too: UTF-8 for the whole line, each
+// field once. Each refused line names its problem; the lines around it are
+// stored. The same lines in a _bulk body give the same answers per item.
+void test_hostile_strings(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string good = msg("h", "r", 1, "x");
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string m = good;
+        m.replace(m.find(from), from.size(), to);
+        return m;
+    };
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {with("\"host\":\"h\"", "\"host\":\"h\xc0\xaf\""), "line 1:23: not valid UTF-8"},    // overlong '/'
+        {with("\"rec\":\"r\"", "\"rec\":\"r\xed\xa0\x80\""), "line 2:33: not valid UTF-8"},  // a surrogate, raw
+        {with("\"user\":\"alice\"", "\"user\":\"al\xffice\""), "not valid UTF-8"},
+        {with("\"term\":\"xterm\"", "\"term\":\"xterm\xe2\x82\""), "not valid UTF-8"},  // cut short
+        {with("{", "{\"n\xe9\":1,"), "not valid UTF-8"},
+        {with("{", "{\"note\":\"\xf8\x88\x80\x80\x80\","), "not valid UTF-8"},
+        {with("{", "{\"note\":\"\\udc00\","), "surrogate"},
+        {with("{", "{\"dropped\":1,\"dropped\":2,"), "field 'dropped': field appears twice"},
+        {with("{", "{\"host\":\"other\","), "field 'host': field appears twice"},
+        {with("\"id\":1", "\"id\":0"), "field 'id': message ids start at 1"},
+        {with("\"id\":1", "\"id\":18446744073709551616"), "field 'id': number too large"},
+        {with("\"id\":1", "\"id\":null"), "field 'id'"},
+        {with("\"session\":7", "\"session\":7.5"), "field 'session'"},
+        {with("\"timing\":\">1\"", "\"timing\":[1]"), "field 'timing'"},
+        {with("\"out_bin\":[]", "\"out_bin\":[256]"), "field 'out_bin'"},
+        {with("\"out_bin\":[]", "\"out_bin\":{}"), "field 'out_bin'"},
+        {with("}", ",\"note\":" + std::string(70, '[') + "1" + std::string(70, ']') + "}"), "nesting too deep"},
+        {"{}", "field 'ver': required field is missing"},
+        {"", ""},  // blank: skipped, not counted
+        {"\x1b[2J", "line 20:1"},
+    };
+    std::string body;
+    for (const auto& c : cases) {
+        body += c.first + "\n";
+    }
+    body += msg("h", "r", 2, "y") + "\n";
+    auto check = [&](const std::vector<LineResult>& items) {
+        size_t k = 0;
+        for (size_t i = 0; i < cases.size(); ++i) {
+            if (cases[i].first.empty()) {
+                continue;
+            }
+            const auto& it = items.at(k++);
+            assert_int_equal(it.status, 400);
+            assert_int_equal(it.line, i + 1);
+            if (it.error.find(cases[i].second) == std::string::npos || it.error.rfind("line ", 0) != 0) {
+                fail_msg("line %zu: \"%s\" does not name \"%s\"", i + 1, it.error.c_str(), cases[i].second.c_str());
+            }
+        }
+        assert_int_equal(items.at(k).status, 201);
+    };
+    // Checked without the store (as requests are, side by side), then stored.
+    auto checked = check_json_lines(body);
+    assert_int_equal(checked.failed, cases.size() - 1);
+    assert_int_equal(checked.messages.size(), 1);
+    assert_int_equal(s.message_count("r"), 0);
+    auto r = store_checked(s, std::move(checked), 0);
+    check(r.items);
+    assert_int_equal(r.created, 1);
+    assert_int_equal(s.message_count("r"), 1);
+
+    // _bulk: the source line's number, the same problems, one item each.
+    std::string bulk;
+    for (const auto& c : cases) {
+        if (!c.first.empty()) {
+            bulk += "{\"index\":{}}\n" + c.first + "\n";
+        }
+    }
+    bulk += "{\"index\":{}}\n" + msg("h", "r", 3, "z") + "\n";
+    auto b = ingest_bulk(s, bulk, "tlog", 0);
+    assert_int_equal(b.failed, cases.size() - 1);
+    assert_int_equal(b.created, 1);
+    for (size_t i = 0, k = 0; i < cases.size(); ++i) {
+        if (cases[i].first.empty()) {
+            continue;
+        }
+        const auto& it = b.items.at(k++);
+        assert_int_equal(it.line, 2 * k);
+        std::string want = cases[i].second.substr(0, cases[i].second.rfind("line ", 0) == 0 ? 0 : std::string::npos);
+        if (it.error.find(want) == std::string::npos) {
+            fail_msg("bulk item %zu: \"%s\" does not name \"%s\"", k, it.error.c_str(), want.c_str());
+        }
+    }
+    // The response is JSON Elasticsearch's clients read: errors escaped, ids
+    // and the index name too.
+    auto resp = tlog::json::parse(bulk_response(b, "ti\"tle"), "response");
+    const auto& items = resp.find("items")->items();
+    assert_int_equal(items.size(), cases.size());
+    assert_str_eq(items[0].find("index")->find("_index")->as_string(), "ti\"tle");
+    assert_true(items[0].find("index")->find("error")->find("reason")->as_string().find("UTF-8") != std::string::npos);
+    assert_str_eq(items.back().find("index")->find("_id")->as_string(), "h/r/3");
+    assert_str_eq(items.back().find("index")->find("result")->as_string(), "created");
+}
+
+// A line over the limit is refused unread, with its length; one at the
+// limit is read (and refused for what it is), and the next is stored.
+void test_huge_lines(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string big = msg("h", "r", 1, std::string(max_line_bytes, 'a'));
+    std::string at_limit = "{\"x\":\"" + std::string(max_line_bytes - 8, 'a') + "\"}";
+    assert_int_equal(at_limit.size(), max_line_bytes);
+    std::string body = big + "\n" + at_limit + "\n" + msg("h", "r", 2, "ok") + "\n";
+    auto r = ingest_json_lines(s, body, 0);
+    assert_int_equal(r.failed, 2);
+    assert_int_equal(r.created, 1);
+    assert_true(r.items[0].error.find("bytes is longer than the limit") != std::string::npos);
+    assert_true(r.items[1].error.find("required field is missing") != std::string::npos);
+    assert_int_equal(r.items[2].status, 201);
+}
+
 void test_bulk(void**) {
     TempDb t;
     auto sp = t.open();
@@ -505,6 +622,8 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_order_and_bytes),
         cmocka_unit_test(test_malformed_lines),
         cmocka_unit_test(test_hostile_fields),
+        cmocka_unit_test(test_hostile_strings),
+        cmocka_unit_test(test_huge_lines),
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_session_query),
         cmocka_unit_test(test_schema),

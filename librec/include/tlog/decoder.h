@@ -91,6 +91,16 @@ struct TLOG_API DecodeOptions {
     // MAC, which cannot be checked without its predecessor: the verdict
     // covers the messages after it.
     uint64_t first_id = 1;
+    // Each message is checked alone, as a server that receives a recording's
+    // messages in any order and from several senders does: its own id is
+    // the one expected (first_id is ignored), nothing is carried from one
+    // message to the next (the first message's fields, the position, the
+    // window size, the end), and the integrity chain, which needs each
+    // message's predecessor, is not checked (integrity() stays
+    // Unprotected). Everything else is checked as always: every field, the
+    // timing against the text. One decoder then checks any number of
+    // messages without being made anew for each.
+    bool each_alone = false;
 };
 
 // Decodes the messages of ONE recording, in order.

@@ -27,6 +27,29 @@ struct IngestReport {
 // Lines longer than this are refused without being parsed.
 inline constexpr size_t max_line_bytes = 4U << 20U;
 
+// A request body checked, not yet stored: one result per line (per action
+// for _bulk), in order, and the messages that passed, as views into the
+// body (which must outlive it). Checking needs no database, so requests are
+// checked side by side and only take turns to store.
+struct CheckedBody {
+    struct Message {
+        size_t item;  // its entry in `items`
+        MessageMeta meta;
+        std::string_view json;
+    };
+    std::vector<LineResult> items;
+    std::vector<Message> messages;
+    uint64_t failed = 0;
+};
+
+CheckedBody check_json_lines(std::string_view body);
+CheckedBody check_bulk(std::string_view body);
+// Stores the checked messages in one transaction (one commit per request;
+// a storage failure, such as a full disk, aborts the whole request so the
+// sender retries it, and what was stored is then found again as duplicates).
+IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t received_ms);
+
+// Both steps.
 IngestReport ingest_json_lines(Store& store, std::string_view body, uint64_t received_ms);
 IngestReport ingest_bulk(Store& store, std::string_view body, std::string_view index, uint64_t received_ms);
 

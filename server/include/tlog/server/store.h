@@ -29,11 +29,6 @@ struct MessageMeta {
     std::optional<uint64_t> time_ms;  // the message's wall clock, if it has one
 };
 
-// Validates one message line with librec's decoder (strict: every field,
-// the timing and the text) and returns what the server indexes. Throws
-// tlog::InputError naming the field and the problem.
-MessageMeta validate_message(std::string_view line, const std::string& source, uint64_t line_no);
-
 struct Session {
     std::string host, rec, user, term;
     uint64_t session = 0;
