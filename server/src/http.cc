@@ -2,11 +2,15 @@
 // Elasticsearch search that Debian's tlog-play -r es sends.
 #include "tlog/server/http.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -64,6 +68,27 @@ uint64_t time_param(const std::string& name, const std::string& v) {
                          "not a time (seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ): " + json::quote(v));
     }
     return static_cast<uint64_t>(*d * 1000.0);
+}
+
+// The store runs SQLite's WAL with synchronous=NORMAL, which does not
+// sync the WAL at commit: a power loss could take back transactions
+// already answered. Shippers drop what the server acknowledged, so the
+// WAL is synced before the answer: a 2xx means on disk.
+void sync_wal(const std::string& database) {
+    std::string wal = database + "-wal";
+    int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return;  // checkpointed and removed: the database file was synced
+        }
+        throw std::runtime_error("cannot open " + wal + ": " + std::strerror(errno));
+    }
+    int r = ::fdatasync(fd);
+    int e = errno;
+    ::close(fd);
+    if (r != 0) {
+        throw std::runtime_error("cannot sync " + wal + ": " + std::strerror(e));
+    }
 }
 
 json::Value session_json(const Session& s) {
@@ -142,7 +167,7 @@ std::string rec_of_query(const std::string& q) {
 
 class Routes {
 public:
-    explicit Routes(Store& store) : store_(store) {}
+    Routes(Store& store, std::string database) : store_(store), database_(std::move(database)) {}
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -166,7 +191,11 @@ public:
     void install(httplib::Server& srv) {
         srv.Post("/api/v1/ingest", [this](const auto& req, auto& res) {
             guarded(res, [&] {
-                auto r = locked([&] { return ingest_json_lines(store_, req.body, now_ms()); });
+                auto r = locked([&] {
+                    auto report = ingest_json_lines(store_, req.body, now_ms());
+                    sync_wal(database_);
+                    return report;
+                });
                 res.status = r.failed == 0 ? 200 : 400;
                 res.set_content(native_response(r), "application/json");
             });
@@ -175,7 +204,11 @@ public:
             guarded(res, [&] {
                 std::string index =
                     req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
-                auto r = locked([&] { return ingest_bulk(store_, req.body, index, now_ms()); });
+                auto r = locked([&] {
+                    auto report = ingest_bulk(store_, req.body, index, now_ms());
+                    sync_wal(database_);
+                    return report;
+                });
                 // As Elasticsearch: the request succeeded; items say which failed.
                 res.set_content(bulk_response(r, index), "application/json");
             });
@@ -269,6 +302,7 @@ private:
     }
 
     Store& store_;
+    std::string database_;
     std::mutex mu_;
 };
 
@@ -306,7 +340,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Store store(c.database);
     httplib::Server srv;
     srv.set_payload_max_length(max_body_bytes);
-    Routes routes(store);
+    Routes routes(store, c.database);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

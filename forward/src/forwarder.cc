@@ -1,0 +1,167 @@
+// The delivery loop: one thread per source, one batch in flight, the
+// commit point moved only by the server's acknowledgement.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "internal.h"
+
+namespace tlog::forward {
+
+namespace {
+
+std::mutex log_mu;
+
+// A log value: bare when it is a plain word, else quoted as JSON quotes it
+// (logfmt readers and journalctl users both read that).
+std::string value(const std::string& v) {
+    bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               std::string_view("-_./:@+").find(ch) != std::string_view::npos;
+    });
+    return plain ? v : json::quote(v);
+}
+
+// Asked to stop (a signal), or halted because a source failed: the whole
+// service then exits with an error and systemd restarts it.
+struct Stop {
+    const std::atomic<bool>& asked;
+    std::atomic<bool> halted{false};
+    operator bool() const { return asked || halted; }  // NOLINT(google-explicit-constructor)
+};
+
+// Sleeps up to `seconds`, waking early when asked to stop.
+void pause(double seconds, const Stop& stop) {
+    using clock = std::chrono::steady_clock;
+    auto end = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
+    while (!stop && clock::now() < end) {
+        std::this_thread::sleep_for(std::min<clock::duration>(std::chrono::milliseconds(50), end - clock::now()));
+    }
+}
+
+void deliver(Source& src, const Config& c, const Stop& stop) {
+    Sender sender(c.server);
+    Batch batch;
+    double backoff = c.retry_min;
+    uint64_t failures = 0;
+    while (!stop) {
+        if (batch.empty() && !src.read(batch, c.batch_lines, c.batch_bytes)) {
+            src.wait(std::min(c.poll, 0.25));
+            continue;
+        }
+        auto d = sender.send(batch);
+        if (!d.acked) {
+            ++failures;
+            // The first failure and then every tenth: a server down for
+            // hours must not flood the journal.
+            if (failures == 1 || failures % 10 == 0) {
+                log("warning", src.name(), "delivery failed; retrying, nothing is skipped",
+                    {{"error", d.error},
+                     {"lines", std::to_string(batch.where.size())},
+                     {"first", batch.where.front()},
+                     {"attempts", std::to_string(failures)},
+                     {"retry_in_s", std::to_string(backoff)}});
+            }
+            pause(backoff, stop);
+            backoff = std::min(backoff * 2, c.retry_max);
+            continue;
+        }
+        if (failures > 0) {
+            log("info", src.name(), "delivering again",
+                {{"server", d.url}, {"failed_attempts", std::to_string(failures)}});
+        }
+        failures = 0;
+        backoff = c.retry_min;
+        for (const auto& [line, why] : d.refused) {
+            ++src.counters.refused;
+            log("error", src.name(),
+                "the server refused a line; it will never be accepted and is skipped (it stays in the source)",
+                {{"where", batch.where[line - 1]},
+                 {"server", d.url},
+                 {"reason", why},
+                 {"refused_total", std::to_string(src.counters.refused.load())}});
+        }
+        src.counters.delivered += d.created + d.duplicates;
+        src.counters.duplicates += d.duplicates;
+        try {
+            src.commit();
+        } catch (const std::exception& e) {
+            // Delivered but not recorded as such: sent again later, and the
+            // server keeps each message once.
+            log("error", src.name(), std::string("cannot save the commit point: ") + e.what());
+            pause(c.retry_max, stop);
+        }
+        batch = Batch{};
+    }
+}
+
+}  // namespace
+
+void log(const char* level, const std::string& source, const std::string& msg,
+         const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::string line =
+        std::string("tlog-forward: level=") + level + " source=" + value(source) + " msg=" + json::quote(msg);
+    for (const auto& [k, v] : fields) {
+        line += " " + k + "=" + value(v);
+    }
+    line += '\n';
+    std::lock_guard<std::mutex> g(log_mu);
+    std::cerr << line << std::flush;
+}
+
+int run(const Config& c, const std::atomic<bool>& stop) {
+    std::vector<std::unique_ptr<Source>> sources;
+    try {
+        for (const auto& f : c.files) {
+            sources.push_back(make_file_source(f, c.state_dir));
+        }
+        if (c.journal.enabled) {
+            sources.push_back(make_journal_source(c.journal, c.state_dir));
+        }
+        if (sources.empty()) {
+            log("error", "config", "no source configured: set \"files\" or \"journal\": {\"enabled\": true}");
+            return 1;
+        }
+        Sender check(c.server);  // a bad URL stops here, not in a thread
+    } catch (const std::exception& e) {
+        log("error", "config", e.what());
+        return 1;
+    }
+    for (const auto& s : sources) {
+        std::string u;
+        for (const auto& x : c.server.urls) {
+            u += (u.empty() ? "" : ",") + x;
+        }
+        log("info", s->name(), "started", {{"servers", u}, {"state_dir", c.state_dir}});
+    }
+    std::vector<std::thread> threads;
+    std::atomic<int> failed{0};
+    Stop all{stop};
+    for (auto& s : sources) {
+        threads.emplace_back([&, src = s.get()] {
+            try {
+                deliver(*src, c, all);
+            } catch (const std::exception& e) {
+                log("error", src->name(), std::string("stopped: ") + e.what());
+                ++failed;
+                all.halted = true;
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (const auto& s : sources) {
+        log("info", s->name(), "stopped",
+            {{"delivered", std::to_string(s->counters.delivered.load())},
+             {"duplicates", std::to_string(s->counters.duplicates.load())},
+             {"refused", std::to_string(s->counters.refused.load())},
+             {"lost_bytes", std::to_string(s->counters.lost_bytes.load())},
+             {"lost_gaps", std::to_string(s->counters.lost_gaps.load())}});
+    }
+    return failed > 0 ? 1 : 0;
+}
+
+}  // namespace tlog::forward
