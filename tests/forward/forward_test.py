@@ -415,6 +415,111 @@ def case_lost():
         server.stop()
 
 
+class TlsProxy:
+    """A TLS front for a plain-HTTP tlog-server (the server has no TLS of
+    its own yet): Python's ssl with a certificate from the test's own CA."""
+
+    def __init__(self, d, backend_port):
+        import ssl
+        ca_key, self.ca, key, csr, cert = (os.path.join(d, n) for n in ("ca.key", "ca.pem", "srv.key", "srv.csr",
+                                                                      "srv.pem"))
+        ext = os.path.join(d, "ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca, "-days", "2", "-subj",
+                        "/CN=tlog test CA"], check=True, capture_output=True, timeout=60)
+        subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"], check=True,
+                       capture_output=True, timeout=60)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+                        "-out", cert, "-days", "2", "-extfile", ext], check=True, capture_output=True, timeout=60)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.backend = backend_port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        try:
+            t = self.ctx.wrap_socket(c, server_side=True)
+        except OSError:
+            c.close()
+            return
+        b = socket.create_connection(("127.0.0.1", self.backend))
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pump, args=(b, t), daemon=True).start()
+        pump(t, b)
+
+
+def case_https():
+    """HTTPS with the certificate verified: delivered with the right CA;
+    refused (nothing sent, retried) without it or with another host name."""
+    d = tmpdir()
+    recs = make_recordings(d, 3, "tls")
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        for lines in recs.values():
+            f.write(b"".join(lines))
+    server = Server(d)
+    server.start()
+    proxy = TlsProxy(d, server.port)
+    try:
+        for name, url, extra in (("noca", "https://127.0.0.1:%d" % proxy.port, {}),
+                                 ("wronghost", "https://localhost:%d" % proxy.port, {"ca_file": proxy.ca})):
+            fw = Forwarder(d, [url], files=[log], name=name)
+            with open(fw.conf) as f:
+                conf = json.load(f)
+            conf["server"].update(extra)
+            with open(fw.conf, "w") as f:
+                json.dump(conf, f)
+            fw.start()
+            end = time.time() + 30
+            while time.time() < end and "delivery failed" not in fw.text():
+                time.sleep(0.1)
+            fw.stop()
+            check("delivery failed" in fw.text() and "SSLServerVerification" in fw.text(),
+                  "%s: no verification failure logged: %s" % (name, fw.text()))
+            check(not any(r in server.sessions() for r in recs), "%s: delivered without a verified certificate" % name)
+        fw = Forwarder(d, ["https://127.0.0.1:%d" % proxy.port], files=[log], name="good")
+        with open(fw.conf) as f:
+            conf = json.load(f)
+        conf["server"]["ca_file"] = proxy.ca
+        with open(fw.conf, "w") as f:
+            json.dump(conf, f)
+        fw.start()
+        wait_delivered(server, recs, 60)
+        check_stored(server, recs, d)
+        fw.stop()
+    finally:
+        server.stop()
+
+
 def case_config():
     d = tmpdir()
     conf = os.path.join(d, "fw.conf")
