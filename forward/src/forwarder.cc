@@ -48,7 +48,7 @@ void deliver(Source& src, const Config& c, const Stop& stop) {
     uint64_t failures = 0;
     while (!stop) {
         if (batch.empty() && !src.read(batch, c.batch_lines, c.batch_bytes)) {
-            src.wait(std::min(c.poll, 0.25));
+            src.wait(c.poll);
             continue;
         }
         auto d = sender.send(batch);
