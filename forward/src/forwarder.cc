@@ -1,7 +1,11 @@
 // The delivery loop: one thread per source, one batch in flight, the
 // commit point moved only by the server's acknowledgement.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -114,6 +118,10 @@ void log(const char* level, const std::string& source, const std::string& msg,
 int run(const Config& c, const std::atomic<bool>& stop) {
     std::vector<std::unique_ptr<Source>> sources;
     try {
+        // systemd's StateDirectory= makes it; by hand it may be missing.
+        if (::mkdir(c.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+            throw std::runtime_error("cannot create the state directory " + c.state_dir + ": " + std::strerror(errno));
+        }
         for (const auto& f : c.files) {
             sources.push_back(make_file_source(f, c.state_dir));
         }
