@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -116,58 +117,59 @@ void log(const char* level, const std::string& source, const std::string& msg,
 }
 
 int run(const Config& c, const std::atomic<bool>& stop) {
-    std::vector<std::unique_ptr<Source>> sources;
+    // Each source is made, used and destroyed on its own thread: an
+    // sd_journal object must stay on the thread that opened it.
+    std::vector<std::pair<std::string, std::function<std::unique_ptr<Source>()>>> makers;
+    for (const auto& f : c.files) {
+        makers.emplace_back("file:" + f, [&c, f] { return make_file_source(f, c.state_dir); });
+    }
+    if (c.journal.enabled) {
+        makers.emplace_back("journal", [&c] { return make_journal_source(c.journal, c.state_dir); });
+    }
     try {
+        if (makers.empty()) {
+            throw std::runtime_error(R"(no source configured: set "files" or "journal": {"enabled": true})");
+        }
         // systemd's StateDirectory= makes it; by hand it may be missing.
         if (::mkdir(c.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
             throw std::runtime_error("cannot create the state directory " + c.state_dir + ": " + std::strerror(errno));
-        }
-        for (const auto& f : c.files) {
-            sources.push_back(make_file_source(f, c.state_dir));
-        }
-        if (c.journal.enabled) {
-            sources.push_back(make_journal_source(c.journal, c.state_dir));
-        }
-        if (sources.empty()) {
-            log("error", "config", "no source configured: set \"files\" or \"journal\": {\"enabled\": true}");
-            return 1;
         }
         Sender check(c.server);  // a bad URL stops here, not in a thread
     } catch (const std::exception& e) {
         log("error", "config", e.what());
         return 1;
     }
-    for (const auto& s : sources) {
-        std::string u;
-        for (const auto& x : c.server.urls) {
-            u += (u.empty() ? "" : ",") + x;
-        }
-        log("info", s->name(), "started", {{"servers", u}, {"state_dir", c.state_dir}});
+    std::string urls;
+    for (const auto& x : c.server.urls) {
+        urls += (urls.empty() ? "" : ",") + x;
     }
     std::vector<std::thread> threads;
     std::atomic<int> failed{0};
     Stop all{stop};
-    for (auto& s : sources) {
-        threads.emplace_back([&, src = s.get()] {
+    for (auto& [name, make] : makers) {
+        threads.emplace_back([&, name = name, make = make] {
+            std::unique_ptr<Source> src;
             try {
+                src = make();
+                log("info", src->name(), "started", {{"servers", urls}, {"state_dir", c.state_dir}});
                 deliver(*src, c, all);
             } catch (const std::exception& e) {
-                log("error", src->name(), std::string("stopped: ") + e.what());
+                log("error", name, std::string("stopped: ") + e.what());
                 ++failed;
                 all.halted = true;
+            }
+            if (src) {
+                log("info", src->name(), "stopped",
+                    {{"delivered", std::to_string(src->counters.delivered.load())},
+                     {"duplicates", std::to_string(src->counters.duplicates.load())},
+                     {"refused", std::to_string(src->counters.refused.load())},
+                     {"lost_bytes", std::to_string(src->counters.lost_bytes.load())},
+                     {"lost_gaps", std::to_string(src->counters.lost_gaps.load())}});
             }
         });
     }
     for (auto& t : threads) {
         t.join();
-    }
-    for (const auto& s : sources) {
-        log("info", s->name(), "stopped",
-            {{"delivered", std::to_string(s->counters.delivered.load())},
-             {"duplicates", std::to_string(s->counters.duplicates.load())},
-             {"refused", std::to_string(s->counters.refused.load())},
-             {"lost_bytes", std::to_string(s->counters.lost_bytes.load())},
-             {"lost_gaps", std::to_string(s->counters.lost_gaps.load())}});
     }
     return failed > 0 ? 1 : 0;
 }

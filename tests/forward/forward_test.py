@@ -534,6 +534,23 @@ def case_config():
         r = subprocess.run([TLOG_FORWARD, "--config", conf], capture_output=True, text=True, timeout=60)
         check(r.returncode == 1 and conf in r.stderr and want in r.stderr,
               "config %r: exit %d, %r" % (text, r.returncode, r.stderr))
+    # A damaged commit point stops the service, naming the file: never a
+    # silent start from scratch or from the end.
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        f.write(b"".join(make_recordings(d, 1, "cfg")["cfg-000"]))
+    fw = Forwarder(d, ["http://127.0.0.1:%d" % free_port()], files=[log])
+    fw.start()
+    end = time.time() + 30
+    while time.time() < end and not os.listdir(fw.state):
+        time.sleep(0.05)
+    fw.stop()
+    state = os.path.join(fw.state, os.listdir(fw.state)[0])
+    with open(state, "w") as f:
+        f.write('{"files": [{"dev": 1}]}')
+    r = subprocess.run([TLOG_FORWARD, "--config", fw.conf], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and state in r.stderr and "ino" in r.stderr,
+          "damaged state file: exit %d, %r" % (r.returncode, r.stderr))
     r = subprocess.run([TLOG_FORWARD, "--version"], capture_output=True, text=True, timeout=60)
     check(r.returncode == 0 and r.stdout.startswith("tlog-forward "), "--version: %r" % r.stdout)
 
