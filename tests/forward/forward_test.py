@@ -9,7 +9,8 @@ skipped, the lines after it arrive), server_down (the forwarder waits and
 delivers when the server comes up), failover (the first URL dead),
 round_robin (batches spread over two servers), lost (a file deleted before
 delivery: the skip is logged and counted), config (errors name file, line
-and key), journald (root, through run_ns.sh: a recording by tlog-rec's
+and key), ack_durable (the server syncs its WAL before it answers, seen
+with strace), journald (root, through run_ns.sh: a recording by tlog-rec's
 journal writer in a real journald arrives; an entry forged by another user
 does not; a vacuumed cursor is logged and delivery goes on).
 Environment: TLOG_SERVER, TLOG_FORWARD, TLOG_PLAY_BIN, CODEC_TOOL_BIN,
@@ -518,6 +519,52 @@ def case_https():
         fw.stop()
     finally:
         server.stop()
+
+
+def case_ack_durable():
+    """The server's 2xx, which moves the forwarder's commit point, comes
+    after the request's transaction is synced to disk: between one ingest
+    answer and the next, an fdatasync of the database's WAL (SQLite's
+    synchronous=NORMAL alone would not sync at commit). Watched with strace."""
+    import shutil
+    if shutil.which("strace") is None:
+        fail("strace is not installed (scripts/deps.sh installs it)")
+    d = tmpdir()
+    recs = make_recordings(d, 1, "dur")
+    lines = recs["dur-000"]
+    server = Server(d)
+    trace = os.path.join(d, "trace")
+    p = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fdatasync,fsync,sendto,write", "-s", "20", "-o", trace,
+                          TLOG_SERVER, "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(p.stdout, selectors.EVENT_READ)
+        check(sel.select(timeout=60) and p.stdout.readline().startswith(b"listening on"), "no server under strace")
+        for chunk in (lines[:2], lines[2:4], lines[4:]):
+            req = urllib.request.Request(server.url + "/api/v1/ingest", data=b"".join(chunk), method="POST",
+                                         headers={"Content-Type": "application/x-ndjson"})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                check(r.status == 200, "ingest answered %d" % r.status)
+    finally:
+        # The server (strace's child) is stopped; strace then exits with it.
+        with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+            for pid in f.read().split():
+                os.kill(int(pid), signal.SIGTERM)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail("the server under strace did not stop")
+    with open(trace) as f:
+        events = [l for l in f if "fdatasync(" in l or "fsync(" in l or "HTTP/1.1 200" in l]
+    answers = [i for i, l in enumerate(events) if "HTTP/1.1 200" in l]
+    check(len(answers) == 3, "expected 3 answers in the trace, got %d" % len(answers))
+    prev = 0
+    for a in answers:
+        synced = [l for l in events[prev:a] if ("sync(" in l and server.db + "-wal>" in l)]
+        check(synced, "an ingest was answered without syncing the WAL first:\n" + "".join(events[prev:a + 1]))
+        prev = a + 1
 
 
 def case_config():
