@@ -237,7 +237,10 @@ def churn(recs, victim, restart, d):
     t.start()
     try:
         rotations = write_rotating(log, recs, 60, 0.03)
-        time.sleep(1.0)  # a last kill while the tail is in flight
+        # At least 8 kills, the last ones while the tail is in flight.
+        end = time.time() + 60
+        while kills[0] < 8 and time.time() < end:
+            time.sleep(0.1)
     finally:
         done.set()
         t.join()
