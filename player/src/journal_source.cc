@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "tlog/recording_select.h"
 
@@ -122,6 +123,11 @@ std::vector<ForgedEntry> JournalEntries::forged() const {
     return forged_;
 }
 
+std::vector<ForgedEntry> JournalEntries::take_forged() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(forged_, {});
+}
+
 std::string JournalEntries::name(uint64_t line) const {
     std::lock_guard<std::mutex> lock(mu_);
     if (line == 0 || line > names_.size()) return "journal entry (unknown, line " + std::to_string(line) + ")";
@@ -205,32 +211,48 @@ JournalReader::JournalReader(const JournalQuery& q, std::shared_ptr<JournalEntri
         if (m.find('=') == std::string::npos) throw std::invalid_argument("journal match must be FIELD=VALUE: " + m);
         if ((r = sd_journal_add_match(j_.get(), m.data(), m.size())) < 0) fail("bad match \"" + m + "\"", r);
     }
-    if (since_us_) {
+    if (!q.after_cursor.empty()) {
+        seek_after(q.after_cursor);
+    } else if (since_us_) {
         if ((r = sd_journal_seek_realtime_usec(j_.get(), since_us_)) < 0) fail("seek", r);
     } else if ((r = sd_journal_seek_head(j_.get())) < 0) {
         fail("seek", r);
     }
 }
 
-uint64_t JournalReader::copy_new(int fd) {
-    uint64_t n = 0;
-    std::string buf;
-    auto flush = [&] {
-        // One write per batch of whole lines: a reader following the file
-        // never acts on half a message (it holds back an unfinished line).
-        const char* p = buf.data();
-        size_t left = buf.size();
-        while (left) {
-            ssize_t w = ::write(fd, p, left);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                throw std::runtime_error(std::string("write: ") + std::strerror(errno));
-            }
-            p += w;
-            left -= static_cast<size_t>(w);
-        }
-        buf.clear();
+void JournalReader::seek_after(const std::string& cursor) {
+    int r = sd_journal_seek_cursor(j_.get(), cursor.c_str());
+    if (r < 0) fail("bad cursor \"" + cursor + "\"", r);
+    // seek_cursor lands on the entry, or on the nearest one when it is gone:
+    // only test_cursor tells which.
+    r = sd_journal_next(j_.get());
+    if (r < 0) fail("read", r);
+    if (r > 0 && sd_journal_test_cursor(j_.get(), cursor.c_str()) > 0) return;
+    // Vacuumed (or rotated away): say from when to when, then read the
+    // entry we landed on first.
+    auto when = [](uint64_t us) {
+        auto secs = static_cast<time_t>(us / 1000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        char buf[32];
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return std::string(buf);
     };
+    uint64_t from = 0;
+    size_t t = cursor.find(";t=");
+    if (t != std::string::npos) from = std::strtoull(cursor.c_str() + t + 3, nullptr, 16);
+    uint64_t to = 0;
+    if (r > 0 && sd_journal_get_realtime_usec(j_.get(), &to) >= 0) {
+        lost_ = "entries after " + when(from) + " and before " + when(to) + " (" +
+                std::to_string(to > from ? (to - from) / 1000000 : 0) + " s)";
+        if ((r = sd_journal_previous(j_.get())) < 0) fail("seek", r);
+    } else {
+        lost_ = "entries after " + when(from) + " (none is left)";
+        if ((r = sd_journal_seek_head(j_.get())) < 0) fail("seek", r);
+    }
+}
+
+bool JournalReader::next_entry(std::string_view& msg) {
     int r = 0;
     while (!past_until_ && (r = sd_journal_next(j_.get())) > 0) {
         uint64_t t = 0;
@@ -241,7 +263,6 @@ uint64_t JournalReader::copy_new(int fd) {
                 break;
             }
         }
-        std::string_view msg;
         if (!field(j_.get(), "MESSAGE", msg)) continue;
         // Only entries that carry a recording: TLOG_REC (the recorder's
         // journal writer adds it unless told not to) or a message that is
@@ -269,18 +290,62 @@ uint64_t JournalReader::copy_new(int fd) {
                                       has_tlog_rec ? std::string(tlog_rec) : msg_rec});
             continue;
         }
-        // A message is one JSON object on one line: a newline inside would
-        // split it. It becomes a byte JSON allows nowhere, so the decoder
-        // reports the entry as damaged, by its name, instead of it vanishing.
-        size_t at = buf.size();
-        buf.append(msg);
-        std::replace(buf.begin() + static_cast<std::ptrdiff_t>(at), buf.end(), '\n', '\x01');
-        buf.push_back('\n');
+        return true;
+    }
+    if (!past_until_ && r < 0) fail("read", r);
+    return false;
+}
+
+// A message is one JSON object on one line: a newline inside would split
+// it. It becomes a byte JSON allows nowhere, so the decoder reports the
+// entry as damaged, by its name, instead of it vanishing.
+static void append_line(std::string& buf, std::string_view msg) {
+    size_t at = buf.size();
+    buf.append(msg);
+    std::replace(buf.begin() + static_cast<std::ptrdiff_t>(at), buf.end(), '\n', '\x01');
+    buf.push_back('\n');
+}
+
+bool JournalReader::next(std::string& message, std::string& cursor) {
+    std::string_view msg;
+    if (!next_entry(msg)) return false;
+    char* c = nullptr;
+    int r = sd_journal_get_cursor(j_.get(), &c);
+    if (r < 0 || !c) fail("cursor", r < 0 ? r : -EIO);
+    cursor = c;
+    std::free(c);
+    message.clear();
+    append_line(message, msg);
+    message.pop_back();
+    return true;
+}
+
+uint64_t JournalReader::copy_new(int fd) {
+    uint64_t n = 0;
+    std::string buf;
+    auto flush = [&] {
+        // One write per batch of whole lines: a reader following the file
+        // never acts on half a message (it holds back an unfinished line).
+        const char* p = buf.data();
+        size_t left = buf.size();
+        while (left) {
+            ssize_t w = ::write(fd, p, left);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                throw std::runtime_error(std::string("write: ") + std::strerror(errno));
+            }
+            p += w;
+            left -= static_cast<size_t>(w);
+        }
+        buf.clear();
+    };
+    std::string_view msg;
+    while (next_entry(msg)) {
+        append_line(buf, msg);
         if (entries_) entries_->add_line(journal_entry_name(j_.get()));
         n++;
         if (buf.size() > (1 << 20)) flush();
     }
-    if (!past_until_ && r < 0) fail("read", r);
     flush();
     return n;
 }

@@ -21,9 +21,13 @@
 #      library tlogpolicy-ldap) include libldap;
 #  (g) the server (server/) includes only librec and itself, only server/
 #      and tests/ include its headers, tlog-server holds no recorder code.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER
+#  (h) the forwarder (forward/) includes only librec, the player's readers
+#      (journal and line sources) and itself, only forward/ and tests/
+#      include its headers, tlog-forward holds no recorder or writer code,
+#      and the setuid recorder links no HTTP or TLS library.
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER TLOG_FORWARD
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9 tlogforward=${10}
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -163,5 +167,25 @@ for pair in 'sqlite3\.h:server/src/store_sqlite.cc' 'libpq-fe\.h:server/src/stor
   (cd "$src" && grep -qE "^\s*#\s*include\s*<$hdr>" "$own") || fail "control: $own does not include <${hdr//\\/}>: the check is stale"
 done
 [ "$failed" = "$f" ] && ok "(g) server/ includes librec and itself only; tlog-server holds no recorder code"
+
+# (h) The forwarder: librec, the player's two readers, itself; private; no
+# recorder code in it and no network code in the setuid recorder.
+f=$failed
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/forward/include/$name" ] || [ -e "$src/forward/src/$name" ] ||
+    [ "$name" = tlog/play/journal_source.h ] || [ "$name" = tlog/play/line_source.h ] ||
+    [ "$name" = tlog_build_config.h ] ||
+    fail "$file:$line includes \"$name\", which is neither librec's, the player's readers nor the forwarder's"
+done < <(cd "$src" && includes forward | sed "s|^|$src/|")
+while IFS=: read -r file line name; do
+  [[ $name == tlog/forward/* ]] && fail "$file:$line includes the forwarder's \"$name\""
+done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog player policy server)
+bad=$( (nm -C "$tlogforward" 2>/dev/null; nm -DC "$tlogforward") | grep -E "$privileged|$recorder_internal|tlog::writers::")
+[ -z "$bad" ] || fail "tlog-forward contains recorder or writer code:"$'\n'"$bad"
+grep -q 'tlog::forward::Sender::send' <<<"$(nm -C "$tlogforward")" || fail "control: tlog-forward has no Sender: the check above is stale"
+readelf -d "$tlogforward" | grep -q 'libcpp-httplib' || fail "control: tlog-forward does not link cpp-httplib"
+bad=$(readelf -d "$recsession" | grep -E 'libcpp-httplib|libssl|libcurl|libcrypto')
+[ -z "$bad" ] || fail "the setuid recorder links network or TLS code: $bad"
+[ "$failed" = "$f" ] && ok "(h) forward/ includes librec, the player's readers and itself only; tlog-forward holds no recorder code; tlog-rec-session no HTTP or TLS library"
 
 exit $failed

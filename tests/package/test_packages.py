@@ -151,6 +151,12 @@ def check_installed():
     check("rules: 0" in sh("tlog-policy show-cache"), "the first cache records somebody: " + sh("tlog-policy show-cache"))
     check(os.path.islink("/etc/systemd/system/paths.target.wants/tlog-policy-compile.path"),
           "the rules path unit is not enabled")
+    # tlog-forward: its own account (not tlog: doc/forward.md), its unit
+    # enabled (it starts once /etc/tlog/tlog-forward.conf exists).
+    check(sh("getent passwd tlog-forward").strip().split(":")[-1] == "/usr/sbin/nologin",
+          "no tlog-forward account: " + sh("getent passwd tlog-forward || true"))
+    check(os.path.islink("/etc/systemd/system/multi-user.target.wants/tlog-forward.service"),
+          "the tlog-forward unit is not enabled")
     # Every example the installed guide names is where it says.
     guide = sh("zcat /usr/share/doc/tlog-suite/admin-guide.md.gz")
     named = set(re.findall(r"/usr/share/doc/tlog-suite/examples/[\w./-]*\w", guide))
@@ -159,7 +165,7 @@ def check_installed():
         check(os.path.exists(path), "the admin guide names %s, which is not installed" % path)
     # Every page the packages install names, in SEE ALSO, pages that exist
     # here (Debian's tlog is gone: no tlog-play(8) any more).
-    pages = [l.strip() for l in sh("dpkg -L tlog-suite tlog-policy libnss-tlog libpam-tlog").splitlines()
+    pages = [l.strip() for l in sh("dpkg -L tlog-suite tlog-policy libnss-tlog libpam-tlog tlog-forward").splitlines()
              if l.startswith("/usr/share/man/") and l.endswith(".gz")]
     check(len(pages) >= 8, "man pages installed: %s" % pages)
     for page in pages:

@@ -9,7 +9,7 @@ tidy=$(command -v run-clang-tidy-14 || command -v run-clang-tidy) ||
 [ -f "$build/compile_commands.json" ] || { echo "FAIL: no $build/compile_commands.json"; exit 1; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$tidy" -p "$build" -j "$(nproc)" -quiet "$top/(librec|recorder|policy|nss_tlog|pam_tlog|player|server)/" >"$out" 2>&1
+"$tidy" -p "$build" -j "$(nproc)" -quiet "$top/(librec|recorder|policy|nss_tlog|pam_tlog|player|server|forward)/" >"$out" 2>&1
 rc=$?
 findings=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E ': (warning|error): ' | sort -u)
 if [ -n "$findings" ] || [ "$rc" != 0 ]; then

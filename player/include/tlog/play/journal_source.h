@@ -36,6 +36,8 @@ struct JournalQuery {
     // The uids whose entries are the recorder's (tlog-play --recorder-user);
     // empty: recorder_uids_default().
     std::vector<uid_t> recorder_uids;
+    // Resume after this entry (a cursor next() gave); empty: q.since_us.
+    std::string after_cursor;
 };
 
 // Root and the `tlog` account (tlog-rec-session runs as tlog, or as root
@@ -63,6 +65,9 @@ public:
     void add_line(const std::string& name);
     void add_forged(ForgedEntry f);
     std::vector<ForgedEntry> forged() const;
+    // The forged entries reported so far, forgotten here (a long-running
+    // reader's memory must not grow with what others write to the journal).
+    std::vector<ForgedEntry> take_forged();
     // "journal entry CURSOR (TIME)" for line `line` (1-based) of the copy.
     std::string name(uint64_t line) const;
     // `text` with every "COPY_PATH:LINE[:COL]" replaced by the entry's name
@@ -94,11 +99,24 @@ public:
     // Appends the MESSAGE of each matching recorder entry not copied yet,
     // one a line, to `fd`. Returns how many.
     uint64_t copy_new(int fd);
+    // The next matching recorder entry: its MESSAGE (a newline inside
+    // becomes \x01, as in copy_new) and its cursor. False when there is
+    // none yet.
+    bool next(std::string& message, std::string& cursor);
     // Sleeps until the journal changes or `timeout_us` passes.
     void wait(uint64_t timeout_us);
+    // When q.after_cursor's entry is no longer in the journal (vacuumed),
+    // what was lost: "entries from T1 to T2", T2 the oldest entry still
+    // there; empty when the cursor was found (or none was given).
+    const std::string& lost_after_cursor() const { return lost_; }
 
 private:
+    // Moves to the next entry that carries a recording and was written by
+    // the recorder; `msg` is its MESSAGE.
+    bool next_entry(std::string_view& msg);
+    void seek_after(const std::string& cursor);
     std::unique_ptr<::sd_journal, sd_journal_deleter> j_;
+    std::string lost_;
     uint64_t since_us_, until_us_;
     bool past_until_ = false;
     std::vector<uid_t> uids_;

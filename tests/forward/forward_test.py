@@ -1,0 +1,683 @@
+#!/usr/bin/env python3
+"""tlog-forward against a real tlog-server (suite integration).
+Cases: kill_server and kill_forwarder (200 chained recordings written into
+a rotating file set while the server, or the forwarder, is SIGKILLed and
+restarted again and again: every message stored exactly once, in order,
+byte for byte, and the chain verifies with tlog-play --verify on what the
+server serves), malformed (a refused line is logged with its offset and
+skipped, the lines after it arrive), server_down (the forwarder waits and
+delivers when the server comes up), failover (the first URL dead),
+round_robin (batches spread over two servers), lost (a file deleted before
+delivery: the skip is logged and counted), config (errors name file, line
+and key), ack_durable (the server syncs its WAL before it answers, seen
+with strace), journald (root, through run_ns.sh: a recording by tlog-rec's
+journal writer in a real journald arrives; an entry forged by another user
+does not; a vacuumed cursor is logged and delivery goes on).
+Environment: TLOG_SERVER, TLOG_FORWARD, TLOG_PLAY_BIN, CODEC_TOOL_BIN,
+TLOG_REC_BIN. Usage: forward_test.py CASE"""
+import json
+import os
+import random
+import selectors
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+from tlogtest.terminal import CODEC_TOOL, TLOG_REC, check, fail, run_case, spawn, tmpdir
+
+TLOG_SERVER = os.environ["TLOG_SERVER"]
+TLOG_FORWARD = os.environ["TLOG_FORWARD"]
+TLOG_PLAY = os.environ["TLOG_PLAY_BIN"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """tlog-server on a fixed port and database, so it can be killed and
+    started again where the forwarder looks for it."""
+
+    def __init__(self, d, name="db"):
+        self.db = os.path.join(d, name + ".sqlite")
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+
+    def start(self):
+        end = time.time() + 60
+        while True:
+            p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:%d" % self.port, "--database", self.db],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            sel = selectors.DefaultSelector()
+            sel.register(p.stdout, selectors.EVENT_READ)
+            if sel.select(timeout=60) and p.stdout.readline().startswith(b"listening on"):
+                self.proc = p
+                return
+            err = p.stderr.read() if p.wait(10) is not None else b""
+            # The killed server's port may still be held for a moment.
+            if time.time() > end:
+                fail("tlog-server did not start: %r" % err)
+            time.sleep(0.2)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=60) as r:
+            return r.read()
+
+    def sessions(self):
+        return {s["rec"]: s for s in json.loads(self.get("/api/v1/sessions?limit=1000"))["sessions"]}
+
+    def messages(self, rec):
+        return self.get("/api/v1/sessions/%s/messages?limit=100000" % urllib.parse.quote(rec))
+
+
+class Forwarder:
+    def __init__(self, d, urls, files=(), journal=False, extra=None, name="fw"):
+        self.conf = os.path.join(d, name + ".conf")
+        self.state = os.path.join(d, name + "-state")
+        self.log = os.path.join(d, name + ".err")
+        os.makedirs(self.state, exist_ok=True)
+        conf = {"server": {"urls": urls, "connect_timeout": 2, "timeout": 20},
+                "files": list(files), "state_dir": self.state, "poll": 0.05,
+                "batch": {"lines": 40}, "retry": {"min": 0.05, "max": 0.4}}
+        if journal:
+            conf["journal"] = {"enabled": True}
+        conf.update(extra or {})
+        with open(self.conf, "w") as f:
+            json.dump(conf, f, indent=2)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([TLOG_FORWARD, "--config", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log, "a"))
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                rc = self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                fail("tlog-forward did not stop on SIGTERM")
+            check(rc == 0, "tlog-forward exited %d: %s" % (rc, self.text()[-2000:]))
+
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
+
+def make_recordings(d, n, prefix="rec"):
+    """n chained recordings by codec-tool (librec's encoder), each of a
+    different length; their lines by rec id."""
+    rnd = random.Random(15)
+    recs = {}
+    for i in range(n):
+        rec = "%s-%03d" % (prefix, i)
+        raw = os.path.join(d, "raw")
+        with open(raw, "wb") as f:
+            f.write(("%s says hello %s\r\n" % (rec, "x" * rnd.randint(0, 60))).encode() * rnd.randint(20, 80))
+        out = os.path.join(d, rec + ".part")
+        subprocess.run([CODEC_TOOL, "encode-raw", raw, out, "--rec", rec, "--payload", "256", "--chunk", "97"],
+                       check=True, timeout=60)
+        with open(out, "rb") as f:
+            recs[rec] = f.read().splitlines(keepends=True)
+        os.unlink(out)
+    return recs
+
+
+def write_rotating(log, recs, steps_per_rotation, pause, on_step=None):
+    """Writes the recordings as concurrent recorders would: up to 20 at a
+    time, one message each per step, each recording into the file that was
+    current when it began (a recorder keeps its file open across a
+    rotation, which only renames: NAME -> NAME.1 -> NAME.2 ...)."""
+    todo = list(recs.items())
+    active = []
+    step = 0
+    rotations = 0
+    while todo or active:
+        while len(active) < 20 and todo:
+            rec, lines = todo.pop(0)
+            active.append([os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), lines, 0])
+        for a in active:
+            os.write(a[0], a[1][a[2]])
+            a[2] += 1
+        for a in [a for a in active if a[2] == len(a[1])]:
+            os.close(a[0])
+            active.remove(a)
+        step += 1
+        if step % steps_per_rotation == 0:
+            for i in range(rotations, 0, -1):
+                os.rename("%s.%d" % (log, i), "%s.%d" % (log, i + 1))
+            if os.path.exists(log):
+                os.rename(log, log + ".1")
+                rotations += 1
+        if on_step:
+            on_step(step)
+        time.sleep(pause)
+    return rotations
+
+
+def wait_delivered(server, recs, timeout=120):
+    want = sum(len(v) for v in recs.values())
+    end = time.time() + timeout
+    got = 0
+    while time.time() < end:
+        try:
+            got = sum(s["messages"] for r, s in server.sessions().items() if r in recs)
+            if got == want:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    fail("only %d of %d messages arrived" % (got, want))
+
+
+def check_stored(server, recs, d):
+    """Every recording stored exactly once, in order, byte for byte, and
+    its integrity chain verifies on what the server serves."""
+    sessions = server.sessions()
+    served = os.path.join(d, "served.log")
+    with open(served, "wb") as out:
+        for rec, lines in recs.items():
+            s = sessions.get(rec)
+            check(s is not None, "recording %s not on the server" % rec)
+            check(s["messages"] == len(lines) and s["first_id"] == 1 and s["last_id"] == len(lines) and
+                  s["gaps"] == 0, "recording %s: %r, expected %d messages" % (rec, s, len(lines)))
+            body = server.messages(rec)
+            check(body == b"".join(lines), "recording %s: the server's bytes differ from the file's" % rec)
+            out.write(body)
+    r = subprocess.run([TLOG_PLAY, "--verify", "-i", served], capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, "tlog-play --verify on the served recordings: %d %s" % (r.returncode, r.stderr[-2000:]))
+    check(r.stdout.count(": intact") == len(recs), "not every recording intact: %s" % r.stdout[-2000:])
+
+
+def churn(recs, victim, restart, d):
+    """Writes the recordings into a rotating set while `victim` is
+    SIGKILLed and restarted; the forwarder ships them all the while."""
+    log = os.path.join(d, "tlog.log")
+    server = Server(d)
+    server.start()
+    fw = Forwarder(d, [server.url], files=[log])
+    fw.start()
+    procs = {"server": server, "forwarder": fw}
+    kills = [0]
+    done = threading.Event()
+
+    def killer():
+        rnd = random.Random(7)
+        while not done.is_set():
+            time.sleep(rnd.uniform(0.2, 0.6))
+            procs[victim].kill()
+            kills[0] += 1
+            time.sleep(rnd.uniform(0.05, 0.4))
+            procs[victim].start()
+
+    t = threading.Thread(target=killer)
+    t.start()
+    try:
+        rotations = write_rotating(log, recs, 60, 0.03)
+        # At least 8 kills, the last ones while the tail is in flight.
+        end = time.time() + 60
+        while kills[0] < 8 and time.time() < end:
+            time.sleep(0.1)
+    finally:
+        done.set()
+        t.join()
+    try:
+        wait_delivered(server, recs)
+        check(kills[0] >= 8, "the %s was killed only %d times" % (victim, kills[0]))
+        check(rotations >= 2, "the file set rotated only %d times" % rotations)
+        check_stored(server, recs, d)
+        fw.stop()
+        text = fw.text()
+        check("refused a line" not in text and "skipped data" not in text, "unexpected skips: %s" % text[-3000:])
+        print("%d recordings, %d messages, %d kills of the %s, %d rotations" %
+              (len(recs), sum(len(v) for v in recs.values()), kills[0], victim, rotations))
+    finally:
+        fw.stop() if fw.proc.poll() is None else None
+        server.stop()
+
+
+def case_kill_server():
+    d = tmpdir()
+    churn(make_recordings(d, 200), "server", True, d)
+
+
+def case_kill_forwarder():
+    d = tmpdir()
+    churn(make_recordings(d, 200), "forwarder", True, d)
+
+
+def case_malformed():
+    d = tmpdir()
+    recs = make_recordings(d, 2, "mal")
+    (a, la), (b, lb) = recs.items()
+    log = os.path.join(d, "tlog.log")
+    bad = [b'{"ver":"2.3","host":"h","rec":"mal-x","id":1,"broken\n', b"not json at all\n", b"   \n"]
+    with open(log, "wb") as f:
+        f.write(b"".join(la[:3]) + bad[0] + b"".join(la[3:]) + bad[1] + bad[2] + b"".join(lb))
+    offset_bad0 = len(b"".join(la[:3]))
+    offset_bad1 = len(b"".join(la[:3]) + bad[0] + b"".join(la[3:]))
+    server = Server(d)
+    server.start()
+    fw = Forwarder(d, [server.url], files=[log])
+    try:
+        fw.start()
+        wait_delivered(server, recs, 60)
+        check_stored(server, recs, d)
+        end = time.time() + 30
+        while time.time() < end and fw.text().count("refused a line") < 2:
+            time.sleep(0.1)
+        text = fw.text()
+        for off in (offset_bad0, offset_bad1):
+            check(('"%s offset %d"' % (log, off)) in text, "refused line at offset %d not logged: %s" % (off, text))
+        check("refused_total=2" in text, "refusals not counted: %s" % text)
+        fw.stop()
+        # Skipped for good: a restart does not send them again.
+        fw.start()
+        time.sleep(1.5)
+        fw.stop()
+        check(fw.text().count("refused a line") == 2, "refused lines sent again: %s" % fw.text())
+    finally:
+        fw.stop()
+        server.stop()
+
+
+def case_server_down():
+    d = tmpdir()
+    recs = make_recordings(d, 5, "down")
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        for lines in recs.values():
+            f.write(b"".join(lines))
+    server = Server(d)
+    fw = Forwarder(d, [server.url], files=[log])
+    try:
+        fw.start()
+        end = time.time() + 30
+        while time.time() < end and "delivery failed" not in fw.text():
+            time.sleep(0.1)
+        check("delivery failed" in fw.text(), "no failed delivery logged: %s" % fw.text())
+        time.sleep(1)
+        server.start()
+        wait_delivered(server, recs, 60)
+        check_stored(server, recs, d)
+        check("delivering again" in fw.text(), "recovery not logged: %s" % fw.text())
+    finally:
+        fw.stop()
+        server.stop()
+
+
+def case_failover():
+    d = tmpdir()
+    recs = make_recordings(d, 5, "fo")
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        for lines in recs.values():
+            f.write(b"".join(lines))
+    dead = "http://127.0.0.1:%d" % free_port()
+    server = Server(d)
+    server.start()
+    fw = Forwarder(d, [dead, server.url], files=[log])
+    try:
+        fw.start()
+        wait_delivered(server, recs, 60)
+        check_stored(server, recs, d)
+        check("delivery failed" not in fw.text(), "failover should not wait: %s" % fw.text())
+    finally:
+        fw.stop()
+        server.stop()
+
+
+def case_round_robin():
+    d = tmpdir()
+    recs = make_recordings(d, 10, "rr")
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        for lines in recs.values():
+            f.write(b"".join(lines))
+    want = sum(len(v) for v in recs.values())
+    s1, s2 = Server(d, "one"), Server(d, "two")
+    s1.start()
+    s2.start()
+    fw = Forwarder(d, [s1.url, s2.url], files=[log], extra={"batch": {"lines": 10}})
+    fw.conf_balance = None
+    with open(fw.conf) as f:
+        conf = json.load(f)
+    conf["server"]["balance"] = "round-robin"
+    with open(fw.conf, "w") as f:
+        json.dump(conf, f)
+    try:
+        fw.start()
+        end = time.time() + 60
+        n1 = n2 = 0
+        while time.time() < end:
+            n1 = sum(s["messages"] for s in s1.sessions().values())
+            n2 = sum(s["messages"] for s in s2.sessions().values())
+            if n1 + n2 == want:
+                break
+            time.sleep(0.2)
+        check(n1 + n2 == want, "%d + %d of %d messages" % (n1, n2, want))
+        check(abs(n1 - n2) <= 10, "batches not spread evenly: %d and %d" % (n1, n2))
+    finally:
+        fw.stop()
+        s1.stop()
+        s2.stop()
+
+
+def case_lost():
+    d = tmpdir()
+    recs = make_recordings(d, 3, "lost")
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        for lines in recs.values():
+            f.write(b"".join(lines))
+    size = os.path.getsize(log)
+    server = Server(d)
+    fw = Forwarder(d, [server.url], files=[log])
+    try:
+        # Server down: the forwarder has seen the file but delivered nothing.
+        fw.start()
+        end = time.time() + 30
+        while time.time() < end and "delivery failed" not in fw.text():
+            time.sleep(0.1)
+        fw.stop()
+        os.unlink(log)
+        later = make_recordings(d, 1, "after")
+        with open(log, "wb") as f:
+            f.write(b"".join(later["after-000"]))
+        server.start()
+        fw.start()
+        wait_delivered(server, later, 60)
+        text = fw.text()
+        check("skipped data that was never delivered" in text and "skipped_bytes_at_least=%d" % size in text and
+              "lost_bytes_total=%d" % size in text, "loss not logged: %s" % text)
+        check(not any(r in server.sessions() for r in recs), "deleted recordings cannot have arrived")
+    finally:
+        fw.stop()
+        server.stop()
+
+
+class TlsProxy:
+    """A TLS front for a plain-HTTP tlog-server (the server has no TLS of
+    its own yet): Python's ssl with a certificate from the test's own CA."""
+
+    def __init__(self, d, backend_port):
+        import ssl
+        ca_key, self.ca, key, csr, cert = (os.path.join(d, n) for n in ("ca.key", "ca.pem", "srv.key", "srv.csr",
+                                                                      "srv.pem"))
+        ext = os.path.join(d, "ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca, "-days", "2", "-subj",
+                        "/CN=tlog test CA"], check=True, capture_output=True, timeout=60)
+        subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"], check=True,
+                       capture_output=True, timeout=60)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+                        "-out", cert, "-days", "2", "-extfile", ext], check=True, capture_output=True, timeout=60)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.backend = backend_port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        try:
+            t = self.ctx.wrap_socket(c, server_side=True)
+        except OSError:
+            c.close()
+            return
+        b = socket.create_connection(("127.0.0.1", self.backend))
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pump, args=(b, t), daemon=True).start()
+        pump(t, b)
+
+
+def case_https():
+    """HTTPS with the certificate verified: delivered with the right CA;
+    refused (nothing sent, retried) without it or with another host name."""
+    d = tmpdir()
+    recs = make_recordings(d, 3, "tls")
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        for lines in recs.values():
+            f.write(b"".join(lines))
+    server = Server(d)
+    server.start()
+    proxy = TlsProxy(d, server.port)
+    try:
+        for name, url, extra in (("noca", "https://127.0.0.1:%d" % proxy.port, {}),
+                                 ("wronghost", "https://localhost:%d" % proxy.port, {"ca_file": proxy.ca})):
+            fw = Forwarder(d, [url], files=[log], name=name)
+            with open(fw.conf) as f:
+                conf = json.load(f)
+            conf["server"].update(extra)
+            with open(fw.conf, "w") as f:
+                json.dump(conf, f)
+            fw.start()
+            end = time.time() + 30
+            while time.time() < end and "delivery failed" not in fw.text():
+                time.sleep(0.1)
+            fw.stop()
+            check("delivery failed" in fw.text() and "SSLServerVerification" in fw.text(),
+                  "%s: no verification failure logged: %s" % (name, fw.text()))
+            check(not any(r in server.sessions() for r in recs), "%s: delivered without a verified certificate" % name)
+        fw = Forwarder(d, ["https://127.0.0.1:%d" % proxy.port], files=[log], name="good")
+        with open(fw.conf) as f:
+            conf = json.load(f)
+        conf["server"]["ca_file"] = proxy.ca
+        with open(fw.conf, "w") as f:
+            json.dump(conf, f)
+        fw.start()
+        wait_delivered(server, recs, 60)
+        check_stored(server, recs, d)
+        fw.stop()
+    finally:
+        server.stop()
+
+
+def case_ack_durable():
+    """The server's 2xx, which moves the forwarder's commit point, comes
+    after the request's transaction is synced to disk: between one ingest
+    answer and the next, a sync of the database's WAL (the store runs
+    SQLite with synchronous=FULL; NORMAL would not sync at commit). Watched
+    with strace."""
+    import shutil
+    if shutil.which("strace") is None:
+        fail("strace is not installed (scripts/deps.sh installs it)")
+    d = tmpdir()
+    recs = make_recordings(d, 1, "dur")
+    lines = recs["dur-000"]
+    server = Server(d)
+    trace = os.path.join(d, "trace")
+    p = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fdatasync,fsync,sendto,write", "-s", "20", "-o", trace,
+                          TLOG_SERVER, "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(p.stdout, selectors.EVENT_READ)
+        check(sel.select(timeout=60) and p.stdout.readline().startswith(b"listening on"), "no server under strace")
+        # Three requests that each store something: a request with nothing
+        # new commits nothing, and has nothing to sync.
+        check(len(lines) >= 3, "a recording of %d messages" % len(lines))
+        third = len(lines) // 3
+        for chunk in (lines[:third], lines[third:2 * third], lines[2 * third:]):
+            req = urllib.request.Request(server.url + "/api/v1/ingest", data=b"".join(chunk), method="POST",
+                                         headers={"Content-Type": "application/x-ndjson"})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                answer = json.loads(r.read())
+                check(r.status == 200 and answer["created"] == len(chunk), "ingest answered %d: %r" % (r.status, answer))
+    finally:
+        # The server (strace's child) is stopped; strace then exits with it.
+        with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+            for pid in f.read().split():
+                os.kill(int(pid), signal.SIGTERM)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail("the server under strace did not stop")
+    with open(trace) as f:
+        events = [l for l in f if "fdatasync(" in l or "fsync(" in l or "HTTP/1.1 200" in l]
+    answers = [i for i, l in enumerate(events) if "HTTP/1.1 200" in l]
+    check(len(answers) == 3, "expected 3 answers in the trace, got %d" % len(answers))
+    prev = 0
+    for a in answers:
+        synced = [l for l in events[prev:a] if ("sync(" in l and server.db + "-wal>" in l)]
+        check(synced, "an ingest was answered without syncing the WAL first:\n" + "".join(events[prev:a + 1]))
+        prev = a + 1
+
+
+def case_config():
+    d = tmpdir()
+    conf = os.path.join(d, "fw.conf")
+    for text, want in (('{\n  "server": {"urls": ["http://127.0.0.1:1"]},\n  "fils": []\n}\n', ":3:"),
+                       ('{"server": {"urls": ["ftp://x"]}}', "server.urls"),
+                       ('{"server": {"urls": ["http://x:1"], "balance": "random"}}', "server.balance"),
+                       ('{"server": {"urls": ["http://x:1"]}, "files": ["relative.log"]}', "absolute"),
+                       ('{"server": {"urls": ["http://x:1"]},\n "batch": {"lines": 0}}', "batch.lines"),
+                       ('{"server": {"urls": []}}', "server.urls")):
+        with open(conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([TLOG_FORWARD, "--config", conf], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and conf in r.stderr and want in r.stderr,
+              "config %r: exit %d, %r" % (text, r.returncode, r.stderr))
+    # A damaged commit point stops the service, naming the file: never a
+    # silent start from scratch or from the end.
+    log = os.path.join(d, "tlog.log")
+    with open(log, "wb") as f:
+        f.write(b"".join(make_recordings(d, 1, "cfg")["cfg-000"]))
+    fw = Forwarder(d, ["http://127.0.0.1:%d" % free_port()], files=[log])
+    fw.start()
+    end = time.time() + 30
+    while time.time() < end and not os.listdir(fw.state):
+        time.sleep(0.05)
+    fw.stop()
+    state = os.path.join(fw.state, os.listdir(fw.state)[0])
+    with open(state, "w") as f:
+        f.write('{"files": [{"dev": 1}]}')
+    r = subprocess.run([TLOG_FORWARD, "--config", fw.conf], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and state in r.stderr and "ino" in r.stderr,
+          "damaged state file: exit %d, %r" % (r.returncode, r.stderr))
+    r = subprocess.run([TLOG_FORWARD, "--version"], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and r.stdout.startswith("tlog-forward "), "--version: %r" % r.stdout)
+
+
+def case_journald():
+    from tlogtest.namespace import Journald, require_root_ns, sh
+    require_root_ns()
+    d = tmpdir()
+    sh("mount -t tmpfs -o mode=755 tmpfs /run")
+    j = Journald(d)
+    server = Server(d)
+    fw = None
+    try:
+        server.start()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TLOG_REC_") or k.endswith("_BIN")}
+        p = spawn([TLOG_REC, "-w", "journal", "--payload=128", "/bin/sh", "-c",
+                   "for i in $(seq 40); do echo journal line $i; done"], env=env)
+        check(p.wait() == 0, "tlog-rec failed: %r" % p.out)
+        # Another user's entry that claims to be a recording's.
+        forged = '{"ver":"2.3","host":"h","rec":"forged-rec","user":"u","term":"xterm","session":1,"id":1,' \
+                 '"pos":0,"timing":"","in_txt":"","in_bin":[],"out_txt":"","out_bin":[]}'
+        subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "logger", "--journald"],
+                       input="MESSAGE=%s\nTLOG_REC=forged-rec\n" % forged, text=True, check=True)
+        end = time.time() + 20
+        ents = []
+        while time.time() < end:
+            ents = [e for e in j.entries("SYSLOG_IDENTIFIER=tlog-rec") if "TLOG_REC" in e]
+            if ents and '"end"' in ents[-1]["MESSAGE"] and j.entries("TLOG_REC=forged-rec"):
+                break
+            time.sleep(0.2)
+        check(ents and j.entries("TLOG_REC=forged-rec"), "journald did not store the entries")
+        rec = ents[0]["TLOG_REC"]
+        lines = {rec: [(e["MESSAGE"] + "\n").encode() for e in ents]}
+        check(len(lines[rec]) > 3, "expected several messages, got %d" % len(lines[rec]))
+        fw = Forwarder(d, [server.url], journal=True)
+        fw.start()
+        wait_delivered(server, lines, 60)
+        check_stored(server, lines, d)
+        end = time.time() + 20
+        while time.time() < end and "not written by the recorder" not in fw.text():
+            time.sleep(0.1)
+        check("forged-rec" not in server.sessions(), "the forged entry was delivered")
+        check("not written by the recorder" in fw.text() and "forged-rec" in fw.text(),
+              "the forged entry was not logged: %s" % fw.text())
+        fw.stop()
+        # A commit point whose entry was vacuumed: logged, counted, and
+        # delivery goes on from the oldest entry left.
+        state = [f for f in os.listdir(fw.state) if f.startswith("journal-")]
+        check(len(state) == 1, "journal state file: %r" % state)
+        path = os.path.join(fw.state, state[0])
+        with open(path) as f:
+            cursor = json.load(f)["cursor"]
+        fields = dict(kv.split("=", 1) for kv in cursor.split(";"))
+        fields["s"] = "0" * 32
+        fields["i"] = "1"
+        fields["t"] = "%x" % (int(fields["t"], 16) - 3600 * 1000000)
+        with open(path, "w") as f:
+            json.dump({"cursor": ";".join("%s=%s" % kv for kv in fields.items())}, f)
+        fw.start()
+        end = time.time() + 20
+        while time.time() < end and "no longer in the journal" not in fw.text():
+            time.sleep(0.1)
+        fw.stop()
+        check("no longer in the journal" in fw.text() and "lost_gaps_total=1" in fw.text(),
+              "a lost cursor not logged: %s" % fw.text())
+        check_stored(server, lines, d)
+    finally:
+        if fw:
+            fw.stop()
+        server.stop()
+        j.stop()
+
+
+run_case(globals())
