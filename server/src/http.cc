@@ -192,6 +192,14 @@ public:
                 uint64_t limit = std::min<uint64_t>(uint_param(req, "limit", 10000), 100000);
                 std::string host = req.has_param("host") ? req.get_param_value("host") : "";
                 auto msgs = locked([&] { return store_.messages(rec, host, after, limit); });
+                if (msgs.empty() && after == 0) {
+                    // Nothing from the start: the recording is not here, which
+                    // a client must not take for an empty one.
+                    reply_error(
+                        res, 404,
+                        "no recording " + json::quote(rec) + (host.empty() ? "" : " from host " + json::quote(host)));
+                    return;
+                }
                 std::string out;
                 for (const auto& m : msgs) {
                     out += m;

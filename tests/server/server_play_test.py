@@ -262,9 +262,10 @@ def main():
         shutil.rmtree(d, True)
 
 
-if sys.argv[1:] == ["rsyslog"]:
-    test_rsyslog()
-elif sys.argv[1:] == ["direct"]:
-    main()
-else:
-    fail("usage: server_play_test.py direct|rsyslog")
+if __name__ == "__main__":
+    if sys.argv[1:] == ["rsyslog"]:
+        test_rsyslog()
+    elif sys.argv[1:] == ["direct"]:
+        main()
+    else:
+        fail("usage: server_play_test.py direct|rsyslog")
