@@ -9,6 +9,8 @@ after it started.
 "errors": a server that is down, a recording it does not have, and servers
 answering junk (a python http.server) each give exit status 1 and a message
 naming the URL and what was wrong.
+"https": a python https server with a private CA's certificate: refused
+without --ca-file and with another CA's, played with the right one.
 Environment: TLOG_SERVER, TLOG_REC, TLOG_PLAY (ours)."""
 import http.server
 import json
@@ -27,10 +29,10 @@ from tlogtest.player import Tmux
 TLOG_PLAY = os.environ["TLOG_PLAY"]
 
 
-def ours(args, check=True):
+def ours(args, check=True, **env):
     """Our tlog-play without a terminal (exports, --verify, --search)."""
     r = subprocess.run([TLOG_PLAY, "--no-cache"] + args, capture_output=True, timeout=120,
-                       env=dict(os.environ, TLOG_PLAY_CONF_TEXT=""))
+                       env=dict(os.environ, TLOG_PLAY_CONF_TEXT="", **env))
     if check and r.returncode != 0:
         fail("tlog-play %s: exit %d: %r" % (" ".join(args), r.returncode, r.stderr[-500:]))
     return r
@@ -97,6 +99,11 @@ def test_play():
         want = ours(["-i", log, "--search=alpha line 4[0-9]"]).stdout
         if ours(srv + ["--search=alpha line 4[0-9]"]).stdout != want or want.count(b"\n") < 10:
             fail("--search over -r server differs from the file's: %r" % want)
+        # --list: the recording, from the server, intact.
+        listed = json.loads(ours(srv + ["--list", "--json"]).stdout)
+        rows = listed["recordings"] if isinstance(listed, dict) else listed
+        if len(rows) != 1 or rows[0]["rec"] != rec or rows[0]["source"] != "server" or rows[0]["file"] is not None:
+            fail("--list --json over -r server: %r" % listed)
         # Playback under a terminal (-g end: no recorded delays): the same bytes.
         want = play([TLOG_PLAY, "--no-cache", "-i", log])
         for reader in (es, srv):
@@ -243,5 +250,80 @@ def test_errors():
         shutil.rmtree(d, True)
 
 
+def make_ca(d, name):
+    """A CA and a certificate it signed for 127.0.0.1; (ca.pem, cert, key)."""
+    def run(*args):
+        r = subprocess.run(["openssl", *args], capture_output=True, timeout=60, cwd=d)
+        if r.returncode != 0:
+            fail("openssl %s: %r" % (args[0], r.stderr[-500:]))
+    ca, ca_key = name + "-ca.pem", name + "-ca.key"
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=%s test CA" % name,
+        "-keyout", ca_key, "-out", ca)
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", name + ".key",
+        "-out", name + ".csr")
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", name + ".csr", "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", name + ".ext", "-out", name + ".pem")
+    return tuple(os.path.join(d, x) for x in (ca, name + ".pem", name + ".key"))
+
+
+def test_https():
+    """-r server over https: the server's certificate is verified against
+    the system's CAs (refused: a private CA signed it), or --ca-file's
+    (played as the file); another CA's file is refused too."""
+    import ssl
+    need("openssl")
+    d = tempfile.mkdtemp(prefix="tlog-remote-https.")
+    httpd = None
+    try:
+        log, msgs, rec = record(d, "epsilon", 30)
+        ca, cert, key = make_ca(d, "server")
+        other_ca, _, _ = make_ca(d, "other")
+
+        class Messages(http.server.BaseHTTPRequestHandler):
+            """tlog-server's messages route over the recording's lines."""
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+                if path != "/api/v1/sessions/%s/messages" % rec:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                after = int(params.get("after", "0"))
+                body = b"".join(m + b"\n" for m in msgs if json.loads(m)["id"] > after)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Messages)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        url = "https://127.0.0.1:%d" % httpd.server_address[1]
+        srv = ["-r", "server", "--server-url=" + url, "--server-rec=" + rec, "--export=text"]
+        expect_error(srv, url + "/api/v1/sessions/", "certificate does not verify", "--ca-file")
+        expect_error(srv + ["--ca-file=" + other_ca], "certificate does not verify", other_ca)
+        want = ours(["-i", log, "--export=text"]).stdout
+        got = ours(srv + ["--ca-file=" + ca]).stdout
+        if got != want or b"epsilon line 30" not in got:
+            fail("-r server over https differs from the file:\n%r\n%r" % (got[-300:], want[-300:]))
+        # Without --ca-file the system's store is used (OpenSSL's default
+        # paths, which SSL_CERT_FILE moves): the CA put there is trusted.
+        if ours(srv, SSL_CERT_FILE=ca).stdout != want:
+            fail("-r server over https did not trust the CA of the system's store (SSL_CERT_FILE)")
+        print("ok: https is verified: refused without the CA, played with --ca-file")
+    finally:
+        if httpd is not None:
+            httpd.shutdown()
+        shutil.rmtree(d, True)
+
+
 if __name__ == "__main__":
-    {"play": test_play, "errors": test_errors}[sys.argv[1]]()
+    {"play": test_play, "errors": test_errors, "https": test_https}[sys.argv[1]]()
