@@ -22,7 +22,7 @@ namespace {
 YAML::Node load() {
     const char* path = std::getenv("OPENAPI_FILE");
     assert_non_null(path);
-    return YAML::LoadFile(path);
+    return YAML::LoadFile(path != nullptr ? path : "");
 }
 
 std::string upper(std::string s) {
