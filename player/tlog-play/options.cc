@@ -280,7 +280,9 @@ json::Value configuration_json(const Options& o) {
     if (!o.server_url.empty()) server.set("url", Value::make_string(o.server_url));
     if (!o.server_rec.empty()) server.set("rec", Value::make_string(o.server_rec));
     if (!o.server_host.empty()) server.set("host", Value::make_string(o.server_host));
-    root.set("server", std::move(server));
+    // Not tlog's keys: left out when unset, so that the printout of a
+    // configuration without them stays one Debian's tlog-play reads.
+    if (!server.members().empty()) root.set("server", std::move(server));
     if (!o.ca_file.empty()) root.set("ca_file", Value::make_string(o.ca_file));
     char speed[32];
     std::snprintf(speed, sizeof speed, "%.17g", o.speed);
