@@ -168,8 +168,9 @@ struct RemoteReader::Impl {
     uint64_t copy_es(int fd) {
         uint64_t n = 0;
         for (;;) {
-            std::string target = url.path + "?q=" + escape(q.query) + "&fields=&sort=" + escape("id:asc") +
-                                 "&size=" + std::to_string(q.page) + "&from=" + std::to_string(copied);
+            std::string target = (url.path.empty() ? "/" : url.path) + "?q=" + escape(q.query) +
+                                 "&fields=&sort=" + escape("id:asc") + "&size=" + std::to_string(q.page) +
+                                 "&from=" + std::to_string(copied);
             std::string where = shown_url(url.scheme_host_port) + target;
             std::string body = get(target);
             json::Value doc;
