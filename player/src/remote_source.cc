@@ -235,11 +235,6 @@ struct RemoteReader::Impl {
                 if (!idv || !host || !host->is_string())
                     throw std::runtime_error(where + ": line " + std::to_string(lines) +
                                              " of the response is not a message (no id or host): " + excerpt(line));
-                // Each page must move on, or a broken server would keep
-                // the player asking forever.
-                if (*idv <= last_id)
-                    throw std::runtime_error(where + ": message id " + std::to_string(*idv) +
-                                             " is not after the id asked for (" + std::to_string(last_id) + ")");
                 if (q.host.empty()) {
                     hosts.insert(host->as_string());
                     if (hosts.size() > 1)
@@ -248,6 +243,11 @@ struct RemoteReader::Impl {
                                                  ", " + json::quote(*std::next(hosts.begin())) +
                                                  "): --server-host names the one to play");
                 }
+                // Each page must move on, or a broken server would keep
+                // the player asking forever.
+                if (*idv <= last_id)
+                    throw std::runtime_error(where + ": message id " + std::to_string(*idv) +
+                                             " is not after the id asked for (" + std::to_string(last_id) + ")");
                 last_id = *idv;
                 out.append(line);
                 out.push_back('\n');

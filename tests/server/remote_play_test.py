@@ -131,6 +131,21 @@ def test_play():
         if "messages.log" in out + r.stderr.decode():
             fail("--verify names the private copy: %r" % out)
 
+        # The same recording id from a second host: refused without
+        # --server-host, which then picks the one to play.
+        host = json.loads(msgs[0])["host"]
+        other = []
+        for m in msgs:
+            o = json.loads(m)
+            o["host"] = "other-" + host
+            other.append(json.dumps(o, ensure_ascii=False, separators=(",", ":")).encode())
+        ingest(base, other)
+        r = ours(srv + ["--export=text"], check=False)
+        if r.returncode != 1 or b"more than one host" not in r.stderr or b"--server-host" not in r.stderr:
+            fail("a recording id from two hosts: exit %d, %r" % (r.returncode, r.stderr))
+        if ours(srv + ["--server-host=" + host, "--export=text"]).stdout != ours(["-i", log, "--export=text"]).stdout:
+            fail("--server-host did not play that host's recording")
+
         # -f: messages ingested after the player started are played.
         log2, msgs2, rec2 = record(d, "delta", 60)
         text = ""
