@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 from server_play_test import fail, need, play, post, record, start_server
 from tlogtest.player import Tmux
