@@ -357,6 +357,7 @@ int run(int argc, char** argv) {
         throw std::invalid_argument("--server-rec and --server-host go with -r server");
     if (o.reader == "es" || o.reader == "server") {
         if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r " + o.reader);
+        if (!o.recorder_users.empty()) throw std::invalid_argument("--recorder-user goes with -r journal");
         RemoteQuery q;
         q.kind = o.reader == "es" ? RemoteQuery::Kind::Es : RemoteQuery::Kind::Server;
         q.url = q.kind == RemoteQuery::Kind::Es ? o.es_baseurl : o.server_url;
