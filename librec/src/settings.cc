@@ -139,9 +139,14 @@ const std::vector<Key>& schema() {
         {"command", Kind::Bool, "true or false", {}, 0, kSession, true},
         {"help", Kind::Bool, "true or false", {}, 0, kAll, true},
         {"version", Kind::Bool, "true or false", {}, 0, kAll, true},
-        // tlog-play: tlog's tlog-play.conf keys (its "es" reader has no
-        // implementation here: its keys are read, the reader is refused).
-        {"reader", Kind::Enum, "one of \"file\", \"journal\"", {"file", "journal"}, 0, kPlay},
+        // tlog-play: tlog's tlog-play.conf keys, and ours: "server" (the
+        // tlog-server reader) and "ca_file" (https for both remote readers).
+        {"reader",
+         Kind::Enum,
+         "one of \"file\", \"journal\", \"es\", \"server\"",
+         {"file", "journal", "es", "server"},
+         0,
+         kPlay},
         {"file.match", Kind::String, "a recording id", {}, 0, kPlay},
         {"journal.since", Kind::UInt, "seconds since the epoch", {}, 0, kPlay},
         {"journal.until", Kind::UInt, "seconds since the epoch", {}, 0, kPlay},
@@ -151,6 +156,11 @@ const std::vector<Key>& schema() {
         {"es.baseurl", Kind::String, "a URL", {}, 0, kPlay},
         {"es.query", Kind::String, "a query string", {}, 0, kPlay},
         {"es.verbose", Kind::Bool, "true or false", {}, 0, kPlay},
+        {"server", Kind::Section, "an object", {}, 0, kPlay},
+        {"server.url", Kind::String, "a URL", {}, 0, kPlay},
+        {"server.rec", Kind::String, "a recording id", {}, 0, kPlay},
+        {"server.host", Kind::String, "a host name", {}, 0, kPlay},
+        {"ca_file", Kind::String, "a file path", {}, 0, kPlay},
         {"speed", Kind::Positive, "a positive number", {}, 0, kPlay},
         {"follow", Kind::Bool, "true or false", {}, 0, kPlay},
         {"goto", Kind::String, "start, end or [[HH:]MM:]SS[.sss]", {}, 0, kPlay},

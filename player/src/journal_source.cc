@@ -155,7 +155,7 @@ std::string JournalEntries::rewrite(std::string_view text) const {
             out += name(line);
             i = q;
         } else {
-            out += "the journal";
+            out += source_;
             i = p;
         }
     }

@@ -288,7 +288,7 @@ int list_many(const Options& o, const integrity::Keyring& keys, const std::share
         for (const auto& r : shown) {
             json::Value v = json::Value::make_object();
             v.set("rec", json::Value::make_string(r.s.rec));
-            v.set("source", json::Value::make_string(journal ? "journal" : "file"));
+            v.set("source", json::Value::make_string(journal ? o.reader : std::string("file")));
             v.set("file", journal ? json::Value::make_null() : json::Value::make_string(r.file));
             v.set("user", json::Value::make_string(r.s.user));
             v.set("host", json::Value::make_string(r.s.host));
@@ -344,7 +344,7 @@ int list_many(const Options& o, const integrity::Keyring& keys, const std::share
                         local_time(r.s.start_ms, true).c_str(), duration(r.s.duration_ms).c_str(),
                         printable(r.s.user).c_str(), printable(r.s.host).c_str(), session(r.s.session).c_str(),
                         static_cast<unsigned long long>(r.s.log_bytes), printable(r.s.rec).c_str(),
-                        printable(wide_status(r)).c_str(), journal ? "journal" : printable(r.file).c_str());
+                        printable(wide_status(r)).c_str(), journal ? o.reader.c_str() : printable(r.file).c_str());
     } else {
         // 79 columns: start, duration, user, host, session, id, status.
         std::printf("%s %s %s %s %s %s %s\n", fit("START", 16).c_str(), fit("DURATION", 8).c_str(),

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -28,6 +29,7 @@
 #include "tlog/play/convert.h"
 #include "tlog/play/index_cache.h"
 #include "tlog/play/journal_source.h"
+#include "tlog/play/remote_source.h"
 #include "tlog_build_config.h"
 
 using namespace tlog::play;
@@ -35,14 +37,15 @@ using namespace tlog::play::cli;
 
 namespace {
 
-// -r journal: what each line of the private copy was, so that no message
-// names the copy; null when reading a file.
+// -r journal, -r es, -r server: what each line of the private copy was, so
+// that no message names the copy; null when reading a file.
 std::shared_ptr<JournalEntries> g_journal;
 
 std::string shown(const std::string& text) { return g_journal ? g_journal->rewrite(text) : text; }
 
-// The file's name for the auditor: the journal's copy is "the journal".
-std::string source_name(const Options& o) { return g_journal ? std::string("the journal") : o.path; }
+// The file's name for the auditor: the journal's copy is "the journal", a
+// server's names the server.
+std::string source_name(const Options& o) { return g_journal ? g_journal->source() : o.path; }
 
 // Runs `fn` with its standard output kept aside, then prints that output
 // with the journal copy's lines named by their entries (--verify prints
@@ -119,10 +122,11 @@ bool report_forged() {
 // (a build takes about a second per 20-40 MiB here).
 constexpr uint64_t kBackgroundIndexBytes = 32u << 20;
 
-// A directory only we can read, removed with its files when done: the
-// journal's messages are copied there to be indexed and played.
+// A directory only we can read, removed with its file when done: the
+// journal's or a server's messages are copied there to be indexed and played.
 struct PrivateDir {
     std::string path;
+    std::string file() const { return path + "/messages.log"; }
     PrivateDir() {
         const char* tmp = std::getenv("TMPDIR");
         std::string tmpl = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/tlog-play.XXXXXX";
@@ -130,30 +134,51 @@ struct PrivateDir {
         path = tmpl;
     }
     ~PrivateDir() {
-        ::unlink((path + "/journal.log").c_str());
+        ::unlink(file().c_str());
         ::rmdir(path.c_str());
     }
 };
 
-// -r journal -f: a thread copies new journal entries into the private file
-// as they arrive; the player follows that file as it follows any live
-// recording. The journal is opened and read on that thread only.
-class JournalFollow {
+// A source the player reads through a private copy: the journal, or a
+// server (-r es, -r server). Opened and read on the copying thread only.
+struct Copier {
+    std::function<uint64_t(int fd)> copy;  // appends what is new; returns how many
+    std::function<void()> wait;            // until there may be more (null: poll every second)
+    bool retry = false;                    // a failure after the first copy is tried again (networks)
+};
+
+// -f: a thread copies new messages into the private file as they arrive;
+// the player follows that file as it follows any live recording.
+class FollowCopy {
 public:
-    JournalFollow(const JournalQuery& q, const std::string& file, const std::shared_ptr<JournalEntries>& entries) {
+    FollowCopy(std::function<Copier()> open, const std::string& file, const std::string& none) {
         std::promise<uint64_t> first;
         auto copied = first.get_future();
-        thread_ = std::thread([this, q, file, entries, first = std::move(first)]() mutable {
+        thread_ = std::thread([this, open = std::move(open), file, first = std::move(first)]() mutable {
             try {
-                JournalReader reader(q, entries);
+                Copier c = open();
                 int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + file);
-                first.set_value(reader.copy_new(fd));
+                struct Closer {
+                    int fd;
+                    ~Closer() { ::close(fd); }
+                } closer{fd};
+                first.set_value(c.copy(fd));
                 while (!stop_.load()) {
-                    reader.wait(100000);
-                    reader.copy_new(fd);
+                    if (c.wait) {
+                        c.wait();
+                    } else {
+                        for (int i = 0; i < 10 && !stop_.load(); i++)
+                            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                    }
+                    try {
+                        c.copy(fd);
+                    } catch (const std::exception&) {
+                        // The screen is the player's: a server that is away
+                        // for a while is asked again, quietly.
+                        if (!c.retry) throw;
+                    }
                 }
-                ::close(fd);
             } catch (...) {
                 try {
                     first.set_exception(std::current_exception());
@@ -163,13 +188,15 @@ public:
             }
         });
         try {
-            if (copied.get() == 0) throw std::runtime_error("no matching messages in the journal");
+            if (copied.get() == 0) throw std::runtime_error(none);
         } catch (...) {
             stop();
             throw;
         }
     }
-    ~JournalFollow() { stop(); }
+    ~FollowCopy() { stop(); }
+    FollowCopy(const FollowCopy&) = delete;
+    FollowCopy& operator=(const FollowCopy&) = delete;
     void stop() {
         stop_.store(true);
         if (thread_.joinable()) thread_.join();
@@ -323,10 +350,40 @@ int run(int argc, char** argv) {
     }
     if (!o.import.empty()) return import_command(o);
     std::unique_ptr<PrivateDir> journal_copy;
-    std::unique_ptr<JournalFollow> journal_follow;  // destroyed (stopped) before the copy is removed
+    std::unique_ptr<FollowCopy> journal_follow;  // destroyed (stopped) before the copy is removed
     if (o.reader != "journal" && (!o.journal_namespace.empty() || !o.journal_files.empty()))
         throw std::invalid_argument("-N and --journal-file go with -r journal");
-    if (o.reader == "journal") {
+    if (o.reader != "server" && (!o.server_rec.empty() || !o.server_host.empty()))
+        throw std::invalid_argument("--server-rec and --server-host go with -r server");
+    if (o.reader == "es" || o.reader == "server") {
+        if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r " + o.reader);
+        if (!o.recorder_users.empty()) throw std::invalid_argument("--recorder-user goes with -r journal");
+        RemoteQuery q;
+        q.kind = o.reader == "es" ? RemoteQuery::Kind::Es : RemoteQuery::Kind::Server;
+        q.url = q.kind == RemoteQuery::Kind::Es ? o.es_baseurl : o.server_url;
+        q.query = o.es_query;
+        q.rec = o.server_rec.empty() ? o.match : o.server_rec;
+        q.host = o.server_host;
+        q.ca_file = o.ca_file;
+        if (q.kind == RemoteQuery::Kind::Server) o.match = q.rec;  // nothing else is played
+        RemoteReader check(q, nullptr);                            // a bad URL is told before anything starts
+        journal_copy = std::make_unique<PrivateDir>();
+        o.path = journal_copy->file();
+        g_journal = std::make_shared<JournalEntries>(o.path, remote_source_name(q));
+        const std::string none = "no messages of " + remote_source_name(q);
+        if (o.follow) {
+            auto entries = g_journal;
+            journal_follow = std::make_unique<FollowCopy>(
+                [q, entries] {
+                    auto reader = std::make_shared<RemoteReader>(q, entries);
+                    return Copier{[reader](int fd) { return reader->copy_new(fd); }, nullptr, true};
+                },
+                o.path, none);
+        } else if (remote_to_file(q, o.path, g_journal) == 0) {
+            throw std::runtime_error(none);
+        }
+        o.no_cache = true;  // a copy made for this run only
+    } else if (o.reader == "journal") {
         if (!o.path.empty()) throw std::invalid_argument("-i names a file: not with -r journal");
         JournalQuery q;
         q.matches = o.journal_match;
@@ -337,10 +394,17 @@ int run(int argc, char** argv) {
         q.ns = o.journal_namespace;
         for (const auto& u : o.recorder_users) q.recorder_uids.push_back(parse_recorder_user(u));
         journal_copy = std::make_unique<PrivateDir>();
-        o.path = journal_copy->path + "/journal.log";
+        o.path = journal_copy->file();
         g_journal = std::make_shared<JournalEntries>(o.path);
         if (o.follow) {
-            journal_follow = std::make_unique<JournalFollow>(q, o.path, g_journal);
+            auto entries = g_journal;
+            journal_follow = std::make_unique<FollowCopy>(
+                [q, entries] {
+                    auto reader = std::make_shared<JournalReader>(q, entries);
+                    return Copier{[reader](int fd) { return reader->copy_new(fd); }, [reader] { reader->wait(100000); },
+                                  false};
+                },
+                o.path, "no matching messages in the journal");
         } else if (journal_to_file(q, o.path, g_journal) == 0) {
             if (o.list && !g_journal->forged().empty()) return list_many(o, {}, g_journal);  // names them
             report_forged();

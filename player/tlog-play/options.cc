@@ -52,6 +52,12 @@ enum LongOnly {
     O_STATUS,
     O_SHOW_INPUT,
     O_EXIT_AT_END,
+    O_ES_BASEURL,
+    O_ES_QUERY,
+    O_SERVER_URL,
+    O_SERVER_REC,
+    O_SERVER_HOST,
+    O_CA_FILE,
 };
 
 uint64_t parse_uint(const char* s, const char* what) {
@@ -116,7 +122,7 @@ void print_usage() {
         "Usage: tlog-play [OPTION...]\n"
         "Play back, search, verify and convert tlog terminal recordings.\n\n"
         "Playback (tlog's options):\n"
-        "  -r, --reader=file|journal   log reader (default file)\n"
+        "  -r, --reader=NAME           log reader: file (default), journal, es, server\n"
         "  -i, --file-path=FILE        read the recording from FILE\n"
         "  -m, --file-match=REC        play recording REC of a file holding several\n"
         "                              (needed there for playback and --export)\n"
@@ -142,6 +148,15 @@ void print_usage() {
         "      --journal-file=FILE     read journal FILE instead of the system journal\n"
         "      --recorder-user=USER    entries written by USER (name or uid, repeatable) are the\n"
         "                              recorder's; others are forged (default: root and tlog)\n"
+        "Elasticsearch reader (-r es, as tlog's):\n"
+        "      --es-baseurl=URL        the _search URL (no query part), e.g.\n"
+        "                              http://es:9200/tlog/_search; tlog-server answers it too\n"
+        "      --es-query=QUERY        the query string, e.g. rec:ID\n"
+        "tlog-server reader (-r server):\n"
+        "      --server-url=URL        the server, e.g. https://logs.example.com:8443\n"
+        "      --server-rec=REC        the recording to read (or -m REC)\n"
+        "      --server-host=HOST      its host, when the same id came from several\n"
+        "      --ca-file=FILE          https: trust the CA certificates in FILE, not the system's\n"
         "Other modes:\n"
         "      --list [FILE|DIR...]    list the recordings in files, directories (recursively) or the\n"
         "                              journal, sorted by start (status 1 if anything is damaged);\n"
@@ -231,6 +246,12 @@ void apply_configuration(const json::Value& c, Options& o) {
     if (auto v = at(c, "journal", "match"))
         for (const auto& m : v->items()) o.journal_match.push_back(m.as_string());
     str("journal", "namespace", o.journal_namespace);
+    str("es", "baseurl", o.es_baseurl);
+    str("es", "query", o.es_query);
+    str("server", "url", o.server_url);
+    str("server", "rec", o.server_rec);
+    str("server", "host", o.server_host);
+    str(nullptr, "ca_file", o.ca_file);
 }
 
 }  // namespace
@@ -251,6 +272,18 @@ json::Value configuration_json(const Options& o) {
     journal.set("match", std::move(match));
     if (!o.journal_namespace.empty()) journal.set("namespace", Value::make_string(o.journal_namespace));
     root.set("journal", std::move(journal));
+    Value es = Value::make_object();
+    if (!o.es_baseurl.empty()) es.set("baseurl", Value::make_string(o.es_baseurl));
+    if (!o.es_query.empty()) es.set("query", Value::make_string(o.es_query));
+    root.set("es", std::move(es));
+    Value server = Value::make_object();
+    if (!o.server_url.empty()) server.set("url", Value::make_string(o.server_url));
+    if (!o.server_rec.empty()) server.set("rec", Value::make_string(o.server_rec));
+    if (!o.server_host.empty()) server.set("host", Value::make_string(o.server_host));
+    // Not tlog's keys: left out when unset, so that the printout of a
+    // configuration without them stays one Debian's tlog-play reads.
+    if (!server.members().empty()) root.set("server", std::move(server));
+    if (!o.ca_file.empty()) root.set("ca_file", Value::make_string(o.ca_file));
     char speed[32];
     std::snprintf(speed, sizeof speed, "%.17g", o.speed);
     root.set("speed", Value::make_number(speed));
@@ -312,6 +345,12 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
         {"status", no_argument, nullptr, O_STATUS},
         {"show-input", no_argument, nullptr, O_SHOW_INPUT},
         {"exit-at-end", no_argument, nullptr, O_EXIT_AT_END},
+        {"es-baseurl", required_argument, nullptr, O_ES_BASEURL},
+        {"es-query", required_argument, nullptr, O_ES_QUERY},
+        {"server-url", required_argument, nullptr, O_SERVER_URL},
+        {"server-rec", required_argument, nullptr, O_SERVER_REC},
+        {"server-host", required_argument, nullptr, O_SERVER_HOST},
+        {"ca-file", required_argument, nullptr, O_CA_FILE},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -383,6 +422,12 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
             case O_STATUS: o.status = true; break;
             case O_SHOW_INPUT: o.show_input = true; break;
             case O_EXIT_AT_END: o.exit_at_end = true; break;
+            case O_ES_BASEURL: o.es_baseurl = optarg; break;
+            case O_ES_QUERY: o.es_query = optarg; break;
+            case O_SERVER_URL: o.server_url = optarg; break;
+            case O_SERVER_REC: o.server_rec = optarg; break;
+            case O_SERVER_HOST: o.server_host = optarg; break;
+            case O_CA_FILE: o.ca_file = optarg; break;
             case O_JOURNAL_FILE: o.journal_files.push_back(optarg); break;
             case O_IDLE: o.idle_limit_ms = static_cast<uint64_t>(parse_seconds(optarg, "idle limit") * 1000.0); break;
             case ':': throw std::invalid_argument(std::string("option needs a value: ") + argv[optind - 1]);
@@ -394,7 +439,8 @@ Options parse_options(int argc, char** argv, const ConfigSources& sources) {
     if (optind < argc) throw std::invalid_argument(std::string("unexpected argument: ") + argv[optind]);
     if (!o.list && (!o.list_since.empty() || !o.list_until.empty() || o.wide || o.json))
         throw std::invalid_argument("--since, --until, --wide and --json go with --list");
-    if (o.reader != "file" && o.reader != "journal") throw std::invalid_argument("unknown reader: " + o.reader);
+    if (o.reader != "file" && o.reader != "journal" && o.reader != "es" && o.reader != "server")
+        throw std::invalid_argument("unknown reader: " + o.reader);
     if (!o.keyframe_bytes) throw std::invalid_argument("keyframe bytes must be above 0");
     return o;
 }

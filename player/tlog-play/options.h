@@ -52,6 +52,10 @@ struct Options {
     std::vector<std::string> journal_files;   // --journal-file: read these files, not the system journal
     std::string journal_namespace;            // -N
     std::vector<std::string> recorder_users;  // --recorder-user: whose journal entries are the recorder's
+    // Remote readers (-r es, -r server).
+    std::string es_baseurl, es_query;                 // --es-baseurl, --es-query
+    std::string server_url, server_rec, server_host;  // --server-url, --server-rec, --server-host
+    std::string ca_file;                              // --ca-file: https CAs
     // --list over many recordings.
     std::vector<std::string> list_paths;  // files and directories after the options (and -i)
     std::string list_since, list_until;   // --since/--until: human dates (see parse_when)

@@ -8,9 +8,15 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <ctime>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "tlog/error.h"
 #include "tlog/hex.h"
@@ -148,6 +154,79 @@ std::string rec_of_query(const std::string& q) {
     return std::string(v);
 }
 
+// What /metrics reports. Counters only grow; a scrape reads them under the
+// same lock the requests take to add to them.
+class Metrics {
+public:
+    void request(const std::string& method, const char* route, int status) {
+        std::lock_guard<std::mutex> g(mu_);
+        requests_[{method, route, status}]++;
+    }
+    void ingest(const IngestReport& r, size_t bytes) {
+        created_ += r.created;
+        duplicates_ += r.duplicates;
+        refused_ += r.failed;
+        ingest_bytes_ += bytes;
+    }
+    void store_error() { store_errors_++; }
+
+    // Prometheus' text exposition format, version 0.0.4.
+    std::string text() const {
+        std::string out;
+        auto head = [&](const char* name, const char* type, const char* help) {
+            out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+        };
+        auto line = [&](const std::string& name, uint64_t v) { out += name + " " + std::to_string(v) + "\n"; };
+        head("tlog_server_requests_total", "counter", "HTTP requests by method, route and status.");
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            for (const auto& [key, n] : requests_) {
+                const auto& [method, route, status] = key;
+                // The labels are the route table's and the method httplib
+                // accepted: no quote or backslash to escape.
+                line("tlog_server_requests_total{method=\"" + method + "\",route=\"" + route + "\",status=\"" +
+                         std::to_string(status) + "\"}",
+                     n);
+            }
+        }
+        head("tlog_server_messages_total", "counter", "Messages received for storage, by result.");
+        line("tlog_server_messages_total{result=\"created\"}", created_.load());
+        line("tlog_server_messages_total{result=\"duplicate\"}", duplicates_.load());
+        line("tlog_server_messages_total{result=\"refused\"}", refused_.load());
+        head("tlog_server_ingest_bytes_total", "counter", "Bytes of request bodies received for ingest.");
+        line("tlog_server_ingest_bytes_total", ingest_bytes_.load());
+        head("tlog_server_store_errors_total", "counter", "Requests that failed inside the store (answered 500).");
+        line("tlog_server_store_errors_total", store_errors_.load());
+        head("tlog_server_uptime_seconds", "gauge", "Seconds since the server started.");
+        line("tlog_server_uptime_seconds",
+             static_cast<uint64_t>(
+                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_).count()));
+        return out;
+    }
+
+private:
+    const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    mutable std::mutex mu_;
+    std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+    std::atomic<uint64_t> created_{0}, duplicates_{0}, refused_{0}, ingest_bytes_{0}, store_errors_{0};
+};
+
+// The route the request on this thread matched (its OpenAPI path), and
+// when it started: httplib runs the pre-routing handler, the route and the
+// logger on one thread, one request after the other.
+thread_local const char* t_route = nullptr;
+thread_local std::chrono::steady_clock::time_point t_start;
+
+class Routes;
+using Handler = void (Routes::*)(const httplib::Request&, httplib::Response&);
+
+struct RouteDef {
+    const char* method;
+    const char* pattern;   // httplib's regular expression
+    const char* api_path;  // the path in server/openapi.yaml, and the metrics' label
+    Handler handler;
+};
+
 class Routes {
 public:
     explicit Routes(Store& store) : store_(store) {}
@@ -160,74 +239,128 @@ public:
         return fn();
     }
 
-    template <class Fn>
-    static void guarded(httplib::Response& res, Fn&& fn) {
+    void guarded(httplib::Response& res, const std::function<void()>& fn) {
         try {
             fn();
         } catch (const InputError& e) {
             reply_error(res, 400, e.what());
         } catch (const std::exception& e) {
             std::cerr << "tlog-server: " << e.what() << '\n';
+            metrics_.store_error();
             reply_error(res, 500, e.what());
         }
     }
 
+    static const std::vector<RouteDef>& table();
+
     void install(httplib::Server& srv) {
-        srv.Post("/api/v1/ingest", [this](const auto& req, auto& res) {
-            guarded(res, [&] {
-                // Checked before taking the store's turn: requests are
-                // checked side by side and only take turns to store.
-                const auto checked = check_json_lines(req.body);
-                auto r =
-                    locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
-                res.status = r.failed == 0 ? 200 : 400;
-                res.set_content(native_response(r), json_type);
-            });
+        for (const auto& def : table()) {
+            auto handler = [this, &def](const httplib::Request& req, httplib::Response& res) {
+                t_route = def.api_path;
+                guarded(res, [&] { (this->*def.handler)(req, res); });
+                // Counted before the response goes out, so a scrape that
+                // follows it sees it. (-1: httplib's 200 to come.)
+                metrics_.request(req.method, def.api_path, res.status == -1 ? 200 : res.status);
+            };
+            if (std::string_view(def.method) == "GET") {
+                srv.Get(def.pattern, handler);
+            } else {
+                srv.Post(def.pattern, handler);
+            }
+        }
+        srv.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+            t_route = nullptr;
+            t_start = std::chrono::steady_clock::now();
+            return httplib::Server::HandlerResponse::Unhandled;
         });
-        auto bulk = [this](const httplib::Request& req, httplib::Response& res) {
-            guarded(res, [&] {
-                std::string index =
-                    req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
-                const auto checked = check_bulk(req.body);
-                auto r =
-                    locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
-                // As Elasticsearch: the request succeeded; items say which failed.
-                res.set_content(bulk_response(r, index), json_type);
-            });
+        // A request no route took (unknown path, too large) is answered with
+        // an error status: counted here, also before the response goes out.
+        httplib::Server::HandlerWithResponse on_error = [this](const httplib::Request& req, httplib::Response& res) {
+            if (t_route == nullptr) metrics_.request(req.method, "unmatched", res.status);
+            return httplib::Server::HandlerResponse::Unhandled;
         };
-        srv.Post("/_bulk", bulk);
-        // /{index}/_bulk, and /{index}/{type}/_bulk as older shippers send.
-        srv.Post(R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", bulk);
-        srv.Get("/api/v1/sessions",
-                [this](const auto& req, auto& res) { guarded(res, [&] { list_sessions(req, res); }); });
-        srv.Get(R"(/api/v1/sessions/([^/]+)/messages)", [this](const auto& req, auto& res) {
-            guarded(res, [&] {
-                std::string rec = req.matches[1];
-                uint64_t after = uint_param(req, "after", 0);
-                uint64_t limit = std::min<uint64_t>(uint_param(req, "limit", 10000), 100000);
-                std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-                auto msgs = locked([&] { return store_.messages(rec, host, after, limit); });
-                std::string out;
-                for (const auto& m : msgs) {
-                    out += m;
-                    out += '\n';
-                }
-                res.set_content(out, "application/x-ndjson");
-            });
-        });
-        auto search = [this](const httplib::Request& req, httplib::Response& res) {
-            guarded(res, [&] { es_search(req, res); });
-        };
-        srv.Get("/_search", search);
-        // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
-        srv.Get(R"((?:/[^/_][^/]*)+/_search)", search);
-        // rsyslog's omelasticsearch asks this before resuming after the
-        // server was unreachable.
-        srv.Get("/_cat/health", [](const auto&, auto& res) { res.set_content("tlog-server green\n", "text/plain"); });
-        srv.Get("/api/v1/health", [](const auto&, auto& res) { res.set_content("{\"status\":\"ok\"}\n", json_type); });
+        srv.set_error_handler(on_error);
+        srv.set_logger([](const httplib::Request& req, const httplib::Response& res) { log(req, res); });
     }
 
 private:
+    // One line per request on standard error, a JSON object: what was
+    // asked and how it went, never a message's content. The path is the
+    // client's: quoted, and cut short.
+    static void log(const httplib::Request& req, const httplib::Response& res) {
+        const char* route = t_route != nullptr ? t_route : "unmatched";
+        // A request refused before routing (too large) did not start the
+        // clock: 0 ms, not the time since the thread's last request.
+        double ms = t_start == std::chrono::steady_clock::time_point{}
+                        ? 0.0
+                        : std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+        t_route = nullptr;
+        t_start = {};
+        char ms_text[32];
+        std::snprintf(ms_text, sizeof ms_text, "%.3f", ms);
+        std::string line = "{\"time_ms\":" + std::to_string(now_ms()) + ",\"remote\":" + json::quote(req.remote_addr) +
+                           ",\"method\":" + json::quote(req.method.substr(0, 16)) +
+                           ",\"path\":" + json::quote(req.path.substr(0, 512)) + ",\"route\":" + json::quote(route) +
+                           ",\"status\":" + std::to_string(res.status) +
+                           ",\"bytes_in\":" + std::to_string(req.body.size()) +
+                           ",\"bytes_out\":" + std::to_string(res.body.size()) + ",\"ms\":" + ms_text + "}\n";
+        // One write: lines of concurrent requests do not interleave.
+        std::fwrite(line.data(), 1, line.size(), stderr);
+    }
+
+    void ingest(const httplib::Request& req, httplib::Response& res) {
+        // Checked before taking the store's turn: requests are checked side
+        // by side and only take turns to store.
+        const auto checked = check_json_lines(req.body);
+        auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        metrics_.ingest(r, req.body.size());
+        res.status = r.failed == 0 ? 200 : 400;
+        res.set_content(native_response(r), json_type);
+    }
+
+    void bulk(const httplib::Request& req, httplib::Response& res) {
+        std::string index =
+            req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
+        const auto checked = check_bulk(req.body);
+        auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        metrics_.ingest(r, req.body.size());
+        // As Elasticsearch: the request succeeded; items say which failed.
+        res.set_content(bulk_response(r, index), json_type);
+    }
+
+    void messages(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        uint64_t after = uint_param(req, "after", 0);
+        uint64_t limit = std::min<uint64_t>(uint_param(req, "limit", 10000), 100000);
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        auto msgs = locked([&] { return store_.messages(rec, host, after, limit); });
+        if (msgs.empty() && after == 0) {
+            // Nothing from the start: the recording is not here, which a
+            // client must not take for an empty one.
+            reply_error(res, 404,
+                        "no recording " + json::quote(rec) + (host.empty() ? "" : " from host " + json::quote(host)));
+            return;
+        }
+        std::string out;
+        for (const auto& m : msgs) {
+            out += m;
+            out += '\n';
+        }
+        res.set_content(out, "application/x-ndjson");
+    }
+
+    void cat_health(const httplib::Request& /*req*/, httplib::Response& res) {
+        res.set_content("tlog-server green\n", "text/plain");
+    }
+
+    void health(const httplib::Request& /*req*/, httplib::Response& res) {
+        res.set_content("{\"status\":\"ok\"}\n", json_type);
+    }
+
+    void metrics(const httplib::Request& /*req*/, httplib::Response& res) {
+        res.set_content(metrics_.text(), "text/plain; version=0.0.4");
+    }
+
     void list_sessions(const httplib::Request& req, httplib::Response& res) {
         SessionQuery q;
         q.user = req.has_param("user") ? req.get_param_value("user") : "";
@@ -284,7 +417,30 @@ private:
 
     Store& store_;
     std::mutex mu_;
+    Metrics metrics_;
 };
+
+// Every route, registered from this table only: server/openapi.yaml must
+// document exactly these (test server_openapi).
+const std::vector<RouteDef>& Routes::table() {
+    static const std::vector<RouteDef> routes = {
+        {"POST", "/api/v1/ingest", "/api/v1/ingest", &Routes::ingest},
+        {"POST", "/_bulk", "/_bulk", &Routes::bulk},
+        // /{index}/_bulk, and /{index}/{type}/_bulk as older shippers send.
+        {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
+        {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
+        {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
+        {"GET", "/_search", "/_search", &Routes::es_search},
+        // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
+        {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
+        // rsyslog's omelasticsearch asks this before resuming after the
+        // server was unreachable.
+        {"GET", "/_cat/health", "/_cat/health", &Routes::cat_health},
+        {"GET", "/api/v1/health", "/api/v1/health", &Routes::health},
+        {"GET", "/metrics", "/metrics", &Routes::metrics},
+    };
+    return routes;
+}
 
 // Lock-free, so the signal handler may read it.
 std::atomic<httplib::Server*> running{nullptr};
@@ -314,6 +470,12 @@ void parse_listen(const std::string& text, const std::string& what, ServerConfig
     }
     c.listen_host = host;
     c.port = static_cast<int>(*port);
+}
+
+std::vector<RouteInfo> api_routes() {
+    std::vector<RouteInfo> out;
+    for (const auto& def : Routes::table()) out.push_back({def.method, def.api_path});
+    return out;
 }
 
 int run_server(const ServerConfig& c, const std::function<void(int port)>& on_listen) {

@@ -25,6 +25,9 @@
 #      (journal and line sources) and itself, only forward/ and tests/
 #      include its headers, tlog-forward holds no recorder or writer code,
 #      and the setuid recorder links no HTTP or TLS library.
+#  (i) in the player, HTTP is the remote readers' alone: only
+#      player/src/remote_source.cc includes <httplib.h>, and nothing of
+#      pam_tlog/, nss_tlog/, librec/, recorder/, writers/, policy/ or audit/.
 # Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER TLOG_FORWARD
 set -uo pipefail
 src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9 tlogforward=${10}
@@ -37,7 +40,7 @@ privileged='tlog::rec::(run_relay|relay_request_stop|capture_identities|act_as_u
 recorder_internal='tlog::rec::(RelayObserver|RelaySpec|RelayResult|EndReason|end_word|mono_now_ns|real_now_ns|Identities|shell_from_program_name|is_recorder_program|GuardSink|audit_log|user_error|set_program_name|Config|LoadOptions|LoadResult|load_config|config_from_json|parse_command_line|default_json|usage|ExclusiveTerminal|TerminalLock|RateLimiter|DropRecord|ToUtf8|locale_codeset|codeset_is_utf8|is_file_transfer_command|file_transfer_argv|transfer_environment)\b'
 # The writers (writers/): linked by the recorder and tlog-audit only.
 writers='tlog::writers::'
-heavy='yaml|ldap|lber|curl|systemd|sqlite|libpq'
+heavy='yaml|ldap|lber|curl|httplib|libssl|systemd|sqlite|libpq'
 
 # The control: the patterns name code that exists. Without it a renamed
 # function would make (b) and (c) pass for nothing.
@@ -187,5 +190,13 @@ readelf -d "$tlogforward" | grep -q 'libcpp-httplib' || fail "control: tlog-forw
 bad=$(readelf -d "$recsession" | grep -E 'libcpp-httplib|libssl|libcurl|libcrypto')
 [ -z "$bad" ] || fail "the setuid recorder links network or TLS code: $bad"
 [ "$failed" = "$f" ] && ok "(h) forward/ includes librec, the player's readers and itself only; tlog-forward holds no recorder code; tlog-rec-session no HTTP or TLS library"
+# (i) HTTP: the server, and the player's remote readers (one file).
+f=$failed
+bad=$(cd "$src" && grep -rlE --include='*.cc' --include='*.h' --include='*.c' '^\s*#\s*include\s*<httplib\.h>' \
+  librec writers recorder audit pam_tlog nss_tlog player policy | grep -vx 'player/src/remote_source.cc')
+[ -z "$bad" ] || fail "files outside the server and the player's remote readers include <httplib.h>: $bad"
+grep -qE '^\s*#\s*include\s*<httplib\.h>' "$src/player/src/remote_source.cc" ||
+  fail "control: player/src/remote_source.cc does not include <httplib.h>: the check above is stale"
+[ "$failed" = "$f" ] && ok "(i) HTTP in the player is in remote_source.cc only; no module or library includes it"
 
 exit $failed

@@ -55,14 +55,17 @@ class Server:
     def start(self):
         end = time.time() + 60
         while True:
+            # stderr to a file: a line per request would fill a pipe.
+            log = open(self.db + ".log", "ab")
             p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:%d" % self.port, "--database", self.db],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                 stdout=subprocess.PIPE, stderr=log)
+            log.close()
             sel = selectors.DefaultSelector()
             sel.register(p.stdout, selectors.EVENT_READ)
             if sel.select(timeout=60) and p.stdout.readline().startswith(b"listening on"):
                 self.proc = p
                 return
-            err = p.stderr.read() if p.wait(10) is not None else b""
+            err = open(self.db + ".log", "rb").read()[-2000:] if p.wait(10) is not None else b""
             # The killed server's port may still be held for a moment.
             if time.time() > end:
                 fail("tlog-server did not start: %r" % err)
@@ -540,7 +543,7 @@ def case_ack_durable():
     trace = os.path.join(d, "trace")
     p = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fdatasync,fsync,sendto,write", "-s", "20", "-o", trace,
                           TLOG_SERVER, "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         sel = selectors.DefaultSelector()
         sel.register(p.stdout, selectors.EVENT_READ)

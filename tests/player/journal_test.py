@@ -152,10 +152,10 @@ def test_journal_entries():
     append_journal(path2, entries_of([os.path.join(d, "bad.log")])[0])
     r = play("--journal-file", path2, "-m", "rec-a", "--export", "text", check=False)
     if r.returncode == 0 or "journal entry s=" not in r.stderr or "(2023-11-14T22:13:23.000000Z)" not in r.stderr \
-            or "/tmp" in r.stderr or "journal.log" in r.stderr:
+            or "/tmp" in r.stderr or "messages.log" in r.stderr:
         fail("a damaged entry was not named by cursor and time: %r" % r.stderr)
     r = play("--journal-file", path2, "-m", "rec-a", "--lax", "--verify", check=False)
-    if "journal entry s=" not in r.stdout or "journal.log" in r.stdout:
+    if "journal entry s=" not in r.stdout or "messages.log" in r.stdout:
         fail("--verify named the private copy: %r" % r.stdout)
 
 

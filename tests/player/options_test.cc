@@ -94,6 +94,38 @@ void test_layers_in_order(void**) {
     assert_true(parse({}).paused);
 }
 
+// tlog's "es" keys and our "server" ones reach the remote readers; the
+// command line wins, and --configuration prints them back.
+void test_remote_readers(void**) {
+    g_env["TLOG_PLAY_CONF_TEXT"] =
+        "{\"reader\": \"es\", \"es\": {\"baseurl\": \"http://es:9200/tlog/_search\", \"query\": \"rec:a\"},"
+        " \"server\": {\"url\": \"https://logs:8443\", \"rec\": \"r1\", \"host\": \"h1\"}, \"ca_file\": "
+        "\"/etc/ca.pem\"}";
+    Options o = parse({});
+    assert_str_eq(o.reader, "es");
+    assert_str_eq(o.es_baseurl, "http://es:9200/tlog/_search");
+    assert_str_eq(o.es_query, "rec:a");
+    assert_str_eq(o.server_url, "https://logs:8443");
+    assert_str_eq(o.server_rec, "r1");
+    assert_str_eq(o.server_host, "h1");
+    assert_str_eq(o.ca_file, "/etc/ca.pem");
+    Options c = parse({"-r", "server", "--server-url=http://other:1", "--es-query=rec:b", "--server-rec=r2",
+                       "--server-host=h2", "--ca-file=/x.pem"});
+    assert_str_eq(c.reader, "server");
+    assert_str_eq(c.server_url, "http://other:1");
+    assert_str_eq(c.es_query, "rec:b");
+    assert_str_eq(c.server_rec, "r2");
+    assert_str_eq(c.server_host, "h2");
+    assert_str_eq(c.ca_file, "/x.pem");
+    std::string printed = tlog::json::dump(configuration_json(c), true);
+    g_env.clear();
+    g_env["TLOG_PLAY_CONF_TEXT"] = printed;
+    Options back = parse({});
+    assert_str_eq(back.server_url, "http://other:1");
+    assert_str_eq(back.es_baseurl, "http://es:9200/tlog/_search");
+    assert_str_eq(back.ca_file, "/x.pem");
+}
+
 void test_debian_tlog_play_conf(void**) {
     const char* dir = getenv("DEBIAN_TLOG_CONF_DIR");
     assert_non_null(dir);
@@ -111,9 +143,12 @@ void test_errors_name_source_line_key(void**) {
     g_env["TLOG_PLAY_CONF_TEXT"] = "{\"writer\": \"file\"}";
     assert_true(config_error().find("<env TLOG_PLAY_CONF_TEXT>:1:12: field 'writer': unknown setting for tlog-play") ==
                 0);
-    g_env["TLOG_PLAY_CONF_TEXT"] = "{\"reader\": \"es\"}";
-    assert_true(config_error().find("field 'reader': expected one of \"file\", \"journal\", got \"es\"") !=
-                std::string::npos);
+    g_env["TLOG_PLAY_CONF_TEXT"] = "{\"reader\": \"ftp\"}";
+    assert_true(
+        config_error().find("field 'reader': expected one of \"file\", \"journal\", \"es\", \"server\", got \"ftp\"") !=
+        std::string::npos);
+    g_env["TLOG_PLAY_CONF_TEXT"] = "{\"server\": {\"url\": 5}}";
+    assert_true(config_error().find("field 'server.url': expected a URL") != std::string::npos);
     g_env["TLOG_PLAY_CONF_TEXT"] = "{\"lax\": true,,}";
     assert_true(config_error().find("<env TLOG_PLAY_CONF_TEXT>:1:14: expected a quoted key") == 0);
     g_env.erase("TLOG_PLAY_CONF_TEXT");
@@ -128,6 +163,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_layers_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debian_tlog_play_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_source_line_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_readers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -47,9 +47,18 @@ def recording(n, rng):
 
 
 def start_server(spec):
+    # stderr to a file: the server logs a line per request, which would fill
+    # a pipe nobody reads until the end and block the server.
+    err = tempfile.TemporaryFile()
     p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", spec], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=err)
+    p.errfile = err
     return p
+
+
+def server_stderr(p):
+    p.errfile.seek(0)
+    return p.errfile.read()
 
 
 def wait_listening(p):
@@ -57,11 +66,11 @@ def wait_listening(p):
     sel.register(p.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=120):
         p.kill()
-        fail("tlog-server did not say where it listens: %r" % p.stderr.read())
+        fail("tlog-server did not say where it listens: %r" % server_stderr(p))
     line = p.stdout.readline().decode()
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
-        fail("unexpected first line from tlog-server: %r %r" % (line, p.stderr.read()))
+        fail("unexpected first line from tlog-server: %r %r" % (line, server_stderr(p)))
     return "http://" + line.split()[-1]
 
 
@@ -177,9 +186,10 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-                err = p.stderr.read().decode(errors="replace")
-                if err.strip():
-                    print("tlog-server stderr: " + err, file=sys.stderr)
+                err = server_stderr(p).decode(errors="replace")
+                errors = [l for l in err.splitlines() if not l.startswith('{"time_ms":')]
+                if errors:
+                    print("tlog-server stderr: " + "\n".join(errors), file=sys.stderr)
 
 
 main()

@@ -55,13 +55,16 @@ def record(d, name, lines):
 
 
 def start_server(d):
-    p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Its log (a line per request) goes to a file: a pipe nobody reads
+    # would fill and stop the server.
+    with open(os.path.join(d, "server.log"), "ab") as log:
+        p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")],
+                             stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=60):
         p.kill()
-        fail("tlog-server did not say where it listens: %r" % p.stderr.read())
+        fail("tlog-server did not say where it listens: %r" % open(os.path.join(d, "server.log")).read())
     line = p.stdout.readline().decode()
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
@@ -306,9 +309,10 @@ def main():
         shutil.rmtree(d, True)
 
 
-if sys.argv[1:] == ["rsyslog"]:
-    test_rsyslog()
-elif sys.argv[1:] == ["direct"]:
-    main()
-else:
-    fail("usage: server_play_test.py direct|rsyslog")
+if __name__ == "__main__":
+    if sys.argv[1:] == ["rsyslog"]:
+        test_rsyslog()
+    elif sys.argv[1:] == ["direct"]:
+        main()
+    else:
+        fail("usage: server_play_test.py direct|rsyslog")

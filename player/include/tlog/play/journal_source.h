@@ -54,13 +54,17 @@ struct ForgedEntry {
     std::string rec;   // the recording it claims (TLOG_REC or the message's "rec")
 };
 
-// What each line of the private copy was in the journal, and the entries
-// left out as forged. Shared by the thread that copies (-f) and the one
-// that reports; every member is safe to call from both.
+// What each line of the private copy was in the journal (or on the server,
+// for -r es and -r server: remote_source.h), and the entries left out as
+// forged. Shared by the thread that copies (-f) and the one that reports;
+// every member is safe to call from both.
 class JournalEntries {
 public:
-    explicit JournalEntries(std::string copy_path) : copy_path_(std::move(copy_path)) {}
+    // `source`: what the copy stands for, as the auditor is told it.
+    explicit JournalEntries(std::string copy_path, std::string source = "the journal")
+        : copy_path_(std::move(copy_path)), source_(std::move(source)) {}
     const std::string& copy_path() const { return copy_path_; }
+    const std::string& source() const { return source_; }
     // The next line of the copy holds this entry's message.
     void add_line(const std::string& name);
     void add_forged(ForgedEntry f);
@@ -71,11 +75,12 @@ public:
     // "journal entry CURSOR (TIME)" for line `line` (1-based) of the copy.
     std::string name(uint64_t line) const;
     // `text` with every "COPY_PATH:LINE[:COL]" replaced by the entry's name
-    // and the copy's path alone by "the journal".
+    // and the copy's path alone by the source ("the journal").
     std::string rewrite(std::string_view text) const;
 
 private:
     std::string copy_path_;
+    std::string source_;
     mutable std::mutex mu_;
     std::vector<std::string> names_;
     std::vector<ForgedEntry> forged_;

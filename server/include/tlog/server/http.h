@@ -4,13 +4,14 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace tlog::server {
 
 struct ServerConfig {
     std::string listen_host = "127.0.0.1";  // loopback unless the administrator says otherwise
     int port = 8640;                        // 0: any free port (tests)
-    std::string database = "/var/lib/tlog/server.db";
+    std::string database = "/var/lib/tlog-server/server.db";
     std::string source;  // where the settings came from, for messages
 };
 
@@ -19,6 +20,13 @@ struct ServerConfig {
 ServerConfig load_config(const std::string& path, ServerConfig defaults);
 // "HOST:PORT" or "[V6]:PORT"; throws tlog::InputError naming `what`.
 void parse_listen(const std::string& text, const std::string& what, ServerConfig& c);
+
+// A route as server/openapi.yaml documents it: "GET", "/api/v1/sessions".
+struct RouteInfo {
+    std::string method, path;
+};
+// Every route the server registers (its one table).
+std::vector<RouteInfo> api_routes();
 
 // Serves until stopped by SIGINT/SIGTERM. `on_listen` is told the bound
 // port once the socket is listening. Returns the exit status.
