@@ -1,96 +1,183 @@
 #!/usr/bin/env python3
 """tlog-server's ingest benchmark (bench/README.md, "server").
 
-    bench/server/run.py BUILD WORK [N] [KB] [CONNECTIONS] [BODY_KB] [MODES]
+    bench/server/run.py [--backend sqlite|postgres|both] [--payload BYTES]
+                        BUILD WORK [N] [KB] [CONNECTIONS] [BODY_KB] [MODES]
 
-Generates N recordings of about KB KiB each into WORK/recs (once; default
-200 x 512), runs the in-process stages (bench-server-stages: librec's
-decode, the server's validation, the store, both), then for each mode
-(default "ingest,bulk,null") starts BUILD's tlog-server on a fresh SQLite
-database in WORK, posts every recording over CONNECTIONS connections
-(default 4) in bodies of BODY_KB (default 1024) with bench-server-post,
-stops the server with SIGTERM and reports the server's CPU time (user,
-system), its peak RSS, and the stored bytes per byte of JSON (the database
-file after the server closed it, and the compressed messages alone).
+Generates N recordings of about KB KiB each into WORK/recs with
+bench-server-gen (default 200 x 512; kept and reused while N, KB and
+--payload stay the same; --payload 256 gives short messages, about 400
+bytes of JSON each, where the cost per message shows), runs the in-process
+stages (bench-server-stages: librec's decode, the server's validation, the
+store, both: the limit), then for each backend (default sqlite) and each
+mode (default "ingest,bulk,null") starts BUILD's tlog-server on a fresh
+database, posts every recording over CONNECTIONS connections (default 4) in
+bodies of BODY_KB (default 1024) with bench-server-post, stops the server
+with SIGTERM and reports the server's CPU time (user, system), its peak RSS,
+and the stored bytes per byte of JSON (SQLite: the database file after the
+server closed it; PostgreSQL: messages and sessions after VACUUM; and the
+compressed messages alone).
+
+PostgreSQL is Debian's, in a private cluster (tests/tlogtest/postgres.py;
+root runs it as the postgres user), fsync on, one database per mode.
 TLOG_SERVER=PATH runs another tlog-server (an older build, side by side);
-STAGES=0 leaves out the in-process stages.
+STAGES=0 leaves out the in-process stages (a timing of the whole process is
+then the ingest alone).
 """
+import argparse
+import contextlib
 import glob
 import os
+import selectors
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+from tlogtest.postgres import Cluster  # noqa: E402
 
-def main():
-    if len(sys.argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    build, work = sys.argv[1], sys.argv[2]
-    n = sys.argv[3] if len(sys.argv) > 3 else "200"
-    kb = sys.argv[4] if len(sys.argv) > 4 else "512"
-    conns = sys.argv[5] if len(sys.argv) > 5 else "4"
-    body_kb = sys.argv[6] if len(sys.argv) > 6 else "1024"
-    modes = (sys.argv[7] if len(sys.argv) > 7 else "ingest,bulk,null").split(",")
-    recs = os.path.join(work, "recs")
+
+def recordings(build, recs, n, kb, payload):
+    """WORK/recs's recordings, generated again unless made with the same arguments."""
     os.makedirs(recs, exist_ok=True)
+    stamp = os.path.join(recs, "generated-with")
+    want = f"{n} {kb} {payload or 'default'}\n"
     files = sorted(glob.glob(os.path.join(recs, "rec-*.jsonl")))
-    if len(files) != int(n):
+    have = open(stamp).read() if os.path.exists(stamp) else ""
+    if len(files) != int(n) or have != want:
         for f in files:
             os.unlink(f)
-        subprocess.run([f"{build}/bench/server/bench-server-gen", recs, n, kb], check=True)
+        subprocess.run([f"{build}/bench/server/bench-server-gen", recs, n, kb] + ([payload] if payload else []),
+                       check=True)
+        with open(stamp, "w") as f:
+            f.write(want)
         files = sorted(glob.glob(os.path.join(recs, "rec-*.jsonl")))
-    json_bytes = sum(os.path.getsize(f) for f in files)
-    print(f"{len(files)} recordings, {json_bytes} bytes of JSON lines", flush=True)
-    if os.environ.get("STAGES", "1") != "0":
-        subprocess.run([f"{build}/bench/server/bench-server-stages", work, body_kb] + files, check=True)
-    server_exe = os.environ.get("TLOG_SERVER", f"{build}/server/tlog-server")
-    for mode in modes:
-        db = os.path.join(work, "server.sqlite")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(db + suffix):
-                os.unlink(db + suffix)
-        server = subprocess.Popen([server_exe, "--listen", "127.0.0.1:0", "--database", db],
-                                  stdout=subprocess.PIPE, text=True)
-        line = server.stdout.readline()
-        if not line.startswith("listening on "):
-            print("tlog-server did not start: " + line, file=sys.stderr)
+    return files
+
+
+def start_server(exe, database):
+    server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+                              text=True)
+    sel = selectors.DefaultSelector()
+    sel.register(server.stdout, selectors.EVENT_READ)
+    line = server.stdout.readline() if sel.select(timeout=120) else ""
+    if not line.startswith("listening on "):
+        server.kill()
+        server.wait()
+        sys.exit("tlog-server did not start: " + line)
+    return server, line.strip().rsplit(":", 1)[1]
+
+
+def stop_server(server):
+    """SIGTERM, then the server's exit status and resource usage (wait4)."""
+    server.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 120
+    while True:
+        pid, status, ru = os.wait4(server.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
             server.kill()
-            return 1
-        port = line.strip().rsplit(":", 1)[1]
-        post = subprocess.run([f"{build}/bench/server/bench-server-post", "127.0.0.1", port, mode, conns, body_kb]
-                              + files, stdout=subprocess.PIPE, text=True, timeout=1800)
-        server.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 120
-        while True:
-            pid, status, ru = os.wait4(server.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                server.kill()
-                pid, status, ru = os.wait4(server.pid, 0)
-                break
-            time.sleep(0.05)
-        server.returncode = os.waitstatus_to_exitcode(status)
+            pid, status, ru = os.wait4(server.pid, 0)
+            break
+        time.sleep(0.05)
+    server.returncode = os.waitstatus_to_exitcode(status)
+    return ru
+
+
+class Sqlite:
+    name = "sqlite"
+
+    def __init__(self, work):
+        self.db = os.path.join(work, "server.sqlite")
+
+    def database(self, mode):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.db + suffix):
+                os.unlink(self.db + suffix)
+        return self.db
+
+    def stored(self, mode):
+        """(bytes of the database after a clean stop, compressed messages, their JSON)."""
+        size = sum(os.path.getsize(self.db + s) for s in ("", "-wal") if os.path.exists(self.db + s))
+        with contextlib.closing(sqlite3.connect(self.db)) as c:
+            blob, json_size = c.execute("SELECT sum(length(json_zstd)), sum(json_size) FROM messages").fetchone()
+        return size, blob, json_size
+
+
+class Postgres:
+    name = "postgres"
+
+    def __init__(self, pg):
+        self.pg = pg
+
+    def database(self, mode):
+        self.pg.psql(f"CREATE DATABASE bench_{mode}")
+        return self.pg.spec(f"bench_{mode}")
+
+    def stored(self, mode):
+        db = f"bench_{mode}"
+        self.pg.psql("VACUUM ANALYZE", db)
+        size = int(self.pg.psql("SELECT pg_total_relation_size('messages') + pg_total_relation_size('sessions')", db))
+        blob, json_size = self.pg.psql("SELECT sum(length(json_zstd)), sum(json_size) FROM messages", db).split("|")
+        return size, int(blob), int(json_size)
+
+
+def run_modes(args, backend, files):
+    server_exe = os.environ.get("TLOG_SERVER", f"{args.build}/server/tlog-server")
+    for mode in args.modes.split(","):
+        server, port = start_server(server_exe, backend.database(mode))
+        try:
+            post = subprocess.run([f"{args.build}/bench/server/bench-server-post", "127.0.0.1", port, mode,
+                                   args.connections, args.body_kb] + files,
+                                  stdout=subprocess.PIPE, text=True, timeout=1800)
+        finally:
+            ru = stop_server(server)
         fields = dict(zip(post.stdout.split()[0::2], post.stdout.split()[1::2]))
         cpu = ru.ru_utime + ru.ru_stime
         sent = int(fields.get("json_bytes", 0))
-        line = (f"{mode}: {fields.get('json_mb_s')} MB/s of JSON, {fields.get('msg_s')} messages/s, "
+        line = (f"{backend.name} {mode}: {fields.get('json_mb_s')} MB/s of JSON, {fields.get('msg_s')} messages/s, "
                 f"wall {fields.get('wall_s')} s, server cpu {cpu:.2f} s (user {ru.ru_utime:.2f}, "
                 f"sys {ru.ru_stime:.2f}), {sent / 1e6 / cpu:.1f} MB/s per server CPU second, "
                 f"max RSS {ru.ru_maxrss / 1024:.1f} MiB, failures {fields.get('failures')}, "
                 f"exit {server.returncode}")
-        if mode != "null" and os.path.exists(db):
-            with sqlite3.connect(db) as c:
-                blob, size = c.execute("SELECT sum(length(json_zstd)), sum(json_size) FROM messages").fetchone()
-            line += (f", stored {os.path.getsize(db) / sent:.3f} bytes per JSON byte "
-                     f"(compressed messages alone {blob / size:.3f})")
+        if mode != "null" and sent:
+            size, blob, json_size = backend.stored(mode)
+            line += (f", stored {size / sent:.3f} bytes per JSON byte "
+                     f"(compressed messages alone {blob / json_size:.3f})")
         print(line, flush=True)
         if post.returncode != 0:
             print(post.stdout, file=sys.stderr)
             return 1
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
+    p.add_argument("--payload", help="the recordings' payload in bytes (bench-server-gen's; default 2048)")
+    p.add_argument("build")
+    p.add_argument("work")
+    p.add_argument("n", nargs="?", default="200")
+    p.add_argument("kb", nargs="?", default="512")
+    p.add_argument("connections", nargs="?", default="4")
+    p.add_argument("body_kb", nargs="?", default="1024")
+    p.add_argument("modes", nargs="?", default="ingest,bulk,null")
+    args = p.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    files = recordings(args.build, os.path.join(args.work, "recs"), args.n, args.kb, args.payload)
+    json_bytes = sum(os.path.getsize(f) for f in files)
+    print(f"{len(files)} recordings, {json_bytes} bytes of JSON lines", flush=True)
+    if os.environ.get("STAGES", "1") != "0":
+        subprocess.run([f"{args.build}/bench/server/bench-server-stages", args.work, args.body_kb] + files, check=True)
+    if args.backend in ("sqlite", "both") and run_modes(args, Sqlite(args.work), files):
+        return 1
+    if args.backend in ("postgres", "both"):
+        with Cluster() as pg:
+            if run_modes(args, Postgres(pg), files):
+                return 1
     return 0
 
 

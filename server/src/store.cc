@@ -32,7 +32,7 @@ struct DctxFree {
 
 }  // namespace
 
-// Level 1: on the benchmark's recordings (bench/README.md, "server storage") it
+// Level 1: on the benchmark's recordings (bench/README.md, "server") it
 // compressed 8.5 KB messages to 0.162 of their size at 238 MB/s, level 3
 // to 0.167 at 210 MB/s. Contexts and the output buffer are kept per thread:
 // a fresh context per message cost more than the compression itself.
