@@ -24,23 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "read_file.h"
 #include "tlog/json.h"
 
 namespace {
-
-std::string read_file(const char* path) {
-    std::string out;
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        std::perror(path);
-        std::exit(1);
-    }
-    char buf[1 << 16];
-    ssize_t n = 0;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    return out;
-}
 
 struct Body {
     std::string text;
@@ -63,7 +50,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<Body>> recs;
     uint64_t json_bytes = 0, messages = 0, sent_bytes = 0;
     for (int i = 6; i < argc; ++i) {
-        std::string text = read_file(argv[i]);
+        std::string text = bench::read_file(argv[i]);
         auto& bodies = recs.emplace_back();
         bodies.emplace_back();
         for (size_t at = 0; at < text.size();) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "read_file.h"
 #include "tlog/decoder.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/store.h"
@@ -34,20 +35,6 @@ double cpu_now() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-std::string read_file(const char* path) {
-    std::string out;
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        std::perror(path);
-        std::exit(1);
-    }
-    char buf[1 << 16];
-    ssize_t n = 0;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    return out;
-}
 
 struct Recording {
     std::string text;
@@ -88,7 +75,7 @@ int main(int argc, char** argv) {
     uint64_t json_bytes = 0, messages = 0;
     for (size_t i = 0; i < recs.size(); ++i) {
         auto& r = recs[i];
-        r.text = read_file(argv[i + 3]);
+        r.text = bench::read_file(argv[i + 3]);
         std::string_view t = r.text;
         size_t body_start = 0;
         for (size_t at = 0; at < t.size();) {

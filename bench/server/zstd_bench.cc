@@ -28,26 +28,14 @@
 #include <string_view>
 #include <vector>
 
+#include "read_file.h"
+
 namespace {
 
 double cpu_now() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-std::string read_file(const char* path) {
-    std::string out;
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        std::perror(path);
-        std::exit(1);
-    }
-    char buf[1 << 16];
-    ssize_t n = 0;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    return out;
 }
 
 struct CCtxFree {
@@ -111,7 +99,7 @@ int main(int argc, char** argv) {
     int repeat = std::atoi(argv[1]);
     std::vector<std::vector<std::string>> recs;
     for (int i = 2; i < argc; ++i) {
-        std::string text = read_file(argv[i]);
+        std::string text = bench::read_file(argv[i]);
         auto& lines = recs.emplace_back();
         for (size_t at = 0; at < text.size();) {
             size_t nl = text.find('\n', at);

@@ -1,34 +1,15 @@
 // tlog-forward's configuration file: a JSON object in the syntax of tlog's
-// configuration files, read with librec's one JSON implementation.
-#include <cerrno>
+// configuration files, read with librec's configuration reader (tlog/settings.h).
 #include <cstdio>
-#include <cstring>
-#include <memory>
 
 #include "tlog/error.h"
 #include "tlog/forward/forward.h"
 #include "tlog/json.h"
+#include "tlog/settings.h"
 
 namespace tlog::forward {
 
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::string text;
-    std::unique_ptr<FILE, int (*)(FILE*)> f(fopen(path.c_str(), "re"), fclose);
-    if (!f) {
-        throw InputError({path, 0, 0, ""}, std::string("cannot open: ") + std::strerror(errno));
-    }
-    char buf[4096];
-    size_t n = 0;
-    while ((n = fread(buf, 1, sizeof buf, f.get())) > 0) {
-        text.append(buf, n);
-    }
-    if (ferror(f.get()) != 0) {
-        throw InputError({path, 0, 0, ""}, std::string("cannot read: ") + std::strerror(errno));
-    }
-    return text;
-}
 
 class Reader {
 public:
@@ -98,9 +79,10 @@ void check_url(const Reader& r, const json::Value& v, const std::string& u) {
 }  // namespace
 
 Config load_config(const std::string& path, Config c) {
-    auto v = json::parse(read_file(path), path, json::ParseOptions::tlog_configuration());
+    // The suite's one reader of configuration files (tlog's syntax, an
+    // object, at most 1 MiB, errors naming the file, line and column).
+    auto v = settings::read_layer_file(path);
     Reader r(path);
-    r.object(v, "");
     for (const auto& [key, val] : v.members()) {
         if (key == "server") {
             for (const auto& [k, s] : r.object(val, key).members()) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "tlog/recording_select.h"
+#include "write_all.h"
 
 namespace tlog::play {
 
@@ -326,17 +327,7 @@ uint64_t JournalReader::copy_new(int fd) {
     auto flush = [&] {
         // One write per batch of whole lines: a reader following the file
         // never acts on half a message (it holds back an unfinished line).
-        const char* p = buf.data();
-        size_t left = buf.size();
-        while (left) {
-            ssize_t w = ::write(fd, p, left);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                throw std::runtime_error(std::string("write: ") + std::strerror(errno));
-            }
-            p += w;
-            left -= static_cast<size_t>(w);
-        }
+        write_all(fd, buf);
         buf.clear();
     };
     std::string_view msg;

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "tlog/json.h"
+#include "write_all.h"
 
 namespace tlog::play {
 
@@ -79,20 +80,6 @@ std::string excerpt(std::string_view body) {
     for (unsigned char c : body.substr(0, 200)) out.push_back(c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c));
     if (body.size() > 200) out += "...";
     return out.empty() ? "(empty body)" : out;
-}
-
-void write_all(int fd, const std::string& buf) {
-    const char* p = buf.data();
-    size_t left = buf.size();
-    while (left) {
-        ssize_t w = ::write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::generic_category(), "write");
-        }
-        p += w;
-        left -= static_cast<size_t>(w);
-    }
 }
 
 }  // namespace

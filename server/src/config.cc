@@ -1,36 +1,16 @@
 // tlog-server's configuration file: a JSON object in the syntax of tlog's
-// configuration files, read with librec's one JSON implementation.
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-
+// configuration files, read with librec's configuration reader (tlog/settings.h).
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/http.h"
+#include "tlog/settings.h"
 
 namespace tlog::server {
 
 ServerConfig load_config(const std::string& path, ServerConfig c) {
-    std::string text;
-    {
-        std::unique_ptr<FILE, int (*)(FILE*)> f(fopen(path.c_str(), "re"), fclose);
-        if (!f) {
-            throw InputError({path, 0, 0, ""}, std::string("cannot open: ") + std::strerror(errno));
-        }
-        char buf[4096];
-        size_t n = 0;
-        while ((n = fread(buf, 1, sizeof buf, f.get())) > 0) {
-            text.append(buf, n);
-        }
-        if (ferror(f.get()) != 0) {
-            throw InputError({path, 0, 0, ""}, std::string("cannot read: ") + std::strerror(errno));
-        }
-    }
-    auto v = json::parse(text, path, json::ParseOptions::tlog_configuration());
-    if (!v.is_object()) {
-        throw InputError({path, v.line, v.column, ""}, "expected a JSON object");
-    }
+    // The suite's one reader of configuration files (tlog's syntax, an
+    // object, at most 1 MiB, errors naming the file, line and column).
+    auto v = settings::read_layer_file(path);
     for (const auto& [key, val] : v.members()) {
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
