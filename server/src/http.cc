@@ -1,4 +1,5 @@
-// The routes: ingest (JSON lines, _bulk), sessions, messages, and the
+// The routes: ingest (JSON lines, _bulk), sessions, messages, audit events
+// (tlog-audit's JSON lines, and a recording's events), and the
 // Elasticsearch search that Debian's tlog-play -r es sends.
 #include "tlog/server/http.h"
 
@@ -168,6 +169,12 @@ public:
         refused_ += r.failed;
         ingest_bytes_ += bytes;
     }
+    void audit(const IngestReport& r, size_t bytes) {
+        audit_created_ += r.created;
+        audit_duplicates_ += r.duplicates;
+        audit_refused_ += r.failed;
+        ingest_bytes_ += bytes;
+    }
     void store_error() { store_errors_++; }
 
     // Prometheus' text exposition format, version 0.0.4.
@@ -193,6 +200,10 @@ public:
         line("tlog_server_messages_total{result=\"created\"}", created_.load());
         line("tlog_server_messages_total{result=\"duplicate\"}", duplicates_.load());
         line("tlog_server_messages_total{result=\"refused\"}", refused_.load());
+        head("tlog_server_audit_events_total", "counter", "Audit events received for storage, by result.");
+        line("tlog_server_audit_events_total{result=\"created\"}", audit_created_.load());
+        line("tlog_server_audit_events_total{result=\"duplicate\"}", audit_duplicates_.load());
+        line("tlog_server_audit_events_total{result=\"refused\"}", audit_refused_.load());
         head("tlog_server_ingest_bytes_total", "counter", "Bytes of request bodies received for ingest.");
         line("tlog_server_ingest_bytes_total", ingest_bytes_.load());
         head("tlog_server_store_errors_total", "counter", "Requests that failed inside the store (answered 500).");
@@ -209,6 +220,7 @@ private:
     mutable std::mutex mu_;
     std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
     std::atomic<uint64_t> created_{0}, duplicates_{0}, refused_{0}, ingest_bytes_{0}, store_errors_{0};
+    std::atomic<uint64_t> audit_created_{0}, audit_duplicates_{0}, audit_refused_{0};
 };
 
 // The route the request on this thread matched (its OpenAPI path), and
@@ -328,6 +340,32 @@ private:
         res.set_content(bulk_response(r, index), json_type);
     }
 
+    void audit_ingest(const httplib::Request& req, httplib::Response& res) {
+        const auto checked = check_audit_lines(req.body);
+        auto r = locked([&] { return retry_transient([&] { return store_checked_audit(store_, checked); }); });
+        metrics_.audit(r, req.body.size());
+        res.status = r.failed == 0 ? 200 : 400;
+        res.set_content(native_response(r), json_type);
+    }
+
+    void audit_events(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        auto [events, messages] =
+            locked([&] { return std::pair(store_.audit_events(rec), store_.message_count(rec)); });
+        if (events.empty() && messages == 0) {
+            // Neither the recording nor an event of it: an unknown id, which
+            // a client must not take for a session without audit events.
+            reply_error(res, 404, "no recording or audit event " + json::quote(rec));
+            return;
+        }
+        std::string out;
+        for (const auto& e : events) {
+            out += e;
+            out += '\n';
+        }
+        res.set_content(out, "application/x-ndjson");
+    }
+
     void messages(const httplib::Request& req, httplib::Response& res) {
         std::string rec = req.matches[1];
         uint64_t after = uint_param(req, "after", 0);
@@ -430,6 +468,8 @@ const std::vector<RouteDef>& Routes::table() {
         {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
         {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
         {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
+        {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
+        {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", "/_search", "/_search", &Routes::es_search},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
         {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
