@@ -783,6 +783,12 @@ def case_audit():
             check(len(got) >= 2, "too few events joined to %s: %d" % (rec, len(got)))
             # The USER_AUTH before the start record, joined by (host, ses).
             check(any(b'"rec"' not in g for g in got), "no event joined by (host, ses) for %s" % rec)
+        # A recording without audit events is empty, not unknown.
+        plain = make_recordings(d, 1, "plain")
+        req = urllib.request.Request(server.url + "/api/v1/ingest", data=b"".join(plain["plain-000"]),
+                                     headers={"Content-Type": "application/x-ndjson"})
+        urllib.request.urlopen(req, timeout=60).read()
+        check(server.get("/api/v1/sessions/plain-000/audit") == b"", "events for a recording without any")
         try:
             server.get("/api/v1/sessions/no-such-rec/audit")
             fail("an unknown recording was answered")
