@@ -2,7 +2,10 @@
 // idempotency on (host, rec, id), id order whatever the arrival order,
 // byte-for-byte storage, malformed lines reported by number without
 // stopping the others, _bulk pairing, session filters and cursor paging,
-// two writers on one database, the schema version.
+// two writers on one database, the schema version; audit events: stored
+// once per (host, serial, time, type) byte for byte, a recording's events
+// in time order joined by rec and by its start event's (host, ses),
+// malformed lines named by line and field.
 // Usage: test_server_store [sqlite | postgres:CONNINFO]. With PostgreSQL,
 // CONNINFO reaches a server where the test may create databases (one per
 // test, dropped after it); tests/server/pg_store_test.py starts one.
