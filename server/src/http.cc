@@ -107,19 +107,51 @@ std::string make_cursor(const Session& s) {
     return hex::encode(text.data(), text.size());
 }
 
+std::string make_cursor(const AuditKey& k) {
+    auto a = json::Value::make_array();
+    a.items().push_back(json::Value::make_uint(k.time_ms));
+    a.items().push_back(json::Value::make_uint(k.serial));
+    a.items().push_back(json::Value::make_string(k.host));
+    a.items().push_back(json::Value::make_string(k.type));
+    auto text = json::dump(a);
+    return hex::encode(text.data(), text.size());
+}
+
+// A cursor's JSON array; throws (anything) when it is not one.
+json::Value cursor_array(const std::string& text) {
+    std::string raw;
+    for (size_t i = 0; i + 1 < text.size(); i += 2) {
+        int hi = hex::digit_value(text[i]);
+        int lo = hex::digit_value(text[i + 1]);
+        if (hi < 0 || lo < 0) {
+            raw.clear();
+            break;
+        }
+        raw += static_cast<char>((hi << 4) | lo);
+    }
+    auto a = json::parse(raw, "cursor");
+    if (!a.is_array()) {
+        throw InputError({"", 0, 0, "cursor"}, "not an array");
+    }
+    return a;
+}
+
+AuditKey read_audit_cursor(const std::string& text) {
+    try {
+        auto a = cursor_array(text);
+        const auto& it = a.items();
+        if (it.size() == 4 && it[0].as_uint() && it[1].as_uint() && it[2].is_string() && it[3].is_string()) {
+            return {*it[0].as_uint(), *it[1].as_uint(), it[2].as_string(), it[3].as_string()};
+        }
+    } catch (const std::exception&) {
+        // Reported below as one error whatever was wrong inside.
+    }
+    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
+}
+
 void read_cursor(const std::string& text, SessionQuery& q) {
     try {
-        std::string raw;
-        for (size_t i = 0; i + 1 < text.size(); i += 2) {
-            int hi = hex::digit_value(text[i]);
-            int lo = hex::digit_value(text[i + 1]);
-            if (hi < 0 || lo < 0) {
-                raw.clear();
-                break;
-            }
-            raw += static_cast<char>((hi << 4) | lo);
-        }
-        auto a = json::parse(raw, "cursor");
+        auto a = cursor_array(text);
         if (a.is_array() && a.items().size() == 3 && a.items()[0].as_uint() && a.items()[1].is_string() &&
             a.items()[2].is_string()) {
             q.after = {*a.items()[0].as_uint(), a.items()[1].as_string(), a.items()[2].as_string()};
@@ -348,10 +380,21 @@ private:
         res.set_content(native_response(r), json_type);
     }
 
+    // Pages of `limit` events; a full page names the next in the header
+    // Tlog-Next-Cursor (the body is the events themselves, as received).
     void audit_events(const httplib::Request& req, httplib::Response& res) {
         std::string rec = req.matches[1];
-        auto [events, messages] =
-            locked([&] { return std::pair(store_.audit_events(rec), store_.message_count(rec)); });
+        size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
+        std::optional<AuditKey> after;
+        if (req.has_param("cursor")) {
+            after = read_audit_cursor(req.get_param_value("cursor"));
+        }
+        auto [events, messages] = locked([&] {
+            auto ev = store_.audit_events(rec, after, limit);
+            // Only an empty first page needs to know if the recording exists.
+            uint64_t n = ev.empty() && !after ? store_.message_count(rec) : 1;
+            return std::pair(std::move(ev), n);
+        });
         if (events.empty() && messages == 0) {
             // Neither the recording nor an event of it: an unknown id, which
             // a client must not take for a session without audit events.
@@ -360,8 +403,11 @@ private:
         }
         std::string out;
         for (const auto& e : events) {
-            out += e;
+            out += e.json;
             out += '\n';
+        }
+        if (events.size() == limit) {
+            res.set_header("Tlog-Next-Cursor", make_cursor(events.back().key));
         }
         res.set_content(out, "application/x-ndjson");
     }

@@ -212,7 +212,8 @@ public:
                                       size_t limit) override;
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
     uint64_t message_count(const std::string& rec) override;
-    std::vector<std::string> audit_events(const std::string& rec) override;
+    std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                         size_t limit) override;
 
 protected:
     void begin_transaction() override {
@@ -406,11 +407,14 @@ void PgStore::prepare_all() {
          "$9::bytea) ON CONFLICT DO NOTHING"},
         {"audit_events",
          "SELECT json_size, json_zstd, time_ms, serial, host, type FROM audit_events WHERE rec = $1::text "
+         "AND ($2::bigint IS NULL OR (time_ms, serial, host, type) > ($2::bigint, $3::bigint, $4::text, $5::text)) "
          "UNION ALL "
          "SELECT a.json_size, a.json_zstd, a.time_ms, a.serial, a.host, a.type FROM "
          "(SELECT DISTINCT host, ses FROM audit_events WHERE rec = $1::text AND session_start AND ses IS NOT NULL) s "
          "JOIN audit_events a ON a.host = s.host AND a.ses = s.ses WHERE a.rec = '' "
-         "ORDER BY 3, 4, 5, 6"},
+         "AND ($2::bigint IS NULL OR (a.time_ms, a.serial, a.host, a.type) > "
+         "($2::bigint, $3::bigint, $4::text, $5::text)) "
+         "ORDER BY 3, 4, 5, 6 LIMIT $6::bigint"},
     }};
     for (const auto& [stmt, sql] : statements) {
         check(PQprepare(conn_.get(), stmt, sql, 0, nullptr), PGRES_COMMAND_OK, std::string("preparing ") + stmt);
@@ -593,10 +597,30 @@ uint64_t PgStore::message_count(const std::string& rec) {
     return PQntuples(r.get()) > 0 ? text_u64(r.get(), 0, 0) : 0;
 }
 
-std::vector<std::string> PgStore::audit_events(const std::string& rec) {
+std::vector<AuditEvent> PgStore::audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                              size_t limit) {
     Params p;
     p.text(rec);
-    return read_messages(read("audit_events", p, 1, "reading audit events").get());
+    if (after) {
+        p.u64(after->time_ms).u64(after->serial).text(after->host).text(after->type);
+    } else {
+        p.opt_u64(std::nullopt).opt_u64(std::nullopt).text("").text("");
+    }
+    p.u64(limit);
+    // Binary results: the compressed JSON as it is, the integers as
+    // 8 big-endian bytes, text as its bytes.
+    auto res = read("audit_events", p, 1, "reading audit events");
+    const auto* r = res.get();
+    std::vector<AuditEvent> out;
+    out.reserve(static_cast<size_t>(PQntuples(r)));
+    for (int i = 0; i < PQntuples(r); ++i) {
+        AuditEvent e;
+        e.json =
+            zstd_unpack(PQgetvalue(r, i, 1), static_cast<size_t>(PQgetlength(r, i, 1)), binary_u64(r, i, 0), name());
+        e.key = {binary_u64(r, i, 2), binary_u64(r, i, 3), text_str(r, i, 4), text_str(r, i, 5)};
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 }  // namespace

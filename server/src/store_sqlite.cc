@@ -121,7 +121,8 @@ public:
                                       size_t limit) override;
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
     uint64_t message_count(const std::string& rec) override;
-    std::vector<std::string> audit_events(const std::string& rec) override;
+    std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                         size_t limit) override;
 
 protected:
     // BEGIN IMMEDIATE: the write lock up front, so a second writer on the
@@ -348,18 +349,41 @@ uint64_t SqliteStore::message_count(const std::string& rec) {
     return col_u64(st.get(), 0);
 }
 
-std::vector<std::string> SqliteStore::audit_events(const std::string& rec) {
+std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                                  size_t limit) {
     // Two index lookups (by rec; the start events' sessions by (host, ses))
     // rather than one OR, which SQLite would answer with a scan.
     auto st = prepare(
         "SELECT json_size, json_zstd, time_ms, serial, host, type FROM audit_events WHERE rec = ?1 "
+        "AND (?2 IS NULL OR (time_ms, serial, host, type) > (?2, ?3, ?4, ?5)) "
         "UNION ALL "
         "SELECT a.json_size, a.json_zstd, a.time_ms, a.serial, a.host, a.type FROM "
         "(SELECT DISTINCT host, ses FROM audit_events WHERE rec = ?1 AND session_start = 1 AND ses IS NOT NULL) s "
         "JOIN audit_events a ON a.host = s.host AND a.ses = s.ses WHERE a.rec = '' "
-        "ORDER BY 3, 4, 5, 6");
-    bind_text(st.get(), 1, rec);
-    return read_messages(st.get());
+        "AND (?2 IS NULL OR (a.time_ms, a.serial, a.host, a.type) > (?2, ?3, ?4, ?5)) "
+        "ORDER BY 3, 4, 5, 6 LIMIT ?6");
+    auto* s = st.get();
+    bind_text(s, 1, rec);
+    if (after) {
+        bind_u64(s, 2, after->time_ms);
+        bind_u64(s, 3, after->serial);
+        bind_text(s, 4, after->host);
+        bind_text(s, 5, after->type);
+    }
+    bind_u64(s, 6, limit);
+    std::vector<AuditEvent> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        AuditEvent e;
+        e.json = zstd_unpack(sqlite3_column_blob(s, 1), static_cast<size_t>(sqlite3_column_bytes(s, 1)), col_u64(s, 0),
+                             name());
+        e.key = {col_u64(s, 2), col_u64(s, 3), col_text(s, 4), col_text(s, 5)};
+        out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) {
+        fail("reading audit events");
+    }
+    return out;
 }
 
 }  // namespace

@@ -781,6 +781,18 @@ def case_audit():
             got = server.get("/api/v1/sessions/%s/audit" % urllib.parse.quote(rec)).splitlines(keepends=True)
             check(got == want, "events of %s: got %r, want %r" % (rec, got, want))
             check(len(got) >= 2, "too few events joined to %s: %d" % (rec, len(got)))
+            # The same in pages of one event, following Tlog-Next-Cursor.
+            paged, cursor = [], None
+            while True:
+                q = "?limit=1" + ("&cursor=" + cursor if cursor else "")
+                with urllib.request.urlopen(server.url + "/api/v1/sessions/%s/audit%s" % (
+                        urllib.parse.quote(rec), q), timeout=60) as r:
+                    paged += r.read().splitlines(keepends=True)
+                    cursor = r.headers.get("Tlog-Next-Cursor")
+                if not cursor:
+                    break
+                check(len(paged) <= len(want), "paging does not end for %s" % rec)
+            check(paged == want, "events of %s in pages: got %r, want %r" % (rec, paged, want))
             # The USER_AUTH before the start record, joined by (host, ses).
             check(any(b'"rec"' not in g for g in got), "no event joined by (host, ses) for %s" % rec)
         # A recording without audit events is empty, not unknown.
@@ -789,6 +801,11 @@ def case_audit():
                                      headers={"Content-Type": "application/x-ndjson"})
         urllib.request.urlopen(req, timeout=60).read()
         check(server.get("/api/v1/sessions/plain-000/audit") == b"", "events for a recording without any")
+        try:
+            server.get("/api/v1/sessions/0badc0de-test/audit?cursor=zz")
+            fail("a bad cursor was accepted")
+        except urllib.error.HTTPError as e:
+            check(e.code == 400 and b"cursor" in e.read(), "bad cursor: HTTP %d" % e.code)
         try:
             server.get("/api/v1/sessions/no-such-rec/audit")
             fail("an unknown recording was answered")

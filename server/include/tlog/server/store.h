@@ -57,6 +57,17 @@ struct AuditMeta {
     bool session_start = false;   // pam_tlog's start record (op tlog-session-start) naming rec
 };
 
+// A stored audit event as read back: its original JSON and its place in
+// a recording's order, which is also the paging key.
+struct AuditKey {
+    uint64_t time_ms = 0, serial = 0;
+    std::string host, type;
+};
+struct AuditEvent {
+    std::string json;
+    AuditKey key;
+};
+
 enum class AddResult { Created, Duplicate };
 
 // The database gave up a transaction that running again is expected to
@@ -124,13 +135,15 @@ public:
     // Stores a checked audit event (byte for byte, zstd like messages);
     // inside begin()/commit() like add().
     AddResult add_audit(const AuditMeta& meta, std::string_view json);
-    // The audit events of a recording, original JSON in time order (then
-    // serial, host, type): those carrying `rec`, and those of the audit
+    // Up to `limit` audit events of a recording after `after` (exclusive;
+    // none: from the start), in time order (then serial, host, type): those
+    // carrying `rec`, and those of the audit
     // sessions (host, ses) whose pam_tlog start event names `rec` that
     // carry no rec (logged before the start record). Events of such a
     // session that carry another rec belong to another recording (audit
     // session ids restart at boot) and are left out.
-    virtual std::vector<std::string> audit_events(const std::string& rec) = 0;
+    virtual std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                                 size_t limit) = 0;
 
 protected:
     explicit Store(std::string name) : name_(std::move(name)) {}
