@@ -121,6 +121,13 @@ Config load_config(const std::string& path, Config c) {
                     r.bad(val.items()[i], key, "expected an absolute path, got " + json::quote(c.files[i]));
                 }
             }
+        } else if (key == "audit_files") {
+            c.audit_files = r.strings(val, key);
+            for (size_t i = 0; i < c.audit_files.size(); ++i) {
+                if (c.audit_files[i].front() != '/') {
+                    r.bad(val.items()[i], key, "expected an absolute path, got " + json::quote(c.audit_files[i]));
+                }
+            }
         } else if (key == "journal") {
             for (const auto& [k, s] : r.object(val, key).members()) {
                 std::string name = "journal." + k;

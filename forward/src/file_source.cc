@@ -71,8 +71,11 @@ std::string fingerprint(int fd, uint64_t len) {
 
 class FileSource final : public Source {
 public:
-    FileSource(std::string path, const std::string& state_dir)
-        : path_(std::move(path)), name_("file:" + path_), state_(state_path(state_dir, "file", path_)) {
+    FileSource(std::string path, const std::string& state_dir, FileKind kind)
+        : path_(std::move(path)),
+          kind_(kind),
+          name_(std::string(kind_word()) + ":" + path_),
+          state_(state_path(state_dir, kind_word(), path_)) {
         auto v = read_state(state_);
         if (!v) {
             return;
@@ -110,6 +113,7 @@ public:
     }
 
     const std::string& name() const override { return name_; }
+    const char* endpoint() const override { return kind_ == FileKind::Audit ? "/api/v1/audit" : "/api/v1/ingest"; }
 
     bool read(Batch& b, size_t max_lines, size_t max_bytes) override {
         scan();
@@ -336,14 +340,20 @@ private:
         write_state(state_, v);
     }
 
-    std::string path_, name_, state_;
+    // The kind's word in the source's name and state file: an audit file
+    // and a recording file of the same path keep apart commit points.
+    const char* kind_word() const { return kind_ == FileKind::Audit ? "audit-file" : "file"; }
+
+    std::string path_;
+    FileKind kind_;
+    std::string name_, state_;
     std::vector<Tracked> files_;  // the oldest first
 };
 
 }  // namespace
 
-std::unique_ptr<Source> make_file_source(const std::string& path, const std::string& state_dir) {
-    return std::make_unique<FileSource>(path, state_dir);
+std::unique_ptr<Source> make_file_source(const std::string& path, const std::string& state_dir, FileKind kind) {
+    return std::make_unique<FileSource>(path, state_dir, kind);
 }
 
 }  // namespace tlog::forward

@@ -56,7 +56,7 @@ void deliver(Source& src, const Config& c, const Stop& stop) {
             src.wait(c.poll);
             continue;
         }
-        auto d = sender.send(batch);
+        auto d = sender.send(batch, src.endpoint());
         if (!d.acked) {
             ++failures;
             // The first failure and then every tenth: a server down for
@@ -123,12 +123,16 @@ int run(const Config& c, const std::atomic<bool>& stop) {
     for (const auto& f : c.files) {
         makers.emplace_back("file:" + f, [&c, f] { return make_file_source(f, c.state_dir); });
     }
+    for (const auto& f : c.audit_files) {
+        makers.emplace_back("audit-file:" + f, [&c, f] { return make_file_source(f, c.state_dir, FileKind::Audit); });
+    }
     if (c.journal.enabled) {
         makers.emplace_back("journal", [&c] { return make_journal_source(c.journal, c.state_dir); });
     }
     try {
         if (makers.empty()) {
-            throw std::runtime_error(R"(no source configured: set "files" or "journal": {"enabled": true})");
+            throw std::runtime_error(
+                R"(no source configured: set "files", "audit_files" or "journal": {"enabled": true})");
         }
         // systemd's StateDirectory= makes it; by hand it may be missing.
         if (::mkdir(c.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {

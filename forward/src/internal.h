@@ -35,10 +35,16 @@ public:
     virtual void commit() = 0;
     // Sleeps until there may be more to read (at most `seconds`).
     virtual void wait(double seconds) = 0;
+    // The server's path its lines go to (below the URL's prefix).
+    virtual const char* endpoint() const { return "/api/v1/ingest"; }
     Counters counters;
 };
 
-std::unique_ptr<Source> make_file_source(const std::string& path, const std::string& state_dir);
+// What a file holds, which decides the endpoint, the source's name
+// ("file:PATH", "audit-file:PATH") and its state file.
+enum class FileKind { Recording, Audit };
+std::unique_ptr<Source> make_file_source(const std::string& path, const std::string& state_dir,
+                                         FileKind kind = FileKind::Recording);
 std::unique_ptr<Source> make_journal_source(const JournalOptions& o, const std::string& state_dir);
 
 // The state file of a source: STATE_DIR/KIND-NAME-HASH.state, HASH from the
@@ -66,9 +72,10 @@ public:
     ~Sender();
     Sender(const Sender&) = delete;
     Sender& operator=(const Sender&) = delete;
-    // Posts the batch to one server after the other (failover), starting
-    // with the next one in turn (round-robin) or the last that worked.
-    Delivery send(const Batch& b);
+    // Posts the batch to `endpoint` of one server after the other
+    // (failover), starting with the next one in turn (round-robin) or the
+    // last that worked.
+    Delivery send(const Batch& b, const char* endpoint = "/api/v1/ingest");
 
 private:
     struct Impl;

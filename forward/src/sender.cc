@@ -1,4 +1,5 @@
-// Posts batches to tlog-server's POST /api/v1/ingest over HTTP(S) with
+// Posts batches to tlog-server's POST /api/v1/ingest (recordings) or
+// /api/v1/audit (tlog-audit's events) over HTTP(S) with
 // cpp-httplib, one server after the other, and reads the per-line answer.
 #include <httplib.h>
 
@@ -12,8 +13,8 @@ namespace tlog::forward {
 namespace {
 
 struct Target {
-    std::string url;   // as configured, for the log
-    std::string path;  // PREFIX/api/v1/ingest
+    std::string url;     // as configured, for the log
+    std::string prefix;  // the URL's path, before the endpoint
     std::unique_ptr<httplib::Client> client;
 };
 
@@ -42,7 +43,7 @@ Sender::Sender(const ServerOptions& o) : impl_(std::make_unique<Impl>()) {
         while (!prefix.empty() && prefix.back() == '/') {
             prefix.pop_back();
         }
-        t.path = prefix + "/api/v1/ingest";
+        t.prefix = prefix;
         t.client = std::make_unique<httplib::Client>(base);
         if (!t.client->is_valid()) {
             throw std::runtime_error("server URL " + u + ": not a valid http:// or https:// URL");
@@ -67,7 +68,7 @@ Sender::Sender(const ServerOptions& o) : impl_(std::make_unique<Impl>()) {
 
 Sender::~Sender() = default;
 
-Delivery Sender::send(const Batch& b) {
+Delivery Sender::send(const Batch& b, const char* endpoint) {
     auto& ts = impl_->targets;
     size_t start = impl_->next % ts.size();
     if (impl_->balance == Balance::RoundRobin) {
@@ -77,7 +78,7 @@ Delivery Sender::send(const Batch& b) {
     for (size_t k = 0; k < ts.size(); ++k) {
         size_t i = (start + k) % ts.size();
         auto& t = ts[i];
-        auto res = t.client->Post(t.path, b.body, "application/x-ndjson");
+        auto res = t.client->Post(t.prefix + endpoint, b.body, "application/x-ndjson");
         Delivery d;
         if (!res) {
             d.error = "no answer (" + httplib::to_string(res.error()) + ")";

@@ -1,4 +1,4 @@
-// tlog-forward: ships this host's recordings to tlog-server with commit
+// tlog-forward: ships this host's recordings and audit events to tlog-server with commit
 // points and resume (doc/forward.md, tlog-forward(8)).
 #include <unistd.h>
 
@@ -17,8 +17,8 @@ std::atomic<bool> stop_requested{false};
 extern "C" void on_stop_signal(int /*sig*/) { stop_requested = true; }
 
 void usage(std::ostream& o) {
-    o << "Usage: tlog-forward [--config FILE] [--server URL]... [--file PATH]... [--journal]\n"
-         "                    [--state-dir DIR]\n"
+    o << "Usage: tlog-forward [--config FILE] [--server URL]... [--file PATH]... [--audit-file PATH]...\n"
+         "                    [--journal] [--state-dir DIR]\n"
          "       tlog-forward --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-forward.conf (if it exists).\n"
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     using namespace tlog::forward;
     std::string config_path = TLOG_SYSCONFDIR "/tlog-forward.conf";
     bool config_given = false;
-    std::vector<std::string> urls, files;
+    std::vector<std::string> urls, files, audit_files;
     bool journal = false;
     std::string state_dir;
     for (int i = 1; i < argc; ++i) {
@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
             urls.push_back(value("--server"));
         } else if (a == "--file" || a == "-f") {
             files.push_back(value("--file"));
+        } else if (a == "--audit-file" || a == "-a") {
+            audit_files.push_back(value("--audit-file"));
         } else if (a == "--journal" || a == "-j") {
             journal = true;
         } else if (a == "--state-dir") {
@@ -82,6 +84,9 @@ int main(int argc, char** argv) {
     }
     if (!files.empty()) {
         c.files = files;
+    }
+    if (!audit_files.empty()) {
+        c.audit_files = audit_files;
     }
     if (journal) {
         c.journal.enabled = true;

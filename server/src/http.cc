@@ -1,4 +1,5 @@
-// The routes: ingest (JSON lines, _bulk), sessions, messages, and the
+// The routes: ingest (JSON lines, _bulk), sessions, messages, audit events
+// (tlog-audit's JSON lines, and a recording's events), and the
 // Elasticsearch search that Debian's tlog-play -r es sends.
 #include "tlog/server/http.h"
 
@@ -106,19 +107,51 @@ std::string make_cursor(const Session& s) {
     return hex::encode(text.data(), text.size());
 }
 
+std::string make_cursor(const AuditKey& k) {
+    auto a = json::Value::make_array();
+    a.items().push_back(json::Value::make_uint(k.time_ms));
+    a.items().push_back(json::Value::make_uint(k.serial));
+    a.items().push_back(json::Value::make_string(k.host));
+    a.items().push_back(json::Value::make_string(k.type));
+    auto text = json::dump(a);
+    return hex::encode(text.data(), text.size());
+}
+
+// A cursor's JSON array; throws (anything) when it is not one.
+json::Value cursor_array(const std::string& text) {
+    std::string raw;
+    for (size_t i = 0; i + 1 < text.size(); i += 2) {
+        int hi = hex::digit_value(text[i]);
+        int lo = hex::digit_value(text[i + 1]);
+        if (hi < 0 || lo < 0) {
+            raw.clear();
+            break;
+        }
+        raw += static_cast<char>((hi << 4) | lo);
+    }
+    auto a = json::parse(raw, "cursor");
+    if (!a.is_array()) {
+        throw InputError({"", 0, 0, "cursor"}, "not an array");
+    }
+    return a;
+}
+
+AuditKey read_audit_cursor(const std::string& text) {
+    try {
+        auto a = cursor_array(text);
+        const auto& it = a.items();
+        if (it.size() == 4 && it[0].as_uint() && it[1].as_uint() && it[2].is_string() && it[3].is_string()) {
+            return {*it[0].as_uint(), *it[1].as_uint(), it[2].as_string(), it[3].as_string()};
+        }
+    } catch (const std::exception&) {
+        // Reported below as one error whatever was wrong inside.
+    }
+    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
+}
+
 void read_cursor(const std::string& text, SessionQuery& q) {
     try {
-        std::string raw;
-        for (size_t i = 0; i + 1 < text.size(); i += 2) {
-            int hi = hex::digit_value(text[i]);
-            int lo = hex::digit_value(text[i + 1]);
-            if (hi < 0 || lo < 0) {
-                raw.clear();
-                break;
-            }
-            raw += static_cast<char>((hi << 4) | lo);
-        }
-        auto a = json::parse(raw, "cursor");
+        auto a = cursor_array(text);
         if (a.is_array() && a.items().size() == 3 && a.items()[0].as_uint() && a.items()[1].is_string() &&
             a.items()[2].is_string()) {
             q.after = {*a.items()[0].as_uint(), a.items()[1].as_string(), a.items()[2].as_string()};
@@ -168,6 +201,12 @@ public:
         refused_ += r.failed;
         ingest_bytes_ += bytes;
     }
+    void audit(const IngestReport& r, size_t bytes) {
+        audit_created_ += r.created;
+        audit_duplicates_ += r.duplicates;
+        audit_refused_ += r.failed;
+        ingest_bytes_ += bytes;
+    }
     void store_error() { store_errors_++; }
 
     // Prometheus' text exposition format, version 0.0.4.
@@ -193,6 +232,10 @@ public:
         line("tlog_server_messages_total{result=\"created\"}", created_.load());
         line("tlog_server_messages_total{result=\"duplicate\"}", duplicates_.load());
         line("tlog_server_messages_total{result=\"refused\"}", refused_.load());
+        head("tlog_server_audit_events_total", "counter", "Audit events received for storage, by result.");
+        line("tlog_server_audit_events_total{result=\"created\"}", audit_created_.load());
+        line("tlog_server_audit_events_total{result=\"duplicate\"}", audit_duplicates_.load());
+        line("tlog_server_audit_events_total{result=\"refused\"}", audit_refused_.load());
         head("tlog_server_ingest_bytes_total", "counter", "Bytes of request bodies received for ingest.");
         line("tlog_server_ingest_bytes_total", ingest_bytes_.load());
         head("tlog_server_store_errors_total", "counter", "Requests that failed inside the store (answered 500).");
@@ -209,6 +252,7 @@ private:
     mutable std::mutex mu_;
     std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
     std::atomic<uint64_t> created_{0}, duplicates_{0}, refused_{0}, ingest_bytes_{0}, store_errors_{0};
+    std::atomic<uint64_t> audit_created_{0}, audit_duplicates_{0}, audit_refused_{0};
 };
 
 // The route the request on this thread matched (its OpenAPI path), and
@@ -328,6 +372,46 @@ private:
         res.set_content(bulk_response(r, index), json_type);
     }
 
+    void audit_ingest(const httplib::Request& req, httplib::Response& res) {
+        const auto checked = check_audit_lines(req.body);
+        auto r = locked([&] { return retry_transient([&] { return store_checked_audit(store_, checked); }); });
+        metrics_.audit(r, req.body.size());
+        res.status = r.failed == 0 ? 200 : 400;
+        res.set_content(native_response(r), json_type);
+    }
+
+    // Pages of `limit` events; a full page names the next in the header
+    // Tlog-Next-Cursor (the body is the events themselves, as received).
+    void audit_events(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
+        std::optional<AuditKey> after;
+        if (req.has_param("cursor")) {
+            after = read_audit_cursor(req.get_param_value("cursor"));
+        }
+        auto [events, messages] = locked([&] {
+            auto ev = store_.audit_events(rec, after, limit);
+            // Only an empty first page needs to know if the recording exists.
+            uint64_t n = ev.empty() && !after ? store_.message_count(rec) : 1;
+            return std::pair(std::move(ev), n);
+        });
+        if (events.empty() && messages == 0) {
+            // Neither the recording nor an event of it: an unknown id, which
+            // a client must not take for a session without audit events.
+            reply_error(res, 404, "no recording or audit event " + json::quote(rec));
+            return;
+        }
+        std::string out;
+        for (const auto& e : events) {
+            out += e.json;
+            out += '\n';
+        }
+        if (events.size() == limit) {
+            res.set_header("Tlog-Next-Cursor", make_cursor(events.back().key));
+        }
+        res.set_content(out, "application/x-ndjson");
+    }
+
     void messages(const httplib::Request& req, httplib::Response& res) {
         std::string rec = req.matches[1];
         uint64_t after = uint_param(req, "after", 0);
@@ -430,6 +514,8 @@ const std::vector<RouteDef>& Routes::table() {
         {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
         {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
         {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
+        {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
+        {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", "/_search", "/_search", &Routes::es_search},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
         {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},

@@ -37,16 +37,20 @@ std::vector<Line> split_lines(std::string_view body) {
     return out;
 }
 
+// Lines longer than the limit are refused without being parsed.
+void check_length(const Line& l) {
+    if (l.text.size() > max_line_bytes) {
+        throw InputError({"", l.no, 0, ""}, "line of " + std::to_string(l.text.size()) +
+                                                " bytes is longer than the limit of " + std::to_string(max_line_bytes));
+    }
+}
+
 // Checks one message line; a refused one is reported with its number.
 void check_one(Validator& v, const Line& l, CheckedBody& c) {
     LineResult item;
     item.line = l.no;
     try {
-        if (l.text.size() > max_line_bytes) {
-            throw InputError({"", l.no, 0, ""}, "line of " + std::to_string(l.text.size()) +
-                                                    " bytes is longer than the limit of " +
-                                                    std::to_string(max_line_bytes));
-        }
+        check_length(l);
         auto meta = v.check(l.text, l.no);
         item.id = meta.host + "/" + meta.rec + "/" + std::to_string(meta.id);
         c.messages.push_back({c.items.size(), std::move(meta), l.text});
@@ -146,6 +150,57 @@ IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t re
         throw;
     }
     return r;
+}
+
+CheckedAudit check_audit_lines(std::string_view body) {
+    auto lines = split_lines(body);
+    CheckedAudit c;
+    c.items.reserve(lines.size());
+    c.events.reserve(lines.size());
+    for (const auto& l : lines) {
+        LineResult item;
+        item.line = l.no;
+        try {
+            check_length(l);
+            auto meta = check_audit_event(l.text, l.no);
+            item.id = meta.host + "/" + std::to_string(meta.serial) + "/" + std::to_string(meta.time_ms);
+            c.events.push_back({c.items.size(), std::move(meta), l.text});
+        } catch (const InputError& e) {
+            item.status = 400;
+            item.error = e.what();
+            ++c.failed;
+        }
+        c.items.push_back(std::move(item));
+    }
+    return c;
+}
+
+IngestReport store_checked_audit(Store& store, const CheckedAudit& checked) {
+    IngestReport r;
+    r.items = checked.items;
+    r.failed = checked.failed;
+    store.begin();
+    try {
+        for (const auto& e : checked.events) {
+            auto& item = r.items[e.item];
+            if (store.add_audit(e.meta, e.json) == AddResult::Created) {
+                item.status = 201;
+                ++r.created;
+            } else {
+                item.status = 200;
+                ++r.duplicates;
+            }
+        }
+        store.commit();
+    } catch (...) {
+        store.rollback();
+        throw;
+    }
+    return r;
+}
+
+IngestReport ingest_audit_lines(Store& store, std::string_view body) {
+    return store_checked_audit(store, check_audit_lines(body));
 }
 
 IngestReport ingest_json_lines(Store& store, std::string_view body, uint64_t received_ms) {

@@ -130,6 +130,21 @@ AddResult Store::add(const MessageMeta& m, std::string_view json, uint64_t recei
     return AddResult::Created;
 }
 
+AddResult Store::add_audit(const AuditMeta& m, std::string_view json) {
+    if (!in_transaction_) {
+        begin();
+        try {
+            auto r = add_audit(m, json);
+            commit();
+            return r;
+        } catch (...) {
+            rollback();
+            throw;
+        }
+    }
+    return insert_audit(m, json.size(), zstd_pack(json)) ? AddResult::Created : AddResult::Duplicate;
+}
+
 namespace {
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.compare(0, prefix.size(), prefix) == 0; }

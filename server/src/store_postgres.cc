@@ -92,6 +92,25 @@ CREATE INDEX sessions_by_user ON sessions ("user", start_ms);
     R"sql(
 COMMENT ON TABLE messages IS 'tlog messages, the original JSON zstd-compressed; key (rec, id, host)';
 )sql",
+    // 3: tlog-audit's events, as in SQLite.
+    R"sql(
+CREATE TABLE IF NOT EXISTS audit_events (
+    host TEXT COLLATE "C" NOT NULL,
+    serial BIGINT NOT NULL,
+    time_ms BIGINT NOT NULL,
+    type TEXT COLLATE "C" NOT NULL,   -- '' when the event has none
+    ses BIGINT,                       -- NULL: no audit session
+    rec TEXT COLLATE "C" NOT NULL,    -- '' when not joined
+    session_start BOOLEAN NOT NULL,   -- pam_tlog's start record naming rec
+    json_size BIGINT NOT NULL,
+    json_zstd BYTEA NOT NULL
+);
+ALTER TABLE audit_events ALTER COLUMN json_zstd SET STORAGE EXTERNAL;
+CREATE UNIQUE INDEX IF NOT EXISTS audit_key ON audit_events (host, serial, time_ms, type);
+CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -193,6 +212,8 @@ public:
                                       size_t limit) override;
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
     uint64_t message_count(const std::string& rec) override;
+    std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                         size_t limit) override;
 
 protected:
     void begin_transaction() override {
@@ -214,6 +235,7 @@ protected:
         PQclear(PQexec(conn_.get(), "ROLLBACK"));
     }
     bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
+    bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) override;
     void merge_session(const Session& d) override;
 
 private:
@@ -349,7 +371,7 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 8> statements = {{
+    const std::array<std::pair<const char*, const char*>, 10> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
@@ -376,6 +398,23 @@ void PgStore::prepare_all() {
          "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text ORDER BY id, host "
          "LIMIT $3::bigint OFFSET $2::bigint"},
         {"message_count", "SELECT count(*) FROM messages WHERE rec = $1::text"},
+        // One row a statement: a batch of audit events is small, and
+        // ON CONFLICT's count per row says which were new. A concurrent
+        // writer of the same event waits for the first and then skips it.
+        {"insert_audit",
+         "INSERT INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, json_zstd) "
+         "VALUES ($1::text, $2::bigint, $3::bigint, $4::text, $5::bigint, $6::text, $7::boolean, $8::bigint, "
+         "$9::bytea) ON CONFLICT DO NOTHING"},
+        {"audit_events",
+         "SELECT json_size, json_zstd, time_ms, serial, host, type FROM audit_events WHERE rec = $1::text "
+         "AND ($2::bigint IS NULL OR (time_ms, serial, host, type) > ($2::bigint, $3::bigint, $4::text, $5::text)) "
+         "UNION ALL "
+         "SELECT a.json_size, a.json_zstd, a.time_ms, a.serial, a.host, a.type FROM "
+         "(SELECT DISTINCT host, ses FROM audit_events WHERE rec = $1::text AND session_start AND ses IS NOT NULL) s "
+         "JOIN audit_events a ON a.host = s.host AND a.ses = s.ses WHERE a.rec = '' "
+         "AND ($2::bigint IS NULL OR (a.time_ms, a.serial, a.host, a.type) > "
+         "($2::bigint, $3::bigint, $4::text, $5::text)) "
+         "ORDER BY 3, 4, 5, 6 LIMIT $6::bigint"},
     }};
     for (const auto& [stmt, sql] : statements) {
         check(PQprepare(conn_.get(), stmt, sql, 0, nullptr), PGRES_COMMAND_OK, std::string("preparing ") + stmt);
@@ -481,6 +520,14 @@ bool PgStore::insert_message(const MessageMeta& m, uint64_t json_size, std::stri
     return true;
 }
 
+bool PgStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) {
+    Params p;
+    p.text(m.host).u64(m.serial).u64(m.time_ms).text(m.type).opt_u64(m.ses).text(m.rec);
+    p.text(m.session_start ? "true" : "false").u64(json_size).binary(json_zstd);
+    auto r = run("insert_audit", p, PGRES_COMMAND_OK, 0, "storing an audit event");
+    return std::strtoull(PQcmdTuples(r.get()), nullptr, 10) == 1;
+}
+
 void PgStore::merge_session(const Session& d) {
     Params p;
     p.text(d.host).text(d.rec).text(d.user).text(d.term).u64(d.session).u64(d.first_id).u64(d.last_id);
@@ -548,6 +595,32 @@ uint64_t PgStore::message_count(const std::string& rec) {
     p.text(rec);
     auto r = read("message_count", p, 0, "counting messages");
     return PQntuples(r.get()) > 0 ? text_u64(r.get(), 0, 0) : 0;
+}
+
+std::vector<AuditEvent> PgStore::audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                              size_t limit) {
+    Params p;
+    p.text(rec);
+    if (after) {
+        p.u64(after->time_ms).u64(after->serial).text(after->host).text(after->type);
+    } else {
+        p.opt_u64(std::nullopt).opt_u64(std::nullopt).text("").text("");
+    }
+    p.u64(limit);
+    // Binary results: the compressed JSON as it is, the integers as
+    // 8 big-endian bytes, text as its bytes.
+    auto res = read("audit_events", p, 1, "reading audit events");
+    const auto* r = res.get();
+    std::vector<AuditEvent> out;
+    out.reserve(static_cast<size_t>(PQntuples(r)));
+    for (int i = 0; i < PQntuples(r); ++i) {
+        AuditEvent e;
+        e.json =
+            zstd_unpack(PQgetvalue(r, i, 1), static_cast<size_t>(PQgetlength(r, i, 1)), binary_u64(r, i, 0), name());
+        e.key = {binary_u64(r, i, 2), binary_u64(r, i, 3), text_str(r, i, 4), text_str(r, i, 5)};
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 }  // namespace

@@ -73,6 +73,25 @@ DROP TABLE messages;
 ALTER TABLE messages_v2 RENAME TO messages;
 CREATE UNIQUE INDEX messages_key ON messages (rec, id, host);
 )sql",
+    // 3: tlog-audit's events. IF NOT EXISTS: a database set back to an
+    // older version (tests, a downgrade undone) migrates again unharmed.
+    R"sql(
+CREATE TABLE IF NOT EXISTS audit_events (
+    host TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    type TEXT NOT NULL,           -- '' when the event has none
+    ses INTEGER,                  -- NULL: no audit session
+    rec TEXT NOT NULL,            -- '' when not joined
+    session_start INTEGER NOT NULL,  -- 1: pam_tlog's start record naming rec
+    json_size INTEGER NOT NULL,
+    json_zstd BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS audit_key ON audit_events (host, serial, time_ms, type);
+CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -102,6 +121,8 @@ public:
                                       size_t limit) override;
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
     uint64_t message_count(const std::string& rec) override;
+    std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                         size_t limit) override;
 
 protected:
     // BEGIN IMMEDIATE: the write lock up front, so a second writer on the
@@ -110,6 +131,7 @@ protected:
     void commit_transaction() override { exec("COMMIT;"); }
     void rollback_transaction() noexcept override { sqlite3_exec(db_.get(), "ROLLBACK;", nullptr, nullptr, nullptr); }
     bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
+    bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) override;
     void merge_session(const Session& d) override;
 
 private:
@@ -134,7 +156,7 @@ private:
     std::vector<std::string> read_messages(sqlite3_stmt* s) const;
 
     Db db_;
-    Stmt insert_msg_, merge_session_;
+    Stmt insert_msg_, merge_session_, insert_audit_;
 };
 
 SqliteStore::SqliteStore(const std::string& path) : Store(path) {
@@ -172,6 +194,9 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         "first_id = min(first_id, excluded.first_id), last_id = max(last_id, excluded.last_id), "
         "start_ms = min(start_ms, excluded.start_ms), end_ms = max(end_ms, excluded.end_ms), "
         "messages = messages + excluded.messages, bytes = bytes + excluded.bytes");
+    insert_audit_ = prepare(
+        "INSERT OR IGNORE INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, "
+        "json_zstd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 }
 
 int SqliteStore::schema_version() {
@@ -189,6 +214,28 @@ bool SqliteStore::insert_message(const MessageMeta& m, uint64_t json_size, std::
     sqlite3_bind_blob(s, 5, json_zstd.data(), static_cast<int>(json_zstd.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(s) != SQLITE_DONE) {
         fail("storing a message");
+    }
+    return sqlite3_changes(db_.get()) != 0;
+}
+
+bool SqliteStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) {
+    auto* s = insert_audit_.get();
+    sqlite3_reset(s);
+    bind_text(s, 1, m.host);
+    bind_u64(s, 2, m.serial);
+    bind_u64(s, 3, m.time_ms);
+    bind_text(s, 4, m.type);
+    if (m.ses) {
+        bind_u64(s, 5, *m.ses);
+    } else {
+        sqlite3_bind_null(s, 5);
+    }
+    bind_text(s, 6, m.rec);
+    sqlite3_bind_int(s, 7, m.session_start ? 1 : 0);
+    bind_u64(s, 8, json_size);
+    sqlite3_bind_blob(s, 9, json_zstd.data(), static_cast<int>(json_zstd.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fail("storing an audit event");
     }
     return sqlite3_changes(db_.get()) != 0;
 }
@@ -300,6 +347,43 @@ uint64_t SqliteStore::message_count(const std::string& rec) {
         fail("counting messages");
     }
     return col_u64(st.get(), 0);
+}
+
+std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                                  size_t limit) {
+    // Two index lookups (by rec; the start events' sessions by (host, ses))
+    // rather than one OR, which SQLite would answer with a scan.
+    auto st = prepare(
+        "SELECT json_size, json_zstd, time_ms, serial, host, type FROM audit_events WHERE rec = ?1 "
+        "AND (?2 IS NULL OR (time_ms, serial, host, type) > (?2, ?3, ?4, ?5)) "
+        "UNION ALL "
+        "SELECT a.json_size, a.json_zstd, a.time_ms, a.serial, a.host, a.type FROM "
+        "(SELECT DISTINCT host, ses FROM audit_events WHERE rec = ?1 AND session_start = 1 AND ses IS NOT NULL) s "
+        "JOIN audit_events a ON a.host = s.host AND a.ses = s.ses WHERE a.rec = '' "
+        "AND (?2 IS NULL OR (a.time_ms, a.serial, a.host, a.type) > (?2, ?3, ?4, ?5)) "
+        "ORDER BY 3, 4, 5, 6 LIMIT ?6");
+    auto* s = st.get();
+    bind_text(s, 1, rec);
+    if (after) {
+        bind_u64(s, 2, after->time_ms);
+        bind_u64(s, 3, after->serial);
+        bind_text(s, 4, after->host);
+        bind_text(s, 5, after->type);
+    }
+    bind_u64(s, 6, limit);
+    std::vector<AuditEvent> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        AuditEvent e;
+        e.json = zstd_unpack(sqlite3_column_blob(s, 1), static_cast<size_t>(sqlite3_column_bytes(s, 1)), col_u64(s, 0),
+                             name());
+        e.key = {col_u64(s, 2), col_u64(s, 3), col_text(s, 4), col_text(s, 5)};
+        out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) {
+        fail("reading audit events");
+    }
+    return out;
 }
 
 }  // namespace

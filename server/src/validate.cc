@@ -1,11 +1,14 @@
 // Validation of ingested message lines by librec's decoder.
 #include "tlog/server/validate.h"
 
+#include <algorithm>
 #include <climits>
+#include <ctime>
 #include <utility>
 
 #include "tlog/decoder.h"
 #include "tlog/error.h"
+#include "tlog/json.h"
 #include "tlog/utf8.h"
 
 namespace tlog::server {
@@ -117,6 +120,134 @@ MessageMeta Validator::check(std::string_view line, uint64_t line_no) {
 
 MessageMeta validate_message(std::string_view line, const std::string& source, uint64_t line_no) {
     return Validator(source).check(line, line_no);
+}
+
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ", tlog-audit's only form, to milliseconds since
+// the epoch; nullopt for anything else (a date that does not exist too).
+std::optional<uint64_t> audit_time_ms(std::string_view t) {
+    constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (t.size() != shape.size()) {
+        return std::nullopt;
+    }
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (shape[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != shape[i]) {
+            return std::nullopt;
+        }
+    }
+    auto num = [&](size_t at, size_t n) {
+        int v = 0;
+        for (size_t i = at; i < at + n; ++i) {
+            v = v * 10 + (t[i] - '0');
+        }
+        return v;
+    };
+    std::tm tm{};
+    tm.tm_year = num(0, 4) - 1900;
+    tm.tm_mon = num(5, 2) - 1;
+    tm.tm_mday = num(8, 2);
+    tm.tm_hour = num(11, 2);
+    tm.tm_min = num(14, 2);
+    tm.tm_sec = num(17, 2);
+    std::tm given = tm;
+    time_t secs = timegm(&tm);
+    // timegm normalises 02-30 to 03-02: such a date is refused, not moved.
+    if (secs < 0 || tm.tm_mday != given.tm_mday || tm.tm_mon != given.tm_mon || tm.tm_hour != given.tm_hour ||
+        tm.tm_min != given.tm_min || tm.tm_sec != given.tm_sec) {
+        return std::nullopt;
+    }
+    return static_cast<uint64_t>(secs) * 1000 + static_cast<uint64_t>(num(20, 3));
+}
+
+bool is_recording_id(std::string_view s) {
+    if (s.empty() || s.size() > 128) {
+        return false;
+    }
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+    });
+}
+
+}  // namespace
+
+AuditMeta check_audit_event(std::string_view line, uint64_t line_no) {
+    if (!utf8::is_valid(line)) {
+        throw InputError({"", line_no, first_invalid_utf8(line), ""}, "not valid UTF-8");
+    }
+    json::Value v;
+    try {
+        v = json::parse(line, "");
+    } catch (const InputError& e) {
+        throw InputError({"", line_no, e.where().column, e.where().field}, e.message());
+    }
+    if (!v.is_object()) {
+        throw InputError({"", line_no, 0, ""}, "not a JSON object (a tlog-audit event)");
+    }
+    auto fail = [&](const char* field, const std::string& what) { throw InputError({"", line_no, 0, field}, what); };
+    // PostgreSQL's text holds no NUL; refused on both backends alike.
+    auto text = [&](const char* field, bool required) -> std::string {
+        const auto* f = v.find(field);
+        if (f == nullptr) {
+            if (required) {
+                fail(field, "missing");
+            }
+            return {};
+        }
+        if (!f->is_string()) {
+            fail(field, std::string("expected a string, found ") + json::type_name(f->type()));
+        }
+        if (f->as_string().find('\0') != std::string::npos) {
+            fail(field, "contains a NUL character");
+        }
+        return f->as_string();
+    };
+    // Both backends' integers are signed 64-bit.
+    auto uint = [&](const char* field, const json::Value& f) -> uint64_t {
+        auto n = f.is_number() ? f.as_uint() : std::nullopt;
+        if (!n) {
+            fail(field, "expected an unsigned integer");
+        }
+        if (*n > static_cast<uint64_t>(INT64_MAX)) {
+            fail(field, "larger than 9223372036854775807");
+        }
+        return *n;
+    };
+    AuditMeta m;
+    const auto* serial = v.find("serial");
+    if (serial == nullptr) {
+        fail("serial", "missing");
+    }
+    m.serial = uint("serial", *serial);
+    auto time = text("time", true);
+    auto ms = audit_time_ms(time);
+    if (!ms) {
+        fail("time", "expected UTC time as YYYY-MM-DDTHH:MM:SS.mmmZ, found " + json::quote(time));
+    }
+    m.time_ms = *ms;
+    m.host = text("host", true);
+    if (m.host.empty()) {
+        fail("host", "empty");
+    }
+    const auto* ses = v.find("ses");
+    if (ses == nullptr) {
+        fail("ses", "missing (null when the event has no audit session)");
+    }
+    if (!ses->is_null()) {
+        m.ses = uint("ses", *ses);
+    }
+    if (v.find("rec") != nullptr) {
+        m.rec = text("rec", false);
+        if (!is_recording_id(m.rec)) {
+            fail("rec", "not a recording id (1 to 128 letters, digits, '-', '_', '.' or ':'): " + json::quote(m.rec));
+        }
+    }
+    m.type = text("type", false);
+    const auto* op = v.find("op");
+    m.session_start =
+        !m.rec.empty() && m.ses && op != nullptr && op->is_string() && op->as_string() == "tlog-session-start";
+    return m;
 }
 
 }  // namespace tlog::server

@@ -12,9 +12,13 @@ delivery: the skip is logged and counted), config (errors name file, line
 and key), ack_durable (the server syncs its WAL before it answers, seen
 with strace), journald (root, through run_ns.sh: a recording by tlog-rec's
 journal writer in a real journald arrives; an entry forged by another user
-does not; a vacuumed cursor is logged and delivery goes on).
+does not; a vacuumed cursor is logged and delivery goes on), audit
+(tlog-audit's output for the audit corpus, shipped from audit_files in
+small batches across a restart and a rotation: every event stored once,
+byte for byte, a malformed line refused and skipped, and a recording's
+events served in time order joined by rec and by (host, ses)).
 Environment: TLOG_SERVER, TLOG_FORWARD, TLOG_PLAY_BIN, CODEC_TOOL_BIN,
-TLOG_REC_BIN. Usage: forward_test.py CASE"""
+TLOG_REC_BIN, TLOG_AUDIT_BIN, AUDIT_CORPUS. Usage: forward_test.py CASE"""
 import json
 import os
 import random
@@ -24,6 +28,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -681,6 +686,134 @@ def case_journald():
             fw.stop()
         server.stop()
         j.stop()
+
+
+def audit_metric(server, result):
+    text = server.get("/metrics").decode()
+    key = 'tlog_server_audit_events_total{result="%s"} ' % result
+    return int(next(line for line in text.splitlines() if line.startswith(key))[len(key):])
+
+
+def wait_audit_created(server, want, timeout=120):
+    end = time.time() + timeout
+    got = -1
+    while time.time() < end:
+        try:
+            got = audit_metric(server, "created")
+            if got >= want:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    check(got == want, "%d of %d audit events stored" % (got, want))
+
+
+def case_audit():
+    d = tmpdir()
+    corpus = os.environ["AUDIT_CORPUS"]
+    logs = sorted(os.path.join(corpus, f) for f in os.listdir(corpus) if f.endswith(".log"))
+    check(any(f.endswith("/session.log") for f in logs), "no session.log in %s" % corpus)
+    # tlog-audit as the host runs it: its own writer appends to the file.
+    out = os.path.join(d, "audit.json")
+    subprocess.run([os.environ["TLOG_AUDIT_BIN"], "-o", out] + logs, check=True, timeout=120)
+    with open(out, "rb") as f:
+        events = f.read().splitlines(keepends=True)
+    os.unlink(out)
+    check(len(events) >= 30, "tlog-audit wrote only %d events" % len(events))
+    # The same event in two logs (raw_head.log is the start of the log
+    # session.log comes from) is stored once, its first copy kept.
+    first = {}
+    for raw in events:
+        e = json.loads(raw)
+        first.setdefault((e["host"], e["serial"], e["time"], e.get("type", "")), (e, raw))
+    parsed = [e for e, _ in first.values()]
+    stored = [raw for _, raw in first.values()]
+    repeats = len(events) - len(stored)
+    half = len(events) // 2
+    bad = b'{"serial":1,"time":"yesterday","host":"h","ses":null}\n'
+    with open(out, "wb") as f:
+        f.write(b"".join(events[:half]) + bad)
+    server = Server(d)
+    server.start()
+    fw = Forwarder(d, [server.url], extra={"audit_files": [out], "batch": {"lines": 4}})
+    try:
+        fw.start()
+        half_keys = {(json.loads(r)["host"], json.loads(r)["serial"], json.loads(r)["time"],
+                      json.loads(r).get("type", "")) for r in events[:half]}
+        wait_audit_created(server, len(half_keys), 60)
+        end = time.time() + 30
+        while time.time() < end and "refused a line" not in fw.text():
+            time.sleep(0.1)
+        check(('"%s offset %d"' % (out, len(b"".join(events[:half])))) in fw.text(),
+              "the refused line is not logged with its offset: %s" % fw.text())
+        check("'time'" in fw.text(), "the refusal does not name the field: %s" % fw.text())
+        fw.stop()
+        # Rotated while the forwarder is down; the rest goes to a new file.
+        os.rename(out, out + ".1")
+        with open(out, "wb") as f:
+            f.write(b"".join(events[half:]))
+        # --audit-file on the command line replaces the file's list.
+        fw.proc = subprocess.Popen([TLOG_FORWARD, "--config", fw.conf, "--audit-file", out],
+                                   stdout=subprocess.DEVNULL, stderr=open(fw.log, "a"))
+        wait_audit_created(server, len(stored), 60)
+        end = time.time() + 30
+        while time.time() < end and audit_metric(server, "duplicate") < repeats:
+            time.sleep(0.1)
+        fw.stop()
+        # Commit points held across the restart: nothing sent twice.
+        check(audit_metric(server, "duplicate") == repeats,
+              "%d duplicates, %d expected: events sent again after a restart" %
+              (audit_metric(server, "duplicate"), repeats))
+        check(audit_metric(server, "refused") == 1, "refusals: %d" % audit_metric(server, "refused"))
+        check(fw.text().count("refused a line") == 1, "the refused line sent again: %s" % fw.text())
+        check("source=audit-file:" in fw.text(), "source not named audit-file: %s" % fw.text())
+        # Each recording of the corpus: its events with rec, and the
+        # rec-less events of the (host, ses) its start event names, in
+        # time order then serial, byte for byte.
+        starts = {(e["host"], e["ses"], e["rec"]) for e in parsed
+                  if e.get("op") == "tlog-session-start" and "rec" in e and e["ses"] is not None}
+        check(any(r == "0badc0de-test" for _, _, r in starts), "no start event for session.log's recording")
+        for host, ses, rec in starts:
+            want = [(e["time"], e["serial"], e["host"], e.get("type", ""), raw)
+                    for e, raw in zip(parsed, stored)
+                    if e.get("rec") == rec or ("rec" not in e and e["host"] == host and e["ses"] == ses)]
+            want = [w[4] for w in sorted(want)]
+            got = server.get("/api/v1/sessions/%s/audit" % urllib.parse.quote(rec)).splitlines(keepends=True)
+            check(got == want, "events of %s: got %r, want %r" % (rec, got, want))
+            check(len(got) >= 2, "too few events joined to %s: %d" % (rec, len(got)))
+            # The same in pages of one event, following Tlog-Next-Cursor.
+            paged, cursor = [], None
+            while True:
+                q = "?limit=1" + ("&cursor=" + cursor if cursor else "")
+                with urllib.request.urlopen(server.url + "/api/v1/sessions/%s/audit%s" % (
+                        urllib.parse.quote(rec), q), timeout=60) as r:
+                    paged += r.read().splitlines(keepends=True)
+                    cursor = r.headers.get("Tlog-Next-Cursor")
+                if not cursor:
+                    break
+                check(len(paged) <= len(want), "paging does not end for %s" % rec)
+            check(paged == want, "events of %s in pages: got %r, want %r" % (rec, paged, want))
+            # The USER_AUTH before the start record, joined by (host, ses).
+            check(any(b'"rec"' not in g for g in got), "no event joined by (host, ses) for %s" % rec)
+        # A recording without audit events is empty, not unknown.
+        plain = make_recordings(d, 1, "plain")
+        req = urllib.request.Request(server.url + "/api/v1/ingest", data=b"".join(plain["plain-000"]),
+                                     headers={"Content-Type": "application/x-ndjson"})
+        urllib.request.urlopen(req, timeout=60).read()
+        check(server.get("/api/v1/sessions/plain-000/audit") == b"", "events for a recording without any")
+        try:
+            server.get("/api/v1/sessions/0badc0de-test/audit?cursor=zz")
+            fail("a bad cursor was accepted")
+        except urllib.error.HTTPError as e:
+            check(e.code == 400 and b"cursor" in e.read(), "bad cursor: HTTP %d" % e.code)
+        try:
+            server.get("/api/v1/sessions/no-such-rec/audit")
+            fail("an unknown recording was answered")
+        except urllib.error.HTTPError as e:
+            check(e.code == 404, "unknown recording: HTTP %d" % e.code)
+    finally:
+        fw.stop()
+        server.stop()
 
 
 run_case(globals())

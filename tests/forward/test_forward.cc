@@ -128,7 +128,7 @@ void test_config(void** /*state*/) {
         std::ofstream f(path);
         f << "// comment\n{\n  \"server\": {\"urls\": [\"https://a:1\", \"http://b:2/p\"], \"balance\": "
              "\"round-robin\",\n  \"ca_file\": \"/ca.pem\", \"timeout\": 5},\n  \"files\": "
-             "[\"/var/log/tlog/tlog.log\"],\n"
+             "[\"/var/log/tlog/tlog.log\"],\n  \"audit_files\": [\"/var/log/tlog/audit.json\"],\n"
              "  \"journal\": {\"enabled\": true, \"recorder_users\": [\"tlog\"]},\n  \"batch\": {\"lines\": 7},\n}\n";
     }
     auto c = load_config(path, Config{});
@@ -137,6 +137,8 @@ void test_config(void** /*state*/) {
     assert_string_equal(c.server.ca_file.c_str(), "/ca.pem");
     assert_true(c.server.io_timeout == 5);
     assert_int_equal(c.files.size(), 1);
+    assert_int_equal(c.audit_files.size(), 1);
+    assert_string_equal(c.audit_files[0].c_str(), "/var/log/tlog/audit.json");
     assert_true(c.journal.enabled);
     assert_int_equal(c.batch_lines, 7);
     {
@@ -150,6 +152,18 @@ void test_config(void** /*state*/) {
         assert_true(e.where().file == path);
         assert_int_equal(e.where().line, 4);
         assert_string_equal(e.where().field.c_str(), "server.balanse");
+    }
+    {
+        std::ofstream f(path);
+        f << "{\n  \"server\": {\"urls\": [\"http://a:1\"]},\n  \"audit_files\": [\"audit.json\"]\n}\n";
+    }
+    try {
+        load_config(path, Config{});
+        fail_msg("a relative audit file was accepted");
+    } catch (const tlog::InputError& e) {
+        assert_true(e.where().file == path);
+        assert_int_equal(e.where().line, 3);
+        assert_string_equal(e.where().field.c_str(), "audit_files");
     }
 }
 

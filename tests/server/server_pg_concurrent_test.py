@@ -4,7 +4,9 @@ migration runs once), then the same 50 recordings are ingested through both
 at the same time, by four clients in different orders and batch sizes.
 Afterwards every message is stored once, each session row is exact (first
 and last id, start and end, messages, bytes, no gaps), and each recording
-read back from either server is byte-identical to its source file. Then
+read back from either server is byte-identical to its source file. The
+same for tlog-audit events (POST /api/v1/audit): each stored and counted
+once, a recording's events served in order by either instance. Then
 PostgreSQL restarts: each instance's next ingest and read succeed at the
 first attempt (the lost connection is opened again).
 Environment: TLOG_SERVER."""
@@ -81,6 +83,81 @@ def post(url, body):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
+
+
+def audit_events(rng):
+    """tlog-audit events of 3 hosts: on each, a login's audit session 5
+    (the authentication before pam_tlog's start record carries no rec),
+    then the session's commands; with LOGIN/SYSCALL pairs of one serial."""
+    out = []
+    for h in range(3):
+        host, rec = "audit%d.example" % h, "arec-%d" % h
+        for serial in range(1, 101):
+            secs = 1796419600 + serial // 3
+            time = "2026-12-04T%02d:%02d:%02d.%03dZ" % (secs // 3600 % 24, secs // 60 % 60, secs % 60, serial % 7)
+            joined = serial > 2
+            ev = {"serial": serial, "time": time, "host": host, "ses": 5, "type": "SYSCALL",
+                  "argv": ["cmd", "x" * rng.randint(0, 200)]}
+            if joined:
+                ev["rec"] = rec
+            if serial == 2:
+                ev.update(type="TRUSTED_APP", op="tlog-session-start", rec=rec)
+            out.append(json.dumps(ev, separators=(",", ":")).encode())
+            if serial % 10 == 0:
+                out.append(json.dumps(dict(ev, type="LOGIN"), separators=(",", ":")).encode())
+    return out
+
+
+def audit_through_both(pg, urls, rng):
+    """The same audit events through both instances at once, by four
+    clients in different orders and batches: each stored and counted once,
+    each recording's events served in time order by either instance."""
+    events = audit_events(rng)
+    created, errors = [0], []
+    lock = threading.Lock()
+
+    def client(url, order, batch):
+        try:
+            for i in range(0, len(order), batch):
+                part = order[i:i + batch]
+                status, r = post(url + "/api/v1/audit", b"\n".join(part) + b"\n")
+                if status != 200 or r["created"] + r["duplicates"] != len(part):
+                    raise RuntimeError("%s: audit batch %d: %s %r" % (url, i, status, r))
+                with lock:
+                    created[0] += r["created"]
+        except Exception as e:  # reported by the main thread
+            errors.append(str(e))
+
+    shuffled = events[:]
+    rng.shuffle(shuffled)
+    clients = [threading.Thread(target=client, args=(urls[0], events, 7)),
+               threading.Thread(target=client, args=(urls[1], events[::-1], 5)),
+               threading.Thread(target=client, args=(urls[0], shuffled, 11)),
+               threading.Thread(target=client, args=(urls[1], shuffled[::-1], 3))]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join(600)
+        if c.is_alive():
+            fail("an audit client did not finish in 600 s")
+    if errors:
+        fail("audit ingest failed: " + "; ".join(errors[:5]))
+    if created[0] != len(events):
+        fail("the servers reported %d audit events created, expected %d (each once)" % (created[0], len(events)))
+    stored = int(pg.psql("SELECT count(*) FROM audit_events", "tlog"))
+    if stored != len(events):
+        fail("%d audit events stored, expected %d" % (stored, len(events)))
+    for h in range(3):
+        host, rec = "audit%d.example" % h, "arec-%d" % h
+        mine = [(json.loads(e)["time"], json.loads(e)["serial"], json.loads(e)["type"], e)
+                for e in events if json.loads(e)["host"] == host]
+        want = b"".join(e + b"\n" for _, _, _, e in sorted(mine))
+        for url in urls:
+            with urllib.request.urlopen(url + "/api/v1/sessions/%s/audit" % rec, timeout=60) as r:
+                got = r.read()
+            if got != want:
+                fail("audit events of %s from %s: %d bytes, expected %d" % (rec, url, len(got), len(want)))
+    print("%d audit events through 2 instances: each stored once" % len(events))
 
 
 def main():
@@ -166,6 +243,7 @@ def main():
             if len(listed) != RECORDINGS or any(s.get("gaps", 0) != 0 for s in listed):
                 fail("GET /api/v1/sessions: %r" % listed[:3])
             print("%d messages of %d recordings through 2 instances: each stored once" % (total, RECORDINGS))
+            audit_through_both(pg, urls, rng)
 
             pg.restart()
             for k, url in enumerate(urls):

@@ -2,7 +2,10 @@
 // idempotency on (host, rec, id), id order whatever the arrival order,
 // byte-for-byte storage, malformed lines reported by number without
 // stopping the others, _bulk pairing, session filters and cursor paging,
-// two writers on one database, the schema version.
+// two writers on one database, the schema version; audit events: stored
+// once per (host, serial, time, type) byte for byte, a recording's events
+// in time order joined by rec and by its start event's (host, ses),
+// malformed lines named by line and field.
 // Usage: test_server_store [sqlite | postgres:CONNINFO]. With PostgreSQL,
 // CONNINFO reaches a server where the test may create databases (one per
 // test, dropped after it); tests/server/pg_store_test.py starts one.
@@ -609,6 +612,185 @@ void test_unreachable(void**) {
 
 }  // namespace
 
+// One tlog-audit event as the converter writes it; rec and op optional.
+std::string audit_ev(const std::string& host, uint64_t serial, const std::string& time, const std::string& ses,
+                     const std::string& rec, const std::string& type, const std::string& op = "") {
+    return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\",\"host\":\"" + host +
+           "\",\"ses\":" + ses + (rec.empty() ? std::string() : ",\"rec\":\"" + rec + "\"") + ",\"type\":\"" + type +
+           "\"" + (op.empty() ? std::string() : ",\"op\":\"" + op + "\"") + ",\"records\":[{\"type\":\"" + type +
+           "\",\"fields\":{\"x\":\"caf\u00e9 \\u00e9\"}}]}";
+}
+
+std::string lines(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& l : v) {
+        out += l + "\n";
+    }
+    return out;
+}
+
+// A recording's audit events read in pages of 2 (each page after the
+// last key of the one before), checked against one page of all.
+std::vector<std::string> audit_of(Store& s, const std::string& rec) {
+    std::vector<std::string> paged;
+    std::optional<AuditKey> after;
+    for (;;) {
+        auto page = s.audit_events(rec, after, 2);
+        for (const auto& e : page) {
+            paged.push_back(e.json);
+        }
+        if (page.size() < 2) {
+            break;
+        }
+        after = page.back().key;
+    }
+    auto whole = s.audit_events(rec, std::nullopt, 100000);
+    assert_int_equal(whole.size(), paged.size());
+    for (size_t i = 0; i < whole.size(); ++i) {
+        assert_str_eq(whole[i].json, paged[i]);
+    }
+    return paged;
+}
+
+// Stored once per (host, serial, time, type), byte for byte; the LOGIN
+// and SYSCALL objects libauparse makes of one serial are two events.
+void test_audit_idempotent(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string login = audit_ev("h", 10, "2026-12-04T21:25:01.266Z", "5", "", "LOGIN");
+    std::string sys = audit_ev("h", 10, "2026-12-04T21:25:01.266Z", "5", "", "SYSCALL");
+    std::string start = audit_ev("h", 11, "2026-12-04T21:25:01.300Z", "5", "r1", "TRUSTED_APP", "tlog-session-start");
+    auto a = ingest_audit_lines(s, lines({login, sys, start}));
+    assert_int_equal(a.created, 3);
+    assert_int_equal(a.failed, 0);
+    auto b = ingest_audit_lines(s, lines({start, sys, login}));
+    assert_int_equal(b.created, 0);
+    assert_int_equal(b.duplicates, 3);
+    // The same serial and time from another host, or at another time (the
+    // serial counter restarts with auditd), is another event.
+    auto c = ingest_audit_lines(s, lines({audit_ev("h2", 10, "2026-12-04T21:25:01.266Z", "5", "", "LOGIN"),
+                                          audit_ev("h", 10, "2026-12-05T01:00:00.000Z", "9", "", "LOGIN")}));
+    assert_int_equal(c.created, 2);
+    auto got = audit_of(s, "r1");
+    assert_int_equal(got.size(), 3);  // both objects of serial 10 (ses 5 on h), then the start
+    assert_str_eq(got[0], login);
+    assert_str_eq(got[1], sys);
+    assert_str_eq(got[2], start);
+    // The native response counts as for messages.
+    auto resp = tlog::json::parse(native_response(b), "response");
+    assert_int_equal(resp.find("duplicates")->as_uint().value(), 3);
+}
+
+// A recording's events in time order (then serial) whatever the arrival
+// order: those with its rec, those of its audit session logged before the
+// start record; not another host's, session's or recording's.
+void test_audit_join(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string auth = audit_ev("h", 100, "2026-12-04T21:25:01.000Z", "5", "", "USER_AUTH");
+    std::string login = audit_ev("h", 101, "2026-12-04T21:25:01.100Z", "5", "", "LOGIN");
+    std::string start = audit_ev("h", 102, "2026-12-04T21:25:01.200Z", "5", "R", "TRUSTED_APP", "tlog-session-start");
+    std::string exec1 = audit_ev("h", 103, "2026-12-04T21:25:02.000Z", "5", "R", "SYSCALL");
+    // Same millisecond: serial decides.
+    std::string exec2 = audit_ev("h", 105, "2026-12-04T21:25:03.000Z", "5", "R", "SYSCALL");
+    std::string exec3 = audit_ev("h", 104, "2026-12-04T21:25:03.000Z", "5", "R", "SYSCALL");
+    std::string end = audit_ev("h", 106, "2026-12-04T22:00:00.000Z", "5", "R", "USER_END");
+    // Not of R: another host's session 5, another session, no session, a
+    // later session 5 (after a reboot) recorded as R2, a rec-less event
+    // claiming an op on another session.
+    std::string other_host = audit_ev("h2", 107, "2026-12-04T21:25:02.500Z", "5", "", "SYSCALL");
+    std::string other_ses = audit_ev("h", 108, "2026-12-04T21:25:02.600Z", "6", "", "SYSCALL");
+    std::string no_ses = audit_ev("h", 109, "2026-12-04T21:25:02.700Z", "null", "", "DAEMON_START");
+    std::string reboot_start =
+        audit_ev("h", 7, "2026-12-06T08:00:00.000Z", "5", "R2", "TRUSTED_APP", "tlog-session-start");
+    std::string reboot_exec = audit_ev("h", 8, "2026-12-06T08:00:01.000Z", "5", "R2", "SYSCALL");
+    // A rec-less event that says tlog-session-start joins nothing.
+    std::string fake_start =
+        audit_ev("h", 110, "2026-12-04T21:25:02.800Z", "6", "", "USER_START", "tlog-session-start");
+    ingest_audit_lines(s, lines({end, exec2, other_host, reboot_exec, start}));
+    ingest_audit_lines(s, lines({exec3, no_ses, auth, other_ses, reboot_start, exec1, login, fake_start}));
+    auto got = audit_of(s, "R");
+    std::vector<std::string> want = {auth, login, start, exec1, exec3, exec2, end};
+    assert_int_equal(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        assert_str_eq(got[i], want[i]);
+    }
+    // R2's session: its own events and the rec-less events of (h, 5),
+    // which audit session ids reused across boots make ambiguous.
+    auto got2 = audit_of(s, "R2");
+    assert_int_equal(got2.size(), 4);
+    assert_str_eq(got2[0], auth);
+    assert_str_eq(got2[1], login);
+    assert_str_eq(got2[2], reboot_start);
+    assert_str_eq(got2[3], reboot_exec);
+    assert_int_equal(audit_of(s, "nobody").size(), 0);
+    // An event joined by rec alone, without a start event (the start
+    // record was before the input began).
+    ingest_audit_lines(s, audit_ev("h3", 1, "2026-12-04T21:25:01.000Z", "9", "R3", "SYSCALL"));
+    assert_int_equal(audit_of(s, "R3").size(), 1);
+}
+
+// Each line checked alone, errors naming the line and field; good lines
+// stored.
+void test_audit_malformed(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string good1 = audit_ev("h", 1, "2026-12-04T21:25:01.000Z", "5", "R", "SYSCALL");
+    std::string good2 = audit_ev("h", 2, "2026-12-04T21:25:02.000Z", "null", "R", "SYSCALL");
+    std::vector<std::pair<std::string, std::string>> bad = {
+        {"{not json", ""},
+        {"[1,2]", ""},
+        {R"({"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5})", "'serial'"},
+        {R"({"serial":-1,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5})", "'serial'"},
+        {R"({"serial":1.5,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5})", "'serial'"},
+        {R"({"serial":99999999999999999999,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5})", "'serial'"},
+        {R"({"serial":1,"time":"2026-12-04 21:25:01","host":"h","ses":5})", "'time'"},
+        {R"({"serial":1,"time":"2026-02-30T21:25:01.000Z","host":"h","ses":5})", "'time'"},
+        {R"({"serial":1,"time":1796419607,"host":"h","ses":5})", "'time'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","ses":5})", "'host'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"","ses":5})", "'host'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"h\u0000x","ses":5})", "'host'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"h"})", "'ses'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":"5"})", "'ses'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5,"rec":"a/../b"})", "'rec'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5,"rec":7})", "'rec'"},
+        {R"({"serial":1,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5,"type":["x"]})", "'type'"},
+        {R"({"serial":1,"serial":2,"time":"2026-12-04T21:25:01.000Z","host":"h","ses":5})", ""},
+        {"{\"serial\":1,\"time\":\"2026-12-04T21:25:01.000Z\",\"host\":\"h\xff\",\"ses\":5}", "UTF-8"},
+    };
+    std::vector<std::string> body = {good1};
+    for (const auto& b : bad) {
+        body.push_back(b.first);
+    }
+    body.push_back(std::string(max_line_bytes + 1, ' ') + "x");
+    body.push_back(good2);
+    auto r = ingest_audit_lines(s, lines(body));
+    assert_int_equal(r.created, 2);
+    assert_int_equal(r.failed, bad.size() + 1);
+    size_t k = 0;
+    for (const auto& i : r.items) {
+        if (i.status != 400) {
+            continue;
+        }
+        std::string line = "line " + std::to_string(k + 2);
+        if (i.error.rfind(line, 0) != 0) {
+            fail_msg("error %zu does not name %s: %s", k, line.c_str(), i.error.c_str());
+        }
+        if (k < bad.size() && i.error.find(bad[k].second) == std::string::npos) {
+            fail_msg("error for line %zu does not name %s: %s", k + 2, bad[k].second.c_str(), i.error.c_str());
+        }
+        ++k;
+    }
+    assert_int_equal(k, bad.size() + 1);
+    auto got = audit_of(s, "R");
+    assert_int_equal(got.size(), 2);
+    assert_str_eq(got[0], good1);
+    assert_str_eq(got[1], good2);
+}
+
 int main(int argc, char** argv) {
     std::string backend = argc > 1 ? argv[1] : "sqlite";
     if (backend.rfind("postgres:", 0) == 0) {
@@ -631,6 +813,9 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_upgrade_from_v1),
+        cmocka_unit_test(test_audit_idempotent),
+        cmocka_unit_test(test_audit_join),
+        cmocka_unit_test(test_audit_malformed),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

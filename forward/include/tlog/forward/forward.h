@@ -1,5 +1,5 @@
 // tlog-forward: ships a host's recordings (the file writer's files, the
-// journal) to tlog-server and keeps, per source, the point up to which the
+// journal) and tlog-audit's output files to tlog-server and keeps, per source, the point up to which the
 // server acknowledged them (doc/forward.md).
 #pragma once
 
@@ -31,7 +31,8 @@ struct JournalOptions {
 
 struct Config {
     ServerOptions server;
-    std::vector<std::string> files;  // the file writer's files (rotated NAME.1, NAME.2, ... followed too)
+    std::vector<std::string> files;        // the file writer's files (rotated NAME.1, NAME.2, ... followed too)
+    std::vector<std::string> audit_files;  // tlog-audit's output files, followed the same way
     JournalOptions journal;
     std::string state_dir = "/var/lib/tlog-forward";
     size_t batch_lines = 1000;

@@ -49,6 +49,24 @@ CheckedBody check_bulk(std::string_view body);
 // sender retries it, and what was stored is then found again as duplicates).
 IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t received_ms);
 
+// tlog-audit's JSON lines (POST /api/v1/audit), checked alone like
+// messages and reported in the same shapes; `id` is "host/serial/time".
+struct CheckedAudit {
+    struct Event {
+        size_t item;  // its entry in `items`
+        AuditMeta meta;
+        std::string_view json;
+    };
+    std::vector<LineResult> items;
+    std::vector<Event> events;
+    uint64_t failed = 0;
+};
+
+CheckedAudit check_audit_lines(std::string_view body);
+// Stores the checked events in one transaction, as store_checked.
+IngestReport store_checked_audit(Store& store, const CheckedAudit& checked);
+IngestReport ingest_audit_lines(Store& store, std::string_view body);
+
 // Both steps.
 IngestReport ingest_json_lines(Store& store, std::string_view body, uint64_t received_ms);
 IngestReport ingest_bulk(Store& store, std::string_view body, std::string_view index, uint64_t received_ms);

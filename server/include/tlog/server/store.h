@@ -46,6 +46,28 @@ struct SessionQuery {
     std::optional<std::tuple<uint64_t, std::string, std::string>> after;
 };
 
+// The fields of one tlog-audit event the server keys and indexes
+// (doc/audit-json.md). An event is stored once per (host, serial, time_ms,
+// type): libauparse ends an event at a LOGIN record, so one serial and time
+// can come as two objects, told apart by their type.
+struct AuditMeta {
+    std::string host, rec, type;  // rec and type: "" when absent
+    uint64_t serial = 0, time_ms = 0;
+    std::optional<uint64_t> ses;  // null: no audit session
+    bool session_start = false;   // pam_tlog's start record (op tlog-session-start) naming rec
+};
+
+// A stored audit event as read back: its original JSON and its place in
+// a recording's order, which is also the paging key.
+struct AuditKey {
+    uint64_t time_ms = 0, serial = 0;
+    std::string host, type;
+};
+struct AuditEvent {
+    std::string json;
+    AuditKey key;
+};
+
 enum class AddResult { Created, Duplicate };
 
 // The database gave up a transaction that running again is expected to
@@ -110,6 +132,19 @@ public:
     virtual std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) = 0;
     virtual uint64_t message_count(const std::string& rec) = 0;
 
+    // Stores a checked audit event (byte for byte, zstd like messages);
+    // inside begin()/commit() like add().
+    AddResult add_audit(const AuditMeta& meta, std::string_view json);
+    // Up to `limit` audit events of a recording after `after` (exclusive;
+    // none: from the start), in time order (then serial, host, type): those
+    // carrying `rec`, and those of the audit
+    // sessions (host, ses) whose pam_tlog start event names `rec` that
+    // carry no rec (logged before the start record). Events of such a
+    // session that carry another rec belong to another recording (audit
+    // session ids restart at boot) and are left out.
+    virtual std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
+                                                 size_t limit) = 0;
+
 protected:
     explicit Store(std::string name) : name_(std::move(name)) {}
 
@@ -119,6 +154,9 @@ protected:
     // Inserts unless (host, rec, id) is stored; true if inserted. Under
     // concurrency, true for exactly one of the writers of the same message.
     virtual bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
+    // Inserts unless (host, serial, time_ms, type) is stored; true if
+    // inserted, for exactly one of concurrent writers of the same event.
+    virtual bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
     // Merges a transaction's additions to one session into its row: first/
     // start the least, last/end the greatest, messages and bytes added.
     virtual void merge_session(const Session& delta) = 0;

@@ -37,4 +37,13 @@ private:
 // One line with a validator of its own (tests, tools).
 MessageMeta validate_message(std::string_view line, const std::string& source, uint64_t line_no);
 
+// Checks one tlog-audit event line (doc/audit-json.md): valid UTF-8, a JSON
+// object (no name twice) with serial (an unsigned integer), time (UTC text
+// as tlog-audit writes it, 2026-12-04T21:25:01.266Z), host (a non-empty
+// string), ses (an unsigned integer or null) and, when present, rec (a
+// recording id: 1 to 128 letters, digits, '-', '_', '.' or ':') and type
+// (a string). Nothing else of the event is checked: it is stored as sent.
+// Throws tlog::InputError naming the line and the field.
+AuditMeta check_audit_event(std::string_view line, uint64_t line_no);
+
 }  // namespace tlog::server
