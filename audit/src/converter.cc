@@ -25,6 +25,7 @@
 #include "tlog/detail/swar.h"
 #include "tlog/hex.h"
 #include "tlog/json.h"
+#include "tlog/rec_id.h"
 #include "tlog/utf8.h"
 
 // libauparse's own interpretation entry points (auparse-idata.h, not
@@ -54,7 +55,6 @@ namespace {
 constexpr uint32_t kUnsetSession = 4294967295U;
 constexpr int kTrustedApp = 1121;  // AUDIT_TRUSTED_APP: pam_tlog's records
 constexpr int kUserAuth = 1100;    // AUDIT_USER_AUTH
-constexpr size_t kMaxRecId = 128;
 // node= is the administrator's, but nothing in the log bounds it: step 4 of
 // trimming cuts it here so that the smallest event always fits 512 bytes.
 constexpr size_t kMaxTrimmedHost = 128;
@@ -498,17 +498,6 @@ private:
 };
 
 // How much of an event is written: the levels of doc/audit-json.md's trimming.
-// What a recording id can look like (tlog's MACHINE-SESSION-PID in hex,
-// ours with a sequence suffix): short, and no character JSON or a shell
-// would treat specially.
-bool plausible_rec_id(std::string_view id) {
-    if (id.empty() || id.size() > kMaxRecId) return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
-               c == '.' || c == ':';
-    });
-}
-
 struct Limits {
     bool records = true;
     size_t max_args = SIZE_MAX;
@@ -1060,7 +1049,7 @@ struct Converter::Impl {
         // The id is copied onto every later event of the session: only a
         // recording id's shape is joined, so one odd record cannot bloat
         // (or inject into) the whole session's events.
-        if (!plausible_rec_id(id)) return;
+        if (!is_recording_id(id)) return;
         const SessionKey key{e.host, *e.ses};
         session_rec[key] = id;
         const bool keep = id == opts.joins_of_rec;

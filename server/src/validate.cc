@@ -9,6 +9,7 @@
 #include "tlog/decoder.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/rec_id.h"
 #include "tlog/utf8.h"
 
 namespace tlog::server {
@@ -158,16 +159,6 @@ std::optional<uint64_t> audit_time_ms(std::string_view t) {
         return std::nullopt;
     }
     return static_cast<uint64_t>(secs) * 1000 + static_cast<uint64_t>(num(20, 3));
-}
-
-bool is_recording_id(std::string_view s) {
-    if (s.empty() || s.size() > 128) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-               c == '.' || c == ':';
-    });
 }
 
 }  // namespace
