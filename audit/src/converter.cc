@@ -68,9 +68,10 @@ struct Field {
     std::string_view raw;
     std::string_view interp;  // empty when equal to raw
     uint32_t tag = 0;         // of the name: see name_tag
+    bool name_plain = false;  // known to need no JSON escaping (false: not known)
 
     Field(std::string_view n, std::string_view r) : name(n), raw(r), tag(name_tag(n)) {}
-    void rename(std::string_view n) { name = n, tag = name_tag(n); }
+    void rename(std::string_view n) { name = n, tag = name_tag(n), name_plain = false; }
     // Length and four bytes of the name (first, second, middle, last; 0
     // only for the empty name): two names with different tags differ; equal
     // tags are compared byte by byte. Cheaper than a hash of every byte,
@@ -296,10 +297,19 @@ public:
     void close() { put('}'), first_ = false; }
     void open_array() { sep(), put('['), first_ = true; }
     void close_array() { put(']'), first_ = false; }
+    // A key the program writes (a literal): plain, so not checked.
+    template <size_t N>
+    void key(const char (&k)[N]) {
+        key_plain({k, N - 1});
+    }
+    void key_plain(std::string_view k) {
+        quoted_key(k);
+        first_ = true;
+    }
     void key(std::string_view k) {
         if (plain(k)) {
             // Most keys: one copy, no validation or escaping pass.
-            quoted(k, "\":");
+            quoted_key(k);
             first_ = true;
             return;
         }
@@ -315,7 +325,7 @@ public:
     }
     void str(std::string_view s, size_t max = SIZE_MAX) {
         if (s.size() <= max && plain(s)) {
-            quoted(s, "\"");
+            quoted_value(s);
             return;
         }
         sep();
@@ -340,8 +350,10 @@ public:
         }
     }
     // "k":"v" (a record's field): one copy when both are plain.
-    void member(std::string_view k, std::string_view v) {
-        if (plain(k) && plain(v)) {
+    // k_plain: the caller checked k already (a field's name is written
+    // twice, raw and interpreted, and checked once).
+    void member(std::string_view k, std::string_view v, bool k_plain = false) {
+        if ((k_plain || plain(k)) && plain(v)) {
             char* p = reserve(k.size() + v.size() + 6);
             char* const begin = p;
             if (!first_) *p++ = ',';
@@ -426,28 +438,44 @@ private:
             d[n - 1] = s[n - 1];
         }
     }
-    // [,]"s" then `closing`, for plain `s`.
-    void quoted(std::string_view s, std::string_view closing) {
-        char* p = reserve(s.size() + closing.size() + 2);
-        char* const begin = p;
+    // [,]"s": then [,]"s", for plain `s`.
+    void quoted_key(std::string_view s) {
+        char* p = quoted(s);
+        *p++ = ':';
+        len_ += static_cast<size_t>(p - (buf_.get() + len_));
+    }
+    void quoted_value(std::string_view s) {
+        char* p = quoted(s);
+        len_ += static_cast<size_t>(p - (buf_.get() + len_));
+    }
+    // Writes [,]"s" for plain `s` (room for one more byte) and returns
+    // where it ends; len_ is the caller's to advance.
+    char* quoted(std::string_view s) {
+        char* p = reserve(s.size() + 4);
         if (!first_) *p++ = ',';
         first_ = false;
         *p++ = '"';
         copy(p, s.data(), s.size());
         p += s.size();
-        copy(p, closing.data(), closing.size());
-        p += closing.size();
-        len_ += static_cast<size_t>(p - begin);
+        *p++ = '"';
+        return p;
     }
+
+public:
     // Text that goes into a JSON string as it is (printable ASCII, no quote
     // or backslash): the common case, copied without the escaping pass.
     static bool plain(std::string_view s) {
         const char* p = s.data();
-        const char* end = p + s.size();
-        for (; end - p >= 8; p += 8)
+        const size_t n = s.size();
+        if (n < 8) return swar::all_json_plain(tail(p, n));
+        // Whole words, the last one overlapping its predecessor: no tail.
+        const char* const last = p + n - 8;
+        for (; p < last; p += 8)
             if (!swar::all_json_plain(swar::load8(p))) return false;
-        return swar::all_json_plain(tail(p, static_cast<size_t>(end - p)));
+        return swar::all_json_plain(swar::load8(last));
     }
+
+private:
     // Printable ASCII, quotes and backslashes included: escaped here.
     static bool printable(uint64_t w) {
         const uint64_t high = (w | (w + swar::kOnes)) & swar::kHigh;
@@ -455,10 +483,12 @@ private:
     }
     static bool printable(std::string_view s) {
         const char* p = s.data();
-        const char* end = p + s.size();
-        for (; end - p >= 8; p += 8)
+        const size_t n = s.size();
+        if (n < 8) return printable(tail(p, n));
+        const char* const last = p + n - 8;
+        for (; p < last; p += 8)
             if (!printable(swar::load8(p))) return false;
-        return printable(tail(p, static_cast<size_t>(end - p)));
+        return printable(swar::load8(last));
     }
     // The last n < 8 bytes in a word, the rest 'a' (plain and printable).
     static uint64_t tail(const char* p, size_t n) {
@@ -881,7 +911,10 @@ struct Converter::Impl {
                 static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
                 if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
-                if (!ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
+                // Plain names (nearly all) are ASCII, and the writer need
+                // not check them again.
+                f.name_plain = Writer::plain(f.name);
+                if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
                 if (!(execve && name[0] == 'a' && name[1] != 'r')) {
                     const int ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw);
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
@@ -1283,7 +1316,7 @@ struct Converter::Impl {
                 w.str(r.type_name);
                 w.key("fields");
                 w.open();
-                for (const Field& f : r.fields) w.member(f.name, f.raw);
+                for (const Field& f : r.fields) w.member(f.name, f.raw, f.name_plain);
                 w.close();
                 bool any = false;
                 for (const Field& f : r.fields) {
@@ -1293,7 +1326,7 @@ struct Converter::Impl {
                         w.open();
                         any = true;
                     }
-                    w.member(f.name, f.interp);
+                    w.member(f.name, f.interp, f.name_plain);
                 }
                 if (any) w.close();
                 w.close();
@@ -1391,7 +1424,7 @@ struct Converter::Impl {
         for (const int n : kNums) {
             if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(kSummaryNames_[n]);
+                    w.key_plain(kSummaryNames_[n]);
                     w.num(*v);
                 }
             }
@@ -1399,10 +1432,10 @@ struct Converter::Impl {
         for (const auto& [n, name_key] : kIds) {
             if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(kSummaryNames_[n]);
+                    w.key_plain(kSummaryNames_[n]);
                     w.num(*v);
                     if (!f->interp.empty()) {
-                        w.key(name_key);
+                        w.key_plain(name_key);
                         w.str(f->interp);
                     }
                 }
@@ -1434,7 +1467,7 @@ struct Converter::Impl {
         }
         for (const int n : kStrings) {
             if (const Field* f = s.get(n)) {
-                w.key(kSummaryNames_[n]);
+                w.key_plain(kSummaryNames_[n]);
                 // res= is "success"/"failed" once interpreted (raw 1/0 or words).
                 w.str(n == kRes ? value(f) : decoded(f->raw, scratch));
             }
