@@ -812,6 +812,7 @@ struct Converter::Impl {
         std::string name;
         uint32_t tag;
         int type;
+        bool plain;  // Writer::plain(name)
     };
     struct Layout {
         std::vector<Known> known;  // in the order first seen
@@ -820,19 +821,32 @@ struct Converter::Impl {
         static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
     };
     std::unordered_map<int, Layout> layouts;
-    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val) {
-        if (rtype == kTrustedApp || name == "acct") return auparse_interp_adjust_type(rtype, name.data(), val);
+    // Also tells whether the name is plain (Writer::plain), remembered
+    // with its type: names repeat, their check need not.
+    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val,
+                          bool& plain) {
+        if (rtype == kTrustedApp || name == "acct") {
+            plain = Writer::plain(name);
+            return auparse_interp_adjust_type(rtype, name.data(), val);
+        }
         auto& known = layout.known;
-        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) return known[pos].type;
+        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) {
+            plain = known[pos].plain;
+            return known[pos].type;
+        }
         size_t h = Layout::slot(tag);
         for (; layout.slots[h] >= 0; h = (h + 1) % layout.slots.size()) {
             const Known& k = known[static_cast<size_t>(layout.slots[h])];
-            if (k.tag == tag && k.name == name) return k.type;
+            if (k.tag == tag && k.name == name) {
+                plain = k.plain;
+                return k.type;
+            }
         }
         const int ft = auparse_interp_adjust_type(rtype, name.data(), val);
+        plain = Writer::plain(name);
         if (known.size() < 256) {
             layout.slots[h] = static_cast<int16_t>(known.size());
-            known.push_back({std::string(name), tag, ft});
+            known.push_back({std::string(name), tag, ft, plain});
         }
         return ft;
     }
@@ -911,12 +925,16 @@ struct Converter::Impl {
                 static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
                 if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
+                const bool interpreted = !(execve && name[0] == 'a' && name[1] != 'r');
+                int ft = AUPARSE_TYPE_UNCLASSIFIED;
                 // Plain names (nearly all) are ASCII, and the writer need
                 // not check them again.
-                f.name_plain = Writer::plain(f.name);
+                if (interpreted)
+                    ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw, f.name_plain);
+                else
+                    f.name_plain = Writer::plain(f.name);
                 if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
-                if (!(execve && name[0] == 'a' && name[1] != 'r')) {
-                    const int ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw);
+                if (interpreted) {
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
