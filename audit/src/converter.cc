@@ -860,12 +860,20 @@ struct Converter::Impl {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
     };
-    std::unordered_map<std::string, std::string, Hash, std::equal_to<>> contextual;
+    using Cache = std::unordered_map<std::string, std::string, Hash, std::equal_to<>>;
+    Cache contextual;  // values up to kShortValue bytes
+    // Longer values, up to kLongValue bytes: mostly PROCTITLE's hex, whose
+    // decoding in libauparse costs thousands of instructions a field, and
+    // which repeats (the same few commands run again and again). Fewer
+    // entries: each is bigger.
+    Cache long_contextual;
+    static constexpr size_t kShortValue = 64, kLongValue = 512;
     template <typename Compute>
-    const std::string& contextual_interpretation(int ft, const raw::Record& r, std::string_view raw,
-                                                 Compute&& compute) {
-        // Type, context, value: built on the stack (raw is at most 64 bytes).
-        char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + 64];
+    static const std::string& contextual_interpretation(Cache& cache, int ft, const raw::Record& r,
+                                                        std::string_view raw, Compute&& compute) {
+        // Type, context, value: built on the stack (raw is at most
+        // kLongValue bytes).
+        char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + kLongValue];
         size_t n = 0;
         key[n++] = static_cast<char>(ft);
         const auto add = [&](const void* v, size_t size) {
@@ -876,11 +884,11 @@ struct Converter::Impl {
         add(&r.syscall, sizeof r.syscall);
         add(&r.a0, sizeof r.a0);
         add(&r.a1, sizeof r.a1);
-        add(raw.data(), std::min(raw.size(), size_t{64}));
+        add(raw.data(), std::min(raw.size(), kLongValue));
         const std::string_view k(key, n);
-        auto it = contextual.find(k);
-        if (it != contextual.end()) return it->second;
-        return contextual.emplace(std::string(k), compute()).first->second;
+        auto it = cache.find(k);
+        if (it != cache.end()) return it->second;
+        return cache.emplace(std::string(k), compute()).first->second;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -939,8 +947,10 @@ struct Converter::Impl {
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
                         f.interp = id_name(host, ft, f.raw, compute);
-                    } else if (!enriched && f.raw.size() <= 64) {
-                        f.interp = contextual_interpretation(ft, rr, f.raw, compute);
+                    } else if (!enriched && f.raw.size() <= kShortValue) {
+                        f.interp = contextual_interpretation(contextual, ft, rr, f.raw, compute);
+                    } else if (!enriched && f.raw.size() <= kLongValue) {
+                        f.interp = contextual_interpretation(long_contextual, ft, rr, f.raw, compute);
                     } else {
                         f.interp = e.own_nonempty(compute());
                     }
@@ -1529,6 +1539,7 @@ struct Converter::Impl {
         // Smaller: it also holds values seen once (pointers in a0-a3), and
         // memory is to stay flat (a few MB) whatever the log.
         if (contextual.size() >= 16384) contextual.clear();
+        if (long_contextual.size() >= 2048) long_contextual.clear();
     }
 
     void process(Event& e) {
