@@ -914,6 +914,10 @@ struct Converter::Impl {
         e.records.reserve(re.records.size());
         for (const raw::Record& rr : re.records) {
             Record r;
+            if (!spare_fields.empty()) {
+                r.fields = std::move(spare_fields.back());
+                spare_fields.pop_back();
+            }
             r.type = rr.type;
             const char* tn = audit_msg_type_to_name(rr.type);
             r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
@@ -1527,9 +1531,22 @@ struct Converter::Impl {
         }
         if (e.host.empty()) e.host = opts.default_host;
         bound_caches();
+        e.records.swap(spare_records);
         read_raw_records(re, e);
         process(e);
+        // The vectors' memory serves the next event (bounded: a huge event
+        // gives its memory back).
+        for (Record& r : e.records) {
+            if (spare_fields.size() < 64 && r.fields.capacity() <= 4096) {
+                r.fields.clear();
+                spare_fields.push_back(std::move(r.fields));
+            }
+        }
+        e.records.clear();
+        if (e.records.capacity() <= 1024) spare_records.swap(e.records);
     }
+    std::vector<Record> spare_records;             // empty, its capacity kept
+    std::vector<std::vector<Field>> spare_fields;  // empty, their capacity kept
 
     // The fields of an event point into the caches: they are emptied only
     // between events.
