@@ -733,12 +733,14 @@ struct Converter::Impl {
     // Events come in bursts of the same second: its text is kept.
     time_t last_sec = -1;
     std::string last_time;
-    std::string event_time(time_t sec, unsigned milli) {
+    std::string time_text;  // event_time's answer: its memory is reused
+    const std::string& event_time(time_t sec, unsigned milli) {
         if (sec != last_sec) {
             last_time = iso_time(sec, 0);
             last_sec = sec;
         }
-        std::string t = last_time;
+        std::string& t = time_text;
+        t = last_time;
         // The milliseconds, "SSS" before the final "Z".
         const size_t at = t.size() - 4;
         t[at] = static_cast<char>('0' + milli % 1000 / 100);
@@ -1561,7 +1563,7 @@ struct Converter::Impl {
 
     void process(Event& e) {
         derive(e);
-        const std::string time = event_time(e.sec, e.milli);
+        const std::string& time = event_time(e.sec, e.milli);
         join(e, time);
         SessionKey key{e.host, e.ses.value_or(kUnsetSession)};
         if (e.ses) {
