@@ -549,15 +549,35 @@ struct Limits {
 
 }  // namespace
 
+namespace {
+
+// hex::digit_value for every byte: one load a digit (PROCTITLE, PATH
+// names and argv are hex, hundreds of digits an event).
+constexpr auto kHexDigit = [] {
+    std::array<int8_t, 256> t{};
+    for (size_t c = 0; c < t.size(); ++c) t[c] = static_cast<int8_t>(hex::digit_value(static_cast<char>(c)));
+    return t;
+}();
+
+// Decodes s (even length) into out (s.size() / 2 bytes); false at a
+// byte that is not a hex digit.
+bool unhex_into(std::string_view s, char* out) {
+    const auto* in = reinterpret_cast<const uint8_t*>(s.data());
+    for (size_t i = 0, n = s.size() / 2; i < n; ++i) {
+        const int h = kHexDigit[in[2 * i]], l = kHexDigit[in[2 * i + 1]];
+        if ((h | l) < 0) return false;
+        out[i] = static_cast<char>(h << 4 | l);
+    }
+    return true;
+}
+
+}  // namespace
+
 std::optional<std::string> unhex(std::string_view s) {
     if (s.size() % 2) return std::nullopt;
     std::string out;
     out.resize(s.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i) {
-        const int h = hex::digit_value(s[2 * i]), l = hex::digit_value(s[2 * i + 1]);
-        if (h < 0 || l < 0) return std::nullopt;
-        out[i] = static_cast<char>(h << 4 | l);
-    }
+    if (!unhex_into(s, out.data())) return std::nullopt;
     return out;
 }
 
@@ -578,11 +598,7 @@ std::string_view decoded(std::string_view raw, std::string& scratch) {
     if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') return raw.substr(1, raw.size() - 2);
     if (raw.empty() || raw == "(null)" || raw == "?" || raw.size() % 2) return raw;
     scratch.resize(raw.size() / 2);
-    for (size_t i = 0; i < scratch.size(); ++i) {
-        const int h = hex::digit_value(raw[2 * i]), l = hex::digit_value(raw[2 * i + 1]);
-        if (h < 0 || l < 0) return raw;
-        scratch[i] = static_cast<char>(h << 4 | l);
-    }
+    if (!unhex_into(raw, scratch.data())) return raw;
     return scratch;
 }
 
