@@ -289,6 +289,13 @@ std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
 // The text is built in a buffer of its own: appending to a std::string a
 // piece at a time cost more than the rest of the writing.
 class Writer {
+    // Writer::plain for one byte.
+    static constexpr auto kPlainByte = [] {
+        std::array<bool, 256> t{};
+        for (size_t c = 0; c < t.size(); ++c) t[c] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        return t;
+    }();
+
 public:
     explicit Writer(size_t reserve) { grow(reserve); }
     // Starts a new event in the same buffer: its capacity stays.
@@ -467,7 +474,13 @@ public:
     static bool plain(std::string_view s) {
         const char* p = s.data();
         const size_t n = s.size();
-        if (n < 8) return swar::all_json_plain(tail(p, n));
+        if (n < 8) {
+            // Short (most names and values): a table load a byte costs
+            // less than assembling a word.
+            bool ok = true;
+            for (size_t i = 0; i < n; ++i) ok &= kPlainByte[static_cast<uint8_t>(p[i])];
+            return ok;
+        }
         // Whole words, the last one overlapping its predecessor: no tail.
         const char* const last = p + n - 8;
         for (; p < last; p += 8)
