@@ -567,8 +567,8 @@ namespace {
 // hex::digit_value for every byte: one load a digit (PROCTITLE, PATH
 // names and argv are hex, hundreds of digits an event).
 constexpr auto kHexDigit = [] {
-    std::array<int8_t, 256> t{};
-    for (size_t c = 0; c < t.size(); ++c) t[c] = static_cast<int8_t>(hex::digit_value(static_cast<char>(c)));
+    std::array<int16_t, 256> t{};
+    for (size_t c = 0; c < t.size(); ++c) t[c] = static_cast<int16_t>(hex::digit_value(static_cast<char>(c)));
     return t;
 }();
 
