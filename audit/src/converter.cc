@@ -66,9 +66,10 @@ constexpr size_t kMaxTrimmedHost = 128;
 struct Field {
     std::string_view name;
     std::string_view raw;
-    std::string_view interp;  // empty when equal to raw
-    uint32_t tag = 0;         // of the name: see name_tag
-    bool name_plain = false;  // known to need no JSON escaping (false: not known)
+    std::string_view interp;    // empty when equal to raw
+    uint32_t tag = 0;           // of the name: see name_tag
+    bool name_plain = false;    // known to need no JSON escaping (false: not known)
+    bool interp_plain = false;  // the same for interp
 
     Field(std::string_view n, std::string_view r) : name(n), raw(r), tag(name_tag(n)) {}
     void rename(std::string_view n) { name = n, tag = name_tag(n), name_plain = false; }
@@ -357,10 +358,11 @@ public:
         }
     }
     // "k":"v" (a record's field): one copy when both are plain.
-    // k_plain: the caller checked k already (a field's name is written
-    // twice, raw and interpreted, and checked once).
-    void member(std::string_view k, std::string_view v, bool k_plain = false) {
-        if ((k_plain || plain(k)) && plain(v)) {
+    // k_plain, v_plain: the caller checked k, v already (a field's name is
+    // checked once and written twice, raw and interpreted; a cached
+    // interpretation is checked once for every event it is written in).
+    void member(std::string_view k, std::string_view v, bool k_plain = false, bool v_plain = false) {
+        if ((k_plain || plain(k)) && (v_plain || plain(v))) {
             char* p = reserve(k.size() + v.size() + 6);
             char* const begin = p;
             if (!first_) *p++ = ',';
@@ -708,17 +710,24 @@ struct Converter::Impl {
 
     // The interpretation of a uid or gid, cached per host: the same answer
     // libauparse gives, without a name service lookup per field.
-    std::unordered_map<std::string, std::string> id_names;
+    // A cached interpretation, and whether it needs JSON escaping (checked
+    // once, written with every event that has the value).
+    struct Interp {
+        std::string text;
+        bool plain;
+        explicit Interp(std::string t) : text(std::move(t)), plain(Writer::plain(text)) {}
+    };
+    std::unordered_map<std::string, Interp> id_names;
     // `compute` gives the interpretation, empty when it equals the raw value.
     template <typename Compute>
-    const std::string& id_name(const std::string& host, int type, std::string_view raw, Compute&& compute) {
+    const Interp& id_name(const std::string& host, int type, std::string_view raw, Compute&& compute) {
         id_key.assign(host);
         id_key += '\0';
         id_key += static_cast<char>('0' + type);
         id_key += raw;
         auto it = id_names.find(id_key);
         if (it != id_names.end()) return it->second;
-        return id_names.emplace(id_key, compute()).first->second;
+        return id_names.emplace(id_key, Interp(compute())).first->second;
     }
     std::string id_key;  // reused: no allocation per lookup
 
@@ -819,7 +828,7 @@ struct Converter::Impl {
                         if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                             // libauparse gives such fields back as they are.
                         } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                            f.interp = id_name(host, ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
+                            f.interp = id_name(host, ft, f.raw, [&] { return legacy_interpretation(a, f.raw); }).text;
                         } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
                             f.interp =
                                 cached_interpretation(ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
@@ -891,7 +900,7 @@ struct Converter::Impl {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
     };
-    using Cache = std::unordered_map<std::string, std::string, Hash, std::equal_to<>>;
+    using Cache = std::unordered_map<std::string, Interp, Hash, std::equal_to<>>;
     Cache contextual;  // values up to kShortValue bytes
     // Longer values, up to kLongValue bytes: mostly PROCTITLE's hex, whose
     // decoding in libauparse costs thousands of instructions a field, and
@@ -900,8 +909,8 @@ struct Converter::Impl {
     Cache long_contextual;
     static constexpr size_t kShortValue = 64, kLongValue = 512;
     template <typename Compute>
-    static const std::string& contextual_interpretation(Cache& cache, int ft, const raw::Record& r,
-                                                        std::string_view raw, Compute&& compute) {
+    static const Interp& contextual_interpretation(Cache& cache, int ft, const raw::Record& r, std::string_view raw,
+                                                   Compute&& compute) {
         // Type, context, value: built on the stack (raw is at most
         // kLongValue bytes).
         char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + kLongValue];
@@ -919,7 +928,7 @@ struct Converter::Impl {
         const std::string_view k(key, n);
         auto it = cache.find(k);
         if (it != cache.end()) return it->second;
-        return cache.emplace(std::string(k), compute()).first->second;
+        return cache.emplace(std::string(k), Interp(compute())).first->second;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -981,11 +990,14 @@ struct Converter::Impl {
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                        f.interp = id_name(host, ft, f.raw, compute);
+                        const Interp& in = id_name(host, ft, f.raw, compute);
+                        f.interp = in.text, f.interp_plain = in.plain;
                     } else if (!enriched && f.raw.size() <= kShortValue) {
-                        f.interp = contextual_interpretation(contextual, ft, rr, f.raw, compute);
+                        const Interp& in = contextual_interpretation(contextual, ft, rr, f.raw, compute);
+                        f.interp = in.text, f.interp_plain = in.plain;
                     } else if (!enriched && f.raw.size() <= kLongValue) {
-                        f.interp = contextual_interpretation(long_contextual, ft, rr, f.raw, compute);
+                        const Interp& in = contextual_interpretation(long_contextual, ft, rr, f.raw, compute);
+                        f.interp = in.text, f.interp_plain = in.plain;
                     } else {
                         f.interp = e.own_nonempty(compute());
                     }
@@ -1389,7 +1401,7 @@ struct Converter::Impl {
                         w.open();
                         any = true;
                     }
-                    w.member(f.name, f.interp, f.name_plain);
+                    w.member(f.name, f.interp, f.name_plain, f.interp_plain);
                 }
                 if (any) w.close();
                 w.close();
