@@ -66,11 +66,13 @@ constexpr size_t kMaxTrimmedHost = 128;
 struct Field {
     std::string_view name;
     std::string_view raw;
-    std::string_view interp;  // empty when equal to raw
-    uint32_t tag = 0;         // of the name: see name_tag
+    std::string_view interp;    // empty when equal to raw
+    uint32_t tag = 0;           // of the name: see name_tag
+    bool name_plain = false;    // known to need no JSON escaping (false: not known)
+    bool interp_plain = false;  // the same for interp
 
     Field(std::string_view n, std::string_view r) : name(n), raw(r), tag(name_tag(n)) {}
-    void rename(std::string_view n) { name = n, tag = name_tag(n); }
+    void rename(std::string_view n) { name = n, tag = name_tag(n), name_plain = false; }
     // Length and four bytes of the name (first, second, middle, last; 0
     // only for the empty name): two names with different tags differ; equal
     // tags are compared byte by byte. Cheaper than a hash of every byte,
@@ -288,6 +290,13 @@ std::optional<Sockaddr> decode_sockaddr(std::string_view hexed) {
 // The text is built in a buffer of its own: appending to a std::string a
 // piece at a time cost more than the rest of the writing.
 class Writer {
+    // Writer::plain for one byte.
+    static constexpr auto kPlainByte = [] {
+        std::array<bool, 256> t{};
+        for (size_t c = 0; c < t.size(); ++c) t[c] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        return t;
+    }();
+
 public:
     explicit Writer(size_t reserve) { grow(reserve); }
     // Starts a new event in the same buffer: its capacity stays.
@@ -296,10 +305,19 @@ public:
     void close() { put('}'), first_ = false; }
     void open_array() { sep(), put('['), first_ = true; }
     void close_array() { put(']'), first_ = false; }
+    // A key the program writes (a literal): plain, so not checked.
+    template <size_t N>
+    void key(const char (&k)[N]) {
+        key_plain({k, N - 1});
+    }
+    void key_plain(std::string_view k) {
+        quoted_key(k);
+        first_ = true;
+    }
     void key(std::string_view k) {
         if (plain(k)) {
             // Most keys: one copy, no validation or escaping pass.
-            quoted(k, "\":");
+            quoted_key(k);
             first_ = true;
             return;
         }
@@ -315,7 +333,7 @@ public:
     }
     void str(std::string_view s, size_t max = SIZE_MAX) {
         if (s.size() <= max && plain(s)) {
-            quoted(s, "\"");
+            quoted_value(s);
             return;
         }
         sep();
@@ -340,8 +358,11 @@ public:
         }
     }
     // "k":"v" (a record's field): one copy when both are plain.
-    void member(std::string_view k, std::string_view v) {
-        if (plain(k) && plain(v)) {
+    // k_plain, v_plain: the caller checked k, v already (a field's name is
+    // checked once and written twice, raw and interpreted; a cached
+    // interpretation is checked once for every event it is written in).
+    void member(std::string_view k, std::string_view v, bool k_plain = false, bool v_plain = false) {
+        if ((k_plain || plain(k)) && (v_plain || plain(v))) {
             char* p = reserve(k.size() + v.size() + 6);
             char* const begin = p;
             if (!first_) *p++ = ',';
@@ -426,28 +447,50 @@ private:
             d[n - 1] = s[n - 1];
         }
     }
-    // [,]"s" then `closing`, for plain `s`.
-    void quoted(std::string_view s, std::string_view closing) {
-        char* p = reserve(s.size() + closing.size() + 2);
-        char* const begin = p;
+    // [,]"s": then [,]"s", for plain `s`.
+    void quoted_key(std::string_view s) {
+        char* p = quoted(s);
+        *p++ = ':';
+        len_ += static_cast<size_t>(p - (buf_.get() + len_));
+    }
+    void quoted_value(std::string_view s) {
+        char* p = quoted(s);
+        len_ += static_cast<size_t>(p - (buf_.get() + len_));
+    }
+    // Writes [,]"s" for plain `s` (room for one more byte) and returns
+    // where it ends; len_ is the caller's to advance.
+    char* quoted(std::string_view s) {
+        char* p = reserve(s.size() + 4);
         if (!first_) *p++ = ',';
         first_ = false;
         *p++ = '"';
         copy(p, s.data(), s.size());
         p += s.size();
-        copy(p, closing.data(), closing.size());
-        p += closing.size();
-        len_ += static_cast<size_t>(p - begin);
+        *p++ = '"';
+        return p;
     }
+
+public:
     // Text that goes into a JSON string as it is (printable ASCII, no quote
     // or backslash): the common case, copied without the escaping pass.
     static bool plain(std::string_view s) {
         const char* p = s.data();
-        const char* end = p + s.size();
-        for (; end - p >= 8; p += 8)
+        const size_t n = s.size();
+        if (n < 8) {
+            // Short (most names and values): a table load a byte costs
+            // less than assembling a word.
+            bool ok = true;
+            for (size_t i = 0; i < n; ++i) ok &= kPlainByte[static_cast<uint8_t>(p[i])];
+            return ok;
+        }
+        // Whole words, the last one overlapping its predecessor: no tail.
+        const char* const last = p + n - 8;
+        for (; p < last; p += 8)
             if (!swar::all_json_plain(swar::load8(p))) return false;
-        return swar::all_json_plain(tail(p, static_cast<size_t>(end - p)));
+        return swar::all_json_plain(swar::load8(last));
     }
+
+private:
     // Printable ASCII, quotes and backslashes included: escaped here.
     static bool printable(uint64_t w) {
         const uint64_t high = (w | (w + swar::kOnes)) & swar::kHigh;
@@ -455,10 +498,12 @@ private:
     }
     static bool printable(std::string_view s) {
         const char* p = s.data();
-        const char* end = p + s.size();
-        for (; end - p >= 8; p += 8)
+        const size_t n = s.size();
+        if (n < 8) return printable(tail(p, n));
+        const char* const last = p + n - 8;
+        for (; p < last; p += 8)
             if (!printable(swar::load8(p))) return false;
-        return printable(tail(p, static_cast<size_t>(end - p)));
+        return printable(swar::load8(last));
     }
     // The last n < 8 bytes in a word, the rest 'a' (plain and printable).
     static uint64_t tail(const char* p, size_t n) {
@@ -508,15 +553,35 @@ struct Limits {
 
 }  // namespace
 
+namespace {
+
+// hex::digit_value for every byte: one load a digit (PROCTITLE, PATH
+// names and argv are hex, hundreds of digits an event).
+constexpr auto kHexDigit = [] {
+    std::array<int16_t, 256> t{};
+    for (size_t c = 0; c < t.size(); ++c) t[c] = static_cast<int16_t>(hex::digit_value(static_cast<char>(c)));
+    return t;
+}();
+
+// Decodes s (even length) into out (s.size() / 2 bytes); false at a
+// byte that is not a hex digit.
+bool unhex_into(std::string_view s, char* out) {
+    const auto* in = reinterpret_cast<const uint8_t*>(s.data());
+    for (size_t i = 0, n = s.size() / 2; i < n; ++i) {
+        const int h = kHexDigit[in[2 * i]], l = kHexDigit[in[2 * i + 1]];
+        if ((h | l) < 0) return false;
+        out[i] = static_cast<char>(h << 4 | l);
+    }
+    return true;
+}
+
+}  // namespace
+
 std::optional<std::string> unhex(std::string_view s) {
     if (s.size() % 2) return std::nullopt;
     std::string out;
     out.resize(s.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i) {
-        const int h = hex::digit_value(s[2 * i]), l = hex::digit_value(s[2 * i + 1]);
-        if (h < 0 || l < 0) return std::nullopt;
-        out[i] = static_cast<char>(h << 4 | l);
-    }
+    if (!unhex_into(s, out.data())) return std::nullopt;
     return out;
 }
 
@@ -537,11 +602,7 @@ std::string_view decoded(std::string_view raw, std::string& scratch) {
     if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') return raw.substr(1, raw.size() - 2);
     if (raw.empty() || raw == "(null)" || raw == "?" || raw.size() % 2) return raw;
     scratch.resize(raw.size() / 2);
-    for (size_t i = 0; i < scratch.size(); ++i) {
-        const int h = hex::digit_value(raw[2 * i]), l = hex::digit_value(raw[2 * i + 1]);
-        if (h < 0 || l < 0) return raw;
-        scratch[i] = static_cast<char>(h << 4 | l);
-    }
+    if (!unhex_into(raw, scratch.data())) return raw;
     return scratch;
 }
 
@@ -638,17 +699,24 @@ struct Converter::Impl {
 
     // The interpretation of a uid or gid, cached per host: the same answer
     // libauparse gives, without a name service lookup per field.
-    std::unordered_map<std::string, std::string> id_names;
+    // A cached interpretation, and whether it needs JSON escaping (checked
+    // once, written with every event that has the value).
+    struct Interp {
+        std::string text;
+        bool plain;
+        explicit Interp(std::string t) : text(std::move(t)), plain(Writer::plain(text)) {}
+    };
+    std::unordered_map<std::string, Interp> id_names;
     // `compute` gives the interpretation, empty when it equals the raw value.
     template <typename Compute>
-    const std::string& id_name(const std::string& host, int type, std::string_view raw, Compute&& compute) {
+    const Interp& id_name(const std::string& host, int type, std::string_view raw, Compute&& compute) {
         id_key.assign(host);
         id_key += '\0';
         id_key += static_cast<char>('0' + type);
         id_key += raw;
         auto it = id_names.find(id_key);
         if (it != id_names.end()) return it->second;
-        return id_names.emplace(id_key, compute()).first->second;
+        return id_names.emplace(id_key, Interp(compute())).first->second;
     }
     std::string id_key;  // reused: no allocation per lookup
 
@@ -692,12 +760,14 @@ struct Converter::Impl {
     // Events come in bursts of the same second: its text is kept.
     time_t last_sec = -1;
     std::string last_time;
-    std::string event_time(time_t sec, unsigned milli) {
+    std::string time_text;  // event_time's answer: its memory is reused
+    const std::string& event_time(time_t sec, unsigned milli) {
         if (sec != last_sec) {
             last_time = iso_time(sec, 0);
             last_sec = sec;
         }
-        std::string t = last_time;
+        std::string& t = time_text;
+        t = last_time;
         // The milliseconds, "SSS" before the final "Z".
         const size_t at = t.size() - 4;
         t[at] = static_cast<char>('0' + milli % 1000 / 100);
@@ -747,7 +817,7 @@ struct Converter::Impl {
                         if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                             // libauparse gives such fields back as they are.
                         } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                            f.interp = id_name(host, ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
+                            f.interp = id_name(host, ft, f.raw, [&] { return legacy_interpretation(a, f.raw); }).text;
                         } else if (!enriched && context_free(ft) && f.raw.size() <= 64) {
                             f.interp =
                                 cached_interpretation(ft, f.raw, [&] { return legacy_interpretation(a, f.raw); });
@@ -771,6 +841,7 @@ struct Converter::Impl {
         std::string name;
         uint32_t tag;
         int type;
+        bool plain;  // Writer::plain(name)
     };
     struct Layout {
         std::vector<Known> known;  // in the order first seen
@@ -779,19 +850,32 @@ struct Converter::Impl {
         static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
     };
     std::unordered_map<int, Layout> layouts;
-    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val) {
-        if (rtype == kTrustedApp || name == "acct") return auparse_interp_adjust_type(rtype, name.data(), val);
+    // Also tells whether the name is plain (Writer::plain), remembered
+    // with its type: names repeat, their check need not.
+    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val,
+                          bool& plain) {
+        if (rtype == kTrustedApp || name == "acct") {
+            plain = Writer::plain(name);
+            return auparse_interp_adjust_type(rtype, name.data(), val);
+        }
         auto& known = layout.known;
-        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) return known[pos].type;
+        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) {
+            plain = known[pos].plain;
+            return known[pos].type;
+        }
         size_t h = Layout::slot(tag);
         for (; layout.slots[h] >= 0; h = (h + 1) % layout.slots.size()) {
             const Known& k = known[static_cast<size_t>(layout.slots[h])];
-            if (k.tag == tag && k.name == name) return k.type;
+            if (k.tag == tag && k.name == name) {
+                plain = k.plain;
+                return k.type;
+            }
         }
         const int ft = auparse_interp_adjust_type(rtype, name.data(), val);
+        plain = Writer::plain(name);
         if (known.size() < 256) {
             layout.slots[h] = static_cast<int16_t>(known.size());
-            known.push_back({std::string(name), tag, ft});
+            known.push_back({std::string(name), tag, ft, plain});
         }
         return ft;
     }
@@ -805,12 +889,20 @@ struct Converter::Impl {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
     };
-    std::unordered_map<std::string, std::string, Hash, std::equal_to<>> contextual;
+    using Cache = std::unordered_map<std::string, Interp, Hash, std::equal_to<>>;
+    Cache contextual;  // values up to kShortValue bytes
+    // Longer values, up to kLongValue bytes: mostly PROCTITLE's hex, whose
+    // decoding in libauparse costs thousands of instructions a field, and
+    // which repeats (the same few commands run again and again). Fewer
+    // entries: each is bigger.
+    Cache long_contextual;
+    static constexpr size_t kShortValue = 64, kLongValue = 512;
     template <typename Compute>
-    const std::string& contextual_interpretation(int ft, const raw::Record& r, std::string_view raw,
-                                                 Compute&& compute) {
-        // Type, context, value: built on the stack (raw is at most 64 bytes).
-        char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + 64];
+    static const Interp& contextual_interpretation(Cache& cache, int ft, const raw::Record& r, std::string_view raw,
+                                                   Compute&& compute) {
+        // Type, context, value: built on the stack (raw is at most
+        // kLongValue bytes).
+        char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + kLongValue];
         size_t n = 0;
         key[n++] = static_cast<char>(ft);
         const auto add = [&](const void* v, size_t size) {
@@ -821,11 +913,11 @@ struct Converter::Impl {
         add(&r.syscall, sizeof r.syscall);
         add(&r.a0, sizeof r.a0);
         add(&r.a1, sizeof r.a1);
-        add(raw.data(), std::min(raw.size(), size_t{64}));
+        add(raw.data(), std::min(raw.size(), kLongValue));
         const std::string_view k(key, n);
-        auto it = contextual.find(k);
-        if (it != contextual.end()) return it->second;
-        return contextual.emplace(std::string(k), compute()).first->second;
+        auto it = cache.find(k);
+        if (it != cache.end()) return it->second;
+        return cache.emplace(std::string(k), Interp(compute())).first->second;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -851,6 +943,10 @@ struct Converter::Impl {
         e.records.reserve(re.records.size());
         for (const raw::Record& rr : re.records) {
             Record r;
+            if (!spare_fields.empty()) {
+                r.fields = std::move(spare_fields.back());
+                spare_fields.pop_back();
+            }
             r.type = rr.type;
             const char* tn = audit_msg_type_to_name(rr.type);
             r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
@@ -870,15 +966,27 @@ struct Converter::Impl {
                 static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
                 if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
-                if (!ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
-                if (!(execve && name[0] == 'a' && name[1] != 'r')) {
-                    const int ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw);
+                const bool interpreted = !(execve && name[0] == 'a' && name[1] != 'r');
+                int ft = AUPARSE_TYPE_UNCLASSIFIED;
+                // Plain names (nearly all) are ASCII, and the writer need
+                // not check them again.
+                if (interpreted)
+                    ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw, f.name_plain);
+                else
+                    f.name_plain = Writer::plain(f.name);
+                if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
+                if (interpreted) {
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                        f.interp = id_name(host, ft, f.raw, compute);
-                    } else if (!enriched && f.raw.size() <= 64) {
-                        f.interp = contextual_interpretation(ft, rr, f.raw, compute);
+                        const Interp& in = id_name(host, ft, f.raw, compute);
+                        f.interp = in.text, f.interp_plain = in.plain;
+                    } else if (!enriched && f.raw.size() <= kShortValue) {
+                        const Interp& in = contextual_interpretation(contextual, ft, rr, f.raw, compute);
+                        f.interp = in.text, f.interp_plain = in.plain;
+                    } else if (!enriched && f.raw.size() <= kLongValue) {
+                        const Interp& in = contextual_interpretation(long_contextual, ft, rr, f.raw, compute);
+                        f.interp = in.text, f.interp_plain = in.plain;
                     } else {
                         f.interp = e.own_nonempty(compute());
                     }
@@ -1272,7 +1380,7 @@ struct Converter::Impl {
                 w.str(r.type_name);
                 w.key("fields");
                 w.open();
-                for (const Field& f : r.fields) w.member(f.name, f.raw);
+                for (const Field& f : r.fields) w.member(f.name, f.raw, f.name_plain);
                 w.close();
                 bool any = false;
                 for (const Field& f : r.fields) {
@@ -1282,7 +1390,7 @@ struct Converter::Impl {
                         w.open();
                         any = true;
                     }
-                    w.member(f.name, f.interp);
+                    w.member(f.name, f.interp, f.name_plain, f.interp_plain);
                 }
                 if (any) w.close();
                 w.close();
@@ -1380,7 +1488,7 @@ struct Converter::Impl {
         for (const int n : kNums) {
             if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(kSummaryNames_[n]);
+                    w.key_plain(kSummaryNames_[n]);
                     w.num(*v);
                 }
             }
@@ -1388,10 +1496,10 @@ struct Converter::Impl {
         for (const auto& [n, name_key] : kIds) {
             if (const Field* f = s.get(n)) {
                 if (auto v = number<uint64_t>(f->raw)) {
-                    w.key(kSummaryNames_[n]);
+                    w.key_plain(kSummaryNames_[n]);
                     w.num(*v);
                     if (!f->interp.empty()) {
-                        w.key(name_key);
+                        w.key_plain(name_key);
                         w.str(f->interp);
                     }
                 }
@@ -1423,7 +1531,7 @@ struct Converter::Impl {
         }
         for (const int n : kStrings) {
             if (const Field* f = s.get(n)) {
-                w.key(kSummaryNames_[n]);
+                w.key_plain(kSummaryNames_[n]);
                 // res= is "success"/"failed" once interpreted (raw 1/0 or words).
                 w.str(n == kRes ? value(f) : decoded(f->raw, scratch));
             }
@@ -1455,9 +1563,22 @@ struct Converter::Impl {
         }
         if (e.host.empty()) e.host = opts.default_host;
         bound_caches();
+        e.records.swap(spare_records);
         read_raw_records(re, e);
         process(e);
+        // The vectors' memory serves the next event (bounded: a huge event
+        // gives its memory back).
+        for (Record& r : e.records) {
+            if (spare_fields.size() < 64 && r.fields.capacity() <= 4096) {
+                r.fields.clear();
+                spare_fields.push_back(std::move(r.fields));
+            }
+        }
+        e.records.clear();
+        if (e.records.capacity() <= 1024) spare_records.swap(e.records);
     }
+    std::vector<Record> spare_records;             // empty, its capacity kept
+    std::vector<std::vector<Field>> spare_fields;  // empty, their capacity kept
 
     // The fields of an event point into the caches: they are emptied only
     // between events.
@@ -1467,11 +1588,12 @@ struct Converter::Impl {
         // Smaller: it also holds values seen once (pointers in a0-a3), and
         // memory is to stay flat (a few MB) whatever the log.
         if (contextual.size() >= 16384) contextual.clear();
+        if (long_contextual.size() >= 2048) long_contextual.clear();
     }
 
     void process(Event& e) {
         derive(e);
-        const std::string time = event_time(e.sec, e.milli);
+        const std::string& time = event_time(e.sec, e.milli);
         join(e, time);
         SessionKey key{e.host, e.ses.value_or(kUnsetSession)};
         if (e.ses) {

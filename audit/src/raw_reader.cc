@@ -264,7 +264,17 @@ time_t Reader::eoe_timeout() {
 }
 
 // parse_up_record, over one copy of the line.
-bool Reader::parse_record(std::string_view line, Record& r) const {
+int Reader::msg_type(const char* name) {
+    const std::string_view n(name);
+    for (const auto& [known, type] : types_)
+        if (known == n) return type;
+    const int type = audit_name_to_msg_type(name);
+    // Bounded: the names are the log's (any text after "type=").
+    if (types_.size() < 64) types_.emplace_back(n, type);
+    return type;
+}
+
+bool Reader::parse_record(std::string_view line, Record& r) {
     r.text.assign(line.begin(), line.end());
     r.text.push_back(0);
     char* rec = r.text.data();
@@ -344,7 +354,7 @@ bool Reader::parse_record(std::string_view line, Record& r) const {
             if (cnt == 1 && std::strcmp(name, "node") == 0) {
                 offset = 1;
             } else if (cnt == 1 + offset && std::strcmp(name, "type") == 0) {
-                r.type = audit_name_to_msg_type(val);
+                r.type = msg_type(val);
             } else if ((cnt == 2 + offset || cnt == 11 + offset) && std::strcmp(name, "arch") == 0) {
                 bool err = false;
                 const unsigned long v = to_ulong(val, 16, err);

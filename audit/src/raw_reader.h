@@ -88,7 +88,8 @@ private:
     void check_events(time_t sec);
     void terminate_all();
     bool next_line(std::string_view& line);
-    bool parse_record(std::string_view line, Record& r) const;
+    bool parse_record(std::string_view line, Record& r);
+    int msg_type(const char* name);
     Record take();
     void deliver(Slot& s);
 
@@ -102,6 +103,9 @@ private:
     Slot* current_ = nullptr;    // the event being given: emptied on the next call
     std::vector<Record> spare_;  // records of given events, their buffers kept
     std::unique_ptr<LastStamp> last_stamp_;
+    // audit_name_to_msg_type's answers: a log has a few dozen record types,
+    // and libaudit compares the name with every type it knows.
+    std::vector<std::pair<std::string, int>> types_;
 };
 
 }  // namespace tlog::audit::raw
