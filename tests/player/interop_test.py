@@ -8,6 +8,7 @@ import sys
 import time
 
 from tlogtest.player import Script, Tmux, fail, tmpdir
+from tlogtest.terminal import under_script
 
 TLOG_PLAY = os.environ["TLOG_PLAY"]
 
@@ -45,8 +46,9 @@ def test_debian_recording():
 
 def debian_play(d, log):
     ts = os.path.join(d, "typescript")
-    subprocess.run(["script", "-qec", "tlog-play -i %s" % log, ts], check=True, stdout=subprocess.DEVNULL,
-                   stdin=subprocess.DEVNULL, timeout=30)
+    status, _ = under_script("tlog-play -i %s" % log, ts, timeout=120)
+    if status != 0:
+        fail("Debian tlog-play -i %s: exit %d" % (log, status))
     return open(ts, "rb").read()
 
 

@@ -20,6 +20,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tlogtest.terminal import under_script
+
 TLOG_SERVER = os.environ["TLOG_SERVER"]
 TLOG_REC = os.environ["TLOG_REC"]
 
@@ -130,20 +132,12 @@ def play(args):
     """Debian's tlog-play under a pty (it needs a terminal); its output.
     -g end plays without the recorded delays: the same bytes, and no
     dependence on how fast a loaded machine recorded.
-    script's standard input is a pipe kept open and silent: at its end
-    script sends an EOF to the pty, and Debian's tlog-play, when that comes
-    before it set up the terminal, spins on it and never finishes."""
+    script's input is kept open and silent (tlogtest.terminal.under_script)."""
     args = args + ["-g", "end"]
-    silent, keep_open = os.pipe()
-    try:
-        r = subprocess.run(["script", "-qec", " ".join(args), "/dev/null"], stdin=silent, capture_output=True,
-                           timeout=120)
-    finally:
-        os.close(silent)
-        os.close(keep_open)
-    if r.returncode != 0:
-        fail("%s failed (%d): %r" % (" ".join(args), r.returncode, r.stdout[-300:]))
-    return r.stdout
+    status, out = under_script(" ".join(args))
+    if status != 0:
+        fail("%s failed (%d): %r" % (" ".join(args), status, out[-300:]))
+    return out
 
 
 def check_config_errors(d):

@@ -151,6 +151,21 @@ def debian_play(args):
     return st, p.out
 
 
+def under_script(command, typescript="/dev/null", timeout=120):
+    """Runs a shell command line on script(1)'s pty: (status, output).
+    script's standard input is a pipe kept open and silent: at its end
+    script sends an EOF to the pty, and Debian's tlog-play, when that comes
+    before it set up the terminal, spins on it and never finishes."""
+    silent, keep_open = os.pipe()
+    try:
+        r = subprocess.run(["script", "-qec", command, typescript], stdin=silent, capture_output=True,
+                           timeout=timeout)
+    finally:
+        os.close(silent)
+        os.close(keep_open)
+    return r.returncode, r.stdout
+
+
 def messages(path):
     with open(path, "rb") as f:
         return [json.loads(l) for l in f.read().splitlines() if l.strip()]
