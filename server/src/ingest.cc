@@ -128,15 +128,22 @@ CheckedBody check_bulk(std::string_view body) {
     return c;
 }
 
-IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t received_ms) {
+namespace {
+
+// One request's checked lines stored in one transaction; `add` stores one
+// and says whether it was new. The items are copied: a transient storage
+// failure runs it again.
+template <class Entries, class Add>
+IngestReport store_in_one_transaction(Store& store, const std::vector<LineResult>& items, uint64_t failed,
+                                      const Entries& entries, Add add) {
     IngestReport r;
-    r.items = checked.items;  // copied: a transient storage failure runs it again
-    r.failed = checked.failed;
+    r.items = items;
+    r.failed = failed;
     store.begin();
     try {
-        for (const auto& m : checked.messages) {
-            auto& item = r.items[m.item];
-            if (store.add(m.meta, m.json, received_ms) == AddResult::Created) {
+        for (const auto& e : entries) {
+            auto& item = r.items[e.item];
+            if (add(e) == AddResult::Created) {
                 item.status = 201;
                 ++r.created;
             } else {
@@ -150,6 +157,13 @@ IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t re
         throw;
     }
     return r;
+}
+
+}  // namespace
+
+IngestReport store_checked(Store& store, const CheckedBody& checked, uint64_t received_ms) {
+    return store_in_one_transaction(store, checked.items, checked.failed, checked.messages,
+                                    [&](const auto& m) { return store.add(m.meta, m.json, received_ms); });
 }
 
 CheckedAudit check_audit_lines(std::string_view body) {
@@ -176,27 +190,8 @@ CheckedAudit check_audit_lines(std::string_view body) {
 }
 
 IngestReport store_checked_audit(Store& store, const CheckedAudit& checked) {
-    IngestReport r;
-    r.items = checked.items;
-    r.failed = checked.failed;
-    store.begin();
-    try {
-        for (const auto& e : checked.events) {
-            auto& item = r.items[e.item];
-            if (store.add_audit(e.meta, e.json) == AddResult::Created) {
-                item.status = 201;
-                ++r.created;
-            } else {
-                item.status = 200;
-                ++r.duplicates;
-            }
-        }
-        store.commit();
-    } catch (...) {
-        store.rollback();
-        throw;
-    }
-    return r;
+    return store_in_one_transaction(store, checked.items, checked.failed, checked.events,
+                                    [&](const auto& e) { return store.add_audit(e.meta, e.json); });
 }
 
 IngestReport ingest_audit_lines(Store& store, std::string_view body) {
