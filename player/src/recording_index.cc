@@ -6,6 +6,7 @@
 #include "decode_stage.h"
 #include "event_batch.h"
 #include "serial.h"
+#include "tlog/play/keyframe_policy.h"
 #include "tlog/play/line_source.h"
 #include "tlog/play/term_model.h"
 #include "tlog/recording_select.h"
@@ -35,21 +36,18 @@ public:
     void line_start(const LineMark& m) override {
         // A keyframe before this message when enough has been played since
         // the last one, and the stream is between escape sequences.
-        if (first_ || ((model_.fed() - last_kf_bytes_ >= opts_.every_bytes ||
-                        summary_.last_pos() - last_kf_ms_ >= opts_.every_ms) &&
-                       model_.at_ground())) {
+        if (policy_.due(model_, summary_.last_pos())) {
+            bool first = policy_.first();
             Keyframe k;
-            k.time_ms = first_ ? 0 : summary_.last_pos();
+            k.time_ms = first ? 0 : summary_.last_pos();
             k.offset = m.offset;
             k.line = m.line_no - 1;
             k.msg_id = m.next_id;
             k.out_bytes = model_.fed();
             k.snap = model_.snapshot();
             idx_.keyframes.push_back(std::move(k));
-            last_kf_bytes_ = model_.fed();
-            last_kf_ms_ = summary_.last_pos();
-            bool reached = !first_ && opts_.until_ms && idx_.keyframes.back().time_ms >= opts_.until_ms;
-            first_ = false;
+            policy_.taken(model_, summary_.last_pos());
+            bool reached = !first && opts_.until_ms && idx_.keyframes.back().time_ms >= opts_.until_ms;
             if (reached) throw ReachedUntil{};
         }
         if (opts_.cancelled && opts_.cancelled()) throw IndexCancelled();
@@ -87,9 +85,8 @@ private:
     const IndexOptions& opts_;
     SummarySink summary_{idx_.summary};
     TermModel model_;
-    uint64_t last_kf_bytes_ = 0, last_kf_ms_ = 0;
+    KeyframePolicy policy_{opts_.every_bytes, opts_.every_ms};
     uint64_t progress_at_ = 0;
-    bool first_ = true;
 };
 
 }  // namespace

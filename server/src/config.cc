@@ -12,6 +12,16 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
     // object, at most 1 MiB, errors naming the file, line and column).
     auto v = settings::read_layer_file(path);
     for (const auto& [key, val] : v.members()) {
+        if (key == "integrity_keys" && val.is_array()) {
+            c.integrity_keys.clear();
+            for (const auto& k : val.items()) {
+                if (!k.is_string() || k.as_string().empty()) {
+                    throw InputError({path, k.line, k.column, key}, "expected an array of key file names");
+                }
+                c.integrity_keys.push_back(k.as_string());
+            }
+            continue;
+        }
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
         }

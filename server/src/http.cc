@@ -19,9 +19,11 @@
 #include <tuple>
 #include <vector>
 
+#include "index_http.h"
 #include "tlog/error.h"
 #include "tlog/hex.h"
 #include "tlog/json.h"
+#include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/store.h"
 
@@ -81,6 +83,12 @@ uint64_t time_param(const std::string& name, const std::string& v) {
     return static_cast<uint64_t>(*d * 1000.0);
 }
 
+// The index's filters (index_http.cc).
+void index_filters(const httplib::Request& req, SessionQuery& q) {
+    if (req.has_param("integrity")) q.integrity = integrity_filter(req.get_param_value("integrity"));
+    if (req.has_param("text")) q.text = req.get_param_value("text");
+}
+
 json::Value session_json(const Session& s) {
     auto o = json::Value::make_object();
     o.set("rec", json::Value::make_string(s.rec));
@@ -95,6 +103,7 @@ json::Value session_json(const Session& s) {
     o.set("messages", json::Value::make_uint(s.messages));
     o.set("bytes", json::Value::make_uint(s.bytes));
     o.set("gaps", json::Value::make_uint(s.gaps));
+    o.set("integrity", integrity_json(s));
     return o;
 }
 
@@ -273,7 +282,7 @@ struct RouteDef {
 
 class Routes {
 public:
-    explicit Routes(Store& store) : store_(store) {}
+    explicit Routes(Store& store, Indexer* indexer = nullptr) : store_(store), indexer_(indexer) {}
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -358,6 +367,7 @@ private:
         const auto checked = check_json_lines(req.body);
         auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
         metrics_.ingest(r, req.body.size());
+        if (indexer_ != nullptr && r.created > 0) indexer_->wake();
         res.status = r.failed == 0 ? 200 : 400;
         res.set_content(native_response(r), json_type);
     }
@@ -368,6 +378,7 @@ private:
         const auto checked = check_bulk(req.body);
         auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
         metrics_.ingest(r, req.body.size());
+        if (indexer_ != nullptr && r.created > 0) indexer_->wake();
         // As Elasticsearch: the request succeeded; items say which failed.
         res.set_content(bulk_response(r, index), json_type);
     }
@@ -459,6 +470,7 @@ private:
         if (req.has_param("cursor")) {
             read_cursor(req.get_param_value("cursor"), q);
         }
+        index_filters(req, q);
         auto rows = locked([&] { return store_.sessions(q); });
         auto o = json::Value::make_object();
         auto arr = json::Value::make_array();
@@ -499,7 +511,48 @@ private:
         res.set_content(out, json_type);
     }
 
+    void at(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        if (req.has_param("t") == req.has_param("pos")) {
+            throw InputError({"", 0, 0, "t"}, "give the position as t or pos (milliseconds from the start)");
+        }
+        uint64_t pos = uint_param(req, req.has_param("t") ? "t" : "pos", 0);
+        size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        auto r = locked([&] {
+            if (host.empty()) host = store_.host_of(rec);
+            return host.empty() ? std::nullopt : seek(store_, host, rec, pos, limit);
+        });
+        if (host.empty()) {
+            reply_error(res, 404, "no recording " + json::quote(rec));
+            return;
+        }
+        if (!r) {
+            reply_error(res, 409, "recording " + json::quote(rec) + " is not indexed yet");
+            return;
+        }
+        res.set_content(seek_ndjson(*r, host, rec, pos), "application/x-ndjson");
+    }
+
+    void text(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        std::string q = req.has_param("q") ? req.get_param_value("q") : "";
+        if (q.empty()) throw InputError({"", 0, 0, "q"}, "missing: the text to find");
+        size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 1000), 1, 10000);
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        auto hits = locked([&] {
+            if (host.empty()) host = store_.host_of(rec);
+            return host.empty() ? std::vector<ScreenTextRow>() : store_.text_hits(host, rec, q, limit);
+        });
+        if (host.empty()) {
+            reply_error(res, 404, "no recording " + json::quote(rec));
+            return;
+        }
+        res.set_content(text_hits_json(hits, host, rec, limit), json_type);
+    }
+
     Store& store_;
+    Indexer* indexer_;
     std::mutex mu_;
     Metrics metrics_;
 };
@@ -516,6 +569,8 @@ const std::vector<RouteDef>& Routes::table() {
         {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
         {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
+        {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at},
+        {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text},
         {"GET", "/_search", "/_search", &Routes::es_search},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
         {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
@@ -574,7 +629,13 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     // (40 ms on Linux), which capped a shipper's connection at about 25
     // requests a second (bench/README.md, "server").
     srv.set_tcp_nodelay(true);
-    Routes routes(store);
+    // The indexer on a connection of its own: it reads while ingest writes.
+    IndexConfig icfg;
+    icfg.key_files = c.integrity_keys;
+    Indexer indexer(open_store(c.database), icfg);
+    indexer.start();
+    indexer.wake();  // what was stored before this start
+    Routes routes(store, &indexer);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

@@ -111,8 +111,54 @@ CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms)
 CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 )sql",
+    // 4: the index (index.cc), as in SQLite.
+    R"sql(
+CREATE TABLE IF NOT EXISTS session_index (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    verdict TEXT COLLATE "C" NOT NULL,
+    label TEXT NOT NULL,
+    first_bad_id BIGINT NOT NULL,
+    indexed_through BIGINT NOT NULL,
+    seen_messages BIGINT NOT NULL,
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX IF NOT EXISTS session_index_by_verdict ON session_index (verdict);
+CREATE TABLE IF NOT EXISTS keyframes (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    pos_ms BIGINT NOT NULL,
+    msg_id BIGINT NOT NULL,
+    snap_size BIGINT NOT NULL,
+    snap_zstd BYTEA NOT NULL,
+    baseline BYTEA NOT NULL,
+    PRIMARY KEY (host, rec, msg_id)
+);
+ALTER TABLE keyframes ALTER COLUMN snap_zstd SET STORAGE EXTERNAL;
+CREATE INDEX IF NOT EXISTS keyframes_by_pos ON keyframes (host, rec, pos_ms, msg_id);
+CREATE TABLE IF NOT EXISTS screen_text (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    msg_id BIGINT NOT NULL,
+    pos_ms BIGINT NOT NULL,
+    "row" INTEGER NOT NULL,
+    text TEXT COLLATE "C" NOT NULL,
+    seq BIGSERIAL
+);
+CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (host, rec, msg_id);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
+
+// The index's part of the sessions query (index.cc): its columns, and the
+// filters integrity ($9) and text ($10).
+#define PG_INDEX_COLUMNS                                                                   \
+    "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
+    "coalesce(i.indexed_through, 0)"
+#define PG_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
+#define PG_INDEX_FILTERS                                                                               \
+    "AND ($9::text = '' OR coalesce(i.verdict, 'pending') = $9::text) AND ($10::text = '' OR EXISTS (" \
+    "SELECT 1 FROM screen_text t WHERE t.host = s.host AND t.rec = s.rec AND strpos(t.text, $10::text) > 0)) "
 
 // pg_advisory_xact_lock's key for migrations: "tlog-srv" as a big-endian
 // integer, unlikely to be another application's.
@@ -214,6 +260,17 @@ public:
     uint64_t message_count(const std::string& rec) override;
     std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                          size_t limit) override;
+    std::vector<IndexTodo> index_todo(size_t limit) override;
+    std::optional<IndexState> index_state(const std::string& host, const std::string& rec) override;
+    void save_index(const IndexState& st, const std::vector<StoredKeyframe>& keyframes,
+                    const std::vector<ScreenTextRow>& rows, uint64_t redo_from) override;
+    std::optional<StoredKeyframe> keyframe_at(const std::string& host, const std::string& rec,
+                                              uint64_t pos_ms) override;
+    std::vector<ScreenTextRow> text_hits(const std::string& host, const std::string& rec, const std::string& text,
+                                         size_t limit) override;
+    bool try_lock_index(const std::string& host, const std::string& rec) override;
+    void unlock_index(const std::string& host, const std::string& rec) override;
+    std::string host_of(const std::string& rec) override;
 
 protected:
     void begin_transaction() override {
@@ -371,7 +428,7 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 10> statements = {{
+    const std::array<std::pair<const char*, const char*>, 20> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
@@ -386,11 +443,46 @@ void PgStore::prepare_all() {
          "end_ms = GREATEST(sessions.end_ms, EXCLUDED.end_ms), "
          "messages = sessions.messages + EXCLUDED.messages, bytes = sessions.bytes + EXCLUDED.bytes"},
         {"sessions",
-         "SELECT host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, bytes "
-         "FROM sessions WHERE ($1::text = '' OR \"user\" = $1::text) AND ($2::text = '' OR host = $2::text) "
+         "SELECT s.host, s.rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, "
+         "bytes, " PG_INDEX_COLUMNS " FROM sessions s " PG_INDEX_JOIN
+         "WHERE ($1::text = '' OR \"user\" = $1::text) AND ($2::text = '' OR s.host = $2::text) "
          "AND ($3::bigint IS NULL OR end_ms >= $3::bigint) AND ($4::bigint IS NULL OR start_ms <= $4::bigint) "
-         "AND ($5::bigint IS NULL OR (start_ms, host, rec) > ($5::bigint, $6::text, $7::text)) "
-         "ORDER BY start_ms, host, rec LIMIT $8::bigint"},
+         "AND ($5::bigint IS NULL OR (start_ms, s.host, s.rec) > ($5::bigint, $6::text, $7::text)) " PG_INDEX_FILTERS
+         "ORDER BY start_ms, s.host, s.rec LIMIT $8::bigint"},
+        // The index (index.cc). Its lock: the two-key form, first key
+        // "tlog" + 1, apart from the recordings' locks (the indexer never
+        // waits for a writer) and session-scoped: held across the
+        // indexer's reads and its save.
+        {"try_lock_index", "SELECT pg_try_advisory_lock(1953261416, hashtext($1::text || E'\\n' || $2::text))"},
+        {"unlock_index", "SELECT pg_advisory_unlock(1953261416, hashtext($1::text || E'\\n' || $2::text))"},
+        {"index_todo",
+         "SELECT s.host, s.rec, s.messages FROM sessions s " PG_INDEX_JOIN
+         "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT $1::bigint"},
+        {"index_state",
+         "SELECT verdict, label, first_bad_id, indexed_through FROM session_index WHERE host = $1::text "
+         "AND rec = $2::text"},
+        {"save_index_state",
+         "INSERT INTO session_index (host, rec, verdict, label, first_bad_id, indexed_through, seen_messages) "
+         "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bigint) "
+         "ON CONFLICT (host, rec) DO UPDATE SET "
+         "verdict = EXCLUDED.verdict, label = EXCLUDED.label, first_bad_id = EXCLUDED.first_bad_id, "
+         "indexed_through = EXCLUDED.indexed_through, seen_messages = EXCLUDED.seen_messages"},
+        {"save_keyframe",
+         "INSERT INTO keyframes (host, rec, pos_ms, msg_id, snap_size, snap_zstd, baseline) VALUES ($1::text, "
+         "$2::text, $3::bigint, $4::bigint, $5::bigint, $6::bytea, $7::bytea) ON CONFLICT (host, rec, msg_id) DO "
+         "UPDATE SET pos_ms = EXCLUDED.pos_ms, snap_size = EXCLUDED.snap_size, snap_zstd = EXCLUDED.snap_zstd, "
+         "baseline = EXCLUDED.baseline"},
+        {"save_text",
+         "INSERT INTO screen_text (host, rec, msg_id, pos_ms, \"row\", text) VALUES ($1::text, $2::text, $3::bigint, "
+         "$4::bigint, $5::integer, $6::text)"},
+        {"keyframe_at",
+         "SELECT pos_ms, msg_id, snap_size, snap_zstd, baseline FROM keyframes WHERE host = $1::text AND rec = "
+         "$2::text "
+         "AND pos_ms <= $3::bigint ORDER BY pos_ms DESC, msg_id DESC LIMIT 1"},
+        {"text_hits",
+         "SELECT msg_id, pos_ms, \"row\", text FROM screen_text WHERE host = $1::text AND rec = $2::text "
+         "AND strpos(text, $3::text) > 0 ORDER BY msg_id, seq LIMIT $4::bigint"},
+        {"host_of", "SELECT host FROM sessions WHERE rec = $1::text ORDER BY host LIMIT 1"},
         {"messages",
          "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text AND id > $2::bigint "
          "AND ($3::text = '' OR host = $3::text) ORDER BY id, host LIMIT $4::bigint"},
@@ -544,6 +636,7 @@ std::vector<Session> PgStore::sessions(const SessionQuery& q) {
         p.opt_u64(std::nullopt).text("").text("");
     }
     p.u64(q.limit);
+    p.text(q.integrity).text(q.text);
     auto r = read("sessions", p, 0, "listing sessions");
     std::vector<Session> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -561,6 +654,10 @@ std::vector<Session> PgStore::sessions(const SessionQuery& q) {
         x.messages = text_u64(s, i, 9);
         x.bytes = text_u64(s, i, 10);
         x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
+        x.integrity = text_str(s, i, 11);
+        x.integrity_label = text_str(s, i, 12);
+        x.first_bad_id = text_u64(s, i, 13);
+        x.indexed_through = text_u64(s, i, 14);
         out.push_back(std::move(x));
     }
     return out;
@@ -621,6 +718,118 @@ std::vector<AuditEvent> PgStore::audit_events(const std::string& rec, const std:
         out.push_back(std::move(e));
     }
     return out;
+}
+
+std::vector<IndexTodo> PgStore::index_todo(size_t limit) {
+    Params p;
+    p.u64(limit);
+    auto r = read("index_todo", p, 0, "listing sessions to index");
+    std::vector<IndexTodo> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        out.push_back({text_str(r.get(), i, 0), text_str(r.get(), i, 1), text_u64(r.get(), i, 2)});
+    }
+    return out;
+}
+
+std::optional<IndexState> PgStore::index_state(const std::string& host, const std::string& rec) {
+    Params p;
+    p.text(host).text(rec);
+    auto r = read("index_state", p, 0, "reading the index state");
+    if (PQntuples(r.get()) == 0) {
+        return std::nullopt;
+    }
+    return IndexState{
+        host, rec, text_str(r.get(), 0, 0), text_str(r.get(), 0, 1), text_u64(r.get(), 0, 2), text_u64(r.get(), 0, 3)};
+}
+
+void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>& keyframes,
+                         const std::vector<ScreenTextRow>& rows, uint64_t redo_from) {
+    begin_transaction();
+    try {
+        if (redo_from != 0) {
+            for (const char* sql : {"DELETE FROM keyframes WHERE host = $1::text AND rec = $2::text AND msg_id > "
+                                    "$3::bigint",
+                                    "DELETE FROM screen_text WHERE host = $1::text AND rec = $2::text AND msg_id >= "
+                                    "$3::bigint"}) {
+                Params p;
+                p.text(x.host).text(x.rec).u64(redo_from);
+                check(PQexecParams(conn_.get(), sql, p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+                      PGRES_COMMAND_OK, "replacing the index");
+            }
+        }
+        Params p;
+        p.text(x.host).text(x.rec).text(x.verdict).text(x.label).u64(x.first_bad_id).u64(x.indexed_through);
+        p.u64(x.seen_messages);
+        run("save_index_state", p, PGRES_COMMAND_OK, 0, "saving the index state");
+        for (const auto& k : keyframes) {
+            Params q;
+            std::string packed(zstd_pack(k.snapshot));
+            q.text(x.host)
+                .text(x.rec)
+                .u64(k.pos_ms)
+                .u64(k.msg_id)
+                .u64(k.snapshot.size())
+                .binary(packed)
+                .binary(k.baseline);
+            run("save_keyframe", q, PGRES_COMMAND_OK, 0, "saving a keyframe");
+        }
+        for (const auto& t : rows) {
+            Params q;
+            q.text(x.host).text(x.rec).u64(t.msg_id).u64(t.pos_ms).text(std::to_string(t.row)).text(t.text);
+            run("save_text", q, PGRES_COMMAND_OK, 0, "saving screen text");
+        }
+        commit_transaction();
+    } catch (...) {
+        rollback_transaction();
+        throw;
+    }
+}
+
+std::optional<StoredKeyframe> PgStore::keyframe_at(const std::string& host, const std::string& rec, uint64_t pos_ms) {
+    Params p;
+    p.text(host).text(rec).u64(pos_ms);
+    auto res = read("keyframe_at", p, 1, "reading a keyframe");
+    const auto* r = res.get();
+    if (PQntuples(r) == 0) {
+        return std::nullopt;
+    }
+    return StoredKeyframe{
+        binary_u64(r, 0, 0), binary_u64(r, 0, 1),
+        zstd_unpack(PQgetvalue(r, 0, 3), static_cast<size_t>(PQgetlength(r, 0, 3)), binary_u64(r, 0, 2), name()),
+        text_str(r, 0, 4)};
+}
+
+std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std::string& rec, const std::string& text,
+                                              size_t limit) {
+    Params p;
+    p.text(host).text(rec).text(text).u64(limit);
+    auto r = read("text_hits", p, 0, "searching screen text");
+    std::vector<ScreenTextRow> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        out.push_back({text_u64(r.get(), i, 0), text_u64(r.get(), i, 1), static_cast<int>(text_u64(r.get(), i, 2)),
+                       text_str(r.get(), i, 3)});
+    }
+    return out;
+}
+
+bool PgStore::try_lock_index(const std::string& host, const std::string& rec) {
+    Params p;
+    p.text(host).text(rec);
+    auto r = read("try_lock_index", p, 0, "locking a session to index");
+    return PQntuples(r.get()) == 1 && std::strcmp(PQgetvalue(r.get(), 0, 0), "t") == 0;
+}
+
+void PgStore::unlock_index(const std::string& host, const std::string& rec) {
+    Params p;
+    p.text(host).text(rec);
+    read("unlock_index", p, 0, "unlocking a session indexed");
+}
+
+std::string PgStore::host_of(const std::string& rec) {
+    Params p;
+    p.text(rec);
+    auto r = read("host_of", p, 0, "finding a recording's host");
+    return PQntuples(r.get()) > 0 ? text_str(r.get(), 0, 0) : std::string();
 }
 
 }  // namespace

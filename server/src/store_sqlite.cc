@@ -92,6 +92,41 @@ CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms)
 CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 )sql",
+    // 4: the index (index.cc): each session's integrity verdict and how
+    // far it is indexed, its keyframes, the rows of text its screen showed.
+    R"sql(
+CREATE TABLE IF NOT EXISTS session_index (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    label TEXT NOT NULL,
+    first_bad_id INTEGER NOT NULL,
+    indexed_through INTEGER NOT NULL,
+    seen_messages INTEGER NOT NULL,  -- the session's messages when last looked at
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX IF NOT EXISTS session_index_by_verdict ON session_index (verdict);
+CREATE TABLE IF NOT EXISTS keyframes (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    pos_ms INTEGER NOT NULL,
+    msg_id INTEGER NOT NULL,
+    snap_size INTEGER NOT NULL,
+    snap_zstd BLOB NOT NULL,
+    baseline BLOB NOT NULL,  -- the screen text's rendering state (RowChanges::save)
+    PRIMARY KEY (host, rec, msg_id)
+);
+CREATE INDEX IF NOT EXISTS keyframes_by_pos ON keyframes (host, rec, pos_ms, msg_id);
+CREATE TABLE IF NOT EXISTS screen_text (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    msg_id INTEGER NOT NULL,
+    pos_ms INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (host, rec, msg_id);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -111,6 +146,16 @@ std::string col_text(sqlite3_stmt* s, int i) {
     return p != nullptr ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i)) : std::string();
 }
 
+// The index's part of the sessions query (index.cc): its columns, and the
+// filters integrity (?9) and text (?10).
+#define SQLITE_INDEX_COLUMNS                                                               \
+    "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
+    "coalesce(i.indexed_through, 0)"
+#define SQLITE_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
+#define SQLITE_INDEX_FILTERS                                                                       \
+    "AND (?9 = '' OR coalesce(i.verdict, 'pending') = ?9) AND (?10 = '' OR EXISTS (SELECT 1 FROM " \
+    "screen_text t WHERE t.host = s.host AND t.rec = s.rec AND instr(t.text, ?10) > 0)) "
+
 class SqliteStore final : public Store {
 public:
     explicit SqliteStore(const std::string& path);
@@ -123,6 +168,17 @@ public:
     uint64_t message_count(const std::string& rec) override;
     std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                          size_t limit) override;
+    std::vector<IndexTodo> index_todo(size_t limit) override;
+    std::optional<IndexState> index_state(const std::string& host, const std::string& rec) override;
+    void save_index(const IndexState& st, const std::vector<StoredKeyframe>& keyframes,
+                    const std::vector<ScreenTextRow>& rows, uint64_t redo_from) override;
+    std::optional<StoredKeyframe> keyframe_at(const std::string& host, const std::string& rec,
+                                              uint64_t pos_ms) override;
+    std::vector<ScreenTextRow> text_hits(const std::string& host, const std::string& rec, const std::string& text,
+                                         size_t limit) override;
+    bool try_lock_index(const std::string& /*host*/, const std::string& /*rec*/) override { return true; }
+    void unlock_index(const std::string& /*host*/, const std::string& /*rec*/) override {}
+    std::string host_of(const std::string& rec) override;
 
 protected:
     // BEGIN IMMEDIATE: the write lock up front, so a second writer on the
@@ -261,10 +317,11 @@ void SqliteStore::merge_session(const Session& d) {
 
 std::vector<Session> SqliteStore::sessions(const SessionQuery& q) {
     auto st = prepare(
-        "SELECT host, rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, bytes FROM sessions "
-        "WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR host = ?2) AND (?3 IS NULL OR end_ms >= ?3) "
-        "AND (?4 IS NULL OR start_ms <= ?4) AND (?5 IS NULL OR (start_ms, host, rec) > (?5, ?6, ?7)) "
-        "ORDER BY start_ms, host, rec LIMIT ?8");
+        "SELECT s.host, s.rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, "
+        "bytes, " SQLITE_INDEX_COLUMNS " FROM sessions s " SQLITE_INDEX_JOIN
+        "WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR s.host = ?2) AND (?3 IS NULL OR end_ms >= ?3) "
+        "AND (?4 IS NULL OR start_ms <= ?4) AND (?5 IS NULL OR (start_ms, s.host, s.rec) > (?5, ?6, "
+        "?7)) " SQLITE_INDEX_FILTERS "ORDER BY start_ms, s.host, s.rec LIMIT ?8");
     auto* s = st.get();
     bind_text(s, 1, q.user);
     bind_text(s, 2, q.host);
@@ -280,6 +337,8 @@ std::vector<Session> SqliteStore::sessions(const SessionQuery& q) {
         bind_text(s, 7, std::get<2>(*q.after));
     }
     bind_u64(s, 8, q.limit);
+    bind_text(s, 9, q.integrity);
+    bind_text(s, 10, q.text);
     std::vector<Session> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -296,6 +355,10 @@ std::vector<Session> SqliteStore::sessions(const SessionQuery& q) {
         x.messages = col_u64(s, 9);
         x.bytes = col_u64(s, 10);
         x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
+        x.integrity = col_text(s, 11);
+        x.integrity_label = col_text(s, 12);
+        x.first_bad_id = col_u64(s, 13);
+        x.indexed_through = col_u64(s, 14);
         out.push_back(std::move(x));
     }
     if (rc != SQLITE_DONE) {
@@ -384,6 +447,155 @@ std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const 
         fail("reading audit events");
     }
     return out;
+}
+
+std::vector<IndexTodo> SqliteStore::index_todo(size_t limit) {
+    auto st =
+        prepare("SELECT s.host, s.rec, s.messages FROM sessions s " SQLITE_INDEX_JOIN
+                "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT ?1");
+    auto* s = st.get();
+    bind_u64(s, 1, limit);
+    std::vector<IndexTodo> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out.push_back({col_text(s, 0), col_text(s, 1), col_u64(s, 2)});
+    }
+    if (rc != SQLITE_DONE) {
+        fail("listing sessions to index");
+    }
+    return out;
+}
+
+std::optional<IndexState> SqliteStore::index_state(const std::string& host, const std::string& rec) {
+    auto st =
+        prepare("SELECT verdict, label, first_bad_id, indexed_through FROM session_index WHERE host = ?1 AND rec = ?2");
+    auto* s = st.get();
+    bind_text(s, 1, host);
+    bind_text(s, 2, rec);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        return std::nullopt;
+    }
+    if (rc != SQLITE_ROW) {
+        fail("reading the index state");
+    }
+    return IndexState{host, rec, col_text(s, 0), col_text(s, 1), col_u64(s, 2), col_u64(s, 3)};
+}
+
+void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>& keyframes,
+                             const std::vector<ScreenTextRow>& rows, uint64_t redo_from) {
+    begin_transaction();
+    try {
+        auto run = [&](sqlite3_stmt* s, const char* what) {
+            if (sqlite3_step(s) != SQLITE_DONE) {
+                fail(what);
+            }
+            sqlite3_reset(s);
+        };
+        if (redo_from != 0) {
+            for (const char* sql : {"DELETE FROM keyframes WHERE host = ?1 AND rec = ?2 AND msg_id > ?3",
+                                    "DELETE FROM screen_text WHERE host = ?1 AND rec = ?2 AND msg_id >= ?3"}) {
+                auto d = prepare(sql);
+                bind_text(d.get(), 1, x.host);
+                bind_text(d.get(), 2, x.rec);
+                bind_u64(d.get(), 3, redo_from);
+                run(d.get(), "replacing the index");
+            }
+        }
+        auto up = prepare(
+            "INSERT INTO session_index (host, rec, verdict, label, first_bad_id, indexed_through, seen_messages) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+            "ON CONFLICT (host, rec) DO UPDATE SET verdict = excluded.verdict, label = excluded.label, "
+            "first_bad_id = excluded.first_bad_id, indexed_through = excluded.indexed_through, "
+            "seen_messages = excluded.seen_messages");
+        bind_text(up.get(), 1, x.host);
+        bind_text(up.get(), 2, x.rec);
+        bind_text(up.get(), 3, x.verdict);
+        bind_text(up.get(), 4, x.label);
+        bind_u64(up.get(), 5, x.first_bad_id);
+        bind_u64(up.get(), 6, x.indexed_through);
+        bind_u64(up.get(), 7, x.seen_messages);
+        run(up.get(), "saving the index state");
+        auto kf = prepare(
+            "INSERT OR REPLACE INTO keyframes (host, rec, pos_ms, msg_id, snap_size, snap_zstd, baseline) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (const auto& k : keyframes) {
+            bind_text(kf.get(), 1, x.host);
+            bind_text(kf.get(), 2, x.rec);
+            bind_u64(kf.get(), 3, k.pos_ms);
+            bind_u64(kf.get(), 4, k.msg_id);
+            bind_u64(kf.get(), 5, k.snapshot.size());
+            auto packed = zstd_pack(k.snapshot);
+            sqlite3_bind_blob(kf.get(), 6, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
+            sqlite3_bind_blob(kf.get(), 7, k.baseline.data(), static_cast<int>(k.baseline.size()), SQLITE_TRANSIENT);
+            run(kf.get(), "saving a keyframe");
+        }
+        auto tx = prepare("INSERT INTO screen_text (host, rec, msg_id, pos_ms, row, text) VALUES (?, ?, ?, ?, ?, ?)");
+        for (const auto& r : rows) {
+            bind_text(tx.get(), 1, x.host);
+            bind_text(tx.get(), 2, x.rec);
+            bind_u64(tx.get(), 3, r.msg_id);
+            bind_u64(tx.get(), 4, r.pos_ms);
+            sqlite3_bind_int(tx.get(), 5, r.row);
+            bind_text(tx.get(), 6, r.text);
+            run(tx.get(), "saving screen text");
+        }
+        commit_transaction();
+    } catch (...) {
+        rollback_transaction();
+        throw;
+    }
+}
+
+std::optional<StoredKeyframe> SqliteStore::keyframe_at(const std::string& host, const std::string& rec,
+                                                       uint64_t pos_ms) {
+    auto st = prepare(
+        "SELECT pos_ms, msg_id, snap_size, snap_zstd, baseline FROM keyframes WHERE host = ?1 AND rec = ?2 "
+        "AND pos_ms <= ?3 "
+        "ORDER BY pos_ms DESC, msg_id DESC LIMIT 1");
+    auto* s = st.get();
+    bind_text(s, 1, host);
+    bind_text(s, 2, rec);
+    bind_u64(s, 3, pos_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        return std::nullopt;
+    }
+    if (rc != SQLITE_ROW) {
+        fail("reading a keyframe");
+    }
+    const auto* base = static_cast<const char*>(sqlite3_column_blob(s, 4));
+    return StoredKeyframe{
+        col_u64(s, 0), col_u64(s, 1),
+        zstd_unpack(sqlite3_column_blob(s, 3), static_cast<size_t>(sqlite3_column_bytes(s, 3)), col_u64(s, 2), name()),
+        base != nullptr ? std::string(base, static_cast<size_t>(sqlite3_column_bytes(s, 4))) : std::string()};
+}
+
+std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const std::string& rec,
+                                                  const std::string& text, size_t limit) {
+    auto st = prepare(
+        "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND instr(text, ?3) > 0 "
+        "ORDER BY msg_id, rowid LIMIT ?4");
+    auto* s = st.get();
+    bind_text(s, 1, host);
+    bind_text(s, 2, rec);
+    bind_text(s, 3, text);
+    bind_u64(s, 4, limit);
+    std::vector<ScreenTextRow> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out.push_back({col_u64(s, 0), col_u64(s, 1), sqlite3_column_int(s, 2), col_text(s, 3)});
+    }
+    if (rc != SQLITE_DONE) {
+        fail("searching screen text");
+    }
+    return out;
+}
+
+std::string SqliteStore::host_of(const std::string& rec) {
+    auto st = prepare("SELECT host FROM sessions WHERE rec = ?1 ORDER BY host LIMIT 1");
+    bind_text(st.get(), 1, rec);
+    return sqlite3_step(st.get()) == SQLITE_ROW ? col_text(st.get(), 0) : std::string();
 }
 
 }  // namespace

@@ -13,6 +13,9 @@ struct ServerConfig {
     int port = 8640;                        // 0: any free port (tests)
     std::string database = "/var/lib/tlog-server/server.db";
     std::string source;  // where the settings came from, for messages
+    // Integrity key files, as tlog-play --key takes them: the indexer's
+    // verdicts of keyed chains (doc/server.md, "Index").
+    std::vector<std::string> integrity_keys;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

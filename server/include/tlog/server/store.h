@@ -36,6 +36,11 @@ struct Session {
     uint64_t start_ms = 0, end_ms = 0;  // wall clock of the first position and of the last message
     uint64_t messages = 0, bytes = 0;
     uint64_t gaps = 0;  // ids below last_id not received
+    // The indexer's integrity verdict (doc/server.md, "Index"): "pending"
+    // until its first message is indexed; label and first bad id as
+    // IntegrityReport says them; the last message id indexed.
+    std::string integrity = "pending", integrity_label;
+    uint64_t first_bad_id = 0, indexed_through = 0;
 };
 
 struct SessionQuery {
@@ -44,6 +49,37 @@ struct SessionQuery {
     size_t limit = 100;
     // Keyset paging: sessions after this (start, host, rec), exclusive.
     std::optional<std::tuple<uint64_t, std::string, std::string>> after;
+    // The index's filters (empty: any): the verdict, and a text seen on
+    // screen (a substring of a row of screen text).
+    std::string integrity, text;
+};
+
+// The index (server/src/index.cc): a session's state, its keyframes and
+// the rows of text its screen showed.
+struct IndexState {
+    std::string host, rec;
+    std::string verdict = "pending", label;
+    uint64_t first_bad_id = 0;
+    uint64_t indexed_through = 0;  // last message id fed to the decoder and the model
+    // The session's message count when the indexer looked: it looks again
+    // when more are stored.
+    uint64_t seen_messages = 0;
+};
+struct IndexTodo {
+    std::string host, rec;
+    uint64_t messages = 0;
+};
+struct StoredKeyframe {
+    uint64_t pos_ms = 0;
+    uint64_t msg_id = 0;   // the first message to replay after it
+    std::string snapshot;  // Snapshot::serialize()
+    std::string baseline;  // what the next rendering compares with (RowChanges::save)
+};
+struct ScreenTextRow {
+    uint64_t msg_id = 0;  // the message being indexed when the row was rendered
+    uint64_t pos_ms = 0;
+    int row = 0;
+    std::string text;
 };
 
 // The fields of one tlog-audit event the server keys and indexes
@@ -144,6 +180,29 @@ public:
     // session ids restart at boot) and are left out.
     virtual std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                                  size_t limit) = 0;
+
+    // The index (server/src/index.cc; doc/server.md, "Index").
+    // Sessions with messages past their indexed point, up to `limit`.
+    virtual std::vector<IndexTodo> index_todo(size_t limit) = 0;
+    virtual std::optional<IndexState> index_state(const std::string& host, const std::string& rec) = 0;
+    // In one transaction: the session's state, and its keyframes and text
+    // rows found since the last save; those of message ids `redo_from` and
+    // above stored before (an index resumed from a keyframe) are replaced.
+    virtual void save_index(const IndexState& s, const std::vector<StoredKeyframe>& keyframes,
+                            const std::vector<ScreenTextRow>& rows, uint64_t redo_from) = 0;
+    // The last keyframe at or before `pos_ms` (none: the index has none).
+    virtual std::optional<StoredKeyframe> keyframe_at(const std::string& host, const std::string& rec,
+                                                      uint64_t pos_ms) = 0;
+    // Up to `limit` rows of screen text holding `text` (bytewise), in order of position.
+    virtual std::vector<ScreenTextRow> text_hits(const std::string& host, const std::string& rec,
+                                                 const std::string& text, size_t limit) = 0;
+    // Several instances on one database index a session one at a time:
+    // false when another holds it (PostgreSQL's advisory lock; SQLite: one
+    // process, always true).
+    virtual bool try_lock_index(const std::string& host, const std::string& rec) = 0;
+    virtual void unlock_index(const std::string& host, const std::string& rec) = 0;
+    // The host of a recording (hosts that share a rec: the first); "" if none.
+    virtual std::string host_of(const std::string& rec) = 0;
 
 protected:
     explicit Store(std::string name) : name_(std::move(name)) {}

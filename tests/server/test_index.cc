@@ -1,0 +1,437 @@
+// tlog-server's index, the same suite on each backend: integrity verdicts
+// (intact, keyed with and without its key, broken with the first bad id,
+// unprotected, a gap that holds indexing until it fills), the sessions
+// filters; keyframes: the screen from the nearest keyframe plus the
+// messages after it equals the screen of the whole recording replayed to
+// that time, and the repaint sequences draw that screen; screen text: the
+// rows stored for a text are exactly tlog-play's search hits for it; an
+// index resumed after a restart ends as one built in one go.
+// Usage: test_server_index [sqlite | postgres:CONNINFO] (pg_store_test.py).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cmocka_cxx.h"
+#include "tlog/decoder.h"
+#include "tlog/encoder.h"
+#include "tlog/play/playback.h"
+#include "tlog/play/recording_index.h"
+#include "tlog/play/screen_search.h"
+#include "tlog/play/term_model.h"
+#include "tlog/server/index.h"
+#include "tlog/server/ingest.h"
+#include "tlog/server/store.h"
+
+using namespace tlog::server;
+
+namespace {
+
+constexpr int64_t kMs = 1000000;
+
+std::string pg_base;  // NOLINT(cert-err58-cpp): set once in main
+
+std::string sh_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+void psql(const std::string& db, const std::string& sql) {
+    std::string cmd =
+        "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + db) + " -c " + sh_quote(sql) + " >/dev/null";
+    if (std::system(cmd.c_str()) != 0) fail_msg("psql failed: %s", sql.c_str());
+}
+
+struct TempDb {
+    std::string spec, dir, pg_db;
+    TempDb() {
+        char tmpl[] = "/tmp/tlog-index-test.XXXXXX";
+        dir = mkdtemp(tmpl);
+        if (!pg_base.empty()) {
+            static int n = 0;
+            pg_db = "tlog_index_" + std::to_string(getpid()) + "_" + std::to_string(++n);
+            psql("postgres", "CREATE DATABASE " + pg_db);
+            spec = "postgres:" + pg_base + " dbname=" + pg_db;
+        } else {
+            spec = dir + "/db.sqlite";
+        }
+    }
+    ~TempDb() {
+        if (!pg_db.empty()) psql("postgres", "DROP DATABASE " + pg_db + " WITH (FORCE)");
+        if (std::system(("rm -rf " + sh_quote(dir)).c_str()) != 0) {}
+    }
+    TempDb(const TempDb&) = delete;
+    TempDb& operator=(const TempDb&) = delete;
+    std::unique_ptr<Store> open() const { return open_store(spec); }
+};
+
+class Lines : public tlog::MessageSink {
+public:
+    void write(const tlog::EncodedMessage& m) override {
+        std::string l(m.line);
+        if (!l.empty() && l.back() == '\n') l.pop_back();
+        lines.push_back(l);
+    }
+    std::vector<std::string> lines;
+};
+
+tlog::RecordingInfo info(const std::string& rec) { return {"host-a", rec, "alice", "xterm", 7}; }
+
+// A shell session with clears, scrolls, rows rewritten in place, commands
+// typed in pieces, a scrolling region and window changes (as the player's
+// search test writes them).
+std::vector<std::string> session(const std::string& rec, unsigned seed, int steps, size_t payload,
+                                 const tlog::integrity::Key* key = nullptr) {
+    Lines sink;
+    tlog::EncoderOptions eo;
+    eo.payload = payload;
+    eo.key = key;
+    tlog::Encoder enc(info(rec), eo, sink, 0, 1700000000LL * 1000 * kMs);
+    enc.window(0, 50, 10);
+    std::mt19937 rng(seed);
+    int64_t t = 0;
+    const char* words[] = {"cat /etc/shadow", "CAT /ETC/SHADOW", "cat /etc/passwd", "ls", "cat /etc/shad", "ow"};
+    for (int i = 0; i < steps; i++) {
+        if (rng() % 3) t += static_cast<int64_t>(rng() % 400) * kMs;
+        std::string s;
+        switch (rng() % 12) {
+            case 0: s = "\x1b[H\x1b[2J"; break;
+            case 1: s = "$ cat /etc/shadow\r\n"; break;
+            case 2: s = "$ " + std::string(words[rng() % 6]) + "\r\n"; break;
+            case 3:
+                enc.output(t, "$ cat /etc/");
+                t += 40 * kMs;
+                s = "shadow\r\nroot:*:" + std::to_string(i) + "\r\n";
+                break;
+            case 4: s = "\r$ cat /etc/shadow"; break;
+            case 5:
+                s = "\x1b[" + std::to_string(1 + rng() % 10) + ";" + std::to_string(1 + rng() % 20) + "H\x1b[1;3" +
+                    std::to_string(rng() % 8) + "m" + words[rng() % 6] + "\x1b[m";
+                break;
+            case 6: s = "\x1b[" + std::to_string(1 + rng() % 3) + (rng() % 2 ? "S" : "T"); break;
+            case 7: s = "\x1b[" + std::to_string(1 + rng() % 3) + (rng() % 2 ? "L" : "M"); break;
+            case 8: s = "\x1b[3;7r\x1b[7;1H$ cat /etc/shadow\n\n" + std::to_string(i) + "\x1b[r\x1b[10;1H"; break;
+            case 9: s = "\x1b[2K\r"; break;
+            case 10:  // a full-screen program on the alternate screen
+                enc.output(t, "\x1b[?1049h\x1b[Htop " + std::to_string(i));
+                t += 20 * kMs;
+                s = "\x1b[?1049l";
+                break;
+            default: s = "output " + std::to_string(rng() % 5) + " \xc3\xa9\xe4\xb8\xad\r\n"; break;
+        }
+        if (rng() % 40 == 0)
+            enc.window(t, static_cast<uint16_t>(40 + rng() % 20), static_cast<uint16_t>(8 + rng() % 6));
+        enc.output(t, s);
+    }
+    enc.finish(t + 10 * kMs, "exit");
+    return sink.lines;
+}
+
+std::string join(const std::vector<std::string>& lines, size_t from = 0, size_t to = SIZE_MAX) {
+    std::string out;
+    for (size_t i = from; i < std::min(to, lines.size()); i++) out += lines[i] + "\n";
+    return out;
+}
+
+Session session_of(Store& s, const std::string& rec) {
+    for (const auto& x : s.sessions({})) {
+        if (x.rec == rec) return x;
+    }
+    fail_msg("no session %s", rec.c_str());
+}
+
+IndexConfig small_keyframes() {
+    IndexConfig c;
+    c.every_bytes = 300;  // many keyframes in a short recording
+    c.every_ms = 5000;
+    c.batch = 7;  // saves in the middle of a recording
+    return c;
+}
+
+void test_verdicts(void**) {
+    TempDb t;
+    auto store = t.open();
+    auto ok = session("r-ok", 1, 80, 200);
+    auto bad = session("r-bad", 2, 80, 200);
+    // One character of one message's text changed: valid JSON, timing
+    // still matching, the MAC no longer.
+    size_t at = bad[5].find("output ");
+    if (at == std::string::npos) at = bad[5].find("$ ");
+    assert_true(at != std::string::npos);
+    bad[5][at] = bad[5][at] == 'o' ? 'O' : '#';
+    std::string plain =
+        "{\"ver\":\"2.3\",\"host\":\"host-a\",\"rec\":\"r-plain\",\"user\":\"bob\",\"term\":\"xterm\",\"session\":1,"
+        "\"id\":1,\"pos\":0,\"time\":1700000000.000,\"timing\":\">5\",\"in_txt\":\"\",\"in_bin\":[],\"out_txt\":"
+        "\"hello\",\"out_bin\":[]}";
+    auto gap = session("r-gap", 3, 80, 200);
+    assert_true(gap.size() > 10);
+    assert_int_equal(ingest_json_lines(*store, join(ok) + join(bad) + plain + "\n", 0).failed, 0);
+    // r-gap: message 4 is late.
+    assert_int_equal(ingest_json_lines(*store, join(gap, 0, 3) + join(gap, 4), 0).failed, 0);
+    Indexer ix(t.open(), small_keyframes());
+    assert_true(ix.run_once() > 0);
+    auto s_ok = session_of(*store, "r-ok");
+    assert_string_equal(s_ok.integrity.c_str(), "intact");
+    assert_int_equal(s_ok.indexed_through, ok.size());
+    assert_true(s_ok.integrity_label.find("unkeyed") != std::string::npos);
+    auto s_bad = session_of(*store, "r-bad");
+    assert_string_equal(s_bad.integrity.c_str(), "broken");
+    assert_int_equal(s_bad.first_bad_id, 6);
+    assert_string_equal(session_of(*store, "r-plain").integrity.c_str(), "unprotected");
+    auto s_gap = session_of(*store, "r-gap");
+    assert_int_equal(s_gap.indexed_through, 3);
+    assert_string_equal(s_gap.integrity.c_str(), "incomplete");
+    // Nothing new: a pass does nothing.
+    assert_int_equal(ix.run_once(), 0);
+    assert_int_equal(ingest_json_lines(*store, join(gap, 3, 4), 0).failed, 0);
+    assert_int_equal(ix.run_once(), gap.size() - 3);
+    s_gap = session_of(*store, "r-gap");
+    assert_string_equal(s_gap.integrity.c_str(), "intact");
+    assert_int_equal(s_gap.indexed_through, gap.size());
+    // The filter.
+    SessionQuery q;
+    q.integrity = "broken";
+    auto broken = store->sessions(q);
+    assert_int_equal(broken.size(), 1);
+    assert_string_equal(broken[0].rec.c_str(), "r-bad");
+    q.integrity = "intact";
+    assert_int_equal(store->sessions(q).size(), 2);
+}
+
+void test_keyed(void**) {
+    TempDb t;
+    std::string key_file = t.dir + "/k1";
+    {
+        std::ofstream f(key_file);
+        f << "id: k1\n" << std::string(64, 'a') << "\n";
+    }
+    auto key = tlog::integrity::load_key_file(key_file);
+    auto lines = session("r-keyed", 4, 60, 300, &key);
+    auto store = t.open();
+    assert_int_equal(ingest_json_lines(*store, join(lines), 0).failed, 0);
+    {
+        Indexer without(t.open(), small_keyframes());
+        without.run_once();
+        auto s = session_of(*store, "r-keyed");
+        assert_string_equal(s.integrity.c_str(), "unverifiable");
+    }
+    TempDb t2;
+    auto store2 = t2.open();
+    assert_int_equal(ingest_json_lines(*store2, join(lines), 0).failed, 0);
+    IndexConfig c = small_keyframes();
+    c.key_files = {key_file};
+    Indexer with(t2.open(), c);
+    with.run_once();
+    auto s = session_of(*store2, "r-keyed");
+    assert_string_equal(s.integrity.c_str(), "intact");
+    assert_true(s.integrity_label.find("keyed, key k1") != std::string::npos);
+}
+
+// Replays `lines` (all of a recording, or from a keyframe on with its
+// snapshot restored) into `m`, every event at or before `to_ms`.
+class ToTime : public tlog::EventSink {
+public:
+    ToTime(tlog::play::TermModel& m, uint64_t to) : m_(m), to_(to) {}
+    void event(const tlog::Event& ev) override {
+        if (ev.pos_ms > to_) return;
+        if (ev.type == tlog::Event::Type::Window) m_.resize(ev.height, ev.width);
+        if (ev.type == tlog::Event::Type::Output) m_.feed(ev.data);
+    }
+
+private:
+    tlog::play::TermModel& m_;
+    uint64_t to_;
+};
+
+void replay(tlog::play::TermModel& m, const std::vector<std::string>& lines, uint64_t first_id, uint64_t to) {
+    tlog::DecodeOptions o;
+    o.lax = true;
+    o.first_id = first_id;
+    tlog::Decoder d(o);
+    ToTime sink(m, to);
+    for (size_t i = 0; i < lines.size(); i++) d.feed(lines[i], i + 1, sink);
+}
+
+void test_seek(void**) {
+    TempDb t;
+    auto store = t.open();
+    auto lines = session("r-seek", 5, 600, 400);
+    assert_int_equal(ingest_json_lines(*store, join(lines), 0).failed, 0);
+    Indexer ix(t.open(), small_keyframes());
+    ix.run_once();
+    tlog::play::TermModel whole;
+    replay(whole, lines, 1, UINT64_MAX);
+    uint64_t end = 0;
+    for (const auto& l : lines) end = std::max(end, *peek_uint(l, "pos"));
+    int from_keyframe = 0;
+    for (uint64_t to = 0; to <= end + 1000; to += end / 37 + 1) {
+        auto r = seek(*store, "host-a", "r-seek", to, 100000);
+        assert_true(r.has_value());
+        assert_true(r->keyframe.pos_ms <= to);
+        if (r->keyframe.msg_id > 1) from_keyframe++;
+        // The keyframe plus the messages after it.
+        tlog::play::Snapshot snap;
+        assert_true(tlog::play::Snapshot::deserialize(r->keyframe.snapshot, snap));
+        tlog::play::TermModel seeked;
+        seeked.restore(snap);
+        replay(seeked, r->messages, r->keyframe.msg_id, to);
+        // The whole recording up to `to`.
+        tlog::play::TermModel full;
+        replay(full, lines, 1, to);
+        if (seeked.snapshot().state != full.snapshot().state) {
+            fail_msg("at %llu ms (keyframe at %llu, id %llu): the screens differ:\n%s\n----\n%s",
+                     static_cast<unsigned long long>(to), static_cast<unsigned long long>(r->keyframe.pos_ms),
+                     static_cast<unsigned long long>(r->keyframe.msg_id), seeked.text().c_str(), full.text().c_str());
+        }
+        // The repaint sequences draw the keyframe's screen on a blank terminal.
+        tlog::play::TermModel painted(r->rows, r->cols);
+        painted.feed(r->repaint);
+        assert_string_equal(painted.text().c_str(), r->text.c_str());
+        tlog::play::TermModel at_keyframe;
+        at_keyframe.restore(snap);
+        assert_int_equal(painted.cursor_row(), at_keyframe.cursor_row());
+        assert_int_equal(painted.cursor_col(), at_keyframe.cursor_col());
+    }
+    assert_true(from_keyframe > 5);
+    assert_false(seek(*store, "host-a", "nope", 0, 10).has_value());
+}
+
+std::vector<std::string> hits_text(const std::vector<ScreenTextRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows)
+        out.push_back(std::to_string(r.pos_ms) + " row " + std::to_string(r.row) + " '" + r.text + "'");
+    return out;
+}
+
+// tlog-play's search over the same recording written to a file.
+std::vector<std::string> player_hits(const std::string& dir, const std::vector<std::string>& lines,
+                                     const std::string& text) {
+    std::string path = dir + "/rec.log";
+    {
+        std::ofstream f(path);
+        f << join(lines);
+    }
+    tlog::play::IndexOptions io;
+    io.lax = true;
+    auto idx = tlog::play::build_index(path, io);
+    tlog::play::Playback pb(path, idx);
+    tlog::play::Regex re(text, false, true);
+    std::vector<std::string> out;
+    tlog::play::search_screen(pb, re, 0, [&](const tlog::play::SearchHit& h) {
+        out.push_back(std::to_string(h.pos_ms) + " row " + std::to_string(h.row) + " '" + h.text + "'");
+        return true;
+    });
+    return out;
+}
+
+void expect_same(const std::vector<std::string>& want, const std::vector<std::string>& got, const char* what) {
+    for (size_t i = 0; i < std::max(want.size(), got.size()); i++) {
+        if (i >= want.size()) fail_msg("%s: extra hit %s", what, got[i].c_str());
+        if (i >= got.size()) fail_msg("%s: missed %s (%zu of %zu)", what, want[i].c_str(), got.size(), want.size());
+        if (want[i] != got[i]) fail_msg("%s: hit %zu is %s, expected %s", what, i, got[i].c_str(), want[i].c_str());
+    }
+}
+
+void test_text(void**) {
+    TempDb t;
+    auto store = t.open();
+    auto lines = session("r-text", 6, 500, 350);
+    assert_int_equal(ingest_json_lines(*store, join(lines), 0).failed, 0);
+    Indexer ix(t.open(), small_keyframes());
+    ix.run_once();
+    for (const char* q : {"cat /etc/shadow", "shadow", "root:*:", "ow", "top 1", "\xc3\xa9\xe4\xb8\xad"}) {
+        auto want = player_hits(t.dir, lines, q);
+        auto got = hits_text(store->text_hits("host-a", "r-text", q, 100000));
+        if (want.empty()) fail_msg("no hits for %s: the test finds nothing", q);
+        expect_same(want, got, q);
+    }
+    assert_true(store->text_hits("host-a", "r-text", "not on screen", 10).empty());
+    // The sessions filter.
+    SessionQuery q;
+    q.text = "root:*:";
+    assert_int_equal(store->sessions(q).size(), 1);
+    q.text = "not on screen";
+    assert_int_equal(store->sessions(q).size(), 0);
+}
+
+// A restart in the middle (the decoder and model resumed from the last
+// keyframe) ends with the index built in one go: verdict, keyframes, text.
+void test_resume(void**) {
+    auto lines = session("r-res", 7, 500, 300);
+    TempDb one, two;
+    auto s1 = one.open();
+    auto s2 = two.open();
+    assert_int_equal(ingest_json_lines(*s1, join(lines), 0).failed, 0);
+    Indexer a(one.open(), small_keyframes());
+    a.run_once();
+    size_t cut = lines.size() / 3;
+    size_t done = 0;
+    for (size_t step : {cut, cut + 1, 2 * cut + 3, lines.size()}) {
+        assert_int_equal(ingest_json_lines(*s2, join(lines, done, step), 0).failed, 0);
+        done = step;
+        Indexer b(two.open(), small_keyframes());  // a new indexer each time: nothing kept in memory
+        b.run_once();
+    }
+    auto x = session_of(*s1, "r-res");
+    auto y = session_of(*s2, "r-res");
+    assert_string_equal(x.integrity.c_str(), "intact");
+    assert_string_equal(y.integrity.c_str(), "intact");
+    assert_int_equal(y.indexed_through, lines.size());
+    for (const char* q : {"cat /etc/shadow", "root:*:", "output"}) {
+        expect_same(hits_text(s1->text_hits("host-a", "r-res", q, 100000)),
+                    hits_text(s2->text_hits("host-a", "r-res", q, 100000)), q);
+    }
+    for (uint64_t to = 0; to < 200000; to += 9973) {
+        auto k1 = s1->keyframe_at("host-a", "r-res", to);
+        auto k2 = s2->keyframe_at("host-a", "r-res", to);
+        assert_true(k1 && k2);
+        assert_int_equal(k1->msg_id, k2->msg_id);
+        assert_int_equal(k1->pos_ms, k2->pos_ms);
+        assert_true(k1->snapshot == k2->snapshot);
+    }
+}
+
+// The recorded user controls the screen's text: quotes, backslashes,
+// percent signs and underscores (LIKE's wildcards) are searched as text.
+void test_hostile_text(void**) {
+    TempDb t;
+    auto store = t.open();
+    Lines sink;
+    tlog::Encoder enc(info("r-host"), tlog::EncoderOptions{}, sink, 0, 0);
+    enc.window(0, 80, 5);
+    enc.output(kMs, "a%b_c 'x' \"y\" \\z; DROP TABLE sessions;--\r\n");
+    enc.output(2 * kMs, "abc\r\n");
+    enc.finish(3 * kMs, "exit");
+    assert_int_equal(ingest_json_lines(*store, join(sink.lines), 0).failed, 0);
+    Indexer ix(t.open(), small_keyframes());
+    ix.run_once();
+    assert_int_equal(store->text_hits("host-a", "r-host", "a%b_c", 10).size(), 1);
+    assert_int_equal(store->text_hits("host-a", "r-host", "%", 10).size(), 1);
+    assert_int_equal(store->text_hits("host-a", "r-host", "_", 10).size(), 1);
+    assert_int_equal(store->text_hits("host-a", "r-host", "\\z; DROP", 10).size(), 1);
+    assert_int_equal(store->text_hits("host-a", "r-host", "'x' \"y\"", 10).size(), 1);
+    assert_int_equal(store->text_hits("host-a", "r-host", "a_c", 10).size(), 0);
+    assert_int_equal(session_of(*store, "r-host").messages, sink.lines.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string backend = argc > 1 ? argv[1] : "sqlite";
+    if (backend.rfind("postgres:", 0) == 0) {
+        pg_base = backend.substr(9);
+    } else if (backend != "sqlite") {
+        fprintf(stderr, "usage: %s [sqlite | postgres:CONNINFO]\n", argv[0]);
+        return 2;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdicts), cmocka_unit_test(test_keyed),  cmocka_unit_test(test_seek),
+        cmocka_unit_test(test_text),     cmocka_unit_test(test_resume), cmocka_unit_test(test_hostile_text),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
