@@ -19,8 +19,11 @@
 #      contain none of it, nothing under pam_tlog/ or nss_tlog/ includes it
 #      or <ldap.h>, and in policy/ only the ldap_*.cc files (the static
 #      library tlogpolicy-ldap) include libldap;
-#  (g) the server (server/) includes only librec and itself, only server/
-#      and tests/ include its headers, tlog-server holds no recorder code.
+#  (g) the server (server/) includes only librec, the player's terminal
+#      model (vt-model: its headers term_model.h, snapshot.h,
+#      keyframe_policy.h, screen_text.h) and itself, only server/ and tests/
+#      include its headers, tlog-server holds no recorder code and none of
+#      libplay's (playback, index files, readers) nor libsystemd.
 #  (h) the forwarder (forward/) includes only librec, the player's readers
 #      (journal and line sources) and itself, only forward/ and tests/
 #      include its headers, tlog-forward holds no recorder or writer code,
@@ -148,15 +151,21 @@ bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h
 [ -z "$bad" ] || fail "policy files outside the LDAP library include libldap: $bad"
 [ "$failed" = "$f" ] && ok "(f) the LDAP rule source is only in tlog-policy; pam_tlog and nss_tlog neither link nor include it"
 
-# (g) The server: on librec only (its HTTP, SQLite, libpq and zstd headers
-# are system headers, included with <>), and private; each storage backend's
-# client library is included by that backend's file only.
+# (g) The server: on librec and the terminal model only (its HTTP, SQLite,
+# libpq and zstd headers are system headers, included with <>), and
+# private; each storage backend's client library is included by that
+# backend's file only.
 f=$failed
+vt_model_headers='tlog/play/(term_model|snapshot|keyframe_policy|screen_text)\.h'
 while IFS=: read -r file line name; do
   [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
-    [ "$name" = tlog_build_config.h ] ||
-    fail "$file:$line includes \"$name\", which is neither librec's nor the server's"
+    [ "$name" = tlog_build_config.h ] || [[ $name =~ ^$vt_model_headers$ ]] ||
+    fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")
+bad=$(nm -C "$tlogserver" | grep -E 'tlog::play::(Playback|RecordingIndex|LineSource|build_index|search_screen|JournalSource|RemoteSource)\b' | head -3)
+[ -z "$bad" ] || fail "tlog-server links libplay beyond the terminal model:"$'\n'"$bad"
+grep -q 'tlog::play::TermModel::feed' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no TermModel: the check above is stale"
+! ldd "$tlogserver" 2>/dev/null | grep -q libsystemd || fail "tlog-server links libsystemd"
 while IFS=: read -r file line name; do
   [[ $name == tlog/server/* ]] && fail "$file:$line includes the server's \"$name\""
 done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog player policy)
@@ -169,7 +178,7 @@ for pair in 'sqlite3\.h:server/src/store_sqlite.cc' 'libpq-fe\.h:server/src/stor
   [ -z "$bad" ] || fail "only $own may include <${hdr//\\/}>: $bad"
   (cd "$src" && grep -qE "^\s*#\s*include\s*<$hdr>" "$own") || fail "control: $own does not include <${hdr//\\/}>: the check is stale"
 done
-[ "$failed" = "$f" ] && ok "(g) server/ includes librec and itself only; tlog-server holds no recorder code"
+[ "$failed" = "$f" ] && ok "(g) server/ includes librec, the terminal model and itself only; tlog-server holds no recorder or libplay code"
 
 # (h) The forwarder: librec, the player's two readers, itself; private; no
 # recorder code in it and no network code in the setuid recorder.
