@@ -125,8 +125,16 @@ std::string TermModel::row_text(int row) const {
     const vt::ScreenState& s = emu_->state();
     std::string out;
     if (row < 0 || row >= s.rows) return out;
-    for (const Cell& c : s.grid().line(row).cells)
-        if (c.width) append_cell(out, s, c);
+    // Trailing blanks are dropped before they are rendered: most rows are
+    // short, and the search and the server's indexer ask for every row
+    // that changed.
+    const std::vector<Cell>& cells = s.grid().line(row).cells;
+    size_t end = cells.size();
+    while (end > 0 && !(cells[end - 1].attrs & vt::kCombined) && (cells[end - 1].cp == 0 || cells[end - 1].cp == ' '))
+        end--;
+    out.reserve(end);
+    for (size_t i = 0; i < end; i++)
+        if (cells[i].width) append_cell(out, s, cells[i]);
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out;
 }
