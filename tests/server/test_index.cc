@@ -402,11 +402,19 @@ void test_hostile_text(void**) {
     TempDb t;
     auto store = t.open();
     Lines sink;
-    tlog::Encoder enc(info("r-host"), tlog::EncoderOptions{}, sink, 0, 0);
+    tlog::EncoderOptions eo;
+    eo.payload = tlog::kMinPayload;  // several messages, keyframes between them
+    tlog::Encoder enc(info("r-host"), eo, sink, 0, 0);
     enc.window(0, 80, 5);
     enc.output(kMs, "a%b_c 'x' \"y\" \\z; DROP TABLE sessions;--\r\n");
     enc.output(2 * kMs, "abc\r\n");
-    enc.finish(3 * kMs, "exit");
+    // Sequences a terminal would act on (set the clipboard, report the
+    // cursor, retitle) never reach a client that repaints the screen.
+    enc.output(3 * kMs,
+               "\x1b]52;c;ZXZpbA==\x07\x1b[6n\x1b]0;title\x1b\\\x1bP+q544e\x1b\\\x9b"
+               "6n evil\r\n");
+    for (int i = 0; i < 5; i++) enc.output((4 + i) * kMs, "after " + std::to_string(i) + "\r\n");
+    enc.finish(10 * kMs, "exit");
     assert_int_equal(ingest_json_lines(*store, join(sink.lines), 0).failed, 0);
     Indexer ix(t.open(), small_keyframes());
     ix.run_once();
@@ -417,6 +425,22 @@ void test_hostile_text(void**) {
     assert_int_equal(store->text_hits("host-a", "r-host", "'x' \"y\"", 10).size(), 1);
     assert_int_equal(store->text_hits("host-a", "r-host", "a_c", 10).size(), 0);
     assert_int_equal(session_of(*store, "r-host").messages, sink.lines.size());
+    IndexConfig every_message = small_keyframes();
+    every_message.every_bytes = 1;
+    TempDb t2;
+    auto store2 = t2.open();
+    assert_int_equal(ingest_json_lines(*store2, join(sink.lines), 0).failed, 0);
+    Indexer ix2(t2.open(), every_message);
+    ix2.run_once();
+    auto r = seek(*store2, "host-a", "r-host", 10000, 10);
+    assert_true(r.has_value());
+    assert_true(r->text.find("evil") != std::string::npos);  // a keyframe after the hostile output
+    for (const char* bad : {"\x1b]", "\x07", "\x1b[6n", "\x1bP", "\x9b"}) {
+        if (r->repaint.find(bad) != std::string::npos) fail_msg("the repaint holds the recording's %s", bad + 1);
+    }
+    for (const auto& h : store2->text_hits("host-a", "r-host", "evil", 10)) {
+        for (char c : h.text) assert_true(static_cast<unsigned char>(c) >= 0x20);
+    }
 }
 
 }  // namespace
