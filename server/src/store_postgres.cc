@@ -146,6 +146,17 @@ CREATE TABLE IF NOT EXISTS screen_text (
     seq BIGSERIAL
 );
 CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (host, rec, msg_id);
+-- Substring search: pg_trgm's trigram index answers LIKE '%...%' (Debian's
+-- postgresql package ships the extension). A database where it cannot be
+-- created (no privilege, not installed) is searched without it.
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX IF NOT EXISTS screen_text_trgm ON screen_text USING gin (text gin_trgm_ops);
+EXCEPTION WHEN insufficient_privilege OR undefined_file OR undefined_object THEN
+    RAISE NOTICE 'pg_trgm is not available: screen text is searched without an index';
+END
+$$;
 )sql",
 };
 static_assert(migrations.size() == schema_versions);
@@ -158,7 +169,18 @@ static_assert(migrations.size() == schema_versions);
 #define PG_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
 #define PG_INDEX_FILTERS                                                                               \
     "AND ($9::text = '' OR coalesce(i.verdict, 'pending') = $9::text) AND ($10::text = '' OR EXISTS (" \
-    "SELECT 1 FROM screen_text t WHERE t.host = s.host AND t.rec = s.rec AND strpos(t.text, $10::text) > 0)) "
+    "SELECT 1 FROM screen_text t WHERE t.host = s.host AND t.rec = s.rec AND t.text LIKE $11::text)) "
+
+// LIKE's pattern for rows holding `text`: its wildcards and the escape
+// character taken literally (the recorded user chose the text).
+std::string like_pattern(const std::string& text) {
+    std::string out = "%";
+    for (char c : text) {
+        if (c == '%' || c == '_' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "%";
+}
 
 // pg_advisory_xact_lock's key for migrations: "tlog-srv" as a big-endian
 // integer, unlikely to be another application's.
@@ -481,7 +503,7 @@ void PgStore::prepare_all() {
          "AND pos_ms <= $3::bigint ORDER BY pos_ms DESC, msg_id DESC LIMIT 1"},
         {"text_hits",
          "SELECT msg_id, pos_ms, \"row\", text FROM screen_text WHERE host = $1::text AND rec = $2::text "
-         "AND strpos(text, $3::text) > 0 ORDER BY msg_id, seq LIMIT $4::bigint"},
+         "AND text LIKE $3::text ORDER BY msg_id, seq LIMIT $4::bigint"},
         {"host_of", "SELECT host FROM sessions WHERE rec = $1::text ORDER BY host LIMIT 1"},
         {"messages",
          "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text AND id > $2::bigint "
@@ -636,7 +658,7 @@ std::vector<Session> PgStore::sessions(const SessionQuery& q) {
         p.opt_u64(std::nullopt).text("").text("");
     }
     p.u64(q.limit);
-    p.text(q.integrity).text(q.text);
+    p.text(q.integrity).text(q.text).text(like_pattern(q.text));
     auto r = read("sessions", p, 0, "listing sessions");
     std::vector<Session> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -802,7 +824,7 @@ std::optional<StoredKeyframe> PgStore::keyframe_at(const std::string& host, cons
 std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std::string& rec, const std::string& text,
                                               size_t limit) {
     Params p;
-    p.text(host).text(rec).text(text).u64(limit);
+    p.text(host).text(rec).text(like_pattern(text)).u64(limit);
     auto r = read("text_hits", p, 0, "searching screen text");
     std::vector<ScreenTextRow> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {

@@ -11,6 +11,7 @@
 
 #include "store_backend.h"
 #include "tlog/server/store.h"
+#include "tlog/utf8.h"
 
 namespace tlog::server {
 
@@ -126,6 +127,11 @@ CREATE TABLE IF NOT EXISTS screen_text (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (host, rec, msg_id);
+-- Substring search: FTS5's trigram index over the rows (an external
+-- content table: the text is stored once). Case-sensitive, as the search
+-- is bytewise; texts under three characters are scanned instead.
+CREATE VIRTUAL TABLE IF NOT EXISTS screen_text_fts USING fts5(text, content='screen_text',
+    tokenize='trigram case_sensitive 1');
 )sql",
 };
 static_assert(migrations.size() == schema_versions);
@@ -152,9 +158,35 @@ std::string col_text(sqlite3_stmt* s, int i) {
     "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
     "coalesce(i.indexed_through, 0)"
 #define SQLITE_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
-#define SQLITE_INDEX_FILTERS                                                                       \
-    "AND (?9 = '' OR coalesce(i.verdict, 'pending') = ?9) AND (?10 = '' OR EXISTS (SELECT 1 FROM " \
-    "screen_text t WHERE t.host = s.host AND t.rec = s.rec AND instr(t.text, ?10) > 0)) "
+#define SQLITE_INDEX_FILTERS                                                                                    \
+    "AND (?9 = '' OR coalesce(i.verdict, 'pending') = ?9) AND (?10 = '' OR (s.host, s.rec) IN (SELECT t.host, " \
+    "t.rec FROM screen_text t WHERE (?11 = '' OR t.rowid IN (SELECT rowid FROM screen_text_fts WHERE "          \
+    "screen_text_fts MATCH ?11)) AND instr(t.text, ?10) > 0)) "
+
+// FTS5's query for rows holding `text`: one phrase, quotes doubled; ""
+// when the trigram index cannot answer (under three characters) and the
+// rows are scanned. Every row it finds is checked with instr(): the search
+// is exact.
+std::string fts_phrase(const std::string& text) {
+    // Rows are valid UTF-8; a text that is not (part of a character) is
+    // scanned for, as the tokenizer reads characters.
+    size_t chars = 0;
+    const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        size_t n = utf8::valid_prefix(p, end);
+        if (n == 0) return {};
+        p += n;
+        ++chars;
+    }
+    if (chars < 3) return {};
+    std::string out = "\"";
+    for (char c : text) {
+        out += c;
+        if (c == '"') out += '"';
+    }
+    return out + "\"";
+}
 
 class SqliteStore final : public Store {
 public:
@@ -339,6 +371,7 @@ std::vector<Session> SqliteStore::sessions(const SessionQuery& q) {
     bind_u64(s, 8, q.limit);
     bind_text(s, 9, q.integrity);
     bind_text(s, 10, q.text);
+    bind_text(s, 11, fts_phrase(q.text));
     std::vector<Session> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -494,6 +527,8 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
         };
         if (redo_from != 0) {
             for (const char* sql : {"DELETE FROM keyframes WHERE host = ?1 AND rec = ?2 AND msg_id > ?3",
+                                    "INSERT INTO screen_text_fts (screen_text_fts, rowid, text) SELECT 'delete', "
+                                    "rowid, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND msg_id >= ?3",
                                     "DELETE FROM screen_text WHERE host = ?1 AND rec = ?2 AND msg_id >= ?3"}) {
                 auto d = prepare(sql);
                 bind_text(d.get(), 1, x.host);
@@ -531,6 +566,7 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             run(kf.get(), "saving a keyframe");
         }
         auto tx = prepare("INSERT INTO screen_text (host, rec, msg_id, pos_ms, row, text) VALUES (?, ?, ?, ?, ?, ?)");
+        auto fts = prepare("INSERT INTO screen_text_fts (rowid, text) VALUES (?, ?)");
         for (const auto& r : rows) {
             bind_text(tx.get(), 1, x.host);
             bind_text(tx.get(), 2, x.rec);
@@ -539,6 +575,9 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             sqlite3_bind_int(tx.get(), 5, r.row);
             bind_text(tx.get(), 6, r.text);
             run(tx.get(), "saving screen text");
+            bind_u64(fts.get(), 1, static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.get())));
+            bind_text(fts.get(), 2, r.text);
+            run(fts.get(), "indexing screen text");
         }
         commit_transaction();
     } catch (...) {
@@ -575,12 +614,14 @@ std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const
                                                   const std::string& text, size_t limit) {
     auto st = prepare(
         "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND instr(text, ?3) > 0 "
+        "AND (?5 = '' OR rowid IN (SELECT rowid FROM screen_text_fts WHERE screen_text_fts MATCH ?5)) "
         "ORDER BY msg_id, rowid LIMIT ?4");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
     bind_text(s, 3, text);
     bind_u64(s, 4, limit);
+    bind_text(s, 5, fts_phrase(text));
     std::vector<ScreenTextRow> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
