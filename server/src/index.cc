@@ -178,6 +178,11 @@ void Indexer::wake() {
 
 void Indexer::forget() { work_.clear(); }
 
+bool Indexer::stopping() {
+    std::lock_guard<std::mutex> g(mu_);
+    return stopping_;
+}
+
 void Indexer::loop() {
     for (;;) {
         {
@@ -202,10 +207,7 @@ uint64_t Indexer::run_once() {
         // Again while a session was indexed: more may have come meanwhile.
         bool any = false;
         for (const auto& t : store_->index_todo(1000)) {
-            {
-                std::lock_guard<std::mutex> g(mu_);
-                if (stopping_) return fed;
-            }
+            if (stopping()) return fed;
             if (!store_->try_lock_index(t.host, t.rec)) continue;  // another instance has it
             try {
                 index_session(t, fed);
@@ -297,7 +299,7 @@ void Indexer::index_session(const IndexTodo& t, uint64_t& fed) {
         w.keyframes.clear();
         w.text.clear();
         redo_from = 0;
-        if (used < cfg_.batch || used < msgs.size()) break;
+        if (used < cfg_.batch || used < msgs.size() || stopping()) break;
     }
 }
 

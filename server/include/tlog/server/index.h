@@ -59,6 +59,9 @@ private:
     void index_session(const IndexTodo& t, uint64_t& fed);
     Work& resume(const std::string& host, const std::string& rec, uint64_t& redo_from);
     void loop();
+    // stop() was called: a pass ends after the batch it is on (SIGTERM
+    // must not wait for a whole recording to be indexed).
+    bool stopping();
 
     std::unique_ptr<Store> store_;
     IndexConfig cfg_;
