@@ -281,6 +281,8 @@ Indexer::Work& Indexer::resume(const std::string& host, const std::string& rec, 
 // Feeds what is contiguous past the indexed point, a batch at a time,
 // saving after each.
 void Indexer::index_session(const IndexTodo& t, uint64_t& fed) {
+    // Another instance may have indexed it between the list and the lock.
+    if (auto st = store_->index_state(t.host, t.rec); st && st->seen_messages >= t.messages) return;
     uint64_t redo_from = 0;
     Work& w = resume(t.host, t.rec, redo_from);
     for (;;) {
@@ -293,13 +295,17 @@ void Indexer::index_session(const IndexTodo& t, uint64_t& fed) {
             ++used;
         }
         fed += used;
+        // Done when the contiguous messages ran out (or a gap); until then
+        // the session stays on the list (seen 0), so a pass cut short by a
+        // stop or a crash is taken up again.
+        bool done = used < cfg_.batch || used < msgs.size();
         IndexState st = w.state();
-        st.seen_messages = t.messages;  // counted before these were read
+        st.seen_messages = done ? t.messages : 0;  // counted before these were read
         store_->save_index(st, w.keyframes, w.text, redo_from);
         w.keyframes.clear();
         w.text.clear();
         redo_from = 0;
-        if (used < cfg_.batch || used < msgs.size() || stopping()) break;
+        if (done || stopping()) break;
     }
 }
 

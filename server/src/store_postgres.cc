@@ -481,7 +481,7 @@ void PgStore::prepare_all() {
          "SELECT s.host, s.rec, s.messages FROM sessions s " PG_INDEX_JOIN
          "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT $1::bigint"},
         {"index_state",
-         "SELECT verdict, label, first_bad_id, indexed_through FROM session_index WHERE host = $1::text "
+         "SELECT verdict, label, first_bad_id, indexed_through, seen_messages FROM session_index WHERE host = $1::text "
          "AND rec = $2::text"},
         {"save_index_state",
          "INSERT INTO session_index (host, rec, verdict, label, first_bad_id, indexed_through, seen_messages) "
@@ -760,8 +760,13 @@ std::optional<IndexState> PgStore::index_state(const std::string& host, const st
     if (PQntuples(r.get()) == 0) {
         return std::nullopt;
     }
-    return IndexState{
-        host, rec, text_str(r.get(), 0, 0), text_str(r.get(), 0, 1), text_u64(r.get(), 0, 2), text_u64(r.get(), 0, 3)};
+    return IndexState{host,
+                      rec,
+                      text_str(r.get(), 0, 0),
+                      text_str(r.get(), 0, 1),
+                      text_u64(r.get(), 0, 2),
+                      text_u64(r.get(), 0, 3),
+                      text_u64(r.get(), 0, 4)};
 }
 
 void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>& keyframes,

@@ -500,8 +500,9 @@ std::vector<IndexTodo> SqliteStore::index_todo(size_t limit) {
 }
 
 std::optional<IndexState> SqliteStore::index_state(const std::string& host, const std::string& rec) {
-    auto st =
-        prepare("SELECT verdict, label, first_bad_id, indexed_through FROM session_index WHERE host = ?1 AND rec = ?2");
+    auto st = prepare(
+        "SELECT verdict, label, first_bad_id, indexed_through, seen_messages FROM session_index WHERE host = ?1 "
+        "AND rec = ?2");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
@@ -512,7 +513,7 @@ std::optional<IndexState> SqliteStore::index_state(const std::string& host, cons
     if (rc != SQLITE_ROW) {
         fail("reading the index state");
     }
-    return IndexState{host, rec, col_text(s, 0), col_text(s, 1), col_u64(s, 2), col_u64(s, 3)};
+    return IndexState{host, rec, col_text(s, 0), col_text(s, 1), col_u64(s, 2), col_u64(s, 3), col_u64(s, 4)};
 }
 
 void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>& keyframes,

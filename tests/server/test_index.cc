@@ -396,6 +396,41 @@ void test_resume(void**) {
     }
 }
 
+// An indexer stopped in the middle of a session (SIGTERM) leaves it on the
+// list: the next one finishes it, with the index a single pass makes.
+void test_stop_midway(void**) {
+    auto lines = session("r-stop", 8, 700, 300);
+    TempDb one, two;
+    auto s1 = one.open();
+    auto s2 = two.open();
+    assert_int_equal(ingest_json_lines(*s1, join(lines), 0).failed, 0);
+    assert_int_equal(ingest_json_lines(*s2, join(lines), 0).failed, 0);
+    Indexer a(one.open(), small_keyframes());
+    a.run_once();
+    {
+        Indexer b(two.open(), small_keyframes());
+        b.start();
+        b.wake();
+        for (int i = 0; i < 6000; i++) {
+            auto st = s2->index_state("host-a", "r-stop");
+            if (st && st->indexed_through > 0) break;
+            usleep(5000);
+        }
+        b.stop();
+    }
+    auto mid = s2->index_state("host-a", "r-stop");
+    assert_true(mid.has_value());
+    Indexer c(two.open(), small_keyframes());
+    c.run_once();
+    auto y = session_of(*s2, "r-stop");
+    assert_int_equal(y.indexed_through, lines.size());
+    assert_string_equal(y.integrity.c_str(), "intact");
+    for (const char* q : {"cat /etc/shadow", "root:*:"}) {
+        expect_same(hits_text(s1->text_hits("host-a", "r-stop", q, 100000)),
+                    hits_text(s2->text_hits("host-a", "r-stop", q, 100000)), q);
+    }
+}
+
 // The recorded user controls the screen's text: quotes, backslashes,
 // percent signs and underscores (LIKE's wildcards) are searched as text.
 void test_hostile_text(void**) {
@@ -454,8 +489,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts), cmocka_unit_test(test_keyed),  cmocka_unit_test(test_seek),
-        cmocka_unit_test(test_text),     cmocka_unit_test(test_resume), cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_keyed),  cmocka_unit_test(test_seek),
+        cmocka_unit_test(test_text),        cmocka_unit_test(test_resume), cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_stop_midway),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
