@@ -450,7 +450,7 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 20> statements = {{
+    const std::array<std::pair<const char*, const char*>, 19> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
@@ -494,9 +494,6 @@ void PgStore::prepare_all() {
          "$2::text, $3::bigint, $4::bigint, $5::bigint, $6::bytea, $7::bytea) ON CONFLICT (host, rec, msg_id) DO "
          "UPDATE SET pos_ms = EXCLUDED.pos_ms, snap_size = EXCLUDED.snap_size, snap_zstd = EXCLUDED.snap_zstd, "
          "baseline = EXCLUDED.baseline"},
-        {"save_text",
-         "INSERT INTO screen_text (host, rec, msg_id, pos_ms, \"row\", text) VALUES ($1::text, $2::text, $3::bigint, "
-         "$4::bigint, $5::integer, $6::text)"},
         {"keyframe_at",
          "SELECT pos_ms, msg_id, snap_size, snap_zstd, baseline FROM keyframes WHERE host = $1::text AND rec = "
          "$2::text "
@@ -800,10 +797,23 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
                 .binary(k.baseline);
             run("save_keyframe", q, PGRES_COMMAND_OK, 0, "saving a keyframe");
         }
-        for (const auto& t : rows) {
+        // Many rows to a statement (a round trip per row was the indexer's
+        // limit): host and rec once, four parameters a row.
+        for (size_t at = 0; at < rows.size(); at += insert_batch) {
+            size_t n = std::min(insert_batch, rows.size() - at);
+            std::string sql = "INSERT INTO screen_text (host, rec, msg_id, pos_ms, \"row\", text) VALUES ";
             Params q;
-            q.text(x.host).text(x.rec).u64(t.msg_id).u64(t.pos_ms).text(std::to_string(t.row)).text(t.text);
-            run("save_text", q, PGRES_COMMAND_OK, 0, "saving screen text");
+            q.text(x.host).text(x.rec);
+            for (size_t i = 0; i < n; ++i) {
+                const auto& t = rows[at + i];
+                size_t k = 3 + i * 4;
+                sql += (i == 0 ? "($1, $2, $" : ", ($1, $2, $") + std::to_string(k) + "::bigint, $" +
+                       std::to_string(k + 1) + "::bigint, $" + std::to_string(k + 2) + "::integer, $" +
+                       std::to_string(k + 3) + "::text)";
+                q.u64(t.msg_id).u64(t.pos_ms).text(std::to_string(t.row)).text(t.text);
+            }
+            check(PQexecParams(conn_.get(), sql.c_str(), q.count(), nullptr, q.values(), q.lengths(), q.formats(), 0),
+                  PGRES_COMMAND_OK, "saving screen text");
         }
         commit_transaction();
     } catch (...) {
