@@ -158,10 +158,14 @@ std::string col_text(sqlite3_stmt* s, int i) {
     "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
     "coalesce(i.indexed_through, 0)"
 #define SQLITE_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
+// The text filter: rows found by the trigram index (?11, the rows first:
+// CROSS JOIN keeps SQLite from scanning the sessions' rows instead), or
+// scanned when it cannot answer (?11 = ''); either way checked exactly.
 #define SQLITE_INDEX_FILTERS                                                                                    \
-    "AND (?9 = '' OR coalesce(i.verdict, 'pending') = ?9) AND (?10 = '' OR (s.host, s.rec) IN (SELECT t.host, " \
-    "t.rec FROM screen_text t WHERE (?11 = '' OR t.rowid IN (SELECT rowid FROM screen_text_fts WHERE "          \
-    "screen_text_fts MATCH ?11)) AND instr(t.text, ?10) > 0)) "
+    "AND (?9 = '' OR coalesce(i.verdict, 'pending') = ?9) AND (?10 = '' OR (?11 <> '' AND (s.host, s.rec) IN "  \
+    "(SELECT t.host, t.rec FROM screen_text_fts CROSS JOIN screen_text t ON t.rowid = screen_text_fts.rowid "   \
+    "WHERE screen_text_fts MATCH ?11 AND instr(t.text, ?10) > 0)) OR (?11 = '' AND (s.host, s.rec) IN (SELECT " \
+    "t.host, t.rec FROM screen_text t WHERE instr(t.text, ?10) > 0))) "
 
 // FTS5's query for rows holding `text`: one phrase, quotes doubled; ""
 // when the trigram index cannot answer (under three characters) and the
@@ -613,16 +617,23 @@ std::optional<StoredKeyframe> SqliteStore::keyframe_at(const std::string& host, 
 
 std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const std::string& rec,
                                                   const std::string& text, size_t limit) {
+    std::string phrase = fts_phrase(text);
+    // The trigram index's rows first when it can answer (CROSS JOIN fixes
+    // the order: SQLite would rather walk the session's rows by host and
+    // rec, all of them for a text that is nowhere).
     auto st = prepare(
-        "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND instr(text, ?3) > 0 "
-        "AND (?5 = '' OR rowid IN (SELECT rowid FROM screen_text_fts WHERE screen_text_fts MATCH ?5)) "
-        "ORDER BY msg_id, rowid LIMIT ?4");
+        phrase.empty()
+            ? "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND instr(text, ?3) > 0 "
+              "AND ?5 = '' ORDER BY msg_id, rowid LIMIT ?4"
+            : "SELECT t.msg_id, t.pos_ms, t.row, t.text FROM screen_text_fts CROSS JOIN screen_text t ON t.rowid = "
+              "screen_text_fts.rowid WHERE screen_text_fts MATCH ?5 AND t.host = ?1 AND t.rec = ?2 "
+              "AND instr(t.text, ?3) > 0 ORDER BY t.msg_id, t.rowid LIMIT ?4");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
     bind_text(s, 3, text);
     bind_u64(s, 4, limit);
-    bind_text(s, 5, fts_phrase(text));
+    bind_text(s, 5, phrase);
     std::vector<ScreenTextRow> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
