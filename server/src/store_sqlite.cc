@@ -7,7 +7,10 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "store_backend.h"
 #include "tlog/server/store.h"
@@ -192,6 +195,10 @@ std::string fts_phrase(const std::string& text) {
     return out + "\"";
 }
 
+// Sessions an indexer of this process holds, by database file.
+std::mutex index_locks_mu;                                                // NOLINT(cert-err58-cpp)
+std::set<std::tuple<std::string, std::string, std::string>> index_locks;  // NOLINT(cert-err58-cpp)
+
 class SqliteStore final : public Store {
 public:
     explicit SqliteStore(const std::string& path);
@@ -212,8 +219,16 @@ public:
                                               uint64_t pos_ms) override;
     std::vector<ScreenTextRow> text_hits(const std::string& host, const std::string& rec, const std::string& text,
                                          size_t limit) override;
-    bool try_lock_index(const std::string& /*host*/, const std::string& /*rec*/) override { return true; }
-    void unlock_index(const std::string& /*host*/, const std::string& /*rec*/) override {}
+    // One file, one process: the locks are this process's (two indexers
+    // of one server, tests).
+    bool try_lock_index(const std::string& host, const std::string& rec) override {
+        std::lock_guard<std::mutex> g(index_locks_mu);
+        return index_locks.insert({name(), host, rec}).second;
+    }
+    void unlock_index(const std::string& host, const std::string& rec) override {
+        std::lock_guard<std::mutex> g(index_locks_mu);
+        index_locks.erase({name(), host, rec});
+    }
     std::string host_of(const std::string& rec) override;
 
 protected:

@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cmocka_cxx.h"
@@ -431,6 +432,41 @@ void test_stop_midway(void**) {
     }
 }
 
+// Two indexers (two servers on one database) at once: each session is
+// indexed by one of them at a time, and the index is the one a single
+// indexer makes: no row twice.
+void test_two_indexers(void**) {
+    std::vector<std::vector<std::string>> recs;
+    for (unsigned i = 0; i < 6; i++) recs.push_back(session("r-two-" + std::to_string(i), 20 + i, 300, 300));
+    TempDb one, two;
+    auto s1 = one.open();
+    auto s2 = two.open();
+    for (const auto& r : recs) {
+        assert_int_equal(ingest_json_lines(*s1, join(r), 0).failed, 0);
+        assert_int_equal(ingest_json_lines(*s2, join(r), 0).failed, 0);
+    }
+    Indexer ref(one.open(), small_keyframes());
+    ref.run_once();
+    Indexer a(two.open(), small_keyframes());
+    Indexer b(two.open(), small_keyframes());
+    uint64_t fed_a = 0, fed_b = 0;
+    std::thread ta([&] { fed_a = a.run_once(); });
+    std::thread tb([&] { fed_b = b.run_once(); });
+    ta.join();
+    tb.join();
+    size_t total = 0;
+    for (const auto& r : recs) total += r.size();
+    assert_true(fed_a + fed_b >= total);
+    for (unsigned i = 0; i < 6; i++) {
+        std::string rec = "r-two-" + std::to_string(i);
+        assert_int_equal(session_of(*s2, rec).indexed_through, recs[i].size());
+        for (const char* q : {"cat /etc/shadow", "output"}) {
+            expect_same(hits_text(s1->text_hits("host-a", rec, q, 100000)),
+                        hits_text(s2->text_hits("host-a", rec, q, 100000)), q);
+        }
+    }
+}
+
 // The recorded user controls the screen's text: quotes, backslashes,
 // percent signs and underscores (LIKE's wildcards) are searched as text.
 void test_hostile_text(void**) {
@@ -489,9 +525,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_keyed),  cmocka_unit_test(test_seek),
-        cmocka_unit_test(test_text),        cmocka_unit_test(test_resume), cmocka_unit_test(test_hostile_text),
-        cmocka_unit_test(test_stop_midway),
+        cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_keyed),        cmocka_unit_test(test_seek),
+        cmocka_unit_test(test_text),        cmocka_unit_test(test_resume),       cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_stop_midway), cmocka_unit_test(test_two_indexers),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
