@@ -167,9 +167,9 @@ static_assert(migrations.size() == schema_versions);
     "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
     "coalesce(i.indexed_through, 0)"
 #define PG_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
-#define PG_INDEX_FILTERS                                                                               \
-    "AND ($9::text = '' OR coalesce(i.verdict, 'pending') = $9::text) AND ($10::text = '' OR EXISTS (" \
-    "SELECT 1 FROM screen_text t WHERE t.host = s.host AND t.rec = s.rec AND t.text LIKE $11::text)) "
+#define PG_INDEX_FILTERS                                                                                       \
+    "AND ($9::text = '' OR coalesce(i.verdict, 'pending') = $9::text) AND ($10::text = '' OR (s.host, s.rec) " \
+    "IN (SELECT t.host, t.rec FROM screen_text t WHERE t.text LIKE $11::text)) "
 
 // LIKE's pattern for rows holding `text`: its wildcards and the escape
 // character taken literally (the recorded user chose the text).
