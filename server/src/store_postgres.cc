@@ -498,9 +498,13 @@ void PgStore::prepare_all() {
          "SELECT pos_ms, msg_id, snap_size, snap_zstd, baseline FROM keyframes WHERE host = $1::text AND rec = "
          "$2::text "
          "AND pos_ms <= $3::bigint ORDER BY pos_ms DESC, msg_id DESC LIMIT 1"},
+        // The rows the trigram index finds first (MATERIALIZED: the
+        // planner would rather walk the session's rows by host and rec,
+        // all of them for a text that is nowhere).
         {"text_hits",
-         "SELECT msg_id, pos_ms, \"row\", text FROM screen_text WHERE host = $1::text AND rec = $2::text "
-         "AND text LIKE $3::text ORDER BY msg_id, seq LIMIT $4::bigint"},
+         "WITH found AS MATERIALIZED (SELECT host, rec, msg_id, pos_ms, \"row\", text, seq FROM screen_text "
+         "WHERE text LIKE $3::text) SELECT msg_id, pos_ms, \"row\", text FROM found WHERE host = $1::text "
+         "AND rec = $2::text ORDER BY msg_id, seq LIMIT $4::bigint"},
         {"host_of", "SELECT host FROM sessions WHERE rec = $1::text ORDER BY host LIMIT 1"},
         {"messages",
          "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text AND id > $2::bigint "
