@@ -15,7 +15,7 @@
    --window simulated seconds: sessions in progress at the start and
    arriving during the window, each a recording of the generator's pool;
    every host's forwarder posts what its recorder wrote (and its audit
-   events) once a second (tlog-forward's poll), as JSON lines to
+   events) once a --poll (tlog-forward's, 1 s), as JSON lines to
    /api/v1/ingest and /api/v1/audit. The schedule is played --speed times
    faster than real time by bench-server-post (schedule mode) over
    --connections connections, against a fresh tlog-server on SQLite and/or
@@ -47,7 +47,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 AUDIT_LOG = os.path.join(HERE, "..", "..", "tests", "audit", "corpus", "audit_log", "raw_head.log")
 PAYLOAD = 2048  # the recorders' default (doc/format.md)
 LATENCY = 10.0  # the recorders' default latency flush, seconds
-POLL = 1.0  # tlog-forward's default poll, seconds
 
 # Measured in bench/README.md, "server", "Now" (bench/server/run.py, 4
 # connections, 1 MiB bodies): per backend, for messages of the default
@@ -191,7 +190,7 @@ def model(p, k, backend):
     # messages are seconds apart (the latency flush, the payload), so each
     # goes alone; its audit events come in bursts, one per command; the
     # session's own events (login, pam_tlog's start) one more per session.
-    per_session = sum(mix[x] * (min(k[x]["msgs_s"], 1 / POLL) + min(k[x]["commands_s"], 1 / POLL)) for x in mix)
+    per_session = sum(mix[x] * (min(k[x]["msgs_s"], 1 / p.poll) + min(k[x]["commands_s"], 1 / p.poll)) for x in mix)
     r["requests_s_peak"] = r["concurrent_peak"] * (per_session + 1 / L)
     r["request_cpu"] = request_cpu()
     r["server_cores_peak"] = (r["msgs_s_peak"] * r["cpu_per_msg"] + r["events_s_peak"] * r["cpu_per_event"]
@@ -267,7 +266,7 @@ def schedule(p, k, recs, audit, path):
         for line, mt in zip(r.lines, r.times):
             at = start + mt
             if 0 <= at < p.window:
-                out.setdefault((host, "/api/v1/ingest", int(at // POLL)), []).append(line)
+                out.setdefault((host, "/api/v1/ingest", int(at // p.poll)), []).append(line)
         a = k["audit"]
         evs = [(start, e) for e in audit["fixed"]] if start >= 0 else []
         per_cmd = a["execs_per_command"] * a["per_exec"]
@@ -280,11 +279,11 @@ def schedule(p, k, recs, audit, path):
                 serial += 1
                 e = dict(e, host=host, ses=n + 1, rec=r.rec, serial=serial, time=iso(1764800000 + at))
                 line = json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode()
-                out.setdefault((host, "/api/v1/audit", int(at // POLL)), []).append(line)
+                out.setdefault((host, "/api/v1/audit", int(at // p.poll)), []).append(line)
     msgs = events = nbytes = 0
     # Sent at the end of the poll interval, each host with its own phase;
     # bench-server-post takes the requests in file order.
-    reqs = sorted(((tick + 1) * POLL * 1000 + zlib.crc32(host.encode()) % 1000, route, lines)
+    reqs = sorted(((tick + 1) * p.poll * 1000 + zlib.crc32(host.encode()) % int(p.poll * 1000), route, lines)
                   for (host, route, tick), lines in out.items())
     with open(path, "wb") as f:
         for due, route, lines in reqs:
@@ -456,6 +455,7 @@ def main():
     # quiet disk) to 4.7 ms (PostgreSQL, shared disk), measured by the
     # simulation (doc/capacity.md).
     ap.add_argument("--commit-ms", type=float, default=4.7)
+    ap.add_argument("--poll", type=float, default=1.0, help="tlog-forward's poll, seconds (its default: 1)")
     ap.add_argument("--sim-hosts", type=int, default=500)
     ap.add_argument("--window", type=float, default=1800)
     ap.add_argument("--speed", type=float, default=20)
