@@ -673,7 +673,6 @@ struct Converter::Impl {
     // One buffer for every event's JSON: its capacity is kept, so an event
     // costs no allocation for its text.
     Writer writer{4096};
-    std::string json;  // what `out` is given: also reused
 
     static void callback(auparse_state_t* au, auparse_cb_event_t type, void* self) {
         if (type != AUPARSE_CB_EVENT_READY) return;
@@ -1629,12 +1628,11 @@ struct Converter::Impl {
         }
         remember(e);
         ++count;
-        json.assign(trimmed_w ? trimmed_w->text() : w.text());
-        out(json, key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli, e.serial);
+        out(trimmed_w ? trimmed_w->text() : w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
+            e.serial);
         // A huge event (argv in the megabytes) leaves a huge buffer: memory
         // stays flat only if it is given back.
         if (w.capacity() > 1024 * 1024) w = Writer(4096);
-        if (json.capacity() > 1024 * 1024) std::string().swap(json);
     }
 };
 

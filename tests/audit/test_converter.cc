@@ -22,7 +22,7 @@ std::vector<tlog::json::Value> convert(const std::string& text, size_t max = 64 
     o.max_event_size = max;
     o.default_host = "h";
     std::vector<tlog::json::Value> out;
-    Converter c(o, [&](const std::string& json, auto&&...) {
+    Converter c(o, [&](std::string_view json, auto&&...) {
         assert_true(tlog::utf8::is_valid(json));
         assert_true(json.size() <= max);
         out.push_back(tlog::json::parse(json, "event"));
@@ -213,10 +213,10 @@ std::vector<std::string> run(const std::string& text, bool libauparse, const std
     o.default_host = "h";
     o.libauparse_events = libauparse;
     std::vector<std::string> out;
-    Converter c(o, [&](const std::string& json, const tlog::audit::SessionKey& key, std::string_view rec,
+    Converter c(o, [&](std::string_view json, const tlog::audit::SessionKey& key, std::string_view rec,
                        uint64_t time_ms, uint64_t serial) {
-        out.push_back(json + " | " + key.host + " " + std::to_string(key.ses) + " " + std::string(rec) + " " +
-                      std::to_string(time_ms) + " " + std::to_string(serial));
+        out.push_back(std::string(json) + " | " + key.host + " " + std::to_string(key.ses) + " " + std::string(rec) +
+                      " " + std::to_string(time_ms) + " " + std::to_string(serial));
     });
     size_t at = 0;
     for (size_t i = 0; i < cuts.size(); ++i) {
