@@ -63,6 +63,30 @@ constexpr size_t kMaxTrimmedHost = 128;
 // copy of the event (alive while the event is converted) or into
 // Event::owned; interpretations into the converter's caches (cleared only
 // between events) or Event::owned.
+// a == b, inline for the short names and values compared most (a call
+// to memcmp costs more than the comparison).
+[[gnu::always_inline]] inline bool same(std::string_view a, std::string_view b) {
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    const char *p = a.data(), *q = b.data();
+    if (n > 16) return std::memcmp(p, q, n) == 0;
+    if (n >= 8) {
+        uint64_t x, y, u, v;
+        std::memcpy(&x, p, 8), std::memcpy(&y, q, 8);
+        std::memcpy(&u, p + n - 8, 8), std::memcpy(&v, q + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        std::memcpy(&x, p, 4), std::memcpy(&y, q, 4);
+        std::memcpy(&u, p + n - 4, 4), std::memcpy(&v, q + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    for (size_t i = 0; i < n; ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
 struct Field {
     std::string_view name;
     std::string_view raw;
@@ -836,11 +860,26 @@ struct Converter::Impl {
     // record type and name, except for the few names whose type depends on
     // the value. Remembered per record type and position: records of one
     // type list the same names in the same order.
+    // The interpretation last given at a position (Known::last): records
+    // of a type repeat most of their values (arch, syscall, success, the
+    // ids), and one comparison costs less than building a cache key and
+    // hashing it. Valid while the caches it points into are not emptied
+    // (epoch) and the value and what its interpretation depends on are
+    // the same.
+    struct Memo {
+        std::string raw;
+        const Interp* interp = nullptr;
+        uint64_t epoch = 0;  // Impl::cache_epoch when remembered; 0: none
+        int machine = 0, syscall = 0;
+        unsigned long long a0 = 0, a1 = 0;
+        std::string host;  // for ids: their names are the host's
+    };
     struct Known {
         std::string name;
         uint32_t tag;
         int type;
         bool plain;  // Writer::plain(name)
+        Memo last;
     };
     struct Layout {
         std::vector<Known> known;  // in the order first seen
@@ -851,22 +890,30 @@ struct Converter::Impl {
     std::unordered_map<int, Layout> layouts;
     // Also tells whether the name is plain (Writer::plain), remembered
     // with its type: names repeat, their check need not.
-    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val,
-                          bool& plain) {
-        if (rtype == kTrustedApp || name == "acct") {
+    // pos: the record's fields so far that are remembered by name (not
+    // the prefix, EXECVE's arguments, nor those typed by value), advanced
+    // here. *memo: the name's memo; valid until the next call.
+    static int field_type(Layout& layout, int rtype, size_t& next, std::string_view name, uint32_t tag, const char* val,
+                          bool& plain, Memo*& memo) {
+        memo = nullptr;
+        static const uint32_t kAcct = Field::name_tag("acct");
+        if (rtype == kTrustedApp || (tag == kAcct && name == "acct")) {
             plain = Writer::plain(name);
             return auparse_interp_adjust_type(rtype, name.data(), val);
         }
+        const size_t pos = next++;
         auto& known = layout.known;
-        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) {
+        if (pos < known.size() && known[pos].tag == tag && same(known[pos].name, name)) {
             plain = known[pos].plain;
+            memo = &known[pos].last;
             return known[pos].type;
         }
         size_t h = Layout::slot(tag);
         for (; layout.slots[h] >= 0; h = (h + 1) % layout.slots.size()) {
-            const Known& k = known[static_cast<size_t>(layout.slots[h])];
-            if (k.tag == tag && k.name == name) {
+            Known& k = known[static_cast<size_t>(layout.slots[h])];
+            if (k.tag == tag && same(k.name, name)) {
                 plain = k.plain;
+                memo = &k.last;
                 return k.type;
             }
         }
@@ -874,7 +921,7 @@ struct Converter::Impl {
         plain = Writer::plain(name);
         if (known.size() < 256) {
             layout.slots[h] = static_cast<int16_t>(known.size());
-            known.push_back({std::string(name), tag, ft, plain});
+            known.push_back({std::string(name), tag, ft, plain, {}});
         }
         return ft;
     }
@@ -897,8 +944,12 @@ struct Converter::Impl {
     Cache long_contextual;
     static constexpr size_t kShortValue = 64, kLongValue = 512;
     template <typename Compute>
-    static const Interp& contextual_interpretation(Cache& cache, int ft, const raw::Record& r, std::string_view raw,
-                                                   Compute&& compute) {
+    const Interp& contextual_interpretation(Cache& cache, int ft, const raw::Record& r, std::string_view raw,
+                                            Memo* memo, Compute&& compute) {
+        if (memo && memo->epoch == cache_epoch && same(memo->raw, raw) &&
+            (context_free(ft) ||
+             (memo->machine == r.machine && memo->syscall == r.syscall && memo->a0 == r.a0 && memo->a1 == r.a1)))
+            return *memo->interp;
         // Type, context, value: built on the stack (raw is at most
         // kLongValue bytes).
         char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + kLongValue];
@@ -915,8 +966,15 @@ struct Converter::Impl {
         add(raw.data(), std::min(raw.size(), kLongValue));
         const std::string_view k(key, n);
         auto it = cache.find(k);
-        if (it != cache.end()) return it->second;
-        return cache.emplace(std::string(k), Interp(compute())).first->second;
+        const Interp& in =
+            it != cache.end() ? it->second : cache.emplace(std::string(k), Interp(compute())).first->second;
+        if (memo) {
+            memo->raw.assign(raw);
+            memo->interp = &in;
+            memo->epoch = cache_epoch;
+            memo->machine = r.machine, memo->syscall = r.syscall, memo->a0 = r.a0, memo->a1 = r.a1;
+        }
+        return in;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -956,6 +1014,7 @@ struct Converter::Impl {
             if (enriched) _auparse_load_interpretations(rr.interp);
             r.fields.reserve(rr.fields.size());
             Layout& layout = layouts[rr.type];
+            size_t known_pos = 0;
             for (size_t i = 0; interpret && i < rr.fields.size(); ++i) {
                 const raw::Field& rf = rr.fields[i];
                 const char* name = rf.name;
@@ -967,10 +1026,11 @@ struct Converter::Impl {
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
                 const bool interpreted = !(execve && name[0] == 'a' && name[1] != 'r');
                 int ft = AUPARSE_TYPE_UNCLASSIFIED;
+                Memo* memo = nullptr;
                 // Plain names (nearly all) are ASCII, and the writer need
                 // not check them again.
                 if (interpreted)
-                    ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw, f.name_plain);
+                    ft = field_type(layout, rr.type, known_pos, {name, rf.name_len}, tag, raw, f.name_plain, memo);
                 else
                     f.name_plain = Writer::plain(f.name);
                 if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
@@ -978,13 +1038,24 @@ struct Converter::Impl {
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                        const Interp& in = id_name(host, ft, f.raw, compute);
-                        f.interp = in.text, f.interp_plain = in.plain;
+                        const Interp* in = nullptr;
+                        if (memo && memo->epoch == cache_epoch && same(memo->raw, f.raw) && memo->host == host) {
+                            in = memo->interp;
+                        } else {
+                            in = &id_name(host, ft, f.raw, compute);
+                            if (memo) {
+                                memo->raw.assign(f.raw);
+                                memo->host = host;
+                                memo->interp = in;
+                                memo->epoch = cache_epoch;
+                            }
+                        }
+                        f.interp = in->text, f.interp_plain = in->plain;
                     } else if (!enriched && f.raw.size() <= kShortValue) {
-                        const Interp& in = contextual_interpretation(contextual, ft, rr, f.raw, compute);
+                        const Interp& in = contextual_interpretation(contextual, ft, rr, f.raw, memo, compute);
                         f.interp = in.text, f.interp_plain = in.plain;
                     } else if (!enriched && f.raw.size() <= kLongValue) {
-                        const Interp& in = contextual_interpretation(long_contextual, ft, rr, f.raw, compute);
+                        const Interp& in = contextual_interpretation(long_contextual, ft, rr, f.raw, memo, compute);
                         f.interp = in.text, f.interp_plain = in.plain;
                     } else {
                         f.interp = e.own_nonempty(compute());
@@ -1582,13 +1653,20 @@ struct Converter::Impl {
     // The fields of an event point into the caches: they are emptied only
     // between events.
     void bound_caches() {
+        const bool full = id_names.size() >= 65536 || contextual.size() >= 16384 || long_contextual.size() >= 2048;
         if (id_names.size() >= 65536) id_names.clear();
         if (interpretations.size() >= 65536) interpretations.clear();
         // Smaller: it also holds values seen once (pointers in a0-a3), and
         // memory is to stay flat (a few MB) whatever the log.
         if (contextual.size() >= 16384) contextual.clear();
         if (long_contextual.size() >= 2048) long_contextual.clear();
+        // The memos point into these caches.
+        if (full) ++cache_epoch;
+        // A record type each (a log may name any number): memos of up to
+        // kLongValue bytes at up to 256 positions each.
+        if (layouts.size() >= 256) layouts.clear();
     }
+    uint64_t cache_epoch = 1;
 
     void process(Event& e) {
         derive(e);
