@@ -458,6 +458,41 @@ void test_reader_same_as_libauparse_generated(void**) {
     }
 }
 
+// Past the bounds of the converter's caches (values interpreted in
+// context, long values, record types), which are emptied when full: an
+// interpretation remembered from before must not be given after, nor one
+// from another record's context. Values repeat from event to event (arch,
+// ids, success) between others that never do (a0, a1, proctitle).
+void test_reader_same_as_libauparse_past_cache_bounds(void**) {
+    std::string text;
+    char line[1024];
+    for (unsigned i = 0; i < 3000; ++i) {
+        const char* node = i % 2 ? "node=ha " : "node=hb ";
+        const unsigned sec = 1700000000 + i / 10, ms = i % 10 * 100, serial = 100 + i;
+        std::snprintf(line, sizeof line,
+                      "%stype=SYSCALL msg=audit(%u.%03u:%u): arch=c000003e syscall=%u success=%s exit=%d a0=%x "
+                      "a1=%x a2=1b6 a3=0 items=0 ppid=1 pid=%u auid=1000 uid=%u gid=0 euid=0 suid=0 fsuid=0 egid=0 "
+                      "sgid=0 fsgid=0 tty=(none) ses=%u comm=\"t\" exe=\"/bin/t\" key=(null)\n",
+                      node, sec, ms, serial, i % 3 ? 2U : 257U, i % 5 ? "yes" : "no", i % 5 ? 3 : -2, 0x1000 + i,
+                      0x80000 + i % 7, 200 + i, i % 4 ? 0U : 1000U, i % 2 + 1);
+        text += line;
+        std::string title;
+        for (unsigned k = 0; k < 40; ++k) title += "2F";
+        char n[16];
+        std::snprintf(n, sizeof n, "%08X", i);
+        title += i % 7 ? n : "";
+        std::snprintf(line, sizeof line, "%stype=PROCTITLE msg=audit(%u.%03u:%u): proctitle=%s\n", node, sec, ms,
+                      serial, title.c_str());
+        text += line;
+        // Record types of their own: one layout each.
+        std::snprintf(line, sizeof line, "%stype=UNKNOWN[%u] msg=audit(%u.%03u:%u): mode=0100644 uid=0 res=1\n", node,
+                      2000 + i % 400, sec, ms, 50000 + i);
+        text += line;
+    }
+    same_both_ways(text, {}, {}, 64 * 1024, "past the cache bounds");
+    assert_int_equal(run(text, false, {}, {}, 64 * 1024).size(), 6000);
+}
+
 }  // namespace
 
 int main() {
@@ -473,6 +508,7 @@ int main() {
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_reader_same_as_libauparse_on_logs),
         cmocka_unit_test(test_reader_same_as_libauparse_generated),
+        cmocka_unit_test(test_reader_same_as_libauparse_past_cache_bounds),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
