@@ -101,7 +101,7 @@ struct Field {
     // only for the empty name): two names with different tags differ; equal
     // tags are compared byte by byte. Cheaper than a hash of every byte,
     // and the names of one record (fsuid, fsgid) rarely share a tag.
-    static uint32_t name_tag(std::string_view n) {
+    static constexpr uint32_t name_tag(std::string_view n) {
         if (n.empty()) return 0;
         const auto b = [&n](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(n[i])); };
         const size_t last = n.size() - 1;
@@ -884,6 +884,8 @@ struct Converter::Impl {
     struct Layout {
         std::vector<Known> known;  // in the order first seen
         std::array<int16_t, 512> slots{};
+        bool named = false;               // type_name is libaudit's answer
+        const char* type_name = nullptr;  // audit_msg_type_to_name's
         Layout() { slots.fill(-1); }
         static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
     };
@@ -893,10 +895,10 @@ struct Converter::Impl {
     // pos: the record's fields so far that are remembered by name (not
     // the prefix, EXECVE's arguments, nor those typed by value), advanced
     // here. *memo: the name's memo; valid until the next call.
-    static int field_type(Layout& layout, int rtype, size_t& next, std::string_view name, uint32_t tag, const char* val,
-                          bool& plain, Memo*& memo) {
+    [[gnu::always_inline]] static int field_type(Layout& layout, int rtype, size_t& next, std::string_view name,
+                                                 uint32_t tag, const char* val, bool& plain, Memo*& memo) {
         memo = nullptr;
-        static const uint32_t kAcct = Field::name_tag("acct");
+        static constexpr uint32_t kAcct = Field::name_tag("acct");
         if (rtype == kTrustedApp || (tag == kAcct && name == "acct")) {
             plain = Writer::plain(name);
             return auparse_interp_adjust_type(rtype, name.data(), val);
@@ -1005,7 +1007,9 @@ struct Converter::Impl {
                 spare_fields.pop_back();
             }
             r.type = rr.type;
-            const char* tn = audit_msg_type_to_name(rr.type);
+            Layout& layout = layouts[rr.type];
+            if (!layout.named) layout.type_name = audit_msg_type_to_name(rr.type), layout.named = true;
+            const char* tn = layout.type_name;
             r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
             if (r.type <= 0 && !rr.unknown_type.empty() && rr.unknown_type.size() <= 64)
                 r.type_name = e.own(valid_utf8(rr.unknown_type));
@@ -1013,15 +1017,19 @@ struct Converter::Impl {
             const bool enriched = rr.interp && *rr.interp;
             if (enriched) _auparse_load_interpretations(rr.interp);
             r.fields.reserve(rr.fields.size());
-            Layout& layout = layouts[rr.type];
             size_t known_pos = 0;
+            // Fields named as the layout's name at their position have
+            // distinct names: when all have, and none was renamed, the
+            // check for repeated names has nothing to do.
+            size_t distinct = 0;
+            bool renamed = false;
             for (size_t i = 0; interpret && i < rr.fields.size(); ++i) {
                 const raw::Field& rf = rr.fields[i];
                 const char* name = rf.name;
                 const char* raw = rf.val;
                 if (!raw) continue;
                 Field f{{name, rf.name_len}, {raw, rf.val_len}};
-                static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
+                static constexpr uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
                 if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
                 const bool interpreted = !(execve && name[0] == 'a' && name[1] != 'r');
@@ -1029,11 +1037,16 @@ struct Converter::Impl {
                 Memo* memo = nullptr;
                 // Plain names (nearly all) are ASCII, and the writer need
                 // not check them again.
-                if (interpreted)
+                if (interpreted) {
                     ft = field_type(layout, rr.type, known_pos, {name, rf.name_len}, tag, raw, f.name_plain, memo);
-                else
+                    if (memo && memo == &layout.known[known_pos - 1].last) ++distinct;
+                } else {
                     f.name_plain = Writer::plain(f.name);
-                if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
+                }
+                if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) {
+                    f.rename(e.own(valid_utf8(f.name)));
+                    renamed = true;
+                }
                 if (interpreted) {
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
@@ -1064,7 +1077,7 @@ struct Converter::Impl {
                 r.fields.push_back(f);
             }
             if (enriched) _auparse_free_interpretations();
-            unique_names(r, e);
+            if (renamed || distinct != r.fields.size()) unique_names(r, e);
             e.records.push_back(std::move(r));
         }
     }
