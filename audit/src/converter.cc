@@ -366,9 +366,25 @@ public:
             char* p = reserve(2 * s.size() + 2);
             char* const begin = p;
             *p++ = '"';
-            for (char c : s) {
-                if (c == '"' || c == '\\') *p++ = '\\';
-                *p++ = c;
+            const char* q = s.data();
+            const char* const end = q + s.size();
+            // A word at a time where there is nothing to escape (most of a
+            // quoted value but its two quotes).
+            for (; end - q >= 8; q += 8) {
+                const uint64_t w = swar::load8(q);
+                if (!(swar::has_byte(w, '"') | swar::has_byte(w, '\\'))) {
+                    std::memcpy(p, &w, 8);
+                    p += 8;
+                    continue;
+                }
+                for (size_t i = 0; i < 8; ++i) {
+                    if (q[i] == '"' || q[i] == '\\') *p++ = '\\';
+                    *p++ = q[i];
+                }
+            }
+            for (; q < end; ++q) {
+                if (*q == '"' || *q == '\\') *p++ = '\\';
+                *p++ = *q;
             }
             *p++ = '"';
             len_ += static_cast<size_t>(p - begin);
@@ -1052,7 +1068,7 @@ struct Converter::Impl {
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
                         const Interp* in = nullptr;
-                        if (memo && memo->epoch == cache_epoch && same(memo->raw, f.raw) && memo->host == host) {
+                        if (memo && memo->epoch == cache_epoch && same(memo->raw, f.raw) && same(memo->host, host)) {
                             in = memo->interp;
                         } else {
                             in = &id_name(host, ft, f.raw, compute);
