@@ -69,6 +69,25 @@ void test_unknown_type_passes_through(void**) {
     assert_string_equal(r.find("fields")->find("foo")->as_string().c_str(), "bar");
 }
 
+// Raw values as the log has them, whatever their quotes and backslashes
+// (a forged record's), at every length around the writer's 8-byte words.
+void test_raw_values_escaped(void**) {
+    std::string line = "type=UNKNOWN[4242] msg=audit(1700000000.500:50):";
+    std::vector<std::string> values;
+    for (size_t n = 0; n < 24; ++n) {
+        std::string v = "\"";
+        for (size_t i = 0; i < n; ++i) v += "ab\\\"cdefghijk"[(i * 7 + n) % 13];
+        v += '"';
+        values.push_back(v);
+        line += " v" + std::to_string(n) + "=" + v;
+    }
+    auto ev = convert(line + "\n");
+    assert_int_equal(ev.size(), 1);
+    const auto* fields = ev[0].find("records")->items()[0].find("fields");
+    for (size_t n = 0; n < values.size(); ++n)
+        assert_string_equal(fields->find("v" + std::to_string(n))->as_string().c_str(), values[n].c_str());
+}
+
 void test_rec_join_and_failures(void**) {
     const std::string text =
         "type=USER_AUTH msg=audit(1700000001.000:43): pid=5 uid=0 auid=4294967295 ses=4294967295 "
@@ -499,6 +518,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argv_paths_sockaddr),
         cmocka_unit_test(test_unknown_type_passes_through),
+        cmocka_unit_test(test_raw_values_escaped),
         cmocka_unit_test(test_rec_join_and_failures),
         cmocka_unit_test(test_joined_only_for_the_rec_asked),
         cmocka_unit_test(test_rec_not_an_id),
