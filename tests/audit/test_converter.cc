@@ -74,9 +74,10 @@ void test_unknown_type_passes_through(void**) {
 void test_raw_values_escaped(void**) {
     std::string line = "type=UNKNOWN[4242] msg=audit(1700000000.500:50):";
     std::vector<std::string> values;
-    for (size_t n = 0; n < 24; ++n) {
+    for (size_t n = 0; n < 40; ++n) {
         std::string v = "\"";
-        for (size_t i = 0; i < n; ++i) v += "ab\\\"cdefghijk"[(i * 7 + n) % 13];
+        for (size_t i = 0; i < n; ++i)
+            v += (i + n) % 11 == 5 ? '\\' : (i + n) % 17 == 9 ? '"' : static_cast<char>('a' + i % 26);
         v += '"';
         values.push_back(v);
         line += " v" + std::to_string(n) + "=" + v;
