@@ -1551,8 +1551,15 @@ struct Converter::Impl {
             }
             return t;
         }();
-        for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size())
-            if (kSummaryNames_[table[h]] == name) return table[h];
+        static constexpr auto kTags = [] {
+            std::array<uint32_t, kSummaryNames> t{};
+            for (int i = 0; i < kSummaryNames; ++i) t[static_cast<size_t>(i)] = Field::name_tag(kSummaryNames_[i]);
+            return t;
+        }();
+        for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size()) {
+            const auto i = static_cast<size_t>(table[h]);
+            if (kTags[i] == tag && same(kSummaryNames_[i], name)) return table[h];
+        }
         return -1;
     }
     struct Summary {
