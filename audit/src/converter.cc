@@ -1557,7 +1557,7 @@ struct Converter::Impl {
             return t;
         }();
         for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size()) {
-            const auto i = static_cast<size_t>(table[h]);
+            const auto i = static_cast<size_t>(static_cast<uint8_t>(table[h]));  // >= 0 here
             if (kTags[i] == tag && same(kSummaryNames_[i], name)) return table[h];
         }
         return -1;
