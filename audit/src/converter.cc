@@ -331,8 +331,19 @@ public:
     void close_array() { put(']'), first_ = false; }
     // A key the program writes (a literal): plain, so not checked.
     template <size_t N>
-    void key(const char (&k)[N]) {
-        key_plain({k, N - 1});
+    [[gnu::always_inline]] void key(const char (&k)[N]) {
+        // The length is known here: a copy of constant size, no call.
+        constexpr size_t n = N - 1;
+        char* p = reserve(n + 4);
+        char* const begin = p;
+        if (!first_) *p++ = ',';
+        *p++ = '"';
+        std::memcpy(p, k, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        len_ += static_cast<size_t>(p - begin);
+        first_ = true;
     }
     void key_plain(std::string_view k) {
         quoted_key(k);
@@ -445,11 +456,12 @@ private:
         if (!first_) put(',');
         first_ = false;
     }
-    char* reserve(size_t n) {
-        if (len_ + n > cap_) grow(len_ + n);
+    [[gnu::always_inline]] char* reserve(size_t n) {
+        if (len_ + n > cap_) [[unlikely]]
+            grow(len_ + n);
         return buf_.get() + len_;
     }
-    void grow(size_t need) {
+    [[gnu::noinline]] void grow(size_t need) {
         const size_t cap = std::max(need, cap_ * 2);
         auto b = std::make_unique_for_overwrite<char[]>(cap);
         if (len_) std::memcpy(b.get(), buf_.get(), len_);
