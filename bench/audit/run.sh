@@ -40,7 +40,7 @@ report() {
 }
 ratio() {  # median of the run-by-run CPU ratios A/B
   paste -d' ' <(cut -d' ' -f1 "$work/$1") <(cut -d' ' -f1 "$work/$2") |
-    awk '{ print ($2 > 0 ? $1 / $2 : 0) }' | median
+    awk '{ print ($2 > 0 ? $1 / $2 : 0) }' | median | awk '{ printf "%.3f\n", $1 }'
 }
 
 timed warmup "$tool" "$work/big.log"
