@@ -901,6 +901,7 @@ struct Converter::Impl {
         int machine = 0, syscall = 0;
         unsigned long long a0 = 0, a1 = 0;
         std::string host;  // for ids: their names are the host's
+        bool big = false;  // has held a long value (counted in long_memos)
     };
     struct Known {
         std::string name;
@@ -998,13 +999,27 @@ struct Converter::Impl {
         auto it = cache.find(k);
         const Interp& in =
             it != cache.end() ? it->second : cache.emplace(std::string(k), Interp(compute())).first->second;
-        if (memo) {
-            memo->raw.assign(raw);
+        if (memo && hold(*memo, raw)) {
             memo->interp = &in;
             memo->epoch = cache_epoch;
             memo->machine = r.machine, memo->syscall = r.syscall, memo->a0 = r.a0, memo->a1 = r.a1;
         }
         return in;
+    }
+    // Puts `raw` into the memo unless it is long (above kShortValue bytes)
+    // and kLongMemos memos have taken long values already: memory stays
+    // flat whatever the log's record types and names (at most 64 x 256
+    // memos, of which at most kLongMemos hold up to kLongValue bytes).
+    size_t long_memos = 0;
+    static constexpr size_t kLongMemos = 256;
+    bool hold(Memo& m, std::string_view raw) {
+        if (raw.size() > kShortValue && !m.big) {
+            if (long_memos >= kLongMemos) return false;  // the memo keeps its older value, still valid
+            ++long_memos;
+            m.big = true;
+        }
+        m.raw.assign(raw);
+        return true;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -1084,8 +1099,7 @@ struct Converter::Impl {
                             in = memo->interp;
                         } else {
                             in = &id_name(host, ft, f.raw, compute);
-                            if (memo) {
-                                memo->raw.assign(f.raw);
+                            if (memo && host.size() <= kShortValue && hold(*memo, f.raw)) {
                                 memo->host = host;
                                 memo->interp = in;
                                 memo->epoch = cache_epoch;
@@ -1710,9 +1724,12 @@ struct Converter::Impl {
         if (long_contextual.size() >= 2048) long_contextual.clear();
         // The memos point into these caches.
         if (full) ++cache_epoch;
-        // A record type each (a log may name any number): memos of up to
-        // kLongValue bytes at up to 256 positions each.
-        if (layouts.size() >= 256) layouts.clear();
+        // A record type each (a log may name any number), with a memo at
+        // each of up to 256 positions (see hold()).
+        if (layouts.size() >= 64) {
+            layouts.clear();
+            long_memos = 0;
+        }
     }
     uint64_t cache_epoch = 1;
 

@@ -504,9 +504,13 @@ void test_reader_same_as_libauparse_past_cache_bounds(void**) {
         std::snprintf(line, sizeof line, "%stype=PROCTITLE msg=audit(%u.%03u:%u): proctitle=%s\n", node, sec, ms,
                       serial, title.c_str());
         text += line;
-        // Record types of their own: one layout each.
-        std::snprintf(line, sizeof line, "%stype=UNKNOWN[%u] msg=audit(%u.%03u:%u): mode=0100644 uid=0 res=1\n", node,
-                      2000 + i % 400, sec, ms, 50000 + i);
+        // Record types of their own (each twice in a row): more layouts,
+        // and more long values to remember, than the converter keeps.
+        std::string longs;
+        for (const char* name : {"name", "cwd", "exe", "comm", "proctitle"})
+            longs += std::string(" ") + name + "=" + title.substr(0, 70 + i % 5) + (i % 4 ? "41" : "42");
+        std::snprintf(line, sizeof line, "%stype=UNKNOWN[%u] msg=audit(%u.%03u:%u): mode=0100644 uid=0 res=1%s\n", node,
+                      2000 + i / 2 % 400, sec, ms, 50000 + i, longs.c_str());
         text += line;
     }
     same_both_ways(text, {}, {}, 64 * 1024, "past the cache bounds");
