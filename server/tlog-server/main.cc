@@ -2,6 +2,7 @@
 // PostgreSQL and serves them back (doc/server.md, tlog-server(8)).
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -81,7 +82,9 @@ int main(int argc, char** argv) {
             c.database = database;
         }
         for (const auto& [key, text] : stream_settings) {
-            parse_stream_setting(key, text, "--" + key, c);
+            std::string option = "--" + key;
+            std::replace(option.begin(), option.end(), '_', '-');
+            parse_stream_setting(key, text, option, c);
         }
         return run_server(c,
                           [&](int port) { std::cout << "listening on " << c.listen_host << ":" << port << std::endl; });

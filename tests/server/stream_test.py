@@ -310,8 +310,41 @@ def check_client_gone(addr):
     print("idle streams whose clients went are closed by the keep-alive")
 
 
+def check_settings(d):
+    """The streams' settings from the file: numbers, checked, naming the
+    file, line and key; the file's max_streams is the limit."""
+    conf = os.path.join(d, "server.conf")
+    for text, want in (('{\n  "max_streams": -1\n}\n', "max_streams"), ('{"stream_keepalive": 0}', "stream_keepalive"),
+                       ('{"stream_gap_timeout": "soon"}', "stream_gap_timeout"), ('{"stream_pol": 5}', "stream_pol")):
+        with open(conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([TLOG_SERVER, "--config", conf, "--database", os.path.join(d, "x.sqlite")],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 1 or conf not in r.stderr or want not in r.stderr:
+            fail("config %r: exit %d, %r" % (text, r.returncode, r.stderr))
+    r = subprocess.run([TLOG_SERVER, "--max-streams", "many"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 1 or "--max-streams" not in r.stderr:
+        fail("--max-streams many: exit %d, %r" % (r.returncode, r.stderr))
+    with open(conf, "w") as f:
+        f.write('{"max_streams": 2, "stream_keepalive": 1, "stream_poll": 0}')
+    p, addr = start_server(os.path.join(d, "limit.sqlite"), d, "--config", conf)
+    try:
+        post(addr, recording("lim", 3)[:2])
+        open_streams = [StreamReader(addr, "lim") for _ in range(2)]
+        status, body = get(addr, "/api/v1/sessions/lim/stream")
+        if [s.resp.status for s in open_streams] != [200, 200] or status != 503 or b"max_streams 2" not in body:
+            fail("max_streams 2 from the file: %r, then %d %r" % ([s.resp.status for s in open_streams], status, body))
+        for s in open_streams:
+            s.close()
+    finally:
+        p.terminate()
+        p.wait(60)
+    print("settings from the file, checked; max_streams 2 refuses the third")
+
+
 def main_sqlite():
     with tempfile.TemporaryDirectory() as d:
+        check_settings(d)
         p, addr = start_server(os.path.join(d, "db.sqlite"), d, "--stream-keepalive", "1",
                                "--stream-gap-timeout", "2")
         try:
