@@ -596,9 +596,10 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     // requests a second (bench/README.md, "server").
     srv.set_tcp_nodelay(true);
     // Each connection holds one of the pool's threads, a stream for as
-    // long as it lasts: max_streams threads for streams and as many again
-    // as the library's default for everything else, so open streams never
-    // leave ingest without a thread (streams past max_streams get 503).
+    // long as it lasts: up to max_streams threads for streams and as many
+    // again as the library's default for everything else, so open streams
+    // never leave ingest without a thread (streams past max_streams get
+    // 503). Started as connections come, not all at start.
     size_t threads = c.streams.max_streams + CPPHTTPLIB_THREAD_POOL_COUNT;
     StreamSettings streams = c.streams;
     if (streams.poll.count() < 0) {
@@ -606,9 +607,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
         // another one wakes nobody here, so streams also look every second.
         streams.poll = std::chrono::milliseconds(c.database.rfind("postgres", 0) == 0 ? 1000 : 0);
     }
-    srv.new_task_queue = [threads] {
-        return new httplib::ThreadPool(threads);  // NOLINT(cppcoreguidelines-owning-memory): httplib takes it
-    };
+    srv.new_task_queue = [threads] { return new_growing_task_queue(threads); };
     Routes routes(store, streams);
     routes.install(srv);
     int port = c.port;

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "tlog/json.h"
@@ -255,6 +257,73 @@ std::vector<std::string> committed_recs(const CheckedBody& checked) {
         }
     }
     return out;
+}
+
+namespace {
+
+class GrowingPool final : public httplib::TaskQueue {
+public:
+    explicit GrowingPool(size_t max) : max_(std::max<size_t>(max, 1)) {}
+    ~GrowingPool() override { shutdown(); }
+    GrowingPool(const GrowingPool&) = delete;
+    GrowingPool& operator=(const GrowingPool&) = delete;
+    GrowingPool(GrowingPool&&) = delete;
+    GrowingPool& operator=(GrowingPool&&) = delete;
+
+    void enqueue(std::function<void()> fn) override {
+        std::lock_guard<std::mutex> g(mu_);
+        jobs_.push_back(std::move(fn));
+        if (idle_ < jobs_.size() && threads_.size() < max_) {
+            threads_.emplace_back([this] { work(); });
+        } else {
+            cv_.notify_one();
+        }
+    }
+
+    void shutdown() override {
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            stop_ = true;
+            threads.swap(threads_);
+        }
+        cv_.notify_all();
+        for (auto& t : threads) {
+            t.join();
+        }
+    }
+
+private:
+    void work() {
+        std::unique_lock<std::mutex> g(mu_);
+        for (;;) {
+            ++idle_;
+            cv_.wait(g, [this] { return stop_ || !jobs_.empty(); });
+            --idle_;
+            if (jobs_.empty()) {
+                return;  // stopping, and every connection served
+            }
+            auto fn = std::move(jobs_.front());
+            jobs_.pop_front();
+            g.unlock();
+            fn();
+            g.lock();
+        }
+    }
+
+    const size_t max_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> jobs_;
+    std::vector<std::thread> threads_;
+    size_t idle_ = 0;
+    bool stop_ = false;
+};
+
+}  // namespace
+
+httplib::TaskQueue* new_growing_task_queue(size_t max_threads) {
+    return new GrowingPool(max_threads);  // NOLINT(cppcoreguidelines-owning-memory): httplib takes it
 }
 
 void serve_stream(LiveHub& hub, const StreamSettings& settings, MessageReader read, const std::string& rec,

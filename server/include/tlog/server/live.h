@@ -19,7 +19,8 @@
 
 namespace httplib {
 struct Response;
-}
+class TaskQueue;
+}  // namespace httplib
 
 namespace tlog::server {
 
@@ -132,6 +133,12 @@ std::optional<StreamedMessage> streamed_message(const std::string& json);
 // The recordings a checked request stored messages of (each once), for
 // LiveHub::notify after its commit.
 std::vector<std::string> committed_recs(const CheckedBody& checked);
+
+// The HTTP library's connection threads: started as connections need them,
+// up to `max_threads`, kept once started (a connection holds one for as long
+// as it lasts, a stream for hours). For httplib::Server::new_task_queue,
+// which takes ownership.
+httplib::TaskQueue* new_growing_task_queue(size_t max_threads);
 
 // GET /api/v1/sessions/REC/stream: 503 past max_streams, 404 for a
 // recording with no message, else the chunked NDJSON stream.
