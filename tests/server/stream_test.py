@@ -193,16 +193,14 @@ def check_gap(addr):
     post(addr, lines[0:2] + lines[3:5])
     s = StreamReader(addr, "live-gap")
     s.wait(lambda s: len(s.messages()) >= 2, "messages 1 and 2")
-    start = time.monotonic()
+    # The server's own account of the wait (waited_ms) is checked below:
+    # the test's clock would depend on when it read messages 1 and 2.
     s.wait(lambda s: any(b"tlog_stream_gap" in l for l in s.lines), "the gap line", timeout=60)
-    waited = time.monotonic() - start
     s.wait(lambda s: len(s.messages()) >= 4, "messages 4 and 5 after the gap")
     gap = [json.loads(l) for l in s.lines if b"tlog_stream_gap" in l]
     if len(gap) != 1 or gap[0]["tlog_stream_gap"]["first_id"] != 3 or gap[0]["tlog_stream_gap"]["last_id"] != 3 \
             or gap[0]["tlog_stream_gap"]["waited_ms"] < 2000:
         fail("gap line: %r" % gap)
-    if waited < 1.0:
-        fail("the gap was skipped after %.1f s, before the 2 s timeout" % waited)
     post(addr, [lines[2]])  # too late: never sent on this stream
     post(addr, [lines[5]])
     s.wait(lambda s: s.ended, "the end after the gap")
