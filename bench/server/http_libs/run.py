@@ -33,8 +33,9 @@ def proc(pid):
 
 
 def load(build, port, *args):
-    r = subprocess.run([f"{build}/bench/server/http_libs/bench-http-load", "127.0.0.1", str(port)] + [str(a) for a in args],
-                       capture_output=True, text=True, timeout=600)
+    exe = f"{build}/bench/server/http_libs/bench-http-load"
+    r = subprocess.run([exe, "127.0.0.1", str(port)] + [str(a) for a in args], capture_output=True, text=True,
+                       timeout=600)
     if r.returncode != 0:
         sys.exit(f"bench-http-load {args}: {r.stdout} {r.stderr}")
     return dict(zip(*[iter(r.stdout.split()[1:])] * 2))
@@ -76,7 +77,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--streams", type=int, default=500)
     a = ap.parse_args()
-    libs = a.libraries or [n for n in SERVERS if os.path.exists(f"{a.build}/bench/server/http_libs/bench-http-{n}")]
+    built = f"{a.build}/bench/server/http_libs/bench-http-"
+    libs = a.libraries or [n for n in SERVERS if os.path.exists(built + n)]
     print("| library | req/s (4 conn.) | MB/s | server CPU s per 100 MB | idle: threads / RSS | streams 200 / with data "
           "| threads, streams open | RSS, streams open | req/s (2 conn.), streams open | peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|")
