@@ -23,6 +23,7 @@
 #include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/server/ingest.h"
+#include "tlog/server/live.h"
 #include "tlog/server/store.h"
 
 namespace tlog::server {
@@ -273,7 +274,8 @@ struct RouteDef {
 
 class Routes {
 public:
-    explicit Routes(Store& store) : store_(store) {}
+    Routes(Store& store, const StreamSettings& streams) : store_(store), streams_(streams) {}
+    LiveHub& hub() { return hub_; }
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -357,6 +359,7 @@ private:
         // by side and only take turns to store.
         const auto checked = check_json_lines(req.body);
         auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
         res.status = r.failed == 0 ? 200 : 400;
         res.set_content(native_response(r), json_type);
@@ -367,6 +370,7 @@ private:
             req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
         const auto checked = check_bulk(req.body);
         auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
         // As Elasticsearch: the request succeeded; items say which failed.
         res.set_content(bulk_response(r, index), json_type);
@@ -442,7 +446,17 @@ private:
     }
 
     void metrics(const httplib::Request& /*req*/, httplib::Response& res) {
-        res.set_content(metrics_.text(), "text/plain; version=0.0.4");
+        res.set_content(metrics_.text() + hub_.metrics_text(), "text/plain; version=0.0.4");
+    }
+
+    void stream(const httplib::Request& req, httplib::Response& res) {
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        serve_stream(
+            hub_, streams_,
+            [this](const std::string& rec, const std::string& h, uint64_t after, size_t limit) {
+                return locked([&] { return store_.messages(rec, h, after, limit); });
+            },
+            req.matches[1], host, uint_param(req, "after", 0), res);
     }
 
     void list_sessions(const httplib::Request& req, httplib::Response& res) {
@@ -502,6 +516,8 @@ private:
     Store& store_;
     std::mutex mu_;
     Metrics metrics_;
+    StreamSettings streams_;
+    LiveHub hub_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
@@ -514,6 +530,7 @@ const std::vector<RouteDef>& Routes::table() {
         {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
         {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
         {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
+        {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream},
         {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", "/_search", "/_search", &Routes::es_search},
@@ -530,10 +547,14 @@ const std::vector<RouteDef>& Routes::table() {
 
 // Lock-free, so the signal handler may read it.
 std::atomic<httplib::Server*> running{nullptr};
+std::atomic<LiveHub*> running_hub{nullptr};
 
 // Server::stop() only swaps an atomic and shuts down and closes the
 // listening socket: async-signal-safe steps.
 extern "C" void on_stop_signal(int /*sig*/) {
+    if (auto* hub = running_hub.load(); hub != nullptr) {
+        hub->stop();  // streams end, so the library's threads can be joined
+    }
     if (auto* srv = running.load(); srv != nullptr) {
         srv->stop();
     }
@@ -574,7 +595,20 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     // (40 ms on Linux), which capped a shipper's connection at about 25
     // requests a second (bench/README.md, "server").
     srv.set_tcp_nodelay(true);
-    Routes routes(store);
+    // Each connection holds one of the pool's threads, a stream for as
+    // long as it lasts: up to max_streams threads for streams and as many
+    // again as the library's default for everything else, so open streams
+    // never leave ingest without a thread (streams past max_streams get
+    // 503). Started as connections come, not all at start.
+    size_t threads = c.streams.max_streams + CPPHTTPLIB_THREAD_POOL_COUNT;
+    StreamSettings streams = c.streams;
+    if (streams.poll.count() < 0) {
+        // Several instances share a PostgreSQL database: a commit on
+        // another one wakes nobody here, so streams also look every second.
+        streams.poll = std::chrono::milliseconds(c.database.rfind("postgres", 0) == 0 ? 1000 : 0);
+    }
+    srv.new_task_queue = [threads] { return new_growing_task_queue(threads); };
+    Routes routes(store, streams);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {
@@ -586,6 +620,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
         std::cerr << "tlog-server: cannot listen on " << c.listen_host << ":" << c.port << '\n';
         return 1;
     }
+    running_hub = &routes.hub();
     running = &srv;
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -594,6 +629,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     on_listen(port);
     bool ok = srv.listen_after_bind();
     running = nullptr;
+    running_hub = nullptr;
     return ok ? 0 : 1;
 }
 
