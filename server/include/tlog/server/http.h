@@ -6,13 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "tlog/server/sessions_api.h"
+
 namespace tlog::server {
 
 struct ServerConfig {
     std::string listen_host = "127.0.0.1";  // loopback unless the administrator says otherwise
     int port = 8640;                        // 0: any free port (tests)
     std::string database = "/var/lib/tlog-server/server.db";
-    std::string source;  // where the settings came from, for messages
+    std::string source;     // where the settings came from, for messages
+    SearchSettings search;  // host_groups, user_groups, interrupted_after
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
