@@ -110,6 +110,12 @@ std::string glob_pattern(const std::string& glob, bool postgres) {
 void Store::record_session_info() {
     if (user_groups_ != nullptr) {
         for (const auto& [key, s] : pending_) {
+            // Known recorded (this instance's earlier commits): no statement
+            // per request of a long recording.
+            if (groups_recorded_.count(key) != 0) {
+                continue;
+            }
+            claimed_.push_back(key);
             auto it = user_groups_->find(s.user);
             std::vector<std::string> groups = it != user_groups_->end() ? it->second : std::vector<std::string>();
             if (sql_exec(claim_groups, {V::str(s.host), V::str(s.rec), V::str(json_array(groups))}) == 0) {
@@ -123,6 +129,17 @@ void Store::record_session_info() {
     for (const auto& [host, rec] : ended_) {
         sql_exec(mark_ended, {V::str(host), V::str(rec)});
     }
+}
+
+void Store::note_committed() {
+    constexpr size_t bound = 65536;  // recordings being received at once, with room
+    for (auto& key : claimed_) {
+        if (groups_recorded_.size() >= bound) {
+            groups_recorded_.clear();
+        }
+        groups_recorded_.insert(std::move(key));
+    }
+    claimed_.clear();
 }
 
 void Store::record_audit_info(const AuditMeta& m) {
@@ -151,7 +168,7 @@ namespace {
 // A WHERE clause built from conditions, each with its parameters in order.
 class Where {
 public:
-    void add(std::string clause, std::vector<SqlValue> params = {}) {
+    void add(const std::string& clause, std::vector<SqlValue> params = {}) {
         text_ += text_.empty() ? " WHERE " : " AND ";
         text_ += clause;
         for (auto& p : params) {
@@ -194,7 +211,11 @@ std::vector<Session> Store::sessions(const SessionQuery& q) {
         std::vector<SqlValue> params;
         for (const auto& g : q.host_globs) {
             any += any.empty() ? "" : " OR ";
-            any += pg ? "s.host LIKE ?" : "s.host GLOB ?";
+            // SQLite: '+' keeps the planner off the host index (a glob's
+            // prefix is a range of it), which without statistics it took
+            // over the sort's index: every session of the group read and
+            // sorted for one page (bench/README.md, "server").
+            any += pg ? "s.host LIKE ?" : "+s.host GLOB ?";
             params.push_back(V::str(glob_pattern(g, pg)));
         }
         if (!q.hosts.empty()) {
@@ -228,6 +249,18 @@ std::vector<Session> Store::sessions(const SessionQuery& q) {
     if (q.since_ms) {
         w.add(std::string(lo) + " >= CAST(? AS BIGINT)", {V::integer(*q.since_ms)});
     }
+    // A session that ends at or after T started at or after T minus the
+    // longest session stored: implied, so the result is the same, but it
+    // gives the start index a lower bound (otherwise a search of the last
+    // day reads the sessions of every day before it).
+    auto started_after_end_bound = [&](uint64_t t) {
+        auto longest = sql_query("SELECT max(end_ms - start_ms) FROM sessions", {});
+        uint64_t d = !longest.empty() && longest[0][0] ? to_u64(longest[0][0]) : 0;
+        w.add("s.start_ms >= CAST(? AS BIGINT)", {V::integer(t > d ? t - d : 0)});
+    };
+    if (q.since_ms && q.time != SessionQuery::Time::Start) {
+        started_after_end_bound(*q.since_ms);
+    }
     if (q.until_ms) {
         w.add(std::string(hi) + " <= CAST(? AS BIGINT)", {V::integer(*q.until_ms)});
     }
@@ -237,10 +270,15 @@ std::vector<Session> Store::sessions(const SessionQuery& q) {
     // Not ended and idle longer than idle_ms: interrupted (idle_ms 0: only
     // the audit trail's close interrupts).
     uint64_t cut = q.idle_ms != 0 && q.now_ms > q.idle_ms ? q.now_ms - q.idle_ms : 0;
+    // COALESCE keeps the join a LEFT JOIN, read in the sort's order:
+    // SQLite would otherwise start from session_info and sort everything.
     if (q.state == "ended") {
-        w.add("i.ended = 1");
+        w.add("COALESCE(i.ended, 0) = 1");
     } else if (q.state == "live") {
         w.add("COALESCE(i.ended, 0) = 0 AND i.closed_ms IS NULL AND s.end_ms >= CAST(? AS BIGINT)", {V::integer(cut)});
+        if (!q.since_ms || *q.since_ms < cut) {
+            started_after_end_bound(cut);
+        }
     } else if (q.state == "interrupted") {
         w.add("COALESCE(i.ended, 0) = 0 AND (i.closed_ms IS NOT NULL OR s.end_ms < CAST(? AS BIGINT))",
               {V::integer(cut)});

@@ -371,7 +371,7 @@ std::vector<std::string> GroupResolver::lookup(const std::string& user) {
     for (gid_t gid : gids) {
         struct group gr {};
         struct group* g = nullptr;
-        while ((rc = getgrgid_r(gid, &gr, gbuf.data(), gbuf.size(), &g)) == ERANGE && gbuf.size() < (1U << 22)) {
+        while (getgrgid_r(gid, &gr, gbuf.data(), gbuf.size(), &g) == ERANGE && gbuf.size() < (1U << 22)) {
             gbuf.resize(gbuf.size() * 2);
         }
         // A group without a name is searchable by its number.

@@ -73,6 +73,7 @@ int Store::current_schema_version() { return schema_versions; }
 void Store::begin() {
     pending_.clear();
     ended_.clear();
+    claimed_.clear();
     begin_transaction();
     in_transaction_ = true;
 }
@@ -85,12 +86,14 @@ void Store::commit() {
     pending_.clear();
     ended_.clear();
     commit_transaction();
+    note_committed();
     in_transaction_ = false;
 }
 
 void Store::rollback() {
     pending_.clear();
     ended_.clear();
+    claimed_.clear();
     in_transaction_ = false;
     rollback_transaction();
 }

@@ -246,6 +246,7 @@ private:
     // session_search.cc: what a transaction learnt of its sessions (groups,
     // ended), written at commit; what an audit event says of its session.
     void record_session_info();
+    void note_committed();  // after a commit: the sessions whose groups it recorded
     void record_audit_info(const AuditMeta& m);
 
     std::string name_;
@@ -257,6 +258,10 @@ private:
     // The sessions whose end message this transaction stored.
     std::set<std::pair<std::string, std::string>> ended_;
     const std::map<std::string, std::vector<std::string>>* user_groups_ = nullptr;
+    // Sessions whose groups are recorded (committed), and those this
+    // transaction claimed; a bounded cache, only to save statements.
+    std::set<std::pair<std::string, std::string>> groups_recorded_;
+    std::vector<std::pair<std::string, std::string>> claimed_;
 };
 
 // Opens (creating if needed) the database `spec` names and brings its schema
