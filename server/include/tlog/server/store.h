@@ -47,8 +47,11 @@ struct SqlValue {
 using SqlRow = std::vector<std::optional<std::string>>;  // nullopt: NULL
 
 // A condition of a search in that SQL, over `s` (sessions) and `i`
-// (session_info): how a filter over another table joins in (an EXISTS
-// on s.host and s.rec).
+// (session_info). A filter over another table is a scalar subquery of the
+// session's row, `(SELECT 1 FROM t WHERE t.host = s.host AND t.rec = s.rec
+// AND ...) IS NOT NULL`: neither database turns it into a join, so the
+// search keeps reading sessions in the sort's index order (an EXISTS,
+// which PostgreSQL makes a hash join, read and sorted everything).
 struct SqlCondition {
     std::string sql;
     std::vector<SqlValue> params;
