@@ -20,13 +20,16 @@ namespace {
 using V = SqlValue;
 
 // pam_tlog's start event (op tlog-session-start) and a recording's
-// messages arrive in any order: each side upserts its own columns.
+// messages arrive in any order: each side upserts its own columns. The
+// first start event stored for a (host, rec) is kept, as the first copy of
+// anything stored is: a second one naming the same recording (another
+// serial: a replay, a forgery) changes nothing.
 constexpr const char* upsert_start =
     "INSERT INTO session_info (host, rec, service, tty, rhost, ses, audit_start_ms, failed_auth) "
     "VALUES (?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT)) "
     "ON CONFLICT (host, rec) DO UPDATE SET service = excluded.service, tty = excluded.tty, "
     "rhost = excluded.rhost, ses = excluded.ses, audit_start_ms = excluded.audit_start_ms, "
-    "failed_auth = excluded.failed_auth";
+    "failed_auth = excluded.failed_auth WHERE session_info.audit_start_ms IS NULL";
 
 // The session's close as the audit trail records it: the first USER_END of
 // its audit session at or after its start, stored before the start event.
@@ -144,8 +147,11 @@ void Store::note_committed() {
 
 void Store::record_audit_info(const AuditMeta& m) {
     if (m.session_start) {
-        sql_exec(upsert_start, {V::str(m.host), V::str(m.rec), V::str(m.service), V::str(m.tty), V::str(m.rhost),
-                                V::integer(*m.ses), V::integer(m.time_ms), V::integer(m.failed_auth_before)});
+        if (sql_exec(upsert_start, {V::str(m.host), V::str(m.rec), V::str(m.service), V::str(m.tty), V::str(m.rhost),
+                                    V::integer(*m.ses), V::integer(m.time_ms), V::integer(m.failed_auth_before)}) ==
+            0) {
+            return;  // not the first start event of this recording
+        }
         auto rows = sql_query(closed_before_start, {V::str(m.host), V::integer(*m.ses), V::integer(m.time_ms)});
         if (!rows.empty() && rows[0][0]) {
             sql_exec(set_closed, {V::integer(to_u64(rows[0][0])), V::str(m.host), V::str(m.rec)});

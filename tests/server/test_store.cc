@@ -875,6 +875,17 @@ void test_session_audit_fields(void**) {
     auto again = ingest_audit_lines(
         s, lines({start_ev("h", 20, "2023-11-14T22:13:20.000Z", 5, "r1", "alice", "sshd", "192.0.2.7", 2)}));
     assert_int_equal(again.duplicates, 1);
+    // A second start event naming r1 (another serial: replayed or forged)
+    // changes nothing: the first stored is kept.
+    ingest_audit_lines(
+        s, lines({start_ev("h", 90, "2023-11-14T22:13:25.000Z", 9, "r1", "mallory", "cron", "203.0.113.9", 0)}));
+    q = {};
+    q.service = "sshd";
+    auto kept = s.sessions(q);
+    assert_true(recs(kept) == std::vector<std::string>{"r1"});
+    assert_str_eq(kept[0].rhost, "192.0.2.7");
+    assert_int_equal(*kept[0].audit_session, 5);
+    assert_int_equal(kept[0].failed_auth, 2);
     // Another host's start event for the same rec is that host's session's.
     ingest_audit_lines(s, lines({start_ev("h2", 20, "2023-11-14T22:13:20.000Z", 5, "r3", "bob", "sudo", "", 0)}));
     q = {};
@@ -972,6 +983,53 @@ void test_session_groups(void**) {
     auto a = s.sessions(q);
     assert_int_equal(a.size(), 3);
     assert_true(a[2].groups.empty());  // seen with no lookup
+}
+
+// Two writers (two instances on PostgreSQL) see a session's first messages
+// at once with different groups for its user: one set is recorded, whole.
+void test_session_groups_two_writers(void**) {
+    TempDb t;
+    for (int round = 0; round < 5; ++round) {
+        std::string rec = "g" + std::to_string(round);
+        std::map<std::string, std::vector<std::string>> ga = {{"alice", {"a1", "a2"}}};
+        std::map<std::string, std::vector<std::string>> gb = {{"alice", {"b1", "b2", "b3"}}};
+        auto writer = [&](const std::map<std::string, std::vector<std::string>>* g, uint64_t first) {
+            auto sp = t.open();
+            sp->set_user_groups(g);
+            for (uint64_t id = first; id < first + 20; id += 2) {
+                retry_transient([&] { return ingest_json_lines(*sp, msg("h", rec, id, "x"), 0); });
+            }
+        };
+        std::thread a(writer, &ga, 1);
+        std::thread b(writer, &gb, 2);
+        a.join();
+        b.join();
+        auto sp = t.open();
+        SessionQuery q;
+        q.user = "alice";
+        q.limit = 1000;
+        bool found = false;
+        for (const auto& x : sp->sessions(q)) {
+            if (x.rec != rec) {
+                continue;
+            }
+            found = true;
+            assert_int_equal(x.messages, 20);
+            assert_true(x.groups == ga["alice"] || x.groups == gb["alice"]);
+            // session_groups holds the same set as the session's row.
+            size_t n = 0;
+            for (const auto& g : {"a1", "a2", "b1", "b2", "b3"}) {
+                SessionQuery by;
+                by.group = g;
+                for (const auto& y : sp->sessions(by)) {
+                    n += y.rec == rec ? 1 : 0;
+                    assert_true(std::find(x.groups.begin(), x.groups.end(), g) != x.groups.end() || y.rec != rec);
+                }
+            }
+            assert_int_equal(n, x.groups.size());
+        }
+        assert_true(found);
+    }
 }
 
 // Host groups: glob patterns ('*', '?') and exact names; every other
@@ -1181,6 +1239,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_session_audit_fields),
         cmocka_unit_test(test_session_state),
         cmocka_unit_test(test_session_groups),
+        cmocka_unit_test(test_session_groups_two_writers),
         cmocka_unit_test(test_host_group),
         cmocka_unit_test(test_session_sorts),
         cmocka_unit_test(test_session_time),
