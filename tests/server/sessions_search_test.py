@@ -256,6 +256,10 @@ def run(d, base, log):
         status, body, _ = get(base, "/api/v1/sessions", **params)
         check(status == 400 and name in json.loads(body)["error"], "%r: %d %s" % (params, status, body))
     check(sessions(base, host_group="empty")["sessions"] == [], "an empty host group matches nothing")
+    # Values are data, never SQL or patterns: quotes, wildcards.
+    for params in ({"user": "jdoe' OR '1'='1"}, {"user": "%"}, {"host": "fs*.nj.example.com"},
+                   {"group": "nj-admins' --"}, {"service": "*"}):
+        check(sessions(base, **params)["sessions"] == [], "%r matched sessions" % params)
 
     # The user NSS does not know: no groups, one log line for three sessions.
     ghosts = sessions(base, user="ghost")["sessions"]
