@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "tlog/error.h"
-#include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/sessions_api.h"
