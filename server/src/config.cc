@@ -7,12 +7,62 @@
 
 namespace tlog::server {
 
+namespace {
+
+// "host_groups": {"NAME": ["glob", "@netgroup", ...], ...}
+void read_host_groups(const json::Value& v, const std::string& path, SearchSettings& s) {
+    if (!v.is_object()) {
+        throw InputError({path, v.line, v.column, "host_groups"}, "expected an object of host group names");
+    }
+    for (const auto& [name, members] : v.members()) {
+        const std::string key = "host_groups." + name;
+        if (name.empty()) {
+            throw InputError({path, members.line, members.column, key}, "a host group needs a name");
+        }
+        if (!members.is_array()) {
+            throw InputError({path, members.line, members.column, key},
+                             "expected an array of host patterns (glob, or @netgroup)");
+        }
+        std::vector<std::string> list;
+        for (const auto& m : members.items()) {
+            if (!m.is_string() || m.as_string().empty() || m.as_string() == "@") {
+                throw InputError({path, m.line, m.column, key},
+                                 "expected a non-empty string: a host glob pattern or @netgroup");
+            }
+            list.push_back(m.as_string());
+        }
+        s.host_groups[name] = std::move(list);
+    }
+}
+
+}  // namespace
+
 ServerConfig load_config(const std::string& path, ServerConfig c) {
     // The suite's one reader of configuration files (tlog's syntax, an
     // object, at most 1 MiB, errors naming the file, line and column).
     auto v = settings::read_layer_file(path);
     for (const auto& [key, val] : v.members()) {
         if (val.is_number() && parse_stream_setting(key, val.number_text(), path + ":" + std::to_string(val.line), c)) {
+            continue;
+        }
+        if (key == "host_groups") {
+            read_host_groups(val, path, c.search);
+            continue;
+        }
+        if (key == "user_groups") {
+            if (!val.is_bool()) {
+                throw InputError({path, val.line, val.column, key}, "expected true or false");
+            }
+            c.search.user_groups = val.as_bool();
+            continue;
+        }
+        if (key == "interrupted_after") {
+            auto n = val.is_number() ? val.as_uint() : std::nullopt;
+            if (!n || *n > 100U * 365 * 86400) {
+                throw InputError({path, val.line, val.column, key},
+                                 "expected whole seconds (0: only the audit trail's close interrupts)");
+            }
+            c.search.interrupted_after_s = *n;
             continue;
         }
         if (!val.is_string()) {

@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "tlog/error.h"
-#include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/live.h"
+#include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
 
 namespace tlog::server {
@@ -65,103 +65,6 @@ uint64_t uint_param(const httplib::Request& req, const char* name, uint64_t dflt
         throw InputError({"", 0, 0, name}, "not an unsigned integer: " + json::quote(v));
     }
     return *parsed;
-}
-
-// Seconds since the epoch (decimals allowed) or "YYYY-MM-DDTHH:MM:SSZ".
-uint64_t time_param(const std::string& name, const std::string& v) {
-    std::tm tm{};
-    const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end != nullptr && *end == '\0') {
-        return static_cast<uint64_t>(timegm(&tm)) * 1000;
-    }
-    auto d = json::Value::make_number(v).as_double();
-    if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos || !d) {
-        throw InputError({"", 0, 0, name},
-                         "not a time (seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ): " + json::quote(v));
-    }
-    return static_cast<uint64_t>(*d * 1000.0);
-}
-
-json::Value session_json(const Session& s) {
-    auto o = json::Value::make_object();
-    o.set("rec", json::Value::make_string(s.rec));
-    o.set("host", json::Value::make_string(s.host));
-    o.set("user", json::Value::make_string(s.user));
-    o.set("term", json::Value::make_string(s.term));
-    o.set("session", json::Value::make_uint(s.session));
-    o.set("first_id", json::Value::make_uint(s.first_id));
-    o.set("last_id", json::Value::make_uint(s.last_id));
-    o.set("start_ms", json::Value::make_uint(s.start_ms));
-    o.set("end_ms", json::Value::make_uint(s.end_ms));
-    o.set("messages", json::Value::make_uint(s.messages));
-    o.set("bytes", json::Value::make_uint(s.bytes));
-    o.set("gaps", json::Value::make_uint(s.gaps));
-    return o;
-}
-
-std::string make_cursor(const Session& s) {
-    auto a = json::Value::make_array();
-    a.items().push_back(json::Value::make_uint(s.start_ms));
-    a.items().push_back(json::Value::make_string(s.host));
-    a.items().push_back(json::Value::make_string(s.rec));
-    auto text = json::dump(a);
-    return hex::encode(text.data(), text.size());
-}
-
-std::string make_cursor(const AuditKey& k) {
-    auto a = json::Value::make_array();
-    a.items().push_back(json::Value::make_uint(k.time_ms));
-    a.items().push_back(json::Value::make_uint(k.serial));
-    a.items().push_back(json::Value::make_string(k.host));
-    a.items().push_back(json::Value::make_string(k.type));
-    auto text = json::dump(a);
-    return hex::encode(text.data(), text.size());
-}
-
-// A cursor's JSON array; throws (anything) when it is not one.
-json::Value cursor_array(const std::string& text) {
-    std::string raw;
-    for (size_t i = 0; i + 1 < text.size(); i += 2) {
-        int hi = hex::digit_value(text[i]);
-        int lo = hex::digit_value(text[i + 1]);
-        if (hi < 0 || lo < 0) {
-            raw.clear();
-            break;
-        }
-        raw += static_cast<char>((hi << 4) | lo);
-    }
-    auto a = json::parse(raw, "cursor");
-    if (!a.is_array()) {
-        throw InputError({"", 0, 0, "cursor"}, "not an array");
-    }
-    return a;
-}
-
-AuditKey read_audit_cursor(const std::string& text) {
-    try {
-        auto a = cursor_array(text);
-        const auto& it = a.items();
-        if (it.size() == 4 && it[0].as_uint() && it[1].as_uint() && it[2].is_string() && it[3].is_string()) {
-            return {*it[0].as_uint(), *it[1].as_uint(), it[2].as_string(), it[3].as_string()};
-        }
-    } catch (const std::exception&) {
-        // Reported below as one error whatever was wrong inside.
-    }
-    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
-}
-
-void read_cursor(const std::string& text, SessionQuery& q) {
-    try {
-        auto a = cursor_array(text);
-        if (a.is_array() && a.items().size() == 3 && a.items()[0].as_uint() && a.items()[1].is_string() &&
-            a.items()[2].is_string()) {
-            q.after = {*a.items()[0].as_uint(), a.items()[1].as_string(), a.items()[2].as_string()};
-            return;
-        }
-    } catch (const std::exception&) {
-        // Reported below as one error whatever was wrong inside.
-    }
-    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
 }
 
 // The recording an Elasticsearch query string names: rec:ID or rec:"ID",
@@ -274,7 +177,8 @@ struct RouteDef {
 
 class Routes {
 public:
-    Routes(Store& store, const StreamSettings& streams) : store_(store), streams_(streams) {}
+    Routes(Store& store, const StreamSettings& streams, const SearchSettings& search)
+        : store_(store), streams_(streams), search_(search), groups_(search.user_groups) {}
     LiveHub& hub() { return hub_; }
 
     template <class Fn>
@@ -358,7 +262,7 @@ private:
         // Checked before taking the store's turn: requests are checked side
         // by side and only take turns to store.
         const auto checked = check_json_lines(req.body);
-        auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        auto r = store_with_groups(checked);
         hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
         res.status = r.failed == 0 ? 200 : 400;
@@ -369,11 +273,43 @@ private:
         std::string index =
             req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
         const auto checked = check_bulk(req.body);
-        auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        auto r = store_with_groups(checked);
         hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
         // As Elasticsearch: the request succeeded; items say which failed.
         res.set_content(bulk_response(r, index), json_type);
+    }
+
+    // The users' groups are looked up (NSS) before taking the store's turn.
+    IngestReport store_with_groups(const CheckedBody& checked) {
+        const auto groups = groups_.groups_of(checked);
+        return locked([&] {
+            store_.set_user_groups(groups_.enabled() ? &groups : nullptr);
+            try {
+                auto r = retry_transient([&] { return store_checked(store_, checked, now_ms()); });
+                store_.set_user_groups(nullptr);
+                return r;
+            } catch (...) {
+                store_.set_user_groups(nullptr);
+                throw;
+            }
+        });
+    }
+
+    // GET /api/v1/audit: stored events by host, user, type, ses, rec and
+    // time, in time order; a full page names the next in Tlog-Next-Cursor.
+    void audit_search(const httplib::Request& req, httplib::Response& res) {
+        auto q = audit_query(req.params);
+        auto events = locked([&] { return store_.search_audit(q); });
+        std::string out;
+        for (const auto& e : events) {
+            out += e.json;
+            out += '\n';
+        }
+        if (events.size() == q.limit) {
+            res.set_header("Tlog-Next-Cursor", audit_cursor(events.back().key));
+        }
+        res.set_content(out, "application/x-ndjson");
     }
 
     void audit_ingest(const httplib::Request& req, httplib::Response& res) {
@@ -411,7 +347,7 @@ private:
             out += '\n';
         }
         if (events.size() == limit) {
-            res.set_header("Tlog-Next-Cursor", make_cursor(events.back().key));
+            res.set_header("Tlog-Next-Cursor", audit_cursor(events.back().key));
         }
         res.set_content(out, "application/x-ndjson");
     }
@@ -460,29 +396,9 @@ private:
     }
 
     void list_sessions(const httplib::Request& req, httplib::Response& res) {
-        SessionQuery q;
-        q.user = req.has_param("user") ? req.get_param_value("user") : "";
-        q.host = req.has_param("host") ? req.get_param_value("host") : "";
-        if (req.has_param("since")) {
-            q.since_ms = time_param("since", req.get_param_value("since"));
-        }
-        if (req.has_param("until")) {
-            q.until_ms = time_param("until", req.get_param_value("until"));
-        }
-        q.limit = std::clamp<uint64_t>(uint_param(req, "limit", 100), 1, max_page);
-        if (req.has_param("cursor")) {
-            read_cursor(req.get_param_value("cursor"), q);
-        }
+        auto q = session_query(req.params, search_, now_ms());
         auto rows = locked([&] { return store_.sessions(q); });
-        auto o = json::Value::make_object();
-        auto arr = json::Value::make_array();
-        for (const auto& s : rows) {
-            arr.items().push_back(session_json(s));
-        }
-        o.set("sessions", std::move(arr));
-        o.set("next_cursor",
-              rows.size() == q.limit ? json::Value::make_string(make_cursor(rows.back())) : json::Value::make_null());
-        res.set_content(json::dump(o) + "\n", json_type);
+        res.set_content(sessions_response(rows, q), json_type);
     }
 
     // GET ...?q=rec:ID&sort=id:asc&size=N&from=K, as Debian's tlog-play
@@ -518,6 +434,8 @@ private:
     Metrics metrics_;
     StreamSettings streams_;
     LiveHub hub_;
+    SearchSettings search_;
+    GroupResolver groups_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
@@ -532,6 +450,7 @@ const std::vector<RouteDef>& Routes::table() {
         {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
         {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream},
         {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
+        {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search},
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", "/_search", "/_search", &Routes::es_search},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
@@ -608,7 +527,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
         streams.poll = std::chrono::milliseconds(c.database.rfind("postgres", 0) == 0 ? 1000 : 0);
     }
     srv.new_task_queue = [threads] { return new_growing_task_queue(threads); };
-    Routes routes(store, streams);
+    Routes routes(store, streams, c.search);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

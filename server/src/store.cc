@@ -72,21 +72,28 @@ int Store::current_schema_version() { return schema_versions; }
 
 void Store::begin() {
     pending_.clear();
+    ended_.clear();
+    claimed_.clear();
     begin_transaction();
     in_transaction_ = true;
 }
 
 void Store::commit() {
+    record_session_info();
     for (const auto& kv : pending_) {
         merge_session(kv.second);
     }
     pending_.clear();
+    ended_.clear();
     commit_transaction();
+    note_committed();
     in_transaction_ = false;
 }
 
 void Store::rollback() {
     pending_.clear();
+    ended_.clear();
+    claimed_.clear();
     in_transaction_ = false;
     rollback_transaction();
 }
@@ -127,6 +134,9 @@ AddResult Store::add(const MessageMeta& m, std::string_view json, uint64_t recei
     }
     ++s.messages;
     s.bytes += json.size();
+    if (m.end) {
+        ended_.insert({m.host, m.rec});
+    }
     return AddResult::Created;
 }
 
@@ -142,7 +152,11 @@ AddResult Store::add_audit(const AuditMeta& m, std::string_view json) {
             throw;
         }
     }
-    return insert_audit(m, json.size(), zstd_pack(json)) ? AddResult::Created : AddResult::Duplicate;
+    if (!insert_audit(m, json.size(), zstd_pack(json))) {
+        return AddResult::Duplicate;
+    }
+    record_audit_info(m);
+    return AddResult::Created;
 }
 
 namespace {

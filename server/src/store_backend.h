@@ -13,7 +13,7 @@ namespace tlog::server {
 
 // Schema versions: both backends have this many migrations, version N
 // meaning the same tables and indexes in each.
-inline constexpr int schema_versions = 3;
+inline constexpr int schema_versions = 4;
 
 // Throws unless `found` is a version this tlog-server can migrate from.
 void check_schema_version(int found, const std::string& name);

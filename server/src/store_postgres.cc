@@ -111,6 +111,41 @@ CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms)
 CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 )sql",
+    // 4: the sessions search, as in SQLite.
+    R"sql(
+CREATE TABLE IF NOT EXISTS session_info (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    service TEXT COLLATE "C" NOT NULL DEFAULT '',  -- pam_tlog's start event: '' until it is stored
+    tty TEXT COLLATE "C" NOT NULL DEFAULT '',
+    rhost TEXT COLLATE "C" NOT NULL DEFAULT '',
+    ses BIGINT,                            -- the login's audit session
+    audit_start_ms BIGINT,                 -- the start event's time
+    failed_auth BIGINT NOT NULL DEFAULT 0, -- failed authentications joined to it
+    closed_ms BIGINT,                      -- its audit session's USER_END
+    ended BIGINT NOT NULL DEFAULT 0,       -- 1: the message carrying end is stored
+    groups_done BIGINT NOT NULL DEFAULT 0, -- 1: the user's groups were looked up
+    groups TEXT NOT NULL DEFAULT '[]',    -- a JSON array of group names
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX IF NOT EXISTS session_info_by_ses ON session_info (host, ses);
+CREATE INDEX IF NOT EXISTS session_info_failed_auth ON session_info (host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS session_info_open ON session_info (host, rec) WHERE ended = 0;
+CREATE TABLE IF NOT EXISTS session_groups (
+    grp TEXT COLLATE "C" NOT NULL,
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (grp, host, rec)
+);
+CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions (end_ms, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_duration ON sessions ((end_ms - start_ms), host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_bytes ON sessions (bytes, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_host ON sessions (host, start_ms, rec);
+ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS audit_user TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit_events (audit_user, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_host_time ON audit_events (host, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_type ON audit_events (type, time_ms);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -207,7 +242,6 @@ public:
     explicit PgStore(const std::string& conninfo);
 
     int schema_version() override;
-    std::vector<Session> sessions(const SessionQuery& q) override;
     std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
                                       size_t limit) override;
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
@@ -216,6 +250,9 @@ public:
                                          size_t limit) override;
 
 protected:
+    std::vector<SqlRow> sql_query(const std::string& text, const std::vector<SqlValue>& params) override;
+    uint64_t sql_exec(const std::string& text, const std::vector<SqlValue>& params) override;
+    bool is_postgres() const override { return true; }
     void begin_transaction() override {
         reconnect_if_broken();
         forget_transaction();
@@ -371,7 +408,7 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 10> statements = {{
+    const std::array<std::pair<const char*, const char*>, 9> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
@@ -385,12 +422,6 @@ void PgStore::prepare_all() {
          "start_ms = LEAST(sessions.start_ms, EXCLUDED.start_ms), "
          "end_ms = GREATEST(sessions.end_ms, EXCLUDED.end_ms), "
          "messages = sessions.messages + EXCLUDED.messages, bytes = sessions.bytes + EXCLUDED.bytes"},
-        {"sessions",
-         "SELECT host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, bytes "
-         "FROM sessions WHERE ($1::text = '' OR \"user\" = $1::text) AND ($2::text = '' OR host = $2::text) "
-         "AND ($3::bigint IS NULL OR end_ms >= $3::bigint) AND ($4::bigint IS NULL OR start_ms <= $4::bigint) "
-         "AND ($5::bigint IS NULL OR (start_ms, host, rec) > ($5::bigint, $6::text, $7::text)) "
-         "ORDER BY start_ms, host, rec LIMIT $8::bigint"},
         {"messages",
          "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text AND id > $2::bigint "
          "AND ($3::text = '' OR host = $3::text) ORDER BY id, host LIMIT $4::bigint"},
@@ -402,9 +433,9 @@ void PgStore::prepare_all() {
         // ON CONFLICT's count per row says which were new. A concurrent
         // writer of the same event waits for the first and then skips it.
         {"insert_audit",
-         "INSERT INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, json_zstd) "
-         "VALUES ($1::text, $2::bigint, $3::bigint, $4::text, $5::bigint, $6::text, $7::boolean, $8::bigint, "
-         "$9::bytea) ON CONFLICT DO NOTHING"},
+         "INSERT INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, json_zstd, "
+         "audit_user) VALUES ($1::text, $2::bigint, $3::bigint, $4::text, $5::bigint, $6::text, $7::boolean, "
+         "$8::bigint, $9::bytea, $10::text) ON CONFLICT DO NOTHING"},
         {"audit_events",
          "SELECT json_size, json_zstd, time_ms, serial, host, type FROM audit_events WHERE rec = $1::text "
          "AND ($2::bigint IS NULL OR (time_ms, serial, host, type) > ($2::bigint, $3::bigint, $4::text, $5::text)) "
@@ -523,7 +554,7 @@ bool PgStore::insert_message(const MessageMeta& m, uint64_t json_size, std::stri
 bool PgStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) {
     Params p;
     p.text(m.host).u64(m.serial).u64(m.time_ms).text(m.type).opt_u64(m.ses).text(m.rec);
-    p.text(m.session_start ? "true" : "false").u64(json_size).binary(json_zstd);
+    p.text(m.session_start ? "true" : "false").u64(json_size).binary(json_zstd).text(m.user);
     auto r = run("insert_audit", p, PGRES_COMMAND_OK, 0, "storing an audit event");
     return std::strtoull(PQcmdTuples(r.get()), nullptr, 10) == 1;
 }
@@ -533,37 +564,6 @@ void PgStore::merge_session(const Session& d) {
     p.text(d.host).text(d.rec).text(d.user).text(d.term).u64(d.session).u64(d.first_id).u64(d.last_id);
     p.u64(d.start_ms).u64(d.end_ms).u64(d.messages).u64(d.bytes);
     run("merge_session", p, PGRES_COMMAND_OK, 0, "updating the session");
-}
-
-std::vector<Session> PgStore::sessions(const SessionQuery& q) {
-    Params p;
-    p.text(q.user).text(q.host).opt_u64(q.since_ms).opt_u64(q.until_ms);
-    if (q.after) {
-        p.u64(std::get<0>(*q.after)).text(std::get<1>(*q.after)).text(std::get<2>(*q.after));
-    } else {
-        p.opt_u64(std::nullopt).text("").text("");
-    }
-    p.u64(q.limit);
-    auto r = read("sessions", p, 0, "listing sessions");
-    std::vector<Session> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-        const auto* s = r.get();
-        Session x;
-        x.host = text_str(s, i, 0);
-        x.rec = text_str(s, i, 1);
-        x.user = text_str(s, i, 2);
-        x.term = text_str(s, i, 3);
-        x.session = text_u64(s, i, 4);
-        x.first_id = text_u64(s, i, 5);
-        x.last_id = text_u64(s, i, 6);
-        x.start_ms = text_u64(s, i, 7);
-        x.end_ms = text_u64(s, i, 8);
-        x.messages = text_u64(s, i, 9);
-        x.bytes = text_u64(s, i, 10);
-        x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
-        out.push_back(std::move(x));
-    }
-    return out;
 }
 
 // Rows of (json_size, json_zstd) in binary: the message as sent.
@@ -621,6 +621,95 @@ std::vector<AuditEvent> PgStore::audit_events(const std::string& rec, const std:
         out.push_back(std::move(e));
     }
     return out;
+}
+
+// `?` placeholders numbered $1, $2...: the SQL session_search.cc writes
+// has no `?` of its own. Parameters go as text, results come as text,
+// bytea as its bytes.
+std::string numbered(const std::string& text) {
+    std::string out;
+    int n = 0;
+    for (char c : text) {
+        if (c == '?') {
+            out += "$" + std::to_string(++n);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+Params sql_params(const std::vector<SqlValue>& params) {
+    Params p;
+    for (const auto& v : params) {
+        switch (v.kind) {
+            case SqlValue::Kind::Null: p.opt_u64(std::nullopt); break;
+            case SqlValue::Kind::Int: p.text(std::to_string(v.i)); break;
+            case SqlValue::Kind::Text: p.text(v.text); break;
+        }
+    }
+    return p;
+}
+
+std::vector<SqlRow> PgStore::sql_query(const std::string& text, const std::vector<SqlValue>& params) {
+    constexpr Oid bytea_oid = 17;
+    Params p = sql_params(params);
+    std::string sql = numbered(text);
+    // A read outside a transaction is run again once on a lost connection.
+    auto run_once = [&] {
+        return check(
+            PQexecParams(conn_.get(), sql.c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+            PGRES_TUPLES_OK, "searching");
+    };
+    // Outside a transaction only (a search): inside one, what it did
+    // before is lost with the connection and the whole request runs again.
+    const bool alone = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+    if (alone) {
+        reconnect_if_broken();
+    }
+    Result r = [&] {
+        try {
+            return run_once();
+        } catch (const TransientStoreError&) {
+            if (!alone || PQstatus(conn_.get()) == CONNECTION_OK) {
+                throw;
+            }
+            reconnect_if_broken();
+            return run_once();
+        }
+    }();
+    std::vector<SqlRow> out;
+    int cols = PQnfields(r.get());
+    out.reserve(static_cast<size_t>(PQntuples(r.get())));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        SqlRow row;
+        row.reserve(static_cast<size_t>(cols));
+        for (int c = 0; c < cols; ++c) {
+            if (PQgetisnull(r.get(), i, c) != 0) {
+                row.emplace_back(std::nullopt);
+            } else if (PQftype(r.get(), c) == bytea_oid) {
+                size_t n = 0;
+                std::unique_ptr<unsigned char, decltype(&PQfreemem)> raw(
+                    PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r.get(), i, c)), &n), &PQfreemem);
+                if (!raw) {
+                    throw std::runtime_error(name() + ": out of memory reading a result");
+                }
+                row.emplace_back(std::string(reinterpret_cast<const char*>(raw.get()), n));
+            } else {
+                row.emplace_back(text_str(r.get(), i, c));
+            }
+        }
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+uint64_t PgStore::sql_exec(const std::string& text, const std::vector<SqlValue>& params) {
+    Params p = sql_params(params);
+    auto r = check(
+        PQexecParams(conn_.get(), numbered(text).c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+        PGRES_COMMAND_OK, "recording session details");
+    return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 
 #include "store_backend.h"
@@ -92,6 +93,43 @@ CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms)
 CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 )sql",
+    // 4: the sessions search (session_search.cc): what the audit trail and
+    // NSS say of a session, its groups, the indexes of each sort, and
+    // audit events' user (the column audit_user is added before it, if
+    // missing: SQLite's ADD COLUMN has no IF NOT EXISTS).
+    R"sql(
+CREATE TABLE IF NOT EXISTS session_info (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    service TEXT NOT NULL DEFAULT '',  -- pam_tlog's start event: '' until it is stored
+    tty TEXT NOT NULL DEFAULT '',
+    rhost TEXT NOT NULL DEFAULT '',
+    ses INTEGER,                            -- the login's audit session
+    audit_start_ms INTEGER,                 -- the start event's time
+    failed_auth INTEGER NOT NULL DEFAULT 0, -- failed authentications joined to it
+    closed_ms INTEGER,                      -- its audit session's USER_END
+    ended INTEGER NOT NULL DEFAULT 0,       -- 1: the message carrying end is stored
+    groups_done INTEGER NOT NULL DEFAULT 0, -- 1: the user's groups were looked up
+    groups TEXT NOT NULL DEFAULT '[]',    -- a JSON array of group names
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX IF NOT EXISTS session_info_by_ses ON session_info (host, ses);
+CREATE INDEX IF NOT EXISTS session_info_failed_auth ON session_info (host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS session_info_open ON session_info (host, rec) WHERE ended = 0;
+CREATE TABLE IF NOT EXISTS session_groups (
+    grp TEXT NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    PRIMARY KEY (grp, host, rec)
+);
+CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions (end_ms, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_duration ON sessions ((end_ms - start_ms), host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_bytes ON sessions (bytes, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_host ON sessions (host, start_ms, rec);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit_events (audit_user, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_host_time ON audit_events (host, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_type ON audit_events (type, time_ms);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -116,7 +154,6 @@ public:
     explicit SqliteStore(const std::string& path);
 
     int schema_version() override;
-    std::vector<Session> sessions(const SessionQuery& q) override;
     std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
                                       size_t limit) override;
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
@@ -125,6 +162,9 @@ public:
                                          size_t limit) override;
 
 protected:
+    std::vector<SqlRow> sql_query(const std::string& text, const std::vector<SqlValue>& params) override;
+    uint64_t sql_exec(const std::string& text, const std::vector<SqlValue>& params) override;
+    bool is_postgres() const override { return false; }
     // BEGIN IMMEDIATE: the write lock up front, so a second writer on the
     // same file waits (busy timeout) instead of failing at its first insert.
     void begin_transaction() override { exec("BEGIN IMMEDIATE;"); }
@@ -155,8 +195,13 @@ private:
     }
     std::vector<std::string> read_messages(sqlite3_stmt* s) const;
 
+    sqlite3_stmt* cached(const std::string& text, const std::vector<SqlValue>& params);
+
     Db db_;
     Stmt insert_msg_, merge_session_, insert_audit_;
+    // session_search.cc's statements, prepared once each: the searches
+    // vary with their filters but repeat, and ingest's run per session.
+    std::map<std::string, Stmt> cache_;
 };
 
 SqliteStore::SqliteStore(const std::string& path) : Store(path) {
@@ -177,6 +222,12 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         int v = schema_version();
         check_schema_version(v, path);
         for (int i = v; i < schema_versions; ++i) {
+            if (i == 3) {
+                auto col = prepare("SELECT 1 FROM pragma_table_info('audit_events') WHERE name = 'audit_user'");
+                if (sqlite3_step(col.get()) != SQLITE_ROW) {
+                    exec("ALTER TABLE audit_events ADD COLUMN audit_user TEXT NOT NULL DEFAULT '';");
+                }
+            }
             exec(migrations.at(static_cast<size_t>(i)));
         }
         exec("DELETE FROM schema_version;");
@@ -196,7 +247,7 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         "messages = messages + excluded.messages, bytes = bytes + excluded.bytes");
     insert_audit_ = prepare(
         "INSERT OR IGNORE INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, "
-        "json_zstd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "json_zstd, audit_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 }
 
 int SqliteStore::schema_version() {
@@ -234,6 +285,7 @@ bool SqliteStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::stri
     sqlite3_bind_int(s, 7, m.session_start ? 1 : 0);
     bind_u64(s, 8, json_size);
     sqlite3_bind_blob(s, 9, json_zstd.data(), static_cast<int>(json_zstd.size()), SQLITE_TRANSIENT);
+    bind_text(s, 10, m.user);
     if (sqlite3_step(s) != SQLITE_DONE) {
         fail("storing an audit event");
     }
@@ -257,51 +309,6 @@ void SqliteStore::merge_session(const Session& d) {
     if (sqlite3_step(u) != SQLITE_DONE) {
         fail("updating the session");
     }
-}
-
-std::vector<Session> SqliteStore::sessions(const SessionQuery& q) {
-    auto st = prepare(
-        "SELECT host, rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, bytes FROM sessions "
-        "WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR host = ?2) AND (?3 IS NULL OR end_ms >= ?3) "
-        "AND (?4 IS NULL OR start_ms <= ?4) AND (?5 IS NULL OR (start_ms, host, rec) > (?5, ?6, ?7)) "
-        "ORDER BY start_ms, host, rec LIMIT ?8");
-    auto* s = st.get();
-    bind_text(s, 1, q.user);
-    bind_text(s, 2, q.host);
-    if (q.since_ms) {
-        bind_u64(s, 3, *q.since_ms);
-    }
-    if (q.until_ms) {
-        bind_u64(s, 4, *q.until_ms);
-    }
-    if (q.after) {
-        bind_u64(s, 5, std::get<0>(*q.after));
-        bind_text(s, 6, std::get<1>(*q.after));
-        bind_text(s, 7, std::get<2>(*q.after));
-    }
-    bind_u64(s, 8, q.limit);
-    std::vector<Session> out;
-    int rc = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        Session x;
-        x.host = col_text(s, 0);
-        x.rec = col_text(s, 1);
-        x.user = col_text(s, 2);
-        x.term = col_text(s, 3);
-        x.session = col_u64(s, 4);
-        x.first_id = col_u64(s, 5);
-        x.last_id = col_u64(s, 6);
-        x.start_ms = col_u64(s, 7);
-        x.end_ms = col_u64(s, 8);
-        x.messages = col_u64(s, 9);
-        x.bytes = col_u64(s, 10);
-        x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
-        out.push_back(std::move(x));
-    }
-    if (rc != SQLITE_DONE) {
-        fail("listing sessions");
-    }
-    return out;
 }
 
 // The stored messages a statement selects (json_size, json_zstd), as sent.
@@ -384,6 +391,65 @@ std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const 
         fail("reading audit events");
     }
     return out;
+}
+
+sqlite3_stmt* SqliteStore::cached(const std::string& text, const std::vector<SqlValue>& params) {
+    auto it = cache_.find(text);
+    if (it == cache_.end()) {
+        if (cache_.size() >= 256) {
+            cache_.clear();  // a bound: filters combine into many texts
+        }
+        it = cache_.emplace(text, prepare(text.c_str())).first;
+    }
+    auto* s = it->second.get();
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    int i = 0;
+    for (const auto& v : params) {
+        ++i;
+        switch (v.kind) {
+            case SqlValue::Kind::Null: sqlite3_bind_null(s, i); break;
+            case SqlValue::Kind::Int: sqlite3_bind_int64(s, i, v.i); break;
+            case SqlValue::Kind::Text: bind_text(s, i, v.text); break;
+        }
+    }
+    return s;
+}
+
+std::vector<SqlRow> SqliteStore::sql_query(const std::string& text, const std::vector<SqlValue>& params) {
+    auto* s = cached(text, params);
+    std::vector<SqlRow> out;
+    int rc = 0;
+    int cols = sqlite3_column_count(s);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        SqlRow row;
+        row.reserve(static_cast<size_t>(cols));
+        for (int c = 0; c < cols; ++c) {
+            switch (sqlite3_column_type(s, c)) {
+                case SQLITE_NULL: row.emplace_back(std::nullopt); break;
+                case SQLITE_BLOB:
+                    row.emplace_back(std::string(static_cast<const char*>(sqlite3_column_blob(s, c)),
+                                                 static_cast<size_t>(sqlite3_column_bytes(s, c))));
+                    break;
+                default: row.emplace_back(col_text(s, c));
+            }
+        }
+        out.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) {
+        fail("searching");  // before the reset, which would clear the message
+    }
+    sqlite3_reset(s);
+    return out;
+}
+
+uint64_t SqliteStore::sql_exec(const std::string& text, const std::vector<SqlValue>& params) {
+    auto* s = cached(text, params);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fail("recording session details");
+    }
+    sqlite3_reset(s);
+    return static_cast<uint64_t>(sqlite3_changes(db_.get()));
 }
 
 }  // namespace

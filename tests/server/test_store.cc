@@ -14,8 +14,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "cmocka_cxx.h"
 #include "tlog/error.h"
@@ -791,6 +793,424 @@ void test_audit_malformed(void**) {
     assert_str_eq(got[1], good2);
 }
 
+// pam_tlog's start event as tlog-audit writes it, with the fields the
+// sessions search indexes.
+std::string start_ev(const std::string& host, uint64_t serial, const std::string& time, uint64_t ses,
+                     const std::string& rec, const std::string& acct, const std::string& service,
+                     const std::string& rhost, int failed) {
+    std::string fails;
+    for (int i = 0; i < failed; ++i) {
+        fails += (i == 0 ? "" : ",") + std::string("{\"serial\":") + std::to_string(serial - 1 - i) + ",\"time\":\"" +
+                 time + "\"}";
+    }
+    return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\",\"host\":\"" + host +
+           "\",\"ses\":" + std::to_string(ses) + ",\"rec\":\"" + rec +
+           "\",\"type\":\"TRUSTED_APP\",\"op\":\"tlog-session-start\",\"acct\":\"" + acct + "\",\"service\":\"" +
+           service + "\",\"rhost\":\"" + rhost + "\",\"tty\":\"ssh\",\"hostname\":\"" + rhost + "\",\"addr\":\"" +
+           rhost + "\",\"terminal\":\"ssh\",\"res\":\"success\"" +
+           (failed > 0 ? ",\"failed_auth_before\":[" + fails + "]" : std::string()) + "}";
+}
+
+std::string user_end(const std::string& host, uint64_t serial, const std::string& time, uint64_t ses,
+                     const std::string& rec) {
+    return audit_ev(host, serial, time, std::to_string(ses), rec, "USER_END");
+}
+
+// A message that carries `end`: the recording's last.
+std::string end_msg(const std::string& host, const std::string& rec, uint64_t id, const std::string& user,
+                    uint64_t time_s) {
+    std::string m = msg(host, rec, id, "x", user, time_s);
+    m.pop_back();
+    return m + ",\"end\":\"exit\"}";
+}
+
+std::vector<std::string> recs(const std::vector<Session>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) {
+        out.push_back(x.rec);
+    }
+    return out;
+}
+
+// What pam_tlog's start event says of a session reaches it whichever comes
+// first, the event or the messages; filters by service, tty, remote host,
+// audit session and failed authentications.
+void test_session_audit_fields(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    // r1: the start event first; r2: the messages first; r3: no event.
+    ingest_audit_lines(
+        s, lines({start_ev("h", 20, "2023-11-14T22:13:20.000Z", 5, "r1", "alice", "sshd", "192.0.2.7", 2)}));
+    ingest_json_lines(s, msg("h", "r1", 1, "x") + "\n" + msg("h", "r2", 1, "x") + "\n" + msg("h", "r3", 1, "x"), 0);
+    ingest_audit_lines(s, lines({start_ev("h", 30, "2023-11-14T22:13:21.000Z", 6, "r2", "alice", "login", "", 0)}));
+    SessionQuery q;
+    auto all = s.sessions(q);
+    assert_int_equal(all.size(), 3);
+    assert_str_eq(all[0].service, "sshd");
+    assert_str_eq(all[0].tty, "ssh");
+    assert_str_eq(all[0].rhost, "192.0.2.7");
+    assert_true(all[0].audit_session.has_value());
+    assert_int_equal(*all[0].audit_session, 5);
+    assert_int_equal(all[0].failed_auth, 2);
+    assert_str_eq(all[1].service, "login");
+    assert_str_eq(all[1].rhost, "");  // libaudit's "?" and an empty value: none
+    assert_int_equal(all[1].failed_auth, 0);
+    assert_false(all[2].audit_session.has_value());
+    q.service = "sshd";
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r1"});
+    q = {};
+    q.failed_auth = true;
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r1"});
+    q = {};
+    q.rhost = "192.0.2.7";
+    q.tty = "ssh";
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r1"});
+    q = {};
+    q.ses = 6;
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r2"});
+    q.ses = 7;
+    assert_true(s.sessions(q).empty());
+    // A start event resent is a duplicate and changes nothing.
+    auto again = ingest_audit_lines(
+        s, lines({start_ev("h", 20, "2023-11-14T22:13:20.000Z", 5, "r1", "alice", "sshd", "192.0.2.7", 2)}));
+    assert_int_equal(again.duplicates, 1);
+    // A second start event naming r1 (another serial: replayed or forged)
+    // changes nothing: the first stored is kept.
+    ingest_audit_lines(
+        s, lines({start_ev("h", 90, "2023-11-14T22:13:25.000Z", 9, "r1", "mallory", "cron", "203.0.113.9", 0)}));
+    q = {};
+    q.service = "sshd";
+    auto kept = s.sessions(q);
+    assert_true(recs(kept) == std::vector<std::string>{"r1"});
+    assert_str_eq(kept[0].rhost, "192.0.2.7");
+    assert_int_equal(*kept[0].audit_session, 5);
+    assert_int_equal(kept[0].failed_auth, 2);
+    // Another host's start event for the same rec is that host's session's.
+    ingest_audit_lines(s, lines({start_ev("h2", 20, "2023-11-14T22:13:20.000Z", 5, "r3", "bob", "sudo", "", 0)}));
+    q = {};
+    q.service = "sudo";
+    assert_true(s.sessions(q).empty());
+}
+
+// ended: the message carrying end is stored; interrupted: not ended and
+// the audit session closed (USER_END, before or after the start event,
+// with or without rec) or no message for idle_ms; else live.
+void test_session_state(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    const uint64_t t0 = 1700000000;  // 2023-11-14T22:13:20Z
+    std::string body;
+    for (const char* r : {"ended", "closed-rec", "closed-ses", "closed-first", "idle", "live", "other-boot"}) {
+        body += msg("h", r, 1, "x", "alice", std::string(r) == "idle" ? t0 : t0 + 3000) + "\n";
+    }
+    body += end_msg("h", "ended", 2, "alice", t0 + 3001) + "\n";
+    ingest_json_lines(s, body, 0);
+    ingest_audit_lines(s, lines({
+                              start_ev("h", 10, "2023-11-14T22:13:20.000Z", 1, "closed-rec", "alice", "sshd", "", 0),
+                              user_end("h", 11, "2023-11-14T23:00:00.000Z", 1, "closed-rec"),
+                              start_ev("h", 12, "2023-11-14T22:13:20.000Z", 2, "closed-ses", "alice", "sshd", "", 0),
+                              // A USER_END tlog-audit could not mark (it missed the start).
+                              user_end("h", 13, "2023-11-14T23:00:00.000Z", 2, ""),
+                              // Stored before its start event.
+                              user_end("h", 14, "2023-11-14T23:00:00.000Z", 3, ""),
+                              start_ev("h", 15, "2023-11-14T22:13:20.000Z", 3, "closed-first", "alice", "sshd", "", 0),
+                              start_ev("h", 16, "2023-11-14T22:13:20.000Z", 4, "live", "alice", "sshd", "", 0),
+                              // Audit session 4 closing before "live" began: an earlier
+                              // boot's session 4; and another host's session 4.
+                              user_end("h", 17, "2023-11-14T22:00:00.000Z", 4, ""),
+                              user_end("h2", 18, "2023-11-14T23:00:00.000Z", 4, ""),
+                          }));
+    SessionQuery q;
+    q.now_ms = (t0 + 3600) * 1000;
+    q.idle_ms = 1800 * 1000;  // "idle" last spoke an hour ago, the others 10 min ago
+    std::map<std::string, std::string> state;
+    for (const auto& x : s.sessions(q)) {
+        state[x.rec] = x.state;
+    }
+    assert_str_eq(state["ended"], "ended");
+    assert_str_eq(state["closed-rec"], "interrupted");
+    assert_str_eq(state["closed-ses"], "interrupted");
+    assert_str_eq(state["closed-first"], "interrupted");
+    assert_str_eq(state["idle"], "interrupted");
+    assert_str_eq(state["live"], "live");
+    assert_str_eq(state["other-boot"], "live");
+    for (const char* want : {"live", "ended", "interrupted"}) {
+        q.state = want;
+        auto got = s.sessions(q);
+        assert_true(!got.empty());
+        for (const auto& x : got) {
+            assert_str_eq(x.state, want);
+            assert_str_eq(state[x.rec], want);
+        }
+        size_t n = 0;
+        for (const auto& [rec, st] : state) {
+            n += st == want ? 1 : 0;
+        }
+        assert_int_equal(got.size(), n);
+    }
+    // Without the idle rule, only the audit trail interrupts.
+    q.state = "live";
+    q.idle_ms = 0;
+    assert_int_equal(s.sessions(q).size(), 3);
+}
+
+// The groups given for a user are recorded with the sessions first seen
+// while they are set, and kept: membership when the session was recorded.
+void test_session_groups(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::map<std::string, std::vector<std::string>> groups = {{"alice", {"admins", "staff"}}, {"bob", {"staff"}}};
+    s.set_user_groups(&groups);
+    ingest_json_lines(s, msg("h", "a1", 1, "x", "alice") + "\n" + msg("h", "b1", 1, "x", "bob"), 0);
+    groups["alice"] = {"staff"};  // alice left admins
+    ingest_json_lines(s, msg("h", "a1", 2, "x", "alice") + "\n" + msg("h", "a2", 1, "x", "alice", 1700000100), 0);
+    s.set_user_groups(nullptr);
+    ingest_json_lines(s, msg("h", "a3", 1, "x", "alice", 1700000200), 0);
+    SessionQuery q;
+    q.group = "admins";
+    auto admins = s.sessions(q);
+    assert_true(recs(admins) == std::vector<std::string>{"a1"});
+    assert_true(admins[0].groups == (std::vector<std::string>{"admins", "staff"}));
+    q.group = "staff";
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"a1", "b1", "a2"}));
+    q.group = "nobody";
+    assert_true(s.sessions(q).empty());
+    q = {};
+    q.user = "alice";
+    auto a = s.sessions(q);
+    assert_int_equal(a.size(), 3);
+    assert_true(a[2].groups.empty());  // seen with no lookup
+}
+
+// Two writers (two instances on PostgreSQL) see a session's first messages
+// at once with different groups for its user: one set is recorded, whole.
+void test_session_groups_two_writers(void**) {
+    TempDb t;
+    for (int round = 0; round < 5; ++round) {
+        std::string rec = "g" + std::to_string(round);
+        std::map<std::string, std::vector<std::string>> ga = {{"alice", {"a1", "a2"}}};
+        std::map<std::string, std::vector<std::string>> gb = {{"alice", {"b1", "b2", "b3"}}};
+        auto writer = [&](const std::map<std::string, std::vector<std::string>>* g, uint64_t first) {
+            auto sp = t.open();
+            sp->set_user_groups(g);
+            for (uint64_t id = first; id < first + 20; id += 2) {
+                retry_transient([&] { return ingest_json_lines(*sp, msg("h", rec, id, "x"), 0); });
+            }
+        };
+        std::thread a(writer, &ga, 1);
+        std::thread b(writer, &gb, 2);
+        a.join();
+        b.join();
+        auto sp = t.open();
+        SessionQuery q;
+        q.user = "alice";
+        q.limit = 1000;
+        bool found = false;
+        for (const auto& x : sp->sessions(q)) {
+            if (x.rec != rec) {
+                continue;
+            }
+            found = true;
+            assert_int_equal(x.messages, 20);
+            assert_true(x.groups == ga["alice"] || x.groups == gb["alice"]);
+            // session_groups holds the same set as the session's row.
+            size_t n = 0;
+            for (const auto& g : {"a1", "a2", "b1", "b2", "b3"}) {
+                SessionQuery by;
+                by.group = g;
+                for (const auto& y : sp->sessions(by)) {
+                    n += y.rec == rec ? 1 : 0;
+                    assert_true(std::find(x.groups.begin(), x.groups.end(), g) != x.groups.end() || y.rec != rec);
+                }
+            }
+            assert_int_equal(n, x.groups.size());
+        }
+        assert_true(found);
+    }
+}
+
+// Host groups: glob patterns ('*', '?') and exact names; every other
+// character is itself (SQL wildcards and GLOB classes included).
+void test_host_group(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    int i = 0;
+    for (const char* h : {"fs1.nj.example.com", "fs22.nj.example.com", "fs1.ny.example.com", "files1", "files10",
+                          "fsx_nj", "fs%nj", "f[s]1.nj.example.com", "db1.nj.example.com"}) {
+        body += msg(h, "r" + std::to_string(i++), 1, "x") + "\n";
+    }
+    ingest_json_lines(s, body, 0);
+    auto hosts = [&](std::vector<std::string> globs, std::vector<std::string> exact) {
+        SessionQuery q;
+        q.host_group = true;
+        q.host_globs = std::move(globs);
+        q.hosts = std::move(exact);
+        std::vector<std::string> out;
+        for (const auto& x : s.sessions(q)) {
+            out.push_back(x.host);
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    assert_true(hosts({"fs*.nj.example.com"}, {"files1"}) ==
+                (std::vector<std::string>{"files1", "fs1.nj.example.com", "fs22.nj.example.com"}));
+    assert_true(hosts({"fs?.n?.example.com"}, {}) ==
+                (std::vector<std::string>{"fs1.nj.example.com", "fs1.ny.example.com"}));
+    assert_true(hosts({"fs_nj"}, {}).empty());  // '_' is not a wildcard
+    assert_true(hosts({"fs%nj"}, {}) == (std::vector<std::string>{"fs%nj"}));
+    assert_true(hosts({"f[s]1.nj.example.com"}, {}) == (std::vector<std::string>{"f[s]1.nj.example.com"}));
+    assert_true(hosts({"FS*"}, {}).empty());  // case-sensitive on both backends
+    assert_true(hosts({}, {}).empty());       // a group without members
+}
+
+// Each sort, ascending and descending, paged two at a time, gives every
+// session once in the exact order (key, then host, then rec), ties included.
+void test_session_sorts(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    // Start times with ties; lengths and sizes vary independently.
+    for (int i = 0; i < 12; ++i) {
+        std::string host = "h" + std::to_string(i % 3);
+        std::string rec = "r" + std::to_string(i);
+        uint64_t start = 1700000000 + static_cast<uint64_t>(i / 4) * 10;
+        int len = 1 + (i * 7) % 5;
+        for (int id = 1; id <= len; ++id) {
+            body += msg(host, rec, static_cast<uint64_t>(id), std::string(static_cast<size_t>(1 + (i * 5) % 4), 'x'),
+                        "alice", start) +
+                    "\n";
+        }
+    }
+    ingest_json_lines(s, body, 0);
+    SessionQuery all;
+    all.limit = 1000;
+    auto every = s.sessions(all);
+    assert_int_equal(every.size(), 12);
+    using S = SessionQuery::Sort;
+    for (S sort : {S::Start, S::End, S::Duration, S::Bytes}) {
+        for (bool desc : {false, true}) {
+            auto key = [&](const Session& x) -> uint64_t {
+                switch (sort) {
+                    case S::End: return x.end_ms;
+                    case S::Duration: return x.end_ms - x.start_ms;
+                    case S::Bytes: return x.bytes;
+                    default: return x.start_ms;
+                }
+            };
+            auto want = every;
+            std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
+                return desc ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
+                            : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
+            });
+            SessionQuery q;
+            q.sort = sort;
+            q.descending = desc;
+            q.limit = 2;
+            std::vector<std::string> got;
+            for (;;) {
+                auto page = s.sessions(q);
+                for (const auto& x : page) {
+                    got.push_back(x.host + "/" + x.rec);
+                }
+                if (page.size() < q.limit) {
+                    break;
+                }
+                q.after = {key(page.back()), page.back().host, page.back().rec};
+            }
+            assert_int_equal(got.size(), want.size());
+            for (size_t i = 0; i < want.size(); ++i) {
+                assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
+            }
+        }
+    }
+}
+
+// since/until by overlap (the default), by start and by end.
+void test_session_time(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    // a: 100..104 s, b: 200..209 s, c: 300..301 s (after 1700000000).
+    std::string body;
+    for (int id = 1; id <= 5; ++id) body += msg("h", "a", id, "x", "u", 1700000100) + "\n";
+    for (int id = 1; id <= 10; ++id) body += msg("h", "b", id, "x", "u", 1700000200) + "\n";
+    for (int id = 1; id <= 2; ++id) body += msg("h", "c", id, "x", "u", 1700000300) + "\n";
+    ingest_json_lines(s, body, 0);
+    SessionQuery q;
+    q.since_ms = 1700000205000ULL;
+    q.until_ms = 1700000300000ULL;
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"b", "c"}));
+    q.time = SessionQuery::Time::Start;
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"c"}));
+    q.time = SessionQuery::Time::End;
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"b"}));
+    q.since_ms = 1700000104000ULL;
+    q.until_ms = 1700000104000ULL;  // inclusive
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"a"}));
+}
+
+// Audit events by host, user (acct, else auid_name), type, ses, rec and
+// time, in time order, paged exactly.
+void test_audit_search(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    auto ev = [](const std::string& host, uint64_t serial, const std::string& time, const std::string& type,
+                 const std::string& user_field) {
+        return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\",\"host\":\"" + host +
+               "\",\"ses\":3,\"type\":\"" + type + "\"" + user_field + "}";
+    };
+    std::vector<std::string> evs = {
+        ev("h1", 1, "2026-12-04T10:00:00.000Z", "USER_AUTH", ",\"acct\":\"alice\",\"res\":\"failed\""),
+        ev("h1", 2, "2026-12-04T10:00:01.000Z", "SYSCALL", ",\"auid\":1000,\"auid_name\":\"alice\""),
+        ev("h2", 3, "2026-12-04T10:00:01.000Z", "SYSCALL", ",\"auid_name\":\"bob\""),
+        ev("h1", 4, "2026-12-04T10:00:02.000Z", "SYSCALL", ",\"auid_name\":\"unset\""),
+        ev("h1", 5, "2026-12-04T11:00:00.000Z", "USER_AUTH", ",\"acct\":\"alice\",\"auid_name\":\"bob\""),
+    };
+    ingest_audit_lines(s, lines({evs[4], evs[2], evs[0], evs[3], evs[1]}));
+    auto find = [&](AuditQuery q) {
+        std::vector<std::string> paged;
+        q.limit = 2;
+        for (;;) {
+            auto page = s.search_audit(q);
+            for (const auto& e : page) {
+                paged.push_back(e.json);
+            }
+            if (page.size() < q.limit) {
+                break;
+            }
+            q.after = page.back().key;
+        }
+        return paged;
+    };
+    AuditQuery q;
+    assert_true(find(q) == evs);
+    q.user = "alice";
+    assert_true(find(q) == (std::vector<std::string>{evs[0], evs[1], evs[4]}));
+    q = {};
+    q.user = "unset";
+    assert_true(find(q).empty());
+    q = {};
+    q.host = "h1";
+    q.type = "USER_AUTH";
+    assert_true(find(q) == (std::vector<std::string>{evs[0], evs[4]}));
+    q = {};
+    q.since_ms = 1796378401000ULL;  // 10:00:01
+    q.until_ms = 1796378402000ULL;
+    assert_true(find(q) == (std::vector<std::string>{evs[1], evs[2], evs[3]}));
+    q = {};
+    q.ses = 3;
+    assert_int_equal(find(q).size(), 5);
+    q.ses = 4;
+    assert_true(find(q).empty());
+}
+
 int main(int argc, char** argv) {
     std::string backend = argc > 1 ? argv[1] : "sqlite";
     if (backend.rfind("postgres:", 0) == 0) {
@@ -816,6 +1236,14 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),
+        cmocka_unit_test(test_session_audit_fields),
+        cmocka_unit_test(test_session_state),
+        cmocka_unit_test(test_session_groups),
+        cmocka_unit_test(test_session_groups_two_writers),
+        cmocka_unit_test(test_host_group),
+        cmocka_unit_test(test_session_sorts),
+        cmocka_unit_test(test_session_time),
+        cmocka_unit_test(test_audit_search),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tlog/server/live.h"
+#include "tlog/server/sessions_api.h"
 
 namespace tlog::server {
 
@@ -16,6 +17,7 @@ struct ServerConfig {
     std::string database = "/var/lib/tlog-server/server.db";
     std::string source;  // where the settings came from, for messages
     StreamSettings streams;
+    SearchSettings search;  // host_groups, user_groups, interrupted_after
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

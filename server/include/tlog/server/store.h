@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,6 +29,32 @@ struct MessageMeta {
     std::string host, rec, user, term;
     uint64_t session = 0, id = 0, pos = 0;
     std::optional<uint64_t> time_ms;  // the message's wall clock, if it has one
+    bool end = false;                 // carries `end`: the recording's last message
+};
+
+// A statement's parameter or result value for the SQL written once for
+// both backends (session_search.cc): `?` placeholders, text results.
+struct SqlValue {
+    enum class Kind { Null, Int, Text } kind = Kind::Null;
+    int64_t i = 0;
+    std::string text;
+    static SqlValue null() { return {}; }
+    static SqlValue integer(uint64_t v) {
+        return {Kind::Int, static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX)), {}};
+    }
+    static SqlValue str(std::string v) { return {Kind::Text, 0, std::move(v)}; }
+};
+using SqlRow = std::vector<std::optional<std::string>>;  // nullopt: NULL
+
+// A condition of a search in that SQL, over `s` (sessions) and `i`
+// (session_info). A filter over another table is a scalar subquery of the
+// session's row, `(SELECT 1 FROM t WHERE t.host = s.host AND t.rec = s.rec
+// AND ...) IS NOT NULL`: neither database turns it into a join, so the
+// search keeps reading sessions in the sort's index order (an EXISTS,
+// which PostgreSQL makes a hash join, read and sorted everything).
+struct SqlCondition {
+    std::string sql;
+    std::vector<SqlValue> params;
 };
 
 struct Session {
@@ -36,14 +64,41 @@ struct Session {
     uint64_t start_ms = 0, end_ms = 0;  // wall clock of the first position and of the last message
     uint64_t messages = 0, bytes = 0;
     uint64_t gaps = 0;  // ids below last_id not received
+    // From the audit trail and the server's NSS (session_search.cc); empty
+    // or absent until known.
+    std::string service, tty, rhost;
+    std::optional<uint64_t> audit_session;  // the login's audit session (pam_tlog's start event)
+    uint64_t failed_auth = 0;               // failed authentications joined to the start event
+    std::vector<std::string> groups;        // the user's groups when the session was first seen
+    std::string state;                      // "live", "ended" or "interrupted" when read
 };
 
+// A search of sessions (GET /api/v1/sessions); every filter set must hold.
+// session_search.cc turns it into SQL for either backend.
 struct SessionQuery {
-    std::string user, host;                      // empty: any
-    std::optional<uint64_t> since_ms, until_ms;  // sessions overlapping [since, until]
+    std::string user, host, group, service, tty, rhost;  // empty: any
+    std::optional<uint64_t> ses;                         // the audit session
+    // Hosts matching any of these glob patterns ('*', '?') or named
+    // exactly in `hosts` (a host group resolved by the caller); a group that
+    // was asked for and has no member matches nothing.
+    bool host_group = false;
+    std::vector<std::string> host_globs, hosts;
+    enum class Time { Overlap, Start, End };
+    Time time = Time::Overlap;                   // which of the session's times falls in [since, until]
+    std::optional<uint64_t> since_ms, until_ms;  // inclusive
+    std::string state;                           // "", "live", "ended", "interrupted"
+    bool failed_auth = false;                    // only sessions preceded by failed authentications
+    // Not ended and no message for this long: interrupted (at now_ms).
+    uint64_t now_ms = 0, idle_ms = 0;
+    enum class Sort { Start, End, Duration, Bytes };
+    Sort sort = Sort::Start;
+    bool descending = false;
     size_t limit = 100;
-    // Keyset paging: sessions after this (start, host, rec), exclusive.
+    // Keyset paging: sessions after this (sort key, host, rec) in the
+    // query's order, exclusive.
     std::optional<std::tuple<uint64_t, std::string, std::string>> after;
+    // More filters, each ANDed (the HTTP layer's table adds them).
+    std::vector<SqlCondition> conditions;
 };
 
 // The fields of one tlog-audit event the server keys and indexes
@@ -55,6 +110,12 @@ struct AuditMeta {
     uint64_t serial = 0, time_ms = 0;
     std::optional<uint64_t> ses;  // null: no audit session
     bool session_start = false;   // pam_tlog's start record (op tlog-session-start) naming rec
+    // Indexed for searches: acct, else auid_name (tlog-audit's names).
+    std::string user;
+    // The start record's: service, terminal (else tty), rhost (else addr),
+    // how many failed authentications tlog-audit joined to it.
+    std::string service, tty, rhost;
+    uint64_t failed_auth_before = 0;
 };
 
 // A stored audit event as read back: its original JSON and its place in
@@ -66,6 +127,15 @@ struct AuditKey {
 struct AuditEvent {
     std::string json;
     AuditKey key;
+};
+
+// A search of stored audit events (GET /api/v1/audit), in time order
+// (then serial, host, type), every filter set holding.
+struct AuditQuery {
+    std::string host, user, type, rec;  // user: the event's acct, else auid_name; empty: any
+    std::optional<uint64_t> ses, since_ms, until_ms;
+    size_t limit = 100;
+    std::optional<AuditKey> after;
 };
 
 enum class AddResult { Created, Duplicate };
@@ -123,7 +193,15 @@ public:
     // messages without one. Outside begin()/commit() it commits alone.
     AddResult add(const MessageMeta& meta, std::string_view json, uint64_t received_ms);
 
-    virtual std::vector<Session> sessions(const SessionQuery& q) = 0;
+    // Sessions matching every filter of `q`, in its order (session_search.cc:
+    // one SQL text for both backends).
+    std::vector<Session> sessions(const SessionQuery& q);
+    // Stored audit events matching `q`, in time order (then serial, host, type).
+    std::vector<AuditEvent> search_audit(const AuditQuery& q);
+    // The groups of each user (the server's NSS, resolved by the caller
+    // outside the store's turn) recorded with the sessions first seen in the
+    // following transactions; nullptr: none recorded. Not owned.
+    void set_user_groups(const std::map<std::string, std::vector<std::string>>* groups) { user_groups_ = groups; }
     // Original JSON of a recording's messages with id > after_id, in id
     // order (then host, for the rare rec shared by two hosts); host empty: any.
     virtual std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
@@ -160,14 +238,33 @@ protected:
     // Merges a transaction's additions to one session into its row: first/
     // start the least, last/end the greatest, messages and bytes added.
     virtual void merge_session(const Session& delta) = 0;
+    // SQL written once for both backends (session_search.cc): `?`
+    // placeholders, which PostgreSQL's backend numbers; results as text
+    // (blobs as their bytes), NULL as nullopt. sql_exec returns the rows changed.
+    virtual std::vector<SqlRow> sql_query(const std::string& text, const std::vector<SqlValue>& params) = 0;
+    virtual uint64_t sql_exec(const std::string& text, const std::vector<SqlValue>& params) = 0;
+    virtual bool is_postgres() const = 0;
 
 private:
+    // session_search.cc: what a transaction learnt of its sessions (groups,
+    // ended), written at commit; what an audit event says of its session.
+    void record_session_info();
+    void note_committed();  // after a commit: the sessions whose groups it recorded
+    void record_audit_info(const AuditMeta& m);
+
     std::string name_;
     bool in_transaction_ = false;
     // The sessions this transaction added to, merged at commit in key
     // order: one statement per session rather than per message, and two
     // writers take the sessions' row locks in the same order.
     std::map<std::pair<std::string, std::string>, Session> pending_;
+    // The sessions whose end message this transaction stored.
+    std::set<std::pair<std::string, std::string>> ended_;
+    const std::map<std::string, std::vector<std::string>>* user_groups_ = nullptr;
+    // Sessions whose groups are recorded (committed), and those this
+    // transaction claimed; a bounded cache, only to save statements.
+    std::set<std::pair<std::string, std::string>> groups_recorded_;
+    std::vector<std::pair<std::string, std::string>> claimed_;
 };
 
 // Opens (creating if needed) the database `spec` names and brings its schema
