@@ -272,7 +272,12 @@ uint64_t SqliteStore::recording_key(const std::string& host, const std::string& 
     if (sqlite3_step(find_key_.get()) != SQLITE_ROW) {
         fail("reading a recording's key");
     }
-    return col_u64(find_key_.get(), 0);
+    uint64_t key = col_u64(find_key_.get(), 0);
+    // A statement left on a row would keep its read transaction open past
+    // COMMIT, and this connection's next write would find its snapshot
+    // stale (SQLITE_BUSY) once another writer committed.
+    sqlite3_reset(find_key_.get());
+    return key;
 }
 
 uint64_t SqliteStore::new_batch_id() {
@@ -283,6 +288,7 @@ uint64_t SqliteStore::new_batch_id() {
             fail("reading the last batch id");
         }
         next_batch_ = col_u64(s, 0) + 1;
+        sqlite3_reset(s);
     }
     return next_batch_++;
 }

@@ -500,6 +500,118 @@ void test_upgrade_from_v1(void**) {
     assert_int_equal(ingest_json_lines(*sp, m2, 0).duplicates, 1);
 }
 
+std::string zstd_hex(const std::string& json) {
+    std::string packed(ZSTD_compressBound(json.size()), '\0');
+    packed.resize(ZSTD_compress(packed.data(), packed.size(), json.data(), json.size(), 1));
+    std::string hex;
+    for (unsigned char c : packed) {
+        static const char digits[] = "0123456789abcdef";
+        hex += digits[c >> 4U];
+        hex += digits[c & 15U];
+    }
+    return hex;
+}
+
+// A database of schema version 3 (a row per message, keyed by host and
+// rec text, as the previous tlog-server wrote it) is converted to batches:
+// its recordings read back byte for byte, in order, with the two hosts of
+// one rec apart; its messages stay duplicates; new messages go on; and
+// migrating again from version 3 keeps everything.
+void test_upgrade_from_v3(void**) {
+    TempDb t;
+    struct Row {
+        std::string host, rec;
+        uint64_t id;
+        std::string json;
+    };
+    std::vector<Row> rows = {{"h", "r", 2, msg("h", "r", 2, "two")},
+                             {"h", "r", 1, msg("h", "r", 1, "one")},
+                             {"g", "r", 1, msg("g", "r", 1, "other host")},
+                             {"h", "s", 1, msg("h", "s", 1, "another recording \u00e9", "bob")}};
+    std::string inserts;
+    for (const auto& r : rows) {
+        inserts += "INSERT INTO messages VALUES ('" + r.host + "', '" + r.rec + "', " + std::to_string(r.id) + ", " +
+                   std::to_string(r.json.size()) + ", " +
+                   (t.postgres() ? "'\\x" + zstd_hex(r.json) + "'::bytea" : "X'" + zstd_hex(r.json) + "'") + ");";
+    }
+    if (t.postgres()) {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE messages (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "id BIGINT NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL, PRIMARY KEY (rec, id, host));"
+            "ALTER TABLE messages ALTER COLUMN json_zstd SET STORAGE EXTERNAL;"
+            "CREATE TABLE sessions (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "\"user\" TEXT COLLATE \"C\" NOT NULL, term TEXT COLLATE \"C\" NOT NULL, session BIGINT NOT NULL, "
+            "first_id BIGINT NOT NULL, last_id BIGINT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, "
+            "messages BIGINT NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (host, rec));"
+            "CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);"
+            "CREATE INDEX sessions_by_user ON sessions (\"user\", start_ms);"
+            "CREATE TABLE audit_events (host TEXT COLLATE \"C\" NOT NULL, serial BIGINT NOT NULL, "
+            "time_ms BIGINT NOT NULL, type TEXT COLLATE \"C\" NOT NULL, ses BIGINT, rec TEXT COLLATE \"C\" NOT NULL, "
+            "session_start BOOLEAN NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL);"
+            "CREATE UNIQUE INDEX audit_key ON audit_events (host, serial, time_ms, type);"
+            "CREATE INDEX audit_by_session ON audit_events (host, ses, time_ms);"
+            "CREATE INDEX audit_by_rec ON audit_events (rec, time_ms);"
+            "CREATE INDEX audit_by_time ON audit_events (time_ms);" +
+            inserts);
+    } else {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE messages (host TEXT NOT NULL, rec TEXT NOT NULL, id INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL);"
+            "CREATE UNIQUE INDEX messages_key ON messages (rec, id, host);"
+            "CREATE TABLE sessions (host TEXT NOT NULL, rec TEXT NOT NULL, user TEXT NOT NULL, term TEXT NOT NULL, "
+            "session INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, "
+            "start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, messages INTEGER NOT NULL, "
+            "bytes INTEGER NOT NULL, PRIMARY KEY (host, rec));"
+            "CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);"
+            "CREATE INDEX sessions_by_user ON sessions (user, start_ms);"
+            "CREATE TABLE audit_events (host TEXT NOT NULL, serial INTEGER NOT NULL, time_ms INTEGER NOT NULL, "
+            "type TEXT NOT NULL, ses INTEGER, rec TEXT NOT NULL, session_start INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL);"
+            "CREATE UNIQUE INDEX audit_key ON audit_events (host, serial, time_ms, type);"
+            "CREATE INDEX audit_by_session ON audit_events (host, ses, time_ms);"
+            "CREATE INDEX audit_by_rec ON audit_events (rec, time_ms);"
+            "CREATE INDEX audit_by_time ON audit_events (time_ms);" +
+            inserts);
+    }
+    t.sql("INSERT INTO sessions VALUES ('h', 'r', 'alice', 'xterm', 7, 1, 2, 1700000000000, 1700000001000, 2, " +
+          std::to_string(rows[0].json.size() + rows[1].json.size()) + ")");
+    auto check = [&](Store& s, const std::string& m3) {
+        assert_int_equal(s.schema_version(), Store::current_schema_version());
+        std::vector<std::string> want = {rows[2].json, rows[1].json, rows[0].json};
+        if (!m3.empty()) {
+            want.push_back(m3);
+        }
+        assert_true(s.messages("r", "", 0, 10) == want);
+        assert_int_equal(s.message_count("r"), want.size());
+        assert_true(s.messages_page("r", 1, 2) == std::vector<std::string>(want.begin() + 1, want.begin() + 3));
+        auto h = s.messages("r", "h", 1, 10);
+        assert_int_equal(h.size(), want.size() - 2);
+        assert_str_eq(h[0], rows[0].json);
+        auto other = s.messages("s", "h", 0, 10);
+        assert_int_equal(other.size(), 1);
+        assert_str_eq(other[0], rows[3].json);
+    };
+    std::string m3 = msg("h", "r", 3, "three");
+    {
+        auto sp = t.open();
+        check(*sp, "");
+        auto r = ingest_json_lines(*sp, rows[1].json + "\n" + rows[0].json + "\n" + m3 + "\n", 0);
+        assert_int_equal(r.duplicates, 2);
+        assert_int_equal(r.created, 1);
+        check(*sp, m3);
+        auto sess = sp->sessions({});
+        assert_int_equal(sess.size(), 1);  // the converted rows kept the sessions table as it was
+        assert_int_equal(sess[0].messages, 3);
+        assert_int_equal(sess[0].last_id, 3);
+    }
+    t.set_version(3);
+    auto sp = t.open();
+    check(*sp, m3);
+    assert_int_equal(ingest_json_lines(*sp, m3 + "\n" + rows[2].json, 0).duplicates, 2);
+}
+
 // Instances starting together on a new database: the schema is created
 // once (PostgreSQL: under the advisory lock) and both open it.
 void test_concurrent_open(void**) {
@@ -586,6 +698,138 @@ void test_two_writers(void**) {
         }
         assert_int_equal(x.bytes, bytes);
     }
+}
+
+// Messages are stored in batches (a request's consecutive messages of one
+// recording in one zstd frame, closed at a count or a size): whatever the
+// batch boundaries, a message whose (host, rec, id) is stored is a
+// duplicate, and every message reads back byte for byte, by id and by
+// position. Resent: a subset, a superset, an interleaving, ids twice in
+// one body, out of order.
+void test_batches_resend(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    constexpr uint64_t total = 700;
+    std::vector<std::string> m(total + 1);
+    for (uint64_t id = 1; id <= total; ++id) {
+        // Sizes from a few bytes to about 3 KB, so that batches close by
+        // size as well as by count.
+        size_t len = (id * 7919) % 3000;
+        std::string out;
+        for (size_t i = 0; i < len; ++i) {
+            out += static_cast<char>('a' + (id + i * i) % 26);
+        }
+        m[id] = msg("h", "r", id, out);
+    }
+    auto body = [&](const std::vector<uint64_t>& ids) {
+        std::string b;
+        for (uint64_t id : ids) {
+            b += m[id] + "\n";
+        }
+        return b;
+    };
+    auto range = [](uint64_t from, uint64_t to, uint64_t step = 1) {
+        std::vector<uint64_t> ids;
+        for (uint64_t id = from; id <= to; id += step) {
+            ids.push_back(id);
+        }
+        return ids;
+    };
+    auto r = ingest_json_lines(s, body(range(1, 300)), 0);
+    assert_int_equal(r.created, 300);
+    // A subset of what is stored, from the middle of batches.
+    r = ingest_json_lines(s, body(range(10, 20)), 0);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.duplicates, 11);
+    // A superset: the stored ones are duplicates, the rest new.
+    r = ingest_json_lines(s, body(range(1, 400)), 0);
+    assert_int_equal(r.created, 100);
+    assert_int_equal(r.duplicates, 300);
+    // Interleaved: every third id of a range first, then the whole range
+    // backwards, then an id twice in one body.
+    r = ingest_json_lines(s, body(range(401, 700, 3)), 0);
+    assert_int_equal(r.created, 100);
+    auto back = range(401, 700);
+    std::reverse(back.begin(), back.end());
+    r = ingest_json_lines(s, body(back), 0);
+    assert_int_equal(r.created, 200);
+    assert_int_equal(r.duplicates, 100);
+    r = ingest_json_lines(s, body({5, 700, 5}), 0);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.duplicates, 3);
+
+    assert_int_equal(s.message_count("r"), total);
+    auto all = s.messages("r", "", 0, 100000);
+    assert_int_equal(all.size(), total);
+    for (uint64_t id = 1; id <= total; ++id) {
+        if (all[id - 1] != m[id]) {
+            fail_msg("message %llu differs", static_cast<unsigned long long>(id));
+        }
+    }
+    // Paging by id after the last one read: exact across batches.
+    std::vector<std::string> paged;
+    for (uint64_t after = 0;;) {
+        auto page = s.messages("r", "h", after, 37);
+        if (page.empty()) {
+            break;
+        }
+        after += page.size();
+        paged.insert(paged.end(), page.begin(), page.end());
+    }
+    assert_true(paged == all);
+    // By position, as Elasticsearch's from/size.
+    for (uint64_t from : {0, 1, 255, 256, 299, 300, 650, 699, 700}) {
+        auto page = s.messages_page("r", from, 60);
+        size_t want = std::min<uint64_t>(60, total - from);
+        assert_int_equal(page.size(), want);
+        for (size_t i = 0; i < want; ++i) {
+            assert_true(page[i] == all[from + i]);
+        }
+    }
+    auto sess = s.sessions({});
+    assert_int_equal(sess.size(), 1);
+    assert_int_equal(sess[0].messages, total);
+    assert_int_equal(sess[0].gaps, 0);
+    uint64_t bytes = 0;
+    for (uint64_t id = 1; id <= total; ++id) {
+        bytes += m[id].size();
+    }
+    assert_int_equal(sess[0].bytes, bytes);
+    // A message outside any transaction is a batch of its own.
+    assert_int_equal(s.add({"h", "r", "alice", "xterm", 7, 5, 4000, std::nullopt}, m[5], 0), AddResult::Duplicate);
+}
+
+// A rec two hosts sent: read in (id, host) order, by id and by position.
+void test_batches_two_hosts(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body1, body2;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        body1 += msg("h1", "r", id, "one" + std::to_string(id)) + "\n";
+        if (id % 2 == 0) {
+            body2 += msg("h2", "r", id, "two" + std::to_string(id)) + "\n";
+        }
+    }
+    assert_int_equal(ingest_json_lines(s, body2, 0).created, 20);
+    assert_int_equal(ingest_json_lines(s, body1, 0).created, 40);
+    std::vector<std::string> want;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        want.push_back(msg("h1", "r", id, "one" + std::to_string(id)));
+        if (id % 2 == 0) {
+            want.push_back(msg("h2", "r", id, "two" + std::to_string(id)));
+        }
+    }
+    assert_int_equal(s.message_count("r"), 60);
+    assert_true(s.messages("r", "", 0, 1000) == want);
+    auto page = s.messages_page("r", 10, 7);
+    assert_true(page == std::vector<std::string>(want.begin() + 10, want.begin() + 17));
+    auto after = s.messages("r", "", 30, 3);  // id 31 (h1), 32 (h1), 32 (h2)
+    assert_true(after == std::vector<std::string>(want.begin() + 45, want.begin() + 48));
+    auto h2 = s.messages("r", "h2", 0, 1000);
+    assert_int_equal(h2.size(), 20);
+    assert_str_eq(h2[0], msg("h2", "r", 2, "two2"));
 }
 
 // A database that cannot be opened is named, without any password.
@@ -813,6 +1057,9 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_upgrade_from_v1),
+        cmocka_unit_test(test_upgrade_from_v3),
+        cmocka_unit_test(test_batches_resend),
+        cmocka_unit_test(test_batches_two_hosts),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),
