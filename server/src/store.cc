@@ -112,7 +112,14 @@ void Store::begin() {
 
 void Store::commit() {
     for (auto& kv : pending_) {
-        close_batch(kv.second);
+        Pending& p = kv.second;
+        // The last batch, with room left (a full one was closed), stays
+        // open for the recording's next messages.
+        uint64_t open = p.batch.count != 0 ? p.batch.id : 0;
+        close_batch(p);
+        if (open != p.open_at_start) {
+            set_open_batch(p.key, open);
+        }
     }
     for (const auto& kv : pending_) {
         if (kv.second.session.messages != 0) {
@@ -145,7 +152,7 @@ AddResult Store::add(const MessageMeta& m, std::string_view json, uint64_t recei
     auto [it, fresh] = pending_.try_emplace({m.host, m.rec});
     Pending& p = it->second;
     if (fresh) {
-        p.key = recording_key(m.host, m.rec);
+        open_recording(p, m.host, m.rec);
     }
     if (p.batch.id == 0) {
         p.batch.id = new_batch_id();
@@ -155,6 +162,7 @@ AddResult Store::add(const MessageMeta& m, std::string_view json, uint64_t recei
     }
     append_size(p.batch.sizes, json.size());
     p.batch.json += json;
+    ++p.batch.added;
     if (++p.batch.count >= batch_messages || p.batch.json.size() >= batch_bytes) {
         close_batch(p);
     }
@@ -181,15 +189,37 @@ AddResult Store::add(const MessageMeta& m, std::string_view json, uint64_t recei
     return AddResult::Created;
 }
 
-void Store::close_batch(Pending& p) {
-    OpenBatch& b = p.batch;
-    if (b.count == 0) {
+// The recording's key, and its open batch read back to be filled further.
+void Store::open_recording(Pending& p, const std::string& host, const std::string& rec) {
+    auto k = recording_key(host, rec);
+    p.key = k.key;
+    p.open_at_start = k.open_batch;
+    if (k.open_batch == 0) {
         return;
     }
-    insert_batch(b.id, p.key, b.json.size(), b.count == 1 ? std::string_view() : std::string_view(b.sizes),
-                 zstd_pack(b.json, batch_level));
+    auto rows = read_batches({k.open_batch});
+    auto row = rows.find(k.open_batch);
+    if (row == rows.end()) {
+        throw std::runtime_error(name() + ": recording " + host + "/" + rec +
+                                 ": its open batch is missing: the database is damaged");
+    }
+    OpenBatch& b = p.batch;
+    b.id = k.open_batch;
+    for (uint64_t n : batch_sizes(row->second.sizes, row->second.json_size, name())) {
+        append_size(b.sizes, n);
+        ++b.count;
+    }
+    b.json = zstd_unpack(row->second.zstd.data(), row->second.zstd.size(), row->second.json_size, name());
+}
+
+void Store::close_batch(Pending& p) {
+    OpenBatch& b = p.batch;
+    if (b.added != 0) {
+        insert_batch(b.id, p.key, b.json.size(), b.count == 1 ? std::string_view() : std::string_view(b.sizes),
+                     zstd_pack(b.json, batch_level));
+    }
     b.id = 0;
-    b.count = 0;
+    b.count = b.added = 0;
     b.sizes.clear();
     b.json.clear();
 }

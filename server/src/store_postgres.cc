@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS recording_keys (
     sid BIGSERIAL PRIMARY KEY,
     host TEXT COLLATE "C" NOT NULL,
     rec TEXT COLLATE "C" NOT NULL,
+    open_bid BIGINT,            -- the batch the next messages join; NULL: none
     UNIQUE (rec, host)
 );
 CREATE SEQUENCE IF NOT EXISTS message_batches_bid;
@@ -262,6 +263,7 @@ protected:
         reconnect_if_broken();
         forget_transaction();
         exec("BEGIN ISOLATION LEVEL READ COMMITTED", "starting a transaction");
+        in_transaction_ = true;
     }
     void commit_transaction() override {
         flush_inserts();
@@ -276,7 +278,8 @@ protected:
         forget_transaction();
         PQclear(PQexec(conn_.get(), "ROLLBACK"));
     }
-    uint64_t recording_key(const std::string& host, const std::string& rec) override;
+    RecordingKey recording_key(const std::string& host, const std::string& rec) override;
+    void set_open_batch(uint64_t key, uint64_t batch) override;
     uint64_t new_batch_id() override;
     bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) override;
     void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
@@ -301,8 +304,13 @@ private:
         return check(PQexecPrepared(conn_.get(), stmt, p.count(), p.values(), p.lengths(), p.formats(), result_format),
                      want, what);
     }
-    // A read, run again once if the connection was found lost.
+    // A read, run again once if the connection was found lost; inside a
+    // transaction (the open batch read back) a lost connection fails the
+    // transaction as any statement's would.
     Result read(const char* stmt, const Params& p, int result_format, const std::string& what) {
+        if (in_transaction_) {
+            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
+        }
         reconnect_if_broken();
         try {
             return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
@@ -347,6 +355,7 @@ private:
         flush_ids();
     }
     void forget_transaction() noexcept {
+        in_transaction_ = false;
         locked_.clear();
         recordings_.clear();
         id_inserts_.clear();
@@ -354,6 +363,7 @@ private:
     }
 
     Conn conn_;
+    bool in_transaction_ = false;
     // The recordings whose advisory lock this transaction holds, and what
     // it knows of them by key.
     std::map<std::pair<std::string, std::string>, uint64_t> locked_;
@@ -439,14 +449,15 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 14> statements = {{
+    const std::array<std::pair<const char*, const char*>, 15> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"recording_key",
          "WITH created AS (INSERT INTO recording_keys (host, rec) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING "
-         "RETURNING sid) SELECT sid FROM created UNION ALL "
-         "SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text"},
+         "RETURNING sid, open_bid) SELECT sid, open_bid FROM created UNION ALL "
+         "SELECT sid, open_bid FROM recording_keys WHERE rec = $2::text AND host = $1::text"},
+        {"set_open_batch", "UPDATE recording_keys SET open_bid = $2::bigint WHERE sid = $1::bigint"},
         {"batch_ids", "SELECT nextval('message_batches_bid') FROM generate_series(1, $1::integer)"},
         {"stored_ids", "SELECT id FROM message_ids WHERE sid = $1::bigint AND id >= $2::bigint AND id < $3::bigint"},
         {"insert_ids",
@@ -533,10 +544,10 @@ void PgStore::lock_recording(const std::string& host, const std::string& rec) {
 
 // Called once per recording a transaction writes (Store keeps the key).
 // The key is created under the recording's lock, so by one writer.
-uint64_t PgStore::recording_key(const std::string& host, const std::string& rec) {
+Store::RecordingKey PgStore::recording_key(const std::string& host, const std::string& rec) {
     auto name_pair = std::pair(host, rec);
-    if (auto it = locked_.find(name_pair); it != locked_.end()) {
-        return it->second;
+    if (locked_.count(name_pair) != 0) {
+        throw std::logic_error("recording_key twice in one transaction");
     }
     lock_recording(host, rec);
     Params p;
@@ -545,10 +556,16 @@ uint64_t PgStore::recording_key(const std::string& host, const std::string& rec)
     if (PQntuples(r.get()) != 1) {
         throw std::runtime_error(name() + ": recording " + host + "/" + rec + " has no key");
     }
-    uint64_t key = text_u64(r.get(), 0, 0);
-    locked_.emplace(std::move(name_pair), key);
-    recordings_[key];
+    RecordingKey key{text_u64(r.get(), 0, 0), PQgetisnull(r.get(), 0, 1) != 0 ? 0 : text_u64(r.get(), 0, 1)};
+    locked_.emplace(std::move(name_pair), key.key);
+    recordings_[key.key];
     return key;
+}
+
+void PgStore::set_open_batch(uint64_t key, uint64_t batch) {
+    Params p;
+    p.u64(key).opt_u64(batch == 0 ? std::nullopt : std::optional<uint64_t>(batch));
+    run("set_open_batch", p, PGRES_COMMAND_OK, 0, "storing a recording's open batch");
 }
 
 uint64_t PgStore::new_batch_id() {
@@ -626,6 +643,10 @@ void PgStore::flush_batches() {
                    std::to_string(k + 5) + "::bytea)";
             p.u64(x.batch).u64(x.key).u64(x.json_size).binary_or_null(x.sizes).binary(x.zstd);
         }
+        // The open batch, filled further, is stored again.
+        sql +=
+            " ON CONFLICT (bid) DO UPDATE SET json_size = EXCLUDED.json_size, sizes = EXCLUDED.sizes, "
+            "json_zstd = EXCLUDED.json_zstd";
         check(PQexecParams(conn_.get(), sql.c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
               PGRES_COMMAND_OK, "storing messages");
     }

@@ -107,7 +107,8 @@ CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 CREATE TABLE IF NOT EXISTS recording_keys (
     sid INTEGER PRIMARY KEY,
     host TEXT NOT NULL,
-    rec TEXT NOT NULL
+    rec TEXT NOT NULL,
+    open_bid INTEGER             -- the batch the next messages join; NULL: none
 );
 CREATE UNIQUE INDEX IF NOT EXISTS recording_keys_by_rec ON recording_keys (rec, host);
 CREATE TABLE IF NOT EXISTS message_batches (
@@ -172,7 +173,8 @@ protected:
     }
     void commit_transaction() override { exec("COMMIT;"); }
     void rollback_transaction() noexcept override { sqlite3_exec(db_.get(), "ROLLBACK;", nullptr, nullptr, nullptr); }
-    uint64_t recording_key(const std::string& host, const std::string& rec) override;
+    RecordingKey recording_key(const std::string& host, const std::string& rec) override;
+    void set_open_batch(uint64_t key, uint64_t batch) override;
     uint64_t new_batch_id() override;
     bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) override;
     void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
@@ -205,7 +207,7 @@ private:
         return Stmt(s);
     }
     Db db_;
-    Stmt add_key_, find_key_, max_batch_, claim_, insert_batch_, merge_session_, insert_audit_;
+    Stmt add_key_, find_key_, set_open_, max_batch_, claim_, insert_batch_, merge_session_, insert_audit_;
     // The next batch id this transaction gives out (0: read it first): the
     // transaction holds the database's write lock, so nobody else does.
     uint64_t next_batch_ = 0;
@@ -239,11 +241,14 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         throw;
     }
     add_key_ = prepare("INSERT OR IGNORE INTO recording_keys (host, rec) VALUES (?1, ?2)");
-    find_key_ = prepare("SELECT sid FROM recording_keys WHERE rec = ?2 AND host = ?1");
+    find_key_ = prepare("SELECT sid, open_bid FROM recording_keys WHERE rec = ?2 AND host = ?1");
+    set_open_ = prepare("UPDATE recording_keys SET open_bid = ?2 WHERE sid = ?1");
     max_batch_ = prepare("SELECT coalesce(max(bid), 0) FROM message_batches");
     claim_ = prepare("INSERT OR IGNORE INTO message_ids (sid, id, bid, ord) VALUES (?, ?, ?, ?)");
-    insert_batch_ =
-        prepare("INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd) VALUES (?, ?, ?, ?, ?)");
+    insert_batch_ = prepare(
+        "INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (bid) DO UPDATE SET json_size = excluded.json_size, sizes = excluded.sizes, "
+        "json_zstd = excluded.json_zstd");
     merge_session_ = prepare(
         "INSERT INTO sessions (host, rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, bytes) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (host, rec) DO UPDATE SET "
@@ -260,7 +265,7 @@ int SqliteStore::schema_version() {
     return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int(s.get(), 0) : 0;
 }
 
-uint64_t SqliteStore::recording_key(const std::string& host, const std::string& rec) {
+Store::RecordingKey SqliteStore::recording_key(const std::string& host, const std::string& rec) {
     for (auto* st : {add_key_.get(), find_key_.get()}) {
         sqlite3_reset(st);
         bind_text(st, 1, host);
@@ -272,12 +277,26 @@ uint64_t SqliteStore::recording_key(const std::string& host, const std::string& 
     if (sqlite3_step(find_key_.get()) != SQLITE_ROW) {
         fail("reading a recording's key");
     }
-    uint64_t key = col_u64(find_key_.get(), 0);
+    RecordingKey key{col_u64(find_key_.get(), 0), col_u64(find_key_.get(), 1)};
     // A statement left on a row would keep its read transaction open past
     // COMMIT, and this connection's next write would find its snapshot
     // stale (SQLITE_BUSY) once another writer committed.
     sqlite3_reset(find_key_.get());
     return key;
+}
+
+void SqliteStore::set_open_batch(uint64_t key, uint64_t batch) {
+    auto* s = set_open_.get();
+    sqlite3_reset(s);
+    bind_u64(s, 1, key);
+    if (batch == 0) {
+        sqlite3_bind_null(s, 2);
+    } else {
+        bind_u64(s, 2, batch);
+    }
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fail("storing a recording's open batch");
+    }
 }
 
 uint64_t SqliteStore::new_batch_id() {

@@ -97,6 +97,24 @@ struct TempDb {
             assert_int_equal(std::system(("sqlite3 " + path + " " + sh_quote(text)).c_str()), 0);
         }
     }
+    // The first value a query gives, read behind the store's back.
+    std::string query(const std::string& text) const {
+        std::string cmd = postgres()
+                              ? "psql -X -q -A -t " + sh_quote(pg_base + " dbname=" + pg_db) + " -c " + sh_quote(text)
+                              : "sqlite3 " + path + " " + sh_quote(text);
+        std::string out;
+        FILE* f = popen(cmd.c_str(), "r");
+        assert_non_null(f);
+        char buf[256];
+        while (fgets(buf, sizeof buf, f) != nullptr) {
+            out += buf;
+        }
+        assert_int_equal(pclose(f), 0);
+        while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+            out.pop_back();
+        }
+        return out;
+    }
     // Sets the recorded schema version behind the store's back.
     void set_version(int v) const { sql("UPDATE schema_version SET version = " + std::to_string(v)); }
 };
@@ -800,6 +818,41 @@ void test_batches_resend(void**) {
     assert_int_equal(s.add({"h", "r", "alice", "xterm", 7, 5, 4000, std::nullopt}, m[5], 0), AddResult::Duplicate);
 }
 
+// A live session sends a message or two a request: each request's
+// messages join the recording's open batch (stored again, larger), so
+// they are compressed together too; a full batch is closed and the next
+// one opened. Resent messages stay duplicates and leave the batch as it is.
+void test_open_batch(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    constexpr uint64_t total = 300;
+    std::vector<std::string> m;
+    for (uint64_t id = 1; id <= total; ++id) {
+        m.push_back(msg("h", "live", id, "line " + std::to_string(id) + " of a live session"));
+        assert_int_equal(ingest_json_lines(s, m.back(), 0).created, 1);
+        if (id % 50 == 0) {
+            // Another recording in between, and a resend.
+            assert_int_equal(ingest_json_lines(s, msg("h", "other", id, "x") + "\n" + m.back(), 0).created, 1);
+        }
+    }
+    // 256 a batch: two batches for the live session, one for the other.
+    assert_str_eq(t.query("SELECT count(*) FROM message_batches"), "3");
+    assert_true(s.messages("live", "h", 0, 1000) == m);
+    assert_int_equal(s.messages("other", "h", 0, 1000).size(), 6);
+    auto r = ingest_json_lines(s, m[0] + "\n" + m[299] + "\n" + m[150], 0);
+    assert_int_equal(r.duplicates, 3);
+    // Reopened (another instance), the open batch is found again.
+    sp.reset();
+    sp = t.open();
+    std::string next = msg("h", "live", total + 1, "after a restart");
+    assert_int_equal(ingest_json_lines(*sp, next, 0).created, 1);
+    m.push_back(next);
+    assert_true(sp->messages("live", "", 0, 1000) == m);
+    assert_str_eq(t.query("SELECT count(*) FROM message_batches"), "3");
+    assert_int_equal(sp->sessions({}).size(), 2);
+}
+
 // A rec two hosts sent: read in (id, host) order, by id and by position.
 void test_batches_two_hosts(void**) {
     TempDb t;
@@ -1060,6 +1113,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_upgrade_from_v3),
         cmocka_unit_test(test_batches_resend),
         cmocka_unit_test(test_batches_two_hosts),
+        cmocka_unit_test(test_open_batch),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),

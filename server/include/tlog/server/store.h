@@ -158,17 +158,27 @@ protected:
     // JSON's total size and each message's size) and a row per message in
     // an index keyed by (recording key, id) naming its batch and place.
     //
-    // The integer key of recording (host, rec), created if new; called
-    // once per recording a transaction writes, before its messages.
-    virtual uint64_t recording_key(const std::string& host, const std::string& rec) = 0;
+    // The integer key of recording (host, rec), created if new, and its
+    // open batch (0: none): the last batch, if it has room, which the next
+    // transaction's messages of the recording join, so that recordings
+    // sent a message or two at a time (live sessions) are compressed in
+    // batches too. Called once per recording a transaction writes, before
+    // its messages.
+    struct RecordingKey {
+        uint64_t key = 0, open_batch = 0;
+    };
+    virtual RecordingKey recording_key(const std::string& host, const std::string& rec) = 0;
+    // Records the recording's open batch (0: none).
+    virtual void set_open_batch(uint64_t key, uint64_t batch) = 0;
     // A batch id not used before (ids may be left unused).
     virtual uint64_t new_batch_id() = 0;
     // Records message `id` of recording `key` as the `ord`th of batch
     // `batch` unless that id is stored; true if it was not. Under
     // concurrency, true for exactly one of the writers of the same message.
     virtual bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) = 0;
-    // Stores a batch whose messages were claimed: `sizes` empty for a batch
-    // of one message, else each message's size (LEB128, in order).
+    // Stores a batch whose messages were claimed, or stores it again with
+    // more messages (the open batch): `sizes` empty for a batch of one
+    // message, else each message's size (LEB128, in order).
     virtual void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
                               std::string_view zstd) = 0;
 
@@ -200,16 +210,17 @@ protected:
 private:
     // A recording's batch being filled: the messages claimed for it so far.
     struct OpenBatch {
-        uint64_t id = 0;  // 0: none reserved yet
-        uint32_t count = 0;
+        uint64_t id = 0;                // 0: none reserved yet
+        uint32_t count = 0, added = 0;  // messages in it; of them, added by this transaction
         std::string sizes, json;
     };
     // What this transaction added to one recording.
     struct Pending {
-        uint64_t key = 0;
+        uint64_t key = 0, open_at_start = 0;
         Session session;
         OpenBatch batch;
     };
+    void open_recording(Pending& p, const std::string& host, const std::string& rec);
     void close_batch(Pending& p);
     std::vector<std::string> read_refs(const std::vector<MessageRef>& refs);
     std::vector<std::string> read_messages(const std::string& rec, const std::string& host, uint64_t after_id,
