@@ -853,6 +853,39 @@ void test_open_batch(void**) {
     assert_int_equal(sp->sessions({}).size(), 2);
 }
 
+// Ids on both sides of a multiple of 4,096 (PostgreSQL reads which ids are
+// stored by windows of 4,096, and keeps runs of consecutive ids in a row):
+// a run that began before a window is found from within it, by the
+// duplicate check and by reading.
+void test_batches_window(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    for (uint64_t id = 4000; id <= 4200; ++id) {
+        body += msg("h", "w", id, "m" + std::to_string(id)) + "\n";
+    }
+    assert_int_equal(ingest_json_lines(s, body, 0).created, 201);
+    sp.reset();
+    sp = t.open();  // nothing remembered from the first transaction
+    auto r = ingest_json_lines(*sp,
+                               msg("h", "w", 4097, "m4097") + "\n" + msg("h", "w", 4096, "m4096") + "\n" +
+                                   msg("h", "w", 4201, "m4201") + "\n" + msg("h", "w", 8192, "m8192"),
+                               0);
+    assert_int_equal(r.duplicates, 2);
+    assert_int_equal(r.created, 2);
+    auto got = sp->messages("w", "h", 4095, 3);
+    assert_int_equal(got.size(), 3);
+    assert_str_eq(got[0], msg("h", "w", 4096, "m4096"));
+    assert_str_eq(got[2], msg("h", "w", 4098, "m4098"));
+    auto page = sp->messages_page("w", 200, 3);
+    assert_int_equal(page.size(), 3);
+    assert_str_eq(page[0], msg("h", "w", 4200, "m4200"));
+    assert_str_eq(page[2], msg("h", "w", 8192, "m8192"));
+    assert_int_equal(sp->message_count("w"), 203);
+    assert_int_equal(sp->messages("w", "h", 8192, 10).size(), 0);
+}
+
 // A rec two hosts sent: read in (id, host) order, by id and by position.
 void test_batches_two_hosts(void**) {
     TempDb t;
@@ -1114,6 +1147,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_batches_resend),
         cmocka_unit_test(test_batches_two_hosts),
         cmocka_unit_test(test_open_batch),
+        cmocka_unit_test(test_batches_window),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),
