@@ -113,9 +113,9 @@ void Store::begin() {
 void Store::commit() {
     for (auto& kv : pending_) {
         Pending& p = kv.second;
-        // The last batch, with room left (a full one was closed), stays
-        // open for the recording's next messages.
-        uint64_t open = p.batch.count != 0 ? p.batch.id : 0;
+        // The last batch, if small (a full one was closed), stays open
+        // for the recording's next messages.
+        uint64_t open = p.batch.count != 0 && p.batch.json.size() < open_batch_bytes ? p.batch.id : 0;
         close_batch(p);
         if (open != p.open_at_start) {
             set_open_batch(p.key, open);

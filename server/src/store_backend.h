@@ -27,6 +27,12 @@ void check_schema_version(int found, const std::string& name);
 inline constexpr uint32_t batch_messages = 256;
 inline constexpr size_t batch_bytes = 64 * 1024;
 inline constexpr int batch_level = 1;
+// A recording's last batch stays open for its next request while it holds
+// less JSON than this: each request that joins it compresses and stores it
+// again (and on PostgreSQL leaves the former version as a dead row until
+// VACUUM), so the batches of recordings sent a message at a time stay
+// smaller than those of bulk requests.
+inline constexpr size_t open_batch_bytes = 16 * 1024;
 
 // The stored form of JSON (a batch of messages, an audit event), and back;
 // unpacking checks the size stored beside it, and throws naming the
