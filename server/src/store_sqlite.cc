@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include "store_backend.h"
 #include "tlog/server/store.h"
@@ -225,7 +227,21 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
     // synchronous=FULL: the WAL is synced at every commit, so a request
     // answered 2xx is on disk (shippers drop what the server acknowledged);
     // NORMAL would let a power loss take back answered requests.
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    // Servers opening a new file at once: turning it to WAL takes an
+    // exclusive lock, and of two connections that would wait for each
+    // other SQLite refuses one at once, without the busy handler; that one
+    // tries again once the other is through.
+    for (int attempt = 1;; ++attempt) {
+        int busy = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
+        if (busy == SQLITE_OK) {
+            break;
+        }
+        if ((busy & 0xff) != SQLITE_BUSY || attempt >= 100) {
+            fail("cannot turn on WAL mode");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 + attempt));
+    }
+    exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
     exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
     try {
         int v = schema_version();
