@@ -2,7 +2,9 @@
 // idempotency on (host, rec, id), id order whatever the arrival order,
 // byte-for-byte storage, malformed lines reported by number without
 // stopping the others, _bulk pairing, session filters and cursor paging,
-// two writers on one database, the schema version; audit events: stored
+// two writers on one database, the schema version and upgrades; messages in
+// batches: resent subsets, supersets and interleavings, the open batch,
+// windows of ids, damaged batches refused; audit events: stored
 // once per (host, serial, time, type) byte for byte, a recording's events
 // in time order joined by rec and by its start event's (host, ses),
 // malformed lines named by line and field.
@@ -888,6 +890,37 @@ void test_batches_window(void**) {
     assert_int_equal(sp->messages("w", "h", 8192, 10).size(), 0);
 }
 
+// A batch altered behind the server's back (its sizes, its frame) is
+// refused when read, naming the database, rather than cut at the wrong
+// places: a recording is evidence, and no message comes back other than
+// as it was sent.
+void test_batches_damaged(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    for (uint64_t id = 1; id <= 5; ++id) {
+        body += msg("h", "d", id, "m" + std::to_string(id)) + "\n";
+    }
+    assert_int_equal(ingest_json_lines(s, body, 0).created, 5);
+    assert_int_equal(s.messages("d", "h", 0, 10).size(), 5);
+    auto refused = [&](const std::string& damage) {
+        t.sql(damage);
+        try {
+            s.messages("d", "h", 0, 10);
+            fail_msg("a damaged batch was read: %s", damage.c_str());
+        } catch (const std::runtime_error& e) {
+            assert_true(std::string(e.what()).find(t.named) != std::string::npos);
+        }
+    };
+    // Each damage on top of the one before: the batch's size off by one
+    // (the frame and the sizes disagree with it), the sizes list cut (its
+    // varints no longer add up), the frame cut short.
+    refused("UPDATE message_batches SET json_size = json_size + 1");
+    refused("UPDATE message_batches SET json_size = json_size - 1, sizes = substr(sizes, 2)");
+    refused("UPDATE message_batches SET json_zstd = substr(json_zstd, 1, 10)");
+}
+
 // A rec two hosts sent: read in (id, host) order, by id and by position.
 void test_batches_two_hosts(void**) {
     TempDb t;
@@ -1150,6 +1183,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_batches_two_hosts),
         cmocka_unit_test(test_open_batch),
         cmocka_unit_test(test_batches_window),
+        cmocka_unit_test(test_batches_damaged),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),
