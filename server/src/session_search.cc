@@ -112,10 +112,11 @@ std::string glob_pattern(const std::string& glob, bool postgres) {
 
 void Store::record_session_info() {
     if (user_groups_ != nullptr) {
-        for (const auto& [key, s] : pending_) {
+        for (const auto& [key, p] : pending_) {
+            const Session& s = p.session;
             // Known recorded (this instance's earlier commits): no statement
-            // per request of a long recording.
-            if (groups_recorded_.count(key) != 0) {
+            // per request of a long recording; nothing new: nothing to record.
+            if (s.messages == 0 || groups_recorded_.count(key) != 0) {
                 continue;
             }
             claimed_.push_back(key);

@@ -2,7 +2,9 @@
 // idempotency on (host, rec, id), id order whatever the arrival order,
 // byte-for-byte storage, malformed lines reported by number without
 // stopping the others, _bulk pairing, session filters and cursor paging,
-// two writers on one database, the schema version; audit events: stored
+// two writers on one database, the schema version and upgrades; messages in
+// batches: resent subsets, supersets and interleavings, the open batch,
+// windows of ids, damaged batches refused; audit events: stored
 // once per (host, serial, time, type) byte for byte, a recording's events
 // in time order joined by rec and by its start event's (host, ses),
 // malformed lines named by line and field.
@@ -98,6 +100,24 @@ struct TempDb {
         } else {
             assert_int_equal(std::system(("sqlite3 " + path + " " + sh_quote(text)).c_str()), 0);
         }
+    }
+    // The first value a query gives, read behind the store's back.
+    std::string query(const std::string& text) const {
+        std::string cmd = postgres()
+                              ? "psql -X -q -A -t " + sh_quote(pg_base + " dbname=" + pg_db) + " -c " + sh_quote(text)
+                              : "sqlite3 " + path + " " + sh_quote(text);
+        std::string out;
+        FILE* f = popen(cmd.c_str(), "r");
+        assert_non_null(f);
+        char buf[256];
+        while (fgets(buf, sizeof buf, f) != nullptr) {
+            out += buf;
+        }
+        assert_int_equal(pclose(f), 0);
+        while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+            out.pop_back();
+        }
+        return out;
     }
     // Sets the recorded schema version behind the store's back.
     void set_version(int v) const { sql("UPDATE schema_version SET version = " + std::to_string(v)); }
@@ -502,6 +522,118 @@ void test_upgrade_from_v1(void**) {
     assert_int_equal(ingest_json_lines(*sp, m2, 0).duplicates, 1);
 }
 
+std::string zstd_hex(const std::string& json) {
+    std::string packed(ZSTD_compressBound(json.size()), '\0');
+    packed.resize(ZSTD_compress(packed.data(), packed.size(), json.data(), json.size(), 1));
+    std::string hex;
+    for (unsigned char c : packed) {
+        static const char digits[] = "0123456789abcdef";
+        hex += digits[c >> 4U];
+        hex += digits[c & 15U];
+    }
+    return hex;
+}
+
+// A database of schema version 3 (a row per message, keyed by host and
+// rec text, as the previous tlog-server wrote it) is converted to batches:
+// its recordings read back byte for byte, in order, with the two hosts of
+// one rec apart; its messages stay duplicates; new messages go on; and
+// migrating again from version 3 keeps everything.
+void test_upgrade_from_v3(void**) {
+    TempDb t;
+    struct Row {
+        std::string host, rec;
+        uint64_t id;
+        std::string json;
+    };
+    std::vector<Row> rows = {{"h", "r", 2, msg("h", "r", 2, "two")},
+                             {"h", "r", 1, msg("h", "r", 1, "one")},
+                             {"g", "r", 1, msg("g", "r", 1, "other host")},
+                             {"h", "s", 1, msg("h", "s", 1, "another recording \u00e9", "bob")}};
+    std::string inserts;
+    for (const auto& r : rows) {
+        inserts += "INSERT INTO messages VALUES ('" + r.host + "', '" + r.rec + "', " + std::to_string(r.id) + ", " +
+                   std::to_string(r.json.size()) + ", " +
+                   (t.postgres() ? "'\\x" + zstd_hex(r.json) + "'::bytea" : "X'" + zstd_hex(r.json) + "'") + ");";
+    }
+    if (t.postgres()) {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE messages (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "id BIGINT NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL, PRIMARY KEY (rec, id, host));"
+            "ALTER TABLE messages ALTER COLUMN json_zstd SET STORAGE EXTERNAL;"
+            "CREATE TABLE sessions (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "\"user\" TEXT COLLATE \"C\" NOT NULL, term TEXT COLLATE \"C\" NOT NULL, session BIGINT NOT NULL, "
+            "first_id BIGINT NOT NULL, last_id BIGINT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, "
+            "messages BIGINT NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (host, rec));"
+            "CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);"
+            "CREATE INDEX sessions_by_user ON sessions (\"user\", start_ms);"
+            "CREATE TABLE audit_events (host TEXT COLLATE \"C\" NOT NULL, serial BIGINT NOT NULL, "
+            "time_ms BIGINT NOT NULL, type TEXT COLLATE \"C\" NOT NULL, ses BIGINT, rec TEXT COLLATE \"C\" NOT NULL, "
+            "session_start BOOLEAN NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL);"
+            "CREATE UNIQUE INDEX audit_key ON audit_events (host, serial, time_ms, type);"
+            "CREATE INDEX audit_by_session ON audit_events (host, ses, time_ms);"
+            "CREATE INDEX audit_by_rec ON audit_events (rec, time_ms);"
+            "CREATE INDEX audit_by_time ON audit_events (time_ms);" +
+            inserts);
+    } else {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE messages (host TEXT NOT NULL, rec TEXT NOT NULL, id INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL);"
+            "CREATE UNIQUE INDEX messages_key ON messages (rec, id, host);"
+            "CREATE TABLE sessions (host TEXT NOT NULL, rec TEXT NOT NULL, user TEXT NOT NULL, term TEXT NOT NULL, "
+            "session INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, "
+            "start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, messages INTEGER NOT NULL, "
+            "bytes INTEGER NOT NULL, PRIMARY KEY (host, rec));"
+            "CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);"
+            "CREATE INDEX sessions_by_user ON sessions (user, start_ms);"
+            "CREATE TABLE audit_events (host TEXT NOT NULL, serial INTEGER NOT NULL, time_ms INTEGER NOT NULL, "
+            "type TEXT NOT NULL, ses INTEGER, rec TEXT NOT NULL, session_start INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL);"
+            "CREATE UNIQUE INDEX audit_key ON audit_events (host, serial, time_ms, type);"
+            "CREATE INDEX audit_by_session ON audit_events (host, ses, time_ms);"
+            "CREATE INDEX audit_by_rec ON audit_events (rec, time_ms);"
+            "CREATE INDEX audit_by_time ON audit_events (time_ms);" +
+            inserts);
+    }
+    t.sql("INSERT INTO sessions VALUES ('h', 'r', 'alice', 'xterm', 7, 1, 2, 1700000000000, 1700000001000, 2, " +
+          std::to_string(rows[0].json.size() + rows[1].json.size()) + ")");
+    auto check = [&](Store& s, const std::string& m3) {
+        assert_int_equal(s.schema_version(), Store::current_schema_version());
+        std::vector<std::string> want = {rows[2].json, rows[1].json, rows[0].json};
+        if (!m3.empty()) {
+            want.push_back(m3);
+        }
+        assert_true(s.messages("r", "", 0, 10) == want);
+        assert_int_equal(s.message_count("r"), want.size());
+        assert_true(s.messages_page("r", 1, 2) == std::vector<std::string>(want.begin() + 1, want.begin() + 3));
+        auto h = s.messages("r", "h", 1, 10);
+        assert_int_equal(h.size(), want.size() - 2);
+        assert_str_eq(h[0], rows[0].json);
+        auto other = s.messages("s", "h", 0, 10);
+        assert_int_equal(other.size(), 1);
+        assert_str_eq(other[0], rows[3].json);
+    };
+    std::string m3 = msg("h", "r", 3, "three");
+    {
+        auto sp = t.open();
+        check(*sp, "");
+        auto r = ingest_json_lines(*sp, rows[1].json + "\n" + rows[0].json + "\n" + m3 + "\n", 0);
+        assert_int_equal(r.duplicates, 2);
+        assert_int_equal(r.created, 1);
+        check(*sp, m3);
+        auto sess = sp->sessions({});
+        assert_int_equal(sess.size(), 1);  // the converted rows kept the sessions table as it was
+        assert_int_equal(sess[0].messages, 3);
+        assert_int_equal(sess[0].last_id, 3);
+    }
+    t.set_version(3);
+    auto sp = t.open();
+    check(*sp, m3);
+    assert_int_equal(ingest_json_lines(*sp, m3 + "\n" + rows[2].json, 0).duplicates, 2);
+}
+
 // Instances starting together on a new database: the schema is created
 // once (PostgreSQL: under the advisory lock) and both open it.
 void test_concurrent_open(void**) {
@@ -588,6 +720,239 @@ void test_two_writers(void**) {
         }
         assert_int_equal(x.bytes, bytes);
     }
+}
+
+// Messages are stored in batches (a request's consecutive messages of one
+// recording in one zstd frame, closed at a count or a size): whatever the
+// batch boundaries, a message whose (host, rec, id) is stored is a
+// duplicate, and every message reads back byte for byte, by id and by
+// position. Resent: a subset, a superset, an interleaving, ids twice in
+// one body, out of order.
+void test_batches_resend(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    constexpr uint64_t total = 700;
+    std::vector<std::string> m(total + 1);
+    for (uint64_t id = 1; id <= total; ++id) {
+        // Sizes from a few bytes to about 3 KB, so that batches close by
+        // size as well as by count.
+        size_t len = (id * 7919) % 3000;
+        std::string out;
+        for (size_t i = 0; i < len; ++i) {
+            out += static_cast<char>('a' + (id + i * i) % 26);
+        }
+        m[id] = msg("h", "r", id, out);
+    }
+    auto body = [&](const std::vector<uint64_t>& ids) {
+        std::string b;
+        for (uint64_t id : ids) {
+            b += m[id] + "\n";
+        }
+        return b;
+    };
+    auto range = [](uint64_t from, uint64_t to, uint64_t step = 1) {
+        std::vector<uint64_t> ids;
+        for (uint64_t id = from; id <= to; id += step) {
+            ids.push_back(id);
+        }
+        return ids;
+    };
+    auto r = ingest_json_lines(s, body(range(1, 300)), 0);
+    assert_int_equal(r.created, 300);
+    // A subset of what is stored, from the middle of batches.
+    r = ingest_json_lines(s, body(range(10, 20)), 0);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.duplicates, 11);
+    // A superset: the stored ones are duplicates, the rest new.
+    r = ingest_json_lines(s, body(range(1, 400)), 0);
+    assert_int_equal(r.created, 100);
+    assert_int_equal(r.duplicates, 300);
+    // Interleaved: every third id of a range first, then the whole range
+    // backwards, then an id twice in one body.
+    r = ingest_json_lines(s, body(range(401, 700, 3)), 0);
+    assert_int_equal(r.created, 100);
+    auto back = range(401, 700);
+    std::reverse(back.begin(), back.end());
+    r = ingest_json_lines(s, body(back), 0);
+    assert_int_equal(r.created, 200);
+    assert_int_equal(r.duplicates, 100);
+    r = ingest_json_lines(s, body({5, 700, 5}), 0);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.duplicates, 3);
+
+    assert_int_equal(s.message_count("r"), total);
+    auto all = s.messages("r", "", 0, 100000);
+    assert_int_equal(all.size(), total);
+    for (uint64_t id = 1; id <= total; ++id) {
+        if (all[id - 1] != m[id]) {
+            fail_msg("message %llu differs", static_cast<unsigned long long>(id));
+        }
+    }
+    // Paging by id after the last one read: exact across batches.
+    std::vector<std::string> paged;
+    for (uint64_t after = 0;;) {
+        auto page = s.messages("r", "h", after, 37);
+        if (page.empty()) {
+            break;
+        }
+        after += page.size();
+        paged.insert(paged.end(), page.begin(), page.end());
+    }
+    assert_true(paged == all);
+    // By position, as Elasticsearch's from/size.
+    for (uint64_t from : {0, 1, 255, 256, 299, 300, 650, 699, 700}) {
+        auto page = s.messages_page("r", from, 60);
+        size_t want = std::min<uint64_t>(60, total - from);
+        assert_int_equal(page.size(), want);
+        for (size_t i = 0; i < want; ++i) {
+            assert_true(page[i] == all[from + i]);
+        }
+    }
+    auto sess = s.sessions({});
+    assert_int_equal(sess.size(), 1);
+    assert_int_equal(sess[0].messages, total);
+    assert_int_equal(sess[0].gaps, 0);
+    uint64_t bytes = 0;
+    for (uint64_t id = 1; id <= total; ++id) {
+        bytes += m[id].size();
+    }
+    assert_int_equal(sess[0].bytes, bytes);
+    // A message outside any transaction is a batch of its own.
+    assert_int_equal(s.add({"h", "r", "alice", "xterm", 7, 5, 4000, std::nullopt}, m[5], 0), AddResult::Duplicate);
+}
+
+// A live session sends a message or two a request: each request's
+// messages join the recording's open batch (stored again, larger), so
+// they are compressed together too; a full batch is closed and the next
+// one opened. Resent messages stay duplicates and leave the batch as it is.
+void test_open_batch(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    constexpr uint64_t total = 300;
+    std::vector<std::string> m;
+    for (uint64_t id = 1; id <= total; ++id) {
+        m.push_back(msg("h", "live", id, "line " + std::to_string(id) + " of a live session"));
+        assert_int_equal(ingest_json_lines(s, m.back(), 0).created, 1);
+        if (id % 50 == 0) {
+            // Another recording in between, and a resend.
+            assert_int_equal(ingest_json_lines(s, msg("h", "other", id, "x") + "\n" + m.back(), 0).created, 1);
+        }
+    }
+    // Batches of up to 16 KiB of JSON for the live session (about 70 of
+    // these messages), one for the other recording: 306 requests, 5
+    // batches.
+    assert_str_eq(t.query("SELECT count(*) FROM message_batches"), "5");
+    assert_true(s.messages("live", "h", 0, 1000) == m);
+    assert_int_equal(s.messages("other", "h", 0, 1000).size(), 6);
+    auto r = ingest_json_lines(s, m[0] + "\n" + m[299] + "\n" + m[150], 0);
+    assert_int_equal(r.duplicates, 3);
+    // Reopened (another instance), the open batch is found again.
+    sp.reset();
+    sp = t.open();
+    std::string next = msg("h", "live", total + 1, "after a restart");
+    assert_int_equal(ingest_json_lines(*sp, next, 0).created, 1);
+    m.push_back(next);
+    assert_true(sp->messages("live", "", 0, 1000) == m);
+    assert_str_eq(t.query("SELECT count(*) FROM message_batches"), "5");
+    assert_int_equal(sp->sessions({}).size(), 2);
+}
+
+// Ids on both sides of a multiple of 4,096 (PostgreSQL reads which ids are
+// stored by windows of 4,096, and keeps runs of consecutive ids in a row):
+// a run that began before a window is found from within it, by the
+// duplicate check and by reading.
+void test_batches_window(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    for (uint64_t id = 4000; id <= 4200; ++id) {
+        body += msg("h", "w", id, "m" + std::to_string(id)) + "\n";
+    }
+    assert_int_equal(ingest_json_lines(s, body, 0).created, 201);
+    sp.reset();
+    sp = t.open();  // nothing remembered from the first transaction
+    auto r = ingest_json_lines(*sp,
+                               msg("h", "w", 4097, "m4097") + "\n" + msg("h", "w", 4096, "m4096") + "\n" +
+                                   msg("h", "w", 4201, "m4201") + "\n" + msg("h", "w", 8192, "m8192"),
+                               0);
+    assert_int_equal(r.duplicates, 2);
+    assert_int_equal(r.created, 2);
+    auto got = sp->messages("w", "h", 4095, 3);
+    assert_int_equal(got.size(), 3);
+    assert_str_eq(got[0], msg("h", "w", 4096, "m4096"));
+    assert_str_eq(got[2], msg("h", "w", 4098, "m4098"));
+    auto page = sp->messages_page("w", 200, 3);
+    assert_int_equal(page.size(), 3);
+    assert_str_eq(page[0], msg("h", "w", 4200, "m4200"));
+    assert_str_eq(page[2], msg("h", "w", 8192, "m8192"));
+    assert_int_equal(sp->message_count("w"), 203);
+    assert_int_equal(sp->messages("w", "h", 8192, 10).size(), 0);
+}
+
+// A batch altered behind the server's back (its sizes, its frame) is
+// refused when read, naming the database, rather than cut at the wrong
+// places: a recording is evidence, and no message comes back other than
+// as it was sent.
+void test_batches_damaged(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    for (uint64_t id = 1; id <= 5; ++id) {
+        body += msg("h", "d", id, "m" + std::to_string(id)) + "\n";
+    }
+    assert_int_equal(ingest_json_lines(s, body, 0).created, 5);
+    assert_int_equal(s.messages("d", "h", 0, 10).size(), 5);
+    auto refused = [&](const std::string& damage) {
+        t.sql(damage);
+        try {
+            s.messages("d", "h", 0, 10);
+            fail_msg("a damaged batch was read: %s", damage.c_str());
+        } catch (const std::runtime_error& e) {
+            assert_true(std::string(e.what()).find(t.named) != std::string::npos);
+        }
+    };
+    // Each damage on top of the one before: the batch's size off by one
+    // (the frame and the sizes disagree with it), the sizes list cut (its
+    // varints no longer add up), the frame cut short.
+    refused("UPDATE message_batches SET json_size = json_size + 1");
+    refused("UPDATE message_batches SET json_size = json_size - 1, sizes = substr(sizes, 2)");
+    refused("UPDATE message_batches SET json_zstd = substr(json_zstd, 1, 10)");
+}
+
+// A rec two hosts sent: read in (id, host) order, by id and by position.
+void test_batches_two_hosts(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body1, body2;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        body1 += msg("h1", "r", id, "one" + std::to_string(id)) + "\n";
+        if (id % 2 == 0) {
+            body2 += msg("h2", "r", id, "two" + std::to_string(id)) + "\n";
+        }
+    }
+    assert_int_equal(ingest_json_lines(s, body2, 0).created, 20);
+    assert_int_equal(ingest_json_lines(s, body1, 0).created, 40);
+    std::vector<std::string> want;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        want.push_back(msg("h1", "r", id, "one" + std::to_string(id)));
+        if (id % 2 == 0) {
+            want.push_back(msg("h2", "r", id, "two" + std::to_string(id)));
+        }
+    }
+    assert_int_equal(s.message_count("r"), 60);
+    assert_true(s.messages("r", "", 0, 1000) == want);
+    auto page = s.messages_page("r", 10, 7);
+    assert_true(page == std::vector<std::string>(want.begin() + 10, want.begin() + 17));
+    auto after = s.messages("r", "", 30, 3);  // id 31 (h1), 32 (h1), 32 (h2)
+    assert_true(after == std::vector<std::string>(want.begin() + 45, want.begin() + 48));
+    auto h2 = s.messages("r", "h2", 0, 1000);
+    assert_int_equal(h2.size(), 20);
+    assert_str_eq(h2[0], msg("h2", "r", 2, "two2"));
 }
 
 // A database that cannot be opened is named, without any password.
@@ -1233,6 +1598,12 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_upgrade_from_v1),
+        cmocka_unit_test(test_upgrade_from_v3),
+        cmocka_unit_test(test_batches_resend),
+        cmocka_unit_test(test_batches_two_hosts),
+        cmocka_unit_test(test_open_batch),
+        cmocka_unit_test(test_batches_window),
+        cmocka_unit_test(test_batches_damaged),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),

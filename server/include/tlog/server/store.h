@@ -1,6 +1,8 @@
 // tlog-server's storage: recordings' messages keyed by (host, rec, id) so a
 // resent message is stored once, with the original JSON kept byte for byte
-// (zstd-compressed), and a sessions table kept up to date on every commit.
+// (a transaction's consecutive messages of one recording compressed
+// together, one zstd frame a batch), and a sessions table kept up to date on
+// every commit.
 // One interface, two backends: SQLite (WAL, embedded, the default) and
 // PostgreSQL (shared by several tlog-server instances).
 #pragma once
@@ -204,11 +206,11 @@ public:
     void set_user_groups(const std::map<std::string, std::vector<std::string>>* groups) { user_groups_ = groups; }
     // Original JSON of a recording's messages with id > after_id, in id
     // order (then host, for the rare rec shared by two hosts); host empty: any.
-    virtual std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
-                                              size_t limit) = 0;
+    // Each batch read is decompressed once.
+    std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id, size_t limit);
     // The same by position in id order, as Elasticsearch's from/size page.
-    virtual std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) = 0;
-    virtual uint64_t message_count(const std::string& rec) = 0;
+    std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size);
+    uint64_t message_count(const std::string& rec);
 
     // Stores a checked audit event (byte for byte, zstd like messages);
     // inside begin()/commit() like add().
@@ -229,9 +231,53 @@ protected:
     virtual void begin_transaction() = 0;
     virtual void commit_transaction() = 0;
     virtual void rollback_transaction() noexcept = 0;
-    // Inserts unless (host, rec, id) is stored; true if inserted. Under
+
+    // Messages are stored in batches: a row per batch (its zstd frame, the
+    // JSON's total size and each message's size) and a row per message in
+    // an index keyed by (recording key, id) naming its batch and place.
+    //
+    // The integer key of recording (host, rec), created if new, and its
+    // open batch (0: none): the last batch, if it has room, which the next
+    // transaction's messages of the recording join, so that recordings
+    // sent a message or two at a time (live sessions) are compressed in
+    // batches too. Called once per recording a transaction writes, before
+    // its messages.
+    struct RecordingKey {
+        uint64_t key = 0, open_batch = 0;
+    };
+    virtual RecordingKey recording_key(const std::string& host, const std::string& rec) = 0;
+    // Records the recording's open batch (0: none).
+    virtual void set_open_batch(uint64_t key, uint64_t batch) = 0;
+    // A batch id not used before (ids may be left unused).
+    virtual uint64_t new_batch_id() = 0;
+    // Records message `id` of recording `key` as the `ord`th of batch
+    // `batch` unless that id is stored; true if it was not. Under
     // concurrency, true for exactly one of the writers of the same message.
-    virtual bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
+    virtual bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) = 0;
+    // Stores a batch whose messages were claimed, or stores it again with
+    // more messages (the open batch): `sizes` empty for a batch of one
+    // message, else each message's size (LEB128, in order).
+    virtual void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
+                              std::string_view zstd) = 0;
+
+    // Reading: a recording's keys, (key, host) in host order (host empty:
+    // any host).
+    virtual std::vector<std::pair<uint64_t, std::string>> recording_keys(const std::string& rec,
+                                                                         const std::string& host) = 0;
+    struct MessageRef {
+        uint64_t id = 0, batch = 0;
+        uint32_t ord = 0;
+    };
+    // Up to `limit` messages of recording `key` with id > after_id, in id
+    // order, skipping the first `offset`.
+    virtual std::vector<MessageRef> message_refs(uint64_t key, uint64_t after_id, uint64_t offset, size_t limit) = 0;
+    virtual uint64_t count_messages(uint64_t key) = 0;
+    struct BatchRow {
+        uint64_t json_size = 0;
+        std::string sizes, zstd;
+    };
+    // The stored batches of these ids (any order; ids not stored are missing).
+    virtual std::map<uint64_t, BatchRow> read_batches(const std::vector<uint64_t>& batches) = 0;
     // Inserts unless (host, serial, time_ms, type) is stored; true if
     // inserted, for exactly one of concurrent writers of the same event.
     virtual bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
@@ -251,13 +297,30 @@ private:
     void record_session_info();
     void note_committed();  // after a commit: the sessions whose groups it recorded
     void record_audit_info(const AuditMeta& m);
+    // A recording's batch being filled: the messages claimed for it so far.
+    struct OpenBatch {
+        uint64_t id = 0;                // 0: none reserved yet
+        uint32_t count = 0, added = 0;  // messages in it; of them, added by this transaction
+        std::string sizes, json;
+    };
+    // What this transaction added to one recording.
+    struct Pending {
+        uint64_t key = 0, open_at_start = 0;
+        Session session;
+        OpenBatch batch;
+    };
+    void open_recording(Pending& p, const std::string& host, const std::string& rec);
+    void close_batch(Pending& p);
+    std::vector<std::string> read_refs(const std::vector<MessageRef>& refs);
+    std::vector<std::string> read_messages(const std::string& rec, const std::string& host, uint64_t after_id,
+                                           uint64_t offset, size_t limit);
 
     std::string name_;
     bool in_transaction_ = false;
     // The sessions this transaction added to, merged at commit in key
     // order: one statement per session rather than per message, and two
     // writers take the sessions' row locks in the same order.
-    std::map<std::pair<std::string, std::string>, Session> pending_;
+    std::map<std::pair<std::string, std::string>, Pending> pending_;
     // The sessions whose end message this transaction stored.
     std::set<std::pair<std::string, std::string>> ended_;
     const std::map<std::string, std::vector<std::string>>* user_groups_ = nullptr;
