@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -168,16 +169,24 @@ public:
         } else if (a.writer == "journal") {
             sink_ = tlog::writers::make_journal_writer("tlog-audit", tlog::writers::syslog_priority_code("info"), false,
                                                        tlog::RecordingInfo{});
+        } else {
+            // stdio's default is the device's block size (4 KiB for a pipe
+            // or /dev/null): a write(2) every two events. A live input
+            // flushes after every event anyway.
+            // Static: stdout may still be flushed at exit.
+            static std::array<char, 256 * 1024> buf;
+            std::setvbuf(stdout, buf.data(), _IOFBF, buf.size());
         }
     }
-    void write(const std::string& json) {
-        line_ = json;
-        line_ += '\n';
+    void write(std::string_view json) {
         if (!sink_) {
-            if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size())
+            // Straight into stdio's buffer (no copy with the newline first).
+            if (std::fwrite(json.data(), 1, json.size(), stdout) != json.size() || std::putc('\n', stdout) == EOF)
                 throw std::runtime_error("standard output: write error");
             return;
         }
+        line_ = json;
+        line_ += '\n';
         sink_->write(tlog::EncodedMessage{line_, ++id_, false});
     }
     void flush() {
@@ -196,7 +205,7 @@ private:
 
 int run(const Args& a) {
     Output out(a);
-    auto emit = [&out](const std::string& json) { out.write(json); };
+    auto emit = [&out](std::string_view json) { out.write(json); };
     const auto files = inputs(a);
 
     if (a.session || !a.rec.empty()) {
@@ -221,9 +230,10 @@ int run(const Args& a) {
             failures.insert(j.failures.begin(), j.failures.end());
         }
         std::vector<Selected> sel;
-        tlog::audit::Converter c(a.opts, [&](const std::string& json, const tlog::audit::SessionKey& key,
+        tlog::audit::Converter c(a.opts, [&](std::string_view json, const tlog::audit::SessionKey& key,
                                              std::string_view, uint64_t t, uint64_t serial) {
-            if (sessions.count(key) || failures.count({key.host, serial})) sel.push_back({t, serial, json});
+            if (sessions.count(key) || failures.count({key.host, serial}))
+                sel.push_back({t, serial, std::string(json)});
         });
         read_all(files, c);
         std::stable_sort(sel.begin(), sel.end(), [](const Selected& x, const Selected& y) {
@@ -235,7 +245,7 @@ int run(const Args& a) {
     }
 
     const bool live = a.plugin || a.follow || files.empty();
-    tlog::audit::Converter c(a.opts, [&](const std::string& json, auto&&...) {
+    tlog::audit::Converter c(a.opts, [&](std::string_view json, auto&&...) {
         emit(json);
         if (live) out.flush();
     });

@@ -63,6 +63,30 @@ constexpr size_t kMaxTrimmedHost = 128;
 // copy of the event (alive while the event is converted) or into
 // Event::owned; interpretations into the converter's caches (cleared only
 // between events) or Event::owned.
+// a == b, inline for the short names and values compared most (a call
+// to memcmp costs more than the comparison).
+[[gnu::always_inline]] inline bool same(std::string_view a, std::string_view b) {
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    const char *p = a.data(), *q = b.data();
+    if (n > 16) return std::memcmp(p, q, n) == 0;
+    if (n >= 8) {
+        uint64_t x, y, u, v;
+        std::memcpy(&x, p, 8), std::memcpy(&y, q, 8);
+        std::memcpy(&u, p + n - 8, 8), std::memcpy(&v, q + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        std::memcpy(&x, p, 4), std::memcpy(&y, q, 4);
+        std::memcpy(&u, p + n - 4, 4), std::memcpy(&v, q + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    for (size_t i = 0; i < n; ++i)
+        if (p[i] != q[i]) return false;
+    return true;
+}
+
 struct Field {
     std::string_view name;
     std::string_view raw;
@@ -77,7 +101,7 @@ struct Field {
     // only for the empty name): two names with different tags differ; equal
     // tags are compared byte by byte. Cheaper than a hash of every byte,
     // and the names of one record (fsuid, fsgid) rarely share a tag.
-    static uint32_t name_tag(std::string_view n) {
+    static constexpr uint32_t name_tag(std::string_view n) {
         if (n.empty()) return 0;
         const auto b = [&n](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(n[i])); };
         const size_t last = n.size() - 1;
@@ -307,8 +331,19 @@ public:
     void close_array() { put(']'), first_ = false; }
     // A key the program writes (a literal): plain, so not checked.
     template <size_t N>
-    void key(const char (&k)[N]) {
-        key_plain({k, N - 1});
+    [[gnu::always_inline]] void key(const char (&k)[N]) {
+        // The length is known here: a copy of constant size, no call.
+        constexpr size_t n = N - 1;
+        char* p = reserve(n + 4);
+        char* const begin = p;
+        if (!first_) *p++ = ',';
+        *p++ = '"';
+        std::memcpy(p, k, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        len_ += static_cast<size_t>(p - begin);
+        first_ = true;
     }
     void key_plain(std::string_view k) {
         quoted_key(k);
@@ -342,9 +377,25 @@ public:
             char* p = reserve(2 * s.size() + 2);
             char* const begin = p;
             *p++ = '"';
-            for (char c : s) {
-                if (c == '"' || c == '\\') *p++ = '\\';
-                *p++ = c;
+            const char* q = s.data();
+            const char* const end = q + s.size();
+            // A word at a time where there is nothing to escape (most of a
+            // quoted value but its two quotes).
+            for (; end - q >= 8; q += 8) {
+                const uint64_t w = swar::load8(q);
+                if (!(swar::has_byte(w, '"') | swar::has_byte(w, '\\'))) {
+                    std::memcpy(p, &w, 8);
+                    p += 8;
+                    continue;
+                }
+                for (size_t i = 0; i < 8; ++i) {
+                    if (q[i] == '"' || q[i] == '\\') *p++ = '\\';
+                    *p++ = q[i];
+                }
+            }
+            for (; q < end; ++q) {
+                if (*q == '"' || *q == '\\') *p++ = '\\';
+                *p++ = *q;
             }
             *p++ = '"';
             len_ += static_cast<size_t>(p - begin);
@@ -405,11 +456,12 @@ private:
         if (!first_) put(',');
         first_ = false;
     }
-    char* reserve(size_t n) {
-        if (len_ + n > cap_) grow(len_ + n);
+    [[gnu::always_inline]] char* reserve(size_t n) {
+        if (len_ + n > cap_) [[unlikely]]
+            grow(len_ + n);
         return buf_.get() + len_;
     }
-    void grow(size_t need) {
+    [[gnu::noinline]] void grow(size_t need) {
         const size_t cap = std::max(need, cap_ * 2);
         auto b = std::make_unique_for_overwrite<char[]>(cap);
         if (len_) std::memcpy(b.get(), buf_.get(), len_);
@@ -673,7 +725,6 @@ struct Converter::Impl {
     // One buffer for every event's JSON: its capacity is kept, so an event
     // costs no allocation for its text.
     Writer writer{4096};
-    std::string json;  // what `out` is given: also reused
 
     static void callback(auparse_state_t* au, auparse_cb_event_t type, void* self) {
         if (type != AUPARSE_CB_EVENT_READY) return;
@@ -837,37 +888,63 @@ struct Converter::Impl {
     // record type and name, except for the few names whose type depends on
     // the value. Remembered per record type and position: records of one
     // type list the same names in the same order.
+    // The interpretation last given at a position (Known::last): records
+    // of a type repeat most of their values (arch, syscall, success, the
+    // ids), and one comparison costs less than building a cache key and
+    // hashing it. Valid while the caches it points into are not emptied
+    // (epoch) and the value and what its interpretation depends on are
+    // the same.
+    struct Memo {
+        std::string raw;
+        const Interp* interp = nullptr;
+        uint64_t epoch = 0;  // Impl::cache_epoch when remembered; 0: none
+        int machine = 0, syscall = 0;
+        unsigned long long a0 = 0, a1 = 0;
+        std::string host;  // for ids: their names are the host's
+        bool big = false;  // has held a long value (counted in long_memos)
+    };
     struct Known {
         std::string name;
         uint32_t tag;
         int type;
         bool plain;  // Writer::plain(name)
+        Memo last;
     };
     struct Layout {
         std::vector<Known> known;  // in the order first seen
         std::array<int16_t, 512> slots{};
+        bool named = false;               // type_name is libaudit's answer
+        const char* type_name = nullptr;  // audit_msg_type_to_name's
         Layout() { slots.fill(-1); }
         static size_t slot(uint32_t tag) { return (tag * 2654435761U) >> 23; }
     };
     std::unordered_map<int, Layout> layouts;
     // Also tells whether the name is plain (Writer::plain), remembered
     // with its type: names repeat, their check need not.
-    static int field_type(Layout& layout, int rtype, size_t pos, std::string_view name, uint32_t tag, const char* val,
-                          bool& plain) {
-        if (rtype == kTrustedApp || name == "acct") {
+    // pos: the record's fields so far that are remembered by name (not
+    // the prefix, EXECVE's arguments, nor those typed by value), advanced
+    // here. *memo: the name's memo; valid until the next call.
+    [[gnu::always_inline]] static int field_type(Layout& layout, int rtype, size_t& next, std::string_view name,
+                                                 uint32_t tag, const char* val, bool& plain, Memo*& memo) {
+        memo = nullptr;
+        static constexpr uint32_t kAcct = Field::name_tag("acct");
+        if (rtype == kTrustedApp || (tag == kAcct && name == "acct")) {
             plain = Writer::plain(name);
             return auparse_interp_adjust_type(rtype, name.data(), val);
         }
+        const size_t pos = next++;
         auto& known = layout.known;
-        if (pos < known.size() && known[pos].tag == tag && known[pos].name == name) {
+        if (pos < known.size() && known[pos].tag == tag && same(known[pos].name, name)) {
             plain = known[pos].plain;
+            memo = &known[pos].last;
             return known[pos].type;
         }
         size_t h = Layout::slot(tag);
         for (; layout.slots[h] >= 0; h = (h + 1) % layout.slots.size()) {
-            const Known& k = known[static_cast<size_t>(layout.slots[h])];
-            if (k.tag == tag && k.name == name) {
+            Known& k = known[static_cast<size_t>(layout.slots[h])];
+            if (k.tag == tag && same(k.name, name)) {
                 plain = k.plain;
+                memo = &k.last;
                 return k.type;
             }
         }
@@ -875,7 +952,7 @@ struct Converter::Impl {
         plain = Writer::plain(name);
         if (known.size() < 256) {
             layout.slots[h] = static_cast<int16_t>(known.size());
-            known.push_back({std::string(name), tag, ft, plain});
+            known.push_back({std::string(name), tag, ft, plain, {}});
         }
         return ft;
     }
@@ -898,8 +975,12 @@ struct Converter::Impl {
     Cache long_contextual;
     static constexpr size_t kShortValue = 64, kLongValue = 512;
     template <typename Compute>
-    static const Interp& contextual_interpretation(Cache& cache, int ft, const raw::Record& r, std::string_view raw,
-                                                   Compute&& compute) {
+    const Interp& contextual_interpretation(Cache& cache, int ft, const raw::Record& r, std::string_view raw,
+                                            Memo* memo, Compute&& compute) {
+        if (memo && memo->epoch == cache_epoch && same(memo->raw, raw) &&
+            (context_free(ft) ||
+             (memo->machine == r.machine && memo->syscall == r.syscall && memo->a0 == r.a0 && memo->a1 == r.a1)))
+            return *memo->interp;
         // Type, context, value: built on the stack (raw is at most
         // kLongValue bytes).
         char key[1 + sizeof r.machine + sizeof r.syscall + sizeof r.a0 + sizeof r.a1 + kLongValue];
@@ -916,8 +997,29 @@ struct Converter::Impl {
         add(raw.data(), std::min(raw.size(), kLongValue));
         const std::string_view k(key, n);
         auto it = cache.find(k);
-        if (it != cache.end()) return it->second;
-        return cache.emplace(std::string(k), Interp(compute())).first->second;
+        const Interp& in =
+            it != cache.end() ? it->second : cache.emplace(std::string(k), Interp(compute())).first->second;
+        if (memo && hold(*memo, raw)) {
+            memo->interp = &in;
+            memo->epoch = cache_epoch;
+            memo->machine = r.machine, memo->syscall = r.syscall, memo->a0 = r.a0, memo->a1 = r.a1;
+        }
+        return in;
+    }
+    // Puts `raw` into the memo unless it is long (above kShortValue bytes)
+    // and kLongMemos memos have taken long values already: memory stays
+    // flat whatever the log's record types and names (at most 64 x 256
+    // memos, of which at most kLongMemos hold up to kLongValue bytes).
+    size_t long_memos = 0;
+    static constexpr size_t kLongMemos = 256;
+    bool hold(Memo& m, std::string_view raw) {
+        if (raw.size() > kShortValue && !m.big) {
+            if (long_memos >= kLongMemos) return false;  // the memo keeps its older value, still valid
+            ++long_memos;
+            m.big = true;
+        }
+        m.raw.assign(raw);
+        return true;
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
@@ -948,7 +1050,9 @@ struct Converter::Impl {
                 spare_fields.pop_back();
             }
             r.type = rr.type;
-            const char* tn = audit_msg_type_to_name(rr.type);
+            Layout& layout = layouts[rr.type];
+            if (!layout.named) layout.type_name = audit_msg_type_to_name(rr.type), layout.named = true;
+            const char* tn = layout.type_name;
             r.type_name = tn ? std::string_view(tn) : e.own(std::to_string(r.type));
             if (r.type <= 0 && !rr.unknown_type.empty() && rr.unknown_type.size() <= 64)
                 r.type_name = e.own(valid_utf8(rr.unknown_type));
@@ -956,36 +1060,57 @@ struct Converter::Impl {
             const bool enriched = rr.interp && *rr.interp;
             if (enriched) _auparse_load_interpretations(rr.interp);
             r.fields.reserve(rr.fields.size());
-            Layout& layout = layouts[rr.type];
+            size_t known_pos = 0;
+            // Fields named as the layout's name at their position have
+            // distinct names: when all have, and none was renamed, the
+            // check for repeated names has nothing to do.
+            size_t distinct = 0;
+            bool renamed = false;
             for (size_t i = 0; interpret && i < rr.fields.size(); ++i) {
                 const raw::Field& rf = rr.fields[i];
                 const char* name = rf.name;
                 const char* raw = rf.val;
                 if (!raw) continue;
                 Field f{{name, rf.name_len}, {raw, rf.val_len}};
-                static const uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
+                static constexpr uint32_t kType = Field::name_tag("type"), kNode = Field::name_tag("node");
                 if ((f.tag == kType && f.name == "type") || (f.tag == kNode && f.name == "node")) continue;
                 const uint32_t tag = f.tag;  // of the name as libauparse has it
                 const bool interpreted = !(execve && name[0] == 'a' && name[1] != 'r');
                 int ft = AUPARSE_TYPE_UNCLASSIFIED;
+                Memo* memo = nullptr;
                 // Plain names (nearly all) are ASCII, and the writer need
                 // not check them again.
-                if (interpreted)
-                    ft = field_type(layout, rr.type, i, {name, rf.name_len}, tag, raw, f.name_plain);
-                else
+                if (interpreted) {
+                    ft = field_type(layout, rr.type, known_pos, {name, rf.name_len}, tag, raw, f.name_plain, memo);
+                    if (memo && memo == &layout.known[known_pos - 1].last) ++distinct;
+                } else {
                     f.name_plain = Writer::plain(f.name);
-                if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) f.rename(e.own(valid_utf8(f.name)));
+                }
+                if (!f.name_plain && !ascii(f.name) && !utf8::is_valid(f.name)) {
+                    f.rename(e.own(valid_utf8(f.name)));
+                    renamed = true;
+                }
                 if (interpreted) {
                     auto compute = [&] { return interpretation(ft, rr, name, raw); };
                     if (ft == AUPARSE_TYPE_UNCLASSIFIED) {
                     } else if (!enriched && (ft == AUPARSE_TYPE_UID || ft == AUPARSE_TYPE_GID)) {
-                        const Interp& in = id_name(host, ft, f.raw, compute);
-                        f.interp = in.text, f.interp_plain = in.plain;
+                        const Interp* in = nullptr;
+                        if (memo && memo->epoch == cache_epoch && same(memo->raw, f.raw) && same(memo->host, host)) {
+                            in = memo->interp;
+                        } else {
+                            in = &id_name(host, ft, f.raw, compute);
+                            if (memo && host.size() <= kShortValue && hold(*memo, f.raw)) {
+                                memo->host = host;
+                                memo->interp = in;
+                                memo->epoch = cache_epoch;
+                            }
+                        }
+                        f.interp = in->text, f.interp_plain = in->plain;
                     } else if (!enriched && f.raw.size() <= kShortValue) {
-                        const Interp& in = contextual_interpretation(contextual, ft, rr, f.raw, compute);
+                        const Interp& in = contextual_interpretation(contextual, ft, rr, f.raw, memo, compute);
                         f.interp = in.text, f.interp_plain = in.plain;
                     } else if (!enriched && f.raw.size() <= kLongValue) {
-                        const Interp& in = contextual_interpretation(long_contextual, ft, rr, f.raw, compute);
+                        const Interp& in = contextual_interpretation(long_contextual, ft, rr, f.raw, memo, compute);
                         f.interp = in.text, f.interp_plain = in.plain;
                     } else {
                         f.interp = e.own_nonempty(compute());
@@ -994,7 +1119,7 @@ struct Converter::Impl {
                 r.fields.push_back(f);
             }
             if (enriched) _auparse_free_interpretations();
-            unique_names(r, e);
+            if (renamed || distinct != r.fields.size()) unique_names(r, e);
             e.records.push_back(std::move(r));
         }
     }
@@ -1452,8 +1577,15 @@ struct Converter::Impl {
             }
             return t;
         }();
-        for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size())
-            if (kSummaryNames_[table[h]] == name) return table[h];
+        static constexpr auto kTags = [] {
+            std::array<uint32_t, kSummaryNames> t{};
+            for (int i = 0; i < kSummaryNames; ++i) t[static_cast<size_t>(i)] = Field::name_tag(kSummaryNames_[i]);
+            return t;
+        }();
+        for (size_t h = Record::slot(tag); table[h] >= 0; h = (h + 1) % table.size()) {
+            const auto i = static_cast<size_t>(static_cast<uint8_t>(table[h]));  // >= 0 here
+            if (kTags[i] == tag && same(kSummaryNames_[i], name)) return table[h];
+        }
         return -1;
     }
     struct Summary {
@@ -1583,13 +1715,23 @@ struct Converter::Impl {
     // The fields of an event point into the caches: they are emptied only
     // between events.
     void bound_caches() {
+        const bool full = id_names.size() >= 65536 || contextual.size() >= 16384 || long_contextual.size() >= 2048;
         if (id_names.size() >= 65536) id_names.clear();
         if (interpretations.size() >= 65536) interpretations.clear();
         // Smaller: it also holds values seen once (pointers in a0-a3), and
         // memory is to stay flat (a few MB) whatever the log.
         if (contextual.size() >= 16384) contextual.clear();
         if (long_contextual.size() >= 2048) long_contextual.clear();
+        // The memos point into these caches.
+        if (full) ++cache_epoch;
+        // A record type each (a log may name any number), with a memo at
+        // each of up to 256 positions (see hold()).
+        if (layouts.size() >= 64) {
+            layouts.clear();
+            long_memos = 0;
+        }
     }
+    uint64_t cache_epoch = 1;
 
     void process(Event& e) {
         derive(e);
@@ -1629,12 +1771,11 @@ struct Converter::Impl {
         }
         remember(e);
         ++count;
-        json.assign(trimmed_w ? trimmed_w->text() : w.text());
-        out(json, key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli, e.serial);
+        out(trimmed_w ? trimmed_w->text() : w.text(), key, e.rec, static_cast<uint64_t>(e.sec) * 1000 + e.milli,
+            e.serial);
         // A huge event (argv in the megabytes) leaves a huge buffer: memory
         // stays flat only if it is given back.
         if (w.capacity() > 1024 * 1024) w = Writer(4096);
-        if (json.capacity() > 1024 * 1024) std::string().swap(json);
     }
 };
 

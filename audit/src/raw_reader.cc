@@ -401,12 +401,17 @@ bool Reader::parse_record(std::string_view line, Record& r) {
 }
 
 bool Reader::next_line(std::string_view& line) {
-    const size_t nl = buf_.find('\n', pos_);
-    if (nl == std::string::npos) return false;
-    line = std::string_view(buf_).substr(pos_, nl - pos_);
+    if (held_) {
+        held_ = false;
+        line = std::string_view(buf_).substr(0, buf_.size() - 1);
+    } else {
+        const size_t nl = src_.find('\n', pos_);
+        if (nl == std::string::npos) return false;
+        line = src_.substr(pos_, nl - pos_);
+        pos_ = nl + 1;
+    }
     // libauparse copies the line with strncpy: nothing after a NUL.
     if (const size_t z = line.find('\0'); z != std::string_view::npos) line = line.substr(0, z);
-    pos_ = nl + 1;
     return true;
 }
 
@@ -525,16 +530,24 @@ Record Reader::take() {
 }
 
 void Reader::feed(std::string_view text) {
-    if (pos_ > 0 && pos_ >= buf_.size() / 2) {
-        buf_.erase(0, pos_);
-        pos_ = 0;
+    // Whole lines are read where they are given (a record copies its
+    // line); only a line cut between two calls is kept, in buf_, and
+    // read before the new text once its end comes.
+    bool cut = false;  // buf_ is still a line without its end
+    if (!buf_.empty()) {
+        const size_t nl = text.find('\n');
+        cut = nl == std::string_view::npos;
+        const size_t n = cut ? text.size() : nl + 1;
+        buf_.append(text.substr(0, n));
+        text.remove_prefix(n);
+        held_ = !cut;
     }
-    buf_.append(text);
+    src_ = text;
+    pos_ = 0;
     while (next_event()) deliver(*current_);
-    if (pos_ == buf_.size()) {
-        buf_.clear();
-        pos_ = 0;
-    }
+    if (!cut) buf_.assign(text.substr(pos_));
+    src_ = {};
+    pos_ = 0;
 }
 
 void Reader::age(time_t now) {

@@ -95,8 +95,10 @@ private:
 
     time_t eoe_timeout_;
     Callback cb_;
-    std::string buf_;  // fed text not yet split into lines
-    size_t pos_ = 0;
+    std::string buf_;       // a line cut between two calls of feed(): no '\n' but during feed()
+    bool held_ = false;     // buf_ holds a whole line, not read yet: the first
+    std::string_view src_;  // during feed(): the text given (after buf_'s line); empty otherwise
+    size_t pos_ = 0;        // in src_: where the next line starts
     std::vector<Slot> slots_;
     int maxi_ = -1;
     int ready_ = 0;

@@ -3,7 +3,7 @@
 // valid and chained (unkeyed SHA-256), messages cut at the recorder's
 // default payload (2048) or when output waits 10 s (its latency flush).
 //
-//   bench-server-gen DIR N [KB_PER_RECORDING] [PAYLOAD]
+//   bench-server-gen DIR N [KB_PER_RECORDING] [PAYLOAD] [interactive|tail]
 //
 // A session is a loop of: a prompt, a command typed one echoed key at a
 // time (100-300 ms apart), then what the command prints: `ls -l` listings,
@@ -12,11 +12,16 @@
 // host, user, seed and size (0.25x to 2x KB_PER_RECORDING), so messages
 // repeat their header but not their text. Prints the files, messages and
 // bytes written.
+//
+// `tail` makes log-tailing sessions instead (the capacity model's second
+// kind, doc/capacity.md): `tail -f` typed once, then syslog lines, about
+// 4 a second (400 bytes/s), until the size is reached.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -97,7 +102,30 @@ public:
         enc_.finish(t_, "exit");
     }
 
+    void run_tail(uint64_t target) {
+        enc_.window(t_, 120, 40);
+        out(user_ + "@" + host_ + ":~$ ");
+        for (const char* c = "tail -f /var/log/syslog"; *c != '\0'; ++c) {
+            advance(100 + rng_() % 200);
+            out(std::string(1, *c));
+        }
+        out("\r\n");
+        while (written_ < target) {
+            advance(rng_() % 500);  // 250 ms apart on average
+            out(syslog_line());
+        }
+        out("^C\r\n");
+        enc_.finish(t_, "exit");
+    }
+
 private:
+    std::string syslog_line() {
+        std::string line = "Dec  4 " + num(24) + ":" + num(60) + ":" + num(60) + " " + host_ + " " +
+                           kDaemons[rng_() % std::size(kDaemons)] + "[" + num(65536) + "]:";
+        for (uint64_t w = 0, k = 4 + rng_() % 10; w < k; ++w) line += " " + word();
+        return line + "\r\n";
+    }
+
     void advance(uint64_t ms) {
         t_ += static_cast<int64_t>(ms) * kMs;
         if (enc_.pending() && t_ - enc_.pending_since_ns() >= kLatency) enc_.flush();
@@ -123,10 +151,7 @@ private:
             out(o);
         } else if (cmd.starts_with("tail") || cmd.starts_with("sudo")) {
             for (uint64_t i = 0, n = 5 + rng_() % 200; i < n; ++i) {
-                std::string line = "Dec  4 " + num(24) + ":" + num(60) + ":" + num(60) + " " + host_ + " " +
-                                   kDaemons[rng_() % std::size(kDaemons)] + "[" + num(65536) + "]:";
-                for (uint64_t w = 0, k = 4 + rng_() % 10; w < k; ++w) line += " " + word();
-                out(line + "\r\n");
+                out(syslog_line());
                 if (rng_() % 4 == 0) advance(rng_() % 3000);
             }
         } else if (cmd.starts_with("make")) {
@@ -183,15 +208,21 @@ private:
 }  // namespace
 
 int main(int argc, char** argv) try {
-    if (argc < 3 || argc > 5) {
-        std::fprintf(stderr, "usage: %s DIR N [KB_PER_RECORDING] [PAYLOAD]\n", argv[0]);
+    if (argc < 3 || argc > 6) {
+        std::fprintf(stderr, "usage: %s DIR N [KB_PER_RECORDING] [PAYLOAD] [interactive|tail]\n", argv[0]);
+        return 2;
+    }
+    const std::string profile = argc > 5 ? argv[5] : "interactive";
+    if (profile != "interactive" && profile != "tail") {
+        std::fprintf(stderr, "bench-server-gen: profile must be interactive or tail, not %s\n", profile.c_str());
         return 2;
     }
     std::string dir = argv[1];
     uint64_t n = std::strtoull(argv[2], nullptr, 10);
     uint64_t kb = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 512;
     tlog::EncoderOptions eo;
-    eo.payload = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : tlog::kSyslogPayload;
+    eo.payload =
+        argc > 4 && std::strcmp(argv[4], "default") != 0 ? std::strtoull(argv[4], nullptr, 10) : tlog::kSyslogPayload;
     uint64_t bytes = 0, messages = 0;
     std::mt19937 sizes(42);
     for (uint64_t i = 0; i < n; ++i) {
@@ -200,12 +231,17 @@ int main(int argc, char** argv) try {
         FileSink sink(dir + name);
         std::string host = "host" + std::to_string(i % 97) + ".example.com";
         std::string user = "user" + std::to_string(i % 31);
-        tlog::RecordingInfo info{host, "bench-" + std::to_string(i) + "-" + std::to_string(sizes() % 100000), user,
-                                 "xterm-256color", static_cast<uint32_t>(1000 + i)};
+        tlog::RecordingInfo info{
+            host, (profile == "tail" ? "tail-" : "bench-") + std::to_string(i) + "-" + std::to_string(sizes() % 100000),
+            user, "xterm-256color", static_cast<uint32_t>(1000 + i)};
         {
             tlog::Encoder enc(info, eo, sink, 0, (1764800000LL + static_cast<int64_t>(i) * 60) * 1000000000LL);
             Session s(enc, static_cast<uint32_t>(i + 1), user, host);
-            s.run(kb * 1024 * (1 + sizes() % 8) / 4);
+            const uint64_t target = kb * 1024 * (1 + sizes() % 8) / 4;
+            if (profile == "tail")
+                s.run_tail(target);
+            else
+                s.run(target);
         }
         sink.drain();
         bytes += sink.bytes;

@@ -103,7 +103,9 @@ class Sqlite:
         """(bytes of the database after a clean stop, compressed messages, their JSON)."""
         size = sum(os.path.getsize(self.db + s) for s in ("", "-wal") if os.path.exists(self.db + s))
         with contextlib.closing(sqlite3.connect(self.db)) as c:
-            blob, json_size = c.execute("SELECT sum(length(json_zstd)), sum(json_size) FROM messages").fetchone()
+            table = "message_batches" if c.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'message_batches'").fetchone() else "messages"
+            blob, json_size = c.execute(f"SELECT sum(length(json_zstd)), sum(json_size) FROM {table}").fetchone()
         return size, blob, json_size
 
 
@@ -120,8 +122,13 @@ class Postgres:
     def stored(self, mode):
         db = f"bench_{mode}"
         self.pg.psql("VACUUM ANALYZE", db)
-        size = int(self.pg.psql("SELECT pg_total_relation_size('messages') + pg_total_relation_size('sessions')", db))
-        blob, json_size = self.pg.psql("SELECT sum(length(json_zstd)), sum(json_size) FROM messages", db).split("|")
+        # Schema 4 and later keep messages in batches; a build before it
+        # (TLOG_SERVER) in the messages table alone.
+        size = int(self.pg.psql("SELECT sum(pg_total_relation_size(to_regclass(t))) FROM unnest(ARRAY['messages', "
+                                "'sessions', 'recording_keys', 'message_batches', 'message_ids']) t", db))
+        table = "message_batches" if self.pg.psql("SELECT to_regclass('message_batches') IS NOT NULL", db).strip() == "t" \
+            else "messages"
+        blob, json_size = self.pg.psql(f"SELECT sum(length(json_zstd)), sum(json_size) FROM {table}", db).split("|")
         return size, int(blob), int(json_size)
 
 

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -101,11 +102,12 @@ struct RemoteReader::Impl {
     uint64_t copied = 0;          // Es: the next hit's index (from=)
     uint64_t last_id = 0;         // Server: the last message id copied (after=)
     std::set<std::string> hosts;  // Server: the hosts seen, when no host was given
+    std::atomic<bool> cancelled{false};
+    bool saw_end = false;  // Server: the last message copied carries "end"
 
     // The body of a 200 response to GET `target`; anything else throws,
     // naming the URL.
-    std::string get(const std::string& target) {
-        std::string where = shown_url(url.scheme_host_port) + target;
+    void connect() {
         if (!client) {
             client = std::make_unique<httplib::Client>(url.scheme_host_port);
             client->set_connection_timeout(q.timeout);
@@ -116,6 +118,29 @@ struct RemoteReader::Impl {
             client->enable_server_certificate_verification(true);
             if (!q.ca_file.empty()) client->set_ca_cert_path(q.ca_file);
         }
+    }
+
+    // What failed, for a request httplib could not complete.
+    std::string failure(const httplib::Result& res) {
+        std::string why;
+        switch (res.error()) {
+            case httplib::Error::Connection: why = "cannot connect"; break;
+            case httplib::Error::Read: why = "no answer (reading the response failed or timed out)"; break;
+            case httplib::Error::Write: why = "sending the request failed"; break;
+            case httplib::Error::SSLConnection: why = "TLS handshake failed"; break;
+            case httplib::Error::SSLLoadingCerts: why = "cannot load the CA certificates"; break;
+            case httplib::Error::SSLServerVerification: why = "the server's certificate does not verify"; break;
+            default: why = httplib::to_string(res.error());
+        }
+        if (res.error() == httplib::Error::SSLServerVerification)
+            why += q.ca_file.empty() ? " (the server's certificate is not trusted; --ca-file names its CA)"
+                                     : " (the server's certificate is not signed by " + q.ca_file + ")";
+        return why;
+    }
+
+    std::string get(const std::string& target) {
+        std::string where = shown_url(url.scheme_host_port) + target;
+        connect();
         std::string body;
         bool too_big = false;
         auto res = client->Get(
@@ -131,22 +156,7 @@ struct RemoteReader::Impl {
         if (too_big)
             throw std::runtime_error(where + ": the response is larger than " + std::to_string(kMaxBody >> 20) +
                                      " MiB: not a page of messages");
-        if (!res) {
-            std::string why;
-            switch (res.error()) {
-                case httplib::Error::Connection: why = "cannot connect"; break;
-                case httplib::Error::Read: why = "no answer (reading the response failed or timed out)"; break;
-                case httplib::Error::Write: why = "sending the request failed"; break;
-                case httplib::Error::SSLConnection: why = "TLS handshake failed"; break;
-                case httplib::Error::SSLLoadingCerts: why = "cannot load the CA certificates"; break;
-                case httplib::Error::SSLServerVerification: why = "the server's certificate does not verify"; break;
-                default: why = httplib::to_string(res.error());
-            }
-            if (res.error() == httplib::Error::SSLServerVerification)
-                why += q.ca_file.empty() ? " (the server's certificate is not trusted; --ca-file names its CA)"
-                                         : " (the server's certificate is not signed by " + q.ca_file + ")";
-            throw std::runtime_error(where + ": " + why);
-        }
+        if (!res) throw std::runtime_error(where + ": " + failure(res));
         if (res->status != 200)
             throw std::runtime_error(where + ": HTTP " + std::to_string(res->status) + ": " + excerpt(body));
         return body;
@@ -209,43 +219,114 @@ struct RemoteReader::Impl {
                 at = nl + 1;
                 if (line.empty()) continue;
                 lines++;
-                json::Value m;
-                try {
-                    m = json::parse(line, where);
-                } catch (const std::exception& e) {
-                    throw std::runtime_error(where + ": line " + std::to_string(lines) +
-                                             " of the response is not a JSON message: " + e.what());
-                }
-                const json::Value* id = m.is_object() ? m.find("id") : nullptr;
-                const json::Value* host = m.is_object() ? m.find("host") : nullptr;
-                auto idv = id ? id->as_uint() : std::nullopt;
-                if (!idv || !host || !host->is_string())
-                    throw std::runtime_error(where + ": line " + std::to_string(lines) +
-                                             " of the response is not a message (no id or host): " + excerpt(line));
-                if (q.host.empty()) {
-                    hosts.insert(host->as_string());
-                    if (hosts.size() > 1)
-                        throw std::runtime_error("recording " + q.rec + " on " + shown_url(q.url) +
-                                                 " comes from more than one host (" + json::quote(*hosts.begin()) +
-                                                 ", " + json::quote(*std::next(hosts.begin())) +
-                                                 "): --server-host names the one to play");
-                }
-                // Each page must move on, or a broken server would keep
-                // the player asking forever.
-                if (*idv <= last_id)
-                    throw std::runtime_error(where + ": message id " + std::to_string(*idv) +
-                                             " is not after the id asked for (" + std::to_string(last_id) + ")");
-                last_id = *idv;
-                out.append(line);
-                out.push_back('\n');
-                if (entries)
-                    entries->add_line("recording " + q.rec + " on " + shown_url(q.url) + ", message id " +
-                                      std::to_string(*idv));
+                take_message(line, where, lines, out);
                 n++;
             }
             write_all(fd, out);
             if (lines < q.page) return n;
         }
+    }
+
+    // Checks one message line of the server's and appends it to `out`;
+    // returns whether it carries "end".
+    bool take_message(std::string_view line, const std::string& where, uint64_t lines, std::string& out) {
+        json::Value m;
+        try {
+            m = json::parse(line, where);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(where + ": line " + std::to_string(lines) +
+                                     " of the response is not a JSON message: " + e.what());
+        }
+        const json::Value* id = m.is_object() ? m.find("id") : nullptr;
+        // A stream's line for a gap the server gave up waiting for: not a
+        // message (no id); the copy then has the gap as any recording would.
+        if (!id && m.is_object() && m.find("tlog_stream_gap")) return false;
+        const json::Value* host = m.is_object() ? m.find("host") : nullptr;
+        auto idv = id ? id->as_uint() : std::nullopt;
+        if (!idv || !host || !host->is_string())
+            throw std::runtime_error(where + ": line " + std::to_string(lines) +
+                                     " of the response is not a message (no id or host): " + excerpt(line));
+        if (q.host.empty()) {
+            hosts.insert(host->as_string());
+            if (hosts.size() > 1)
+                throw std::runtime_error("recording " + q.rec + " on " + shown_url(q.url) +
+                                         " comes from more than one host (" + json::quote(*hosts.begin()) + ", " +
+                                         json::quote(*std::next(hosts.begin())) +
+                                         "): --server-host names the one to play");
+        }
+        // Each page must move on, or a broken server would keep
+        // the player asking forever.
+        if (*idv <= last_id)
+            throw std::runtime_error(where + ": message id " + std::to_string(*idv) +
+                                     " is not after the id asked for (" + std::to_string(last_id) + ")");
+        last_id = *idv;
+        out.append(line);
+        out.push_back('\n');
+        if (entries)
+            entries->add_line("recording " + q.rec + " on " + shown_url(q.url) + ", message id " +
+                              std::to_string(*idv));
+        saw_end = m.find("end") != nullptr;
+        return saw_end;
+    }
+
+    // GET .../stream?after=LAST: each line appended as it comes.
+    StreamEnd stream_server(int fd) {
+        std::string target =
+            url.path + "/api/v1/sessions/" + escape(q.rec) + "/stream?after=" + std::to_string(last_id);
+        if (!q.host.empty()) target += "&host=" + escape(q.host);
+        std::string where = shown_url(url.scheme_host_port) + target;
+        connect();
+        if (cancelled.load()) return StreamEnd::Cut;
+        std::string pending, error_body;
+        int status = 0;
+        bool ended = false;
+        uint64_t lines = 0;
+        std::string failed;  // a line that is not a message: the reason
+        auto res = client->Get(
+            target,
+            [&](const httplib::Response& r) {
+                status = r.status;
+                return true;
+            },
+            [&](const char* data, size_t len) {
+                if (cancelled.load()) return false;
+                if (status != 200) {
+                    error_body.append(data, std::min(len, size_t{4096}));
+                    return error_body.size() < 4096;
+                }
+                pending.append(data, len);
+                std::string out;
+                size_t at = 0;
+                for (size_t nl; (nl = pending.find('\n', at)) != std::string::npos; at = nl + 1) {
+                    std::string_view line(pending.data() + at, nl - at);
+                    if (line.empty()) continue;  // the server's keep-alive
+                    try {
+                        ended = take_message(line, where, ++lines, out) || ended;
+                    } catch (const std::exception& e) {
+                        failed = e.what();
+                        write_all(fd, out);
+                        return false;
+                    }
+                }
+                pending.erase(0, at);
+                write_all(fd, out);
+                if (pending.size() > kMaxBody) {
+                    failed = where + ": a line longer than " + std::to_string(kMaxBody >> 20) + " MiB";
+                    return false;
+                }
+                return true;
+            });
+        if (!failed.empty()) throw std::runtime_error(failed);
+        if (status == 404 || status == 405) return StreamEnd::Unsupported;
+        if (status != 0 && status != 200)
+            throw std::runtime_error(where + ": HTTP " + std::to_string(status) + ": " + excerpt(error_body));
+        // A stream resumed after the end is empty: the end was copied before.
+        ended = ended || saw_end;
+        if (!res) {
+            if (ended) return StreamEnd::Ended;
+            throw std::runtime_error(where + ": " + failure(res));
+        }
+        return ended ? StreamEnd::Ended : StreamEnd::Cut;
     }
 };
 
@@ -264,6 +345,17 @@ RemoteReader::RemoteReader(RemoteQuery q, std::shared_ptr<JournalEntries> entrie
 }
 
 RemoteReader::~RemoteReader() = default;
+
+StreamEnd RemoteReader::stream_new(int fd) {
+    if (impl_->q.kind != RemoteQuery::Kind::Server) return StreamEnd::Unsupported;
+    return impl_->stream_server(fd);
+}
+
+void RemoteReader::cancel() {
+    // httplib shuts the socket of the request in flight: its read returns.
+    impl_->cancelled.store(true);
+    if (impl_->client) impl_->client->stop();
+}
 
 uint64_t RemoteReader::copy_new(int fd) {
     return impl_->q.kind == RemoteQuery::Kind::Es ? impl_->copy_es(fd) : impl_->copy_server(fd);

@@ -16,6 +16,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -145,6 +146,10 @@ struct Copier {
     std::function<uint64_t(int fd)> copy;  // appends what is new; returns how many
     std::function<void()> wait;            // until there may be more (null: poll every second)
     bool retry = false;                    // a failure after the first copy is tried again (networks)
+    // Appends messages as a server sends them, until the recording ends or
+    // the connection closes (null: copy and wait instead).
+    std::function<tlog::play::StreamEnd(int fd)> stream;
+    std::function<void()> cancel;  // from another thread: ends `stream`
 };
 
 // -f: a thread copies new messages into the private file as they arrive;
@@ -164,7 +169,32 @@ public:
                     ~Closer() { ::close(fd); }
                 } closer{fd};
                 first.set_value(c.copy(fd));
+                if (c.cancel) {
+                    std::lock_guard<std::mutex> g(mu_);
+                    cancel_ = c.cancel;
+                }
+                bool streaming = static_cast<bool>(c.stream), ended = false;
+                auto pause = [this] {
+                    for (int i = 0; i < 10 && !stop_.load(); i++)
+                        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                };
                 while (!stop_.load()) {
+                    if (ended) {
+                        pause();  // the recording ended: nothing more will come
+                        continue;
+                    }
+                    if (streaming) {
+                        try {
+                            auto how = c.stream(fd);
+                            if (how == tlog::play::StreamEnd::Ended) ended = true;
+                            if (how == tlog::play::StreamEnd::Unsupported) streaming = false;  // poll pages
+                            if (how != tlog::play::StreamEnd::Cut) continue;
+                        } catch (const std::exception&) {
+                            if (!c.retry) throw;
+                        }
+                        pause();  // cut or failed: connect again after a second
+                        continue;
+                    }
                     if (c.wait) {
                         c.wait();
                     } else {
@@ -199,11 +229,17 @@ public:
     FollowCopy& operator=(const FollowCopy&) = delete;
     void stop() {
         stop_.store(true);
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            if (cancel_) cancel_();
+        }
         if (thread_.joinable()) thread_.join();
     }
 
 private:
     std::atomic<bool> stop_{false};
+    std::mutex mu_;
+    std::function<void()> cancel_;
     std::thread thread_;
 };
 
@@ -376,7 +412,13 @@ int run(int argc, char** argv) {
             journal_follow = std::make_unique<FollowCopy>(
                 [q, entries] {
                     auto reader = std::make_shared<RemoteReader>(q, entries);
-                    return Copier{[reader](int fd) { return reader->copy_new(fd); }, nullptr, true};
+                    Copier c{[reader](int fd) { return reader->copy_new(fd); }, nullptr, true, nullptr, nullptr};
+                    if (q.kind == RemoteQuery::Kind::Server) {
+                        // tlog-server sends new messages as they are stored.
+                        c.stream = [reader](int fd) { return reader->stream_new(fd); };
+                        c.cancel = [reader] { reader->cancel(); };
+                    }
+                    return c;
                 },
                 o.path, none);
         } else if (remote_to_file(q, o.path, g_journal) == 0) {
@@ -402,7 +444,7 @@ int run(int argc, char** argv) {
                 [q, entries] {
                     auto reader = std::make_shared<JournalReader>(q, entries);
                     return Copier{[reader](int fd) { return reader->copy_new(fd); }, [reader] { reader->wait(100000); },
-                                  false};
+                                  false, nullptr, nullptr};
                 },
                 o.path, "no matching messages in the journal");
         } else if (journal_to_file(q, o.path, g_journal) == 0) {

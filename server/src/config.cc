@@ -7,6 +7,36 @@
 
 namespace tlog::server {
 
+namespace {
+
+// "host_groups": {"NAME": ["glob", "@netgroup", ...], ...}
+void read_host_groups(const json::Value& v, const std::string& path, SearchSettings& s) {
+    if (!v.is_object()) {
+        throw InputError({path, v.line, v.column, "host_groups"}, "expected an object of host group names");
+    }
+    for (const auto& [name, members] : v.members()) {
+        const std::string key = "host_groups." + name;
+        if (name.empty()) {
+            throw InputError({path, members.line, members.column, key}, "a host group needs a name");
+        }
+        if (!members.is_array()) {
+            throw InputError({path, members.line, members.column, key},
+                             "expected an array of host patterns (glob, or @netgroup)");
+        }
+        std::vector<std::string> list;
+        for (const auto& m : members.items()) {
+            if (!m.is_string() || m.as_string().empty() || m.as_string() == "@") {
+                throw InputError({path, m.line, m.column, key},
+                                 "expected a non-empty string: a host glob pattern or @netgroup");
+            }
+            list.push_back(m.as_string());
+        }
+        s.host_groups[name] = std::move(list);
+    }
+}
+
+}  // namespace
+
 ServerConfig load_config(const std::string& path, ServerConfig c) {
     // The suite's one reader of configuration files (tlog's syntax, an
     // object, at most 1 MiB, errors naming the file, line and column).
@@ -22,6 +52,29 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             }
             continue;
         }
+        if (val.is_number() && parse_stream_setting(key, val.number_text(), path + ":" + std::to_string(val.line), c)) {
+            continue;
+        }
+        if (key == "host_groups") {
+            read_host_groups(val, path, c.search);
+            continue;
+        }
+        if (key == "user_groups") {
+            if (!val.is_bool()) {
+                throw InputError({path, val.line, val.column, key}, "expected true or false");
+            }
+            c.search.user_groups = val.as_bool();
+            continue;
+        }
+        if (key == "interrupted_after") {
+            auto n = val.is_number() ? val.as_uint() : std::nullopt;
+            if (!n || *n > 100U * 365 * 86400) {
+                throw InputError({path, val.line, val.column, key},
+                                 "expected whole seconds (0: only the audit trail's close interrupts)");
+            }
+            c.search.interrupted_after_s = *n;
+            continue;
+        }
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
         }
@@ -29,12 +82,40 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             parse_listen(val.as_string(), path + ":" + std::to_string(val.line), c);
         } else if (key == "database") {
             c.database = val.as_string();
+        } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
+            continue;
         } else {
             throw InputError({path, val.line, val.column, key}, "unknown setting");
         }
     }
     c.source = path;
     return c;
+}
+
+bool parse_stream_setting(const std::string& key, const std::string& text, const std::string& what, ServerConfig& c) {
+    auto* target = key == "max_streams"          ? nullptr
+                   : key == "stream_keepalive"   ? &c.streams.keepalive
+                   : key == "stream_gap_timeout" ? &c.streams.gap_timeout
+                   : key == "stream_poll"        ? &c.streams.poll
+                                                 : nullptr;
+    if (target == nullptr && key != "max_streams") {
+        return false;
+    }
+    auto n = json::Value::make_number(text).as_uint();
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || !n || *n > 1000000) {
+        throw InputError({what, 0, 0, key}, "expected a whole number up to 1000000, got " + json::quote(text));
+    }
+    if (key == "max_streams") {
+        c.streams.max_streams = *n;
+    } else if (key == "stream_poll") {
+        *target = std::chrono::milliseconds(*n);
+    } else {
+        if (*n == 0) {
+            throw InputError({what, 0, 0, key}, "must be at least 1 (seconds)");
+        }
+        *target = std::chrono::milliseconds(*n * 1000);
+    }
+    return true;
 }
 
 }  // namespace tlog::server

@@ -21,10 +21,11 @@
 
 #include "index_http.h"
 #include "tlog/error.h"
-#include "tlog/hex.h"
 #include "tlog/json.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
+#include "tlog/server/live.h"
+#include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
 
 namespace tlog::server {
@@ -66,110 +67,6 @@ uint64_t uint_param(const httplib::Request& req, const char* name, uint64_t dflt
         throw InputError({"", 0, 0, name}, "not an unsigned integer: " + json::quote(v));
     }
     return *parsed;
-}
-
-// Seconds since the epoch (decimals allowed) or "YYYY-MM-DDTHH:MM:SSZ".
-uint64_t time_param(const std::string& name, const std::string& v) {
-    std::tm tm{};
-    const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end != nullptr && *end == '\0') {
-        return static_cast<uint64_t>(timegm(&tm)) * 1000;
-    }
-    auto d = json::Value::make_number(v).as_double();
-    if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos || !d) {
-        throw InputError({"", 0, 0, name},
-                         "not a time (seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ): " + json::quote(v));
-    }
-    return static_cast<uint64_t>(*d * 1000.0);
-}
-
-// The index's filters (index_http.cc).
-void index_filters(const httplib::Request& req, SessionQuery& q) {
-    if (req.has_param("integrity")) q.integrity = integrity_filter(req.get_param_value("integrity"));
-    if (req.has_param("text")) q.text = req.get_param_value("text");
-}
-
-json::Value session_json(const Session& s) {
-    auto o = json::Value::make_object();
-    o.set("rec", json::Value::make_string(s.rec));
-    o.set("host", json::Value::make_string(s.host));
-    o.set("user", json::Value::make_string(s.user));
-    o.set("term", json::Value::make_string(s.term));
-    o.set("session", json::Value::make_uint(s.session));
-    o.set("first_id", json::Value::make_uint(s.first_id));
-    o.set("last_id", json::Value::make_uint(s.last_id));
-    o.set("start_ms", json::Value::make_uint(s.start_ms));
-    o.set("end_ms", json::Value::make_uint(s.end_ms));
-    o.set("messages", json::Value::make_uint(s.messages));
-    o.set("bytes", json::Value::make_uint(s.bytes));
-    o.set("gaps", json::Value::make_uint(s.gaps));
-    o.set("integrity", integrity_json(s));
-    return o;
-}
-
-std::string make_cursor(const Session& s) {
-    auto a = json::Value::make_array();
-    a.items().push_back(json::Value::make_uint(s.start_ms));
-    a.items().push_back(json::Value::make_string(s.host));
-    a.items().push_back(json::Value::make_string(s.rec));
-    auto text = json::dump(a);
-    return hex::encode(text.data(), text.size());
-}
-
-std::string make_cursor(const AuditKey& k) {
-    auto a = json::Value::make_array();
-    a.items().push_back(json::Value::make_uint(k.time_ms));
-    a.items().push_back(json::Value::make_uint(k.serial));
-    a.items().push_back(json::Value::make_string(k.host));
-    a.items().push_back(json::Value::make_string(k.type));
-    auto text = json::dump(a);
-    return hex::encode(text.data(), text.size());
-}
-
-// A cursor's JSON array; throws (anything) when it is not one.
-json::Value cursor_array(const std::string& text) {
-    std::string raw;
-    for (size_t i = 0; i + 1 < text.size(); i += 2) {
-        int hi = hex::digit_value(text[i]);
-        int lo = hex::digit_value(text[i + 1]);
-        if (hi < 0 || lo < 0) {
-            raw.clear();
-            break;
-        }
-        raw += static_cast<char>((hi << 4) | lo);
-    }
-    auto a = json::parse(raw, "cursor");
-    if (!a.is_array()) {
-        throw InputError({"", 0, 0, "cursor"}, "not an array");
-    }
-    return a;
-}
-
-AuditKey read_audit_cursor(const std::string& text) {
-    try {
-        auto a = cursor_array(text);
-        const auto& it = a.items();
-        if (it.size() == 4 && it[0].as_uint() && it[1].as_uint() && it[2].is_string() && it[3].is_string()) {
-            return {*it[0].as_uint(), *it[1].as_uint(), it[2].as_string(), it[3].as_string()};
-        }
-    } catch (const std::exception&) {
-        // Reported below as one error whatever was wrong inside.
-    }
-    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
-}
-
-void read_cursor(const std::string& text, SessionQuery& q) {
-    try {
-        auto a = cursor_array(text);
-        if (a.is_array() && a.items().size() == 3 && a.items()[0].as_uint() && a.items()[1].is_string() &&
-            a.items()[2].is_string()) {
-            q.after = {*a.items()[0].as_uint(), a.items()[1].as_string(), a.items()[2].as_string()};
-            return;
-        }
-    } catch (const std::exception&) {
-        // Reported below as one error whatever was wrong inside.
-    }
-    throw InputError({"", 0, 0, "cursor"}, "not a cursor this server returned");
 }
 
 // The recording an Elasticsearch query string names: rec:ID or rec:"ID",
@@ -282,7 +179,9 @@ struct RouteDef {
 
 class Routes {
 public:
-    explicit Routes(Store& store, Indexer* indexer = nullptr) : store_(store), indexer_(indexer) {}
+    Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, Indexer* indexer = nullptr)
+        : store_(store), indexer_(indexer), streams_(streams), search_(search), groups_(search.user_groups) {}
+    LiveHub& hub() { return hub_; }
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -365,7 +264,8 @@ private:
         // Checked before taking the store's turn: requests are checked side
         // by side and only take turns to store.
         const auto checked = check_json_lines(req.body);
-        auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        auto r = store_with_groups(checked);
+        hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
         if (indexer_ != nullptr && r.created > 0) indexer_->wake();
         res.status = r.failed == 0 ? 200 : 400;
@@ -376,11 +276,44 @@ private:
         std::string index =
             req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
         const auto checked = check_bulk(req.body);
-        auto r = locked([&] { return retry_transient([&] { return store_checked(store_, checked, now_ms()); }); });
+        auto r = store_with_groups(checked);
+        hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
         if (indexer_ != nullptr && r.created > 0) indexer_->wake();
         // As Elasticsearch: the request succeeded; items say which failed.
         res.set_content(bulk_response(r, index), json_type);
+    }
+
+    // The users' groups are looked up (NSS) before taking the store's turn.
+    IngestReport store_with_groups(const CheckedBody& checked) {
+        const auto groups = groups_.groups_of(checked);
+        return locked([&] {
+            store_.set_user_groups(groups_.enabled() ? &groups : nullptr);
+            try {
+                auto r = retry_transient([&] { return store_checked(store_, checked, now_ms()); });
+                store_.set_user_groups(nullptr);
+                return r;
+            } catch (...) {
+                store_.set_user_groups(nullptr);
+                throw;
+            }
+        });
+    }
+
+    // GET /api/v1/audit: stored events by host, user, type, ses, rec and
+    // time, in time order; a full page names the next in Tlog-Next-Cursor.
+    void audit_search(const httplib::Request& req, httplib::Response& res) {
+        auto q = audit_query(req.params);
+        auto events = locked([&] { return store_.search_audit(q); });
+        std::string out;
+        for (const auto& e : events) {
+            out += e.json;
+            out += '\n';
+        }
+        if (events.size() == q.limit) {
+            res.set_header("Tlog-Next-Cursor", audit_cursor(events.back().key));
+        }
+        res.set_content(out, "application/x-ndjson");
     }
 
     void audit_ingest(const httplib::Request& req, httplib::Response& res) {
@@ -418,7 +351,7 @@ private:
             out += '\n';
         }
         if (events.size() == limit) {
-            res.set_header("Tlog-Next-Cursor", make_cursor(events.back().key));
+            res.set_header("Tlog-Next-Cursor", audit_cursor(events.back().key));
         }
         res.set_content(out, "application/x-ndjson");
     }
@@ -453,34 +386,23 @@ private:
     }
 
     void metrics(const httplib::Request& /*req*/, httplib::Response& res) {
-        res.set_content(metrics_.text(), "text/plain; version=0.0.4");
+        res.set_content(metrics_.text() + hub_.metrics_text(), "text/plain; version=0.0.4");
+    }
+
+    void stream(const httplib::Request& req, httplib::Response& res) {
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        serve_stream(
+            hub_, streams_,
+            [this](const std::string& rec, const std::string& h, uint64_t after, size_t limit) {
+                return locked([&] { return store_.messages(rec, h, after, limit); });
+            },
+            req.matches[1], host, uint_param(req, "after", 0), res);
     }
 
     void list_sessions(const httplib::Request& req, httplib::Response& res) {
-        SessionQuery q;
-        q.user = req.has_param("user") ? req.get_param_value("user") : "";
-        q.host = req.has_param("host") ? req.get_param_value("host") : "";
-        if (req.has_param("since")) {
-            q.since_ms = time_param("since", req.get_param_value("since"));
-        }
-        if (req.has_param("until")) {
-            q.until_ms = time_param("until", req.get_param_value("until"));
-        }
-        q.limit = std::clamp<uint64_t>(uint_param(req, "limit", 100), 1, max_page);
-        if (req.has_param("cursor")) {
-            read_cursor(req.get_param_value("cursor"), q);
-        }
-        index_filters(req, q);
+        auto q = session_query(req.params, search_, now_ms());
         auto rows = locked([&] { return store_.sessions(q); });
-        auto o = json::Value::make_object();
-        auto arr = json::Value::make_array();
-        for (const auto& s : rows) {
-            arr.items().push_back(session_json(s));
-        }
-        o.set("sessions", std::move(arr));
-        o.set("next_cursor",
-              rows.size() == q.limit ? json::Value::make_string(make_cursor(rows.back())) : json::Value::make_null());
-        res.set_content(json::dump(o) + "\n", json_type);
+        res.set_content(sessions_response(rows, q), json_type);
     }
 
     // GET ...?q=rec:ID&sort=id:asc&size=N&from=K, as Debian's tlog-play
@@ -555,6 +477,10 @@ private:
     Indexer* indexer_;
     std::mutex mu_;
     Metrics metrics_;
+    StreamSettings streams_;
+    LiveHub hub_;
+    SearchSettings search_;
+    GroupResolver groups_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
@@ -567,7 +493,9 @@ const std::vector<RouteDef>& Routes::table() {
         {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
         {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
         {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
+        {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream},
         {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
+        {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search},
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at},
         {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text},
@@ -585,10 +513,14 @@ const std::vector<RouteDef>& Routes::table() {
 
 // Lock-free, so the signal handler may read it.
 std::atomic<httplib::Server*> running{nullptr};
+std::atomic<LiveHub*> running_hub{nullptr};
 
 // Server::stop() only swaps an atomic and shuts down and closes the
 // listening socket: async-signal-safe steps.
 extern "C" void on_stop_signal(int /*sig*/) {
+    if (auto* hub = running_hub.load(); hub != nullptr) {
+        hub->stop();  // streams end, so the library's threads can be joined
+    }
     if (auto* srv = running.load(); srv != nullptr) {
         srv->stop();
     }
@@ -629,13 +561,26 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     // (40 ms on Linux), which capped a shipper's connection at about 25
     // requests a second (bench/README.md, "server").
     srv.set_tcp_nodelay(true);
+    // Each connection holds one of the pool's threads, a stream for as
+    // long as it lasts: up to max_streams threads for streams and as many
+    // again as the library's default for everything else, so open streams
+    // never leave ingest without a thread (streams past max_streams get
+    // 503). Started as connections come, not all at start.
+    size_t threads = c.streams.max_streams + CPPHTTPLIB_THREAD_POOL_COUNT;
+    StreamSettings streams = c.streams;
+    if (streams.poll.count() < 0) {
+        // Several instances share a PostgreSQL database: a commit on
+        // another one wakes nobody here, so streams also look every second.
+        streams.poll = std::chrono::milliseconds(c.database.rfind("postgres", 0) == 0 ? 1000 : 0);
+    }
+    srv.new_task_queue = [threads] { return new_growing_task_queue(threads); };
     // The indexer on a connection of its own: it reads while ingest writes.
     IndexConfig icfg;
     icfg.key_files = c.integrity_keys;
     Indexer indexer(open_store(c.database), icfg);
     indexer.start();
     indexer.wake();  // what was stored before this start
-    Routes routes(store, &indexer);
+    Routes routes(store, streams, c.search, &indexer);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {
@@ -647,6 +592,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
         std::cerr << "tlog-server: cannot listen on " << c.listen_host << ":" << c.port << '\n';
         return 1;
     }
+    running_hub = &routes.hub();
     running = &srv;
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -655,6 +601,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     on_listen(port);
     bool ok = srv.listen_after_bind();
     running = nullptr;
+    running_hub = nullptr;
     return ok ? 0 : 1;
 }
 

@@ -1,7 +1,9 @@
 #include "index_http.h"
 
+#include <algorithm>
 #include <array>
 
+#include "store_backend.h"
 #include "tlog/error.h"
 
 namespace tlog::server {
@@ -15,15 +17,42 @@ json::Value integrity_json(const Session& s) {
     return o;
 }
 
-std::string integrity_filter(const std::string& v) {
+SqlCondition integrity_condition(const std::string& v) {
     static constexpr std::array<std::string_view, 6> verdicts = {"pending", "intact",       "incomplete",
                                                                  "broken",  "unverifiable", "unprotected"};
-    for (auto x : verdicts) {
-        if (v == x) return v;
+    if (std::find(verdicts.begin(), verdicts.end(), v) == verdicts.end()) {
+        throw InputError(
+            {"", 0, 0, "integrity"},
+            "not a verdict (pending, intact, incomplete, broken, unverifiable, unprotected): " + json::quote(v));
     }
-    throw InputError(
-        {"", 0, 0, "integrity"},
-        "not a verdict (pending, intact, incomplete, broken, unverifiable, unprotected): " + json::quote(v));
+    // The session's row of the index is joined by the search already.
+    return {"coalesce(ix.verdict, 'pending') = ?", {SqlValue::str(v)}, {}, {}};
+}
+
+SqlCondition text_condition(const std::string& text) {
+    if (text.empty()) {
+        throw InputError({"", 0, 0, "text"}, "empty: give the text to find");
+    }
+    // The sessions holding the text are found once through the trigram
+    // index (IN over a subquery that does not depend on the session, which
+    // both databases evaluate once) and the sessions are still read in the
+    // sort's order. Every row the index finds is checked exactly (instr,
+    // LIKE with the text's wildcards escaped).
+    SqlCondition c;
+    std::string phrase = fts_phrase(text);
+    if (phrase.empty()) {
+        c.sql = "(s.host, s.rec) IN (SELECT t.host, t.rec FROM screen_text t WHERE instr(t.text, ?) > 0)";
+        c.params = {SqlValue::str(text)};
+    } else {
+        // CROSS JOIN: the index's rows first, not every row of screen_text.
+        c.sql =
+            "(s.host, s.rec) IN (SELECT t.host, t.rec FROM screen_text_fts CROSS JOIN screen_text t ON t.rowid = "
+            "screen_text_fts.rowid WHERE screen_text_fts MATCH ? AND instr(t.text, ?) > 0)";
+        c.params = {SqlValue::str(phrase), SqlValue::str(text)};
+    }
+    c.pg_sql = "(s.host, s.rec) IN (SELECT t.host, t.rec FROM screen_text t WHERE t.text LIKE ?)";
+    c.pg_params = {SqlValue::str(like_pattern(text))};
+    return c;
 }
 
 std::string seek_ndjson(const SeekResult& r, const std::string& host, const std::string& rec, uint64_t pos_ms) {

@@ -14,9 +14,6 @@ namespace tlog::server {
 // A session's "integrity" object: verdict, label, first_bad_id (null when
 // none), indexed_through.
 json::Value integrity_json(const Session& s);
-// The value of the sessions filter integrity=; throws InputError for a
-// verdict that does not exist.
-std::string integrity_filter(const std::string& v);
 // GET .../at: a first line describing the keyframe, then the messages.
 std::string seek_ndjson(const SeekResult& r, const std::string& host, const std::string& rec, uint64_t pos_ms);
 // GET .../text: {"rec", "host", "hits": [{"pos_ms", "row", "text", "id"}], "more"}.

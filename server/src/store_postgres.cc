@@ -111,7 +111,84 @@ CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms)
 CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 )sql",
-    // 4: the index (index.cc), as in SQLite.
+    // 4: the sessions search, as in SQLite.
+    R"sql(
+CREATE TABLE IF NOT EXISTS session_info (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    service TEXT COLLATE "C" NOT NULL DEFAULT '',  -- pam_tlog's start event: '' until it is stored
+    tty TEXT COLLATE "C" NOT NULL DEFAULT '',
+    rhost TEXT COLLATE "C" NOT NULL DEFAULT '',
+    ses BIGINT,                            -- the login's audit session
+    audit_start_ms BIGINT,                 -- the start event's time
+    failed_auth BIGINT NOT NULL DEFAULT 0, -- failed authentications joined to it
+    closed_ms BIGINT,                      -- its audit session's USER_END
+    ended BIGINT NOT NULL DEFAULT 0,       -- 1: the message carrying end is stored
+    groups_done BIGINT NOT NULL DEFAULT 0, -- 1: the user's groups were looked up
+    groups TEXT NOT NULL DEFAULT '[]',    -- a JSON array of group names
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX IF NOT EXISTS session_info_by_ses ON session_info (host, ses);
+CREATE INDEX IF NOT EXISTS session_info_failed_auth ON session_info (host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS session_info_open ON session_info (host, rec) WHERE ended = 0;
+CREATE TABLE IF NOT EXISTS session_groups (
+    grp TEXT COLLATE "C" NOT NULL,
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (grp, host, rec)
+);
+CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions (end_ms, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_duration ON sessions ((end_ms - start_ms), host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_bytes ON sessions (bytes, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_host ON sessions (host, start_ms, rec);
+ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS audit_user TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit_events (audit_user, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_host_time ON audit_events (host, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_type ON audit_events (type, time_ms);
+)sql",
+    // 5: messages in batches, as in SQLite: a row per batch (one zstd
+    // frame), keyed by an integer per recording. Unlike SQLite's,
+    // message_ids holds runs of consecutive ids stored one after another
+    // in one batch (at most max_run): a PostgreSQL row and its index entry
+    // cost about 80 bytes, as much as 0.04 bytes per byte of JSON with a
+    // row per message. Each row of the former table becomes a batch of one
+    // message; the former table stays, empty.
+    R"sql(
+CREATE TABLE IF NOT EXISTS recording_keys (
+    sid BIGSERIAL PRIMARY KEY,
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    open_bid BIGINT,            -- the batch the next messages join; NULL: none
+    UNIQUE (rec, host)
+);
+CREATE SEQUENCE IF NOT EXISTS message_batches_bid;
+CREATE TABLE IF NOT EXISTS message_batches (
+    bid BIGINT PRIMARY KEY,
+    sid BIGINT NOT NULL,        -- recording_keys.sid
+    json_size BIGINT NOT NULL,  -- bytes of the messages' JSON, together
+    sizes BYTEA,                -- each message's size (LEB128); NULL: one message
+    json_zstd BYTEA NOT NULL    -- the messages' JSON one after another, one zstd frame
+);
+ALTER TABLE message_batches ALTER COLUMN json_zstd SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS message_ids (
+    sid BIGINT NOT NULL,
+    id BIGINT NOT NULL,         -- the run's first id
+    bid BIGINT NOT NULL,        -- message_batches.bid
+    n INTEGER NOT NULL,         -- ids in the run: id .. id + n - 1
+    ord INTEGER NOT NULL,       -- the first id's place in its batch, from 0; the others follow it
+    PRIMARY KEY (sid, id)
+);
+INSERT INTO recording_keys (host, rec) SELECT DISTINCT host, rec FROM messages ORDER BY rec, host
+    ON CONFLICT DO NOTHING;
+CREATE TEMP TABLE v4_moved ON COMMIT DROP AS
+    SELECT nextval('message_batches_bid') AS bid, k.sid, m.id, m.json_size, m.json_zstd
+    FROM messages m JOIN recording_keys k ON k.rec = m.rec AND k.host = m.host;
+INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd)
+    SELECT bid, sid, json_size, NULL, json_zstd FROM v4_moved;
+INSERT INTO message_ids (sid, id, bid, n, ord) SELECT sid, id, bid, 1, 0 FROM v4_moved;
+DELETE FROM messages;
+)sql",
+    // 6: the index (index.cc), as in SQLite.
     R"sql(
 CREATE TABLE IF NOT EXISTS session_index (
     host TEXT COLLATE "C" NOT NULL,
@@ -161,27 +238,6 @@ $$;
 };
 static_assert(migrations.size() == schema_versions);
 
-// The index's part of the sessions query (index.cc): its columns, and the
-// filters integrity ($9) and text ($10).
-#define PG_INDEX_COLUMNS                                                                   \
-    "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
-    "coalesce(i.indexed_through, 0)"
-#define PG_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
-#define PG_INDEX_FILTERS                                                                                       \
-    "AND ($9::text = '' OR coalesce(i.verdict, 'pending') = $9::text) AND ($10::text = '' OR (s.host, s.rec) " \
-    "IN (SELECT t.host, t.rec FROM screen_text t WHERE t.text LIKE $11::text)) "
-
-// LIKE's pattern for rows holding `text`: its wildcards and the escape
-// character taken literally (the recorded user chose the text).
-std::string like_pattern(const std::string& text) {
-    std::string out = "%";
-    for (char c : text) {
-        if (c == '%' || c == '_' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "%";
-}
-
 // pg_advisory_xact_lock's key for migrations: "tlog-srv" as a big-endian
 // integer, unlikely to be another application's.
 constexpr const char* migration_lock = "SELECT pg_advisory_xact_lock(8389202694819246710)";
@@ -208,6 +264,15 @@ public:
     Params& binary(std::string_view v) {
         push(v, 1);
         return *this;
+    }
+    Params& binary_or_null(std::string_view v) {
+        if (v.empty()) {
+            values_.push_back(nullptr);
+            lengths_.push_back(0);
+            formats_.push_back(1);
+            return *this;
+        }
+        return binary(v);
     }
     int count() const { return static_cast<int>(values_.size()); }
     const char* const* values() const { return values_.data(); }
@@ -275,11 +340,6 @@ public:
     explicit PgStore(const std::string& conninfo);
 
     int schema_version() override;
-    std::vector<Session> sessions(const SessionQuery& q) override;
-    std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
-                                      size_t limit) override;
-    std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
-    uint64_t message_count(const std::string& rec) override;
     std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                          size_t limit) override;
     std::vector<IndexTodo> index_todo(size_t limit) override;
@@ -295,10 +355,14 @@ public:
     std::string host_of(const std::string& rec) override;
 
 protected:
+    std::vector<SqlRow> sql_query(const std::string& text, const std::vector<SqlValue>& params) override;
+    uint64_t sql_exec(const std::string& text, const std::vector<SqlValue>& params) override;
+    bool is_postgres() const override { return true; }
     void begin_transaction() override {
         reconnect_if_broken();
         forget_transaction();
         exec("BEGIN ISOLATION LEVEL READ COMMITTED", "starting a transaction");
+        in_transaction_ = true;
     }
     void commit_transaction() override {
         flush_inserts();
@@ -313,7 +377,17 @@ protected:
         forget_transaction();
         PQclear(PQexec(conn_.get(), "ROLLBACK"));
     }
-    bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
+    RecordingKey recording_key(const std::string& host, const std::string& rec) override;
+    void set_open_batch(uint64_t key, uint64_t batch) override;
+    uint64_t new_batch_id() override;
+    bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) override;
+    void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
+                      std::string_view zstd) override;
+    std::vector<std::pair<uint64_t, std::string>> recording_keys(const std::string& rec,
+                                                                 const std::string& host) override;
+    std::vector<MessageRef> message_refs(uint64_t key, uint64_t after_id, uint64_t offset, size_t limit) override;
+    uint64_t count_messages(uint64_t key) override;
+    std::map<uint64_t, BatchRow> read_batches(const std::vector<uint64_t>& batches) override;
     bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) override;
     void merge_session(const Session& d) override;
 
@@ -329,8 +403,13 @@ private:
         return check(PQexecPrepared(conn_.get(), stmt, p.count(), p.values(), p.lengths(), p.formats(), result_format),
                      want, what);
     }
-    // A read, run again once if the connection was found lost.
+    // A read, run again once if the connection was found lost; inside a
+    // transaction (the open batch read back) a lost connection fails the
+    // transaction as any statement's would.
     Result read(const char* stmt, const Params& p, int result_format, const std::string& what) {
+        if (in_transaction_) {
+            return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
+        }
         reconnect_if_broken();
         try {
             return run(stmt, p, PGRES_TUPLES_OK, result_format, what);
@@ -345,7 +424,6 @@ private:
     void prepare_all();
     void reconnect_if_broken();
     void migrate();
-    std::vector<std::string> read_messages(const PGresult* r) const;
 
     // What this transaction knows of a recording whose lock it holds:
     // windows of ids (window number -> which of its ids are stored,
@@ -354,26 +432,50 @@ private:
         std::map<uint64_t, std::vector<bool>> windows;
     };
     static constexpr uint64_t window_ids = 4096;
-    // Messages judged new, inserted at the latest at commit.
-    struct Insert {
-        std::string host, rec;
-        uint64_t id = 0, json_size = 0;
-        std::string json_zstd;
+    // Messages judged new and batches, inserted at the latest at commit.
+    struct IdInsert {
+        uint64_t key = 0, id = 0, batch = 0;
+        uint32_t ord = 0;
     };
-    static constexpr size_t insert_batch = 500;  // rows a statement: 2,500 parameters
+    struct BatchInsert {
+        uint64_t batch = 0, key = 0, json_size = 0;
+        std::string sizes, zstd;
+    };
+    static constexpr size_t ids_a_statement = 4096;  // runs, as five arrays
+    // The longest run of ids a message_ids row holds; stored_ids and
+    // message_refs rely on it. A run lies in one batch.
+    static constexpr uint64_t max_run = 256;
+    static_assert(batch_messages <= max_run);
+    static constexpr size_t batches_a_statement = 64;  // 320 parameters
+    static constexpr size_t batch_ids_reserved = 64;   // from the sequence in one round trip
 
-    Recording& lock_recording(const std::string& host, const std::string& rec);
-    std::vector<bool>& window(const std::string& host, const std::string& rec, Recording& r, uint64_t id);
-    void flush_inserts();
+    void lock_recording(const std::string& host, const std::string& rec);
+    std::vector<bool>& window(uint64_t key, Recording& r, uint64_t id);
+    void flush_ids();
+    void flush_batches();
+    void flush_inserts() {
+        flush_batches();
+        flush_ids();
+    }
     void forget_transaction() noexcept {
+        in_transaction_ = false;
+        locked_.clear();
         recordings_.clear();
-        inserts_.clear();
+        id_inserts_.clear();
+        batch_inserts_.clear();
     }
 
     Conn conn_;
-    // The recordings whose advisory lock this transaction holds.
-    std::map<std::pair<std::string, std::string>, Recording> recordings_;
-    std::vector<Insert> inserts_;
+    bool in_transaction_ = false;
+    // The recordings whose advisory lock this transaction holds, and what
+    // it knows of them by key.
+    std::map<std::pair<std::string, std::string>, uint64_t> locked_;
+    std::map<uint64_t, Recording> recordings_;
+    std::vector<IdInsert> id_inserts_;
+    std::vector<BatchInsert> batch_inserts_;
+    // Batch ids taken from the sequence and not used yet (a sequence is
+    // not transactional: ids a rolled-back transaction took stay unused).
+    std::vector<uint64_t> batch_ids_;
 };
 
 // Notices ("relation already exists, skipping") are not for the log.
@@ -450,12 +552,23 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 19> statements = {{
+    const std::array<std::pair<const char*, const char*>, 23> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
+        {"recording_key",
+         "WITH created AS (INSERT INTO recording_keys (host, rec) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING "
+         "RETURNING sid, open_bid) SELECT sid, open_bid FROM created UNION ALL "
+         "SELECT sid, open_bid FROM recording_keys WHERE rec = $2::text AND host = $1::text"},
+        {"set_open_batch", "UPDATE recording_keys SET open_bid = $2::bigint WHERE sid = $1::bigint"},
+        {"batch_ids", "SELECT nextval('message_batches_bid') FROM generate_series(1, $1::integer)"},
+        // A run that reaches id $2 starts after $2 - max_run.
         {"stored_ids",
-         "SELECT id FROM messages WHERE rec = $1::text AND host = $2::text AND id >= $3::bigint AND id < $4::bigint"},
+         "SELECT id, n FROM message_ids WHERE sid = $1::bigint AND id > $2::bigint - $4::bigint "
+         "AND id < $3::bigint"},
+        {"insert_ids",
+         "INSERT INTO message_ids (sid, id, bid, n, ord) SELECT * FROM "
+         "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[]) ON CONFLICT DO NOTHING"},
         {"merge_session",
          "INSERT INTO sessions (host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, "
          "bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (host, rec) DO UPDATE SET "
@@ -464,13 +577,6 @@ void PgStore::prepare_all() {
          "start_ms = LEAST(sessions.start_ms, EXCLUDED.start_ms), "
          "end_ms = GREATEST(sessions.end_ms, EXCLUDED.end_ms), "
          "messages = sessions.messages + EXCLUDED.messages, bytes = sessions.bytes + EXCLUDED.bytes"},
-        {"sessions",
-         "SELECT s.host, s.rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, "
-         "bytes, " PG_INDEX_COLUMNS " FROM sessions s " PG_INDEX_JOIN
-         "WHERE ($1::text = '' OR \"user\" = $1::text) AND ($2::text = '' OR s.host = $2::text) "
-         "AND ($3::bigint IS NULL OR end_ms >= $3::bigint) AND ($4::bigint IS NULL OR start_ms <= $4::bigint) "
-         "AND ($5::bigint IS NULL OR (start_ms, s.host, s.rec) > ($5::bigint, $6::text, $7::text)) " PG_INDEX_FILTERS
-         "ORDER BY start_ms, s.host, s.rec LIMIT $8::bigint"},
         // The index (index.cc). Its lock: the two-key form, first key
         // "tlog" + 1, apart from the recordings' locks (the indexer never
         // waits for a writer) and session-scoped: held across the
@@ -478,7 +584,8 @@ void PgStore::prepare_all() {
         {"try_lock_index", "SELECT pg_try_advisory_lock(1953261416, hashtext($1::text || E'\\n' || $2::text))"},
         {"unlock_index", "SELECT pg_advisory_unlock(1953261416, hashtext($1::text || E'\\n' || $2::text))"},
         {"index_todo",
-         "SELECT s.host, s.rec, s.messages FROM sessions s " PG_INDEX_JOIN
+         "SELECT s.host, s.rec, s.messages FROM sessions s LEFT JOIN session_index i ON i.host = s.host AND i.rec = "
+         "s.rec "
          "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT $1::bigint"},
         {"index_state",
          "SELECT verdict, label, first_bad_id, indexed_through, seen_messages FROM session_index WHERE host = $1::text "
@@ -506,20 +613,21 @@ void PgStore::prepare_all() {
          "WHERE text LIKE $3::text) SELECT msg_id, pos_ms, \"row\", text FROM found WHERE host = $1::text "
          "AND rec = $2::text ORDER BY msg_id, seq LIMIT $4::bigint"},
         {"host_of", "SELECT host FROM sessions WHERE rec = $1::text ORDER BY host LIMIT 1"},
-        {"messages",
-         "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text AND id > $2::bigint "
-         "AND ($3::text = '' OR host = $3::text) ORDER BY id, host LIMIT $4::bigint"},
-        {"messages_page",
-         "SELECT json_size, json_zstd FROM messages WHERE rec = $1::text ORDER BY id, host "
-         "LIMIT $3::bigint OFFSET $2::bigint"},
-        {"message_count", "SELECT count(*) FROM messages WHERE rec = $1::text"},
+        {"recording_keys",
+         "SELECT sid, host FROM recording_keys WHERE rec = $1::text AND ($2::text = '' OR host = $2::text) "
+         "ORDER BY host"},
+        {"message_refs",
+         "SELECT id, bid, n, ord FROM message_ids WHERE sid = $1::bigint AND id > $2::bigint - $4::bigint "
+         "ORDER BY id LIMIT $3::bigint"},
+        {"count_messages", "SELECT coalesce(sum(n), 0) FROM message_ids WHERE sid = $1::bigint"},
+        {"read_batches", "SELECT bid, json_size, sizes, json_zstd FROM message_batches WHERE bid = ANY($1::bigint[])"},
         // One row a statement: a batch of audit events is small, and
         // ON CONFLICT's count per row says which were new. A concurrent
         // writer of the same event waits for the first and then skips it.
         {"insert_audit",
-         "INSERT INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, json_zstd) "
-         "VALUES ($1::text, $2::bigint, $3::bigint, $4::text, $5::bigint, $6::text, $7::boolean, $8::bigint, "
-         "$9::bytea) ON CONFLICT DO NOTHING"},
+         "INSERT INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, json_zstd, "
+         "audit_user) VALUES ($1::text, $2::bigint, $3::bigint, $4::text, $5::bigint, $6::text, $7::boolean, "
+         "$8::bigint, $9::bytea, $10::text) ON CONFLICT DO NOTHING"},
         {"audit_events",
          "SELECT json_size, json_zstd, time_ms, serial, host, type FROM audit_events WHERE rec = $1::text "
          "AND ($2::bigint IS NULL OR (time_ms, serial, host, type) > ($2::bigint, $3::bigint, $4::text, $5::text)) "
@@ -556,14 +664,10 @@ int PgStore::schema_version() {
     return PQntuples(r.get()) > 0 ? std::atoi(PQgetvalue(r.get(), 0, 0)) : 0;
 }
 
-PgStore::Recording& PgStore::lock_recording(const std::string& host, const std::string& rec) {
-    auto key = std::pair(host, rec);
-    if (auto it = recordings_.find(key); it != recordings_.end()) {
-        return it->second;
-    }
+void PgStore::lock_recording(const std::string& host, const std::string& rec) {
     Params p;
     p.text(host).text(rec);
-    if (recordings_.empty()) {
+    if (locked_.empty()) {
         run("lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
     } else {
         auto r = run("try_lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
@@ -572,73 +676,171 @@ PgStore::Recording& PgStore::lock_recording(const std::string& host, const std::
                                       " is being written by another transaction");
         }
     }
-    return recordings_[std::move(key)];
 }
 
-std::vector<bool>& PgStore::window(const std::string& host, const std::string& rec, Recording& r, uint64_t id) {
+// Called once per recording a transaction writes (Store keeps the key).
+// The key is created under the recording's lock, so by one writer.
+Store::RecordingKey PgStore::recording_key(const std::string& host, const std::string& rec) {
+    auto name_pair = std::pair(host, rec);
+    if (locked_.count(name_pair) != 0) {
+        throw std::logic_error("recording_key twice in one transaction");
+    }
+    lock_recording(host, rec);
+    Params p;
+    p.text(host).text(rec);
+    auto r = run("recording_key", p, PGRES_TUPLES_OK, 0, "storing a recording's key");
+    if (PQntuples(r.get()) != 1) {
+        throw std::runtime_error(name() + ": recording " + host + "/" + rec + " has no key");
+    }
+    RecordingKey key{text_u64(r.get(), 0, 0), PQgetisnull(r.get(), 0, 1) != 0 ? 0 : text_u64(r.get(), 0, 1)};
+    locked_.emplace(std::move(name_pair), key.key);
+    recordings_[key.key];
+    return key;
+}
+
+void PgStore::set_open_batch(uint64_t key, uint64_t batch) {
+    Params p;
+    p.u64(key).opt_u64(batch == 0 ? std::nullopt : std::optional<uint64_t>(batch));
+    run("set_open_batch", p, PGRES_COMMAND_OK, 0, "storing a recording's open batch");
+}
+
+uint64_t PgStore::new_batch_id() {
+    if (batch_ids_.empty()) {
+        Params p;
+        p.u64(batch_ids_reserved);
+        auto r = run("batch_ids", p, PGRES_TUPLES_OK, 0, "numbering batches");
+        for (int i = PQntuples(r.get()); i-- > 0;) {
+            batch_ids_.push_back(text_u64(r.get(), i, 0));
+        }
+        if (batch_ids_.empty()) {
+            throw std::runtime_error(name() + ": the batch sequence gave no id");
+        }
+    }
+    uint64_t id = batch_ids_.back();
+    batch_ids_.pop_back();
+    return id;
+}
+
+std::vector<bool>& PgStore::window(uint64_t key, Recording& r, uint64_t id) {
     uint64_t w = id / window_ids;
     if (auto it = r.windows.find(w); it != r.windows.end()) {
         return it->second;
     }
     std::vector<bool> stored(window_ids);
     Params p;
-    p.text(rec).text(host).u64(w * window_ids).u64(w * window_ids + window_ids);
+    uint64_t first = w * window_ids, end = first + window_ids;
+    p.u64(key).u64(first).u64(end).u64(max_run);
     auto res = run("stored_ids", p, PGRES_TUPLES_OK, 0, "reading stored ids");
     for (int i = 0; i < PQntuples(res.get()); ++i) {
-        stored.at(text_u64(res.get(), i, 0) - w * window_ids) = true;
+        uint64_t id = text_u64(res.get(), i, 0), n = text_u64(res.get(), i, 1);
+        for (uint64_t x = std::max(id, first); x < std::min(id + n, end); ++x) {
+            stored.at(x - first) = true;
+        }
     }
     return r.windows[w] = std::move(stored);
 }
 
-// Many rows to a statement, the compressed JSON as binary parameters.
-// ON CONFLICT DO NOTHING stays as a guard: a row it skips means a writer
-// that does not take the recording locks, and the transaction is refused
-// rather than reporting as new what was not.
-void PgStore::flush_inserts() {
-    for (size_t at = 0; at < inserts_.size(); at += insert_batch) {
-        size_t n = std::min(insert_batch, inserts_.size() - at);
-        std::string sql = "INSERT INTO messages (host, rec, id, json_size, json_zstd) VALUES ";
-        Params p;
-        for (size_t i = 0; i < n; ++i) {
-            const auto& x = inserts_[at + i];
-            size_t k = i * 5;
-            sql += (i == 0 ? "($" : ", ($") + std::to_string(k + 1) + ", $" + std::to_string(k + 2) + ", $" +
-                   std::to_string(k + 3) + "::bigint, $" + std::to_string(k + 4) + "::bigint, $" +
-                   std::to_string(k + 5) + "::bytea)";
-            p.text(x.host).text(x.rec).u64(x.id).u64(x.json_size).binary(x.json_zstd);
+// The claimed ids as runs: consecutive ids at consecutive places of one
+// batch (a request's messages in order, nearly always) make one row.
+// ON CONFLICT DO NOTHING on (sid, id) stays as a guard: a row it skips means
+// a writer that does not take the recording locks, and the transaction is
+// refused rather than reporting as new what was not.
+void PgStore::flush_ids() {
+    struct Run {
+        uint64_t key, id, batch, n;
+        uint32_t ord;
+    };
+    std::vector<Run> runs;
+    for (const auto& x : id_inserts_) {
+        if (!runs.empty()) {
+            Run& r = runs.back();
+            if (r.key == x.key && r.batch == x.batch && r.n < max_run && x.id == r.id + r.n && x.ord == r.ord + r.n) {
+                ++r.n;
+                continue;
+            }
         }
-        sql += " ON CONFLICT DO NOTHING";
-        auto r =
-            check(PQexecParams(conn_.get(), sql.c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
-                  PGRES_COMMAND_OK, "storing messages");
+        runs.push_back({x.key, x.id, x.batch, 1, x.ord});
+    }
+    for (size_t at = 0; at < runs.size(); at += ids_a_statement) {
+        size_t n = std::min(ids_a_statement, runs.size() - at);
+        std::array<std::string, 5> arrays;
+        for (size_t i = 0; i < n; ++i) {
+            const auto& x = runs[at + i];
+            const char* sep = i == 0 ? "{" : ",";
+            arrays[0] += sep + std::to_string(x.key);
+            arrays[1] += sep + std::to_string(x.id);
+            arrays[2] += sep + std::to_string(x.batch);
+            arrays[3] += sep + std::to_string(x.n);
+            arrays[4] += sep + std::to_string(x.ord);
+        }
+        Params p;
+        for (auto& a : arrays) {
+            p.text(a + "}");
+        }
+        auto r = run("insert_ids", p, PGRES_COMMAND_OK, 0, "storing messages");
         if (std::strtoull(PQcmdTuples(r.get()), nullptr, 10) != n) {
             throw std::runtime_error(name() +
                                      ": messages appeared that this transaction held the lock for: "
-                                     "another program writes the messages table without tlog-server's locks");
+                                     "another program writes the message_ids table without tlog-server's locks");
         }
     }
-    inserts_.clear();
+    id_inserts_.clear();
 }
 
-bool PgStore::insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) {
-    auto& rec = lock_recording(m.host, m.rec);
+// Many batches to a statement, the compressed JSON as binary parameters.
+void PgStore::flush_batches() {
+    for (size_t at = 0; at < batch_inserts_.size(); at += batches_a_statement) {
+        size_t n = std::min(batches_a_statement, batch_inserts_.size() - at);
+        std::string sql = "INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd) VALUES ";
+        Params p;
+        for (size_t i = 0; i < n; ++i) {
+            const auto& x = batch_inserts_[at + i];
+            size_t k = i * 5;
+            sql += (i == 0 ? "($" : ", ($") + std::to_string(k + 1) + "::bigint, $" + std::to_string(k + 2) +
+                   "::bigint, $" + std::to_string(k + 3) + "::bigint, $" + std::to_string(k + 4) + "::bytea, $" +
+                   std::to_string(k + 5) + "::bytea)";
+            p.u64(x.batch).u64(x.key).u64(x.json_size).binary_or_null(x.sizes).binary(x.zstd);
+        }
+        // The open batch, filled further, is stored again.
+        sql +=
+            " ON CONFLICT (bid) DO UPDATE SET json_size = EXCLUDED.json_size, sizes = EXCLUDED.sizes, "
+            "json_zstd = EXCLUDED.json_zstd";
+        check(PQexecParams(conn_.get(), sql.c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+              PGRES_COMMAND_OK, "storing messages");
+    }
+    batch_inserts_.clear();
+}
+
+bool PgStore::claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) {
+    auto rec = recordings_.find(key);
+    if (rec == recordings_.end()) {
+        throw std::logic_error("claim_message before recording_key");
+    }
     // Ids are at most INT64_MAX (validate_message), as stored.
-    std::vector<bool>::reference bit = window(m.host, m.rec, rec, m.id)[m.id % window_ids];
+    std::vector<bool>::reference bit = window(key, rec->second, id)[id % window_ids];
     if (bit) {
         return false;
     }
     bit = true;
-    inserts_.push_back({m.host, m.rec, m.id, json_size, std::string(json_zstd)});
-    if (inserts_.size() >= insert_batch) {
-        flush_inserts();
+    id_inserts_.push_back({key, id, batch, ord});
+    if (id_inserts_.size() >= ids_a_statement) {
+        flush_ids();
     }
     return true;
+}
+
+void PgStore::insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
+                           std::string_view zstd) {
+    batch_inserts_.push_back({batch, key, json_size, std::string(sizes), std::string(zstd)});
+    if (batch_inserts_.size() >= batches_a_statement) {
+        flush_batches();
+    }
 }
 
 bool PgStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) {
     Params p;
     p.text(m.host).u64(m.serial).u64(m.time_ms).text(m.type).opt_u64(m.ses).text(m.rec);
-    p.text(m.session_start ? "true" : "false").u64(json_size).binary(json_zstd);
+    p.text(m.session_start ? "true" : "false").u64(json_size).binary(json_zstd).text(m.user);
     auto r = run("insert_audit", p, PGRES_COMMAND_OK, 0, "storing an audit event");
     return std::strtoull(PQcmdTuples(r.get()), nullptr, 10) == 1;
 }
@@ -650,71 +852,75 @@ void PgStore::merge_session(const Session& d) {
     run("merge_session", p, PGRES_COMMAND_OK, 0, "updating the session");
 }
 
-std::vector<Session> PgStore::sessions(const SessionQuery& q) {
+std::vector<std::pair<uint64_t, std::string>> PgStore::recording_keys(const std::string& rec, const std::string& host) {
     Params p;
-    p.text(q.user).text(q.host).opt_u64(q.since_ms).opt_u64(q.until_ms);
-    if (q.after) {
-        p.u64(std::get<0>(*q.after)).text(std::get<1>(*q.after)).text(std::get<2>(*q.after));
-    } else {
-        p.opt_u64(std::nullopt).text("").text("");
-    }
-    p.u64(q.limit);
-    p.text(q.integrity).text(q.text).text(like_pattern(q.text));
-    auto r = read("sessions", p, 0, "listing sessions");
-    std::vector<Session> out;
+    p.text(rec).text(host);
+    auto r = read("recording_keys", p, 0, "reading a recording's keys");
+    std::vector<std::pair<uint64_t, std::string>> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-        const auto* s = r.get();
-        Session x;
-        x.host = text_str(s, i, 0);
-        x.rec = text_str(s, i, 1);
-        x.user = text_str(s, i, 2);
-        x.term = text_str(s, i, 3);
-        x.session = text_u64(s, i, 4);
-        x.first_id = text_u64(s, i, 5);
-        x.last_id = text_u64(s, i, 6);
-        x.start_ms = text_u64(s, i, 7);
-        x.end_ms = text_u64(s, i, 8);
-        x.messages = text_u64(s, i, 9);
-        x.bytes = text_u64(s, i, 10);
-        x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
-        x.integrity = text_str(s, i, 11);
-        x.integrity_label = text_str(s, i, 12);
-        x.first_bad_id = text_u64(s, i, 13);
-        x.indexed_through = text_u64(s, i, 14);
-        out.push_back(std::move(x));
+        out.emplace_back(text_u64(r.get(), i, 0), text_str(r.get(), i, 1));
     }
     return out;
 }
 
-// Rows of (json_size, json_zstd) in binary: the message as sent.
-std::vector<std::string> PgStore::read_messages(const PGresult* r) const {
-    std::vector<std::string> out;
-    out.reserve(static_cast<size_t>(PQntuples(r)));
-    for (int i = 0; i < PQntuples(r); ++i) {
-        out.push_back(
-            zstd_unpack(PQgetvalue(r, i, 1), static_cast<size_t>(PQgetlength(r, i, 1)), binary_u64(r, i, 0), name()));
+// Runs in id order from the one that may hold after_id + 1: enough of
+// them for offset + limit messages (a run holds one at least), and max_run
+// more for the runs that end at or before after_id.
+std::vector<Store::MessageRef> PgStore::message_refs(uint64_t key, uint64_t after_id, uint64_t offset, size_t limit) {
+    uint64_t runs = std::min<uint64_t>(offset, INT64_MAX / 4) + std::min<uint64_t>(limit, INT64_MAX / 4) + max_run;
+    Params p;
+    p.u64(key).u64(after_id).u64(runs).u64(max_run);
+    auto res = read("message_refs", p, 0, "reading messages");
+    const auto* r = res.get();
+    std::vector<MessageRef> out;
+    for (int i = 0; i < PQntuples(r) && out.size() < limit; ++i) {
+        uint64_t id = text_u64(r, i, 0), batch = text_u64(r, i, 1), n = text_u64(r, i, 2), ord = text_u64(r, i, 3);
+        for (uint64_t k = 0; k < n && out.size() < limit; ++k) {
+            if (id + k <= after_id) {
+                continue;
+            }
+            if (offset > 0) {
+                --offset;
+                continue;
+            }
+            out.push_back({id + k, batch, static_cast<uint32_t>(ord + k)});
+        }
     }
     return out;
 }
 
-std::vector<std::string> PgStore::messages(const std::string& rec, const std::string& host, uint64_t after_id,
-                                           size_t limit) {
+uint64_t PgStore::count_messages(uint64_t key) {
     Params p;
-    p.text(rec).u64(after_id).text(host).u64(limit);
-    return read_messages(read("messages", p, 1, "reading messages").get());
-}
-
-std::vector<std::string> PgStore::messages_page(const std::string& rec, uint64_t from, size_t size) {
-    Params p;
-    p.text(rec).u64(from).u64(size);
-    return read_messages(read("messages_page", p, 1, "reading messages").get());
-}
-
-uint64_t PgStore::message_count(const std::string& rec) {
-    Params p;
-    p.text(rec);
-    auto r = read("message_count", p, 0, "counting messages");
+    p.u64(key);
+    auto r = read("count_messages", p, 0, "counting messages");
     return PQntuples(r.get()) > 0 ? text_u64(r.get(), 0, 0) : 0;
+}
+
+// Binary results: the compressed JSON as it is, the integers as 8
+// big-endian bytes.
+std::map<uint64_t, Store::BatchRow> PgStore::read_batches(const std::vector<uint64_t>& batches) {
+    std::map<uint64_t, BatchRow> out;
+    if (batches.empty()) {
+        return out;
+    }
+    std::string ids;
+    for (uint64_t b : batches) {
+        ids += (ids.empty() ? "{" : ",") + std::to_string(b);
+    }
+    Params p;
+    p.text(ids + "}");
+    auto res = read("read_batches", p, 1, "reading messages");
+    const auto* r = res.get();
+    for (int i = 0; i < PQntuples(r); ++i) {
+        BatchRow row;
+        row.json_size = binary_u64(r, i, 1);
+        if (PQgetisnull(r, i, 2) == 0) {
+            row.sizes = text_str(r, i, 2);
+        }
+        row.zstd = text_str(r, i, 3);
+        out.emplace(binary_u64(r, i, 0), std::move(row));
+    }
+    return out;
 }
 
 std::vector<AuditEvent> PgStore::audit_events(const std::string& rec, const std::optional<AuditKey>& after,
@@ -750,6 +956,22 @@ std::vector<IndexTodo> PgStore::index_todo(size_t limit) {
     std::vector<IndexTodo> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
         out.push_back({text_str(r.get(), i, 0), text_str(r.get(), i, 1), text_u64(r.get(), i, 2)});
+    }
+    return out;
+}
+
+// `?` placeholders numbered $1, $2...: the SQL session_search.cc writes
+// has no `?` of its own. Parameters go as text, results come as text,
+// bytea as its bytes.
+std::string numbered(const std::string& text) {
+    std::string out;
+    int n = 0;
+    for (char c : text) {
+        if (c == '?') {
+            out += "$" + std::to_string(++n);
+        } else {
+            out += c;
+        }
     }
     return out;
 }
@@ -791,7 +1013,7 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
         run("save_index_state", p, PGRES_COMMAND_OK, 0, "saving the index state");
         for (const auto& k : keyframes) {
             Params q;
-            std::string packed(zstd_pack(k.snapshot));
+            std::string packed(zstd_pack(k.snapshot, 3));
             q.text(x.host)
                 .text(x.rec)
                 .u64(k.pos_ms)
@@ -803,8 +1025,9 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
         }
         // Many rows to a statement (a round trip per row was the indexer's
         // limit): host and rec once, four parameters a row.
-        for (size_t at = 0; at < rows.size(); at += insert_batch) {
-            size_t n = std::min(insert_batch, rows.size() - at);
+        constexpr size_t text_rows_per_insert = 500;
+        for (size_t at = 0; at < rows.size(); at += text_rows_per_insert) {
+            size_t n = std::min(text_rows_per_insert, rows.size() - at);
             std::string sql = "INSERT INTO screen_text (host, rec, msg_id, pos_ms, \"row\", text) VALUES ";
             Params q;
             q.text(x.host).text(x.rec);
@@ -853,6 +1076,71 @@ std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std
     return out;
 }
 
+Params sql_params(const std::vector<SqlValue>& params) {
+    Params p;
+    for (const auto& v : params) {
+        switch (v.kind) {
+            case SqlValue::Kind::Null: p.opt_u64(std::nullopt); break;
+            case SqlValue::Kind::Int: p.text(std::to_string(v.i)); break;
+            case SqlValue::Kind::Text: p.text(v.text); break;
+        }
+    }
+    return p;
+}
+
+std::vector<SqlRow> PgStore::sql_query(const std::string& text, const std::vector<SqlValue>& params) {
+    constexpr Oid bytea_oid = 17;
+    Params p = sql_params(params);
+    std::string sql = numbered(text);
+    // A read outside a transaction is run again once on a lost connection.
+    auto run_once = [&] {
+        return check(
+            PQexecParams(conn_.get(), sql.c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+            PGRES_TUPLES_OK, "searching");
+    };
+    // Outside a transaction only (a search): inside one, what it did
+    // before is lost with the connection and the whole request runs again.
+    const bool alone = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+    if (alone) {
+        reconnect_if_broken();
+    }
+    Result r = [&] {
+        try {
+            return run_once();
+        } catch (const TransientStoreError&) {
+            if (!alone || PQstatus(conn_.get()) == CONNECTION_OK) {
+                throw;
+            }
+            reconnect_if_broken();
+            return run_once();
+        }
+    }();
+    std::vector<SqlRow> out;
+    int cols = PQnfields(r.get());
+    out.reserve(static_cast<size_t>(PQntuples(r.get())));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        SqlRow row;
+        row.reserve(static_cast<size_t>(cols));
+        for (int c = 0; c < cols; ++c) {
+            if (PQgetisnull(r.get(), i, c) != 0) {
+                row.emplace_back(std::nullopt);
+            } else if (PQftype(r.get(), c) == bytea_oid) {
+                size_t n = 0;
+                std::unique_ptr<unsigned char, decltype(&PQfreemem)> raw(
+                    PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r.get(), i, c)), &n), &PQfreemem);
+                if (!raw) {
+                    throw std::runtime_error(name() + ": out of memory reading a result");
+                }
+                row.emplace_back(std::string(reinterpret_cast<const char*>(raw.get()), n));
+            } else {
+                row.emplace_back(text_str(r.get(), i, c));
+            }
+        }
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
 bool PgStore::try_lock_index(const std::string& host, const std::string& rec) {
     Params p;
     p.text(host).text(rec);
@@ -873,8 +1161,26 @@ std::string PgStore::host_of(const std::string& rec) {
     return PQntuples(r.get()) > 0 ? text_str(r.get(), 0, 0) : std::string();
 }
 
+uint64_t PgStore::sql_exec(const std::string& text, const std::vector<SqlValue>& params) {
+    Params p = sql_params(params);
+    auto r = check(
+        PQexecParams(conn_.get(), numbered(text).c_str(), p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+        PGRES_COMMAND_OK, "recording session details");
+    return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+}
+
 }  // namespace
 
 std::unique_ptr<Store> open_postgres(const std::string& conninfo) { return std::make_unique<PgStore>(conninfo); }
+
+// Backslash escapes.
+std::string like_pattern(const std::string& text) {
+    std::string out = "%";
+    for (char c : text) {
+        if (c == '%' || c == '_' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "%";
+}
 
 }  // namespace tlog::server

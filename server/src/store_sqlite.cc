@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <climits>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 
 #include "store_backend.h"
@@ -96,7 +99,87 @@ CREATE INDEX IF NOT EXISTS audit_by_session ON audit_events (host, ses, time_ms)
 CREATE INDEX IF NOT EXISTS audit_by_rec ON audit_events (rec, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time_ms);
 )sql",
-    // 4: the index (index.cc): each session's integrity verdict and how
+    // 4: the sessions search (session_search.cc): what the audit trail and
+    // NSS say of a session, its groups, the indexes of each sort, and
+    // audit events' user (the column audit_user is added before it, if
+    // missing: SQLite's ADD COLUMN has no IF NOT EXISTS).
+    R"sql(
+CREATE TABLE IF NOT EXISTS session_info (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    service TEXT NOT NULL DEFAULT '',  -- pam_tlog's start event: '' until it is stored
+    tty TEXT NOT NULL DEFAULT '',
+    rhost TEXT NOT NULL DEFAULT '',
+    ses INTEGER,                            -- the login's audit session
+    audit_start_ms INTEGER,                 -- the start event's time
+    failed_auth INTEGER NOT NULL DEFAULT 0, -- failed authentications joined to it
+    closed_ms INTEGER,                      -- its audit session's USER_END
+    ended INTEGER NOT NULL DEFAULT 0,       -- 1: the message carrying end is stored
+    groups_done INTEGER NOT NULL DEFAULT 0, -- 1: the user's groups were looked up
+    groups TEXT NOT NULL DEFAULT '[]',    -- a JSON array of group names
+    PRIMARY KEY (host, rec)
+);
+CREATE INDEX IF NOT EXISTS session_info_by_ses ON session_info (host, ses);
+CREATE INDEX IF NOT EXISTS session_info_failed_auth ON session_info (host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS session_info_open ON session_info (host, rec) WHERE ended = 0;
+CREATE TABLE IF NOT EXISTS session_groups (
+    grp TEXT NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    PRIMARY KEY (grp, host, rec)
+);
+CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions (end_ms, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_duration ON sessions ((end_ms - start_ms), host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_bytes ON sessions (bytes, host, rec);
+CREATE INDEX IF NOT EXISTS sessions_by_host ON sessions (host, start_ms, rec);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit_events (audit_user, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_host_time ON audit_events (host, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_type ON audit_events (type, time_ms);
+)sql",
+    // 5: messages in batches. A transaction's consecutive messages of one
+    // recording are compressed together (up to batch_messages or
+    // batch_bytes), one row a batch, and each message has a row in
+    // message_ids naming its batch and its place in it, keyed by an
+    // integer per recording rather than host and rec text: 0.47 bytes
+    // stored per byte of JSON before, about 0.25 after (bench/README.md
+    // "server"). Each row of the former table becomes a batch of one
+    // message, its zstd frame kept as it is; the former table stays,
+    // empty, so that migrations 2 and 3 run again unharmed on a database
+    // set back to an older version.
+    R"sql(
+CREATE TABLE IF NOT EXISTS recording_keys (
+    sid INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    open_bid INTEGER             -- the batch the next messages join; NULL: none
+);
+CREATE UNIQUE INDEX IF NOT EXISTS recording_keys_by_rec ON recording_keys (rec, host);
+CREATE TABLE IF NOT EXISTS message_batches (
+    bid INTEGER PRIMARY KEY,
+    sid INTEGER NOT NULL,        -- recording_keys.sid
+    json_size INTEGER NOT NULL,  -- bytes of the messages' JSON, together
+    sizes BLOB,                  -- each message's size (LEB128); NULL: one message
+    json_zstd BLOB NOT NULL      -- the messages' JSON one after another, one zstd frame
+);
+CREATE TABLE IF NOT EXISTS message_ids (
+    sid INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    bid INTEGER NOT NULL,        -- message_batches.bid
+    ord INTEGER NOT NULL,        -- the message's place in its batch, from 0
+    PRIMARY KEY (sid, id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO recording_keys (host, rec) SELECT DISTINCT host, rec FROM messages ORDER BY rec, host;
+CREATE TEMP TABLE v4_base AS SELECT coalesce(max(bid), 0) AS base FROM message_batches;
+INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd)
+    SELECT b.base + m.rowid, k.sid, m.json_size, NULL, m.json_zstd
+    FROM messages m JOIN recording_keys k ON k.rec = m.rec AND k.host = m.host, v4_base b;
+INSERT INTO message_ids (sid, id, bid, ord)
+    SELECT k.sid, m.id, b.base + m.rowid, 0
+    FROM messages m JOIN recording_keys k ON k.rec = m.rec AND k.host = m.host, v4_base b;
+DROP TABLE v4_base;
+DELETE FROM messages;
+)sql",
+    // 6: the index (index.cc): each session's integrity verdict and how
     // far it is indexed, its keyframes, the rows of text its screen showed.
     R"sql(
 CREATE TABLE IF NOT EXISTS session_index (
@@ -155,46 +238,6 @@ std::string col_text(sqlite3_stmt* s, int i) {
     return p != nullptr ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i)) : std::string();
 }
 
-// The index's part of the sessions query (index.cc): its columns, and the
-// filters integrity (?9) and text (?10).
-#define SQLITE_INDEX_COLUMNS                                                               \
-    "coalesce(i.verdict, 'pending'), coalesce(i.label, ''), coalesce(i.first_bad_id, 0), " \
-    "coalesce(i.indexed_through, 0)"
-#define SQLITE_INDEX_JOIN "LEFT JOIN session_index i ON i.host = s.host AND i.rec = s.rec "
-// The text filter: rows found by the trigram index (?11, the rows first:
-// CROSS JOIN keeps SQLite from scanning the sessions' rows instead), or
-// scanned when it cannot answer (?11 = ''); either way checked exactly.
-#define SQLITE_INDEX_FILTERS                                                                                    \
-    "AND (?9 = '' OR coalesce(i.verdict, 'pending') = ?9) AND (?10 = '' OR (?11 <> '' AND (s.host, s.rec) IN "  \
-    "(SELECT t.host, t.rec FROM screen_text_fts CROSS JOIN screen_text t ON t.rowid = screen_text_fts.rowid "   \
-    "WHERE screen_text_fts MATCH ?11 AND instr(t.text, ?10) > 0)) OR (?11 = '' AND (s.host, s.rec) IN (SELECT " \
-    "t.host, t.rec FROM screen_text t WHERE instr(t.text, ?10) > 0))) "
-
-// FTS5's query for rows holding `text`: one phrase, quotes doubled; ""
-// when the trigram index cannot answer (under three characters) and the
-// rows are scanned. Every row it finds is checked with instr(): the search
-// is exact.
-std::string fts_phrase(const std::string& text) {
-    // Rows are valid UTF-8; a text that is not (part of a character) is
-    // scanned for, as the tokenizer reads characters.
-    size_t chars = 0;
-    const auto* p = reinterpret_cast<const uint8_t*>(text.data());
-    const auto* end = p + text.size();
-    while (p < end) {
-        size_t n = utf8::valid_prefix(p, end);
-        if (n == 0) return {};
-        p += n;
-        ++chars;
-    }
-    if (chars < 3) return {};
-    std::string out = "\"";
-    for (char c : text) {
-        out += c;
-        if (c == '"') out += '"';
-    }
-    return out + "\"";
-}
-
 // Sessions an indexer of this process holds, by database file.
 std::mutex index_locks_mu;                                                // NOLINT(cert-err58-cpp)
 std::set<std::tuple<std::string, std::string, std::string>> index_locks;  // NOLINT(cert-err58-cpp)
@@ -204,11 +247,6 @@ public:
     explicit SqliteStore(const std::string& path);
 
     int schema_version() override;
-    std::vector<Session> sessions(const SessionQuery& q) override;
-    std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
-                                      size_t limit) override;
-    std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) override;
-    uint64_t message_count(const std::string& rec) override;
     std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                          size_t limit) override;
     std::vector<IndexTodo> index_todo(size_t limit) override;
@@ -232,12 +270,28 @@ public:
     std::string host_of(const std::string& rec) override;
 
 protected:
+    std::vector<SqlRow> sql_query(const std::string& text, const std::vector<SqlValue>& params) override;
+    uint64_t sql_exec(const std::string& text, const std::vector<SqlValue>& params) override;
+    bool is_postgres() const override { return false; }
     // BEGIN IMMEDIATE: the write lock up front, so a second writer on the
     // same file waits (busy timeout) instead of failing at its first insert.
-    void begin_transaction() override { exec("BEGIN IMMEDIATE;"); }
+    void begin_transaction() override {
+        exec("BEGIN IMMEDIATE;");
+        next_batch_ = 0;
+    }
     void commit_transaction() override { exec("COMMIT;"); }
     void rollback_transaction() noexcept override { sqlite3_exec(db_.get(), "ROLLBACK;", nullptr, nullptr, nullptr); }
-    bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) override;
+    RecordingKey recording_key(const std::string& host, const std::string& rec) override;
+    void set_open_batch(uint64_t key, uint64_t batch) override;
+    uint64_t new_batch_id() override;
+    bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) override;
+    void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
+                      std::string_view zstd) override;
+    std::vector<std::pair<uint64_t, std::string>> recording_keys(const std::string& rec,
+                                                                 const std::string& host) override;
+    std::vector<MessageRef> message_refs(uint64_t key, uint64_t after_id, uint64_t offset, size_t limit) override;
+    uint64_t count_messages(uint64_t key) override;
+    std::map<uint64_t, BatchRow> read_batches(const std::vector<uint64_t>& batches) override;
     bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) override;
     void merge_session(const Session& d) override;
 
@@ -260,10 +314,16 @@ private:
         }
         return Stmt(s);
     }
-    std::vector<std::string> read_messages(sqlite3_stmt* s) const;
+    sqlite3_stmt* cached(const std::string& text, const std::vector<SqlValue>& params);
 
     Db db_;
-    Stmt insert_msg_, merge_session_, insert_audit_;
+    Stmt add_key_, find_key_, set_open_, max_batch_, claim_, insert_batch_, merge_session_, insert_audit_;
+    // The next batch id this transaction gives out (0: read it first): the
+    // transaction holds the database's write lock, so nobody else does.
+    uint64_t next_batch_ = 0;
+    // session_search.cc's statements, prepared once each: the searches
+    // vary with their filters but repeat, and ingest's run per session.
+    std::map<std::string, Stmt> cache_;
 };
 
 SqliteStore::SqliteStore(const std::string& path) : Store(path) {
@@ -278,12 +338,32 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
     // synchronous=FULL: the WAL is synced at every commit, so a request
     // answered 2xx is on disk (shippers drop what the server acknowledged);
     // NORMAL would let a power loss take back answered requests.
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    // Servers opening a new file at once: turning it to WAL takes an
+    // exclusive lock, and of two connections that would wait for each
+    // other SQLite refuses one at once, without the busy handler; that one
+    // tries again once the other is through.
+    for (int attempt = 1;; ++attempt) {
+        int busy = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
+        if (busy == SQLITE_OK) {
+            break;
+        }
+        if ((busy & 0xff) != SQLITE_BUSY || attempt >= 100) {
+            fail("cannot turn on WAL mode");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 + attempt));
+    }
+    exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
     exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
     try {
         int v = schema_version();
         check_schema_version(v, path);
         for (int i = v; i < schema_versions; ++i) {
+            if (i == 3) {
+                auto col = prepare("SELECT 1 FROM pragma_table_info('audit_events') WHERE name = 'audit_user'");
+                if (sqlite3_step(col.get()) != SQLITE_ROW) {
+                    exec("ALTER TABLE audit_events ADD COLUMN audit_user TEXT NOT NULL DEFAULT '';");
+                }
+            }
             exec(migrations.at(static_cast<size_t>(i)));
         }
         exec("DELETE FROM schema_version;");
@@ -293,8 +373,15 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         rollback_transaction();
         throw;
     }
-    insert_msg_ =
-        prepare("INSERT OR IGNORE INTO messages (host, rec, id, json_size, json_zstd) VALUES (?, ?, ?, ?, ?)");
+    add_key_ = prepare("INSERT OR IGNORE INTO recording_keys (host, rec) VALUES (?1, ?2)");
+    find_key_ = prepare("SELECT sid, open_bid FROM recording_keys WHERE rec = ?2 AND host = ?1");
+    set_open_ = prepare("UPDATE recording_keys SET open_bid = ?2 WHERE sid = ?1");
+    max_batch_ = prepare("SELECT coalesce(max(bid), 0) FROM message_batches");
+    claim_ = prepare("INSERT OR IGNORE INTO message_ids (sid, id, bid, ord) VALUES (?, ?, ?, ?)");
+    insert_batch_ = prepare(
+        "INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (bid) DO UPDATE SET json_size = excluded.json_size, sizes = excluded.sizes, "
+        "json_zstd = excluded.json_zstd");
     merge_session_ = prepare(
         "INSERT INTO sessions (host, rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, bytes) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (host, rec) DO UPDATE SET "
@@ -303,7 +390,7 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         "messages = messages + excluded.messages, bytes = bytes + excluded.bytes");
     insert_audit_ = prepare(
         "INSERT OR IGNORE INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, "
-        "json_zstd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "json_zstd, audit_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 }
 
 int SqliteStore::schema_version() {
@@ -311,18 +398,82 @@ int SqliteStore::schema_version() {
     return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int(s.get(), 0) : 0;
 }
 
-bool SqliteStore::insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) {
-    auto* s = insert_msg_.get();
+Store::RecordingKey SqliteStore::recording_key(const std::string& host, const std::string& rec) {
+    for (auto* st : {add_key_.get(), find_key_.get()}) {
+        sqlite3_reset(st);
+        bind_text(st, 1, host);
+        bind_text(st, 2, rec);
+    }
+    if (sqlite3_step(add_key_.get()) != SQLITE_DONE) {
+        fail("storing a recording's key");
+    }
+    if (sqlite3_step(find_key_.get()) != SQLITE_ROW) {
+        fail("reading a recording's key");
+    }
+    RecordingKey key{col_u64(find_key_.get(), 0), col_u64(find_key_.get(), 1)};
+    // A statement left on a row would keep its read transaction open past
+    // COMMIT, and this connection's next write would find its snapshot
+    // stale (SQLITE_BUSY) once another writer committed.
+    sqlite3_reset(find_key_.get());
+    return key;
+}
+
+void SqliteStore::set_open_batch(uint64_t key, uint64_t batch) {
+    auto* s = set_open_.get();
     sqlite3_reset(s);
-    bind_text(s, 1, m.host);
-    bind_text(s, 2, m.rec);
-    bind_u64(s, 3, m.id);
-    bind_u64(s, 4, json_size);
-    sqlite3_bind_blob(s, 5, json_zstd.data(), static_cast<int>(json_zstd.size()), SQLITE_TRANSIENT);
+    bind_u64(s, 1, key);
+    if (batch == 0) {
+        sqlite3_bind_null(s, 2);
+    } else {
+        bind_u64(s, 2, batch);
+    }
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fail("storing a recording's open batch");
+    }
+}
+
+uint64_t SqliteStore::new_batch_id() {
+    if (next_batch_ == 0) {
+        auto* s = max_batch_.get();
+        sqlite3_reset(s);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            fail("reading the last batch id");
+        }
+        next_batch_ = col_u64(s, 0) + 1;
+        sqlite3_reset(s);
+    }
+    return next_batch_++;
+}
+
+bool SqliteStore::claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) {
+    auto* s = claim_.get();
+    sqlite3_reset(s);
+    bind_u64(s, 1, key);
+    bind_u64(s, 2, id);
+    bind_u64(s, 3, batch);
+    bind_u64(s, 4, ord);
     if (sqlite3_step(s) != SQLITE_DONE) {
         fail("storing a message");
     }
     return sqlite3_changes(db_.get()) != 0;
+}
+
+void SqliteStore::insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
+                               std::string_view zstd) {
+    auto* s = insert_batch_.get();
+    sqlite3_reset(s);
+    bind_u64(s, 1, batch);
+    bind_u64(s, 2, key);
+    bind_u64(s, 3, json_size);
+    if (sizes.empty()) {
+        sqlite3_bind_null(s, 4);
+    } else {
+        sqlite3_bind_blob(s, 4, sizes.data(), static_cast<int>(sizes.size()), SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_blob(s, 5, zstd.data(), static_cast<int>(zstd.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fail("storing messages");
+    }
 }
 
 bool SqliteStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) {
@@ -341,6 +492,7 @@ bool SqliteStore::insert_audit(const AuditMeta& m, uint64_t json_size, std::stri
     sqlite3_bind_int(s, 7, m.session_start ? 1 : 0);
     bind_u64(s, 8, json_size);
     sqlite3_bind_blob(s, 9, json_zstd.data(), static_cast<int>(json_zstd.size()), SQLITE_TRANSIENT);
+    bind_text(s, 10, m.user);
     if (sqlite3_step(s) != SQLITE_DONE) {
         fail("storing an audit event");
     }
@@ -366,66 +518,35 @@ void SqliteStore::merge_session(const Session& d) {
     }
 }
 
-std::vector<Session> SqliteStore::sessions(const SessionQuery& q) {
-    auto st = prepare(
-        "SELECT s.host, s.rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, "
-        "bytes, " SQLITE_INDEX_COLUMNS " FROM sessions s " SQLITE_INDEX_JOIN
-        "WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR s.host = ?2) AND (?3 IS NULL OR end_ms >= ?3) "
-        "AND (?4 IS NULL OR start_ms <= ?4) AND (?5 IS NULL OR (start_ms, s.host, s.rec) > (?5, ?6, "
-        "?7)) " SQLITE_INDEX_FILTERS "ORDER BY start_ms, s.host, s.rec LIMIT ?8");
+std::vector<std::pair<uint64_t, std::string>> SqliteStore::recording_keys(const std::string& rec,
+                                                                          const std::string& host) {
+    auto st = prepare("SELECT sid, host FROM recording_keys WHERE rec = ?1 AND (?2 = '' OR host = ?2) ORDER BY host");
     auto* s = st.get();
-    bind_text(s, 1, q.user);
-    bind_text(s, 2, q.host);
-    if (q.since_ms) {
-        bind_u64(s, 3, *q.since_ms);
-    }
-    if (q.until_ms) {
-        bind_u64(s, 4, *q.until_ms);
-    }
-    if (q.after) {
-        bind_u64(s, 5, std::get<0>(*q.after));
-        bind_text(s, 6, std::get<1>(*q.after));
-        bind_text(s, 7, std::get<2>(*q.after));
-    }
-    bind_u64(s, 8, q.limit);
-    bind_text(s, 9, q.integrity);
-    bind_text(s, 10, q.text);
-    bind_text(s, 11, fts_phrase(q.text));
-    std::vector<Session> out;
+    bind_text(s, 1, rec);
+    bind_text(s, 2, host);
+    std::vector<std::pair<uint64_t, std::string>> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        Session x;
-        x.host = col_text(s, 0);
-        x.rec = col_text(s, 1);
-        x.user = col_text(s, 2);
-        x.term = col_text(s, 3);
-        x.session = col_u64(s, 4);
-        x.first_id = col_u64(s, 5);
-        x.last_id = col_u64(s, 6);
-        x.start_ms = col_u64(s, 7);
-        x.end_ms = col_u64(s, 8);
-        x.messages = col_u64(s, 9);
-        x.bytes = col_u64(s, 10);
-        x.gaps = x.last_id >= x.messages ? x.last_id - x.messages : 0;
-        x.integrity = col_text(s, 11);
-        x.integrity_label = col_text(s, 12);
-        x.first_bad_id = col_u64(s, 13);
-        x.indexed_through = col_u64(s, 14);
-        out.push_back(std::move(x));
+        out.emplace_back(col_u64(s, 0), col_text(s, 1));
     }
     if (rc != SQLITE_DONE) {
-        fail("listing sessions");
+        fail("reading a recording's keys");
     }
     return out;
 }
 
-// The stored messages a statement selects (json_size, json_zstd), as sent.
-std::vector<std::string> SqliteStore::read_messages(sqlite3_stmt* s) const {
-    std::vector<std::string> out;
+std::vector<Store::MessageRef> SqliteStore::message_refs(uint64_t key, uint64_t after_id, uint64_t offset,
+                                                         size_t limit) {
+    auto st = prepare("SELECT id, bid, ord FROM message_ids WHERE sid = ?1 AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4");
+    auto* s = st.get();
+    bind_u64(s, 1, key);
+    bind_u64(s, 2, after_id);
+    bind_u64(s, 3, limit);
+    bind_u64(s, 4, offset);
+    std::vector<MessageRef> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        out.push_back(zstd_unpack(sqlite3_column_blob(s, 1), static_cast<size_t>(sqlite3_column_bytes(s, 1)),
-                                  col_u64(s, 0), name()));
+        out.push_back({col_u64(s, 0), col_u64(s, 1), static_cast<uint32_t>(col_u64(s, 2))});
     }
     if (rc != SQLITE_DONE) {
         fail("reading messages");
@@ -433,35 +554,36 @@ std::vector<std::string> SqliteStore::read_messages(sqlite3_stmt* s) const {
     return out;
 }
 
-std::vector<std::string> SqliteStore::messages(const std::string& rec, const std::string& host, uint64_t after_id,
-                                               size_t limit) {
-    auto st = prepare(
-        "SELECT json_size, json_zstd FROM messages WHERE rec = ?1 AND id > ?2 AND (?3 = '' OR host = ?3) "
-        "ORDER BY id, host LIMIT ?4");
-    auto* s = st.get();
-    bind_text(s, 1, rec);
-    bind_u64(s, 2, after_id);
-    bind_text(s, 3, host);
-    bind_u64(s, 4, limit);
-    return read_messages(s);
-}
-
-std::vector<std::string> SqliteStore::messages_page(const std::string& rec, uint64_t from, size_t size) {
-    auto st = prepare("SELECT json_size, json_zstd FROM messages WHERE rec = ?1 ORDER BY id, host LIMIT ?3 OFFSET ?2");
-    auto* s = st.get();
-    bind_text(s, 1, rec);
-    bind_u64(s, 2, from);
-    bind_u64(s, 3, size);
-    return read_messages(s);
-}
-
-uint64_t SqliteStore::message_count(const std::string& rec) {
-    auto st = prepare("SELECT count(*) FROM messages WHERE rec = ?");
-    bind_text(st.get(), 1, rec);
+uint64_t SqliteStore::count_messages(uint64_t key) {
+    auto st = prepare("SELECT count(*) FROM message_ids WHERE sid = ?");
+    bind_u64(st.get(), 1, key);
     if (sqlite3_step(st.get()) != SQLITE_ROW) {
         fail("counting messages");
     }
     return col_u64(st.get(), 0);
+}
+
+std::map<uint64_t, Store::BatchRow> SqliteStore::read_batches(const std::vector<uint64_t>& batches) {
+    auto st = prepare("SELECT json_size, sizes, json_zstd FROM message_batches WHERE bid = ?");
+    auto* s = st.get();
+    std::map<uint64_t, BatchRow> out;
+    for (uint64_t b : batches) {
+        sqlite3_reset(s);
+        bind_u64(s, 1, b);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            BatchRow row;
+            row.json_size = col_u64(s, 0);
+            const auto* sizes = static_cast<const char*>(sqlite3_column_blob(s, 1));
+            row.sizes.assign(sizes != nullptr ? sizes : "", static_cast<size_t>(sqlite3_column_bytes(s, 1)));
+            const auto* zstd = static_cast<const char*>(sqlite3_column_blob(s, 2));
+            row.zstd.assign(zstd != nullptr ? zstd : "", static_cast<size_t>(sqlite3_column_bytes(s, 2)));
+            out.emplace(b, std::move(row));
+        } else if (rc != SQLITE_DONE) {
+            fail("reading messages");
+        }
+    }
+    return out;
 }
 
 std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const std::optional<AuditKey>& after,
@@ -502,9 +624,10 @@ std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const 
 }
 
 std::vector<IndexTodo> SqliteStore::index_todo(size_t limit) {
-    auto st =
-        prepare("SELECT s.host, s.rec, s.messages FROM sessions s " SQLITE_INDEX_JOIN
-                "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT ?1");
+    auto st = prepare(
+        "SELECT s.host, s.rec, s.messages FROM sessions s LEFT JOIN session_index i ON i.host = s.host AND i.rec = "
+        "s.rec "
+        "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT ?1");
     auto* s = st.get();
     bind_u64(s, 1, limit);
     std::vector<IndexTodo> out;
@@ -580,7 +703,7 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             bind_u64(kf.get(), 3, k.pos_ms);
             bind_u64(kf.get(), 4, k.msg_id);
             bind_u64(kf.get(), 5, k.snapshot.size());
-            auto packed = zstd_pack(k.snapshot);
+            auto packed = zstd_pack(k.snapshot, 3);
             sqlite3_bind_blob(kf.get(), 6, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
             sqlite3_bind_blob(kf.get(), 7, k.baseline.data(), static_cast<int>(k.baseline.size()), SQLITE_TRANSIENT);
             run(kf.get(), "saving a keyframe");
@@ -666,8 +789,89 @@ std::string SqliteStore::host_of(const std::string& rec) {
     return sqlite3_step(st.get()) == SQLITE_ROW ? col_text(st.get(), 0) : std::string();
 }
 
+sqlite3_stmt* SqliteStore::cached(const std::string& text, const std::vector<SqlValue>& params) {
+    auto it = cache_.find(text);
+    if (it == cache_.end()) {
+        if (cache_.size() >= 256) {
+            cache_.clear();  // a bound: filters combine into many texts
+        }
+        it = cache_.emplace(text, prepare(text.c_str())).first;
+    }
+    auto* s = it->second.get();
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    int i = 0;
+    for (const auto& v : params) {
+        ++i;
+        switch (v.kind) {
+            case SqlValue::Kind::Null: sqlite3_bind_null(s, i); break;
+            case SqlValue::Kind::Int: sqlite3_bind_int64(s, i, v.i); break;
+            case SqlValue::Kind::Text: bind_text(s, i, v.text); break;
+        }
+    }
+    return s;
+}
+
+std::vector<SqlRow> SqliteStore::sql_query(const std::string& text, const std::vector<SqlValue>& params) {
+    auto* s = cached(text, params);
+    std::vector<SqlRow> out;
+    int rc = 0;
+    int cols = sqlite3_column_count(s);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        SqlRow row;
+        row.reserve(static_cast<size_t>(cols));
+        for (int c = 0; c < cols; ++c) {
+            switch (sqlite3_column_type(s, c)) {
+                case SQLITE_NULL: row.emplace_back(std::nullopt); break;
+                case SQLITE_BLOB:
+                    row.emplace_back(std::string(static_cast<const char*>(sqlite3_column_blob(s, c)),
+                                                 static_cast<size_t>(sqlite3_column_bytes(s, c))));
+                    break;
+                default: row.emplace_back(col_text(s, c));
+            }
+        }
+        out.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) {
+        fail("searching");  // before the reset, which would clear the message
+    }
+    sqlite3_reset(s);
+    return out;
+}
+
+uint64_t SqliteStore::sql_exec(const std::string& text, const std::vector<SqlValue>& params) {
+    auto* s = cached(text, params);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fail("recording session details");
+    }
+    sqlite3_reset(s);
+    return static_cast<uint64_t>(sqlite3_changes(db_.get()));
+}
+
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite(const std::string& path) { return std::make_unique<SqliteStore>(path); }
+
+// One phrase, quotes doubled.
+std::string fts_phrase(const std::string& text) {
+    // Rows are valid UTF-8; a text that is not (part of a character) is
+    // scanned for, as the tokenizer reads characters.
+    size_t chars = 0;
+    const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        size_t n = utf8::valid_prefix(p, end);
+        if (n == 0) return {};
+        p += n;
+        ++chars;
+    }
+    if (chars < 3) return {};
+    std::string out = "\"";
+    for (char c : text) {
+        out += c;
+        if (c == '"') out += '"';
+    }
+    return out + "\"";
+}
 
 }  // namespace tlog::server

@@ -32,6 +32,7 @@ public:
         meta.id = h.id;
         meta.pos = h.pos;
         meta.time_ms.reset();
+        meta.end = !h.end.empty();
         if (h.has_time) {
             meta.time_ms = h.time_ms;
         }
@@ -238,6 +239,33 @@ AuditMeta check_audit_event(std::string_view line, uint64_t line_no) {
     const auto* op = v.find("op");
     m.session_start =
         !m.rec.empty() && m.ses && op != nullptr && op->is_string() && op->as_string() == "tlog-session-start";
+    // Indexed for searches, not checked: a string field of another type
+    // (or with a NUL, which PostgreSQL's text cannot hold) counts as absent.
+    auto opt_text = [&](const char* field) -> std::string {
+        const auto* f = v.find(field);
+        // "?": libaudit's and pam_tlog's word for no value.
+        if (f == nullptr || !f->is_string() || f->as_string() == "?" ||
+            f->as_string().find('\0') != std::string::npos) {
+            return {};
+        }
+        return f->as_string();
+    };
+    auto first_of = [&](const char* a, const char* b) {
+        auto t = opt_text(a);
+        return t.empty() ? opt_text(b) : t;
+    };
+    m.user = first_of("acct", "auid_name");
+    if (m.user == "unset") {  // auid 4294967295: no login user
+        m.user.clear();
+    }
+    if (m.session_start) {
+        m.service = opt_text("service");
+        // libaudit's terminal= (the login's tty), else pam_tlog's own tty=.
+        m.tty = first_of("terminal", "tty");
+        m.rhost = first_of("rhost", "addr");
+        const auto* failed = v.find("failed_auth_before");
+        m.failed_auth_before = failed != nullptr && failed->is_array() ? failed->items().size() : 0;
+    }
     return m;
 }
 

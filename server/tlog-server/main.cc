@@ -2,8 +2,11 @@
 // PostgreSQL and serves them back (doc/server.md, tlog-server(8)).
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
@@ -12,6 +15,8 @@ namespace {
 
 void usage(std::ostream& o) {
     o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
+         "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
+         "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
@@ -26,6 +31,7 @@ int main(int argc, char** argv) {
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
     std::string listen, database;
+    std::vector<std::pair<std::string, std::string>> stream_settings;  // (key, value), applied after the file
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&](const char* name) -> std::string {
@@ -50,6 +56,14 @@ int main(int argc, char** argv) {
             listen = value("--listen");
         } else if (a == "--database" || a == "-d") {
             database = value("--database");
+        } else if (a == "--max-streams") {
+            stream_settings.emplace_back("max_streams", value("--max-streams"));
+        } else if (a == "--stream-keepalive") {
+            stream_settings.emplace_back("stream_keepalive", value("--stream-keepalive"));
+        } else if (a == "--stream-gap-timeout") {
+            stream_settings.emplace_back("stream_gap_timeout", value("--stream-gap-timeout"));
+        } else if (a == "--stream-poll") {
+            stream_settings.emplace_back("stream_poll", value("--stream-poll"));
         } else {
             std::cerr << "tlog-server: unknown argument " << a << '\n';
             usage(std::cerr);
@@ -66,6 +80,11 @@ int main(int argc, char** argv) {
         }
         if (!database.empty()) {
             c.database = database;
+        }
+        for (const auto& [key, text] : stream_settings) {
+            std::string option = "--" + key;
+            std::replace(option.begin(), option.end(), '_', '-');
+            parse_stream_setting(key, text, option, c);
         }
         return run_server(c,
                           [&](int port) { std::cout << "listening on " << c.listen_host << ":" << port << std::endl; });

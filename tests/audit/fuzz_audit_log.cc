@@ -25,12 +25,12 @@ std::vector<std::string> convert(std::string_view text, bool libauparse) {
     o.default_host = "fuzz";
     o.libauparse_events = libauparse;
     std::vector<std::string> events;
-    tlog::audit::Converter c(o, [&](const std::string& json, const tlog::audit::SessionKey& key, std::string_view rec,
+    tlog::audit::Converter c(o, [&](std::string_view json, const tlog::audit::SessionKey& key, std::string_view rec,
                                     uint64_t time_ms, uint64_t serial) {
         if (json.size() > o.max_event_size || !tlog::utf8::is_valid(json)) abort();
         (void)tlog::json::parse(json, "event");  // throws (and the fuzzer reports) on invalid JSON
-        events.push_back(json + ' ' + key.host + ' ' + std::to_string(key.ses) + ' ' + std::string(rec) + ' ' +
-                         std::to_string(time_ms) + ' ' + std::to_string(serial));
+        events.push_back(std::string(json) + ' ' + key.host + ' ' + std::to_string(key.ses) + ' ' + std::string(rec) +
+                         ' ' + std::to_string(time_ms) + ' ' + std::to_string(serial));
     });
     const size_t half = text.size() / 2;
     c.feed(text.substr(0, half));

@@ -22,7 +22,7 @@ std::vector<tlog::json::Value> convert(const std::string& text, size_t max = 64 
     o.max_event_size = max;
     o.default_host = "h";
     std::vector<tlog::json::Value> out;
-    Converter c(o, [&](const std::string& json, auto&&...) {
+    Converter c(o, [&](std::string_view json, auto&&...) {
         assert_true(tlog::utf8::is_valid(json));
         assert_true(json.size() <= max);
         out.push_back(tlog::json::parse(json, "event"));
@@ -67,6 +67,26 @@ void test_unknown_type_passes_through(void**) {
     assert_int_equal(ev.size(), 1);
     const auto& r = ev[0].find("records")->items()[0];
     assert_string_equal(r.find("fields")->find("foo")->as_string().c_str(), "bar");
+}
+
+// Raw values as the log has them, whatever their quotes and backslashes
+// (a forged record's), at every length around the writer's 8-byte words.
+void test_raw_values_escaped(void**) {
+    std::string line = "type=UNKNOWN[4242] msg=audit(1700000000.500:50):";
+    std::vector<std::string> values;
+    for (size_t n = 0; n < 40; ++n) {
+        std::string v = "\"";
+        for (size_t i = 0; i < n; ++i)
+            v += (i + n) % 11 == 5 ? '\\' : (i + n) % 17 == 9 ? '"' : static_cast<char>('a' + i % 26);
+        v += '"';
+        values.push_back(v);
+        line += " v" + std::to_string(n) + "=" + v;
+    }
+    auto ev = convert(line + "\n");
+    assert_int_equal(ev.size(), 1);
+    const auto* fields = ev[0].find("records")->items()[0].find("fields");
+    for (size_t n = 0; n < values.size(); ++n)
+        assert_string_equal(fields->find("v" + std::to_string(n))->as_string().c_str(), values[n].c_str());
 }
 
 void test_rec_join_and_failures(void**) {
@@ -213,10 +233,10 @@ std::vector<std::string> run(const std::string& text, bool libauparse, const std
     o.default_host = "h";
     o.libauparse_events = libauparse;
     std::vector<std::string> out;
-    Converter c(o, [&](const std::string& json, const tlog::audit::SessionKey& key, std::string_view rec,
+    Converter c(o, [&](std::string_view json, const tlog::audit::SessionKey& key, std::string_view rec,
                        uint64_t time_ms, uint64_t serial) {
-        out.push_back(json + " | " + key.host + " " + std::to_string(key.ses) + " " + std::string(rec) + " " +
-                      std::to_string(time_ms) + " " + std::to_string(serial));
+        out.push_back(std::string(json) + " | " + key.host + " " + std::to_string(key.ses) + " " + std::string(rec) +
+                      " " + std::to_string(time_ms) + " " + std::to_string(serial));
     });
     size_t at = 0;
     for (size_t i = 0; i < cuts.size(); ++i) {
@@ -458,12 +478,52 @@ void test_reader_same_as_libauparse_generated(void**) {
     }
 }
 
+// Past the bounds of the converter's caches (values interpreted in
+// context, long values, record types), which are emptied when full: an
+// interpretation remembered from before must not be given after, nor one
+// from another record's context. Values repeat from event to event (arch,
+// ids, success) between others that never do (a0, a1, proctitle).
+void test_reader_same_as_libauparse_past_cache_bounds(void**) {
+    std::string text;
+    char line[1024];
+    for (unsigned i = 0; i < 3000; ++i) {
+        const char* node = i % 2 ? "node=ha " : "node=hb ";
+        const unsigned sec = 1700000000 + i / 10, ms = i % 10 * 100, serial = 100 + i;
+        std::snprintf(line, sizeof line,
+                      "%stype=SYSCALL msg=audit(%u.%03u:%u): arch=c000003e syscall=%u success=%s exit=%d a0=%x "
+                      "a1=%x a2=1b6 a3=0 items=0 ppid=1 pid=%u auid=1000 uid=%u gid=0 euid=0 suid=0 fsuid=0 egid=0 "
+                      "sgid=0 fsgid=0 tty=(none) ses=%u comm=\"t\" exe=\"/bin/t\" key=(null)\n",
+                      node, sec, ms, serial, i % 3 ? 2U : 257U, i % 5 ? "yes" : "no", i % 5 ? 3 : -2, 0x1000 + i,
+                      0x80000 + i % 7, 200 + i, i % 4 ? 0U : 1000U, i % 2 + 1);
+        text += line;
+        std::string title;
+        for (unsigned k = 0; k < 40; ++k) title += "2F";
+        char n[16];
+        std::snprintf(n, sizeof n, "%08X", i);
+        title += i % 7 ? n : "";
+        std::snprintf(line, sizeof line, "%stype=PROCTITLE msg=audit(%u.%03u:%u): proctitle=%s\n", node, sec, ms,
+                      serial, title.c_str());
+        text += line;
+        // Record types of their own (each twice in a row): more layouts,
+        // and more long values to remember, than the converter keeps.
+        std::string longs;
+        for (const char* name : {"name", "cwd", "exe", "comm", "proctitle"})
+            longs += std::string(" ") + name + "=" + title.substr(0, 70 + i % 5) + (i % 4 ? "41" : "42");
+        std::snprintf(line, sizeof line, "%stype=UNKNOWN[%u] msg=audit(%u.%03u:%u): mode=0100644 uid=0 res=1%s\n", node,
+                      2000 + i / 2 % 400, sec, ms, 50000 + i, longs.c_str());
+        text += line;
+    }
+    same_both_ways(text, {}, {}, 64 * 1024, "past the cache bounds");
+    assert_int_equal(run(text, false, {}, {}, 64 * 1024).size(), 6000);
+}
+
 }  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argv_paths_sockaddr),
         cmocka_unit_test(test_unknown_type_passes_through),
+        cmocka_unit_test(test_raw_values_escaped),
         cmocka_unit_test(test_rec_join_and_failures),
         cmocka_unit_test(test_joined_only_for_the_rec_asked),
         cmocka_unit_test(test_rec_not_an_id),
@@ -473,6 +533,7 @@ int main() {
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_reader_same_as_libauparse_on_logs),
         cmocka_unit_test(test_reader_same_as_libauparse_generated),
+        cmocka_unit_test(test_reader_same_as_libauparse_past_cache_bounds),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -163,12 +163,35 @@ def test_play():
             screen = t.screen()
             if "delta line 60" in screen:
                 fail("-f showed messages not ingested yet:\n" + screen)
-            ingest(base, rest)
+            # Ingested in pieces: each reaches the player through the
+            # server's stream as it is committed.
+            for i in range(0, len(rest), 3):
+                ingest(base, rest[i:i + 3])
             t.wait_for("delta done", 60)
         finally:
             t.kill()
+        # The stream ended with the recording (the request is logged when
+        # its response is over), and pages were not polled meanwhile.
+        with open(os.path.join(d, "server.log")) as f:
+            log = [json.loads(l) for l in f if l.startswith("{")]
+        streamed = [l for l in log if l["route"] == "/api/v1/sessions/{rec}/stream" and l["status"] == 200]
+        pages = [l for l in log if l["path"] == "/api/v1/sessions/%s/messages" % rec2]
+        if len(streamed) != 1 or len(pages) > 2:
+            fail("-f -r server: %d streams, %d page requests (expected 1 stream, its first page(s))"
+                 % (len(streamed), len(pages)))
+        # q quits at once while the stream waits for more.
+        log3, msgs3, rec3 = record(d, "epsilon", 60)
+        ingest(base, msgs3[:-1])  # not its end
+        t = Tmux(80, 24)
+        try:
+            t.start("%s --no-cache -f -r server --server-url=%s --server-rec=%s" % (TLOG_PLAY, base, rec3))
+            t.wait_for("epsilon line 50", 60)
+            t.keys("q")
+            t.wait_dead(10)
+        finally:
+            t.kill()
         print("ok: -r es and -r server play, export, search and verify as the file; Debian's screen matches; "
-              "-f follows")
+              "-f follows the server's stream; q quits while it waits")
     finally:
         if server is not None:
             server.kill()

@@ -211,7 +211,7 @@ def main():
             total = sum(len(lines) for _, lines in recs)
             if created[0] != total:
                 fail("the servers reported %d messages created, expected %d (each once)" % (created[0], total))
-            stored = int(pg.psql("SELECT count(*) FROM messages", "tlog"))
+            stored = int(pg.psql("SELECT sum(n) FROM message_ids", "tlog"))
             if stored != total:
                 fail("%d messages stored, expected %d" % (stored, total))
 

@@ -3,9 +3,11 @@ JSON lines (out of order, then resent) and as Elasticsearch _bulk, and
 Debian's tlog-play -r es plays each from the server with exactly the output
 it plays from the recording's file. Malformed lines get a 400 naming them
 while the good lines are stored.
-Usage: server_play_test.py direct|rsyslog. "rsyslog": a real rsyslogd reads
-the recording file (imfile) and ships it with omelasticsearch to _bulk.
-Environment: TLOG_SERVER, TLOG_REC."""
+Usage: server_play_test.py direct|rsyslog. "rsyslog" (root, through
+tests/recorder/run_ns.sh): a real rsyslogd on a private /dev/log takes the
+recorder's syslog writer's messages and ships them with omelasticsearch to
+_bulk, configured by examples/rsyslog/tlog-server.conf.
+Environment: TLOG_SERVER, TLOG_REC, TLOG_AUDIT (rsyslog)."""
 import http.client
 import json
 import os
@@ -24,6 +26,7 @@ from tlogtest.terminal import under_script
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
 TLOG_REC = os.environ["TLOG_REC"]
+TLOG_AUDIT = os.environ.get("TLOG_AUDIT", "")
 
 
 def fail(msg):
@@ -152,56 +155,129 @@ def check_config_errors(d):
             fail("config %r: exit %d, %r" % (text, r.returncode, r.stderr))
 
 
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "rsyslog",
+                       "tlog-server.conf")
+
+
+def example_conf(d, port):
+    """examples/rsyslog/tlog-server.conf as shipped, pointed at the test's
+    server, spool and log directories: nothing else is changed, so the
+    example is what is tested."""
+    with open(EXAMPLE) as f:
+        text = f.read()
+    for old, new in (('server="http://tlog-server.example.org" serverport="8640"',
+                      'server="http://127.0.0.1" serverport="%s"' % port),
+                     ("/var/spool/rsyslog", d + "/spool"), ("/var/log/tlog/", d + "/log/")):
+        if old not in text:
+            fail("%s no longer contains %r" % (EXAMPLE, old))
+        text = text.replace(old, new)
+    path = os.path.join(d, "tlog-server.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def test_rsyslog():
-    """Real rsyslog's omelasticsearch ships a recording file to _bulk."""
+    """Real rsyslog ships the recorder's syslog messages to _bulk, and
+    tlog-audit's syslog events to a file, through the shipped example
+    configuration. Root, in a private mount namespace (run_ns.sh): the
+    test's rsyslogd serves a private /dev/log."""
+    from tlogtest.namespace import private_dev, require_root_ns
+    require_root_ns()
     for prog in ("tlog-play", "script", "rsyslogd"):
         need(prog)
     if not os.path.exists("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so"):
         fail("rsyslog's omelasticsearch module is not installed (rsyslog-elasticsearch)")
     d = tempfile.mkdtemp(prefix="tlog-server-rsyslog.")
+    os.chmod(d, 0o755)
+    private_dev(d)
     server = rsyslogd = None
     try:
-        log, msgs, rec = record(d, "gamma", 60)
         server, base = start_server(d)
         port = base.rsplit(":", 1)[1]
-        os.mkdir(os.path.join(d, "work"))
+        for sub in ("work", "spool", "log"):
+            os.mkdir(os.path.join(d, sub))
         conf = os.path.join(d, "rsyslog.conf")
+        # The main configuration as the example's header asks for it.
         with open(conf, "w") as f:
-            f.write("""global(workDirectory="%(d)s/work")
-module(load="imfile")
-module(load="omelasticsearch")
-template(name="tlogmsg" type="string" string="%%msg%%")
-input(type="imfile" File="%(log)s" Tag="tlog" ruleset="ship" freshStartTail="off")
-ruleset(name="ship") {
-  action(type="omelasticsearch" server="127.0.0.1" serverport="%(port)s" template="tlogmsg"
-         searchIndex="tlog" bulkmode="on" esVersion.major="8" errorFile="%(d)s/es-errors.json")
-}
-""" % {"d": d, "log": log, "port": port})
+            f.write("""global(workDirectory="%(d)s/work" maxMessageSize="64k")
+module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")
+include(file="%(example)s")
+""" % {"d": d, "example": example_conf(d, port)})
+        check = subprocess.run(["rsyslogd", "-N1", "-f", conf], capture_output=True, text=True, timeout=60)
+        if check.returncode != 0:
+            fail("rsyslogd -N1 refused the configuration: %s" % check.stderr)
         rsyslogd = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", os.path.join(d, "rsyslog.pid")],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not os.path.exists("/dev/log"):
+            if time.monotonic() > deadline or rsyslogd.poll() is not None:
+                fail("rsyslogd did not serve /dev/log")
+            time.sleep(0.05)
+
+        lines = 60
+        cmd = os.path.join(d, "gamma.sh")
+        with open(cmd, "w") as f:
+            f.write("#!/bin/sh\nfor i in $(seq %d); do echo gamma line $i; done\nprintf '\\342\\202\\254 done\\n'\n"
+                    % lines)
+        os.chmod(cmd, 0o755)
+        before = time.time()
+        r = subprocess.run(["script", "-qec", "%s --payload=64 -w syslog %s" % (TLOG_REC, cmd), "/dev/null"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            fail("tlog-rec -w syslog failed (%d): %r" % (r.returncode, r.stdout[-500:]))
+
+        # The recording is found by its user and time: its id is only in
+        # what rsyslog delivered.
         deadline = time.monotonic() + 90
         session = None
         while time.monotonic() < deadline:
-            found = [x for x in get_json(base + "/api/v1/sessions")["sessions"] if x["rec"] == rec]
-            session = found[0] if found else None
-            if session and session["messages"] == len(msgs):
-                break
+            found = [x for x in get_json(base + "/api/v1/sessions")["sessions"]]
+            session = found[0] if len(found) == 1 else None
+            if session and session.get("state") != "live" and session["messages"] >= 12:
+                stored = urllib.request.urlopen(
+                    base + "/api/v1/sessions/%s/messages" % urllib.parse.quote(session["rec"]), timeout=60).read()
+                msgs = stored.splitlines()
+                if msgs and "end" in json.loads(msgs[-1]):
+                    break
             if rsyslogd.poll() is not None:
                 fail("rsyslogd exited %d: %r" % (rsyslogd.returncode, rsyslogd.stdout.read()))
             time.sleep(0.2)
         else:
-            fail("rsyslog delivered %r of %d messages" % (session, len(msgs)))
-        if os.path.exists(os.path.join(d, "es-errors.json")):
-            fail("omelasticsearch reported errors: %r" % open(os.path.join(d, "es-errors.json")).read()[:500])
-        stored = urllib.request.urlopen(base + "/api/v1/sessions/%s/messages" % urllib.parse.quote(rec),
-                                        timeout=60).read()
-        if stored != b"\n".join(msgs) + b"\n":
-            fail("the messages shipped by rsyslog differ from the recording's lines")
-        want = play(["tlog-play", "-r", "file", "-i", log])
-        got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/_search" % base, "--es-query=rec:" + rec])
-        if got != want or b"gamma line 60" not in got:
-            fail("tlog-play -r es after rsyslog differs from the file:\n%r\n%r" % (got[-200:], want[-200:]))
-        print("ok: %d messages shipped by rsyslog's omelasticsearch, played by Debian's tlog-play -r es" % len(msgs))
+            fail("rsyslog did not deliver a whole recording: %r" % (session,))
+        if os.path.exists(os.path.join(d, "log", "server-errors.json")):
+            fail("omelasticsearch reported errors: %r" % open(os.path.join(d, "log", "server-errors.json")).read()[:500])
+        parsed = [json.loads(m) for m in msgs]
+        if [m["id"] for m in parsed] != list(range(1, len(msgs) + 1)) or session["gaps"] != 0:
+            fail("the stored recording is not whole: ids %r, session %r" % ([m["id"] for m in parsed], session))
+        if not msgs[0].startswith(b'{"ver":') or parsed[0]["time"] < before - 5:
+            fail("the stored message is not the recorder's line: %r" % msgs[0][:100])
+        got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/_search" % base,
+                    "--es-query=rec:" + session["rec"]])
+        for i in range(1, lines + 1):
+            if b"gamma line %d\r\n" % i not in got:
+                fail("tlog-play -r es after rsyslog lacks line %d: %r" % (i, got[-300:]))
+        if "€ done".encode() not in got:
+            fail("tlog-play -r es after rsyslog lacks the UTF-8 line: %r" % got[-200:])
+
+        # tlog-audit's syslog events end in the file tlog-forward ships,
+        # one line each, the same lines as its standard output.
+        log = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "audit", "corpus", "audit_log",
+                           "handwritten.log")
+        want = subprocess.run([TLOG_AUDIT, "--host", "h1", log], capture_output=True, timeout=60, check=True).stdout
+        subprocess.run([TLOG_AUDIT, "--host", "h1", "-w", "syslog", log], capture_output=True, timeout=60, check=True)
+        out = os.path.join(d, "log", "audit-syslog.json")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if os.path.exists(out) and open(out, "rb").read().count(b"\n") >= want.count(b"\n"):
+                break
+            time.sleep(0.2)
+        got_audit = open(out, "rb").read() if os.path.exists(out) else b""
+        if got_audit != want or want.count(b"\n") < 3:
+            fail("tlog-audit's events through rsyslog differ from its output:\n%r\n%r" % (got_audit[:300], want[:300]))
+        print("ok: %d messages shipped by rsyslog's omelasticsearch with examples/rsyslog/tlog-server.conf, "
+              "played by Debian's tlog-play -r es; %d audit events written for tlog-forward"
+              % (len(msgs), want.count(b"\n")))
     finally:
         for p in (rsyslogd, server):
             if p is not None:
@@ -211,7 +287,6 @@ ruleset(name="ship") {
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        shutil.rmtree(d, True)
 
 
 def main():

@@ -196,11 +196,11 @@ void test_verdicts(void**) {
     assert_int_equal(s_gap.indexed_through, gap.size());
     // The filter.
     SessionQuery q;
-    q.integrity = "broken";
+    q.conditions = {integrity_condition("broken")};
     auto broken = store->sessions(q);
     assert_int_equal(broken.size(), 1);
     assert_string_equal(broken[0].rec.c_str(), "r-bad");
-    q.integrity = "intact";
+    q.conditions = {integrity_condition("intact")};
     assert_int_equal(store->sessions(q).size(), 2);
 }
 
@@ -354,9 +354,14 @@ void test_text(void**) {
     assert_true(store->text_hits("host-a", "r-text", "not on screen", 10).empty());
     // The sessions filter.
     SessionQuery q;
-    q.text = "root:*:";
+    q.conditions = {text_condition("root:*:")};
     assert_int_equal(store->sessions(q).size(), 1);
-    q.text = "not on screen";
+    q.conditions = {text_condition("not on screen")};
+    assert_int_equal(store->sessions(q).size(), 0);
+    // Under three characters: scanned, not through the trigram index.
+    q.conditions = {text_condition("*:")};
+    assert_int_equal(store->sessions(q).size(), 1);
+    q.conditions = {text_condition("%")};
     assert_int_equal(store->sessions(q).size(), 0);
 }
 

@@ -2,7 +2,9 @@
 // idempotency on (host, rec, id), id order whatever the arrival order,
 // byte-for-byte storage, malformed lines reported by number without
 // stopping the others, _bulk pairing, session filters and cursor paging,
-// two writers on one database, the schema version; audit events: stored
+// two writers on one database, the schema version and upgrades; messages in
+// batches: resent subsets, supersets and interleavings, the open batch,
+// windows of ids, damaged batches refused; audit events: stored
 // once per (host, serial, time, type) byte for byte, a recording's events
 // in time order joined by rec and by its start event's (host, ses),
 // malformed lines named by line and field.
@@ -14,8 +16,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "cmocka_cxx.h"
 #include "tlog/error.h"
@@ -96,6 +100,24 @@ struct TempDb {
         } else {
             assert_int_equal(std::system(("sqlite3 " + path + " " + sh_quote(text)).c_str()), 0);
         }
+    }
+    // The first value a query gives, read behind the store's back.
+    std::string query(const std::string& text) const {
+        std::string cmd = postgres()
+                              ? "psql -X -q -A -t " + sh_quote(pg_base + " dbname=" + pg_db) + " -c " + sh_quote(text)
+                              : "sqlite3 " + path + " " + sh_quote(text);
+        std::string out;
+        FILE* f = popen(cmd.c_str(), "r");
+        assert_non_null(f);
+        char buf[256];
+        while (fgets(buf, sizeof buf, f) != nullptr) {
+            out += buf;
+        }
+        assert_int_equal(pclose(f), 0);
+        while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+            out.pop_back();
+        }
+        return out;
     }
     // Sets the recorded schema version behind the store's back.
     void set_version(int v) const { sql("UPDATE schema_version SET version = " + std::to_string(v)); }
@@ -500,6 +522,118 @@ void test_upgrade_from_v1(void**) {
     assert_int_equal(ingest_json_lines(*sp, m2, 0).duplicates, 1);
 }
 
+std::string zstd_hex(const std::string& json) {
+    std::string packed(ZSTD_compressBound(json.size()), '\0');
+    packed.resize(ZSTD_compress(packed.data(), packed.size(), json.data(), json.size(), 1));
+    std::string hex;
+    for (unsigned char c : packed) {
+        static const char digits[] = "0123456789abcdef";
+        hex += digits[c >> 4U];
+        hex += digits[c & 15U];
+    }
+    return hex;
+}
+
+// A database of schema version 3 (a row per message, keyed by host and
+// rec text, as the previous tlog-server wrote it) is converted to batches:
+// its recordings read back byte for byte, in order, with the two hosts of
+// one rec apart; its messages stay duplicates; new messages go on; and
+// migrating again from version 3 keeps everything.
+void test_upgrade_from_v3(void**) {
+    TempDb t;
+    struct Row {
+        std::string host, rec;
+        uint64_t id;
+        std::string json;
+    };
+    std::vector<Row> rows = {{"h", "r", 2, msg("h", "r", 2, "two")},
+                             {"h", "r", 1, msg("h", "r", 1, "one")},
+                             {"g", "r", 1, msg("g", "r", 1, "other host")},
+                             {"h", "s", 1, msg("h", "s", 1, "another recording \u00e9", "bob")}};
+    std::string inserts;
+    for (const auto& r : rows) {
+        inserts += "INSERT INTO messages VALUES ('" + r.host + "', '" + r.rec + "', " + std::to_string(r.id) + ", " +
+                   std::to_string(r.json.size()) + ", " +
+                   (t.postgres() ? "'\\x" + zstd_hex(r.json) + "'::bytea" : "X'" + zstd_hex(r.json) + "'") + ");";
+    }
+    if (t.postgres()) {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE messages (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "id BIGINT NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL, PRIMARY KEY (rec, id, host));"
+            "ALTER TABLE messages ALTER COLUMN json_zstd SET STORAGE EXTERNAL;"
+            "CREATE TABLE sessions (host TEXT COLLATE \"C\" NOT NULL, rec TEXT COLLATE \"C\" NOT NULL, "
+            "\"user\" TEXT COLLATE \"C\" NOT NULL, term TEXT COLLATE \"C\" NOT NULL, session BIGINT NOT NULL, "
+            "first_id BIGINT NOT NULL, last_id BIGINT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, "
+            "messages BIGINT NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (host, rec));"
+            "CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);"
+            "CREATE INDEX sessions_by_user ON sessions (\"user\", start_ms);"
+            "CREATE TABLE audit_events (host TEXT COLLATE \"C\" NOT NULL, serial BIGINT NOT NULL, "
+            "time_ms BIGINT NOT NULL, type TEXT COLLATE \"C\" NOT NULL, ses BIGINT, rec TEXT COLLATE \"C\" NOT NULL, "
+            "session_start BOOLEAN NOT NULL, json_size BIGINT NOT NULL, json_zstd BYTEA NOT NULL);"
+            "CREATE UNIQUE INDEX audit_key ON audit_events (host, serial, time_ms, type);"
+            "CREATE INDEX audit_by_session ON audit_events (host, ses, time_ms);"
+            "CREATE INDEX audit_by_rec ON audit_events (rec, time_ms);"
+            "CREATE INDEX audit_by_time ON audit_events (time_ms);" +
+            inserts);
+    } else {
+        t.sql(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE messages (host TEXT NOT NULL, rec TEXT NOT NULL, id INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL);"
+            "CREATE UNIQUE INDEX messages_key ON messages (rec, id, host);"
+            "CREATE TABLE sessions (host TEXT NOT NULL, rec TEXT NOT NULL, user TEXT NOT NULL, term TEXT NOT NULL, "
+            "session INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, "
+            "start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, messages INTEGER NOT NULL, "
+            "bytes INTEGER NOT NULL, PRIMARY KEY (host, rec));"
+            "CREATE INDEX sessions_by_start ON sessions (start_ms, host, rec);"
+            "CREATE INDEX sessions_by_user ON sessions (user, start_ms);"
+            "CREATE TABLE audit_events (host TEXT NOT NULL, serial INTEGER NOT NULL, time_ms INTEGER NOT NULL, "
+            "type TEXT NOT NULL, ses INTEGER, rec TEXT NOT NULL, session_start INTEGER NOT NULL, "
+            "json_size INTEGER NOT NULL, json_zstd BLOB NOT NULL);"
+            "CREATE UNIQUE INDEX audit_key ON audit_events (host, serial, time_ms, type);"
+            "CREATE INDEX audit_by_session ON audit_events (host, ses, time_ms);"
+            "CREATE INDEX audit_by_rec ON audit_events (rec, time_ms);"
+            "CREATE INDEX audit_by_time ON audit_events (time_ms);" +
+            inserts);
+    }
+    t.sql("INSERT INTO sessions VALUES ('h', 'r', 'alice', 'xterm', 7, 1, 2, 1700000000000, 1700000001000, 2, " +
+          std::to_string(rows[0].json.size() + rows[1].json.size()) + ")");
+    auto check = [&](Store& s, const std::string& m3) {
+        assert_int_equal(s.schema_version(), Store::current_schema_version());
+        std::vector<std::string> want = {rows[2].json, rows[1].json, rows[0].json};
+        if (!m3.empty()) {
+            want.push_back(m3);
+        }
+        assert_true(s.messages("r", "", 0, 10) == want);
+        assert_int_equal(s.message_count("r"), want.size());
+        assert_true(s.messages_page("r", 1, 2) == std::vector<std::string>(want.begin() + 1, want.begin() + 3));
+        auto h = s.messages("r", "h", 1, 10);
+        assert_int_equal(h.size(), want.size() - 2);
+        assert_str_eq(h[0], rows[0].json);
+        auto other = s.messages("s", "h", 0, 10);
+        assert_int_equal(other.size(), 1);
+        assert_str_eq(other[0], rows[3].json);
+    };
+    std::string m3 = msg("h", "r", 3, "three");
+    {
+        auto sp = t.open();
+        check(*sp, "");
+        auto r = ingest_json_lines(*sp, rows[1].json + "\n" + rows[0].json + "\n" + m3 + "\n", 0);
+        assert_int_equal(r.duplicates, 2);
+        assert_int_equal(r.created, 1);
+        check(*sp, m3);
+        auto sess = sp->sessions({});
+        assert_int_equal(sess.size(), 1);  // the converted rows kept the sessions table as it was
+        assert_int_equal(sess[0].messages, 3);
+        assert_int_equal(sess[0].last_id, 3);
+    }
+    t.set_version(3);
+    auto sp = t.open();
+    check(*sp, m3);
+    assert_int_equal(ingest_json_lines(*sp, m3 + "\n" + rows[2].json, 0).duplicates, 2);
+}
+
 // Instances starting together on a new database: the schema is created
 // once (PostgreSQL: under the advisory lock) and both open it.
 void test_concurrent_open(void**) {
@@ -586,6 +720,239 @@ void test_two_writers(void**) {
         }
         assert_int_equal(x.bytes, bytes);
     }
+}
+
+// Messages are stored in batches (a request's consecutive messages of one
+// recording in one zstd frame, closed at a count or a size): whatever the
+// batch boundaries, a message whose (host, rec, id) is stored is a
+// duplicate, and every message reads back byte for byte, by id and by
+// position. Resent: a subset, a superset, an interleaving, ids twice in
+// one body, out of order.
+void test_batches_resend(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    constexpr uint64_t total = 700;
+    std::vector<std::string> m(total + 1);
+    for (uint64_t id = 1; id <= total; ++id) {
+        // Sizes from a few bytes to about 3 KB, so that batches close by
+        // size as well as by count.
+        size_t len = (id * 7919) % 3000;
+        std::string out;
+        for (size_t i = 0; i < len; ++i) {
+            out += static_cast<char>('a' + (id + i * i) % 26);
+        }
+        m[id] = msg("h", "r", id, out);
+    }
+    auto body = [&](const std::vector<uint64_t>& ids) {
+        std::string b;
+        for (uint64_t id : ids) {
+            b += m[id] + "\n";
+        }
+        return b;
+    };
+    auto range = [](uint64_t from, uint64_t to, uint64_t step = 1) {
+        std::vector<uint64_t> ids;
+        for (uint64_t id = from; id <= to; id += step) {
+            ids.push_back(id);
+        }
+        return ids;
+    };
+    auto r = ingest_json_lines(s, body(range(1, 300)), 0);
+    assert_int_equal(r.created, 300);
+    // A subset of what is stored, from the middle of batches.
+    r = ingest_json_lines(s, body(range(10, 20)), 0);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.duplicates, 11);
+    // A superset: the stored ones are duplicates, the rest new.
+    r = ingest_json_lines(s, body(range(1, 400)), 0);
+    assert_int_equal(r.created, 100);
+    assert_int_equal(r.duplicates, 300);
+    // Interleaved: every third id of a range first, then the whole range
+    // backwards, then an id twice in one body.
+    r = ingest_json_lines(s, body(range(401, 700, 3)), 0);
+    assert_int_equal(r.created, 100);
+    auto back = range(401, 700);
+    std::reverse(back.begin(), back.end());
+    r = ingest_json_lines(s, body(back), 0);
+    assert_int_equal(r.created, 200);
+    assert_int_equal(r.duplicates, 100);
+    r = ingest_json_lines(s, body({5, 700, 5}), 0);
+    assert_int_equal(r.created, 0);
+    assert_int_equal(r.duplicates, 3);
+
+    assert_int_equal(s.message_count("r"), total);
+    auto all = s.messages("r", "", 0, 100000);
+    assert_int_equal(all.size(), total);
+    for (uint64_t id = 1; id <= total; ++id) {
+        if (all[id - 1] != m[id]) {
+            fail_msg("message %llu differs", static_cast<unsigned long long>(id));
+        }
+    }
+    // Paging by id after the last one read: exact across batches.
+    std::vector<std::string> paged;
+    for (uint64_t after = 0;;) {
+        auto page = s.messages("r", "h", after, 37);
+        if (page.empty()) {
+            break;
+        }
+        after += page.size();
+        paged.insert(paged.end(), page.begin(), page.end());
+    }
+    assert_true(paged == all);
+    // By position, as Elasticsearch's from/size.
+    for (uint64_t from : {0, 1, 255, 256, 299, 300, 650, 699, 700}) {
+        auto page = s.messages_page("r", from, 60);
+        size_t want = std::min<uint64_t>(60, total - from);
+        assert_int_equal(page.size(), want);
+        for (size_t i = 0; i < want; ++i) {
+            assert_true(page[i] == all[from + i]);
+        }
+    }
+    auto sess = s.sessions({});
+    assert_int_equal(sess.size(), 1);
+    assert_int_equal(sess[0].messages, total);
+    assert_int_equal(sess[0].gaps, 0);
+    uint64_t bytes = 0;
+    for (uint64_t id = 1; id <= total; ++id) {
+        bytes += m[id].size();
+    }
+    assert_int_equal(sess[0].bytes, bytes);
+    // A message outside any transaction is a batch of its own.
+    assert_int_equal(s.add({"h", "r", "alice", "xterm", 7, 5, 4000, std::nullopt}, m[5], 0), AddResult::Duplicate);
+}
+
+// A live session sends a message or two a request: each request's
+// messages join the recording's open batch (stored again, larger), so
+// they are compressed together too; a full batch is closed and the next
+// one opened. Resent messages stay duplicates and leave the batch as it is.
+void test_open_batch(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    constexpr uint64_t total = 300;
+    std::vector<std::string> m;
+    for (uint64_t id = 1; id <= total; ++id) {
+        m.push_back(msg("h", "live", id, "line " + std::to_string(id) + " of a live session"));
+        assert_int_equal(ingest_json_lines(s, m.back(), 0).created, 1);
+        if (id % 50 == 0) {
+            // Another recording in between, and a resend.
+            assert_int_equal(ingest_json_lines(s, msg("h", "other", id, "x") + "\n" + m.back(), 0).created, 1);
+        }
+    }
+    // Batches of up to 16 KiB of JSON for the live session (about 70 of
+    // these messages), one for the other recording: 306 requests, 5
+    // batches.
+    assert_str_eq(t.query("SELECT count(*) FROM message_batches"), "5");
+    assert_true(s.messages("live", "h", 0, 1000) == m);
+    assert_int_equal(s.messages("other", "h", 0, 1000).size(), 6);
+    auto r = ingest_json_lines(s, m[0] + "\n" + m[299] + "\n" + m[150], 0);
+    assert_int_equal(r.duplicates, 3);
+    // Reopened (another instance), the open batch is found again.
+    sp.reset();
+    sp = t.open();
+    std::string next = msg("h", "live", total + 1, "after a restart");
+    assert_int_equal(ingest_json_lines(*sp, next, 0).created, 1);
+    m.push_back(next);
+    assert_true(sp->messages("live", "", 0, 1000) == m);
+    assert_str_eq(t.query("SELECT count(*) FROM message_batches"), "5");
+    assert_int_equal(sp->sessions({}).size(), 2);
+}
+
+// Ids on both sides of a multiple of 4,096 (PostgreSQL reads which ids are
+// stored by windows of 4,096, and keeps runs of consecutive ids in a row):
+// a run that began before a window is found from within it, by the
+// duplicate check and by reading.
+void test_batches_window(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    for (uint64_t id = 4000; id <= 4200; ++id) {
+        body += msg("h", "w", id, "m" + std::to_string(id)) + "\n";
+    }
+    assert_int_equal(ingest_json_lines(s, body, 0).created, 201);
+    sp.reset();
+    sp = t.open();  // nothing remembered from the first transaction
+    auto r = ingest_json_lines(*sp,
+                               msg("h", "w", 4097, "m4097") + "\n" + msg("h", "w", 4096, "m4096") + "\n" +
+                                   msg("h", "w", 4201, "m4201") + "\n" + msg("h", "w", 8192, "m8192"),
+                               0);
+    assert_int_equal(r.duplicates, 2);
+    assert_int_equal(r.created, 2);
+    auto got = sp->messages("w", "h", 4095, 3);
+    assert_int_equal(got.size(), 3);
+    assert_str_eq(got[0], msg("h", "w", 4096, "m4096"));
+    assert_str_eq(got[2], msg("h", "w", 4098, "m4098"));
+    auto page = sp->messages_page("w", 200, 3);
+    assert_int_equal(page.size(), 3);
+    assert_str_eq(page[0], msg("h", "w", 4200, "m4200"));
+    assert_str_eq(page[2], msg("h", "w", 8192, "m8192"));
+    assert_int_equal(sp->message_count("w"), 203);
+    assert_int_equal(sp->messages("w", "h", 8192, 10).size(), 0);
+}
+
+// A batch altered behind the server's back (its sizes, its frame) is
+// refused when read, naming the database, rather than cut at the wrong
+// places: a recording is evidence, and no message comes back other than
+// as it was sent.
+void test_batches_damaged(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    for (uint64_t id = 1; id <= 5; ++id) {
+        body += msg("h", "d", id, "m" + std::to_string(id)) + "\n";
+    }
+    assert_int_equal(ingest_json_lines(s, body, 0).created, 5);
+    assert_int_equal(s.messages("d", "h", 0, 10).size(), 5);
+    auto refused = [&](const std::string& damage) {
+        t.sql(damage);
+        try {
+            s.messages("d", "h", 0, 10);
+            fail_msg("a damaged batch was read: %s", damage.c_str());
+        } catch (const std::runtime_error& e) {
+            assert_true(std::string(e.what()).find(t.named) != std::string::npos);
+        }
+    };
+    // Each damage on top of the one before: the batch's size off by one
+    // (the frame and the sizes disagree with it), the sizes list cut (its
+    // varints no longer add up), the frame cut short.
+    refused("UPDATE message_batches SET json_size = json_size + 1");
+    refused("UPDATE message_batches SET json_size = json_size - 1, sizes = substr(sizes, 2)");
+    refused("UPDATE message_batches SET json_zstd = substr(json_zstd, 1, 10)");
+}
+
+// A rec two hosts sent: read in (id, host) order, by id and by position.
+void test_batches_two_hosts(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body1, body2;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        body1 += msg("h1", "r", id, "one" + std::to_string(id)) + "\n";
+        if (id % 2 == 0) {
+            body2 += msg("h2", "r", id, "two" + std::to_string(id)) + "\n";
+        }
+    }
+    assert_int_equal(ingest_json_lines(s, body2, 0).created, 20);
+    assert_int_equal(ingest_json_lines(s, body1, 0).created, 40);
+    std::vector<std::string> want;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        want.push_back(msg("h1", "r", id, "one" + std::to_string(id)));
+        if (id % 2 == 0) {
+            want.push_back(msg("h2", "r", id, "two" + std::to_string(id)));
+        }
+    }
+    assert_int_equal(s.message_count("r"), 60);
+    assert_true(s.messages("r", "", 0, 1000) == want);
+    auto page = s.messages_page("r", 10, 7);
+    assert_true(page == std::vector<std::string>(want.begin() + 10, want.begin() + 17));
+    auto after = s.messages("r", "", 30, 3);  // id 31 (h1), 32 (h1), 32 (h2)
+    assert_true(after == std::vector<std::string>(want.begin() + 45, want.begin() + 48));
+    auto h2 = s.messages("r", "h2", 0, 1000);
+    assert_int_equal(h2.size(), 20);
+    assert_str_eq(h2[0], msg("h2", "r", 2, "two2"));
 }
 
 // A database that cannot be opened is named, without any password.
@@ -791,6 +1158,424 @@ void test_audit_malformed(void**) {
     assert_str_eq(got[1], good2);
 }
 
+// pam_tlog's start event as tlog-audit writes it, with the fields the
+// sessions search indexes.
+std::string start_ev(const std::string& host, uint64_t serial, const std::string& time, uint64_t ses,
+                     const std::string& rec, const std::string& acct, const std::string& service,
+                     const std::string& rhost, int failed) {
+    std::string fails;
+    for (int i = 0; i < failed; ++i) {
+        fails += (i == 0 ? "" : ",") + std::string("{\"serial\":") + std::to_string(serial - 1 - i) + ",\"time\":\"" +
+                 time + "\"}";
+    }
+    return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\",\"host\":\"" + host +
+           "\",\"ses\":" + std::to_string(ses) + ",\"rec\":\"" + rec +
+           "\",\"type\":\"TRUSTED_APP\",\"op\":\"tlog-session-start\",\"acct\":\"" + acct + "\",\"service\":\"" +
+           service + "\",\"rhost\":\"" + rhost + "\",\"tty\":\"ssh\",\"hostname\":\"" + rhost + "\",\"addr\":\"" +
+           rhost + "\",\"terminal\":\"ssh\",\"res\":\"success\"" +
+           (failed > 0 ? ",\"failed_auth_before\":[" + fails + "]" : std::string()) + "}";
+}
+
+std::string user_end(const std::string& host, uint64_t serial, const std::string& time, uint64_t ses,
+                     const std::string& rec) {
+    return audit_ev(host, serial, time, std::to_string(ses), rec, "USER_END");
+}
+
+// A message that carries `end`: the recording's last.
+std::string end_msg(const std::string& host, const std::string& rec, uint64_t id, const std::string& user,
+                    uint64_t time_s) {
+    std::string m = msg(host, rec, id, "x", user, time_s);
+    m.pop_back();
+    return m + ",\"end\":\"exit\"}";
+}
+
+std::vector<std::string> recs(const std::vector<Session>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) {
+        out.push_back(x.rec);
+    }
+    return out;
+}
+
+// What pam_tlog's start event says of a session reaches it whichever comes
+// first, the event or the messages; filters by service, tty, remote host,
+// audit session and failed authentications.
+void test_session_audit_fields(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    // r1: the start event first; r2: the messages first; r3: no event.
+    ingest_audit_lines(
+        s, lines({start_ev("h", 20, "2023-11-14T22:13:20.000Z", 5, "r1", "alice", "sshd", "192.0.2.7", 2)}));
+    ingest_json_lines(s, msg("h", "r1", 1, "x") + "\n" + msg("h", "r2", 1, "x") + "\n" + msg("h", "r3", 1, "x"), 0);
+    ingest_audit_lines(s, lines({start_ev("h", 30, "2023-11-14T22:13:21.000Z", 6, "r2", "alice", "login", "", 0)}));
+    SessionQuery q;
+    auto all = s.sessions(q);
+    assert_int_equal(all.size(), 3);
+    assert_str_eq(all[0].service, "sshd");
+    assert_str_eq(all[0].tty, "ssh");
+    assert_str_eq(all[0].rhost, "192.0.2.7");
+    assert_true(all[0].audit_session.has_value());
+    assert_int_equal(*all[0].audit_session, 5);
+    assert_int_equal(all[0].failed_auth, 2);
+    assert_str_eq(all[1].service, "login");
+    assert_str_eq(all[1].rhost, "");  // libaudit's "?" and an empty value: none
+    assert_int_equal(all[1].failed_auth, 0);
+    assert_false(all[2].audit_session.has_value());
+    q.service = "sshd";
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r1"});
+    q = {};
+    q.failed_auth = true;
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r1"});
+    q = {};
+    q.rhost = "192.0.2.7";
+    q.tty = "ssh";
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r1"});
+    q = {};
+    q.ses = 6;
+    assert_true(recs(s.sessions(q)) == std::vector<std::string>{"r2"});
+    q.ses = 7;
+    assert_true(s.sessions(q).empty());
+    // A start event resent is a duplicate and changes nothing.
+    auto again = ingest_audit_lines(
+        s, lines({start_ev("h", 20, "2023-11-14T22:13:20.000Z", 5, "r1", "alice", "sshd", "192.0.2.7", 2)}));
+    assert_int_equal(again.duplicates, 1);
+    // A second start event naming r1 (another serial: replayed or forged)
+    // changes nothing: the first stored is kept.
+    ingest_audit_lines(
+        s, lines({start_ev("h", 90, "2023-11-14T22:13:25.000Z", 9, "r1", "mallory", "cron", "203.0.113.9", 0)}));
+    q = {};
+    q.service = "sshd";
+    auto kept = s.sessions(q);
+    assert_true(recs(kept) == std::vector<std::string>{"r1"});
+    assert_str_eq(kept[0].rhost, "192.0.2.7");
+    assert_int_equal(*kept[0].audit_session, 5);
+    assert_int_equal(kept[0].failed_auth, 2);
+    // Another host's start event for the same rec is that host's session's.
+    ingest_audit_lines(s, lines({start_ev("h2", 20, "2023-11-14T22:13:20.000Z", 5, "r3", "bob", "sudo", "", 0)}));
+    q = {};
+    q.service = "sudo";
+    assert_true(s.sessions(q).empty());
+}
+
+// ended: the message carrying end is stored; interrupted: not ended and
+// the audit session closed (USER_END, before or after the start event,
+// with or without rec) or no message for idle_ms; else live.
+void test_session_state(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    const uint64_t t0 = 1700000000;  // 2023-11-14T22:13:20Z
+    std::string body;
+    for (const char* r : {"ended", "closed-rec", "closed-ses", "closed-first", "idle", "live", "other-boot"}) {
+        body += msg("h", r, 1, "x", "alice", std::string(r) == "idle" ? t0 : t0 + 3000) + "\n";
+    }
+    body += end_msg("h", "ended", 2, "alice", t0 + 3001) + "\n";
+    ingest_json_lines(s, body, 0);
+    ingest_audit_lines(s, lines({
+                              start_ev("h", 10, "2023-11-14T22:13:20.000Z", 1, "closed-rec", "alice", "sshd", "", 0),
+                              user_end("h", 11, "2023-11-14T23:00:00.000Z", 1, "closed-rec"),
+                              start_ev("h", 12, "2023-11-14T22:13:20.000Z", 2, "closed-ses", "alice", "sshd", "", 0),
+                              // A USER_END tlog-audit could not mark (it missed the start).
+                              user_end("h", 13, "2023-11-14T23:00:00.000Z", 2, ""),
+                              // Stored before its start event.
+                              user_end("h", 14, "2023-11-14T23:00:00.000Z", 3, ""),
+                              start_ev("h", 15, "2023-11-14T22:13:20.000Z", 3, "closed-first", "alice", "sshd", "", 0),
+                              start_ev("h", 16, "2023-11-14T22:13:20.000Z", 4, "live", "alice", "sshd", "", 0),
+                              // Audit session 4 closing before "live" began: an earlier
+                              // boot's session 4; and another host's session 4.
+                              user_end("h", 17, "2023-11-14T22:00:00.000Z", 4, ""),
+                              user_end("h2", 18, "2023-11-14T23:00:00.000Z", 4, ""),
+                          }));
+    SessionQuery q;
+    q.now_ms = (t0 + 3600) * 1000;
+    q.idle_ms = 1800 * 1000;  // "idle" last spoke an hour ago, the others 10 min ago
+    std::map<std::string, std::string> state;
+    for (const auto& x : s.sessions(q)) {
+        state[x.rec] = x.state;
+    }
+    assert_str_eq(state["ended"], "ended");
+    assert_str_eq(state["closed-rec"], "interrupted");
+    assert_str_eq(state["closed-ses"], "interrupted");
+    assert_str_eq(state["closed-first"], "interrupted");
+    assert_str_eq(state["idle"], "interrupted");
+    assert_str_eq(state["live"], "live");
+    assert_str_eq(state["other-boot"], "live");
+    for (const char* want : {"live", "ended", "interrupted"}) {
+        q.state = want;
+        auto got = s.sessions(q);
+        assert_true(!got.empty());
+        for (const auto& x : got) {
+            assert_str_eq(x.state, want);
+            assert_str_eq(state[x.rec], want);
+        }
+        size_t n = 0;
+        for (const auto& [rec, st] : state) {
+            n += st == want ? 1 : 0;
+        }
+        assert_int_equal(got.size(), n);
+    }
+    // Without the idle rule, only the audit trail interrupts.
+    q.state = "live";
+    q.idle_ms = 0;
+    assert_int_equal(s.sessions(q).size(), 3);
+}
+
+// The groups given for a user are recorded with the sessions first seen
+// while they are set, and kept: membership when the session was recorded.
+void test_session_groups(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::map<std::string, std::vector<std::string>> groups = {{"alice", {"admins", "staff"}}, {"bob", {"staff"}}};
+    s.set_user_groups(&groups);
+    ingest_json_lines(s, msg("h", "a1", 1, "x", "alice") + "\n" + msg("h", "b1", 1, "x", "bob"), 0);
+    groups["alice"] = {"staff"};  // alice left admins
+    ingest_json_lines(s, msg("h", "a1", 2, "x", "alice") + "\n" + msg("h", "a2", 1, "x", "alice", 1700000100), 0);
+    s.set_user_groups(nullptr);
+    ingest_json_lines(s, msg("h", "a3", 1, "x", "alice", 1700000200), 0);
+    SessionQuery q;
+    q.group = "admins";
+    auto admins = s.sessions(q);
+    assert_true(recs(admins) == std::vector<std::string>{"a1"});
+    assert_true(admins[0].groups == (std::vector<std::string>{"admins", "staff"}));
+    q.group = "staff";
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"a1", "b1", "a2"}));
+    q.group = "nobody";
+    assert_true(s.sessions(q).empty());
+    q = {};
+    q.user = "alice";
+    auto a = s.sessions(q);
+    assert_int_equal(a.size(), 3);
+    assert_true(a[2].groups.empty());  // seen with no lookup
+}
+
+// Two writers (two instances on PostgreSQL) see a session's first messages
+// at once with different groups for its user: one set is recorded, whole.
+void test_session_groups_two_writers(void**) {
+    TempDb t;
+    for (int round = 0; round < 5; ++round) {
+        std::string rec = "g" + std::to_string(round);
+        std::map<std::string, std::vector<std::string>> ga = {{"alice", {"a1", "a2"}}};
+        std::map<std::string, std::vector<std::string>> gb = {{"alice", {"b1", "b2", "b3"}}};
+        auto writer = [&](const std::map<std::string, std::vector<std::string>>* g, uint64_t first) {
+            auto sp = t.open();
+            sp->set_user_groups(g);
+            for (uint64_t id = first; id < first + 20; id += 2) {
+                retry_transient([&] { return ingest_json_lines(*sp, msg("h", rec, id, "x"), 0); });
+            }
+        };
+        std::thread a(writer, &ga, 1);
+        std::thread b(writer, &gb, 2);
+        a.join();
+        b.join();
+        auto sp = t.open();
+        SessionQuery q;
+        q.user = "alice";
+        q.limit = 1000;
+        bool found = false;
+        for (const auto& x : sp->sessions(q)) {
+            if (x.rec != rec) {
+                continue;
+            }
+            found = true;
+            assert_int_equal(x.messages, 20);
+            assert_true(x.groups == ga["alice"] || x.groups == gb["alice"]);
+            // session_groups holds the same set as the session's row.
+            size_t n = 0;
+            for (const auto& g : {"a1", "a2", "b1", "b2", "b3"}) {
+                SessionQuery by;
+                by.group = g;
+                for (const auto& y : sp->sessions(by)) {
+                    n += y.rec == rec ? 1 : 0;
+                    assert_true(std::find(x.groups.begin(), x.groups.end(), g) != x.groups.end() || y.rec != rec);
+                }
+            }
+            assert_int_equal(n, x.groups.size());
+        }
+        assert_true(found);
+    }
+}
+
+// Host groups: glob patterns ('*', '?') and exact names; every other
+// character is itself (SQL wildcards and GLOB classes included).
+void test_host_group(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    int i = 0;
+    for (const char* h : {"fs1.nj.example.com", "fs22.nj.example.com", "fs1.ny.example.com", "files1", "files10",
+                          "fsx_nj", "fs%nj", "f[s]1.nj.example.com", "db1.nj.example.com"}) {
+        body += msg(h, "r" + std::to_string(i++), 1, "x") + "\n";
+    }
+    ingest_json_lines(s, body, 0);
+    auto hosts = [&](std::vector<std::string> globs, std::vector<std::string> exact) {
+        SessionQuery q;
+        q.host_group = true;
+        q.host_globs = std::move(globs);
+        q.hosts = std::move(exact);
+        std::vector<std::string> out;
+        for (const auto& x : s.sessions(q)) {
+            out.push_back(x.host);
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    assert_true(hosts({"fs*.nj.example.com"}, {"files1"}) ==
+                (std::vector<std::string>{"files1", "fs1.nj.example.com", "fs22.nj.example.com"}));
+    assert_true(hosts({"fs?.n?.example.com"}, {}) ==
+                (std::vector<std::string>{"fs1.nj.example.com", "fs1.ny.example.com"}));
+    assert_true(hosts({"fs_nj"}, {}).empty());  // '_' is not a wildcard
+    assert_true(hosts({"fs%nj"}, {}) == (std::vector<std::string>{"fs%nj"}));
+    assert_true(hosts({"f[s]1.nj.example.com"}, {}) == (std::vector<std::string>{"f[s]1.nj.example.com"}));
+    assert_true(hosts({"FS*"}, {}).empty());  // case-sensitive on both backends
+    assert_true(hosts({}, {}).empty());       // a group without members
+}
+
+// Each sort, ascending and descending, paged two at a time, gives every
+// session once in the exact order (key, then host, then rec), ties included.
+void test_session_sorts(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string body;
+    // Start times with ties; lengths and sizes vary independently.
+    for (int i = 0; i < 12; ++i) {
+        std::string host = "h" + std::to_string(i % 3);
+        std::string rec = "r" + std::to_string(i);
+        uint64_t start = 1700000000 + static_cast<uint64_t>(i / 4) * 10;
+        int len = 1 + (i * 7) % 5;
+        for (int id = 1; id <= len; ++id) {
+            body += msg(host, rec, static_cast<uint64_t>(id), std::string(static_cast<size_t>(1 + (i * 5) % 4), 'x'),
+                        "alice", start) +
+                    "\n";
+        }
+    }
+    ingest_json_lines(s, body, 0);
+    SessionQuery all;
+    all.limit = 1000;
+    auto every = s.sessions(all);
+    assert_int_equal(every.size(), 12);
+    using S = SessionQuery::Sort;
+    for (S sort : {S::Start, S::End, S::Duration, S::Bytes}) {
+        for (bool desc : {false, true}) {
+            auto key = [&](const Session& x) -> uint64_t {
+                switch (sort) {
+                    case S::End: return x.end_ms;
+                    case S::Duration: return x.end_ms - x.start_ms;
+                    case S::Bytes: return x.bytes;
+                    default: return x.start_ms;
+                }
+            };
+            auto want = every;
+            std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
+                return desc ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
+                            : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
+            });
+            SessionQuery q;
+            q.sort = sort;
+            q.descending = desc;
+            q.limit = 2;
+            std::vector<std::string> got;
+            for (;;) {
+                auto page = s.sessions(q);
+                for (const auto& x : page) {
+                    got.push_back(x.host + "/" + x.rec);
+                }
+                if (page.size() < q.limit) {
+                    break;
+                }
+                q.after = {key(page.back()), page.back().host, page.back().rec};
+            }
+            assert_int_equal(got.size(), want.size());
+            for (size_t i = 0; i < want.size(); ++i) {
+                assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
+            }
+        }
+    }
+}
+
+// since/until by overlap (the default), by start and by end.
+void test_session_time(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    // a: 100..104 s, b: 200..209 s, c: 300..301 s (after 1700000000).
+    std::string body;
+    for (int id = 1; id <= 5; ++id) body += msg("h", "a", id, "x", "u", 1700000100) + "\n";
+    for (int id = 1; id <= 10; ++id) body += msg("h", "b", id, "x", "u", 1700000200) + "\n";
+    for (int id = 1; id <= 2; ++id) body += msg("h", "c", id, "x", "u", 1700000300) + "\n";
+    ingest_json_lines(s, body, 0);
+    SessionQuery q;
+    q.since_ms = 1700000205000ULL;
+    q.until_ms = 1700000300000ULL;
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"b", "c"}));
+    q.time = SessionQuery::Time::Start;
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"c"}));
+    q.time = SessionQuery::Time::End;
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"b"}));
+    q.since_ms = 1700000104000ULL;
+    q.until_ms = 1700000104000ULL;  // inclusive
+    assert_true(recs(s.sessions(q)) == (std::vector<std::string>{"a"}));
+}
+
+// Audit events by host, user (acct, else auid_name), type, ses, rec and
+// time, in time order, paged exactly.
+void test_audit_search(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    auto ev = [](const std::string& host, uint64_t serial, const std::string& time, const std::string& type,
+                 const std::string& user_field) {
+        return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\",\"host\":\"" + host +
+               "\",\"ses\":3,\"type\":\"" + type + "\"" + user_field + "}";
+    };
+    std::vector<std::string> evs = {
+        ev("h1", 1, "2026-12-04T10:00:00.000Z", "USER_AUTH", ",\"acct\":\"alice\",\"res\":\"failed\""),
+        ev("h1", 2, "2026-12-04T10:00:01.000Z", "SYSCALL", ",\"auid\":1000,\"auid_name\":\"alice\""),
+        ev("h2", 3, "2026-12-04T10:00:01.000Z", "SYSCALL", ",\"auid_name\":\"bob\""),
+        ev("h1", 4, "2026-12-04T10:00:02.000Z", "SYSCALL", ",\"auid_name\":\"unset\""),
+        ev("h1", 5, "2026-12-04T11:00:00.000Z", "USER_AUTH", ",\"acct\":\"alice\",\"auid_name\":\"bob\""),
+    };
+    ingest_audit_lines(s, lines({evs[4], evs[2], evs[0], evs[3], evs[1]}));
+    auto find = [&](AuditQuery q) {
+        std::vector<std::string> paged;
+        q.limit = 2;
+        for (;;) {
+            auto page = s.search_audit(q);
+            for (const auto& e : page) {
+                paged.push_back(e.json);
+            }
+            if (page.size() < q.limit) {
+                break;
+            }
+            q.after = page.back().key;
+        }
+        return paged;
+    };
+    AuditQuery q;
+    assert_true(find(q) == evs);
+    q.user = "alice";
+    assert_true(find(q) == (std::vector<std::string>{evs[0], evs[1], evs[4]}));
+    q = {};
+    q.user = "unset";
+    assert_true(find(q).empty());
+    q = {};
+    q.host = "h1";
+    q.type = "USER_AUTH";
+    assert_true(find(q) == (std::vector<std::string>{evs[0], evs[4]}));
+    q = {};
+    q.since_ms = 1796378401000ULL;  // 10:00:01
+    q.until_ms = 1796378402000ULL;
+    assert_true(find(q) == (std::vector<std::string>{evs[1], evs[2], evs[3]}));
+    q = {};
+    q.ses = 3;
+    assert_int_equal(find(q).size(), 5);
+    q.ses = 4;
+    assert_true(find(q).empty());
+}
+
 int main(int argc, char** argv) {
     std::string backend = argc > 1 ? argv[1] : "sqlite";
     if (backend.rfind("postgres:", 0) == 0) {
@@ -813,9 +1598,23 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_upgrade_from_v1),
+        cmocka_unit_test(test_upgrade_from_v3),
+        cmocka_unit_test(test_batches_resend),
+        cmocka_unit_test(test_batches_two_hosts),
+        cmocka_unit_test(test_open_batch),
+        cmocka_unit_test(test_batches_window),
+        cmocka_unit_test(test_batches_damaged),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
         cmocka_unit_test(test_audit_malformed),
+        cmocka_unit_test(test_session_audit_fields),
+        cmocka_unit_test(test_session_state),
+        cmocka_unit_test(test_session_groups),
+        cmocka_unit_test(test_session_groups_two_writers),
+        cmocka_unit_test(test_host_group),
+        cmocka_unit_test(test_session_sorts),
+        cmocka_unit_test(test_session_time),
+        cmocka_unit_test(test_audit_search),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -52,7 +52,8 @@ struct Options {
 // Bounded (Options::max_processes, failure_window).
 class Converter {
 public:
-    using Output = std::function<void(const std::string& json, const SessionKey& key, std::string_view rec,
+    // `json` is valid during the call only.
+    using Output = std::function<void(std::string_view json, const SessionKey& key, std::string_view rec,
                                       uint64_t sort_time_ms, uint64_t serial)>;
     Converter(Options opts, Output out);
     ~Converter();

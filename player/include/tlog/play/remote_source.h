@@ -40,6 +40,13 @@ std::string shown_url(const std::string& url);
 // search "QUERY" on URL".
 std::string remote_source_name(const RemoteQuery& q);
 
+// How a stream (-r server --follow) stopped.
+enum class StreamEnd {
+    Ended,        // after the message carrying "end"
+    Cut,          // the connection closed before it (server stopping, network)
+    Unsupported,  // the server has no stream (404/405): poll pages instead
+};
+
 // Reads a recording's messages page by page and keeps its place, so new
 // messages can be copied as they arrive (--follow). Use from one thread.
 class RemoteReader {
@@ -54,6 +61,13 @@ public:
     // `fd`. Returns how many. Throws std::runtime_error naming the URL and
     // the HTTP status, the connection error or what the body lacks.
     uint64_t copy_new(int fd);
+    // Server: follows the recording's live stream from the last message
+    // copied, appending each message to `fd` as the server sends it (in id
+    // order, once; a gap the server gave up on stays a gap in the copy).
+    // Throws as copy_new for errors other than the connection closing.
+    StreamEnd stream_new(int fd);
+    // From another thread: ends a stream_new in progress.
+    void cancel();
 
 private:
     struct Impl;

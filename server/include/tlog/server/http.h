@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "tlog/server/live.h"
+#include "tlog/server/sessions_api.h"
+
 namespace tlog::server {
 
 struct ServerConfig {
@@ -13,16 +16,24 @@ struct ServerConfig {
     int port = 8640;                        // 0: any free port (tests)
     std::string database = "/var/lib/tlog-server/server.db";
     std::string source;  // where the settings came from, for messages
+    StreamSettings streams;
+    SearchSettings search;  // host_groups, user_groups, interrupted_after
     // Integrity key files, as tlog-play --key takes them: the indexer's
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
-// PATH}); throws tlog::InputError naming the file, line and field.
+// PATH, and the streams' numbers}); throws tlog::InputError naming the
+// file, line and field.
 ServerConfig load_config(const std::string& path, ServerConfig defaults);
 // "HOST:PORT" or "[V6]:PORT"; throws tlog::InputError naming `what`.
 void parse_listen(const std::string& text, const std::string& what, ServerConfig& c);
+// One of the streams' settings ("max_streams", "stream_keepalive",
+// "stream_gap_timeout", "stream_poll") from its text (an unsigned number;
+// seconds, or milliseconds for stream_poll); false for another key. Throws
+// tlog::InputError naming `what`.
+bool parse_stream_setting(const std::string& key, const std::string& text, const std::string& what, ServerConfig& c);
 
 // A route as server/openapi.yaml documents it: "GET", "/api/v1/sessions".
 struct RouteInfo {

@@ -94,4 +94,10 @@ std::optional<SeekResult> seek(Store& store, const std::string& host, const std:
 // decoder checks the message in full afterwards.
 std::optional<uint64_t> peek_uint(std::string_view line, std::string_view key);
 
+// The sessions filters integrity= (throws InputError for a verdict that
+// does not exist) and text= (a substring of a row of screen text), as
+// conditions of the sessions search (session_search.cc).
+SqlCondition integrity_condition(const std::string& v);
+SqlCondition text_condition(const std::string& text);
+
 }  // namespace tlog::server

@@ -1,17 +1,21 @@
 // tlog-server's storage: recordings' messages keyed by (host, rec, id) so a
 // resent message is stored once, with the original JSON kept byte for byte
-// (zstd-compressed), and a sessions table kept up to date on every commit.
+// (a transaction's consecutive messages of one recording compressed
+// together, one zstd frame a batch), and a sessions table kept up to date on
+// every commit.
 // One interface, two backends: SQLite (WAL, embedded, the default) and
 // PostgreSQL (shared by several tlog-server instances).
 #pragma once
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,6 +31,38 @@ struct MessageMeta {
     std::string host, rec, user, term;
     uint64_t session = 0, id = 0, pos = 0;
     std::optional<uint64_t> time_ms;  // the message's wall clock, if it has one
+    bool end = false;                 // carries `end`: the recording's last message
+};
+
+// A statement's parameter or result value for the SQL written once for
+// both backends (session_search.cc): `?` placeholders, text results.
+struct SqlValue {
+    enum class Kind { Null, Int, Text } kind = Kind::Null;
+    int64_t i = 0;
+    std::string text;
+    static SqlValue null() { return {}; }
+    static SqlValue integer(uint64_t v) {
+        return {Kind::Int, static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX)), {}};
+    }
+    static SqlValue str(std::string v) { return {Kind::Text, 0, std::move(v)}; }
+};
+using SqlRow = std::vector<std::optional<std::string>>;  // nullopt: NULL
+
+// A condition of a search in that SQL, over `s` (sessions), `i`
+// (session_info) and `ix` (session_index). A filter over another table is a scalar subquery of the
+// session's row, `(SELECT 1 FROM t WHERE t.host = s.host AND t.rec = s.rec
+// AND ...) IS NOT NULL`: neither database turns it into a join, so the
+// search keeps reading sessions in the sort's index order (an EXISTS,
+// which PostgreSQL makes a hash join, read and sorted everything).
+// `ix` is the session's row of the index (session_index, doc/server.md
+// "Index"), NULL until the indexer saw the session.
+struct SqlCondition {
+    std::string sql;
+    std::vector<SqlValue> params;
+    // PostgreSQL's text and parameters where they differ (a text search's
+    // index); pg_sql empty: sql and params on both.
+    std::string pg_sql;
+    std::vector<SqlValue> pg_params;
 };
 
 struct Session {
@@ -36,6 +72,13 @@ struct Session {
     uint64_t start_ms = 0, end_ms = 0;  // wall clock of the first position and of the last message
     uint64_t messages = 0, bytes = 0;
     uint64_t gaps = 0;  // ids below last_id not received
+    // From the audit trail and the server's NSS (session_search.cc); empty
+    // or absent until known.
+    std::string service, tty, rhost;
+    std::optional<uint64_t> audit_session;  // the login's audit session (pam_tlog's start event)
+    uint64_t failed_auth = 0;               // failed authentications joined to the start event
+    std::vector<std::string> groups;        // the user's groups when the session was first seen
+    std::string state;                      // "live", "ended" or "interrupted" when read
     // The indexer's integrity verdict (doc/server.md, "Index"): "pending"
     // until its first message is indexed; label and first bad id as
     // IntegrityReport says them; the last message id indexed.
@@ -43,15 +86,32 @@ struct Session {
     uint64_t first_bad_id = 0, indexed_through = 0;
 };
 
+// A search of sessions (GET /api/v1/sessions); every filter set must hold.
+// session_search.cc turns it into SQL for either backend.
 struct SessionQuery {
-    std::string user, host;                      // empty: any
-    std::optional<uint64_t> since_ms, until_ms;  // sessions overlapping [since, until]
+    std::string user, host, group, service, tty, rhost;  // empty: any
+    std::optional<uint64_t> ses;                         // the audit session
+    // Hosts matching any of these glob patterns ('*', '?') or named
+    // exactly in `hosts` (a host group resolved by the caller); a group that
+    // was asked for and has no member matches nothing.
+    bool host_group = false;
+    std::vector<std::string> host_globs, hosts;
+    enum class Time { Overlap, Start, End };
+    Time time = Time::Overlap;                   // which of the session's times falls in [since, until]
+    std::optional<uint64_t> since_ms, until_ms;  // inclusive
+    std::string state;                           // "", "live", "ended", "interrupted"
+    bool failed_auth = false;                    // only sessions preceded by failed authentications
+    // Not ended and no message for this long: interrupted (at now_ms).
+    uint64_t now_ms = 0, idle_ms = 0;
+    enum class Sort { Start, End, Duration, Bytes };
+    Sort sort = Sort::Start;
+    bool descending = false;
     size_t limit = 100;
-    // Keyset paging: sessions after this (start, host, rec), exclusive.
+    // Keyset paging: sessions after this (sort key, host, rec) in the
+    // query's order, exclusive.
     std::optional<std::tuple<uint64_t, std::string, std::string>> after;
-    // The index's filters (empty: any): the verdict, and a text seen on
-    // screen (a substring of a row of screen text).
-    std::string integrity, text;
+    // More filters, each ANDed (the HTTP layer's table adds them).
+    std::vector<SqlCondition> conditions;
 };
 
 // The index (server/src/index.cc): a session's state, its keyframes and
@@ -91,6 +151,12 @@ struct AuditMeta {
     uint64_t serial = 0, time_ms = 0;
     std::optional<uint64_t> ses;  // null: no audit session
     bool session_start = false;   // pam_tlog's start record (op tlog-session-start) naming rec
+    // Indexed for searches: acct, else auid_name (tlog-audit's names).
+    std::string user;
+    // The start record's: service, terminal (else tty), rhost (else addr),
+    // how many failed authentications tlog-audit joined to it.
+    std::string service, tty, rhost;
+    uint64_t failed_auth_before = 0;
 };
 
 // A stored audit event as read back: its original JSON and its place in
@@ -102,6 +168,15 @@ struct AuditKey {
 struct AuditEvent {
     std::string json;
     AuditKey key;
+};
+
+// A search of stored audit events (GET /api/v1/audit), in time order
+// (then serial, host, type), every filter set holding.
+struct AuditQuery {
+    std::string host, user, type, rec;  // user: the event's acct, else auid_name; empty: any
+    std::optional<uint64_t> ses, since_ms, until_ms;
+    size_t limit = 100;
+    std::optional<AuditKey> after;
 };
 
 enum class AddResult { Created, Duplicate };
@@ -159,14 +234,22 @@ public:
     // messages without one. Outside begin()/commit() it commits alone.
     AddResult add(const MessageMeta& meta, std::string_view json, uint64_t received_ms);
 
-    virtual std::vector<Session> sessions(const SessionQuery& q) = 0;
+    // Sessions matching every filter of `q`, in its order (session_search.cc:
+    // one SQL text for both backends).
+    std::vector<Session> sessions(const SessionQuery& q);
+    // Stored audit events matching `q`, in time order (then serial, host, type).
+    std::vector<AuditEvent> search_audit(const AuditQuery& q);
+    // The groups of each user (the server's NSS, resolved by the caller
+    // outside the store's turn) recorded with the sessions first seen in the
+    // following transactions; nullptr: none recorded. Not owned.
+    void set_user_groups(const std::map<std::string, std::vector<std::string>>* groups) { user_groups_ = groups; }
     // Original JSON of a recording's messages with id > after_id, in id
     // order (then host, for the rare rec shared by two hosts); host empty: any.
-    virtual std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id,
-                                              size_t limit) = 0;
+    // Each batch read is decompressed once.
+    std::vector<std::string> messages(const std::string& rec, const std::string& host, uint64_t after_id, size_t limit);
     // The same by position in id order, as Elasticsearch's from/size page.
-    virtual std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size) = 0;
-    virtual uint64_t message_count(const std::string& rec) = 0;
+    std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size);
+    uint64_t message_count(const std::string& rec);
 
     // Stores a checked audit event (byte for byte, zstd like messages);
     // inside begin()/commit() like add().
@@ -210,23 +293,103 @@ protected:
     virtual void begin_transaction() = 0;
     virtual void commit_transaction() = 0;
     virtual void rollback_transaction() noexcept = 0;
-    // Inserts unless (host, rec, id) is stored; true if inserted. Under
+
+    // Messages are stored in batches: a row per batch (its zstd frame, the
+    // JSON's total size and each message's size) and a row per message in
+    // an index keyed by (recording key, id) naming its batch and place.
+    //
+    // The integer key of recording (host, rec), created if new, and its
+    // open batch (0: none): the last batch, if it has room, which the next
+    // transaction's messages of the recording join, so that recordings
+    // sent a message or two at a time (live sessions) are compressed in
+    // batches too. Called once per recording a transaction writes, before
+    // its messages.
+    struct RecordingKey {
+        uint64_t key = 0, open_batch = 0;
+    };
+    virtual RecordingKey recording_key(const std::string& host, const std::string& rec) = 0;
+    // Records the recording's open batch (0: none).
+    virtual void set_open_batch(uint64_t key, uint64_t batch) = 0;
+    // A batch id not used before (ids may be left unused).
+    virtual uint64_t new_batch_id() = 0;
+    // Records message `id` of recording `key` as the `ord`th of batch
+    // `batch` unless that id is stored; true if it was not. Under
     // concurrency, true for exactly one of the writers of the same message.
-    virtual bool insert_message(const MessageMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
+    virtual bool claim_message(uint64_t key, uint64_t id, uint64_t batch, uint32_t ord) = 0;
+    // Stores a batch whose messages were claimed, or stores it again with
+    // more messages (the open batch): `sizes` empty for a batch of one
+    // message, else each message's size (LEB128, in order).
+    virtual void insert_batch(uint64_t batch, uint64_t key, uint64_t json_size, std::string_view sizes,
+                              std::string_view zstd) = 0;
+
+    // Reading: a recording's keys, (key, host) in host order (host empty:
+    // any host).
+    virtual std::vector<std::pair<uint64_t, std::string>> recording_keys(const std::string& rec,
+                                                                         const std::string& host) = 0;
+    struct MessageRef {
+        uint64_t id = 0, batch = 0;
+        uint32_t ord = 0;
+    };
+    // Up to `limit` messages of recording `key` with id > after_id, in id
+    // order, skipping the first `offset`.
+    virtual std::vector<MessageRef> message_refs(uint64_t key, uint64_t after_id, uint64_t offset, size_t limit) = 0;
+    virtual uint64_t count_messages(uint64_t key) = 0;
+    struct BatchRow {
+        uint64_t json_size = 0;
+        std::string sizes, zstd;
+    };
+    // The stored batches of these ids (any order; ids not stored are missing).
+    virtual std::map<uint64_t, BatchRow> read_batches(const std::vector<uint64_t>& batches) = 0;
     // Inserts unless (host, serial, time_ms, type) is stored; true if
     // inserted, for exactly one of concurrent writers of the same event.
     virtual bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
     // Merges a transaction's additions to one session into its row: first/
     // start the least, last/end the greatest, messages and bytes added.
     virtual void merge_session(const Session& delta) = 0;
+    // SQL written once for both backends (session_search.cc): `?`
+    // placeholders, which PostgreSQL's backend numbers; results as text
+    // (blobs as their bytes), NULL as nullopt. sql_exec returns the rows changed.
+    virtual std::vector<SqlRow> sql_query(const std::string& text, const std::vector<SqlValue>& params) = 0;
+    virtual uint64_t sql_exec(const std::string& text, const std::vector<SqlValue>& params) = 0;
+    virtual bool is_postgres() const = 0;
 
 private:
+    // session_search.cc: what a transaction learnt of its sessions (groups,
+    // ended), written at commit; what an audit event says of its session.
+    void record_session_info();
+    void note_committed();  // after a commit: the sessions whose groups it recorded
+    void record_audit_info(const AuditMeta& m);
+    // A recording's batch being filled: the messages claimed for it so far.
+    struct OpenBatch {
+        uint64_t id = 0;                // 0: none reserved yet
+        uint32_t count = 0, added = 0;  // messages in it; of them, added by this transaction
+        std::string sizes, json;
+    };
+    // What this transaction added to one recording.
+    struct Pending {
+        uint64_t key = 0, open_at_start = 0;
+        Session session;
+        OpenBatch batch;
+    };
+    void open_recording(Pending& p, const std::string& host, const std::string& rec);
+    void close_batch(Pending& p);
+    std::vector<std::string> read_refs(const std::vector<MessageRef>& refs);
+    std::vector<std::string> read_messages(const std::string& rec, const std::string& host, uint64_t after_id,
+                                           uint64_t offset, size_t limit);
+
     std::string name_;
     bool in_transaction_ = false;
     // The sessions this transaction added to, merged at commit in key
     // order: one statement per session rather than per message, and two
     // writers take the sessions' row locks in the same order.
-    std::map<std::pair<std::string, std::string>, Session> pending_;
+    std::map<std::pair<std::string, std::string>, Pending> pending_;
+    // The sessions whose end message this transaction stored.
+    std::set<std::pair<std::string, std::string>> ended_;
+    const std::map<std::string, std::vector<std::string>>* user_groups_ = nullptr;
+    // Sessions whose groups are recorded (committed), and those this
+    // transaction claimed; a bounded cache, only to save statements.
+    std::set<std::pair<std::string, std::string>> groups_recorded_;
+    std::vector<std::pair<std::string, std::string>> claimed_;
 };
 
 // Opens (creating if needed) the database `spec` names and brings its schema
