@@ -112,6 +112,22 @@ class Sqlite:
             c.close()
 
 
+    def sizes(self):
+        """Bytes on disk of the index's tables and their indexes (dbstat)."""
+        c = sqlite3.connect(self.db)
+        try:
+            rows = c.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+            owners = dict(c.execute("SELECT name, tbl_name FROM sqlite_master").fetchall())
+        finally:
+            c.close()
+        out = {}
+        for name, size in rows:
+            table = owners.get(name, name)
+            if table.startswith(("session_index", "keyframes", "screen_text")):
+                out[name] = size
+        return out
+
+
 class Postgres:
     name = "PostgreSQL"
 
@@ -124,6 +140,12 @@ class Postgres:
         self.db = f"index_bench_{self.n}"
         self.pg.psql(f"CREATE DATABASE {self.db}")
         return self.pg.spec(self.db)
+
+    def sizes(self):
+        """Bytes on disk of the index's tables and their indexes."""
+        rows = self.sql("SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                        "WHERE c.relkind = 'r' AND c.relname IN ('session_index', 'keyframes', 'screen_text')")
+        return {name: int(size) for name, size in rows}
 
     def sql(self, text):
         out = self.pg.psql(text, self.db)
@@ -191,6 +213,10 @@ def bench(args, backend, rec_file):
         tx = backend.sql("SELECT count(*), sum(length(text)) FROM screen_text")[0]
         print(f"  index size: {kf[0]} keyframes ({int(kf[1]) / 1e6:.1f} MB), {tx[0]} rows of screen text "
               f"({int(tx[1]) / 1e6:.1f} MB of text)")
+        sizes = backend.sizes()
+        total = sum(sizes.values())
+        print(f"  index on disk: {total / 1e6:.1f} MB, {total / 1e6 / mb * 1000:.0f} MB per GB of recording: "
+              + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])))
     finally:
         stop_server(server)
 

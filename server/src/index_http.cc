@@ -41,16 +41,21 @@ SqlCondition text_condition(const std::string& text) {
     SqlCondition c;
     std::string phrase = fts_phrase(text);
     if (phrase.empty()) {
-        c.sql = "(s.host, s.rec) IN (SELECT t.host, t.rec FROM screen_text t WHERE instr(t.text, ?) > 0)";
+        c.sql =
+            "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT t.sid FROM "
+            "screen_text t WHERE instr(t.text, ?) > 0))";
         c.params = {SqlValue::str(text)};
     } else {
         // CROSS JOIN: the index's rows first, not every row of screen_text.
         c.sql =
-            "(s.host, s.rec) IN (SELECT t.host, t.rec FROM screen_text_fts CROSS JOIN screen_text t ON t.rowid = "
-            "screen_text_fts.rowid WHERE screen_text_fts MATCH ? AND instr(t.text, ?) > 0)";
+            "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT t.sid FROM "
+            "screen_text_fts CROSS JOIN screen_text t ON t.rowid = screen_text_fts.rowid WHERE screen_text_fts MATCH ? "
+            "AND instr(t.text, ?) > 0))";
         c.params = {SqlValue::str(phrase), SqlValue::str(text)};
     }
-    c.pg_sql = "(s.host, s.rec) IN (SELECT t.host, t.rec FROM screen_text t WHERE t.text LIKE ?)";
+    c.pg_sql =
+        "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT t.sid FROM "
+        "screen_text t WHERE t.text LIKE ?))";
     c.pg_params = {SqlValue::str(like_pattern(text))};
     return c;
 }

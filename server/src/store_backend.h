@@ -47,6 +47,8 @@ inline constexpr size_t open_batch_bytes = 16 * 1024;
 // database if they disagree. The packed bytes are valid until the thread's
 // next zstd_pack.
 std::string_view zstd_pack(std::string_view json, int level);
+// The level of the index's keyframes (snapshot and baseline).
+inline constexpr int keyframe_level = 3;
 std::string zstd_unpack(const void* data, size_t size, uint64_t json_size, const std::string& name);
 // A batch's sizes: each message's size in LEB128, in order (empty for a
 // batch of one message, whose size is the batch's); batch_sizes checks

@@ -188,7 +188,8 @@ INSERT INTO message_batches (bid, sid, json_size, sizes, json_zstd)
 INSERT INTO message_ids (sid, id, bid, n, ord) SELECT sid, id, bid, 1, 0 FROM v4_moved;
 DELETE FROM messages;
 )sql",
-    // 6: the index (index.cc), as in SQLite.
+    // 6: the index (index.cc), as in SQLite (keyframes and rows keyed by
+    // recording_keys.sid).
     R"sql(
 CREATE TABLE IF NOT EXISTS session_index (
     host TEXT COLLATE "C" NOT NULL,
@@ -202,27 +203,27 @@ CREATE TABLE IF NOT EXISTS session_index (
 );
 CREATE INDEX IF NOT EXISTS session_index_by_verdict ON session_index (verdict);
 CREATE TABLE IF NOT EXISTS keyframes (
-    host TEXT COLLATE "C" NOT NULL,
-    rec TEXT COLLATE "C" NOT NULL,
+    sid BIGINT NOT NULL,        -- recording_keys.sid
     pos_ms BIGINT NOT NULL,
     msg_id BIGINT NOT NULL,
     snap_size BIGINT NOT NULL,
     snap_zstd BYTEA NOT NULL,
-    baseline BYTEA NOT NULL,
-    PRIMARY KEY (host, rec, msg_id)
+    base_size BIGINT NOT NULL,
+    base_zstd BYTEA NOT NULL,
+    PRIMARY KEY (sid, msg_id)
 );
 ALTER TABLE keyframes ALTER COLUMN snap_zstd SET STORAGE EXTERNAL;
-CREATE INDEX IF NOT EXISTS keyframes_by_pos ON keyframes (host, rec, pos_ms, msg_id);
+ALTER TABLE keyframes ALTER COLUMN base_zstd SET STORAGE EXTERNAL;
+CREATE INDEX IF NOT EXISTS keyframes_by_pos ON keyframes (sid, pos_ms, msg_id);
 CREATE TABLE IF NOT EXISTS screen_text (
-    host TEXT COLLATE "C" NOT NULL,
-    rec TEXT COLLATE "C" NOT NULL,
+    sid BIGINT NOT NULL,
     msg_id BIGINT NOT NULL,
     pos_ms BIGINT NOT NULL,
     "row" INTEGER NOT NULL,
     text TEXT COLLATE "C" NOT NULL,
     seq BIGSERIAL
 );
-CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (host, rec, msg_id);
+CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (sid, msg_id);
 -- Substring search: pg_trgm's trigram index answers LIKE '%...%' (Debian's
 -- postgresql package ships the extension). A database where it cannot be
 -- created (no privilege, not installed) is searched without it.
@@ -552,7 +553,7 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 23> statements = {{
+    const std::array<std::pair<const char*, const char*>, 24> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
@@ -596,22 +597,24 @@ void PgStore::prepare_all() {
          "ON CONFLICT (host, rec) DO UPDATE SET "
          "verdict = EXCLUDED.verdict, label = EXCLUDED.label, first_bad_id = EXCLUDED.first_bad_id, "
          "indexed_through = EXCLUDED.indexed_through, seen_messages = EXCLUDED.seen_messages"},
+        {"rec_sid", "SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text"},
         {"save_keyframe",
-         "INSERT INTO keyframes (host, rec, pos_ms, msg_id, snap_size, snap_zstd, baseline) VALUES ($1::text, "
-         "$2::text, $3::bigint, $4::bigint, $5::bigint, $6::bytea, $7::bytea) ON CONFLICT (host, rec, msg_id) DO "
+         "INSERT INTO keyframes (sid, pos_ms, msg_id, snap_size, snap_zstd, base_size, base_zstd) VALUES ($1::bigint, "
+         "$2::bigint, $3::bigint, $4::bigint, $5::bytea, $6::bigint, $7::bytea) ON CONFLICT (sid, msg_id) DO "
          "UPDATE SET pos_ms = EXCLUDED.pos_ms, snap_size = EXCLUDED.snap_size, snap_zstd = EXCLUDED.snap_zstd, "
-         "baseline = EXCLUDED.baseline"},
+         "base_size = EXCLUDED.base_size, base_zstd = EXCLUDED.base_zstd"},
         {"keyframe_at",
-         "SELECT pos_ms, msg_id, snap_size, snap_zstd, baseline FROM keyframes WHERE host = $1::text AND rec = "
-         "$2::text "
+         "SELECT pos_ms, msg_id, snap_size, snap_zstd, base_size, base_zstd FROM keyframes WHERE sid = "
+         "(SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text) "
          "AND pos_ms <= $3::bigint ORDER BY pos_ms DESC, msg_id DESC LIMIT 1"},
         // The rows the trigram index finds first (MATERIALIZED: the
-        // planner would rather walk the session's rows by host and rec,
-        // all of them for a text that is nowhere).
+        // planner would rather walk the session's rows by key, all of them
+        // for a text that is nowhere).
         {"text_hits",
-         "WITH found AS MATERIALIZED (SELECT host, rec, msg_id, pos_ms, \"row\", text, seq FROM screen_text "
-         "WHERE text LIKE $3::text) SELECT msg_id, pos_ms, \"row\", text FROM found WHERE host = $1::text "
-         "AND rec = $2::text ORDER BY msg_id, seq LIMIT $4::bigint"},
+         "WITH found AS MATERIALIZED (SELECT sid, msg_id, pos_ms, \"row\", text, seq FROM screen_text "
+         "WHERE text LIKE $3::text) SELECT msg_id, pos_ms, \"row\", text FROM found WHERE sid = "
+         "(SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text) "
+         "ORDER BY msg_id, seq LIMIT $4::bigint"},
         {"host_of", "SELECT host FROM sessions WHERE rec = $1::text ORDER BY host LIMIT 1"},
         {"recording_keys",
          "SELECT sid, host FROM recording_keys WHERE rec = $1::text AND ($2::text = '' OR host = $2::text) "
@@ -996,13 +999,18 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
                          const std::vector<ScreenTextRow>& rows, uint64_t redo_from) {
     begin_transaction();
     try {
+        Params key;
+        key.text(x.host).text(x.rec);
+        auto found = read("rec_sid", key, 0, "finding the recording indexed");
+        if (PQntuples(found.get()) != 1) {
+            throw std::runtime_error(name() + ": no recording " + x.host + "/" + x.rec + " to index");
+        }
+        const std::string sid = text_str(found.get(), 0, 0);
         if (redo_from != 0) {
-            for (const char* sql : {"DELETE FROM keyframes WHERE host = $1::text AND rec = $2::text AND msg_id > "
-                                    "$3::bigint",
-                                    "DELETE FROM screen_text WHERE host = $1::text AND rec = $2::text AND msg_id >= "
-                                    "$3::bigint"}) {
+            for (const char* sql : {"DELETE FROM keyframes WHERE sid = $1::bigint AND msg_id > $2::bigint",
+                                    "DELETE FROM screen_text WHERE sid = $1::bigint AND msg_id >= $2::bigint"}) {
                 Params p;
-                p.text(x.host).text(x.rec).u64(redo_from);
+                p.text(sid).u64(redo_from);
                 check(PQexecParams(conn_.get(), sql, p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
                       PGRES_COMMAND_OK, "replacing the index");
             }
@@ -1013,28 +1021,29 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
         run("save_index_state", p, PGRES_COMMAND_OK, 0, "saving the index state");
         for (const auto& k : keyframes) {
             Params q;
-            std::string packed(zstd_pack(k.snapshot, 3));
-            q.text(x.host)
-                .text(x.rec)
+            std::string snap(zstd_pack(k.snapshot, keyframe_level));
+            std::string base(zstd_pack(k.baseline, keyframe_level));
+            q.text(sid)
                 .u64(k.pos_ms)
                 .u64(k.msg_id)
                 .u64(k.snapshot.size())
-                .binary(packed)
-                .binary(k.baseline);
+                .binary(snap)
+                .u64(k.baseline.size())
+                .binary(base);
             run("save_keyframe", q, PGRES_COMMAND_OK, 0, "saving a keyframe");
         }
         // Many rows to a statement (a round trip per row was the indexer's
-        // limit): host and rec once, four parameters a row.
+        // limit): the key once, four parameters a row.
         constexpr size_t text_rows_per_insert = 500;
         for (size_t at = 0; at < rows.size(); at += text_rows_per_insert) {
             size_t n = std::min(text_rows_per_insert, rows.size() - at);
-            std::string sql = "INSERT INTO screen_text (host, rec, msg_id, pos_ms, \"row\", text) VALUES ";
+            std::string sql = "INSERT INTO screen_text (sid, msg_id, pos_ms, \"row\", text) VALUES ";
             Params q;
-            q.text(x.host).text(x.rec);
+            q.text(sid);
             for (size_t i = 0; i < n; ++i) {
                 const auto& t = rows[at + i];
-                size_t k = 3 + i * 4;
-                sql += (i == 0 ? "($1, $2, $" : ", ($1, $2, $") + std::to_string(k) + "::bigint, $" +
+                size_t k = 2 + i * 4;
+                sql += (i == 0 ? "($1::bigint, $" : ", ($1::bigint, $") + std::to_string(k) + "::bigint, $" +
                        std::to_string(k + 1) + "::bigint, $" + std::to_string(k + 2) + "::integer, $" +
                        std::to_string(k + 3) + "::text)";
                 q.u64(t.msg_id).u64(t.pos_ms).text(std::to_string(t.row)).text(t.text);
@@ -1057,10 +1066,11 @@ std::optional<StoredKeyframe> PgStore::keyframe_at(const std::string& host, cons
     if (PQntuples(r) == 0) {
         return std::nullopt;
     }
-    return StoredKeyframe{
-        binary_u64(r, 0, 0), binary_u64(r, 0, 1),
-        zstd_unpack(PQgetvalue(r, 0, 3), static_cast<size_t>(PQgetlength(r, 0, 3)), binary_u64(r, 0, 2), name()),
-        text_str(r, 0, 4)};
+    auto blob = [&](int size_col, int col) {
+        return zstd_unpack(PQgetvalue(r, 0, col), static_cast<size_t>(PQgetlength(r, 0, col)),
+                           binary_u64(r, 0, size_col), name());
+    };
+    return StoredKeyframe{binary_u64(r, 0, 0), binary_u64(r, 0, 1), blob(2, 3), blob(4, 5)};
 }
 
 std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std::string& rec, const std::string& text,

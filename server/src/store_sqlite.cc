@@ -12,8 +12,10 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "store_backend.h"
 #include "tlog/server/store.h"
@@ -181,6 +183,9 @@ DELETE FROM messages;
 )sql",
     // 6: the index (index.cc): each session's integrity verdict and how
     // far it is indexed, its keyframes, the rows of text its screen showed.
+    // Keyframes and rows are keyed by the recording's integer key
+    // (recording_keys.sid), not host and rec text: a row of screen text
+    // holds 60 bytes of text on average (bench/README.md "server", Index).
     R"sql(
 CREATE TABLE IF NOT EXISTS session_index (
     host TEXT NOT NULL,
@@ -194,30 +199,32 @@ CREATE TABLE IF NOT EXISTS session_index (
 );
 CREATE INDEX IF NOT EXISTS session_index_by_verdict ON session_index (verdict);
 CREATE TABLE IF NOT EXISTS keyframes (
-    host TEXT NOT NULL,
-    rec TEXT NOT NULL,
+    sid INTEGER NOT NULL,    -- recording_keys.sid
     pos_ms INTEGER NOT NULL,
     msg_id INTEGER NOT NULL,
     snap_size INTEGER NOT NULL,
     snap_zstd BLOB NOT NULL,
-    baseline BLOB NOT NULL,  -- the screen text's rendering state (RowChanges::save)
-    PRIMARY KEY (host, rec, msg_id)
+    base_size INTEGER NOT NULL,
+    base_zstd BLOB NOT NULL,  -- the screen text's rendering state (RowChanges::save)
+    PRIMARY KEY (sid, msg_id)
 );
-CREATE INDEX IF NOT EXISTS keyframes_by_pos ON keyframes (host, rec, pos_ms, msg_id);
+CREATE INDEX IF NOT EXISTS keyframes_by_pos ON keyframes (sid, pos_ms, msg_id);
 CREATE TABLE IF NOT EXISTS screen_text (
-    host TEXT NOT NULL,
-    rec TEXT NOT NULL,
+    sid INTEGER NOT NULL,
     msg_id INTEGER NOT NULL,
     pos_ms INTEGER NOT NULL,
     row INTEGER NOT NULL,
     text TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (host, rec, msg_id);
+CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (sid, msg_id);
 -- Substring search: FTS5's trigram index over the rows (an external
 -- content table: the text is stored once). Case-sensitive, as the search
--- is bytewise; texts under three characters are scanned instead.
+-- is bytewise; texts under three characters are scanned instead. Which
+-- rows hold each trigram, not where (detail=none, columnsize=0): a third
+-- of the size of the full index; a text is looked up as all of its
+-- trigrams, and every row found is checked exactly.
 CREATE VIRTUAL TABLE IF NOT EXISTS screen_text_fts USING fts5(text, content='screen_text',
-    tokenize='trigram case_sensitive 1');
+    tokenize='trigram case_sensitive 1', detail=none, columnsize=0);
 )sql",
 };
 static_assert(migrations.size() == schema_versions);
@@ -668,15 +675,24 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             }
             sqlite3_reset(s);
         };
+        uint64_t sid = 0;
+        {
+            auto k = prepare("SELECT sid FROM recording_keys WHERE rec = ?2 AND host = ?1");
+            bind_text(k.get(), 1, x.host);
+            bind_text(k.get(), 2, x.rec);
+            if (sqlite3_step(k.get()) != SQLITE_ROW) {
+                fail("finding the recording indexed");
+            }
+            sid = col_u64(k.get(), 0);
+        }
         if (redo_from != 0) {
-            for (const char* sql : {"DELETE FROM keyframes WHERE host = ?1 AND rec = ?2 AND msg_id > ?3",
+            for (const char* sql : {"DELETE FROM keyframes WHERE sid = ?1 AND msg_id > ?2",
                                     "INSERT INTO screen_text_fts (screen_text_fts, rowid, text) SELECT 'delete', "
-                                    "rowid, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND msg_id >= ?3",
-                                    "DELETE FROM screen_text WHERE host = ?1 AND rec = ?2 AND msg_id >= ?3"}) {
+                                    "rowid, text FROM screen_text WHERE sid = ?1 AND msg_id >= ?2",
+                                    "DELETE FROM screen_text WHERE sid = ?1 AND msg_id >= ?2"}) {
                 auto d = prepare(sql);
-                bind_text(d.get(), 1, x.host);
-                bind_text(d.get(), 2, x.rec);
-                bind_u64(d.get(), 3, redo_from);
+                bind_u64(d.get(), 1, sid);
+                bind_u64(d.get(), 2, redo_from);
                 run(d.get(), "replacing the index");
             }
         }
@@ -695,28 +711,28 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
         bind_u64(up.get(), 7, x.seen_messages);
         run(up.get(), "saving the index state");
         auto kf = prepare(
-            "INSERT OR REPLACE INTO keyframes (host, rec, pos_ms, msg_id, snap_size, snap_zstd, baseline) "
+            "INSERT OR REPLACE INTO keyframes (sid, pos_ms, msg_id, snap_size, snap_zstd, base_size, base_zstd) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)");
         for (const auto& k : keyframes) {
-            bind_text(kf.get(), 1, x.host);
-            bind_text(kf.get(), 2, x.rec);
-            bind_u64(kf.get(), 3, k.pos_ms);
-            bind_u64(kf.get(), 4, k.msg_id);
-            bind_u64(kf.get(), 5, k.snapshot.size());
-            auto packed = zstd_pack(k.snapshot, 3);
-            sqlite3_bind_blob(kf.get(), 6, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
-            sqlite3_bind_blob(kf.get(), 7, k.baseline.data(), static_cast<int>(k.baseline.size()), SQLITE_TRANSIENT);
+            bind_u64(kf.get(), 1, sid);
+            bind_u64(kf.get(), 2, k.pos_ms);
+            bind_u64(kf.get(), 3, k.msg_id);
+            bind_u64(kf.get(), 4, k.snapshot.size());
+            auto packed = zstd_pack(k.snapshot, keyframe_level);
+            sqlite3_bind_blob(kf.get(), 5, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
+            bind_u64(kf.get(), 6, k.baseline.size());
+            packed = zstd_pack(k.baseline, keyframe_level);
+            sqlite3_bind_blob(kf.get(), 7, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
             run(kf.get(), "saving a keyframe");
         }
-        auto tx = prepare("INSERT INTO screen_text (host, rec, msg_id, pos_ms, row, text) VALUES (?, ?, ?, ?, ?, ?)");
+        auto tx = prepare("INSERT INTO screen_text (sid, msg_id, pos_ms, row, text) VALUES (?, ?, ?, ?, ?)");
         auto fts = prepare("INSERT INTO screen_text_fts (rowid, text) VALUES (?, ?)");
         for (const auto& r : rows) {
-            bind_text(tx.get(), 1, x.host);
-            bind_text(tx.get(), 2, x.rec);
-            bind_u64(tx.get(), 3, r.msg_id);
-            bind_u64(tx.get(), 4, r.pos_ms);
-            sqlite3_bind_int(tx.get(), 5, r.row);
-            bind_text(tx.get(), 6, r.text);
+            bind_u64(tx.get(), 1, sid);
+            bind_u64(tx.get(), 2, r.msg_id);
+            bind_u64(tx.get(), 3, r.pos_ms);
+            sqlite3_bind_int(tx.get(), 4, r.row);
+            bind_text(tx.get(), 5, r.text);
             run(tx.get(), "saving screen text");
             bind_u64(fts.get(), 1, static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.get())));
             bind_text(fts.get(), 2, r.text);
@@ -732,9 +748,9 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
 std::optional<StoredKeyframe> SqliteStore::keyframe_at(const std::string& host, const std::string& rec,
                                                        uint64_t pos_ms) {
     auto st = prepare(
-        "SELECT pos_ms, msg_id, snap_size, snap_zstd, baseline FROM keyframes WHERE host = ?1 AND rec = ?2 "
-        "AND pos_ms <= ?3 "
-        "ORDER BY pos_ms DESC, msg_id DESC LIMIT 1");
+        "SELECT pos_ms, msg_id, snap_size, snap_zstd, base_size, base_zstd FROM keyframes WHERE sid = "
+        "(SELECT sid FROM recording_keys WHERE rec = ?2 AND host = ?1) AND pos_ms <= ?3 ORDER BY pos_ms DESC, msg_id "
+        "DESC LIMIT 1");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
@@ -746,26 +762,27 @@ std::optional<StoredKeyframe> SqliteStore::keyframe_at(const std::string& host, 
     if (rc != SQLITE_ROW) {
         fail("reading a keyframe");
     }
-    const auto* base = static_cast<const char*>(sqlite3_column_blob(s, 4));
-    return StoredKeyframe{
-        col_u64(s, 0), col_u64(s, 1),
-        zstd_unpack(sqlite3_column_blob(s, 3), static_cast<size_t>(sqlite3_column_bytes(s, 3)), col_u64(s, 2), name()),
-        base != nullptr ? std::string(base, static_cast<size_t>(sqlite3_column_bytes(s, 4))) : std::string()};
+    auto blob = [&](int size_col, int col) {
+        return zstd_unpack(sqlite3_column_blob(s, col), static_cast<size_t>(sqlite3_column_bytes(s, col)),
+                           col_u64(s, size_col), name());
+    };
+    return StoredKeyframe{col_u64(s, 0), col_u64(s, 1), blob(2, 3), blob(4, 5)};
 }
 
 std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const std::string& rec,
                                                   const std::string& text, size_t limit) {
     std::string phrase = fts_phrase(text);
     // The trigram index's rows first when it can answer (CROSS JOIN fixes
-    // the order: SQLite would rather walk the session's rows by host and
-    // rec, all of them for a text that is nowhere).
-    auto st = prepare(
-        phrase.empty()
-            ? "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE host = ?1 AND rec = ?2 AND instr(text, ?3) > 0 "
-              "AND ?5 = '' ORDER BY msg_id, rowid LIMIT ?4"
-            : "SELECT t.msg_id, t.pos_ms, t.row, t.text FROM screen_text_fts CROSS JOIN screen_text t ON t.rowid = "
-              "screen_text_fts.rowid WHERE screen_text_fts MATCH ?5 AND t.host = ?1 AND t.rec = ?2 "
-              "AND instr(t.text, ?3) > 0 ORDER BY t.msg_id, t.rowid LIMIT ?4");
+    // the order: SQLite would rather walk the session's rows by key, all
+    // of them for a text that is nowhere).
+    auto st = prepare(phrase.empty()
+                          ? "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE sid = (SELECT sid FROM "
+                            "recording_keys WHERE rec = ?2 AND host = ?1) "
+                            "AND instr(text, ?3) > 0 AND ?5 = '' ORDER BY msg_id, rowid LIMIT ?4"
+                          : "SELECT t.msg_id, t.pos_ms, t.row, t.text FROM screen_text_fts CROSS JOIN screen_text t "
+                            "ON t.rowid = screen_text_fts.rowid WHERE screen_text_fts MATCH ?5 AND t.sid = (SELECT sid "
+                            "FROM recording_keys WHERE rec = ?2 AND host = ?1) "
+                            "AND instr(t.text, ?3) > 0 ORDER BY t.msg_id, t.rowid LIMIT ?4");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
@@ -852,26 +869,36 @@ uint64_t SqliteStore::sql_exec(const std::string& text, const std::vector<SqlVal
 
 std::unique_ptr<Store> open_sqlite(const std::string& path) { return std::make_unique<SqliteStore>(path); }
 
-// One phrase, quotes doubled.
+// Each of the text's trigrams (characters, as the tokenizer reads them)
+// once, quoted, ANDed: a row holding the text holds them all.
 std::string fts_phrase(const std::string& text) {
     // Rows are valid UTF-8; a text that is not (part of a character) is
     // scanned for, as the tokenizer reads characters.
-    size_t chars = 0;
+    std::vector<size_t> starts;
     const auto* p = reinterpret_cast<const uint8_t*>(text.data());
     const auto* end = p + text.size();
     while (p < end) {
         size_t n = utf8::valid_prefix(p, end);
         if (n == 0) return {};
+        starts.push_back(static_cast<size_t>(p - reinterpret_cast<const uint8_t*>(text.data())));
         p += n;
-        ++chars;
     }
-    if (chars < 3) return {};
-    std::string out = "\"";
-    for (char c : text) {
-        out += c;
-        if (c == '"') out += '"';
+    if (starts.size() < 3) return {};
+    starts.push_back(text.size());
+    std::set<std::string_view> seen;
+    std::string out;
+    for (size_t i = 0; i + 3 < starts.size(); ++i) {
+        std::string_view tri(text.data() + starts[i], starts[i + 3] - starts[i]);
+        if (!seen.insert(tri).second) continue;
+        if (!out.empty()) out += " AND ";
+        out += '"';
+        for (char c : tri) {
+            out += c;
+            if (c == '"') out += '"';
+        }
+        out += '"';
     }
-    return out + "\"";
+    return out;
 }
 
 }  // namespace tlog::server
