@@ -25,8 +25,24 @@ SqlCondition integrity_condition(const std::string& v) {
             {"", 0, 0, "integrity"},
             "not a verdict (pending, intact, incomplete, broken, unverifiable, unprotected): " + json::quote(v));
     }
-    // The session's row of the index is joined by the search already.
-    return {"coalesce(ix.verdict, 'pending') = ?", {SqlValue::str(v)}, {}, {}};
+    // The session's row of the index is joined by the search already:
+    // sessions read in the sort's order, each checked, which finds a page
+    // at once when many sessions have the verdict. A verdict few sessions
+    // have (a failed or missing message, a key not configured) is looked
+    // up in session_index_by_verdict instead and its sessions sorted (read
+    // in the sort's order, 1 in 1,000 broken took 0.3 s over 200,000
+    // sessions). PostgreSQL picks between the two by its statistics.
+    SqlCondition c;
+    if (v == "pending") {
+        c.sql = "ix.verdict IS NULL OR ix.verdict = 'pending'";
+        return c;
+    }
+    const std::string by_index = "(s.host, s.rec) IN (SELECT x.host, x.rec FROM session_index x WHERE x.verdict = ?)";
+    c.sql = v == "intact" || v == "unprotected" ? "ix.verdict = ?" : by_index;
+    c.params = {SqlValue::str(v)};
+    c.pg_sql = by_index;
+    c.pg_params = c.params;
+    return c;
 }
 
 SqlCondition text_condition(const std::string& text) {
