@@ -83,6 +83,11 @@ def main():
             fail("verdict of the tampered copy (message %d changed): %r" % (bad_id, broken))
         if list(sessions(base, integrity="broken")) != [bad_rec]:
             fail("integrity=broken: %r" % list(sessions(base, integrity="broken")))
+        # A common verdict (read in the sort's order) and one no session has.
+        if list(sessions(base, integrity="intact")) != [rec]:
+            fail("integrity=intact: %r" % list(sessions(base, integrity="intact")))
+        if list(sessions(base, integrity="pending")) != []:
+            fail("integrity=pending: %r" % list(sessions(base, integrity="pending")))
         status, body = get(base + "/api/v1/sessions?integrity=fine")
         if status != 400 or b"integrity" not in body:
             fail("integrity=fine: %d %r" % (status, body))

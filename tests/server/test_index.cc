@@ -202,6 +202,8 @@ void test_verdicts(void**) {
     assert_string_equal(broken[0].rec.c_str(), "r-bad");
     q.conditions = {integrity_condition("intact")};
     assert_int_equal(store->sessions(q).size(), 2);
+    q.conditions = {integrity_condition("pending")};
+    assert_int_equal(store->sessions(q).size(), 0);
 }
 
 void test_keyed(void**) {
