@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -514,10 +515,12 @@ const std::vector<RouteDef>& Routes::table() {
 // Lock-free, so the signal handler may read it.
 std::atomic<httplib::Server*> running{nullptr};
 std::atomic<LiveHub*> running_hub{nullptr};
+std::atomic<bool> stop_requested{false};
 
 // Server::stop() only swaps an atomic and shuts down and closes the
 // listening socket: async-signal-safe steps.
 extern "C" void on_stop_signal(int /*sig*/) {
+    stop_requested.store(true);  // before stop(): see run_server
     if (auto* hub = running_hub.load(); hub != nullptr) {
         hub->stop();  // streams end, so the library's threads can be joined
     }
@@ -598,8 +601,27 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // Server::stop() does nothing until the library's accept loop runs, so
+    // a signal between "listening on" and that loop would be lost and the
+    // server would go on running: this thread stops it once the loop runs.
+    // (A signal after the check below finds the loop running and stops it
+    // itself.)
+    std::atomic<bool> listen_done{false};
+    std::thread late_stop([&] {
+        while (!srv.is_running()) {
+            if (listen_done.load()) {
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (stop_requested.load()) {
+            srv.stop();
+        }
+    });
     on_listen(port);
     bool ok = srv.listen_after_bind();
+    listen_done = true;
+    late_stop.join();
     running = nullptr;
     running_hub = nullptr;
     return ok ? 0 : 1;
