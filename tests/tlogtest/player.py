@@ -215,8 +215,11 @@ class Tmux:
         envs = []
         for k, v in (env or {}).items():
             envs += ["-e", "%s=%s" % (k, v)]
-        self.run("new-session", "-d", "-x", str(self.cols), "-y", str(self.rows), *envs, command)
-        self.run("set-option", "-g", "remain-on-exit", "on")
+        # remain-on-exit is set before the session starts, in the same
+        # command list: set after it, a program that exits at once (a
+        # short playback) closed the session and ended the server first.
+        self.run("start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";",
+                 "new-session", "-d", "-x", str(self.cols), "-y", str(self.rows), *envs, command)
 
     def keys(self, *keys):
         self.run("send-keys", "-t", "0", *keys)
