@@ -206,7 +206,7 @@ uint64_t Indexer::run_once() {
     for (;;) {
         // Again while a session was indexed: more may have come meanwhile.
         bool any = false;
-        for (const auto& t : store_->index_todo(1000)) {
+        for (const auto& t : store_->index_work(1000)) {
             if (stopping()) return fed;
             if (!store_->try_lock_index(t.host, t.rec)) continue;  // another instance has it
             try {
@@ -280,7 +280,7 @@ Indexer::Work& Indexer::resume(const std::string& host, const std::string& rec, 
 
 // Feeds what is contiguous past the indexed point, a batch at a time,
 // saving after each.
-void Indexer::index_session(const IndexTodo& t, uint64_t& fed) {
+void Indexer::index_session(const IndexWork& t, uint64_t& fed) {
     // Another instance may have indexed it between the list and the lock.
     if (auto st = store_->index_state(t.host, t.rec); st && st->seen_messages >= t.messages) return;
     uint64_t redo_from = 0;

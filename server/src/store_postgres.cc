@@ -343,7 +343,7 @@ public:
     int schema_version() override;
     std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                          size_t limit) override;
-    std::vector<IndexTodo> index_todo(size_t limit) override;
+    std::vector<IndexWork> index_work(size_t limit) override;
     std::optional<IndexState> index_state(const std::string& host, const std::string& rec) override;
     void save_index(const IndexState& st, const std::vector<StoredKeyframe>& keyframes,
                     const std::vector<ScreenTextRow>& rows, uint64_t redo_from) override;
@@ -584,7 +584,7 @@ void PgStore::prepare_all() {
         // indexer's reads and its save.
         {"try_lock_index", "SELECT pg_try_advisory_lock(1953261416, hashtext($1::text || E'\\n' || $2::text))"},
         {"unlock_index", "SELECT pg_advisory_unlock(1953261416, hashtext($1::text || E'\\n' || $2::text))"},
-        {"index_todo",
+        {"index_work",
          "SELECT s.host, s.rec, s.messages FROM sessions s LEFT JOIN session_index i ON i.host = s.host AND i.rec = "
          "s.rec "
          "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT $1::bigint"},
@@ -952,11 +952,11 @@ std::vector<AuditEvent> PgStore::audit_events(const std::string& rec, const std:
     return out;
 }
 
-std::vector<IndexTodo> PgStore::index_todo(size_t limit) {
+std::vector<IndexWork> PgStore::index_work(size_t limit) {
     Params p;
     p.u64(limit);
-    auto r = read("index_todo", p, 0, "listing sessions to index");
-    std::vector<IndexTodo> out;
+    auto r = read("index_work", p, 0, "listing sessions to index");
+    std::vector<IndexWork> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
         out.push_back({text_str(r.get(), i, 0), text_str(r.get(), i, 1), text_u64(r.get(), i, 2)});
     }

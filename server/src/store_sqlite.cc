@@ -256,7 +256,7 @@ public:
     int schema_version() override;
     std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                          size_t limit) override;
-    std::vector<IndexTodo> index_todo(size_t limit) override;
+    std::vector<IndexWork> index_work(size_t limit) override;
     std::optional<IndexState> index_state(const std::string& host, const std::string& rec) override;
     void save_index(const IndexState& st, const std::vector<StoredKeyframe>& keyframes,
                     const std::vector<ScreenTextRow>& rows, uint64_t redo_from) override;
@@ -630,14 +630,14 @@ std::vector<AuditEvent> SqliteStore::audit_events(const std::string& rec, const 
     return out;
 }
 
-std::vector<IndexTodo> SqliteStore::index_todo(size_t limit) {
+std::vector<IndexWork> SqliteStore::index_work(size_t limit) {
     auto st = prepare(
         "SELECT s.host, s.rec, s.messages FROM sessions s LEFT JOIN session_index i ON i.host = s.host AND i.rec = "
         "s.rec "
         "WHERE i.host IS NULL OR (s.messages > i.seen_messages AND s.last_id > i.indexed_through) LIMIT ?1");
     auto* s = st.get();
     bind_u64(s, 1, limit);
-    std::vector<IndexTodo> out;
+    std::vector<IndexWork> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         out.push_back({col_text(s, 0), col_text(s, 1), col_u64(s, 2)});

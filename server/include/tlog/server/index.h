@@ -56,7 +56,7 @@ public:
 private:
     struct Work;
     struct Keys;
-    void index_session(const IndexTodo& t, uint64_t& fed);
+    void index_session(const IndexWork& t, uint64_t& fed);
     Work& resume(const std::string& host, const std::string& rec, uint64_t& redo_from);
     void loop();
     // stop() was called: a pass ends after the batch it is on (SIGTERM

@@ -125,7 +125,7 @@ struct IndexState {
     // when more are stored.
     uint64_t seen_messages = 0;
 };
-struct IndexTodo {
+struct IndexWork {
     std::string host, rec;
     uint64_t messages = 0;
 };
@@ -266,7 +266,7 @@ public:
 
     // The index (server/src/index.cc; doc/server.md, "Index").
     // Sessions with messages past their indexed point, up to `limit`.
-    virtual std::vector<IndexTodo> index_todo(size_t limit) = 0;
+    virtual std::vector<IndexWork> index_work(size_t limit) = 0;
     virtual std::optional<IndexState> index_state(const std::string& host, const std::string& rec) = 0;
     // In one transaction: the session's state, and its keyframes and text
     // rows found since the last save; those of message ids `redo_from` and
