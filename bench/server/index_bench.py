@@ -123,7 +123,7 @@ class Sqlite:
         out = {}
         for name, size in rows:
             table = owners.get(name, name)
-            if table.startswith(("session_index", "keyframes", "screen_text")):
+            if table.startswith(("session_index", "keyframes", "screen_chunks")):
                 out[name] = size
         return out
 
@@ -144,7 +144,7 @@ class Postgres:
     def sizes(self):
         """Bytes on disk of the index's tables and their indexes."""
         rows = self.sql("SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
-                        "WHERE c.relkind = 'r' AND c.relname IN ('session_index', 'keyframes', 'screen_text')")
+                        "WHERE c.relkind = 'r' AND c.relname IN ('session_index', 'keyframes', 'screen_chunks')")
         return {name: int(size) for name, size in rows}
 
     def sql(self, text):
@@ -175,10 +175,10 @@ def bench(args, backend, rec_file):
           f"({t1 - t0:.1f} s), index caught up {t2 - t1:.1f} s after the last answer "
           f"({mb / (t2 - t0):.1f} MB/s from the first request); post: {post.stdout.strip()}")
     if args.alone:
-        for table in ("session_index", "keyframes", "screen_text"):
+        for table in ("session_index", "keyframes", "screen_chunks"):
             backend.sql(f"DELETE FROM {table}")
         if backend.name == "SQLite":
-            backend.sql("INSERT INTO screen_text_fts (screen_text_fts) VALUES ('delete-all')")
+            backend.sql("INSERT INTO screen_chunks_fts (screen_chunks_fts) VALUES ('delete-all')")
         server, port = start_server(exe, spec)
         base = f"http://127.0.0.1:{port}"
     try:
@@ -202,17 +202,19 @@ def bench(args, backend, rec_file):
               f"answer {statistics.median(sizes) / 1e3:.0f} kB median")
         for what, url in (("text?q= (on screen)", f"{base}/api/v1/sessions/{rec}/text?q=make%20-j2&limit=100"),
                           ("text?q= (nowhere)", f"{base}/api/v1/sessions/{rec}/text?q=zqxv-nowhere"),
-                          ("sessions?text= (nowhere)", f"{base}/api/v1/sessions?text=zqxv-nowhere")):
+                          ("sessions?text= (nowhere)", f"{base}/api/v1/sessions?text=zqxv-nowhere"),
+                          ("sessions?text= (on screen)", f"{base}/api/v1/sessions?text=make%20-j2")):
             ts = []
             for _ in range(10):
                 dt, body = get(url)
                 ts.append(dt * 1000)
             hits = len(json.loads(body).get("hits", json.loads(body).get("sessions", [])))
-            print(f"  {what}: p50 {pct(ts, 50):.1f} ms, max {max(ts):.1f} ms, {hits} hits")
+            print(f"  {what}: p50 {pct(ts, 50):.1f} ms, p95 {pct(ts, 95):.1f} ms, max {max(ts):.1f} ms, {hits} hits")
         kf = backend.sql("SELECT count(*), sum(length(snap_zstd)) FROM keyframes")[0]
-        tx = backend.sql("SELECT count(*), sum(length(text)) FROM screen_text")[0]
-        print(f"  index size: {kf[0]} keyframes ({int(kf[1]) / 1e6:.1f} MB), {tx[0]} rows of screen text "
-              f"({int(tx[1]) / 1e6:.1f} MB of text)")
+        tx = backend.sql("SELECT count(*), sum(length(" + ("packed" if backend.name == "SQLite" else "text")
+                         + ")) FROM screen_chunks")[0]
+        print(f"  index size: {kf[0]} keyframes ({int(kf[1]) / 1e6:.1f} MB), {tx[0]} chunks of screen text "
+              f"({int(tx[1]) / 1e6:.1f} MB {'packed' if backend.name == 'SQLite' else 'of text'})")
         sizes = backend.sizes()
         total = sum(sizes.values())
         print(f"  index on disk: {total / 1e6:.1f} MB, {total / 1e6 / mb * 1000:.0f} MB per GB of recording: "

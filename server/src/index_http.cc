@@ -49,29 +49,39 @@ SqlCondition text_condition(const std::string& text) {
     if (text.empty()) {
         throw InputError({"", 0, 0, "text"}, "empty: give the text to find");
     }
-    // The sessions holding the text are found once through the trigram
-    // index (IN over a subquery that does not depend on the session, which
-    // both databases evaluate once) and the sessions are still read in the
-    // sort's order. Every row the index finds is checked exactly (instr,
-    // LIKE with the text's wildcards escaped).
     SqlCondition c;
+    if (text.find('\n') != std::string::npos) {
+        c.sql = "1 = 0";  // no row holds a line break
+        return c;
+    }
+    // The sessions holding the text are found once through the trigram
+    // index's chunks (IN over a subquery that does not depend on the
+    // session, which both databases evaluate once) and the sessions are
+    // still read in the sort's order. Every chunk the index finds is
+    // checked exactly: on SQLite, tlog_chunk_has (store_sqlite.cc) reads
+    // it unless its recording was found already; on PostgreSQL, LIKE with
+    // the text's wildcards escaped, over the chunk's rows joined by line
+    // breaks.
     std::string phrase = fts_phrase(text);
+    const std::string check = "(tlog_text_found(c.sid, ?) OR tlog_chunk_has(c.sid, c.packed_size, c.packed, ?))";
     if (phrase.empty()) {
         c.sql =
-            "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT t.sid FROM "
-            "screen_text t WHERE instr(t.text, ?) > 0))";
-        c.params = {SqlValue::str(text)};
+            "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT c.sid FROM "
+            "screen_chunks c WHERE " +
+            check + "))";
+        c.params = {SqlValue::str(text), SqlValue::str(text)};
     } else {
-        // CROSS JOIN: the index's rows first, not every row of screen_text.
+        // CROSS JOIN: the index's chunks first, not every chunk.
         c.sql =
-            "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT t.sid FROM "
-            "screen_text_fts CROSS JOIN screen_text t ON t.rowid = screen_text_fts.rowid WHERE screen_text_fts MATCH ? "
-            "AND instr(t.text, ?) > 0))";
-        c.params = {SqlValue::str(phrase), SqlValue::str(text)};
+            "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT c.sid FROM "
+            "screen_chunks_fts CROSS JOIN screen_chunks c ON c.cid = screen_chunks_fts.rowid WHERE "
+            "screen_chunks_fts MATCH ? AND " +
+            check + "))";
+        c.params = {SqlValue::str(phrase), SqlValue::str(text), SqlValue::str(text)};
     }
     c.pg_sql =
-        "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT t.sid FROM "
-        "screen_text t WHERE t.text LIKE ?))";
+        "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT c.sid FROM "
+        "screen_chunks c WHERE c.text LIKE ?))";
     c.pg_params = {SqlValue::str(like_pattern(text))};
     return c;
 }

@@ -36,6 +36,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "screen_chunks.h"
 #include "store_backend.h"
 #include "tlog/server/store.h"
 
@@ -231,6 +232,41 @@ DO $$
 BEGIN
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
     CREATE INDEX IF NOT EXISTS screen_text_trgm ON screen_text USING gin (text gin_trgm_ops);
+EXCEPTION WHEN insufficient_privilege OR undefined_file OR undefined_object THEN
+    RAISE NOTICE 'pg_trgm is not available: screen text is searched without an index';
+END
+$$;
+)sql",
+    // 7: screen text in chunks, as in SQLite (screen_chunks.h): the rows'
+    // ids, positions, rows and lengths in `meta`, their text joined by
+    // line breaks in `text`, which TOAST compresses (lz4 where the server
+    // has it) and pg_trgm indexes, a chunk at a time. The rows stored
+    // before are dropped and every session indexed again.
+    R"sql(
+DROP TABLE IF EXISTS screen_text;
+DELETE FROM keyframes;
+DELETE FROM session_index;
+CREATE TABLE IF NOT EXISTS screen_chunks (
+    cid BIGSERIAL PRIMARY KEY,  -- in the order of its rows, within a recording
+    sid BIGINT NOT NULL,        -- recording_keys.sid
+    first_id BIGINT NOT NULL,   -- the message ids of its first and last row
+    last_id BIGINT NOT NULL,
+    meta BYTEA NOT NULL,
+    text TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS screen_chunks_by_rec ON screen_chunks (sid, last_id);
+DO $$
+BEGIN
+    ALTER TABLE screen_chunks ALTER COLUMN text SET COMPRESSION lz4;
+    ALTER TABLE screen_chunks ALTER COLUMN meta SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+    RAISE NOTICE 'lz4 is not available: screen text is compressed by TOAST''s default';
+END
+$$;
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX IF NOT EXISTS screen_chunks_trgm ON screen_chunks USING gin (text gin_trgm_ops);
 EXCEPTION WHEN insufficient_privilege OR undefined_file OR undefined_object THEN
     RAISE NOTICE 'pg_trgm is not available: screen text is searched without an index';
 END
@@ -553,7 +589,7 @@ void PgStore::prepare_all() {
     // Recording locks: the two-key form, first key "tlog", apart from the
     // one-key migration lock; a hash collision only makes two recordings
     // take turns.
-    const std::array<std::pair<const char*, const char*>, 24> statements = {{
+    const std::array<std::pair<const char*, const char*>, 29> statements = {{
         {"lock_recording", "SELECT pg_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
         {"try_lock_recording",
          "SELECT pg_try_advisory_xact_lock(1953261415, hashtext($1::text || E'\\n' || $2::text))"},
@@ -607,14 +643,29 @@ void PgStore::prepare_all() {
          "SELECT pos_ms, msg_id, snap_size, snap_zstd, base_size, base_zstd FROM keyframes WHERE sid = "
          "(SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text) "
          "AND pos_ms <= $3::bigint ORDER BY pos_ms DESC, msg_id DESC LIMIT 1"},
-        // The rows the trigram index finds first (MATERIALIZED: the
-        // planner would rather walk the session's rows by key, all of them
-        // for a text that is nowhere).
-        {"text_hits",
-         "WITH found AS MATERIALIZED (SELECT sid, msg_id, pos_ms, \"row\", text, seq FROM screen_text "
-         "WHERE text LIKE $3::text) SELECT msg_id, pos_ms, \"row\", text FROM found WHERE sid = "
-         "(SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text) "
-         "ORDER BY msg_id, seq LIMIT $4::bigint"},
+        // The chunks the trigram index finds first (MATERIALIZED: the
+        // planner would rather walk the session's chunks by key, all of
+        // them for a text that is nowhere); their ids only, each read
+        // after (text_chunk) until the page is full.
+        {"text_chunks",
+         "WITH found AS MATERIALIZED (SELECT cid, sid FROM screen_chunks WHERE text LIKE $3::text) "
+         "SELECT cid FROM found WHERE sid = (SELECT sid FROM recording_keys WHERE rec = $2::text AND host = $1::text) "
+         "ORDER BY cid"},
+        {"text_chunk", "SELECT first_id, last_id, meta, text FROM screen_chunks WHERE cid = $1::bigint"},
+        // A recording's chunks whose last row is at or after $2, in order;
+        // the last one.
+        {"chunks_from",
+         "SELECT cid, first_id, last_id, meta, text FROM screen_chunks WHERE sid = $1::bigint AND last_id >= "
+         "$2::bigint ORDER BY last_id, cid"},
+        {"last_chunk",
+         "SELECT cid, first_id, last_id, meta, text FROM screen_chunks WHERE sid = $1::bigint "
+         "ORDER BY last_id DESC, cid DESC LIMIT 1"},
+        {"put_chunk",
+         "INSERT INTO screen_chunks (sid, first_id, last_id, meta, text) VALUES ($1::bigint, $2::bigint, $3::bigint, "
+         "$4::bytea, $5::text)"},
+        {"update_chunk",
+         "UPDATE screen_chunks SET first_id = $2::bigint, last_id = $3::bigint, meta = $4::bytea, text = $5::text "
+         "WHERE cid = $1::bigint"},
         {"host_of", "SELECT host FROM sessions WHERE rec = $1::text ORDER BY host LIMIT 1"},
         {"recording_keys",
          "SELECT sid, host FROM recording_keys WHERE rec = $1::text AND ($2::text = '' OR host = $2::text) "
@@ -1006,13 +1057,69 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
             throw std::runtime_error(name() + ": no recording " + x.host + "/" + x.rec + " to index");
         }
         const std::string sid = text_str(found.get(), 0, 0);
+        const std::string where = name() + ": " + x.host + "/" + x.rec;
+        // Chunks as read back (binary results): cid, first_id, last_id, meta, text.
+        auto chunks = [&](const char* stmt, const Params& q) {
+            auto r = run(stmt, q, PGRES_TUPLES_OK, 1, "reading screen text");
+            std::vector<std::pair<uint64_t, TextChunk>> out;
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                TextChunk c;
+                c.first_id = binary_u64(r.get(), i, 1);
+                c.last_id = binary_u64(r.get(), i, 2);
+                c.meta = text_str(r.get(), i, 3);
+                c.text = text_str(r.get(), i, 4);
+                out.emplace_back(binary_u64(r.get(), i, 0), std::move(c));
+            }
+            return out;
+        };
+        // cid 0: a new chunk.
+        auto store = [&](uint64_t cid, const TextChunk& c) {
+            Params q;
+            if (cid != 0) q.u64(cid);
+            q.u64(c.first_id).u64(c.last_id).binary(c.meta).text(c.text);
+            if (cid == 0) {
+                Params n;
+                n.text(sid).u64(c.first_id).u64(c.last_id).binary(c.meta).text(c.text);
+                run("put_chunk", n, PGRES_COMMAND_OK, 0, "saving screen text");
+            } else {
+                run("update_chunk", q, PGRES_COMMAND_OK, 0, "saving screen text");
+            }
+        };
         if (redo_from != 0) {
-            for (const char* sql : {"DELETE FROM keyframes WHERE sid = $1::bigint AND msg_id > $2::bigint",
-                                    "DELETE FROM screen_text WHERE sid = $1::bigint AND msg_id >= $2::bigint"}) {
-                Params p;
-                p.text(sid).u64(redo_from);
-                check(PQexecParams(conn_.get(), sql, p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
-                      PGRES_COMMAND_OK, "replacing the index");
+            Params p;
+            p.text(sid).u64(redo_from);
+            check(PQexecParams(conn_.get(), "DELETE FROM keyframes WHERE sid = $1::bigint AND msg_id > $2::bigint",
+                               p.count(), nullptr, p.values(), p.lengths(), p.formats(), 0),
+                  PGRES_COMMAND_OK, "replacing the index");
+            // Rows from redo_from on are made again: the chunks holding
+            // them lose them (a chunk is in the order of its rows).
+            for (auto& [cid, c] : chunks("chunks_from", p)) {
+                if (c.first_id >= redo_from) {
+                    Params d;
+                    d.u64(cid);
+                    check(PQexecParams(conn_.get(), "DELETE FROM screen_chunks WHERE cid = $1::bigint", d.count(),
+                                       nullptr, d.values(), d.lengths(), d.formats(), 0),
+                          PGRES_COMMAND_OK, "replacing the index");
+                } else {
+                    c.truncate_before(redo_from, where);
+                    store(cid, c);
+                }
+            }
+        }
+        if (!rows.empty()) {
+            // The recording's last chunk takes rows while it has room.
+            uint64_t open_cid = 0;
+            TextChunk open;
+            Params l;
+            l.text(sid);
+            if (auto last = chunks("last_chunk", l); !last.empty() && !last.front().second.full()) {
+                open_cid = last.front().first;
+                open = std::move(last.front().second);
+                open.reopen(where);
+            }
+            auto filled = fill_chunks(std::move(open), rows);
+            for (size_t i = 0; i < filled.size(); ++i) {
+                if (filled[i].rows > 0) store(i == 0 ? open_cid : 0, filled[i]);
             }
         }
         Params p;
@@ -1031,25 +1138,6 @@ void PgStore::save_index(const IndexState& x, const std::vector<StoredKeyframe>&
                 .u64(k.baseline.size())
                 .binary(base);
             run("save_keyframe", q, PGRES_COMMAND_OK, 0, "saving a keyframe");
-        }
-        // Many rows to a statement (a round trip per row was the indexer's
-        // limit): the key once, four parameters a row.
-        constexpr size_t text_rows_per_insert = 500;
-        for (size_t at = 0; at < rows.size(); at += text_rows_per_insert) {
-            size_t n = std::min(text_rows_per_insert, rows.size() - at);
-            std::string sql = "INSERT INTO screen_text (sid, msg_id, pos_ms, \"row\", text) VALUES ";
-            Params q;
-            q.text(sid);
-            for (size_t i = 0; i < n; ++i) {
-                const auto& t = rows[at + i];
-                size_t k = 2 + i * 4;
-                sql += (i == 0 ? "($1::bigint, $" : ", ($1::bigint, $") + std::to_string(k) + "::bigint, $" +
-                       std::to_string(k + 1) + "::bigint, $" + std::to_string(k + 2) + "::integer, $" +
-                       std::to_string(k + 3) + "::text)";
-                q.u64(t.msg_id).u64(t.pos_ms).text(std::to_string(t.row)).text(t.text);
-            }
-            check(PQexecParams(conn_.get(), sql.c_str(), q.count(), nullptr, q.values(), q.lengths(), q.formats(), 0),
-                  PGRES_COMMAND_OK, "saving screen text");
         }
         commit_transaction();
     } catch (...) {
@@ -1075,13 +1163,23 @@ std::optional<StoredKeyframe> PgStore::keyframe_at(const std::string& host, cons
 
 std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std::string& rec, const std::string& text,
                                               size_t limit) {
-    Params p;
-    p.text(host).text(rec).text(like_pattern(text)).u64(limit);
-    auto r = read("text_hits", p, 0, "searching screen text");
     std::vector<ScreenTextRow> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-        out.push_back({text_u64(r.get(), i, 0), text_u64(r.get(), i, 1), static_cast<int>(text_u64(r.get(), i, 2)),
-                       text_str(r.get(), i, 3)});
+    if (text.find('\n') != std::string::npos) return out;  // no row holds a line break
+    Params p;
+    p.text(host).text(rec).text(like_pattern(text));
+    auto found = read("text_chunks", p, 0, "searching screen text");
+    const std::string where = name() + ": " + host + "/" + rec;
+    for (int i = 0; i < PQntuples(found.get()) && out.size() < limit; ++i) {
+        Params q;
+        q.text(text_str(found.get(), i, 0));
+        auto r = read("text_chunk", q, 1, "reading screen text");
+        if (PQntuples(r.get()) != 1) continue;  // replaced since: the next search finds it again
+        TextChunk c;
+        c.first_id = binary_u64(r.get(), 0, 0);
+        c.last_id = binary_u64(r.get(), 0, 1);
+        c.meta = text_str(r.get(), 0, 2);
+        c.text = text_str(r.get(), 0, 3);
+        chunk_hits(c, text, limit, out, where);
     }
     return out;
 }

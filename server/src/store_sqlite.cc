@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "screen_chunks.h"
 #include "store_backend.h"
 #include "tlog/server/store.h"
 #include "tlog/utf8.h"
@@ -226,6 +227,32 @@ CREATE INDEX IF NOT EXISTS screen_text_by_rec ON screen_text (sid, msg_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS screen_text_fts USING fts5(text, content='screen_text',
     tokenize='trigram case_sensitive 1', detail=none, columnsize=0);
 )sql",
+    // 7: screen text in chunks (screen_chunks.h): consecutive rows of a
+    // recording in one record, zstd-compressed, and one document of the
+    // trigram index a chunk (contentless: deleting a chunk from it gives
+    // its text again). 2,280 MB of index per GB of recording before
+    // (bench/README.md "server", Index). The rows stored before are
+    // dropped and every session is indexed again from its messages: its
+    // progress and keyframes go too (keyframes are spaced by the server's
+    // own policy now), and its verdict is pending until the indexer is
+    // through again.
+    R"sql(
+DROP TABLE IF EXISTS screen_text_fts;
+DROP TABLE IF EXISTS screen_text;
+DELETE FROM keyframes;
+DELETE FROM session_index;
+CREATE TABLE IF NOT EXISTS screen_chunks (
+    cid INTEGER PRIMARY KEY,       -- in the order of its rows, within a recording
+    sid INTEGER NOT NULL,          -- recording_keys.sid
+    first_id INTEGER NOT NULL,     -- the message ids of its first and last row
+    last_id INTEGER NOT NULL,
+    packed_size INTEGER NOT NULL,  -- bytes before compression
+    packed BLOB NOT NULL           -- zstd: the rows' ids, positions, rows and lengths, and their text
+);
+CREATE INDEX IF NOT EXISTS screen_chunks_by_rec ON screen_chunks (sid, last_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS screen_chunks_fts USING fts5(text, content='',
+    tokenize='trigram case_sensitive 1', detail=none, columnsize=0);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -243,6 +270,45 @@ uint64_t col_u64(sqlite3_stmt* s, int i) {
 std::string col_text(sqlite3_stmt* s, int i) {
     const auto* p = sqlite3_column_text(s, i);
     return p != nullptr ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i)) : std::string();
+}
+
+// The sessions search's exact check of screen text (index_http.cc's
+// text_condition): tlog_chunk_has(sid, packed_size, packed, text) reads a
+// chunk found by the trigram index and says whether one of its rows holds
+// the text; the recordings found so far by the statement running are
+// noted, and tlog_text_found(sid, text) says so without reading another
+// of their chunks (a text on every screen would read them all).
+struct TextFound {
+    std::string db;
+    std::set<std::pair<std::string, int64_t>> found;
+};
+std::string value_text(sqlite3_value* v) {
+    const auto* p = sqlite3_value_text(v);
+    return p != nullptr ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_value_bytes(v)))
+                        : std::string();
+}
+void text_found_fn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+    try {
+        const auto* f = static_cast<const TextFound*>(sqlite3_user_data(ctx));
+        sqlite3_result_int(ctx, f->found.count({value_text(argv[1]), sqlite3_value_int64(argv[0])}) > 0 ? 1 : 0);
+    } catch (const std::exception& e) {
+        sqlite3_result_error(ctx, e.what(), -1);
+    }
+}
+void chunk_has_fn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+    try {
+        auto* f = static_cast<TextFound*>(sqlite3_user_data(ctx));
+        std::string needle = value_text(argv[3]);
+        std::string text = unpack_chunk_text(sqlite3_value_blob(argv[2]),
+                                             static_cast<size_t>(sqlite3_value_bytes(argv[2])),
+                                             static_cast<uint64_t>(std::max<sqlite3_int64>(0, sqlite3_value_int64(argv[1]))),
+                                             f->db);
+        bool has = chunk_text_has(text, needle);
+        if (has) f->found.insert({std::move(needle), sqlite3_value_int64(argv[0])});
+        sqlite3_result_int(ctx, has ? 1 : 0);
+    } catch (const std::exception& e) {
+        sqlite3_result_error(ctx, e.what(), -1);
+    }
 }
 
 // Sessions an indexer of this process holds, by database file.
@@ -331,6 +397,7 @@ private:
     // session_search.cc's statements, prepared once each: the searches
     // vary with their filters but repeat, and ingest's run per session.
     std::map<std::string, Stmt> cache_;
+    TextFound text_found_;  // the functions' state, for the statement running
 };
 
 SqliteStore::SqliteStore(const std::string& path) : Store(path) {
@@ -379,6 +446,13 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
     } catch (...) {
         rollback_transaction();
         throw;
+    }
+    text_found_.db = path;
+    if (sqlite3_create_function_v2(db, "tlog_text_found", 2, SQLITE_UTF8, &text_found_, text_found_fn, nullptr,
+                                   nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "tlog_chunk_has", 4, SQLITE_UTF8, &text_found_, chunk_has_fn, nullptr,
+                                   nullptr, nullptr) != SQLITE_OK) {
+        fail("registering the text search's functions");
     }
     add_key_ = prepare("INSERT OR IGNORE INTO recording_keys (host, rec) VALUES (?1, ?2)");
     find_key_ = prepare("SELECT sid, open_bid FROM recording_keys WHERE rec = ?2 AND host = ?1");
@@ -685,15 +759,91 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             }
             sid = col_u64(k.get(), 0);
         }
+        const std::string where = name() + ": " + x.host + "/" + x.rec;
+        auto fts_del = prepare(
+            "INSERT INTO screen_chunks_fts (screen_chunks_fts, rowid, text) VALUES ('delete', ?1, ?2)");
+        auto drop = [&](uint64_t cid, const TextChunk& c) {
+            bind_u64(fts_del.get(), 1, cid);
+            bind_text(fts_del.get(), 2, c.text);
+            run(fts_del.get(), "replacing the index");
+        };
+        auto put = prepare(
+            "INSERT OR REPLACE INTO screen_chunks (cid, sid, first_id, last_id, packed_size, packed) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        auto fts_put = prepare("INSERT INTO screen_chunks_fts (rowid, text) VALUES (?1, ?2)");
+        // cid 0: a new chunk.
+        auto store = [&](uint64_t cid, const TextChunk& c) {
+            uint64_t size = 0;
+            std::string packed = pack_chunk(c, size);
+            if (cid != 0) {
+                bind_u64(put.get(), 1, cid);
+            } else {
+                sqlite3_bind_null(put.get(), 1);
+            }
+            bind_u64(put.get(), 2, sid);
+            bind_u64(put.get(), 3, c.first_id);
+            bind_u64(put.get(), 4, c.last_id);
+            bind_u64(put.get(), 5, size);
+            sqlite3_bind_blob(put.get(), 6, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
+            run(put.get(), "saving screen text");
+            if (cid == 0) cid = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.get()));
+            bind_u64(fts_put.get(), 1, cid);
+            bind_text(fts_put.get(), 2, c.text);
+            run(fts_put.get(), "indexing screen text");
+        };
+        // The chunks of the recording whose last row is at or after
+        // `from_id`, in order.
+        auto chunks_from = [&](uint64_t from_id, bool last_only) {
+            auto q = prepare(last_only ? "SELECT cid, first_id, last_id, packed_size, packed FROM screen_chunks "
+                                         "WHERE sid = ?1 AND last_id >= ?2 ORDER BY last_id DESC, cid DESC LIMIT 1"
+                                       : "SELECT cid, first_id, last_id, packed_size, packed FROM screen_chunks "
+                                         "WHERE sid = ?1 AND last_id >= ?2 ORDER BY last_id, cid");
+            bind_u64(q.get(), 1, sid);
+            bind_u64(q.get(), 2, from_id);
+            std::vector<std::pair<uint64_t, TextChunk>> out;
+            int rc = 0;
+            while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+                auto* s = q.get();
+                out.emplace_back(col_u64(s, 0),
+                                 unpack_chunk(sqlite3_column_blob(s, 4), static_cast<size_t>(sqlite3_column_bytes(s, 4)),
+                                              col_u64(s, 3), col_u64(s, 1), col_u64(s, 2), where));
+            }
+            if (rc != SQLITE_DONE) fail("reading screen text");
+            return out;
+        };
         if (redo_from != 0) {
-            for (const char* sql : {"DELETE FROM keyframes WHERE sid = ?1 AND msg_id > ?2",
-                                    "INSERT INTO screen_text_fts (screen_text_fts, rowid, text) SELECT 'delete', "
-                                    "rowid, text FROM screen_text WHERE sid = ?1 AND msg_id >= ?2",
-                                    "DELETE FROM screen_text WHERE sid = ?1 AND msg_id >= ?2"}) {
-                auto d = prepare(sql);
-                bind_u64(d.get(), 1, sid);
-                bind_u64(d.get(), 2, redo_from);
-                run(d.get(), "replacing the index");
+            auto d = prepare("DELETE FROM keyframes WHERE sid = ?1 AND msg_id > ?2");
+            bind_u64(d.get(), 1, sid);
+            bind_u64(d.get(), 2, redo_from);
+            run(d.get(), "replacing the index");
+            // Rows from redo_from on are made again: the chunks holding
+            // them lose them (a chunk is in the order of its rows).
+            auto gone = prepare("DELETE FROM screen_chunks WHERE cid = ?1");
+            for (auto& [cid, c] : chunks_from(redo_from, false)) {
+                drop(cid, c);
+                if (c.first_id >= redo_from) {
+                    bind_u64(gone.get(), 1, cid);
+                    run(gone.get(), "replacing the index");
+                } else {
+                    c.truncate_before(redo_from, where);
+                    store(cid, c);
+                }
+            }
+        }
+        if (!rows.empty()) {
+            // The recording's last chunk takes rows while it has room: a
+            // live session saved a few rows at a time still fills chunks.
+            uint64_t open_cid = 0;
+            TextChunk open;
+            if (auto last = chunks_from(0, true); !last.empty() && !last.front().second.full()) {
+                open_cid = last.front().first;
+                open = std::move(last.front().second);
+                drop(open_cid, open);
+                open.reopen(where);
+            }
+            auto filled = fill_chunks(std::move(open), rows);
+            for (size_t i = 0; i < filled.size(); ++i) {
+                if (filled[i].rows > 0) store(i == 0 ? open_cid : 0, filled[i]);
             }
         }
         auto up = prepare(
@@ -724,19 +874,6 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             packed = zstd_pack(k.baseline, keyframe_level);
             sqlite3_bind_blob(kf.get(), 7, packed.data(), static_cast<int>(packed.size()), SQLITE_TRANSIENT);
             run(kf.get(), "saving a keyframe");
-        }
-        auto tx = prepare("INSERT INTO screen_text (sid, msg_id, pos_ms, row, text) VALUES (?, ?, ?, ?, ?)");
-        auto fts = prepare("INSERT INTO screen_text_fts (rowid, text) VALUES (?, ?)");
-        for (const auto& r : rows) {
-            bind_u64(tx.get(), 1, sid);
-            bind_u64(tx.get(), 2, r.msg_id);
-            bind_u64(tx.get(), 3, r.pos_ms);
-            sqlite3_bind_int(tx.get(), 4, r.row);
-            bind_text(tx.get(), 5, r.text);
-            run(tx.get(), "saving screen text");
-            bind_u64(fts.get(), 1, static_cast<uint64_t>(sqlite3_last_insert_rowid(db_.get())));
-            bind_text(fts.get(), 2, r.text);
-            run(fts.get(), "indexing screen text");
         }
         commit_transaction();
     } catch (...) {
@@ -772,30 +909,40 @@ std::optional<StoredKeyframe> SqliteStore::keyframe_at(const std::string& host, 
 std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const std::string& rec,
                                                   const std::string& text, size_t limit) {
     std::string phrase = fts_phrase(text);
-    // The trigram index's rows first when it can answer (CROSS JOIN fixes
-    // the order: SQLite would rather walk the session's rows by key, all
-    // of them for a text that is nowhere).
+    // The candidate chunks' ids first (from the trigram index when it can
+    // answer; CROSS JOIN fixes that order), then each chunk read and its
+    // rows checked exactly, in order, until the page is full: a text on
+    // every screen reads a chunk or two.
     auto st = prepare(phrase.empty()
-                          ? "SELECT msg_id, pos_ms, row, text FROM screen_text WHERE sid = (SELECT sid FROM "
-                            "recording_keys WHERE rec = ?2 AND host = ?1) "
-                            "AND instr(text, ?3) > 0 AND ?5 = '' ORDER BY msg_id, rowid LIMIT ?4"
-                          : "SELECT t.msg_id, t.pos_ms, t.row, t.text FROM screen_text_fts CROSS JOIN screen_text t "
-                            "ON t.rowid = screen_text_fts.rowid WHERE screen_text_fts MATCH ?5 AND t.sid = (SELECT sid "
-                            "FROM recording_keys WHERE rec = ?2 AND host = ?1) "
-                            "AND instr(t.text, ?3) > 0 ORDER BY t.msg_id, t.rowid LIMIT ?4");
+                          ? "SELECT cid FROM screen_chunks WHERE sid = (SELECT sid FROM recording_keys WHERE rec = ?2 "
+                            "AND host = ?1) AND ?3 = '' ORDER BY last_id, cid"
+                          : "SELECT c.cid FROM screen_chunks_fts CROSS JOIN screen_chunks c ON c.cid = "
+                            "screen_chunks_fts.rowid WHERE screen_chunks_fts MATCH ?3 AND c.sid = (SELECT sid FROM "
+                            "recording_keys WHERE rec = ?2 AND host = ?1) ORDER BY c.cid");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
-    bind_text(s, 3, text);
-    bind_u64(s, 4, limit);
-    bind_text(s, 5, phrase);
-    std::vector<ScreenTextRow> out;
+    bind_text(s, 3, phrase);
+    std::vector<uint64_t> cids;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        out.push_back({col_u64(s, 0), col_u64(s, 1), sqlite3_column_int(s, 2), col_text(s, 3)});
+        cids.push_back(col_u64(s, 0));
     }
     if (rc != SQLITE_DONE) {
         fail("searching screen text");
+    }
+    const std::string where = name() + ": " + host + "/" + rec;
+    auto one = prepare("SELECT first_id, last_id, packed_size, packed FROM screen_chunks WHERE cid = ?1");
+    std::vector<ScreenTextRow> out;
+    for (uint64_t cid : cids) {
+        if (out.size() >= limit) break;
+        bind_u64(one.get(), 1, cid);
+        auto* o = one.get();
+        if (sqlite3_step(o) != SQLITE_ROW) fail("reading screen text");
+        auto c = unpack_chunk(sqlite3_column_blob(o, 3), static_cast<size_t>(sqlite3_column_bytes(o, 3)),
+                              col_u64(o, 2), col_u64(o, 0), col_u64(o, 1), where);
+        sqlite3_reset(o);
+        chunk_hits(c, text, limit, out, where);
     }
     return out;
 }
@@ -817,6 +964,7 @@ sqlite3_stmt* SqliteStore::cached(const std::string& text, const std::vector<Sql
     auto* s = it->second.get();
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    text_found_.found.clear();  // what a statement found is its own
     int i = 0;
     for (const auto& v : params) {
         ++i;
