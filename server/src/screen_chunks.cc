@@ -25,9 +25,7 @@ uint64_t read_varint(std::string_view s, size_t& i, const std::string& where) {
 
 // Positions go forward in a recording, but a hostile one may step back:
 // the step is signed (zigzag).
-uint64_t zigzag(uint64_t from, uint64_t to) {
-    return to >= from ? (to - from) << 1U : (((from - to) - 1) << 1U) | 1U;
-}
+uint64_t zigzag(uint64_t from, uint64_t to) { return to >= from ? (to - from) << 1U : (((from - to) - 1) << 1U) | 1U; }
 uint64_t unzigzag(uint64_t from, uint64_t z) { return (z & 1U) != 0 ? from - (z >> 1U) - 1 : from + (z >> 1U); }
 
 }  // namespace
@@ -117,8 +115,8 @@ std::string pack_chunk(const TextChunk& c, uint64_t& packed_size) {
 namespace {
 
 // The decompressed form and where its text starts (after the meta's size and the meta).
-std::string unpack_raw(const void* data, size_t size, uint64_t packed_size, const std::string& where,
-                       size_t& meta_at, size_t& text_at) {
+std::string unpack_raw(const void* data, size_t size, uint64_t packed_size, const std::string& where, size_t& meta_at,
+                       size_t& text_at) {
     std::string raw = zstd_unpack(data, size, packed_size, where);
     size_t i = 0;
     uint64_t n = read_varint(raw, i, where);

@@ -299,10 +299,9 @@ void chunk_has_fn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
     try {
         auto* f = static_cast<TextFound*>(sqlite3_user_data(ctx));
         std::string needle = value_text(argv[3]);
-        std::string text = unpack_chunk_text(sqlite3_value_blob(argv[2]),
-                                             static_cast<size_t>(sqlite3_value_bytes(argv[2])),
-                                             static_cast<uint64_t>(std::max<sqlite3_int64>(0, sqlite3_value_int64(argv[1]))),
-                                             f->db);
+        std::string text =
+            unpack_chunk_text(sqlite3_value_blob(argv[2]), static_cast<size_t>(sqlite3_value_bytes(argv[2])),
+                              static_cast<uint64_t>(std::max<sqlite3_int64>(0, sqlite3_value_int64(argv[1]))), f->db);
         bool has = chunk_text_has(text, needle);
         if (has) f->found.insert({std::move(needle), sqlite3_value_int64(argv[0])});
         sqlite3_result_int(ctx, has ? 1 : 0);
@@ -448,10 +447,10 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         throw;
     }
     text_found_.db = path;
-    if (sqlite3_create_function_v2(db, "tlog_text_found", 2, SQLITE_UTF8, &text_found_, text_found_fn, nullptr,
-                                   nullptr, nullptr) != SQLITE_OK ||
-        sqlite3_create_function_v2(db, "tlog_chunk_has", 4, SQLITE_UTF8, &text_found_, chunk_has_fn, nullptr,
-                                   nullptr, nullptr) != SQLITE_OK) {
+    if (sqlite3_create_function_v2(db, "tlog_text_found", 2, SQLITE_UTF8, &text_found_, text_found_fn, nullptr, nullptr,
+                                   nullptr) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "tlog_chunk_has", 4, SQLITE_UTF8, &text_found_, chunk_has_fn, nullptr, nullptr,
+                                   nullptr) != SQLITE_OK) {
         fail("registering the text search's functions");
     }
     add_key_ = prepare("INSERT OR IGNORE INTO recording_keys (host, rec) VALUES (?1, ?2)");
@@ -760,8 +759,8 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             sid = col_u64(k.get(), 0);
         }
         const std::string where = name() + ": " + x.host + "/" + x.rec;
-        auto fts_del = prepare(
-            "INSERT INTO screen_chunks_fts (screen_chunks_fts, rowid, text) VALUES ('delete', ?1, ?2)");
+        auto fts_del =
+            prepare("INSERT INTO screen_chunks_fts (screen_chunks_fts, rowid, text) VALUES ('delete', ?1, ?2)");
         auto drop = [&](uint64_t cid, const TextChunk& c) {
             bind_u64(fts_del.get(), 1, cid);
             bind_text(fts_del.get(), 2, c.text);
@@ -804,9 +803,9 @@ void SqliteStore::save_index(const IndexState& x, const std::vector<StoredKeyfra
             int rc = 0;
             while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
                 auto* s = q.get();
-                out.emplace_back(col_u64(s, 0),
-                                 unpack_chunk(sqlite3_column_blob(s, 4), static_cast<size_t>(sqlite3_column_bytes(s, 4)),
-                                              col_u64(s, 3), col_u64(s, 1), col_u64(s, 2), where));
+                out.emplace_back(col_u64(s, 0), unpack_chunk(sqlite3_column_blob(s, 4),
+                                                             static_cast<size_t>(sqlite3_column_bytes(s, 4)),
+                                                             col_u64(s, 3), col_u64(s, 1), col_u64(s, 2), where));
             }
             if (rc != SQLITE_DONE) fail("reading screen text");
             return out;
@@ -939,8 +938,8 @@ std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const
         bind_u64(one.get(), 1, cid);
         auto* o = one.get();
         if (sqlite3_step(o) != SQLITE_ROW) fail("reading screen text");
-        auto c = unpack_chunk(sqlite3_column_blob(o, 3), static_cast<size_t>(sqlite3_column_bytes(o, 3)),
-                              col_u64(o, 2), col_u64(o, 0), col_u64(o, 1), where);
+        auto c = unpack_chunk(sqlite3_column_blob(o, 3), static_cast<size_t>(sqlite3_column_bytes(o, 3)), col_u64(o, 2),
+                              col_u64(o, 0), col_u64(o, 1), where);
         sqlite3_reset(o);
         chunk_hits(c, text, limit, out, where);
     }

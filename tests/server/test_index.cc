@@ -9,8 +9,10 @@
 // Usage: test_server_index [sqlite | postgres:CONNINFO] (pg_store_test.py).
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -69,6 +71,19 @@ struct TempDb {
     TempDb(const TempDb&) = delete;
     TempDb& operator=(const TempDb&) = delete;
     std::unique_ptr<Store> open() const { return open_store(spec); }
+    // A count read behind the store's back.
+    long count(const std::string& sql) const {
+        std::string cmd = !pg_db.empty()
+                              ? "psql -X -q -A -t " + sh_quote(pg_base + " dbname=" + pg_db) + " -c " + sh_quote(sql)
+                              : "sqlite3 " + sh_quote(spec) + " " + sh_quote(sql);
+        FILE* f = popen(cmd.c_str(), "r");
+        assert_non_null(f);
+        char buf[64] = {};
+        bool got = fgets(buf, sizeof buf, f) != nullptr;
+        assert_int_equal(pclose(f), 0);
+        assert_true(got);
+        return std::strtol(buf, nullptr, 10);
+    }
 };
 
 class Lines : public tlog::MessageSink {
@@ -474,6 +489,101 @@ void test_two_indexers(void**) {
     }
 }
 
+// Screen text is stored in chunks of consecutive rows: rows saved a few at
+// a time and many at once are found in order, whichever chunk holds them
+// (each chunk's first and last row among them), a text in many chunks and
+// in two recordings, and an index redone from a message in the middle of
+// a chunk keeps the rows before it and replaces those after.
+ScreenTextRow chunk_row(int i, const std::string& tag) {
+    ScreenTextRow r;
+    r.msg_id = 1 + static_cast<uint64_t>(i) / 4;  // several rows a message
+    r.pos_ms = 1000 + static_cast<uint64_t>(i) * 10;
+    r.row = i % 24;
+    char id[16];
+    snprintf(id, sizeof id, "uniq-%05d", i);
+    r.text = tag + " " + id + " " + std::string(static_cast<size_t>(40 + i % 50), static_cast<char>('a' + i % 26));
+    return r;
+}
+
+std::vector<std::string> rows_text(const std::vector<ScreenTextRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) {
+        out.push_back(std::to_string(r.msg_id) + " " + std::to_string(r.pos_ms) + " row " + std::to_string(r.row) +
+                      " '" + r.text + "'");
+    }
+    return out;
+}
+
+size_t sessions_with(Store& s, const std::string& text) {
+    SessionQuery q;
+    q.conditions = {text_condition(text)};
+    return s.sessions(q).size();
+}
+
+void test_chunks(void**) {
+    TempDb t;
+    auto store = t.open();
+    for (const char* rec : {"r-chunks", "r-other"}) {
+        assert_int_equal(ingest_json_lines(*store, join(session(rec, 11, 5, 300)), 0).failed, 0);
+    }
+    constexpr int n = 3000;  // about 300 kB of text: several chunks
+    std::vector<ScreenTextRow> all;
+    for (int i = 0; i < n; i++) all.push_back(chunk_row(i, "NEEDLE"));
+    IndexState st{"host-a", "r-chunks", "pending", "", 0, 0, 0};
+    // Saved as the indexer does: a few rows at a time (a live session) and
+    // many at once.
+    const size_t pieces[] = {1, 7, 500, 3, 250, 1, 1, 1200};
+    size_t at = 0;
+    for (size_t k = 0; at < all.size(); k++) {
+        size_t m = std::min(pieces[k % std::size(pieces)], all.size() - at);
+        std::vector<ScreenTextRow> part(all.begin() + static_cast<long>(at), all.begin() + static_cast<long>(at + m));
+        at += m;
+        st.indexed_through = part.back().msg_id;
+        store->save_index(st, {}, part, 0);
+    }
+    std::vector<ScreenTextRow> other;
+    for (int i = 0; i < 10; i++) other.push_back(chunk_row(i, "NEEDLE other"));
+    store->save_index({"host-a", "r-other", "pending", "", 0, 3, 0}, {}, other, 0);
+
+    long chunks = t.count("SELECT count(*) FROM screen_chunks");
+    if (chunks < 6) fail_msg("%ld chunks: the test means rows in several", chunks);
+    expect_same(rows_text(all), rows_text(store->text_hits("host-a", "r-chunks", "NEEDLE", 100000)), "NEEDLE");
+    expect_same(rows_text({all.begin(), all.begin() + 5}),
+                rows_text(store->text_hits("host-a", "r-chunks", "NEEDLE", 5)), "NEEDLE, 5");
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "uniq-%05d", i);
+        expect_same(rows_text({all[static_cast<size_t>(i)]}),
+                    rows_text(store->text_hits("host-a", "r-chunks", id, 100)), id);
+    }
+    // Two characters: the chunks are read without the trigram index.
+    assert_int_equal(store->text_hits("host-a", "r-chunks", "E ", 100000).size(), n);
+    // A text across two rows is on no row.
+    assert_true(store->text_hits("host-a", "r-chunks", "aaaa\\nNEEDLE", 10).empty());
+    assert_true(store->text_hits("host-a", "r-chunks", "aaaa\nNEEDLE", 10).empty());
+    assert_int_equal(sessions_with(*store, "aaaa\nNEEDLE"), 0);
+    assert_int_equal(sessions_with(*store, "NEEDLE"), 2);
+    assert_int_equal(sessions_with(*store, "uniq-02999"), 1);
+    assert_int_equal(sessions_with(*store, "uniq-00000"), 2);
+    assert_int_equal(sessions_with(*store, "NEEDLE other"), 1);
+    assert_int_equal(sessions_with(*store, "REDONE"), 0);
+
+    // Redone from message 401 (row 1600 on): rows before it stay.
+    std::vector<ScreenTextRow> redone;
+    for (int i = 1600; i < n; i++) redone.push_back(chunk_row(i, "REDONE"));
+    std::vector<ScreenTextRow> first(redone.begin(), redone.begin() + 100), rest(redone.begin() + 100, redone.end());
+    store->save_index(st, {}, first, 401);
+    store->save_index(st, {}, rest, 0);
+    expect_same(rows_text({all.begin(), all.begin() + 1600}),
+                rows_text(store->text_hits("host-a", "r-chunks", "NEEDLE", 100000)), "NEEDLE after the redo");
+    expect_same(rows_text(redone), rows_text(store->text_hits("host-a", "r-chunks", "REDONE", 100000)), "REDONE");
+    expect_same(rows_text({redone[100]}), rows_text(store->text_hits("host-a", "r-chunks", "uniq-01700", 100)),
+                "uniq-01700");
+    assert_int_equal(sessions_with(*store, "REDONE"), 1);
+    assert_int_equal(sessions_with(*store, "NEEDLE uniq-02999"), 0);
+    assert_int_equal(sessions_with(*store, "NEEDLE uniq-01599"), 1);
+}
+
 // The recorded user controls the screen's text: quotes, backslashes,
 // percent signs and underscores (LIKE's wildcards) are searched as text.
 void test_hostile_text(void**) {
@@ -534,7 +644,7 @@ int main(int argc, char** argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_keyed),        cmocka_unit_test(test_seek),
         cmocka_unit_test(test_text),        cmocka_unit_test(test_resume),       cmocka_unit_test(test_hostile_text),
-        cmocka_unit_test(test_stop_midway), cmocka_unit_test(test_two_indexers),
+        cmocka_unit_test(test_stop_midway), cmocka_unit_test(test_two_indexers), cmocka_unit_test(test_chunks),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -20,9 +20,13 @@ namespace tlog::server {
 struct IndexConfig {
     std::vector<std::string> key_files;  // integrity keys (tlog-play --key's files)
     // The player's keyframe policy (recording_index.cc): after this much
-    // output or recording time.
+    // output or recording time. The server's own time: a seek answers the
+    // keyframe and the messages after it, so what bounds its cost is the
+    // output replayed (every_bytes); keyframes every 30 s of a quiet
+    // session were most of the index's size and made seeks no faster
+    // (bench/README.md "server", "Index: chunks of rows").
     uint64_t every_bytes = uint64_t{1} << 20U;
-    uint64_t every_ms = 30000;
+    uint64_t every_ms = 600000;
     // A pass this often even without a wake-up (another instance's ingest
     // on a shared PostgreSQL database).
     uint64_t period_ms = 5000;
