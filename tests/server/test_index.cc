@@ -71,6 +71,13 @@ struct TempDb {
     TempDb(const TempDb&) = delete;
     TempDb& operator=(const TempDb&) = delete;
     std::unique_ptr<Store> open() const { return open_store(spec); }
+    // Runs SQL behind the store's back.
+    void sql(const std::string& text) const {
+        std::string cmd = !pg_db.empty() ? "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + pg_db) +
+                                               " -c " + sh_quote(text) + " >/dev/null"
+                                         : "sqlite3 " + sh_quote(spec) + " " + sh_quote(text);
+        if (std::system(cmd.c_str()) != 0) fail_msg("SQL failed: %s", text.c_str());
+    }
     // A count read behind the store's back.
     long count(const std::string& sql) const {
         std::string cmd = !pg_db.empty()
@@ -584,6 +591,65 @@ void test_chunks(void**) {
     assert_int_equal(sessions_with(*store, "NEEDLE uniq-01599"), 1);
 }
 
+// A database of schema version 6 (a record per row of screen text) comes
+// up at version 7: the rows it held are dropped and every session is
+// indexed again from its messages, with the answers of tlog-play's search.
+void test_upgrade_from_v6(void**) {
+    TempDb t;
+    auto lines = session("r-v6", 9, 500, 300);
+    {
+        auto store = t.open();
+        assert_int_equal(ingest_json_lines(*store, join(lines), 0).failed, 0);
+    }
+    // Version 6's tables in place of the chunks, holding a row the former
+    // indexer stored, and its progress: the whole session indexed.
+    const std::string through = std::to_string(lines.size());
+    const std::string rows =
+        "INSERT INTO screen_text (sid, msg_id, pos_ms, \"row\", text) SELECT sid, 1, 0, 0, 'stale v6 text' FROM "
+        "recording_keys WHERE rec = 'r-v6';"
+        "INSERT INTO session_index VALUES ('host-a', 'r-v6', 'intact', 'intact', 0, " +
+        through + ", " + through + ");";
+    if (pg_base.empty()) {
+        t.sql(
+            "DROP TABLE screen_chunks_fts; DROP TABLE screen_chunks;"
+            "CREATE TABLE screen_text (sid INTEGER NOT NULL, msg_id INTEGER NOT NULL, pos_ms INTEGER NOT NULL, "
+            "row INTEGER NOT NULL, text TEXT NOT NULL);"
+            "CREATE INDEX screen_text_by_rec ON screen_text (sid, msg_id);"
+            "CREATE VIRTUAL TABLE screen_text_fts USING fts5(text, content='screen_text', "
+            "tokenize='trigram case_sensitive 1', detail=none, columnsize=0);" +
+            rows +
+            "INSERT INTO screen_text_fts (rowid, text) SELECT rowid, text FROM screen_text;"
+            "UPDATE schema_version SET version = 6;");
+    } else {
+        t.sql(
+            "DROP TABLE screen_chunks;"
+            "CREATE TABLE screen_text (sid BIGINT NOT NULL, msg_id BIGINT NOT NULL, pos_ms BIGINT NOT NULL, "
+            "\"row\" INTEGER NOT NULL, text TEXT COLLATE \"C\" NOT NULL, seq BIGSERIAL);"
+            "CREATE INDEX screen_text_by_rec ON screen_text (sid, msg_id);"
+            "CREATE INDEX screen_text_trgm ON screen_text USING gin (text gin_trgm_ops);" +
+            rows + "UPDATE schema_version SET version = 6;");
+    }
+    auto store = t.open();
+    assert_int_equal(store->schema_version(), Store::current_schema_version());
+    assert_string_equal(session_of(*store, "r-v6").integrity.c_str(), "pending");
+    assert_true(store->text_hits("host-a", "r-v6", "stale v6 text", 10).empty());
+    assert_int_equal(sessions_with(*store, "cat /etc/shadow"), 0);
+    Indexer ix(t.open(), small_keyframes());
+    ix.run_once();
+    auto x = session_of(*store, "r-v6");
+    assert_string_equal(x.integrity.c_str(), "intact");
+    assert_int_equal(x.indexed_through, lines.size());
+    for (const char* q : {"cat /etc/shadow", "root:*:", "ow"}) {
+        auto want = player_hits(t.dir, lines, q);
+        if (want.empty()) fail_msg("no hits for %s: the test finds nothing", q);
+        expect_same(want, hits_text(store->text_hits("host-a", "r-v6", q, 100000)), q);
+    }
+    assert_true(store->text_hits("host-a", "r-v6", "stale v6 text", 10).empty());
+    assert_int_equal(sessions_with(*store, "stale v6"), 0);
+    assert_int_equal(sessions_with(*store, "cat /etc/shadow"), 1);
+    assert_true(seek(*store, "host-a", "r-v6", 60000, 10000).has_value());
+}
+
 // The recorded user controls the screen's text: quotes, backslashes,
 // percent signs and underscores (LIKE's wildcards) are searched as text.
 void test_hostile_text(void**) {
@@ -642,9 +708,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_keyed),        cmocka_unit_test(test_seek),
-        cmocka_unit_test(test_text),        cmocka_unit_test(test_resume),       cmocka_unit_test(test_hostile_text),
-        cmocka_unit_test(test_stop_midway), cmocka_unit_test(test_two_indexers), cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_keyed),
+        cmocka_unit_test(test_seek),        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_resume),      cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_stop_midway), cmocka_unit_test(test_two_indexers),
+        cmocka_unit_test(test_chunks),      cmocka_unit_test(test_upgrade_from_v6),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
