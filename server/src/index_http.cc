@@ -59,9 +59,9 @@ SqlCondition text_condition(const std::string& text) {
     // session, which both databases evaluate once) and the sessions are
     // still read in the sort's order. Every chunk the index finds is
     // checked exactly: on SQLite, tlog_chunk_has (store_sqlite.cc) reads
-    // it unless its recording was found already; on PostgreSQL, LIKE with
-    // the text's wildcards escaped, over the chunk's rows joined by line
-    // breaks.
+    // it unless its recording was found already; on PostgreSQL,
+    // tlog_text_sids (store_postgres.cc), LIKE with the text's wildcards
+    // escaped over the chunk's rows joined by line breaks.
     std::string phrase = fts_phrase(text);
     const std::string check = "(tlog_text_found(c.sid, ?) OR tlog_chunk_has(c.sid, c.packed_size, c.packed, ?))";
     if (phrase.empty()) {
@@ -80,8 +80,7 @@ SqlCondition text_condition(const std::string& text) {
         c.params = {SqlValue::str(phrase), SqlValue::str(text), SqlValue::str(text)};
     }
     c.pg_sql =
-        "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT c.sid FROM "
-        "screen_chunks c WHERE c.text LIKE ?))";
+        "(s.host, s.rec) IN (SELECT k.host, k.rec FROM recording_keys k WHERE k.sid IN (SELECT tlog_text_sids(?)))";
     c.pg_params = {SqlValue::str(like_pattern(text))};
     return c;
 }

@@ -533,7 +533,7 @@ void test_chunks(void**) {
     for (const char* rec : {"r-chunks", "r-other"}) {
         assert_int_equal(ingest_json_lines(*store, join(session(rec, 11, 5, 300)), 0).failed, 0);
     }
-    constexpr int n = 3000;  // about 300 kB of text: several chunks
+    constexpr int n = 10000;  // about 1 MB of text: tens of chunks
     std::vector<ScreenTextRow> all;
     for (int i = 0; i < n; i++) all.push_back(chunk_row(i, "NEEDLE"));
     IndexState st{"host-a", "r-chunks", "pending", "", 0, 0, 0};
@@ -553,7 +553,7 @@ void test_chunks(void**) {
     store->save_index({"host-a", "r-other", "pending", "", 0, 3, 0}, {}, other, 0);
 
     long chunks = t.count("SELECT count(*) FROM screen_chunks");
-    if (chunks < 6) fail_msg("%ld chunks: the test means rows in several", chunks);
+    if (chunks < 20) fail_msg("%ld chunks: the test means rows in several", chunks);
     expect_same(rows_text(all), rows_text(store->text_hits("host-a", "r-chunks", "NEEDLE", 100000)), "NEEDLE");
     expect_same(rows_text({all.begin(), all.begin() + 5}),
                 rows_text(store->text_hits("host-a", "r-chunks", "NEEDLE", 5)), "NEEDLE, 5");
@@ -570,7 +570,7 @@ void test_chunks(void**) {
     assert_true(store->text_hits("host-a", "r-chunks", "aaaa\nNEEDLE", 10).empty());
     assert_int_equal(sessions_with(*store, "aaaa\nNEEDLE"), 0);
     assert_int_equal(sessions_with(*store, "NEEDLE"), 2);
-    assert_int_equal(sessions_with(*store, "uniq-02999"), 1);
+    assert_int_equal(sessions_with(*store, "uniq-09999"), 1);
     assert_int_equal(sessions_with(*store, "uniq-00000"), 2);
     assert_int_equal(sessions_with(*store, "NEEDLE other"), 1);
     assert_int_equal(sessions_with(*store, "REDONE"), 0);
@@ -586,8 +586,10 @@ void test_chunks(void**) {
     expect_same(rows_text(redone), rows_text(store->text_hits("host-a", "r-chunks", "REDONE", 100000)), "REDONE");
     expect_same(rows_text({redone[100]}), rows_text(store->text_hits("host-a", "r-chunks", "uniq-01700", 100)),
                 "uniq-01700");
+    expect_same(rows_text({redone[9000 - 1600]}), rows_text(store->text_hits("host-a", "r-chunks", "uniq-09000", 100)),
+                "uniq-09000");
     assert_int_equal(sessions_with(*store, "REDONE"), 1);
-    assert_int_equal(sessions_with(*store, "NEEDLE uniq-02999"), 0);
+    assert_int_equal(sessions_with(*store, "NEEDLE uniq-09999"), 0);
     assert_int_equal(sessions_with(*store, "NEEDLE uniq-01599"), 1);
 }
 
