@@ -175,6 +175,14 @@ def bench(args, backend, rec_file):
           f"({t1 - t0:.1f} s), index caught up {t2 - t1:.1f} s after the last answer "
           f"({mb / (t2 - t0):.1f} MB/s from the first request); post: {post.stdout.strip()}")
     if args.alone:
+        # Before the index is emptied and made again (on PostgreSQL the
+        # rows deleted stay in the files until vacuumed): the size the
+        # indexer leaves following ingest.
+        sizes = backend.sizes()
+        total = sum(sizes.values())
+        print(f"  index on disk as indexed following ingest: {total / 1e6:.1f} MB, "
+              f"{total / 1e6 / mb * 1000:.0f} MB per GB of recording")
+    if args.alone:
         for table in ("session_index", "keyframes", "screen_chunks"):
             backend.sql(f"DELETE FROM {table}")
         if backend.name == "SQLite":

@@ -1,6 +1,7 @@
 #include "screen_chunks.h"
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 
 #include "store_backend.h"
@@ -47,28 +48,33 @@ void TextChunk::append(const ScreenTextRow& r) {
     ++rows;
 }
 
-std::vector<ScreenTextRow> TextChunk::decode(const std::string& where) const {
-    std::vector<ScreenTextRow> out;
+void TextChunk::each(
+    const std::string& where,
+    const std::function<bool(uint64_t msg_id, uint64_t pos_ms, int row, std::string_view text)>& fn) const {
     size_t i = 0, at = 0;
     uint64_t pos = 0;
     while (i < meta.size()) {
-        ScreenTextRow r;
-        r.msg_id = first_id + read_varint(meta, i, where);
+        uint64_t id = first_id + read_varint(meta, i, where);
         pos = unzigzag(pos, read_varint(meta, i, where));
-        r.pos_ms = pos;
         uint64_t row = read_varint(meta, i, where);
         uint64_t len = read_varint(meta, i, where);
         if (row > INT32_MAX || len > text.size() - at) damaged(where);
-        r.row = static_cast<int>(row);
-        r.text = text.substr(at, len);
+        if (!fn(id, pos, static_cast<int>(row), std::string_view(text).substr(at, len))) return;
         at += len;
         if (at < text.size()) {
             if (text[at] != '\n') damaged(where);
             ++at;
         }
-        out.push_back(std::move(r));
     }
     if (at != text.size()) damaged(where);
+}
+
+std::vector<ScreenTextRow> TextChunk::decode(const std::string& where) const {
+    std::vector<ScreenTextRow> out;
+    each(where, [&](uint64_t id, uint64_t pos, int row, std::string_view t) {
+        out.push_back({id, pos, row, std::string(t)});
+        return true;
+    });
     return out;
 }
 
@@ -97,10 +103,10 @@ std::vector<TextChunk> fill_chunks(TextChunk open, const std::vector<ScreenTextR
 void chunk_hits(const TextChunk& c, std::string_view needle, size_t limit, std::vector<ScreenTextRow>& out,
                 const std::string& where) {
     if (out.size() >= limit || !chunk_text_has(c.text, needle)) return;
-    for (auto& r : c.decode(where)) {
-        if (out.size() >= limit) return;
-        if (r.text.find(needle) != std::string::npos) out.push_back(std::move(r));
-    }
+    c.each(where, [&](uint64_t id, uint64_t pos, int row, std::string_view t) {
+        if (t.find(needle) != std::string_view::npos) out.push_back({id, pos, row, std::string(t)});
+        return out.size() < limit;
+    });
 }
 
 std::string pack_chunk(const TextChunk& c, uint64_t& packed_size) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ struct TextChunk {
     bool full() const { return text.size() >= chunk_text_bytes; }
     // The rows back, in order; throws naming `where` if meta and text disagree.
     std::vector<ScreenTextRow> decode(const std::string& where) const;
+    // Each row in order, without copying its text, while `fn` returns true.
+    void each(const std::string& where,
+              const std::function<bool(uint64_t msg_id, uint64_t pos_ms, int row, std::string_view text)>& fn) const;
     // Keeps the rows whose message id is below `id` (an index resumed from a keyframe).
     void truncate_before(uint64_t id, const std::string& where);
     // Read back from the database (meta and text set): ready to append to.

@@ -1188,9 +1188,12 @@ std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std
     // chunks. Then the chunks the trigram index finds after the last one
     // read: a rare text, or one that is nowhere, is not looked for in
     // every chunk (each a decompression).
-    constexpr size_t page = 16;
+    // The next page: as many chunks as the hits seen so far say the
+    // answer still needs (each chunk read is a decompression).
+    size_t page = 16, read_chunks = 0;
     uint64_t last_id = 0, last_cid = 0;
-    for (;;) {
+    for (;;
+         page = std::clamp<size_t>((limit - out.size()) * read_chunks / std::max<size_t>(out.size(), 1) + 1, 4, 64)) {
         Params p;
         p.text(sid).u64(last_id).u64(last_cid).u64(page);
         auto r = read("chunks_after", p, 1, "reading screen text");
@@ -1201,6 +1204,7 @@ std::vector<ScreenTextRow> PgStore::text_hits(const std::string& host, const std
             last_cid = binary_u64(r.get(), i, 0);
             last_id = c.last_id;
             chunk_hits(c, text, limit, out, where);
+            ++read_chunks;
         }
         if (out.size() >= limit || static_cast<size_t>(n) < page) return out;
         if (out.size() == before) break;
