@@ -280,17 +280,19 @@ std::string col_text(sqlite3_stmt* s, int i) {
 // of their chunks (a text on every screen would read them all).
 struct TextFound {
     std::string db;
-    std::set<std::pair<std::string, int64_t>> found;
+    std::map<std::string, std::set<int64_t>, std::less<>> found;  // text -> recordings
 };
-std::string value_text(sqlite3_value* v) {
+std::string_view value_view(sqlite3_value* v) {
     const auto* p = sqlite3_value_text(v);
-    return p != nullptr ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_value_bytes(v)))
-                        : std::string();
+    return p != nullptr
+               ? std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_value_bytes(v)))
+               : std::string_view();
 }
 void text_found_fn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
     try {
         const auto* f = static_cast<const TextFound*>(sqlite3_user_data(ctx));
-        sqlite3_result_int(ctx, f->found.count({value_text(argv[1]), sqlite3_value_int64(argv[0])}) > 0 ? 1 : 0);
+        auto it = f->found.find(value_view(argv[1]));
+        sqlite3_result_int(ctx, it != f->found.end() && it->second.count(sqlite3_value_int64(argv[0])) > 0 ? 1 : 0);
     } catch (const std::exception& e) {
         sqlite3_result_error(ctx, e.what(), -1);
     }
@@ -298,12 +300,16 @@ void text_found_fn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
 void chunk_has_fn(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
     try {
         auto* f = static_cast<TextFound*>(sqlite3_user_data(ctx));
-        std::string needle = value_text(argv[3]);
+        std::string_view needle = value_view(argv[3]);
         std::string text =
             unpack_chunk_text(sqlite3_value_blob(argv[2]), static_cast<size_t>(sqlite3_value_bytes(argv[2])),
                               static_cast<uint64_t>(std::max<sqlite3_int64>(0, sqlite3_value_int64(argv[1]))), f->db);
         bool has = chunk_text_has(text, needle);
-        if (has) f->found.insert({std::move(needle), sqlite3_value_int64(argv[0])});
+        if (has) {
+            auto it = f->found.find(needle);
+            if (it == f->found.end()) it = f->found.emplace(std::string(needle), std::set<int64_t>()).first;
+            it->second.insert(sqlite3_value_int64(argv[0]));
+        }
         sqlite3_result_int(ctx, has ? 1 : 0);
     } catch (const std::exception& e) {
         sqlite3_result_error(ctx, e.what(), -1);
@@ -908,40 +914,35 @@ std::optional<StoredKeyframe> SqliteStore::keyframe_at(const std::string& host, 
 std::vector<ScreenTextRow> SqliteStore::text_hits(const std::string& host, const std::string& rec,
                                                   const std::string& text, size_t limit) {
     std::string phrase = fts_phrase(text);
-    // The candidate chunks' ids first (from the trigram index when it can
-    // answer; CROSS JOIN fixes that order), then each chunk read and its
-    // rows checked exactly, in order, until the page is full: a text on
-    // every screen reads a chunk or two.
+    // The candidate chunks in order (from the trigram index when it can
+    // answer, which gives them in id order; CROSS JOIN keeps it first),
+    // each read and its rows checked exactly as it comes, until the page
+    // is full: a text on every screen reads a few chunks.
     auto st = prepare(phrase.empty()
                           ? "SELECT cid FROM screen_chunks WHERE sid = (SELECT sid FROM recording_keys WHERE rec = ?2 "
                             "AND host = ?1) AND ?3 = '' ORDER BY last_id, cid"
                           : "SELECT c.cid FROM screen_chunks_fts CROSS JOIN screen_chunks c ON c.cid = "
                             "screen_chunks_fts.rowid WHERE screen_chunks_fts MATCH ?3 AND c.sid = (SELECT sid FROM "
-                            "recording_keys WHERE rec = ?2 AND host = ?1) ORDER BY c.cid");
+                            "recording_keys WHERE rec = ?2 AND host = ?1) ORDER BY screen_chunks_fts.rowid");
     auto* s = st.get();
     bind_text(s, 1, host);
     bind_text(s, 2, rec);
     bind_text(s, 3, phrase);
-    std::vector<uint64_t> cids;
-    int rc = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cids.push_back(col_u64(s, 0));
-    }
-    if (rc != SQLITE_DONE) {
-        fail("searching screen text");
-    }
     const std::string where = name() + ": " + host + "/" + rec;
     auto one = prepare("SELECT first_id, last_id, packed_size, packed FROM screen_chunks WHERE cid = ?1");
     std::vector<ScreenTextRow> out;
-    for (uint64_t cid : cids) {
-        if (out.size() >= limit) break;
-        bind_u64(one.get(), 1, cid);
+    int rc = 0;
+    while (out.size() < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        bind_u64(one.get(), 1, col_u64(s, 0));
         auto* o = one.get();
         if (sqlite3_step(o) != SQLITE_ROW) fail("reading screen text");
         auto c = unpack_chunk(sqlite3_column_blob(o, 3), static_cast<size_t>(sqlite3_column_bytes(o, 3)), col_u64(o, 2),
                               col_u64(o, 0), col_u64(o, 1), where);
         sqlite3_reset(o);
         chunk_hits(c, text, limit, out, where);
+    }
+    if (out.size() < limit && rc != SQLITE_DONE) {
+        fail("searching screen text");
     }
     return out;
 }
