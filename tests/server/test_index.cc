@@ -392,7 +392,7 @@ void test_text(void**) {
 // A restart in the middle (the decoder and model resumed from the last
 // keyframe) ends with the index built in one go: verdict, keyframes, text.
 void test_resume(void**) {
-    auto lines = session("r-res", 7, 500, 300);
+    auto lines = session("r-res", 7, 8000, 300);  // rows in several chunks
     TempDb one, two;
     auto s1 = one.open();
     auto s2 = two.open();
@@ -412,9 +412,14 @@ void test_resume(void**) {
     assert_string_equal(x.integrity.c_str(), "intact");
     assert_string_equal(y.integrity.c_str(), "intact");
     assert_int_equal(y.indexed_through, lines.size());
-    for (const char* q : {"cat /etc/shadow", "root:*:", "output"}) {
+    long chunks = two.count("SELECT count(*) FROM screen_chunks");
+    if (chunks < 3) fail_msg("%ld chunks: the test means rows in several", chunks);
+    for (const char* q : {"cat /etc/shadow", "root:*:", "output", "ow"}) {
         expect_same(hits_text(s1->text_hits("host-a", "r-res", q, 100000)),
                     hits_text(s2->text_hits("host-a", "r-res", q, 100000)), q);
+        SessionQuery sq;
+        sq.conditions = {text_condition(q)};
+        assert_int_equal(s2->sessions(sq).size(), 1);
     }
     for (uint64_t to = 0; to < 200000; to += 9973) {
         auto k1 = s1->keyframe_at("host-a", "r-res", to);
