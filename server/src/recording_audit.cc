@@ -40,10 +40,13 @@ constexpr const char* kept_starts =
     "WHERE a.rec = ? AND a.session_start AND i.failed_auth > 0 AND a.time_ms = i.audit_start_ms "
     "AND a.ses = i.ses ORDER BY a.host, a.serial, a.type";
 
-// Listed failures looked up per statement, each term by the unique index
-// audit_key (host, serial, time_ms, type).
+// Listed failures looked up per statement, each by the unique index
+// audit_key (host, serial, time_ms, type): a UNION ALL of one lookup each
+// (SQLite answers ORed lookups sharing a host by reading the host's events).
 constexpr size_t lookup_chunk = 64;
-constexpr const char* lookup_term = "(host = ? AND serial = CAST(? AS BIGINT) AND time_ms = CAST(? AS BIGINT))";
+constexpr const char* lookup_one =
+    "SELECT host, serial, time_ms, type, json_size, json_zstd FROM audit_events "
+    "WHERE host = ? AND serial = CAST(? AS BIGINT) AND time_ms = CAST(? AS BIGINT)";
 
 uint64_t to_u64(const std::optional<std::string>& v) { return v ? std::strtoull(v->c_str(), nullptr, 10) : 0; }
 
@@ -119,7 +122,8 @@ std::vector<RecordingAuditItem> Store::failed_auth_items(const std::string& rec,
             listed.push_back(std::move(l));
         }
     }
-    std::sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) { return sorts_before(a.key, b.key); });
+    std::sort(listed.begin(), listed.end(),
+              [](const Listed& a, const Listed& b) { return sorts_before(a.key, b.key); });
     // Only entries with an item after `after`: a looked-up entry's events
     // have its time, serial and host, and any type.
     if (after) {
@@ -144,11 +148,11 @@ std::vector<RecordingAuditItem> Store::failed_auth_items(const std::string& rec,
         }
     }
     for (size_t at = 0; at < todo.size(); at += lookup_chunk) {
-        std::string sql = "SELECT host, serial, time_ms, type, json_size, json_zstd FROM audit_events WHERE ";
+        std::string sql;
         std::vector<SqlValue> params;
         for (size_t i = at; i < std::min(todo.size(), at + lookup_chunk); ++i) {
-            sql += (i == at ? "" : " OR ");
-            sql += lookup_term;
+            sql += (i == at ? "" : " UNION ALL ");
+            sql += lookup_one;
             params.push_back(V::str(todo[i]->key.host));
             params.push_back(V::integer(todo[i]->key.serial));
             params.push_back(V::integer(todo[i]->key.time_ms));

@@ -1174,11 +1174,10 @@ void test_audit_failed_auth_before(void**) {
     std::string f3 = audit_ev("h", 52, "2026-12-04T21:24:58.000Z", "5", "", "USER_AUTH");
     std::string f4 = audit_ev("h", 53, "2026-12-04T21:24:59.000Z", "null", "", "USER_AUTH");
     std::string login = audit_ev("h", 54, "2026-12-04T21:25:00.000Z", "5", "", "LOGIN");
-    std::string start = start_listing("h", 55, "2026-12-04T21:25:01.000Z", 5, "R",
-                                      failure(50, "2026-12-04T21:24:50.000Z") + "," +
-                                          failure(51, "2026-12-04T21:24:55.000Z") + "," +
-                                          failure(52, "2026-12-04T21:24:58.000Z") + "," +
-                                          failure(53, "2026-12-04T21:24:59.000Z"));
+    std::string start =
+        start_listing("h", 55, "2026-12-04T21:25:01.000Z", 5, "R",
+                      failure(50, "2026-12-04T21:24:50.000Z") + "," + failure(51, "2026-12-04T21:24:55.000Z") + "," +
+                          failure(52, "2026-12-04T21:24:58.000Z") + "," + failure(53, "2026-12-04T21:24:59.000Z"));
     std::string exec = audit_ev("h", 56, "2026-12-04T21:25:02.000Z", "5", "R", "SYSCALL");
     // The same serials elsewhere: another host (at the same time), the same
     // host at another time; and a second start event naming R that lists
@@ -1187,16 +1186,16 @@ void test_audit_failed_auth_before(void**) {
     std::string other_host_missing = audit_ev("h2", 53, "2026-12-04T21:24:59.000Z", "null", "", "USER_AUTH");
     std::string other_boot = audit_ev("h", 50, "2026-11-01T08:00:00.000Z", "null", "", "USER_AUTH");
     std::string bait = audit_ev("h", 90, "2026-12-04T21:20:00.000Z", "null", "", "USER_AUTH");
-    std::string forged = start_listing("h", 91, "2026-12-04T21:30:00.000Z", 9, "R",
-                                       failure(90, "2026-12-04T21:20:00.000Z"));
+    std::string forged =
+        start_listing("h", 91, "2026-12-04T21:30:00.000Z", 9, "R", failure(90, "2026-12-04T21:20:00.000Z"));
 
     // Failures stored before the start event, the recording after it.
     ingest_audit_lines(s, lines({f2, other_host, other_host_missing, f1, other_boot, bait}));
     ingest_audit_lines(s, lines({start, f3, login, exec}));
     ingest_audit_lines(s, lines({forged}));
     const std::vector<std::string> before_f4 = {
-        "B:" + f1, "B:" + f2, "B:" + f3, "B:missing 53 \"2026-12-04T21:24:59.000Z\"", "E:" + login, "E:" + start,
-        "E:" + exec, "E:" + forged};
+        "B:" + f1,    "B:" + f2,    "B:" + f3,   "B:missing 53 \"2026-12-04T21:24:59.000Z\"",
+        "E:" + login, "E:" + start, "E:" + exec, "E:" + forged};
     assert_trail(s, "R", before_f4);
     ingest_json_lines(s, msg("h", "R", 1, "x"), 0);
     assert_trail(s, "R", before_f4);
@@ -1227,13 +1226,35 @@ void test_audit_failed_auth_before(void**) {
 
     // Entries that name no serial and time as tlog-audit writes them
     // (forged) are reported, right after the start event, not looked up.
-    std::string start3 = start_listing("h", 160, "2026-12-04T23:00:00.000Z", 7, "R3",
-                                       "{\"serial\":\"50\",\"time\":\"2026-12-04T21:24:50.000Z\"},7," +
-                                           failure(51, "2026-12-04 21:24:55"));
+    std::string start3 = start_listing(
+        "h", 160, "2026-12-04T23:00:00.000Z", 7, "R3",
+        "{\"serial\":\"50\",\"time\":\"2026-12-04T21:24:50.000Z\"},7," + failure(51, "2026-12-04 21:24:55"));
     ingest_audit_lines(s, lines({start3}));
     assert_trail(s, "R3",
                  {"E:" + start3, "B:missing \"50\" \"2026-12-04T21:24:50.000Z\"", "B:missing null null",
                   "B:missing 51 \"2026-12-04 21:24:55\""});
+
+    // A brute force: 150 failures listed (looked up over several
+    // statements), every third not stored.
+    std::string list, stored;
+    std::vector<std::string> want;
+    for (uint64_t i = 0; i < 150; ++i) {
+        char time[32];
+        std::snprintf(time, sizeof time, "2026-12-05T01:%02u:%02u.000Z", static_cast<unsigned>(i / 60),
+                      static_cast<unsigned>(i % 60));
+        list += (i == 0 ? "" : ",") + failure(1000 + i, time);
+        if (i % 3 == 2) {
+            want.push_back("B:missing " + std::to_string(1000 + i) + " \"" + time + "\"");
+            continue;
+        }
+        std::string ev = audit_ev("h", 1000 + i, time, "null", "", "USER_AUTH");
+        stored += ev + "\n";
+        want.push_back("B:" + ev);
+    }
+    std::string start4 = start_listing("h", 2000, "2026-12-05T02:00:00.000Z", 8, "R4", list);
+    want.push_back("E:" + start4);
+    ingest_audit_lines(s, stored + start4 + "\n");
+    assert_trail(s, "R4", want);
 }
 
 // Each line checked alone, errors naming the line and field; good lines
