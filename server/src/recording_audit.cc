@@ -17,9 +17,11 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 
 #include "store_backend.h"
+#include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/validate.h"
 
@@ -81,8 +83,15 @@ std::vector<RecordingAuditItem> Store::failed_auth_items(const std::string& rec,
         for (size_t c = r; c < end; ++c) {
             const auto& row = starts[c];
             const std::string& zstd = row[2].value();
-            auto v = json::parse(zstd_unpack(zstd.data(), zstd.size(), to_u64(row[1]), name()),
-                                 "the start event of recording " + rec);
+            json::Value v;
+            try {
+                v = json::parse(zstd_unpack(zstd.data(), zstd.size(), to_u64(row[1]), name()), "");
+            } catch (const InputError& e) {
+                // It was checked when stored: the database's fault (500),
+                // not the request's (400).
+                throw std::runtime_error(name() + ": the stored start event of recording " + rec + " on host " +
+                                         json::quote(host) + " is not JSON: " + e.what());
+            }
             const auto* list = v.find("failed_auth_before");
             const bool counted = list != nullptr && list->is_array() && list->items().size() == to_u64(row[6]);
             if (c == r || counted) {
