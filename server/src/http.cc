@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "index_http.h"
+#include "recording_audit.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/index.h"
@@ -326,7 +327,8 @@ private:
     }
 
     // Pages of `limit` events; a full page names the next in the header
-    // Tlog-Next-Cursor (the body is the events themselves, as received).
+    // Tlog-Next-Cursor (the body is the events themselves, as received,
+    // and the failed authentications before the session, marked).
     void audit_events(const httplib::Request& req, httplib::Response& res) {
         std::string rec = req.matches[1];
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
@@ -335,7 +337,7 @@ private:
             after = read_audit_cursor(req.get_param_value("cursor"));
         }
         auto [events, messages] = locked([&] {
-            auto ev = store_.audit_events(rec, after, limit);
+            auto ev = store_.recording_audit(rec, after, limit);
             // Only an empty first page needs to know if the recording exists.
             uint64_t n = ev.empty() && !after ? store_.message_count(rec) : 1;
             return std::pair(std::move(ev), n);
@@ -346,15 +348,10 @@ private:
             reply_error(res, 404, "no recording or audit event " + json::quote(rec));
             return;
         }
-        std::string out;
-        for (const auto& e : events) {
-            out += e.json;
-            out += '\n';
-        }
         if (events.size() == limit) {
-            res.set_header("Tlog-Next-Cursor", audit_cursor(events.back().key));
+            res.set_header("Tlog-Next-Cursor", audit_cursor(events.back().event.key));
         }
-        res.set_content(out, "application/x-ndjson");
+        res.set_content(recording_audit_lines(events), "application/x-ndjson");
     }
 
     void messages(const httplib::Request& req, httplib::Response& res) {

@@ -124,10 +124,6 @@ MessageMeta validate_message(std::string_view line, const std::string& source, u
     return Validator(source).check(line, line_no);
 }
 
-namespace {
-
-// "YYYY-MM-DDTHH:MM:SS.mmmZ", tlog-audit's only form, to milliseconds since
-// the epoch; nullopt for anything else (a date that does not exist too).
 std::optional<uint64_t> audit_time_ms(std::string_view t) {
     constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ";
     if (t.size() != shape.size()) {
@@ -161,8 +157,6 @@ std::optional<uint64_t> audit_time_ms(std::string_view t) {
     }
     return static_cast<uint64_t>(secs) * 1000 + static_cast<uint64_t>(num(20, 3));
 }
-
-}  // namespace
 
 AuditMeta check_audit_event(std::string_view line, uint64_t line_no) {
     if (!utf8::is_valid(line)) {

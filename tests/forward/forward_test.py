@@ -708,6 +708,32 @@ def wait_audit_created(server, want, timeout=120):
     check(got == want, "%d of %d audit events stored" % (got, want))
 
 
+def trail_of(parsed, stored, host, ses, rec):
+    """GET /api/v1/sessions/REC/audit for the recording that (host, ses)'s
+    start event names (doc/server.md): the events carrying rec and the
+    rec-less ones of (host, ses), byte for byte, and the failed
+    authentications its first start event lists, marked before_session
+    (the stored event, or null), in time order then serial, host, type."""
+    start = next(e for e in parsed if e.get("op") == "tlog-session-start" and e.get("rec") == rec
+                 and e["host"] == host)
+    listed = [(f["serial"], f["time"]) for f in start.get("failed_auth_before", [])]
+    items = {}
+    for e, raw in zip(parsed, stored):
+        key = (e["time"], e["serial"], e["host"], e.get("type", ""))
+        if e["host"] == host and (e["serial"], e["time"]) in listed:
+            items[key] = (b'{"before_session":{"host":' + json.dumps(host).encode() + b',"serial":' +
+                          str(e["serial"]).encode() + b',"time":' + json.dumps(e["time"]).encode() +
+                          b',"event":' + raw.rstrip(b"\n") + b"}}\n")
+        elif e.get("rec") == rec or ("rec" not in e and e["host"] == host and e["ses"] == ses):
+            items[key] = raw
+    for serial, t in listed:
+        if not any(k[0] == t and k[1] == serial and k[2] == host for k in items):
+            items[(t, serial, host, "")] = (b'{"before_session":{"host":' + json.dumps(host).encode() +
+                                            b',"serial":' + str(serial).encode() + b',"time":' +
+                                            json.dumps(t).encode() + b',"event":null}}\n')
+    return [items[k] for k in sorted(items)]
+
+
 def case_audit():
     d = tmpdir()
     corpus = os.environ["AUDIT_CORPUS"]
@@ -767,17 +793,15 @@ def case_audit():
         check(audit_metric(server, "refused") == 1, "refusals: %d" % audit_metric(server, "refused"))
         check(fw.text().count("refused a line") == 1, "the refused line sent again: %s" % fw.text())
         check("source=audit-file:" in fw.text(), "source not named audit-file: %s" % fw.text())
-        # Each recording of the corpus: its events with rec, and the
-        # rec-less events of the (host, ses) its start event names, in
-        # time order then serial, byte for byte.
+        # Each recording of the corpus: its events with rec, the rec-less
+        # events of the (host, ses) its start event names, and the failed
+        # authentications it lists, in time order then serial, byte for
+        # byte.
         starts = {(e["host"], e["ses"], e["rec"]) for e in parsed
                   if e.get("op") == "tlog-session-start" and "rec" in e and e["ses"] is not None}
         check(any(r == "0badc0de-test" for _, _, r in starts), "no start event for session.log's recording")
         for host, ses, rec in starts:
-            want = [(e["time"], e["serial"], e["host"], e.get("type", ""), raw)
-                    for e, raw in zip(parsed, stored)
-                    if e.get("rec") == rec or ("rec" not in e and e["host"] == host and e["ses"] == ses)]
-            want = [w[4] for w in sorted(want)]
+            want = trail_of(parsed, stored, host, ses, rec)
             got = server.get("/api/v1/sessions/%s/audit" % urllib.parse.quote(rec)).splitlines(keepends=True)
             check(got == want, "events of %s: got %r, want %r" % (rec, got, want))
             check(len(got) >= 2, "too few events joined to %s: %d" % (rec, len(got)))
@@ -793,7 +817,8 @@ def case_audit():
                     break
                 check(len(paged) <= len(want), "paging does not end for %s" % rec)
             check(paged == want, "events of %s in pages: got %r, want %r" % (rec, paged, want))
-            # The USER_AUTH before the start record, joined by (host, ses).
+            # The USER_AUTH before the start record, joined by (host, ses)
+            # or listed in the start event.
             check(any(b'"rec"' not in g for g in got), "no event joined by (host, ses) for %s" % rec)
         # A recording without audit events is empty, not unknown.
         plain = make_recordings(d, 1, "plain")

@@ -1,5 +1,8 @@
 // The JSON module: what configuration files need (comments, positions in
 // errors, duplicates refused) and the string primitives of the codec.
+#include <string>
+#include <vector>
+
 #include "cmocka_cxx.h"
 #include "tlog/json.h"
 #include "tlog/utf8.h"
@@ -57,6 +60,44 @@ static void test_roundtrip_and_escapes(void**) {
     assert_true(doc.find("a")->items()[1].as_double().value() == -2500.0);
 }
 
+// Strings of every length up to 40 with escaped quotes, runs of
+// backslashes (odd and even) before the closing quote, \u escapes and
+// UTF-8, many in one document (each string's room is bounded by its own
+// end, not the document's: the bound must hold wherever the string ends
+// against the 8- and 16-byte copies); and unescape leaving the text after
+// the string alone.
+static void test_strings_in_long_documents(void**) {
+    const std::vector<std::string> pieces = {"x", "\"", "\\", "\\\\", "\xe2\x82\xac", "\x1b", "\"\\"};
+    std::vector<std::string> raws;
+    for (size_t len = 0; len <= 40; ++len) {
+        for (size_t k = 0; k < pieces.size(); ++k) {
+            std::string r;
+            while (r.size() < len) r += pieces[(r.size() + k) % pieces.size()];
+            raws.push_back(r);
+            raws.push_back(r + "\\");
+            raws.push_back(r + "\\\\\\");
+        }
+    }
+    std::string doc = "[";
+    for (size_t i = 0; i < raws.size(); ++i) doc += (i ? "," : "") + tlog::json::quote(raws[i]);
+    doc += ",\"\\ud83d\\ude00\\u005c\"]";
+    auto v = parse(doc, "x");
+    assert_int_equal(v.items().size(), raws.size() + 1);
+    for (size_t i = 0; i < raws.size(); ++i) assert_true(v.items()[i].as_string() == raws[i]);
+    assert_str_eq(v.items().back().as_string(), "\xf0\x9f\x98\x80\\");
+
+    const std::string text = "ab\\\"c\\\\\", \"rest\" with \\\" quotes\"";
+    const char* p = text.data();
+    std::string out = "kept:";
+    assert_null(tlog::json::unescape(p, text.data() + text.size(), out));
+    assert_str_eq(out, "kept:ab\"c\\");
+    assert_str_eq(p, ", \"rest\" with \\\" quotes\"");
+    // Unterminated: an error, whatever the text holds.
+    const std::string open = "abc\\\"";
+    p = open.data();
+    assert_non_null(tlog::json::unescape(p, open.data() + open.size(), out));
+}
+
 static void test_utf8_rules(void**) {
     using tlog::utf8::is_valid;
     assert_true(is_valid("\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));
@@ -75,6 +116,7 @@ int main() {
         cmocka_unit_test(test_comments_and_positions),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_roundtrip_and_escapes),
+        cmocka_unit_test(test_strings_in_long_documents),
         cmocka_unit_test(test_utf8_rules),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -8,7 +8,9 @@ several users and hosts. The seed's two example queries are one request
 each and return exactly the sessions they describe; the filters on the
 audit trail's fields, states, groups (NSS at first sight), sorts with
 cursor paging, the audit events search, and 400s naming the parameter;
-configuration errors name the key.
+configuration errors name the key. A recording's audit events include the
+failed authentications its start event lists, marked, in both arrival
+orders, reported missing until they arrive, never another host's.
 Environment: TLOG_SERVER, TLOG_REC, TLOG_AUDIT_BIN, AUDIT_CORPUS."""
 import grp
 import json
@@ -291,7 +293,86 @@ def run(d, base, log):
           "audit by ses: %d" % len(body.splitlines()))
     status, body, _ = get(base, "/api/v1/audit", acct="tlogtest")
     check(status == 400 and b"acct" in body, "unknown audit parameter: %d %s" % (status, body))
+
+    failures_before_session(base, parsed, events.splitlines(), start_ev[0])
     print("ok")
+
+
+def trail(base, rec):
+    """GET /api/v1/sessions/REC/audit, paged by one: its lines."""
+    lines, cursor = [], None
+    while True:
+        params = {"limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        status, body, headers = get(base, "/api/v1/sessions/%s/audit" % rec, **params)
+        check(status == 200, "%s's audit events: %d %s" % (rec, status, body))
+        lines += body.splitlines()
+        cursor = headers.get("Tlog-Next-Cursor")
+        if not cursor:
+            return lines
+
+
+def before_line(host, serial, time, raw):
+    """The line of a failed authentication listed before the session: the
+    event as stored, byte for byte, or null."""
+    return (b'{"before_session":{"host":' + json.dumps(host).encode() + b',"serial":' + str(serial).encode() +
+            b',"time":' + json.dumps(time).encode() + b',"event":' + (raw if raw is not None else b"null") + b"}}")
+
+
+def failures_before_session(base, parsed, raw, start):
+    """The failed authentications the start event lists are in the
+    recording's audit events, in time order, marked, byte for byte; a
+    listed one not stored is reported until it is; another host's event
+    with the same serial and time is not joined; either arrival order."""
+    # The corpus session (failures and start event posted together, the
+    # recording after them). Its failure is in the login's audit session,
+    # so the join by (host, ses) had it too: it comes once, marked.
+    listed = [(f["serial"], f["time"]) for f in start["failed_auth_before"]]
+    by_key = {(e["serial"], e["time"]): l for e, l in zip(parsed, raw) if e.get("type") == "USER_AUTH"}
+    check(all(k in by_key for k in listed), "listed failures not in the corpus: %r" % listed)
+    want = []
+    for e, l in zip(parsed, raw):
+        if (e["serial"], e["time"]) in listed and e.get("type") == "USER_AUTH":
+            want.append(before_line("tlog-test-node", e["serial"], e["time"], l))
+        elif e.get("rec") == "0badc0de-test" or (e.get("ses") == 1219 and "rec" not in e):
+            want.append(l)
+    got = trail(base, "0badc0de-test")
+    check(got == want, "the corpus session's trail:\n%s\nwant\n%s" % (b"\n".join(got), b"\n".join(want)))
+
+    # The same login on another host, its failure without an audit session
+    # (sshd's before the login has one), delivered the other way round:
+    # the recording, then the start event and the rest, the failure last.
+    host, rec = "tlog-test-node-b", "0badc0de-late"
+    copy = []
+    for e in parsed:
+        e = dict(e, host=host)
+        if e.get("rec"):
+            e["rec"] = rec
+        if (e["serial"], e["time"]) in listed and e.get("type") == "USER_AUTH":
+            e["ses"] = None
+        copy.append((e, json.dumps(e, separators=(",", ":")).encode()))
+    fails = [l for e, l in copy if (e["serial"], e["time"]) in listed and e.get("type") == "USER_AUTH"]
+    rest = [l for e, l in copy if l not in fails]
+    t0 = ts("2026-12-04T21:26:00Z")
+    status, r = post(base + "/api/v1/ingest", (msg(host, rec, 1, "tlogtest", t0) + "\n").encode())
+    check(status == 200 and r["failed"] == 0, "ingest: %d %r" % (status, r))
+    status, r = post(base + "/api/v1/audit", b"\n".join(rest) + b"\n")
+    check(status == 200 and r["failed"] == 0, "audit ingest: %d %r" % (status, r))
+    joined = [l for e, l in copy if e.get("rec") == rec or (e.get("ses") == 1219 and "rec" not in e)]
+    missing = [before_line(host, s, t, None) for s, t in listed]
+    # The first host's events with the listed serials and times are stored:
+    # another host's, not joined.
+    got = trail(base, rec)
+    check(got == missing + joined, "before the failure arrives:\n%s" % b"\n".join(got))
+    status, r = post(base + "/api/v1/audit", b"\n".join(fails) + b"\n")
+    check(status == 200 and r["created"] == len(fails), "failures: %d %r" % (status, r))
+    got = trail(base, rec)
+    want = [before_line(host, s, t, l) for (s, t), l in zip(listed, fails)] + joined
+    check(got == want, "after the failure arrived:\n%s\nwant\n%s" % (b"\n".join(got), b"\n".join(want)))
+    # The session keeps its count.
+    s = sessions(base, host=host)["sessions"]
+    check(len(s) == 1 and s[0]["failed_auth"] == len(listed), "%s's session: %r" % (host, s))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
 // batches: resent subsets, supersets and interleavings, the open batch,
 // windows of ids, damaged batches refused; audit events: stored
 // once per (host, serial, time, type) byte for byte, a recording's events
-// in time order joined by rec and by its start event's (host, ses),
-// malformed lines named by line and field.
+// in time order joined by rec and by its start event's (host, ses), with
+// the failed authentications the start event lists, malformed lines named
+// by line and field.
 // Usage: test_server_store [sqlite | postgres:CONNINFO]. With PostgreSQL,
 // CONNINFO reaches a server where the test may create databases (one per
 // test, dropped after it); tests/server/pg_store_test.py starts one.
@@ -1099,6 +1100,163 @@ void test_audit_join(void**) {
     assert_int_equal(audit_of(s, "R3").size(), 1);
 }
 
+// A recording's audit trail as GET .../audit serves it: one line per item,
+// "E:" and the JSON for a joined event, "B:" (before the session) and the
+// JSON or "missing serial time" for a failure its start event lists.
+// Paged two at a time, it must equal the whole.
+std::vector<std::string> trail_of(Store& s, const std::string& rec) {
+    auto text = [](const RecordingAuditItem& it) {
+        if (!it.before_session) {
+            return "E:" + it.event.json;
+        }
+        return "B:" + (it.event.json.empty() ? "missing " + it.listed_serial + " " + it.listed_time : it.event.json);
+    };
+    std::vector<std::string> paged;
+    std::optional<AuditKey> after;
+    for (;;) {
+        auto page = s.recording_audit(rec, after, 2);
+        for (const auto& it : page) {
+            paged.push_back(text(it));
+        }
+        if (page.size() < 2) {
+            break;
+        }
+        after = page.back().event.key;
+    }
+    auto whole = s.recording_audit(rec, std::nullopt, 100000);
+    assert_int_equal(whole.size(), paged.size());
+    for (size_t i = 0; i < whole.size(); ++i) {
+        assert_str_eq(text(whole[i]), paged[i]);
+    }
+    return paged;
+}
+
+// pam_tlog's start event listing failed authentications (serial, time).
+std::string start_listing(const std::string& host, uint64_t serial, const std::string& time, uint64_t ses,
+                          const std::string& rec, const std::string& failures) {
+    return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\",\"host\":\"" + host +
+           "\",\"ses\":" + std::to_string(ses) + ",\"rec\":\"" + rec +
+           "\",\"type\":\"TRUSTED_APP\",\"op\":\"tlog-session-start\",\"acct\":\"alice\",\"service\":\"sshd\","
+           "\"rhost\":\"192.0.2.7\",\"res\":\"success\",\"failed_auth_before\":[" +
+           failures + "]}";
+}
+
+std::string failure(uint64_t serial, const std::string& time) {
+    return "{\"serial\":" + std::to_string(serial) + ",\"time\":\"" + time + "\"}";
+}
+
+void assert_trail(Store& s, const std::string& rec, const std::vector<std::string>& want) {
+    auto got = trail_of(s, rec);
+    for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+        if (got[i] != want[i]) {
+            fail_msg("%s item %zu:\n got %s\nwant %s", rec.c_str(), i, got[i].c_str(), want[i].c_str());
+        }
+    }
+    assert_int_equal(got.size(), want.size());
+}
+
+// The failed authentications a start event lists come with the
+// recording's events, in time order, marked before the session, found by
+// the start event's host, serial and time whichever is stored first (the
+// failures, the start event, the recording); one not stored is reported
+// missing until it is; another host's event, or one of another time (the
+// serial counter restarts with auditd), with the same serial is not
+// joined; a failure also in the login's audit session comes once; a
+// second start event for the recording (forged) lists nothing that counts.
+void test_audit_failed_auth_before(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    // sshd's failures have no audit session yet (ses null), the third is in
+    // the login's audit session (5), the fourth is not stored at first.
+    std::string f1 = audit_ev("h", 50, "2026-12-04T21:24:50.000Z", "null", "", "USER_AUTH");
+    std::string f2 = audit_ev("h", 51, "2026-12-04T21:24:55.000Z", "null", "", "USER_AUTH");
+    std::string f3 = audit_ev("h", 52, "2026-12-04T21:24:58.000Z", "5", "", "USER_AUTH");
+    std::string f4 = audit_ev("h", 53, "2026-12-04T21:24:59.000Z", "null", "", "USER_AUTH");
+    std::string login = audit_ev("h", 54, "2026-12-04T21:25:00.000Z", "5", "", "LOGIN");
+    std::string start =
+        start_listing("h", 55, "2026-12-04T21:25:01.000Z", 5, "R",
+                      failure(50, "2026-12-04T21:24:50.000Z") + "," + failure(51, "2026-12-04T21:24:55.000Z") + "," +
+                          failure(52, "2026-12-04T21:24:58.000Z") + "," + failure(53, "2026-12-04T21:24:59.000Z"));
+    std::string exec = audit_ev("h", 56, "2026-12-04T21:25:02.000Z", "5", "R", "SYSCALL");
+    // The same serials elsewhere: another host (at the same time), the same
+    // host at another time; and a second start event naming R that lists
+    // an event of its own.
+    std::string other_host = audit_ev("h2", 51, "2026-12-04T21:24:55.000Z", "null", "", "USER_AUTH");
+    std::string other_host_missing = audit_ev("h2", 53, "2026-12-04T21:24:59.000Z", "null", "", "USER_AUTH");
+    std::string other_boot = audit_ev("h", 50, "2026-11-01T08:00:00.000Z", "null", "", "USER_AUTH");
+    std::string bait = audit_ev("h", 90, "2026-12-04T21:20:00.000Z", "null", "", "USER_AUTH");
+    std::string forged =
+        start_listing("h", 91, "2026-12-04T21:30:00.000Z", 9, "R", failure(90, "2026-12-04T21:20:00.000Z"));
+
+    // Failures stored before the start event, the recording after it.
+    ingest_audit_lines(s, lines({f2, other_host, other_host_missing, f1, other_boot, bait}));
+    ingest_audit_lines(s, lines({start, f3, login, exec}));
+    ingest_audit_lines(s, lines({forged}));
+    const std::vector<std::string> before_f4 = {
+        "B:" + f1,    "B:" + f2,    "B:" + f3,   "B:missing 53 \"2026-12-04T21:24:59.000Z\"",
+        "E:" + login, "E:" + start, "E:" + exec, "E:" + forged};
+    assert_trail(s, "R", before_f4);
+    ingest_json_lines(s, msg("h", "R", 1, "x"), 0);
+    assert_trail(s, "R", before_f4);
+    // The missing failure arrives.
+    ingest_audit_lines(s, lines({f4}));
+    assert_trail(s, "R",
+                 {"B:" + f1, "B:" + f2, "B:" + f3, "B:" + f4, "E:" + login, "E:" + start, "E:" + exec, "E:" + forged});
+    // The plain join is unchanged: no failure before the session in it.
+    assert_int_equal(audit_of(s, "R").size(), 5);
+
+    // The other order: the recording, then the start event, then the
+    // failures; and another host's start event of the same rec (its own
+    // session) lists the same serial, which is that host's.
+    std::string g1 = audit_ev("h", 150, "2026-12-04T22:00:00.000Z", "null", "", "USER_AUTH");
+    std::string g1_h2 = audit_ev("h2", 150, "2026-12-04T22:00:00.000Z", "null", "", "USER_AUTH");
+    std::string start2 =
+        start_listing("h", 151, "2026-12-04T22:00:05.000Z", 6, "R2", failure(150, "2026-12-04T22:00:00.000Z"));
+    ingest_json_lines(s, msg("h", "R2", 1, "x"), 0);
+    ingest_audit_lines(s, lines({start2}));
+    ingest_audit_lines(s, lines({g1_h2}));
+    assert_trail(s, "R2", {"B:missing 150 \"2026-12-04T22:00:00.000Z\"", "E:" + start2});
+    ingest_audit_lines(s, lines({g1}));
+    assert_trail(s, "R2", {"B:" + g1, "E:" + start2});
+    std::string start2_h2 =
+        start_listing("h2", 152, "2026-12-04T22:00:06.000Z", 6, "R2", failure(150, "2026-12-04T22:00:00.000Z"));
+    ingest_audit_lines(s, lines({start2_h2}));
+    assert_trail(s, "R2", {"B:" + g1, "B:" + g1_h2, "E:" + start2, "E:" + start2_h2});
+
+    // Entries that name no serial and time as tlog-audit writes them
+    // (forged) are reported, right after the start event, not looked up.
+    std::string start3 = start_listing(
+        "h", 160, "2026-12-04T23:00:00.000Z", 7, "R3",
+        "{\"serial\":\"50\",\"time\":\"2026-12-04T21:24:50.000Z\"},7," + failure(51, "2026-12-04 21:24:55"));
+    ingest_audit_lines(s, lines({start3}));
+    assert_trail(s, "R3",
+                 {"E:" + start3, "B:missing \"50\" \"2026-12-04T21:24:50.000Z\"", "B:missing null null",
+                  "B:missing 51 \"2026-12-04 21:24:55\""});
+
+    // A brute force: 150 failures listed (looked up over several
+    // statements), every third not stored.
+    std::string list, stored;
+    std::vector<std::string> want;
+    for (uint64_t i = 0; i < 150; ++i) {
+        char time[32];
+        std::snprintf(time, sizeof time, "2026-12-05T01:%02u:%02u.000Z", static_cast<unsigned>(i / 60),
+                      static_cast<unsigned>(i % 60));
+        list += (i == 0 ? "" : ",") + failure(1000 + i, time);
+        if (i % 3 == 2) {
+            want.push_back("B:missing " + std::to_string(1000 + i) + " \"" + time + "\"");
+            continue;
+        }
+        std::string ev = audit_ev("h", 1000 + i, time, "null", "", "USER_AUTH");
+        stored += ev + "\n";
+        want.push_back("B:" + ev);
+    }
+    std::string start4 = start_listing("h", 2000, "2026-12-05T02:00:00.000Z", 8, "R4", list);
+    want.push_back("E:" + start4);
+    ingest_audit_lines(s, stored + start4 + "\n");
+    assert_trail(s, "R4", want);
+}
+
 // Each line checked alone, errors naming the line and field; good lines
 // stored.
 void test_audit_malformed(void**) {
@@ -1606,6 +1764,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_batches_damaged),
         cmocka_unit_test(test_audit_idempotent),
         cmocka_unit_test(test_audit_join),
+        cmocka_unit_test(test_audit_failed_auth_before),
         cmocka_unit_test(test_audit_malformed),
         cmocka_unit_test(test_session_audit_fields),
         cmocka_unit_test(test_session_state),

@@ -170,6 +170,20 @@ struct AuditEvent {
     AuditKey key;
 };
 
+// An item of a recording's audit trail (GET /api/v1/sessions/REC/audit,
+// recording_audit.cc): an event joined to the recording, or a failed
+// authentication its start event lists in failed_auth_before, found among
+// the stored events by (host, serial, time) or not (yet).
+struct RecordingAuditItem {
+    // The event and its place in the order (json empty: a listed failure
+    // not stored; its key is then the listed time and serial, type "").
+    AuditEvent event;
+    bool before_session = false;  // listed in the start event's failed_auth_before
+    // before_session: the entry's serial and time as the start event lists
+    // them, as JSON text ("null" when absent).
+    std::string listed_serial, listed_time;
+};
+
 // A search of stored audit events (GET /api/v1/audit), in time order
 // (then serial, host, type), every filter set holding.
 struct AuditQuery {
@@ -263,6 +277,15 @@ public:
     // session ids restart at boot) and are left out.
     virtual std::vector<AuditEvent> audit_events(const std::string& rec, const std::optional<AuditKey>& after,
                                                  size_t limit) = 0;
+    // A recording's audit trail (recording_audit.cc): its events, as
+    // audit_events gives them, and, marked before_session, the failed
+    // authentications that the start event session_info kept for each of
+    // its hosts lists (failed_auth_before), looked up by that host, serial
+    // and time; one not stored (yet) is an item without JSON. Same order
+    // and paging as audit_events; an event both joined and listed comes
+    // once, as listed.
+    std::vector<RecordingAuditItem> recording_audit(const std::string& rec, const std::optional<AuditKey>& after,
+                                                    size_t limit);
 
     // The index (server/src/index.cc; doc/server.md, "Index").
     // Sessions with messages past their indexed point, up to `limit`.
@@ -359,6 +382,9 @@ private:
     void record_session_info();
     void note_committed();  // after a commit: the sessions whose groups it recorded
     void record_audit_info(const AuditMeta& m);
+    // recording_audit.cc: the listed failures of `rec` after `after`, in order.
+    std::vector<RecordingAuditItem> failed_auth_items(const std::string& rec, const std::optional<AuditKey>& after,
+                                                      size_t limit);
     // A recording's batch being filled: the messages claimed for it so far.
     struct OpenBatch {
         uint64_t id = 0;                // 0: none reserved yet

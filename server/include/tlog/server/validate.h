@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,10 @@ MessageMeta validate_message(std::string_view line, const std::string& source, u
 // (a string). Nothing else of the event is checked: it is stored as sent.
 // Throws tlog::InputError naming the line and the field.
 AuditMeta check_audit_event(std::string_view line, uint64_t line_no);
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ", tlog-audit's only form of time, to
+// milliseconds since the epoch; nullopt for anything else (a date that does
+// not exist too).
+std::optional<uint64_t> audit_time_ms(std::string_view t);
 
 }  // namespace tlog::server
