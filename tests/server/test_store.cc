@@ -1496,6 +1496,142 @@ void test_session_sorts(void**) {
     }
 }
 
+// Sessions with failed authentications and sessions by state, the
+// filters driven from sessions' own columns and their partial indexes:
+// paged by key (3 a page) under every sort and direction, each gives
+// exactly the sessions whose fields (read from session_info) say so, in
+// order. The start events come before the messages of some sessions and
+// after those of others; some sessions end, some are closed by USER_END,
+// some are idle.
+void fill_flagged_sessions(Store& s) {
+    const uint64_t t0 = 1700000000;  // 2023-11-14T22:13:20Z
+    std::string body, late_events;
+    std::vector<std::string> early, late;
+    for (int i = 0; i < 30; ++i) {
+        std::string host = "h" + std::to_string(i % 3);
+        std::string rec = "r" + std::to_string(i);
+        uint64_t start = t0 + static_cast<uint64_t>(i / 4) * 10;  // ties
+        int len = 1 + (i * 7) % 5;
+        int failed = i % 4 == 1 ? 1 + i % 3 : 0;
+        std::string ev = start_ev(host, 1000 + static_cast<uint64_t>(i) * 10, "2023-11-14T22:13:20.000Z",
+                                  static_cast<uint64_t>(100 + i), rec, "alice", "sshd", "192.0.2.7", failed);
+        (i % 2 == 0 ? early : late).push_back(ev);
+        for (int id = 1; id <= len; ++id) {
+            body += msg(host, rec, static_cast<uint64_t>(id), std::string(static_cast<size_t>(1 + (i * 5) % 4), 'x'),
+                        "alice", i % 5 == 4 ? t0 - 7200 : start) +
+                    "\n";
+        }
+        if (i % 3 == 0) {
+            body += end_msg(host, rec, static_cast<uint64_t>(len + 1), "alice", start + 20) + "\n";
+        } else if (i % 5 == 2) {
+            late.push_back(user_end(host, 5000 + static_cast<uint64_t>(i), "2023-11-14T23:00:00.000Z",
+                                    static_cast<uint64_t>(100 + i), rec));
+        }
+    }
+    ingest_audit_lines(s, lines(early));
+    ingest_json_lines(s, body, 0);
+    ingest_audit_lines(s, lines(late));
+}
+
+void check_flag_paging(Store& s) {
+    SessionQuery all;
+    all.limit = 1000;
+    all.now_ms = (1700000000 + 600) * 1000ULL;  // the sessions at t0 - 7200 are idle
+    all.idle_ms = 1800 * 1000;
+    auto every = s.sessions(all);
+    assert_int_equal(every.size(), 30);
+    size_t failed = 0, states[3] = {0, 0, 0};
+    for (const auto& x : every) {
+        failed += x.failed_auth > 0 ? 1 : 0;
+        states[x.state == "live" ? 0 : x.state == "ended" ? 1 : 2]++;
+    }
+    // Each filter selects some sessions and not all.
+    assert_true(failed > 0 && failed < every.size());
+    for (size_t n : states) {
+        assert_true(n > 0 && n < every.size());
+    }
+    using S = SessionQuery::Sort;
+    struct Filter {
+        bool failed_auth;
+        std::string state;
+    };
+    for (const Filter& f : {Filter{true, ""}, Filter{false, "interrupted"}, Filter{false, "live"},
+                            Filter{false, "ended"}, Filter{true, "interrupted"}}) {
+        for (S sort : {S::Start, S::End, S::Duration, S::Bytes}) {
+            for (bool desc : {false, true}) {
+                auto key = [&](const Session& x) -> uint64_t {
+                    switch (sort) {
+                        case S::End: return x.end_ms;
+                        case S::Duration: return x.end_ms - x.start_ms;
+                        case S::Bytes: return x.bytes;
+                        default: return x.start_ms;
+                    }
+                };
+                std::vector<Session> want;
+                for (const auto& x : every) {
+                    if ((!f.failed_auth || x.failed_auth > 0) && (f.state.empty() || x.state == f.state)) {
+                        want.push_back(x);
+                    }
+                }
+                std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
+                    return desc ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
+                                : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
+                });
+                SessionQuery q = all;
+                q.failed_auth = f.failed_auth;
+                q.state = f.state;
+                q.sort = sort;
+                q.descending = desc;
+                q.limit = 3;
+                std::vector<std::string> got;
+                for (;;) {
+                    auto page = s.sessions(q);
+                    for (const auto& x : page) {
+                        got.push_back(x.host + "/" + x.rec);
+                    }
+                    if (page.size() < q.limit) {
+                        break;
+                    }
+                    q.after = {key(page.back()), page.back().host, page.back().rec};
+                }
+                assert_int_equal(got.size(), want.size());
+                for (size_t i = 0; i < want.size(); ++i) {
+                    assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
+                }
+            }
+        }
+    }
+}
+
+void test_session_flag_paging(void**) {
+    TempDb t;
+    auto sp = t.open();
+    fill_flagged_sessions(*sp);
+    check_flag_paging(*sp);
+}
+
+// A database of schema version 6, before sessions held failed_auth and
+// ended: the migration fills them from session_info.
+void test_upgrade_from_v6(void**) {
+    TempDb t;
+    {
+        auto sp = t.open();
+        fill_flagged_sessions(*sp);
+    }
+    for (const char* i : {"failed_auth", "open"}) {
+        for (const char* sort : {"start", "end", "duration", "bytes"}) {
+            t.sql(std::string("DROP INDEX sessions_") + i + "_by_" + sort);
+        }
+    }
+    t.sql("ALTER TABLE sessions DROP COLUMN failed_auth");
+    t.sql("ALTER TABLE sessions DROP COLUMN ended");
+    t.set_version(6);
+    auto sp = t.open();
+    assert_int_equal(sp->schema_version(), Store::current_schema_version());
+    assert_str_eq(t.query("SELECT count(*) FROM sessions WHERE failed_auth > 0"), "8");
+    check_flag_paging(*sp);
+}
+
 // since/until by overlap (the default), by start and by end.
 void test_session_time(void**) {
     TempDb t;
@@ -1613,6 +1749,8 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_session_groups_two_writers),
         cmocka_unit_test(test_host_group),
         cmocka_unit_test(test_session_sorts),
+        cmocka_unit_test(test_session_flag_paging),
+        cmocka_unit_test(test_upgrade_from_v6),
         cmocka_unit_test(test_session_time),
         cmocka_unit_test(test_audit_search),
     };
