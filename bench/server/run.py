@@ -132,6 +132,18 @@ class Postgres:
         blob, json_size = self.pg.psql(f"SELECT sum(length(json_zstd)), sum(json_size) FROM {table}", db).split("|")
         return size, int(blob), int(json_size)
 
+    def by_table(self, mode):
+        """MB per table of the stored size: heap + TOAST + indexes."""
+        rows = self.pg.psql("SELECT relname, pg_relation_size(oid), coalesce(pg_total_relation_size(nullif("
+                            "reltoastrelid, 0)), 0), pg_indexes_size(oid) FROM pg_class WHERE relname IN "
+                            "('sessions', 'recording_keys', 'message_batches', 'message_ids') ORDER BY 1",
+                            f"bench_{mode}")
+        return ", ".join(f"{n} {int(h) / 1e6:.1f} + {int(t) / 1e6:.1f} + {int(i) / 1e6:.1f}"
+                         for n, h, t, i in (r.split("|") for r in rows.split()))
+
+    def setup(self, mode, sql):
+        self.pg.psql(sql, f"bench_{mode}")
+
     def autovacuums(self, mode):
         """The autovacuum runs so far, all tables together."""
         return int(self.pg.psql("SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables", f"bench_{mode}"))
@@ -141,6 +153,9 @@ def run_modes(args, backend, files):
     server_exe = os.environ.get("TLOG_SERVER", f"{args.build}/server/tlog-server")
     for mode in args.modes.split(","):
         server, port = start_server(server_exe, backend.database(mode))
+        if args.pg_sql and backend.name == "postgres":
+            for sql in args.pg_sql:  # the schema is created: settings to measure
+                backend.setup(mode, sql)
         try:
             post = subprocess.Popen([f"{args.build}/bench/server/bench-server-post", "127.0.0.1", port, mode,
                                      args.connections, args.body_kb] + files, stdout=subprocess.PIPE, text=True)
@@ -171,7 +186,9 @@ def run_modes(args, backend, files):
                 f"exit {server.returncode}")
         if mode != "null" and sent and args.sample and backend.name == "postgres":
             size, _, _ = backend.stored(mode, vacuum=False)
-            line += f", stored {size / sent:.3f} bytes per JSON byte as it stands, {backend.autovacuums(mode)} autovacuums"
+            line += (f", stored {size / sent:.3f} bytes per JSON byte as it stands (MB of heap + TOAST + indexes: "
+                     f"{backend.by_table(mode)}), "
+                     f"{backend.autovacuums(mode)} autovacuums")
         if mode != "null" and sent:
             size, blob, json_size = backend.stored(mode)
             line += (f", stored {size / sent:.3f} bytes per JSON byte "
@@ -189,6 +206,9 @@ def main():
     p.add_argument("--payload", help="the recordings' payload in bytes (bench-server-gen's; default 2048)")
     p.add_argument("--sample", type=float, default=0,
                    help="PostgreSQL: every SAMPLE seconds of the posting, the stored size without VACUUM")
+    p.add_argument("--pg-sql", action="append", default=[],
+                   help="PostgreSQL: SQL run once the server created the schema, before posting (settings to "
+                   "measure; repeatable, each a statement of its own)")
     p.add_argument("build")
     p.add_argument("work")
     p.add_argument("n", nargs="?", default="200")

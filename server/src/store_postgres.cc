@@ -700,7 +700,7 @@ int PgStore::schema_version() {
 void PgStore::lock_recording(const std::string& host, const std::string& rec) {
     Params p;
     p.text(host).text(rec);
-    if (locked_.empty() && held_.empty()) {
+    if (locked_.empty()) {
         run("lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
     } else {
         auto r = run("try_lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
@@ -711,12 +711,22 @@ void PgStore::lock_recording(const std::string& host, const std::string& rec) {
     }
 }
 
+// Only tries: the audit event's transaction already holds row locks (its
+// event, session_info's row) that the recording's writer may wait for, so
+// waiting here could close a cycle. A recording being written makes the
+// request run again, as a second recording's lock does.
 void PgStore::hold_recording(const std::string& host, const std::string& rec) {
     auto name_pair = std::pair(host, rec);
     if (locked_.count(name_pair) != 0 || held_.count(name_pair) != 0) {
         return;
     }
-    lock_recording(host, rec);
+    Params p;
+    p.text(host).text(rec);
+    auto r = run("try_lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
+    if (PQntuples(r.get()) != 1 || std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
+        throw TransientStoreError(name() + ": recording " + host + "/" + rec +
+                                  " is being written by another transaction");
+    }
     held_.insert(std::move(name_pair));
 }
 

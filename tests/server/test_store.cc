@@ -1397,6 +1397,41 @@ void test_session_groups_two_writers(void**) {
     }
 }
 
+// A session's first messages and its start event with failed
+// authentications stored at the same time by two writers (two instances
+// on PostgreSQL): whichever commits first, the session is found by
+// failed_auth=1 (sessions.failed_auth is written by one, read from
+// session_info by the other; without the recording's lock each could
+// miss the other's uncommitted write).
+void test_failed_auth_two_writers(void**) {
+    TempDb t;
+    const int n = 150;  // without the lock, one run in two or three failed with 40
+    auto messages = [&] {
+        auto sp = t.open();
+        for (int i = 0; i < n; ++i) {
+            std::string rec = "f" + std::to_string(i);
+            retry_transient([&] { return ingest_json_lines(*sp, msg("h", rec, 1, "x") + "\n", 0); });
+        }
+    };
+    auto events = [&] {
+        auto sp = t.open();
+        for (int i = 0; i < n; ++i) {
+            std::string ev = start_ev("h", 100 + static_cast<uint64_t>(i) * 10, "2023-11-14T22:13:20.000Z",
+                                      static_cast<uint64_t>(i), "f" + std::to_string(i), "alice", "sshd", "", 1);
+            retry_transient([&] { return ingest_audit_lines(*sp, lines({ev})); });
+        }
+    };
+    std::thread a(messages);
+    std::thread b(events);
+    a.join();
+    b.join();
+    auto sp = t.open();
+    SessionQuery q;
+    q.failed_auth = true;
+    q.limit = 1000;
+    assert_int_equal(sp->sessions(q).size(), n);
+}
+
 // Host groups: glob patterns ('*', '?') and exact names; every other
 // character is itself (SQL wildcards and GLOB classes included).
 void test_host_group(void**) {
@@ -1747,6 +1782,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_session_state),
         cmocka_unit_test(test_session_groups),
         cmocka_unit_test(test_session_groups_two_writers),
+        cmocka_unit_test(test_failed_auth_two_writers),
         cmocka_unit_test(test_host_group),
         cmocka_unit_test(test_session_sorts),
         cmocka_unit_test(test_session_flag_paging),

@@ -347,11 +347,12 @@ protected:
     // start the least, last/end the greatest, messages and bytes added; a
     // new row takes session_info's failed_auth and ended.
     virtual void merge_session(const Session& delta) = 0;
-    // Waits until no other transaction writes recording (host, rec), and
-    // keeps others from writing it until this transaction ends, so that a
-    // change of its session row made after it cannot be missed by a
-    // concurrent merge_session (PostgreSQL: the recording's lock; SQLite's
-    // write transactions are serial already).
+    // Keeps others from writing recording (host, rec) until this
+    // transaction ends, so that a change of its session row made after it
+    // cannot be missed by a concurrent merge_session (PostgreSQL: the
+    // recording's lock, only tried: TransientStoreError if another
+    // transaction writes it; SQLite's write transactions are serial
+    // already).
     virtual void hold_recording(const std::string& /*host*/, const std::string& /*rec*/) {}
     // SQL written once for both backends (session_search.cc): `?`
     // placeholders, which PostgreSQL's backend numbers; results as text
