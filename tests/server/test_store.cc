@@ -1545,11 +1545,12 @@ void fill_flagged_sessions(Store& s) {
     for (int i = 0; i < 30; ++i) {
         std::string host = "h" + std::to_string(i % 3);
         std::string rec = "r" + std::to_string(i);
-        uint64_t start = t0 + static_cast<uint64_t>(i / 4) * 10;  // ties
+        const auto u = static_cast<uint64_t>(i);
+        uint64_t start = t0 + u / 4 * 10;  // ties
         int len = 1 + (i * 7) % 5;
         int failed = i % 4 == 1 ? 1 + i % 3 : 0;
-        std::string ev = start_ev(host, 1000 + static_cast<uint64_t>(i) * 10, "2023-11-14T22:13:20.000Z",
-                                  static_cast<uint64_t>(100 + i), rec, "alice", "sshd", "192.0.2.7", failed);
+        std::string ev = start_ev(host, 1000 + u * 10, "2023-11-14T22:13:20.000Z", 100 + u, rec, "alice", "sshd",
+                                  "192.0.2.7", failed);
         (i % 2 == 0 ? early : late).push_back(ev);
         for (int id = 1; id <= len; ++id) {
             body += msg(host, rec, static_cast<uint64_t>(id), std::string(static_cast<size_t>(1 + (i * 5) % 4), 'x'),
@@ -1557,10 +1558,9 @@ void fill_flagged_sessions(Store& s) {
                     "\n";
         }
         if (i % 3 == 0) {
-            body += end_msg(host, rec, static_cast<uint64_t>(len + 1), "alice", start + 20) + "\n";
+            body += end_msg(host, rec, static_cast<uint64_t>(len) + 1, "alice", start + 20) + "\n";
         } else if (i % 5 == 2) {
-            late.push_back(user_end(host, 5000 + static_cast<uint64_t>(i), "2023-11-14T23:00:00.000Z",
-                                    static_cast<uint64_t>(100 + i), rec));
+            late.push_back(user_end(host, 5000 + u, "2023-11-14T23:00:00.000Z", 100 + u, rec));
         }
     }
     ingest_audit_lines(s, lines(early));
