@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tlog-server's ingest benchmark (bench/README.md, "server").
 
-    bench/server/run.py [--backend sqlite|postgres|both] [--payload BYTES]
-                        BUILD WORK [N] [KB] [CONNECTIONS] [BODY_KB] [MODES]
+    bench/server/run.py [--backend sqlite|postgres|both] [--payload BYTES] [--sample SECONDS]
+                        [--pg-sql SQL]... BUILD WORK [N] [KB] [CONNECTIONS] [BODY_KB] [MODES]
 
 Generates N recordings of about KB KiB each into WORK/recs with
 bench-server-gen (default 200 x 512; kept and reused while N, KB and
@@ -20,6 +20,11 @@ compressed messages alone).
 
 PostgreSQL is Debian's, in a private cluster (tests/tlogtest/postgres.py;
 root runs it as the postgres user), fsync on, one database per mode.
+--sample SECONDS (PostgreSQL) also prints, every SECONDS of the posting,
+the stored size as the database stands (autovacuum's work only, no
+VACUUM), and at the end the size per table before the VACUUM; --pg-sql SQL
+(repeatable) runs SQL in the new database before posting: settings to
+measure (a table's storage parameters, ALTER SYSTEM with pg_reload_conf).
 TLOG_SERVER=PATH runs another tlog-server (an older build, side by side);
 STAGES=0 leaves out the in-process stages (a timing of the whole process is
 then the ingest alone).
