@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tlog-server's ingest benchmark (bench/README.md, "server").
 
-    bench/server/run.py [--backend sqlite|postgres|both] [--payload BYTES]
-                        BUILD WORK [N] [KB] [CONNECTIONS] [BODY_KB] [MODES]
+    bench/server/run.py [--backend sqlite|postgres|both] [--payload BYTES] [--sample SECONDS]
+                        [--pg-sql SQL]... BUILD WORK [N] [KB] [CONNECTIONS] [BODY_KB] [MODES]
 
 Generates N recordings of about KB KiB each into WORK/recs with
 bench-server-gen (default 200 x 512; kept and reused while N, KB and
@@ -20,6 +20,11 @@ compressed messages alone).
 
 PostgreSQL is Debian's, in a private cluster (tests/tlogtest/postgres.py;
 root runs it as the postgres user), fsync on, one database per mode.
+--sample SECONDS (PostgreSQL) also prints, every SECONDS of the posting,
+the stored size as the database stands (autovacuum's work only, no
+VACUUM), and at the end the size per table before the VACUUM; --pg-sql SQL
+(repeatable) runs SQL in the new database before posting: settings to
+measure (a table's storage parameters, ALTER SYSTEM with pg_reload_conf).
 TLOG_SERVER=PATH runs another tlog-server (an older build, side by side);
 STAGES=0 leaves out the in-process stages (a timing of the whole process is
 then the ingest alone).
@@ -119,9 +124,10 @@ class Postgres:
         self.pg.psql(f"CREATE DATABASE bench_{mode}")
         return self.pg.spec(f"bench_{mode}")
 
-    def stored(self, mode):
+    def stored(self, mode, vacuum=True):
         db = f"bench_{mode}"
-        self.pg.psql("VACUUM ANALYZE", db)
+        if vacuum:
+            self.pg.psql("VACUUM ANALYZE", db)
         # Schema 4 and later keep messages in batches; a build before it
         # (TLOG_SERVER) in the messages table alone.
         size = int(self.pg.psql("SELECT sum(pg_total_relation_size(to_regclass(t))) FROM unnest(ARRAY['messages', "
@@ -131,15 +137,48 @@ class Postgres:
         blob, json_size = self.pg.psql(f"SELECT sum(length(json_zstd)), sum(json_size) FROM {table}", db).split("|")
         return size, int(blob), int(json_size)
 
+    def by_table(self, mode):
+        """MB per table of the stored size: heap + TOAST + indexes."""
+        rows = self.pg.psql("SELECT relname, pg_relation_size(oid), coalesce(pg_total_relation_size(nullif("
+                            "reltoastrelid, 0)), 0), pg_indexes_size(oid) FROM pg_class WHERE relname IN "
+                            "('sessions', 'recording_keys', 'message_batches', 'message_ids') ORDER BY 1",
+                            f"bench_{mode}")
+        return ", ".join(f"{n} {int(h) / 1e6:.1f} + {int(t) / 1e6:.1f} + {int(i) / 1e6:.1f}"
+                         for n, h, t, i in (r.split("|") for r in rows.split()))
+
+    def setup(self, mode, sql):
+        self.pg.psql(sql, f"bench_{mode}")
+
+    def autovacuums(self, mode):
+        """The autovacuum runs so far, all tables together."""
+        return int(self.pg.psql("SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables", f"bench_{mode}"))
+
 
 def run_modes(args, backend, files):
     server_exe = os.environ.get("TLOG_SERVER", f"{args.build}/server/tlog-server")
     for mode in args.modes.split(","):
         server, port = start_server(server_exe, backend.database(mode))
+        if args.pg_sql and backend.name == "postgres":
+            for sql in args.pg_sql:  # the schema is created: settings to measure
+                backend.setup(mode, sql)
         try:
-            post = subprocess.run([f"{args.build}/bench/server/bench-server-post", "127.0.0.1", port, mode,
-                                   args.connections, args.body_kb] + files,
-                                  stdout=subprocess.PIPE, text=True, timeout=1800)
+            post = subprocess.Popen([f"{args.build}/bench/server/bench-server-post", "127.0.0.1", port, mode,
+                                     args.connections, args.body_kb] + files, stdout=subprocess.PIPE, text=True)
+            started = time.monotonic()
+            # --sample: the stored size while the posting runs, as the
+            # database stands (no VACUUM but autovacuum's).
+            sample = args.sample if backend.name == "postgres" and mode != "null" else 0
+            while sample and post.poll() is None:
+                deadline = time.monotonic() + sample
+                while post.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                if post.poll() is None:
+                    size, blob, json_size = backend.stored(mode, vacuum=False)
+                    print(f"  {time.monotonic() - started:.0f} s: stored {size / json_size:.3f} bytes per JSON byte "
+                          f"({size / 1e6:.1f} MB for {json_size / 1e6:.1f} MB), autovacuum runs "
+                          f"{backend.autovacuums(mode)}", flush=True)
+            stdout, _ = post.communicate(timeout=1800)
+            post.stdout = stdout
         finally:
             ru = stop_server(server)
         fields = dict(zip(post.stdout.split()[0::2], post.stdout.split()[1::2]))
@@ -150,6 +189,11 @@ def run_modes(args, backend, files):
                 f"sys {ru.ru_stime:.2f}), {sent / 1e6 / cpu:.1f} MB/s per server CPU second, "
                 f"max RSS {ru.ru_maxrss / 1024:.1f} MiB, failures {fields.get('failures')}, "
                 f"exit {server.returncode}")
+        if mode != "null" and sent and args.sample and backend.name == "postgres":
+            size, _, _ = backend.stored(mode, vacuum=False)
+            line += (f", stored {size / sent:.3f} bytes per JSON byte as it stands (MB of heap + TOAST + indexes: "
+                     f"{backend.by_table(mode)}), "
+                     f"{backend.autovacuums(mode)} autovacuums")
         if mode != "null" and sent:
             size, blob, json_size = backend.stored(mode)
             line += (f", stored {size / sent:.3f} bytes per JSON byte "
@@ -165,6 +209,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
     p.add_argument("--payload", help="the recordings' payload in bytes (bench-server-gen's; default 2048)")
+    p.add_argument("--sample", type=float, default=0,
+                   help="PostgreSQL: every SAMPLE seconds of the posting, the stored size without VACUUM")
+    p.add_argument("--pg-sql", action="append", default=[],
+                   help="PostgreSQL: SQL run once the server created the schema, before posting (settings to "
+                   "measure; repeatable, each a statement of its own)")
     p.add_argument("build")
     p.add_argument("work")
     p.add_argument("n", nargs="?", default="200")

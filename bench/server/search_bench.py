@@ -17,7 +17,7 @@ services sshd 70 %, sudo 20 %, login 10 %; 1 % after failed
 authentications; 95 % ended, 3 % closed by the audit trail, the rest
 live or idle; 1 to 480 minutes, 1 KB to 5 MB.
 
-Usage: search_bench.py [--backend sqlite|postgres|both] [--runs R] BUILD WORK [N]
+Usage: search_bench.py [--backend sqlite|postgres|both] [--runs R] [--reuse] [--pg-dir DIR] BUILD WORK [N]
 (PostgreSQL: root, Debian's PostgreSQL in a private cluster.)"""
 import argparse
 import http.client
@@ -66,8 +66,15 @@ ADMINS = (f"INSERT INTO session_groups (grp, host, rec) SELECT 'admins', {HOST},
 CONFIG = '{"host_groups": {"nj-fileservers": ["fs*.nj.example.com"]}}\n'
 
 
-def fill_sql(n, base, numbers):
-    return [s.format(base=base, numbers=numbers) for s in (SESSIONS, INFO, GROUPS, ADMINS)]
+# Schema version 8 and later copy failed_auth and ended into sessions, as
+# its migration does (a server before it has no such columns).
+FLAGS = ("UPDATE sessions SET "
+         "failed_auth = (SELECT i.failed_auth FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec), "
+         "ended = (SELECT i.ended FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec)")
+
+
+def fill_sql(n, base, numbers, flags):
+    return [s.format(base=base, numbers=numbers) for s in (SESSIONS, INFO, GROUPS, ADMINS)] + ([FLAGS] if flags else [])
 
 
 def iso(ms):
@@ -184,7 +191,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres", "both"])
     ap.add_argument("--runs", type=int, default=50)
-    ap.add_argument("--reuse", action="store_true", help="SQLite: search WORK's database if it holds N sessions")
+    ap.add_argument("--reuse", action="store_true",
+                    help="search WORK's databases if they hold N sessions (PostgreSQL: with --pg-dir)")
+    ap.add_argument("--pg-dir", help="PostgreSQL: keep the cluster in this directory (for --reuse)")
     ap.add_argument("build")
     ap.add_argument("work")
     ap.add_argument("n", nargs="?", type=int, default=1000000)
@@ -213,7 +222,8 @@ def main():
         t = time.monotonic()
         con = sqlite3.connect(db)
         numbers = f"(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {a.n}) SELECT i FROM c)"
-        for sql in fill_sql(a.n, base, numbers):
+        flags = con.execute("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'ended'").fetchone() is not None
+        for sql in fill_sql(a.n, base, numbers, flags):
             con.execute(sql)
         con.commit()
         con.execute("ANALYZE")
@@ -223,18 +233,24 @@ def main():
               f"{os.path.getsize(db) / 1e6:.0f} MB")
         bench(exe, db, conf, a.runs, f"SQLite, {a.n} sessions", a.n)
     if a.backend in ("postgres", "both"):
-        with Cluster() as pg:
-            pg.psql("CREATE DATABASE search")
+        with Cluster(keep=a.pg_dir) as pg:
             spec = pg.spec("search")
-            create_schema(exe, spec)
-            t = time.monotonic()
-            numbers = f"generate_series(1::bigint, {a.n}::bigint) AS g(i)"
-            for sql in fill_sql(a.n, base, numbers):
-                pg.psql(sql, "search")
-            pg.psql("VACUUM ANALYZE", "search")
-            size = pg.psql("SELECT pg_database_size('search')", "search").strip()
-            print(f"PostgreSQL: {a.n} sessions filled and analysed in {time.monotonic() - t:.0f} s, "
-                  f"{int(size) / 1e6:.0f} MB")
+            exists = pg.psql("SELECT 1 FROM pg_database WHERE datname = 'search'").strip() == "1"
+            if not (a.reuse and exists and pg.psql("SELECT count(*) FROM sessions", "search").strip() == str(a.n)):
+                if exists:
+                    pg.psql("DROP DATABASE search")
+                pg.psql("CREATE DATABASE search")
+                create_schema(exe, spec)
+                t = time.monotonic()
+                numbers = f"generate_series(1::bigint, {a.n}::bigint) AS g(i)"
+                flags = pg.psql("SELECT 1 FROM information_schema.columns WHERE table_name = 'sessions' "
+                                "AND column_name = 'ended'", "search").strip() == "1"
+                for sql in fill_sql(a.n, base, numbers, flags):
+                    pg.psql(sql, "search")
+                pg.psql("VACUUM ANALYZE", "search")
+                size = pg.psql("SELECT pg_database_size('search')", "search").strip()
+                print(f"PostgreSQL: {a.n} sessions filled and analysed in {time.monotonic() - t:.0f} s, "
+                      f"{int(size) / 1e6:.0f} MB")
             bench(exe, spec, conf, a.runs, f"PostgreSQL, {a.n} sessions", a.n)
 
 

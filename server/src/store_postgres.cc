@@ -34,6 +34,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "screen_chunks.h"
@@ -284,6 +285,26 @@ CREATE OR REPLACE FUNCTION tlog_text_sids(pattern text) RETURNS SETOF bigint
     SELECT DISTINCT sid FROM screen_chunks WHERE text LIKE pattern
 $f$;
 )sql",
+    // 8: the sessions search's failed authentications and open sessions
+    // driven from indexes, as in SQLite.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS failed_auth BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS ended BIGINT NOT NULL DEFAULT 0;
+UPDATE sessions SET
+    failed_auth = (SELECT i.failed_auth FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec),
+    ended = (SELECT i.ended FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec)
+    WHERE EXISTS (SELECT 1 FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec
+                  AND (i.failed_auth > 0 OR i.ended = 1));
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_start ON sessions (start_ms, host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_end ON sessions (end_ms, host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_duration ON sessions ((end_ms - start_ms), host, rec)
+    WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_bytes ON sessions (bytes, host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_start ON sessions (start_ms, host, rec) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_end ON sessions (end_ms, host, rec) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_duration ON sessions ((end_ms - start_ms), host, rec) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_bytes ON sessions (bytes, host, rec) WHERE ended = 0;
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -451,6 +472,7 @@ protected:
     std::map<uint64_t, BatchRow> read_batches(const std::vector<uint64_t>& batches) override;
     bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) override;
     void merge_session(const Session& d) override;
+    void hold_recording(const std::string& host, const std::string& rec) override;
 
 private:
     Result check(PGresult* raw, ExecStatusType want, const std::string& what) const;
@@ -521,6 +543,7 @@ private:
     void forget_transaction() noexcept {
         in_transaction_ = false;
         locked_.clear();
+        held_.clear();
         recordings_.clear();
         id_inserts_.clear();
         batch_inserts_.clear();
@@ -531,6 +554,8 @@ private:
     // The recordings whose advisory lock this transaction holds, and what
     // it knows of them by key.
     std::map<std::pair<std::string, std::string>, uint64_t> locked_;
+    // Recordings whose lock it holds without writing them (hold_recording).
+    std::set<std::pair<std::string, std::string>> held_;
     std::map<uint64_t, Recording> recordings_;
     std::vector<IdInsert> id_inserts_;
     std::vector<BatchInsert> batch_inserts_;
@@ -632,12 +657,17 @@ void PgStore::prepare_all() {
          "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[]) ON CONFLICT DO NOTHING"},
         {"merge_session",
          "INSERT INTO sessions (host, rec, \"user\", term, session, first_id, last_id, start_ms, end_ms, messages, "
-         "bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (host, rec) DO UPDATE SET "
+         "bytes, failed_auth, ended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+         "coalesce((SELECT failed_auth FROM session_info WHERE host = $1 AND rec = $2), 0), "
+         "coalesce((SELECT ended FROM session_info WHERE host = $1 AND rec = $2), 0)) "
+         "ON CONFLICT (host, rec) DO UPDATE SET "
          "first_id = LEAST(sessions.first_id, EXCLUDED.first_id), "
          "last_id = GREATEST(sessions.last_id, EXCLUDED.last_id), "
          "start_ms = LEAST(sessions.start_ms, EXCLUDED.start_ms), "
          "end_ms = GREATEST(sessions.end_ms, EXCLUDED.end_ms), "
-         "messages = sessions.messages + EXCLUDED.messages, bytes = sessions.bytes + EXCLUDED.bytes"},
+         "messages = sessions.messages + EXCLUDED.messages, bytes = sessions.bytes + EXCLUDED.bytes, "
+         "failed_auth = GREATEST(sessions.failed_auth, EXCLUDED.failed_auth), "
+         "ended = GREATEST(sessions.ended, EXCLUDED.ended)"},
         // The index (index.cc). Its lock: the two-key form, first key
         // "tlog" + 1, apart from the recordings' locks (the indexer never
         // waits for a writer) and session-scoped: held across the
@@ -753,6 +783,25 @@ void PgStore::lock_recording(const std::string& host, const std::string& rec) {
                                       " is being written by another transaction");
         }
     }
+}
+
+// Only tries: the audit event's transaction already holds row locks (its
+// event, session_info's row) that the recording's writer may wait for, so
+// waiting here could close a cycle. A recording being written makes the
+// request run again, as a second recording's lock does.
+void PgStore::hold_recording(const std::string& host, const std::string& rec) {
+    auto name_pair = std::pair(host, rec);
+    if (locked_.count(name_pair) != 0 || held_.count(name_pair) != 0) {
+        return;
+    }
+    Params p;
+    p.text(host).text(rec);
+    auto r = run("try_lock_recording", p, PGRES_TUPLES_OK, 0, "locking the recording");
+    if (PQntuples(r.get()) != 1 || std::strcmp(PQgetvalue(r.get(), 0, 0), "t") != 0) {
+        throw TransientStoreError(name() + ": recording " + host + "/" + rec +
+                                  " is being written by another transaction");
+    }
+    held_.insert(std::move(name_pair));
 }
 
 // Called once per recording a transaction writes (Store keeps the key).

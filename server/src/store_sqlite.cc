@@ -253,6 +253,30 @@ CREATE INDEX IF NOT EXISTS screen_chunks_by_rec ON screen_chunks (sid, last_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS screen_chunks_fts USING fts5(text, content='',
     tokenize='trigram case_sensitive 1', detail=none, columnsize=0);
 )sql",
+    // 8: the sessions search's rare filters driven from indexes rather
+    // than by reading the sort's index and probing session_info for each
+    // session: whether the session followed failed authentications and
+    // whether it ended, copied into sessions (merge_session reads them
+    // from session_info; a start event stored after the session's row
+    // updates it), and an index per sort over the sessions with failed
+    // authentications and over those not ended (live or interrupted).
+    // The columns are added before it, if missing (no IF NOT EXISTS).
+    R"sql(
+UPDATE sessions SET
+    failed_auth = (SELECT i.failed_auth FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec),
+    ended = (SELECT i.ended FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec)
+    WHERE EXISTS (SELECT 1 FROM session_info i WHERE i.host = sessions.host AND i.rec = sessions.rec
+                  AND (i.failed_auth > 0 OR i.ended = 1));
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_start ON sessions (start_ms, host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_end ON sessions (end_ms, host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_duration ON sessions ((end_ms - start_ms), host, rec)
+    WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_failed_auth_by_bytes ON sessions (bytes, host, rec) WHERE failed_auth > 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_start ON sessions (start_ms, host, rec) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_end ON sessions (end_ms, host, rec) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_duration ON sessions ((end_ms - start_ms), host, rec) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_open_by_bytes ON sessions (bytes, host, rec) WHERE ended = 0;
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 
@@ -393,6 +417,14 @@ private:
         return Stmt(s);
     }
     sqlite3_stmt* cached(const std::string& text, const std::vector<SqlValue>& params);
+    // A migration's new column, unless there (SQLite's ADD COLUMN has no IF
+    // NOT EXISTS; a database set back to an older version migrates again).
+    void add_column(const std::string& table, const std::string& column, const std::string& type) {
+        auto col = prepare(("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = '" + column + "'").c_str());
+        if (sqlite3_step(col.get()) != SQLITE_ROW) {
+            exec(("ALTER TABLE " + table + " ADD COLUMN " + column + " " + type + ";").c_str());
+        }
+    }
 
     Db db_;
     Stmt add_key_, find_key_, set_open_, max_batch_, claim_, insert_batch_, merge_session_, insert_audit_;
@@ -438,10 +470,11 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         check_schema_version(v, path);
         for (int i = v; i < schema_versions; ++i) {
             if (i == 3) {
-                auto col = prepare("SELECT 1 FROM pragma_table_info('audit_events') WHERE name = 'audit_user'");
-                if (sqlite3_step(col.get()) != SQLITE_ROW) {
-                    exec("ALTER TABLE audit_events ADD COLUMN audit_user TEXT NOT NULL DEFAULT '';");
-                }
+                add_column("audit_events", "audit_user", "TEXT NOT NULL DEFAULT ''");
+            }
+            if (i == 7) {
+                add_column("sessions", "failed_auth", "INTEGER NOT NULL DEFAULT 0");
+                add_column("sessions", "ended", "INTEGER NOT NULL DEFAULT 0");
             }
             exec(migrations.at(static_cast<size_t>(i)));
         }
@@ -469,11 +502,15 @@ SqliteStore::SqliteStore(const std::string& path) : Store(path) {
         "ON CONFLICT (bid) DO UPDATE SET json_size = excluded.json_size, sizes = excluded.sizes, "
         "json_zstd = excluded.json_zstd");
     merge_session_ = prepare(
-        "INSERT INTO sessions (host, rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, bytes) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (host, rec) DO UPDATE SET "
+        "INSERT INTO sessions (host, rec, user, term, session, first_id, last_id, start_ms, end_ms, messages, bytes, "
+        "failed_auth, ended) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "coalesce((SELECT failed_auth FROM session_info WHERE host = ?1 AND rec = ?2), 0), "
+        "coalesce((SELECT ended FROM session_info WHERE host = ?1 AND rec = ?2), 0)) "
+        "ON CONFLICT (host, rec) DO UPDATE SET "
         "first_id = min(first_id, excluded.first_id), last_id = max(last_id, excluded.last_id), "
         "start_ms = min(start_ms, excluded.start_ms), end_ms = max(end_ms, excluded.end_ms), "
-        "messages = messages + excluded.messages, bytes = bytes + excluded.bytes");
+        "messages = messages + excluded.messages, bytes = bytes + excluded.bytes, "
+        "failed_auth = max(failed_auth, excluded.failed_auth), ended = max(ended, excluded.ended)");
     insert_audit_ = prepare(
         "INSERT OR IGNORE INTO audit_events (host, serial, time_ms, type, ses, rec, session_start, json_size, "
         "json_zstd, audit_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");

@@ -599,7 +599,7 @@ void test_chunks(void**) {
 }
 
 // A database of schema version 6 (a record per row of screen text) comes
-// up at version 7: the rows it held are dropped and every session is
+// up at the current version: the rows it held are dropped and every session is
 // indexed again from its messages, with the answers of tlog-play's search.
 void test_upgrade_from_v6(void**) {
     TempDb t;

@@ -1555,6 +1555,41 @@ void test_session_groups_two_writers(void**) {
     }
 }
 
+// A session's first messages and its start event with failed
+// authentications stored at the same time by two writers (two instances
+// on PostgreSQL): whichever commits first, the session is found by
+// failed_auth=1 (sessions.failed_auth is written by one, read from
+// session_info by the other; without the recording's lock each could
+// miss the other's uncommitted write).
+void test_failed_auth_two_writers(void**) {
+    TempDb t;
+    const int n = 150;  // without the lock, one run in two or three failed with 40
+    auto messages = [&] {
+        auto sp = t.open();
+        for (int i = 0; i < n; ++i) {
+            std::string rec = "f" + std::to_string(i);
+            retry_transient([&] { return ingest_json_lines(*sp, msg("h", rec, 1, "x") + "\n", 0); });
+        }
+    };
+    auto events = [&] {
+        auto sp = t.open();
+        for (int i = 0; i < n; ++i) {
+            std::string ev = start_ev("h", 100 + static_cast<uint64_t>(i) * 10, "2023-11-14T22:13:20.000Z",
+                                      static_cast<uint64_t>(i), "f" + std::to_string(i), "alice", "sshd", "", 1);
+            retry_transient([&] { return ingest_audit_lines(*sp, lines({ev})); });
+        }
+    };
+    std::thread a(messages);
+    std::thread b(events);
+    a.join();
+    b.join();
+    auto sp = t.open();
+    SessionQuery q;
+    q.failed_auth = true;
+    q.limit = 1000;
+    assert_int_equal(sp->sessions(q).size(), n);
+}
+
 // Host groups: glob patterns ('*', '?') and exact names; every other
 // character is itself (SQL wildcards and GLOB classes included).
 void test_host_group(void**) {
@@ -1652,6 +1687,142 @@ void test_session_sorts(void**) {
             }
         }
     }
+}
+
+// Sessions with failed authentications and sessions by state, the
+// filters driven from sessions' own columns and their partial indexes:
+// paged by key (3 a page) under every sort and direction, each gives
+// exactly the sessions whose fields (read from session_info) say so, in
+// order. The start events come before the messages of some sessions and
+// after those of others; some sessions end, some are closed by USER_END,
+// some are idle.
+void fill_flagged_sessions(Store& s) {
+    const uint64_t t0 = 1700000000;  // 2023-11-14T22:13:20Z
+    std::string body, late_events;
+    std::vector<std::string> early, late;
+    for (int i = 0; i < 30; ++i) {
+        std::string host = "h" + std::to_string(i % 3);
+        std::string rec = "r" + std::to_string(i);
+        const auto u = static_cast<uint64_t>(i);
+        uint64_t start = t0 + u / 4 * 10;  // ties
+        int len = 1 + (i * 7) % 5;
+        int failed = i % 4 == 1 ? 1 + i % 3 : 0;
+        std::string ev = start_ev(host, 1000 + u * 10, "2023-11-14T22:13:20.000Z", 100 + u, rec, "alice", "sshd",
+                                  "192.0.2.7", failed);
+        (i % 2 == 0 ? early : late).push_back(ev);
+        for (int id = 1; id <= len; ++id) {
+            body += msg(host, rec, static_cast<uint64_t>(id), std::string(static_cast<size_t>(1 + (i * 5) % 4), 'x'),
+                        "alice", i % 5 == 4 ? t0 - 7200 : start) +
+                    "\n";
+        }
+        if (i % 3 == 0) {
+            body += end_msg(host, rec, static_cast<uint64_t>(len) + 1, "alice", start + 20) + "\n";
+        } else if (i % 5 == 2) {
+            late.push_back(user_end(host, 5000 + u, "2023-11-14T23:00:00.000Z", 100 + u, rec));
+        }
+    }
+    ingest_audit_lines(s, lines(early));
+    ingest_json_lines(s, body, 0);
+    ingest_audit_lines(s, lines(late));
+}
+
+void check_flag_paging(Store& s) {
+    SessionQuery all;
+    all.limit = 1000;
+    all.now_ms = (1700000000 + 600) * 1000ULL;  // the sessions at t0 - 7200 are idle
+    all.idle_ms = 1800 * 1000;
+    auto every = s.sessions(all);
+    assert_int_equal(every.size(), 30);
+    size_t failed = 0, states[3] = {0, 0, 0};
+    for (const auto& x : every) {
+        failed += x.failed_auth > 0 ? 1 : 0;
+        states[x.state == "live" ? 0 : x.state == "ended" ? 1 : 2]++;
+    }
+    // Each filter selects some sessions and not all.
+    assert_true(failed > 0 && failed < every.size());
+    for (size_t n : states) {
+        assert_true(n > 0 && n < every.size());
+    }
+    using S = SessionQuery::Sort;
+    struct Filter {
+        bool failed_auth;
+        std::string state;
+    };
+    for (const Filter& f : {Filter{true, ""}, Filter{false, "interrupted"}, Filter{false, "live"},
+                            Filter{false, "ended"}, Filter{true, "interrupted"}}) {
+        for (S sort : {S::Start, S::End, S::Duration, S::Bytes}) {
+            for (bool desc : {false, true}) {
+                auto key = [&](const Session& x) -> uint64_t {
+                    switch (sort) {
+                        case S::End: return x.end_ms;
+                        case S::Duration: return x.end_ms - x.start_ms;
+                        case S::Bytes: return x.bytes;
+                        default: return x.start_ms;
+                    }
+                };
+                std::vector<Session> want;
+                for (const auto& x : every) {
+                    if ((!f.failed_auth || x.failed_auth > 0) && (f.state.empty() || x.state == f.state)) {
+                        want.push_back(x);
+                    }
+                }
+                std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
+                    return desc ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
+                                : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
+                });
+                SessionQuery q = all;
+                q.failed_auth = f.failed_auth;
+                q.state = f.state;
+                q.sort = sort;
+                q.descending = desc;
+                q.limit = 3;
+                std::vector<std::string> got;
+                for (;;) {
+                    auto page = s.sessions(q);
+                    for (const auto& x : page) {
+                        got.push_back(x.host + "/" + x.rec);
+                    }
+                    if (page.size() < q.limit) {
+                        break;
+                    }
+                    q.after = {key(page.back()), page.back().host, page.back().rec};
+                }
+                assert_int_equal(got.size(), want.size());
+                for (size_t i = 0; i < want.size(); ++i) {
+                    assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
+                }
+            }
+        }
+    }
+}
+
+void test_session_flag_paging(void**) {
+    TempDb t;
+    auto sp = t.open();
+    fill_flagged_sessions(*sp);
+    check_flag_paging(*sp);
+}
+
+// A database of schema version 7, before sessions held failed_auth and
+// ended: the migration fills them from session_info.
+void test_upgrade_from_v7(void**) {
+    TempDb t;
+    {
+        auto sp = t.open();
+        fill_flagged_sessions(*sp);
+    }
+    for (const char* i : {"failed_auth", "open"}) {
+        for (const char* sort : {"start", "end", "duration", "bytes"}) {
+            t.sql(std::string("DROP INDEX sessions_") + i + "_by_" + sort);
+        }
+    }
+    t.sql("ALTER TABLE sessions DROP COLUMN failed_auth");
+    t.sql("ALTER TABLE sessions DROP COLUMN ended");
+    t.set_version(7);
+    auto sp = t.open();
+    assert_int_equal(sp->schema_version(), Store::current_schema_version());
+    assert_str_eq(t.query("SELECT count(*) FROM sessions WHERE failed_auth > 0"), "8");
+    check_flag_paging(*sp);
 }
 
 // since/until by overlap (the default), by start and by end.
@@ -1770,8 +1941,11 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_session_state),
         cmocka_unit_test(test_session_groups),
         cmocka_unit_test(test_session_groups_two_writers),
+        cmocka_unit_test(test_failed_auth_two_writers),
         cmocka_unit_test(test_host_group),
         cmocka_unit_test(test_session_sorts),
+        cmocka_unit_test(test_session_flag_paging),
+        cmocka_unit_test(test_upgrade_from_v7),
         cmocka_unit_test(test_session_time),
         cmocka_unit_test(test_audit_search),
     };

@@ -33,9 +33,17 @@ def bindir():
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, keep=None):
+        """keep: a directory that holds the cluster across runs (a benchmark's
+        filled database): created on first use, started again after, and
+        left in place when stopped."""
         self.bin = bindir()
-        self.dir = tempfile.mkdtemp(prefix="tlog-pg.")
+        self.keep = keep
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            self.dir = os.path.abspath(keep)
+        else:
+            self.dir = tempfile.mkdtemp(prefix="tlog-pg.")
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "server.log")
         self.as_user = []
@@ -65,8 +73,9 @@ class Cluster:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: sys.exit("FAIL: terminated"))
         try:
-            self.run([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--locale=C"])
+            if not (self.keep and os.path.exists(os.path.join(self.data, "PG_VERSION"))):
+                self.run([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust",
+                          "-E", "UTF8", "--locale=C"])
             # Fsync stays on: the tests measure what a site would run.
             self.run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "120",
                       "-o", "-p %d -k %s -c listen_addresses=''" % (PORT, self.dir), "start"], timeout=180)
@@ -84,7 +93,8 @@ class Cluster:
             self.started = False
             subprocess.run(self.as_user + [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "fast", "-w",
                                            "-t", "60", "stop"], capture_output=True, timeout=90)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def restart(self):
         """Stops the server (fast: clients are disconnected) and starts it

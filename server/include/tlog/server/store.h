@@ -367,8 +367,16 @@ protected:
     // inserted, for exactly one of concurrent writers of the same event.
     virtual bool insert_audit(const AuditMeta& m, uint64_t json_size, std::string_view json_zstd) = 0;
     // Merges a transaction's additions to one session into its row: first/
-    // start the least, last/end the greatest, messages and bytes added.
+    // start the least, last/end the greatest, messages and bytes added; a
+    // new row takes session_info's failed_auth and ended.
     virtual void merge_session(const Session& delta) = 0;
+    // Keeps others from writing recording (host, rec) until this
+    // transaction ends, so that a change of its session row made after it
+    // cannot be missed by a concurrent merge_session (PostgreSQL: the
+    // recording's lock, only tried: TransientStoreError if another
+    // transaction writes it; SQLite's write transactions are serial
+    // already).
+    virtual void hold_recording(const std::string& /*host*/, const std::string& /*rec*/) {}
     // SQL written once for both backends (session_search.cc): `?`
     // placeholders, which PostgreSQL's backend numbers; results as text
     // (blobs as their bytes), NULL as nullopt. sql_exec returns the rows changed.
