@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Two tlog-server builds index the same recordings identically
-(bench/README.md, "server", "Index: three times faster"):
+(bench/README.md, "server", "Index: the indexer's CPU"):
 
     bench/server/index_compare.py BEFORE_BUILD AFTER_BUILD WORK [MB]
 
