@@ -69,7 +69,9 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms,
         if (keep_going && ++steps % 256 == 0 && !keep_going(*t)) break;
         pb.advance_to(*t);
         if (!m.any_dirty()) continue;
-        const auto& dirty = m.dirty();
+        // Rows written since the previous rendering; a line only moved
+        // by a scroll keeps the text it had.
+        const auto& written = m.written();
         const size_t rows = m.rows();
         next.resize(rows);
         bool moved = cur.size() != rows;
@@ -87,10 +89,8 @@ uint64_t search_screen(Playback& pb, const Regex& re, uint64_t from_ms,
                 before = &cur[it->second].text;
             }
             next[r].id = id;
-            if (!dirty[r]) {
-                // Unchanged since the previous rendering (a moved line is always
-                // dirty).
-                next[r].text = before ? *before : std::string();
+            if (!written[r] && before) {
+                next[r].text = *before;  // unchanged since the previous rendering
                 continue;
             }
             std::string text = m.row_text(static_cast<int>(r));

@@ -61,6 +61,7 @@ void Emulator::reset(int rows, int cols) {
     utf8_lo_ = 0x80;
     utf8_hi_ = 0xbf;
     dirty_.assign(static_cast<size_t>(rows), false);
+    written_.assign(static_cast<size_t>(rows), false);
     line_ids_.clear();
     fresh_ids(0);
     mark_all();
@@ -72,6 +73,7 @@ void Emulator::state_replaced() {
     utf8_lo_ = 0x80;
     utf8_hi_ = 0xbf;
     dirty_.assign(static_cast<size_t>(s_.rows), false);
+    written_.assign(static_cast<size_t>(s_.rows), false);
     line_ids_.clear();
     fresh_ids(0);
     mark_all();
@@ -87,12 +89,31 @@ void Emulator::scroll_ids(int top, int bottom, int n) {
     if (n == 0 || height <= 0) return;
     int count = std::min(n > 0 ? n : -n, height);
     auto at = [&](int r) -> uint64_t& { return line_ids_[static_cast<size_t>(r)]; };
+    // all_written_ stands for every row, before and after the move.
+    auto w = [&](int r) { return written_[static_cast<size_t>(r)]; };
+    auto set_w = [&](int r, bool v) {
+        if (!all_written_) written_[static_cast<size_t>(r)] = v;
+    };
+    // A line that enters is blank and new: written, so its text is taken
+    // rather than assumed.
     if (n > 0) {
-        for (int r = top; r + count < bottom; r++) at(r) = at(r + count);
-        for (int r = bottom - count; r < bottom; r++) at(r) = next_line_id_++;
+        for (int r = top; r + count < bottom; r++) {
+            at(r) = at(r + count);
+            set_w(r, w(r + count));
+        }
+        for (int r = bottom - count; r < bottom; r++) {
+            at(r) = next_line_id_++;
+            set_w(r, true);
+        }
     } else {
-        for (int r = bottom - 1; r - count >= top; r--) at(r) = at(r - count);
-        for (int r = top; r < top + count; r++) at(r) = next_line_id_++;
+        for (int r = bottom - 1; r - count >= top; r--) {
+            at(r) = at(r - count);
+            set_w(r, w(r - count));
+        }
+        for (int r = top; r < top + count; r++) {
+            at(r) = next_line_id_++;
+            set_w(r, true);
+        }
     }
 }
 
@@ -104,9 +125,18 @@ const std::vector<bool>& Emulator::dirty_rows() {
     return dirty_;
 }
 
+const std::vector<bool>& Emulator::written_rows() {
+    if (all_written_) {
+        std::fill(written_.begin(), written_.end(), true);
+        all_written_ = false;
+    }
+    return written_;
+}
+
 void Emulator::clear_dirty() {
     std::fill(dirty_.begin(), dirty_.end(), false);
-    all_dirty_ = any_dirty = false;
+    std::fill(written_.begin(), written_.end(), false);
+    all_dirty_ = all_written_ = any_dirty = false;
 }
 
 void Emulator::feed(std::string_view bytes) {

@@ -31,8 +31,12 @@ public:
     // Rows changed since cleared; all_dirty stands for every row (set by
     // scrolling, so a line feed does not touch every flag).
     const std::vector<bool>& dirty_rows();
+    // Rows whose line's cells were written since cleared, the flags moving
+    // with the lines when they scroll: a line only moved is dirty (a view
+    // draws it again) but not written (its text is what it was).
+    const std::vector<bool>& written_rows();
     bool any_dirty = true;
-    void mark_all() { all_dirty_ = any_dirty = true; }
+    void mark_all() { all_dirty_ = all_written_ = any_dirty = true; }
     void clear_dirty();
 
     // The identity of the line shown on `row`: it moves with the line when
@@ -76,9 +80,11 @@ private:
     }
     void mark(int row) {
         dirty_[static_cast<size_t>(row)] = true;
+        written_[static_cast<size_t>(row)] = true;
         any_dirty = true;
     }
-    void mark_rows(int from, int to);
+    // Rows [from, to) whose lines moved (dirty, not written).
+    void mark_moved(int from, int to);
     void linefeed();
     void reverse_index();
     void carriage_return();
@@ -96,8 +102,9 @@ private:
     void insert_lines(int n);
     void delete_lines(int n);
     void scroll_region(int n);
-    void scroll_ids(int top, int bottom, int n);  // as Grid::scroll moves lines
-    void fresh_ids(int from);                     // new identities for rows [from, rows)
+    // As Grid::scroll moves lines: their identities and written flags.
+    void scroll_ids(int top, int bottom, int n);
+    void fresh_ids(int from);  // new identities for rows [from, rows)
     void set_region(int top, int bottom);
     void save_cursor();
     void restore_cursor();
@@ -110,8 +117,8 @@ private:
     uint32_t param(size_t i, uint32_t dflt) const { return i < nparams_ && params_[i] ? params_[i] : dflt; }
 
     ScreenState s_;
-    std::vector<bool> dirty_;
-    bool all_dirty_ = true;
+    std::vector<bool> dirty_, written_;
+    bool all_dirty_ = true, all_written_ = true;
     std::vector<uint64_t> line_ids_;
     uint64_t next_line_id_ = 0;
     State state_ = State::Ground;

@@ -7,13 +7,13 @@
 
 namespace tlog::play::vt {
 
-void Emulator::mark_rows(int from, int to) {
+void Emulator::mark_moved(int from, int to) {
+    any_dirty = true;
     if (from <= 0 && to >= s_.rows) {
-        mark_all();
+        all_dirty_ = true;
         return;
     }
     for (int r = std::max(from, 0); r < std::min(to, s_.rows); r++) dirty_[static_cast<size_t>(r)] = true;
-    any_dirty = true;
 }
 
 void Emulator::linefeed() {
@@ -175,20 +175,20 @@ void Emulator::insert_lines(int n) {
     // The column and a pending wrap stay, as in tmux and libvterm.
     s_.grid().scroll(s_.cur_row, s_.bottom, -n, s_.pen);
     scroll_ids(s_.cur_row, s_.bottom, -n);
-    mark_rows(s_.cur_row, s_.bottom);
+    mark_moved(s_.cur_row, s_.bottom);
 }
 
 void Emulator::delete_lines(int n) {
     if (s_.cur_row < s_.top || s_.cur_row >= s_.bottom) return;
     s_.grid().scroll(s_.cur_row, s_.bottom, n, s_.pen);
     scroll_ids(s_.cur_row, s_.bottom, n);
-    mark_rows(s_.cur_row, s_.bottom);
+    mark_moved(s_.cur_row, s_.bottom);
 }
 
 void Emulator::scroll_region(int n) {
     s_.grid().scroll(s_.top, s_.bottom, n, s_.pen);
     scroll_ids(s_.top, s_.bottom, n);
-    mark_rows(s_.top, s_.bottom);
+    mark_moved(s_.top, s_.bottom);
 }
 
 void Emulator::set_region(int top, int bottom) {
@@ -284,6 +284,7 @@ void Emulator::resize(int rows, int cols) {
     line_ids_ = std::move(kept);
     fresh_ids(static_cast<int>(line_ids_.size()));
     dirty_.assign(static_cast<size_t>(rows), false);
+    written_.assign(static_cast<size_t>(rows), false);
     mark_all();
 }
 

@@ -1,51 +1,69 @@
 #include "tlog/play/screen_text.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace tlog::play {
 
 void RowChanges::reset(TermModel& m) {
-    forced_.clear();
+    any_forced_ = false;
     cur_.assign(m.rows(), Row{});
     for (int r = 0; r < m.rows(); r++) {
-        cur_[static_cast<size_t>(r)] = Row{m.line_id(r), m.row_text(r)};
+        cur_[static_cast<size_t>(r)] = Row{m.line_id(r), m.row_text(r), false};
     }
     m.clear_dirty();
 }
 
 void RowChanges::render(TermModel& m, const std::function<void(int row, const std::string& text)>& changed) {
     const size_t rows = m.rows();
-    if (forced_.size() != rows) forced_.clear();
-    if (!m.any_dirty() && forced_.empty()) return;
-    std::vector<bool> dirty = m.dirty();
-    for (size_t r = 0; r < forced_.size(); r++) dirty[r] = dirty[r] || forced_[r];
-    forced_.clear();
-    next_.resize(rows);
+    if (!m.any_dirty() && !any_forced_) return;
+    // Only written rows are rendered (and those a restore left changed): a
+    // line a scroll moved shows the text it showed at the previous
+    // rendering (most renderings of a shell move every row and write one).
+    const std::vector<bool>& written = m.written();
     bool moved = cur_.size() != rows;
     for (size_t r = 0; r < rows && !moved; r++) moved = cur_[r].id != m.line_id(static_cast<int>(r));
-    std::unordered_map<uint64_t, size_t> where;  // line id -> row at the previous rendering
-    if (moved) {
-        for (size_t r = 0; r < cur_.size(); r++) where.emplace(cur_[r].id, r);
-    }
-    static const std::string blank;
-    for (size_t r = 0; r < rows; r++) {
-        uint64_t id = m.line_id(static_cast<int>(r));
-        const std::string* before = &blank;
-        if (!moved) {
-            before = &cur_[r].text;
-        } else if (auto it = where.find(id); it != where.end()) {
-            before = &cur_[it->second].text;
+    if (!moved) {
+        for (size_t r = 0; r < rows; r++) {
+            Row& row = cur_[r];
+            if (!written[r] && !row.forced) continue;
+            row.forced = false;
+            m.row_text(static_cast<int>(r), buf_);
+            if (buf_ != row.text) {
+                if (!buf_.empty()) changed(static_cast<int>(r), buf_);
+                std::swap(row.text, buf_);
+            }
         }
-        next_[r].id = id;
-        if (!dirty[r]) {
-            next_[r].text = *before;  // a moved line is always dirty
-            continue;
+    } else {
+        // Line id -> row at the previous rendering; a line is on one row at
+        // most, so its text moves to its new row.
+        where_.clear();
+        for (size_t r = 0; r < cur_.size(); r++) where_.emplace_back(cur_[r].id, r);
+        std::sort(where_.begin(), where_.end());
+        next_.resize(rows);
+        for (size_t r = 0; r < rows; r++) {
+            Row& row = next_[r];
+            row.id = m.line_id(static_cast<int>(r));
+            row.forced = false;
+            auto it = std::lower_bound(where_.begin(), where_.end(), std::pair<uint64_t, size_t>(row.id, 0));
+            bool found = it != where_.end() && it->first == row.id;
+            bool forced = false;
+            if (found) {
+                row.text = std::move(cur_[it->second].text);
+                forced = cur_[it->second].forced;
+            } else {
+                row.text.clear();  // a line that entered blank showed ""
+            }
+            if (found && !written[r] && !forced) continue;
+            m.row_text(static_cast<int>(r), buf_);
+            if (buf_ != row.text) {
+                if (!buf_.empty()) changed(static_cast<int>(r), buf_);
+                std::swap(row.text, buf_);
+            }
         }
-        std::string text = m.row_text(static_cast<int>(r));
-        if (!text.empty() && text != *before) changed(static_cast<int>(r), text);
-        next_[r].text = std::move(text);
+        std::swap(cur_, next_);
     }
-    std::swap(cur_, next_);
+    any_forced_ = false;
     m.clear_dirty();
 }
 
@@ -71,14 +89,14 @@ std::string RowChanges::save(const TermModel& m) const {
     // same line showed then.
     std::string out;
     put_u32(out, m.rows());
-    std::unordered_map<uint64_t, const std::string*> by_id;
-    for (const auto& r : cur_) by_id.emplace(r.id, &r.text);
+    std::unordered_map<uint64_t, const Row*> by_id;
+    for (const auto& r : cur_) by_id.emplace(r.id, &r);
     const auto& dirty = m.dirty();
+    static const std::string blank;
     for (int r = 0; r < m.rows(); r++) {
         auto it = by_id.find(m.line_id(r));
-        const std::string& before = it != by_id.end() ? *it->second : std::string();
-        bool changed = dirty[static_cast<size_t>(r)] ||
-                       (static_cast<size_t>(r) < forced_.size() && forced_[static_cast<size_t>(r)]);
+        const std::string& before = it != by_id.end() ? it->second->text : blank;
+        bool changed = dirty[static_cast<size_t>(r)] || (it != by_id.end() && it->second->forced);
         out += changed ? '\1' : '\0';
         put_u32(out, static_cast<uint32_t>(before.size()));
         out += before;
@@ -91,19 +109,20 @@ bool RowChanges::restore(TermModel& m, std::string_view saved) {
     uint32_t rows = 0;
     if (!get_u32(saved, rows) || rows != m.rows()) return false;
     std::vector<Row> cur(rows);
-    std::vector<bool> forced(rows);
+    bool any = false;
     for (uint32_t r = 0; r < rows; r++) {
         uint32_t len = 0;
         if (saved.empty()) return false;
-        forced[r] = saved.front() != 0;
+        bool forced = saved.front() != 0;
+        any = any || forced;
         saved.remove_prefix(1);
         if (!get_u32(saved, len) || saved.size() < len) return false;
-        cur[r] = Row{m.line_id(static_cast<int>(r)), std::string(saved.substr(0, len))};
+        cur[r] = Row{m.line_id(static_cast<int>(r)), std::string(saved.substr(0, len)), forced};
         saved.remove_prefix(len);
     }
     if (!saved.empty()) return false;
     cur_ = std::move(cur);
-    forced_ = std::move(forced);
+    any_forced_ = any;
     return true;
 }
 

@@ -122,9 +122,15 @@ void TermModel::restore(const Snapshot& snap) {
 }
 
 std::string TermModel::row_text(int row) const {
-    const vt::ScreenState& s = emu_->state();
     std::string out;
-    if (row < 0 || row >= s.rows) return out;
+    row_text(row, out);
+    return out;
+}
+
+void TermModel::row_text(int row, std::string& out) const {
+    const vt::ScreenState& s = emu_->state();
+    out.clear();
+    if (row < 0 || row >= s.rows) return;
     // Trailing blanks are dropped before they are rendered: most rows are
     // short, and the search and the server's indexer ask for every row
     // that changed.
@@ -132,11 +138,20 @@ std::string TermModel::row_text(int row) const {
     size_t end = cells.size();
     while (end > 0 && !(cells[end - 1].attrs & vt::kCombined) && (cells[end - 1].cp == 0 || cells[end - 1].cp == ' '))
         end--;
-    out.reserve(end);
-    for (size_t i = 0; i < end; i++)
+    // Most rows are ASCII: one byte a cell, written in place (the
+    // indexer renders every row written at every rendering).
+    out.resize(end);
+    size_t n = 0;
+    size_t i = 0;
+    for (; i < end; i++) {
+        const Cell& c = cells[i];
+        if (c.width != 1 || (c.attrs & vt::kCombined) || c.cp >= 0x7f) break;
+        out[n++] = c.cp == 0 ? ' ' : c.cp < 0x20 ? '?' : static_cast<char>(c.cp);
+    }
+    out.resize(n);
+    for (; i < end; i++)
         if (cells[i].width) append_cell(out, s, cells[i]);
     while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out;
 }
 
 std::string TermModel::text() const {
@@ -186,6 +201,7 @@ std::string TermModel::draw_row(int row, int max_cols, int first_col) const {
 }
 
 const std::vector<bool>& TermModel::dirty() const { return emu_->dirty_rows(); }
+const std::vector<bool>& TermModel::written() const { return emu_->written_rows(); }
 bool TermModel::any_dirty() const { return emu_->any_dirty; }
 void TermModel::clear_dirty() { emu_->clear_dirty(); }
 uint64_t TermModel::line_id(int row) const { return emu_->line_id(row); }

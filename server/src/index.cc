@@ -288,9 +288,15 @@ void Indexer::index_session(const IndexWork& t, uint64_t& fed) {
     for (;;) {
         auto msgs = store_->messages(t.rec, t.host, w.next_id - 1, cfg_.batch);
         size_t used = 0;
+        bool stop = false;
         for (const auto& m : msgs) {
             // A gap: indexing waits at it until the missing message comes.
             if (peek_uint(m, "id") != w.next_id) break;
+            // SIGTERM waits for a few messages, not a whole batch.
+            if (used % 256 == 255 && stopping()) {
+                stop = true;
+                break;
+            }
             w.feed(m, w.next_id);
             ++used;
         }
@@ -298,14 +304,14 @@ void Indexer::index_session(const IndexWork& t, uint64_t& fed) {
         // Done when the contiguous messages ran out (or a gap); until then
         // the session stays on the list (seen 0), so a pass cut short by a
         // stop or a crash is taken up again.
-        bool done = used < cfg_.batch || used < msgs.size();
+        bool done = !stop && (used < cfg_.batch || used < msgs.size());
         IndexState st = w.state();
         st.seen_messages = done ? t.messages : 0;  // counted before these were read
         store_->save_index(st, w.keyframes, w.text, redo_from);
         w.keyframes.clear();
         w.text.clear();
         redo_from = 0;
-        if (done || stopping()) break;
+        if (done || stop || stopping()) break;
     }
 }
 

@@ -432,9 +432,12 @@ void test_resume(void**) {
 }
 
 // An indexer stopped in the middle of a session (SIGTERM) leaves it on the
-// list: the next one finishes it, with the index a single pass makes.
-void test_stop_midway(void**) {
-    auto lines = session("r-stop", 8, 700, 300);
+// list: the next one finishes it, with the index a single pass makes. With
+// saves every few messages (stopped after one), and with the whole session
+// in one batch (stopped inside it, wherever it is: a stop is honoured
+// within a batch, what was fed saved).
+void stop_midway(const IndexConfig& cfg, bool one_batch, int steps = 700, useconds_t after = 0) {
+    auto lines = session("r-stop", 8, steps, 300);
     TempDb one, two;
     auto s1 = one.open();
     auto s2 = two.open();
@@ -443,27 +446,37 @@ void test_stop_midway(void**) {
     Indexer a(one.open(), small_keyframes());
     a.run_once();
     {
-        Indexer b(two.open(), small_keyframes());
+        Indexer b(two.open(), cfg);
         b.start();
         b.wake();
-        for (int i = 0; i < 6000; i++) {
-            auto st = s2->index_state("host-a", "r-stop");
-            if (st && st->indexed_through > 0) break;
-            usleep(5000);
+        if (one_batch) {
+            usleep(after);  // any time will do: the index must end the same
+        } else {
+            for (int i = 0; i < 6000; i++) {
+                auto st = s2->index_state("host-a", "r-stop");
+                if (st && st->indexed_through > 0) break;
+                usleep(5000);
+            }
         }
         b.stop();
     }
-    auto mid = s2->index_state("host-a", "r-stop");
-    assert_true(mid.has_value());
-    Indexer c(two.open(), small_keyframes());
+    if (!one_batch) assert_true(s2->index_state("host-a", "r-stop").has_value());
+    Indexer c(two.open(), cfg);
     c.run_once();
     auto y = session_of(*s2, "r-stop");
     assert_int_equal(y.indexed_through, lines.size());
     assert_string_equal(y.integrity.c_str(), "intact");
-    for (const char* q : {"cat /etc/shadow", "root:*:"}) {
+    for (const char* q : {"cat /etc/shadow", "root:*:", "output"}) {
         expect_same(hits_text(s1->text_hits("host-a", "r-stop", q, 100000)),
                     hits_text(s2->text_hits("host-a", "r-stop", q, 100000)), q);
     }
+}
+
+void test_stop_midway(void**) {
+    stop_midway(small_keyframes(), false);
+    IndexConfig whole = small_keyframes();
+    whole.batch = 100000;
+    for (useconds_t after : {1000, 5000, 20000}) stop_midway(whole, true, 6000, after);
 }
 
 // Two indexers (two servers on one database) at once: each session is

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tlog/play/term_model.h"
@@ -45,9 +46,15 @@ private:
     struct Row {
         uint64_t id = 0;
         std::string text;
+        // Changed before a restore (save()'s dirty rows): rendered at the
+        // next rendering, wherever a scroll moves the line meanwhile.
+        bool forced = false;
     };
     std::vector<Row> cur_, next_;
-    std::vector<bool> forced_;  // rows changed before a restore (save()'s dirty rows)
+    bool any_forced_ = false;
+    // Kept between renderings so that they allocate once.
+    std::string buf_;
+    std::vector<std::pair<uint64_t, size_t>> where_;
 };
 
 // Sequences that draw the model's screen on a terminal of at least its

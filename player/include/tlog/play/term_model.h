@@ -53,6 +53,9 @@ public:
 
     // One row as UTF-8 text, trailing blanks removed.
     std::string row_text(int row) const;
+    // The same into `out` (replacing what it held): a buffer kept from row
+    // to row allocates once.
+    void row_text(int row, std::string& out) const;
     // The whole screen, rows joined with '\n', trailing empty rows kept.
     std::string text() const;
     // SGR and characters that draw `row` from column `first_col` on (a
@@ -62,8 +65,15 @@ public:
     // characters are never emitted. Ends with the attributes reset.
     std::string draw_row(int row, int max_cols, int first_col = 0) const;
 
-    // Rows changed since the last clear_dirty().
+    // Rows changed since the last clear_dirty(): written, or moved by a
+    // scroll (a view draws them again).
     const std::vector<bool>& dirty() const;
+    // Rows whose line was written since the last clear_dirty(), following
+    // the line when it moves (line_id): a row only moved by a scroll is
+    // not in it, its text is the text its line had (the screen's text
+    // rules use it to render only what changed). Every row after a reset,
+    // restore, resize or screen switch; a line that enters blank is.
+    const std::vector<bool>& written() const;
     bool any_dirty() const;
     void clear_dirty();
 
