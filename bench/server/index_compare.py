@@ -12,8 +12,10 @@ posts them to AFTER_BUILD's tlog-server on a fresh SQLite database; then,
 for each build, on a copy of that database with the index tables emptied,
 starts its tlog-server, waits until every session is indexed, and dumps
 the index: each session's verdict, every keyframe (position, message,
-snapshot and rendering state, compressed bytes included) and every row of
-screen text (message, position, row, text, in the order stored). Prints
+snapshot and rendering state, compressed bytes included) and every chunk
+of screen text (its rows' messages, positions, rows and text, compressed
+bytes included, in the order stored; both builds of schema version 7 or
+later). Prints
 each build's counts and server CPU, and exits 1 when the dumps differ.
 A check for changes to the indexer that must not change what it finds,
 not a test: it needs two builds.
@@ -70,9 +72,9 @@ def cpu_s(pid):
 def index(build, db):
     """Indexes db (its index emptied) with build's server; the server's CPU seconds."""
     c = sqlite3.connect(db)
-    for table in ("session_index", "keyframes", "screen_text"):
+    for table in ("session_index", "keyframes", "screen_chunks"):
         c.execute(f"DELETE FROM {table}")
-    c.execute("INSERT INTO screen_text_fts (screen_text_fts) VALUES ('delete-all')")
+    c.execute("INSERT INTO screen_chunks_fts (screen_chunks_fts) VALUES ('delete-all')")
     c.commit()
     c.close()
     server, port = start_server(f"{build}/server/tlog-server", db)
@@ -102,7 +104,9 @@ def dump(db, out):
                              "ORDER BY host, rec"),
                 ("keyframes", "SELECT k.sid, pos_ms, msg_id, snap_size, hex(snap_zstd), base_size, hex(base_zstd) "
                               "FROM keyframes k ORDER BY k.sid, msg_id"),
-                ("rows", "SELECT sid, msg_id, pos_ms, row, text FROM screen_text ORDER BY rowid")):
+                # A chunk's rows (ids, positions, rows, text) in one zstd
+                # frame: equal frames, equal rows in equal chunks.
+                ("chunks", "SELECT sid, first_id, last_id, packed_size, hex(packed) FROM screen_chunks ORDER BY cid")):
             n = 0
             for row in c.execute(sql):
                 f.write(name + "\t" + "\t".join(str(v) for v in row) + "\n")
@@ -144,7 +148,7 @@ def main():
             digests.append(hashlib.sha256(f.read()).hexdigest())
         print(f"{name}: {len(files)} recordings, {sum(os.path.getsize(f) for f in files) / 1e6:.1f} MB; "
               f"server CPU {cpu:.1f} s; {counts['sessions']} sessions, {counts['keyframes']} keyframes, "
-              f"{counts['rows']} rows of screen text; sha256 {digests[-1][:16]}")
+              f"{counts['chunks']} chunks of screen text; sha256 {digests[-1][:16]}")
     if digests[0] != digests[1]:
         print(f"DIFFERENT: diff {work}/before.txt {work}/after.txt")
         sys.exit(1)
