@@ -1626,6 +1626,39 @@ void test_host_group(void**) {
     assert_true(hosts({}, {}).empty());       // a group without members
 }
 
+// Pages through q's results (q.limit a page, by key) and checks they are
+// exactly `want` in q's order: the sort's key, then host, then rec.
+void check_pages(Store& s, SessionQuery q, std::vector<Session> want) {
+    using S = SessionQuery::Sort;
+    auto key = [&](const Session& x) -> uint64_t {
+        switch (q.sort) {
+            case S::End: return x.end_ms;
+            case S::Duration: return x.end_ms - x.start_ms;
+            case S::Bytes: return x.bytes;
+            default: return x.start_ms;
+        }
+    };
+    std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
+        return q.descending ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
+                            : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
+    });
+    std::vector<std::string> got;
+    for (;;) {
+        auto page = s.sessions(q);
+        for (const auto& x : page) {
+            got.push_back(x.host + "/" + x.rec);
+        }
+        if (page.size() < q.limit) {
+            break;
+        }
+        q.after = {key(page.back()), page.back().host, page.back().rec};
+    }
+    assert_int_equal(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
+    }
+}
+
 // Each sort, ascending and descending, paged two at a time, gives every
 // session once in the exact order (key, then host, then rec), ties included.
 void test_session_sorts(void**) {
@@ -1653,38 +1686,11 @@ void test_session_sorts(void**) {
     using S = SessionQuery::Sort;
     for (S sort : {S::Start, S::End, S::Duration, S::Bytes}) {
         for (bool desc : {false, true}) {
-            auto key = [&](const Session& x) -> uint64_t {
-                switch (sort) {
-                    case S::End: return x.end_ms;
-                    case S::Duration: return x.end_ms - x.start_ms;
-                    case S::Bytes: return x.bytes;
-                    default: return x.start_ms;
-                }
-            };
-            auto want = every;
-            std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
-                return desc ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
-                            : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
-            });
             SessionQuery q;
             q.sort = sort;
             q.descending = desc;
             q.limit = 2;
-            std::vector<std::string> got;
-            for (;;) {
-                auto page = s.sessions(q);
-                for (const auto& x : page) {
-                    got.push_back(x.host + "/" + x.rec);
-                }
-                if (page.size() < q.limit) {
-                    break;
-                }
-                q.after = {key(page.back()), page.back().host, page.back().rec};
-            }
-            assert_int_equal(got.size(), want.size());
-            for (size_t i = 0; i < want.size(); ++i) {
-                assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
-            }
+            check_pages(s, q, every);
         }
     }
 }
@@ -1752,45 +1758,19 @@ void check_flag_paging(Store& s) {
                             Filter{false, "ended"}, Filter{true, "interrupted"}}) {
         for (S sort : {S::Start, S::End, S::Duration, S::Bytes}) {
             for (bool desc : {false, true}) {
-                auto key = [&](const Session& x) -> uint64_t {
-                    switch (sort) {
-                        case S::End: return x.end_ms;
-                        case S::Duration: return x.end_ms - x.start_ms;
-                        case S::Bytes: return x.bytes;
-                        default: return x.start_ms;
-                    }
-                };
                 std::vector<Session> want;
                 for (const auto& x : every) {
                     if ((!f.failed_auth || x.failed_auth > 0) && (f.state.empty() || x.state == f.state)) {
                         want.push_back(x);
                     }
                 }
-                std::sort(want.begin(), want.end(), [&](const Session& a, const Session& b) {
-                    return desc ? std::make_tuple(key(b), b.host, b.rec) < std::make_tuple(key(a), a.host, a.rec)
-                                : std::make_tuple(key(a), a.host, a.rec) < std::make_tuple(key(b), b.host, b.rec);
-                });
                 SessionQuery q = all;
                 q.failed_auth = f.failed_auth;
                 q.state = f.state;
                 q.sort = sort;
                 q.descending = desc;
                 q.limit = 3;
-                std::vector<std::string> got;
-                for (;;) {
-                    auto page = s.sessions(q);
-                    for (const auto& x : page) {
-                        got.push_back(x.host + "/" + x.rec);
-                    }
-                    if (page.size() < q.limit) {
-                        break;
-                    }
-                    q.after = {key(page.back()), page.back().host, page.back().rec};
-                }
-                assert_int_equal(got.size(), want.size());
-                for (size_t i = 0; i < want.size(); ++i) {
-                    assert_str_eq(got[i], want[i].host + "/" + want[i].rec);
-                }
+                check_pages(s, q, want);
             }
         }
     }
