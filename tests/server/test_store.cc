@@ -310,7 +310,7 @@ void test_hostile_strings(void**) {
     assert_int_equal(checked.failed, cases.size() - 1);
     assert_int_equal(checked.messages.size(), 1);
     assert_int_equal(s.message_count("r"), 0);
-    auto r = store_checked(s, std::move(checked), 0);
+    auto r = store_checked(s, checked, 0);
     check(r.items);
     assert_int_equal(r.created, 1);
     assert_int_equal(s.message_count("r"), 1);
