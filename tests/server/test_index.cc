@@ -514,6 +514,12 @@ void test_two_indexers(void**) {
     }
 }
 
+// "uniq-00042": a text only row i holds.
+std::string uniq(int i) {
+    std::string n = std::to_string(i);
+    return "uniq-" + std::string(n.size() < 5 ? 5 - n.size() : 0, '0') + n;
+}
+
 // Screen text is stored in chunks of consecutive rows: rows saved a few at
 // a time and many at once are found in order, whichever chunk holds them
 // (each chunk's first and last row among them), a text in many chunks and
@@ -524,9 +530,7 @@ ScreenTextRow chunk_row(int i, const std::string& tag) {
     r.msg_id = 1 + static_cast<uint64_t>(i) / 4;  // several rows a message
     r.pos_ms = 1000 + static_cast<uint64_t>(i) * 10;
     r.row = i % 24;
-    char id[16];
-    snprintf(id, sizeof id, "uniq-%05d", i);
-    r.text = tag + " " + id + " " + std::string(static_cast<size_t>(40 + i % 50), static_cast<char>('a' + i % 26));
+    r.text = tag + " " + uniq(i) + " " + std::string(static_cast<size_t>(40 + i % 50), static_cast<char>('a' + i % 26));
     return r;
 }
 
@@ -576,10 +580,9 @@ void test_chunks(void**) {
     expect_same(rows_text({all.begin(), all.begin() + 5}),
                 rows_text(store->text_hits("host-a", "r-chunks", "NEEDLE", 5)), "NEEDLE, 5");
     for (int i = 0; i < n; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "uniq-%05d", i);
+        const std::string id = uniq(i);
         expect_same(rows_text({all[static_cast<size_t>(i)]}),
-                    rows_text(store->text_hits("host-a", "r-chunks", id, 100)), id);
+                    rows_text(store->text_hits("host-a", "r-chunks", id, 100)), id.c_str());
     }
     // Two characters: the chunks are read without the trigram index.
     assert_int_equal(store->text_hits("host-a", "r-chunks", "E ", 100000).size(), n);
