@@ -72,6 +72,17 @@ std::vector<Timed> read_schedule(const char* file, double speed) {
     return out;
 }
 
+// One connection kept alive, without Nagle's delay as libcurl (rsyslog's
+// omelasticsearch) has by default, patient with a busy server.
+httplib::Client client(const std::string& host, int port) {
+    httplib::Client cli(host, port);
+    cli.set_keep_alive(true);
+    cli.set_tcp_nodelay(true);
+    cli.set_read_timeout(600, 0);
+    cli.set_write_timeout(600, 0);
+    return cli;
+}
+
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -93,11 +104,7 @@ int run_schedule(const std::string& host, int port, int connections, double spee
     std::vector<std::thread> threads;
     for (int c = 0; c < connections; ++c) {
         threads.emplace_back([&] {
-            httplib::Client cli(host, port);
-            cli.set_keep_alive(true);
-            cli.set_tcp_nodelay(true);
-            cli.set_read_timeout(600, 0);
-            cli.set_write_timeout(600, 0);
+            auto cli = client(host, port);
             std::vector<double> my_late, my_took;
             for (size_t i = next++; i < reqs.size(); i = next++) {
                 const auto& r = reqs[i];
@@ -178,12 +185,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int c = 0; c < connections; ++c) {
         threads.emplace_back([&] {
-            httplib::Client cli(host, port);
-            cli.set_keep_alive(true);
-            // As libcurl (rsyslog's omelasticsearch) does by default.
-            cli.set_tcp_nodelay(true);
-            cli.set_read_timeout(600, 0);
-            cli.set_write_timeout(600, 0);
+            auto cli = client(host, port);
             for (size_t r = next++; r < recs.size(); r = next++) {
                 for (const auto& b : recs[r]) {
                     auto res = cli.Post(path, b.text, "application/x-ndjson");

@@ -154,21 +154,21 @@ std::vector<RecordingAuditItem> Store::failed_auth_items(const std::string& rec,
     }
 
     std::map<std::tuple<std::string, uint64_t, uint64_t>, std::vector<AuditEvent>> found;
-    std::vector<const Listed*> todo;
+    std::vector<const Listed*> lookups;
     for (const auto& l : listed) {
         if (l.lookup) {
-            todo.push_back(&l);
+            lookups.push_back(&l);
         }
     }
-    for (size_t at = 0; at < todo.size(); at += lookup_chunk) {
+    for (size_t at = 0; at < lookups.size(); at += lookup_chunk) {
         std::string sql = lookup_head;
         std::vector<SqlValue> params;
-        for (size_t i = at; i < std::min(todo.size(), at + lookup_chunk); ++i) {
+        for (size_t i = at; i < std::min(lookups.size(), at + lookup_chunk); ++i) {
             sql += (i == at ? "" : ", ");
             sql += lookup_row;
-            params.push_back(V::str(todo[i]->key.host));
-            params.push_back(V::integer(todo[i]->key.serial));
-            params.push_back(V::integer(todo[i]->key.time_ms));
+            params.push_back(V::str(lookups[i]->key.host));
+            params.push_back(V::integer(lookups[i]->key.serial));
+            params.push_back(V::integer(lookups[i]->key.time_ms));
         }
         sql += lookup_tail;
         for (const auto& row : sql_query(sql, params)) {
