@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "cmd_retention.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
@@ -17,7 +18,11 @@ void usage(std::ostream& o) {
     o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
+         "       tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
+         "       tlog-server retention tombstones [--json]\n"
+         "       tlog-server hold set|clear|list [--host H] [--rec R] [--user U] [--reason TEXT]\n"
          "       tlog-server --version | --help\n"
+         "Commands take --config FILE and --database DATABASE as the server does.\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
          "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"
@@ -26,8 +31,25 @@ void usage(std::ostream& o) {
 
 }  // namespace
 
+// Subcommands: one line each; no subcommand runs the server.
+struct Command {
+    const char* name;
+    int (*run)(int argc, char** argv);  // argv[0] is the command's name
+};
+constexpr Command commands[] = {
+    {"retention", cmd_retention},
+    {"hold", cmd_hold},
+};
+
 int main(int argc, char** argv) {
     using namespace tlog::server;
+    if (argc > 1) {
+        for (const auto& c : commands) {
+            if (std::string(argv[1]) == c.name) {
+                return c.run(argc - 1, argv + 1);
+            }
+        }
+    }
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
     std::string listen, database;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tlog/server/live.h"
+#include "tlog/server/retention.h"
 #include "tlog/server/sessions_api.h"
 
 namespace tlog::server {
@@ -21,6 +22,8 @@ struct ServerConfig {
     // Integrity key files, as tlog-play --key takes them: the indexer's
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
+    // retention, retention_default, retention_rules (doc/server.md, "Retention").
+    RetentionSettings retention;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

@@ -1,0 +1,35 @@
+// tlog-server's retention commands (cmd_retention.cc, cmd_hold.cc).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tlog/server/http.h"
+
+// tlog-server retention run|tombstones ...; argv[0] is "retention".
+int cmd_retention(int argc, char** argv);
+// tlog-server hold set|clear|list ...; argv[0] is "hold".
+int cmd_hold(int argc, char** argv);
+
+namespace tlog::server {
+
+// A command's words and options: --config and --database as the server
+// takes them, the options in `valued` with a value, the others flags.
+struct CommandArgs {
+    std::vector<std::string> words;
+    std::map<std::string, std::string> values;
+    std::set<std::string> flags;
+    std::string config_path;
+    bool config_given = false;
+};
+// Throws std::invalid_argument naming a bad or unknown option.
+CommandArgs parse_command(int argc, char** argv, const std::set<std::string>& valued,
+                          const std::set<std::string>& flags);
+// The configuration file (if given or present), --database over it.
+ServerConfig command_config(const CommandArgs& a);
+// The user running the command (its real uid's name, else the number).
+std::string invoking_user();
+
+}  // namespace tlog::server
