@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "screen_chunks.h"
@@ -39,6 +40,7 @@ public:
         return s.sql_exec(sql, p);
     }
     static void hold(Store& s, const std::string& host, const std::string& rec) { s.hold_recording(host, rec); }
+    static bool postgres(const Store& s) { return s.is_postgres(); }
     static void delete_recording(Store& s, const std::string& host, const std::string& rec);
 };
 
@@ -335,23 +337,36 @@ void insert_tombstone(Store& s, const Tombstone& t) {
              V::str(t.class_name), V::str(t.reason)});
 }
 
-// Deletes the recording with its tombstone in one transaction, if it is
-// still what was hashed; false if a message came meanwhile.
-bool purge(Store& s, const Tombstone& t) {
+// A transaction deletes this many recordings at most, or recordings of
+// this many messages (a larger recording alone): few enough that ingest,
+// which waits for it, waits tens of milliseconds, and enough that a purge
+// of many small recordings does not take the write lock once for each
+// (bench/README.md, "Retention: ingest during a purge").
+constexpr size_t group_recordings = 64;
+constexpr uint64_t group_messages = 20000;
+// On SQLite, the pause after each group's transaction.
+constexpr int sqlite_pause_ms = 120;
+
+// Deletes the recordings with their tombstones in one transaction, each
+// if it is still what was hashed; purged[i] false: a message of it came
+// meanwhile.
+std::vector<bool> purge_group(Store& s, const std::vector<Tombstone>& group) {
     return retry_transient([&] {
+        std::vector<bool> purged(group.size(), false);
         s.begin();
         try {
-            A::hold(s, t.host, t.rec);  // PostgreSQL: its writers wait (SQLite: one writer already)
-            auto now = A::query(s, "SELECT messages, bytes FROM sessions WHERE host = ? AND rec = ?",
-                                {V::str(t.host), V::str(t.rec)});
-            if (now.empty() || num(now[0][0]) != t.messages || num(now[0][1]) != t.bytes) {
-                s.rollback();
-                return false;
+            for (size_t i = 0; i < group.size(); ++i) {
+                const Tombstone& t = group[i];
+                A::hold(s, t.host, t.rec);  // PostgreSQL: its writers wait (SQLite: one writer already)
+                auto now = A::query(s, "SELECT messages, bytes FROM sessions WHERE host = ? AND rec = ?",
+                                    {V::str(t.host), V::str(t.rec)});
+                if (now.empty() || num(now[0][0]) != t.messages || num(now[0][1]) != t.bytes) continue;
+                A::delete_recording(s, t.host, t.rec);
+                insert_tombstone(s, t);
+                purged[i] = true;
             }
-            A::delete_recording(s, t.host, t.rec);
-            insert_tombstone(s, t);
             s.commit();
-            return true;
+            return purged;
         } catch (...) {
             s.rollback();
             throw;
@@ -383,38 +398,54 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
     std::string last_host, last_rec;
     bool first_page = true;
     for (;;) {
-        auto rows = A::query(s,
-                             "SELECT s.host, s.rec, s.\"user\", s.start_ms, s.end_ms, s.messages, s.bytes, c.class, "
-                             "c.from_start FROM sessions s LEFT JOIN retention_class c ON c.host = s.host AND c.rec "
-                             "= s.rec WHERE ? = 1 OR s.host > ? OR (s.host = ? AND s.rec > ?) ORDER BY s.host, "
-                             "s.rec LIMIT 1000",
-                             {V::integer(first_page ? 1 : 0), V::str(last_host), V::str(last_host), V::str(last_rec)});
+        // Keyset paging on sessions' primary key (host, rec).
+        const std::string select =
+            "SELECT s.host, s.rec, s.\"user\", s.start_ms, s.end_ms, s.messages, s.bytes, c.class, c.from_start FROM "
+            "sessions s LEFT JOIN retention_class c ON c.host = s.host AND c.rec = s.rec ";
+        auto rows = first_page
+                        ? A::query(s, select + "ORDER BY s.host, s.rec LIMIT 1000", {})
+                        : A::query(s, select + "WHERE (s.host, s.rec) > (?, ?) ORDER BY s.host, s.rec LIMIT 1000",
+                                   {V::str(last_host), V::str(last_rec)});
         first_page = false;
-        for (const auto& r : rows) {
-            Candidate c{str(r[0]), str(r[1]), str(r[2]), str(r[7]), num(r[3]), num(r[4]), num(r[5]), num(r[6])};
-            ++report.sessions;
-            if (!r[7] || num(r[8]) == 0) {
-                auto rule = start_rule(s, c.host, c.rec);
-                std::string cls = cfg.default_class;
-                if (rule) {
-                    auto it = cfg.rules.find(*rule);
-                    if (it != cfg.rules.end() && cfg.classes.count(it->second) != 0) cls = it->second;
-                }
-                bool changed = !r[7] || str(r[7]) != cls || rule.has_value();
-                c.class_name = cls;
-                if (changed && !opt.dry_run) {
-                    A::exec(s,
+        // A page's decisions in one transaction: one turn of the write
+        // lock, not one per recording.
+        bool writing = false;
+        try {
+            for (const auto& r : rows) {
+                Candidate c{str(r[0]), str(r[1]), str(r[2]), str(r[7]), num(r[3]), num(r[4]), num(r[5]), num(r[6])};
+                ++report.sessions;
+                if (!r[7] || num(r[8]) == 0) {
+                    auto rule = start_rule(s, c.host, c.rec);
+                    std::string cls = cfg.default_class;
+                    if (rule) {
+                        auto it = cfg.rules.find(*rule);
+                        if (it != cfg.rules.end() && cfg.classes.count(it->second) != 0) cls = it->second;
+                    }
+                    bool changed = !r[7] || str(r[7]) != cls || rule.has_value();
+                    c.class_name = cls;
+                    if (changed && !opt.dry_run) {
+                        if (!writing) {
+                            s.begin();
+                            writing = true;
+                        }
+                        A::exec(
+                            s,
                             "INSERT INTO retention_class (host, rec, class, rule, decided_ms, from_start) VALUES (?, "
                             "?, ?, ?, ?, ?) ON CONFLICT (host, rec) DO UPDATE SET class = excluded.class, rule = "
                             "excluded.rule, decided_ms = excluded.decided_ms, from_start = excluded.from_start",
                             {V::str(c.host), V::str(c.rec), V::str(cls), V::str(rule.value_or("")),
                              V::integer(opt.now_ms), V::integer(rule ? 1 : 0)});
+                    }
+                    if (changed) ++report.classes_decided;
                 }
-                if (changed) ++report.classes_decided;
+                if (c.class_name.empty()) continue;  // no class: kept
+                c.class_known = cfg.classes.count(c.class_name) != 0;
+                by_class[c.class_name].push_back(std::move(c));
             }
-            if (c.class_name.empty()) continue;  // no class: kept
-            c.class_known = cfg.classes.count(c.class_name) != 0;
-            by_class[c.class_name].push_back(std::move(c));
+            if (writing) s.commit();
+        } catch (...) {
+            if (writing) s.rollback();
+            throw;
         }
         if (rows.size() < 1000) break;
         last_host = str(rows.back()[0]);
@@ -448,100 +479,143 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
             }
         }
     }
-    // 3. Purge (after archiving) each one no hold keeps, oldest first.
+    // 3. Purge (after archiving) each one no hold keeps, oldest first, a
+    // group of recordings a transaction.
     std::sort(expired.begin(), expired.end(), [](const auto& a, const auto& b) {
         return std::tie(a.first.end_ms, a.first.host, a.first.rec) <
                std::tie(b.first.end_ms, b.first.host, b.first.rec);
     });
     std::map<std::string, std::vector<ManifestEntry>> manifests;  // by this run's directory
+    std::map<std::string, std::string> run_dirs;                  // class's archive_dir -> this run's directory
+    std::map<std::string, uint64_t> file_numbers;                 // by this run's directory
     const uint64_t created_ms = wall_ms();
-    std::map<std::string, std::string> run_dirs;  // class's archive_dir -> this run's directory
+    struct Prepared {
+        size_t item = 0;  // in report.items
+        Tombstone t;
+        std::string dir;  // archived: this run's directory
+    };
+    std::vector<Prepared> group;
+    uint64_t group_size = 0;
+    auto flush = [&] {
+        if (group.empty()) return;
+        std::vector<Tombstone> ts;
+        ts.reserve(group.size());
+        for (auto& g : group) {
+            g.t.purged_ms = wall_ms();
+            ts.push_back(g.t);
+        }
+        std::vector<bool> purged;
+        try {
+            purged = purge_group(s, ts);
+            if (!A::postgres(s)) {
+                // SQLite's writers waiting for the lock (the server's
+                // ingest) look again every 100 ms at worst: a run that
+                // took it back sooner would keep them out (bench/README.md,
+                // "Retention: ingest during a purge").
+                std::this_thread::sleep_for(std::chrono::milliseconds(sqlite_pause_ms));
+            }
+        } catch (...) {
+            for (const auto& g : group) s.unlock_index(g.t.host, g.t.rec);
+            throw;
+        }
+        for (size_t i = 0; i < group.size(); ++i) {
+            Prepared& g = group[i];
+            RetentionItem& item = report.items[g.item];
+            s.unlock_index(g.t.host, g.t.rec);
+            if (purged[i]) {
+                item.outcome = g.dir.empty() ? "purged" : "archived";
+                item.tombstone = g.t;
+                continue;
+            }
+            item.outcome = "changed";  // a message came during the run: the next run takes it
+            if (!g.dir.empty()) {
+                ::unlink(g.t.archive_file.c_str());
+                auto& m = manifests[g.dir];
+                m.erase(std::remove_if(m.begin(), m.end(),
+                                       [&](const ManifestEntry& e) { return e.t.archive_file == g.t.archive_file; }),
+                        m.end());
+                write_manifest(g.dir, opt, created_ms, m);
+            }
+        }
+        group.clear();
+        group_size = 0;
+    };
     for (auto& [c, reason] : expired) {
         const RetentionClass& rc = cfg.classes.at(c.class_name);
         const bool archive = rc.action == RetentionClass::Action::Archive;
-        RetentionItem item{c.host, c.rec, c.user, c.class_name, reason, c.end_ms, c.messages, c.bytes, "", {}};
-        bool held = std::any_of(holds.begin(), holds.end(), [&](const auto& h) { return hold_matches(h, c); });
-        if (held) {
+        report.items.push_back({c.host, c.rec, c.user, c.class_name, reason, c.end_ms, c.messages, c.bytes, "", {}});
+        RetentionItem& item = report.items.back();
+        if (std::any_of(holds.begin(), holds.end(), [&](const auto& h) { return hold_matches(h, c); })) {
             item.outcome = "held";
-        } else if (opt.dry_run) {
-            item.outcome = archive ? "would archive" : "would purge";
-        } else {
-            Tombstone t;
-            t.run_ms = opt.now_ms;
-            t.who = opt.who;
-            t.account = opt.account;
-            t.host = c.host;
-            t.rec = c.rec;
-            t.user = c.user;
-            t.first_ms = c.start_ms;
-            t.last_ms = c.end_ms;
-            t.class_name = c.class_name;
-            t.reason = reason;
-            t.action = archive ? "archive" : "purge";
-            if (!s.try_lock_index(c.host, c.rec)) {
-                item.outcome = "changed";  // being indexed by a server: the next run
-                report.items.push_back(std::move(item));
-                continue;
-            }
-            struct Unlock {
-                Store& s;
-                const Candidate& c;
-                ~Unlock() {
-                    try {
-                        s.unlock_index(c.host, c.rec);
-                    } catch (...) {  // NOLINT(bugprone-empty-catch): the lock ends with the connection
-                    }
-                }
-            } unlock{s, c};
-            std::unique_ptr<ArchiveFile> file;
-            std::string dir;
-            if (archive) {
-                auto d = run_dirs.find(rc.archive_dir);
-                if (d == run_dirs.end()) {
-                    std::string base = rc.archive_dir + "/" + iso_time(created_ms, "%Y%m%dT%H%M%SZ");
-                    std::string name = base;
-                    for (int n = 2; ::mkdir(name.c_str(), 0700) != 0; ++n) {
-                        if (errno != EEXIST || n > 1000) sys_fail("creating " + name);
-                        name = base + "-" + std::to_string(n);
-                    }
-                    d = run_dirs.emplace(rc.archive_dir, name).first;
-                }
-                dir = d->second;
-                report.archive_dir = dir;
-                t.archive_file = dir + "/" + std::to_string(manifests[dir].size() + 1) + "-" + safe_name(c.host) + "-" +
-                                 safe_name(c.rec) + ".jsonl.zst";
-                file = std::make_unique<ArchiveFile>(t.archive_file);
-            }
-            Hashed h = hash_recording(s, c.host, c.rec, file.get());
-            t.sha256 = h.sha256;
-            t.messages = h.messages;
-            t.bytes = h.bytes;
-            ManifestEntry entry;
-            if (file) {
-                auto [sha, size] = file->finish();
-                t.archive_sha256 = sha;
-                entry.file_bytes = size;
-                entry.file = t.archive_file.substr(dir.size() + 1);
-                entry.t = t;
-                manifests[dir].push_back(entry);
-                write_manifest(dir, opt, created_ms, manifests[dir]);
-                report.manifest = dir + "/manifest.json";
-            }
-            t.purged_ms = wall_ms();
-            if (h.messages == c.messages && h.bytes == c.bytes && purge(s, t)) {
-                item.outcome = archive ? "archived" : "purged";
-                item.tombstone = t;
-            } else {
-                item.outcome = "changed";  // a message came during the run: the next run takes it
-                if (file) {
-                    ::unlink(t.archive_file.c_str());
-                    manifests[dir].pop_back();
-                    write_manifest(dir, opt, created_ms, manifests[dir]);
-                }
-            }
+            continue;
         }
-        report.items.push_back(std::move(item));
+        if (opt.dry_run) {
+            item.outcome = archive ? "would archive" : "would purge";
+            continue;
+        }
+        if (!s.try_lock_index(c.host, c.rec)) {
+            item.outcome = "changed";  // being indexed by a server: the next run
+            continue;
+        }
+        if (!group.empty() && (group.size() >= group_recordings || group_size + c.messages > group_messages)) {
+            flush();
+        }
+        Prepared g;
+        g.item = report.items.size() - 1;
+        Tombstone& t = g.t;
+        t.run_ms = opt.now_ms;
+        t.who = opt.who;
+        t.account = opt.account;
+        t.host = c.host;
+        t.rec = c.rec;
+        t.user = c.user;
+        t.first_ms = c.start_ms;
+        t.last_ms = c.end_ms;
+        t.class_name = c.class_name;
+        t.reason = reason;
+        t.action = archive ? "archive" : "purge";
+        std::unique_ptr<ArchiveFile> file;
+        if (archive) {
+            auto d = run_dirs.find(rc.archive_dir);
+            if (d == run_dirs.end()) {
+                std::string base = rc.archive_dir + "/" + iso_time(created_ms, "%Y%m%dT%H%M%SZ");
+                std::string name = base;
+                for (int n = 2; ::mkdir(name.c_str(), 0700) != 0; ++n) {
+                    if (errno != EEXIST || n > 1000) sys_fail("creating " + name);
+                    name = base + "-" + std::to_string(n);
+                }
+                d = run_dirs.emplace(rc.archive_dir, name).first;
+            }
+            g.dir = d->second;
+            report.archive_dir = g.dir;
+            t.archive_file = g.dir + "/" + std::to_string(++file_numbers[g.dir]) + "-" + safe_name(c.host) + "-" +
+                             safe_name(c.rec) + ".jsonl.zst";
+            file = std::make_unique<ArchiveFile>(t.archive_file);
+        }
+        Hashed h = hash_recording(s, c.host, c.rec, file.get());
+        t.sha256 = h.sha256;
+        t.messages = h.messages;
+        t.bytes = h.bytes;
+        if (file) {
+            auto [sha, size] = file->finish();
+            t.archive_sha256 = sha;
+            ManifestEntry entry;
+            entry.file_bytes = size;
+            entry.file = t.archive_file.substr(g.dir.size() + 1);
+            entry.t = t;
+            manifests[g.dir].push_back(entry);
+            write_manifest(g.dir, opt, created_ms, manifests[g.dir]);
+            report.manifest = g.dir + "/manifest.json";
+        }
+        if (h.messages != c.messages || h.bytes != c.bytes) {
+            // Read while a message came: the transaction's check finds it
+            // changed, and the archive is taken back there.
+            t.messages = UINT64_MAX;
+        }
+        group_size += c.messages;
+        group.push_back(std::move(g));
     }
+    flush();
     return report;
 }
 
