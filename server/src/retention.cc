@@ -540,7 +540,9 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
         group.clear();
         group_size = 0;
     };
-    for (auto& [c, reason] : expired) {
+    for (const auto& e : expired) {
+        const Candidate& c = e.first;
+        const std::string& reason = e.second;
         const RetentionClass& rc = cfg.classes.at(c.class_name);
         const bool archive = rc.action == RetentionClass::Action::Archive;
         report.items.push_back({c.host, c.rec, c.user, c.class_name, reason, c.end_ms, c.messages, c.bytes, "", {}});
@@ -554,7 +556,7 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
             continue;
         }
         if (!s.try_lock_index(c.host, c.rec)) {
-            item.outcome = "changed";  // being indexed by a server: the next run
+            item.outcome = "busy";  // being indexed by a server: the next run
             continue;
         }
         if (!group.empty() && (group.size() >= group_recordings || group_size + c.messages > group_messages)) {

@@ -21,7 +21,8 @@
 #      library tlogpolicy-ldap) include libldap;
 #  (g) the server (server/) includes only librec, the player's terminal
 #      model (vt-model: its headers term_model.h, snapshot.h,
-#      keyframe_policy.h, screen_text.h) and itself, only server/ and tests/
+#      keyframe_policy.h, screen_text.h) and itself (the program's
+#      subcommands' headers in server/tlog-server/ too), only server/ and tests/
 #      include its headers, tlog-server holds no recorder code and none of
 #      libplay's (playback, index files, readers) nor libsystemd.
 #  (h) the forwarder (forward/) includes only librec, the player's readers
@@ -159,6 +160,7 @@ f=$failed
 vt_model_headers='tlog/play/(term_model|snapshot|keyframe_policy|screen_text)\.h'
 while IFS=: read -r file line name; do
   [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
+    [ -e "$src/server/tlog-server/$name" ] ||
     [ "$name" = tlog_build_config.h ] || [[ $name =~ ^$vt_model_headers$ ]] ||
     fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")

@@ -69,6 +69,7 @@ struct RetentionItem {
     uint64_t last_ms = 0, messages = 0, bytes = 0;
     // "purged", "archived", "held", "would purge", "would archive",
     // "changed" (a message came during the run: left for the next run),
+    // "busy" (a server's indexer was at it: left for the next run),
     // "class not configured" (kept).
     std::string outcome;
     Tombstone tombstone;  // when purged or archived
