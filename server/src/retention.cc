@@ -347,23 +347,33 @@ constexpr uint64_t group_messages = 20000;
 // On SQLite, the pause after each group's transaction.
 constexpr int sqlite_pause_ms = 120;
 
+enum class Purged { Changed, Done, Busy };
+
 // Deletes the recordings with their tombstones in one transaction, each
-// if it is still what was hashed; purged[i] false: a message of it came
-// meanwhile.
-std::vector<bool> purge_group(Store& s, const std::vector<Tombstone>& group) {
+// if it is still what was hashed (Changed: a message of it came
+// meanwhile) and no other transaction writes it (Busy: PostgreSQL, a
+// writer holds its lock).
+std::vector<Purged> purge_group(Store& s, const std::vector<Tombstone>& group) {
     return retry_transient([&] {
-        std::vector<bool> purged(group.size(), false);
+        std::vector<Purged> purged(group.size(), Purged::Changed);
         s.begin();
         try {
             for (size_t i = 0; i < group.size(); ++i) {
                 const Tombstone& t = group[i];
-                A::hold(s, t.host, t.rec);  // PostgreSQL: its writers wait (SQLite: one writer already)
+                try {
+                    A::hold(s, t.host, t.rec);  // PostgreSQL: its writers wait (SQLite: one writer already)
+                } catch (const TransientStoreError&) {
+                    // Only tried, the transaction intact (a lost connection
+                    // fails the next statement and the group runs again).
+                    purged[i] = Purged::Busy;
+                    continue;
+                }
                 auto now = A::query(s, "SELECT messages, bytes FROM sessions WHERE host = ? AND rec = ?",
                                     {V::str(t.host), V::str(t.rec)});
                 if (now.empty() || num(now[0][0]) != t.messages || num(now[0][1]) != t.bytes) continue;
                 A::delete_recording(s, t.host, t.rec);
                 insert_tombstone(s, t);
-                purged[i] = true;
+                purged[i] = Purged::Done;
             }
             s.commit();
             return purged;
@@ -504,7 +514,7 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
             g.t.purged_ms = wall_ms();
             ts.push_back(g.t);
         }
-        std::vector<bool> purged;
+        std::vector<Purged> purged;
         try {
             purged = purge_group(s, ts);
             if (!A::postgres(s)) {
@@ -522,12 +532,14 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
             Prepared& g = group[i];
             RetentionItem& item = report.items[g.item];
             s.unlock_index(g.t.host, g.t.rec);
-            if (purged[i]) {
+            if (purged[i] == Purged::Done) {
                 item.outcome = g.dir.empty() ? "purged" : "archived";
                 item.tombstone = g.t;
                 continue;
             }
-            item.outcome = "changed";  // a message came during the run: the next run takes it
+            // A message came during the run, or a writer holds it: the
+            // next run takes it.
+            item.outcome = purged[i] == Purged::Busy ? "busy" : "changed";
             if (!g.dir.empty()) {
                 ::unlink(g.t.archive_file.c_str());
                 auto& m = manifests[g.dir];

@@ -207,8 +207,12 @@ void test_classes_and_runs(void**) {
     h.set_ms = T0 * 1000;
     assert_true(set_hold(s, h) > 0);
 
+    // A dry run stores nothing, not even the classes it decides.
+    auto rep = run(s, cfg, T0 * 1000 + 3600000, true);
+    assert_int_equal(rep.classes_decided, 5);
+    assert_false(recorded_class(s, "h1", "a").has_value());
     // Before any limit: nothing purged, every class decided and recorded.
-    auto rep = run(s, cfg, T0 * 1000 + 3600000);
+    rep = run(s, cfg, T0 * 1000 + 3600000);
     assert_int_equal(rep.items.size(), 0);
     assert_int_equal(session_count(s), 5);
     assert_string_equal(recorded_class(s, "h1", "a").value_or("?").c_str(), "short");
