@@ -5,8 +5,9 @@
 // stored after the hold) keeping theirs, dry runs changing nothing,
 // archives holding the messages byte for byte with the manifest's
 // hashes, tombstones with the messages' SHA-256, a class's size limit,
-// a purge beside a recording being ingested, and bad configurations
-// named by key.
+// a purge beside a recording being ingested, archive names made of
+// hostile hosts and recording ids kept in the run's directory, and bad
+// configurations named by key.
 // Usage: test_server_retention [sqlite | postgres:CONNINFO].
 #include <dirent.h>
 #include <sys/stat.h>
@@ -384,6 +385,42 @@ void test_purge_beside_ingest(void**) {
     assert_int_equal(session_count(s), 1);
 }
 
+// Host and rec come from the recorded host: an archive's file name made
+// of them stays in the run's directory, whatever they hold.
+void test_hostile_names(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string adir = t.dir + "/archive";
+    assert_int_equal(mkdir(adir.c_str(), 0700), 0);
+    RetentionSettings r;
+    r.classes["a"] = {"a", 1, std::nullopt, RetentionClass::Action::Archive, adir};
+    r.default_class = "a";
+    const std::string hosts[] = {"../../..", "/etc", "h/../../x", ".hidden", std::string(300, 'h')};
+    for (const auto& h : hosts) add_recording(s, h, "../../../tmp/r", "u", T0);
+    auto rep = run(s, r, (T0 + 2 * 86400) * 1000);
+    assert_int_equal(rep.items.size(), 5);
+    for (const auto& i : rep.items) {
+        assert_string_equal(i.outcome.c_str(), "archived");
+        const std::string& f = i.tombstone.archive_file;
+        assert_true(f.rfind(rep.archive_dir + "/", 0) == 0);
+        std::string base = f.substr(rep.archive_dir.size() + 1);
+        assert_true(base.find('/') == std::string::npos);
+        assert_true(base[0] != '.');
+        assert_true(base.size() < 200);
+        struct stat st {};
+        assert_int_equal(stat(f.c_str(), &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
+    // Nothing else was made in the archive directory but the run's.
+    DIR* d = opendir(adir.c_str());
+    int entries = 0;
+    while (dirent* e = readdir(d)) entries += e->d_name[0] != '.' ? 1 : 0;
+    closedir(d);
+    assert_int_equal(entries, 1);
+}
+
 void expect_config_error(const std::string& dir, const std::string& text, const std::string& key) {
     std::string path = dir + "/bad.conf";
     std::ofstream(path) << text;
@@ -440,6 +477,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_classes_and_runs),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_purge_beside_ingest),
+        cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
