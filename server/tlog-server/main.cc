@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
             std::replace(option.begin(), option.end(), '_', '-');
             parse_stream_setting(key, text, option, c);
         }
+        if (!c.retention.classes.empty() && c.retention.default_class.empty()) {
+            std::cerr << "tlog-server: retention: no retention_default: recordings whose rule names no configured "
+                         "class are kept for ever\n";
+        }
         return run_server(c,
                           [&](int port) { std::cout << "listening on " << c.listen_host << ":" << port << std::endl; });
     } catch (const std::exception& e) {
