@@ -139,7 +139,6 @@ std::optional<std::string> start_rule(Store& s, const std::string& host, const s
 struct Candidate {
     std::string host, rec, user, class_name;
     uint64_t start_ms = 0, end_ms = 0, messages = 0, bytes = 0;
-    bool class_known = true;  // false: the recorded class is no longer configured
 };
 
 bool hold_matches(const RetentionHold& h, const Candidate& c) {
@@ -449,7 +448,6 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
                     if (changed) ++report.classes_decided;
                 }
                 if (c.class_name.empty()) continue;  // no class: kept
-                c.class_known = cfg.classes.count(c.class_name) != 0;
                 by_class[c.class_name].push_back(std::move(c));
             }
             if (writing) s.commit();

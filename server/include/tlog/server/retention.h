@@ -85,7 +85,8 @@ struct RetentionReport {
 // decides the class of the recordings that have none (or had no start
 // event then), then purges or archives and purges each recording past
 // its class's limit that no hold matches. Messages are read through the
-// Store interface; each recording is purged in a transaction of its own.
+// Store interface; recordings are purged a group a transaction (each checked
+// unchanged since it was read).
 RetentionReport run_retention(Store& store, const RetentionSettings& settings, const RetentionRunOptions& opt);
 
 // Holds; `clear_holds` clears those whose host, rec and user are exactly
