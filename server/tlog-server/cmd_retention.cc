@@ -62,15 +62,25 @@ ServerConfig command_config(const CommandArgs& a) {
     return c;
 }
 
-std::string invoking_user() {
+std::string account_name() {
     uid_t uid = getuid();
     struct passwd pw {};
     struct passwd* found = nullptr;
     std::vector<char> buf(16384);
-    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-        return found->pw_name;
+    return getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr ? std::string(found->pw_name)
+                                                                                         : "uid " + std::to_string(uid);
+}
+
+std::string invoking_user() {
+    std::string name = account_name();
+    // The person behind sudo -u tlog-server: glibc's getlogin() reads the
+    // audit login uid (/proc/self/loginuid), which sudo and su keep and the
+    // user cannot change.
+    const char* login = getlogin();
+    if (login != nullptr && *login != '\0' && name != login) {
+        return std::string(login) + " (as " + name + ")";
     }
-    return "uid " + std::to_string(uid);
+    return name;
 }
 
 }  // namespace tlog::server
@@ -103,8 +113,8 @@ int run(const CommandArgs& a) {
     opt.now_ms = a.values.count("--now") != 0 ? retention_time(a.values.at("--now"), "--now")
                                               : static_cast<uint64_t>(time(nullptr)) * 1000;
     opt.dry_run = a.flags.count("--dry-run") != 0;
-    opt.account = invoking_user();
-    opt.who = a.flags.count("--timer") != 0 ? "timer" : opt.account;
+    opt.account = account_name();
+    opt.who = a.flags.count("--timer") != 0 ? "timer" : invoking_user();
     if (c.retention.classes.empty()) {
         std::cerr << "tlog-server: retention: no retention classes configured"
                   << (c.source.empty() ? std::string() : " in " + c.source) << ": every recording is kept\n";

@@ -29,7 +29,10 @@ CommandArgs parse_command(int argc, char** argv, const std::set<std::string>& va
                           const std::set<std::string>& flags);
 // The configuration file (if given or present), --database over it.
 ServerConfig command_config(const CommandArgs& a);
-// The user running the command (its real uid's name, else the number).
+// The account running the command (its real uid's name, else the number).
+std::string account_name();
+// Who runs it: the account, or "LOGIN (as ACCOUNT)" when the audit login
+// uid (sudo, su) names another user.
 std::string invoking_user();
 
 }  // namespace tlog::server
