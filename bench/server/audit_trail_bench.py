@@ -52,7 +52,7 @@ def events(rec, host, failures, n):
 
 def bench(exe, database, work, label, failures, n, runs):
     with open(os.path.join(work, "server.log"), "ab") as log:
-        p = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+        p = subprocess.Popen([exe, "--plain-http", "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                              stderr=log)
     try:
         base = "http://" + p.stdout.readline().decode().split()[-1]

@@ -350,7 +350,7 @@ def postgres_pids(pg):
 
 def start_server(exe, database, log):
     with open(log, "ab") as err:
-        server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+        server = subprocess.Popen([exe, "--plain-http", "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                                   stderr=err, text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

@@ -63,7 +63,7 @@ def recordings(build, recs, n, kb, payload):
 
 
 def start_server(exe, database):
-    server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+    server = subprocess.Popen([exe, "--plain-http", "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                               text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

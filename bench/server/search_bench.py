@@ -170,7 +170,7 @@ def start_server_conf(exe, database, conf):
     # run.py's start_server, with the configuration (host groups).
     import selectors
     import subprocess
-    server = subprocess.Popen([exe, "--config", conf, "--listen", "127.0.0.1:0", "--database", database],
+    server = subprocess.Popen([exe, "--config", conf, "--plain-http", "--listen", "127.0.0.1:0", "--database", database],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

@@ -62,7 +62,7 @@ class Server:
         while True:
             # stderr to a file: a line per request would fill a pipe.
             log = open(self.db + ".log", "ab")
-            p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:%d" % self.port, "--database", self.db],
+            p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:%d" % self.port, "--database", self.db],
                                  stdout=subprocess.PIPE, stderr=log)
             log.close()
             sel = selectors.DefaultSelector()
@@ -547,7 +547,7 @@ def case_ack_durable():
     server = Server(d)
     trace = os.path.join(d, "trace")
     p = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fdatasync,fsync,sendto,write", "-s", "20", "-o", trace,
-                          TLOG_SERVER, "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
+                          TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         sel = selectors.DefaultSelector()
