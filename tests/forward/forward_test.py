@@ -495,7 +495,20 @@ def case_https():
         fw = forwarder("loosekey", url, {"ca_file": ca.cert, "tls_cert": host_cert, "tls_key": loose})
         rc = fw.proc.wait(30)
         check(rc != 0 and "0644" in fw.text(), "a 0644 client key: exit %d, %s" % (rc, fw.text()))
-        fw = forwarder("good", url, dict(identity, ca_file=ca.cert))
+        # examples/forward/tlog-forward-tls.conf as shipped, pointed at the
+        # test's server, files and directories.
+        fw = Forwarder(d, [url], files=[log], name="good")
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "forward",
+                               "tlog-forward-tls.conf")
+        text = open(example).read()
+        for old, new in (("https://tlog-server.example.org:8640", url), ("/etc/tlog/forward/server-ca.pem", ca.cert),
+                         ("/etc/tlog/forward/host.pem", host_cert), ("/etc/tlog/forward/host.key", host_key),
+                         ("/var/log/tlog/sessions.log", log), ("/var/lib/tlog-forward", fw.state)):
+            check(old in text, "%s no longer contains %s" % (example, old))
+            text = text.replace(old, new)
+        with open(fw.conf, "w") as f:
+            f.write(text)
+        fw.start()
         wait_delivered(server, recs, 60)
         check_stored(server, recs, d)
         fw.stop()
