@@ -152,7 +152,18 @@ def check_startup_refusals(d, ca, srv_cert, srv_key):
     expect_startup_failure([], {"listen": "127.0.0.1:0", "database": db, "tls_cert": srv_cert,
                                 "tls_key": os.path.join(d, "nonexistent.key")}, d,
                            ["tls_key", "nonexistent.key"], "a missing key file")
-    print("ok: no TLS without plain_http, plain HTTP off loopback, a 0644 key, TLS with plain_http: refused at start")
+    # Bad values name the file and the key.
+    for conf_obj, key in (({"plain_http": "yes"}, "plain_http"), ({"tls_certificate": "x"}, "tls_certificate"),
+                          ({"tls_cert": ""}, "tls_cert"), ({"ingest_relays": ["a"]}, "ingest_relays"),
+                          ({"ingest_relays": {"r.example": "web*"}}, "ingest_relays.r.example"),
+                          ({"ingest_relays": {"r.example": [""]}}, "ingest_relays.r.example")):
+        expect_startup_failure([], dict(conf_obj, database=db), d, [os.path.join(d, "bad.conf"), key],
+                               "configuration %r" % conf_obj)
+    expect_startup_failure([], {"listen": "127.0.0.1:0", "database": db, "tls_cert": srv_cert,
+                                "tls_key": srv_key, "tls_crl": os.path.join(d, "no-such-crl.pem")}, d,
+                           ["tls_crl"], "a CRL without tls_client_ca")
+    print("ok: no TLS without plain_http, plain HTTP off loopback, a 0644 key, TLS with plain_http: refused at start; "
+          "bad TLS settings name the file and key")
 
 
 def main():
