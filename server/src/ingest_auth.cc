@@ -152,6 +152,11 @@ void check_transport(const TlsSettings& tls, const IngestAuthSettings& auth, con
     if (tls.key.empty()) {
         throw std::runtime_error(where + ": tls_key is missing (the private key of tls_cert)");
     }
+    check_key_file(tls);
+}
+
+void check_key_file(const TlsSettings& tls) {
+    const std::string where = tls.source.empty() ? std::string("the configuration") : tls.source;
     struct stat st {};
     if (stat(tls.key.c_str(), &st) != 0) {
         throw std::runtime_error(where + ": tls_key " + json::quote(tls.key) + ": cannot read it");

@@ -2,7 +2,10 @@
 // for and, when sent, verified against tls_client_ca (and tls_crl) during
 // the handshake, which fails for a certificate of another CA, an expired or
 // a revoked one; a client without one may still connect (an ingest token,
-// the read routes), and ingest then needs a token.
+// the read routes), and ingest then needs a token. SIGHUP reloads the
+// files: the next handshake builds a new context from them and every
+// handshake after it uses that one (a file that does not load keeps the
+// former context, and says so).
 #include "tls.h"
 
 #include <openssl/err.h>
@@ -10,6 +13,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -34,6 +43,54 @@ std::string openssl_error() {
 extern "C" int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return 0; }
 
 // Fills the context; returns the error, empty on success.
+std::string setup(SSL_CTX& ctx, const TlsSettings& tls);
+
+using CtxPtr = std::shared_ptr<SSL_CTX>;
+
+// The files' current context once reloaded (null: the first one, which
+// cpp-httplib owns), and the request for a reload.
+struct Reloader {
+    TlsSettings tls;
+    std::mutex mu;
+    CtxPtr current;
+};
+std::atomic<bool> reload_requested{false};
+std::atomic<Reloader*> reloader{nullptr};
+
+extern "C" void on_sighup(int /*sig*/) { reload_requested.store(true); }
+
+void log_reload(const std::string& error) {
+    auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    std::string line = "{\"time_ms\":" + std::to_string(now.count()) + ",\"event\":\"tls_reload\"," +
+                       (error.empty() ? std::string("\"result\":\"loaded\"")
+                                      : "\"result\":\"kept the former files\",\"error\":" + json::quote(error)) +
+                       "}\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+// Early in every handshake: a requested reload happens here, and the
+// connection takes the newest context (certificate, key, client CAs, CRL).
+extern "C" int on_client_hello(SSL* ssl, int* /*alert*/, void* /*arg*/) {
+    Reloader* r = reloader.load();
+    if (r == nullptr) return SSL_CLIENT_HELLO_SUCCESS;
+    std::lock_guard<std::mutex> g(r->mu);
+    if (reload_requested.exchange(false)) {
+        std::string error;
+        try {
+            check_key_file(r->tls);
+            CtxPtr fresh(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+            error = fresh ? setup(*fresh, r->tls) : "cannot create a TLS context";
+            if (error.empty()) r->current = std::move(fresh);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        log_reload(error);
+    }
+    if (r->current) SSL_set_SSL_CTX(ssl, r->current.get());
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 std::string setup(SSL_CTX& ctx, const TlsSettings& tls) {
     const std::string where = tls.source.empty() ? std::string() : tls.source + ": ";
     auto fail = [&](const char* key, const std::string& file) {
@@ -75,13 +132,18 @@ std::string setup(SSL_CTX& ctx, const TlsSettings& tls) {
         // the handshake rather than passing unchecked.
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
     }
+    SSL_CTX_set_client_hello_cb(&ctx, on_client_hello, nullptr);
     return {};
 }
 
 }  // namespace
 
 std::unique_ptr<httplib::Server> make_listener(const TlsSettings& tls) {
-    if (tls.cert.empty()) return std::make_unique<httplib::Server>();
+    if (tls.cert.empty()) {
+        // Nothing to reload: a reload (systemctl reload) must not stop it.
+        std::signal(SIGHUP, SIG_IGN);
+        return std::make_unique<httplib::Server>();
+    }
     std::string error;
     auto srv = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
         error = setup(ctx, tls);
@@ -90,6 +152,13 @@ std::unique_ptr<httplib::Server> make_listener(const TlsSettings& tls) {
     if (!srv->is_valid()) {
         throw std::runtime_error(error.empty() ? "cannot create the TLS context: " + openssl_error() : error);
     }
+    // One listener per process: the reloader lives as long as it.
+    static Reloader r;
+    r.tls = tls;
+    reloader = &r;
+    struct sigaction sa {};
+    sa.sa_handler = on_sighup;
+    sigaction(SIGHUP, &sa, nullptr);
     return srv;
 }
 

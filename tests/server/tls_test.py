@@ -16,6 +16,8 @@ import json
 import os
 import selectors
 import shutil
+import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -303,6 +305,51 @@ def main():
         if status != 400 or r["created"] != 2 or r["failed"] != 1 or "db1.example" not in json.dumps(r["errors"]):
             fail("relay: %d %r" % (status, r))
         print("ok: a relay submits for its configured hosts only")
+
+        # SIGHUP reloads the certificate: the next handshakes get the new
+        # one; files that do not load keep the former, and say so.
+        def peer_cn():
+            ctx = ssl.create_default_context(cafile=ca.cert)
+            with socket.create_connection(("127.0.0.1", server.port), timeout=60) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as t:
+                    return dict(x[0] for x in t.getpeercert()["subject"])["commonName"]
+
+        def reloaded(result, count=1):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                n = [e for e in server.log_events("tls_reload") if e["result"] == result]
+                if len(n) >= count:
+                    return n
+                peer_cn()  # the reload happens at a handshake
+                time.sleep(0.1)
+            fail("no tls_reload %r logged" % result)
+
+        if peer_cn() != "tlog-server.test":
+            fail("the server's certificate before the reload: %s" % peer_cn())
+        ca.issue("server", "tlog-server.renewed", dns=["localhost"], ips=["127.0.0.1"], usage="serverAuth")
+        server.p.send_signal(signal.SIGHUP)
+        reloaded("loaded")
+        if peer_cn() != "tlog-server.renewed":
+            fail("after SIGHUP the server still shows %s" % peer_cn())
+        with open(srv[0], "w") as f:
+            f.write("not a certificate\n")
+        server.p.send_signal(signal.SIGHUP)
+        kept = reloaded("kept the former files")
+        if "tls_cert" not in kept[0]["error"] or peer_cn() != "tlog-server.renewed":
+            fail("a bad certificate on reload: %r, shows %s" % (kept, peer_cn()))
+        status, r = c.post("/api/v1/ingest", [message("hosta.example", "ra", 6)], host_a)
+        if status != 200 or r["created"] != 1:
+            fail("ingest after the reloads: %d %r" % (status, r))
+        # The CRL too: host B's certificate revoked, then reloaded.
+        ca.issue("server", "tlog-server.renewed", dns=["localhost"], ips=["127.0.0.1"], usage="serverAuth")
+        ca.revoke(host_b[0])
+        status, r = c.post("/api/v1/ingest", [message("hostb.example", "rb", 2)], host_b)
+        if status != 200:
+            fail("host B before the CRL's reload: %d %r" % (status, r))
+        server.p.send_signal(signal.SIGHUP)
+        reloaded("loaded", 2)
+        c.refused(host_b, "CERTIFICATE_REVOKED")
+        print("ok: SIGHUP reloads the certificate and the CRL; files that do not load keep the former")
         server.stop()
         if server.p.returncode != 0:
             fail("tlog-server exited %d" % server.p.returncode)

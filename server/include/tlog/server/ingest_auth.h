@@ -48,6 +48,8 @@ struct IngestIdentity {
 // readable by its owner only. Throws std::runtime_error saying what to set.
 void check_transport(const TlsSettings& tls, const IngestAuthSettings& auth, const std::string& listen_host);
 bool is_loopback(const std::string& host);
+// tls_key readable by its owner only; throws std::runtime_error saying so.
+void check_key_file(const TlsSettings& tls);
 
 // The identity a verified client certificate proves: its first
 // subjectAltName dNSName, else its subject's CN; empty without a verified
