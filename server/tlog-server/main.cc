@@ -8,26 +8,47 @@
 #include <utility>
 #include <vector>
 
+#include "commands.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
 namespace {
 
 void usage(std::ostream& o) {
-    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
+    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE] [--plain-http]\n"
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
+         "       tlog-server token issue HOST | list | revoke ID|HOST\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
          "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"
-         "DATABASE: an SQLite file's path, a postgresql:// URI, or postgres:CONNINFO.\n";
+         "DATABASE: an SQLite file's path, a postgresql:// URI, or postgres:CONNINFO.\n"
+         "Without tls_cert and tls_key in the configuration, --plain-http (plain HTTP,\n"
+         "loopback addresses only) is required.\n";
 }
+
+// The subcommands; without one, tlog-server serves.
+struct CommandEntry {
+    const char* name;
+    tlog::server::Command run;
+};
+constexpr CommandEntry commands[] = {
+    {"token", tlog::server::cmd_token},
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace tlog::server;
+    if (argc > 1) {
+        for (const auto& cmd : commands) {
+            if (std::string(argv[1]) == cmd.name) {
+                return cmd.run(std::vector<std::string>(argv + 2, argv + argc));
+            }
+        }
+    }
+    bool plain_http = false;
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
     std::string listen, database;
@@ -56,6 +77,8 @@ int main(int argc, char** argv) {
             listen = value("--listen");
         } else if (a == "--database" || a == "-d") {
             database = value("--database");
+        } else if (a == "--plain-http") {
+            plain_http = true;
         } else if (a == "--max-streams") {
             stream_settings.emplace_back("max_streams", value("--max-streams"));
         } else if (a == "--stream-keepalive") {
@@ -80,6 +103,9 @@ int main(int argc, char** argv) {
         }
         if (!database.empty()) {
             c.database = database;
+        }
+        if (plain_http) {
+            c.ingest_auth.plain_http = true;
         }
         for (const auto& [key, text] : stream_settings) {
             std::string option = "--" + key;

@@ -159,6 +159,7 @@ f=$failed
 vt_model_headers='tlog/play/(term_model|snapshot|keyframe_policy|screen_text)\.h'
 while IFS=: read -r file line name; do
   [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
+    [ -e "$src/server/tlog-server/$name" ] ||
     [ "$name" = tlog_build_config.h ] || [[ $name =~ ^$vt_model_headers$ ]] ||
     fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tlog/server/ingest_auth.h"
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 
@@ -21,6 +22,8 @@ struct ServerConfig {
     // Integrity key files, as tlog-play --key takes them: the indexer's
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
+    TlsSettings tls;                 // tls_cert, tls_key, tls_client_ca, tls_crl
+    IngestAuthSettings ingest_auth;  // plain_http, ingest_relays
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
