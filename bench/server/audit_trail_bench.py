@@ -27,6 +27,13 @@ from tlogtest.postgres import Cluster  # noqa: E402
 T0 = 1796400000000
 
 
+
+
+def plain_http(exe):
+    """["--plain-http"] for a tlog-server with TLS; [] for an older build."""
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout
+    return ["--plain-http"] if "--plain-http" in out else []
+
 def iso(ms):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
 
@@ -52,7 +59,7 @@ def events(rec, host, failures, n):
 
 def bench(exe, database, work, label, failures, n, runs):
     with open(os.path.join(work, "server.log"), "ab") as log:
-        p = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+        p = subprocess.Popen([exe, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                              stderr=log)
     try:
         base = "http://" + p.stdout.readline().decode().split()[-1]

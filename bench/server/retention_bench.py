@@ -45,7 +45,7 @@ def post(base, body):
 
 def start(server, conf, work):
     log = open(os.path.join(work, "server.log"), "ab")
-    p = subprocess.Popen([server, "--config", conf, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=log)
+    p = subprocess.Popen([server, "--config", conf, "--listen", "127.0.0.1:0", "--plain-http"], stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=60):

@@ -62,8 +62,16 @@ def recordings(build, recs, n, kb, payload):
     return files
 
 
+def plain_http(exe):
+    """["--plain-http"] for a tlog-server that has TLS (and so needs the
+    flag for plain HTTP on loopback); [] for an older build, so side-by-side
+    runs against earlier builds keep working."""
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout
+    return ["--plain-http"] if "--plain-http" in out else []
+
+
 def start_server(exe, database):
-    server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+    server = subprocess.Popen([exe, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                               text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

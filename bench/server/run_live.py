@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import recordings, stop_server  # noqa: E402
+from run import plain_http, recordings, stop_server  # noqa: E402
 
 
 def main():
@@ -34,7 +34,7 @@ def main():
         os.unlink(f)
     exe = os.environ.get("TLOG_SERVER", os.path.join(build, "server", "tlog-server"))
     with open(os.path.join(work, "server.log"), "wb") as log:
-        server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", db,
+        server = subprocess.Popen([exe, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", db,
                                    "--max-streams", str(int(n) + 10)], stdout=subprocess.PIPE, stderr=log, text=True)
     line = server.stdout.readline()
     if not line.startswith("listening on "):

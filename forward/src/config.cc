@@ -106,6 +106,12 @@ Config load_config(const std::string& path, Config c) {
                     }
                 } else if (k == "ca_file") {
                     c.server.ca_file = r.string(s, name);
+                } else if (k == "tls_cert") {
+                    c.server.tls_cert = r.string(s, name);
+                } else if (k == "tls_key") {
+                    c.server.tls_key = r.string(s, name);
+                } else if (k == "token_file") {
+                    c.server.token_file = r.string(s, name);
                 } else if (k == "connect_timeout") {
                     c.server.connect_timeout = r.seconds(s, name, 0.1, 3600);
                 } else if (k == "timeout") {

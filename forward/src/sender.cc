@@ -2,8 +2,11 @@
 // /api/v1/audit (tlog-audit's events) over HTTP(S) with
 // cpp-httplib, one server after the other, and reads the per-line answer.
 #include <httplib.h>
+#include <sys/stat.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include "internal.h"
 #include "tlog/error.h"
@@ -23,6 +26,34 @@ void set_timeout(double s, const std::function<void(time_t, time_t)>& set) {
     set(sec, static_cast<time_t>(std::lround((s - static_cast<double>(sec)) * 1e6)));
 }
 
+// A secret's file (the client key, the token) readable by its owner only:
+// a secret others can read proves nothing about this host.
+void check_secret_file(const std::string& path, const char* key) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+        throw std::runtime_error(std::string("server.") + key + " " + json::quote(path) + ": cannot read it");
+    }
+    if ((st.st_mode & 077U) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777U));
+        throw std::runtime_error(std::string("server.") + key + " " + json::quote(path) + " has mode " + mode +
+                                 ": it must be readable by its owner only (chmod 600)");
+    }
+}
+
+std::string read_token(const std::string& path) {
+    check_secret_file(path, "token_file");
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string t = ss.str();
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    if (!f || t.empty() || t.find_first_of(" \t\r\n") != std::string::npos) {
+        throw std::runtime_error("server.token_file " + json::quote(path) + ": expected one token on one line");
+    }
+    return t;
+}
+
 }  // namespace
 
 struct Sender::Impl {
@@ -33,6 +64,13 @@ struct Sender::Impl {
 
 Sender::Sender(const ServerOptions& o) : impl_(std::make_unique<Impl>()) {
     impl_->balance = o.balance;
+    if (o.tls_cert.empty() != o.tls_key.empty()) {
+        throw std::runtime_error("server.tls_cert and server.tls_key go together (a client certificate and its key)");
+    }
+    if (!o.tls_key.empty()) {
+        check_secret_file(o.tls_key, "tls_key");
+    }
+    const std::string token = o.token_file.empty() ? std::string() : read_token(o.token_file);
     for (const auto& u : o.urls) {
         size_t scheme_end = u.find("://");
         size_t slash = scheme_end == std::string::npos ? std::string::npos : u.find('/', scheme_end + 3);
@@ -44,8 +82,15 @@ Sender::Sender(const ServerOptions& o) : impl_(std::make_unique<Impl>()) {
             prefix.pop_back();
         }
         t.prefix = prefix;
-        t.client = std::make_unique<httplib::Client>(base);
+        // A client certificate on https only: on http it would not be sent.
+        t.client = !o.tls_cert.empty() && base.rfind("https://", 0) == 0
+                       ? std::make_unique<httplib::Client>(base, o.tls_cert, o.tls_key)
+                       : std::make_unique<httplib::Client>(base);
         if (!t.client->is_valid()) {
+            if (!o.tls_cert.empty() && base.rfind("https://", 0) == 0) {
+                throw std::runtime_error("server.tls_cert " + json::quote(o.tls_cert) + " and server.tls_key " +
+                                         json::quote(o.tls_key) + ": cannot load them (PEM, the key unencrypted)");
+            }
             throw std::runtime_error("server URL " + u + ": not a valid http:// or https:// URL");
         }
         auto& c = *t.client;
@@ -58,6 +103,9 @@ Sender::Sender(const ServerOptions& o) : impl_(std::make_unique<Impl>()) {
         c.enable_server_certificate_verification(true);
         if (!o.ca_file.empty()) {
             c.set_ca_cert_path(o.ca_file);
+        }
+        if (!token.empty()) {
+            c.set_bearer_token_auth(token);
         }
         impl_->targets.push_back(std::move(t));
     }
@@ -113,6 +161,10 @@ Delivery parse_answer(int status, const std::string& body, size_t lines) {
     }
     if (status != 200 && status != 400) {
         d.error = "HTTP " + std::to_string(status);
+        if (status == 401) {
+            // The server says what identity it missed.
+            d.error += ": " + body.substr(0, 300);
+        }
         return d;
     }
     // A 200 says every line was stored; a 400 with per-line results says

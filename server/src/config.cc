@@ -106,6 +106,31 @@ void read_retention(const json::Value& v, const std::string& path, RetentionSett
     }
 }
 
+// "ingest_relays": {"IDENTITY": ["host glob", ...], ...}
+void read_relays(const json::Value& v, const std::string& path, IngestAuthSettings& s) {
+    if (!v.is_object()) {
+        throw InputError({path, v.line, v.column, "ingest_relays"},
+                         "expected an object: {\"IDENTITY\": [\"host glob\", ...]}");
+    }
+    for (const auto& [name, members] : v.members()) {
+        const std::string key = "ingest_relays." + name;
+        if (name.empty()) {
+            throw InputError({path, members.line, members.column, key}, "a relay needs its identity as the name");
+        }
+        if (!members.is_array()) {
+            throw InputError({path, members.line, members.column, key}, "expected an array of host glob patterns");
+        }
+        std::vector<std::string> list;
+        for (const auto& m : members.items()) {
+            if (!m.is_string() || m.as_string().empty()) {
+                throw InputError({path, m.line, m.column, key}, "expected a non-empty host glob pattern");
+            }
+            list.push_back(m.as_string());
+        }
+        s.relays[name] = std::move(list);
+    }
+}
+
 }  // namespace
 
 ServerConfig load_config(const std::string& path, ServerConfig c) {
@@ -162,8 +187,37 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.search.interrupted_after_s = *n;
             continue;
         }
+        if (key == "ingest_relays") {
+            read_relays(val, path, c.ingest_auth);
+            continue;
+        }
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
+        }
+        if (key == "plain_http") {
+            if (val.as_string() != "loopback") {
+                throw InputError({path, val.line, val.column, key},
+                                 "the only value is \"loopback\" (plain HTTP on a loopback address)");
+            }
+            c.ingest_auth.plain_http = true;
+            continue;
+        }
+        if (key.rfind("tls_", 0) == 0) {
+            auto* file = key == "tls_cert"        ? &c.tls.cert
+                         : key == "tls_key"       ? &c.tls.key
+                         : key == "tls_client_ca" ? &c.tls.client_ca
+                         : key == "tls_crl"       ? &c.tls.crl
+                                                  : nullptr;
+            if (file == nullptr) {
+                throw InputError({path, val.line, val.column, key},
+                                 "unknown setting (tls_cert, tls_key, tls_client_ca, tls_crl)");
+            }
+            if (val.as_string().empty()) {
+                throw InputError({path, val.line, val.column, key}, "expected a file name");
+            }
+            *file = val.as_string();
+            c.tls.source = path;
+            continue;
         }
         if (key == "listen") {
             parse_listen(val.as_string(), path + ":" + std::to_string(val.line), c);

@@ -26,9 +26,11 @@
 #include "tlog/json.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
+#include "tlog/server/ingest_auth.h"
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
+#include "tls.h"
 
 namespace tlog::server {
 
@@ -181,8 +183,14 @@ struct RouteDef {
 
 class Routes {
 public:
-    Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, Indexer* indexer = nullptr)
-        : store_(store), indexer_(indexer), streams_(streams), search_(search), groups_(search.user_groups) {}
+    Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, const IngestGate& gate,
+           Indexer* indexer = nullptr)
+        : store_(store),
+          indexer_(indexer),
+          streams_(streams),
+          search_(search),
+          groups_(search.user_groups),
+          gate_(gate) {}
     LiveHub& hub() { return hub_; }
 
     template <class Fn>
@@ -262,10 +270,27 @@ private:
         std::fwrite(line.data(), 1, line.size(), stderr);
     }
 
+    // The sender's host identity (doc/server.md, "Transport and host
+    // identity"); nullopt when answered 401.
+    std::optional<IngestIdentity> identify(const httplib::Request& req, httplib::Response& res) {
+        std::string error;
+        auto who = gate_.identify(
+            req.ssl, req.get_header_value("Authorization"),
+            [&](const std::string& sha256) { return locked([&] { return token_host(store_, sha256); }); }, error);
+        if (!who) {
+            res.set_header("WWW-Authenticate", "Bearer realm=\"tlog-server ingest\"");
+            reply_error(res, 401, error);
+        }
+        return who;
+    }
+
     void ingest(const httplib::Request& req, httplib::Response& res) {
+        auto who = identify(req, res);
+        if (!who) return;
         // Checked before taking the store's turn: requests are checked side
         // by side and only take turns to store.
-        const auto checked = check_json_lines(req.body);
+        auto checked = check_json_lines(req.body);
+        gate_.restrict(*who, checked, t_route, req.remote_addr);
         auto r = store_with_groups(checked);
         hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
@@ -275,9 +300,12 @@ private:
     }
 
     void bulk(const httplib::Request& req, httplib::Response& res) {
+        auto who = identify(req, res);
+        if (!who) return;
         std::string index =
             req.matches.size() > 1 && req.matches[1].length() > 0 ? std::string(req.matches[1]) : "tlog";
-        const auto checked = check_bulk(req.body);
+        auto checked = check_bulk(req.body);
+        gate_.restrict(*who, checked, t_route, req.remote_addr);
         auto r = store_with_groups(checked);
         hub_.notify(committed_recs(checked));
         metrics_.ingest(r, req.body.size());
@@ -319,7 +347,10 @@ private:
     }
 
     void audit_ingest(const httplib::Request& req, httplib::Response& res) {
-        const auto checked = check_audit_lines(req.body);
+        auto who = identify(req, res);
+        if (!who) return;
+        auto checked = check_audit_lines(req.body);
+        gate_.restrict(*who, checked, t_route, req.remote_addr);
         auto r = locked([&] { return retry_transient([&] { return store_checked_audit(store_, checked); }); });
         metrics_.audit(r, req.body.size());
         res.status = r.failed == 0 ? 200 : 400;
@@ -479,6 +510,7 @@ private:
     LiveHub hub_;
     SearchSettings search_;
     GroupResolver groups_;
+    const IngestGate& gate_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
@@ -552,9 +584,12 @@ std::vector<RouteInfo> api_routes() {
 }
 
 int run_server(const ServerConfig& c, const std::function<void(int port)>& on_listen) {
+    check_transport(c.tls, c.ingest_auth, c.listen_host);
+    auto srv_ptr = make_listener(c.tls);
+    httplib::Server& srv = *srv_ptr;
+    const IngestGate gate(c.ingest_auth, !c.tls.cert.empty());
     auto store_ptr = open_store(c.database);
     Store& store = *store_ptr;
-    httplib::Server srv;
     srv.set_payload_max_length(max_body_bytes);
     // cpp-httplib writes a response's headers and body in two sends; with
     // Nagle's algorithm the body then waits for the client's delayed ACK
@@ -580,7 +615,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Indexer indexer(open_store(c.database), icfg);
     indexer.start();
     indexer.wake();  // what was stored before this start
-    Routes routes(store, streams, c.search, &indexer);
+    Routes routes(store, streams, c.search, gate, &indexer);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {
@@ -615,6 +650,9 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
             srv.stop();
         }
     });
+    if (auto notice = gate.start_notice(); !notice.empty()) {
+        std::fwrite(notice.data(), 1, notice.size(), stderr);
+    }
     on_listen(port);
     bool ok = srv.listen_after_bind();
     listen_done = true;

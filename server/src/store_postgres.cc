@@ -305,7 +305,17 @@ CREATE INDEX IF NOT EXISTS sessions_open_by_end ON sessions (end_ms, host, rec) 
 CREATE INDEX IF NOT EXISTS sessions_open_by_duration ON sessions ((end_ms - start_ms), host, rec) WHERE ended = 0;
 CREATE INDEX IF NOT EXISTS sessions_open_by_bytes ON sessions (bytes, host, rec) WHERE ended = 0;
 )sql",
-    // 9: retention (retention.cc), as in SQLite.
+    // 9: ingest tokens, as in SQLite.
+    R"sql(
+CREATE TABLE IF NOT EXISTS ingest_tokens (
+    id TEXT PRIMARY KEY,            -- the hash's first 12 hex digits, as token list shows it
+    host TEXT NOT NULL,             -- the identity the token proves
+    sha256 TEXT NOT NULL UNIQUE,    -- hex of the token's SHA-256
+    created_ms BIGINT NOT NULL,
+    revoked_ms BIGINT               -- NULL while valid
+);
+)sql",
+    // 10: retention (retention.cc), as in SQLite.
     R"sql(
 CREATE TABLE IF NOT EXISTS retention_class (
     host TEXT COLLATE "C" NOT NULL,

@@ -277,7 +277,19 @@ CREATE INDEX IF NOT EXISTS sessions_open_by_end ON sessions (end_ms, host, rec) 
 CREATE INDEX IF NOT EXISTS sessions_open_by_duration ON sessions ((end_ms - start_ms), host, rec) WHERE ended = 0;
 CREATE INDEX IF NOT EXISTS sessions_open_by_bytes ON sessions (bytes, host, rec) WHERE ended = 0;
 )sql",
-    // 9: retention (retention.cc): each recording's class as decided,
+    // 9: ingest tokens (tlog-server token issue HOST): the SHA-256 of
+    // each random 256-bit token, never the token; a revoked one is kept,
+    // marked, for the record.
+    R"sql(
+CREATE TABLE IF NOT EXISTS ingest_tokens (
+    id TEXT PRIMARY KEY,            -- the hash's first 12 hex digits, as token list shows it
+    host TEXT NOT NULL,             -- the identity the token proves
+    sha256 TEXT NOT NULL UNIQUE,    -- hex of the token's SHA-256
+    created_ms INTEGER NOT NULL,
+    revoked_ms INTEGER              -- NULL while valid
+);
+)sql",
+    // 10: retention (retention.cc): each recording's class as decided,
     // legal holds, and the tombstones purges leave (kept for ever).
     R"sql(
 CREATE TABLE IF NOT EXISTS retention_class (

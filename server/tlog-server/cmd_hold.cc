@@ -61,9 +61,9 @@ int hold(const CommandArgs& a) {
 
 }  // namespace
 
-int cmd_hold(int argc, char** argv) {
+int tlog::server::cmd_hold(const std::vector<std::string>& args) {
     try {
-        auto a = parse_command(argc, argv, {"--host", "--rec", "--user", "--reason"}, {"--all"});
+        auto a = parse_command(args, {"--host", "--rec", "--user", "--reason"}, {"--all"});
         if (a.words.size() == 1 && (a.words[0] == "set" || a.words[0] == "clear" || a.words[0] == "list")) {
             return hold(a);
         }

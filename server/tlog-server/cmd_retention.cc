@@ -15,12 +15,12 @@
 
 namespace tlog::server {
 
-CommandArgs parse_command(int argc, char** argv, const std::set<std::string>& valued,
+CommandArgs parse_command(const std::vector<std::string>& args, const std::set<std::string>& valued,
                           const std::set<std::string>& flags) {
     CommandArgs a;
     a.config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
-    for (int i = 1; i < argc; ++i) {
-        std::string w = argv[i];
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& w = args[i];
         if (w.rfind("--", 0) != 0 && w != "-c" && w != "-d") {
             a.words.push_back(w);
             continue;
@@ -31,8 +31,8 @@ CommandArgs parse_command(int argc, char** argv, const std::set<std::string>& va
             value = name.substr(eq + 1);
             name.resize(eq);
         } else if (name == "--config" || name == "--database" || valued.count(name) != 0) {
-            if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
-            value = argv[++i];
+            if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
+            value = args[++i];
         }
         if (name == "--config") {
             a.config_path = value;
@@ -163,9 +163,9 @@ int tombstones(const CommandArgs& a) {
 
 }  // namespace
 
-int cmd_retention(int argc, char** argv) {
+int tlog::server::cmd_retention(const std::vector<std::string>& args) {
     try {
-        auto a = parse_command(argc, argv, {"--now"}, {"--dry-run", "--json", "--timer"});
+        auto a = parse_command(args, {"--now"}, {"--dry-run", "--json", "--timer"});
         if (a.words.size() == 1 && a.words[0] == "run") return run(a);
         if (a.words.size() == 1 && a.words[0] == "tombstones") return tombstones(a);
         std::cerr << "usage: tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"

@@ -6,12 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "tlog/server/http.h"
-
-// tlog-server retention run|tombstones ...; argv[0] is "retention".
-int cmd_retention(int argc, char** argv);
-// tlog-server hold set|clear|list ...; argv[0] is "hold".
-int cmd_hold(int argc, char** argv);
 
 namespace tlog::server {
 
@@ -25,7 +21,7 @@ struct CommandArgs {
     bool config_given = false;
 };
 // Throws std::invalid_argument naming a bad or unknown option.
-CommandArgs parse_command(int argc, char** argv, const std::set<std::string>& valued,
+CommandArgs parse_command(const std::vector<std::string>& args, const std::set<std::string>& valued,
                           const std::set<std::string>& flags);
 // The configuration file (if given or present), --database over it.
 ServerConfig command_config(const CommandArgs& a);

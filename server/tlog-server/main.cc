@@ -8,16 +8,17 @@
 #include <utility>
 #include <vector>
 
-#include "cmd_retention.h"
+#include "commands.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
 namespace {
 
 void usage(std::ostream& o) {
-    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
+    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE] [--plain-http]\n"
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
+         "       tlog-server token issue HOST | list | revoke ID|HOST\n"
          "       tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
          "       tlog-server retention tombstones [--json]\n"
          "       tlog-server hold set|clear|list [--host H] [--rec R] [--user U] [--reason TEXT]\n"
@@ -26,30 +27,34 @@ void usage(std::ostream& o) {
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
          "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"
-         "DATABASE: an SQLite file's path, a postgresql:// URI, or postgres:CONNINFO.\n";
+         "DATABASE: an SQLite file's path, a postgresql:// URI, or postgres:CONNINFO.\n"
+         "Without tls_cert and tls_key in the configuration, --plain-http (plain HTTP,\n"
+         "loopback addresses only) is required.\n";
 }
 
-}  // namespace
-
-// Subcommands: one line each; no subcommand runs the server.
-struct Command {
+// The subcommands; without one, tlog-server serves.
+struct CommandEntry {
     const char* name;
-    int (*run)(int argc, char** argv);  // argv[0] is the command's name
+    tlog::server::Command run;
 };
-constexpr Command commands[] = {
-    {"retention", cmd_retention},
-    {"hold", cmd_hold},
+constexpr CommandEntry commands[] = {
+    {"token", tlog::server::cmd_token},
+    {"retention", tlog::server::cmd_retention},
+    {"hold", tlog::server::cmd_hold},
 };
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace tlog::server;
     if (argc > 1) {
-        for (const auto& c : commands) {
-            if (std::string(argv[1]) == c.name) {
-                return c.run(argc - 1, argv + 1);
+        for (const auto& cmd : commands) {
+            if (std::string(argv[1]) == cmd.name) {
+                return cmd.run(std::vector<std::string>(argv + 2, argv + argc));
             }
         }
     }
+    bool plain_http = false;
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
     std::string listen, database;
@@ -78,6 +83,8 @@ int main(int argc, char** argv) {
             listen = value("--listen");
         } else if (a == "--database" || a == "-d") {
             database = value("--database");
+        } else if (a == "--plain-http") {
+            plain_http = true;
         } else if (a == "--max-streams") {
             stream_settings.emplace_back("max_streams", value("--max-streams"));
         } else if (a == "--stream-keepalive") {
@@ -102,6 +109,9 @@ int main(int argc, char** argv) {
         }
         if (!database.empty()) {
             c.database = database;
+        }
+        if (plain_http) {
+            c.ingest_auth.plain_http = true;
         }
         for (const auto& [key, text] : stream_settings) {
             std::string option = "--" + key;

@@ -23,6 +23,7 @@ import json
 import os
 import random
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,19 +52,31 @@ class Server:
     """tlog-server on a fixed port and database, so it can be killed and
     started again where the forwarder looks for it."""
 
-    def __init__(self, d, name="db"):
+    def __init__(self, d, name="db", tls=None):
+        """tls: tlog-server's tls_* settings and the CA (`ca`) that signed
+        its certificate: HTTPS with host identities instead of plain HTTP."""
         self.db = os.path.join(d, name + ".sqlite")
         self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.tls = tls
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.proc = None
+        self.args = ["--plain-http"]
+        self.ctx = None
+        if tls:
+            import ssl
+            conf = os.path.join(d, name + "-server.conf")
+            with open(conf, "w") as f:
+                json.dump({k: v for k, v in tls.items() if k != "ca"}, f)
+            self.args = ["--config", conf]
+            self.ctx = ssl.create_default_context(cafile=tls["ca"])
 
     def start(self):
         end = time.time() + 60
         while True:
             # stderr to a file: a line per request would fill a pipe.
             log = open(self.db + ".log", "ab")
-            p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:%d" % self.port, "--database", self.db],
-                                 stdout=subprocess.PIPE, stderr=log)
+            p = subprocess.Popen([TLOG_SERVER, *self.args, "--listen", "127.0.0.1:%d" % self.port,
+                                  "--database", self.db], stdout=subprocess.PIPE, stderr=log)
             log.close()
             sel = selectors.DefaultSelector()
             sel.register(p.stdout, selectors.EVENT_READ)
@@ -86,7 +99,7 @@ class Server:
             self.proc.wait(30)
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=60) as r:
+        with urllib.request.urlopen(self.url + path, timeout=60, context=self.ctx) as r:
             return r.read()
 
     def sessions(self):
@@ -427,107 +440,96 @@ def case_lost():
         server.stop()
 
 
-class TlsProxy:
-    """A TLS front for a plain-HTTP tlog-server (the server has no TLS of
-    its own yet): Python's ssl with a certificate from the test's own CA."""
-
-    def __init__(self, d, backend_port):
-        import ssl
-        ca_key, self.ca, key, csr, cert = (os.path.join(d, n) for n in ("ca.key", "ca.pem", "srv.key", "srv.csr",
-                                                                      "srv.pem"))
-        ext = os.path.join(d, "ext")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1\n")
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca, "-days", "2", "-subj",
-                        "/CN=tlog test CA"], check=True, capture_output=True, timeout=60)
-        subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"], check=True,
-                       capture_output=True, timeout=60)
-        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
-                        "-out", cert, "-days", "2", "-extfile", ext], check=True, capture_output=True, timeout=60)
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(cert, key)
-        self.backend = backend_port
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
-        try:
-            t = self.ctx.wrap_socket(c, server_side=True)
-        except OSError:
-            c.close()
-            return
-        b = socket.create_connection(("127.0.0.1", self.backend))
-
-        def pump(src, dst):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-        threading.Thread(target=pump, args=(b, t), daemon=True).start()
-        pump(t, b)
-
-
 def case_https():
-    """HTTPS with the certificate verified: delivered with the right CA;
-    refused (nothing sent, retried) without it or with another host name."""
+    """tlog-server's own HTTPS, its certificate verified, the host's identity
+    a client certificate or a token: delivered with the right CA and
+    identity; refused (nothing stored, retried) without the CA, with another
+    host name, or without an identity (401, logged with the server's
+    reason)."""
+    from tlogtest.certs import CA
     d = tmpdir()
     recs = make_recordings(d, 3, "tls")
+    host = json.loads(next(iter(recs.values()))[0])["host"]
     log = os.path.join(d, "tlog.log")
     with open(log, "wb") as f:
         for lines in recs.values():
             f.write(b"".join(lines))
-    server = Server(d)
+    ca = CA(d, "ca")
+    srv_cert, srv_key = ca.issue("server", "127.0.0.1", ips=["127.0.0.1"], usage="serverAuth")
+    host_cert, host_key = ca.issue("host", host, dns=[host])
+    tls = {"tls_cert": srv_cert, "tls_key": srv_key, "tls_client_ca": ca.cert, "ca": ca.cert}
+    server = Server(d, tls=tls)
     server.start()
-    proxy = TlsProxy(d, server.port)
-    try:
-        for name, url, extra in (("noca", "https://127.0.0.1:%d" % proxy.port, {}),
-                                 ("wronghost", "https://localhost:%d" % proxy.port, {"ca_file": proxy.ca})):
-            fw = Forwarder(d, [url], files=[log], name=name)
-            with open(fw.conf) as f:
-                conf = json.load(f)
-            conf["server"].update(extra)
-            with open(fw.conf, "w") as f:
-                json.dump(conf, f)
-            fw.start()
-            end = time.time() + 30
-            while time.time() < end and "delivery failed" not in fw.text():
-                time.sleep(0.1)
-            fw.stop()
-            check("delivery failed" in fw.text() and "SSLServerVerification" in fw.text(),
-                  "%s: no verification failure logged: %s" % (name, fw.text()))
-            check(not any(r in server.sessions() for r in recs), "%s: delivered without a verified certificate" % name)
-        fw = Forwarder(d, ["https://127.0.0.1:%d" % proxy.port], files=[log], name="good")
+
+    def forwarder(name, url, extra):
+        fw = Forwarder(d, [url], files=[log], name=name)
         with open(fw.conf) as f:
             conf = json.load(f)
-        conf["server"]["ca_file"] = proxy.ca
+        conf["server"].update(extra)
         with open(fw.conf, "w") as f:
             json.dump(conf, f)
+        fw.start()
+        return fw
+
+    def refused(name, url, extra, want):
+        fw = forwarder(name, url, extra)
+        end = time.time() + 30
+        while time.time() < end and "delivery failed" not in fw.text():
+            time.sleep(0.1)
+        fw.stop()
+        check("delivery failed" in fw.text() and want in fw.text(),
+              "%s: no %s failure logged: %s" % (name, want, fw.text()))
+        check(not any(r in server.sessions() for r in recs), "%s: delivered anyway" % name)
+
+    try:
+        url = "https://127.0.0.1:%d" % server.port
+        identity = {"tls_cert": host_cert, "tls_key": host_key}
+        refused("noca", url, identity, "SSLServerVerification")
+        refused("wronghost", "https://localhost:%d" % server.port, dict(identity, ca_file=ca.cert),
+                "SSLServerVerification")
+        refused("noidentity", url, {"ca_file": ca.cert}, "HTTP 401")
+        # A key others may read is refused at start.
+        loose = os.path.join(d, "loose.key")
+        shutil.copy(host_key, loose)
+        os.chmod(loose, 0o644)
+        fw = forwarder("loosekey", url, {"ca_file": ca.cert, "tls_cert": host_cert, "tls_key": loose})
+        rc = fw.proc.wait(30)
+        check(rc != 0 and "0644" in fw.text(), "a 0644 client key: exit %d, %s" % (rc, fw.text()))
+        # examples/forward/tlog-forward-tls.conf as shipped, pointed at the
+        # test's server, files and directories.
+        fw = Forwarder(d, [url], files=[log], name="good")
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "forward",
+                               "tlog-forward-tls.conf")
+        text = open(example).read()
+        for old, new in (("https://tlog-server.example.org:8640", url), ("/etc/tlog/forward/server-ca.pem", ca.cert),
+                         ("/etc/tlog/forward/host.pem", host_cert), ("/etc/tlog/forward/host.key", host_key),
+                         ("/var/log/tlog/sessions.log", log), ("/var/lib/tlog-forward", fw.state)):
+            check(old in text, "%s no longer contains %s" % (example, old))
+            text = text.replace(old, new)
+        with open(fw.conf, "w") as f:
+            f.write(text)
         fw.start()
         wait_delivered(server, recs, 60)
         check_stored(server, recs, d)
         fw.stop()
+        print("ok: delivered over HTTPS with the host's client certificate; no CA, another name, no identity refused")
+        # A token instead of a certificate, to a second server.
+        other = Server(d, "tokendb", tls=tls)
+        token = subprocess.run([TLOG_SERVER, "token", "--database", other.db, "issue", host], check=True,
+                               capture_output=True, text=True, timeout=60).stdout.strip()
+        token_file = os.path.join(d, "token")
+        with open(token_file, "w") as f:
+            f.write(token + "\n")
+        os.chmod(token_file, 0o600)
+        other.start()
+        try:
+            fw = forwarder("token", "https://127.0.0.1:%d" % other.port, {"ca_file": ca.cert,
+                                                                           "token_file": token_file})
+            wait_delivered(other, recs, 60)
+            fw.stop()
+        finally:
+            other.stop()
+        print("ok: delivered over HTTPS with the host's token")
     finally:
         server.stop()
 
@@ -538,7 +540,6 @@ def case_ack_durable():
     answer and the next, a sync of the database's WAL (the store runs
     SQLite with synchronous=FULL; NORMAL would not sync at commit). Watched
     with strace."""
-    import shutil
     if shutil.which("strace") is None:
         fail("strace is not installed (scripts/deps.sh installs it)")
     d = tmpdir()
@@ -547,7 +548,7 @@ def case_ack_durable():
     server = Server(d)
     trace = os.path.join(d, "trace")
     p = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fdatasync,fsync,sendto,write", "-s", "20", "-o", trace,
-                          TLOG_SERVER, "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
+                          TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:%d" % server.port, "--database", server.db],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         sel = selectors.DefaultSelector()

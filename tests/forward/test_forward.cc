@@ -127,7 +127,8 @@ void test_config(void** /*state*/) {
     {
         std::ofstream f(path);
         f << "// comment\n{\n  \"server\": {\"urls\": [\"https://a:1\", \"http://b:2/p\"], \"balance\": "
-             "\"round-robin\",\n  \"ca_file\": \"/ca.pem\", \"timeout\": 5},\n  \"files\": "
+             "\"round-robin\",\n  \"ca_file\": \"/ca.pem\", \"timeout\": 5, \"tls_cert\": \"/h.pem\", \"tls_key\": "
+             "\"/h.key\", \"token_file\": \"/t\"},\n  \"files\": "
              "[\"/var/log/tlog/tlog.log\"],\n  \"audit_files\": [\"/var/log/tlog/audit.json\"],\n"
              "  \"journal\": {\"enabled\": true, \"recorder_users\": [\"tlog\"]},\n  \"batch\": {\"lines\": 7},\n}\n";
     }
@@ -135,6 +136,9 @@ void test_config(void** /*state*/) {
     assert_int_equal(c.server.urls.size(), 2);
     assert_true(c.server.balance == Balance::RoundRobin);
     assert_string_equal(c.server.ca_file.c_str(), "/ca.pem");
+    assert_string_equal(c.server.tls_cert.c_str(), "/h.pem");
+    assert_string_equal(c.server.tls_key.c_str(), "/h.key");
+    assert_string_equal(c.server.token_file.c_str(), "/t");
     assert_true(c.server.io_timeout == 5);
     assert_int_equal(c.files.size(), 1);
     assert_int_equal(c.audit_files.size(), 1);

@@ -17,8 +17,10 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = sys.argv[1]
 ES = os.path.join(ROOT, "examples", "elasticsearch")
@@ -215,19 +217,35 @@ for path in glob.glob(os.path.join(ES, "*")):
         fail("%s: unexpected file" % path)
 
 confs = sorted(glob.glob(os.path.join(RSYSLOG, "*.conf")))
-if len(confs) != 2:
-    fail("expected the two rsyslog examples, found %r" % confs)
+if len(confs) != 4:
+    fail("expected the four rsyslog examples, found %r" % confs)
+# rsyslogd -N1 opens omelasticsearch's TLS files: the examples' paths are
+# pointed at empty files of the test's.
+tls_dir = tempfile.mkdtemp(prefix="tlog-examples-tls.")
+for name in ("ca.pem", "host.pem", "host.key", "central.pem", "central.key"):
+    open(os.path.join(tls_dir, name), "w").close()
 for conf in confs:
-    r = subprocess.run(["rsyslogd", "-N1", "-f", conf], capture_output=True, text=True, timeout=120)
+    text = open(conf).read()
+    checked = os.path.join(tls_dir, os.path.basename(conf))
+    with open(checked, "w") as f:
+        f.write(text.replace("/etc/rsyslog/tlog/", tls_dir + "/"))
+    r = subprocess.run(["rsyslogd", "-N1", "-f", checked], capture_output=True, text=True, timeout=120)
     if r.returncode != 0 or "error" in r.stderr.lower():
         fail("rsyslogd -N1 -f %s: exit %d: %s" % (conf, r.returncode, r.stderr))
-    text = open(conf).read()
-    for need in ('bulkmode="on"', 'action.resumeRetryCount="-1"', 'queue.filename=', 'queue.saveOnShutdown="on"',
-                 'esVersion.major="8"'):
+    if "https://" in text and "tls.mycert=" not in text:
+        fail("%s posts over HTTPS without a client certificate" % conf)
+    if 'server="http://' in text:
+        fail("%s posts over plain HTTP" % conf)
+    needs = ['action.resumeRetryCount="-1"', 'queue.filename=', 'queue.saveOnShutdown="on"']
+    if "omelasticsearch" in text:
+        needs += ['bulkmode="on"', 'esVersion.major="8"']
+    for need in needs:
         if need not in text:
             fail("%s lacks %s" % (conf, need))
     if "searchType" in text:
         fail("%s sets searchType (mapping types are gone in Elasticsearch 8)" % conf)
+
+shutil.rmtree(tls_dir, True)
 
 if failures:
     sys.exit(1)

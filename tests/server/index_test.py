@@ -135,7 +135,7 @@ def main():
         # A key file that does not load stops the server, naming it.
         conf = os.path.join(d, "keys.conf")
         with open(conf, "w") as f:
-            json.dump({"listen": "127.0.0.1:0", "database": os.path.join(d, "other.db"),
+            json.dump({"listen": "127.0.0.1:0", "plain_http": "loopback", "database": os.path.join(d, "other.db"),
                        "integrity_keys": [os.path.join(d, "no-such-key")]}, f)
         r = subprocess.run([TLOG_SERVER, "--config", conf], capture_output=True, text=True, timeout=60)
         if r.returncode != 1 or "no-such-key" not in r.stderr:

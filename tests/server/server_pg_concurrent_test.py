@@ -52,7 +52,7 @@ def start_server(spec):
     # stderr to a file: the server logs a line per request, which would fill
     # a pipe nobody reads until the end and block the server.
     err = tempfile.TemporaryFile()
-    p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", spec], stdout=subprocess.PIPE,
+    p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", spec], stdout=subprocess.PIPE,
                          stderr=err)
     p.errfile = err
     return p

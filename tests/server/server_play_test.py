@@ -3,10 +3,14 @@ JSON lines (out of order, then resent) and as Elasticsearch _bulk, and
 Debian's tlog-play -r es plays each from the server with exactly the output
 it plays from the recording's file. Malformed lines get a 400 naming them
 while the good lines are stored.
-Usage: server_play_test.py direct|rsyslog. "rsyslog" (root, through
+Usage: server_play_test.py direct|rsyslog|relay. "rsyslog" (root, through
 tests/recorder/run_ns.sh): a real rsyslogd on a private /dev/log takes the
 recorder's syslog writer's messages and ships them with omelasticsearch to
-_bulk, configured by examples/rsyslog/tlog-server.conf.
+_bulk over TLS with the host's client certificate, configured by
+examples/rsyslog/tlog-server.conf. "relay" (root): the recorder's messages
+go from a host rsyslogd (gtls) to a central one (ossl) over RFC 5425 and
+from there to tlog-server over TLS as a relay identity, configured by
+examples/rsyslog/tlog-relay-host.conf and tlog-relay-central.conf.
 Environment: TLOG_SERVER, TLOG_REC, TLOG_AUDIT (rsyslog)."""
 import http.client
 import json
@@ -63,7 +67,7 @@ def start_server(d):
     # Its log (a line per request) goes to a file: a pipe nobody reads
     # would fill and stop the server.
     with open(os.path.join(d, "server.log"), "ab") as log:
-        p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")],
+        p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")],
                              stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
@@ -75,6 +79,59 @@ def start_server(d):
         p.kill()
         fail("unexpected first line from tlog-server: %r" % line)
     return p, "http://" + line.split()[-1]
+
+
+def start_tls_server(d, extra=None):
+    """tlog-server over TLS on d/db.sqlite with a test CA in d/tls (ca.pem,
+    the server's certificate for 127.0.0.1, client certificates of that
+    CA verified); (process, base URL, CA, SSL context for reading)."""
+    import ssl
+    from tlogtest.certs import CA
+    ca = CA(d, "tls")
+    cert, key = ca.issue("server", "127.0.0.1", ips=["127.0.0.1"], usage="serverAuth")
+    conf = os.path.join(d, "tls-server.conf")
+    with open(conf, "w") as f:
+        json.dump(dict({"listen": "127.0.0.1:0", "database": os.path.join(d, "db.sqlite"), "tls_cert": cert,
+                        "tls_key": key, "tls_client_ca": ca.cert}, **(extra or {})), f)
+    with open(os.path.join(d, "server.log"), "ab") as log:
+        p = subprocess.Popen([TLOG_SERVER, "--config", conf], stdout=subprocess.PIPE, stderr=log)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    line = p.stdout.readline().decode() if sel.select(timeout=60) else ""
+    if not line.startswith("listening on 127.0.0.1:"):
+        p.kill()
+        fail("tlog-server over TLS did not start: %r %r" % (line, open(os.path.join(d, "server.log")).read()))
+    return p, "https://" + line.split()[-1], ca, ssl.create_default_context(cafile=ca.cert)
+
+
+def wait_recording(base, ctx, proc_checks, timeout=90):
+    """The one recording on the server once whole (ended): (session, its
+    messages)."""
+    deadline = time.monotonic() + timeout
+    session = None
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(base + "/api/v1/sessions", timeout=60, context=ctx) as r:
+            found = json.loads(r.read())["sessions"]
+        session = found[0] if len(found) == 1 else None
+        if session and session.get("state") != "live" and session["messages"] >= 12:
+            stored = urllib.request.urlopen(base + "/api/v1/sessions/%s/messages" % urllib.parse.quote(session["rec"]),
+                                            timeout=60, context=ctx).read()
+            msgs = stored.splitlines()
+            if msgs and "end" in json.loads(msgs[-1]):
+                return session, msgs
+        proc_checks()
+        time.sleep(0.2)
+    fail("rsyslog did not deliver a whole recording: %r" % (session,))
+
+
+def stop_process(p):
+    if p is not None and p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def post(url, body):
@@ -159,19 +216,23 @@ EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
                        "tlog-server.conf")
 
 
-def example_conf(d, port):
-    """examples/rsyslog/tlog-server.conf as shipped, pointed at the test's
-    server, spool and log directories: nothing else is changed, so the
-    example is what is tested."""
-    with open(EXAMPLE) as f:
+def example_conf(d, port, name="tlog-server.conf", changes=()):
+    """examples/rsyslog/NAME as shipped, pointed at the test's server, TLS
+    files (d/tls), spool and log directories: nothing else is changed, so
+    the example is what is tested."""
+    example = os.path.join(os.path.dirname(EXAMPLE), name)
+    with open(example) as f:
         text = f.read()
-    for old, new in (('server="http://tlog-server.example.org" serverport="8640"',
-                      'server="http://127.0.0.1" serverport="%s"' % port),
-                     ("/var/spool/rsyslog", d + "/spool"), ("/var/log/tlog/", d + "/log/")):
+    for old, new in (('server="https://tlog-server.example.org" serverport="8640"',
+                      'server="https://127.0.0.1" serverport="%s"' % port),
+                     ("/etc/rsyslog/tlog/", d + "/tls/"), ("/var/spool/rsyslog", d + "/spool"),
+                     ("/var/log/tlog/", d + "/log/")) + tuple(changes):
         if old not in text:
-            fail("%s no longer contains %r" % (EXAMPLE, old))
+            if old.startswith("/var/log") or old.startswith('server='):
+                continue  # the relay's host half has neither
+            fail("%s no longer contains %r" % (example, old))
         text = text.replace(old, new)
-    path = os.path.join(d, "tlog-server.conf")
+    path = os.path.join(d, name)
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -188,12 +249,15 @@ def test_rsyslog():
         need(prog)
     if not os.path.exists("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so"):
         fail("rsyslog's omelasticsearch module is not installed (rsyslog-elasticsearch)")
+    import socket
     d = tempfile.mkdtemp(prefix="tlog-server-rsyslog.")
     os.chmod(d, 0o755)
     private_dev(d)
     server = rsyslogd = None
     try:
-        server, base = start_server(d)
+        server, base, ca, ctx = start_tls_server(d)
+        # This host's certificate: the name the recorder writes as host.
+        ca.issue("host", socket.gethostname(), dns=[socket.gethostname()])
         port = base.rsplit(":", 1)[1]
         for sub in ("work", "spool", "log"):
             os.mkdir(os.path.join(d, sub))
@@ -229,22 +293,14 @@ include(file="%(example)s")
 
         # The recording is found by its user and time: its id is only in
         # what rsyslog delivered.
-        deadline = time.monotonic() + 90
-        session = None
-        while time.monotonic() < deadline:
-            found = [x for x in get_json(base + "/api/v1/sessions")["sessions"]]
-            session = found[0] if len(found) == 1 else None
-            if session and session.get("state") != "live" and session["messages"] >= 12:
-                stored = urllib.request.urlopen(
-                    base + "/api/v1/sessions/%s/messages" % urllib.parse.quote(session["rec"]), timeout=60).read()
-                msgs = stored.splitlines()
-                if msgs and "end" in json.loads(msgs[-1]):
-                    break
+        def alive():
             if rsyslogd.poll() is not None:
                 fail("rsyslogd exited %d: %r" % (rsyslogd.returncode, rsyslogd.stdout.read()))
-            time.sleep(0.2)
-        else:
-            fail("rsyslog did not deliver a whole recording: %r" % (session,))
+        session, msgs = wait_recording(base, ctx, alive)
+        # Read back by Debian's tlog-play, which knows no CA file: the
+        # same database served over plain HTTP on loopback.
+        stop_process(server)
+        server, base = start_server(d)
         if os.path.exists(os.path.join(d, "log", "server-errors.json")):
             fail("omelasticsearch reported errors: %r" % open(os.path.join(d, "log", "server-errors.json")).read()[:500])
         parsed = [json.loads(m) for m in msgs]
@@ -280,13 +336,129 @@ include(file="%(example)s")
               % (len(msgs), want.count(b"\n")))
     finally:
         for p in (rsyslogd, server):
-            if p is not None:
-                p.terminate()
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
+
+
+def test_relay():
+    """A host rsyslogd (gtls) forwards the recorder's messages over RFC 5425
+    to a central rsyslogd (ossl), which posts them to tlog-server over TLS
+    with its certificate, as the relay identity the server's ingest_relays
+    lets submit for this host; a message of a host outside its globs is
+    refused and logged. Both rsyslog configurations are the examples'."""
+    import socket
+    from tlogtest.namespace import private_dev, require_root_ns
+    require_root_ns()
+    for prog in ("script", "rsyslogd", "logger"):
+        need(prog)
+    for mod in ("omelasticsearch", "lmnsd_gtls", "lmnsd_ossl"):
+        if not os.path.exists("/usr/lib/x86_64-linux-gnu/rsyslog/%s.so" % mod):
+            fail("rsyslog's %s is not installed (rsyslog-elasticsearch, rsyslog-gnutls, rsyslog-openssl)" % mod)
+    hostname = socket.gethostname()
+    d = tempfile.mkdtemp(prefix="tlog-server-relay.")
+    os.chmod(d, 0o755)
+    private_dev(d)
+    server = central = host = None
+    try:
+        server, base, ca, ctx = start_tls_server(
+            d, {"ingest_relays": {"syslog-central.example.org": [hostname]}})
+        port = base.rsplit(":", 1)[1]
+        ca.issue("central", "syslog-central.example.org", dns=["syslog-central.example.org"],
+                 usage="serverAuth,clientAuth")
+        ca.issue("host", hostname, dns=[hostname], usage="clientAuth")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        relay_port = s.getsockname()[1]
+        s.close()
+        for sub in ("work-central", "work-host", "spool", "log"):
+            os.mkdir(os.path.join(d, sub))
+        central_example = example_conf(d, port, "tlog-relay-central.conf",
+                                       (('port="6514"', 'port="%d"' % relay_port),
+                                        ('PermittedPeer=["*.example.org"]', 'PermittedPeer=["%s"]' % hostname)))
+        host_example = example_conf(d, port, "tlog-relay-host.conf",
+                                    (('target="syslog-central.example.org" port="6514"',
+                                      'target="127.0.0.1" port="%d"' % relay_port),))
+        confs = {}
+        for name, head, example in (
+                ("central", "", central_example),
+                ("host", 'module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")\n',
+                 host_example)):
+            confs[name] = os.path.join(d, "rsyslog-%s.conf" % name)
+            with open(confs[name], "w") as f:
+                f.write('global(workDirectory="%s/work-%s" maxMessageSize="64k")\n%sinclude(file="%s")\n'
+                        % (d, name, head, example))
+            check = subprocess.run(["rsyslogd", "-N1", "-f", confs[name]], capture_output=True, text=True, timeout=60)
+            if check.returncode != 0:
+                fail("rsyslogd -N1 refused the %s configuration: %s" % (name, check.stderr))
+
+        def rsyslogd(name):
+            return subprocess.Popen(["rsyslogd", "-n", "-f", confs[name], "-i", os.path.join(d, name + ".pid")],
+                                    stdout=open(os.path.join(d, name + ".out"), "ab"), stderr=subprocess.STDOUT)
+        central = rsyslogd("central")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", relay_port), timeout=5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or central.poll() is not None:
+                    fail("the central rsyslogd does not listen: %r" % open(os.path.join(d, "central.out")).read())
+                time.sleep(0.05)
+        host = rsyslogd("host")
+        deadline = time.monotonic() + 30
+        while not os.path.exists("/dev/log"):
+            if time.monotonic() > deadline or host.poll() is not None:
+                fail("the host rsyslogd did not serve /dev/log")
+            time.sleep(0.05)
+
+        lines = 40
+        cmd = os.path.join(d, "delta.sh")
+        with open(cmd, "w") as f:
+            f.write("#!/bin/sh\nfor i in $(seq %d); do echo delta line $i; done\n" % lines)
+        os.chmod(cmd, 0o755)
+        r = subprocess.run(["script", "-qec", "%s --payload=64 -w syslog %s" % (TLOG_REC, cmd), "/dev/null"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            fail("tlog-rec -w syslog failed (%d): %r" % (r.returncode, r.stdout[-500:]))
+
+        def alive():
+            for name, p in (("central", central), ("host", host)):
+                if p.poll() is not None:
+                    fail("the %s rsyslogd exited %d: %r" % (name, p.returncode,
+                                                            open(os.path.join(d, name + ".out")).read()))
+        session, msgs = wait_recording(base, ctx, alive)
+        parsed = [json.loads(m) for m in msgs]
+        if [m["id"] for m in parsed] != list(range(1, len(msgs) + 1)) or session["gaps"] != 0 or \
+                session["host"] != hostname:
+            fail("the relayed recording is not whole: ids %r, session %r" % ([m["id"] for m in parsed], session))
+        text = "".join(m.get("out_txt", "") for m in parsed)
+        if "delta line %d" % lines not in text:
+            fail("the relayed recording lacks its last line")
+
+        # A message naming a host outside the relay's globs, through the
+        # same path: refused by the server, and logged.
+        forged = json.dumps({"ver": "2.3", "host": "intruder.example.com", "rec": "forged-1", "user": "root",
+                             "term": "xterm", "session": 1, "id": 1, "pos": 0, "timing": ">1", "in_txt": "",
+                             "in_bin": [], "out_txt": "x", "out_bin": []})
+        subprocess.run(["logger", "-u", "/dev/log", "-t", "tlog-rec", forged], check=True, timeout=60)
+        deadline = time.monotonic() + 60
+        while True:
+            refused = [json.loads(x) for x in open(os.path.join(d, "server.log"), encoding="utf-8")
+                       if '"ingest_host_refused"' in x]
+            if any(e["identity"] == "syslog-central.example.org" and e["claimed_host"] == "intruder.example.com"
+                   for e in refused):
+                break
+            if time.monotonic() > deadline:
+                fail("the forged host's message was not refused and logged: %r" % refused)
+            alive()
+            time.sleep(0.2)
+        with urllib.request.urlopen(base + "/api/v1/sessions", timeout=60, context=ctx) as r:
+            if any(x["rec"] == "forged-1" for x in json.loads(r.read())["sessions"]):
+                fail("the forged host's message was stored")
+        print("ok: %d messages relayed host rsyslog (gtls) -> central rsyslog (ossl, RFC 5425) -> tlog-server "
+              "(TLS, relay identity); another host's message refused" % len(msgs))
+    finally:
+        for p in (host, central, server):
+            stop_process(p)
 
 
 def main():
@@ -381,7 +553,9 @@ def main():
 if __name__ == "__main__":
     if sys.argv[1:] == ["rsyslog"]:
         test_rsyslog()
+    elif sys.argv[1:] == ["relay"]:
+        test_relay()
     elif sys.argv[1:] == ["direct"]:
         main()
     else:
-        fail("usage: server_play_test.py direct|rsyslog")
+        fail("usage: server_play_test.py direct|rsyslog|relay")

@@ -12,7 +12,7 @@ pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$d"' EXIT
 mkfifo "$d/out"
 for i in $(seq 30); do
-  "$server" --listen 127.0.0.1:0 --database "$d/db.sqlite" > "$d/out" 2> "$d/err" &
+  "$server" --plain-http --listen 127.0.0.1:0 --database "$d/db.sqlite" > "$d/out" 2> "$d/err" &
   pid=$!
   exec 3< "$d/out"
   read -r -t 30 line <&3 || fail "start $i: no 'listening on' line: $(tail -c 500 "$d/err")"

@@ -26,6 +26,7 @@
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/ingest.h"
+#include "tlog/server/ingest_auth.h"
 #include "tlog/server/store.h"
 
 using namespace tlog::server;
@@ -430,6 +431,50 @@ void test_session_query(void**) {
     assert_int_equal(seen.size(), 5);
     for (size_t i = 0; i < seen.size(); ++i) {
         assert_str_eq(seen[i], "r" + std::to_string(i));
+    }
+}
+
+// Per-host ingest tokens: only the hash is stored, a token finds its host
+// until revoked (by id or by host), a revoked one stays listed.
+void test_ingest_tokens(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    auto a = issue_token(s, "hosta.example", 1000);
+    auto a2 = issue_token(s, "hosta.example", 2000);
+    auto b = issue_token(s, "hostb.example", 3000);
+    assert_int_equal(a.token.size(), 64);
+    assert_true(a.token != a2.token && a.id != a2.id);
+    assert_str_eq(a.id, token_sha256(a.token).substr(0, 12));
+    assert_str_eq(token_host(s, token_sha256(a.token)).value_or(""), "hosta.example");
+    assert_str_eq(token_host(s, token_sha256(b.token)).value_or(""), "hostb.example");
+    assert_false(token_host(s, a.token).has_value());  // the token itself is not a key
+    for (const auto& row : s.ingest_tokens()) {
+        for (const auto& col : row) {
+            assert_true(!col || col->find(a.token) == std::string::npos);
+        }
+    }
+    assert_int_equal(revoke_tokens(s, a.id, 4000), 1);
+    assert_false(token_host(s, token_sha256(a.token)).has_value());
+    assert_str_eq(token_host(s, token_sha256(a2.token)).value_or(""), "hosta.example");
+    assert_int_equal(revoke_tokens(s, "hosta.example", 5000), 1);  // a2; a was already
+    assert_false(token_host(s, token_sha256(a2.token)).has_value());
+    assert_int_equal(revoke_tokens(s, "hosta.example", 6000), 0);
+    auto rows = list_tokens(s);
+    assert_int_equal(rows.size(), 3);
+    assert_str_eq(rows[0].host, "hosta.example");
+    assert_true(rows[0].revoked_ms.has_value() && *rows[0].revoked_ms == 4000);
+    assert_true(rows[1].revoked_ms.has_value() && *rows[1].revoked_ms == 5000);
+    assert_false(rows[2].revoked_ms.has_value());
+    assert_int_equal(rows[2].created_ms, 3000);
+    for (const char* bad : {"", "a b", "a/b"}) {
+        bool refused = false;
+        try {
+            issue_token(s, bad, 1);
+        } catch (const tlog::InputError& e) {
+            refused = std::string(e.what()).find("HOST") != std::string::npos;
+        }
+        assert_true(refused);
     }
 }
 
@@ -1903,6 +1948,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_session_query),
         cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_ingest_tokens),
         cmocka_unit_test(test_concurrent_open),
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_unreachable),

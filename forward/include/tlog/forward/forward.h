@@ -17,7 +17,10 @@ enum class Balance { Failover, RoundRobin };
 struct ServerOptions {
     std::vector<std::string> urls;  // http://HOST:PORT[/PREFIX] or https://...
     Balance balance = Balance::Failover;
-    std::string ca_file;          // https: the CAs that may sign the server's certificate; empty: the system's
+    std::string ca_file;  // https: the CAs that may sign the server's certificate; empty: the system's
+    // The host's identity to tlog-server: a client certificate and its key
+    // (https), and/or a file holding an ingest token (sent as Bearer).
+    std::string tls_cert, tls_key, token_file;
     double connect_timeout = 10;  // seconds
     double io_timeout = 60;       // seconds, each read and write
 };

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tlog/server/ingest_auth.h"
 #include "tlog/server/live.h"
 #include "tlog/server/retention.h"
 #include "tlog/server/sessions_api.h"
@@ -24,6 +25,8 @@ struct ServerConfig {
     std::vector<std::string> integrity_keys;
     // retention, retention_default, retention_rules (doc/server.md, "Retention").
     RetentionSettings retention;
+    TlsSettings tls;                 // tls_cert, tls_key, tls_client_ca, tls_crl
+    IngestAuthSettings ingest_auth;  // plain_http, ingest_relays
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

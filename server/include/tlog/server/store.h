@@ -233,6 +233,13 @@ public:
     Store(Store&&) = delete;
     Store& operator=(Store&&) = delete;
 
+    // ingest_auth.cc: the per-host ingest tokens (table ingest_tokens),
+    // known by their SHA-256 only. add: false if the id is taken.
+    bool add_ingest_token(const std::string& id, const std::string& host, const std::string& sha256, uint64_t now_ms);
+    std::vector<SqlRow> ingest_tokens();  // id, host, created_ms, revoked_ms
+    uint64_t revoke_ingest_tokens(const std::string& id_or_host, uint64_t now_ms);
+    std::optional<std::string> ingest_token_host(const std::string& sha256);
+
     // Both backends number their schema versions alike.
     static int current_schema_version();
     virtual int schema_version() = 0;
