@@ -140,6 +140,34 @@ struct PrivateDir {
     }
 };
 
+// Standard input into a new file only we can read.
+void copy_stdin(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+        ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            throw std::system_error(e, std::generic_category(), "reading standard input");
+        }
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = ::write(fd, buf.data() + off, static_cast<size_t>(n - off));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                int e = errno;
+                ::close(fd);
+                throw std::system_error(e, std::generic_category(), path);
+            }
+            off += w;
+        }
+    }
+    if (::close(fd) != 0) throw std::system_error(errno, std::generic_category(), path);
+}
+
 // A source the player reads through a private copy: the journal, or a
 // server (-r es, -r server). Opened and read on the copying thread only.
 struct Copier {
@@ -455,6 +483,15 @@ int run(int argc, char** argv) {
         o.no_cache = true;  // a copy made for this run only
     } else if (!o.recorder_users.empty()) {
         throw std::invalid_argument("--recorder-user goes with -r journal");
+    }
+    if (o.reader == "file" && o.path == "-" && !o.follow) {
+        // A recording on standard input (`zstdcat ARCHIVE | tlog-play -i -`,
+        // tlog-server's archives): copied to a private file first, as
+        // seeking needs one.
+        journal_copy = std::make_unique<PrivateDir>();
+        o.path = journal_copy->file();
+        copy_stdin(o.path);
+        o.no_cache = true;
     }
     if (o.list) {
         tlog::integrity::Keyring keys;

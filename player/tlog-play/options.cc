@@ -123,7 +123,7 @@ void print_usage() {
         "Play back, search, verify and convert tlog terminal recordings.\n\n"
         "Playback (tlog's options):\n"
         "  -r, --reader=NAME           log reader: file (default), journal, es, server\n"
-        "  -i, --file-path=FILE        read the recording from FILE\n"
+        "  -i, --file-path=FILE        read the recording from FILE (-: standard input)\n"
         "  -m, --file-match=REC        play recording REC of a file holding several\n"
         "                              (needed there for playback and --export)\n"
         "  -f, --follow                wait for and play new messages (live)\n"

@@ -35,6 +35,77 @@ void read_host_groups(const json::Value& v, const std::string& path, SearchSetti
     }
 }
 
+// A size: a whole number of bytes, or a string of one with K, M, G or T
+// (powers of 1024).
+uint64_t read_size(const json::Value& v, const std::string& path, const std::string& key) {
+    std::string t = v.is_number() || v.is_string() ? v.as_string() : std::string();
+    uint64_t mult = 1;
+    if (v.is_string() && !t.empty()) {
+        size_t at = std::string("KMGT").find(t.back());
+        if (at != std::string::npos) {
+            mult = 1ULL << (10 * (at + 1));
+            t.pop_back();
+        }
+    }
+    if (t.empty() || t.size() > 15 || t.find_first_not_of("0123456789") != std::string::npos || std::stoull(t) == 0) {
+        throw InputError({path, v.line, v.column, key},
+                         "expected a size: a whole number of bytes above 0, or a string such as \"500G\"");
+    }
+    return std::stoull(t) * mult;
+}
+
+// "retention": {"CLASS": {"days": N, "max_bytes": SIZE, "action": "purge" |
+// "archive", "archive_dir": PATH}, ...}
+void read_retention(const json::Value& v, const std::string& path, RetentionSettings& r) {
+    if (!v.is_object()) {
+        throw InputError({path, v.line, v.column, "retention"}, "expected an object of retention classes");
+    }
+    for (const auto& [name, cv] : v.members()) {
+        const std::string key = "retention." + name;
+        if (name.empty() || !cv.is_object()) {
+            throw InputError({path, cv.line, cv.column, key}, "expected a named object: {\"days\": N, ...}");
+        }
+        RetentionClass c;
+        c.name = name;
+        bool days = false;
+        for (const auto& [k, f] : cv.members()) {
+            const std::string fk = key + "." + k;
+            if (k == "days") {
+                auto n = f.is_number() ? f.as_uint() : std::nullopt;
+                if (!n || *n == 0 || *n > 36500) {
+                    throw InputError({path, f.line, f.column, fk}, "expected whole days, 1 to 36500");
+                }
+                c.days = *n;
+                days = true;
+            } else if (k == "max_bytes") {
+                c.max_bytes = read_size(f, path, fk);
+            } else if (k == "action") {
+                if (!f.is_string() || (f.as_string() != "purge" && f.as_string() != "archive")) {
+                    throw InputError({path, f.line, f.column, fk}, "expected \"purge\" or \"archive\"");
+                }
+                c.action = f.as_string() == "archive" ? RetentionClass::Action::Archive : RetentionClass::Action::Purge;
+            } else if (k == "archive_dir") {
+                if (!f.is_string() || f.as_string().empty() || f.as_string()[0] != '/') {
+                    throw InputError({path, f.line, f.column, fk}, "expected an absolute directory path");
+                }
+                c.archive_dir = f.as_string();
+            } else {
+                throw InputError({path, f.line, f.column, fk}, "unknown setting");
+            }
+        }
+        if (!days) {
+            throw InputError({path, cv.line, cv.column, key + ".days"}, "missing: how many days to keep");
+        }
+        if (c.action == RetentionClass::Action::Archive && c.archive_dir.empty()) {
+            throw InputError({path, cv.line, cv.column, key + ".archive_dir"}, "missing: action archive needs it");
+        }
+        if (c.action == RetentionClass::Action::Purge && !c.archive_dir.empty()) {
+            throw InputError({path, cv.line, cv.column, key + ".archive_dir"}, "only with \"action\": \"archive\"");
+        }
+        r.classes[name] = std::move(c);
+    }
+}
+
 // "ingest_relays": {"IDENTITY": ["host glob", ...], ...}
 void read_relays(const json::Value& v, const std::string& path, IngestAuthSettings& s) {
     if (!v.is_object()) {
@@ -82,6 +153,22 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
         }
         if (key == "host_groups") {
             read_host_groups(val, path, c.search);
+            continue;
+        }
+        if (key == "retention") {
+            read_retention(val, path, c.retention);
+            continue;
+        }
+        if (key == "retention_rules") {
+            if (!val.is_object()) {
+                throw InputError({path, val.line, val.column, key}, "expected an object: rule name -> class");
+            }
+            for (const auto& [rule, cls] : val.members()) {
+                if (!cls.is_string() || cls.as_string().empty()) {
+                    throw InputError({path, cls.line, cls.column, key + "." + rule}, "expected a class name");
+                }
+                c.retention.rules[rule] = cls.as_string();
+            }
             continue;
         }
         if (key == "user_groups") {
@@ -136,10 +223,29 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             parse_listen(val.as_string(), path + ":" + std::to_string(val.line), c);
         } else if (key == "database") {
             c.database = val.as_string();
+        } else if (key == "retention_default") {
+            c.retention.default_class = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {
             throw InputError({path, val.line, val.column, key}, "unknown setting");
+        }
+    }
+    // Classes named anywhere must be configured (the file's keys come in
+    // any order).
+    for (const auto& [key, val] : v.members()) {
+        if (key == "retention_default" && !c.retention.default_class.empty() &&
+            c.retention.classes.count(c.retention.default_class) == 0) {
+            throw InputError({path, val.line, val.column, key},
+                             "names class " + json::quote(c.retention.default_class) + ", not in \"retention\"");
+        }
+        if (key == "retention_rules") {
+            for (const auto& [rule, cls] : val.members()) {
+                if (c.retention.classes.count(cls.as_string()) == 0) {
+                    throw InputError({path, cls.line, cls.column, key + "." + rule},
+                                     "names class " + json::quote(cls.as_string()) + ", not in \"retention\"");
+                }
+            }
         }
     }
     c.source = path;

@@ -315,6 +315,51 @@ CREATE TABLE IF NOT EXISTS ingest_tokens (
     revoked_ms BIGINT               -- NULL while valid
 );
 )sql",
+    // 10: retention (retention.cc), as in SQLite.
+    R"sql(
+CREATE TABLE IF NOT EXISTS retention_class (
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    class TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    decided_ms BIGINT NOT NULL,
+    from_start BIGINT NOT NULL,
+    PRIMARY KEY (host, rec)
+);
+CREATE TABLE IF NOT EXISTS retention_holds (
+    hid BIGSERIAL PRIMARY KEY,
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    usr TEXT COLLATE "C" NOT NULL,
+    reason TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_ms BIGINT NOT NULL,
+    cleared_by TEXT NOT NULL DEFAULT '',
+    clear_reason TEXT NOT NULL DEFAULT '',
+    cleared_ms BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS retention_tombstones (
+    tid BIGSERIAL PRIMARY KEY,
+    run_ms BIGINT NOT NULL,
+    purged_ms BIGINT NOT NULL,
+    who TEXT NOT NULL,
+    account TEXT NOT NULL,
+    host TEXT COLLATE "C" NOT NULL,
+    rec TEXT COLLATE "C" NOT NULL,
+    usr TEXT NOT NULL,
+    first_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL,
+    messages BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    action TEXT NOT NULL,
+    archive_file TEXT NOT NULL,
+    archive_sha256 TEXT NOT NULL,
+    class TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retention_tombstones_by_rec ON retention_tombstones (rec, host);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 

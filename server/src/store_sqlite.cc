@@ -289,6 +289,52 @@ CREATE TABLE IF NOT EXISTS ingest_tokens (
     revoked_ms INTEGER              -- NULL while valid
 );
 )sql",
+    // 10: retention (retention.cc): each recording's class as decided,
+    // legal holds, and the tombstones purges leave (kept for ever).
+    R"sql(
+CREATE TABLE IF NOT EXISTS retention_class (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    class TEXT NOT NULL,              -- '' : none (kept)
+    rule TEXT NOT NULL,               -- the start event's rule; '' : none
+    decided_ms INTEGER NOT NULL,
+    from_start INTEGER NOT NULL,      -- 1: decided from a stored start event
+    PRIMARY KEY (host, rec)
+);
+CREATE TABLE IF NOT EXISTS retention_holds (
+    hid INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,               -- '' : any
+    rec TEXT NOT NULL,
+    usr TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_ms INTEGER NOT NULL,
+    cleared_by TEXT NOT NULL DEFAULT '',
+    clear_reason TEXT NOT NULL DEFAULT '',
+    cleared_ms INTEGER NOT NULL DEFAULT 0  -- 0: in force
+);
+CREATE TABLE IF NOT EXISTS retention_tombstones (
+    tid INTEGER PRIMARY KEY,
+    run_ms INTEGER NOT NULL,
+    purged_ms INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    account TEXT NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    usr TEXT NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    messages INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    action TEXT NOT NULL,
+    archive_file TEXT NOT NULL,
+    archive_sha256 TEXT NOT NULL,
+    class TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retention_tombstones_by_rec ON retention_tombstones (rec, host);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 

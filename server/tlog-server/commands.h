@@ -11,5 +11,7 @@ namespace tlog::server {
 using Command = int (*)(const std::vector<std::string>& args);
 
 int cmd_token(const std::vector<std::string>& args);
+int cmd_retention(const std::vector<std::string>& args);  // cmd_retention.cc
+int cmd_hold(const std::vector<std::string>& args);       // cmd_hold.cc
 
 }  // namespace tlog::server

@@ -19,7 +19,11 @@ void usage(std::ostream& o) {
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
          "       tlog-server token issue HOST | list | revoke ID|HOST\n"
+         "       tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
+         "       tlog-server retention tombstones [--json]\n"
+         "       tlog-server hold set|clear|list [--host H] [--rec R] [--user U] [--reason TEXT]\n"
          "       tlog-server --version | --help\n"
+         "Commands take --config FILE and --database DATABASE as the server does.\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
          "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"
@@ -35,6 +39,8 @@ struct CommandEntry {
 };
 constexpr CommandEntry commands[] = {
     {"token", tlog::server::cmd_token},
+    {"retention", tlog::server::cmd_retention},
+    {"hold", tlog::server::cmd_hold},
 };
 
 }  // namespace
@@ -111,6 +117,10 @@ int main(int argc, char** argv) {
             std::string option = "--" + key;
             std::replace(option.begin(), option.end(), '_', '-');
             parse_stream_setting(key, text, option, c);
+        }
+        if (!c.retention.classes.empty() && c.retention.default_class.empty()) {
+            std::cerr << "tlog-server: retention: no retention_default: recordings whose rule names no configured "
+                         "class are kept for ever\n";
         }
         return run_server(c,
                           [&](int port) { std::cout << "listening on " << c.listen_host << ":" << port << std::endl; });

@@ -21,7 +21,8 @@
 #      library tlogpolicy-ldap) include libldap;
 #  (g) the server (server/) includes only librec, the player's terminal
 #      model (vt-model: its headers term_model.h, snapshot.h,
-#      keyframe_policy.h, screen_text.h) and itself, only server/ and tests/
+#      keyframe_policy.h, screen_text.h) and itself (the program's
+#      subcommands' headers in server/tlog-server/ too), only server/ and tests/
 #      include its headers, tlog-server holds no recorder code and none of
 #      libplay's (playback, index files, readers) nor libsystemd.
 #  (h) the forwarder (forward/) includes only librec, the player's readers

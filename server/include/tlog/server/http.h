@@ -8,6 +8,7 @@
 
 #include "tlog/server/ingest_auth.h"
 #include "tlog/server/live.h"
+#include "tlog/server/retention.h"
 #include "tlog/server/sessions_api.h"
 
 namespace tlog::server {
@@ -22,6 +23,8 @@ struct ServerConfig {
     // Integrity key files, as tlog-play --key takes them: the indexer's
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
+    // retention, retention_default, retention_rules (doc/server.md, "Retention").
+    RetentionSettings retention;
     TlsSettings tls;                 // tls_cert, tls_key, tls_client_ca, tls_crl
     IngestAuthSettings ingest_auth;  // plain_http, ingest_relays
 };

@@ -318,6 +318,10 @@ public:
     virtual std::string host_of(const std::string& rec) = 0;
 
 protected:
+    // Retention (retention.cc) runs its SQL, takes recordings' locks and
+    // deletes purged recordings through the backends' own entry points.
+    friend class RetentionAccess;
+
     explicit Store(std::string name) : name_(std::move(name)) {}
 
     virtual void begin_transaction() = 0;

@@ -1,0 +1,181 @@
+// tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]
+// tlog-server retention tombstones [--json]
+// (doc/server.md, "Retention"; tlog-server(8)).
+#include <pwd.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <stdexcept>
+
+#include "cmd_retention.h"
+#include "tlog/json.h"
+#include "tlog/server/retention.h"
+#include "tlog/server/store.h"
+#include "tlog_build_config.h"
+
+namespace tlog::server {
+
+CommandArgs parse_command(const std::vector<std::string>& args, const std::set<std::string>& valued,
+                          const std::set<std::string>& flags) {
+    CommandArgs a;
+    a.config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& w = args[i];
+        if (w.rfind("--", 0) != 0 && w != "-c" && w != "-d") {
+            a.words.push_back(w);
+            continue;
+        }
+        std::string name = w == "-c" ? "--config" : w == "-d" ? "--database" : w;
+        std::string value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        } else if (name == "--config" || name == "--database" || valued.count(name) != 0) {
+            if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
+            value = args[++i];
+        }
+        if (name == "--config") {
+            a.config_path = value;
+            a.config_given = true;
+        } else if (name == "--database") {
+            a.values[name] = value;
+        } else if (valued.count(name) != 0) {
+            if (a.values.count(name) != 0) throw std::invalid_argument(name + " given twice");
+            a.values[name] = value;
+        } else if (flags.count(name) != 0 && w.find('=') == std::string::npos) {
+            a.flags.insert(name);
+        } else {
+            throw std::invalid_argument("unknown option " + w);
+        }
+    }
+    return a;
+}
+
+ServerConfig command_config(const CommandArgs& a) {
+    ServerConfig c;
+    if (a.config_given || access(a.config_path.c_str(), F_OK) == 0) {
+        c = load_config(a.config_path, c);
+    }
+    if (auto d = a.values.find("--database"); d != a.values.end()) {
+        c.database = d->second;
+    }
+    return c;
+}
+
+std::string account_name() {
+    uid_t uid = getuid();
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    return getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr ? std::string(found->pw_name)
+                                                                                         : "uid " + std::to_string(uid);
+}
+
+std::string invoking_user() {
+    std::string name = account_name();
+    // The person behind sudo -u tlog-server: glibc's getlogin() reads the
+    // audit login uid (/proc/self/loginuid), which sudo and su keep and the
+    // user cannot change.
+    const char* login = getlogin();
+    if (login != nullptr && *login != '\0' && name != login) {
+        return std::string(login) + " (as " + name + ")";
+    }
+    return name;
+}
+
+}  // namespace tlog::server
+
+namespace {
+
+using namespace tlog::server;
+
+void print_item(const RetentionItem& i) {
+    std::cout << i.outcome << ' ' << i.host << ' ' << i.rec << " user " << i.user << " class " << i.class_name;
+    if (!i.reason.empty()) std::cout << " (" << i.reason << ")";
+    std::cout << ' ' << i.messages << " messages " << i.bytes << " bytes";
+    if (!i.tombstone.sha256.empty()) std::cout << " sha256 " << i.tombstone.sha256;
+    if (!i.tombstone.archive_file.empty()) std::cout << " archive " << i.tombstone.archive_file;
+    std::cout << '\n';
+}
+
+std::string item_json(const RetentionItem& i) {
+    return "{\"outcome\":" + tlog::json::quote(i.outcome) + ",\"host\":" + tlog::json::quote(i.host) +
+           ",\"rec\":" + tlog::json::quote(i.rec) + ",\"user\":" + tlog::json::quote(i.user) +
+           ",\"class\":" + tlog::json::quote(i.class_name) + ",\"reason\":" + tlog::json::quote(i.reason) +
+           ",\"last_ms\":" + std::to_string(i.last_ms) + ",\"messages\":" + std::to_string(i.messages) +
+           ",\"bytes\":" + std::to_string(i.bytes) +
+           (i.tombstone.sha256.empty() ? std::string() : ",\"tombstone\":" + tombstone_json(i.tombstone)) + "}";
+}
+
+int run(const CommandArgs& a) {
+    ServerConfig c = command_config(a);
+    RetentionRunOptions opt;
+    opt.now_ms = a.values.count("--now") != 0 ? retention_time(a.values.at("--now"), "--now")
+                                              : static_cast<uint64_t>(time(nullptr)) * 1000;
+    opt.dry_run = a.flags.count("--dry-run") != 0;
+    opt.account = account_name();
+    opt.who = a.flags.count("--timer") != 0 ? "timer" : invoking_user();
+    if (c.retention.classes.empty()) {
+        std::cerr << "tlog-server: retention: no retention classes configured"
+                  << (c.source.empty() ? std::string() : " in " + c.source) << ": every recording is kept\n";
+    } else if (c.retention.default_class.empty()) {
+        std::cerr << "tlog-server: retention: no retention_default: recordings whose rule names no configured "
+                     "class are kept\n";
+    }
+    auto store = open_store(c.database);
+    auto report = run_retention(*store, c.retention, opt);
+    if (a.flags.count("--json") != 0) {
+        std::cout << "{\"dry_run\":" << (opt.dry_run ? "true" : "false") << ",\"sessions\":" << report.sessions
+                  << ",\"classes_decided\":" << report.classes_decided
+                  << ",\"manifest\":" << tlog::json::quote(report.manifest) << ",\"items\":[";
+        for (size_t i = 0; i < report.items.size(); ++i) {
+            std::cout << (i != 0 ? "," : "") << item_json(report.items[i]);
+        }
+        std::cout << "]}\n";
+    } else {
+        for (const auto& i : report.items) print_item(i);
+        std::cout << (opt.dry_run ? "dry run: " : "") << report.sessions << " recordings looked at, "
+                  << report.classes_decided << " classes decided, " << report.items.size()
+                  << " past their limits or held";
+        if (!report.manifest.empty()) std::cout << ", manifest " << report.manifest;
+        std::cout << '\n';
+    }
+    return 0;
+}
+
+int tombstones(const CommandArgs& a) {
+    ServerConfig c = command_config(a);
+    auto store = open_store(c.database);
+    bool as_json = a.flags.count("--json") != 0;
+    for (const auto& t : list_tombstones(*store)) {
+        if (as_json) {
+            std::cout << tombstone_json(t) << '\n';
+        } else {
+            std::cout << t.id << ' ' << t.host << ' ' << t.rec << " user " << t.user << ' ' << t.messages
+                      << " messages sha256 " << t.sha256 << ' ' << t.action << " by " << t.who << " class "
+                      << t.class_name << " (" << t.reason << ")";
+            if (!t.archive_file.empty()) std::cout << " archive " << t.archive_file << " sha256 " << t.archive_sha256;
+            std::cout << '\n';
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int tlog::server::cmd_retention(const std::vector<std::string>& args) {
+    try {
+        auto a = parse_command(args, {"--now"}, {"--dry-run", "--json", "--timer"});
+        if (a.words.size() == 1 && a.words[0] == "run") return run(a);
+        if (a.words.size() == 1 && a.words[0] == "tombstones") return tombstones(a);
+        std::cerr << "usage: tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
+                     "       tlog-server retention tombstones [--json]\n";
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "tlog-server: retention: " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "tlog-server: retention: " << e.what() << '\n';
+        return 1;
+    }
+}

@@ -1,0 +1,484 @@
+// Retention on each backend, with the run's clock given (--now): classes
+// decided from the start event's rule (unknown rule, no start event: the
+// default), nothing purged before a class's limit and exactly the
+// expired recordings after it, legal holds (by user, also on recordings
+// stored after the hold) keeping theirs, dry runs changing nothing,
+// archives holding the messages byte for byte with the manifest's
+// hashes, tombstones with the messages' SHA-256, a class's size limit,
+// a purge beside a recording being ingested, archive names made of
+// hostile hosts and recording ids kept in the run's directory, and bad
+// configurations named by key.
+// Usage: test_server_retention [sqlite | postgres:CONNINFO].
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "cmocka_cxx.h"
+#include "tlog/error.h"
+#include "tlog/json.h"
+#include "tlog/server/http.h"
+#include "tlog/server/retention.h"
+#include "tlog/server/store.h"
+#include "tlog/sha256.h"
+
+using namespace tlog::server;
+
+namespace {
+
+std::string pg_base;  // NOLINT(cert-err58-cpp): set once in main
+
+std::string sh_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+void psql(const std::string& db, const std::string& sql) {
+    std::string cmd =
+        "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + db) + " -c " + sh_quote(sql) + " >/dev/null";
+    if (std::system(cmd.c_str()) != 0) fail_msg("psql failed: %s", sql.c_str());
+}
+
+struct TempDb {
+    std::string spec, dir, path, pg_db;
+    TempDb() {
+        char tmpl[] = "/tmp/tlog-retention-test.XXXXXX";
+        dir = mkdtemp(tmpl);
+        if (!pg_base.empty()) {
+            static int n = 0;
+            pg_db = "tlog_ret_" + std::to_string(getpid()) + "_" + std::to_string(++n);
+            psql("postgres", "CREATE DATABASE " + pg_db);
+            spec = "postgres:" + pg_base + " dbname=" + pg_db;
+        } else {
+            path = dir + "/db.sqlite";
+            spec = path;
+        }
+    }
+    ~TempDb() {
+        if (!pg_db.empty()) psql("postgres", "DROP DATABASE " + pg_db + " WITH (FORCE)");
+        std::system(("rm -rf " + sh_quote(dir)).c_str());
+    }
+    TempDb(const TempDb&) = delete;
+    TempDb& operator=(const TempDb&) = delete;
+    std::unique_ptr<Store> open() const { return open_store(spec); }
+};
+
+const uint64_t T0 = 1700000000;  // seconds
+const uint64_t day_ms = 86400000;
+
+std::string msg(const std::string& host, const std::string& rec, const std::string& user, uint64_t id,
+                uint64_t time_s) {
+    std::string out = "line " + std::to_string(id) + " of " + rec;
+    return "{\"ver\":\"2.3\",\"host\":\"" + host + "\",\"rec\":\"" + rec + "\",\"user\":\"" + user +
+           "\",\"term\":\"xterm\",\"session\":7,\"id\":" + std::to_string(id) + ",\"pos\":" + std::to_string(id * 10) +
+           ",\"time\":" + std::to_string(time_s) + ".000,\"timing\":\">" + std::to_string(out.size()) +
+           "\",\"in_txt\":\"\",\"in_bin\":[],\"out_txt\":\"" + out + "\",\"out_bin\":[]}";
+}
+
+// Stores `n` messages of a recording, the last at time_s; returns them
+// as the archive and hash read them (each followed by "\n").
+std::string add_recording(Store& s, const std::string& host, const std::string& rec, const std::string& user,
+                          uint64_t time_s, uint64_t n = 3) {
+    std::string all;
+    s.begin();
+    for (uint64_t id = 1; id <= n; ++id) {
+        std::string m = msg(host, rec, user, id, time_s - n + id);
+        MessageMeta meta;
+        meta.host = host;
+        meta.rec = rec;
+        meta.user = user;
+        meta.term = "xterm";
+        meta.session = 7;
+        meta.id = id;
+        meta.pos = id * 10;
+        meta.time_ms = (time_s - n + id) * 1000;
+        assert_true(s.add(meta, m, 0) == AddResult::Created);
+        all += m + "\n";
+    }
+    s.commit();
+    return all;
+}
+
+void add_start(Store& s, const std::string& host, const std::string& rec, uint64_t serial, const std::string& rule) {
+    AuditMeta m;
+    m.host = host;
+    m.rec = rec;
+    m.type = "USER_START";
+    m.serial = serial;
+    m.time_ms = T0 * 1000 + serial;
+    m.ses = serial;
+    m.session_start = true;
+    std::string j = "{\"serial\":" + std::to_string(serial) + ",\"time\":\"2023-11-14T22:13:20.000Z\",\"host\":\"" +
+                    host + "\",\"ses\":" + std::to_string(serial) + ",\"rec\":\"" + rec +
+                    "\",\"type\":\"USER_START\",\"op\":\"tlog-session-start\"" +
+                    (rule.empty() ? std::string() : ",\"rule\":\"" + rule + "\"") + "}";
+    assert_true(s.add_audit(m, j) == AddResult::Created);
+}
+
+RetentionSettings settings(const std::string& archive_dir) {
+    RetentionSettings r;
+    r.classes["short"] = {"short", 1, std::nullopt, RetentionClass::Action::Purge, ""};
+    r.classes["long"] = {"long", 30, std::nullopt, RetentionClass::Action::Archive, archive_dir};
+    r.default_class = "short";
+    r.rules["r-short"] = "short";
+    r.rules["r-long"] = "long";
+    return r;
+}
+
+RetentionReport run(Store& s, const RetentionSettings& r, uint64_t now_ms, bool dry = false) {
+    RetentionRunOptions o;
+    o.now_ms = now_ms;
+    o.dry_run = dry;
+    o.who = "tester";
+    o.account = "root";
+    return run_retention(s, r, o);
+}
+
+std::string outcome(const RetentionReport& rep, const std::string& rec) {
+    for (const auto& i : rep.items) {
+        if (i.rec == rec) return i.outcome;
+    }
+    return "";
+}
+
+size_t session_count(Store& s) {
+    SessionQuery q;
+    q.limit = 1000;
+    return s.sessions(q).size();
+}
+
+std::string file_text(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+std::string unzstd(const std::string& z) {
+    unsigned long long n = ZSTD_getFrameContentSize(z.data(), z.size());
+    std::string out;
+    if (n != ZSTD_CONTENTSIZE_UNKNOWN && n != ZSTD_CONTENTSIZE_ERROR) {
+        out.resize(n);
+        size_t r = ZSTD_decompress(out.data(), out.size(), z.data(), z.size());
+        assert_false(ZSTD_isError(r));
+        out.resize(r);
+        return out;
+    }
+    // Streamed frames carry no size.
+    std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> d(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    ZSTD_inBuffer in{z.data(), z.size(), 0};
+    std::string buf(ZSTD_DStreamOutSize(), '\0');
+    while (in.pos < in.size) {
+        ZSTD_outBuffer o{buf.data(), buf.size(), 0};
+        size_t r = ZSTD_decompressStream(d.get(), &o, &in);
+        assert_false(ZSTD_isError(r));
+        out.append(buf.data(), o.pos);
+    }
+    return out;
+}
+
+void test_classes_and_runs(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string adir = t.dir + "/archive";
+    assert_int_equal(mkdir(adir.c_str(), 0700), 0);
+    auto cfg = settings(adir);
+    std::string a = add_recording(s, "h1", "a", "alice", T0);
+    add_start(s, "h1", "a", 1, "r-short");
+    std::string b = add_recording(s, "h1", "b", "bob", T0);
+    add_start(s, "h1", "b", 2, "r-long");
+    std::string c = add_recording(s, "h1", "c", "carol", T0);  // no start event: the default
+    add_recording(s, "h1", "d", "dave", T0);
+    add_start(s, "h1", "d", 4, "no-such-rule");  // an unknown rule: the default
+    std::string e = add_recording(s, "h2", "e", "erin", T0 + 10 * 86400);
+    add_start(s, "h2", "e", 5, "r-short");
+    RetentionHold h;
+    h.user = "dave";
+    h.reason = "case 42";
+    h.set_by = "tester";
+    h.set_ms = T0 * 1000;
+    assert_true(set_hold(s, h) > 0);
+
+    // A dry run stores nothing, not even the classes it decides.
+    auto rep = run(s, cfg, T0 * 1000 + 3600000, true);
+    assert_int_equal(rep.classes_decided, 5);
+    assert_false(recorded_class(s, "h1", "a").has_value());
+    // Before any limit: nothing purged, every class decided and recorded.
+    rep = run(s, cfg, T0 * 1000 + 3600000);
+    assert_int_equal(rep.items.size(), 0);
+    assert_int_equal(session_count(s), 5);
+    assert_string_equal(recorded_class(s, "h1", "a").value_or("?").c_str(), "short");
+    assert_string_equal(recorded_class(s, "h1", "b").value_or("?").c_str(), "long");
+    assert_string_equal(recorded_class(s, "h1", "c").value_or("?").c_str(), "short");
+    assert_string_equal(recorded_class(s, "h1", "d").value_or("?").c_str(), "short");
+    assert_string_equal(recorded_class(s, "h2", "e").value_or("?").c_str(), "short");
+
+    // A dry run past the short limit says what it would do and changes nothing.
+    rep = run(s, cfg, T0 * 1000 + 2 * day_ms, true);
+    assert_string_equal(outcome(rep, "a").c_str(), "would purge");
+    assert_string_equal(outcome(rep, "c").c_str(), "would purge");
+    assert_string_equal(outcome(rep, "d").c_str(), "held");
+    assert_string_equal(outcome(rep, "b").c_str(), "");
+    assert_string_equal(outcome(rep, "e").c_str(), "");
+    assert_int_equal(session_count(s), 5);
+    assert_int_equal(list_tombstones(s).size(), 0);
+
+    // The run: exactly the expired ones, not the held one.
+    rep = run(s, cfg, T0 * 1000 + 2 * day_ms);
+    assert_string_equal(outcome(rep, "a").c_str(), "purged");
+    assert_string_equal(outcome(rep, "c").c_str(), "purged");
+    assert_string_equal(outcome(rep, "d").c_str(), "held");
+    assert_int_equal(rep.items.size(), 3);
+    assert_int_equal(session_count(s), 3);
+    assert_true(s.messages("a", "h1", 0, 100).empty());
+    assert_int_equal(s.message_count("c"), 0);
+    assert_int_equal(s.messages("b", "h1", 0, 100).size(), 3);
+    auto ts = list_tombstones(s);
+    assert_int_equal(ts.size(), 2);
+    for (const auto& x : ts) {
+        const std::string& body = x.rec == "a" ? a : c;
+        assert_string_equal(x.sha256.c_str(), tlog::Sha256::hex(tlog::Sha256::of(body)).c_str());
+        assert_int_equal(x.messages, 3);
+        assert_string_equal(x.who.c_str(), "tester");
+        assert_string_equal(x.action.c_str(), "purge");
+        assert_string_equal(x.class_name.c_str(), "short");
+        assert_string_equal(x.reason.c_str(), "age");
+        assert_true(x.archive_file.empty());
+    }
+    // Purged is gone from searches; its audit start event stays.
+    SessionQuery q;
+    q.user = "alice";
+    assert_int_equal(s.sessions(q).size(), 0);
+
+    // A hold by user covers that user's later recordings too.
+    add_recording(s, "h3", "d2", "dave", T0);
+    rep = run(s, cfg, T0 * 1000 + 40 * day_ms);
+    assert_string_equal(outcome(rep, "d").c_str(), "held");
+    assert_string_equal(outcome(rep, "d2").c_str(), "held");
+    assert_string_equal(outcome(rep, "e").c_str(), "purged");
+    assert_string_equal(outcome(rep, "b").c_str(), "archived");
+    // The archive: the messages byte for byte, the manifest's hashes.
+    assert_false(rep.manifest.empty());
+    auto man = tlog::json::parse(file_text(rep.manifest), rep.manifest);
+    const auto& recs = man.find("recordings")->items();
+    assert_int_equal(recs.size(), 1);
+    const auto& m = recs[0];
+    std::string file = rep.archive_dir + "/" + m.find("file")->as_string();
+    std::string z = file_text(file);
+    assert_string_equal(m.find("file_sha256")->as_string().c_str(), tlog::Sha256::hex(tlog::Sha256::of(z)).c_str());
+    assert_int_equal(m.find("file_bytes")->as_uint().value_or(0), z.size());
+    std::string plain = unzstd(z);
+    assert_true(plain == b);
+    assert_string_equal(m.find("json_sha256")->as_string().c_str(), tlog::Sha256::hex(tlog::Sha256::of(b)).c_str());
+    assert_int_equal(m.find("messages")->as_uint().value_or(0), 3);
+    assert_string_equal(m.find("class")->as_string().c_str(), "long");
+    ts = list_tombstones(s);
+    assert_int_equal(ts.size(), 4);
+    const auto& tb = ts.back().rec == "b" ? ts.back() : ts[2];
+    assert_string_equal(tb.rec.c_str(), "b");
+    assert_string_equal(tb.archive_file.c_str(), file.c_str());
+    assert_string_equal(tb.archive_sha256.c_str(), m.find("file_sha256")->as_string().c_str());
+
+    // Cleared, the hold keeps nothing: the next run purges both.
+    RetentionHold clr;
+    clr.user = "dave";
+    clr.cleared_by = "tester";
+    clr.clear_reason = "case closed";
+    clr.cleared_ms = T0 * 1000;
+    assert_int_equal(clear_holds(s, clr), 1);
+    assert_int_equal(list_holds(s, false).size(), 0);
+    assert_int_equal(list_holds(s, true).size(), 1);
+    rep = run(s, cfg, T0 * 1000 + 40 * day_ms);
+    assert_string_equal(outcome(rep, "d").c_str(), "purged");
+    assert_string_equal(outcome(rep, "d2").c_str(), "purged");
+    assert_int_equal(session_count(s), 0);
+    // A message of a purged recording arriving later is a new recording.
+    add_recording(s, "h1", "a", "alice", T0 + 50 * 86400, 1);
+    assert_int_equal(s.messages("a", "h1", 0, 100).size(), 1);
+}
+
+// A class's size limit: its newest recordings kept up to max_bytes.
+void test_size_limit(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    RetentionSettings r;
+    RetentionClass c{"capped", 3650, std::nullopt, RetentionClass::Action::Purge, ""};
+    add_recording(s, "h", "old", "u", T0);
+    add_recording(s, "h", "mid", "u", T0 + 100);
+    add_recording(s, "h", "new", "u", T0 + 200);
+    SessionQuery q;
+    auto rows = s.sessions(q);
+    uint64_t each = rows.at(0).bytes;
+    c.max_bytes = 2 * each + each / 2;  // two recordings fit
+    r.classes["capped"] = c;
+    r.default_class = "capped";
+    auto rep = run(s, r, (T0 + 300) * 1000);
+    assert_int_equal(rep.items.size(), 1);
+    assert_string_equal(outcome(rep, "old").c_str(), "purged");
+    assert_string_equal(rep.items[0].reason.c_str(), "size");
+    assert_int_equal(session_count(s), 2);
+    // No class at all: everything kept.
+    rep = run(s, RetentionSettings{}, (T0 + 1000 * 86400) * 1000);
+    assert_int_equal(rep.items.size(), 0);
+    assert_int_equal(session_count(s), 2);
+}
+
+// A purge of many recordings while another connection ingests a live
+// one: every message ingested is stored, every expired one purged.
+void test_purge_beside_ingest(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    const int n = 40;
+    for (int i = 0; i < n; ++i) add_recording(s, "h", "old" + std::to_string(i), "u", T0, 50);
+    std::atomic<bool> done{false};
+    std::atomic<uint64_t> stored{0};
+    std::thread ingest([&] {
+        auto w = t.open();
+        uint64_t id = 0;
+        while (!done || id < 200) {
+            retry_transient([&] {
+                w->begin();
+                try {
+                    for (int k = 1; k <= 5; ++k) {
+                        uint64_t i = id + k;
+                        MessageMeta meta;
+                        meta.host = "h";
+                        meta.rec = "live";
+                        meta.user = "u";
+                        meta.id = i;
+                        meta.pos = i;
+                        meta.time_ms = (T0 + 40 * 86400) * 1000 + i;
+                        w->add(meta, msg("h", "live", "u", i, T0 + 40 * 86400), 0);
+                    }
+                    w->commit();
+                } catch (...) {
+                    w->rollback();
+                    throw;
+                }
+            });
+            id += 5;
+            stored = id;
+        }
+    });
+    RetentionSettings r;
+    r.classes["short"] = {"short", 1, std::nullopt, RetentionClass::Action::Purge, ""};
+    r.default_class = "short";
+    auto rep = run(s, r, (T0 + 40 * 86400) * 1000);
+    done = true;
+    ingest.join();
+    size_t purged = 0;
+    for (const auto& i : rep.items) purged += i.outcome == "purged" ? 1 : 0;
+    assert_int_equal(purged, n);
+    assert_string_equal(outcome(rep, "live").c_str(), "");
+    assert_int_equal(s.message_count("live"), stored.load());
+    assert_int_equal(session_count(s), 1);
+}
+
+// Host and rec come from the recorded host: an archive's file name made
+// of them stays in the run's directory, whatever they hold.
+void test_hostile_names(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::string adir = t.dir + "/archive";
+    assert_int_equal(mkdir(adir.c_str(), 0700), 0);
+    RetentionSettings r;
+    r.classes["a"] = {"a", 1, std::nullopt, RetentionClass::Action::Archive, adir};
+    r.default_class = "a";
+    const std::string hosts[] = {"../../..", "/etc", "h/../../x", ".hidden", std::string(300, 'h')};
+    for (const auto& h : hosts) add_recording(s, h, "../../../tmp/r", "u", T0);
+    auto rep = run(s, r, (T0 + 2 * 86400) * 1000);
+    assert_int_equal(rep.items.size(), 5);
+    for (const auto& i : rep.items) {
+        assert_string_equal(i.outcome.c_str(), "archived");
+        const std::string& f = i.tombstone.archive_file;
+        assert_true(f.rfind(rep.archive_dir + "/", 0) == 0);
+        std::string base = f.substr(rep.archive_dir.size() + 1);
+        assert_true(base.find('/') == std::string::npos);
+        assert_true(base[0] != '.');
+        assert_true(base.size() < 200);
+        struct stat st {};
+        assert_int_equal(stat(f.c_str(), &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
+    // Nothing else was made in the archive directory but the run's.
+    DIR* d = opendir(adir.c_str());
+    int entries = 0;
+    while (dirent* e = readdir(d)) entries += e->d_name[0] != '.' ? 1 : 0;
+    closedir(d);
+    assert_int_equal(entries, 1);
+}
+
+void expect_config_error(const std::string& dir, const std::string& text, const std::string& key) {
+    std::string path = dir + "/bad.conf";
+    std::ofstream(path) << text;
+    try {
+        load_config(path, ServerConfig{});
+        fail_msg("accepted: %s", text.c_str());
+    } catch (const tlog::InputError& e) {
+        std::string what = e.what();
+        if (what.find(key) == std::string::npos || what.find(path) == std::string::npos) {
+            fail_msg("error %s does not name %s", what.c_str(), key.c_str());
+        }
+    }
+}
+
+void test_config(void**) {
+    char tmpl[] = "/tmp/tlog-retention-conf.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string good = dir + "/good.conf";
+    std::ofstream(good) << "{\"retention\": {\"short\": {\"days\": 30}, \"keep\": {\"days\": 3650, \"max_bytes\": "
+                           "\"2G\", \"action\": \"archive\", \"archive_dir\": \"/srv/archive\"}},\n"
+                           " \"retention_default\": \"short\", \"retention_rules\": {\"admins\": \"keep\"}}";
+    auto c = load_config(good, ServerConfig{});
+    assert_int_equal(c.retention.classes.size(), 2);
+    assert_int_equal(c.retention.classes.at("keep").max_bytes.value_or(0), 2ULL << 30);
+    assert_true(c.retention.classes.at("keep").action == RetentionClass::Action::Archive);
+    assert_string_equal(c.retention.rules.at("admins").c_str(), "keep");
+    expect_config_error(dir, "{\"retention\": {\"short\": {\"days\": 0}}}", "retention.short.days");
+    expect_config_error(dir, "{\"retention\": {\"short\": {\"dayz\": 3}}}", "retention.short.dayz");
+    expect_config_error(dir, "{\"retention\": {\"short\": {}}}", "retention.short.days");
+    expect_config_error(dir, "{\"retention\": {\"a\": {\"days\": 3, \"action\": \"archive\"}}}",
+                        "retention.a.archive_dir");
+    expect_config_error(dir, "{\"retention\": {\"a\": {\"days\": 3, \"action\": \"burn\"}}}", "retention.a.action");
+    expect_config_error(dir, "{\"retention\": {\"a\": {\"days\": 3, \"max_bytes\": \"lots\"}}}",
+                        "retention.a.max_bytes");
+    expect_config_error(dir, "{\"retention\": {\"a\": {\"days\": 3}}, \"retention_default\": \"b\"}",
+                        "retention_default");
+    expect_config_error(dir, "{\"retention_rules\": {\"r1\": \"b\"}, \"retention\": {\"a\": {\"days\": 3}}}",
+                        "retention_rules.r1");
+    expect_config_error(dir, "{\"retention\": [1]}", "retention");
+    std::system(("rm -rf " + sh_quote(dir)).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string backend = argc > 1 ? argv[1] : "sqlite";
+    if (backend.rfind("postgres:", 0) == 0) {
+        pg_base = backend.substr(9);
+    } else if (backend != "sqlite") {
+        fprintf(stderr, "usage: %s [sqlite | postgres:CONNINFO]\n", argv[0]);
+        return 2;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classes_and_runs),
+        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_purge_beside_ingest),
+        cmocka_unit_test(test_hostile_names),
+        cmocka_unit_test(test_config),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
