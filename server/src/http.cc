@@ -29,6 +29,7 @@
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
+#include "tlog/server/verify.h"
 
 namespace tlog::server {
 
@@ -184,6 +185,7 @@ public:
     Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, Indexer* indexer = nullptr)
         : store_(store), indexer_(indexer), streams_(streams), search_(search), groups_(search.user_groups) {}
     LiveHub& hub() { return hub_; }
+    void set_verify(const VerifyService* v) { verify_ = v; }
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -471,8 +473,17 @@ private:
         res.set_content(text_hits_json(hits, host, rec, limit), json_type);
     }
 
+    // GET .../verify: the recording read again on a connection of its own.
+    void verify(const httplib::Request& req, httplib::Response& res) {
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        auto r = verify_route(*verify_, req.matches[1], host);
+        res.status = r.status;
+        res.set_content(r.body, json_type);
+    }
+
     Store& store_;
     Indexer* indexer_;
+    const VerifyService* verify_ = nullptr;
     std::mutex mu_;
     Metrics metrics_;
     StreamSettings streams_;
@@ -497,6 +508,7 @@ const std::vector<RouteDef>& Routes::table() {
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at},
         {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text},
+        {"GET", R"(/api/v1/sessions/([^/]+)/verify)", "/api/v1/sessions/{rec}/verify", &Routes::verify},
         {"GET", "/_search", "/_search", &Routes::es_search},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
         {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
@@ -581,6 +593,9 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     indexer.start();
     indexer.wake();  // what was stored before this start
     Routes routes(store, streams, c.search, &indexer);
+    Verifier verifier(c.integrity_keys);
+    VerifyService verify{c.database, &verifier};
+    routes.set_verify(&verify);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

@@ -8,15 +8,26 @@
 #include <utility>
 #include <vector>
 
+#include "commands.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
 namespace {
 
+// The commands: one line each (commands.h).
+struct Command {
+    const char* name;
+    int (*run)(int argc, char** argv);
+};
+const Command commands[] = {
+    {"verify", tlog::server::cmd_verify},
+};
+
 void usage(std::ostream& o) {
     o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
+         "       tlog-server verify [--from TIME] [--to TIME] [--host HOST] [--rec REC] [--json]\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
@@ -28,6 +39,18 @@ void usage(std::ostream& o) {
 
 int main(int argc, char** argv) {
     using namespace tlog::server;
+    if (argc > 1) {
+        for (const auto& cmd : commands) {
+            if (std::string(argv[1]) == cmd.name) {
+                try {
+                    return cmd.run(argc - 1, argv + 1);
+                } catch (const std::exception& e) {
+                    std::cerr << "tlog-server " << cmd.name << ": " << e.what() << '\n';
+                    return 2;
+                }
+            }
+        }
+    }
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
     std::string listen, database;

@@ -264,6 +264,11 @@ public:
     // The same by position in id order, as Elasticsearch's from/size page.
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size);
     uint64_t message_count(const std::string& rec);
+    // Messages of recording (host, rec) with stored id > after_id, in id
+    // order, each with the id it is stored under (the verifier's: the
+    // JSON's own id may have been changed).
+    std::vector<std::pair<uint64_t, std::string>> stored_messages(const std::string& host, const std::string& rec,
+                                                                  uint64_t after_id, size_t limit);
 
     // Stores a checked audit event (byte for byte, zstd like messages);
     // inside begin()/commit() like add().
