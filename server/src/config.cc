@@ -75,6 +75,14 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.search.interrupted_after_s = *n;
             continue;
         }
+        if (key == "checkpoint_interval") {
+            auto n = val.is_number() ? val.as_uint() : std::nullopt;
+            if (!n || *n == 0 || *n > 7U * 86400) {
+                throw InputError({path, val.line, val.column, key}, "expected whole seconds, 1 to 604800");
+            }
+            c.checkpoint_interval_s = *n;
+            continue;
+        }
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
         }
@@ -82,6 +90,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             parse_listen(val.as_string(), path + ":" + std::to_string(val.line), c);
         } else if (key == "database") {
             c.database = val.as_string();
+        } else if (key == "checkpoint_key") {
+            c.checkpoint_key = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {

@@ -24,6 +24,7 @@
 #include "recording_audit.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/server/checkpoint.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/live.h"
@@ -594,6 +595,14 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     indexer.wake();  // what was stored before this start
     Routes routes(store, streams, c.search, &indexer);
     Verifier verifier(c.integrity_keys);
+    // Checkpoints on a connection of their own, the last one after the
+    // listener stopped (a clean shutdown).
+    std::unique_ptr<Checkpointer> checkpointer;
+    if (!c.checkpoint_key.empty()) {
+        checkpointer = std::make_unique<Checkpointer>(
+            open_store(c.database), CheckpointConfig{c.checkpoint_key, c.checkpoint_interval_s * 1000});
+        checkpointer->start();
+    }
     VerifyService verify{c.database, &verifier};
     routes.set_verify(&verify);
     routes.install(srv);
@@ -636,6 +645,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     late_stop.join();
     running = nullptr;
     running_hub = nullptr;
+    if (checkpointer) checkpointer->stop();
     return ok ? 0 : 1;
 }
 

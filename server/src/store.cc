@@ -324,6 +324,14 @@ std::vector<std::pair<uint64_t, std::string>> Store::stored_messages(const std::
     return out;
 }
 
+uint64_t Store::stored_count(const std::string& host, const std::string& rec) {
+    uint64_t n = 0;
+    for (const auto& k : recording_keys(rec, host)) {
+        if (k.second == host) n += count_messages(k.first);
+    }
+    return n;
+}
+
 uint64_t Store::message_count(const std::string& rec) {
     uint64_t n = 0;
     for (const auto& k : recording_keys(rec, "")) {

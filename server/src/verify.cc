@@ -1,11 +1,13 @@
 #include "tlog/server/verify.h"
 
 #include <functional>
+#include <set>
 #include <utility>
 
 #include "tlog/decoder.h"
 #include "tlog/error.h"
 #include "tlog/integrity.h"
+#include "tlog/server/checkpoint.h"
 #include "tlog/server/index.h"
 
 namespace tlog::server {
@@ -112,8 +114,15 @@ std::optional<RecordingCheck> Verifier::check(Store& store, const std::string& h
     return c;
 }
 
-void Verifier::check_range(Store& store, const VerifyRange& range,
+void Verifier::check_range(Store& store, const VerifyRange& range, const CheckpointReport* checkpoints,
                            const std::function<void(const RecordingCheck&)>& each) const {
+    std::set<std::pair<std::string, std::string>> seen;
+    auto against_entry = [&](RecordingCheck& c) {
+        if (checkpoints == nullptr) return;
+        seen.insert({c.host, c.rec});
+        auto it = checkpoints->latest.find({c.host, c.rec});
+        if (it != checkpoints->latest.end()) check_entry(store, it->second, c);
+    };
     SessionQuery q;
     q.host = range.host;
     q.since_ms = range.since_ms;
@@ -133,6 +142,7 @@ void Verifier::check_range(Store& store, const VerifyRange& range,
                 gone.problems.push_back("no stored message, though " + std::to_string(s.messages) +
                                         " were stored (ids " + std::to_string(s.first_id) + " to " +
                                         std::to_string(s.last_id) + ")");
+                against_entry(gone);
                 each(gone);
             } else {
                 // The sessions row counts every message stored; fewer read
@@ -145,12 +155,152 @@ void Verifier::check_range(Store& store, const VerifyRange& range,
                                                                 std::to_string(c->messages) + " read back");
                     if (c->verdict == "intact" || c->verdict == "incomplete") c->verdict = "broken";
                 }
+                against_entry(*c);
                 each(*c);
             }
         }
         if (page.size() < q.limit) break;
         q.after = {page.back().start_ms, page.back().host, page.back().rec};
     }
+    if (checkpoints == nullptr) return;
+    // Recordings a checkpoint covers that the search did not list: out of
+    // the range asked for, or deleted (their sessions row too).
+    const bool timed = range.since_ms || range.until_ms;
+    for (const auto& [key, e] : checkpoints->latest) {
+        if (seen.count(key) != 0 || (!range.host.empty() && range.host != key.first) ||
+            (!range.rec.empty() && range.rec != key.second)) {
+            continue;
+        }
+        uint64_t n = store.stored_count(key.first, key.second);
+        if (timed && n > 0) continue;  // stored, outside the range
+        RecordingCheck c;
+        c.host = key.first;
+        c.rec = key.second;
+        c.messages = n;
+        c.verdict = n == 0 ? "deleted" : "broken";
+        if (n > 0) {
+            // Its messages are there, its sessions row is not.
+            c.problems.push_back("stored but not listed: its sessions row is missing");
+        }
+        check_entry(store, e, c);
+        each(c);
+    }
+}
+
+void check_entry(Store& store, const CheckpointEntryRow& e, RecordingCheck& c) {
+    proof::RecordingHash h;
+    uint64_t after = 0;
+    bool done = false;
+    while (!done) {
+        auto msgs = store.stored_messages(e.host, e.rec, after, 2000);
+        for (const auto& [id, json] : msgs) {
+            if (id > e.last_id) {
+                done = true;
+                break;
+            }
+            h.add(id, json);
+            after = id;
+        }
+        if (msgs.size() < 2000) done = true;
+    }
+    std::string where = "checkpoint " + std::to_string(e.seq) + " covered " + std::to_string(e.covered) +
+                        " messages (ids up to " + std::to_string(e.last_id) + ")";
+    auto bad = [&](const std::string& what) {
+        c.problems.push_back(what);
+        if (c.verdict != "deleted") c.verdict = "broken";
+    };
+    if (h.count() == 0) {
+        bad("recording deleted: " + where + ", none is stored");
+    } else if (h.count() < e.covered) {
+        bad("messages deleted: " + where + ", " + std::to_string(h.count()) + " of them are stored");
+    } else if (h.count() > e.covered) {
+        bad("messages inserted into the range " + where + ": " + std::to_string(h.count()) + " are stored");
+    } else if (proof::hex(h.digest()) != e.hash) {
+        bad("messages altered or reordered: " + where + " and their hash differs now");
+    }
+}
+
+CheckpointReport verify_checkpoints(Store& store, const proof::Key& key,
+                                    const std::optional<std::pair<uint64_t, std::string>>& expect) {
+    CheckpointReport r;
+    const std::string fp = key.fingerprint();
+    uint64_t prev_seq = 0;
+    proof::Digest prev_hash{};
+    bool prev_ok = true;
+    std::optional<std::string> expected_hash_seen;
+    for (;;) {
+        auto rows = store.checkpoints_after(prev_seq, 1000);
+        for (const auto& row : rows) {
+            ++r.checkpoints;
+            r.last = row;
+            std::string name = "checkpoint " + std::to_string(row.seq);
+            if (row.seq != prev_seq + 1) {
+                r.problems.push_back(prev_seq + 1 == row.seq - 1
+                                         ? "checkpoint " + std::to_string(prev_seq + 1) + " missing (deleted)"
+                                         : "checkpoints " + std::to_string(prev_seq + 1) + " to " +
+                                               std::to_string(row.seq - 1) + " missing (deleted)");
+                prev_ok = false;
+            }
+            proof::Checkpoint c;
+            try {
+                c = checkpoint_from_row(row);
+            } catch (const std::exception& e) {
+                r.problems.push_back(name + ": " + e.what());
+                prev_seq = row.seq;
+                prev_ok = false;
+                continue;
+            }
+            bool ok = true;
+            if (c.key_id != fp) {
+                r.problems.push_back(name + ": signed by key " + c.key_id + ", not by the key given (" + fp + ")");
+                ok = false;
+            } else if (!key.verify(c.statement(), c.signature)) {
+                r.problems.push_back(name + ": the signature does not verify: the row was altered");
+                ok = false;
+            }
+            if (prev_ok && c.prev != prev_hash) {
+                r.problems.push_back(name + ": its prev is not checkpoint " + std::to_string(prev_seq) +
+                                     "'s hash: a checkpoint was altered or replaced");
+                ok = false;
+            }
+            auto entries = store.checkpoint_entries(row.seq);
+            std::vector<proof::Digest> leaves;
+            bool entries_ok = entries.size() == c.entries;
+            for (size_t i = 0; i < entries.size() && entries_ok; ++i) {
+                try {
+                    entries_ok = entries[i].leaf == i;
+                    leaves.push_back(proof::leaf_hash(entry_from_row(entries[i]).canonical()));
+                } catch (const std::exception&) {
+                    entries_ok = false;
+                }
+            }
+            if (!entries_ok || proof::merkle_root(leaves) != c.root) {
+                r.problems.push_back(name + ": its " + std::to_string(entries.size()) +
+                                     " stored entries do not give its signed root (" + std::to_string(c.entries) +
+                                     " entries): an entry was altered, added or deleted");
+                ok = false;
+            }
+            if (ok) {
+                for (auto& e : entries) r.latest[{e.host, e.rec}] = std::move(e);
+            }
+            if (expect && expect->first == row.seq) expected_hash_seen = proof::hex(c.hash());
+            prev_seq = row.seq;
+            prev_hash = c.hash();
+            prev_ok = true;
+        }
+        if (rows.size() < 1000) break;
+    }
+    if (expect) {
+        if (!expected_hash_seen) {
+            r.problems.push_back("checkpoint " + std::to_string(expect->first) +
+                                 " (known from outside the database) is not stored: the chain was cut at " +
+                                 std::to_string(prev_seq));
+        } else if (*expected_hash_seen != expect->second) {
+            r.problems.push_back("checkpoint " + std::to_string(expect->first) + " has hash " + *expected_hash_seen +
+                                 ", not " + expect->second + " as known from outside the database");
+        }
+    }
+    return r;
 }
 
 VerifyReply verify_route(const VerifyService& svc, const std::string& rec, const std::string& host) {

@@ -4,10 +4,14 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "tlog/json.h"
+#include "tlog/proof/proof.h"
 #include "tlog/server/http.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/verify.h"
@@ -19,7 +23,9 @@ namespace {
 
 void verify_usage(std::ostream& o) {
     o << "Usage: tlog-server verify [--config FILE] [--database DATABASE] [--from TIME] [--to TIME]\n"
-         "                          [--host HOST] [--rec REC] [--json]\n"
+         "                          [--host HOST] [--rec REC] [--key PUBKEY] [--last-checkpoint SEQ:HASH] [--json]\n"
+         "PUBKEY: the checkpoints' public key (default: checkpoint_key's file with .pub added).\n"
+         "SEQ:HASH: a checkpoint as the server's log gave it, to find the chain cut short.\n"
          "TIME: seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
          "Exit status: 0 every recording checked is intact, 1 one is not (or none was found), 2 bad usage.\n";
 }
@@ -29,7 +35,8 @@ void verify_usage(std::ostream& o) {
 int cmd_verify(int argc, char** argv) {
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false, as_json = false;
-    std::string database;
+    std::string database, key_file;
+    std::optional<std::pair<uint64_t, std::string>> expect;
     VerifyRange range;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -57,6 +64,19 @@ int cmd_verify(int argc, char** argv) {
             range.host = value();
         } else if (a == "--rec") {
             range.rec = value();
+        } else if (a == "--key") {
+            key_file = value();
+        } else if (a == "--last-checkpoint") {
+            std::string v = value();
+            auto colon = v.find(':');
+            char* end = nullptr;
+            uint64_t seq = colon == std::string::npos ? 0 : std::strtoull(v.c_str(), &end, 10);
+            if (seq == 0 || end != v.c_str() + colon || v.size() - colon - 1 != 64) {
+                std::cerr << "tlog-server verify: --last-checkpoint: expected SEQ:HASH (64 hex digits), not " << v
+                          << '\n';
+                return 2;
+            }
+            expect = {seq, v.substr(colon + 1)};
         } else if (a == "--json") {
             as_json = true;
         } else {
@@ -70,15 +90,40 @@ int cmd_verify(int argc, char** argv) {
     if (!database.empty()) c.database = database;
     Verifier verifier(c.integrity_keys);
     auto store = open_store(c.database);
+    if (key_file.empty() && !c.checkpoint_key.empty()) key_file = c.checkpoint_key + ".pub";
+    // The checkpoints first: which entries are to be trusted.
+    std::optional<CheckpointReport> cps;
+    std::vector<std::string> cp_problems;
+    if (!key_file.empty()) {
+        cps = verify_checkpoints(*store, proof::Key::load_public(key_file), expect);
+        cp_problems = cps->problems;
+        if (cps->checkpoints == 0) cp_problems.emplace_back("no checkpoint stored, though a key is configured");
+    } else if (store->last_checkpoint()) {
+        cp_problems.push_back("checkpoints are stored but not checked: no public key (checkpoint_key, or --key)");
+    }
+    for (const auto& p : cp_problems) {
+        if (as_json) {
+            auto o = json::Value::make_object();
+            o.set("checkpoint_problem", json::Value::make_string(p));
+            std::cout << json::dump(o) << '\n';
+        } else {
+            std::cout << "checkpoints: " << p << '\n';
+        }
+    }
     uint64_t checked = 0, intact = 0;
-    verifier.check_range(*store, range, [&](const RecordingCheck& r) {
+    verifier.check_range(*store, range, cps ? &*cps : nullptr, [&](const RecordingCheck& r) {
         ++checked;
         if (r.intact()) ++intact;
         std::cout << (as_json ? json::dump(check_json(r)) : check_line(r)) << '\n';
     });
-    bool ok = checked > 0 && intact == checked;
+    bool ok = checked > 0 && intact == checked && cp_problems.empty();
     if (as_json) {
         auto o = json::Value::make_object();
+        o.set("checkpoints", json::Value::make_uint(cps ? cps->checkpoints : 0));
+        if (cps && cps->last) {
+            o.set("last_checkpoint", json::Value::make_uint(cps->last->seq));
+        }
+        o.set("checkpoint_problems", json::Value::make_uint(cp_problems.size()));
         o.set("checked", json::Value::make_uint(checked));
         o.set("intact", json::Value::make_uint(intact));
         o.set("not_intact", json::Value::make_uint(checked - intact));
@@ -86,7 +131,9 @@ int cmd_verify(int argc, char** argv) {
         std::cout << json::dump(o) << '\n';
     } else {
         std::cout << checked << " recordings checked, " << intact << " intact, " << (checked - intact) << " not intact"
-                  << (checked == 0 ? " (no recording in the range)" : "") << '\n';
+                  << (checked == 0 ? " (no recording in the range)" : "");
+        if (cps) std::cout << "; " << cps->checkpoints << " checkpoints, " << cp_problems.size() << " problems";
+        std::cout << '\n';
     }
     return ok ? 0 : 1;
 }

@@ -21,6 +21,7 @@ struct Command {
 };
 const Command commands[] = {
     {"verify", tlog::server::cmd_verify},
+    {"keygen", tlog::server::cmd_keygen},
 };
 
 void usage(std::ostream& o) {
@@ -28,6 +29,7 @@ void usage(std::ostream& o) {
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
          "       tlog-server verify [--from TIME] [--to TIME] [--host HOST] [--rec REC] [--json]\n"
+         "       tlog-server keygen --out FILE\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"

@@ -21,6 +21,10 @@ struct ServerConfig {
     // Integrity key files, as tlog-play --key takes them: the indexer's
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
+    // Signed checkpoints (doc/server.md, "Integrity"): the private key's
+    // file (empty: none made) and how often.
+    std::string checkpoint_key;
+    uint64_t checkpoint_interval_s = 300;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tlog/json.h"
+#include "tlog/proof/proof.h"
 #include "tlog/server/store.h"
 
 namespace tlog::server {
@@ -39,6 +42,25 @@ struct VerifyRange {
     std::string host, rec;  // empty: any
 };
 
+// The stored checkpoints as checked (verify_checkpoints): problems with
+// the chain, and each recording's entry in the latest checkpoint naming
+// it, among those that verified.
+struct CheckpointReport {
+    uint64_t checkpoints = 0;
+    std::optional<CheckpointRow> last;
+    std::vector<std::string> problems;
+    std::map<std::pair<std::string, std::string>, CheckpointEntryRow> latest;  // (host, rec)
+};
+// The chain: sequence numbers from 1 without a hole, each one's prev the
+// previous one's hash, its key the one given and its signature, its
+// entries giving its root. `expect`: a checkpoint known from outside the
+// database (the server's log): (seq, hash hex).
+CheckpointReport verify_checkpoints(Store& store, const proof::Key& key,
+                                    const std::optional<std::pair<uint64_t, std::string>>& expect);
+// The recording's stored messages with id up to the entry's last_id
+// against the entry: problems added to `c` naming what changed.
+void check_entry(Store& store, const CheckpointEntryRow& e, RecordingCheck& c);
+
 class Verifier {
 public:
     // Loads the key files (tlog-play --key's); throws InputError for one
@@ -56,7 +78,10 @@ public:
                                         size_t page = 2000) const;
     // Every recording in `range`, in order of start (then host, rec);
     // `each` is called with each one's result as it is found.
-    void check_range(Store& store, const VerifyRange& range,
+    // With `checkpoints`, each recording is also checked against its
+    // latest entry, and the recordings an entry names and the store no
+    // longer has are reported too (verdict "deleted").
+    void check_range(Store& store, const VerifyRange& range, const CheckpointReport* checkpoints,
                      const std::function<void(const RecordingCheck&)>& each) const;
 
 private:
