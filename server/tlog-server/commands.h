@@ -8,5 +8,6 @@ namespace tlog::server {
 // (a bad configuration, a database that does not open) go to main.
 int cmd_verify(int argc, char** argv);
 int cmd_keygen(int argc, char** argv);
+int cmd_export(int argc, char** argv);
 
 }  // namespace tlog::server

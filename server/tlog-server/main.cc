@@ -22,6 +22,7 @@ struct Command {
 const Command commands[] = {
     {"verify", tlog::server::cmd_verify},
     {"keygen", tlog::server::cmd_keygen},
+    {"export", tlog::server::cmd_export},
 };
 
 void usage(std::ostream& o) {
@@ -30,6 +31,7 @@ void usage(std::ostream& o) {
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
          "       tlog-server verify [--from TIME] [--to TIME] [--host HOST] [--rec REC] [--json]\n"
          "       tlog-server keygen --out FILE\n"
+         "       tlog-server export --rec REC [--host HOST] --out DIR\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
