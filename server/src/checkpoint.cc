@@ -62,18 +62,20 @@ proof::Entry entry_from_row(const CheckpointEntryRow& r) {
 // The entry covers every message stored with id <= last_id at the time
 // of its last read: the stored count, read after the messages, equal to
 // what was hashed says that no message came below the point read. More
-// stored: messages arriving while it read (read again), or a gap below
-// the point filled (after a few tries, hashed again from the start).
-// Fewer: messages the last entry covered are gone, which only tampering
-// (or a purge) does; not hidden under a new entry: the recording is left
-// for tlog-server verify to name.
+// stored and more read after the point: messages still arriving (read
+// again, a few times, else left for the next checkpoint); more stored and
+// nothing more after the point: a gap below it was filled, hashed again
+// from the start. Fewer: messages the last entry covered are gone, which
+// only tampering (or a purge) does; not hidden under a new entry: the
+// recording is left for tlog-server verify to name.
 std::optional<proof::Entry> hash_recording(Store& store, const std::string& host, const std::string& rec,
                                            const std::optional<CheckpointEntryRow>& head, uint64_t& read) {
     proof::RecordingHash h;
     bool from_start = !head;
     if (head) h = proof::RecordingHash(entry_from_row(*head).hash, head->covered, head->last_id);
     for (int i = 0;; ++i) {
-        read += extend(store, host, rec, h);
+        uint64_t got = extend(store, host, rec, h);
+        read += got;
         uint64_t n = store.stored_count(host, rec);
         if (n == h.count()) break;
         if (n < h.count()) {
@@ -84,8 +86,9 @@ std::optional<proof::Entry> hash_recording(Store& store, const std::string& host
             }
             return std::nullopt;
         }
-        if (i + 1 == 2 * catch_up) return std::nullopt;  // still arriving: the next checkpoint
-        if (i + 1 == catch_up && !from_start) {
+        if (i + 1 == catch_up * 2) return std::nullopt;  // still arriving: the next checkpoint
+        if (got == 0) {
+            if (from_start) return std::nullopt;  // filled while it was read: the next checkpoint
             h = proof::RecordingHash();
             from_start = true;
         }
