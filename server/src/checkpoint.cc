@@ -59,6 +59,31 @@ proof::Entry entry_from_row(const CheckpointEntryRow& r) {
     return e;
 }
 
+VerifiedCheckpoint load_checkpoint(Store& store, const proof::Key& key, uint64_t seq) {
+    const std::string name = "checkpoint " + std::to_string(seq);
+    auto rows = seq > 0 ? store.checkpoints_after(seq - 1, 1) : std::vector<CheckpointRow>();
+    if (rows.empty() || rows.front().seq != seq) throw std::runtime_error(name + " is not stored");
+    VerifiedCheckpoint v;
+    v.cp = checkpoint_from_row(rows.front());
+    if (v.cp.key_id != key.fingerprint()) {
+        throw std::runtime_error(name + " is signed by key " + v.cp.key_id + ", not by the key given (" +
+                                 key.fingerprint() + ")");
+    }
+    if (!key.verify(v.cp.statement(), v.cp.signature)) {
+        throw std::runtime_error(name + ": the signature does not verify: the row was altered");
+    }
+    v.entries = store.checkpoint_entries(seq);
+    for (size_t i = 0; i < v.entries.size(); ++i) {
+        if (v.entries[i].leaf != i) break;
+        v.leaves.push_back(proof::leaf_hash(entry_from_row(v.entries[i]).canonical()));
+    }
+    if (v.leaves.size() != v.entries.size() || v.entries.size() != v.cp.entries ||
+        proof::merkle_root(v.leaves) != v.cp.root) {
+        throw std::runtime_error(name + ": its stored entries do not give its signed root");
+    }
+    return v;
+}
+
 // The entry covers every message stored with id <= last_id at the time
 // of its last read: the stored count, read after the messages, equal to
 // what was hashed says that no message came below the point read. More

@@ -45,24 +45,18 @@ ExportResult export_evidence(Store& store, const proof::Key& key, const std::str
     if (!entry_row) {
         throw std::runtime_error(name + ": no checkpoint covers it yet (checkpoint_key set? wait for the next one)");
     }
-    auto rows = store.checkpoints_after(entry_row->seq - 1, 1);
-    if (rows.empty() || rows.front().seq != entry_row->seq) {
-        throw std::runtime_error(name + ": checkpoint " + std::to_string(entry_row->seq) +
-                                 " is not stored: run tlog-server verify");
+    VerifiedCheckpoint v;
+    try {
+        v = load_checkpoint(store, key, entry_row->seq);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(name + ": " + e.what() + ": run tlog-server verify");
     }
-    proof::Checkpoint cp = checkpoint_from_row(rows.front());
-    if (cp.key_id != key.fingerprint() || !key.verify(cp.statement(), cp.signature)) {
-        throw std::runtime_error("checkpoint " + std::to_string(cp.seq) +
-                                 " does not verify with the key given: run tlog-server verify");
+    if (entry_row->leaf >= v.leaves.size()) {
+        throw std::runtime_error(name + ": checkpoint " + std::to_string(v.cp.seq) + " has no leaf " +
+                                 std::to_string(entry_row->leaf) + ": run tlog-server verify");
     }
-    auto entries = store.checkpoint_entries(cp.seq);
-    std::vector<proof::Digest> leaves;
-    for (const auto& e : entries) leaves.push_back(proof::leaf_hash(entry_from_row(e).canonical()));
-    if (leaves.size() != cp.entries || entry_row->leaf >= leaves.size() || proof::merkle_root(leaves) != cp.root) {
-        throw std::runtime_error("checkpoint " + std::to_string(cp.seq) +
-                                 "'s stored entries do not give its root: run tlog-server verify");
-    }
-    auto path = proof::merkle_proof(leaves, entry_row->leaf);
+    const proof::Checkpoint& cp = v.cp;
+    auto path = proof::merkle_proof(v.leaves, entry_row->leaf);
 
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw std::runtime_error(dir + ": " + std::strerror(errno));
     ExportResult r;

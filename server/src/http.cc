@@ -603,7 +603,11 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
             open_store(c.database), CheckpointConfig{c.checkpoint_key, c.checkpoint_interval_s * 1000});
         checkpointer->start();
     }
-    VerifyService verify{c.database, &verifier};
+    // The checkpoints' key checks them too (the private key verifies as
+    // its public half does).
+    std::optional<proof::Key> checkpoint_key;
+    if (!c.checkpoint_key.empty()) checkpoint_key = proof::Key::load_private(c.checkpoint_key);
+    VerifyService verify{c.database, &verifier, checkpoint_key ? &*checkpoint_key : nullptr};
     routes.set_verify(&verify);
     routes.install(srv);
     int port = c.port;

@@ -307,6 +307,17 @@ VerifyReply verify_route(const VerifyService& svc, const std::string& rec, const
     auto store = open_store(svc.database);
     std::string h = host.empty() ? store->host_of(rec) : host;
     auto c = h.empty() ? std::nullopt : svc.verifier->check(*store, h, rec);
+    if (c && svc.key != nullptr) {
+        c->entry = store->latest_entry(h, rec);
+        if (c->entry) {
+            try {
+                load_checkpoint(*store, *svc.key, c->entry->seq);
+                check_entry(*store, *c->entry, *c);
+            } catch (const std::exception& e) {
+                c->problems.push_back(std::string(e.what()) + ": run tlog-server verify");
+            }
+        }
+    }
     if (!c) {
         auto e = json::Value::make_object();
         e.set("error", json::Value::make_string("no recording " + json::quote(rec) +
@@ -314,7 +325,18 @@ VerifyReply verify_route(const VerifyService& svc, const std::string& rec, const
         e.set("status", json::Value::make_uint(404));
         return {404, json::dump(e) + "\n"};
     }
-    return {200, json::dump(check_json(*c)) + "\n"};
+    auto o = check_json(*c);
+    if (svc.key != nullptr) {
+        auto e = json::Value::make_null();
+        if (c->entry) {
+            e = json::Value::make_object();
+            e.set("seq", json::Value::make_uint(c->entry->seq));
+            e.set("covered", json::Value::make_uint(c->entry->covered));
+            e.set("last_id", json::Value::make_uint(c->entry->last_id));
+        }
+        o.set("checkpoint", std::move(e));
+    }
+    return {200, json::dump(o) + "\n"};
 }
 
 json::Value check_json(const RecordingCheck& c) {

@@ -145,8 +145,13 @@ def main():
         if status != 200 or r["created"] != len(msgs):
             fail("ingest of keep: %d %r" % (status, r))
         status, r = get(base + "/api/v1/sessions/%s/verify" % recs["keep"][0])
-        if status != 200 or r["verdict"] != "intact" or not r["intact"] or r["messages"] != len(recs["keep"][1]):
-            fail("GET verify of an untouched recording: %d %r" % (status, r))
+        if status != 200 or r["verdict"] != "intact" or not r["intact"] or r["messages"] != len(recs["keep"][1]) \
+                or r["checkpoint"] is not None:
+            fail("GET verify of an untouched recording no checkpoint covers yet: %d %r" % (status, r))
+        status, r = get(base + "/api/v1/sessions/%s/verify" % recs["alter"][0])
+        n = len(recs["alter"][1])
+        if status != 200 or not r["intact"] or r["checkpoint"] != {"seq": 1, "covered": n, "last_id": n}:
+            fail("GET verify of a recording checkpoint 1 covers: %d %r" % (status, r))
         status, r = get(base + "/api/v1/sessions/no-such-rec/verify")
         if status != 404 or "no-such-rec" not in r["error"]:
             fail("GET verify of an unknown recording: %d %r" % (status, r))
@@ -239,7 +244,7 @@ def main():
             json.dump({"database": db}, f)
         server, base = start_server(d)
         status, r = get(base + "/api/v1/sessions/%s/verify" % recs["swap"][0])
-        if status != 200 or r["verdict"] != "broken" or r["first_bad_id"] != 4:
+        if status != 200 or r["verdict"] != "broken" or r["first_bad_id"] != 4 or "checkpoint" in r:
             fail("GET verify of the reordered recording: %d %r" % (status, r))
         stop(server)
         server = None

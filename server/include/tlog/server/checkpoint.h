@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tlog/proof/proof.h"
 #include "tlog/server/store.h"
@@ -72,5 +73,15 @@ private:
 // does not parse).
 proof::Checkpoint checkpoint_from_row(const CheckpointRow& r);
 proof::Entry entry_from_row(const CheckpointEntryRow& r);
+
+// One stored checkpoint checked alone (its key and signature, its entries
+// against its root; not the chain: tlog-server verify checks that), with
+// its entries and leaves. Throws std::runtime_error saying what failed.
+struct VerifiedCheckpoint {
+    proof::Checkpoint cp;
+    std::vector<CheckpointEntryRow> entries;
+    std::vector<proof::Digest> leaves;
+};
+VerifiedCheckpoint load_checkpoint(Store& store, const proof::Key& key, uint64_t seq);
 
 }  // namespace tlog::server

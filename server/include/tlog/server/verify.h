@@ -32,6 +32,8 @@ struct RecordingCheck {
     // first few only (`more_problems` counts the rest).
     std::vector<std::string> problems;
     uint64_t more_problems = 0;
+    // The latest checkpoint entry it was checked against (GET .../verify).
+    std::optional<CheckpointEntryRow> entry;
     bool intact() const { return verdict == "intact" && problems.empty(); }
 };
 
@@ -92,9 +94,12 @@ private:
 // GET /api/v1/sessions/REC/verify: the verifier and the database it
 // opens a connection to for each request (a long recording is read without
 // holding the routes' shared connection from ingest).
+// With `key` (checkpoints on), the recording is also checked against its
+// latest entry, that entry's checkpoint checked alone.
 struct VerifyService {
     std::string database;
     const Verifier* verifier = nullptr;
+    const proof::Key* key = nullptr;
 };
 struct VerifyReply {
     int status = 200;
@@ -104,7 +109,9 @@ struct VerifyReply {
 VerifyReply verify_route(const VerifyService& svc, const std::string& rec, const std::string& host);
 
 // {"host", "rec", "messages", "verdict", "label", "first_bad_id" (null
-// when none), "intact", "problems": [...], "more_problems"}.
+// when none), "intact", "problems": [...], "more_problems"}, and when it
+// was checked against one "checkpoint": {"seq", "covered", "last_id"}
+// (null: no checkpoint covers it yet).
 json::Value check_json(const RecordingCheck& c);
 // "HOST/REC: VERDICT LABEL, N messages[: problem; problem]".
 std::string check_line(const RecordingCheck& c);
