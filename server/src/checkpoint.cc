@@ -171,7 +171,12 @@ void Checkpointer::loop() {
             if (stopping_) return;
         }
         try {
-            run_once(now_ms_wall());
+            // Recordings left by a checkpoint that reached max_messages go
+            // into the next one at once.
+            while (run_once(now_ms_wall()).more) {
+                std::lock_guard<std::mutex> g(mu_);
+                if (stopping_) return;
+            }
         } catch (const std::exception& e) {
             // Nothing was saved: the next one covers what this one would have.
             std::cerr << "tlog-server: checkpoint: " << e.what() << '\n';
@@ -192,6 +197,10 @@ CheckpointStats Checkpointer::run_once(uint64_t now_ms) {
     for (;;) {
         auto work = store_->checkpoint_work(after, work_page);
         for (const auto& w : work) {
+            if (st.messages_read >= cfg_.max_messages) {
+                st.more = true;
+                break;
+            }
             ++st.recordings;
             auto e = hash_recording(*store_, w.host, w.rec, w.head, st.messages_read);
             if (!e) continue;
@@ -212,7 +221,7 @@ CheckpointStats Checkpointer::run_once(uint64_t now_ms) {
             heads.emplace_back(row, w.messages);
             entries.push_back(std::move(row));
         }
-        if (work.size() < work_page) break;
+        if (work.size() < work_page || st.more) break;
         after = {work.back().host, work.back().rec};
     }
     if (entries.empty()) {

@@ -2028,6 +2028,37 @@ void test_checkpoints(void**) {
     rmdir(dir.c_str());
 }
 
+// A checkpoint stops taking recordings at max_messages; the next takes the
+// rest, and the two together cover everything.
+void test_checkpoint_bounded(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    char tmpl[] = "/tmp/tlog-ckpt-key.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string key_file = dir + "/key.pem";
+    tlog::proof::Key::generate(key_file);
+    CheckpointConfig cfg{key_file, 1000, 4};
+    Checkpointer cp(t.open(), cfg);
+    add_ids(s, "d", {1, 2, 3});
+    add_ids(s, "e", {1, 2, 3});
+    add_ids(s, "f", {1, 2, 3});
+    auto st = cp.run_once(1000);
+    assert_true(st.more);
+    assert_int_equal(st.made->entries, 2);
+    st = cp.run_once(2000);
+    assert_false(st.more);
+    assert_int_equal(st.made->entries, 1);
+    assert_string_equal(s.checkpoint_entries(2).at(0).rec.c_str(), "f");
+    assert_false(cp.run_once(3000).made.has_value());
+    auto r = verify_checkpoints(s, tlog::proof::Key::load_public(key_file + ".pub"), std::nullopt);
+    assert_int_equal(r.problems.size(), 0);
+    assert_int_equal(r.latest.size(), 3);
+    unlink(key_file.c_str());
+    unlink((key_file + ".pub").c_str());
+    rmdir(dir.c_str());
+}
+
 int main(int argc, char** argv) {
     std::string backend = argc > 1 ? argv[1] : "sqlite";
     if (backend.rfind("postgres:", 0) == 0) {
@@ -2072,6 +2103,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_session_time),
         cmocka_unit_test(test_audit_search),
         cmocka_unit_test(test_checkpoints),
+        cmocka_unit_test(test_checkpoint_bounded),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -25,6 +25,11 @@ namespace tlog::server {
 struct CheckpointConfig {
     std::string key_file;  // the private key (tlog-server keygen)
     uint64_t interval_ms = 300000;
+    // A checkpoint stops taking recordings once it read this many
+    // messages (about 1 GB of JSON: a second or two); the rest go into the
+    // next one, made at once. So the first checkpoint of a large database
+    // and the one at shutdown take bounded time.
+    uint64_t max_messages = 1000000;
 };
 
 // A recording's entry as its stored messages give it now: `head` extended
@@ -39,6 +44,7 @@ std::optional<proof::Entry> hash_recording(Store& store, const std::string& host
 struct CheckpointStats {
     std::optional<proof::Checkpoint> made;  // none: nothing changed
     uint64_t recordings = 0, messages_read = 0;
+    bool more = false;  // max_messages reached: recordings left for the next one
 };
 
 class Checkpointer {
