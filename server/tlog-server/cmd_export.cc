@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "tlog/proof/proof.h"
@@ -14,23 +15,25 @@
 
 namespace tlog::server {
 
-int cmd_export(int argc, char** argv) {
+namespace {
+
+int run_export(const std::vector<std::string>& args) {
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
     std::string database, rec, host, out, key_file;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
         if (a == "--help" || a == "-h") {
             std::cout << "Usage: tlog-server export --rec REC [--host HOST] --out DIR [--config FILE]\n"
                          "                          [--database DATABASE] [--key PUBKEY]\n"
                          "Check the result with tlog-evidence-verify DIR --key PUBKEY.\n";
             return 0;
         }
-        if (i + 1 >= argc) {
+        if (i + 1 >= args.size()) {
             std::cerr << "tlog-server export: " << a << " needs a value\n";
             return 2;
         }
-        std::string v = argv[++i];
+        std::string v = args[++i];
         if (a == "--config" || a == "-c") {
             config_path = v;
             config_given = true;
@@ -76,6 +79,17 @@ int cmd_export(int argc, char** argv) {
                   << " messages came after the checkpoint: export again after the next one to cover them\n";
     }
     return 0;
+}
+
+}  // namespace
+
+int cmd_export(const std::vector<std::string>& args) {
+    try {
+        return run_export(args);
+    } catch (const std::exception& e) {
+        std::cerr << "tlog-server export: " << e.what() << '\n';
+        return 2;
+    }
 }
 
 }  // namespace tlog::server

@@ -2,18 +2,21 @@
 // (doc/server.md, "Integrity"; tlog-server(8)).
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "tlog/proof/proof.h"
 
 namespace tlog::server {
 
-int cmd_keygen(int argc, char** argv) {
+namespace {
+
+int run_keygen(const std::vector<std::string>& args) {
     std::string out;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--out" && i + 1 < argc) {
-            out = argv[++i];
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--out" && i + 1 < args.size()) {
+            out = args[++i];
         } else if (a == "--help" || a == "-h") {
             std::cout << "Usage: tlog-server keygen --out FILE\n"
                          "Writes a new Ed25519 private key to FILE (mode 0600, never overwritten) and its\n"
@@ -32,6 +35,17 @@ int cmd_keygen(int argc, char** argv) {
     auto key = proof::Key::load_private(out);
     std::cout << "wrote " << out << " and " << out << ".pub, key " << key.fingerprint() << '\n';
     return 0;
+}
+
+}  // namespace
+
+int cmd_keygen(const std::vector<std::string>& args) {
+    try {
+        return run_keygen(args);
+    } catch (const std::exception& e) {
+        std::cerr << "tlog-server keygen: " << e.what() << '\n';
+        return 2;
+    }
 }
 
 }  // namespace tlog::server

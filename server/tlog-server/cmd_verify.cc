@@ -32,20 +32,22 @@ void verify_usage(std::ostream& o) {
 
 }  // namespace
 
-int cmd_verify(int argc, char** argv) {
+namespace {
+
+int run_verify(const std::vector<std::string>& args) {
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false, as_json = false;
     std::string database, key_file;
     std::optional<std::pair<uint64_t, std::string>> expect;
     VerifyRange range;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
         auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
+            if (i + 1 >= args.size()) {
                 std::cerr << "tlog-server verify: " << a << " needs a value\n";
                 std::exit(2);
             }
-            return argv[++i];
+            return args[++i];
         };
         if (a == "--help" || a == "-h") {
             verify_usage(std::cout);
@@ -136,6 +138,17 @@ int cmd_verify(int argc, char** argv) {
         std::cout << '\n';
     }
     return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int cmd_verify(const std::vector<std::string>& args) {
+    try {
+        return run_verify(args);
+    } catch (const std::exception& e) {
+        std::cerr << "tlog-server verify: " << e.what() << '\n';
+        return 2;
+    }
 }
 
 }  // namespace tlog::server

@@ -1,13 +1,18 @@
-// tlog-server's commands (`tlog-server NAME ...`), each in cmd_NAME.cc and
-// one line of main.cc's table; no command: the server itself.
+// tlog-server's subcommands, one file each (cmd_NAME.cc), named in main.cc's
+// table; the server itself runs without one.
 #pragma once
+
+#include <string>
+#include <vector>
 
 namespace tlog::server {
 
-// argv[0] is the command's name. Returns the exit status; exceptions
-// (a bad configuration, a database that does not open) go to main.
-int cmd_verify(int argc, char** argv);
-int cmd_keygen(int argc, char** argv);
-int cmd_export(int argc, char** argv);
+// `args` follow the subcommand's name; returns the exit status (errors
+// are caught and said by the command itself).
+using Command = int (*)(const std::vector<std::string>& args);
+
+int cmd_verify(const std::vector<std::string>& args);  // cmd_verify.cc
+int cmd_keygen(const std::vector<std::string>& args);  // cmd_keygen.cc
+int cmd_export(const std::vector<std::string>& args);  // cmd_export.cc
 
 }  // namespace tlog::server

@@ -14,12 +14,12 @@
 
 namespace {
 
-// The commands: one line each (commands.h).
-struct Command {
+// The subcommands; without one, tlog-server serves.
+struct CommandEntry {
     const char* name;
-    int (*run)(int argc, char** argv);
+    tlog::server::Command run;
 };
-const Command commands[] = {
+constexpr CommandEntry commands[] = {
     {"verify", tlog::server::cmd_verify},
     {"keygen", tlog::server::cmd_keygen},
     {"export", tlog::server::cmd_export},
@@ -46,12 +46,7 @@ int main(int argc, char** argv) {
     if (argc > 1) {
         for (const auto& cmd : commands) {
             if (std::string(argv[1]) == cmd.name) {
-                try {
-                    return cmd.run(argc - 1, argv + 1);
-                } catch (const std::exception& e) {
-                    std::cerr << "tlog-server " << cmd.name << ": " << e.what() << '\n';
-                    return 2;
-                }
+                return cmd.run(std::vector<std::string>(argv + 2, argv + argc));
             }
         }
     }
