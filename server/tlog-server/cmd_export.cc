@@ -33,7 +33,7 @@ int run_export(const std::vector<std::string>& args) {
             std::cerr << "tlog-server export: " << a << " needs a value\n";
             return 2;
         }
-        std::string v = args[++i];
+        const std::string& v = args[++i];
         if (a == "--config" || a == "-c") {
             config_path = v;
             config_given = true;
