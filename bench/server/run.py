@@ -26,6 +26,8 @@ VACUUM), and at the end the size per table before the VACUUM; --pg-sql SQL
 (repeatable) runs SQL in the new database before posting: settings to
 measure (a table's storage parameters, ALTER SYSTEM with pg_reload_conf).
 TLOG_SERVER=PATH runs another tlog-server (an older build, side by side);
+TLOG_SERVER_CONFIG=FILE gives it a configuration file (checkpoint_key:
+ingest with the checkpoint thread running);
 STAGES=0 leaves out the in-process stages (a timing of the whole process is
 then the ingest alone).
 """
@@ -71,7 +73,12 @@ def plain_http(exe):
 
 
 def start_server(exe, database):
-    server = subprocess.Popen([exe, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+    # TLOG_SERVER_CONFIG: a configuration file read first (the database
+    # and listener given here win), e.g. checkpoint_key to measure ingest
+    # with the checkpoint thread running.
+    conf = os.environ.get("TLOG_SERVER_CONFIG")
+    server = subprocess.Popen([exe, *plain_http(exe)] + (["--config", conf] if conf else []) +
+                              ["--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                               text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

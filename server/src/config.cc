@@ -191,6 +191,14 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             read_relays(val, path, c.ingest_auth);
             continue;
         }
+        if (key == "checkpoint_interval") {
+            auto n = val.is_number() ? val.as_uint() : std::nullopt;
+            if (!n || *n == 0 || *n > 7U * 86400) {
+                throw InputError({path, val.line, val.column, key}, "expected whole seconds, 1 to 604800");
+            }
+            c.checkpoint_interval_s = *n;
+            continue;
+        }
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
         }
@@ -225,6 +233,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.database = val.as_string();
         } else if (key == "retention_default") {
             c.retention.default_class = val.as_string();
+        } else if (key == "checkpoint_key") {
+            c.checkpoint_key = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {

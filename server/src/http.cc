@@ -24,6 +24,7 @@
 #include "recording_audit.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/server/checkpoint.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
@@ -31,6 +32,7 @@
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
 #include "tls.h"
+#include "tlog/server/verify.h"
 
 namespace tlog::server {
 
@@ -192,6 +194,7 @@ public:
           groups_(search.user_groups),
           gate_(gate) {}
     LiveHub& hub() { return hub_; }
+    void set_verify(const VerifyService* v) { verify_ = v; }
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -502,8 +505,17 @@ private:
         res.set_content(text_hits_json(hits, host, rec, limit), json_type);
     }
 
+    // GET .../verify: the recording read again on a connection of its own.
+    void verify(const httplib::Request& req, httplib::Response& res) {
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        auto r = verify_route(*verify_, req.matches[1], host);
+        res.status = r.status;
+        res.set_content(r.body, json_type);
+    }
+
     Store& store_;
     Indexer* indexer_;
+    const VerifyService* verify_ = nullptr;
     std::mutex mu_;
     Metrics metrics_;
     StreamSettings streams_;
@@ -529,6 +541,7 @@ const std::vector<RouteDef>& Routes::table() {
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
         {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at},
         {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text},
+        {"GET", R"(/api/v1/sessions/([^/]+)/verify)", "/api/v1/sessions/{rec}/verify", &Routes::verify},
         {"GET", "/_search", "/_search", &Routes::es_search},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
         {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
@@ -616,6 +629,21 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     indexer.start();
     indexer.wake();  // what was stored before this start
     Routes routes(store, streams, c.search, gate, &indexer);
+    Verifier verifier(c.integrity_keys);
+    // Checkpoints on a connection of their own, the last one after the
+    // listener stopped (a clean shutdown).
+    std::unique_ptr<Checkpointer> checkpointer;
+    if (!c.checkpoint_key.empty()) {
+        checkpointer = std::make_unique<Checkpointer>(
+            open_store(c.database), CheckpointConfig{c.checkpoint_key, c.checkpoint_interval_s * 1000});
+        checkpointer->start();
+    }
+    // The checkpoints' key checks them too (the private key verifies as
+    // its public half does).
+    std::optional<proof::Key> checkpoint_key;
+    if (!c.checkpoint_key.empty()) checkpoint_key = proof::Key::load_private(c.checkpoint_key);
+    VerifyService verify{c.database, &verifier, checkpoint_key ? &*checkpoint_key : nullptr};
+    routes.set_verify(&verify);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {
@@ -659,6 +687,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     late_stop.join();
     running = nullptr;
     running_hub = nullptr;
+    if (checkpointer) checkpointer->stop();
     return ok ? 0 : 1;
 }
 

@@ -25,20 +25,6 @@ namespace {
 
 [[noreturn]] void bad(const std::string& param, const std::string& what) { throw InputError({"", 0, 0, param}, what); }
 
-// Seconds since the epoch (decimals allowed) or "YYYY-MM-DDTHH:MM:SSZ".
-uint64_t time_value(const std::string& name, const std::string& v) {
-    std::tm tm{};
-    const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end != nullptr && *end == '\0') {
-        return static_cast<uint64_t>(timegm(&tm)) * 1000;
-    }
-    auto d = json::Value::make_number(v).as_double();
-    if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos || !d || *d > 9.2e15) {
-        bad(name, "not a time (seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ): " + json::quote(v));
-    }
-    return static_cast<uint64_t>(*d * 1000.0);
-}
-
 uint64_t uint_value(const std::string& name, const std::string& v, uint64_t max) {
     auto n = json::Value::make_number(v).as_uint();
     if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || !n || *n > max) {
@@ -216,6 +202,19 @@ const std::map<std::string, Apply>& session_params() {
 }
 
 }  // namespace
+
+uint64_t time_value(const std::string& name, const std::string& v) {
+    std::tm tm{};
+    const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end != nullptr && *end == '\0') {
+        return static_cast<uint64_t>(timegm(&tm)) * 1000;
+    }
+    auto d = json::Value::make_number(v).as_double();
+    if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos || !d || *d > 9.2e15) {
+        bad(name, "not a time (seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ): " + json::quote(v));
+    }
+    return static_cast<uint64_t>(*d * 1000.0);
+}
 
 SessionQuery session_query(const QueryParams& params, const SearchSettings& settings, uint64_t now_ms) {
     SessionQuery q;

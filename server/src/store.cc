@@ -312,6 +312,26 @@ std::vector<std::string> Store::messages_page(const std::string& rec, uint64_t f
     return read_messages(rec, "", 0, from, size);
 }
 
+std::vector<std::pair<uint64_t, std::string>> Store::stored_messages(const std::string& host, const std::string& rec,
+                                                                     uint64_t after_id, size_t limit) {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    for (const auto& k : recording_keys(rec, host)) {
+        if (k.second != host) continue;
+        auto refs = message_refs(k.first, after_id, 0, limit);
+        auto json = read_refs(refs);
+        for (size_t i = 0; i < refs.size() && i < json.size(); ++i) out.emplace_back(refs[i].id, std::move(json[i]));
+    }
+    return out;
+}
+
+uint64_t Store::stored_count(const std::string& host, const std::string& rec) {
+    uint64_t n = 0;
+    for (const auto& k : recording_keys(rec, host)) {
+        if (k.second == host) n += count_messages(k.first);
+    }
+    return n;
+}
+
 uint64_t Store::message_count(const std::string& rec) {
     uint64_t n = 0;
     for (const auto& k : recording_keys(rec, "")) {

@@ -359,6 +359,42 @@ CREATE TABLE IF NOT EXISTS retention_tombstones (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS retention_tombstones_by_rec ON retention_tombstones (rec, host);
+    // 11: signed checkpoints, as in SQLite (checkpoint.cc; doc/server.md, "Integrity"):
+    // each checkpoint's signed statement, its entries (the Merkle tree's
+    // leaves in order), and each recording's last entry with the sessions
+    // count it was made from (what the next checkpoint extends; a cache,
+    // never trusted by verify).
+    R"sql(
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq BIGINT PRIMARY KEY,
+    time_ms BIGINT NOT NULL,
+    prev TEXT NOT NULL,          -- hex: the previous checkpoint's hash
+    root TEXT NOT NULL,          -- hex: the Merkle root of its entries
+    entries BIGINT NOT NULL,
+    key_id TEXT NOT NULL,        -- the signing key's fingerprint
+    signature TEXT NOT NULL      -- hex: Ed25519 over the statement
+);
+CREATE TABLE IF NOT EXISTS checkpoint_entries (
+    seq BIGINT NOT NULL,
+    leaf BIGINT NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    covered BIGINT NOT NULL,
+    last_id BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (seq, leaf)
+);
+CREATE INDEX IF NOT EXISTS checkpoint_entries_by_rec ON checkpoint_entries (rec, host, seq);
+CREATE TABLE IF NOT EXISTS checkpoint_heads (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    covered BIGINT NOT NULL,
+    last_id BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    seen BIGINT NOT NULL,       -- sessions.messages when it was made
+    PRIMARY KEY (host, rec)
+);
 )sql",
 };
 static_assert(migrations.size() == schema_versions);

@@ -334,6 +334,42 @@ CREATE TABLE IF NOT EXISTS retention_tombstones (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS retention_tombstones_by_rec ON retention_tombstones (rec, host);
+    // 11: signed checkpoints (checkpoint.cc; doc/server.md, "Integrity"):
+    // each checkpoint's signed statement, its entries (the Merkle tree's
+    // leaves in order), and each recording's last entry with the sessions
+    // count it was made from (what the next checkpoint extends; a cache,
+    // never trusted by verify).
+    R"sql(
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    prev TEXT NOT NULL,          -- hex: the previous checkpoint's hash
+    root TEXT NOT NULL,          -- hex: the Merkle root of its entries
+    entries INTEGER NOT NULL,
+    key_id TEXT NOT NULL,        -- the signing key's fingerprint
+    signature TEXT NOT NULL      -- hex: Ed25519 over the statement
+);
+CREATE TABLE IF NOT EXISTS checkpoint_entries (
+    seq INTEGER NOT NULL,
+    leaf INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    covered INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (seq, leaf)
+);
+CREATE INDEX IF NOT EXISTS checkpoint_entries_by_rec ON checkpoint_entries (rec, host, seq);
+CREATE TABLE IF NOT EXISTS checkpoint_heads (
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    covered INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    seen INTEGER NOT NULL,       -- sessions.messages when it was made
+    PRIMARY KEY (host, rec)
+);
 )sql",
 };
 static_assert(migrations.size() == schema_versions);

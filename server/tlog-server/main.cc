@@ -22,6 +22,9 @@ void usage(std::ostream& o) {
          "       tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
          "       tlog-server retention tombstones [--json]\n"
          "       tlog-server hold set|clear|list [--host H] [--rec R] [--user U] [--reason TEXT]\n"
+         "       tlog-server verify [--from TIME] [--to TIME] [--host HOST] [--rec REC] [--json]\n"
+         "       tlog-server keygen --out FILE\n"
+         "       tlog-server export --rec REC [--host HOST] --out DIR\n"
          "       tlog-server --version | --help\n"
          "Commands take --config FILE and --database DATABASE as the server does.\n"
          "Default configuration file: " TLOG_SYSCONFDIR
@@ -41,6 +44,9 @@ constexpr CommandEntry commands[] = {
     {"token", tlog::server::cmd_token},
     {"retention", tlog::server::cmd_retention},
     {"hold", tlog::server::cmd_hold},
+    {"verify", tlog::server::cmd_verify},
+    {"keygen", tlog::server::cmd_keygen},
+    {"export", tlog::server::cmd_export},
 };
 
 }  // namespace

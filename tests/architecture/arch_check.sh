@@ -29,12 +29,17 @@
 #      (journal and line sources) and itself, only forward/ and tests/
 #      include its headers, tlog-forward holds no recorder or writer code,
 #      and the setuid recorder links no HTTP or TLS library.
+#  (j) the evidence verifier (server/tlog-evidence-verify/) and the proof
+#      library it shares with the server (server/proof/) include only
+#      librec, the proof library and themselves, and tlog-evidence-verify
+#      holds none of libtlog-server (no tlog::server:: code: no database,
+#      no HTTP), so it runs where the server is not.
 #  (i) in the player, HTTP is the remote readers' alone: only
 #      player/src/remote_source.cc includes <httplib.h>, and nothing of
 #      pam_tlog/, nss_tlog/, librec/, recorder/, writers/, policy/ or audit/.
-# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER TLOG_FORWARD
+# Usage: arch_check.sh SRC_ROOT LIBREC_SO PAM_TLOG_SO NSS_TLOG_SO TLOG_PLAY TLOG_REC_SESSION TLOG_AUDIT TLOG_POLICY TLOG_SERVER TLOG_FORWARD TLOG_EVIDENCE_VERIFY
 set -uo pipefail
-src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9 tlogforward=${10}
+src=$(realpath "$1") librec=$2 pam=$3 nss=$4 play=$5 recsession=$6 tlogaudit=$7 tlogpolicy=$8 tlogserver=$9 tlogforward=${10} evverify=${11}
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 ok() { echo "ok: $*"; }
@@ -160,7 +165,7 @@ f=$failed
 vt_model_headers='tlog/play/(term_model|snapshot|keyframe_policy|screen_text)\.h'
 while IFS=: read -r file line name; do
   [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
-    [ -e "$src/server/tlog-server/$name" ] ||
+    [ -e "$src/server/proof/include/$name" ] || [ -e "$src/server/tlog-server/$name" ] ||
     [ "$name" = tlog_build_config.h ] || [[ $name =~ ^$vt_model_headers$ ]] ||
     fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")
@@ -209,5 +214,17 @@ bad=$(cd "$src" && grep -rlE --include='*.cc' --include='*.h' --include='*.c' '^
 grep -qE '^\s*#\s*include\s*<httplib\.h>' "$src/player/src/remote_source.cc" ||
   fail "control: player/src/remote_source.cc does not include <httplib.h>: the check above is stale"
 [ "$failed" = "$f" ] && ok "(i) HTTP in the player is in remote_source.cc only; no module or library includes it"
+
+# (j) The offline evidence verifier: librec and the proof library only.
+f=$failed
+while IFS=: read -r file line name; do
+  [ -e "$src/librec/include/$name" ] || [ -e "$src/server/proof/include/$name" ] || [ "$name" = tlog_build_config.h ] ||
+    fail "$file:$line includes \"$name\", which is neither librec's nor the proof library's"
+done < <(cd "$src" && includes server/proof server/tlog-evidence-verify | sed "s|^|$src/|")
+bad=$( (nm -C "$evverify" 2>/dev/null; nm -DC "$evverify") | grep -E 'tlog::server::|sqlite3_|PQexec|httplib::' | head -3)
+[ -z "$bad" ] || fail "tlog-evidence-verify holds the server's code:"$'\n'"$bad"
+grep -q 'tlog::proof::root_from_proof' <<<"$(nm -C "$evverify")" || fail "control: tlog-evidence-verify has no root_from_proof: the check above is stale"
+grep -q 'tlog::server::Store::add' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no Store: the check above is stale"
+[ "$failed" = "$f" ] && ok "(j) tlog-evidence-verify and server/proof include librec and the proof library only; no server code in the verifier"
 
 exit $failed

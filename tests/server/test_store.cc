@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <thread>
@@ -25,9 +26,12 @@
 #include "cmocka_cxx.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/proof/proof.h"
+#include "tlog/server/checkpoint.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
 #include "tlog/server/store.h"
+#include "tlog/server/verify.h"
 
 using namespace tlog::server;
 
@@ -1930,6 +1934,176 @@ void test_audit_search(void**) {
     assert_true(find(q).empty());
 }
 
+// Signed checkpoints: each changed recording's entry, extended with new
+// messages, hashed again after a gap is filled, always equal to its hash
+// computed from scratch; the chain, signatures and roots verify; a
+// checkpoint row altered or deleted behind the store's back is named.
+static void add_ids(Store& s, const std::string& rec, std::initializer_list<uint64_t> ids) {
+    s.begin();
+    for (uint64_t id : ids) {
+        s.add({"h", rec, "alice", "xterm", 7, id, (id - 1) * 1000, std::nullopt},
+              msg("h", rec, id, "x" + std::to_string(id)), 0);
+    }
+    s.commit();
+}
+
+static std::string scratch_hash(Store& s, const std::string& rec, uint64_t& covered) {
+    tlog::proof::RecordingHash h;
+    for (const auto& [id, json] : s.stored_messages("h", rec, 0, 100000)) h.add(id, json);
+    covered = h.count();
+    return tlog::proof::hex(h.digest());
+}
+
+static void check_entries_from_scratch(Store& s, uint64_t seq) {
+    for (const auto& e : s.checkpoint_entries(seq)) {
+        uint64_t covered = 0;
+        assert_string_equal(e.hash.c_str(), scratch_hash(s, e.rec, covered).c_str());
+        assert_int_equal(e.covered, covered);
+        assert_int_equal(e.seq, seq);
+    }
+}
+
+void test_checkpoints(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    char tmpl[] = "/tmp/tlog-ckpt-key.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string key_file = dir + "/key.pem";
+    tlog::proof::Key::generate(key_file);
+    Checkpointer cp(t.open(), {key_file, 1000});
+    auto pub = tlog::proof::Key::load_public(key_file + ".pub");
+
+    add_ids(s, "a", {1, 2, 3, 4, 5});
+    add_ids(s, "b", {1, 2, 3});
+    auto st = cp.run_once(1000);
+    assert_true(st.made.has_value());
+    assert_int_equal(st.made->seq, 1);
+    assert_int_equal(st.made->entries, 2);
+    assert_int_equal(st.messages_read, 8);
+    auto e1 = s.checkpoint_entries(1);
+    assert_int_equal(e1.size(), 2);
+    assert_string_equal(e1[0].rec.c_str(), "a");
+    assert_int_equal(e1[0].covered, 5);
+    assert_int_equal(e1[0].last_id, 5);
+    check_entries_from_scratch(s, 1);
+
+    // Nothing new: no checkpoint.
+    assert_false(cp.run_once(2000).made.has_value());
+
+    // Only a's new messages are read, and its hash is extended.
+    add_ids(s, "a", {6, 7, 8});
+    st = cp.run_once(3000);
+    assert_int_equal(st.made->seq, 2);
+    assert_int_equal(st.made->entries, 1);
+    assert_int_equal(st.messages_read, 3);
+    assert_true(st.made->prev == checkpoint_from_row(s.checkpoints_after(0, 1).at(0)).hash());
+    check_entries_from_scratch(s, 2);
+
+    // A gap, then the gap filled: hashed again from the start.
+    add_ids(s, "c", {1, 2, 4});
+    st = cp.run_once(4000);
+    auto e3 = s.checkpoint_entries(3);
+    assert_int_equal(e3.size(), 1);
+    assert_int_equal(e3[0].covered, 3);
+    assert_int_equal(e3[0].last_id, 4);
+    add_ids(s, "c", {3});
+    {
+        // Before the next checkpoint the filled gap is a message inserted
+        // into the range checkpoint 3 covered.
+        RecordingCheck c;
+        check_entry(s, e3[0], c);
+        assert_int_equal(c.problems.size(), 1);
+        assert_non_null(strstr(c.problems[0].c_str(), "messages inserted into the range checkpoint 3 covered 3"));
+    }
+    st = cp.run_once(5000);
+    auto e4 = s.checkpoint_entries(4);
+    assert_int_equal(e4[0].covered, 4);
+    assert_int_equal(e4[0].last_id, 4);
+    check_entries_from_scratch(s, 4);
+
+    // The chain verifies; the latest entry of each recording.
+    auto r = verify_checkpoints(s, pub, std::nullopt);
+    assert_int_equal(r.checkpoints, 4);
+    assert_int_equal(r.problems.size(), 0);
+    assert_int_equal(r.latest.at({"h", "a"}).seq, 2);
+    assert_int_equal(r.latest.at({"h", "b"}).seq, 1);
+    assert_int_equal(r.latest.at({"h", "c"}).seq, 4);
+    auto last = checkpoint_from_row(*r.last);
+    assert_true(pub.verify(last.statement(), last.signature));
+    auto r2 = verify_checkpoints(s, pub, std::pair<uint64_t, std::string>{4, tlog::proof::hex(last.hash())});
+    assert_int_equal(r2.problems.size(), 0);
+    // Each recording's stored messages agree with its latest entry.
+    for (const auto& [key, e] : r.latest) {
+        RecordingCheck c;
+        check_entry(s, e, c);
+        assert_int_equal(c.problems.size(), 0);
+    }
+
+    // Behind the store's back: an entry altered, a row altered, the last
+    // one deleted (found with the copy from the log), the first deleted.
+    t.sql("UPDATE checkpoint_entries SET covered = 9 WHERE seq = 1 AND leaf = 1");
+    r = verify_checkpoints(s, pub, std::nullopt);
+    assert_int_equal(r.problems.size(), 1);
+    assert_non_null(strstr(r.problems[0].c_str(), "checkpoint 1: its 2 stored entries do not give its signed root"));
+    assert_int_equal(r.latest.count({"h", "b"}), 0);  // not trusted
+    t.sql("UPDATE checkpoint_entries SET covered = 3 WHERE seq = 1 AND leaf = 1");
+    t.sql("UPDATE checkpoints SET time_ms = 1 WHERE seq = 3");
+    r = verify_checkpoints(s, pub, std::nullopt);
+    assert_int_equal(r.problems.size(), 2);  // and the next one's prev
+    assert_non_null(strstr(r.problems[0].c_str(), "checkpoint 3: the signature does not verify"));
+    assert_non_null(strstr(r.problems[1].c_str(), "checkpoint 4: its prev is not checkpoint 3's hash"));
+    t.sql("UPDATE checkpoints SET time_ms = 4000 WHERE seq = 3");
+    t.sql("DELETE FROM checkpoints WHERE seq = 4");
+    r = verify_checkpoints(s, pub, std::nullopt);
+    assert_int_equal(r.problems.size(), 0);  // a chain cut short looks whole
+    r = verify_checkpoints(s, pub, std::pair<uint64_t, std::string>{4, tlog::proof::hex(last.hash())});
+    assert_int_equal(r.problems.size(), 1);
+    assert_non_null(strstr(r.problems[0].c_str(), "checkpoint 4 (known from outside the database) is not stored"));
+    t.sql("DELETE FROM checkpoints WHERE seq = 2");
+    r = verify_checkpoints(s, pub, std::nullopt);
+    assert_int_equal(r.problems.size(), 1);
+    assert_string_equal(r.problems[0].c_str(), "checkpoint 2 missing (deleted)");
+    // Another key: every checkpoint named.
+    tlog::proof::Key::generate(dir + "/other.pem");
+    r = verify_checkpoints(s, tlog::proof::Key::load_public(dir + "/other.pem.pub"), std::nullopt);
+    assert_true(r.problems.size() >= 2);
+    assert_non_null(strstr(r.problems.back().c_str(), "not by the key given"));
+    for (const char* f : {"/key.pem", "/key.pem.pub", "/other.pem", "/other.pem.pub"}) unlink((dir + f).c_str());
+    rmdir(dir.c_str());
+}
+
+// A checkpoint stops taking recordings at max_messages; the next takes the
+// rest, and the two together cover everything.
+void test_checkpoint_bounded(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    char tmpl[] = "/tmp/tlog-ckpt-key.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string key_file = dir + "/key.pem";
+    tlog::proof::Key::generate(key_file);
+    CheckpointConfig cfg{key_file, 1000, 4};
+    Checkpointer cp(t.open(), cfg);
+    add_ids(s, "d", {1, 2, 3});
+    add_ids(s, "e", {1, 2, 3});
+    add_ids(s, "f", {1, 2, 3});
+    auto st = cp.run_once(1000);
+    assert_true(st.more);
+    assert_int_equal(st.made->entries, 2);
+    st = cp.run_once(2000);
+    assert_false(st.more);
+    assert_int_equal(st.made->entries, 1);
+    assert_string_equal(s.checkpoint_entries(2).at(0).rec.c_str(), "f");
+    assert_false(cp.run_once(3000).made.has_value());
+    auto r = verify_checkpoints(s, tlog::proof::Key::load_public(key_file + ".pub"), std::nullopt);
+    assert_int_equal(r.problems.size(), 0);
+    assert_int_equal(r.latest.size(), 3);
+    unlink(key_file.c_str());
+    unlink((key_file + ".pub").c_str());
+    rmdir(dir.c_str());
+}
+
 int main(int argc, char** argv) {
     std::string backend = argc > 1 ? argv[1] : "sqlite";
     if (backend.rfind("postgres:", 0) == 0) {
@@ -1974,6 +2148,8 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_upgrade_from_v7),
         cmocka_unit_test(test_session_time),
         cmocka_unit_test(test_audit_search),
+        cmocka_unit_test(test_checkpoints),
+        cmocka_unit_test(test_checkpoint_bounded),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

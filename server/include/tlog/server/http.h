@@ -27,6 +27,10 @@ struct ServerConfig {
     RetentionSettings retention;
     TlsSettings tls;                 // tls_cert, tls_key, tls_client_ca, tls_crl
     IngestAuthSettings ingest_auth;  // plain_http, ingest_relays
+    // Signed checkpoints (doc/server.md, "Integrity"): the private key's
+    // file (empty: none made) and how often.
+    std::string checkpoint_key;
+    uint64_t checkpoint_interval_s = 300;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

@@ -43,6 +43,9 @@ AuditQuery audit_query(const QueryParams& params);
 // audit events' Tlog-Next-Cursor).
 std::string audit_cursor(const AuditKey& k);
 AuditKey read_audit_cursor(const std::string& text);
+// A time in milliseconds from seconds since the epoch (decimals allowed)
+// or "YYYY-MM-DDTHH:MM:SSZ"; throws InputError naming `name`.
+uint64_t time_value(const std::string& name, const std::string& v);
 
 // The groups of recorded users through the server's NSS (getpwnam_r,
 // getgrouplist: with SSSD, FreeIPA's and LDAP's groups), looked up outside

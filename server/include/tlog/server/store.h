@@ -193,6 +193,26 @@ struct AuditQuery {
     std::optional<AuditKey> after;
 };
 
+// Signed checkpoints (checkpoint.cc, doc/server.md "Integrity"): a
+// checkpoint's row, its entries (digests in hex, as tlog::proof defines
+// them), and the recordings whose stored message count changed since
+// their last entry (head: that entry, from the heads cache).
+struct CheckpointRow {
+    uint64_t seq = 0, time_ms = 0, entries = 0;
+    std::string prev, root, key_id, signature;  // hex
+};
+struct CheckpointEntryRow {
+    uint64_t seq = 0, leaf = 0;
+    std::string host, rec;
+    uint64_t covered = 0, last_id = 0;
+    std::string hash;  // hex
+};
+struct CheckpointWork {
+    std::string host, rec;
+    uint64_t messages = 0;  // sessions.messages when listed
+    std::optional<CheckpointEntryRow> head;
+};
+
 enum class AddResult { Created, Duplicate };
 
 // The database gave up a transaction that running again is expected to
@@ -271,6 +291,30 @@ public:
     // The same by position in id order, as Elasticsearch's from/size page.
     std::vector<std::string> messages_page(const std::string& rec, uint64_t from, size_t size);
     uint64_t message_count(const std::string& rec);
+    // Messages of recording (host, rec) with stored id > after_id, in id
+    // order, each with the id it is stored under (the verifier's: the
+    // JSON's own id may have been changed).
+    std::vector<std::pair<uint64_t, std::string>> stored_messages(const std::string& host, const std::string& rec,
+                                                                  uint64_t after_id, size_t limit);
+
+    // The number of messages of recording (host, rec) stored.
+    uint64_t stored_count(const std::string& host, const std::string& rec);
+
+    // Signed checkpoints (checkpoint_store.cc; SQL once for both backends).
+    // Recordings whose sessions count differs from what their last entry
+    // saw, in (host, rec) order after `after` (exclusive), up to `limit`.
+    std::vector<CheckpointWork> checkpoint_work(const std::pair<std::string, std::string>& after, size_t limit);
+    std::optional<CheckpointRow> last_checkpoint();
+    // Up to `limit` checkpoints with seq > after, in seq order.
+    std::vector<CheckpointRow> checkpoints_after(uint64_t after, size_t limit);
+    // A checkpoint's entries in leaf order.
+    std::vector<CheckpointEntryRow> checkpoint_entries(uint64_t seq);
+    // The entry of the latest checkpoint naming recording (host, rec).
+    std::optional<CheckpointEntryRow> latest_entry(const std::string& host, const std::string& rec);
+    // In one transaction: the checkpoint (none when `cp` is nullopt), its
+    // entries, and the heads cache: each (entry, sessions count seen).
+    void save_checkpoint(const std::optional<CheckpointRow>& cp, const std::vector<CheckpointEntryRow>& entries,
+                         const std::vector<std::pair<CheckpointEntryRow, uint64_t>>& heads);
 
     // Stores a checked audit event (byte for byte, zstd like messages);
     // inside begin()/commit() like add().
