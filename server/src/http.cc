@@ -31,8 +31,8 @@
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
-#include "tls.h"
 #include "tlog/server/verify.h"
+#include "tls.h"
 
 namespace tlog::server {
 

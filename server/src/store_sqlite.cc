@@ -334,6 +334,7 @@ CREATE TABLE IF NOT EXISTS retention_tombstones (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS retention_tombstones_by_rec ON retention_tombstones (rec, host);
+)sql",
     // 11: signed checkpoints (checkpoint.cc; doc/server.md, "Integrity"):
     // each checkpoint's signed statement, its entries (the Merkle tree's
     // leaves in order), and each recording's last entry with the sessions

@@ -41,12 +41,9 @@ struct CommandEntry {
     tlog::server::Command run;
 };
 constexpr CommandEntry commands[] = {
-    {"token", tlog::server::cmd_token},
-    {"retention", tlog::server::cmd_retention},
-    {"hold", tlog::server::cmd_hold},
-    {"verify", tlog::server::cmd_verify},
-    {"keygen", tlog::server::cmd_keygen},
-    {"export", tlog::server::cmd_export},
+    {"token", tlog::server::cmd_token},   {"retention", tlog::server::cmd_retention},
+    {"hold", tlog::server::cmd_hold},     {"verify", tlog::server::cmd_verify},
+    {"keygen", tlog::server::cmd_keygen}, {"export", tlog::server::cmd_export},
 };
 
 }  // namespace

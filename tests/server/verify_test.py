@@ -31,7 +31,7 @@ def start_server(d):
     """tlog-server with the test's configuration (its checkpoint key);
     stderr (the request log, the checkpoints' lines) to server.log."""
     with open(os.path.join(d, "server.log"), "ab") as log:
-        p = subprocess.Popen([TLOG_SERVER, "--config", os.path.join(d, "server.conf"), "--listen", "127.0.0.1:0"],
+        p = subprocess.Popen([TLOG_SERVER, "--config", os.path.join(d, "server.conf"), "--plain-http", "--listen", "127.0.0.1:0"],
                              stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
@@ -120,7 +120,7 @@ def main():
 
         # A private key others may read stops the server, naming it.
         os.chmod(key, 0o644)
-        r = subprocess.run([TLOG_SERVER, "--config", CONF, "--listen", "127.0.0.1:0"], capture_output=True,
+        r = subprocess.run([TLOG_SERVER, "--config", CONF, "--plain-http", "--listen", "127.0.0.1:0"], capture_output=True,
                            text=True, timeout=60)
         if r.returncode == 0 or key not in r.stderr or "0644" not in r.stderr:
             fail("a readable private key: exit %d %r" % (r.returncode, r.stderr))
