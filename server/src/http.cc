@@ -29,6 +29,7 @@
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
+#include "viewer_auth.h"
 
 namespace tlog::server {
 
@@ -168,6 +169,8 @@ private:
 // logger on one thread, one request after the other.
 thread_local const char* t_route = nullptr;
 thread_local std::chrono::steady_clock::time_point t_start;
+// The viewer the request was authenticated as ("": a public or host route).
+thread_local std::string t_viewer;
 
 class Routes;
 using Handler = void (Routes::*)(const httplib::Request&, httplib::Response&);
@@ -177,12 +180,19 @@ struct RouteDef {
     const char* pattern;   // httplib's regular expression
     const char* api_path;  // the path in server/openapi.yaml, and the metrics' label
     Handler handler;
+    Permission perm;  // what the client must have (viewer routes: authenticated first)
 };
 
 class Routes {
 public:
-    Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, Indexer* indexer = nullptr)
-        : store_(store), indexer_(indexer), streams_(streams), search_(search), groups_(search.user_groups) {}
+    Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, const AuthSettings& auth,
+           Indexer* indexer = nullptr)
+        : store_(store),
+          indexer_(indexer),
+          streams_(streams),
+          search_(search),
+          groups_(search.user_groups),
+          auth_(store, mu_, auth) {}
     LiveHub& hub() { return hub_; }
 
     template <class Fn>
@@ -211,7 +221,17 @@ public:
         for (const auto& def : table()) {
             auto handler = [this, &def](const httplib::Request& req, httplib::Response& res) {
                 t_route = def.api_path;
-                guarded(res, [&] { (this->*def.handler)(req, res); });
+                guarded(res, [&] {
+                    if (def.perm == Permission::Public || def.perm == Permission::Host) {
+                        t_viewer.clear();
+                    } else if (auto v = auth_.viewer(req)) {
+                        t_viewer = std::move(*v);
+                    } else {
+                        ViewerAuth::unauthorized(res);
+                        return;
+                    }
+                    (this->*def.handler)(req, res);
+                });
                 // Counted before the response goes out, so a scrape that
                 // follows it sees it. (-1: httplib's 200 to come.)
                 metrics_.request(req.method, def.api_path, res.status == -1 ? 200 : res.status);
@@ -471,6 +491,9 @@ private:
         res.set_content(text_hits_json(hits, host, rec, limit), json_type);
     }
 
+    void login(const httplib::Request& req, httplib::Response& res) { auth_.login(req, res); }
+    void logout(const httplib::Request& req, httplib::Response& res) { auth_.logout(req, res); }
+
     Store& store_;
     Indexer* indexer_;
     std::mutex mu_;
@@ -479,32 +502,39 @@ private:
     LiveHub hub_;
     SearchSettings search_;
     GroupResolver groups_;
+    ViewerAuth auth_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
 // document exactly these (test server_openapi).
 const std::vector<RouteDef>& Routes::table() {
+    using P = Permission;
     static const std::vector<RouteDef> routes = {
-        {"POST", "/api/v1/ingest", "/api/v1/ingest", &Routes::ingest},
-        {"POST", "/_bulk", "/_bulk", &Routes::bulk},
+        {"POST", "/api/v1/ingest", "/api/v1/ingest", &Routes::ingest, P::Host},
+        {"POST", "/_bulk", "/_bulk", &Routes::bulk, P::Host},
         // /{index}/_bulk, and /{index}/{type}/_bulk as older shippers send.
-        {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
-        {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
-        {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
-        {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream},
-        {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
-        {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search},
-        {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
-        {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at},
-        {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text},
-        {"GET", "/_search", "/_search", &Routes::es_search},
+        {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk, P::Host},
+        {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions, P::Search},
+        {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages,
+         P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream, P::View},
+        {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest, P::Host},
+        {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search, P::Search},
+        {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events,
+         P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at, P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text, P::View},
+        {"GET", "/_search", "/_search", &Routes::es_search, P::View},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
-        {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
+        {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search, P::View},
         // rsyslog's omelasticsearch asks this before resuming after the
-        // server was unreachable.
-        {"GET", "/_cat/health", "/_cat/health", &Routes::cat_health},
-        {"GET", "/api/v1/health", "/api/v1/health", &Routes::health},
-        {"GET", "/metrics", "/metrics", &Routes::metrics},
+        // server was unreachable: a shipper's liveness check, telling
+        // nothing of the recordings.
+        {"GET", "/_cat/health", "/_cat/health", &Routes::cat_health, P::Public},
+        {"GET", "/api/v1/health", "/api/v1/health", &Routes::health, P::Public},
+        {"GET", "/metrics", "/metrics", &Routes::metrics, P::Manage},
+        {"POST", "/api/v1/login", "/api/v1/login", &Routes::login, P::Public},
+        {"POST", "/api/v1/logout", "/api/v1/logout", &Routes::logout, P::Public},
     };
     return routes;
 }
@@ -547,7 +577,7 @@ void parse_listen(const std::string& text, const std::string& what, ServerConfig
 
 std::vector<RouteInfo> api_routes() {
     std::vector<RouteInfo> out;
-    for (const auto& def : Routes::table()) out.push_back({def.method, def.api_path});
+    for (const auto& def : Routes::table()) out.push_back({def.method, def.api_path, permission_name(def.perm)});
     return out;
 }
 
@@ -580,7 +610,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Indexer indexer(open_store(c.database), icfg);
     indexer.start();
     indexer.wake();  // what was stored before this start
-    Routes routes(store, streams, c.search, &indexer);
+    Routes routes(store, streams, c.search, c.auth, &indexer);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

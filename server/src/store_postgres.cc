@@ -305,6 +305,24 @@ CREATE INDEX IF NOT EXISTS sessions_open_by_end ON sessions (end_ms, host, rec) 
 CREATE INDEX IF NOT EXISTS sessions_open_by_duration ON sessions ((end_ms - start_ms), host, rec) WHERE ended = 0;
 CREATE INDEX IF NOT EXISTS sessions_open_by_bytes ON sessions (bytes, host, rec) WHERE ended = 0;
 )sql",
+    // 9: viewers' credentials (viewer_auth.cc): API tokens and signed-in
+    // sessions, each kept as the SHA-256 of its secret only.
+    R"sql(
+CREATE TABLE IF NOT EXISTS viewer_tokens (
+    id TEXT PRIMARY KEY,             -- public: what list shows and revoke takes
+    hash TEXT NOT NULL UNIQUE,       -- hex SHA-256 of the token
+    viewer TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,     -- 0: never
+    revoked_ms BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS viewer_sessions (
+    hash TEXT PRIMARY KEY,           -- hex SHA-256 of the cookie's session id
+    viewer TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL
+);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 

@@ -8,15 +8,27 @@
 #include <utility>
 #include <vector>
 
+#include "commands.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
 namespace {
 
+// Subcommands: after the options, a command's name and its arguments; no
+// command runs the server.
+const struct {
+    const char* name;
+    tlog::server::Command run;
+} commands[] = {
+    {"viewer-token", tlog::server::cmd_viewer_token},
+};
+
 void usage(std::ostream& o) {
     o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
+         "       tlog-server [--config FILE] [--database DATABASE] viewer-token issue USER [--expires DAYS]\n"
+         "       tlog-server [--config FILE] [--database DATABASE] viewer-token list | revoke ID\n"
          "       tlog-server --version | --help\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
@@ -32,8 +44,16 @@ int main(int argc, char** argv) {
     bool config_given = false;
     std::string listen, database;
     std::vector<std::pair<std::string, std::string>> stream_settings;  // (key, value), applied after the file
+    tlog::server::Command command = nullptr;
+    std::vector<std::string> command_args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        auto cmd = std::find_if(std::begin(commands), std::end(commands), [&](const auto& c) { return a == c.name; });
+        if (cmd != std::end(commands)) {
+            command = cmd->run;
+            command_args.assign(argv + i + 1, argv + argc);
+            break;
+        }
         auto value = [&](const char* name) -> std::string {
             if (i + 1 >= argc) {
                 std::cerr << "tlog-server: " << name << " needs a value\n";
@@ -85,6 +105,9 @@ int main(int argc, char** argv) {
             std::string option = "--" + key;
             std::replace(option.begin(), option.end(), '_', '-');
             parse_stream_setting(key, text, option, c);
+        }
+        if (command != nullptr) {
+            return command(c, command_args);
         }
         return run_server(c,
                           [&](int port) { std::cout << "listening on " << c.listen_host << ":" << port << std::endl; });

@@ -8,6 +8,7 @@
 
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
+#include "tlog/server/viewers.h"
 
 namespace tlog::server {
 
@@ -21,6 +22,7 @@ struct ServerConfig {
     // Integrity key files, as tlog-play --key takes them: the indexer's
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
+    AuthSettings auth;  // viewers' sign-in (doc/server.md, "Authentication")
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
@@ -35,9 +37,10 @@ void parse_listen(const std::string& text, const std::string& what, ServerConfig
 // tlog::InputError naming `what`.
 bool parse_stream_setting(const std::string& key, const std::string& text, const std::string& what, ServerConfig& c);
 
-// A route as server/openapi.yaml documents it: "GET", "/api/v1/sessions".
+// A route as server/openapi.yaml documents it: "GET", "/api/v1/sessions",
+// and what it asks of the client ("none", "host", "search", "view", ...).
 struct RouteInfo {
-    std::string method, path;
+    std::string method, path, permission;
 };
 // Every route the server registers (its one table).
 std::vector<RouteInfo> api_routes();

@@ -193,6 +193,13 @@ struct AuditQuery {
     std::optional<AuditKey> after;
 };
 
+// A viewer's API token as stored (viewer_store.cc): its public id and whom
+// it signs in; the token itself is kept only as its hash.
+struct ViewerToken {
+    std::string id, viewer;
+    uint64_t created_ms = 0, expires_ms = 0, revoked_ms = 0;  // 0: never, not revoked
+};
+
 enum class AddResult { Created, Duplicate };
 
 // The database gave up a transaction that running again is expected to
@@ -309,6 +316,23 @@ public:
     virtual void unlock_index(const std::string& host, const std::string& rec) = 0;
     // The host of a recording (hosts that share a rec: the first); "" if none.
     virtual std::string host_of(const std::string& rec) = 0;
+
+    // Viewers' credentials (viewer_store.cc), each secret kept as its
+    // hash (hex SHA-256). Tokens: stored, listed, revoked by id, and
+    // looked up by hash (the stored hash beside it, for an exact compare).
+    void add_viewer_token(const ViewerToken& t, const std::string& hash);
+    std::vector<ViewerToken> viewer_tokens();
+    bool revoke_viewer_token(const std::string& id, uint64_t now_ms);
+    std::optional<std::pair<ViewerToken, std::string>> viewer_token(const std::string& hash);
+    // Signed-in sessions: created (the expired ones deleted), and looked up at `now_ms`: the viewer if
+    // the session is neither idle for idle_ms nor older than max_ms (an
+    // expired one is deleted), its last use moved on when more than a
+    // minute old; ended.
+    void add_viewer_session(const std::string& hash, const std::string& viewer, uint64_t now_ms, uint64_t idle_ms,
+                            uint64_t max_ms);
+    std::optional<std::string> viewer_session(const std::string& hash, uint64_t now_ms, uint64_t idle_ms,
+                                              uint64_t max_ms);
+    void end_viewer_session(const std::string& hash);
 
 protected:
     explicit Store(std::string name) : name_(std::move(name)) {}

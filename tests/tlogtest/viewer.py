@@ -1,0 +1,64 @@
+"""A viewer for tests that read from tlog-server: an API token issued with
+`tlog-server viewer-token issue` on the server's database, sent by every
+urllib request of the test (install()) and put into the base URLs given to
+tlog-play (url()), as Debian's tlog-play sends it through libcurl."""
+
+import base64
+import subprocess
+import urllib.parse
+import urllib.request
+
+VIEWER = "tlog-test-auditor"
+
+
+def issue(server_bin, database, user=VIEWER, expires=None, config=None):
+    """A new token of `user` (the token, as printed once)."""
+    args = [server_bin]
+    if config:
+        args += ["--config", config]
+    args += ["--database", database, "viewer-token", "issue", user]
+    if expires is not None:
+        args += ["--expires", str(expires)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0 or len(r.stdout.strip()) != 64:
+        raise RuntimeError("viewer-token issue %s failed (%d): %s" % (user, r.returncode, r.stderr))
+    return r.stdout.strip()
+
+
+class _Auth(urllib.request.BaseHandler):
+    handler_order = 100
+
+    def __init__(self, token):
+        self.header = "Bearer " + token
+
+    def http_request(self, req):
+        if not req.has_header("Authorization"):
+            req.add_unredirected_header("Authorization", self.header)
+        return req
+
+    https_request = http_request
+
+
+class Viewer:
+    def __init__(self, user, token):
+        self.user, self.token = user, token
+
+    def headers(self):
+        return {"Authorization": "Bearer " + self.token}
+
+    def basic(self):
+        return "Basic " + base64.b64encode(("%s:%s" % (self.user, self.token)).encode()).decode()
+
+    def url(self, base):
+        """`base` with USER:TOKEN@ in its authority."""
+        p = urllib.parse.urlsplit(base)
+        netloc = "%s:%s@%s" % (self.user, self.token, p.netloc.rsplit("@", 1)[-1])
+        return urllib.parse.urlunsplit(p._replace(netloc=netloc))
+
+
+def install(server_bin, database, user=VIEWER, config=None):
+    """Issues a token and makes every urllib.request.urlopen of this process
+    send it; the Viewer."""
+    v = Viewer(user, issue(server_bin, database, user, config=config))
+    urllib.request.install_opener(urllib.request.build_opener(_Auth(v.token)))
+    return v
