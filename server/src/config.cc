@@ -51,11 +51,11 @@ bool read_auth_setting(const std::string& key, const json::Value& val, const std
         const char* unit;
     };
     const Limit limits[] = {
-        {"session_idle", &a.session_idle_s, 60, 7 * 86400, "seconds"},
-        {"session_max", &a.session_max_s, 60, 31 * 86400, "seconds"},
+        {"session_idle", &a.session_idle_s, 1, 7 * 86400, "seconds"},
+        {"session_max", &a.session_max_s, 1, 31 * 86400, "seconds"},
         {"pam_timeout", &a.pam_timeout_s, 1, 600, "seconds"},
         {"login_max_failures", &a.login_max_failures, 1, 1000, "failed sign-ins"},
-        {"login_window", &a.login_window_s, 30, 86400, "seconds"},
+        {"login_window", &a.login_window_s, 1, 86400, "seconds"},
     };
     for (const auto& l : limits) {
         if (key != l.key) continue;

@@ -89,7 +89,8 @@ std::optional<std::string> base64_decode(std::string_view in) {
 std::optional<std::string> cookie(const httplib::Request& req, const std::string& name) {
     size_t n = req.get_header_value_count("Cookie");
     for (size_t k = 0; k < n; ++k) {
-        std::string_view v = req.get_header_value("Cookie", k);
+        const std::string header = req.get_header_value("Cookie", k);
+        std::string_view v = header;
         while (!v.empty()) {
             size_t semi = v.find(';');
             std::string_view part = v.substr(0, semi);

@@ -1,5 +1,6 @@
 // Viewers' API tokens and signed-in sessions in the database (schema
 // version 9): one SQL text for both backends, as session_search.cc.
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -21,8 +22,9 @@ ViewerToken token_of(const SqlRow& r) {
     return {r[0].value_or(""), r[1].value_or(""), num(r[2]), num(r[3]), num(r[4])};
 }
 
-// A session's last use is written when older than this: a read request
-// does not become a write, at the price of the idle limit's precision.
+// A session's last use is written when older than this (or a tenth of the
+// idle limit): a read request does not become a write, at the price of
+// the idle limit's precision.
 constexpr uint64_t touch_after_ms = 60 * 1000;
 
 }  // namespace
@@ -49,9 +51,9 @@ bool Store::revoke_viewer_token(const std::string& id, uint64_t now_ms) {
 }
 
 std::optional<std::pair<ViewerToken, std::string>> Store::viewer_token(const std::string& hash) {
-    auto rows = sql_query(
-        "SELECT id, viewer, created_ms, expires_ms, revoked_ms, hash FROM viewer_tokens WHERE hash = ?",
-        {V::str(hash)});
+    auto rows =
+        sql_query("SELECT id, viewer, created_ms, expires_ms, revoked_ms, hash FROM viewer_tokens WHERE hash = ?",
+                  {V::str(hash)});
     if (rows.empty()) return std::nullopt;
     return std::pair(token_of(rows[0]), rows[0][5].value_or(""));
 }
@@ -70,15 +72,14 @@ void Store::add_viewer_session(const std::string& hash, const std::string& viewe
 
 std::optional<std::string> Store::viewer_session(const std::string& hash, uint64_t now_ms, uint64_t idle_ms,
                                                  uint64_t max_ms) {
-    auto rows =
-        sql_query("SELECT viewer, created_ms, last_ms FROM viewer_sessions WHERE hash = ?", {V::str(hash)});
+    auto rows = sql_query("SELECT viewer, created_ms, last_ms FROM viewer_sessions WHERE hash = ?", {V::str(hash)});
     if (rows.empty()) return std::nullopt;
     uint64_t created = num(rows[0][1]), last = num(rows[0][2]);
     if (now_ms >= created + max_ms || now_ms >= last + idle_ms) {
         end_viewer_session(hash);
         return std::nullopt;
     }
-    if (now_ms >= last + touch_after_ms) {
+    if (now_ms >= last + std::min(touch_after_ms, idle_ms / 10)) {
         sql_exec("UPDATE viewer_sessions SET last_ms = CAST(? AS BIGINT) WHERE hash = ?",
                  {V::integer(now_ms), V::str(hash)});
     }

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "tlog/json.h"
 #include "tlog/server/store.h"
 #include "tlog/server/viewers.h"
-#include "commands.h"
 
 namespace tlog::server {
 
@@ -81,8 +81,7 @@ int cmd_viewer_token(const ServerConfig& c, const std::vector<std::string>& args
             std::string created = utc(t.created_ms), expires = utc(t.expires_ms);
             created.resize(20, ' ');
             expires.resize(20, ' ');
-            std::cout << t.id << "  " << v << "  " << created << "  " << expires << "  " << utc(t.revoked_ms)
-                      << '\n';
+            std::cout << t.id << "  " << v << "  " << created << "  " << expires << "  " << utc(t.revoked_ms) << '\n';
         }
         return 0;
     }

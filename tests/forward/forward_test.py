@@ -32,6 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.terminal import CODEC_TOOL, TLOG_REC, check, fail, run_case, spawn, tmpdir
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -56,6 +57,7 @@ class Server:
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.proc = None
+        self.viewer = None
 
     def start(self):
         end = time.time() + 60
@@ -69,6 +71,8 @@ class Server:
             sel.register(p.stdout, selectors.EVENT_READ)
             if sel.select(timeout=60) and p.stdout.readline().startswith(b"listening on"):
                 self.proc = p
+                if self.viewer is None:  # the reads below sign in with it (urllib)
+                    self.viewer = viewers.install(TLOG_SERVER, self.db, self.url)
                 return
             err = open(self.db + ".log", "rb").read()[-2000:] if p.wait(10) is not None else b""
             # The killed server's port may still be held for a moment.

@@ -21,6 +21,7 @@ import threading
 import urllib.error
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.postgres import Cluster
 from tlogtest.terminal import fail
 
@@ -172,6 +173,7 @@ def main():
         servers = [start_server(spec), start_server(spec)]
         try:
             urls = [wait_listening(p) for p in servers]
+            viewers.install(TLOG_SERVER, spec)  # one database: its token reads from both
             version = pg.psql("SELECT version FROM schema_version", "tlog").split()
             if len(version) != 1:
                 fail("schema_version holds %r after two instances started" % version)

@@ -78,8 +78,9 @@ def start_server(d):
     # Reads need a viewer: every urlopen below sends its token, and
     # tlog-play gets it in its URL (VIEWER.url).
     global VIEWER
-    VIEWER = viewers.install(TLOG_SERVER, os.path.join(d, "db.sqlite"))
-    return p, "http://" + line.split()[-1]
+    base = "http://" + line.split()[-1]
+    VIEWER = viewers.install(TLOG_SERVER, os.path.join(d, "db.sqlite"), base)
+    return p, base
 
 
 VIEWER = None

@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.terminal import fail
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -64,7 +65,13 @@ def start_server(spec, d, *extra):
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
         fail("unexpected first line from tlog-server: %r" % line)
-    return p, line.split()[-1]
+    addr = line.split()[-1]
+    global VIEWER
+    VIEWER = viewers.install(TLOG_SERVER, spec, "http://" + addr)
+    return p, addr
+
+
+VIEWER = None
 
 
 def post(addr, lines, timeout=120):
@@ -101,7 +108,7 @@ class StreamReader:
     def __init__(self, addr, rec, query=""):
         host, port = addr.split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
-        self.conn.request("GET", "/api/v1/sessions/%s/stream%s" % (rec, query))
+        self.conn.request("GET", "/api/v1/sessions/%s/stream%s" % (rec, query), headers=VIEWER.headers())
         self.resp = self.conn.getresponse()
         self.lines = []
         self.ended = False

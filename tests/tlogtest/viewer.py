@@ -26,17 +26,23 @@ def issue(server_bin, database, user=VIEWER, expires=None, config=None):
 
 
 class _Auth(urllib.request.BaseHandler):
+    """Adds the token of the request's server (by host:port; else the last
+    one installed) to every request without an Authorization."""
     handler_order = 100
 
-    def __init__(self, token):
-        self.header = "Bearer " + token
+    def __init__(self):
+        self.by_netloc, self.default = {}, None
 
     def http_request(self, req):
-        if not req.has_header("Authorization"):
-            req.add_unredirected_header("Authorization", self.header)
+        token = self.by_netloc.get(urllib.parse.urlsplit(req.full_url).netloc, self.default)
+        if token and not req.has_header("Authorization"):
+            req.add_unredirected_header("Authorization", "Bearer " + token)
         return req
 
     https_request = http_request
+
+
+_AUTH = _Auth()
 
 
 class Viewer:
@@ -56,9 +62,13 @@ class Viewer:
         return urllib.parse.urlunsplit(p._replace(netloc=netloc))
 
 
-def install(server_bin, database, user=VIEWER, config=None):
+def install(server_bin, database, base=None, user=VIEWER, config=None):
     """Issues a token and makes every urllib.request.urlopen of this process
-    send it; the Viewer."""
+    send it: to the server at `base` (http://HOST:PORT), and to any other
+    server whose token was not installed; the Viewer."""
     v = Viewer(user, issue(server_bin, database, user, config=config))
-    urllib.request.install_opener(urllib.request.build_opener(_Auth(v.token)))
+    if base:
+        _AUTH.by_netloc[urllib.parse.urlsplit(base).netloc] = v.token
+    _AUTH.default = v.token
+    urllib.request.install_opener(urllib.request.build_opener(_AUTH))
     return v

@@ -327,7 +327,7 @@ public:
     // Signed-in sessions: created (the expired ones deleted), and looked up at `now_ms`: the viewer if
     // the session is neither idle for idle_ms nor older than max_ms (an
     // expired one is deleted), its last use moved on when more than a
-    // minute old; ended.
+    // minute (or a tenth of idle_ms) old; ended.
     void add_viewer_session(const std::string& hash, const std::string& viewer, uint64_t now_ms, uint64_t idle_ms,
                             uint64_t max_ms);
     std::optional<std::string> viewer_session(const std::string& hash, uint64_t now_ms, uint64_t idle_ms,

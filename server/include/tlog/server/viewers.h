@@ -13,9 +13,9 @@ namespace tlog::server {
 // The configuration keys of signing in (tlog-server.conf(5)).
 struct AuthSettings {
     std::string pam_service = "tlog-server";
-    uint64_t session_idle_s = 30 * 60;       // session_idle: unused this long, a session ends
-    uint64_t session_max_s = 12 * 60 * 60;   // session_max: and at this age whatever its use
-    uint64_t pam_timeout_s = 10;             // pam_timeout: a PAM module hung longer fails the sign-in
+    uint64_t session_idle_s = 30 * 60;      // session_idle: unused this long, a session ends
+    uint64_t session_max_s = 12 * 60 * 60;  // session_max: and at this age whatever its use
+    uint64_t pam_timeout_s = 10;            // pam_timeout: a PAM module hung longer fails the sign-in
     // Failed sign-ins: after login_max_failures within login_window for a
     // user or a remote address, further attempts are answered 429 until
     // the backoff (doubling from 30 s, at most the window) has passed.
