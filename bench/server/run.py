@@ -62,6 +62,18 @@ def recordings(build, recs, n, kb, payload):
     return files
 
 
+def authorize(exe, database, port):
+    """Every urllib request of this process to the server at `port` signs
+    in as a viewer (tests/tlogtest/viewer.py); the Viewer. A build from
+    before viewer tokens (a peer) needs none: None."""
+    import subprocess as sp
+    if "viewer-token" not in sp.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout:
+        return None
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+    from tlogtest import viewer
+    return viewer.install(exe, database, "http://127.0.0.1:%s" % port)
+
+
 def start_server(exe, database):
     server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
                               text=True)
@@ -72,7 +84,9 @@ def start_server(exe, database):
         server.kill()
         server.wait()
         sys.exit("tlog-server did not start: " + line)
-    return server, line.strip().rsplit(":", 1)[1]
+    port = line.strip().rsplit(":", 1)[1]
+    authorize(exe, database, port)
+    return server, port
 
 
 def stop_server(server):

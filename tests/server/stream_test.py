@@ -219,7 +219,8 @@ def check_gap(addr):
 def open_raw_stream(addr, rec):
     host, port = addr.split(":")
     sock = socket.create_connection((host, int(port)), timeout=120)
-    sock.sendall(b"GET /api/v1/sessions/%s/stream HTTP/1.1\r\nHost: x\r\n\r\n" % rec.encode())
+    sock.sendall(b"GET /api/v1/sessions/%s/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % (
+        rec.encode(), VIEWER.token.encode()))
     return sock
 
 
