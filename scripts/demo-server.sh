@@ -13,7 +13,13 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 # Port 0: the server picks a free port and says which on its first line.
-coproc SRV { exec "$SERVER" --listen 127.0.0.1:0 --database "$WORK/server.db" 2>>"$WORK/server.log"; }
+# Who may read what: this user, everything (tlog-server-access.yaml(5)).
+printf 'rules:\n  - name: demo\n    viewers: {users: [%s]}\n    recordings: {users: all}\n    rights: all\n' \
+  "$(id -un)" > "$WORK/server-access.yaml"
+coproc SRV {
+  exec "$SERVER" --listen 127.0.0.1:0 --database "$WORK/server.db" --access-rules "$WORK/server-access.yaml" \
+    2>>"$WORK/server.log"
+}
 pids+=("$SRV_PID")
 read -r -t 30 line <&"${SRV[0]}" || { echo "tlog-server did not start: $(tail -3 "$WORK/server.log")" >&2; exit 1; }
 url=http://${line##* }

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tlogtest.postgres import Cluster  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import authorize  # noqa: E402
+from run import access_args, authorize  # noqa: E402
 
 T0 = 1796400000000
 
@@ -55,7 +55,8 @@ def events(rec, host, failures, n):
 
 def bench(exe, database, work, label, failures, n, runs):
     with open(os.path.join(work, "server.log"), "ab") as log:
-        p = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+        p = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database] + access_args(exe, work),
+                             stdout=subprocess.PIPE,
                              stderr=log)
     try:
         base = "http://" + p.stdout.readline().decode().split()[-1]

@@ -62,6 +62,17 @@ def recordings(build, recs, n, kb, payload):
     return files
 
 
+def access_args(exe, d):
+    """The options giving the benchmark's viewer every right (a file in
+    `d`); none for a build from before access rules (a peer)."""
+    import subprocess as sp
+    if "--access-rules" not in sp.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout:
+        return []
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+    from tlogtest import viewer
+    return viewer.server_args(d)
+
+
 def authorize(exe, database, port):
     """Every urllib request of this process to the server at `port` signs
     in as a viewer (tests/tlogtest/viewer.py); the Viewer. A build from
@@ -75,7 +86,8 @@ def authorize(exe, database, port):
 
 
 def start_server(exe, database):
-    server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+    server = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--database", database] +
+                              access_args(exe, os.path.dirname(os.path.abspath(database))), stdout=subprocess.PIPE,
                               text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

@@ -31,7 +31,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
-from run import authorize, start_server, stop_server  # noqa: E402
+from run import access_args, authorize, start_server, stop_server  # noqa: E402
 from tlogtest.postgres import Cluster  # noqa: E402
 
 STEP_MS = 31536  # one session every 31.5 s: a year for a million
@@ -171,7 +171,8 @@ def start_server_conf(exe, database, conf):
     # run.py's start_server, with the configuration (host groups).
     import selectors
     import subprocess
-    server = subprocess.Popen([exe, "--config", conf, "--listen", "127.0.0.1:0", "--database", database],
+    server = subprocess.Popen([exe, "--config", conf, "--listen", "127.0.0.1:0", "--database", database] +
+                              access_args(exe, os.path.dirname(os.path.abspath(conf))),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)

@@ -121,6 +121,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             parse_listen(val.as_string(), path + ":" + std::to_string(val.line), c);
         } else if (key == "database") {
             c.database = val.as_string();
+        } else if (key == "access_rules") {
+            c.access_rules = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {

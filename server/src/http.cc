@@ -24,11 +24,13 @@
 #include "recording_audit.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/server/access.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
+#include "tlog_build_config.h"
 #include "viewer_auth.h"
 
 namespace tlog::server {
@@ -169,8 +171,10 @@ private:
 // logger on one thread, one request after the other.
 thread_local const char* t_route = nullptr;
 thread_local std::chrono::steady_clock::time_point t_start;
-// The viewer the request was authenticated as ("": a public or host route).
+// The viewer the request was authenticated as ("": a public or host
+// route), and the viewer's groups (NSS) for the access rules.
 thread_local std::string t_viewer;
+thread_local std::vector<std::string> t_viewer_groups;
 
 class Routes;
 using Handler = void (Routes::*)(const httplib::Request&, httplib::Response&);
@@ -186,13 +190,14 @@ struct RouteDef {
 class Routes {
 public:
     Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, const AuthSettings& auth,
-           Indexer* indexer = nullptr)
+           AccessRules rules, Indexer* indexer = nullptr)
         : store_(store),
           indexer_(indexer),
           streams_(streams),
           search_(search),
           groups_(search.user_groups),
-          auth_(store, mu_, auth) {}
+          auth_(store, mu_, auth),
+          access_(std::move(rules), search) {}
     LiveHub& hub() { return hub_; }
 
     template <class Fn>
@@ -226,8 +231,14 @@ public:
                         t_viewer.clear();
                     } else if (auto v = auth_.viewer(req)) {
                         t_viewer = std::move(*v);
+                        t_viewer_groups = groups_.groups_of_user(t_viewer);
                     } else {
                         ViewerAuth::unauthorized(res);
+                        return;
+                    }
+                    // A right over no recording (manage): refused outright.
+                    if (def.perm == Permission::Manage && !access_.may(t_viewer, t_viewer_groups, def.perm)) {
+                        reply_error(res, 403, "not permitted");
                         return;
                     }
                     (this->*def.handler)(req, res);
@@ -326,6 +337,7 @@ private:
     // time, in time order; a full page names the next in Tlog-Next-Cursor.
     void audit_search(const httplib::Request& req, httplib::Response& res) {
         auto q = audit_query(req.params);
+        q.conditions.push_back(audit_scope(scope(Permission::Search)));
         auto events = locked([&] { return store_.search_audit(q); });
         std::string out;
         for (const auto& e : events) {
@@ -356,7 +368,9 @@ private:
         if (req.has_param("cursor")) {
             after = read_audit_cursor(req.get_param_value("cursor"));
         }
+        const bool seen = visible(rec, "");
         auto [events, messages] = locked([&] {
+            if (!seen) return std::pair(std::vector<RecordingAuditItem>(), uint64_t{0});
             auto ev = store_.recording_audit(rec, after, limit);
             // Only an empty first page needs to know if the recording exists.
             uint64_t n = ev.empty() && !after ? store_.message_count(rec) : 1;
@@ -379,7 +393,9 @@ private:
         uint64_t after = uint_param(req, "after", 0);
         uint64_t limit = std::min<uint64_t>(uint_param(req, "limit", 10000), 100000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-        auto msgs = locked([&] { return store_.messages(rec, host, after, limit); });
+        const bool seen = visible(rec, host);
+        auto msgs =
+            locked([&] { return seen ? store_.messages(rec, host, after, limit) : std::vector<std::string>(); });
         if (msgs.empty() && after == 0) {
             // Nothing from the start: the recording is not here, which a
             // client must not take for an empty one.
@@ -409,16 +425,26 @@ private:
 
     void stream(const httplib::Request& req, httplib::Response& res) {
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        // Looked at again at each fetch: a recording that comes into the
+        // viewer's scope (its session stored) streams; one outside it
+        // waits as a recording not stored yet would.
         serve_stream(
             hub_, streams_,
-            [this](const std::string& rec, const std::string& h, uint64_t after, size_t limit) {
-                return locked([&] { return store_.messages(rec, h, after, limit); });
+            [this, viewer = t_viewer, groups = t_viewer_groups](const std::string& rec, const std::string& h,
+                                                                uint64_t after, size_t limit) {
+                auto sc = access_.scope(viewer, groups, Permission::View);
+                return locked([&] {
+                    return sc.all || store_.recording_visible(rec, h, sc.cond) ? store_.messages(rec, h, after, limit)
+                                                                               : std::vector<std::string>();
+                });
             },
             req.matches[1], host, uint_param(req, "after", 0), res);
     }
 
     void list_sessions(const httplib::Request& req, httplib::Response& res) {
         auto q = session_query(req.params, search_, now_ms());
+        auto sc = scope(Permission::Search);
+        if (!sc.all) q.conditions.push_back(sc.cond);
         auto rows = locked([&] { return store_.sessions(q); });
         res.set_content(sessions_response(rows, q), json_type);
     }
@@ -435,8 +461,11 @@ private:
         }
         uint64_t from = uint_param(req, "from", 0);
         uint64_t size = std::min<uint64_t>(uint_param(req, "size", 10), 10000);
-        auto [msgs, total] =
-            locked([&] { return std::pair(store_.messages_page(rec, from, size), store_.message_count(rec)); });
+        const bool seen = visible(rec, "");
+        auto [msgs, total] = locked([&] {
+            if (!seen) return std::pair(std::vector<std::string>(), uint64_t{0});
+            return std::pair(store_.messages_page(rec, from, size), store_.message_count(rec));
+        });
         // The stored JSON is spliced in as it is: it was validated on
         // ingest, and re-encoding it would change the bytes.
         std::string out = "{\"took\":0,\"timed_out\":false,\"hits\":{\"total\":{\"value\":" + std::to_string(total) +
@@ -459,8 +488,10 @@ private:
         uint64_t pos = uint_param(req, req.has_param("t") ? "t" : "pos", 0);
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        const bool seen = visible(rec, host);
         auto r = locked([&] {
-            if (host.empty()) host = store_.host_of(rec);
+            if (!seen) host.clear();
+            if (host.empty() && seen) host = store_.host_of(rec);
             return host.empty() ? std::nullopt : seek(store_, host, rec, pos, limit);
         });
         if (host.empty()) {
@@ -480,8 +511,10 @@ private:
         if (q.empty()) throw InputError({"", 0, 0, "q"}, "missing: the text to find");
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 1000), 1, 10000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        const bool seen = visible(rec, host);
         auto hits = locked([&] {
-            if (host.empty()) host = store_.host_of(rec);
+            if (!seen) host.clear();
+            if (host.empty() && seen) host = store_.host_of(rec);
             return host.empty() ? std::vector<ScreenTextRow>() : store_.text_hits(host, rec, q, limit);
         });
         if (host.empty()) {
@@ -489,6 +522,19 @@ private:
             return;
         }
         res.set_content(text_hits_json(hits, host, rec, limit), json_type);
+    }
+
+    // The viewer's reach for `right` (access.h).
+    AccessScope scope(Permission right) const { return access_.scope(t_viewer, t_viewer_groups, right); }
+    // A recording the viewer may view: answered by one lookup by rec
+    // whether it is outside the viewer's rights or not stored at all, and
+    // each caller then answers both alike (as not stored).
+    // A viewer who may view everything sees what the route finds, as
+    // before access rules (a recording's audit events before its
+    // messages too); a narrower scope is decided on the stored session.
+    bool visible(const std::string& rec, const std::string& host) {
+        auto sc = scope(Permission::View);
+        return sc.all || locked([&] { return store_.recording_visible(rec, host, sc.cond); });
     }
 
     void login(const httplib::Request& req, httplib::Response& res) { auth_.login(req, res); }
@@ -503,6 +549,7 @@ private:
     SearchSettings search_;
     GroupResolver groups_;
     ViewerAuth auth_;
+    AccessControl access_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
@@ -608,7 +655,13 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Indexer indexer(open_store(c.database), icfg);
     indexer.start();
     indexer.wake();  // what was stored before this start
-    Routes routes(store, streams, c.search, c.auth, &indexer);
+    const std::string rules_path = c.access_rules.empty() ? TLOG_SYSCONFDIR "/server-access.yaml" : c.access_rules;
+    AccessRules rules = load_access_rules(rules_path, c.search);
+    if (rules.rules.empty()) {
+        std::cerr << "tlog-server: no access rule in " << rules_path << (rules.found ? "" : " (no such file)")
+                  << ": nobody may read recordings (fail closed)\n";
+    }
+    Routes routes(store, streams, c.search, c.auth, std::move(rules), &indexer);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

@@ -25,6 +25,10 @@ inline constexpr int schema_versions = 9;
 std::string fts_phrase(const std::string& text);
 std::string like_pattern(const std::string& text);
 
+// A glob ('*' any run, '?' one character, everything else itself) as
+// SQLite's GLOB or PostgreSQL's LIKE pattern (session_search.cc).
+std::string glob_pattern(const std::string& glob, bool postgres);
+
 // Throws unless `found` is a version this tlog-server can migrate from.
 void check_schema_version(int found, const std::string& name);
 

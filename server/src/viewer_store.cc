@@ -90,4 +90,18 @@ void Store::end_viewer_session(const std::string& hash) {
     sql_exec("DELETE FROM viewer_sessions WHERE hash = ?", {V::str(hash)});
 }
 
+bool Store::recording_visible(const std::string& rec, const std::string& host, const SqlCondition& scope) {
+    const bool pg = is_postgres() && !scope.pg_sql.empty();
+    std::vector<SqlValue> params = pg ? scope.pg_params : scope.params;
+    params.push_back(V::str(rec));
+    std::string sql = "SELECT min(CASE WHEN (" + (pg ? scope.pg_sql : scope.sql) +
+                      ") THEN 1 ELSE 0 END) FROM sessions s WHERE s.rec = ?";
+    if (!host.empty()) {
+        sql += " AND s.host = ?";
+        params.push_back(V::str(host));
+    }
+    auto rows = sql_query(sql, params);
+    return !rows.empty() && rows[0][0] && num(rows[0][0]) == 1;
+}
+
 }  // namespace tlog::server

@@ -24,7 +24,7 @@ const struct {
 };
 
 void usage(std::ostream& o) {
-    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE]\n"
+    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE] [--access-rules FILE]\n"
          "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
          "       tlog-server [--config FILE] [--database DATABASE] viewer-token issue USER [--expires DAYS]\n"
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     using namespace tlog::server;
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
-    std::string listen, database;
+    std::string listen, database, access_rules;
     std::vector<std::pair<std::string, std::string>> stream_settings;  // (key, value), applied after the file
     tlog::server::Command command = nullptr;
     std::vector<std::string> command_args;
@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
             listen = value("--listen");
         } else if (a == "--database" || a == "-d") {
             database = value("--database");
+        } else if (a == "--access-rules") {
+            access_rules = value("--access-rules");
         } else if (a == "--max-streams") {
             stream_settings.emplace_back("max_streams", value("--max-streams"));
         } else if (a == "--stream-keepalive") {
@@ -100,6 +102,9 @@ int main(int argc, char** argv) {
         }
         if (!database.empty()) {
             c.database = database;
+        }
+        if (!access_rules.empty()) {
+            c.access_rules = access_rules;
         }
         for (const auto& [key, text] : stream_settings) {
             std::string option = "--" + key;

@@ -64,7 +64,8 @@ class Server:
         while True:
             # stderr to a file: a line per request would fill a pipe.
             log = open(self.db + ".log", "ab")
-            p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:%d" % self.port, "--database", self.db],
+            p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:%d" % self.port, "--database", self.db] +
+                                 viewers.server_args(os.path.dirname(self.db)),
                                  stdout=subprocess.PIPE, stderr=log)
             log.close()
             sel = selectors.DefaultSelector()

@@ -53,7 +53,8 @@ def start_server(spec):
     # stderr to a file: the server logs a line per request, which would fill
     # a pipe nobody reads until the end and block the server.
     err = tempfile.TemporaryFile()
-    p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", spec], stdout=subprocess.PIPE,
+    p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", spec] +
+                         viewers.server_args(tempfile.gettempdir()), stdout=subprocess.PIPE,
                          stderr=err)
     p.errfile = err
     return p

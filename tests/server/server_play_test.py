@@ -64,7 +64,8 @@ def start_server(d):
     # Its log (a line per request) goes to a file: a pipe nobody reads
     # would fill and stop the server.
     with open(os.path.join(d, "server.log"), "ab") as log:
-        p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")],
+        p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")] +
+                             viewers.server_args(d),
                              stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)

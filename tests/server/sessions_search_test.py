@@ -59,7 +59,7 @@ def start(d, conf_text, name="server"):
     log = os.path.join(d, name + ".log")
     with open(log, "ab") as lf:
         p = subprocess.Popen([TLOG_SERVER, "--config", conf, "--listen", "127.0.0.1:0", "--database",
-                              os.path.join(d, name + ".sqlite")], stdout=subprocess.PIPE, stderr=lf)
+                              os.path.join(d, name + ".sqlite")] + viewers.server_args(d), stdout=subprocess.PIPE, stderr=lf)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=60):

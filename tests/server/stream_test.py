@@ -53,7 +53,8 @@ def recording(rec, n, hostile_at=None):
 
 def start_server(spec, d, *extra):
     err = open(os.path.join(d, "server-%d.log" % time.monotonic_ns()), "wb")
-    p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", spec] + list(extra),
+    p = subprocess.Popen([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", spec] + viewers.server_args(d) +
+                         list(extra),
                          stdout=subprocess.PIPE, stderr=err)
     p.errpath = err.name
     sel = selectors.DefaultSelector()

@@ -45,7 +45,9 @@ class Server:
         conf_path = os.path.join(d, name + ".conf")
         with open(conf_path, "w") as f:
             json.dump(dict(conf, database=self.db, listen="127.0.0.1:0"), f)
-        cmd = [TLOG_SERVER, "--config", conf_path]
+        rules = viewers.access_file(d, "rules:\n  - name: all\n    viewers: {users: [ann, bob]}\n"
+                                       "    recordings: {users: all}\n    rights: all\n")
+        cmd = [TLOG_SERVER, "--config", conf_path, "--access-rules", rules]
         if as_service:
             ids = ["--reuid", str(SERVICE_UID), "--regid", str(SERVICE_UID)]
             cmd = ["setpriv"] + ids + (["--groups", groups] if groups else ["--clear-groups"]) + cmd

@@ -1,14 +1,40 @@
-"""A viewer for tests that read from tlog-server: an API token issued with
-`tlog-server viewer-token issue` on the server's database, sent by every
-urllib request of the test (install()) and put into the base URLs given to
-tlog-play (url()), as Debian's tlog-play sends it through libcurl."""
+"""A viewer for tests that read from tlog-server: an access rules file
+giving the test auditor every right over every recording (server_args()),
+an API token issued with `tlog-server viewer-token issue` on the server's
+database, sent by every urllib request of the test (install()) and put into
+the base URLs given to tlog-play (url()), as Debian's tlog-play sends it
+through libcurl."""
 
 import base64
+import os
 import subprocess
 import urllib.parse
 import urllib.request
 
 VIEWER = "tlog-test-auditor"
+
+
+RULES = """# The tests' auditor sees everything (tests/tlogtest/viewer.py).
+rules:
+  - name: test auditor
+    viewers: {users: [%s]}
+    recordings: {users: all}
+    rights: all
+"""
+
+
+def access_file(d, text=None):
+    """Writes an access rules file into directory `d` (default: the test
+    auditor may do everything); its path."""
+    path = os.path.join(d, "server-access.yaml")
+    with open(path, "w") as f:
+        f.write(text if text is not None else RULES % VIEWER)
+    return path
+
+
+def server_args(d):
+    """tlog-server's options for the access rules of access_file(d)."""
+    return ["--access-rules", access_file(d)]
 
 
 def issue(server_bin, database, user=VIEWER, expires=None, config=None):

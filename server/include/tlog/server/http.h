@@ -23,6 +23,9 @@ struct ServerConfig {
     // verdicts of keyed chains (doc/server.md, "Index").
     std::vector<std::string> integrity_keys;
     AuthSettings auth;  // viewers' sign-in (doc/server.md, "Authentication")
+    // The access rules file (tlog-server-access.yaml(5)); empty: the
+    // default, SYSCONFDIR/server-access.yaml.
+    std::string access_rules;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":

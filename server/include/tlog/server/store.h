@@ -191,6 +191,8 @@ struct AuditQuery {
     std::optional<uint64_t> ses, since_ms, until_ms;
     size_t limit = 100;
     std::optional<AuditKey> after;
+    // More filters over `audit_events`, each ANDed (the viewer's scope).
+    std::vector<SqlCondition> conditions;
 };
 
 // A viewer's API token as stored (viewer_store.cc): its public id and whom
@@ -333,6 +335,10 @@ public:
     std::optional<std::string> viewer_session(const std::string& hash, uint64_t now_ms, uint64_t idle_ms,
                                               uint64_t max_ms);
     void end_viewer_session(const std::string& hash);
+    // Whether recording `rec` (of `host`; empty: of every host that has
+    // it) is stored and every such session matches `scope`, a condition
+    // over sessions `s` (access.h); one lookup by rec either way.
+    bool recording_visible(const std::string& rec, const std::string& host, const SqlCondition& scope);
 
 protected:
     explicit Store(std::string name) : name_(std::move(name)) {}
