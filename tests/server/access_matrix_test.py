@@ -294,6 +294,29 @@ def check_rules_errors(d):
                                                                                                 r.stderr))
 
 
+def check_example(d):
+    """examples/tlog-server/server-access.yaml loads (with the host group
+    it names in the server's configuration)."""
+    conf = os.path.join(d, "example.conf")
+    with open(conf, "w") as f:
+        json.dump({"host_groups": {"nj-fileservers": ["fs*.nj.example.com"]}, "listen": "127.0.0.1:0",
+                   "database": os.path.join(d, "example.sqlite")}, f)
+    example = os.path.join(SOURCE_ROOT, "examples/tlog-server/server-access.yaml")
+    log = os.path.join(d, "example.log")
+    with open(log, "wb") as lf:
+        p = subprocess.Popen([TLOG_SERVER, "--config", conf, "--access-rules", example], stdout=subprocess.PIPE,
+                             stderr=lf)
+    line = p.stdout.readline().decode()
+    p.terminate()
+    p.wait(60)
+    check(line.startswith("listening on"), "the example rules: %s" % open(log).read())
+    check("fail closed" not in open(log).read(), "the example has no rule?")
+    # Without host_groups in the configuration, its nj-fileservers is an error.
+    r = subprocess.run([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "example.sqlite"),
+                        "--access-rules", example], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "nj-fileservers" in r.stderr, "an unknown host group: %r" % r.stderr)
+
+
 def main():
     require_root_ns()
     d = os.environ["TMPDIR"]
@@ -309,6 +332,7 @@ def main():
     check(subprocess.run(["id", "-Gn", "aud-ops"], capture_output=True, text=True).stdout.split().count(
         "ops-viewers") == 1 and gid, "NSS does not see the test's groups")
     check_rules_errors(d)
+    check_example(d)
     matrix(d, "sqlite", os.path.join(d, "m.sqlite"), os.path.join(d, "empty.sqlite"))
     with Cluster() as pg:
         pg.psql("CREATE DATABASE tlog")
