@@ -175,6 +175,13 @@ thread_local std::chrono::steady_clock::time_point t_start;
 // route), and the viewer's groups (NSS) for the access rules.
 thread_local std::string t_viewer;
 thread_local std::vector<std::string> t_viewer_groups;
+// What the request's handler read, for the access log: the recording and
+// whether it was refused (visible()), or a search's query and hits.
+struct AccessNote {
+    std::string host, rec, detail = "{}";
+    bool refused = false, absent = false;
+};
+thread_local AccessNote t_access;
 
 class Routes;
 using Handler = void (Routes::*)(const httplib::Request&, httplib::Response&);
@@ -236,12 +243,15 @@ public:
                         ViewerAuth::unauthorized(res);
                         return;
                     }
+                    t_access = {};
                     // A right over no recording (manage): refused outright.
                     if (def.perm == Permission::Manage && !access_.may(t_viewer, t_viewer_groups, def.perm)) {
                         reply_error(res, 403, "not permitted");
+                        record_access(req, def, res);
                         return;
                     }
                     (this->*def.handler)(req, res);
+                    record_access(req, def, res);
                 });
                 // Counted before the response goes out, so a scrape that
                 // follows it sees it. (-1: httplib's 200 to come.)
@@ -339,6 +349,7 @@ private:
         auto q = audit_query(req.params);
         q.conditions.push_back(audit_scope(scope(Permission::Search)));
         auto events = locked([&] { return store_.search_audit(q); });
+        t_access.detail = audit_search_detail(req.params, events);
         std::string out;
         for (const auto& e : events) {
             out += e.json;
@@ -446,6 +457,7 @@ private:
         auto sc = scope(Permission::Search);
         if (!sc.all) q.conditions.push_back(sc.cond);
         auto rows = locked([&] { return store_.sessions(q); });
+        t_access.detail = search_detail(req.params, rows);
         res.set_content(sessions_response(rows, q), json_type);
     }
 
@@ -524,6 +536,33 @@ private:
         res.set_content(text_hits_json(hits, host, rec, limit), json_type);
     }
 
+    // The access log's line of a viewer's request, written before the
+    // answer goes out: a read that cannot be logged is not served.
+    void record_access(const httplib::Request& req, const RouteDef& def, const httplib::Response& res) {
+        if (def.perm == Permission::Public || def.perm == Permission::Host) return;
+        AccessLogEntry e;
+        e.time_ms = now_ms();
+        e.viewer = t_viewer;
+        e.remote = req.remote_addr;
+        e.action = permission_name(def.perm);
+        int status = res.status == -1 ? 200 : res.status;
+        e.outcome = t_access.refused                ? "refused"
+                    : t_access.absent               ? "absent"
+                    : status == 403                 ? "refused"
+                    : status >= 200 && status < 300 ? "ok"
+                                                    : "status " + std::to_string(status);
+        e.route = def.api_path;
+        e.host = t_access.host;
+        e.rec = t_access.rec;
+        e.detail = t_access.detail;
+        locked([&] {
+            retry_transient([&] {
+                store_.add_access_log(e);
+                return 0;
+            });
+        });
+    }
+
     // The viewer's reach for `right` (access.h).
     AccessScope scope(Permission right) const { return access_.scope(t_viewer, t_viewer_groups, right); }
     // A recording the viewer may view: answered by one lookup by rec
@@ -532,12 +571,28 @@ private:
     // A viewer who may view everything sees what the route finds, as
     // before access rules (a recording's audit events before its
     // messages too); a narrower scope is decided on the stored session.
+    // Whether it was refused or is not stored goes to the access log only,
+    // found by one more lookup made in both cases.
     bool visible(const std::string& rec, const std::string& host) {
         auto sc = scope(Permission::View);
-        return sc.all || locked([&] { return store_.recording_visible(rec, host, sc.cond); });
+        t_access.rec = rec;
+        t_access.host = host;
+        if (sc.all) return true;
+        return locked([&] {
+            if (store_.recording_visible(rec, host, sc.cond)) return true;
+            bool stored = !store_.host_of(rec).empty();
+            t_access.refused = stored;
+            t_access.absent = !stored;
+            return false;
+        });
     }
 
     void login(const httplib::Request& req, httplib::Response& res) { auth_.login(req, res); }
+    void access_log(const httplib::Request& req, httplib::Response& res) {
+        auto q = access_log_query(req.params, search_);
+        auto rows = locked([&] { return store_.access_log(q); });
+        res.set_content(access_log_response(rows, q), json_type);
+    }
     void logout(const httplib::Request& req, httplib::Response& res) { auth_.logout(req, res); }
 
     Store& store_;
@@ -580,6 +635,7 @@ const std::vector<RouteDef>& Routes::table() {
         {"GET", "/metrics", "/metrics", &Routes::metrics, P::Manage},
         {"POST", "/api/v1/login", "/api/v1/login", &Routes::login, P::Public},
         {"POST", "/api/v1/logout", "/api/v1/logout", &Routes::logout, P::Public},
+        {"GET", "/api/v1/access-log", "/api/v1/access-log", &Routes::access_log, P::Manage},
     };
     return routes;
 }

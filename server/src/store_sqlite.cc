@@ -278,7 +278,7 @@ CREATE INDEX IF NOT EXISTS sessions_open_by_duration ON sessions ((end_ms - star
 CREATE INDEX IF NOT EXISTS sessions_open_by_bytes ON sessions (bytes, host, rec) WHERE ended = 0;
 )sql",
     // 9: viewers' credentials (viewer_auth.cc): API tokens and signed-in
-    // sessions, each kept as the SHA-256 of its secret only.
+    // sessions, each kept as the SHA-256 of its secret only; the access log.
     R"sql(
 CREATE TABLE IF NOT EXISTS viewer_tokens (
     id TEXT PRIMARY KEY,             -- public: what list shows and revoke takes
@@ -294,6 +294,22 @@ CREATE TABLE IF NOT EXISTS viewer_sessions (
     created_ms INTEGER NOT NULL,
     last_ms INTEGER NOT NULL
 );
+-- The access log (access_log.cc): every search, view and refusal.
+CREATE TABLE IF NOT EXISTS access_log (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    viewer TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    action TEXT NOT NULL,            -- search, view, manage
+    outcome TEXT NOT NULL,           -- ok, refused, absent
+    route TEXT NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,               -- '' for a search
+    detail TEXT NOT NULL             -- JSON: a search's query and hits
+);
+CREATE INDEX IF NOT EXISTS access_log_by_time ON access_log (time_ms);
+CREATE INDEX IF NOT EXISTS access_log_by_viewer ON access_log (viewer, id);
+CREATE INDEX IF NOT EXISTS access_log_by_rec ON access_log (rec, id);
 )sql",
 };
 static_assert(migrations.size() == schema_versions);

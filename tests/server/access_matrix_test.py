@@ -11,7 +11,8 @@ copies with the test's users and groups).
 - Each recording route answers a recording outside the viewer's rights
   exactly as a server whose database does not hold it answers (same
   status, content type and body): the viewer cannot tell.
-- /metrics (manage) only to managers.
+- /metrics and the access log (manage) only to managers; the access log
+  lists each viewer's searches with their hits, views and refusals.
 Environment: TLOG_SERVER, SOURCE_ROOT."""
 import fnmatch
 import http.client
@@ -226,6 +227,48 @@ def check_metrics(s, _absent, v):
     check(status == (200 if v in ("aud-all", "aud-mgr") else 403), "%s: /metrics %d" % (v, status))
 
 
+def check_access_log_route(s, _absent, v):
+    status, _, body = s.request(v, "GET", "/api/v1/access-log?limit=5")
+    check(status == (200 if v in ("aud-all", "aud-mgr") else 403), "%s: /api/v1/access-log %d" % (v, status))
+    if status == 200:
+        check(len(json.loads(body)["entries"]) <= 5, "%s: access log page" % v)
+
+
+def check_access_log(s):
+    """What the matrix did, as the access log lists it to a manager."""
+    def entries(query):
+        out, cursor = [], None
+        while True:
+            status, _, body = s.request("aud-mgr", "GET", "/api/v1/access-log?limit=200&" + query +
+                                        ("&cursor=" + cursor if cursor else ""))
+            check(status == 200, "access log %s: %d %r" % (query, status, body))
+            page = json.loads(body)
+            out += page["entries"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return out
+    nj = entries("viewer=aud-nj")
+    check(nj and all(e["viewer"] == "aud-nj" and e["remote"] == "127.0.0.1" and e["time_ms"] > 0 for e in nj),
+          "aud-nj's entries: %r" % nj[:3])
+    searches = [e for e in nj if e["route"] == "/api/v1/sessions" and e["detail"]["query"] == {"limit": "1000"}]
+    check(searches and {h["rec"] for h in searches[0]["detail"]["hits"]} == expected("aud-nj", "search"),
+          "aud-nj's search and its hits: %r" % searches[:1])
+    views = {(e["rec"], e["outcome"]) for e in nj if e["route"] == "/api/v1/sessions/{rec}/messages"}
+    check(views == {(r, "ok" if r in expected("aud-nj", "view") else "refused") for r in RECS},
+          "aud-nj's views: %r" % views)
+    refused = [e for e in entries("viewer=aud-none") if e["route"] == "/metrics"]
+    check(refused and all(e["outcome"] == "refused" for e in refused), "/metrics refusals: %r" % refused)
+    # By recording: its views and the searches that listed it.
+    by_rec = entries("rec=r-dave-ny")
+    check(by_rec and all(e["rec"] == "r-dave-ny" or any(h["rec"] == "r-dave-ny" for h in e["detail"]["hits"])
+                         for e in by_rec), "entries of r-dave-ny: %r" % by_rec[:3])
+    check(any(e["action"] == "search" for e in by_rec) and any(e["action"] == "view" for e in by_rec),
+          "r-dave-ny's searches and views")
+    for bad in ("limit=0x", "frobnicate=1", "since=yesterday"):
+        status, _, _ = s.request("aud-mgr", "GET", "/api/v1/access-log?" + bad)
+        check(status == 400, "access log ?%s: %d" % (bad, status))
+
+
 EXERCISE = {
     ("GET", "/api/v1/sessions"): check_sessions_search,
     ("GET", "/api/v1/audit"): check_audit_search,
@@ -237,6 +280,7 @@ EXERCISE = {
     ("GET", "/_search"): check_es_search(""),
     ("GET", "/{index}/_search"): check_es_search("/tlog/tlog"),
     ("GET", "/metrics"): check_metrics,
+    ("GET", "/api/v1/access-log"): check_access_log_route,
 }
 
 
@@ -264,6 +308,7 @@ def matrix(d, label, database, empty_database):
         for route in routes:
             for v in VIEWERS:
                 EXERCISE[route](s, absent, v)
+        check_access_log(s)
         # Without credentials: 401 everywhere, whatever the recording.
         for method, path in routes:
             status, _, _ = s.request(None, method, path.replace("{rec}", "r-bob-nj").replace("{index}", "tlog"))

@@ -68,4 +68,14 @@ private:
 // The condition over audit_events of events whose recording is in `scope`.
 SqlCondition audit_scope(const AccessScope& scope);
 
+// GET /api/v1/access-log (access_log.cc): viewer, rec, since, until,
+// limit, cursor; throws tlog::InputError naming a bad or unknown one.
+AccessLogQuery access_log_query(const QueryParams& params, const SearchSettings& settings);
+// A search's line in the access log: {"query": {PARAM: VALUE...},
+// "hits": [{"host": H, "rec": R}...]}.
+std::string search_detail(const QueryParams& params, const std::vector<Session>& rows);
+std::string audit_search_detail(const QueryParams& params, const std::vector<AuditEvent>& events);
+// {"entries": [...], "next_cursor": ...}
+std::string access_log_response(const std::vector<AccessLogEntry>& rows, const AccessLogQuery& q);
+
 }  // namespace tlog::server

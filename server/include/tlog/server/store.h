@@ -195,6 +195,21 @@ struct AuditQuery {
     std::vector<SqlCondition> conditions;
 };
 
+// One line of the access log (access_log.cc): who did what, when, from
+// where, to which recording (a search: its query and hits in detail).
+struct AccessLogEntry {
+    uint64_t id = 0, time_ms = 0;
+    std::string viewer, remote, action, outcome, route, host, rec;
+    std::string detail = "{}";  // JSON object
+};
+// GET /api/v1/access-log: entries after `after_id`, in id order.
+struct AccessLogQuery {
+    std::string viewer, rec;  // empty: any
+    std::optional<uint64_t> since_ms, until_ms;
+    uint64_t after_id = 0;
+    size_t limit = 100;
+};
+
 // A viewer's API token as stored (viewer_store.cc): its public id and whom
 // it signs in; the token itself is kept only as its hash.
 struct ViewerToken {
@@ -339,6 +354,9 @@ public:
     // it) is stored and every such session matches `scope`, a condition
     // over sessions `s` (access.h); one lookup by rec either way.
     bool recording_visible(const std::string& rec, const std::string& host, const SqlCondition& scope);
+    // The access log (access_log.cc).
+    void add_access_log(const AccessLogEntry& e);
+    std::vector<AccessLogEntry> access_log(const AccessLogQuery& q);
 
 protected:
     explicit Store(std::string name) : name_(std::move(name)) {}
