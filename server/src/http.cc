@@ -436,6 +436,7 @@ private:
 
     void stream(const httplib::Request& req, httplib::Response& res) {
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        visible(req.matches[1], host);  // for the access log: each fetch below decides
         // Looked at again at each fetch: a recording that comes into the
         // viewer's scope (its session stored) streams; one outside it
         // waits as a recording not stored yet would.
