@@ -24,6 +24,9 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
 from tlogtest.postgres import Cluster  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import access_args, authorize  # noqa: E402
+
 T0 = 1796400000000
 
 
@@ -59,10 +62,12 @@ def events(rec, host, failures, n):
 
 def bench(exe, database, work, label, failures, n, runs):
     with open(os.path.join(work, "server.log"), "ab") as log:
-        p = subprocess.Popen([exe, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+        p = subprocess.Popen([exe, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database] + access_args(exe, work),
+                             stdout=subprocess.PIPE,
                              stderr=log)
     try:
         base = "http://" + p.stdout.readline().decode().split()[-1]
+        authorize(exe, database, base.rsplit(":", 1)[1])
         for rec, host, f in (("with-failures", "h1", failures), ("without", "h2", 0)):
             lines = events(rec, host, f, n)
             for k in range(0, len(lines), 5000):

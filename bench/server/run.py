@@ -72,13 +72,37 @@ def plain_http(exe):
     return ["--plain-http"] if "--plain-http" in out else []
 
 
+def access_args(exe, d):
+    """The options giving the benchmark's viewer every right (a file in
+    `d`); none for a build from before access rules (a peer)."""
+    import subprocess as sp
+    if "--access-rules" not in sp.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout:
+        return []
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+    from tlogtest import viewer
+    return viewer.server_args(d)
+
+
+def authorize(exe, database, port):
+    """Every urllib request of this process to the server at `port` signs
+    in as a viewer (tests/tlogtest/viewer.py); the Viewer. A build from
+    before viewer tokens (a peer) needs none: None."""
+    import subprocess as sp
+    if "viewer-token" not in sp.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout:
+        return None
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+    from tlogtest import viewer
+    return viewer.install(exe, database, "http://127.0.0.1:%s" % port)
+
+
 def start_server(exe, database):
     # TLOG_SERVER_CONFIG: a configuration file read first (the database
     # and listener given here win), e.g. checkpoint_key to measure ingest
     # with the checkpoint thread running.
     conf = os.environ.get("TLOG_SERVER_CONFIG")
     server = subprocess.Popen([exe, *plain_http(exe)] + (["--config", conf] if conf else []) +
-                              ["--listen", "127.0.0.1:0", "--database", database], stdout=subprocess.PIPE,
+                              ["--listen", "127.0.0.1:0", "--database", database] +
+                              access_args(exe, os.path.dirname(os.path.abspath(database))), stdout=subprocess.PIPE,
                               text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)
@@ -87,7 +111,9 @@ def start_server(exe, database):
         server.kill()
         server.wait()
         sys.exit("tlog-server did not start: " + line)
-    return server, line.strip().rsplit(":", 1)[1]
+    port = line.strip().rsplit(":", 1)[1]
+    authorize(exe, database, port)
+    return server, port
 
 
 def stop_server(server):

@@ -31,7 +31,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
-from run import plain_http, start_server, stop_server  # noqa: E402
+from run import access_args, authorize, plain_http, start_server, stop_server  # noqa: E402
 from tlogtest.postgres import Cluster  # noqa: E402
 
 STEP_MS = 31536  # one session every 31.5 s: a year for a million
@@ -108,11 +108,12 @@ def queries(now_ms):
 
 
 class Client:
-    def __init__(self, port):
+    def __init__(self, port, viewer=None):
         self.conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
+        self.headers = viewer.headers() if viewer else {}
 
     def get(self, params):
-        self.conn.request("GET", "/api/v1/sessions?" + urllib.parse.urlencode(params))
+        self.conn.request("GET", "/api/v1/sessions?" + urllib.parse.urlencode(params), headers=self.headers)
         r = self.conn.getresponse()
         body = r.read()
         if r.status != 200:
@@ -145,7 +146,7 @@ def deep_cursor(client, params, depth):
 def bench(exe, database, conf, runs, label, n):
     server, port = start_server_conf(exe, database, conf)
     try:
-        c = Client(port)
+        c = Client(port, server.viewer)
         now_ms = int(time.time() * 1000)
         rows = []
         for name, params in queries(now_ms):
@@ -170,7 +171,8 @@ def start_server_conf(exe, database, conf):
     # run.py's start_server, with the configuration (host groups).
     import selectors
     import subprocess
-    server = subprocess.Popen([exe, "--config", conf, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database],
+    server = subprocess.Popen([exe, "--config", conf, *plain_http(exe), "--listen", "127.0.0.1:0", "--database", database] +
+                              access_args(exe, os.path.dirname(os.path.abspath(conf))),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     sel = selectors.DefaultSelector()
     sel.register(server.stdout, selectors.EVENT_READ)
@@ -179,7 +181,9 @@ def start_server_conf(exe, database, conf):
         server.kill()
         server.wait()
         sys.exit("tlog-server did not start: " + line)
-    return server, line.strip().rsplit(":", 1)[1]
+    port = line.strip().rsplit(":", 1)[1]
+    server.viewer = authorize(exe, database, port)
+    return server, port
 
 
 def create_schema(exe, database):

@@ -14,97 +14,15 @@
 #include <utility>
 
 #include "tlog/json.h"
+#include "tlog/policy/yaml_reader.h"
 #include "tlog/settings.h"
 
 namespace tlog::policy {
 namespace {
 
-class Loader {
+class Loader : public YamlReader {
 public:
-    explicit Loader(std::string source) : source_(std::move(source)) {}
-
-    Location at(const YAML::Node& n, const std::string& key) const {
-        Location l;
-        l.file = source_;
-        const YAML::Mark m = n.Mark();
-        if (m.line >= 0) {
-            l.line = static_cast<uint64_t>(m.line) + 1;
-            l.column = static_cast<uint64_t>(m.column) + 1;
-        }
-        l.field = key;
-        return l;
-    }
-
-    [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
-        throw InputError(at(n, key), msg);
-    }
-
-    // Unknown and repeated keys are errors: yaml-cpp would silently use the
-    // first of two "action:" lines, and a rule must not mean two things.
-    void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> keys) const {
-        std::set<std::string> seen;
-        for (const auto& kv : map) {
-            if (!kv.first.IsScalar()) fail(kv.first, path, "keys must be plain names");
-            const std::string k = kv.first.Scalar();
-            if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; }))
-                fail(kv.first, join(path, k), "unknown key");
-            if (!seen.insert(k).second) fail(kv.first, join(path, k), "duplicate key");
-        }
-    }
-
-    static std::string join(const std::string& path, const std::string& k) { return path.empty() ? k : path + "." + k; }
-
-    std::string scalar(const YAML::Node& n, const std::string& key) const {
-        if (!n.IsScalar()) fail(n, key, "expected a string");
-        return n.Scalar();
-    }
-
-    bool boolean(const YAML::Node& n, const std::string& key) const {
-        const std::string s = scalar(n, key);
-        if (s == "true" || s == "yes" || s == "on") return true;
-        if (s == "false" || s == "no" || s == "off") return false;
-        fail(n, key, "expected true or false, got '" + s + "'");
-    }
-
-    uint64_t unsigned_number(const YAML::Node& n, const std::string& key, uint64_t max) const {
-        const std::string s = scalar(n, key);
-        if (s.empty() || s.size() > 20 || !std::all_of(s.begin(), s.end(), ::isdigit))
-            fail(n, key, "expected a non-negative integer, got '" + s + "'");
-        errno = 0;
-        const unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
-        if (errno == ERANGE || v > max) fail(n, key, "number out of range: " + s);
-        return v;
-    }
-
-    int integer(const YAML::Node& n, const std::string& key) const {
-        std::string s = scalar(n, key);
-        bool neg = !s.empty() && s[0] == '-';
-        std::string digits = neg ? s.substr(1) : s;
-        if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit))
-            fail(n, key, "expected an integer between -999999999 and 999999999, got '" + s + "'");
-        const int v = std::stoi(digits);
-        return neg ? -v : v;
-    }
-
-    // A list of names, or the word `all` (returns true for all).
-    bool names_or_all(const YAML::Node& n, const std::string& key, std::vector<std::string>& out) const {
-        if (n.IsScalar()) {
-            if (n.Scalar() == "all") return true;
-            fail(n, key, "expected a list or 'all'");
-        }
-        if (!n.IsSequence()) fail(n, key, "expected a list or 'all'");
-        for (const auto& item : n) {
-            std::string s = scalar(item, key);
-            if (s.empty()) fail(item, key, "empty name");
-            if (s == "all") fail(item, key, "'all' must be the whole value (" + key + ": all), not a list item");
-            out.push_back(std::move(s));
-        }
-        return false;
-    }
-
-    void names(const YAML::Node& n, const std::string& key, std::vector<std::string>& out) const {
-        if (names_or_all(n, key, out)) fail(n, key, "'all' is not allowed here");
-    }
+    using YamlReader::YamlReader;
 
     UidRange uid_range(const YAML::Node& n, const std::string& key) const {
         const std::string s = scalar(n, key);
@@ -317,22 +235,11 @@ public:
     }
 
     Policy load(const std::string& text) const {
-        YAML::Node root;
-        try {
-            root = YAML::Load(text);
-        } catch (const YAML::ParserException& e) {
-            Location l;
-            l.file = source_;
-            if (e.mark.line >= 0) {
-                l.line = static_cast<uint64_t>(e.mark.line) + 1;
-                l.column = static_cast<uint64_t>(e.mark.column) + 1;
-            }
-            throw InputError(l, "YAML syntax error: " + e.msg);
-        }
+        YAML::Node root = parse(text);
         Policy p;
-        p.source = source_;
+        p.source = source();
         if (!root.IsMap()) {
-            if (root.IsNull()) throw InputError(Location{source_, 0, 0, ""}, "empty rules file");
+            if (root.IsNull()) throw InputError(Location{source(), 0, 0, ""}, "empty rules file");
             fail(root, "", "expected a mapping at the top level");
         }
         only_keys(root, "", {"version", "default", "recorder", "nss", "hostgroups", "rules", "sssd"});
@@ -391,9 +298,6 @@ public:
         }
         return p;
     }
-
-private:
-    std::string source_;
 };
 
 }  // namespace
@@ -413,13 +317,6 @@ Policy load_policy_text(const std::string& text, const std::string& source) {
     }
 }
 
-Policy load_policy_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(Location{path, 0, 0, ""}, std::string("cannot read: ") + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw InputError(Location{path, 0, 0, ""}, "read error");
-    return load_policy_text(ss.str(), path);
-}
+Policy load_policy_file(const std::string& path) { return load_policy_text(read_yaml_file(path), path); }
 
 }  // namespace tlog::policy

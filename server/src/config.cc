@@ -131,6 +131,42 @@ void read_relays(const json::Value& v, const std::string& path, IngestAuthSettin
     }
 }
 
+// The viewers' sign-in settings (AuthSettings); false for another key.
+bool read_auth_setting(const std::string& key, const json::Value& val, const std::string& path, AuthSettings& a) {
+    if (key == "pam_service") {
+        if (!val.is_string() || val.as_string().empty() || val.as_string().find('/') != std::string::npos) {
+            throw InputError({path, val.line, val.column, key}, "expected a PAM service name");
+        }
+        a.pam_service = val.as_string();
+        return true;
+    }
+    struct Limit {
+        const char* key;
+        uint64_t* target;
+        uint64_t min, max;
+        const char* unit;
+    };
+    const Limit limits[] = {
+        {"session_idle", &a.session_idle_s, 1, 7 * 86400, "seconds"},
+        {"session_max", &a.session_max_s, 1, 31 * 86400, "seconds"},
+        {"pam_timeout", &a.pam_timeout_s, 1, 600, "seconds"},
+        {"login_max_failures", &a.login_max_failures, 1, 1000, "failed sign-ins"},
+        {"login_window", &a.login_window_s, 1, 86400, "seconds"},
+    };
+    for (const auto& l : limits) {
+        if (key != l.key) continue;
+        auto n = val.is_number() ? val.as_uint() : std::nullopt;
+        if (!n || *n < l.min || *n > l.max) {
+            throw InputError({path, val.line, val.column, key}, "expected whole " + std::string(l.unit) + " from " +
+                                                                    std::to_string(l.min) + " to " +
+                                                                    std::to_string(l.max));
+        }
+        *l.target = *n;
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 ServerConfig load_config(const std::string& path, ServerConfig c) {
@@ -199,6 +235,9 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.checkpoint_interval_s = *n;
             continue;
         }
+        if (read_auth_setting(key, val, path, c.auth)) {
+            continue;
+        }
         if (!val.is_string()) {
             throw InputError({path, val.line, val.column, key}, "expected a string");
         }
@@ -235,6 +274,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.retention.default_class = val.as_string();
         } else if (key == "checkpoint_key") {
             c.checkpoint_key = val.as_string();
+        } else if (key == "access_rules") {
+            c.access_rules = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {

@@ -25,6 +25,7 @@
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/checkpoint.h"
+#include "tlog/server/access.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
@@ -33,6 +34,8 @@
 #include "tlog/server/store.h"
 #include "tlog/server/verify.h"
 #include "tls.h"
+#include "tlog_build_config.h"
+#include "viewer_auth.h"
 
 namespace tlog::server {
 
@@ -172,6 +175,17 @@ private:
 // logger on one thread, one request after the other.
 thread_local const char* t_route = nullptr;
 thread_local std::chrono::steady_clock::time_point t_start;
+// The viewer the request was authenticated as ("": a public or host
+// route), and the viewer's groups (NSS) for the access rules.
+thread_local std::string t_viewer;
+thread_local std::vector<std::string> t_viewer_groups;
+// What the request's handler read, for the access log: the recording and
+// whether it was refused (visible()), or a search's query and hits.
+struct AccessNote {
+    std::string host, rec, detail = "{}";
+    bool refused = false, absent = false;
+};
+thread_local AccessNote t_access;
 
 class Routes;
 using Handler = void (Routes::*)(const httplib::Request&, httplib::Response&);
@@ -181,18 +195,21 @@ struct RouteDef {
     const char* pattern;   // httplib's regular expression
     const char* api_path;  // the path in server/openapi.yaml, and the metrics' label
     Handler handler;
+    Permission perm;  // what the client must have (viewer routes: authenticated first)
 };
 
 class Routes {
 public:
     Routes(Store& store, const StreamSettings& streams, const SearchSettings& search, const IngestGate& gate,
-           Indexer* indexer = nullptr)
+           const AuthSettings& auth, AccessRules rules, Indexer* indexer = nullptr)
         : store_(store),
           indexer_(indexer),
           streams_(streams),
           search_(search),
           groups_(search.user_groups),
-          gate_(gate) {}
+          gate_(gate),
+          auth_(store, mu_, auth),
+          access_(std::move(rules), search) {}
     LiveHub& hub() { return hub_; }
     void set_verify(const VerifyService* v) { verify_ = v; }
 
@@ -222,7 +239,26 @@ public:
         for (const auto& def : table()) {
             auto handler = [this, &def](const httplib::Request& req, httplib::Response& res) {
                 t_route = def.api_path;
-                guarded(res, [&] { (this->*def.handler)(req, res); });
+                guarded(res, [&] {
+                    if (def.perm == Permission::Public || def.perm == Permission::Host) {
+                        t_viewer.clear();
+                    } else if (auto v = auth_.viewer(req)) {
+                        t_viewer = std::move(*v);
+                        t_viewer_groups = groups_.groups_of_user(t_viewer);
+                    } else {
+                        ViewerAuth::unauthorized(res);
+                        return;
+                    }
+                    t_access = {};
+                    // A right over no recording (manage): refused outright.
+                    if (def.perm == Permission::Manage && !access_.may(t_viewer, t_viewer_groups, def.perm)) {
+                        reply_error(res, 403, "not permitted");
+                        record_access(req, def, res);
+                        return;
+                    }
+                    (this->*def.handler)(req, res);
+                    record_access(req, def, res);
+                });
                 // Counted before the response goes out, so a scrape that
                 // follows it sees it. (-1: httplib's 200 to come.)
                 metrics_.request(req.method, def.api_path, res.status == -1 ? 200 : res.status);
@@ -337,7 +373,9 @@ private:
     // time, in time order; a full page names the next in Tlog-Next-Cursor.
     void audit_search(const httplib::Request& req, httplib::Response& res) {
         auto q = audit_query(req.params);
+        q.conditions.push_back(audit_scope(scope(Permission::Search)));
         auto events = locked([&] { return store_.search_audit(q); });
+        t_access.detail = audit_search_detail(req.params, events);
         std::string out;
         for (const auto& e : events) {
             out += e.json;
@@ -370,7 +408,9 @@ private:
         if (req.has_param("cursor")) {
             after = read_audit_cursor(req.get_param_value("cursor"));
         }
+        const bool seen = visible(rec, "");
         auto [events, messages] = locked([&] {
+            if (!seen) return std::pair(std::vector<RecordingAuditItem>(), uint64_t{0});
             auto ev = store_.recording_audit(rec, after, limit);
             // Only an empty first page needs to know if the recording exists.
             uint64_t n = ev.empty() && !after ? store_.message_count(rec) : 1;
@@ -393,7 +433,9 @@ private:
         uint64_t after = uint_param(req, "after", 0);
         uint64_t limit = std::min<uint64_t>(uint_param(req, "limit", 10000), 100000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-        auto msgs = locked([&] { return store_.messages(rec, host, after, limit); });
+        const bool seen = visible(rec, host);
+        auto msgs =
+            locked([&] { return seen ? store_.messages(rec, host, after, limit) : std::vector<std::string>(); });
         if (msgs.empty() && after == 0) {
             // Nothing from the start: the recording is not here, which a
             // client must not take for an empty one.
@@ -423,17 +465,29 @@ private:
 
     void stream(const httplib::Request& req, httplib::Response& res) {
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        visible(req.matches[1], host);  // for the access log: each fetch below decides
+        // Looked at again at each fetch: a recording that comes into the
+        // viewer's scope (its session stored) streams; one outside it
+        // waits as a recording not stored yet would.
         serve_stream(
             hub_, streams_,
-            [this](const std::string& rec, const std::string& h, uint64_t after, size_t limit) {
-                return locked([&] { return store_.messages(rec, h, after, limit); });
+            [this, viewer = t_viewer, groups = t_viewer_groups](const std::string& rec, const std::string& h,
+                                                                uint64_t after, size_t limit) {
+                auto sc = access_.scope(viewer, groups, Permission::View);
+                return locked([&] {
+                    return sc.all || store_.recording_visible(rec, h, sc.cond) ? store_.messages(rec, h, after, limit)
+                                                                               : std::vector<std::string>();
+                });
             },
             req.matches[1], host, uint_param(req, "after", 0), res);
     }
 
     void list_sessions(const httplib::Request& req, httplib::Response& res) {
         auto q = session_query(req.params, search_, now_ms());
+        auto sc = scope(Permission::Search);
+        if (!sc.all) q.conditions.push_back(sc.cond);
         auto rows = locked([&] { return store_.sessions(q); });
+        t_access.detail = search_detail(req.params, rows);
         res.set_content(sessions_response(rows, q), json_type);
     }
 
@@ -449,8 +503,11 @@ private:
         }
         uint64_t from = uint_param(req, "from", 0);
         uint64_t size = std::min<uint64_t>(uint_param(req, "size", 10), 10000);
-        auto [msgs, total] =
-            locked([&] { return std::pair(store_.messages_page(rec, from, size), store_.message_count(rec)); });
+        const bool seen = visible(rec, "");
+        auto [msgs, total] = locked([&] {
+            if (!seen) return std::pair(std::vector<std::string>(), uint64_t{0});
+            return std::pair(store_.messages_page(rec, from, size), store_.message_count(rec));
+        });
         // The stored JSON is spliced in as it is: it was validated on
         // ingest, and re-encoding it would change the bytes.
         std::string out = "{\"took\":0,\"timed_out\":false,\"hits\":{\"total\":{\"value\":" + std::to_string(total) +
@@ -473,8 +530,10 @@ private:
         uint64_t pos = uint_param(req, req.has_param("t") ? "t" : "pos", 0);
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        const bool seen = visible(rec, host);
         auto r = locked([&] {
-            if (host.empty()) host = store_.host_of(rec);
+            if (!seen) host.clear();
+            if (host.empty() && seen) host = store_.host_of(rec);
             return host.empty() ? std::nullopt : seek(store_, host, rec, pos, limit);
         });
         if (host.empty()) {
@@ -494,8 +553,10 @@ private:
         if (q.empty()) throw InputError({"", 0, 0, "q"}, "missing: the text to find");
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 1000), 1, 10000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        const bool seen = visible(rec, host);
         auto hits = locked([&] {
-            if (host.empty()) host = store_.host_of(rec);
+            if (!seen) host.clear();
+            if (host.empty() && seen) host = store_.host_of(rec);
             return host.empty() ? std::vector<ScreenTextRow>() : store_.text_hits(host, rec, q, limit);
         });
         if (host.empty()) {
@@ -507,11 +568,77 @@ private:
 
     // GET .../verify: the recording read again on a connection of its own.
     void verify(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-        auto r = verify_route(*verify_, req.matches[1], host);
+        if (!visible(rec, host)) {
+            // As verify_route answers a recording not stored.
+            reply_error(res, 404,
+                        "no recording " + json::quote(rec) + (host.empty() ? "" : " from host " + json::quote(host)));
+            return;
+        }
+        auto r = verify_route(*verify_, rec, host);
         res.status = r.status;
         res.set_content(r.body, json_type);
     }
+
+    // The access log's line of a viewer's request, written before the
+    // answer goes out: a read that cannot be logged is not served.
+    void record_access(const httplib::Request& req, const RouteDef& def, const httplib::Response& res) {
+        if (def.perm == Permission::Public || def.perm == Permission::Host) return;
+        AccessLogEntry e;
+        e.time_ms = now_ms();
+        e.viewer = t_viewer;
+        e.remote = req.remote_addr;
+        e.action = permission_name(def.perm);
+        int status = res.status == -1 ? 200 : res.status;
+        e.outcome = t_access.refused                ? "refused"
+                    : t_access.absent               ? "absent"
+                    : status == 403                 ? "refused"
+                    : status >= 200 && status < 300 ? "ok"
+                                                    : "status " + std::to_string(status);
+        e.route = def.api_path;
+        e.host = t_access.host;
+        e.rec = t_access.rec;
+        e.detail = t_access.detail;
+        locked([&] {
+            retry_transient([&] {
+                store_.add_access_log(e);
+                return 0;
+            });
+        });
+    }
+
+    // The viewer's reach for `right` (access.h).
+    AccessScope scope(Permission right) const { return access_.scope(t_viewer, t_viewer_groups, right); }
+    // A recording the viewer may view: answered by one lookup by rec
+    // whether it is outside the viewer's rights or not stored at all, and
+    // each caller then answers both alike (as not stored).
+    // A viewer who may view everything sees what the route finds, as
+    // before access rules (a recording's audit events before its
+    // messages too); a narrower scope is decided on the stored session.
+    // Whether it was refused or is not stored goes to the access log only,
+    // found by one more lookup made in both cases.
+    bool visible(const std::string& rec, const std::string& host) {
+        auto sc = scope(Permission::View);
+        t_access.rec = rec;
+        t_access.host = host;
+        if (sc.all) return true;
+        return locked([&] {
+            if (store_.recording_visible(rec, host, sc.cond)) return true;
+            bool stored = !store_.host_of(rec).empty();
+            t_access.refused = stored;
+            t_access.absent = !stored;
+            return false;
+        });
+    }
+
+    void login(const httplib::Request& req, httplib::Response& res) { auth_.login(req, res); }
+    void access_log(const httplib::Request& req, httplib::Response& res) {
+        auto q = access_log_query(req.params, search_);
+        auto rows = locked([&] { return store_.access_log(q); });
+        res.set_content(access_log_response(rows, q), json_type);
+    }
+    void logout(const httplib::Request& req, httplib::Response& res) { auth_.logout(req, res); }
 
     Store& store_;
     Indexer* indexer_;
@@ -523,33 +650,40 @@ private:
     SearchSettings search_;
     GroupResolver groups_;
     const IngestGate& gate_;
+    ViewerAuth auth_;
+    AccessControl access_;
 };
 
 // Every route, registered from this table only: server/openapi.yaml must
 // document exactly these (test server_openapi).
 const std::vector<RouteDef>& Routes::table() {
+    using P = Permission;
     static const std::vector<RouteDef> routes = {
-        {"POST", "/api/v1/ingest", "/api/v1/ingest", &Routes::ingest},
-        {"POST", "/_bulk", "/_bulk", &Routes::bulk},
+        {"POST", "/api/v1/ingest", "/api/v1/ingest", &Routes::ingest, P::Host},
+        {"POST", "/_bulk", "/_bulk", &Routes::bulk, P::Host},
         // /{index}/_bulk, and /{index}/{type}/_bulk as older shippers send.
-        {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk},
-        {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions},
-        {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages},
-        {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream},
-        {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest},
-        {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search},
-        {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events},
-        {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at},
-        {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text},
-        {"GET", R"(/api/v1/sessions/([^/]+)/verify)", "/api/v1/sessions/{rec}/verify", &Routes::verify},
-        {"GET", "/_search", "/_search", &Routes::es_search},
+        {"POST", R"(/([^/_][^/]*)/(?:[^/_][^/]*/)?_bulk)", "/{index}/_bulk", &Routes::bulk, P::Host},
+        {"GET", "/api/v1/sessions", "/api/v1/sessions", &Routes::list_sessions, P::Search},
+        {"GET", R"(/api/v1/sessions/([^/]+)/messages)", "/api/v1/sessions/{rec}/messages", &Routes::messages, P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/stream)", "/api/v1/sessions/{rec}/stream", &Routes::stream, P::View},
+        {"POST", "/api/v1/audit", "/api/v1/audit", &Routes::audit_ingest, P::Host},
+        {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search, P::Search},
+        {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events, P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at, P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text, P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/verify)", "/api/v1/sessions/{rec}/verify", &Routes::verify, P::View},
+        {"GET", "/_search", "/_search", &Routes::es_search, P::View},
         // Any prefix: tlog-play's base URL is often /INDEX/TYPE/_search.
-        {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search},
+        {"GET", R"((?:/[^/_][^/]*)+/_search)", "/{index}/_search", &Routes::es_search, P::View},
         // rsyslog's omelasticsearch asks this before resuming after the
-        // server was unreachable.
-        {"GET", "/_cat/health", "/_cat/health", &Routes::cat_health},
-        {"GET", "/api/v1/health", "/api/v1/health", &Routes::health},
-        {"GET", "/metrics", "/metrics", &Routes::metrics},
+        // server was unreachable: a shipper's liveness check, telling
+        // nothing of the recordings.
+        {"GET", "/_cat/health", "/_cat/health", &Routes::cat_health, P::Public},
+        {"GET", "/api/v1/health", "/api/v1/health", &Routes::health, P::Public},
+        {"GET", "/metrics", "/metrics", &Routes::metrics, P::Manage},
+        {"POST", "/api/v1/login", "/api/v1/login", &Routes::login, P::Public},
+        {"POST", "/api/v1/logout", "/api/v1/logout", &Routes::logout, P::Public},
+        {"GET", "/api/v1/access-log", "/api/v1/access-log", &Routes::access_log, P::Manage},
     };
     return routes;
 }
@@ -592,7 +726,7 @@ void parse_listen(const std::string& text, const std::string& what, ServerConfig
 
 std::vector<RouteInfo> api_routes() {
     std::vector<RouteInfo> out;
-    for (const auto& def : Routes::table()) out.push_back({def.method, def.api_path});
+    for (const auto& def : Routes::table()) out.push_back({def.method, def.api_path, permission_name(def.perm)});
     return out;
 }
 
@@ -628,7 +762,16 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Indexer indexer(open_store(c.database), icfg);
     indexer.start();
     indexer.wake();  // what was stored before this start
-    Routes routes(store, streams, c.search, gate, &indexer);
+    const std::string rules_path = c.access_rules.empty() ? TLOG_SYSCONFDIR "/server-access.yaml" : c.access_rules;
+    AccessRules rules = load_access_rules(rules_path, c.search);
+    if (rules.rules.empty()) {
+        std::cerr << "tlog-server: no access rule in " << rules_path << (rules.found ? "" : " (no such file)")
+                  << ": nobody may read recordings (fail closed)\n";
+    }
+    // The sign-in cookie goes over TLS only when the listener is TLS.
+    AuthSettings auth = c.auth;
+    auth.secure_cookie = !c.tls.cert.empty();
+    Routes routes(store, streams, c.search, gate, auth, std::move(rules), &indexer);
     Verifier verifier(c.integrity_keys);
     // Checkpoints on a connection of their own, the last one after the
     // listener stopped (a clean shutdown).

@@ -88,6 +88,8 @@ std::vector<std::string> parse_array(const std::string& text) {
 
 uint64_t to_u64(const std::optional<std::string>& v) { return v ? std::strtoull(v->c_str(), nullptr, 10) : 0; }
 
+}  // namespace
+
 // A glob ('*' any run, '?' one character, everything else itself) as
 // SQLite's GLOB or PostgreSQL's LIKE pattern: both case-sensitive.
 std::string glob_pattern(const std::string& glob, bool postgres) {
@@ -111,7 +113,7 @@ std::string glob_pattern(const std::string& glob, bool postgres) {
     return out;
 }
 
-}  // namespace
+namespace {}  // namespace
 
 void Store::record_session_info() {
     if (user_groups_ != nullptr) {
@@ -401,6 +403,10 @@ std::vector<AuditEvent> Store::search_audit(const AuditQuery& q) {
     }
     if (q.until_ms) {
         w.add("time_ms <= CAST(? AS BIGINT)", {V::integer(*q.until_ms)});
+    }
+    for (const auto& c : q.conditions) {
+        bool pg = is_postgres() && !c.pg_sql.empty();
+        w.add("(" + (pg ? c.pg_sql : c.sql) + ")", pg ? c.pg_params : c.params);
     }
     if (q.after) {
         w.add(

@@ -387,6 +387,25 @@ std::vector<std::string> GroupResolver::lookup(const std::string& user) {
     return out;
 }
 
+std::vector<std::string> GroupResolver::groups_of_user(const std::string& user) {
+    constexpr auto ttl = std::chrono::seconds(60);
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard<std::mutex> g(mu_);
+        if (auto it = cache_.find(user); it != cache_.end() && now - it->second.at < ttl) return it->second.groups;
+    }
+    std::vector<std::string> groups;
+    try {
+        groups = lookup(user);
+    } catch (const std::exception&) {
+        return groups;  // unknown to NSS: no group, so no rule by group applies
+    }
+    std::lock_guard<std::mutex> g(mu_);
+    if (cache_.size() >= 4096) cache_.clear();
+    cache_[user] = {groups, now};
+    return groups;
+}
+
 std::map<std::string, std::vector<std::string>> GroupResolver::groups_of(const CheckedBody& body) {
     std::map<std::string, std::vector<std::string>> out;
     if (!enabled_) {

@@ -15,7 +15,7 @@ namespace tlog::server {
 
 // Schema versions: both backends have this many migrations, version N
 // meaning the same tables and indexes in each.
-inline constexpr int schema_versions = 11;
+inline constexpr int schema_versions = 12;
 
 // A text search's query for rows holding `text` (index_http.cc's filter,
 // the backends' text_hits): SQLite FTS5's phrase, "" when its trigram
@@ -24,6 +24,10 @@ inline constexpr int schema_versions = 11;
 // recorded user chose the text). Every row found is checked exactly.
 std::string fts_phrase(const std::string& text);
 std::string like_pattern(const std::string& text);
+
+// A glob ('*' any run, '?' one character, everything else itself) as
+// SQLite's GLOB or PostgreSQL's LIKE pattern (session_search.cc).
+std::string glob_pattern(const std::string& glob, bool postgres);
 
 // Throws unless `found` is a version this tlog-server can migrate from.
 void check_schema_version(int found, const std::string& name);

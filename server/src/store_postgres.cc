@@ -397,6 +397,40 @@ CREATE TABLE IF NOT EXISTS checkpoint_heads (
     PRIMARY KEY (host, rec)
 );
 )sql",
+    // 12: viewers' credentials (viewer_auth.cc): API tokens and signed-in
+    // sessions, each kept as the SHA-256 of its secret only; the access log.
+    R"sql(
+CREATE TABLE IF NOT EXISTS viewer_tokens (
+    id TEXT PRIMARY KEY,             -- public: what list shows and revoke takes
+    hash TEXT NOT NULL UNIQUE,       -- hex SHA-256 of the token
+    viewer TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,     -- 0: never
+    revoked_ms BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS viewer_sessions (
+    hash TEXT PRIMARY KEY,           -- hex SHA-256 of the cookie's session id
+    viewer TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL
+);
+-- The access log (access_log.cc): every search, view and refusal.
+CREATE TABLE IF NOT EXISTS access_log (
+    id BIGSERIAL PRIMARY KEY,
+    time_ms BIGINT NOT NULL,
+    viewer TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    route TEXT NOT NULL,
+    host TEXT NOT NULL,
+    rec TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_log_by_time ON access_log (time_ms);
+CREATE INDEX IF NOT EXISTS access_log_by_viewer ON access_log (viewer, id);
+CREATE INDEX IF NOT EXISTS access_log_by_rec ON access_log (rec, id);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 

@@ -17,10 +17,8 @@ namespace tlog::server {
 
 namespace {
 
-int run_export(const std::vector<std::string>& args) {
-    std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
-    bool config_given = false;
-    std::string database, rec, host, out, key_file;
+int run_export(const ServerConfig& c, const std::vector<std::string>& args) {
+    std::string rec, host, out, key_file;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--help" || a == "-h") {
@@ -34,12 +32,7 @@ int run_export(const std::vector<std::string>& args) {
             return 2;
         }
         const std::string& v = args[++i];
-        if (a == "--config" || a == "-c") {
-            config_path = v;
-            config_given = true;
-        } else if (a == "--database" || a == "-d") {
-            database = v;
-        } else if (a == "--rec") {
+        if (a == "--rec") {
             rec = v;
         } else if (a == "--host") {
             host = v;
@@ -56,9 +49,6 @@ int run_export(const std::vector<std::string>& args) {
         std::cerr << "tlog-server export: --rec and --out are needed\n";
         return 2;
     }
-    ServerConfig c;
-    if (config_given || access(config_path.c_str(), F_OK) == 0) c = load_config(config_path, c);
-    if (!database.empty()) c.database = database;
     if (key_file.empty() && !c.checkpoint_key.empty()) key_file = c.checkpoint_key + ".pub";
     if (key_file.empty()) {
         std::cerr << "tlog-server export: no checkpoint key (checkpoint_key, or --key PUBKEY)\n";
@@ -83,9 +73,9 @@ int run_export(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int cmd_export(const std::vector<std::string>& args) {
+int cmd_export(const ServerConfig& c, const std::vector<std::string>& args) {
     try {
-        return run_export(args);
+        return run_export(c, args);
     } catch (const std::exception& e) {
         std::cerr << "tlog-server export: " << e.what() << '\n';
         return 2;

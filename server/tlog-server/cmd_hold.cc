@@ -12,7 +12,7 @@ namespace {
 
 using namespace tlog::server;
 
-int hold(const CommandArgs& a) {
+int hold(const ServerConfig& c, const CommandArgs& a) {
     const std::string& verb = a.words[0];
     auto get = [&](const char* k) { return a.values.count(k) != 0 ? a.values.at(k) : std::string(); };
     RetentionHold h;
@@ -26,7 +26,6 @@ int hold(const CommandArgs& a) {
         }
         if (get("--reason").empty()) throw std::invalid_argument(verb + ": --reason is required");
     }
-    ServerConfig c = command_config(a);
     auto store = open_store(c.database);
     if (verb == "set") {
         h.reason = get("--reason");
@@ -61,11 +60,11 @@ int hold(const CommandArgs& a) {
 
 }  // namespace
 
-int tlog::server::cmd_hold(const std::vector<std::string>& args) {
+int tlog::server::cmd_hold(const ServerConfig& c, const std::vector<std::string>& args) {
     try {
         auto a = parse_command(args, {"--host", "--rec", "--user", "--reason"}, {"--all"});
         if (a.words.size() == 1 && (a.words[0] == "set" || a.words[0] == "clear" || a.words[0] == "list")) {
-            return hold(a);
+            return hold(c, a);
         }
         std::cerr << "usage: tlog-server hold set|clear [--host H] [--rec R] [--user U] --reason TEXT\n"
                      "       tlog-server hold list [--host H] [--rec R] [--user U] [--all]\n";

@@ -39,7 +39,7 @@ int run_keygen(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int cmd_keygen(const std::vector<std::string>& args) {
+int cmd_keygen(const ServerConfig& /*c*/, const std::vector<std::string>& args) {
     try {
         return run_keygen(args);
     } catch (const std::exception& e) {

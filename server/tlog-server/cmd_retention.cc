@@ -18,28 +18,22 @@ namespace tlog::server {
 CommandArgs parse_command(const std::vector<std::string>& args, const std::set<std::string>& valued,
                           const std::set<std::string>& flags) {
     CommandArgs a;
-    a.config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& w = args[i];
-        if (w.rfind("--", 0) != 0 && w != "-c" && w != "-d") {
+        if (w.rfind("--", 0) != 0) {
             a.words.push_back(w);
             continue;
         }
-        std::string name = w == "-c" ? "--config" : w == "-d" ? "--database" : w;
+        std::string name = w;
         std::string value;
         if (auto eq = name.find('='); eq != std::string::npos) {
             value = name.substr(eq + 1);
             name.resize(eq);
-        } else if (name == "--config" || name == "--database" || valued.count(name) != 0) {
+        } else if (valued.count(name) != 0) {
             if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
             value = args[++i];
         }
-        if (name == "--config") {
-            a.config_path = value;
-            a.config_given = true;
-        } else if (name == "--database") {
-            a.values[name] = value;
-        } else if (valued.count(name) != 0) {
+        if (valued.count(name) != 0) {
             if (a.values.count(name) != 0) throw std::invalid_argument(name + " given twice");
             a.values[name] = value;
         } else if (flags.count(name) != 0 && w.find('=') == std::string::npos) {
@@ -49,17 +43,6 @@ CommandArgs parse_command(const std::vector<std::string>& args, const std::set<s
         }
     }
     return a;
-}
-
-ServerConfig command_config(const CommandArgs& a) {
-    ServerConfig c;
-    if (a.config_given || access(a.config_path.c_str(), F_OK) == 0) {
-        c = load_config(a.config_path, c);
-    }
-    if (auto d = a.values.find("--database"); d != a.values.end()) {
-        c.database = d->second;
-    }
-    return c;
 }
 
 std::string account_name() {
@@ -107,8 +90,7 @@ std::string item_json(const RetentionItem& i) {
            (i.tombstone.sha256.empty() ? std::string() : ",\"tombstone\":" + tombstone_json(i.tombstone)) + "}";
 }
 
-int run(const CommandArgs& a) {
-    ServerConfig c = command_config(a);
+int run(const ServerConfig& c, const CommandArgs& a) {
     RetentionRunOptions opt;
     opt.now_ms = a.values.count("--now") != 0 ? retention_time(a.values.at("--now"), "--now")
                                               : static_cast<uint64_t>(time(nullptr)) * 1000;
@@ -143,8 +125,7 @@ int run(const CommandArgs& a) {
     return 0;
 }
 
-int tombstones(const CommandArgs& a) {
-    ServerConfig c = command_config(a);
+int tombstones(const ServerConfig& c, const CommandArgs& a) {
     auto store = open_store(c.database);
     bool as_json = a.flags.count("--json") != 0;
     for (const auto& t : list_tombstones(*store)) {
@@ -163,11 +144,11 @@ int tombstones(const CommandArgs& a) {
 
 }  // namespace
 
-int tlog::server::cmd_retention(const std::vector<std::string>& args) {
+int tlog::server::cmd_retention(const ServerConfig& c, const std::vector<std::string>& args) {
     try {
         auto a = parse_command(args, {"--now"}, {"--dry-run", "--json", "--timer"});
-        if (a.words.size() == 1 && a.words[0] == "run") return run(a);
-        if (a.words.size() == 1 && a.words[0] == "tombstones") return tombstones(a);
+        if (a.words.size() == 1 && a.words[0] == "run") return run(c, a);
+        if (a.words.size() == 1 && a.words[0] == "tombstones") return tombstones(c, a);
         std::cerr << "usage: tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
                      "       tlog-server retention tombstones [--json]\n";
         return 2;

@@ -11,20 +11,16 @@
 
 namespace tlog::server {
 
-// A command's words and options: --config and --database as the server
-// takes them, the options in `valued` with a value, the others flags.
+// A command's words and options (--config and --database are main's):
+// the options in `valued` with a value, the others flags.
 struct CommandArgs {
     std::vector<std::string> words;
     std::map<std::string, std::string> values;
     std::set<std::string> flags;
-    std::string config_path;
-    bool config_given = false;
 };
 // Throws std::invalid_argument naming a bad or unknown option.
 CommandArgs parse_command(const std::vector<std::string>& args, const std::set<std::string>& valued,
                           const std::set<std::string>& flags);
-// The configuration file (if given or present), --database over it.
-ServerConfig command_config(const CommandArgs& a);
 // The account running the command (its real uid's name, else the number).
 std::string account_name();
 // Who runs it: the account, or "LOGIN (as ACCOUNT)" when the audit login

@@ -43,23 +43,10 @@ std::string utc(uint64_t ms) {
 
 }  // namespace
 
-int cmd_token(const std::vector<std::string>& args) {
-    std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
-    bool config_given = false;
-    std::string database;
+int cmd_token(const ServerConfig& c, const std::vector<std::string>& args) {
     std::vector<std::string> rest;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const auto& a = args[i];
-        if ((a == "--config" || a == "--database") && i + 1 >= args.size()) {
-            std::cerr << "tlog-server token: " << a << " needs a value\n";
-            return 2;
-        }
-        if (a == "--config") {
-            config_path = args[++i];
-            config_given = true;
-        } else if (a == "--database") {
-            database = args[++i];
-        } else if (a == "--help" || a == "-h") {
+    for (const auto& a : args) {
+        if (a == "--help" || a == "-h") {
             token_usage(std::cout);
             return 0;
         } else if (a.rfind("--", 0) == 0) {
@@ -77,11 +64,6 @@ int cmd_token(const std::vector<std::string>& args) {
         return 2;
     }
     try {
-        ServerConfig c;
-        if (config_given || access(config_path.c_str(), F_OK) == 0) {
-            c = load_config(config_path, c);
-        }
-        if (!database.empty()) c.database = database;
         auto store = open_store(c.database);
         if (rest[0] == "issue") {
             auto t = issue_token(*store, rest[1], now_ms());

@@ -34,10 +34,9 @@ void verify_usage(std::ostream& o) {
 
 namespace {
 
-int run_verify(const std::vector<std::string>& args) {
-    std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
-    bool config_given = false, as_json = false;
-    std::string database, key_file;
+int run_verify(const ServerConfig& c, const std::vector<std::string>& args) {
+    bool as_json = false;
+    std::string key_file;
     std::optional<std::pair<uint64_t, std::string>> expect;
     VerifyRange range;
     for (size_t i = 0; i < args.size(); ++i) {
@@ -53,12 +52,7 @@ int run_verify(const std::vector<std::string>& args) {
             verify_usage(std::cout);
             return 0;
         }
-        if (a == "--config" || a == "-c") {
-            config_path = value();
-            config_given = true;
-        } else if (a == "--database" || a == "-d") {
-            database = value();
-        } else if (a == "--from") {
+        if (a == "--from") {
             range.since_ms = time_value(a, value());
         } else if (a == "--to") {
             range.until_ms = time_value(a, value());
@@ -87,9 +81,6 @@ int run_verify(const std::vector<std::string>& args) {
             return 2;
         }
     }
-    ServerConfig c;
-    if (config_given || access(config_path.c_str(), F_OK) == 0) c = load_config(config_path, c);
-    if (!database.empty()) c.database = database;
     Verifier verifier(c.integrity_keys);
     auto store = open_store(c.database);
     if (key_file.empty() && !c.checkpoint_key.empty()) key_file = c.checkpoint_key + ".pub";
@@ -142,9 +133,9 @@ int run_verify(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int cmd_verify(const std::vector<std::string>& args) {
+int cmd_verify(const ServerConfig& c, const std::vector<std::string>& args) {
     try {
-        return run_verify(args);
+        return run_verify(c, args);
     } catch (const std::exception& e) {
         std::cerr << "tlog-server verify: " << e.what() << '\n';
         return 2;

@@ -1,20 +1,26 @@
 // tlog-server's subcommands, one file each (cmd_NAME.cc), named in main.cc's
-// table; the server itself runs without one.
+// table and run by it with the configuration loaded (--config and
+// --database, before or after the command's name); the server itself runs
+// without one.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "tlog/server/http.h"
+
 namespace tlog::server {
 
-// `args` follow the subcommand's name; returns the exit status.
-using Command = int (*)(const std::vector<std::string>& args);
+// The exit status; `args` are those after the command's name, without
+// --config and --database.
+using Command = int (*)(const ServerConfig& c, const std::vector<std::string>& args);
 
-int cmd_token(const std::vector<std::string>& args);
-int cmd_retention(const std::vector<std::string>& args);  // cmd_retention.cc
-int cmd_hold(const std::vector<std::string>& args);       // cmd_hold.cc
-int cmd_verify(const std::vector<std::string>& args);  // cmd_verify.cc
-int cmd_keygen(const std::vector<std::string>& args);  // cmd_keygen.cc
-int cmd_export(const std::vector<std::string>& args);  // cmd_export.cc
+int cmd_token(const ServerConfig& c, const std::vector<std::string>& args);         // cmd_token.cc
+int cmd_viewer_token(const ServerConfig& c, const std::vector<std::string>& args);  // cmd_viewer_token.cc
+int cmd_retention(const ServerConfig& c, const std::vector<std::string>& args);     // cmd_retention.cc
+int cmd_hold(const ServerConfig& c, const std::vector<std::string>& args);          // cmd_hold.cc
+int cmd_verify(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_verify.cc
+int cmd_keygen(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_keygen.cc
+int cmd_export(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_export.cc
 
 }  // namespace tlog::server

@@ -14,10 +14,27 @@
 
 namespace {
 
+// Subcommands: after the options, a command's name and its arguments; no
+// command runs the server.
+const struct {
+    const char* name;
+    tlog::server::Command run;
+} commands[] = {
+    {"token", tlog::server::cmd_token},
+    {"viewer-token", tlog::server::cmd_viewer_token},
+    {"retention", tlog::server::cmd_retention},
+    {"hold", tlog::server::cmd_hold},
+    {"verify", tlog::server::cmd_verify},
+    {"keygen", tlog::server::cmd_keygen},
+    {"export", tlog::server::cmd_export},
+};
+
 void usage(std::ostream& o) {
-    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE] [--plain-http]\n"
-         "                   [--max-streams N] [--stream-keepalive SECONDS]\n"
+    o << "Usage: tlog-server [--config FILE] [--listen HOST:PORT] [--database DATABASE] [--access-rules FILE]\n"
+         "                   [--plain-http] [--max-streams N] [--stream-keepalive SECONDS]\n"
          "                   [--stream-gap-timeout SECONDS] [--stream-poll MILLISECONDS]\n"
+         "       tlog-server [--config FILE] [--database DATABASE] viewer-token issue USER [--expires DAYS]\n"
+         "       tlog-server [--config FILE] [--database DATABASE] viewer-token list | revoke ID\n"
          "       tlog-server token issue HOST | list | revoke ID|HOST\n"
          "       tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
          "       tlog-server retention tombstones [--json]\n"
@@ -26,7 +43,6 @@ void usage(std::ostream& o) {
          "       tlog-server keygen --out FILE\n"
          "       tlog-server export --rec REC [--host HOST] --out DIR\n"
          "       tlog-server --version | --help\n"
-         "Commands take --config FILE and --database DATABASE as the server does.\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
          "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"
@@ -35,35 +51,44 @@ void usage(std::ostream& o) {
          "loopback addresses only) is required.\n";
 }
 
-// The subcommands; without one, tlog-server serves.
-struct CommandEntry {
-    const char* name;
-    tlog::server::Command run;
-};
-constexpr CommandEntry commands[] = {
-    {"token", tlog::server::cmd_token},   {"retention", tlog::server::cmd_retention},
-    {"hold", tlog::server::cmd_hold},     {"verify", tlog::server::cmd_verify},
-    {"keygen", tlog::server::cmd_keygen}, {"export", tlog::server::cmd_export},
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace tlog::server;
-    if (argc > 1) {
-        for (const auto& cmd : commands) {
-            if (std::string(argv[1]) == cmd.name) {
-                return cmd.run(std::vector<std::string>(argv + 2, argv + argc));
-            }
-        }
-    }
-    bool plain_http = false;
     std::string config_path = TLOG_SYSCONFDIR "/tlog-server.conf";
     bool config_given = false;
-    std::string listen, database;
+    std::string listen, database, access_rules;
+    bool plain_http = false;
     std::vector<std::pair<std::string, std::string>> stream_settings;  // (key, value), applied after the file
+    tlog::server::Command command = nullptr;
+    std::vector<std::string> command_args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        auto cmd = std::find_if(std::begin(commands), std::end(commands), [&](const auto& c) { return a == c.name; });
+        if (cmd != std::end(commands)) {
+            command = cmd->run;
+            // --config and --database also after the name, as the
+            // commands' manuals show them; main reads both for every command.
+            for (int j = i + 1; j < argc; ++j) {
+                std::string w = argv[j];
+                bool is_config = w == "--config" || w == "-c", is_database = w == "--database" || w == "-d";
+                if (!is_config && !is_database) {
+                    command_args.push_back(w);
+                    continue;
+                }
+                if (j + 1 >= argc) {
+                    std::cerr << "tlog-server: " << w << " needs a value\n";
+                    return 2;
+                }
+                if (is_config) {
+                    config_path = argv[++j];
+                    config_given = true;
+                } else {
+                    database = argv[++j];
+                }
+            }
+            break;
+        }
         auto value = [&](const char* name) -> std::string {
             if (i + 1 >= argc) {
                 std::cerr << "tlog-server: " << name << " needs a value\n";
@@ -88,6 +113,8 @@ int main(int argc, char** argv) {
             database = value("--database");
         } else if (a == "--plain-http") {
             plain_http = true;
+        } else if (a == "--access-rules") {
+            access_rules = value("--access-rules");
         } else if (a == "--max-streams") {
             stream_settings.emplace_back("max_streams", value("--max-streams"));
         } else if (a == "--stream-keepalive") {
@@ -113,6 +140,9 @@ int main(int argc, char** argv) {
         if (!database.empty()) {
             c.database = database;
         }
+        if (!access_rules.empty()) {
+            c.access_rules = access_rules;
+        }
         if (plain_http) {
             c.ingest_auth.plain_http = true;
         }
@@ -120,6 +150,9 @@ int main(int argc, char** argv) {
             std::string option = "--" + key;
             std::replace(option.begin(), option.end(), '_', '-');
             parse_stream_setting(key, text, option, c);
+        }
+        if (command != nullptr) {
+            return command(c, command_args);
         }
         if (!c.retention.classes.empty() && c.retention.default_class.empty()) {
             std::cerr << "tlog-server: retention: no retention_default: recordings whose rule names no configured "

@@ -21,10 +21,12 @@
 #      library tlogpolicy-ldap) include libldap;
 #  (g) the server (server/) includes only librec, the player's terminal
 #      model (vt-model: its headers term_model.h, snapshot.h,
-#      keyframe_policy.h, screen_text.h) and itself (the program's
-#      subcommands' headers in server/tlog-server/ too), only server/ and tests/
-#      include its headers, tlog-server holds no recorder code and none of
-#      libplay's (playback, index files, readers) nor libsystemd.
+#      keyframe_policy.h, screen_text.h), policy's YAML reading
+#      (tlog/policy/yaml_reader.h: the access rules file) and itself (the
+#      program's subcommands' headers in server/tlog-server/ too), only
+#      server/ and tests/ include its headers, tlog-server holds no recorder
+#      code and none of libplay's (playback, index files, readers) nor
+#      libsystemd.
 #  (h) the forwarder (forward/) includes only librec, the player's readers
 #      (journal and line sources) and itself, only forward/ and tests/
 #      include its headers, tlog-forward holds no recorder or writer code,
@@ -160,14 +162,16 @@ bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h
 # (g) The server: on librec and the terminal model only (its HTTP, SQLite,
 # libpq and zstd headers are system headers, included with <>), and
 # private; each storage backend's client library is included by that
-# backend's file only.
+# backend's file only, and PAM (viewers' sign-in) by viewer_auth.cc only;
+# of policy/ it includes only the rules files' YAML reading (access rules).
 f=$failed
 vt_model_headers='tlog/play/(term_model|snapshot|keyframe_policy|screen_text)\.h'
 while IFS=: read -r file line name; do
   [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
     [ -e "$src/server/proof/include/$name" ] || [ -e "$src/server/tlog-server/$name" ] ||
+    [ "$name" = tlog/policy/yaml_reader.h ] ||
     [ "$name" = tlog_build_config.h ] || [[ $name =~ ^$vt_model_headers$ ]] ||
-    fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's nor the server's"
+    fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's, policy's YAML reading nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")
 bad=$(nm -C "$tlogserver" | grep -E 'tlog::play::(Playback|RecordingIndex|LineSource|build_index|search_screen|JournalSource|RemoteSource)\b' | head -3)
 [ -z "$bad" ] || fail "tlog-server links libplay beyond the terminal model:"$'\n'"$bad"
@@ -179,7 +183,8 @@ done < <(cd "$src" && includes librec writers recorder audit pam_tlog nss_tlog p
 bad=$( (nm -C "$tlogserver" 2>/dev/null; nm -DC "$tlogserver") | grep -E "$privileged|$recorder_internal|tlog::writers::")
 [ -z "$bad" ] || fail "tlog-server contains recorder or writer code:"$'\n'"$bad"
 grep -q 'tlog::server::Store::add' <<<"$(nm -C "$tlogserver")" || fail "control: tlog-server has no Store: the check above is stale"
-for pair in 'sqlite3\.h:server/src/store_sqlite.cc' 'libpq-fe\.h:server/src/store_postgres.cc'; do
+for pair in 'sqlite3\.h:server/src/store_sqlite.cc' 'libpq-fe\.h:server/src/store_postgres.cc' \
+    'security/pam_appl\.h:server/src/viewer_auth.cc'; do
   hdr=${pair%%:*} own=${pair#*:}
   bad=$(cd "$src" && grep -rlE "^\s*#\s*include\s*<$hdr>" server | grep -vx "$own")
   [ -z "$bad" ] || fail "only $own may include <${hdr//\\/}>: $bad"

@@ -33,6 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.terminal import CODEC_TOOL, TLOG_REC, check, fail, run_case, spawn, tmpdir
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -69,6 +70,7 @@ class Server:
                 json.dump({k: v for k, v in tls.items() if k != "ca"}, f)
             self.args = ["--config", conf]
             self.ctx = ssl.create_default_context(cafile=tls["ca"])
+        self.viewer = None
 
     def start(self):
         end = time.time() + 60
@@ -76,12 +78,15 @@ class Server:
             # stderr to a file: a line per request would fill a pipe.
             log = open(self.db + ".log", "ab")
             p = subprocess.Popen([TLOG_SERVER, *self.args, "--listen", "127.0.0.1:%d" % self.port,
-                                  "--database", self.db], stdout=subprocess.PIPE, stderr=log)
+                                  "--database", self.db] + viewers.server_args(os.path.dirname(self.db)),
+                                 stdout=subprocess.PIPE, stderr=log)
             log.close()
             sel = selectors.DefaultSelector()
             sel.register(p.stdout, selectors.EVENT_READ)
             if sel.select(timeout=60) and p.stdout.readline().startswith(b"listening on"):
                 self.proc = p
+                if self.viewer is None:  # the reads below sign in with it (urllib)
+                    self.viewer = viewers.install(TLOG_SERVER, self.db, self.url)
                 return
             err = open(self.db + ".log", "rb").read()[-2000:] if p.wait(10) is not None else b""
             # The killed server's port may still be held for a moment.

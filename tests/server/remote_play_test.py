@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 
+import server_play_test
 from server_play_test import fail, need, play, post, record, start_server
 from tlogtest.player import Tmux
 
@@ -83,9 +84,10 @@ def test_play():
     try:
         log, msgs, rec = record(d, "alpha", 60)
         server, base = start_server(d)
+        rbase = server_play_test.VIEWER.url(base)  # a viewer's token in it, as the players send it
         ingest(base, msgs)
-        es = ["-r", "es", "--es-baseurl=%s/tlog/_search" % base, "--es-query=rec:" + rec]
-        srv = ["-r", "server", "--server-url=" + base, "--server-rec=" + rec]
+        es = ["-r", "es", "--es-baseurl=%s/tlog/_search" % rbase, "--es-query=rec:" + rec]
+        srv = ["-r", "server", "--server-url=" + rbase, "--server-rec=" + rec]
 
         # Exports and search: the same bytes as from the file.
         for fmt in ("text", "asciicast"):
@@ -123,7 +125,7 @@ def test_play():
             fail("--verify over -r server: %r" % r.stdout)
         _, msgs_b, rec_b = record(d, "beta", 40)
         ingest(base, tampered(msgs_b, 5))
-        r = ours(["-r", "server", "--server-url=" + base, "-m", rec_b, "--verify"], check=False)
+        r = ours(["-r", "server", "--server-url=" + rbase, "-m", rec_b, "--verify"], check=False)
         out = r.stdout.decode()
         if r.returncode != 1 or ": intact" in out or "message id 5" not in out or base not in out:
             fail("--verify of the altered recording: exit %d, %r %r" % (r.returncode, out, r.stderr))
@@ -158,7 +160,7 @@ def test_play():
         ingest(base, first)
         t = Tmux(80, 24)
         try:
-            t.start("%s --no-cache -f -r server --server-url=%s --server-rec=%s" % (TLOG_PLAY, base, rec2))
+            t.start("%s --no-cache -f -r server --server-url=%s --server-rec=%s" % (TLOG_PLAY, rbase, rec2))
             t.wait_for("delta line 30", 60)
             screen = t.screen()
             if "delta line 60" in screen:
@@ -185,7 +187,7 @@ def test_play():
         ingest(base, msgs3[:-1])  # not its end
         t = Tmux(80, 24)
         try:
-            t.start("%s --no-cache -f -r server --server-url=%s --server-rec=%s" % (TLOG_PLAY, base, rec3))
+            t.start("%s --no-cache -f -r server --server-url=%s --server-rec=%s" % (TLOG_PLAY, rbase, rec3))
             t.wait_for("epsilon line 50", 60)
             t.keys("q")
             t.wait_dead(10)
@@ -245,9 +247,17 @@ def test_errors():
                      down + "/tlog/_search?q=rec%3Ar1", "cannot connect")
         # A recording the server does not have: 404, named.
         server, base = start_server(d)
-        expect_error(["-r", "server", "--server-url=" + base, "-m", "no-such-rec", "--export=text"],
+        rbase = server_play_test.VIEWER.url(base)  # a viewer's token in it, as the players send it
+        expect_error(["-r", "server", "--server-url=" + rbase, "-m", "no-such-rec", "--export=text"],
                      base + "/api/v1/sessions/no-such-rec/messages", "HTTP 404", "no recording")
-        expect_error(["-r", "es", "--es-baseurl=%s/tlog/_search" % base, "--es-query=rec:no-such-rec",
+        # No credentials, or a wrong token: 401, the token never shown.
+        expect_error(["-r", "server", "--server-url=" + base, "-m", "no-such-rec", "--export=text"], "HTTP 401")
+        bad = rbase.replace(server_play_test.VIEWER.token, "f" * 64)
+        expect_error(["-r", "server", "--server-url=" + bad, "-m", "no-such-rec", "--export=text"], "HTTP 401")
+        r = ours(["-r", "server", "--server-url=" + rbase, "-m", "no-such-rec", "--export=text"], check=False)
+        if server_play_test.VIEWER.token.encode() in r.stderr:
+            fail("the token in the URL was printed: %r" % r.stderr)
+        expect_error(["-r", "es", "--es-baseurl=%s/tlog/_search" % rbase, "--es-query=rec:no-such-rec",
                       "--export=text"], "no messages of the search")
         # Credentials in the URL are used, never shown.
         expect_error(["-r", "server", "--server-url=http://auditor:s3cret@127.0.0.1:%d" % port, "-m", "r1",

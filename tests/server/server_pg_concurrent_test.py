@@ -21,6 +21,7 @@ import threading
 import urllib.error
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.postgres import Cluster
 from tlogtest.terminal import fail
 
@@ -52,7 +53,8 @@ def start_server(spec):
     # stderr to a file: the server logs a line per request, which would fill
     # a pipe nobody reads until the end and block the server.
     err = tempfile.TemporaryFile()
-    p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", spec], stdout=subprocess.PIPE,
+    p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", spec] +
+                         viewers.server_args(tempfile.gettempdir()), stdout=subprocess.PIPE,
                          stderr=err)
     p.errfile = err
     return p
@@ -172,6 +174,7 @@ def main():
         servers = [start_server(spec), start_server(spec)]
         try:
             urls = [wait_listening(p) for p in servers]
+            viewers.install(TLOG_SERVER, spec)  # one database: its token reads from both
             version = pg.psql("SELECT version FROM schema_version", "tlog").split()
             if len(version) != 1:
                 fail("schema_version holds %r after two instances started" % version)

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.terminal import under_script
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -67,7 +68,8 @@ def start_server(d):
     # Its log (a line per request) goes to a file: a pipe nobody reads
     # would fill and stop the server.
     with open(os.path.join(d, "server.log"), "ab") as log:
-        p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")],
+        p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", os.path.join(d, "db.sqlite")] +
+                             viewers.server_args(d),
                              stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
@@ -78,7 +80,15 @@ def start_server(d):
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
         fail("unexpected first line from tlog-server: %r" % line)
-    return p, "http://" + line.split()[-1]
+    # Reads need a viewer: every urlopen below sends its token, and
+    # tlog-play gets it in its URL (VIEWER.url).
+    global VIEWER
+    base = "http://" + line.split()[-1]
+    VIEWER = viewers.install(TLOG_SERVER, os.path.join(d, "db.sqlite"), base)
+    return p, base
+
+
+VIEWER = None
 
 
 def start_tls_server(d, extra=None):
@@ -308,7 +318,7 @@ include(file="%(example)s")
             fail("the stored recording is not whole: ids %r, session %r" % ([m["id"] for m in parsed], session))
         if not msgs[0].startswith(b'{"ver":') or parsed[0]["time"] < before - 5:
             fail("the stored message is not the recorder's line: %r" % msgs[0][:100])
-        got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/_search" % base,
+        got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/_search" % VIEWER.url(base),
                     "--es-query=rec:" + session["rec"]])
         for i in range(1, lines + 1):
             if b"gamma line %d\r\n" % i not in got:
@@ -532,11 +542,22 @@ def main():
         # Debian's tlog-play from the server, both query forms of tlog's docs.
         for log, rec, query in ((log_a, rec_a, "rec:%s" % rec_a), (log_b, rec_b, "'rec:\"%s\"'" % rec_b)):
             want = play(["tlog-play", "-r", "file", "-i", log])
-            got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/tlog/_search" % base, "--es-query=" + query])
+            got = play(["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/tlog/_search" % VIEWER.url(base),
+                        "--es-query=" + query])
             if got != want:
                 fail("tlog-play -r es of %s differs from its file:\n%r\n%r" % (rec, got[-200:], want[-200:]))
             if b"line 30" not in got or "€".encode() not in got:
                 fail("tlog-play -r es of %s lacks the recorded text: %r" % (rec, got[-200:]))
+        # Debian's tlog-play sends USER:TOKEN as basic auth (libcurl): a
+        # wrong token, or the token under another user's name, plays nothing.
+        bad_urls = (VIEWER.url(base).replace(VIEWER.token, "0" * 64),
+                    VIEWER.url(base).replace(VIEWER.user + ":", "someone-else:"), base)
+        for bad in bad_urls:
+            args = ["tlog-play", "-r", "es", "--es-baseurl=%s/tlog/tlog/_search" % bad, "--es-query=rec:" + rec_a,
+                    "-g", "end"]
+            status, out = under_script(" ".join(args))
+            if status == 0 or b"line 30" in out:
+                fail("tlog-play -r es without a valid token played: %d %r" % (status, out[-200:]))
         server.send_signal(signal.SIGTERM)
         rc = server.wait(timeout=60)
         server = None

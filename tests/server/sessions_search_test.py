@@ -24,6 +24,7 @@ import urllib.parse
 import urllib.request
 
 from server_play_test import post, record
+from tlogtest import viewer as viewers
 from tlogtest.namespace import require_root_ns, sh
 from tlogtest.terminal import check, fail
 
@@ -58,7 +59,7 @@ def start(d, conf_text, name="server"):
     log = os.path.join(d, name + ".log")
     with open(log, "ab") as lf:
         p = subprocess.Popen([TLOG_SERVER, "--config", conf, "--plain-http", "--listen", "127.0.0.1:0", "--database",
-                              os.path.join(d, name + ".sqlite")], stdout=subprocess.PIPE, stderr=lf)
+                              os.path.join(d, name + ".sqlite")] + viewers.server_args(d), stdout=subprocess.PIPE, stderr=lf)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=60):
@@ -69,7 +70,9 @@ def start(d, conf_text, name="server"):
         p.kill()
         p.wait()
         return p, None, log
-    return p, "http://" + line.split()[-1], log
+    base = "http://" + line.split()[-1]
+    viewers.install(TLOG_SERVER, os.path.join(d, name + ".sqlite"), base)  # every urlopen below reads as it
+    return p, base, log
 
 
 def get(base, path, **params):

@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 
+from tlogtest import viewer as viewers
 from tlogtest.terminal import fail
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -52,7 +53,8 @@ def recording(rec, n, hostile_at=None):
 
 def start_server(spec, d, *extra):
     err = open(os.path.join(d, "server-%d.log" % time.monotonic_ns()), "wb")
-    p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", spec] + list(extra),
+    p = subprocess.Popen([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", spec] + viewers.server_args(d) +
+                         list(extra),
                          stdout=subprocess.PIPE, stderr=err)
     p.errpath = err.name
     sel = selectors.DefaultSelector()
@@ -64,7 +66,13 @@ def start_server(spec, d, *extra):
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
         fail("unexpected first line from tlog-server: %r" % line)
-    return p, line.split()[-1]
+    addr = line.split()[-1]
+    global VIEWER
+    VIEWER = viewers.install(TLOG_SERVER, spec, "http://" + addr)
+    return p, addr
+
+
+VIEWER = None
 
 
 def post(addr, lines, timeout=120):
@@ -101,7 +109,7 @@ class StreamReader:
     def __init__(self, addr, rec, query=""):
         host, port = addr.split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
-        self.conn.request("GET", "/api/v1/sessions/%s/stream%s" % (rec, query))
+        self.conn.request("GET", "/api/v1/sessions/%s/stream%s" % (rec, query), headers=VIEWER.headers())
         self.resp = self.conn.getresponse()
         self.lines = []
         self.ended = False
@@ -212,7 +220,8 @@ def check_gap(addr):
 def open_raw_stream(addr, rec):
     host, port = addr.split(":")
     sock = socket.create_connection((host, int(port)), timeout=120)
-    sock.sendall(b"GET /api/v1/sessions/%s/stream HTTP/1.1\r\nHost: x\r\n\r\n" % rec.encode())
+    sock.sendall(b"GET /api/v1/sessions/%s/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % (
+        rec.encode(), VIEWER.token.encode()))
     return sock
 
 

@@ -110,10 +110,41 @@ void test_openapi_shape(void**) {
 
 }  // namespace
 
+// Every route declares what it asks (the table's permission column), the
+// file says the same in x-tlog-permission, and each route that asks a
+// viewer's right documents the 401 of a request without credentials.
+void test_permissions_match(void**) {
+    auto doc = load();
+    size_t viewer_routes = 0;
+    for (const auto& r : api_routes()) {
+        std::string op = r.method == "GET" ? "get" : "post";
+        auto node = doc["paths"][r.path][op];
+        if (!node) continue;  // test_routes_match names it
+        std::string where = r.method + " " + r.path;
+        assert_false(r.permission.empty() || r.permission == "?");
+        if (!node["x-tlog-permission"]) fail_msg("%s: no x-tlog-permission", where.c_str());
+        auto documented = node["x-tlog-permission"].as<std::string>();
+        if (documented != r.permission) {
+            fail_msg("%s: openapi.yaml says %s, the route table %s", where.c_str(), documented.c_str(),
+                     r.permission.c_str());
+        }
+        bool open = r.permission == "none" || r.permission == "host";
+        if (!open) {
+            ++viewer_routes;
+            if (!node["responses"]["401"])
+                fail_msg("%s: asks %s but documents no 401", where.c_str(), documented.c_str());
+        } else if (!node["security"] || node["security"].size() != 0) {
+            fail_msg("%s: open to %s but not marked security: []", where.c_str(), r.permission.c_str());
+        }
+    }
+    assert_true(viewer_routes >= 8);  // control: the reading routes ask a viewer
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_match),
         cmocka_unit_test(test_openapi_shape),
+        cmocka_unit_test(test_permissions_match),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -28,6 +28,7 @@
 #include "tlog/json.h"
 #include "tlog/proof/proof.h"
 #include "tlog/server/checkpoint.h"
+#include "tlog/server/access.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
 #include "tlog/server/store.h"
@@ -2104,6 +2105,155 @@ void test_checkpoint_bounded(void**) {
     rmdir(dir.c_str());
 }
 
+// Viewers' tokens and sessions as stored: looked up by hash, revoked once;
+// a session ends idle or old, and is gone once found expired.
+void test_viewer_credentials(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    ViewerToken tok{"id1", "ann", 1000, 0, 0};
+    s.add_viewer_token(tok, std::string(64, 'a'));
+    s.add_viewer_token({"id2", "bob", 2000, 5000, 0}, std::string(64, 'b'));
+    auto found = s.viewer_token(std::string(64, 'a'));
+    assert_true(found.has_value() && found->first.viewer == "ann" && found->second == std::string(64, 'a'));
+    assert_false(s.viewer_token(std::string(64, 'c')).has_value());
+    assert_int_equal(s.viewer_tokens().size(), 2);
+    assert_true(s.revoke_viewer_token("id1", 3000));
+    assert_false(s.revoke_viewer_token("id1", 3001));  // once
+    assert_false(s.revoke_viewer_token("nope", 3001));
+    assert_int_equal(s.viewer_token(std::string(64, 'a'))->first.revoked_ms, 3000);
+    assert_int_equal(s.viewer_token(std::string(64, 'b'))->first.expires_ms, 5000);
+
+    const uint64_t idle = 100, max = 1000;
+    s.add_viewer_session("s1", "ann", 10000, idle, max);
+    assert_true(s.viewer_session("s1", 10050, idle, max).value_or("") == "ann");
+    assert_true(s.viewer_session("s1", 10140, idle, max).has_value());   // used at 10050: not idle
+    assert_false(s.viewer_session("s1", 10300, idle, max).has_value());  // idle
+    assert_false(s.viewer_session("s1", 10141, idle, max).has_value());  // and gone
+    s.add_viewer_session("s2", "bob", 20000, idle, max);
+    uint64_t now = 20000;
+    while (now < 20990) {
+        now += 30;
+        assert_true(s.viewer_session("s2", now, idle, max).has_value());
+    }
+    assert_false(s.viewer_session("s2", 21000, idle, max).has_value());  // old, however used
+    s.add_viewer_session("s3", "ann", 30000, idle, max);
+    s.end_viewer_session("s3");
+    assert_false(s.viewer_session("s3", 30001, idle, max).has_value());
+}
+
+// Access rules as SQL on the backend: the sessions search, a recording's
+// lookup and the audit events search see exactly the rules' reach.
+void test_access_scope(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::map<std::string, std::vector<std::string>> groups = {{"alice", {"ops"}}, {"carol", {"ops", "staff"}}};
+    s.set_user_groups(&groups);
+    ingest_json_lines(s,
+                      msg("ws1", "a1", 1, "x", "alice") + "\n" + msg("fs1.nj.example.com", "b1", 1, "x", "bob") + "\n" +
+                          msg("db1.nj.example.com", "c1", 1, "x", "carol") + "\n" +
+                          msg("fs1.ny.example.com", "d1", 1, "x", "dave") + "\n" + msg("fs_nj", "e1", 1, "x", "eve"),
+                      0);
+    s.set_user_groups(nullptr);
+    SearchSettings settings;
+    settings.host_groups["nj"] = {"*.nj.example.com", "files1"};
+    auto rules = parse_access_rules(R"(rules:
+  - {name: nj, viewers: {users: [v-nj]}, recordings: {host_groups: [nj]}, rights: [search, view]}
+  - {name: ops, viewers: {groups: [g-ops]}, recordings: {groups: [ops]}, rights: [view]}
+  - {name: ops-nj, viewers: {users: [v-opsnj]}, recordings: {groups: [ops], host_groups: [nj]}, rights: [search]}
+  - {name: pattern, viewers: {users: [v-pat]}, recordings: {hosts: ["fs?nj", "ws*"], users: [alice, eve]},
+     rights: [search]}
+  - {name: all, viewers: {users: all}, recordings: {users: [dave]}, rights: [view]}
+)",
+                                    "rules.yaml", settings);
+    AccessControl ac(rules, settings);
+    auto searched = [&](const std::string& viewer, const std::vector<std::string>& vgroups) {
+        SessionQuery q;
+        auto sc = ac.scope(viewer, vgroups, Permission::Search);
+        if (!sc.all) q.conditions.push_back(sc.cond);
+        auto r = recs(s.sessions(q));
+        std::sort(r.begin(), r.end());
+        return r;
+    };
+    using L = std::vector<std::string>;
+    assert_true(searched("v-nj", {}) == (L{"b1", "c1"}));
+    assert_true(searched("v-opsnj", {}) == (L{"c1"}));
+    assert_true(searched("v-pat", {}) == (L{"a1", "e1"}));  // '?' one character, '_' itself
+    assert_true(searched("nobody", {"g-ops"}).empty());     // view only
+    auto viewable = [&](const std::string& viewer, const std::vector<std::string>& vgroups) {
+        auto sc = ac.scope(viewer, vgroups, Permission::View);
+        L out;
+        for (const char* rec : {"a1", "b1", "c1", "d1", "e1", "zz"}) {
+            if (sc.all || s.recording_visible(rec, "", sc.cond)) out.emplace_back(rec);
+        }
+        return out;
+    };
+    assert_true(viewable("someone", {"g-ops"}) == (L{"a1", "c1", "d1"}));
+    assert_true(viewable("v-nj", {}) == (L{"b1", "c1", "d1"}));
+    assert_true(viewable("v-pat", {}) == (L{"d1"}));
+    assert_false(s.recording_visible("b1", "ws1", ac.scope("v-nj", {}, Permission::View).cond));  // another host
+    assert_false(ac.may("v-nj", {}, Permission::Manage));
+    // Audit events: those of recordings in reach only.
+    std::string events;
+    int serial = 1;
+    for (const auto& [host, rec] : std::vector<std::pair<std::string, std::string>>{
+             {"ws1", "a1"}, {"fs1.nj.example.com", "b1"}, {"db1.nj.example.com", "c1"}, {"ws1", ""}}) {
+        const std::string n = std::to_string(serial++);
+        events += "{\"serial\":" + n + ",\"time\":\"2026-12-01T10:00:0" + n + ".000Z\",\"host\":\"" + host +
+                  "\",\"ses\":null" + (rec.empty() ? "" : ",\"rec\":\"" + rec + "\"") + ",\"type\":\"USER_CMD\"}\n";
+    }
+    assert_int_equal(store_checked_audit(s, check_audit_lines(events)).created, 4);
+    AuditQuery aq;
+    aq.limit = 100;
+    aq.conditions.push_back(audit_scope(ac.scope("v-nj", {}, Permission::Search)));
+    auto got = s.search_audit(aq);
+    assert_int_equal(got.size(), 2);
+    for (const auto& e : got) assert_true(e.key.host.find(".nj.") != std::string::npos);
+    AccessScope everything;
+    everything.none = false;
+    everything.all = true;
+    aq.conditions = {audit_scope(everything)};
+    assert_int_equal(s.search_audit(aq).size(), 4);
+    aq.conditions = {audit_scope(AccessScope{})};
+    assert_true(s.search_audit(aq).empty());
+}
+
+// The access log: written, listed in order, filtered, paged.
+void test_access_log(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    s.add_access_log({0, 100, "ann", "192.0.2.1", "search", "ok", "/api/v1/sessions", "", "",
+                      R"({"query":{},"hits":[{"host":"h","rec":"r1"}]})"});
+    s.add_access_log({0, 200, "ann", "192.0.2.1", "view", "ok", "/api/v1/sessions/{rec}/messages", "", "r1", "{}"});
+    s.add_access_log(
+        {0, 300, "bob", "192.0.2.2", "view", "refused", "/api/v1/sessions/{rec}/messages", "", "r1", "{}"});
+    s.add_access_log(
+        {0, 400, "bob", "192.0.2.2", "view", "absent", "/api/v1/sessions/{rec}/messages", "", "r10", "{}"});
+    AccessLogQuery q;
+    auto all = s.access_log(q);
+    assert_int_equal(all.size(), 4);
+    assert_true(all[0].id < all[1].id && all[2].outcome == "refused" && all[3].remote == "192.0.2.2");
+    q.viewer = "bob";
+    assert_int_equal(s.access_log(q).size(), 2);
+    q = {};
+    q.rec = "r1";  // its views and the search that listed it, not r10
+    assert_int_equal(s.access_log(q).size(), 3);
+    q = {};
+    q.since_ms = 200;
+    q.until_ms = 300;
+    assert_int_equal(s.access_log(q).size(), 2);
+    q = {};
+    q.limit = 3;
+    auto page = s.access_log(q);
+    assert_int_equal(page.size(), 3);
+    q.after_id = page.back().id;
+    auto rest = s.access_log(q);
+    assert_int_equal(rest.size(), 1);
+    assert_int_equal(rest[0].time_ms, 400);
+}
+
 int main(int argc, char** argv) {
     std::string backend = argc > 1 ? argv[1] : "sqlite";
     if (backend.rfind("postgres:", 0) == 0) {
@@ -2114,6 +2264,9 @@ int main(int argc, char** argv) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idempotent),
+        cmocka_unit_test(test_viewer_credentials),
+        cmocka_unit_test(test_access_scope),
+        cmocka_unit_test(test_access_log),
         cmocka_unit_test(test_order_and_bytes),
         cmocka_unit_test(test_malformed_lines),
         cmocka_unit_test(test_hostile_fields),

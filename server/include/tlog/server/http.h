@@ -10,6 +10,7 @@
 #include "tlog/server/live.h"
 #include "tlog/server/retention.h"
 #include "tlog/server/sessions_api.h"
+#include "tlog/server/viewers.h"
 
 namespace tlog::server {
 
@@ -31,6 +32,10 @@ struct ServerConfig {
     // file (empty: none made) and how often.
     std::string checkpoint_key;
     uint64_t checkpoint_interval_s = 300;
+    AuthSettings auth;  // viewers' sign-in (doc/server.md, "Authentication")
+    // The access rules file (tlog-server-access.yaml(5)); empty: the
+    // default, SYSCONFDIR/server-access.yaml.
+    std::string access_rules;
 };
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
@@ -45,9 +50,10 @@ void parse_listen(const std::string& text, const std::string& what, ServerConfig
 // tlog::InputError naming `what`.
 bool parse_stream_setting(const std::string& key, const std::string& text, const std::string& what, ServerConfig& c);
 
-// A route as server/openapi.yaml documents it: "GET", "/api/v1/sessions".
+// A route as server/openapi.yaml documents it: "GET", "/api/v1/sessions",
+// and what it asks of the client ("none", "host", "search", "view", ...).
 struct RouteInfo {
-    std::string method, path;
+    std::string method, path, permission;
 };
 // Every route the server registers (its one table).
 std::vector<RouteInfo> api_routes();

@@ -57,6 +57,10 @@ public:
     // disabled. A user NSS does not know gets no group, logged once.
     std::map<std::string, std::vector<std::string>> groups_of(const CheckedBody& body);
     bool enabled() const { return enabled_; }
+    // One user's groups, through the same cache, whether or not recorded
+    // users' groups are enabled (a viewer's groups for the access rules);
+    // none when NSS does not know the user.
+    std::vector<std::string> groups_of_user(const std::string& user);
 
 private:
     std::vector<std::string> lookup(const std::string& user);

@@ -191,6 +191,30 @@ struct AuditQuery {
     std::optional<uint64_t> ses, since_ms, until_ms;
     size_t limit = 100;
     std::optional<AuditKey> after;
+    // More filters over `audit_events`, each ANDed (the viewer's scope).
+    std::vector<SqlCondition> conditions;
+};
+
+// One line of the access log (access_log.cc): who did what, when, from
+// where, to which recording (a search: its query and hits in detail).
+struct AccessLogEntry {
+    uint64_t id = 0, time_ms = 0;
+    std::string viewer, remote, action, outcome, route, host, rec;
+    std::string detail = "{}";  // JSON object
+};
+// GET /api/v1/access-log: entries after `after_id`, in id order.
+struct AccessLogQuery {
+    std::string viewer, rec;  // empty: any
+    std::optional<uint64_t> since_ms, until_ms;
+    uint64_t after_id = 0;
+    size_t limit = 100;
+};
+
+// A viewer's API token as stored (viewer_store.cc): its public id and whom
+// it signs in; the token itself is kept only as its hash.
+struct ViewerToken {
+    std::string id, viewer;
+    uint64_t created_ms = 0, expires_ms = 0, revoked_ms = 0;  // 0: never, not revoked
 };
 
 // Signed checkpoints (checkpoint.cc, doc/server.md "Integrity"): a
@@ -360,6 +384,30 @@ public:
     virtual void unlock_index(const std::string& host, const std::string& rec) = 0;
     // The host of a recording (hosts that share a rec: the first); "" if none.
     virtual std::string host_of(const std::string& rec) = 0;
+
+    // Viewers' credentials (viewer_store.cc), each secret kept as its
+    // hash (hex SHA-256). Tokens: stored, listed, revoked by id, and
+    // looked up by hash (the stored hash beside it, for an exact compare).
+    void add_viewer_token(const ViewerToken& t, const std::string& hash);
+    std::vector<ViewerToken> viewer_tokens();
+    bool revoke_viewer_token(const std::string& id, uint64_t now_ms);
+    std::optional<std::pair<ViewerToken, std::string>> viewer_token(const std::string& hash);
+    // Signed-in sessions: created (the expired ones deleted), and looked up at `now_ms`: the viewer if
+    // the session is neither idle for idle_ms nor older than max_ms (an
+    // expired one is deleted), its last use moved on when more than a
+    // minute (or a tenth of idle_ms) old; ended.
+    void add_viewer_session(const std::string& hash, const std::string& viewer, uint64_t now_ms, uint64_t idle_ms,
+                            uint64_t max_ms);
+    std::optional<std::string> viewer_session(const std::string& hash, uint64_t now_ms, uint64_t idle_ms,
+                                              uint64_t max_ms);
+    void end_viewer_session(const std::string& hash);
+    // Whether recording `rec` (of `host`; empty: of every host that has
+    // it) is stored and every such session matches `scope`, a condition
+    // over sessions `s` (access.h); one lookup by rec either way.
+    bool recording_visible(const std::string& rec, const std::string& host, const SqlCondition& scope);
+    // The access log (access_log.cc).
+    void add_access_log(const AccessLogEntry& e);
+    std::vector<AccessLogEntry> access_log(const AccessLogQuery& q);
 
 protected:
     // Retention (retention.cc) runs its SQL, takes recordings' locks and

@@ -1,0 +1,38 @@
+// Viewers of the recordings: how they sign in (API tokens, PAM sessions;
+// doc/server.md "Authentication") and what a route asks of them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tlog/server/store.h"
+
+namespace tlog::server {
+
+// The configuration keys of signing in (tlog-server.conf(5)).
+struct AuthSettings {
+    std::string pam_service = "tlog-server";
+    uint64_t session_idle_s = 30 * 60;      // session_idle: unused this long, a session ends
+    uint64_t session_max_s = 12 * 60 * 60;  // session_max: and at this age whatever its use
+    uint64_t pam_timeout_s = 10;            // pam_timeout: a PAM module hung longer fails the sign-in
+    // Failed sign-ins: after login_max_failures within login_window for a
+    // user or a remote address, further attempts are answered 429 until
+    // the backoff (doubling from 30 s, at most the window) has passed.
+    uint64_t login_max_failures = 5;
+    uint64_t login_window_s = 15 * 60;
+    // The listener is TLS: the session cookie is marked Secure.
+    bool secure_cookie = false;
+};
+
+// What a route of the table asks: Public (anyone), Host (a recording
+// host's ingest, authenticated as a host, not a viewer), or a viewer's
+// right.
+enum class Permission { Public, Host, Search, View, Export, Purge, Hold, Manage };
+const char* permission_name(Permission p);
+
+// Stores a new API token for t.viewer (t.id is chosen here) and returns
+// it: the only time it is seen, the store keeps its hash.
+std::string issue_viewer_token(Store& store, ViewerToken& t);
+
+}  // namespace tlog::server
