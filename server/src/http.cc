@@ -24,8 +24,8 @@
 #include "recording_audit.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
-#include "tlog/server/checkpoint.h"
 #include "tlog/server/access.h"
+#include "tlog/server/checkpoint.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
@@ -33,8 +33,8 @@
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
 #include "tlog/server/verify.h"
-#include "tls.h"
 #include "tlog_build_config.h"
+#include "tls.h"
 #include "viewer_auth.h"
 
 namespace tlog::server {

@@ -20,12 +20,9 @@ const struct {
     const char* name;
     tlog::server::Command run;
 } commands[] = {
-    {"token", tlog::server::cmd_token},
-    {"viewer-token", tlog::server::cmd_viewer_token},
-    {"retention", tlog::server::cmd_retention},
-    {"hold", tlog::server::cmd_hold},
-    {"verify", tlog::server::cmd_verify},
-    {"keygen", tlog::server::cmd_keygen},
+    {"token", tlog::server::cmd_token},         {"viewer-token", tlog::server::cmd_viewer_token},
+    {"retention", tlog::server::cmd_retention}, {"hold", tlog::server::cmd_hold},
+    {"verify", tlog::server::cmd_verify},       {"keygen", tlog::server::cmd_keygen},
     {"export", tlog::server::cmd_export},
 };
 
@@ -43,6 +40,7 @@ void usage(std::ostream& o) {
          "       tlog-server keygen --out FILE\n"
          "       tlog-server export --rec REC [--host HOST] --out DIR\n"
          "       tlog-server --version | --help\n"
+         "Commands take --config FILE and --database DATABASE, before or after their name.\n"
          "Default configuration file: " TLOG_SYSCONFDIR
          "/tlog-server.conf (if it exists).\n"
          "--listen with port 0 picks a free port and prints \"listening on HOST:PORT\".\n"

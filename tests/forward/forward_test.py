@@ -104,7 +104,10 @@ class Server:
             self.proc.wait(30)
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=60, context=self.ctx) as r:
+        # With a TLS context urlopen builds an opener of its own, without the
+        # installed viewer's: the token goes in the request.
+        req = urllib.request.Request(self.url + path, headers=self.viewer.headers() if self.ctx else {})
+        with urllib.request.urlopen(req, timeout=60, context=self.ctx) as r:
             return r.read()
 
     def sessions(self):

@@ -113,7 +113,7 @@ class Server:
         self.log = os.path.join(d, name + ".log")
         conf = os.path.join(d, name + ".conf")
         with open(conf, "w") as f:
-            json.dump(dict(CONF, database=database, listen="127.0.0.1:0"), f)
+            json.dump(dict(CONF, database=database, listen="127.0.0.1:0", plain_http="loopback"), f)
         rules = viewers.access_file(d, RULES)
         self.database = database
         with open(self.log, "ab") as lf:
@@ -277,6 +277,7 @@ EXERCISE = {
     ("GET", "/api/v1/sessions/{rec}/audit"): per_recording(lambda r: "/api/v1/sessions/%s/audit" % r),
     ("GET", "/api/v1/sessions/{rec}/at"): per_recording(lambda r: "/api/v1/sessions/%s/at?t=0" % r),
     ("GET", "/api/v1/sessions/{rec}/text"): per_recording(lambda r: "/api/v1/sessions/%s/text?q=x" % r),
+    ("GET", "/api/v1/sessions/{rec}/verify"): per_recording(lambda r: "/api/v1/sessions/%s/verify" % r),
     ("GET", "/_search"): check_es_search(""),
     ("GET", "/{index}/_search"): check_es_search("/tlog/tlog"),
     ("GET", "/metrics"): check_metrics,
@@ -333,7 +334,7 @@ def check_rules_errors(d):
                          "    rights: all\n", "viewers.users"),
                         ("rulez: []\n", "rulez")):
         path = viewers.access_file(d, text)
-        r = subprocess.run([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "e.sqlite"),
+        r = subprocess.run([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", os.path.join(d, "e.sqlite"),
                             "--access-rules", path], capture_output=True, text=True, timeout=60)
         check(r.returncode == 1 and path in r.stderr and where in r.stderr, "rules %r: %d %r" % (text, r.returncode,
                                                                                                 r.stderr))
@@ -345,7 +346,7 @@ def check_example(d):
     conf = os.path.join(d, "example.conf")
     with open(conf, "w") as f:
         json.dump({"host_groups": {"nj-fileservers": ["fs*.nj.example.com"]}, "listen": "127.0.0.1:0",
-                   "database": os.path.join(d, "example.sqlite")}, f)
+                   "plain_http": "loopback", "database": os.path.join(d, "example.sqlite")}, f)
     example = os.path.join(SOURCE_ROOT, "examples/tlog-server/server-access.yaml")
     log = os.path.join(d, "example.log")
     with open(log, "wb") as lf:
@@ -357,7 +358,7 @@ def check_example(d):
     check(line.startswith("listening on"), "the example rules: %s" % open(log).read())
     check("fail closed" not in open(log).read(), "the example has no rule?")
     # Without host_groups in the configuration, its nj-fileservers is an error.
-    r = subprocess.run([TLOG_SERVER, "--listen", "127.0.0.1:0", "--database", os.path.join(d, "example.sqlite"),
+    r = subprocess.run([TLOG_SERVER, "--plain-http", "--listen", "127.0.0.1:0", "--database", os.path.join(d, "example.sqlite"),
                         "--access-rules", example], capture_output=True, text=True, timeout=60)
     check(r.returncode == 1 and "nj-fileservers" in r.stderr, "an unknown host group: %r" % r.stderr)
 

@@ -104,14 +104,19 @@ def start_tls_server(d, extra=None):
         json.dump(dict({"listen": "127.0.0.1:0", "database": os.path.join(d, "db.sqlite"), "tls_cert": cert,
                         "tls_key": key, "tls_client_ca": ca.cert}, **(extra or {})), f)
     with open(os.path.join(d, "server.log"), "ab") as log:
-        p = subprocess.Popen([TLOG_SERVER, "--config", conf], stdout=subprocess.PIPE, stderr=log)
+        p = subprocess.Popen([TLOG_SERVER, "--config", conf] + viewers.server_args(d), stdout=subprocess.PIPE,
+                             stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
     line = p.stdout.readline().decode() if sel.select(timeout=60) else ""
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
         fail("tlog-server over TLS did not start: %r %r" % (line, open(os.path.join(d, "server.log")).read()))
-    return p, "https://" + line.split()[-1], ca, ssl.create_default_context(cafile=ca.cert)
+    # Reads sign in as the tests' auditor, over this CA's TLS.
+    global VIEWER
+    base, ctx = "https://" + line.split()[-1], ssl.create_default_context(cafile=ca.cert)
+    VIEWER = viewers.install(TLOG_SERVER, os.path.join(d, "db.sqlite"), base, context=ctx)
+    return p, base, ca, ctx
 
 
 def wait_recording(base, ctx, proc_checks, timeout=90):
@@ -120,12 +125,12 @@ def wait_recording(base, ctx, proc_checks, timeout=90):
     deadline = time.monotonic() + timeout
     session = None
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(base + "/api/v1/sessions", timeout=60, context=ctx) as r:
+        with urllib.request.urlopen(base + "/api/v1/sessions", timeout=60) as r:
             found = json.loads(r.read())["sessions"]
         session = found[0] if len(found) == 1 else None
         if session and session.get("state") != "live" and session["messages"] >= 12:
             stored = urllib.request.urlopen(base + "/api/v1/sessions/%s/messages" % urllib.parse.quote(session["rec"]),
-                                            timeout=60, context=ctx).read()
+                                            timeout=60).read()
             msgs = stored.splitlines()
             if msgs and "end" in json.loads(msgs[-1]):
                 return session, msgs
@@ -461,7 +466,7 @@ def test_relay():
                 fail("the forged host's message was not refused and logged: %r" % refused)
             alive()
             time.sleep(0.2)
-        with urllib.request.urlopen(base + "/api/v1/sessions", timeout=60, context=ctx) as r:
+        with urllib.request.urlopen(base + "/api/v1/sessions", timeout=60) as r:
             if any(x["rec"] == "forged-1" for x in json.loads(r.read())["sessions"]):
                 fail("the forged host's message was stored")
         print("ok: %d messages relayed host rsyslog (gtls) -> central rsyslog (ossl, RFC 5425) -> tlog-server "

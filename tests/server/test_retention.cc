@@ -425,7 +425,8 @@ void expect_config_error(const std::string& dir, const std::string& text, const 
     std::string path = dir + "/bad.conf";
     std::ofstream(path) << text;
     try {
-        load_config(path, ServerConfig{});
+        const ServerConfig defaults;
+        load_config(path, defaults);
         fail_msg("accepted: %s", text.c_str());
     } catch (const tlog::InputError& e) {
         std::string what = e.what();
@@ -442,7 +443,8 @@ void test_config(void**) {
     std::ofstream(good) << "{\"retention\": {\"short\": {\"days\": 30}, \"keep\": {\"days\": 3650, \"max_bytes\": "
                            "\"2G\", \"action\": \"archive\", \"archive_dir\": \"/srv/archive\"}},\n"
                            " \"retention_default\": \"short\", \"retention_rules\": {\"admins\": \"keep\"}}";
-    auto c = load_config(good, ServerConfig{});
+    const ServerConfig defaults;
+    auto c = load_config(good, defaults);
     assert_int_equal(c.retention.classes.size(), 2);
     assert_int_equal(c.retention.classes.at("keep").max_bytes.value_or(0), 2ULL << 30);
     assert_true(c.retention.classes.at("keep").action == RetentionClass::Action::Archive);

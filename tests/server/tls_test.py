@@ -25,6 +25,7 @@ import tempfile
 import time
 
 from tlogtest.certs import CA
+from tlogtest import viewer as viewers
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
 
@@ -49,7 +50,8 @@ class Server:
     def __init__(self, d, conf, args=()):
         self.log = os.path.join(d, "server.log")
         with open(self.log, "ab") as log:
-            self.p = subprocess.Popen([TLOG_SERVER, "--config", conf, *args], stdout=subprocess.PIPE, stderr=log)
+            self.p = subprocess.Popen([TLOG_SERVER, "--config", conf, *args] + viewers.server_args(d),
+                                      stdout=subprocess.PIPE, stderr=log)
         sel = selectors.DefaultSelector()
         sel.register(self.p.stdout, selectors.EVENT_READ)
         if not sel.select(timeout=60):
@@ -77,8 +79,8 @@ class Server:
 
 
 class Client:
-    def __init__(self, ca, port):
-        self.ca, self.port = ca, port
+    def __init__(self, ca, port, viewer_token=None):
+        self.ca, self.port, self.viewer_token = ca, port, viewer_token
 
     def request(self, method, path, body=None, cert=None, headers=None, tls12=False):
         """(status, body bytes); raises on a refused handshake."""
@@ -116,7 +118,9 @@ class Client:
             fail("a certificate that should be refused got HTTP %d" % status)
 
     def messages(self, rec):
-        status, body = self.request("GET", "/api/v1/sessions/%s/messages" % rec)
+        # Read as an auditor who may view everything (a viewer's token).
+        status, body = self.request("GET", "/api/v1/sessions/%s/messages" % rec,
+                                    headers={"Authorization": "Bearer " + self.viewer_token})
         return status, body.splitlines() if status == 200 else []
 
 
@@ -194,7 +198,7 @@ def main():
                        "tls_client_ca": ca.cert, "tls_crl": ca.crl,
                        "ingest_relays": {"relay.example": ["web*.example"]}}, f)
         server = Server(d, conf)
-        c = Client(ca, server.port)
+        c = Client(ca, server.port, viewers.issue(TLOG_SERVER, db))
 
         # The right host's certificate: its first subjectAltName dNSName.
         status, r = c.post("/api/v1/ingest", [message("hosta.example", "ra", 1), message("hosta.example", "ra", 2)],

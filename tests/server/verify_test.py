@@ -25,14 +25,15 @@ import urllib.request
 import selectors
 
 from server_play_test import TLOG_SERVER, fail, post, record
+from tlogtest import viewer as viewers
 
 
 def start_server(d):
     """tlog-server with the test's configuration (its checkpoint key);
     stderr (the request log, the checkpoints' lines) to server.log."""
     with open(os.path.join(d, "server.log"), "ab") as log:
-        p = subprocess.Popen([TLOG_SERVER, "--config", os.path.join(d, "server.conf"), "--plain-http", "--listen", "127.0.0.1:0"],
-                             stdout=subprocess.PIPE, stderr=log)
+        p = subprocess.Popen([TLOG_SERVER, "--config", os.path.join(d, "server.conf"), "--plain-http", "--listen",
+                              "127.0.0.1:0"] + viewers.server_args(d), stdout=subprocess.PIPE, stderr=log)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ)
     if not sel.select(timeout=60):
@@ -42,7 +43,10 @@ def start_server(d):
     if not line.startswith("listening on 127.0.0.1:"):
         p.kill()
         fail("unexpected first line from tlog-server: %r" % line)
-    return p, "http://" + line.split()[-1]
+    base = "http://" + line.split()[-1]
+    # The test reads as an auditor who may view everything.
+    viewers.install(TLOG_SERVER, "", base, config=os.path.join(d, "server.conf"))
+    return p, base
 
 
 def logged_checkpoints(d):

@@ -44,7 +44,7 @@ class Server:
         self.d, self.db, self.log = d, os.path.join(d, name + ".sqlite"), os.path.join(d, name + ".log")
         conf_path = os.path.join(d, name + ".conf")
         with open(conf_path, "w") as f:
-            json.dump(dict(conf, database=self.db, listen="127.0.0.1:0"), f)
+            json.dump(dict(conf, database=self.db, listen="127.0.0.1:0", plain_http="loopback"), f)
         rules = viewers.access_file(d, "rules:\n  - name: all\n    viewers: {users: [ann, bob]}\n"
                                        "    recordings: {users: all}\n    rights: all\n")
         cmd = [TLOG_SERVER, "--config", conf_path, "--access-rules", rules]

@@ -53,7 +53,9 @@ def issue(server_bin, database, user=VIEWER, expires=None, config=None):
 
 class _Auth(urllib.request.BaseHandler):
     """Adds the token of the request's server (by host:port; else the last
-    one installed) to every request without an Authorization."""
+    one installed) to every GET without an Authorization: the reads. A POST
+    (ingest, sign-in) goes as the test wrote it: a viewer's token is no
+    host's ingest token, and the server refuses it there."""
     handler_order = 100
 
     def __init__(self):
@@ -61,7 +63,7 @@ class _Auth(urllib.request.BaseHandler):
 
     def http_request(self, req):
         token = self.by_netloc.get(urllib.parse.urlsplit(req.full_url).netloc, self.default)
-        if token and not req.has_header("Authorization"):
+        if token and req.get_method() == "GET" and not req.has_header("Authorization"):
             req.add_unredirected_header("Authorization", "Bearer " + token)
         return req
 
@@ -88,13 +90,16 @@ class Viewer:
         return urllib.parse.urlunsplit(p._replace(netloc=netloc))
 
 
-def install(server_bin, database, base=None, user=VIEWER, config=None):
+def install(server_bin, database, base=None, user=VIEWER, config=None, context=None):
     """Issues a token and makes every urllib.request.urlopen of this process
     send it: to the server at `base` (http://HOST:PORT), and to any other
-    server whose token was not installed; the Viewer."""
+    server whose token was not installed; the Viewer. `context`: the SSL
+    context HTTPS requests use (urlopen given a context of its own builds
+    another opener, without the token)."""
     v = Viewer(user, issue(server_bin, database, user, config=config))
     if base:
         _AUTH.by_netloc[urllib.parse.urlsplit(base).netloc] = v.token
     _AUTH.default = v.token
-    urllib.request.install_opener(urllib.request.build_opener(_AUTH))
+    handlers = [_AUTH] + ([urllib.request.HTTPSHandler(context=context)] if context else [])
+    urllib.request.install_opener(urllib.request.build_opener(*handlers))
     return v
