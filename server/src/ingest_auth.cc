@@ -18,9 +18,8 @@
 #include <stdexcept>
 
 #include "tlog/error.h"
-#include "tlog/hex.h"
 #include "tlog/json.h"
-#include "tlog/sha256.h"
+#include "tlog/server/secret.h"
 
 namespace tlog::server {
 
@@ -220,8 +219,6 @@ std::string token_of_header(std::string_view authorization) {
     return {};
 }
 
-std::string token_sha256(std::string_view token) { return Sha256::hex(Sha256::of(token)); }
-
 bool Store::add_ingest_token(const std::string& id, const std::string& host, const std::string& sha256,
                              uint64_t now_ms) {
     if (!sql_query("SELECT 1 FROM ingest_tokens WHERE id = ?", {SqlValue::str(id)}).empty()) return false;
@@ -255,8 +252,8 @@ IssuedToken issue_token(Store& store, const std::string& host, uint64_t now_ms) 
         // A random 256-bit token needs no salt: no dictionary reaches it,
         // and its plain hash lets a request's token be found by one
         // indexed lookup.
-        t.token = hex::random(32);
-        auto h = token_sha256(t.token);
+        t.token = new_secret();
+        auto h = secret_hash(t.token);
         t.id = h.substr(0, 12);
         if (store.add_ingest_token(t.id, host, h, now_ms)) return t;
         if (attempt >= 8) throw std::runtime_error("cannot find a free token id");
@@ -298,7 +295,7 @@ std::optional<IngestIdentity> IngestGate::identify(
             error = "Authorization: expected \"Bearer TOKEN\" or Basic with the token as the password";
             return std::nullopt;
         }
-        auto host = lookup(token_sha256(token));
+        auto host = lookup(secret_hash(token));
         if (!host) {
             error = "unknown or revoked ingest token";
             return std::nullopt;

@@ -15,8 +15,9 @@
 #include <thread>
 #include <utility>
 
+#include "tlog/hex.h"
 #include "tlog/json.h"
-#include "viewer_secret.h"
+#include "tlog/server/secret.h"
 
 namespace tlog::server {
 
@@ -174,7 +175,7 @@ void run_pam(const std::shared_ptr<PamCall>& call) {
 }  // namespace
 
 std::string issue_viewer_token(Store& store, ViewerToken& t) {
-    t.id = random_hex(6);
+    t.id = hex::random(6);
     std::string token = new_secret();
     store.add_viewer_token(t, secret_hash(token));
     return token;

@@ -71,7 +71,6 @@ struct TokenRow {
     uint64_t created_ms = 0;
     std::optional<uint64_t> revoked_ms;
 };
-std::string token_sha256(std::string_view token);
 IssuedToken issue_token(Store& store, const std::string& host, uint64_t now_ms);
 std::vector<TokenRow> list_tokens(Store& store);
 // Revokes the token with this id, or every valid token of this host;

@@ -1,5 +1,6 @@
-// A viewer's secrets (API tokens, signed-in sessions' ids): made, hashed
-// for storage and compared. The one place for them.
+// The server's secrets (viewers' API tokens and signed-in sessions' ids,
+// hosts' ingest tokens): made, hashed for storage and compared. The one
+// place for them.
 #pragma once
 
 #include <string>
@@ -9,8 +10,6 @@ namespace tlog::server {
 
 // 256 random bits from the kernel (getrandom), as 64 hex digits.
 std::string new_secret();
-// `bytes` random bytes as hex (public ids).
-std::string random_hex(size_t bytes);
 // What is stored of a secret: its SHA-256, in hex.
 std::string secret_hash(std::string_view secret);
 // Equal hashes, in a time that does not depend on where they differ.
