@@ -31,37 +31,6 @@ uint64_t wall_ms() {
             .count());
 }
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// RFC 4648 base64, padding optional; nullopt if malformed.
-std::optional<std::string> base64_decode(std::string_view in) {
-    std::string out;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t i = 0;
-    for (; i < in.size() && in[i] != '='; ++i) {
-        int v = base64_value(in[i]);
-        if (v < 0) return std::nullopt;
-        acc = (acc << 6U) | static_cast<uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> static_cast<uint32_t>(bits)) & 0xFFU);
-        }
-    }
-    for (; i < in.size(); ++i) {
-        if (in[i] != '=') return std::nullopt;
-    }
-    return out;
-}
-
 std::string_view trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -202,21 +171,9 @@ std::string certificate_identity(const ssl_st* ssl) {
 }
 
 std::string token_of_header(std::string_view authorization) {
-    auto v = trim(authorization);
-    auto scheme_end = v.find(' ');
-    if (scheme_end == std::string_view::npos) return {};
-    auto scheme = v.substr(0, scheme_end);
-    auto rest = trim(v.substr(scheme_end + 1));
-    if (scheme.size() == 6 && strncasecmp(scheme.data(), "Bearer", 6) == 0) {
-        return std::string(rest);
-    }
-    if (scheme.size() == 5 && strncasecmp(scheme.data(), "Basic", 5) == 0) {
-        auto decoded = base64_decode(rest);
-        if (!decoded) return {};
-        auto colon = decoded->find(':');
-        return colon == std::string::npos ? std::string() : decoded->substr(colon + 1);
-    }
-    return {};
+    // Basic's user name is not looked at: the token names the host.
+    auto c = authorization_credentials(authorization);
+    return c ? c->secret : std::string();
 }
 
 bool Store::add_ingest_token(const std::string& id, const std::string& host, const std::string& sha256,

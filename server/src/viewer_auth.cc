@@ -53,39 +53,6 @@ void log_event(const char* event, const std::string& user, const std::string& re
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-// RFC 4648 base64, strictly: nullopt for anything else.
-std::optional<std::string> base64_decode(std::string_view in) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    if (in.size() % 4 != 0) return std::nullopt;
-    std::string out;
-    for (size_t i = 0; i < in.size(); i += 4) {
-        unsigned acc = 0;
-        int pad = 0;
-        for (size_t j = 0; j < 4; ++j) {
-            char c = in[i + j];
-            if (c == '=' && i + 4 == in.size() && j >= 2) {
-                ++pad;
-                acc <<= 6U;
-                continue;
-            }
-            int v = val(c);
-            if (v < 0 || pad > 0) return std::nullopt;
-            acc = (acc << 6U) | static_cast<unsigned>(v);
-        }
-        out += static_cast<char>((acc >> 16U) & 0xffU);
-        if (pad < 2) out += static_cast<char>((acc >> 8U) & 0xffU);
-        if (pad < 1) out += static_cast<char>(acc & 0xffU);
-    }
-    return out;
-}
-
 // The value of cookie `name` in the request's Cookie headers, if any.
 std::optional<std::string> cookie(const httplib::Request& req, const std::string& name) {
     size_t n = req.get_header_value_count("Cookie");
@@ -256,18 +223,11 @@ std::optional<std::string> ViewerAuth::by_token(const std::string& token) {
 
 std::optional<std::string> ViewerAuth::viewer(const httplib::Request& req) {
     if (req.has_header("Authorization")) {
-        std::string a = req.get_header_value("Authorization");
-        if (a.rfind("Bearer ", 0) == 0) return by_token(a.substr(7));
-        if (a.rfind("Basic ", 0) == 0) {
-            auto decoded = base64_decode(a.substr(6));
-            if (!decoded) return std::nullopt;
-            size_t colon = decoded->find(':');
-            if (colon == std::string::npos) return std::nullopt;
-            auto v = by_token(decoded->substr(colon + 1));
-            // The user in USER:TOKEN must be the token's viewer.
-            if (v && *v == decoded->substr(0, colon)) return v;
-            return std::nullopt;
-        }
+        auto c = authorization_credentials(req.get_header_value("Authorization"));
+        if (!c) return std::nullopt;
+        auto v = by_token(c->secret);
+        // Basic's USER:TOKEN: the user must be the token's viewer.
+        if (v && (!c->basic || *v == c->user)) return v;
         return std::nullopt;
     }
     auto id = cookie(req, cookie_name);

@@ -3,6 +3,7 @@
 // place for them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,5 +15,15 @@ std::string new_secret();
 std::string secret_hash(std::string_view secret);
 // Equal hashes, in a time that does not depend on where they differ.
 bool same_hash(std::string_view a, std::string_view b);
+
+// What an Authorization header carries: `Bearer SECRET` (user empty) or
+// `Basic` base64(USER:SECRET) (basic set), schemes without regard to case (RFC 9110);
+// nullopt for another scheme or a malformed header (base64 strictly, RFC
+// 4648).
+struct Credentials {
+    std::string user, secret;
+    bool basic = false;
+};
+std::optional<Credentials> authorization_credentials(std::string_view header);
 
 }  // namespace tlog::server
