@@ -129,8 +129,8 @@ int run_verify(const ServerConfig& c, const std::vector<std::string>& args) {
         o.set("ok", json::Value::make_bool(ok));
         std::cout << json::dump(o) << '\n';
     } else {
-        std::cout << checked << " recordings checked, " << intact << " intact, " << purged << " purged by retention, "
-                  << bad << " not intact" << (checked == 0 ? " (no recording in the range)" : "");
+        std::cout << checked << " recordings checked, " << intact << " intact, " << bad << " not intact, " << purged
+                  << " purged by retention" << (checked == 0 ? " (no recording in the range)" : "");
         if (cps) std::cout << "; " << cps->checkpoints << " checkpoints, " << cp_problems.size() << " problems";
         std::cout << '\n';
     }
