@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -110,7 +111,9 @@ void RetentionAccess::delete_recording(Store& s, const std::string& host, const 
             // rows then stay, naming a recording no search finds.
         }
     }
-    for (const char* table : {"session_index", "session_info", "sessions", "retention_class"}) {
+    // checkpoint_heads: so that a recording of the same name stored later
+    // is hashed from its first message, not extended from this one's.
+    for (const char* table : {"session_index", "session_info", "sessions", "retention_class", "checkpoint_heads"}) {
         exec(s, std::string("DELETE FROM ") + table + " WHERE host = ? AND rec = ?", {V::str(host), V::str(rec)});
     }
 }
@@ -270,7 +273,13 @@ void write_manifest(const std::string& dir, const RetentionRunOptions& opt, uint
              ",\"class\":" + json::quote(t.class_name) + ",\"reason\":" + json::quote(t.reason) +
              ",\"messages\":" + std::to_string(t.messages) + ",\"json_bytes\":" + std::to_string(t.bytes) +
              ",\"json_sha256\":" + json::quote(t.sha256) + ",\"first_ms\":" + std::to_string(t.first_ms) +
-             ",\"last_ms\":" + std::to_string(t.last_ms) + "}";
+             ",\"last_ms\":" + std::to_string(t.last_ms);
+        if (!t.signature.empty()) {
+            // The signed tombstone, checked offline as doc/server.md says.
+            j += ",\"tombstone_statement\":" + json::quote(tombstone_statement(t).statement()) +
+                 ",\"tombstone_signature\":" + json::quote(t.signature) + ",\"key_id\":" + json::quote(t.key_id);
+        }
+        j += "}";
     }
     j += "\n]}\n";
     std::string tmp = dir + "/.manifest.json.new";
@@ -284,18 +293,10 @@ void write_manifest(const std::string& dir, const RetentionRunOptions& opt, uint
     sync_dir(dir);
 }
 
-// The message id of a stored message (checked on arrival).
-uint64_t message_id(const std::string& m, const std::string& where) {
-    auto v = json::parse(m, where);
-    const auto* id = v.find("id");
-    auto n = id != nullptr ? id->as_uint() : std::nullopt;
-    if (!n) throw std::runtime_error(where + ": a stored message has no id: the database is damaged");
-    return *n;
-}
-
 struct Hashed {
     std::string sha256;
     uint64_t messages = 0, bytes = 0;
+    proof::RecordingHash rec_hash;  // as a checkpoint hashes it
 };
 
 // Reads the recording's messages through the Store, each followed by
@@ -305,10 +306,10 @@ Hashed hash_recording(Store& s, const std::string& host, const std::string& rec,
     Hashed out;
     Sha256 sha;
     uint64_t after = 0;
-    const std::string where = s.name() + ": " + host + "/" + rec;
     for (;;) {
-        auto page = s.messages(rec, host, after, 4096);
-        for (const auto& m : page) {
+        auto page = s.stored_messages(host, rec, after, 4096);
+        for (const auto& [id, m] : page) {
+            out.rec_hash.add(id, m);
             sha.update(m);
             sha.update("\n");
             if (archive != nullptr) {
@@ -319,7 +320,7 @@ Hashed hash_recording(Store& s, const std::string& host, const std::string& rec,
             out.bytes += m.size();
         }
         if (page.size() < 4096) break;
-        after = message_id(page.back(), where);
+        after = page.back().first;
     }
     out.sha256 = sha.hex_and_reset();
     return out;
@@ -334,6 +335,13 @@ void insert_tombstone(Store& s, const Tombstone& t) {
              V::str(t.rec), V::str(t.user), V::integer(t.first_ms), V::integer(t.last_ms), V::integer(t.messages),
              V::integer(t.bytes), V::str(t.sha256), V::str(t.action), V::str(t.archive_file), V::str(t.archive_sha256),
              V::str(t.class_name), V::str(t.reason)});
+    if (t.signature.empty()) return;
+    // Its row number: the newest of the recording's, in this transaction.
+    auto tid = A::query(s, "SELECT max(tid) FROM retention_tombstones WHERE rec = ? AND host = ?",
+                        {V::str(t.rec), V::str(t.host)});
+    A::exec(s, "INSERT INTO tombstone_signatures (tid, hash, count, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+            {V::integer(num(tid.at(0)[0])), V::str(t.rec_hash), V::integer(t.rec_count), V::str(t.key_id),
+             V::str(t.signature)});
 }
 
 // A transaction deletes this many recordings at most, or recordings of
@@ -508,10 +516,24 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
         if (group.empty()) return;
         std::vector<Tombstone> ts;
         ts.reserve(group.size());
+        std::set<std::string> signed_dirs;
         for (auto& g : group) {
             g.t.purged_ms = wall_ms();
+            if (opt.key != nullptr) {
+                g.t.key_id = opt.key->fingerprint();
+                g.t.signature = proof::to_hex(opt.key->sign(tombstone_statement(g.t).statement()));
+                if (!g.dir.empty()) {
+                    for (auto& m : manifests[g.dir]) {
+                        if (m.t.archive_file == g.t.archive_file) m.t = g.t;
+                    }
+                    signed_dirs.insert(g.dir);
+                }
+            }
             ts.push_back(g.t);
         }
+        // The manifests carry the signed tombstones before their
+        // recordings are purged.
+        for (const auto& d : signed_dirs) write_manifest(d, opt, created_ms, manifests[d]);
         std::vector<Purged> purged;
         try {
             purged = purge_group(s, ts);
@@ -608,6 +630,8 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
         t.sha256 = h.sha256;
         t.messages = h.messages;
         t.bytes = h.bytes;
+        t.rec_hash = proof::hex(h.rec_hash.digest());
+        t.rec_count = h.rec_hash.count();
         if (file) {
             auto [sha, size] = file->finish();
             t.archive_sha256 = sha;
@@ -662,9 +686,10 @@ std::vector<RetentionHold> list_holds(Store& s, bool with_cleared) {
 
 std::vector<Tombstone> list_tombstones(Store& s) {
     auto rows = A::query(s,
-                         "SELECT tid, run_ms, purged_ms, who, account, host, rec, usr, first_ms, last_ms, messages, "
-                         "bytes, sha256, action, archive_file, archive_sha256, class, reason FROM retention_tombstones "
-                         "ORDER BY tid",
+                         "SELECT t.tid, run_ms, purged_ms, who, account, host, rec, usr, first_ms, last_ms, messages, "
+                         "bytes, sha256, action, archive_file, archive_sha256, class, reason, g.hash, g.count, "
+                         "g.key_id, g.signature FROM retention_tombstones t LEFT JOIN tombstone_signatures g ON "
+                         "g.tid = t.tid ORDER BY t.tid",
                          {});
     std::vector<Tombstone> out;
     for (const auto& r : rows) {
@@ -687,6 +712,10 @@ std::vector<Tombstone> list_tombstones(Store& s) {
         t.archive_sha256 = str(r[15]);
         t.class_name = str(r[16]);
         t.reason = str(r[17]);
+        t.rec_hash = str(r[18]);
+        t.rec_count = num(r[19]);
+        t.key_id = str(r[20]);
+        t.signature = str(r[21]);
         out.push_back(std::move(t));
     }
     return out;
@@ -707,7 +736,34 @@ std::string tombstone_json(const Tombstone& t) {
            ",\"messages\":" + std::to_string(t.messages) + ",\"bytes\":" + std::to_string(t.bytes) +
            ",\"sha256\":" + json::quote(t.sha256) + ",\"action\":" + json::quote(t.action) +
            ",\"archive_file\":" + json::quote(t.archive_file) + ",\"archive_sha256\":" + json::quote(t.archive_sha256) +
-           ",\"class\":" + json::quote(t.class_name) + ",\"reason\":" + json::quote(t.reason) + "}";
+           ",\"class\":" + json::quote(t.class_name) + ",\"reason\":" + json::quote(t.reason) +
+           ",\"rec_hash\":" + json::quote(t.rec_hash) + ",\"rec_count\":" + std::to_string(t.rec_count) +
+           ",\"key_id\":" + json::quote(t.key_id) + ",\"signature\":" + json::quote(t.signature) + "}";
+}
+
+proof::TombstoneStatement tombstone_statement(const Tombstone& t) {
+    proof::TombstoneStatement st;
+    st.host = t.host;
+    st.rec = t.rec;
+    st.user = t.user;
+    st.who = t.who;
+    st.account = t.account;
+    st.class_name = t.class_name;
+    st.reason = t.reason;
+    st.action = t.action;
+    st.archive_file = t.archive_file;
+    st.run_ms = t.run_ms;
+    st.purged_ms = t.purged_ms;
+    st.first_ms = t.first_ms;
+    st.last_ms = t.last_ms;
+    st.messages = t.messages;
+    st.bytes = t.bytes;
+    st.sha256 = t.sha256;
+    st.archive_sha256 = t.archive_sha256;
+    st.hash = proof::digest_from_hex(t.rec_hash, "tombstone " + std::to_string(t.id) + " hash");
+    st.count = t.rec_count;
+    st.key_id = t.key_id;
+    return st;
 }
 
 }  // namespace tlog::server

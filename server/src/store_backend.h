@@ -15,7 +15,7 @@ namespace tlog::server {
 
 // Schema versions: both backends have this many migrations, version N
 // meaning the same tables and indexes in each.
-inline constexpr int schema_versions = 12;
+inline constexpr int schema_versions = 13;
 
 // A text search's query for rows holding `text` (index_http.cc's filter,
 // the backends' text_hits): SQLite FTS5's phrase, "" when its trigram

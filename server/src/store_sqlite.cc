@@ -406,6 +406,18 @@ CREATE INDEX IF NOT EXISTS access_log_by_time ON access_log (time_ms);
 CREATE INDEX IF NOT EXISTS access_log_by_viewer ON access_log (viewer, id);
 CREATE INDEX IF NOT EXISTS access_log_by_rec ON access_log (rec, id);
 )sql",
+    // 13: signed tombstones (retention.cc; doc/server.md, "Retention"):
+    // with a checkpoint key, each tombstone's recording hash at purge time
+    // and the key's signature over its statement (proof::TombstoneStatement).
+    R"sql(
+CREATE TABLE IF NOT EXISTS tombstone_signatures (
+    tid INTEGER PRIMARY KEY,          -- retention_tombstones.tid
+    hash TEXT NOT NULL,              -- hex: proof::RecordingHash at purge time
+    count INTEGER NOT NULL,           -- its count
+    key_id TEXT NOT NULL,            -- the signing key's fingerprint
+    signature TEXT NOT NULL          -- hex: Ed25519 over the statement
+);
+)sql",
 };
 static_assert(migrations.size() == schema_versions);
 

@@ -1,5 +1,6 @@
 #include "tlog/server/verify.h"
 
+#include <ctime>
 #include <functional>
 #include <set>
 #include <utility>
@@ -182,9 +183,45 @@ void Verifier::check_range(Store& store, const VerifyRange& range, const Checkpo
             // Its messages are there, its sessions row is not.
             c.problems.push_back("stored but not listed: its sessions row is missing");
         }
-        check_entry(store, e, c);
+        if (n == 0) {
+            check_gone(store, *checkpoints, e, c);
+        } else {
+            check_entry(store, e, c);
+        }
         each(c);
     }
+}
+
+void check_gone(Store& store, const CheckpointReport& checkpoints, const CheckpointEntryRow& e, RecordingCheck& c) {
+    auto found = checkpoints.tombstones.find({e.host, e.rec});
+    const std::vector<CheckpointReport::SignedTombstone> none;
+    const auto& list = found == checkpoints.tombstones.end() ? none : found->second;
+    std::vector<std::string> why;
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {  // newest first
+        const Tombstone& t = it->t;
+        const std::string name = "tombstone " + std::to_string(t.id);
+        if (!it->problem.empty()) {
+            why.push_back(name + ": " + it->problem);
+        } else if (t.rec_count < e.covered) {
+            why.push_back(name + ": it covers " + std::to_string(t.rec_count) + " messages, checkpoint " +
+                          std::to_string(e.seq) + " " + std::to_string(e.covered));
+        } else if (t.rec_count == e.covered && t.rec_hash != e.hash) {
+            why.push_back(name + ": its signed hash is not checkpoint " + std::to_string(e.seq) +
+                          "'s: the messages changed before the purge");
+        } else {
+            c.verdict = "purged";
+            c.tombstone = t.id;
+            time_t secs = static_cast<time_t>(t.purged_ms / 1000);
+            std::tm tm{};
+            gmtime_r(&secs, &tm);
+            char when[32];
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            c.label = "purged by retention (" + name + ", " + t.who + ", " + when + ")";
+            return;
+        }
+    }
+    check_entry(store, e, c);
+    c.problems.insert(c.problems.end(), why.begin(), why.end());
 }
 
 void check_entry(Store& store, const CheckpointEntryRow& e, RecordingCheck& c) {
@@ -290,6 +327,26 @@ CheckpointReport verify_checkpoints(Store& store, const proof::Key& key,
         }
         if (rows.size() < 1000) break;
     }
+    // The tombstones, each checked against the key: only a signed one
+    // excuses a recording's absence (check_gone).
+    for (auto& t : list_tombstones(store)) {
+        std::string problem;
+        if (t.signature.empty()) {
+            problem = "not signed by the checkpoint key (no signature)";
+        } else if (t.key_id != fp) {
+            problem = "not signed by the checkpoint key (signed by key " + t.key_id + ")";
+        } else {
+            try {
+                if (!key.verify(tombstone_statement(t).statement(), proof::from_hex(t.signature, "signature"))) {
+                    problem = "not signed by the checkpoint key (the signature does not verify: the row was altered)";
+                }
+            } catch (const std::exception& ex) {
+                problem = std::string("not signed by the checkpoint key (") + ex.what() + ")";
+            }
+        }
+        auto k = std::make_pair(t.host, t.rec);
+        r.tombstones[k].push_back({std::move(t), std::move(problem)});
+    }
     if (expect) {
         if (!expected_hash_seen) {
             r.problems.push_back("checkpoint " + std::to_string(expect->first) +
@@ -352,6 +409,7 @@ json::Value check_json(const RecordingCheck& c) {
     for (const auto& s : c.problems) p.items().push_back(json::Value::make_string(s));
     o.set("problems", std::move(p));
     o.set("more_problems", json::Value::make_uint(c.more_problems));
+    if (c.tombstone != 0) o.set("tombstone", json::Value::make_uint(c.tombstone));
     return o;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "cmd_retention.h"
@@ -104,6 +105,13 @@ int run(const ServerConfig& c, const CommandArgs& a) {
         std::cerr << "tlog-server: retention: no retention_default: recordings whose rule names no configured "
                      "class are kept\n";
     }
+    // With checkpoints on, every tombstone is signed: a key that does not
+    // load stops the run (unsigned tombstones would read as tampering).
+    std::optional<tlog::proof::Key> key;
+    if (!c.checkpoint_key.empty() && !opt.dry_run) {
+        key.emplace(tlog::proof::Key::load_private(c.checkpoint_key));
+        opt.key = &*key;
+    }
     auto store = open_store(c.database);
     auto report = run_retention(*store, c.retention, opt);
     if (a.flags.count("--json") != 0) {
@@ -136,6 +144,7 @@ int tombstones(const ServerConfig& c, const CommandArgs& a) {
                       << " messages sha256 " << t.sha256 << ' ' << t.action << " by " << t.who << " class "
                       << t.class_name << " (" << t.reason << ")";
             if (!t.archive_file.empty()) std::cout << " archive " << t.archive_file << " sha256 " << t.archive_sha256;
+            std::cout << (t.signature.empty() ? " unsigned" : " signed by key " + t.key_id);
             std::cout << '\n';
         }
     }

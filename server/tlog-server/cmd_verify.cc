@@ -27,7 +27,8 @@ void verify_usage(std::ostream& o) {
          "PUBKEY: the checkpoints' public key (default: checkpoint_key's file with .pub added).\n"
          "SEQ:HASH: a checkpoint as the server's log gave it, to find the chain cut short.\n"
          "TIME: seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
-         "Exit status: 0 every recording checked is intact, 1 one is not (or none was found), 2 bad usage.\n";
+         "Exit status: 0 every recording checked is intact (or purged by retention, its tombstone signed), 1 one is "
+         "not (or none was found), 2 bad usage.\n";
 }
 
 }  // namespace
@@ -103,13 +104,17 @@ int run_verify(const ServerConfig& c, const std::vector<std::string>& args) {
             std::cout << "checkpoints: " << p << '\n';
         }
     }
-    uint64_t checked = 0, intact = 0;
+    uint64_t checked = 0, intact = 0, purged = 0;
     verifier.check_range(*store, range, cps ? &*cps : nullptr, [&](const RecordingCheck& r) {
         ++checked;
         if (r.intact()) ++intact;
+        if (r.purged()) ++purged;
         std::cout << (as_json ? json::dump(check_json(r)) : check_line(r)) << '\n';
     });
-    bool ok = checked > 0 && intact == checked && cp_problems.empty();
+    // A recording purged by a signed retention run is no problem, but not
+    // intact either: counted apart.
+    const uint64_t bad = checked - intact - purged;
+    bool ok = checked > 0 && bad == 0 && cp_problems.empty();
     if (as_json) {
         auto o = json::Value::make_object();
         o.set("checkpoints", json::Value::make_uint(cps ? cps->checkpoints : 0));
@@ -119,12 +124,13 @@ int run_verify(const ServerConfig& c, const std::vector<std::string>& args) {
         o.set("checkpoint_problems", json::Value::make_uint(cp_problems.size()));
         o.set("checked", json::Value::make_uint(checked));
         o.set("intact", json::Value::make_uint(intact));
-        o.set("not_intact", json::Value::make_uint(checked - intact));
+        o.set("purged", json::Value::make_uint(purged));
+        o.set("not_intact", json::Value::make_uint(bad));
         o.set("ok", json::Value::make_bool(ok));
         std::cout << json::dump(o) << '\n';
     } else {
-        std::cout << checked << " recordings checked, " << intact << " intact, " << (checked - intact) << " not intact"
-                  << (checked == 0 ? " (no recording in the range)" : "");
+        std::cout << checked << " recordings checked, " << intact << " intact, " << bad << " not intact, " << purged
+                  << " purged by retention" << (checked == 0 ? " (no recording in the range)" : "");
         if (cps) std::cout << "; " << cps->checkpoints << " checkpoints, " << cp_problems.size() << " problems";
         std::cout << '\n';
     }

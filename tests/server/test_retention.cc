@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,9 +25,11 @@
 #include "cmocka_cxx.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/server/checkpoint.h"
 #include "tlog/server/http.h"
 #include "tlog/server/retention.h"
 #include "tlog/server/store.h"
+#include "tlog/server/verify.h"
 #include "tlog/sha256.h"
 
 using namespace tlog::server;
@@ -69,6 +72,14 @@ struct TempDb {
     TempDb(const TempDb&) = delete;
     TempDb& operator=(const TempDb&) = delete;
     std::unique_ptr<Store> open() const { return open_store(spec); }
+    // Writes behind the store's back (as someone with the database only).
+    void sql(const std::string& text) const {
+        if (!pg_db.empty()) {
+            psql(pg_db, text);
+        } else if (std::system(("sqlite3 " + sh_quote(path) + " " + sh_quote(text)).c_str()) != 0) {
+            fail_msg("sqlite3 failed: %s", text.c_str());
+        }
+    }
 };
 
 const uint64_t T0 = 1700000000;  // seconds
@@ -421,6 +432,117 @@ void test_hostile_names(void**) {
     assert_int_equal(entries, 1);
 }
 
+// verify's view of every recording a checkpoint covers, by rec.
+std::map<std::string, RecordingCheck> verify_all(Store& s, const std::string& pub) {
+    auto cps = verify_checkpoints(s, tlog::proof::Key::load_public(pub), std::nullopt);
+    assert_true(cps.problems.empty());
+    std::map<std::string, RecordingCheck> out;
+    Verifier v({});
+    v.check_range(s, {}, &cps, [&](const RecordingCheck& c) { out[c.rec] = c; });
+    return out;
+}
+
+bool has_problem(const RecordingCheck& c, const std::string& part) {
+    for (const auto& p : c.problems) {
+        if (p.find(part) != std::string::npos) return true;
+    }
+    return false;
+}
+
+// With a checkpoint key, a run signs each tombstone; verify tells the
+// purged recordings a checkpoint covers from deleted ones, and a
+// tombstone altered or written by hand (no key) excuses nothing.
+void test_signed_tombstones(void**) {
+    TempDb t;
+    const std::string key_file = t.dir + "/checkpoint.key";
+    tlog::proof::Key::generate(key_file);
+    auto key = tlog::proof::Key::load_private(key_file);
+    auto sp = t.open();
+    Store& s = *sp;
+    for (const char* rec : {"ra", "rb", "rc", "rd"}) {
+        add_recording(s, "h1", rec, "alice", T0, 4);
+    }
+    add_start(s, "h1", "rb", 1, "r-long");                        // archived
+    add_recording(s, "h1", "keep", "alice", T0 + 39 * 86400, 2);  // not purged: newer
+    {
+        CheckpointConfig cfg;
+        cfg.key_file = key_file;
+        Checkpointer cp(t.open(), cfg);
+        assert_true(cp.run_once(T0 * 1000 + 1).made.has_value());
+    }
+    RetentionRunOptions o;
+    o.now_ms = (T0 + 40 * 86400) * 1000;
+    o.who = "tester";
+    o.account = "root";
+    o.key = &key;
+    assert_int_equal(mkdir((t.dir + "/archive").c_str(), 0700), 0);
+    auto rep = run_retention(s, settings(t.dir + "/archive"), o);
+    for (const char* rec : {"ra", "rb", "rc", "rd"}) {
+        assert_string_not_equal(outcome(rep, rec).c_str(), "");
+        assert_true(outcome(rep, rec) == "purged" || outcome(rep, rec) == "archived");
+    }
+    auto tombs = list_tombstones(s);
+    assert_int_equal(tombs.size(), 4);
+    std::map<std::string, Tombstone> by_rec;
+    for (const auto& tb : tombs) {
+        assert_string_equal(tb.key_id.c_str(), key.fingerprint().c_str());
+        assert_int_equal(tb.rec_count, 4);
+        assert_true(key.verify(tombstone_statement(tb).statement(), tlog::proof::from_hex(tb.signature, "sig")));
+        by_rec[tb.rec] = tb;
+    }
+    // The archive's manifest carries the signed statement, checked offline.
+    auto manifest = tlog::json::parse(file_text(rep.manifest), rep.manifest);
+    const auto& entry = manifest.find("recordings")->items().at(0);
+    std::string stmt = entry.find("tombstone_statement")->as_string();
+    assert_true(stmt == tombstone_statement(by_rec["rb"]).statement());
+    auto pub = tlog::proof::Key::load_public(key_file + ".pub");
+    assert_true(pub.verify(stmt, tlog::proof::from_hex(entry.find("tombstone_signature")->as_string(), "sig")));
+
+    // The checkpointer is not confused: nothing changed, no checkpoint.
+    {
+        CheckpointConfig cfg;
+        cfg.key_file = key_file;
+        Checkpointer cp(t.open(), cfg);
+        auto st = cp.run_once(T0 * 1000 + 2);
+        assert_false(st.made.has_value());
+    }
+    auto seen = verify_all(s, key_file + ".pub");
+    for (const char* rec : {"ra", "rb", "rc", "rd"}) {
+        const RecordingCheck& c = seen.at(rec);
+        assert_string_equal(c.verdict.c_str(), "purged");
+        assert_true(c.purged());
+        assert_int_equal(c.tombstone, by_rec[rec].id);
+        assert_true(c.label.find("purged by retention (tombstone " + std::to_string(c.tombstone) + ", tester, ") == 0);
+    }
+    assert_false(seen.at("keep").purged());
+
+    // Any field of a tombstone altered: its signature no longer verifies.
+    t.sql("UPDATE retention_tombstones SET who = 'timer' WHERE rec = 'ra'");
+    t.sql("UPDATE retention_tombstones SET purged_ms = purged_ms + 1 WHERE rec = 'rb'");
+    t.sql("UPDATE tombstone_signatures SET count = 5 WHERE tid = " + std::to_string(by_rec["rc"].id));
+    // rd: its rows gone, a tombstone written by hand, without the key.
+    t.sql("DELETE FROM tombstone_signatures WHERE tid = " + std::to_string(by_rec["rd"].id));
+    t.sql("DELETE FROM retention_tombstones WHERE rec = 'rd'");
+    t.sql(
+        "INSERT INTO retention_tombstones (run_ms, purged_ms, who, account, host, rec, usr, first_ms, last_ms, "
+        "messages, bytes, sha256, action, archive_file, archive_sha256, class, reason) VALUES (1, 1, 'timer', "
+        "'root', 'h1', 'rd', 'alice', 1, 1, 4, 1, '', 'purge', '', '', 'short', 'age')");
+    auto forged = list_tombstones(s);
+    uint64_t rd_id = forged.back().id;
+    assert_string_equal(forged.back().rec.c_str(), "rd");
+    seen = verify_all(s, key_file + ".pub");
+    for (const char* rec : {"ra", "rb", "rc", "rd"}) {
+        const RecordingCheck& c = seen.at(rec);
+        assert_string_equal(c.verdict.c_str(), "deleted");
+        assert_false(c.purged());
+        assert_true(has_problem(c, "recording deleted: checkpoint 1 covered 4 messages"));
+        uint64_t id = std::string(rec) == "rd" ? rd_id : by_rec[rec].id;
+        assert_true(has_problem(c, "tombstone " + std::to_string(id) + ": not signed by the checkpoint key"));
+    }
+    assert_true(has_problem(seen.at("rd"), "(no signature)"));
+    assert_true(has_problem(seen.at("ra"), "the row was altered"));
+}
+
 void expect_config_error(const std::string& dir, const std::string& text, const std::string& key) {
     std::string path = dir + "/bad.conf";
     std::ofstream(path) << text;
@@ -481,6 +603,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_purge_beside_ingest),
         cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_signed_tombstones),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -11,6 +11,11 @@ sessions row, a checkpoint altered, the last checkpoint deleted.
 checkpoint; the untouched recording stays intact, alone it exits 0; the
 API route gives the same verdicts. A private key readable by others stops
 the server.
+Last, a retention run with the checkpoint key archives a recording a
+checkpoint covers: verify exits 0 naming it purged by retention, and the
+archive manifest's signed tombstone checks with openssl pkeyutl; a
+recording deleted by SQL behind a tombstone written by hand: exit 1,
+naming the deletion and the unsigned tombstone.
 Environment: TLOG_SERVER, TLOG_REC."""
 import json
 import os
@@ -19,6 +24,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -106,6 +112,120 @@ def alter_message(con, rec, msg_id):
     raw = raw[:hit] + b"LINE" + raw[hit + 4:]
     packed = subprocess.run(["zstd", "-c", "-q"], input=raw, capture_output=True, check=True, timeout=60).stdout
     con.execute("UPDATE message_batches SET json_zstd = ? WHERE bid = ?", (packed, bid))
+
+
+def tlog_server(*args, expect=0):
+    r = subprocess.run([TLOG_SERVER, *args, "--config", CONF], capture_output=True, text=True, timeout=300)
+    if r.returncode != expect:
+        fail("tlog-server %s: exit %d, expected %d: %r %r" % (" ".join(args), r.returncode, expect, r.stdout,
+                                                             r.stderr))
+    return r.stdout
+
+
+def signed_purge():
+    """A retention run with the checkpoint key archives a recording a
+    checkpoint covers: verify exits 0 naming it purged, its manifest's
+    signed tombstone checks with openssl; then another recording deleted
+    by SQL with a tombstone written by hand: exit 1, naming both."""
+    global CONF
+    d = tempfile.mkdtemp(prefix="tlog-server-verify-purge.")
+    server = None
+    try:
+        db = os.path.join(d, "db.sqlite")
+        key = os.path.join(d, "checkpoint.key")
+        subprocess.run([TLOG_SERVER, "keygen", "--out", key], capture_output=True, check=True, timeout=60)
+        archive = os.path.join(d, "archive")
+        os.mkdir(archive, 0o700)
+        CONF = os.path.join(d, "server.conf")
+        with open(CONF, "w") as f:
+            json.dump({"database": db, "checkpoint_key": key, "checkpoint_interval": 3600,
+                       "retention": {"short": {"days": 1, "action": "archive", "archive_dir": archive}},
+                       "retention_default": "short"}, f)
+        recs = {}
+        for name in ("purged", "forged", "kept"):
+            _, msgs, rec = record(d, name, 40)
+            recs[name] = (rec, msgs)
+        server, base = start_server(d)
+        for name, (rec, msgs) in recs.items():
+            status, r = post(base + "/api/v1/ingest", b"\n".join(msgs) + b"\n")
+            if status != 200 or r["created"] != len(msgs):
+                fail("ingest of %s: %d %r" % (name, status, r))
+        stop(server)  # its checkpoint covers the three
+        server = None
+        host = json.loads(recs["forged"][1][0])["host"]
+        for name in ("forged", "kept"):
+            tlog_server("hold", "set", "--rec", recs[name][0], "--host", host, "--reason", "case 9")
+        later = str(int(time.time()) + 3 * 86400)
+        out = json.loads(tlog_server("retention", "run", "--now", later, "--json"))
+        outcomes = {i["rec"]: i["outcome"] for i in out["items"]}
+        if outcomes != {recs["purged"][0]: "archived", recs["forged"][0]: "held", recs["kept"][0]: "held"}:
+            fail("retention run: %r" % outcomes)
+        [stone] = [json.loads(x) for x in tlog_server("retention", "tombstones", "--json").splitlines()]
+        if not stone["signature"] or stone["rec_count"] != len(recs["purged"][1]):
+            fail("the tombstone is not signed: %r" % stone)
+
+        # The archive's manifest: the signed statement, checked offline.
+        with open(out["manifest"]) as f:
+            [entry] = json.load(f)["recordings"]
+        with open(os.path.join(d, "tombstone.statement"), "w") as f:
+            f.write(entry["tombstone_statement"])
+        with open(os.path.join(d, "tombstone.sig"), "wb") as f:
+            f.write(bytes.fromhex(entry["tombstone_signature"]))
+        r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", key + ".pub", "-rawin", "-in",
+                            "tombstone.statement", "-sigfile", "tombstone.sig"], cwd=d, capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0 or "Signature Verified Successfully" not in r.stdout:
+            fail("openssl pkeyutl -verify of the manifest's tombstone: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+        if '\nrec "%s"\n' % recs["purged"][0] not in entry["tombstone_statement"]:
+            fail("the statement does not name the recording: %r" % entry["tombstone_statement"])
+
+        rc, got, summary, problems = verify(db)
+        x = got.get(recs["purged"][0])
+        if rc != 0 or summary["checked"] != 3 or summary["intact"] != 2 or summary["purged"] != 1 \
+                or summary["not_intact"] != 0 or problems:
+            fail("after a signed purge: exit %d %r %r %r" % (rc, summary, got, problems))
+        if x["verdict"] != "purged" or x["problems"] or x["tombstone"] != stone["id"] or \
+                not x["label"].startswith("purged by retention (tombstone %d, %s, " % (stone["id"], stone["who"])):
+            fail("the purged recording: %r" % x)
+        r = subprocess.run([TLOG_SERVER, "verify", "--config", CONF], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 or "%s: purged by retention (tombstone %d" % (recs["purged"][0], stone["id"]) \
+                not in r.stdout or "3 recordings checked, 2 intact, 0 not intact, 1 purged by retention" \
+                not in r.stdout:
+            fail("verify, text, after a signed purge: %d %r" % (r.returncode, r.stdout))
+
+        # Someone with the database only deletes a recording and writes a
+        # tombstone for it.
+        rec = recs["forged"][0]
+        con = sqlite3.connect(db)
+        sid = sid_of(con, rec)
+        for sql in ("DELETE FROM message_ids WHERE sid = ?", "DELETE FROM recording_keys WHERE sid = ?"):
+            con.execute(sql, (sid,))
+        for table in ("sessions", "session_index", "checkpoint_heads", "session_info", "retention_class"):
+            con.execute("DELETE FROM %s WHERE rec = ?" % table, (rec,))
+        cur = con.execute(
+            "INSERT INTO retention_tombstones (run_ms, purged_ms, who, account, host, rec, usr, first_ms, last_ms, "
+            "messages, bytes, sha256, action, archive_file, archive_sha256, class, reason) VALUES (?, ?, 'timer', "
+            "'tlog-server', ?, ?, 'root', 1, 2, ?, 100, ?, 'purge', '', '', 'short', 'age')",
+            (int(later) * 1000, int(later) * 1000, host, rec, len(recs["forged"][1]), stone["sha256"]))
+        fake = cur.lastrowid
+        con.commit()
+        con.close()
+        rc, got, summary, problems = verify(db)
+        x = got.get(rec)
+        if rc != 1 or summary["purged"] != 1 or summary["not_intact"] != 1 or problems:
+            fail("after a forged tombstone: exit %d %r %r" % (rc, summary, problems))
+        if x is None or x["verdict"] != "deleted" or \
+                not any("recording deleted: checkpoint 1 covered %d messages" % len(recs["forged"][1]) in p
+                        for p in x["problems"]) or \
+                not any(p.startswith("tombstone %d: not signed by the checkpoint key" % fake) for p in x["problems"]):
+            fail("the recording deleted behind a forged tombstone: %r" % x)
+        if got[recs["purged"][0]]["verdict"] != "purged":
+            fail("the purged recording after the forgery: %r" % got[recs["purged"][0]])
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def main():
@@ -268,6 +388,7 @@ def main():
         if rc != 1 or len(problems) != 2 or "checkpoint 2 (known from outside the database) is not stored" \
                 not in problems[1]:
             fail("the last checkpoint deleted: exit %d %r %r" % (rc, summary, problems))
+        signed_purge()
         print("ok")
     finally:
         if server is not None:

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "tlog/hex.h"
+#include "tlog/json.h"
 
 namespace tlog::proof {
 
@@ -134,6 +135,17 @@ Digest root_from_proof(const Digest& leaf, size_t index, size_t size, const std:
 std::string Checkpoint::statement() const {
     return "tlog-server checkpoint 1\nseq " + std::to_string(seq) + "\ntime_ms " + std::to_string(time_ms) + "\nprev " +
            hex(prev) + "\nroot " + hex(root) + "\nentries " + std::to_string(entries) + "\nkey " + key_id + "\n";
+}
+
+std::string TombstoneStatement::statement() const {
+    auto q = [](const std::string& v) { return json::quote(v); };
+    auto n = [](uint64_t v) { return std::to_string(v); };
+    return "tlog-server tombstone 1\nhost " + q(host) + "\nrec " + q(rec) + "\nuser " + q(user) + "\nfirst_ms " +
+           n(first_ms) + "\nlast_ms " + n(last_ms) + "\nmessages " + n(messages) + "\nbytes " + n(bytes) + "\nsha256 " +
+           q(sha256) + "\nhash " + hex(hash) + "\ncount " + n(count) + "\nrun_ms " + n(run_ms) + "\npurged_ms " +
+           n(purged_ms) + "\nwho " + q(who) + "\naccount " + q(account) + "\nclass " + q(class_name) + "\nreason " +
+           q(reason) + "\naction " + q(action) + "\narchive_file " + q(archive_file) + "\narchive_sha256 " +
+           q(archive_sha256) + "\nkey " + key_id + "\n";
 }
 
 Digest Checkpoint::hash() const { return Sha256::of(statement()); }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tlog/proof/proof.h"
 #include "tlog/server/store.h"
 
 namespace tlog::server {
@@ -55,12 +56,24 @@ struct Tombstone {
     std::string action;  // "purge" or "archive"
     std::string archive_file, archive_sha256;
     std::string class_name, reason;  // reason: "age" or "size"
+    // Signed (a checkpoint key configured): the recording's
+    // proof::RecordingHash and count at purge time, the key's fingerprint
+    // and its signature (hex) over tombstone_statement(). Empty: unsigned.
+    std::string rec_hash;
+    uint64_t rec_count = 0;
+    std::string key_id, signature;
 };
+
+// The statement a tombstone's signature is over (proof::TombstoneStatement).
+// Throws std::runtime_error when its rec_hash is not 64 hex digits.
+proof::TombstoneStatement tombstone_statement(const Tombstone& t);
 
 struct RetentionRunOptions {
     uint64_t now_ms = 0;
     bool dry_run = false;
     std::string who, account;
+    // The checkpoint key (checkpoint_key): each tombstone is signed with it.
+    const proof::Key* key = nullptr;
 };
 
 // What a run did (or would do, dry) with one recording past its limit or held.

@@ -15,6 +15,7 @@
 
 #include "tlog/json.h"
 #include "tlog/proof/proof.h"
+#include "tlog/server/retention.h"
 #include "tlog/server/store.h"
 
 namespace tlog::server {
@@ -34,7 +35,12 @@ struct RecordingCheck {
     uint64_t more_problems = 0;
     // The latest checkpoint entry it was checked against (GET .../verify).
     std::optional<CheckpointEntryRow> entry;
+    // Gone, and a tombstone signed by the checkpoint key says a retention
+    // run purged it (verdict "purged", label "purged by retention
+    // (tombstone N, WHO, TIME)"): its id, 0 otherwise.
+    uint64_t tombstone = 0;
     bool intact() const { return verdict == "intact" && problems.empty(); }
+    bool purged() const { return verdict == "purged" && problems.empty(); }
 };
 
 // Which recordings `tlog-server verify` checks: those whose time overlaps
@@ -52,6 +58,13 @@ struct CheckpointReport {
     std::optional<CheckpointRow> last;
     std::vector<std::string> problems;
     std::map<std::pair<std::string, std::string>, CheckpointEntryRow> latest;  // (host, rec)
+    // Every stored tombstone by (host, rec), each with why its signature
+    // is not the checkpoint key's ("": it is).
+    struct SignedTombstone {
+        Tombstone t;
+        std::string problem;
+    };
+    std::map<std::pair<std::string, std::string>, std::vector<SignedTombstone>> tombstones;
 };
 // The chain: sequence numbers from 1 without a hole, each one's prev the
 // previous one's hash, its key the one given and its signature, its
@@ -59,6 +72,12 @@ struct CheckpointReport {
 // database (the server's log): (seq, hash hex).
 CheckpointReport verify_checkpoints(Store& store, const proof::Key& key,
                                     const std::optional<std::pair<uint64_t, std::string>>& expect);
+// A recording an entry covers and the store no longer has: purged (its
+// verdict "purged", no problem) when a tombstone of it is signed by the
+// checkpoint key and its count is at least the entry's `covered`;
+// otherwise the deletion (check_entry) and each tombstone of it that does
+// not excuse it (unsigned, altered, too short) are problems.
+void check_gone(Store& store, const CheckpointReport& checkpoints, const CheckpointEntryRow& e, RecordingCheck& c);
 // The recording's stored messages with id up to the entry's last_id
 // against the entry: problems added to `c` naming what changed.
 void check_entry(Store& store, const CheckpointEntryRow& e, RecordingCheck& c);
@@ -82,7 +101,8 @@ public:
     // `each` is called with each one's result as it is found.
     // With `checkpoints`, each recording is also checked against its
     // latest entry, and the recordings an entry names and the store no
-    // longer has are reported too (verdict "deleted").
+    // longer has are reported too (verdict "deleted", or "purged":
+    // check_gone).
     void check_range(Store& store, const VerifyRange& range, const CheckpointReport* checkpoints,
                      const std::function<void(const RecordingCheck&)>& each) const;
 
@@ -109,11 +129,13 @@ struct VerifyReply {
 VerifyReply verify_route(const VerifyService& svc, const std::string& rec, const std::string& host);
 
 // {"host", "rec", "messages", "verdict", "label", "first_bad_id" (null
-// when none), "intact", "problems": [...], "more_problems"}, and when it
+// when none), "intact", "problems": [...], "more_problems"}, "tombstone": N
+// when purged, and when it
 // was checked against one "checkpoint": {"seq", "covered", "last_id"}
 // (null: no checkpoint covers it yet).
 json::Value check_json(const RecordingCheck& c);
-// "HOST/REC: VERDICT LABEL, N messages[: problem; problem]".
+// "HOST/REC: VERDICT LABEL, N messages[: problem; problem]"; a purged
+// one "HOST/REC: purged by retention (tombstone N, WHO, TIME), 0 messages".
 std::string check_line(const RecordingCheck& c);
 
 }  // namespace tlog::server

@@ -68,6 +68,27 @@ struct Checkpoint {
     Digest hash() const;
 };
 
+// What a retention run signs for each recording it purges or archives
+// (its tombstone, doc/server.md "Retention"), so that verify can tell a
+// purge by the key's holder from a deletion by someone with the database
+// only. Every field of the stored tombstone but its row number.
+struct TombstoneStatement {
+    std::string host, rec, user, who, account, class_name, reason, action, archive_file;
+    uint64_t run_ms = 0, purged_ms = 0, first_ms = 0, last_ms = 0, messages = 0, bytes = 0;
+    std::string sha256, archive_sha256;  // hex ('' when not archived)
+    Digest hash{};                       // RecordingHash over its messages at purge time
+    uint64_t count = 0;                  // RecordingHash's count
+    std::string key_id;                  // the signing key's fingerprint (hex)
+    // What is signed, as text, strings as JSON strings (so no value can
+    // add a line):
+    // "tlog-server tombstone 1\nhost \"H\"\nrec \"R\"\nuser \"U\"\n"
+    // "first_ms F\nlast_ms L\nmessages N\nbytes B\nsha256 \"HEX\"\nhash HEX\n"
+    // "count C\nrun_ms R\npurged_ms P\nwho \"W\"\naccount \"A\"\nclass \"C\"\n"
+    // "reason \"R\"\naction \"A\"\narchive_file \"F\"\narchive_sha256 \"HEX\"\n"
+    // "key FP\n"; FP the key's fingerprint, HEX lower case.
+    std::string statement() const;
+};
+
 std::string hex(const Digest& d);
 // Throws std::runtime_error naming `what` unless `text` is 64 hex digits.
 Digest digest_from_hex(std::string_view text, const std::string& what);
