@@ -662,7 +662,10 @@ private:
             reply_error(res, 404, "no recording " + json::quote(rec));
             return;
         }
-        auto r = locked([&] { return export_tar(store_, evidence_key_, host, rec, n); });
+        // Read on a connection of its own, as verify: a long recording's
+        // export does not hold up ingest and the other requests.
+        auto store = open_store(config_->database);
+        auto r = export_tar(*store, evidence_key_, host, rec, n);
         admin_reply(res, r, n);
     }
     void holds_get(const httplib::Request& req, httplib::Response& res) {
