@@ -1,19 +1,24 @@
 """Export, legal holds and retention over the API, as a viewer with every
 right: a recording by our tlog-rec exported over HTTP once a checkpoint
 covers it, the archive unpacked with tar and checked by
-tlog-evidence-verify with only the public key; two recordings past their
+tlog-evidence-verify with only the public key, its members read by
+Python's tarfile; a hostile recording id's archive and download names
+made safe; two recordings past their
 class's limit, one held over the API: dry run and run over the API purge
 the other and keep the held one, the tombstones route names the purged
 one and the viewer; the hold cleared over the API, the next run purges it;
 each request in the access log (export, hold, purge).
 Environment: TLOG_SERVER, TLOG_REC, TLOG_EVIDENCE_VERIFY."""
 import http.client
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
+import urllib.parse
 
 from evidence_test import run_verify
 from index_test import wait_indexed
@@ -58,6 +63,18 @@ class Api:
         return json.loads(data)
 
 
+def export(api, rec):
+    """The export, once a checkpoint covers the recording (409 until then)."""
+    deadline = time.time() + 120
+    while True:
+        status, headers, tar = api.request("GET", "/api/v1/sessions/%s/export" % urllib.parse.quote(rec, safe=""))
+        if status == 200:
+            return status, headers, tar
+        if status != 409 or time.time() > deadline:
+            fail("export of %r: %d %r" % (rec, status, tar[:300]))
+        time.sleep(0.2)
+
+
 def main():
     d = tempfile.mkdtemp(prefix="tlog-server-admin-api.")
     server = None
@@ -73,23 +90,21 @@ def main():
         when = int(time.time()) - 3 * 86400
         drop = old_msgs("old1.example.com", "old-drop", when)
         held = old_msgs("old1.example.com", "old-held", when)
+        # A recording id chosen by a hostile sender: quotes, dots, angle
+        # brackets and a header's separators must not reach the archive's
+        # names or the Content-Disposition header.
+        evil_rec = 'ev"il..;<x>\\ \tname'
+        evil = old_msgs("old2.example.com", evil_rec, int(time.time()))
         server, base = start_server(d)
         api = Api(base, viewers.issue(TLOG_SERVER, db, config=conf))
-        for m in (msgs, drop, held):
+        for m in (msgs, drop, held, evil):
             status, r = post(base + "/api/v1/ingest", b"\n".join(m) + b"\n")
             if status != 200 or r["created"] != len(m):
                 fail("ingest: %d %r" % (status, r))
-        wait_indexed(base, {rec: len(msgs), "old-drop": 3, "old-held": 3})
+        wait_indexed(base, {rec: len(msgs), "old-drop": 3, "old-held": 3, evil_rec: 3})
 
         # 1. The export, once a checkpoint covers the recording.
-        deadline = time.time() + 120
-        while True:
-            status, headers, tar = api.request("GET", "/api/v1/sessions/%s/export" % rec)
-            if status == 200:
-                break
-            if status != 409 or time.time() > deadline:
-                fail("export: %d %r" % (status, tar[:300]))
-            time.sleep(0.2)
+        status, headers, tar = export(api, rec)
         if headers.get("Content-Type") != "application/x-tar" or \
                 "tlog-evidence-%s.tar" % rec not in headers.get("Content-Disposition", ""):
             fail("export headers: %r" % dict(headers))
@@ -109,6 +124,18 @@ def main():
         rc, text = run_verify(ev, pub)
         if rc != 0 or "evidence verified" not in text:
             fail("tlog-evidence-verify of the exported archive: %d %r" % (rc, text))
+        with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+            members = t.getmembers()
+        if [m.name for m in members] != ["tlog-evidence-" + rec] + ["tlog-evidence-%s/%s" % (rec, f) for f in FILES] \
+                or not members[0].isdir() or not all(m.isfile() and m.mode == 0o644 for m in members[1:]):
+            fail("the archive's members: %r" % [(m.name, m.type, oct(m.mode)) for m in members])
+        status, headers, etar = export(api, evil_rec)
+        with tarfile.open(fileobj=io.BytesIO(etar)) as t:
+            names = t.getnames()
+        safe = "tlog-evidence-ev_il..__x____name"
+        if names[0] != safe or not all(n.startswith(safe + "/") for n in names[1:]) or \
+                'filename="%s.tar"' % safe not in headers.get("Content-Disposition", ""):
+            fail("a hostile id's archive: %r %r" % (names, headers.get("Content-Disposition")))
         # Not stored: answered as the other recording routes answer it.
         nothing = api.request("GET", "/api/v1/sessions/no-such-rec/export")
         like = api.request("GET", "/api/v1/sessions/no-such-rec/messages")
