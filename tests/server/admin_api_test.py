@@ -8,6 +8,7 @@ class's limit, one held over the API: dry run and run over the API purge
 the other and keep the held one, the tombstones route names the purged
 one and the viewer; the hold cleared over the API, the next run purges it;
 each request in the access log (export, hold, purge).
+On SQLite, or with the argument `postgres` on a private PostgreSQL cluster.
 Environment: TLOG_SERVER, TLOG_REC, TLOG_EVIDENCE_VERIFY."""
 import http.client
 import io
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -77,9 +79,22 @@ def export(api, rec):
 
 def main():
     d = tempfile.mkdtemp(prefix="tlog-server-admin-api.")
+    try:
+        if sys.argv[1:] == ["postgres"]:
+            from tlogtest.postgres import Cluster
+            with Cluster() as pg:
+                pg.psql("CREATE DATABASE tlog")
+                run(d, pg.spec("tlog"))
+        else:
+            run(d, os.path.join(d, "db.sqlite"))
+        print("ok")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run(d, db):
     server = None
     try:
-        db = os.path.join(d, "db.sqlite")
         key = os.path.join(d, "checkpoint.key")
         subprocess.run([TLOG_SERVER, "keygen", "--out", key], check=True, capture_output=True, timeout=60)
         conf = os.path.join(d, "server.conf")
@@ -200,12 +215,10 @@ def main():
             fail("the run's access log entry does not name the purged recording: %r" % runs)
         stop(server)
         server = None
-        print("ok")
     finally:
         if server is not None:
             server.kill()
             server.wait()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
