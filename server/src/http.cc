@@ -668,6 +668,15 @@ private:
         auto r = export_tar(*store, evidence_key_, host, rec, n);
         admin_reply(res, r, n);
     }
+    // A request whose body is wrong is answered 400 here, so that it too
+    // is a row of the access log.
+    static void admin_input(httplib::Response& res, const std::function<void()>& fn) {
+        try {
+            fn();
+        } catch (const InputError& e) {
+            reply_error(res, 400, e.what());
+        }
+    }
     void holds_get(const httplib::Request& req, httplib::Response& res) {
         bool all = req.has_param("all") && req.get_param_value("all") == "true";
         auto sc = scope(Permission::Hold);
@@ -676,20 +685,26 @@ private:
     void hold_post(const httplib::Request& req, httplib::Response& res) {
         auto sc = scope(Permission::Hold);
         AdminNote n;
-        auto r = locked([&] { return hold_set(store_, sc, t_viewer, req.body, now_ms(), n); });
-        admin_reply(res, r, n);
+        admin_input(res, [&] {
+            auto r = locked([&] { return hold_set(store_, sc, t_viewer, req.body, now_ms(), n); });
+            admin_reply(res, r, n);
+        });
     }
     void hold_clear_post(const httplib::Request& req, httplib::Response& res) {
         auto sc = scope(Permission::Hold);
         AdminNote n;
-        auto r = locked([&] { return hold_clear(store_, sc, t_viewer, req.matches[1], req.body, now_ms(), n); });
-        admin_reply(res, r, n);
+        admin_input(res, [&] {
+            auto r = locked([&] { return hold_clear(store_, sc, t_viewer, req.matches[1], req.body, now_ms(), n); });
+            admin_reply(res, r, n);
+        });
     }
     void retention_run(const httplib::Request& req, httplib::Response& res) {
         AdminNote n;
-        auto r = retention_run_api(config_->database, config_->retention, scope(Permission::Purge), t_viewer, req.body,
-                                   now_ms(), n);
-        admin_reply(res, r, n);
+        admin_input(res, [&] {
+            auto r = retention_run_api(config_->database, config_->retention, scope(Permission::Purge), t_viewer,
+                                       req.body, now_ms(), n);
+            admin_reply(res, r, n);
+        });
     }
     void tombstones(const httplib::Request& /*req*/, httplib::Response& res) {
         auto sc = scope(Permission::Purge);

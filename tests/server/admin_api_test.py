@@ -206,7 +206,8 @@ def run(d, db):
                      ("hold", "/api/v1/holds", "old-held", "ok"),
                      ("hold", "/api/v1/holds/{id}/clear", "old-held", "ok"),
                      ("purge", "/api/v1/retention/run", "", "ok"),
-                     ("purge", "/api/v1/retention/tombstones", "", "ok")):
+                     ("purge", "/api/v1/retention/tombstones", "", "ok"),
+                     ("hold", "/api/v1/holds", "", "status 400")):
             if want not in seen:
                 fail("access log: no %r in %r" % (want, sorted(seen)))
         runs = [e for e in entries if e["route"] == "/api/v1/retention/run"]
