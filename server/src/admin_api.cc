@@ -142,8 +142,9 @@ AdminReply hold_json_reply(const std::vector<RetentionHold>& holds) {
     return r;
 }
 
-// The request's JSON object with only the string members `allowed`
-// (`flags`: those that are booleans); throws InputError naming the field.
+// The request's JSON object (an empty body: {}) with no members but
+// `strings` (strings) and `flags` (booleans); throws InputError naming
+// the field.
 json::Value body_object(const std::string& body, const std::vector<std::string>& strings,
                         const std::vector<std::string>& flags) {
     auto v = json::parse(body.empty() ? std::string_view("{}") : std::string_view(body), "request body");
