@@ -25,6 +25,7 @@
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/access.h"
+#include "tlog/server/admin_api.h"
 #include "tlog/server/checkpoint.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
@@ -212,6 +213,12 @@ public:
           access_(std::move(rules), search) {}
     LiveHub& hub() { return hub_; }
     void set_verify(const VerifyService* v) { verify_ = v; }
+    // Export, holds and retention (admin_api.h): the checkpoints' key
+    // (nullptr: none configured) and the server's configuration.
+    void set_admin(const proof::Key* key, const ServerConfig* config) {
+        evidence_key_ = key;
+        config_ = config;
+    }
 
     template <class Fn>
     auto locked(Fn&& fn) {
@@ -618,8 +625,8 @@ private:
     // messages too); a narrower scope is decided on the stored session.
     // Whether it was refused or is not stored goes to the access log only,
     // found by one more lookup made in both cases.
-    bool visible(const std::string& rec, const std::string& host) {
-        auto sc = scope(Permission::View);
+    bool visible(const std::string& rec, const std::string& host, Permission right = Permission::View) {
+        auto sc = scope(right);
         t_access.rec = rec;
         t_access.host = host;
         if (sc.all) return true;
@@ -630,6 +637,78 @@ private:
             t_access.absent = !stored;
             return false;
         });
+    }
+
+    // The routes of admin_api.h: its answer, and its note for the access log.
+    static void admin_reply(httplib::Response& res, const AdminReply& r, const AdminNote& n) {
+        t_access.host = n.host;
+        t_access.rec = n.rec;
+        t_access.detail = n.detail;
+        t_access.refused = t_access.refused || n.refused;
+        t_access.absent = t_access.absent || n.absent;
+        if (!r.error.empty()) {
+            reply_error(res, r.status, r.error);
+            return;
+        }
+        res.status = r.status;
+        if (!r.filename.empty()) res.set_header("Content-Disposition", "attachment; filename=\"" + r.filename + "\"");
+        res.set_content(r.body, r.type);
+    }
+    void export_rec(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        AdminNote n{host, rec};
+        if (!visible(rec, host, Permission::Export)) {
+            reply_error(res, 404, "no recording " + json::quote(rec));
+            return;
+        }
+        // Read on a connection of its own, as verify: a long recording's
+        // export does not hold up ingest and the other requests.
+        auto store = open_store(config_->database);
+        auto r = export_tar(*store, evidence_key_, host, rec, n);
+        admin_reply(res, r, n);
+    }
+    // A request whose body is wrong is answered 400 here, so that it too
+    // is a row of the access log.
+    static void admin_input(httplib::Response& res, const std::function<void()>& fn) {
+        try {
+            fn();
+        } catch (const InputError& e) {
+            reply_error(res, 400, e.what());
+        }
+    }
+    void holds_get(const httplib::Request& req, httplib::Response& res) {
+        bool all = req.has_param("all") && req.get_param_value("all") == "true";
+        auto sc = scope(Permission::Hold);
+        admin_reply(res, locked([&] { return holds_list(store_, sc, all); }), {});
+    }
+    void hold_post(const httplib::Request& req, httplib::Response& res) {
+        auto sc = scope(Permission::Hold);
+        AdminNote n;
+        admin_input(res, [&] {
+            auto r = locked([&] { return hold_set(store_, sc, t_viewer, req.body, now_ms(), n); });
+            admin_reply(res, r, n);
+        });
+    }
+    void hold_clear_post(const httplib::Request& req, httplib::Response& res) {
+        auto sc = scope(Permission::Hold);
+        AdminNote n;
+        admin_input(res, [&] {
+            auto r = locked([&] { return hold_clear(store_, sc, t_viewer, req.matches[1], req.body, now_ms(), n); });
+            admin_reply(res, r, n);
+        });
+    }
+    void retention_run(const httplib::Request& req, httplib::Response& res) {
+        AdminNote n;
+        admin_input(res, [&] {
+            auto r = retention_run_api(config_->database, config_->retention, scope(Permission::Purge), t_viewer,
+                                       req.body, now_ms(), n);
+            admin_reply(res, r, n);
+        });
+    }
+    void tombstones(const httplib::Request& /*req*/, httplib::Response& res) {
+        auto sc = scope(Permission::Purge);
+        admin_reply(res, locked([&] { return tombstones_api(store_, sc); }), {});
     }
 
     void login(const httplib::Request& req, httplib::Response& res) { auth_.login(req, res); }
@@ -643,6 +722,8 @@ private:
     Store& store_;
     Indexer* indexer_;
     const VerifyService* verify_ = nullptr;
+    const proof::Key* evidence_key_ = nullptr;
+    const ServerConfig* config_ = nullptr;
     std::mutex mu_;
     Metrics metrics_;
     StreamSettings streams_;
@@ -684,6 +765,12 @@ const std::vector<RouteDef>& Routes::table() {
         {"POST", "/api/v1/login", "/api/v1/login", &Routes::login, P::Public},
         {"POST", "/api/v1/logout", "/api/v1/logout", &Routes::logout, P::Public},
         {"GET", "/api/v1/access-log", "/api/v1/access-log", &Routes::access_log, P::Manage},
+        {"GET", R"(/api/v1/sessions/([^/]+)/export)", "/api/v1/sessions/{rec}/export", &Routes::export_rec, P::Export},
+        {"GET", "/api/v1/holds", "/api/v1/holds", &Routes::holds_get, P::Hold},
+        {"POST", "/api/v1/holds", "/api/v1/holds", &Routes::hold_post, P::Hold},
+        {"POST", R"(/api/v1/holds/([^/]+)/clear)", "/api/v1/holds/{id}/clear", &Routes::hold_clear_post, P::Hold},
+        {"POST", "/api/v1/retention/run", "/api/v1/retention/run", &Routes::retention_run, P::Purge},
+        {"GET", "/api/v1/retention/tombstones", "/api/v1/retention/tombstones", &Routes::tombstones, P::Purge},
     };
     return routes;
 }
@@ -787,6 +874,7 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     if (!c.checkpoint_key.empty()) checkpoint_key = proof::Key::load_private(c.checkpoint_key);
     VerifyService verify{c.database, &verifier, checkpoint_key ? &*checkpoint_key : nullptr};
     routes.set_verify(&verify);
+    routes.set_admin(checkpoint_key ? &*checkpoint_key : nullptr, &c);
     routes.install(srv);
     int port = c.port;
     if (port == 0) {

@@ -1,7 +1,6 @@
 // tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]
 // tlog-server retention tombstones [--json]
 // (doc/server.md, "Retention"; tlog-server(8)).
-#include <pwd.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -10,6 +9,7 @@
 
 #include "cmd_retention.h"
 #include "tlog/json.h"
+#include "tlog/server/admin_api.h"
 #include "tlog/server/retention.h"
 #include "tlog/server/store.h"
 #include "tlog_build_config.h"
@@ -46,15 +46,6 @@ CommandArgs parse_command(const std::vector<std::string>& args, const std::set<s
     return a;
 }
 
-std::string account_name() {
-    uid_t uid = getuid();
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    return getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr ? std::string(found->pw_name)
-                                                                                         : "uid " + std::to_string(uid);
-}
-
 std::string invoking_user() {
     std::string name = account_name();
     // The person behind sudo -u tlog-server: glibc's getlogin() reads the
@@ -82,15 +73,6 @@ void print_item(const RetentionItem& i) {
     std::cout << '\n';
 }
 
-std::string item_json(const RetentionItem& i) {
-    return "{\"outcome\":" + tlog::json::quote(i.outcome) + ",\"host\":" + tlog::json::quote(i.host) +
-           ",\"rec\":" + tlog::json::quote(i.rec) + ",\"user\":" + tlog::json::quote(i.user) +
-           ",\"class\":" + tlog::json::quote(i.class_name) + ",\"reason\":" + tlog::json::quote(i.reason) +
-           ",\"last_ms\":" + std::to_string(i.last_ms) + ",\"messages\":" + std::to_string(i.messages) +
-           ",\"bytes\":" + std::to_string(i.bytes) +
-           (i.tombstone.sha256.empty() ? std::string() : ",\"tombstone\":" + tombstone_json(i.tombstone)) + "}";
-}
-
 int run(const ServerConfig& c, const CommandArgs& a) {
     RetentionRunOptions opt;
     opt.now_ms = a.values.count("--now") != 0 ? retention_time(a.values.at("--now"), "--now")
@@ -115,13 +97,7 @@ int run(const ServerConfig& c, const CommandArgs& a) {
     auto store = open_store(c.database);
     auto report = run_retention(*store, c.retention, opt);
     if (a.flags.count("--json") != 0) {
-        std::cout << "{\"dry_run\":" << (opt.dry_run ? "true" : "false") << ",\"sessions\":" << report.sessions
-                  << ",\"classes_decided\":" << report.classes_decided
-                  << ",\"manifest\":" << tlog::json::quote(report.manifest) << ",\"items\":[";
-        for (size_t i = 0; i < report.items.size(); ++i) {
-            std::cout << (i != 0 ? "," : "") << item_json(report.items[i]);
-        }
-        std::cout << "]}\n";
+        std::cout << retention_report_json(report, opt.dry_run) << '\n';
     } else {
         for (const auto& i : report.items) print_item(i);
         std::cout << (opt.dry_run ? "dry run: " : "") << report.sessions << " recordings looked at, "

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "tlog/server/admin_api.h"
 #include "tlog/server/http.h"
 
 namespace tlog::server {
@@ -21,8 +22,6 @@ struct CommandArgs {
 // Throws std::invalid_argument naming a bad or unknown option.
 CommandArgs parse_command(const std::vector<std::string>& args, const std::set<std::string>& valued,
                           const std::set<std::string>& flags);
-// The account running the command (its real uid's name, else the number).
-std::string account_name();
 // Who runs it: the account, or "LOGIN (as ACCOUNT)" when the audit login
 // uid (sudo, su) names another user.
 std::string invoking_user();

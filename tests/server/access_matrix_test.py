@@ -62,6 +62,18 @@ rules:
     viewers: {users: [aud-mgr]}
     recordings: {users: [nobody-recorded]}
     rights: [manage]
+  - name: new jersey's evidence
+    viewers: {users: [aud-exp]}
+    recordings: {host_groups: [nj]}
+    rights: [export, hold]
+  - name: retention officer
+    viewers: {users: [aud-purge]}
+    recordings: {users: all}
+    rights: [purge]
+  - name: purge and hold in new jersey only
+    viewers: {users: [aud-purgenj]}
+    recordings: {host_groups: [nj]}
+    rights: [purge, hold]
 """
 CONF = {"host_groups": {"nj": ["*.nj.example.com"]}, "user_groups": True}
 
@@ -74,7 +86,8 @@ RECS = {
 }
 OPS = {"alice", "carol"}  # members of the recorded users' group ops
 VIEWER_GROUPS = {"aud-all": ["auditors"], "aud-ops": ["ops-viewers"]}
-VIEWERS = ["aud-all", "aud-nj", "aud-ops", "aud-alice", "aud-ws", "aud-opsnj", "aud-none", "aud-mgr"]
+VIEWERS = ["aud-all", "aud-nj", "aud-ops", "aud-alice", "aud-ws", "aud-opsnj", "aud-none", "aud-mgr", "aud-exp",
+           "aud-purge", "aud-purgenj"]
 
 
 def expected(viewer, right):
@@ -83,7 +96,11 @@ def expected(viewer, right):
     nj = {r for r, (h, _) in RECS.items() if fnmatch.fnmatchcase(h, "*.nj.example.com")}
     ops = {r for r, (_, u) in RECS.items() if u in OPS}
     table = {
-        "aud-all": {"search": set(RECS), "view": set(RECS)},
+        "aud-all": {"search": set(RECS), "view": set(RECS), "export": set(RECS), "hold": set(RECS),
+                    "purge": set(RECS)},
+        "aud-exp": {"export": nj, "hold": nj},
+        "aud-purge": {"purge": set(RECS)},
+        "aud-purgenj": {"purge": nj, "hold": nj},
         "aud-nj": {"search": nj, "view": nj},
         "aud-ops": {"search": ops, "view": ops},
         "aud-alice": {"search": {"r-alice-ws1"}, "view": set()},
@@ -109,11 +126,12 @@ def audit_event(serial, host, rec, user):
 
 
 class Server:
-    def __init__(self, d, name, database):
+    def __init__(self, d, name, database, key):
         self.log = os.path.join(d, name + ".log")
         conf = os.path.join(d, name + ".conf")
         with open(conf, "w") as f:
-            json.dump(dict(CONF, database=database, listen="127.0.0.1:0", plain_http="loopback"), f)
+            json.dump(dict(CONF, database=database, listen="127.0.0.1:0", plain_http="loopback", checkpoint_key=key,
+                           checkpoint_interval=1), f)
         rules = viewers.access_file(d, RULES)
         self.database = database
         with open(self.log, "ab") as lf:
@@ -193,14 +211,15 @@ def check_audit_search(s, _absent, v):
     check(got == want, "%s: audit events of %r, expected %r" % (v, got, want))
 
 
-def per_recording(path_of, stream=False):
-    """A recording route: the recordings in the viewer's view scope answer
-    (2xx, or 409 not indexed yet); the others exactly as absent."""
+def per_recording(path_of, stream=False, right="view"):
+    """A recording route: the recordings in the viewer's scope for `right`
+    answer (2xx, or 409 not indexed yet, or not covered by a checkpoint
+    yet); the others exactly as absent."""
     def run(s, absent, v):
         for rec in RECS:
             path = path_of(rec)
             got = s.request(v, "GET", path, stream=stream)
-            if rec in expected(v, "view"):
+            if rec in expected(v, right):
                 check(got[0] in (200, 409), "%s %s: %d %r" % (v, path, got[0], got[2][:200]))
                 check(got[0] != 404, "%s %s: in scope but 404" % (v, path))
             else:
@@ -256,6 +275,18 @@ def check_access_log(s):
     views = {(e["rec"], e["outcome"]) for e in nj if e["route"] == "/api/v1/sessions/{rec}/messages"}
     check(views == {(r, "ok" if r in expected("aud-nj", "view") else "refused") for r in RECS},
           "aud-nj's views: %r" % views)
+    # Exports, holds and runs: refusals of what is outside the scope.
+    exp = entries("viewer=aud-exp")
+    exports = {(e["rec"], e["outcome"]) for e in exp if e["route"] == "/api/v1/sessions/{rec}/export"}
+    check({r for r, o in exports if o == "refused"} == set(RECS) - expected("aud-exp", "export") and
+          all(e["action"] == "export" for e in exp if e["route"] == "/api/v1/sessions/{rec}/export"),
+          "aud-exp's exports: %r" % exports)
+    holds = {(e["rec"], e["outcome"]) for e in exp if e["route"] == "/api/v1/holds" and e["rec"]}
+    check(holds == {(r, "ok" if r in expected("aud-exp", "hold") else "refused") for r in RECS},
+          "aud-exp's holds: %r" % holds)
+    runs = [e for e in entries("viewer=aud-purgenj") if e["route"] == "/api/v1/retention/run"]
+    check(runs and all(e["action"] == "purge" and e["outcome"] == "refused" for e in runs),
+          "aud-purgenj's runs: %r" % runs)
     refused = [e for e in entries("viewer=aud-none") if e["route"] == "/metrics"]
     check(refused and all(e["outcome"] == "refused" for e in refused), "/metrics refusals: %r" % refused)
     # By recording: its views and the searches that listed it.
@@ -267,6 +298,79 @@ def check_access_log(s):
     for bad in ("limit=0x", "frobnicate=1", "since=yesterday"):
         status, _, _ = s.request("aud-mgr", "GET", "/api/v1/access-log?" + bad)
         check(status == 400, "access log ?%s: %d" % (bad, status))
+
+
+def hold_body(rec):
+    return json.dumps({"rec": rec, "reason": "matrix"}).encode()
+
+
+def check_holds_list(s, _absent, v):
+    """Holds naming a recording in the viewer's hold scope; holds by user
+    only to a viewer who may hold everything."""
+    status, _, body = s.request("aud-all", "POST", "/api/v1/holds", json.dumps({"user": "dave", "reason": "m"}).encode())
+    check(status == 201, "aud-all: a hold by user: %d %r" % (status, body))
+    for rec in RECS:
+        status, _, body = s.request("aud-all", "POST", "/api/v1/holds", hold_body(rec))
+        check(status == 201, "aud-all: hold %s: %d %r" % (rec, status, body))
+    status, _, body = s.request(v, "GET", "/api/v1/holds")
+    check(status == 200, "%s: holds: %d %r" % (v, status, body))
+    holds = json.loads(body)["holds"]
+    want = expected(v, "hold")
+    check({h["rec"] for h in holds if h["rec"]} == want, "%s: holds of %r, expected %r" % (v, holds, want))
+    check(any(h["user"] == "dave" for h in holds) == (want == set(RECS)), "%s: holds by user: %r" % (v, holds))
+    for h in holds:  # tidy: none left in force for the next viewer
+        s.request("aud-all", "POST", "/api/v1/holds/%d/clear" % h["id"], b'{"reason": "matrix done"}')
+    status, _, body = s.request("aud-all", "GET", "/api/v1/holds")
+    for h in json.loads(body)["holds"]:
+        s.request("aud-all", "POST", "/api/v1/holds/%d/clear" % h["id"], b'{"reason": "matrix done"}')
+
+
+def check_hold_set(s, absent, v):
+    for rec in RECS:
+        got = s.request(v, "POST", "/api/v1/holds", hold_body(rec))
+        if rec in expected(v, "hold"):
+            check(got[0] == 201, "%s: hold %s: %r" % (v, rec, got))
+            s.request("aud-all", "POST", "/api/v1/holds/%d/clear" % json.loads(got[2])["id"], b'{"reason": "m"}')
+        else:
+            want = absent.request(v, "POST", "/api/v1/holds", hold_body(rec))
+            check(got == want, "%s: hold %s outside the scope: %r, a missing recording: %r" % (v, rec, got, want))
+    got = s.request(v, "POST", "/api/v1/holds", json.dumps({"host": "ws1", "reason": "m"}).encode())
+    if expected(v, "hold") == set(RECS):
+        check(got[0] == 201, "%s: a hold by host: %r" % (v, got))
+        s.request("aud-all", "POST", "/api/v1/holds/%d/clear" % json.loads(got[2])["id"], b'{"reason": "m"}')
+    else:
+        check(got[0] == 403 and b"all recordings" in got[2], "%s: a hold by host: %r" % (v, got))
+
+
+def check_hold_clear(s, absent, v):
+    for rec in RECS:
+        status, _, body = s.request("aud-all", "POST", "/api/v1/holds", hold_body(rec))
+        check(status == 201, "aud-all: hold %s: %d" % (rec, status))
+        hid = json.loads(body)["id"]
+        path = "/api/v1/holds/%d/clear" % hid
+        got = s.request(v, "POST", path, b'{"reason": "matrix"}')
+        if rec in expected(v, "hold"):
+            check(got[0] == 200 and json.loads(got[2])["cleared"] == 1, "%s: clear %s: %r" % (v, rec, got))
+        else:
+            want = absent.request(v, "POST", path, b'{"reason": "matrix"}')
+            check(got == want and got[0] == 404, "%s: clear a hold of %s: %r, one not in force: %r" % (v, rec, got, want))
+            s.request("aud-all", "POST", path, b'{"reason": "matrix"}')
+
+
+def check_retention_run(s, _absent, v):
+    status, _, body = s.request(v, "POST", "/api/v1/retention/run", b'{"dry_run": true}')
+    if expected(v, "purge") == set(RECS):
+        check(status == 200 and json.loads(body)["dry_run"] is True, "%s: retention run: %d %r" % (v, status, body))
+    else:
+        check(status == 403 and b"purge right over all" in body, "%s: retention run: %d %r" % (v, status, body))
+
+
+def check_tombstones(s, _absent, v):
+    status, ctype, body = s.request(v, "GET", "/api/v1/retention/tombstones")
+    if expected(v, "purge") == set(RECS):
+        check(status == 200 and ctype == "application/x-ndjson" and body == b"", "%s: tombstones: %d %r" % (v, status, body))
+    else:
+        check(status == 403, "%s: tombstones: %d %r" % (v, status, body))
 
 
 EXERCISE = {
@@ -282,6 +386,13 @@ EXERCISE = {
     ("GET", "/{index}/_search"): check_es_search("/tlog/tlog"),
     ("GET", "/metrics"): check_metrics,
     ("GET", "/api/v1/access-log"): check_access_log_route,
+    ("GET", "/api/v1/sessions/{rec}/export"): per_recording(lambda r: "/api/v1/sessions/%s/export" % r,
+                                                            right="export"),
+    ("GET", "/api/v1/holds"): check_holds_list,
+    ("POST", "/api/v1/holds"): check_hold_set,
+    ("POST", "/api/v1/holds/{id}/clear"): check_hold_clear,
+    ("POST", "/api/v1/retention/run"): check_retention_run,
+    ("GET", "/api/v1/retention/tombstones"): check_tombstones,
 }
 
 
@@ -297,8 +408,10 @@ def viewer_routes():
 
 
 def matrix(d, label, database, empty_database):
-    s = Server(d, label, database)
-    absent = Server(d, label + "-empty", empty_database)
+    key = os.path.join(d, label + ".key")
+    subprocess.run([TLOG_SERVER, "keygen", "--out", key], check=True, capture_output=True, timeout=60)
+    s = Server(d, label, database, key)
+    absent = Server(d, label + "-empty", empty_database, key)
     try:
         ingest(s)
         routes = viewer_routes()
@@ -312,7 +425,8 @@ def matrix(d, label, database, empty_database):
         check_access_log(s)
         # Without credentials: 401 everywhere, whatever the recording.
         for method, path in routes:
-            status, _, _ = s.request(None, method, path.replace("{rec}", "r-bob-nj").replace("{index}", "tlog"))
+            status, _, _ = s.request(None, method, path.replace("{rec}", "r-bob-nj").replace("{index}", "tlog")
+                                     .replace("{id}", "1"))
             check(status == 401, "%s %s without credentials: %d" % (method, path, status))
         print("ok: %s: %d viewers x %d recordings x %d routes" % (label, len(VIEWERS), len(RECS), len(routes)))
     finally:
