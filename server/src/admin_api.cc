@@ -302,8 +302,9 @@ AdminReply hold_clear(Store& store, const AccessScope& scope, const std::string&
     return r;
 }
 
-AdminReply retention_run_api(const std::string& database, const RetentionSettings& settings, const AccessScope& scope,
-                             const std::string& viewer, const std::string& body, uint64_t now_ms, AdminNote& note) {
+AdminReply retention_run_api(const std::string& database, const RetentionSettings& settings, const proof::Key* key,
+                             const AccessScope& scope, const std::string& viewer, const std::string& body,
+                             uint64_t now_ms, AdminNote& note) {
     auto v = body_object(body, {}, {"dry_run"});
     if (!scope.all) {
         return fail(403,
@@ -318,6 +319,9 @@ AdminReply retention_run_api(const std::string& database, const RetentionSetting
     opt.dry_run = dry != nullptr && dry->as_bool();
     opt.who = viewer;
     opt.account = account_name();
+    // With checkpoints on, every tombstone is signed, as the command's
+    // (verify tells such a purge from a deletion).
+    opt.key = opt.dry_run ? nullptr : key;
     // A connection of its own, as the CLI's run: the server goes on
     // answering while it reads and purges.
     auto store = open_store(database);

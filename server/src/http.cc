@@ -216,7 +216,7 @@ public:
     // Export, holds and retention (admin_api.h): the checkpoints' key
     // (nullptr: none configured) and the server's configuration.
     void set_admin(const proof::Key* key, const ServerConfig* config) {
-        evidence_key_ = key;
+        checkpoint_key_ = key;
         config_ = config;
     }
 
@@ -665,7 +665,7 @@ private:
         // Read on a connection of its own, as verify: a long recording's
         // export does not hold up ingest and the other requests.
         auto store = open_store(config_->database);
-        auto r = export_tar(*store, evidence_key_, host, rec, n);
+        auto r = export_tar(*store, checkpoint_key_, host, rec, n);
         admin_reply(res, r, n);
     }
     // A request whose body is wrong is answered 400 here, so that it too
@@ -701,8 +701,8 @@ private:
     void retention_run(const httplib::Request& req, httplib::Response& res) {
         AdminNote n;
         admin_input(res, [&] {
-            auto r = retention_run_api(config_->database, config_->retention, scope(Permission::Purge), t_viewer,
-                                       req.body, now_ms(), n);
+            auto r = retention_run_api(config_->database, config_->retention, checkpoint_key_, scope(Permission::Purge),
+                                       t_viewer, req.body, now_ms(), n);
             admin_reply(res, r, n);
         });
     }
@@ -722,7 +722,7 @@ private:
     Store& store_;
     Indexer* indexer_;
     const VerifyService* verify_ = nullptr;
-    const proof::Key* evidence_key_ = nullptr;
+    const proof::Key* checkpoint_key_ = nullptr;
     const ServerConfig* config_ = nullptr;
     std::mutex mu_;
     Metrics metrics_;

@@ -183,6 +183,11 @@ def run(d, db):
         if status != 200 or [t["rec"] for t in stones] != ["old-drop"] or stones[0]["who"] != viewers.VIEWER or \
                 stones[0]["messages"] != 3:
             fail("tombstones: %d %r" % (status, stones))
+        # The server holds the checkpoints' key: a run over the API signs its
+        # tombstones as the command's does (verify tells the purge from a
+        # deletion).
+        if not stones[0].get("signature") or not stones[0].get("key_id"):
+            fail("a tombstone of a run over the API is not signed: %r" % stones[0])
         if api.request("GET", "/api/v1/sessions/old-drop/messages")[0] != 404:
             fail("the purged recording is still served")
         # The hold cleared over the API: the next run purges the recording.

@@ -49,9 +49,11 @@ AdminReply hold_clear(Store& store, const AccessScope& scope, const std::string&
                       const std::string& body, uint64_t now_ms, AdminNote& note);
 
 // POST /api/v1/retention/run on a connection of its own to `database`,
+// its tombstones signed with `key` (the checkpoints' key; null: none set),
 // and GET /api/v1/retention/tombstones; both need `scope` to be all.
-AdminReply retention_run_api(const std::string& database, const RetentionSettings& settings, const AccessScope& scope,
-                             const std::string& viewer, const std::string& body, uint64_t now_ms, AdminNote& note);
+AdminReply retention_run_api(const std::string& database, const RetentionSettings& settings, const proof::Key* key,
+                             const AccessScope& scope, const std::string& viewer, const std::string& body,
+                             uint64_t now_ms, AdminNote& note);
 AdminReply tombstones_api(Store& store, const AccessScope& scope);
 
 // A run's report as `tlog-server retention run --json` prints it.
