@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -67,7 +68,8 @@ struct TempDb {
     }
     ~TempDb() {
         if (!pg_db.empty()) psql("postgres", "DROP DATABASE " + pg_db + " WITH (FORCE)");
-        std::system(("rm -rf " + sh_quote(dir)).c_str());
+        std::error_code ec;  // a test directory left behind is no failure
+        std::filesystem::remove_all(dir, ec);
     }
     TempDb(const TempDb&) = delete;
     TempDb& operator=(const TempDb&) = delete;
@@ -584,7 +586,8 @@ void test_config(void**) {
     expect_config_error(dir, "{\"retention_rules\": {\"r1\": \"b\"}, \"retention\": {\"a\": {\"days\": 3}}}",
                         "retention_rules.r1");
     expect_config_error(dir, "{\"retention\": [1]}", "retention");
-    std::system(("rm -rf " + sh_quote(dir)).c_str());
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
