@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cmocka_cxx.h"
+#include "temp_db.h"
 #include "tlog/decoder.h"
 #include "tlog/encoder.h"
 #include "tlog/play/playback.h"
@@ -36,61 +37,10 @@ namespace {
 
 constexpr int64_t kMs = 1000000;
 
-std::string pg_base;  // NOLINT(cert-err58-cpp): set once in main
+using tlog_test::pg_base;
 
-std::string sh_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-void psql(const std::string& db, const std::string& sql) {
-    std::string cmd =
-        "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + db) + " -c " + sh_quote(sql) + " >/dev/null";
-    if (std::system(cmd.c_str()) != 0) fail_msg("psql failed: %s", sql.c_str());
-}
-
-struct TempDb {
-    std::string spec, dir, pg_db;
-    TempDb() {
-        char tmpl[] = "/tmp/tlog-index-test.XXXXXX";
-        dir = mkdtemp(tmpl);
-        if (!pg_base.empty()) {
-            static int n = 0;
-            pg_db = "tlog_index_" + std::to_string(getpid()) + "_" + std::to_string(++n);
-            psql("postgres", "CREATE DATABASE " + pg_db);
-            spec = "postgres:" + pg_base + " dbname=" + pg_db;
-        } else {
-            spec = dir + "/db.sqlite";
-        }
-    }
-    ~TempDb() {
-        if (!pg_db.empty()) psql("postgres", "DROP DATABASE " + pg_db + " WITH (FORCE)");
-        if (std::system(("rm -rf " + sh_quote(dir)).c_str()) != 0) {}
-    }
-    TempDb(const TempDb&) = delete;
-    TempDb& operator=(const TempDb&) = delete;
-    std::unique_ptr<Store> open() const { return open_store(spec); }
-    // Runs SQL behind the store's back.
-    void sql(const std::string& text) const {
-        std::string cmd = !pg_db.empty() ? "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + pg_db) +
-                                               " -c " + sh_quote(text) + " >/dev/null"
-                                         : "sqlite3 " + sh_quote(spec) + " " + sh_quote(text);
-        if (std::system(cmd.c_str()) != 0) fail_msg("SQL failed: %s", text.c_str());
-    }
-    // A count read behind the store's back.
-    long count(const std::string& sql) const {
-        std::string cmd = !pg_db.empty()
-                              ? "psql -X -q -A -t " + sh_quote(pg_base + " dbname=" + pg_db) + " -c " + sh_quote(sql)
-                              : "sqlite3 " + sh_quote(spec) + " " + sh_quote(sql);
-        FILE* f = popen(cmd.c_str(), "r");
-        assert_non_null(f);
-        char buf[64] = {};
-        bool got = fgets(buf, sizeof buf, f) != nullptr;
-        assert_int_equal(pclose(f), 0);
-        assert_true(got);
-        return std::strtol(buf, nullptr, 10);
-    }
+struct TempDb : tlog_test::TempDb {
+    TempDb() : tlog_test::TempDb("index") {}
 };
 
 class Lines : public tlog::MessageSink {

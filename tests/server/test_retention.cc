@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "cmocka_cxx.h"
+#include "temp_db.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/checkpoint.h"
@@ -37,51 +38,10 @@ using namespace tlog::server;
 
 namespace {
 
-std::string pg_base;  // NOLINT(cert-err58-cpp): set once in main
+using tlog_test::pg_base;
 
-std::string sh_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-void psql(const std::string& db, const std::string& sql) {
-    std::string cmd =
-        "psql -X -q -v ON_ERROR_STOP=1 " + sh_quote(pg_base + " dbname=" + db) + " -c " + sh_quote(sql) + " >/dev/null";
-    if (std::system(cmd.c_str()) != 0) fail_msg("psql failed: %s", sql.c_str());
-}
-
-struct TempDb {
-    std::string spec, dir, path, pg_db;
-    TempDb() {
-        char tmpl[] = "/tmp/tlog-retention-test.XXXXXX";
-        dir = mkdtemp(tmpl);
-        if (!pg_base.empty()) {
-            static int n = 0;
-            pg_db = "tlog_ret_" + std::to_string(getpid()) + "_" + std::to_string(++n);
-            psql("postgres", "CREATE DATABASE " + pg_db);
-            spec = "postgres:" + pg_base + " dbname=" + pg_db;
-        } else {
-            path = dir + "/db.sqlite";
-            spec = path;
-        }
-    }
-    ~TempDb() {
-        if (!pg_db.empty()) psql("postgres", "DROP DATABASE " + pg_db + " WITH (FORCE)");
-        std::error_code ec;  // a test directory left behind is no failure
-        std::filesystem::remove_all(dir, ec);
-    }
-    TempDb(const TempDb&) = delete;
-    TempDb& operator=(const TempDb&) = delete;
-    std::unique_ptr<Store> open() const { return open_store(spec); }
-    // Writes behind the store's back (as someone with the database only).
-    void sql(const std::string& text) const {
-        if (!pg_db.empty()) {
-            psql(pg_db, text);
-        } else if (std::system(("sqlite3 " + sh_quote(path) + " " + sh_quote(text)).c_str()) != 0) {
-            fail_msg("sqlite3 failed: %s", text.c_str());
-        }
-    }
+struct TempDb : tlog_test::TempDb {
+    TempDb() : tlog_test::TempDb("retention") {}
 };
 
 const uint64_t T0 = 1700000000;  // seconds
