@@ -7,33 +7,26 @@
 #include <set>
 
 #include "ldap_client.h"
+#include "ldap_directory.h"
 #include "tlog/policy/ldap_source.h"
 
 namespace tlog::policy {
 namespace {
 
 using ldapc::Connection;
+using ldapc::Directory;
 using ldapc::Entry;
+using ldapc::flag;
+using ldapc::is_all;
+using ldapc::Malformed;
 using ldapc::normalize_dn;
+using ldapc::number;
 using ldapc::rdn_value;
 using ldapc::Scope;
 
-// An entry that cannot become a rule: skipped, with its DN and attribute in the log.
-struct Malformed {
-    std::string attr, why;
-};
-
-struct Group {
-    std::string dn, cn;
-    bool has_gid = false;
-    gid_t gid = 0;
-    std::vector<std::string> members;      // member DNs (normalized)
-    std::vector<std::string> member_uids;  // memberUid values (RFC 2307)
-};
-
 class Reader {
 public:
-    Reader(const LdapConfig& c, Connection& conn) : c_(c), conn_(conn) {}
+    Reader(const LdapConfig& c, Connection& conn) : c_(c), conn_(conn), dir_(c, conn) {}
 
     LdapRules read() {
         LdapRules out;
@@ -52,9 +45,9 @@ public:
             need_hostgroups |= e.get("memberhost") || e.get("seealso");
             need_servicegroups |= e.get("memberservice") || e.get("seealso");
         }
-        if (need_groups) load_groups();
-        if (need_hostgroups) load_plain_groups(c_.hostgroups_base, hostgroups_);
-        if (need_servicegroups) load_plain_groups(c_.servicegroups_base, servicegroups_);
+        if (need_groups) dir_.load_groups();
+        if (need_hostgroups) dir_.load_hostgroups();
+        if (need_servicegroups) dir_.load_servicegroups();
 
         std::sort(rules.begin(), rules.end(),
                   [](const Entry& a, const Entry& b) { return a.first("cn") < b.first("cn"); });
@@ -70,130 +63,6 @@ public:
     }
 
 private:
-    void load_groups() {
-        for (auto& e :
-             conn_.search(c_.groups_base, Scope::Sub,
-                          "(|(objectClass=groupOfNames)(objectClass=posixGroup)(objectClass=groupOfUniqueNames))",
-                          {"cn", "gidNumber", "member", "uniqueMember", "memberUid"})) {
-            Group g;
-            g.dn = e.dn;
-            g.cn = e.first("cn");
-            const std::string gid = e.first("gidnumber");
-            if (!gid.empty() && gid.size() <= 10 && std::all_of(gid.begin(), gid.end(), ::isdigit) &&
-                std::stoull(gid) < 0xffffffffull) {
-                g.has_gid = true;
-                g.gid = static_cast<gid_t>(std::stoull(gid));
-            }
-            for (const char* a : {"member", "uniquemember"})
-                if (const auto* v = e.get(a))
-                    for (const auto& m : *v) g.members.push_back(normalize_dn(m));
-            if (const auto* v = e.get("memberuid")) g.member_uids = *v;
-            groups_.emplace(normalize_dn(e.dn), std::move(g));
-        }
-        // Users: their uid (a member DN's name) and memberOf (membership the
-        // server computes, FreeIPA and the memberof overlay).
-        for (auto& e : conn_.search(c_.users_base, Scope::Sub, "(uid=*)", {"uid", "memberOf"})) {
-            const std::string dn = normalize_dn(e.dn), uid = e.first("uid");
-            user_uid_[dn] = uid;
-            if (const auto* v = e.get("memberof"))
-                for (const auto& g : *v) member_of_[normalize_dn(g)].push_back(uid);
-        }
-    }
-
-    void load_plain_groups(const std::string& base, std::map<std::string, Group>& into) {
-        for (auto& e : conn_.search(base, Scope::Sub, "(objectClass=groupOfNames)", {"cn", "member"})) {
-            Group g;
-            g.dn = e.dn;
-            g.cn = e.first("cn");
-            if (const auto* v = e.get("member"))
-                for (const auto& m : *v) g.members.push_back(normalize_dn(m));
-            into.emplace(normalize_dn(e.dn), std::move(g));
-        }
-    }
-
-    // The group and every group nested in it (cycles are cut).
-    static std::vector<const Group*> closure(const std::map<std::string, Group>& groups, const std::string& dn) {
-        std::vector<const Group*> out;
-        std::set<std::string> seen;
-        std::vector<std::string> to_visit{dn};
-        while (!to_visit.empty()) {
-            const std::string d = to_visit.back();
-            to_visit.pop_back();
-            if (!seen.insert(d).second) continue;
-            auto it = groups.find(d);
-            if (it == groups.end()) continue;
-            out.push_back(&it->second);
-            for (const auto& m : it->second.members)
-                if (groups.count(m)) to_visit.push_back(m);
-        }
-        return out;
-    }
-
-    std::string user_name(const std::string& ndn) const {
-        auto it = user_uid_.find(ndn);
-        if (it != user_uid_.end()) return it->second;
-        std::string attr;
-        const std::string v = rdn_value(ndn, &attr);
-        return attr == "uid" ? v : "";
-    }
-
-    // A directory group becomes the group names a rule lists: it and its
-    // nested groups (a user whose primary group is a nested one matches),
-    // each with every member user, nested members included.
-    void add_user_group(const std::string& ndn, Rule& r, LdapRules& out) {
-        for (const Group* g : closure(groups_, ndn)) {
-            if (g->cn.empty()) continue;
-            if (std::find(r.groups.begin(), r.groups.end(), g->cn) == r.groups.end()) r.groups.push_back(g->cn);
-            if (out.groups.count(g->cn)) continue;
-            GroupInfo info;
-            info.has_gid = g->has_gid;
-            info.gid = g->gid;
-            std::set<std::string> members;
-            for (const Group* sub : closure(groups_, normalize_dn(g->dn))) {
-                for (const auto& m : sub->members)
-                    if (!groups_.count(m))
-                        if (auto n = user_name(m); !n.empty()) members.insert(n);
-                for (const auto& u : sub->member_uids) members.insert(u);
-                if (auto it = member_of_.find(normalize_dn(sub->dn)); it != member_of_.end())
-                    members.insert(it->second.begin(), it->second.end());
-            }
-            info.members.assign(members.begin(), members.end());
-            out.groups.emplace(g->cn, std::move(info));
-        }
-    }
-
-    static std::vector<std::string> leaves(const std::map<std::string, Group>& groups, const std::string& ndn) {
-        std::set<std::string> names;
-        for (const Group* g : closure(groups, ndn))
-            for (const auto& m : g->members)
-                if (!groups.count(m)) names.insert(rdn_value(m));
-        return {names.begin(), names.end()};
-    }
-
-    static bool flag(const Entry& e, const std::string& attr, bool dflt) {
-        const auto* v = e.get(attr);
-        if (!v || v->empty()) return dflt;
-        if (v->size() > 1) throw Malformed{attr, "more than one value"};
-        if ((*v)[0] == "TRUE") return true;
-        if ((*v)[0] == "FALSE") return false;
-        throw Malformed{attr, "expected TRUE or FALSE, got '" + (*v)[0] + "'"};
-    }
-
-    static std::optional<uint64_t> number(const Entry& e, const std::string& attr, uint64_t max) {
-        const std::string s = e.first(attr);
-        if (s.empty()) return std::nullopt;
-        if (s.size() > 10 || !std::all_of(s.begin(), s.end(), ::isdigit) || std::stoull(s) > max)
-            throw Malformed{attr, "expected a number from 0 to " + std::to_string(max) + ", got '" + s + "'"};
-        return std::stoull(s);
-    }
-
-    static bool is_all(const Entry& e, const std::string& attr) {
-        const std::string v = e.first(attr);
-        if (v.empty()) return false;
-        if (v == "all") return true;
-        throw Malformed{attr, "expected 'all', got '" + v + "'"};
-    }
-
     // Who, where and which service, from `m` (the rule itself, or the HBAC
     // rule its seeAlso names).
     void members(const Entry& m, Rule& r, LdapRules& out) {
@@ -202,9 +71,9 @@ private:
             if (const auto* v = m.get("memberuser"))
                 for (const auto& dn : *v) {
                     const std::string n = normalize_dn(dn);
-                    if (groups_.count(n)) {
-                        add_user_group(n, r, out);
-                    } else if (auto u = user_name(n); !u.empty()) {
+                    if (dir_.is_group(n)) {
+                        dir_.user_group(n, r.groups, out.groups);
+                    } else if (auto u = dir_.user_name(n); !u.empty()) {
                         r.users.push_back(u);
                     } else {
                         warnings_.push_back(m.dn + ": attribute 'memberUser': '" + dn +
@@ -216,9 +85,9 @@ private:
             if (const auto* v = m.get("memberhost"))
                 for (const auto& dn : *v) {
                     const std::string n = normalize_dn(dn);
-                    if (hostgroups_.count(n)) {
+                    if (dir_.is_hostgroup(n)) {
                         r.hostgroups.push_back(n);
-                        out.hostgroups[n] = leaves(hostgroups_, n);
+                        out.hostgroups[n] = dir_.hostgroup_hosts(n);
                     } else {
                         r.hosts.push_back(rdn_value(dn));
                     }
@@ -230,8 +99,8 @@ private:
         if (!r.all_services)
             for (const auto& dn : *svcs) {
                 const std::string n = normalize_dn(dn);
-                if (servicegroups_.count(n)) {
-                    for (auto& s : leaves(servicegroups_, n))
+                if (dir_.is_servicegroup(n)) {
+                    for (auto& s : dir_.servicegroup_services(n))
                         if (std::find(r.services.begin(), r.services.end(), s) == r.services.end())
                             r.services.push_back(s);
                 } else if (std::find(r.services.begin(), r.services.end(), rdn_value(dn)) == r.services.end()) {
@@ -321,9 +190,7 @@ private:
 
     const LdapConfig& c_;
     Connection& conn_;
-    std::map<std::string, Group> groups_, hostgroups_, servicegroups_;  // by normalized DN
-    std::map<std::string, std::string> user_uid_;                       // normalized user DN -> uid
-    std::map<std::string, std::vector<std::string>> member_of_;         // group DN -> uids (memberOf)
+    Directory dir_;
     std::vector<std::string> warnings_;
 };
 

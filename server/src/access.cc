@@ -84,13 +84,12 @@ AccessRule read_rule(const policy::YamlReader& r, const YAML::Node& n, size_t in
         for (const auto& [name, p] : right_names) rule.rights |= bit(p);
     }
     for (const auto& name : names) {
-        auto it = std::find_if(std::begin(right_names), std::end(right_names),
-                               [&](const auto& rn) { return name == rn.first; });
-        if (it == std::end(right_names)) {
+        auto p = access_right(name);
+        if (!p) {
             r.fail(rights, path + ".rights",
                    "unknown right " + json::quote(name) + " (search, view, export, purge, hold, manage, or all)");
         }
-        rule.rights |= bit(it->second);
+        rule.rights |= bit(*p);
     }
     if (rule.rights == 0) r.fail(rights, path + ".rights", "an empty list gives nothing");
     return rule;
@@ -98,6 +97,17 @@ AccessRule read_rule(const policy::YamlReader& r, const YAML::Node& n, size_t in
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool applies(const AccessRule& r, const std::string& viewer, const std::vector<std::string>& groups) {
+    if (r.viewer_users.given && (r.viewer_users.all || contains(r.viewer_users.items, viewer))) return true;
+    if (r.viewer_groups.given) {
+        if (r.viewer_groups.all) return true;
+        for (const auto& g : groups) {
+            if (contains(r.viewer_groups.items, g)) return true;
+        }
+    }
+    return false;
 }
 
 // "?, ?, ?" for n values.
@@ -168,7 +178,7 @@ Both rule_condition(const AccessRule& r, const SearchSettings& settings) {
     }
     if (r.hosts.given && !r.hosts.all) {
         next();
-        host_match(b, r.hosts.items, {});
+        host_match(b, r.hosts.items, r.host_names);
     }
     if (r.host_groups.given && !r.host_groups.all) {
         next();
@@ -186,6 +196,13 @@ Both rule_condition(const AccessRule& r, const SearchSettings& settings) {
 }
 
 }  // namespace
+
+std::optional<Permission> access_right(const std::string& name) {
+    for (const auto& [n, p] : right_names) {
+        if (name == n) return p;
+    }
+    return std::nullopt;
+}
 
 AccessRules parse_access_rules(const std::string& text, const std::string& source, const SearchSettings& settings) {
     policy::YamlReader r(source);
@@ -217,20 +234,42 @@ AccessRules load_access_rules(const std::string& path, const SearchSettings& set
     return parse_access_rules(policy::read_yaml_file(path), path, settings);
 }
 
-bool AccessControl::applies(const AccessRule& r, const std::string& viewer,
-                            const std::vector<std::string>& groups) const {
-    if (r.viewer_users.given && (r.viewer_users.all || contains(r.viewer_users.items, viewer))) return true;
-    if (r.viewer_groups.given) {
-        if (r.viewer_groups.all) return true;
-        for (const auto& g : groups) {
-            if (contains(r.viewer_groups.items, g)) return true;
-        }
-    }
-    return false;
+AccessControl::AccessControl(AccessRules rules, SearchSettings settings)
+    : file_(std::move(rules)), settings_(std::move(settings)) {
+    publish();
+}
+
+void AccessControl::publish() {
+    auto all = std::make_shared<std::vector<AccessRule>>(file_.rules);
+    all->insert(all->end(), directory_.begin(), directory_.end());
+    all_ = std::move(all);
+}
+
+void AccessControl::set_file_rules(AccessRules rules) {
+    std::lock_guard<std::mutex> g(mu_);
+    file_ = std::move(rules);
+    publish();
+}
+
+void AccessControl::set_directory_rules(std::vector<AccessRule> rules) {
+    std::lock_guard<std::mutex> g(mu_);
+    directory_ = std::move(rules);
+    publish();
+}
+
+size_t AccessControl::directory_rule_count() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return directory_.size();
+}
+
+AccessControl::Rules AccessControl::snapshot() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return all_;
 }
 
 bool AccessControl::may(const std::string& viewer, const std::vector<std::string>& groups, Permission right) const {
-    return std::any_of(rules_.rules.begin(), rules_.rules.end(),
+    auto rules = snapshot();
+    return std::any_of(rules->begin(), rules->end(),
                        [&](const AccessRule& r) { return (r.rights & bit(right)) != 0 && applies(r, viewer, groups); });
 }
 
@@ -238,7 +277,8 @@ AccessScope AccessControl::scope(const std::string& viewer, const std::vector<st
                                  Permission right) const {
     AccessScope out;
     Both any;
-    for (const auto& r : rules_.rules) {
+    auto rules = snapshot();
+    for (const auto& r : *rules) {
         if ((r.rights & bit(right)) == 0 || !applies(r, viewer, groups)) continue;
         out.none = false;
         Both c = rule_condition(r, settings_);

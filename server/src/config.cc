@@ -4,6 +4,7 @@
 #include "tlog/json.h"
 #include "tlog/server/http.h"
 #include "tlog/settings.h"
+#include "tlog_build_config.h"
 
 namespace tlog::server {
 
@@ -235,6 +236,17 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.checkpoint_interval_s = *n;
             continue;
         }
+        if (key == "access_ldap_refresh" || key == "access_ldap_max_stale") {
+            const bool refresh = key == "access_ldap_refresh";
+            const uint64_t lo = refresh ? 1 : 0, hi = refresh ? 86400 : 366U * 86400;
+            auto n = val.is_number() ? val.as_uint() : std::nullopt;
+            if (!n || *n < lo || *n > hi) {
+                throw InputError({path, val.line, val.column, key},
+                                 "expected whole seconds, " + std::to_string(lo) + " to " + std::to_string(hi));
+            }
+            (refresh ? c.access_ldap.refresh_s : c.access_ldap.max_stale_s) = *n;
+            continue;
+        }
         if (read_auth_setting(key, val, path, c.auth)) {
             continue;
         }
@@ -276,6 +288,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.checkpoint_key = val.as_string();
         } else if (key == "access_rules") {
             c.access_rules = val.as_string();
+        } else if (key == "access_ldap") {
+            c.access_ldap.config = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {
@@ -301,6 +315,10 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
     }
     c.source = path;
     return c;
+}
+
+std::string access_rules_file(const ServerConfig& c) {
+    return c.access_rules.empty() ? TLOG_SYSCONFDIR "/server-access.yaml" : c.access_rules;
 }
 
 bool parse_stream_setting(const std::string& key, const std::string& text, const std::string& what, ServerConfig& c) {

@@ -20,11 +20,13 @@
 #include <tuple>
 #include <vector>
 
+#include "hangup.h"
 #include "index_http.h"
 #include "recording_audit.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
 #include "tlog/server/access.h"
+#include "tlog/server/access_ldap.h"
 #include "tlog/server/admin_api.h"
 #include "tlog/server/checkpoint.h"
 #include "tlog/server/index.h"
@@ -212,6 +214,7 @@ public:
           auth_(store, mu_, auth),
           access_(std::move(rules), search) {}
     LiveHub& hub() { return hub_; }
+    AccessControl& access() { return access_; }
     void set_verify(const VerifyService* v) { verify_ = v; }
     // Export, holds and retention (admin_api.h): the checkpoints' key
     // (nullptr: none configured) and the server's configuration.
@@ -818,6 +821,8 @@ std::vector<RouteInfo> api_routes() {
 }
 
 int run_server(const ServerConfig& c, const std::function<void(int port)>& on_listen) {
+    // A reload (systemctl reload) must never stop the server.
+    catch_hangups();
     check_transport(c.tls, c.ingest_auth, c.listen_host);
     auto srv_ptr = make_listener(c.tls);
     httplib::Server& srv = *srv_ptr;
@@ -849,9 +854,9 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     Indexer indexer(open_store(c.database), icfg);
     indexer.start();
     indexer.wake();  // what was stored before this start
-    const std::string rules_path = c.access_rules.empty() ? TLOG_SYSCONFDIR "/server-access.yaml" : c.access_rules;
+    const std::string rules_path = access_rules_file(c);
     AccessRules rules = load_access_rules(rules_path, c.search);
-    if (rules.rules.empty()) {
+    if (rules.rules.empty() && c.access_ldap.config.empty()) {
         std::cerr << "tlog-server: no access rule in " << rules_path << (rules.found ? "" : " (no such file)")
                   << ": nobody may read recordings (fail closed)\n";
     }
@@ -859,6 +864,8 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     AuthSettings auth = c.auth;
     auth.secure_cookie = !c.tls.cert.empty();
     Routes routes(store, streams, c.search, gate, auth, std::move(rules), &indexer);
+    // The directory's entries are read before the listener opens.
+    AccessRefresher access_refresher(routes.access(), rules_path, c.access_ldap);
     Verifier verifier(c.integrity_keys);
     // Checkpoints on a connection of their own, the last one after the
     // listener stopped (a clean shutdown).

@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "hangup.h"
 #include "tlog/json.h"
 
 namespace tlog::server {
@@ -53,11 +54,9 @@ struct Reloader {
     TlsSettings tls;
     std::mutex mu;
     CtxPtr current;
+    unsigned hangups_seen = 0;  // hangups() when last reloaded
 };
-std::atomic<bool> reload_requested{false};
 std::atomic<Reloader*> reloader{nullptr};
-
-extern "C" void on_sighup(int /*sig*/) { reload_requested.store(true); }
 
 void log_reload(const std::string& error) {
     auto now =
@@ -75,7 +74,8 @@ extern "C" int on_client_hello(SSL* ssl, int* /*alert*/, void* /*arg*/) {
     Reloader* r = reloader.load();
     if (r == nullptr) return SSL_CLIENT_HELLO_SUCCESS;
     std::lock_guard<std::mutex> g(r->mu);
-    if (reload_requested.exchange(false)) {
+    if (const unsigned n = hangups(); n != r->hangups_seen) {
+        r->hangups_seen = n;
         std::string error;
         try {
             check_key_file(r->tls);
@@ -139,11 +139,7 @@ std::string setup(SSL_CTX& ctx, const TlsSettings& tls) {
 }  // namespace
 
 std::unique_ptr<httplib::Server> make_listener(const TlsSettings& tls) {
-    if (tls.cert.empty()) {
-        // Nothing to reload: a reload (systemctl reload) must not stop it.
-        std::signal(SIGHUP, SIG_IGN);
-        return std::make_unique<httplib::Server>();
-    }
+    if (tls.cert.empty()) return std::make_unique<httplib::Server>();
     std::string error;
     auto srv = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
         error = setup(ctx, tls);
@@ -155,10 +151,9 @@ std::unique_ptr<httplib::Server> make_listener(const TlsSettings& tls) {
     // One listener per process: the reloader lives as long as it.
     static Reloader r;
     r.tls = tls;
+    r.hangups_seen = hangups();
     reloader = &r;
-    struct sigaction sa {};
-    sa.sa_handler = on_sighup;
-    sigaction(SIGHUP, &sa, nullptr);
+    catch_hangups();
     return srv;
 }
 

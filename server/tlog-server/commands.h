@@ -22,5 +22,6 @@ int cmd_hold(const ServerConfig& c, const std::vector<std::string>& args);      
 int cmd_verify(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_verify.cc
 int cmd_keygen(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_keygen.cc
 int cmd_export(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_export.cc
+int cmd_access(const ServerConfig& c, const std::vector<std::string>& args);        // cmd_access.cc
 
 }  // namespace tlog::server

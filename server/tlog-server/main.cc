@@ -23,7 +23,7 @@ const struct {
     {"token", tlog::server::cmd_token},         {"viewer-token", tlog::server::cmd_viewer_token},
     {"retention", tlog::server::cmd_retention}, {"hold", tlog::server::cmd_hold},
     {"verify", tlog::server::cmd_verify},       {"keygen", tlog::server::cmd_keygen},
-    {"export", tlog::server::cmd_export},
+    {"export", tlog::server::cmd_export},       {"access", tlog::server::cmd_access},
 };
 
 void usage(std::ostream& o) {
@@ -39,6 +39,7 @@ void usage(std::ostream& o) {
          "       tlog-server verify [--from TIME] [--to TIME] [--host HOST] [--rec REC] [--json]\n"
          "       tlog-server keygen --out FILE\n"
          "       tlog-server export --rec REC [--host HOST] --out DIR\n"
+         "       tlog-server [--access-rules FILE] access show [--json]\n"
          "       tlog-server --version | --help\n"
          "Commands take --config FILE and --database DATABASE, before or after their name.\n"
          "Default configuration file: " TLOG_SYSCONFDIR

@@ -1,11 +1,15 @@
 // Access rules: which recordings each viewer may search, view, export,
-// purge or hold, and who manages the server (tlog-server-access.yaml(5)).
-// Read with policy/'s strict YAML reading; turned into SQL conditions over
-// the sessions table so that a viewer's searches and lookups never see
-// past their scope.
+// purge or hold, and who manages the server (tlog-server-access.yaml(5),
+// and the directory's tlogViewerAccess entries: access_ldap.h). Read with
+// policy/'s strict YAML reading; turned into SQL conditions over the
+// sessions table so that a viewer's searches and lookups never see past
+// their scope.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,12 +28,18 @@ struct AccessList {
 
 struct AccessRule {
     std::string name;
-    Location where;
+    Location where;                          // the file and line, or "ldap:///DN"
     AccessList viewer_users, viewer_groups;  // the viewers it applies to
-    // The recordings it covers: those matching every list given.
+    // The recordings it covers: those matching every list given. `hosts`
+    // holds globs, and, from the directory, `host_names` exact names.
     AccessList users, groups, hosts, host_groups;
+    std::vector<std::string> host_names;
     unsigned rights = 0;  // bits of 1 << Permission
 };
+
+// The rights of access rules, by their names in the file ("search",
+// "view", ...); nullopt for another name.
+std::optional<Permission> access_right(const std::string& name);
 
 struct AccessRules {
     std::string source;
@@ -50,18 +60,27 @@ struct AccessScope {
     SqlCondition cond;
 };
 
+// The rules in force: the file's and the directory's, each replaced
+// whole while requests are answered (a reload, a directory refresh).
 class AccessControl {
 public:
-    AccessControl(AccessRules rules, SearchSettings settings)
-        : rules_(std::move(rules)), settings_(std::move(settings)) {}
+    AccessControl(AccessRules rules, SearchSettings settings);
     // `groups`: the viewer's groups (NSS).
     AccessScope scope(const std::string& viewer, const std::vector<std::string>& groups, Permission right) const;
     bool may(const std::string& viewer, const std::vector<std::string>& groups, Permission right) const;
-    const AccessRules& rules() const { return rules_; }
+    void set_file_rules(AccessRules rules);
+    void set_directory_rules(std::vector<AccessRule> rules);
+    size_t directory_rule_count() const;
+    const SearchSettings& settings() const { return settings_; }
 
 private:
-    bool applies(const AccessRule& r, const std::string& viewer, const std::vector<std::string>& groups) const;
-    AccessRules rules_;
+    using Rules = std::shared_ptr<const std::vector<AccessRule>>;
+    Rules snapshot() const;
+    void publish();  // with mu_ held
+    mutable std::mutex mu_;
+    AccessRules file_;
+    std::vector<AccessRule> directory_;
+    Rules all_;  // file_ then directory_, what requests read
     SearchSettings settings_;
 };
 

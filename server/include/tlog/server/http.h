@@ -36,7 +36,11 @@ struct ServerConfig {
     // The access rules file (tlog-server-access.yaml(5)); empty: the
     // default, SYSCONFDIR/server-access.yaml.
     std::string access_rules;
+    AccessLdapSettings access_ldap;  // access_ldap, access_ldap_refresh, access_ldap_max_stale
 };
+
+// The access rules file: access_rules, or SYSCONFDIR/server-access.yaml.
+std::string access_rules_file(const ServerConfig& c);
 
 // Reads the JSON configuration file ({"listen": "HOST:PORT", "database":
 // PATH, and the streams' numbers}); throws tlog::InputError naming the

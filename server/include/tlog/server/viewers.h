@@ -25,6 +25,13 @@ struct AuthSettings {
     bool secure_cookie = false;
 };
 
+// The directory's access entries (doc/server.md "Access rules from LDAP").
+struct AccessLdapSettings {
+    std::string config;            // access_ldap: an ldap.yaml as tlog-policy reads; empty: none
+    uint64_t refresh_s = 300;      // access_ldap_refresh: seconds between reads
+    uint64_t max_stale_s = 86400;  // access_ldap_max_stale: the last good entries kept this long
+};
+
 // What a route of the table asks: Public (anyone), Host (a recording
 // host's ingest, authenticated as a host, not a viewer), or a viewer's
 // right.
