@@ -26,8 +26,10 @@
 #include "cmocka_cxx.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/policy/ldap_access.h"
 #include "tlog/proof/proof.h"
 #include "tlog/server/access.h"
+#include "tlog/server/access_ldap.h"
 #include "tlog/server/checkpoint.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
@@ -2220,6 +2222,76 @@ void test_access_scope(void**) {
     assert_true(s.search_audit(aq).empty());
 }
 
+// The directory's entries as rules (access_ldap.h): `play` is view, an
+// unknown right drops the entry, users and groups of one entry are
+// alternatives, host names are exact (no glob), and the rules replace the
+// former directory rules whole, beside the file's.
+void test_access_directory(void**) {
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    std::map<std::string, std::vector<std::string>> groups = {{"carol", {"admins"}}};
+    s.set_user_groups(&groups);
+    ingest_json_lines(s,
+                      msg("web1", "a1", 1, "x", "alice") + "\n" + msg("web1", "c1", 1, "x", "carol") + "\n" +
+                          msg("db1", "c2", 1, "x", "carol") + "\n" + msg("web1", "d1", 1, "x", "dave") + "\n" +
+                          msg("web?", "e1", 1, "x", "alice"),
+                      0);
+    s.set_user_groups(nullptr);
+    tlog::policy::LdapAccess in;
+    in.server = "ldap://dir";
+    tlog::policy::ViewerAccessEntry e;
+    e.name = "web";
+    e.dn = "cn=web,cn=access";
+    e.viewer_users = {"aud"};
+    e.rights = {"play", "search"};
+    e.users = {"alice"};
+    e.groups = {"admins"};
+    e.hosts = {"web1"};
+    in.entries.push_back(e);
+    tlog::policy::ViewerAccessEntry bad = e;
+    bad.name = "bad";
+    bad.dn = "cn=bad,cn=access";
+    bad.viewer_users = {"mallory"};
+    bad.rights = {"search", "delete"};
+    in.entries.push_back(bad);
+    tlog::policy::ViewerAccessEntry everything;
+    everything.name = "all";
+    everything.dn = "cn=all,cn=access";
+    everything.viewer_groups = {"auditors"};
+    everything.rights = {"export"};
+    everything.all_users = everything.all_hosts = true;
+    in.entries.push_back(everything);
+    DirectoryAccess d = directory_access_rules(in);
+    assert_int_equal(d.rules.size(), 3);  // web split in two, all
+    assert_int_equal(d.skipped.size(), 1);
+    assert_true(d.skipped[0].find("cn=bad,cn=access") == 0 && d.skipped[0].find("\"delete\"") != std::string::npos);
+    SearchSettings settings;
+    AccessControl ac(parse_access_rules("rules: [{name: f, viewers: {users: [boss]}, recordings: {users: [dave]}, "
+                                        "rights: [view]}]",
+                                        "rules.yaml", settings),
+                     settings);
+    ac.set_directory_rules(d.rules);
+    using L = std::vector<std::string>;
+    auto viewable = [&](const std::string& viewer, const std::vector<std::string>& vgroups, Permission p) {
+        auto sc = ac.scope(viewer, vgroups, p);
+        L out;
+        for (const char* rec : {"a1", "c1", "c2", "d1", "e1"}) {
+            if (sc.all || (!sc.none && s.recording_visible(rec, "", sc.cond))) out.emplace_back(rec);
+        }
+        return out;
+    };
+    assert_true(viewable("aud", {}, Permission::View) == (L{"a1", "c1"}));  // alice or admins, on web1 only
+    assert_true(viewable("aud", {}, Permission::Search) == (L{"a1", "c1"}));
+    assert_true(viewable("aud", {}, Permission::Export).empty());
+    assert_true(viewable("mallory", {}, Permission::Search).empty());
+    assert_true(viewable("x", {"auditors"}, Permission::Export) == (L{"a1", "c1", "c2", "d1", "e1"}));
+    assert_true(viewable("boss", {}, Permission::View) == (L{"d1"}));  // the file's rule beside them
+    ac.set_directory_rules({});
+    assert_true(viewable("aud", {}, Permission::View).empty());
+    assert_true(viewable("boss", {}, Permission::View) == (L{"d1"}));
+}
+
 // The access log: written, listed in order, filtered, paged.
 void test_access_log(void**) {
     TempDb t;
@@ -2267,6 +2339,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_viewer_credentials),
         cmocka_unit_test(test_access_scope),
+        cmocka_unit_test(test_access_directory),
         cmocka_unit_test(test_access_log),
         cmocka_unit_test(test_order_and_bytes),
         cmocka_unit_test(test_malformed_lines),
