@@ -28,6 +28,8 @@ with ds:
     alice = d.user("alice", 7001, 7001)
     d.group("admins", 8001, [alice])
     host = d.host(HOST, "hostsecret")
+    rec_host = d.host("rec.example.com", "recsecret")
+    d.hostgroup("tlog-servers", [rec_host])
     d.rule("ds-record-all", [("tlogAction", "record"), ("userCategory", "all"), ("hostCategory", "all"),
                           ("tlogLogInput", "TRUE")])
     d.rule("ds-admins", [("tlogAction", "record"), ("memberUser", d.group_dn("admins")),
@@ -40,12 +42,13 @@ with ds:
             text = "\n\n".join(e for e in text.split("\n\n") if "cn=retention" in e or "cn=access" in e)
         rc, out = ds.ldap("ldapadd", text)
         check(rc == 0, f"389-ds refused {f}: {out}")
-    # The ACI exactly as the ipa-ldap-updater file carries it.
+    # The ACIs exactly as the ipa-ldap-updater file carries them, each on its entry.
     upd = suffixed(f"{SRC}/ldap-schema/freeipa/75-tlog-sessionrecording.update", S)
-    acis = re.findall(r"(?m)^add:aci:(.*)$", upd)
-    check(len(acis) == 1, "expected one ACI in the update file")
-    rc, out = ds.ldap("ldapmodify", f"dn: cn=sessionrecording,{S}\nchangetype: modify\nadd: aci\naci: {acis[0]}\n")
-    check(rc == 0, "389-ds refused the ACI: " + out)
+    acis = re.findall(r"(?m)^dn: (.*)\n(?:#.*\n)*add:aci:(.*)$", upd)
+    check(len(acis) == 2, f"expected two ACIs in the update file, got {len(acis)}")
+    for dn, aci in acis:
+        rc, out = ds.ldap("ldapmodify", f"dn: {dn}\nchangetype: modify\nadd: aci\naci: {aci}\n")
+        check(rc == 0, f"389-ds refused the ACI on {dn}: " + out)
 
     def as_host(base, filt="(objectClass=*)", attrs=()):
         r = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-x", "-H", ds.uri, "-D", host, "-w",
@@ -62,6 +65,11 @@ with ds:
         check("dn:" not in out, f"the host reads {base}, which the rules ACI does not grant:\n{out}")
     rc, out = as_host(f"cn=access,cn=sessionrecording,{S}", "(objectClass=tlogViewerAccess)", ["tlogViewer"])
     check("tlogViewer" not in out, "the host reads who may view recordings:\n" + out)
+    r = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-x", "-H", ds.uri, "-D", rec_host, "-w",
+                        "recsecret", "-b", f"cn=access,cn=sessionrecording,{S}", "(objectClass=tlogViewerAccess)",
+                        "tlogViewer", "tlogAccessRight"], capture_output=True, text=True)
+    check(r.returncode == 0 and "tlogViewer: cn=auditors" in r.stdout and "tlogAccessRight: play" in r.stdout,
+          f"the recording server (host group tlog-servers) cannot read the viewer access entries:\n{r.stdout}{r.stderr}")
     rc, out = ds.ldap("ldapmodify", f"dn: cn=ds-record-all,cn=rules,cn=sessionrecording,{S}\nchangetype: modify\n"
                       "replace: ipaEnabledFlag\nipaEnabledFlag: FALSE\n", dn=host, pw="hostsecret")
     check(rc != 0 and "Insufficient access" in out, "the host changed a rule:\n" + out)

@@ -39,6 +39,22 @@ cn: web1
 fqdn: web1.example.com
 userPassword: hostsecret
 
+dn: fqdn=rec.example.com,cn=computers,cn=accounts,{SUFFIX}
+objectClass: device
+objectClass: ipaHost
+cn: rec
+fqdn: rec.example.com
+userPassword: recsecret
+
+dn: cn=hostgroups,cn=accounts,{SUFFIX}
+objectClass: tlogContainer
+cn: hostgroups
+
+dn: cn=tlog-servers,cn=hostgroups,cn=accounts,{SUFFIX}
+objectClass: ipaHostGroup
+cn: tlog-servers
+member: fqdn=rec.example.com,cn=computers,cn=accounts,{SUFFIX}
+
 dn: cn=users,cn=accounts,{SUFFIX}
 objectClass: tlogContainer
 cn: users
@@ -112,14 +128,14 @@ with Slapd(T, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"], form="cnconfig
     # The site's own rules after ours, as in a real directory: passwords only
     # for binding, the recording subtree closed to everyone else.
     site = (f"dn: olcDatabase={{1}}mdb,cn=config\nchangetype: modify\nadd: olcAccess\n"
-            f"olcAccess: {{3}}to attrs=userPassword by anonymous auth by * none\n"
-            f"olcAccess: {{4}}to dn.subtree=\"cn=sessionrecording,{SUFFIX}\" by * none\n")
+            f"olcAccess: {{4}}to attrs=userPassword by anonymous auth by * none\n"
+            f"olcAccess: {{5}}to dn.subtree=\"cn=sessionrecording,{SUFFIX}\" by * none\n")
     r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", s2.ldapi], input=site, capture_output=True, text=True)
     check(r.returncode == 0, f"site ACL refused: {r.stderr}")
     host = f"fqdn=web1.example.com,cn=computers,cn=accounts,{SUFFIX}"
 
-    def as_host(base, attrs=()):
-        r = subprocess.run(["ldapsearch", "-LLL", "-x", "-H", s2.uri, "-D", host, "-w", "hostsecret", "-b", base]
+    def as_host(base, attrs=(), dn=host, pw="hostsecret"):
+        r = subprocess.run(["ldapsearch", "-LLL", "-x", "-H", s2.uri, "-D", dn, "-w", pw, "-b", base]
                            + list(attrs), capture_output=True, text=True)
         check(r.returncode == 0, f"host search of {base}: {r.stderr}")
         return r.stdout
@@ -129,6 +145,16 @@ with Slapd(T, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"], form="cnconfig
     out = as_host(f"uid=alice,cn=users,cn=accounts,{SUFFIX}", ["userPassword", "uid"])
     check("userPassword" not in out and "uid: alice" in out, "the host reads a user's password or not her uid:\n"
           + out)
+    # Who may view whose recordings: the recording server (host group
+    # tlog-servers) reads it, another host does not.
+    access = f"cn=access,cn=sessionrecording,{SUFFIX}"
+    out = as_host(access, ["tlogViewer", "tlogAccessRight", "userCategory"],
+                  dn=f"fqdn=rec.example.com,cn=computers,cn=accounts,{SUFFIX}", pw="recsecret")
+    check("tlogViewer: cn=auditors" in out and "tlogAccessRight: play" in out,
+          "the recording server cannot read the viewer access entries:\n" + out)
+    out = as_host(access, ["tlogViewer", "tlogAccessRight"])
+    check("tlogViewer" not in out and "tlogAccessRight" not in out,
+          "another host reads who may view recordings:\n" + out)
     # A user bind reads no rules (the test database otherwise lets everyone read).
     r = subprocess.run(["ldapsearch", "-LLL", "-x", "-H", s2.uri, "-D", f"uid=alice,cn=users,cn=accounts,{SUFFIX}",
                         "-w", "alicesecret", "-b", f"cn=rules,cn=sessionrecording,{SUFFIX}", "tlogAction"],
