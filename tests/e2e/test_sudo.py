@@ -59,10 +59,10 @@ class Shell:
         self.n = 0
         self.sync()
 
-    def sync(self, timeout=30):
+    def sync(self, timeout=90):
         """Waits until this shell reads commands again. Typed again until
         seen: what is typed while sudo's own terminal (use_pty) closes is
-        lost."""
+        lost. 90 s: a busy CI machine once took longer than 30 s to answer."""
         end = time.time() + timeout
         while True:
             self.n += 1
