@@ -29,11 +29,7 @@ public:
     LdapAccess read() {
         LdapAccess out;
         out.server = conn_.uri();
-        // As for the rules: a container this bind cannot see must not read
-        // as "no access entry".
-        if (conn_.search(c_.access_base, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
-            throw LdapError(conn_.uri() + ": the access base " + c_.access_base +
-                            " is not visible to this bind (missing, or hidden by the directory's access rules)");
+        ldapc::require_visible(conn_, c_.access_base, "access base");
         auto entries = conn_.search(c_.access_base, Scope::Sub, "(objectClass=tlogViewerAccess)", access_attributes());
         bool need_groups = false, need_hostgroups = false;
         for (const auto& e : entries) {
@@ -140,16 +136,7 @@ const std::vector<std::string>& access_attributes() {
 }
 
 LdapAccess fetch_ldap_access(const LdapConfig& config) {
-    std::string errors;
-    for (const auto& uri : config.uris) {
-        try {
-            Connection conn(config, uri);
-            return AccessReader(config, conn).read();
-        } catch (const LdapError& e) {
-            errors += std::string(errors.empty() ? "" : "; ") + e.what();
-        }
-    }
-    throw LdapError("no LDAP server could be read: " + errors);
+    return ldapc::read_first_answering(config, [&](Connection& conn) { return AccessReader(config, conn).read(); });
 }
 
 }  // namespace tlog::policy

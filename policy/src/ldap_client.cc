@@ -381,4 +381,10 @@ void Connection::remove(const std::string& dn) {
     finish(msgid, "delete " + dn);
 }
 
+void require_visible(Connection& conn, const std::string& base, const std::string& what) {
+    if (conn.search(base, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
+        throw LdapError(conn.uri() + ": the " + what + " " + base +
+                        " is not visible to this bind (missing, or hidden by the directory's access rules)");
+}
+
 }  // namespace tlog::policy::ldapc

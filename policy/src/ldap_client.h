@@ -62,6 +62,27 @@ private:
     struct ldap* ld_ = nullptr;
 };
 
+// Runs `read` on a connection to each configured server in turn until one
+// lets it finish (failover); throws LdapError naming every server's failure.
+template <class Read>
+auto read_first_answering(const LdapConfig& config, Read&& read) {
+    std::string errors;
+    for (const auto& uri : config.uris) {
+        try {
+            Connection conn(config, uri);
+            return read(conn);
+        } catch (const LdapError& e) {
+            errors += std::string(errors.empty() ? "" : "; ") + e.what();
+        }
+    }
+    throw LdapError("no LDAP server could be read: " + errors);
+}
+
+// Throws LdapError unless this bind sees `base`: "no entries" and "cannot
+// see the entries" must not look alike (a bind the directory's access
+// rules hide a container from would otherwise read as an empty one).
+void require_visible(Connection& conn, const std::string& base, const std::string& what);
+
 // Lower-cased DN with spaces after commas removed: enough to compare the DNs a
 // directory hands back with configured bases (both come from the same server).
 std::string normalize_dn(const std::string& dn);

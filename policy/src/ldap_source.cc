@@ -31,12 +31,8 @@ public:
     LdapRules read() {
         LdapRules out;
         out.server = conn_.uri();
-        // "No rules" and "cannot see the rules" must not look alike: a bind
-        // the access rules hide the container from would otherwise compile
-        // an empty rule set and silently stop recording.
-        if (conn_.search(c_.rules_base, Scope::Base, "(objectClass=*)", {"1.1"}).empty())
-            throw LdapError(conn_.uri() + ": the rules base " + c_.rules_base +
-                            " is not visible to this bind (missing, or hidden by the directory's access rules)");
+        // An empty rule set from a hidden container would silently stop recording.
+        ldapc::require_visible(conn_, c_.rules_base, "rules base");
         auto rules = conn_.search(c_.rules_base, Scope::Sub, "(objectClass=tlogRecordingRule)", rule_attributes());
         // Only what the rules refer to decides which other subtrees are read.
         bool need_groups = false, need_hostgroups = false, need_servicegroups = false;
@@ -223,16 +219,7 @@ const std::vector<std::string>& rule_attributes() {
 }
 
 LdapRules fetch_ldap_rules(const LdapConfig& config) {
-    std::string errors;
-    for (const auto& uri : config.uris) {
-        try {
-            Connection conn(config, uri);
-            return Reader(config, conn).read();
-        } catch (const LdapError& e) {
-            errors += std::string(errors.empty() ? "" : "; ") + e.what();
-        }
-    }
-    throw LdapError("no LDAP server could be read: " + errors);
+    return ldapc::read_first_answering(config, [&](Connection& conn) { return Reader(config, conn).read(); });
 }
 
 void merge_ldap_rules(Policy& policy, const LdapRules& ldap, std::vector<std::string>& skipped) {
