@@ -7,7 +7,7 @@ usage: access_ldap_test.py slapd|389ds   (env: TLOG_SERVER, BUILD_ROOT)
 
 slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
 - viewers by user DN, through a group, through a group nested in a
-  tlogViewer group; recordings by user, by user group (nested), by host,
+  tlogViewer group, through a cycle of groups; recordings by user, by user group (nested), by host,
   by host group (nested), all: each viewer's sessions search is exactly
   its reach; a recording outside it answers `messages` and `export`
   exactly as a server without it; `manage` from LDAP opens /metrics;
@@ -54,8 +54,8 @@ RECS = {
     "r-erin-ws1": ("ws1.example.com", "erin"),
 }
 RECORDED = ["alice", "bob", "carol", "dave", "erin"]
-VIEWERS = ["v-user", "v-grp", "v-nested", "v-host", "v-all", "v-mgr", "v-disabled", "v-badright", "v-nohost",
-           "v-union", "v-local", "v-none"]
+VIEWERS = ["v-user", "v-grp", "v-nested", "v-loop", "v-host", "v-all", "v-mgr", "v-disabled", "v-badright",
+           "v-nohost", "v-union", "v-local", "v-none"]
 # Groups, the same in the directory and in NSS (as SSSD shows a FreeIPA
 # client): name -> (gid, member users, member groups). NSS lists only the
 # direct members, so a nested group counts only if the server follows it.
@@ -65,6 +65,8 @@ GROUPS = {
     "viewers-a": (3202, ["v-grp"], []),
     "viewers-inner": (3203, ["v-nested"], []),
     "viewers-outer": (3204, [], ["viewers-inner"]),
+    "loop-a": (3205, ["v-loop"], ["loop-b"]),  # a cycle: followed once, not forever
+    "loop-b": (3206, [], ["loop-a"]),
 }
 
 LOCAL_RULES = """version: 1
@@ -87,6 +89,7 @@ REACH = {
     "v-user": {"r-alice-ws1"},
     "v-grp": {"r-alice-ws1", "r-carol-db"},
     "v-nested": {"r-bob-nj", "r-carol-db"},
+    "v-loop": {"r-erin-ws1"},
     "v-host": WS1,
     "v-all": ALL,
     "v-union": {"r-dave-ny"} | WS1,
@@ -94,7 +97,7 @@ REACH = {
 }
 EXPORT = {"v-all": ALL}
 # The entries from the directory in force (enabled, well-formed).
-LOADED = 7
+LOADED = 8
 
 
 def reach(v):
@@ -109,6 +112,8 @@ def build_dit(d):
     for name in ("rec-dba", "rec-ops", "viewers-inner", "viewers-outer", "viewers-a"):  # members first
         gid, users, groups = GROUPS[name]
         g[name] = d.group(name, gid, [u[x] for x in users] + [g[x] for x in groups])
+    g["loop-a"] = d.group("loop-a", GROUPS["loop-a"][0], [u["v-loop"], d.group_dn("loop-b")])
+    g["loop-b"] = d.group("loop-b", GROUPS["loop-b"][0], [g["loop-a"]])
     h = {host: d.host(host) for host in sorted({host for host, _ in RECS.values()})}
     nj_db = d.hostgroup("nj-db", [h["db1.nj.example.com"]])
     nj = d.hostgroup("nj", [h["fs1.nj.example.com"], nj_db])
@@ -124,6 +129,8 @@ def build_dit(d):
         "nested-viewers": d.access("nested-viewers", [("tlogViewer", g["viewers-outer"]),
                                                       ("tlogAccessRight", "SEARCH"), ("tlogAccessRight", "Play"),
                                                       ("userCategory", "all"), ("memberHost", nj)]),
+        "loop": d.access("loop", [("tlogViewer", g["loop-b"]), ("tlogAccessRight", "search"),
+                                  ("tlogAccessRight", "view"), ("memberUser", u["erin"]), ("hostCategory", "all")]),
         "by-host": d.access("by-host", [("tlogViewer", u["v-host"]), ("tlogAccessRight", "search"),
                                         ("tlogAccessRight", "view"), ("userCategory", "all"),
                                         ("memberHost", h["ws1.example.com"])]),
@@ -183,6 +190,7 @@ class Server:
         self.log = os.path.join(d, name + ".log")
         self.conf = write(os.path.join(d, name + ".conf"), json.dumps(conf))
         self.database = conf["database"]
+        t0 = time.monotonic()
         with open(self.log, "ab") as lf:
             self.p = subprocess.Popen([TLOG_SERVER, "--config", self.conf], stdout=subprocess.PIPE, stderr=lf)
         sel = selectors.DefaultSelector()
@@ -193,6 +201,9 @@ class Server:
         line = self.p.stdout.readline().decode()
         check(line.startswith("listening on 127.0.0.1:"), "%s: %r %s" % (name, line, self.log_text()))
         self.port = int(line.split(":")[-1])
+        self.started_in = time.monotonic() - t0
+        # The directory is read before the server listens: logged by now.
+        self.at_start = self.events()
         self.tokens = {v: viewers.issue(TLOG_SERVER, self.database, v) for v in VIEWERS}
 
     def log_text(self):
@@ -235,11 +246,12 @@ class Server:
             time.sleep(0.1)
         return self.events(result="loaded")[-1]
 
-    def hup(self, event="access_ldap"):
-        """SIGHUP; the number of `event` lines before it."""
-        n = len(self.events(event))
+    def reload(self):
+        """SIGHUP; waits for both lines it gives: (the directory's, the
+        file's)."""
+        n, f = len(self.events()), len(self.events("access_reload"))
         self.p.send_signal(signal.SIGHUP)
-        return n
+        return self.wait_event(n), self.wait_event(f, "access_reload")
 
     def request(self, viewer, method, path, body=None):
         """(status, content type, body)."""
@@ -307,7 +319,7 @@ def check_reach(s, absent, when):
     messages and export as a missing one; /metrics only with manage."""
     for v in VIEWERS:
         s.expect(v, reach(v), when)
-    for v in ("v-user", "v-grp", "v-nested", "v-all", "v-union", "v-local", "v-disabled", "v-badright", "v-none"):
+    for v in ("v-user", "v-grp", "v-nested", "v-loop", "v-all", "v-union", "v-local", "v-disabled", "v-badright", "v-none"):
         for rec in RECS:
             for route, scope in (("messages", reach(v)), ("export", EXPORT.get(v, set()))):
                 path = "/api/v1/sessions/%s/%s" % (rec, route)
@@ -338,8 +350,8 @@ def check_show(conf, dns, uri, rules_file):
     rc, doc, err = access_show(conf)
     check(rc == 0, "access show: %d %s" % (rc, err))
     by_source = {r.get("source"): r for r in doc["rules"]}
-    want = {"ldap:///" + dns[n] for n in ("by-user", "by-group", "nested-viewers", "by-host", "all", "manager",
-                                          "union")}
+    want = {"ldap:///" + dns[n] for n in ("by-user", "by-group", "nested-viewers", "loop", "by-host", "all",
+                                          "manager", "union")}
     ldap_sources = {x for x in by_source if x and x.startswith("ldap:///")}
     check({x.lower() for x in ldap_sources} == {x.lower() for x in want},
           "access show: LDAP rules %r, expected %r" % (sorted(ldap_sources), sorted(want)))
@@ -382,10 +394,17 @@ def check_bad_config(d, good_ldap):
                                 ("access_ldap_max_stale -1", {"access_ldap_max_stale": -1},
                                  ["access_ldap_max_stale"])):
         conf = write(os.path.join(d, "bad.conf"), json.dumps(dict(base, **change)))
-        r = subprocess.run([TLOG_SERVER, "--config", conf], capture_output=True, text=True, timeout=WAIT)
-        check(r.returncode != 0 and "listening" not in r.stdout and all(x in r.stderr for x in named),
-              "%s: exit %d, stdout %r, stderr %r (expected a refusal naming %s)" % (what, r.returncode, r.stdout,
-                                                                                    r.stderr, named))
+        err = os.path.join(d, "bad.err")
+        with open(err, "wb") as ef:
+            p = subprocess.Popen([TLOG_SERVER, "--config", conf], stdout=subprocess.PIPE, stderr=ef)
+        line = p.stdout.readline().decode()  # "listening on ..." or the end: the server exited
+        if line:
+            p.kill()
+        rc = p.wait(WAIT)
+        p.stdout.close()
+        text = open(err).read()
+        check(not line and rc != 0 and all(x in text for x in named),
+              "%s: exit %d, stdout %r, stderr %r (expected a refusal naming %s)" % (what, rc, line, text, named))
 
 
 def case_slapd(d):
@@ -410,9 +429,9 @@ def case_slapd(d):
         r = Server(d, "refresh", server_conf(d, "refresh", ldap, 2, 3))
         servers.append(r)
         for s in (m, e, r):
-            loaded = s.events(result="loaded")
-            check(len(loaded) == 1, "%s: one loaded line at start expected: %s" % (s.name, s.log_text()[-3000:]))
-            check_loaded(s, loaded[0], dns, slapd.uri)
+            check(len(s.at_start) == 1 and s.at_start[0].get("result") == "loaded",
+                  "%s: one loaded line before listening expected: %s" % (s.name, s.log_text()[-3000:]))
+            check_loaded(s, s.at_start[0], dns, slapd.uri)
         m.ingest()
         r.ingest()
         # Cases 1 to 3.
@@ -424,8 +443,7 @@ def case_slapd(d):
         # at its next refresh. Then added back: R without a signal.
         m.expect("v-user", {"r-alice-ws1"}, "before the change")
         slapd.modify("dn: %s\nchangetype: delete\n" % dns["by-user"], add=False)
-        n = m.hup()
-        got = m.wait_event(n)
+        got, _ = m.reload()
         check(got["result"] == "loaded" and got["rules"] == LOADED - 1, "main: after SIGHUP: %r" % got)
         m.expect("v-user", set(), "by-user deleted, SIGHUP")
         m.expect("v-grp", reach("v-grp"), "by-user deleted, SIGHUP")
@@ -435,30 +453,30 @@ def case_slapd(d):
         r.fresh_load()
         r.expect("v-user", {"r-alice-ws1"}, "by-user added back, refreshed without SIGHUP")
         m.expect("v-user", set(), "by-user added back, no SIGHUP (refresh 3600 s)")
-        got = m.wait_event(m.hup())
+        got, _ = m.reload()
         check(got["result"] == "loaded" and got["rules"] == LOADED, "main: after SIGHUP: %r" % got)
         m.expect("v-user", {"r-alice-ws1"}, "by-user added back, SIGHUP")
 
         # SIGHUP also re-reads the file; one with an error keeps the former rules.
         write(rules_file, BAD_LOCAL_RULES)
-        got = m.wait_event(m.hup("access_reload"), "access_reload")
+        _, got = m.reload()
         check(got["result"] == "kept the former rules" and rules_file in got.get("error", ""),
               "main: a bad file on SIGHUP: %r" % got)
         m.expect("v-local", {"r-bob-nj"}, "a bad file on SIGHUP")
         m.expect("v-user", {"r-alice-ws1"}, "a bad file on SIGHUP")
         write(rules_file, LOCAL_RULES.replace("users: [bob]", "users: [bob, dave]"))
-        got = m.wait_event(m.hup("access_reload"), "access_reload")
+        _, got = m.reload()
         check(got["result"] == "loaded", "main: the file fixed, SIGHUP: %r" % got)
         m.expect("v-local", {"r-bob-nj", "r-dave-ny"}, "the file changed, SIGHUP")
         write(rules_file, LOCAL_RULES)
-        check(m.wait_event(m.hup("access_reload"), "access_reload")["result"] == "loaded", "the file put back")
+        check(m.reload()[1]["result"] == "loaded", "the file put back")
         m.expect("v-local", {"r-bob-nj"}, "the file put back, SIGHUP")
 
         # Case 5: slapd stopped. M keeps the last good rules; R drops them
         # past max_stale (3 s), keeps the file's, and takes them back.
         dropped_before = len(r.events(result="dropped"))
         slapd.stop()
-        got = m.wait_event(m.hup())
+        got, _ = m.reload()
         check(got["result"] == "failed" and got.get("kept") == LOADED and got.get("error"),
               "main: slapd stopped, SIGHUP: %r" % got)
         for v in ("v-user", "v-grp", "v-nested", "v-local", "v-union"):
@@ -487,14 +505,15 @@ def case_slapd(d):
             mute.bind(("127.0.0.1", 0))
             mute.listen(16)
             for label, uri in (("refused", slapd.uri), ("mute", "ldap://127.0.0.1:%d/" % mute.getsockname()[1])):
-                t0 = time.monotonic()
                 down = Server(d, "down-" + label, server_conf(d, "down-" + label,
                                                               ldap_yaml(d, label + "-ldap.yaml", uri), 3600, 86400))
                 servers.append(down)
-                took = time.monotonic() - t0
-                failed = down.events(result="failed")
-                check(failed and not down.events(result="loaded"), "%s: %s" % (down.name, down.log_text()[-2000:]))
-                check(failed[0].get("kept", 0) == 0 and failed[0].get("error"), "%s: %r" % (down.name, failed[0]))
+                took = down.started_in
+                failed = down.at_start
+                check(len(failed) == 1 and failed[0].get("result") == "failed" and failed[0].get("error") and
+                      failed[0].get("kept", 0) == 0, "%s: before listening: %s" % (down.name, down.log_text()[-2000:]))
+                # timeout 2 s per operation: connect, bind and a search or two
+                check(took < 30, "%s: listening after %.1f s" % (down.name, took))
                 down.ingest()
                 for v in ("v-user", "v-grp", "v-all"):
                     down.expect(v, set(), "the directory %s at start" % label)
@@ -540,9 +559,9 @@ def case_389ds(d):
         try:
             s = Server(d, "ds", server_conf(d, "ds", ldap, 3600, 86400))
             servers.append(s)
-            loaded = s.events(result="loaded")
-            check(len(loaded) == 1 and loaded[0].get("rules") == 2 and not loaded[0].get("skipped"),
-                  "389-ds: loaded %r; log: %s" % (loaded, s.log_text()[-3000:]))
+            loaded = s.at_start
+            check(len(loaded) == 1 and loaded[0].get("result") == "loaded" and loaded[0].get("rules") == 2 and
+                  not loaded[0].get("skipped"), "389-ds: before listening %r; log: %s" % (loaded, s.log_text()[-3000:]))
             s.ingest()
             want = {"v-user": {"r-alice-ws1"}, "v-nested": {"r-bob-nj", "r-carol-db"}, "v-local": {"r-bob-nj"},
                     "v-union": WS1}
