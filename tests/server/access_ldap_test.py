@@ -7,8 +7,10 @@ usage: access_ldap_test.py slapd|389ds   (env: TLOG_SERVER, BUILD_ROOT)
 
 slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
 - viewers by user DN, through a group, through a group nested in a
-  tlogViewer group, through a cycle of groups; recordings by user, by user group (nested), by host,
-  by host group (nested), all: each viewer's sessions search is exactly
+  tlogViewer group, through a cycle of groups (a user named as a group is
+  no viewer); recordings by user, by user group (nested), both in one
+  entry, by host, by host group (nested), all: each viewer's sessions
+  search is exactly
   its reach; a recording outside it answers `messages` and `export`
   exactly as a server without it; `manage` from LDAP opens /metrics;
 - a disabled entry gives nothing; malformed entries (unknown right, no
