@@ -10,9 +10,9 @@ slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
   tlogViewer group, through a cycle of groups (a user named as a group is
   no viewer); recordings by user, by user group (nested), both in one
   entry, by host, by host group (nested), all: each viewer's sessions
-  search is exactly
-  its reach; a recording outside it answers `messages` and `export`
-  exactly as a server without it; `manage` from LDAP opens /metrics;
+  search is exactly its reach; a recording outside it answers `messages`
+  and `export` exactly as a server without it; `manage` from LDAP opens
+  /metrics;
 - a disabled entry gives nothing; malformed entries (unknown right, no
   host, no viewer) are skipped and named by DN in the log, the others work;
 - the local file's rules and the directory's apply together;
