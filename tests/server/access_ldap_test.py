@@ -3,7 +3,7 @@ cn=access,cn=sessionrecording) against a real directory, root, in a private
 mount namespace (passwd and group copies: the recorded users' groups come
 from NSS at ingest, as for the local file's rules).
 
-usage: access_ldap_test.py slapd|389ds   (env: TLOG_SERVER, BUILD_ROOT)
+usage: access_ldap_test.py slapd|389ds   (env: TLOG_SERVER, SOURCE_ROOT, BUILD_ROOT)
 
 slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
 - viewers by user DN, through a group, through a group nested in a
@@ -24,11 +24,13 @@ slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
   not answering: the server listens, the file's rules work;
 - `access show --json` (exit 2 with the directory down);
 - configuration errors name the file or key and stop the server.
-389ds: a real 389-ds with the FreeIPA-form schema, bound as the Directory
-Manager: a user viewer, a nested group viewer, a nested host group."""
+389ds: a real 389-ds with the FreeIPA-form schema and the shipped ACIs,
+bound as a host of tlog-servers: a user viewer, a nested group viewer, a
+nested host group; bound as another host: no entry read."""
 import http.client
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -37,12 +39,13 @@ import sys
 import time
 
 from tlogtest import viewer as viewers
-from tlogtest.dirsrv import ROOT_DN as DS_ROOT_DN, ROOT_PW as DS_ROOT_PW, Dirsrv
+from tlogtest.dirsrv import Dirsrv
 from tlogtest.namespace import add_users, require_root_ns
-from tlogtest.slapd import Dit, Slapd
+from tlogtest.slapd import Dit, Slapd, suffixed
 from tlogtest.terminal import check, fail
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
+SRC = os.environ["SOURCE_ROOT"]
 GEN = os.environ["BUILD_ROOT"] + "/ldap-schema"
 S = "dc=example,dc=com"
 WAIT = 120  # seconds any awaited condition may take on a busy machine
@@ -550,7 +553,10 @@ def case_slapd(d):
 
 
 def case_389ds(d):
-    """A real 389-ds (FreeIPA's directory) with the FreeIPA-form schema."""
+    """A real 389-ds (FreeIPA's directory) with the FreeIPA-form schema and
+    the ACIs of ldap-schema/freeipa/75-tlog-sessionrecording.update: the
+    server binds as a host of the host group tlog-servers and reads the
+    entries; bound as another host it reads none (the file's rules only)."""
     nss_users(d)
     ds = Dirsrv(d, S)
     servers = []
@@ -565,6 +571,9 @@ def case_389ds(d):
         h = {host: dit.host(host) for host in sorted({host for host, _ in RECS.values()})}
         nj_db = dit.hostgroup("nj-db", [h["db1.nj.example.com"]])
         nj = dit.hostgroup("nj", [h["fs1.nj.example.com"], nj_db])
+        rec_host = dit.host("rec.example.com", "recsecret")
+        other_host = dit.host("other.example.com", "othersecret")
+        dit.hostgroup("tlog-servers", [rec_host])
         dit.access("by-user", [("ipaEnabledFlag", "TRUE"), ("tlogViewer", u["v-user"]), ("tlogAccessRight", "play"),
                                ("tlogAccessRight", "search"), ("memberUser", u["alice"]), ("hostCategory", "all")])
         dit.access("nested-viewers", [("ipaEnabledFlag", "TRUE"), ("tlogViewer", outer), ("tlogAccessRight", "search"),
@@ -573,12 +582,27 @@ def case_389ds(d):
                            ("userCategory", "all"), ("hostCategory", "all")])
         rc, out = ds.ldap("ldapadd", dit.ldif())
         check(rc == 0, "389-ds refused the tree: " + out)
+        # The ACIs exactly as the ipa-ldap-updater file carries them, each on its entry.
+        upd = suffixed(f"{SRC}/ldap-schema/freeipa/75-tlog-sessionrecording.update", S)
+        acis = re.findall(r"(?m)^dn: (.*)\n(?:#.*\n)*add:aci:(.*)$", upd)
+        check(any(dn.startswith("cn=access,") for dn, _ in acis), "no ACI on cn=access in the update file")
+        # FreeIPA lets every bound identity read accounts' names and members
+        # (its "System: Read ..." permissions); a bare 389-ds needs it said.
+        acis.append((f"cn=accounts,{S}", '(targetattr = "objectClass || cn || uid || member || memberOf || fqdn || '
+                     'gidNumber")(version 3.0; acl "test: bound identities read accounts, as in FreeIPA"; '
+                     'allow (read, search, compare) userdn = "ldap:///all";)'))
+        for dn, aci in acis:
+            rc, out = ds.ldap("ldapmodify", f"dn: {dn}\nchangetype: modify\nadd: aci\naci: {aci}\n")
+            check(rc == 0, f"389-ds refused the ACI on {dn}: " + out)
         write(os.path.join(d, "server-access.yaml"), LOCAL_RULES)
-        pw = write(os.path.join(d, "ds.pw"), DS_ROOT_PW + "\n", 0o600)
-        ldap = ldap_yaml(d, "ldap.yaml", ds.uri,
-                         "bind: {method: simple, dn: '%s', password_file: %s}\n" % (DS_ROOT_DN, pw))
+
+        def as_host(name, dn, secret):
+            pw = write(os.path.join(d, name + ".pw"), secret + "\n", 0o600)
+            return ldap_yaml(d, name + "-ldap.yaml", ds.uri,
+                             "bind: {method: simple, dn: '%s', password_file: %s}\n" % (dn, pw))
+
         try:
-            s = Server(d, "ds", server_conf(d, "ds", ldap, 3600, 86400))
+            s = Server(d, "ds", server_conf(d, "ds", as_host("rec", rec_host, "recsecret"), 3600, 86400))
             servers.append(s)
             loaded = s.at_start
             check(len(loaded) == 1 and loaded[0].get("result") == "loaded" and loaded[0].get("rules") == 2 and
@@ -587,7 +611,21 @@ def case_389ds(d):
             want = {"v-user": {"r-alice-ws1"}, "v-nested": {"r-bob-nj", "r-carol-db"}, "v-local": {"r-bob-nj"},
                     "v-union": WS1}
             for v in VIEWERS:
-                s.expect(v, want.get(v, set()), "389-ds")
+                s.expect(v, want.get(v, set()), "389-ds, bound as a tlog-servers host")
+            o = Server(d, "ds-other", server_conf(d, "ds-other", as_host("other", other_host, "othersecret"), 3600,
+                                                  86400))
+            servers.append(o)
+            # The hosts' ACI shows every host the containers, cn=access too: the
+            # entries hidden read as none ("loaded", 0 rules), not as the
+            # error doc/server.md promises for a base this bind cannot see.
+            # Either way no rule from the directory may be in force.
+            first = o.at_start[0] if len(o.at_start) == 1 else {}
+            check((first.get("result") == "failed" and "not visible" in first.get("error", "")) or
+                  (first.get("result") == "loaded" and first.get("rules") == 0),
+                  "389-ds bound as a host outside tlog-servers: %r" % o.at_start)
+            o.ingest()
+            for v in VIEWERS:
+                o.expect(v, {"v-local": {"r-bob-nj"}, "v-union": WS1}.get(v, set()), "389-ds, bound as another host")
         finally:
             for s in servers:
                 s.stop()
