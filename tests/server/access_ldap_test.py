@@ -23,6 +23,8 @@ slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
   work), back when slapd is back; started with the directory refusing or
   not answering: the server listens, the file's rules work;
 - `access show --json` (exit 2 with the directory down);
+- ldap-schema/openldap-acl.ldif as shipped: bound as a host of the host
+  group tlog-servers the server reads every entry; as another host none;
 - configuration errors name the file or key and stop the server.
 389ds: a real 389-ds with the FreeIPA-form schema and the shipped ACIs,
 bound as a host of tlog-servers: a user viewer, a nested group viewer, a
@@ -129,6 +131,10 @@ def build_dit(d):
     h = {host: d.host(host) for host in sorted({host for host, _ in RECS.values()})}
     nj_db = d.hostgroup("nj-db", [h["db1.nj.example.com"]])
     nj = d.hostgroup("nj", [h["fs1.nj.example.com"], nj_db])
+    # The recording server's own entry, in the host group the shipped ACL
+    # lets read the access entries, and another host.
+    d.hostgroup("tlog-servers", [d.host("rec.example.com", "recsecret")])
+    d.host("other.example.com", "othersecret")
     everywhere = [("userCategory", "all"), ("hostCategory", "all")]
     e = {
         # play is view; rights are case-insensitive
@@ -422,6 +428,53 @@ def check_bad_config(d, good_ldap):
               "%s: exit %d, stdout %r, stderr %r (expected a refusal naming %s)" % (what, rc, line, text, named))
 
 
+def host_bind(d, uri, name, secret):
+    """An ldap.yaml binding as host NAME.example.com."""
+    pw = write(os.path.join(d, name + ".pw"), secret + "\n", 0o600)
+    return ldap_yaml(d, name + "-ldap.yaml", uri, "bind: {method: simple, dn: 'fqdn=%s.example.com,cn=computers,"
+                     "cn=accounts,%s', password_file: %s}\n" % (name, S, pw))
+
+
+def check_shipped_acl(d, dit, dns):
+    """ldap-schema/openldap-acl.ldif as shipped, with a site's closing rules
+    after it (as tests/ldap/schema_test.py): the server bound as a host of
+    tlog-servers reads every entry; bound as another host, no rule."""
+    slapd = Slapd(d, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"], name="acl-slapd").start()
+    servers = []
+    try:
+        slapd.modify(dit.ldif())
+        site = ("dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nadd: olcAccess\n"
+                "olcAccess: {4}to attrs=userPassword by anonymous auth by * none\n"
+                "olcAccess: {5}to dn.subtree=\"cn=sessionrecording,%s\" by * none\n" % S)
+        for ldif in (suffixed(SRC + "/ldap-schema/openldap-acl.ldif", S), site):
+            r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", slapd.ldapi], input=ldif, capture_output=True,
+                               text=True, timeout=WAIT)
+            check(r.returncode == 0, "slapd refused the ACL: " + r.stderr)
+        rec = Server(d, "acl-rec", server_conf(d, "acl-rec", host_bind(d, slapd.uri, "rec", "recsecret"), 3600, 86400))
+        servers.append(rec)
+        check(len(rec.at_start) == 1, "acl-rec: %s" % rec.log_text()[-3000:])
+        check_loaded(rec, rec.at_start[0], dns, slapd.uri)
+        rec.ingest()
+        for v in VIEWERS:
+            rec.expect(v, reach(v), "the shipped ACL, bound as a host of tlog-servers")
+        other = Server(d, "acl-other", server_conf(d, "acl-other", host_bind(d, slapd.uri, "other", "othersecret"),
+                                                   3600, 86400))
+        servers.append(other)
+        # Another host reads the access entries without tlogViewer and
+        # tlogAccessRight (every entry skipped), or not at all (failed).
+        first = other.at_start[0] if len(other.at_start) == 1 else {}
+        check(first.get("result") == "failed" or (first.get("result") == "loaded" and first.get("rules") == 0),
+              "the shipped ACL, bound as another host: %r" % other.at_start)
+        other.ingest()
+        for v in VIEWERS:
+            other.expect(v, {"v-local": {"r-bob-nj"}, "v-union": WS1}.get(v, set()), "the shipped ACL, another host")
+        print("ok: the shipped OpenLDAP ACL; another host's bind: %s" % json.dumps(first))
+    finally:
+        for x in servers:
+            x.stop()
+        slapd.stop()
+
+
 def case_slapd(d):
     nss_users(d)
     dit = Dit(S)
@@ -549,6 +602,7 @@ def case_slapd(d):
         for s in servers:
             s.stop()
         slapd.stop()
+    check_shipped_acl(d, dit, dns)
     print("ok: access rules from slapd")
 
 
@@ -571,9 +625,8 @@ def case_389ds(d):
         h = {host: dit.host(host) for host in sorted({host for host, _ in RECS.values()})}
         nj_db = dit.hostgroup("nj-db", [h["db1.nj.example.com"]])
         nj = dit.hostgroup("nj", [h["fs1.nj.example.com"], nj_db])
-        rec_host = dit.host("rec.example.com", "recsecret")
-        other_host = dit.host("other.example.com", "othersecret")
-        dit.hostgroup("tlog-servers", [rec_host])
+        dit.hostgroup("tlog-servers", [dit.host("rec.example.com", "recsecret")])
+        dit.host("other.example.com", "othersecret")
         dit.access("by-user", [("ipaEnabledFlag", "TRUE"), ("tlogViewer", u["v-user"]), ("tlogAccessRight", "play"),
                                ("tlogAccessRight", "search"), ("memberUser", u["alice"]), ("hostCategory", "all")])
         dit.access("nested-viewers", [("ipaEnabledFlag", "TRUE"), ("tlogViewer", outer), ("tlogAccessRight", "search"),
@@ -596,13 +649,8 @@ def case_389ds(d):
             check(rc == 0, f"389-ds refused the ACI on {dn}: " + out)
         write(os.path.join(d, "server-access.yaml"), LOCAL_RULES)
 
-        def as_host(name, dn, secret):
-            pw = write(os.path.join(d, name + ".pw"), secret + "\n", 0o600)
-            return ldap_yaml(d, name + "-ldap.yaml", ds.uri,
-                             "bind: {method: simple, dn: '%s', password_file: %s}\n" % (dn, pw))
-
         try:
-            s = Server(d, "ds", server_conf(d, "ds", as_host("rec", rec_host, "recsecret"), 3600, 86400))
+            s = Server(d, "ds", server_conf(d, "ds", host_bind(d, ds.uri, "rec", "recsecret"), 3600, 86400))
             servers.append(s)
             loaded = s.at_start
             check(len(loaded) == 1 and loaded[0].get("result") == "loaded" and loaded[0].get("rules") == 2 and
@@ -612,7 +660,7 @@ def case_389ds(d):
                     "v-union": WS1}
             for v in VIEWERS:
                 s.expect(v, want.get(v, set()), "389-ds, bound as a tlog-servers host")
-            o = Server(d, "ds-other", server_conf(d, "ds-other", as_host("other", other_host, "othersecret"), 3600,
+            o = Server(d, "ds-other", server_conf(d, "ds-other", host_bind(d, ds.uri, "other", "othersecret"), 3600,
                                                   86400))
             servers.append(o)
             # The hosts' ACI shows every host the containers, cn=access too: the
@@ -626,6 +674,7 @@ def case_389ds(d):
             o.ingest()
             for v in VIEWERS:
                 o.expect(v, {"v-local": {"r-bob-nj"}, "v-union": WS1}.get(v, set()), "389-ds, bound as another host")
+            print("ok: another host's bind: %s" % json.dumps(first))
         finally:
             for s in servers:
                 s.stop()
