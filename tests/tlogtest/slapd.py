@@ -191,7 +191,7 @@ def suffixed(path, suffix):
 
 class Dit:
     """LDIF for a FreeIPA-shaped tree (cn=accounts, cn=hbac,
-    cn=sessionrecording) on a plain slapd with freeipa-compat loaded. Each
+    cn=sessionrecording with its rules and, once used, access) on a plain slapd with freeipa-compat loaded. Each
     method appends entries; `ldif()` returns them in an order ldapadd takes."""
 
     def __init__(self, suffix="dc=example,dc=com"):
@@ -273,6 +273,21 @@ class Dit:
 
     def rule_dn(self, name):
         return f"cn={name},cn=rules,cn=sessionrecording,{self.s}"
+
+    def access(self, name, attrs):
+        """A tlogViewerAccess entry (the server's access rules) under
+        cn=access,cn=sessionrecording; that container is added with the
+        first one. attrs: [(attribute, value)]."""
+        container = f"cn=access,cn=sessionrecording,{self.s}"
+        if not any(e.startswith(f"dn: {container}\n") for e in self.entries):
+            self.entries.append(f"dn: {container}\nobjectClass: tlogContainer\ncn: access\n")
+        dn = self.access_dn(name)
+        self.entries.append(f"dn: {dn}\nobjectClass: tlogViewerAccess\ncn: {name}\n" +
+                            "".join(f"{k}: {v}\n" for k, v in attrs))
+        return dn
+
+    def access_dn(self, name):
+        return f"cn={name},cn=access,cn=sessionrecording,{self.s}"
 
     def ldif(self):
         return "\n".join(self.entries)
