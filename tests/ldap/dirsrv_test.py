@@ -63,8 +63,8 @@ with ds:
     for base in (f"cn=users,cn=accounts,{S}", f"cn=groups,cn=accounts,{S}", f"cn=computers,cn=accounts,{S}"):
         rc, out = as_host(base)
         check("dn:" not in out, f"the host reads {base}, which the rules ACI does not grant:\n{out}")
-    rc, out = as_host(f"cn=access,cn=sessionrecording,{S}", "(objectClass=tlogViewerAccess)", ["tlogViewer"])
-    check("tlogViewer" not in out, "the host reads who may view recordings:\n" + out)
+    rc, out = as_host(f"cn=access,cn=sessionrecording,{S}", "(objectClass=*)", ["tlogViewer", "memberUser", "cn"])
+    check("dn:" not in out, "the host sees the viewer access entries or their container:\n" + out)
     r = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-x", "-H", ds.uri, "-D", rec_host, "-w",
                         "recsecret", "-b", f"cn=access,cn=sessionrecording,{S}", "(objectClass=tlogViewerAccess)",
                         "tlogViewer", "tlogAccessRight"], capture_output=True, text=True)
