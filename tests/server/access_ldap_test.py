@@ -25,11 +25,11 @@ slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
   the directory once it answers;
 - `access show --json` (exit 2 with the directory down);
 - ldap-schema/openldap-acl.ldif as shipped: bound as a host of the host
-  group tlog-servers the server reads every entry; as another host none;
+  group tlog-servers the server reads every entry; as another host it is told the access base is not visible (no rule);
 - configuration errors name the file or key and stop the server.
 389ds: a real 389-ds with the FreeIPA-form schema and the shipped ACIs,
 bound as a host of tlog-servers: a user viewer, a nested group viewer, a
-nested host group; bound as another host: no entry read."""
+nested host group; bound as another host: "access base not visible", no rule."""
 import http.client
 import json
 import os
