@@ -54,8 +54,9 @@ RECS = {
     "r-alice": ("ws1", "alice", NOW - 60),
     "r-carol": ("db1", "carol", NOW - 60),
     "r-old": ("ws2", "dave", NOW - 20 * 86400),  # past the class's 10 days
-    "r-xss": ("ws3", IMG + SCRIPT, NOW - 30),
+    "r-xss": ("ws3" + IMG + SCRIPT, IMG + SCRIPT, NOW - 30),
 }
+XSS_HOST = RECS["r-xss"][0]
 
 
 def msg(host, rec, ident, user, t, out):
@@ -124,7 +125,7 @@ def ingest(s, token):
         lines += [msg(host, rec, i, user, t, out) for i in (1, 2)]
     status, _, body = s.request("POST", "/api/v1/ingest", ("\n".join(lines) + "\n").encode())
     check(status == 200 and json.loads(body)["created"] == 2 * len(RECS), "ingest: %d %r" % (status, body))
-    events = [{"serial": 1, "time": "2026-12-01T10:00:01.000Z", "host": "ws3", "ses": 5, "type": "USER_CMD",
+    events = [{"serial": 1, "time": "2026-12-01T10:00:01.000Z", "host": XSS_HOST, "ses": 5, "type": "USER_CMD",
                "acct": IMG, "cmd": SCRIPT, "rec": "r-xss"}]
     body = "".join(json.dumps(e) + "\n" for e in events).encode()
     status, _, r = s.request("POST", "/api/v1/audit", body)
@@ -254,6 +255,8 @@ def check_browser(s, d, ann_token):
             b, "#sessions-results tr[data-rec]"))
         user_cell = b.evaluate("document.querySelector('tr[data-rec=\"r-xss\"] td:nth-child(2)').textContent")
         check(user_cell == IMG + SCRIPT, "the recorded user shown: %r" % user_cell)
+        host_cell = b.evaluate("document.querySelector('tr[data-rec=\"r-xss\"] td:nth-child(1)').textContent")
+        check(host_cell == XSS_HOST, "the host shown: %r" % host_cell)
         # The hostile recording: details, text, audit events, verify.
         b.click('tr[data-rec="r-xss"] button.open')
         b.wait_for("document.querySelector('#audit-result table') !== null", what="r-xss's audit events")
@@ -270,8 +273,9 @@ def check_browser(s, d, ann_token):
         verdict = b.wait_for("(() => { const e = document.getElementById('verify-verdict'); "
                              "return e && e.textContent; })()", what="verify")
         check("2 messages" in verdict, "verify: %r" % verdict)
-        check(b.evaluate("document.querySelector('#export').getAttribute('href')") ==
-              "/api/v1/sessions/r-xss/export?host=ws3", "the export link")
+        href = b.evaluate("(() => { const u = new URL(document.querySelector('#export').href); "
+                          "return [u.origin, u.pathname, [...u.searchParams]]; })()")
+        check(href == [s.base, "/api/v1/sessions/r-xss/export", [["host", XSS_HOST]]], "the export link: %r" % href)
         check(b.evaluate("document.querySelectorAll('img, script:not([src])').length") == 0,
               "markup of the recording in the page")
         check(b.evaluate("typeof window.__xss") == "undefined", "a payload ran")
