@@ -288,6 +288,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.checkpoint_key = val.as_string();
         } else if (key == "access_rules") {
             c.access_rules = val.as_string();
+        } else if (key == "ui_dir") {
+            c.ui_dir = val.as_string();
         } else if (key == "access_ldap") {
             c.access_ldap.config = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
@@ -320,6 +322,8 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
 std::string access_rules_file(const ServerConfig& c) {
     return c.access_rules.empty() ? TLOG_SYSCONFDIR "/server-access.yaml" : c.access_rules;
 }
+
+std::string ui_dir(const ServerConfig& c) { return c.ui_dir.empty() ? TLOG_DATADIR "/tlog-server/ui" : c.ui_dir; }
 
 bool parse_stream_setting(const std::string& key, const std::string& text, const std::string& what, ServerConfig& c) {
     auto* target = key == "max_streams"          ? nullptr

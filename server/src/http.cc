@@ -35,6 +35,7 @@
 #include "tlog/server/live.h"
 #include "tlog/server/sessions_api.h"
 #include "tlog/server/store.h"
+#include "tlog/server/ui.h"
 #include "tlog/server/verify.h"
 #include "tlog_build_config.h"
 #include "tls.h"
@@ -216,6 +217,7 @@ public:
     LiveHub& hub() { return hub_; }
     AccessControl& access() { return access_; }
     void set_verify(const VerifyService* v) { verify_ = v; }
+    void set_ui(const UiFiles* ui) { ui_ = ui; }
     // Export, holds and retention (admin_api.h): the checkpoints' key
     // (nullptr: none configured) and the server's configuration.
     void set_admin(const proof::Key* key, const ServerConfig* config) {
@@ -260,6 +262,14 @@ public:
                         return;
                     }
                     t_access = {};
+                    // Cross-site requests can POST forms with the cookie:
+                    // json_content_type() in ui.h. Tokens are not sent so.
+                    if (std::string_view(def.method) == "POST" && def.perm != Permission::Host &&
+                        !req.has_header("Authorization") && !json_content_type(req)) {
+                        reply_error(res, 415, "expected Content-Type: application/json");
+                        record_access(req, def, res);
+                        return;
+                    }
                     // A right over no recording (manage): refused outright.
                     if (def.perm == Permission::Manage && !access_.may(t_viewer, t_viewer_groups, def.perm)) {
                         reply_error(res, 403, "not permitted");
@@ -594,7 +604,8 @@ private:
     // The access log's line of a viewer's request, written before the
     // answer goes out: a read that cannot be logged is not served.
     void record_access(const httplib::Request& req, const RouteDef& def, const httplib::Response& res) {
-        if (def.perm == Permission::Public || def.perm == Permission::Host) return;
+        // Who they are (Viewer) reads no recording.
+        if (def.perm == Permission::Public || def.perm == Permission::Host || def.perm == Permission::Viewer) return;
         AccessLogEntry e;
         e.time_ms = now_ms();
         e.viewer = t_viewer;
@@ -721,10 +732,18 @@ private:
         res.set_content(access_log_response(rows, q), json_type);
     }
     void logout(const httplib::Request& req, httplib::Response& res) { auth_.logout(req, res); }
+    void me(const httplib::Request& req, httplib::Response& res) {
+        res.set_content(me_response(access_, t_viewer, t_viewer_groups, req.has_header("Authorization")), json_type);
+    }
+    // The web console (ui.h).
+    void ui_root(const httplib::Request& /*req*/, httplib::Response& res) { UiFiles::redirect_root(res); }
+    void ui_index(const httplib::Request& /*req*/, httplib::Response& res) { ui_->serve("", res); }
+    void ui_file(const httplib::Request& req, httplib::Response& res) { ui_->serve(req.matches[1], res); }
 
     Store& store_;
     Indexer* indexer_;
     const VerifyService* verify_ = nullptr;
+    const UiFiles* ui_ = nullptr;
     const proof::Key* checkpoint_key_ = nullptr;
     const ServerConfig* config_ = nullptr;
     std::mutex mu_;
@@ -774,6 +793,10 @@ const std::vector<RouteDef>& Routes::table() {
         {"POST", R"(/api/v1/holds/([^/]+)/clear)", "/api/v1/holds/{id}/clear", &Routes::hold_clear_post, P::Hold},
         {"POST", "/api/v1/retention/run", "/api/v1/retention/run", &Routes::retention_run, P::Purge},
         {"GET", "/api/v1/retention/tombstones", "/api/v1/retention/tombstones", &Routes::tombstones, P::Purge},
+        {"GET", "/api/v1/me", "/api/v1/me", &Routes::me, P::Viewer},
+        {"GET", "/", "/", &Routes::ui_root, P::Public},
+        {"GET", "/ui/", "/ui/", &Routes::ui_index, P::Public},
+        {"GET", R"(/ui/([^/]+))", "/ui/{file}", &Routes::ui_file, P::Public},
     };
     return routes;
 }
@@ -881,6 +904,8 @@ int run_server(const ServerConfig& c, const std::function<void(int port)>& on_li
     if (!c.checkpoint_key.empty()) checkpoint_key = proof::Key::load_private(c.checkpoint_key);
     VerifyService verify{c.database, &verifier, checkpoint_key ? &*checkpoint_key : nullptr};
     routes.set_verify(&verify);
+    const UiFiles ui(ui_dir(c));
+    routes.set_ui(&ui);
     routes.set_admin(checkpoint_key ? &*checkpoint_key : nullptr, &c);
     routes.install(srv);
     int port = c.port;

@@ -158,6 +158,7 @@ const char* permission_name(Permission p) {
         case Permission::Purge: return "purge";
         case Permission::Hold: return "hold";
         case Permission::Manage: return "manage";
+        case Permission::Viewer: return "viewer";
     }
     return "?";
 }

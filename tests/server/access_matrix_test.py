@@ -13,6 +13,10 @@ copies with the test's users and groups).
   status, content type and body): the viewer cannot tell.
 - /metrics and the access log (manage) only to managers; the access log
   lists each viewer's searches with their hits, views and refusals.
+- GET /api/v1/me (any signed-in viewer): each viewer's own rights, as the
+  rules above give them.
+- The public routes (x-tlog-permission none: health, sign-in, the web
+  console) answer every viewer exactly as they answer no credentials.
 Environment: TLOG_SERVER, SOURCE_ROOT."""
 import fnmatch
 import http.client
@@ -147,11 +151,13 @@ class Server:
         self.port = int(line.split(":")[-1])
         self.tokens = {v: viewers.issue(TLOG_SERVER, database, v, config=conf) for v in VIEWERS}
 
-    def request(self, viewer, method, path, body=None, stream=False):
+    def request(self, viewer, method, path, body=None, stream=False, headers=None):
         """(status, content type, body); a stream's body is not read."""
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         try:
-            headers = {"Authorization": "Bearer " + self.tokens[viewer]} if viewer else {}
+            headers = dict(headers or {})
+            if viewer:
+                headers["Authorization"] = "Bearer " + self.tokens[viewer]
             c.request(method, path, body=body, headers=headers)
             r = c.getresponse()
             data = b"" if stream and r.status == 200 else r.read()
@@ -373,6 +379,21 @@ def check_tombstones(s, _absent, v):
         check(status == 403, "%s: tombstones: %d %r" % (v, status, body))
 
 
+# The rights each viewer holds anywhere, from the rules as written above.
+RIGHTS = {
+    "aud-all": ["search", "view", "export", "purge", "hold", "manage"],
+    "aud-nj": ["search", "view"], "aud-ops": ["search", "view"], "aud-alice": ["search"], "aud-ws": ["view"],
+    "aud-opsnj": ["search", "view"], "aud-none": [], "aud-mgr": ["manage"], "aud-exp": ["export", "hold"],
+    "aud-purge": ["purge"], "aud-purgenj": ["purge", "hold"],
+}
+
+
+def check_me(s, _absent, v):
+    status, _, body = s.request(v, "GET", "/api/v1/me")
+    check(status == 200 and json.loads(body) == {"viewer": v, "rights": RIGHTS[v], "via": "token"},
+          "%s: /api/v1/me %d %r" % (v, status, body))
+
+
 EXERCISE = {
     ("GET", "/api/v1/sessions"): check_sessions_search,
     ("GET", "/api/v1/audit"): check_audit_search,
@@ -393,16 +414,47 @@ EXERCISE = {
     ("POST", "/api/v1/holds/{id}/clear"): check_hold_clear,
     ("POST", "/api/v1/retention/run"): check_retention_run,
     ("GET", "/api/v1/retention/tombstones"): check_tombstones,
+    ("GET", "/api/v1/me"): check_me,
+}
+
+# The public routes: a request each, sent with every viewer's token and
+# without; the answers must be the same.
+PUBLIC = {
+    ("GET", "/_cat/health"): ("/_cat/health", None),
+    ("GET", "/api/v1/health"): ("/api/v1/health", None),
+    ("POST", "/api/v1/login"): ("/api/v1/login", b"{}"),
+    ("POST", "/api/v1/logout"): ("/api/v1/logout", b"{}"),
+    ("GET", "/"): ("/", None),
+    ("GET", "/ui/"): ("/ui/", None),
+    ("GET", "/ui/{file}"): ("/ui/app.js", None),
 }
 
 
-def viewer_routes():
+def check_public(s, routes):
+    missing = [r for r in routes if r not in PUBLIC]
+    if missing:
+        fail("public routes the access matrix does not exercise: %r (add them to PUBLIC)" % missing)
+    for method, route in routes:
+        path, body = PUBLIC[(method, route)]
+        h = {"Content-Type": "application/json"}
+        want = s.request(None, method, path, body, headers=h)
+        check(want[0] not in (401, 403), "%s %s without credentials: %r" % (method, path, want))
+        for v in VIEWERS:
+            got = s.request(v, method, path, body, headers=h)
+            check(got == want, "%s %s as %s: %r, without credentials: %r" % (method, path, v, got, want))
+
+
+def viewer_routes(public=False):
+    """The routes asking a viewer's right; `public`: those open to all."""
     with open(os.path.join(SOURCE_ROOT, "server/openapi.yaml")) as f:
         doc = yaml.safe_load(f)
     out = []
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            if isinstance(op, dict) and op.get("x-tlog-permission") not in (None, "none", "host"):
+            if not isinstance(op, dict) or "x-tlog-permission" not in op:
+                continue
+            perm = op["x-tlog-permission"]
+            if (perm == "none") if public else perm not in ("none", "host"):
                 out.append((method.upper(), path))
     return out
 
@@ -423,6 +475,7 @@ def matrix(d, label, database, empty_database):
             for v in VIEWERS:
                 EXERCISE[route](s, absent, v)
         check_access_log(s)
+        check_public(s, viewer_routes(public=True))
         # Without credentials: 401 everywhere, whatever the recording.
         for method, path in routes:
             status, _, _ = s.request(None, method, path.replace("{rec}", "r-bob-nj").replace("{index}", "tlog")

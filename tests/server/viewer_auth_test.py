@@ -182,7 +182,8 @@ def check_pam(s):
     db.close()
     check(len(stored) == 1 and stored[0] != ann_cookie.split("=", 1)[1], "the session id stored as it is")
     # Logout ends it.
-    status, headers, _ = s.request("POST", "/api/v1/logout", headers={"Cookie": ann_cookie})
+    status, headers, _ = s.request("POST", "/api/v1/logout", headers={"Cookie": ann_cookie,
+                                                                      "Content-Type": "application/json"})
     check(status == 200 and "Max-Age=0" in headers.get("Set-Cookie", ""), "logout: %d" % status)
     status, _, _ = s.request("GET", "/api/v1/sessions", headers={"Cookie": ann_cookie})
     check(status == 401, "the cookie after logout: %d" % status)
@@ -208,8 +209,14 @@ def check_pam(s):
         check(status == 401 and "Set-Cookie" not in headers, "%s's wrong sign-in: %d" % (user, status))
     # Bad requests are no sign-in.
     for body in ("", "{}", '{"user":"ann"}', '{"user":"ann","password":"x","extra":1}', "[1]"):
-        status, _, _ = s.request("POST", "/api/v1/login", body, source="127.0.0.6")
+        status, _, _ = s.request("POST", "/api/v1/login", body, {"Content-Type": "application/json"},
+                                 source="127.0.0.6")
         check(status == 400, "login body %r: %d" % (body, status))
+    # Another content type (a form another site could post): refused
+    # before PAM is asked (doc/server.md, "Web console").
+    status, _, _ = s.request("POST", "/api/v1/login", json.dumps({"user": "ann", "password": PASSWORDS["ann"]}),
+                             {"Content-Type": "text/plain"}, source="127.0.0.6")
+    check(status == 415, "a sign-in as text/plain: %d" % status)
     # bob fails login_max_failures (3) times from one address: bob is
     # locked out, from any address, even with his right password.
     for _ in range(3):

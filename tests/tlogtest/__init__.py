@@ -4,5 +4,6 @@ namespace  a private mount namespace: users, /dev, sshd_config, rsyslogd, journa
 security_env  the setuid/setgid-tlog recorder installed in a namespace (Env)
 login      the real login path through sshd, PAM and NSS (Login, Auditd)
 player     tlog-play on a pty and in tmux, recordings made with codec-tool
+browser    headless Chromium over the DevTools protocol (web pages: evaluate, wait, errors)
 Found through PYTHONPATH=<source root>/tests, which every meson test that
 runs Python sets."""

@@ -37,7 +37,12 @@ struct ServerConfig {
     // default, SYSCONFDIR/server-access.yaml.
     std::string access_rules;
     AccessLdapSettings access_ldap;  // access_ldap, access_ldap_refresh, access_ldap_max_stale
+    // The web console's files (ui.h); empty: DATADIR/tlog-server/ui.
+    std::string ui_dir;
 };
+
+// The web console's directory: ui_dir, or DATADIR/tlog-server/ui.
+std::string ui_dir(const ServerConfig& c);
 
 // The access rules file: access_rules, or SYSCONFDIR/server-access.yaml.
 std::string access_rules_file(const ServerConfig& c);

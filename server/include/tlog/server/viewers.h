@@ -35,7 +35,8 @@ struct AccessLdapSettings {
 // What a route of the table asks: Public (anyone), Host (a recording
 // host's ingest, authenticated as a host, not a viewer), or a viewer's
 // right.
-enum class Permission { Public, Host, Search, View, Export, Purge, Hold, Manage };
+// Viewer: any signed-in viewer, whatever their rights (GET /api/v1/me).
+enum class Permission { Public, Host, Search, View, Export, Purge, Hold, Manage, Viewer };
 const char* permission_name(Permission p);
 
 // Stores a new API token for t.viewer (t.id is chosen here) and returns

@@ -1,0 +1,608 @@
+// tlog-server's web console: signs in (POST /api/v1/login), asks who the
+// viewer is and what they may do (GET /api/v1/me), and shows one tab per
+// thing they may use. Everything shown comes from recordings and audit
+// trails that recorded users control: it is only ever put in the page as
+// text (textContent, text nodes, attribute values), never as markup.
+// No framework, no build step: a tab is a function that fills its pane.
+
+const RIGHTS_OF_TAB = {
+  sessions: ["search", "view"],
+  holds: ["hold"],
+  retention: ["purge"],
+  access: ["manage"],
+};
+const TAB_TITLES = { sessions: "Sessions", holds: "Holds", retention: "Retention", access: "Access log" };
+
+const state = { me: null, tab: null };
+
+// ---- DOM ------------------------------------------------------------------
+
+// el("td", {class: "data"}, "text", node...): strings become text nodes.
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "class") e.className = v;
+    else if (k === "hidden") e.hidden = true;
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  return add(e, ...children);
+}
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+function clear(node) {
+  while (node.firstChild) node.firstChild.remove();
+  return node;
+}
+
+// Appends the children that are there (null, undefined, false: nothing),
+// strings as text.
+function add(node, ...children) {
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function fill(node, ...children) {
+  return add(clear(node), ...children);
+}
+
+function show(node, visible) {
+  node.hidden = !visible;
+}
+
+function time(ms) {
+  if (ms === null || ms === undefined) return "";
+  const d = new Date(Number(ms));
+  return isNaN(d) ? String(ms) : d.toISOString().replace(".000Z", "Z");
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return "";
+  let s = Math.round(Number(ms) / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return (h ? h + "h " : "") + (h || m ? m + "m " : "") + s + "s";
+}
+
+function table(headers, rows) {
+  return el("table", {},
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows));
+}
+
+function errorLine(text) {
+  return el("p", { class: "error", role: "alert" }, text);
+}
+
+function formValues(form) {
+  const out = {};
+  for (const input of form.querySelectorAll("input[name], select[name]")) {
+    if (input.type === "checkbox") out[input.name] = input.checked;
+    else if (input.value.trim() !== "") out[input.name] = input.value.trim();
+  }
+  return out;
+}
+
+function field(name, label, attrs) {
+  return el("label", {}, label, el("input", Object.assign({ name, "data-field": name }, attrs || {})));
+}
+
+// ---- the API --------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message, headers) {
+    super(message);
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+// Every request carries the session cookie (same origin only); a POST
+// sends JSON, the only body type the server takes from a browser.
+async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: {} };
+  if (method === "POST") {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body === undefined ? {} : body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, "the server did not answer (" + e.message + ")");
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try {
+      message = JSON.parse(text).error || text;
+    } catch (e) {
+      // not JSON: the text as it is
+    }
+    if (res.status === 401 && path !== "/api/v1/login" && state.me) signedOut("Your session ended: sign in again.");
+    throw new ApiError(res.status, message, res.headers);
+  }
+  return { text, headers: res.headers, json: () => JSON.parse(text) };
+}
+
+function lines(text) {
+  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return s ? "?" + s : "";
+}
+
+function may(right) {
+  return !!state.me && state.me.rights.includes(right);
+}
+
+// ---- signing in and out ---------------------------------------------------
+
+function signInError(e) {
+  if (e.status === 401) return "Sign-in failed: wrong user or password, or this account may not sign in now.";
+  if (e.status === 429) {
+    const after = e.headers && e.headers.get("Retry-After");
+    return "Too many failed sign-ins: try again" + (after ? " in " + after + " seconds." : " later.");
+  }
+  if (e.status === 503) return "The server could not complete the sign-in now: " + e.message;
+  return "Sign-in failed: " + (e.status ? e.status + " " : "") + e.message;
+}
+
+function showSignIn(message) {
+  state.me = null;
+  show($("app"), false);
+  show($("who"), false);
+  clear($("panes"));
+  clear($("tabs"));
+  show($("signin"), true);
+  const err = $("signin-error");
+  err.textContent = message || "";
+  show(err, !!message);
+  $("signin-password").value = "";
+  $("signin-user").focus();
+}
+
+function signedOut(message) {
+  showSignIn(message);
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const user = $("signin-user").value;
+  const password = $("signin-password").value;
+  const button = $("signin-submit");
+  button.disabled = true;
+  show($("signin-error"), false);
+  try {
+    await api("POST", "/api/v1/login", { user, password });
+    $("signin-password").value = "";
+    await start();
+  } catch (e) {
+    $("signin-password").value = "";
+    $("signin-error").textContent = signInError(e);
+    show($("signin-error"), true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function signOut() {
+  try {
+    await api("POST", "/api/v1/logout", {});
+  } catch (e) {
+    // The cookie is cleared by the answer; a failure leaves it to expire.
+  }
+  showSignIn("");
+  const n = $("notice");
+  n.textContent = "Signed out.";
+  show(n, true);
+}
+
+// ---- the frame: who, tabs -------------------------------------------------
+
+async function start() {
+  let me;
+  try {
+    me = (await api("GET", "/api/v1/me")).json();
+  } catch (e) {
+    showSignIn(e.status === 401 ? "" : "The server cannot say who you are: " + e.message);
+    return;
+  }
+  state.me = me;
+  show($("signin"), false);
+  show($("notice"), false);
+  $("whoami").textContent = "Signed in as " + me.viewer;
+  show($("who"), true);
+  const tabs = clear($("tabs"));
+  const visible = Object.keys(RIGHTS_OF_TAB).filter((t) => RIGHTS_OF_TAB[t].some(may));
+  for (const t of visible) {
+    add(tabs, el("button", { type: "button", "data-tab": t, role: "tab", onclick: () => openTab(t) }, TAB_TITLES[t]));
+  }
+  show($("app"), true);
+  if (visible.length === 0) {
+    fill($("panes"), el("p", { id: "no-rights" },
+      "The access rules give " + me.viewer + " no right over any recording."));
+    return;
+  }
+  openTab(visible[0]);
+}
+
+function openTab(t) {
+  state.tab = t;
+  for (const b of $("tabs").querySelectorAll("button")) b.setAttribute("aria-selected", String(b.dataset.tab === t));
+  const pane = el("section", { id: "tab-" + t });
+  fill($("panes"), pane);
+  ({ sessions: sessionsTab, holds: holdsTab, retention: retentionTab, access: accessTab })[t](pane);
+}
+
+// ---- sessions -------------------------------------------------------------
+
+function sessionsTab(pane) {
+  if (may("search")) {
+    const results = el("div", { id: "sessions-results" });
+    const form = el("form", { id: "sessions-form" },
+      field("user", "User"), field("host", "Host"), field("group", "Group"), field("host_group", "Host group"),
+      field("since", "Since", { placeholder: "2026-12-01T00:00:00Z" }),
+      field("until", "Until", { placeholder: "2026-12-05T23:59:59Z" }),
+      field("text", "Text on screen"),
+      el("label", {}, "State", el("select", { name: "state" }, ["", "live", "ended", "interrupted"].map(
+        (s) => el("option", { value: s }, s || "any")))),
+      el("button", { type: "submit" }, "Search"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      searchSessions(results, formValues(form), null, []);
+    });
+    add(pane, el("h2", {}, "Sessions"), form, results);
+    searchSessions(results, {}, null, []);
+  }
+  if (may("view")) {
+    const form = el("form", { id: "open-form" }, field("rec", "Recording id", { required: true }), field("host", "Host"),
+      el("button", { type: "submit" }, "Open"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const v = formValues(form);
+      openRecording({ rec: v.rec, host: v.host || "" });
+    });
+    add(pane, el("h3", {}, "Open a recording by its id"), form);
+  }
+}
+
+// `before`: the cursors of the pages before this one, for "Previous".
+async function searchSessions(results, filters, cursor, before) {
+  fill(results, el("p", { class: "muted" }, "Searching…"));
+  let page;
+  try {
+    page = (await api("GET", "/api/v1/sessions" + query(Object.assign({ limit: 50, cursor }, filters)))).json();
+  } catch (e) {
+    fill(results, errorLine("Search failed: " + e.message));
+    return;
+  }
+  const rows = page.sessions.map((s) => {
+    const verdict = (s.integrity && s.integrity.verdict) || "";
+    return el("tr", { "data-rec": s.rec, "data-host": s.host },
+      el("td", { class: "data" }, s.host), el("td", { class: "data" }, s.user), el("td", {}, time(s.start_ms)),
+      el("td", {}, time(s.end_ms)), el("td", {}, duration(s.duration_ms)), el("td", {}, s.state),
+      el("td", { class: "verdict-" + verdict }, (s.integrity && s.integrity.label) || verdict),
+      el("td", {}, may("view") ? el("button", { type: "button", class: "open", onclick: () => openRecording(s) }, "Open")
+        : ""));
+  });
+  const pager = el("div", { class: "pager" },
+    before.length ? el("button", { type: "button", id: "sessions-prev",
+      onclick: () => searchSessions(results, filters, before[before.length - 1], before.slice(0, -1)) }, "Previous")
+      : null,
+    page.next_cursor ? el("button", { type: "button", id: "sessions-next",
+      onclick: () => searchSessions(results, filters, page.next_cursor, before.concat([cursor])) }, "Next page")
+      : null,
+    el("span", { class: "muted", id: "sessions-count" }, page.sessions.length + " session(s) on this page"));
+  fill(results, 
+    page.sessions.length ? table(["Host", "User", "Start", "Last message", "Duration", "State", "Integrity", ""], rows)
+      : el("p", { class: "muted" }, "No session matches."),
+    pager);
+}
+
+// A recording: `s` is its row of the search ({rec, host, ...}) or just
+// {rec, host} when opened by id.
+function openRecording(s) {
+  const pane = clear($("panes").firstChild);
+  const hostq = s.host ? { host: s.host } : {};
+  const base = "/api/v1/sessions/" + encodeURIComponent(s.rec);
+  add(pane, el("button", { type: "button", id: "back", onclick: () => openTab("sessions") }, "← Sessions"),
+    el("h2", {}, "Recording"));
+  const keys = ["rec", "host", "user", "term", "session", "start_ms", "end_ms", "duration_ms", "messages", "bytes",
+    "gaps", "state", "service", "tty", "rhost", "ses", "failed_auth", "groups"];
+  const details = el("dl", { class: "details", id: "rec-details" });
+  for (const k of keys) {
+    if (!(k in s)) continue;
+    let v = s[k];
+    if (k === "start_ms" || k === "end_ms") v = time(v) + " (" + v + ")";
+    else if (k === "duration_ms") v = duration(v);
+    else if (Array.isArray(v)) v = v.join(", ");
+    else if (v === null) v = "";
+    add(details, el("dt", {}, k), el("dd", {}, String(v)));
+  }
+  if (s.integrity) add(details, el("dt", {}, "integrity (index)"), el("dd", {}, s.integrity.label || s.integrity.verdict));
+  add(pane, details);
+
+  // Integrity now, export, hold.
+  const verifyOut = el("div", { id: "verify-result" });
+  const actions = el("div", { class: "pager" },
+    el("button", { type: "button", id: "verify", onclick: () => verifyRecording(base, hostq, verifyOut) }, "Verify now"),
+    may("export") ? el("a", { id: "export", href: base + "/export" + query(hostq), download: "" }, "Export evidence (tar)")
+      : null);
+  add(pane, el("section", { class: "block" }, actions, verifyOut));
+  if (may("hold")) {
+    const out = el("div", { id: "hold-result" });
+    const form = el("form", { id: "hold-rec-form" }, field("reason", "Reason for a legal hold", { required: true }),
+      el("button", { type: "submit" }, "Hold this recording"));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { rec: s.rec, reason: formValues(form).reason };
+      if (s.host) body.host = s.host;
+      try {
+        const r = (await api("POST", "/api/v1/holds", body)).json();
+        fill(out, el("p", { class: "ok" }, "Hold " + r.id + " set."));
+      } catch (e) {
+        fill(out, errorLine("Hold failed: " + e.message));
+      }
+    });
+    add(pane, el("section", { class: "block" }, el("h3", {}, "Legal hold"), form, out));
+  }
+
+  // Text seen on screen.
+  const textOut = el("div", { id: "text-result" });
+  const textForm = el("form", { id: "text-form" }, field("q", "Text seen on screen", { required: true }),
+    el("button", { type: "submit" }, "Find"));
+  textForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clear(textOut);
+    try {
+      const r = (await api("GET", base + "/text" + query(Object.assign({ q: formValues(textForm).q }, hostq)))).json();
+      add(textOut, r.hits.length
+        ? table(["Position", "Row", "Text"], r.hits.map((h) => el("tr", {}, el("td", {}, duration(h.pos_ms)),
+          el("td", {}, h.row), el("td", { class: "data" }, h.text))))
+        : el("p", { class: "muted" }, "Not seen on screen."),
+      r.more ? el("p", { class: "muted" }, "More hits than shown.") : null);
+    } catch (e) {
+      add(textOut, errorLine(e.status === 409 ? "Not indexed yet: try again shortly." : "Search failed: " + e.message));
+    }
+  });
+  add(pane, el("section", { class: "block" }, el("h3", {}, "Text on screen"), textForm, textOut));
+
+  // Audit events.
+  const auditOut = el("div", { id: "audit-result" });
+  add(pane, el("section", { class: "block" }, el("h3", {}, "Audit events"), auditOut));
+  loadAudit(base, auditOut);
+}
+
+async function verifyRecording(base, hostq, out) {
+  fill(out, el("p", { class: "muted" }, "Verifying…"));
+  try {
+    const r = (await api("GET", base + "/verify" + query(hostq))).json();
+    fill(out, el("p", { class: r.intact ? "ok" : "error", id: "verify-verdict" },
+      (r.intact ? "Intact: " : "Not intact: ") + r.label + " (" + r.messages + " messages, host " + r.host + ")"),
+    r.checkpoint ? el("p", {}, "Checkpoint " + r.checkpoint.seq + (r.checkpoint.covered ? " covers it" : "")) : null,
+    r.problems && r.problems.length ? el("ul", {}, r.problems.map((p) => el("li", { class: "data" }, p))) : null);
+  } catch (e) {
+    fill(out, errorLine("Verify failed: " + e.message));
+  }
+}
+
+// An event's fields as text, one "name: value" a line (strings as they
+// are, so that what was logged is read as it was logged).
+function fields(obj) {
+  return Object.entries(obj).map(([k, v]) => k + ": " + (typeof v === "string" ? v : JSON.stringify(v))).join("\n");
+}
+
+async function loadAudit(base, out) {
+  const limit = 1000;
+  let events;
+  let more;
+  try {
+    const r = await api("GET", base + "/audit" + query({ limit }));
+    events = lines(r.text);
+    more = r.headers.get("Tlog-Next-Cursor");
+  } catch (e) {
+    fill(out, errorLine("Audit events: " + e.message));
+    return;
+  }
+  if (!events.length) {
+    fill(out, el("p", { class: "muted" }, "No audit event stored for this recording."));
+    return;
+  }
+  const rows = events.map((ev) => {
+    const before = ev.before_session;
+    const e = before ? before.event || {} : ev;
+    return el("tr", {},
+      el("td", {}, before ? (before.time || "") : (e.time || "")),
+      el("td", { class: "data" }, before ? "failed before the session" : (e.type || "")),
+      el("td", { class: "data" }, fields(before ? before : e)));
+  });
+  fill(out, table(["Time", "Type", "Event"], rows),
+    more ? el("p", { class: "muted" }, "The first " + limit + " events.") : null);
+}
+
+// ---- holds ----------------------------------------------------------------
+
+function holdsTab(pane) {
+  const out = el("div", { id: "holds-result" });
+  const msg = el("div", { id: "holds-message" });
+  const all = el("input", { type: "checkbox", name: "all", id: "holds-all" });
+  const setForm = el("form", { id: "hold-form" }, field("user", "User"), field("host", "Host"), field("rec", "Recording id"),
+    field("reason", "Reason", { required: true }), el("button", { type: "submit" }, "Set hold"));
+  setForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = formValues(setForm);
+    try {
+      const r = (await api("POST", "/api/v1/holds", v)).json();
+      fill(msg, el("p", { class: "ok" }, "Hold " + r.id + " set."));
+      setForm.reset();
+    } catch (e) {
+      fill(msg, errorLine("Hold failed: " + e.message));
+    }
+    loadHolds(out, msg, all.checked);
+  });
+  all.addEventListener("change", () => loadHolds(out, msg, all.checked));
+  add(pane, el("h2", {}, "Legal holds"),
+    el("p", { class: "muted" }, "A hold keeps every matching recording from retention, those stored later too."),
+    setForm, msg, el("label", {}, el("span", {}, all, " Show cleared holds too")), out);
+  loadHolds(out, msg, false);
+}
+
+async function loadHolds(out, msg, all) {
+  let holds;
+  try {
+    holds = (await api("GET", "/api/v1/holds" + (all ? "?all=true" : ""))).json().holds;
+  } catch (e) {
+    fill(out, errorLine("Holds: " + e.message));
+    return;
+  }
+  const rows = holds.map((h) => {
+    let action = "";
+    if (!h.cleared_ms) {
+      const reason = el("input", { name: "clear-reason", placeholder: "why it is cleared", required: true });
+      const form = el("form", { class: "hold-clear", "data-hold": h.id }, reason,
+        el("button", { type: "submit", class: "danger" }, "Clear"));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          await api("POST", "/api/v1/holds/" + encodeURIComponent(h.id) + "/clear", { reason: reason.value.trim() });
+          fill(msg, el("p", { class: "ok" }, "Hold " + h.id + " cleared."));
+        } catch (e) {
+          fill(msg, errorLine("Clear failed: " + e.message));
+        }
+        loadHolds(out, msg, all);
+      });
+      action = form;
+    }
+    return el("tr", { "data-hold": h.id },
+      el("td", {}, h.id), el("td", { class: "data" }, h.host || ""), el("td", { class: "data" }, h.rec || ""),
+      el("td", { class: "data" }, h.user || ""), el("td", { class: "data" }, h.reason),
+      el("td", {}, (h.set_by || "") + " " + time(h.set_ms)),
+      el("td", {}, h.cleared_ms ? (h.cleared_by || "") + " " + time(h.cleared_ms) + ": " + (h.clear_reason || "") : ""),
+      el("td", {}, action));
+  });
+  fill(out, holds.length
+    ? table(["Id", "Host", "Recording", "User", "Reason", "Set", "Cleared", ""], rows)
+    : el("p", { class: "muted", id: "holds-none" }, "No hold in force."));
+}
+
+// ---- retention ------------------------------------------------------------
+
+function retentionTab(pane) {
+  const out = el("div", { id: "retention-result" });
+  const confirm = el("div", { class: "confirm", id: "retention-confirm", hidden: true },
+    el("p", {}, "Purge now every recording the retention rules say is due? Purged recordings cannot be restored; " +
+      "each leaves a tombstone."),
+    el("button", { type: "button", class: "danger", id: "retention-confirm-yes", onclick: () => {
+      show(confirm, false);
+      runRetention(false, out, tombs);
+    } }, "Purge now"),
+    " ",
+    el("button", { type: "button", id: "retention-confirm-no", onclick: () => show(confirm, false) }, "Cancel"));
+  const tombs = el("div", { id: "tombstones" });
+  add(pane, el("h2", {}, "Retention"),
+    el("div", { class: "pager" },
+      el("button", { type: "button", id: "retention-dry", onclick: () => runRetention(true, out, tombs) },
+        "Dry run (what would be purged)"),
+      el("button", { type: "button", class: "danger", id: "retention-run", onclick: () => show(confirm, true) },
+        "Run retention…")),
+    confirm, out, el("h3", {}, "Tombstones"), tombs);
+  loadTombstones(tombs);
+}
+
+async function runRetention(dryRun, out, tombs) {
+  fill(out, el("p", { class: "muted" }, dryRun ? "Dry run…" : "Running…"));
+  let r;
+  try {
+    r = (await api("POST", "/api/v1/retention/run", { dry_run: dryRun })).json();
+  } catch (e) {
+    fill(out, errorLine("Retention run failed: " + e.message));
+    return;
+  }
+  const items = r.items || [];
+  fill(out, 
+    el("p", { id: "retention-summary" }, (r.dry_run ? "Dry run: " : "Run: ") + items.length + " item(s), " +
+      (r.sessions === undefined ? "" : r.sessions + " session(s) considered")),
+    items.length ? table(["Outcome", "Host", "Recording", "User", "Class", "Reason", "Messages", "Bytes"],
+      items.map((i) => el("tr", { "data-rec": i.rec },
+        el("td", {}, i.outcome), el("td", { class: "data" }, i.host), el("td", { class: "data" }, i.rec),
+        el("td", { class: "data" }, i.user), el("td", {}, i.class || ""), el("td", {}, i.reason || ""),
+        el("td", {}, i.messages === undefined ? "" : i.messages), el("td", {}, i.bytes === undefined ? "" : i.bytes))))
+      : el("p", { class: "muted" }, "Nothing is due."));
+  if (!dryRun) loadTombstones(tombs);
+}
+
+async function loadTombstones(out) {
+  let list;
+  try {
+    list = lines((await api("GET", "/api/v1/retention/tombstones")).text);
+  } catch (e) {
+    fill(out, errorLine("Tombstones: " + e.message));
+    return;
+  }
+  fill(out, list.length
+    ? table(["Id", "Purged", "Who", "Host", "Recording", "User", "Messages", "Class", "Reason"],
+      list.map((t) => el("tr", { "data-rec": t.rec },
+        el("td", {}, t.id), el("td", {}, t.purged || time(t.purged_ms)), el("td", { class: "data" }, t.who),
+        el("td", { class: "data" }, t.host), el("td", { class: "data" }, t.rec), el("td", { class: "data" }, t.user),
+        el("td", {}, t.messages), el("td", {}, t.class || ""), el("td", {}, t.reason || ""))))
+    : el("p", { class: "muted" }, "No recording has been purged."));
+}
+
+// ---- access log -----------------------------------------------------------
+
+function accessTab(pane) {
+  const out = el("div", { id: "access-result" });
+  const form = el("form", { id: "access-form" }, field("viewer", "Viewer"), field("rec", "Recording id"),
+    field("since", "Since", { placeholder: "2026-12-01T00:00:00Z" }), field("until", "Until"),
+    el("button", { type: "submit" }, "Show"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    loadAccessLog(out, formValues(form), null, []);
+  });
+  add(pane, el("h2", {}, "Access log"), form, out);
+  loadAccessLog(out, {}, null, []);
+}
+
+async function loadAccessLog(out, filters, cursor, before) {
+  let page;
+  try {
+    page = (await api("GET", "/api/v1/access-log" + query(Object.assign({ limit: 100, cursor }, filters)))).json();
+  } catch (e) {
+    fill(out, errorLine("Access log: " + e.message));
+    return;
+  }
+  const rows = page.entries.map((e) => el("tr", {},
+    el("td", {}, time(e.time_ms)), el("td", { class: "data" }, e.viewer), el("td", {}, e.remote),
+    el("td", {}, e.action), el("td", { class: "data" }, e.route), el("td", { class: "data" }, e.host),
+    el("td", { class: "data" }, e.rec), el("td", {}, e.outcome), el("td", { class: "data" }, JSON.stringify(e.detail))));
+  fill(out, 
+    page.entries.length ? table(["Time", "Viewer", "Remote", "Action", "Route", "Host", "Recording", "Outcome", "Detail"],
+      rows) : el("p", { class: "muted" }, "No entry."),
+    el("div", { class: "pager" },
+      before.length ? el("button", { type: "button", id: "access-prev",
+        onclick: () => loadAccessLog(out, filters, before[before.length - 1], before.slice(0, -1)) }, "Previous")
+        : null,
+      page.next_cursor ? el("button", { type: "button", id: "access-next",
+        onclick: () => loadAccessLog(out, filters, page.next_cursor, before.concat([cursor])) }, "Next page")
+        : null));
+}
+
+// ---- start ----------------------------------------------------------------
+
+$("signin-form").addEventListener("submit", signIn);
+$("signout").addEventListener("click", signOut);
+start();
