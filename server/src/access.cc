@@ -204,6 +204,15 @@ std::optional<Permission> access_right(const std::string& name) {
     return std::nullopt;
 }
 
+const std::vector<Permission>& access_rights() {
+    static const std::vector<Permission> all = [] {
+        std::vector<Permission> v;
+        for (const auto& rn : right_names) v.push_back(rn.second);
+        return v;
+    }();
+    return all;
+}
+
 AccessRules parse_access_rules(const std::string& text, const std::string& source, const SearchSettings& settings) {
     policy::YamlReader r(source);
     AccessRules out;

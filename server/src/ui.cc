@@ -128,10 +128,8 @@ void UiFiles::redirect_root(httplib::Response& res) {
 
 std::string me_response(const AccessControl& access, const std::string& viewer, const std::vector<std::string>& groups,
                         bool by_token) {
-    static constexpr Permission rights[] = {Permission::Search, Permission::View, Permission::Export,
-                                            Permission::Purge,  Permission::Hold, Permission::Manage};
     auto list = json::Value::make_array();
-    for (auto r : rights) {
+    for (auto r : access_rights()) {
         if (access.may(viewer, groups, r)) list.items().push_back(json::Value::make_string(permission_name(r)));
     }
     auto o = json::Value::make_object();

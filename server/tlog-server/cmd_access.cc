@@ -17,9 +17,6 @@ namespace tlog::server {
 
 namespace {
 
-const Permission rights_order[] = {Permission::Search, Permission::View, Permission::Export,
-                                   Permission::Purge,  Permission::Hold, Permission::Manage};
-
 std::string source_of(const AccessRule& r) {
     if (r.where.line == 0) return r.where.file;
     return r.where.file + ":" + std::to_string(r.where.line);
@@ -48,7 +45,7 @@ json::Value rule_json(const AccessRule& r) {
     if (r.host_groups.given) recs.set("host_groups", list_json(r.host_groups));
     o.set("recordings", std::move(recs));
     json::Value rights = json::Value::make_array();
-    for (Permission p : rights_order) {
+    for (Permission p : access_rights()) {
         if ((r.rights & (1U << static_cast<unsigned>(p))) != 0) {
             rights.items().push_back(json::Value::make_string(permission_name(p)));
         }

@@ -40,6 +40,8 @@ struct AccessRule {
 // The rights of access rules, by their names in the file ("search",
 // "view", ...); nullopt for another name.
 std::optional<Permission> access_right(const std::string& name);
+// Every right of access rules, in the order the documentation lists them.
+const std::vector<Permission>& access_rights();
 
 struct AccessRules {
     std::string source;
