@@ -34,13 +34,13 @@ import http.client
 import json
 import os
 import re
-import selectors
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.dirsrv import Dirsrv
 from tlogtest.namespace import add_users, require_root_ns
@@ -214,16 +214,7 @@ class Server:
         self.conf = write(os.path.join(d, name + ".conf"), json.dumps(conf))
         self.database = conf["database"]
         t0 = time.monotonic()
-        with open(self.log, "ab") as lf:
-            self.p = subprocess.Popen([TLOG_SERVER, "--config", self.conf], stdout=subprocess.PIPE, stderr=lf)
-        sel = selectors.DefaultSelector()
-        sel.register(self.p.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=WAIT):
-            self.p.kill()
-            fail("%s did not start within %d s: %s" % (name, WAIT, self.log_text()))
-        line = self.p.stdout.readline().decode()
-        check(line.startswith("listening on 127.0.0.1:"), "%s: %r %s" % (name, line, self.log_text()))
-        self.port = int(line.split(":")[-1])
+        self.p, self.port = servers.start([TLOG_SERVER, "--config", self.conf], self.log, WAIT, name)
         self.started_in = time.monotonic() - t0
         # The directory is read before the server listens: logged by now.
         self.at_start = self.events()

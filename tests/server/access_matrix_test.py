@@ -22,12 +22,12 @@ import fnmatch
 import http.client
 import json
 import os
-import selectors
 import subprocess
 import urllib.parse
 
 import yaml
 
+from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.namespace import add_users, require_root_ns
 from tlogtest.postgres import Cluster
@@ -138,17 +138,7 @@ class Server:
                            checkpoint_interval=1), f)
         rules = viewers.access_file(d, RULES)
         self.database = database
-        with open(self.log, "ab") as lf:
-            self.p = subprocess.Popen([TLOG_SERVER, "--config", conf, "--access-rules", rules],
-                                      stdout=subprocess.PIPE, stderr=lf)
-        sel = selectors.DefaultSelector()
-        sel.register(self.p.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=120):
-            self.p.kill()
-            fail("tlog-server did not start: %s" % open(self.log).read())
-        line = self.p.stdout.readline().decode()
-        check(line.startswith("listening on 127.0.0.1:"), "tlog-server: %r %s" % (line, open(self.log).read()))
-        self.port = int(line.split(":")[-1])
+        self.p, self.port = servers.start([TLOG_SERVER, "--config", conf, "--access-rules", rules], self.log)
         self.tokens = {v: viewers.issue(TLOG_SERVER, database, v, config=conf) for v in VIEWERS}
 
     def request(self, viewer, method, path, body=None, stream=False, headers=None):

@@ -14,7 +14,6 @@ import base64
 import http.client
 import json
 import os
-import selectors
 import shutil
 import signal
 import socket
@@ -25,6 +24,7 @@ import tempfile
 import time
 
 from tlogtest.certs import CA
+from tlogtest import server as servers
 from tlogtest import viewer as viewers
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -49,19 +49,7 @@ def audit_event(host, serial):
 class Server:
     def __init__(self, d, conf, args=()):
         self.log = os.path.join(d, "server.log")
-        with open(self.log, "ab") as log:
-            self.p = subprocess.Popen([TLOG_SERVER, "--config", conf, *args] + viewers.server_args(d),
-                                      stdout=subprocess.PIPE, stderr=log)
-        sel = selectors.DefaultSelector()
-        sel.register(self.p.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=60):
-            self.p.kill()
-            fail("tlog-server did not start: %r" % open(self.log).read())
-        line = self.p.stdout.readline().decode()
-        if not line.startswith("listening on 127.0.0.1:"):
-            self.p.kill()
-            fail("tlog-server: %r %r" % (line, open(self.log).read()[-2000:]))
-        self.port = int(line.rsplit(":", 1)[1])
+        self.p, self.port = servers.start([TLOG_SERVER, "--config", conf, *args] + viewers.server_args(d), self.log)
 
     def stop(self):
         if self.p.poll() is None:

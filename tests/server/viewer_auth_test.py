@@ -21,7 +21,6 @@ Environment: TLOG_SERVER, TLOG_REC, SOURCE_ROOT."""
 import http.client
 import json
 import os
-import selectors
 import shutil
 import sqlite3
 import subprocess
@@ -29,9 +28,10 @@ import time
 
 import yaml
 
+from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.namespace import add_users, private_pam, require_root_ns, sh
-from tlogtest.terminal import check, fail
+from tlogtest.terminal import check
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
 SOURCE_ROOT = os.environ["SOURCE_ROOT"]
@@ -51,16 +51,7 @@ class Server:
         if as_service:
             ids = ["--reuid", str(SERVICE_UID), "--regid", str(SERVICE_UID)]
             cmd = ["setpriv"] + ids + (["--groups", groups] if groups else ["--clear-groups"]) + cmd
-        with open(self.log, "ab") as lf:
-            self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=lf)
-        sel = selectors.DefaultSelector()
-        sel.register(self.p.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=120):
-            self.p.kill()
-            fail("tlog-server did not start: %s" % open(self.log).read())
-        line = self.p.stdout.readline().decode()
-        check(line.startswith("listening on 127.0.0.1:"), "tlog-server: %r %s" % (line, open(self.log).read()))
-        self.port = int(line.split(":")[-1])
+        self.p, self.port = servers.start(cmd, self.log)
         self.base = "http://127.0.0.1:%d" % self.port
 
     def request(self, method, path, body=None, headers=None, source="127.0.0.1"):

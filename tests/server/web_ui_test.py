@@ -23,11 +23,11 @@ Environment: TLOG_SERVER, SOURCE_ROOT."""
 import http.client
 import json
 import os
-import selectors
 import shutil
 import subprocess
 import time
 
+from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.browser import Browser
 from tlogtest.namespace import add_users, private_pam, require_root_ns
@@ -74,16 +74,7 @@ class Server:
             json.dump({"database": self.db, "listen": "127.0.0.1:0", "plain_http": "loopback", "ui_dir": ui_dir,
                        "retention": {"routine": {"days": 10}}, "retention_default": "routine"}, f)
         cmd = [TLOG_SERVER, "--config", conf, "--access-rules", viewers.access_file(d, RULES)]
-        with open(self.log, "ab") as lf:
-            self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=lf)
-        sel = selectors.DefaultSelector()
-        sel.register(self.p.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout=120):
-            self.p.kill()
-            fail("tlog-server did not start: %s" % open(self.log).read())
-        line = self.p.stdout.readline().decode()
-        check(line.startswith("listening on 127.0.0.1:"), "tlog-server: %r %s" % (line, open(self.log).read()))
-        self.port = int(line.split(":")[-1])
+        self.p, self.port = servers.start(cmd, self.log)
         self.base = "http://127.0.0.1:%d" % self.port
 
     def request(self, method, path, body=None, headers=None):

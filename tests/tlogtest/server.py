@@ -1,0 +1,27 @@
+"""tlog-server started for a test: standard error (a JSON line per request)
+appended to a log file, as an unread pipe would fill and stop the server,
+and the port it chose read from its "listening on HOST:PORT" line."""
+import selectors
+import subprocess
+
+from tlogtest.terminal import check, fail
+
+
+def start(cmd, log, timeout=120, name="tlog-server"):
+    """Runs `cmd` (a tlog-server command line listening on 127.0.0.1:0 or a
+    given port); returns (Popen, port). Fails the test with the log if it
+    does not listen within `timeout` seconds."""
+    with open(log, "ab") as lf:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=lf)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    if not sel.select(timeout=timeout):
+        p.kill()
+        fail("%s did not start within %d s: %s" % (name, timeout, open(log, errors="replace").read()[-3000:]))
+    line = p.stdout.readline().decode()
+    if not line.startswith("listening on 127.0.0.1:"):
+        p.kill()
+        p.wait()
+    check(line.startswith("listening on 127.0.0.1:"),
+          "%s: %r %s" % (name, line, open(log, errors="replace").read()[-3000:]))
+    return p, int(line.rsplit(":", 1)[1])
