@@ -4,8 +4,8 @@
 #include "tlog/server/access_ldap.h"
 
 #include <algorithm>
-#include <cstdio>
 
+#include "event_log.h"
 #include "hangup.h"
 #include "tlog/json.h"
 #include "tlog/policy/ldap_access.h"
@@ -13,17 +13,6 @@
 namespace tlog::server {
 
 namespace {
-
-// One JSON line on standard error, as the server's other events.
-void log_line(json::Value o) {
-    auto now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-    json::Value line = json::Value::make_object();
-    line.set("time_ms", json::Value::make_uint(static_cast<uint64_t>(now.count())));
-    for (auto& [k, v] : o.members()) line.set(k, std::move(v));
-    std::string text = json::dump(line) + "\n";
-    std::fwrite(text.data(), 1, text.size(), stderr);
-}
 
 json::Value strings(const std::vector<std::string>& v) {
     json::Value a = json::Value::make_array();
@@ -173,7 +162,7 @@ void AccessRefresher::reload_file() {
         o.set("result", json::Value::make_string("kept the former rules"));
         o.set("error", json::Value::make_string(e.what()));
     }
-    log_line(std::move(o));
+    log_event(std::move(o));
 }
 
 void AccessRefresher::refresh_directory(bool always_log) {
@@ -218,7 +207,7 @@ void AccessRefresher::refresh_directory(bool always_log) {
         // Sooner than the refresh: access comes back soon after the directory.
         next_ = now + std::chrono::seconds(std::min<uint64_t>(settings_.refresh_s, 30));
     }
-    log_line(std::move(o));
+    log_event(std::move(o));
 }
 
 }  // namespace tlog::server

@@ -7,10 +7,10 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 #include <string_view>
 
+#include "event_log.h"
 #include "tlog/json.h"
 
 namespace tlog::server {
@@ -44,6 +44,15 @@ const char* type_of(const std::string& name) {
     return "application/octet-stream";
 }
 
+// A console that cannot be served is said once at start, as the server's
+// other events.
+void warn(const std::string& what) {
+    auto o = json::Value::make_object();
+    o.set("event", json::Value::make_string("web_console"));
+    o.set("warning", json::Value::make_string(what));
+    log_event(std::move(o));
+}
+
 void security_headers(httplib::Response& res) {
     res.set_header("Content-Security-Policy",
                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -69,7 +78,7 @@ UiFiles::UiFiles(std::string dir) : dir_(std::move(dir)) {
     fs::directory_iterator it(dir_, ec);
     if (ec) {
         missing_ = "the web console is not installed: cannot read its directory " + dir_ + " (ui_dir): " + ec.message();
-        std::cerr << "tlog-server: " << missing_ << '\n';
+        warn(missing_);
         return;
     }
     for (; it != fs::directory_iterator(); it.increment(ec)) {
@@ -78,24 +87,24 @@ UiFiles::UiFiles(std::string dir) : dir_(std::move(dir)) {
         // Not followed: a link could name a file outside the directory.
         if (!ui_file_name(name) || !entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
         if (entry.file_size(ec) > max_file_bytes || ec) {
-            std::cerr << "tlog-server: " << entry.path().string() << ": larger than 8 MiB, not served\n";
+            warn(entry.path().string() + ": larger than 8 MiB, not served");
             continue;
         }
         std::ifstream in(entry.path(), std::ios::binary);
         std::ostringstream body;
         body << in.rdbuf();
         if (!in) {
-            std::cerr << "tlog-server: " << entry.path().string() << ": cannot read it, not served\n";
+            warn(entry.path().string() + ": cannot read it, not served");
             continue;
         }
         files_[name] = File{body.str(), type_of(name)};
     }
     if (ec) {
-        std::cerr << "tlog-server: " << dir_ << " (ui_dir): " << ec.message() << '\n';
+        warn(dir_ + " (ui_dir): " + ec.message());
     }
     if (files_.count("index.html") == 0) {
         missing_ = "the web console is not installed: no index.html in " + dir_ + " (ui_dir)";
-        std::cerr << "tlog-server: " << missing_ << '\n';
+        warn(missing_);
     }
 }
 
