@@ -282,9 +282,7 @@ class Server:
         check(got == want, "%s, %s: %s searches %r, expected %r" % (self.name, when, viewer, sorted(got), sorted(want)))
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            self.p.wait(60)
+        servers.stop(self.p)
 
 
 def server_conf(d, name, ldap, refresh, max_stale, key=None):

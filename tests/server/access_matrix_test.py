@@ -156,8 +156,7 @@ class Server:
             c.close()
 
     def stop(self):
-        self.p.terminate()
-        self.p.wait(60)
+        servers.stop(self.p)
 
 
 def ingest(s):

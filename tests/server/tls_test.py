@@ -52,9 +52,7 @@ class Server:
         self.p, self.port = servers.start([TLOG_SERVER, "--config", conf, *args] + viewers.server_args(d), self.log)
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            self.p.wait(60)
+        servers.stop(self.p)
 
     def log_events(self, event):
         out = []

@@ -73,13 +73,7 @@ class Server:
             return [json.loads(l) for l in f.read().splitlines() if l.startswith(b"{")]
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(60)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        servers.stop(self.p)
 
 
 def viewer_routes():

@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import time
 
 from tlogtest import server as servers
@@ -100,13 +99,7 @@ class Server:
             return status, data.decode()
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(60)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        servers.stop(self.p)
 
 
 def ingest(s, token):

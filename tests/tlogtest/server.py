@@ -25,3 +25,14 @@ def start(cmd, log, timeout=120, name="tlog-server"):
     check(line.startswith("listening on 127.0.0.1:"),
           "%s: %r %s" % (name, line, open(log, errors="replace").read()[-3000:]))
     return p, int(line.rsplit(":", 1)[1])
+
+
+def stop(p):
+    """SIGTERM, then SIGKILL if it has not ended within 60 s."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
