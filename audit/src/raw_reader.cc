@@ -13,13 +13,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 namespace tlog::audit::raw {
 
 // The records of an event come one after the other: the last time stamp's
 // text and what it read as.
 struct LastStamp {
-    std::string text;
+    // The text last parsed; nothing until a first line is read (an empty
+    // stamp, "audit()", is a text like any other and must be parsed once).
+    std::optional<std::string> text;
     time_t sec = 0;
     unsigned milli = 0;
     unsigned long serial = 0;
@@ -143,7 +146,7 @@ bool extract_timestamp(std::string_view line, Stamp& e, time_t eoe_timeout, Last
     if (!p) return false;
     ++p;
     if (char* end = std::strchr(p, ')')) *end = 0;
-    if (last.text == p) {
+    if (last.text && *last.text == p) {
         e.sec = last.sec, e.milli = last.milli, e.serial = last.serial;
         return last.ok;
     }
