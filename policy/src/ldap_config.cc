@@ -133,16 +133,17 @@ public:
         c.services_base = "cn=hbacservices,cn=hbac," + b;
         c.servicegroups_base = "cn=hbacservicegroups,cn=hbac," + b;
         c.access_base = "cn=access,cn=sessionrecording," + b;
+        c.retention_base = "cn=retention,cn=sessionrecording," + b;
         if (auto bs = root["bases"]) {
-            only_keys(
-                bs, "bases",
-                {"rules", "users", "groups", "hosts", "hostgroups", "hbac", "services", "servicegroups", "access"});
+            only_keys(bs, "bases",
+                      {"rules", "users", "groups", "hosts", "hostgroups", "hbac", "services", "servicegroups", "access",
+                       "retention"});
             const std::pair<const char*, std::string*> keys[] = {
                 {"rules", &c.rules_base},           {"users", &c.users_base},
                 {"groups", &c.groups_base},         {"hosts", &c.hosts_base},
                 {"hostgroups", &c.hostgroups_base}, {"hbac", &c.hbac_base},
                 {"services", &c.services_base},     {"servicegroups", &c.servicegroups_base},
-                {"access", &c.access_base}};
+                {"access", &c.access_base},         {"retention", &c.retention_base}};
             for (const auto& [k, dst] : keys)
                 if (auto v = bs[k]) *dst = scalar(v, std::string("bases.") + k);
         }

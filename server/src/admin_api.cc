@@ -13,9 +13,12 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "event_log.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/policy/ldap_source.h"
 #include "tlog/server/evidence.h"
+#include "tlog/server/retention_ldap.h"
 
 namespace tlog::server {
 
@@ -31,6 +34,18 @@ AdminReply fail(int status, std::string error) {
 AdminReply not_stored(const std::string& rec) {
     // Byte for byte as the other recording routes answer one not stored.
     return fail(404, "no recording " + json::quote(rec));
+}
+
+// What a run read from the directory, or why it could not.
+void log_retention_ldap(const char* outcome, const std::string& what, const std::vector<std::string>& notes) {
+    auto o = json::Value::make_object();
+    o.set("event", json::Value::make_string("retention_ldap"));
+    o.set("outcome", json::Value::make_string(outcome));
+    o.set(std::string(outcome) == "read" ? "server" : "error", json::Value::make_string(what));
+    auto n = json::Value::make_array();
+    for (const auto& line : notes) n.items().push_back(json::Value::make_string(line));
+    o.set("notes", std::move(n));
+    log_event(std::move(o));
 }
 
 // Any recording stored (the condition of a viewer of everything).
@@ -324,8 +339,19 @@ AdminReply retention_run_api(const std::string& database, const RetentionSetting
     opt.key = opt.dry_run ? nullptr : key;
     // A connection of its own, as the CLI's run: the server goes on
     // answering while it reads and purges.
+    // The directory's classes are read for each run, as the command's: a
+    // run that cannot read them runs nothing.
+    RetentionInForce in_force;
+    try {
+        in_force = retention_in_force(settings);
+    } catch (const policy::LdapError& e) {
+        log_retention_ldap("failed", e.what(), {});
+        return fail(503, std::string("retention_ldap: the directory could not be read (") + e.what() +
+                             "): nothing decided or purged");
+    }
+    if (!settings.ldap.empty()) log_retention_ldap("read", in_force.server, in_force.notes);
     auto store = open_store(database);
-    auto report = run_retention(*store, settings, opt);
+    auto report = run_retention(*store, in_force.settings, opt);
     auto items = json::Value::make_array();
     for (const auto& i : report.items) {
         auto o = json::Value::make_object();

@@ -292,6 +292,9 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
             c.ui_dir = val.as_string();
         } else if (key == "access_ldap") {
             c.access_ldap.config = val.as_string();
+        } else if (key == "retention_ldap") {
+            if (val.as_string().empty()) throw InputError({path, val.line, val.column, key}, "expected a file name");
+            c.retention.ldap = val.as_string();
         } else if (parse_stream_setting(key, val.as_string(), path + ":" + std::to_string(val.line), c)) {
             continue;
         } else {
@@ -299,8 +302,10 @@ ServerConfig load_config(const std::string& path, ServerConfig c) {
         }
     }
     // Classes named anywhere must be configured (the file's keys come in
-    // any order).
+    // any order); with retention_ldap they may be the directory's, which
+    // each run reads (a class configured nowhere keeps its recordings).
     for (const auto& [key, val] : v.members()) {
+        if (!c.retention.ldap.empty()) break;
         if (key == "retention_default" && !c.retention.default_class.empty() &&
             c.retention.classes.count(c.retention.default_class) == 0) {
             throw InputError({path, val.line, val.column, key},

@@ -436,7 +436,7 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
                     std::string cls = cfg.default_class;
                     if (rule) {
                         auto it = cfg.rules.find(*rule);
-                        if (it != cfg.rules.end() && cfg.classes.count(it->second) != 0) cls = it->second;
+                        if (it != cfg.rules.end()) cls = it->second;
                     }
                     bool changed = !r[7] || str(r[7]) != cls || rule.has_value();
                     c.class_name = cls;
@@ -579,7 +579,7 @@ RetentionReport run_retention(Store& s, const RetentionSettings& cfg, const Rete
         const bool archive = rc.action == RetentionClass::Action::Archive;
         report.items.push_back({c.host, c.rec, c.user, c.class_name, reason, c.end_ms, c.messages, c.bytes, "", {}});
         RetentionItem& item = report.items.back();
-        if (std::any_of(holds.begin(), holds.end(), [&](const auto& h) { return hold_matches(h, c); })) {
+        if (rc.hold || std::any_of(holds.begin(), holds.end(), [&](const auto& h) { return hold_matches(h, c); })) {
             item.outcome = "held";
             continue;
         }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "tlog/policy/ldap_source.h"
 #include "tlog/server/http.h"
 #include "tlog_build_config.h"
 
@@ -34,6 +35,7 @@ void usage(std::ostream& o) {
          "       tlog-server [--config FILE] [--database DATABASE] viewer-token list | revoke ID\n"
          "       tlog-server token issue HOST | list | revoke ID|HOST\n"
          "       tlog-server retention run [--now TIME] [--dry-run] [--json] [--timer]\n"
+         "       tlog-server retention show [--json]\n"
          "       tlog-server retention tombstones [--json]\n"
          "       tlog-server hold set|clear|list [--host H] [--rec R] [--user U] [--reason TEXT]\n"
          "       tlog-server verify [--from TIME] [--to TIME] [--host HOST] [--rec REC] [--json]\n"
@@ -152,6 +154,11 @@ int main(int argc, char** argv) {
         }
         if (command != nullptr) {
             return command(c, command_args);
+        }
+        if (!c.retention.ldap.empty()) {
+            // Read by each run; a file that does not load is said now, not
+            // at the first run.
+            (void)tlog::policy::load_ldap_config(c.retention.ldap);
         }
         if (!c.retention.classes.empty() && c.retention.default_class.empty()) {
             std::cerr << "tlog-server: retention: no retention_default: recordings whose rule names no configured "

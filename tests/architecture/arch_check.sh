@@ -23,8 +23,9 @@
 #      model (vt-model: its headers term_model.h, snapshot.h,
 #      keyframe_policy.h, screen_text.h), policy's YAML reading
 #      (tlog/policy/yaml_reader.h: the access rules file), policy's LDAP
-#      access entries (tlog/policy/ldap_access.h, ldap_source.h: the
-#      directory's access rules, libtlogpolicy-ldap) and itself (the
+#      access entries and retention classes (tlog/policy/ldap_access.h,
+#      ldap_retention.h, ldap_source.h: the directory's access rules and
+#      retention classes, libtlogpolicy-ldap) and itself (the
 #      program's subcommands' headers in server/tlog-server/ too), only
 #      server/ and tests/ include its headers, tlog-server holds no recorder
 #      code and none of libplay's (playback, index files, readers) nor
@@ -166,16 +167,16 @@ bad=$(cd "$src" && grep -lE '^\s*#\s*include\s*[<"](ldap\.h|lber\.h|sasl/sasl\.h
 # private; each storage backend's client library is included by that
 # backend's file only, and PAM (viewers' sign-in) by viewer_auth.cc only;
 # of policy/ it includes only the rules files' YAML reading (access rules)
-# and the LDAP access entries' reader (access rules from the directory).
+# and the LDAP readers of access entries and retention classes.
 f=$failed
 vt_model_headers='tlog/play/(term_model|snapshot|keyframe_policy|screen_text)\.h'
 while IFS=: read -r file line name; do
   [ -e "$src/librec/include/$name" ] || [ -e "$src/server/include/$name" ] || [ -e "$src/server/src/$name" ] ||
     [ -e "$src/server/proof/include/$name" ] || [ -e "$src/server/tlog-server/$name" ] ||
     [ "$name" = tlog/policy/yaml_reader.h ] || [ "$name" = tlog/policy/ldap_access.h ] ||
-    [ "$name" = tlog/policy/ldap_source.h ] ||
+    [ "$name" = tlog/policy/ldap_source.h ] || [ "$name" = tlog/policy/ldap_retention.h ] ||
     [ "$name" = tlog_build_config.h ] || [[ $name =~ ^$vt_model_headers$ ]] ||
-    fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's, policy's YAML reading or LDAP access entries nor the server's"
+    fail "$file:$line includes \"$name\", which is neither librec's, the terminal model's, policy's YAML reading or LDAP readers nor the server's"
 done < <(cd "$src" && includes server | sed "s|^|$src/|")
 bad=$(nm -C "$tlogserver" | grep -E 'tlog::play::(Playback|RecordingIndex|LineSource|build_index|search_screen|JournalSource|RemoteSource)\b' | head -3)
 [ -z "$bad" ] || fail "tlog-server links libplay beyond the terminal model:"$'\n'"$bad"

@@ -60,8 +60,12 @@ void test_config_defaults(void**) {
     assert_str_eq(c.rules_base, "cn=rules,cn=sessionrecording,dc=example,dc=com");
     assert_str_eq(c.groups_base, "cn=groups,cn=accounts,dc=example,dc=com");
     assert_str_eq(c.servicegroups_base, "cn=hbacservicegroups,cn=hbac,dc=example,dc=com");
-    c = load_ldap_config_text("uri: ldap://a\nbase: dc=x\nbases:\n  users: ou=people,dc=x\n", "f");
+    assert_str_eq(c.access_base, "cn=access,cn=sessionrecording,dc=example,dc=com");
+    assert_str_eq(c.retention_base, "cn=retention,cn=sessionrecording,dc=example,dc=com");
+    c = load_ldap_config_text("uri: ldap://a\nbase: dc=x\nbases:\n  users: ou=people,dc=x\n  retention: ou=keep,dc=x\n",
+                              "f");
     assert_str_eq(c.users_base, "ou=people,dc=x");
+    assert_str_eq(c.retention_base, "ou=keep,dc=x");
     assert_str_eq(c.hosts_base, "cn=computers,cn=accounts,dc=x");
 }
 

@@ -27,9 +27,11 @@
 #include "temp_db.h"
 #include "tlog/error.h"
 #include "tlog/json.h"
+#include "tlog/policy/ldap_retention.h"
 #include "tlog/server/checkpoint.h"
 #include "tlog/server/http.h"
 #include "tlog/server/retention.h"
+#include "tlog/server/retention_ldap.h"
 #include "tlog/server/store.h"
 #include "tlog/server/verify.h"
 #include "tlog/sha256.h"
@@ -98,8 +100,8 @@ void add_start(Store& s, const std::string& host, const std::string& rec, uint64
 
 RetentionSettings settings(const std::string& archive_dir) {
     RetentionSettings r;
-    r.classes["short"] = {"short", 1, std::nullopt, RetentionClass::Action::Purge, ""};
-    r.classes["long"] = {"long", 30, std::nullopt, RetentionClass::Action::Archive, archive_dir};
+    r.classes["short"] = {"short", 1, std::nullopt, RetentionClass::Action::Purge, "", false, ""};
+    r.classes["long"] = {"long", 30, std::nullopt, RetentionClass::Action::Archive, archive_dir, false, ""};
     r.default_class = "short";
     r.rules["r-short"] = "short";
     r.rules["r-long"] = "long";
@@ -285,7 +287,7 @@ void test_size_limit(void**) {
     auto sp = t.open();
     Store& s = *sp;
     RetentionSettings r;
-    RetentionClass c{"capped", 3650, std::nullopt, RetentionClass::Action::Purge, ""};
+    RetentionClass c{"capped", 3650, std::nullopt, RetentionClass::Action::Purge, "", false, ""};
     add_recording(s, "h", "old", "u", T0);
     add_recording(s, "h", "mid", "u", T0 + 100);
     add_recording(s, "h", "new", "u", T0 + 200);
@@ -345,7 +347,7 @@ void test_purge_beside_ingest(void**) {
         }
     });
     RetentionSettings r;
-    r.classes["short"] = {"short", 1, std::nullopt, RetentionClass::Action::Purge, ""};
+    r.classes["short"] = {"short", 1, std::nullopt, RetentionClass::Action::Purge, "", false, ""};
     r.default_class = "short";
     auto rep = run(s, r, (T0 + 40 * 86400) * 1000);
     done = true;
@@ -367,7 +369,7 @@ void test_hostile_names(void**) {
     std::string adir = t.dir + "/archive";
     assert_int_equal(mkdir(adir.c_str(), 0700), 0);
     RetentionSettings r;
-    r.classes["a"] = {"a", 1, std::nullopt, RetentionClass::Action::Archive, adir};
+    r.classes["a"] = {"a", 1, std::nullopt, RetentionClass::Action::Archive, adir, false, ""};
     r.default_class = "a";
     const std::string hosts[] = {"../../..", "/etc", "h/../../x", ".hidden", std::string(300, 'h')};
     for (const auto& h : hosts) add_recording(s, h, "../../../tmp/r", "u", T0);
@@ -520,6 +522,62 @@ void expect_config_error(const std::string& dir, const std::string& text, const 
     }
 }
 
+// The directory's classes beside the file's (retention_ldap.h): the file
+// wins a name both define, a class on legal hold keeps its recordings, a
+// rule naming a class configured nowhere keeps them too (not the default).
+void test_directory_classes(void**) {
+    tlog::policy::LdapRetention d;
+    d.server = "ldap://dir.example";
+    d.classes = {{"frozen", "cn=frozen,cn=retention", 1, true},
+                 {"legal", "cn=legal,cn=retention", 3650, false},
+                 {"short", "cn=short,cn=retention", 3650, false}};
+    d.rules = {{"r-frozen", "cn=r-frozen,cn=rules", "frozen"},
+               {"r-ghost", "cn=r-ghost,cn=rules", "ghost"},
+               {"r-legal", "cn=r-legal,cn=rules", "legal"},
+               {"r-short", "cn=r-short,cn=rules", "legal"}};
+    d.skipped = {"cn=broken,cn=retention: attribute 'tlogRetentionDays': missing; entry skipped"};
+    TempDb t;
+    auto sp = t.open();
+    Store& s = *sp;
+    auto f = merge_directory_retention(settings(t.dir), d);
+    const auto& cfg = f.settings;
+    assert_string_equal(f.server.c_str(), "ldap://dir.example");
+    assert_int_equal(cfg.classes.size(), 4);  // short, long (file); frozen, legal (directory)
+    assert_int_equal(cfg.classes.at("short").days, 1);
+    assert_true(cfg.classes.at("short").source.empty());
+    assert_true(cfg.classes.at("frozen").hold);
+    assert_string_equal(cfg.classes.at("legal").source.c_str(), "ldap:///cn=legal,cn=retention");
+    assert_string_equal(cfg.rules.at("r-short").c_str(), "short");
+    assert_string_equal(cfg.rules.at("r-ghost").c_str(), "ghost");
+    std::string notes;
+    for (const auto& n : f.notes) notes += n + "\n";
+    for (const char* want : {"cn=broken,cn=retention: attribute 'tlogRetentionDays'", "class short is also in",
+                             "rule r-short is also in", "rule r-ghost names class ghost, configured nowhere"}) {
+        if (notes.find(want) == std::string::npos) fail_msg("no note %s in:\n%s", want, notes.c_str());
+    }
+    add_recording(s, "h1", "a", "alice", T0);
+    add_start(s, "h1", "a", 1, "r-frozen");
+    add_recording(s, "h1", "b", "bob", T0);
+    add_start(s, "h1", "b", 2, "r-ghost");
+    add_recording(s, "h1", "c", "carol", T0);
+    add_start(s, "h1", "c", 3, "r-legal");
+    add_recording(s, "h1", "d", "dave", T0);
+    add_start(s, "h1", "d", 4, "r-short");
+    auto rep = run(s, cfg, T0 * 1000 + 2 * day_ms);
+    assert_string_equal(outcome(rep, "a").c_str(), "held");
+    assert_string_equal(outcome(rep, "b").c_str(), "class not configured");
+    assert_string_equal(outcome(rep, "c").c_str(), "");
+    assert_string_equal(outcome(rep, "d").c_str(), "purged");
+    assert_string_equal(recorded_class(s, "h1", "b").value_or("?").c_str(), "ghost");
+    // The class configured later (the directory entry added): it applies.
+    auto later = cfg;
+    later.classes["ghost"] = {"ghost", 1, std::nullopt, RetentionClass::Action::Purge, "", false, "ldap:///cn=ghost"};
+    rep = run(s, later, T0 * 1000 + 2 * day_ms);
+    assert_string_equal(outcome(rep, "b").c_str(), "purged");
+    assert_string_equal(outcome(rep, "a").c_str(), "held");
+    assert_int_equal(session_count(s), 2);
+}
+
 void test_config(void**) {
     char tmpl[] = "/tmp/tlog-retention-conf.XXXXXX";
     std::string dir = mkdtemp(tmpl);
@@ -546,6 +604,13 @@ void test_config(void**) {
     expect_config_error(dir, "{\"retention_rules\": {\"r1\": \"b\"}, \"retention\": {\"a\": {\"days\": 3}}}",
                         "retention_rules.r1");
     expect_config_error(dir, "{\"retention\": [1]}", "retention");
+    expect_config_error(dir, "{\"retention_ldap\": \"\"}", "retention_ldap");
+    // With retention_ldap, classes may be the directory's: checked at each run.
+    std::ofstream(good) << "{\"retention_ldap\": \"/etc/tlog/ldap.yaml\", \"retention_default\": \"routine\", "
+                           "\"retention_rules\": {\"admins\": \"legal\"}}";
+    c = load_config(good, defaults);
+    assert_string_equal(c.retention.ldap.c_str(), "/etc/tlog/ldap.yaml");
+    assert_string_equal(c.retention.default_class.c_str(), "routine");
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
 }
@@ -566,6 +631,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_purge_beside_ingest),
         cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_directory_classes),
         cmocka_unit_test(test_signed_tombstones),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -26,8 +26,9 @@ struct LdapConfig {
     // Where each kind of entry lives; the defaults are FreeIPA's layout under `base`.
     std::string rules_base, users_base, groups_base, hosts_base, hostgroups_base, hbac_base, services_base,
         servicegroups_base;
-    std::string access_base;  // viewers' access entries, read by tlog-server (ldap_access.h)
-    std::string host;         // this host's name as the directory knows it; "" = local_hostname()
+    std::string access_base;     // viewers' access entries, read by tlog-server (ldap_access.h)
+    std::string retention_base;  // retention classes, read by tlog-server (ldap_retention.h)
+    std::string host;            // this host's name as the directory knows it; "" = local_hostname()
     BindMethod bind = BindMethod::None;
     std::string bind_dn;                      // simple
     std::string password_file;                // simple: the password, first line

@@ -24,15 +24,24 @@ struct RetentionClass {
     enum class Action { Purge, Archive };
     Action action = Action::Purge;
     std::string archive_dir;  // Archive: where each run's directory is made
+    // A legal hold on the whole class (the directory's tlogRetentionHold):
+    // its recordings are reported held, never purged.
+    bool hold = false;
+    std::string source;  // where it is defined: "" the configuration file, else "ldap:///DN"
 };
 
 struct RetentionSettings {
     std::map<std::string, RetentionClass> classes;
-    // The class of a recording whose rule names none, names one not
-    // configured, or that has no start event; "": such recordings are kept.
+    // The class of a recording whose rule maps to no class, or that has no
+    // start event; "": such recordings are kept.
     std::string default_class;
-    // Rule name (the audit start event's `rule`) -> class.
+    // Rule name (the audit start event's `rule`) -> class. A class
+    // configured nowhere (a directory rule's, retention_ldap.h) is still
+    // the recording's: it is kept and reported "class not configured".
     std::map<std::string, std::string> rules;
+    // retention_ldap: an ldap.yaml (tlog-policy's format) whose directory
+    // adds classes and rules' classes at each run (retention_ldap.h); "": none.
+    std::string ldap;
 };
 
 // A legal hold: every given field must match (empty: any). It holds the
