@@ -44,7 +44,7 @@ from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.dirsrv import Dirsrv
 from tlogtest.namespace import add_users, require_root_ns
-from tlogtest.slapd import Dit, Slapd, suffixed
+from tlogtest.slapd import Dit, Slapd, shipped_acl, suffixed
 from tlogtest.terminal import check, fail
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -433,13 +433,7 @@ def check_shipped_acl(d, dit, dns):
     servers = []
     try:
         slapd.modify(dit.ldif())
-        site = ("dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nadd: olcAccess\n"
-                "olcAccess: {4}to attrs=userPassword by anonymous auth by * none\n"
-                "olcAccess: {5}to dn.subtree=\"cn=sessionrecording,%s\" by * none\n" % S)
-        for ldif in (suffixed(SRC + "/ldap-schema/openldap-acl.ldif", S), site):
-            r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", slapd.ldapi], input=ldif, capture_output=True,
-                               text=True, timeout=WAIT)
-            check(r.returncode == 0, "slapd refused the ACL: " + r.stderr)
+        shipped_acl(slapd, SRC, WAIT)
         rec = Server(d, "acl-rec", server_conf(d, "acl-rec", host_bind(d, slapd.uri, "rec", "recsecret"), 3600, 86400))
         servers.append(rec)
         check(len(rec.at_start) == 1, "acl-rec: %s" % rec.log_text()[-3000:])

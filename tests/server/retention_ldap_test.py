@@ -21,14 +21,14 @@ usage: retention_ldap_test.py   (env: TLOG_SERVER, SOURCE_ROOT, BUILD_ROOT)"""
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import shutil
 
 from tlogtest import server as servers
 from tlogtest import viewer as viewers
-from tlogtest.slapd import Dit, Slapd, suffixed
+from tlogtest.slapd import Dit, Slapd, shipped_acl
 from tlogtest.terminal import check
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
@@ -69,18 +69,6 @@ def build_dit():
                                ("r-legal", "legal", []), ("r-old", "short", [("ipaEnabledFlag", "FALSE")])):
         dit.rule(rule, [("userCategory", "all"), ("hostCategory", "all"), ("tlogRetentionClass", klass)] + extra)
     return dit
-
-
-def shipped_acl(slapd):
-    """ldap-schema/openldap-acl.ldif as shipped, then a site's closing
-    rules (as tests/ldap/schema_test.py)."""
-    site = ("dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nadd: olcAccess\n"
-            "olcAccess: {4}to attrs=userPassword by anonymous auth by * none\n"
-            "olcAccess: {5}to dn.subtree=\"cn=sessionrecording,%s\" by * none\n" % S)
-    for ldif in (suffixed(SRC + "/ldap-schema/openldap-acl.ldif", S), site):
-        r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", slapd.ldapi], input=ldif, capture_output=True,
-                           text=True, timeout=WAIT)
-        check(r.returncode == 0, "slapd refused the ACL: " + r.stderr)
 
 
 def msg(rec, ident):
@@ -144,7 +132,7 @@ def main():
         dit = build_dit()
         slapd = Slapd(d, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"]).start()
         slapd.modify(dit.ldif())
-        shipped_acl(slapd)
+        shipped_acl(slapd, SRC, WAIT)
         pw = write(os.path.join(d, "host.pw"), "hostsecret\n", 0o600)
         ldap = write(os.path.join(d, "ldap.yaml"),
                      "uri: %s\nbase: %s\ntimeout: 2\nbind: {method: simple, dn: 'fqdn=rec.example.com,"

@@ -189,6 +189,19 @@ def suffixed(path, suffix):
         return f.read().replace("$SUFFIX", suffix)
 
 
+def shipped_acl(slapd, source_root, timeout=120):
+    """Loads ldap-schema/openldap-acl.ldif as shipped into `slapd`, then a
+    site's closing rules after it (passwords for binds only; nothing else
+    of cn=sessionrecording), as tests/ldap/schema_test.py checks them."""
+    site = ("dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nadd: olcAccess\n"
+            "olcAccess: {4}to attrs=userPassword by anonymous auth by * none\n"
+            "olcAccess: {5}to dn.subtree=\"cn=sessionrecording,%s\" by * none\n" % slapd.suffix)
+    for ldif in (suffixed(source_root + "/ldap-schema/openldap-acl.ldif", slapd.suffix), site):
+        r = subprocess.run(["ldapmodify", "-Y", "EXTERNAL", "-H", slapd.ldapi], input=ldif, capture_output=True,
+                           text=True, timeout=timeout)
+        check(r.returncode == 0, "slapd refused the ACL: " + r.stderr)
+
+
 class Dit:
     """LDIF for a FreeIPA-shaped tree (cn=accounts, cn=hbac,
     cn=sessionrecording with its rules and, once used, access) on a plain slapd with freeipa-compat loaded. Each
