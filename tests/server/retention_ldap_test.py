@@ -1,7 +1,9 @@
 """Retention classes from LDAP (retention_ldap: tlogRetentionPolicy entries
 under cn=retention,cn=sessionrecording and the recording rules'
-tlogRetentionClass) against a real slapd with the shipped schema and
-OpenLDAP ACL, read by tlog-server bound as an enrolled host:
+tlogRetentionClass) against a real directory, read by tlog-server bound as
+an enrolled host: slapd with the shipped schema and OpenLDAP ACL, or
+389-ds (FreeIPA's directory) with the FreeIPA-form schema and the ACIs of
+ldap-schema/freeipa/75-tlog-sessionrecording.update:
 
 - `retention show --json`: the directory's classes beside the file's, with
   their DNs; a class the file defines too keeps the file's; a class with
@@ -13,14 +15,16 @@ OpenLDAP ACL, read by tlog-server bound as an enrolled host:
   default), a long class kept, a recording without a rule by the file's
   default; the same from the API (POST /api/v1/retention/run, dry run);
 - the class entry added to the directory later: the next run applies it;
-- slapd stopped: the command exits 3 and the API answers 503, both saying
+- the directory stopped: the command exits 3 and the API answers 503, both saying
   nothing was decided or purged, and nothing is;
 - a bad retention_ldap file stops the server and the command, named.
 
-usage: retention_ldap_test.py   (env: TLOG_SERVER, SOURCE_ROOT, BUILD_ROOT)"""
+usage: retention_ldap_test.py slapd|389ds   (env: TLOG_SERVER, SOURCE_ROOT, BUILD_ROOT;
+389ds: root, in a private mount namespace)"""
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +32,9 @@ import tempfile
 
 from tlogtest import server as servers
 from tlogtest import viewer as viewers
-from tlogtest.slapd import Dit, Slapd, shipped_acl
-from tlogtest.terminal import check
+from tlogtest.dirsrv import Dirsrv
+from tlogtest.slapd import Dit, Slapd, shipped_acl, suffixed
+from tlogtest.terminal import check, fail
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
 SRC = os.environ["SOURCE_ROOT"]
@@ -51,11 +56,14 @@ def write(path, text, mode=0o644):
     return path
 
 
-def build_dit():
+def build_dit(suffix_entry=True):
     dit = Dit(S)
+    if not suffix_entry:
+        dit.entries = dit.entries[1:]  # dscreate made it
     dit.host("rec.example.com", "hostsecret")
     container = "cn=retention,cn=sessionrecording," + S
-    dit.entries.append("dn: %s\nobjectClass: tlogContainer\ncn: retention\n" % container)
+    for name in ("retention", "access"):  # as ldap-schema/containers.ldif adds them
+        dit.entries.append("dn: cn=%s,cn=sessionrecording,%s\nobjectClass: tlogContainer\ncn: %s\n" % (name, S, name))
 
     def cls(name, attrs):
         dit.entries.append("dn: cn=%s,%s\nobjectClass: tlogRetentionPolicy\ncn: %s\n" % (name, container, name) +
@@ -69,6 +77,59 @@ def build_dit():
                                ("r-legal", "legal", []), ("r-old", "short", [("ipaEnabledFlag", "FALSE")])):
         dit.rule(rule, [("userCategory", "all"), ("hostCategory", "all"), ("tlogRetentionClass", klass)] + extra)
     return dit
+
+
+class OpenLdap:
+    """slapd with the shipped schema and OpenLDAP ACL."""
+
+    def __init__(self, d):
+        self.server = Slapd(d, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"]).start()
+        self.uri = self.server.uri
+        try:
+            self.server.modify(build_dit().ldif())
+            shipped_acl(self.server, SRC, WAIT)
+        except BaseException:
+            self.server.stop()
+            raise
+
+    def add(self, ldif):
+        self.server.modify(ldif)
+
+    def stop(self):
+        self.server.stop()
+
+
+class Ds389:
+    """389-ds with the FreeIPA-form schema and the update file's ACIs, each
+    on its entry, as ipa-ldap-updater adds them."""
+
+    def __init__(self, d):
+        self.server = Dirsrv(d, S)
+        self.server.start()
+        self.uri = self.server.uri
+        try:
+            self._load()
+        except BaseException:
+            self.server.stop()
+            raise
+
+    def _load(self):
+        self.server.load_schema(GEN + "/59tlog-freeipa-compat.ldif")
+        self.server.load_schema(GEN + "/60tlog.ldif")
+        self.add(build_dit(suffix_entry=False).ldif())
+        upd = suffixed(SRC + "/ldap-schema/freeipa/75-tlog-sessionrecording.update", S)
+        acis = re.findall(r"(?m)^dn: (.*)\n(?:#.*\n)*add:aci:(.*)$", upd)
+        check(any("tlogRetentionPolicy" in aci for _, aci in acis), "no ACI for the retention classes")
+        for dn, aci in acis:
+            rc, out = self.server.ldap("ldapmodify", "dn: %s\nchangetype: modify\nadd: aci\naci: %s\n" % (dn, aci))
+            check(rc == 0, "389-ds refused the ACI on %s: %s" % (dn, out))
+
+    def add(self, ldif):
+        rc, out = self.server.ldap("ldapadd", ldif)
+        check(rc == 0, "389-ds refused: %s\n%s" % (out, ldif[:2000]))
+
+    def stop(self):
+        self.server.stop()
 
 
 def msg(rec, ident):
@@ -125,18 +186,18 @@ def outcomes(report):
 
 
 def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in ("slapd", "389ds"):
+        fail("usage: retention_ldap_test.py slapd|389ds")
     d = tempfile.mkdtemp(prefix="tlog-retention-ldap-test.")
-    slapd = None
+    os.chmod(d, 0o755)
+    directory = None
     server = None
     try:
-        dit = build_dit()
-        slapd = Slapd(d, [GEN + "/freeipa-compat.ldif", GEN + "/tlog.ldif"]).start()
-        slapd.modify(dit.ldif())
-        shipped_acl(slapd, SRC, WAIT)
+        directory = {"slapd": OpenLdap, "389ds": Ds389}[sys.argv[1]](d)
         pw = write(os.path.join(d, "host.pw"), "hostsecret\n", 0o600)
         ldap = write(os.path.join(d, "ldap.yaml"),
                      "uri: %s\nbase: %s\ntimeout: 2\nbind: {method: simple, dn: 'fqdn=rec.example.com,"
-                     "cn=computers,cn=accounts,%s', password_file: %s}\n" % (slapd.uri, S, S, pw))
+                     "cn=computers,cn=accounts,%s', password_file: %s}\n" % (directory.uri, S, S, pw))
         db = os.path.join(d, "db.sqlite")
         conf = write(os.path.join(d, "server.conf"), json.dumps({
             "database": db, "listen": "127.0.0.1:0", "plain_http": "loopback",
@@ -156,7 +217,7 @@ def main():
         check(classes["legal"]["days"] == 3650 and not classes["legal"]["hold"], "legal: %r" % classes["legal"])
         check(show["rules"] == {"r-short": "short", "r-frozen": "frozen", "r-ghost": "ghost", "r-legal": "legal",
                                 "r-old": "short", "r-file": "file-only"}, "rules: %r" % show["rules"])
-        check(show["default"] == "routine" and show["ldap"] == slapd.uri, "show: %r" % show)
+        check(show["default"] == "routine" and show["ldap"] == directory.uri, "show: %r" % show)
         notes = "\n".join(show["notes"])
         for want in ("cn=broken,cn=retention,cn=sessionrecording,%s: attribute 'tlogRetentionDays': missing" % S,
                      "class routine is also in the configuration file",
@@ -181,7 +242,7 @@ def main():
         got = outcomes(json.loads(r))
         check(got.get("rec-short") == "would purge" and got.get("rec-frozen") == "held" and
               got.get("rec-ghost") == "class not configured" and "rec-legal" not in got, "API dry run: %r" % got)
-        check(any(e.get("outcome") == "read" and e.get("server") == slapd.uri for e in
+        check(any(e.get("outcome") == "read" and e.get("server") == directory.uri for e in
                   server.events("retention_ldap")), "no retention_ldap event: %r" % server.events("retention_ldap"))
 
         # Two days past the last message: the one-day classes are past.
@@ -196,7 +257,7 @@ def main():
 
         # The class added to the directory: the next run applies it to the
         # recordings already decided as of it.
-        slapd.modify("dn: cn=ghost,cn=retention,cn=sessionrecording,%s\nobjectClass: tlogRetentionPolicy\n"
+        directory.add("dn: cn=ghost,cn=retention,cn=sessionrecording,%s\nobjectClass: tlogRetentionPolicy\n"
                      "cn: ghost\ntlogRetentionDays: 1\n" % S)
         out, _ = cmd(conf, "retention", "run", "--now", now, "--json")
         got = outcomes(json.loads(out))
@@ -207,7 +268,7 @@ def main():
         check(got == {"rec-filerule": "purged", "rec-frozen": "held"}, "run at 8 days: %r" % got)
 
         # The directory down: nothing decided or purged, said.
-        slapd.stop()
+        directory.stop()
         before = cmd(conf, "retention", "tombstones", "--json")[0]
         _, err = cmd(conf, "retention", "run", "--now", str(T0 + 40 * DAY), expect=3)
         check("retention_ldap " + ldap in err and "nothing decided or purged" in err, "directory down: %r" % err)
@@ -229,12 +290,12 @@ def main():
         check(r.returncode == 1 and d + "/no-such-ldap.yaml" in r.stderr, "server, bad file: %r" % r.stderr)
         _, err = cmd(bad, "retention", "run", expect=1)
         check(d + "/no-such-ldap.yaml" in err, "run, bad file: %r" % err)
-        print("ok: retention classes from LDAP")
+        print("ok: retention classes from LDAP (%s)" % sys.argv[1])
     finally:
         if server:
             server.stop()
-        if slapd:
-            slapd.stop()
+        if directory:
+            directory.stop()
         shutil.rmtree(d, ignore_errors=True)
 
 
