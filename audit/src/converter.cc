@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "proctitle_text.h"
 #include "raw_reader.h"
 #include "tlog/detail/swar.h"
 #include "tlog/hex.h"
@@ -51,6 +52,20 @@ void _auparse_free_interpretations(void);
 namespace tlog::audit {
 
 namespace {
+
+// Whether an ENRICHED record's own interpretations ("NAME=value ...",
+// libauparse's list, which auparse_do_interpretation reads first) name the
+// field.
+bool enrichment_names(const char* enrichment, std::string_view name) {
+    if (enrichment == nullptr) return false;
+    for (std::string_view t(enrichment); !t.empty();) {
+        if (t.starts_with(name) && t.size() > name.size() && t[name.size()] == '=') return true;
+        const size_t next = t.find(' ');
+        if (next == std::string_view::npos) break;
+        t.remove_prefix(next + 1);
+    }
+    return false;
+}
 
 constexpr uint32_t kUnsetSession = 4294967295U;
 constexpr int kTrustedApp = 1121;  // AUDIT_TRUSTED_APP: pam_tlog's records
@@ -804,6 +819,14 @@ struct Converter::Impl {
     // libauparse's interpretation of the current field: empty when the
     // same as the raw value.
     static std::string legacy_interpretation(auparse_state_t* a, std::string_view raw) {
+        // libauparse's own PROCTITLE interpretation may lack its
+        // terminator (proctitle_text.h): ours, unless the record's
+        // enrichment names the field.
+        if (auparse_get_field_type(a) == AUPARSE_TYPE_PROCTITLE &&
+            !enrichment_names(auparse_get_record_interpretations(a), auparse_get_field_name(a))) {
+            std::string in = libauparse_proctitle(raw);
+            return in != raw ? in : "";
+        }
         const char* in = auparse_interpret_field(a);
         return in && raw != in ? in : "";
     }
@@ -1023,6 +1046,10 @@ struct Converter::Impl {
     }
 
     static std::string interpretation(int ft, const raw::Record& r, const char* name, const char* val) {
+        if (ft == AUPARSE_TYPE_PROCTITLE && !enrichment_names(r.interp, name)) {
+            std::string in = libauparse_proctitle(val);  // proctitle_text.h: libauparse's may lack its end
+            return in != val ? in : "";
+        }
         // As auparse_interpret_field: the record's machine, syscall, a0
         // and a1; never a cwd (it clears the record's before it asks).
         const auparse_idata id{static_cast<unsigned>(r.machine), r.syscall, r.a0, r.a1, nullptr, name, val};
