@@ -66,7 +66,8 @@ std::string libauparse_proctitle(std::string_view raw, char unwritten) {
         if (b[i] == '\0') b[i] = ' ';
     // The first NUL left (the string's own past the buffer: libauparse's
     // reader would go on into the heap).
-    return std::string(b.c_str());
+    if (const size_t nul = b.find('\0'); nul != std::string::npos) b.resize(nul);
+    return b;
 }
 
 }  // namespace tlog::audit

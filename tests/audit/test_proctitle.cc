@@ -31,8 +31,9 @@ namespace {
 
 using tlog::audit::libauparse_proctitle;
 
-std::string theirs(std::string val) {
-    const auparse_idata id{0, 0, 0, 0, nullptr, "proctitle", val.c_str()};  // val: au_unescape writes into it
+std::string theirs(const std::string& val) {
+    std::string copy = val;  // au_unescape writes into the value (and puts it back)
+    const auparse_idata id{0, 0, 0, 0, nullptr, "proctitle", copy.c_str()};
     char* out = auparse_do_interpretation(AUPARSE_TYPE_PROCTITLE, &id, AUPARSE_ESC_RAW);
     std::string s = out != nullptr ? out : "";
     free(out);  // NOLINT(cppcoreguidelines-no-malloc): libauparse's malloc
