@@ -3,29 +3,13 @@
 // gives the same whatever the bytes libauparse leaves unwritten), and
 // without a read past the end where it is not (the value found by the
 // fuzzer: "00", hex digits, a byte that is not one, more digits).
-#include <auparse.h>
-
 #include <random>
 #include <string>
 #include <vector>
 
+#include "auparse_private.h"
 #include "cmocka_cxx.h"
 #include "proctitle_text.h"
-
-// libauparse's interpretation entry point, as audit/src/converter.cc
-// declares it (auparse-idata.h is not installed).
-extern "C" {
-struct auparse_idata {
-    unsigned int machine;
-    int syscall;
-    unsigned long long a0;
-    unsigned long long a1;
-    const char* cwd;
-    const char* name;
-    const char* val;
-};
-char* auparse_do_interpretation(int type, const auparse_idata* id, auparse_esc_t escape_mode);
-}
 
 namespace {
 
