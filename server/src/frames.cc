@@ -91,7 +91,8 @@ public:
     void header_line(const std::string& host, const std::string& rec, const FramesInfo& info) {
         prefix_ = "{\"rec\":" + json::quote(rec) + ",\"host\":" + json::quote(host) +
                   ",\"from\":" + std::to_string(req_.from);
-        end_ = ",\"end_ms\":" + (info.end_ms ? std::to_string(*info.end_ms) : std::string("null")) +
+        end_ = ",\"start_ms\":" + (info.start_ms ? std::to_string(*info.start_ms) : std::string("null")) +
+               ",\"end_ms\":" + (info.end_ms ? std::to_string(*info.end_ms) : std::string("null")) +
                ",\"ended\":" + (info.ended ? "true" : "false");
     }
 
@@ -204,6 +205,7 @@ FramesInfo frames_info(Store& store, const std::string& host, const std::string&
     if (found.empty() || found.front().last_id == 0) return info;
     const Session& s = found.front();
     info.ended = s.state == "ended";
+    if (s.start_ms) info.start_ms = s.start_ms;
     // The last message's last event: decoded alone, its chain unchecked
     // (the position is all that is read).
     auto last = store.messages(rec, host, s.last_id - 1, 1);

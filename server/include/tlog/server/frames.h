@@ -32,8 +32,9 @@ FramesRequest frames_request(std::optional<uint64_t> from, std::optional<uint64_
 
 // What the first line says of the recording as a whole.
 struct FramesInfo {
-    std::optional<uint64_t> end_ms;  // the last position stored
-    bool ended = false;              // its end marker is stored
+    std::optional<uint64_t> start_ms;  // the wall clock of position 0 (the session's start_ms)
+    std::optional<uint64_t> end_ms;    // the last position stored
+    bool ended = false;                // its end marker is stored
 };
 FramesInfo frames_info(Store& store, const std::string& host, const std::string& rec);
 
