@@ -9,8 +9,8 @@
 // cmocka last: it defines macros (fail) that clash with the C++ library.
 #include "cmocka_cxx.h"
 
-using tlog::play::Snapshot;
 using tlog::play::RunColor;
+using tlog::play::Snapshot;
 using tlog::play::StyledRun;
 using tlog::play::TermModel;
 
