@@ -686,6 +686,7 @@ class Player {
     const now = performance.now();
     let step = (now - this.last) * this.speed;
     this.last = now;
+    if (this.node.dataset.state !== "ready") return; // a seek is loading: time stands still
     const w = this.win;
     // The next change known: a frame, or the end of this window.
     const next = w.i < w.frames.length ? w.frames[w.i].t : w.next;
