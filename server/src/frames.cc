@@ -186,7 +186,8 @@ FramesRequest frames_request(std::optional<uint64_t> from, std::optional<uint64_
     if (r.from > UINT64_MAX / 2) throw InputError({"", 0, 0, "from"}, "out of range");
     r.until = until.value_or(r.from + 60000);
     if (r.until < r.from || r.until > r.from + kMaxWindowMs) {
-        throw InputError({"", 0, 0, "until"}, "must be from from to from+" + std::to_string(kMaxWindowMs) + " ms");
+        throw InputError({"", 0, 0, "until"},
+                         "must lie between from and from+" + std::to_string(kMaxWindowMs) + " (milliseconds)");
     }
     r.interval = interval.value_or(40);
     if (r.interval < 10 || r.interval > 10000) {

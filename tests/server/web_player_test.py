@@ -14,7 +14,8 @@ a clear, a resize, a pause of 31 s, a line holding <img onerror> and
 - playing at 16x crosses the requests' windows to the last line; with the
   idle limit the 31 s pause passes in a few seconds;
 - a viewer without the view right has no Open and no player, and .../frames
-  answers them 404 as for a recording that does not exist.
+  answers them 404 as for a recording that does not exist;
+- the access log has the page's frames requests and the refusal.
 Environment: TLOG_SERVER, SOURCE_ROOT."""
 import http.client
 import json
@@ -32,10 +33,10 @@ TLOG_SERVER = os.environ["TLOG_SERVER"]
 SOURCE_ROOT = os.environ["SOURCE_ROOT"]
 PASSWORDS = {"ann": "correct horse 1", "bob": "battery staple 2"}
 RULES = """rules:
-  - name: ann sees everything
+  - name: ann sees everything and reads the access log
     viewers: {users: [ann]}
     recordings: {users: all}
-    rights: [search, view]
+    rights: [search, view, manage]
   - name: bob only searches
     viewers: {users: [bob]}
     recordings: {users: all}
@@ -276,6 +277,13 @@ def check_bob(b, s, bob_token, ann_token):
           "bob's frames: %r, absent: %r" % (got, absent))
     check(s.request("GET", "/api/v1/sessions/%s/frames?interval=5" % REC, token=ann_token)[0] == 400,
           "interval 5 taken")
+    # The access log has the page's frames requests and bob's refusal.
+    status, body = s.request("GET", "/api/v1/access-log?rec=%s&limit=1000" % REC, token=ann_token)
+    check(status == 200, "the access log: %d %s" % (status, body))
+    rows = [(e["viewer"], e["action"], e["outcome"], e["host"]) for e in json.loads(body)["entries"]
+            if e["route"] == "/api/v1/sessions/{rec}/frames"]
+    check(("ann", "view", "ok", "") in rows or ("ann", "view", "ok", HOST) in rows, "ann's frames: %r" % rows)
+    check(("bob", "view", "refused", "") in rows, "bob's refused frames: %r" % rows)
     check(b.errors() == [], "errors: %r" % b.errors())
 
 
