@@ -200,6 +200,57 @@ std::string TermModel::draw_row(int row, int max_cols, int first_col) const {
     return out;
 }
 
+namespace {
+
+static_assert(StyledRun::Bold == vt::kBold && StyledRun::Dim == vt::kDim && StyledRun::Italic == vt::kItalic &&
+              StyledRun::Underline == vt::kUnderline && StyledRun::DoubleUnderline == vt::kDoubleUnderline &&
+              StyledRun::Blink == vt::kBlink && StyledRun::Inverse == vt::kReverse &&
+              StyledRun::Invisible == vt::kInvisible && StyledRun::Strike == vt::kStrike &&
+              StyledRun::Overline == vt::kOverline);
+
+RunColor run_color(uint32_t c) {
+    if (c == 0) return {};
+    if ((c & 0xff000000) == vt::kIndexed) return {RunColor::Kind::Palette, c & 0xff};
+    return {RunColor::Kind::Rgb, c & 0xffffff};
+}
+
+}  // namespace
+
+std::vector<StyledRun> TermModel::row_runs(int row) const {
+    const vt::ScreenState& s = emu_->state();
+    std::vector<StyledRun> runs;
+    if (row < 0 || row >= s.rows) return runs;
+    const std::vector<Cell>& cells = s.grid().line(row).cells;
+    int last = s.cols;
+    while (last > 0 && invisible_blank(cells[static_cast<size_t>(last - 1)]) && !s.reverse_screen) last--;
+    vt::Pen cur;
+    for (int col = 0; col < last; col++) {
+        const Cell& c = cells[static_cast<size_t>(col)];
+        if (c.width == 0 && col > 0) continue;  // right half of a wide character
+        vt::Pen p = c.pen();
+        if (s.reverse_screen) p.attrs ^= vt::kReverse;
+        if (runs.empty() || !(p == cur)) {
+            StyledRun r;
+            r.fg = run_color(p.fg);
+            r.bg = run_color(p.bg);
+            r.attrs = p.attrs;
+            runs.push_back(std::move(r));
+            cur = p;
+        }
+        StyledRun& r = runs.back();
+        if (c.width != 1 && (c.width == 0 || col + 1 >= s.cols)) {
+            // A lone right half, or a wide character cut by the edge:
+            // never half of one.
+            r.text += ' ';
+            r.width += 1;
+            continue;
+        }
+        append_cell(r.text, s, c);
+        r.width += c.width;
+    }
+    return runs;
+}
+
 const std::vector<bool>& TermModel::dirty() const { return emu_->dirty_rows(); }
 const std::vector<bool>& TermModel::written() const { return emu_->written_rows(); }
 bool TermModel::any_dirty() const { return emu_->any_dirty; }

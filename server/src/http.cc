@@ -29,6 +29,7 @@
 #include "tlog/server/access_ldap.h"
 #include "tlog/server/admin_api.h"
 #include "tlog/server/checkpoint.h"
+#include "tlog/server/frames.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/ingest_auth.h"
@@ -567,6 +568,38 @@ private:
         res.set_content(seek_ndjson(*r, host, rec, pos), "application/x-ndjson");
     }
 
+    // GET .../frames: the web player's frames (frames.h), found as .../at
+    // finds its keyframe; the messages read a page at a time in turn.
+    void frames(const httplib::Request& req, httplib::Response& res) {
+        std::string rec = req.matches[1];
+        auto opt = [&](const char* n) {
+            return req.has_param(n) ? std::optional(uint_param(req, n, 0)) : std::nullopt;
+        };
+        FramesRequest fr = frames_request(opt("from"), opt("until"), opt("interval"));
+        std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+        const bool seen = visible(rec, host);
+        std::optional<StoredKeyframe> kf;
+        FramesInfo info;
+        locked([&] {
+            if (!seen) host.clear();
+            if (host.empty() && seen) host = store_.host_of(rec);
+            if (!host.empty()) kf = store_.keyframe_at(host, rec, fr.from);
+            if (kf) info = frames_info(store_, host, rec);
+        });
+        if (host.empty()) {
+            reply_error(res, 404, "no recording " + json::quote(rec));
+            return;
+        }
+        if (!kf) {
+            reply_error(res, 409, "recording " + json::quote(rec) + " is not indexed yet");
+            return;
+        }
+        auto pages = [&](uint64_t after, size_t n) {
+            return locked([&] { return store_.messages(rec, host, after, n); });
+        };
+        res.set_content(frames_ndjson(*kf, pages, fr, host, rec, info), "application/x-ndjson");
+    }
+
     void text(const httplib::Request& req, httplib::Response& res) {
         std::string rec = req.matches[1];
         std::string q = req.has_param("q") ? req.get_param_value("q") : "";
@@ -773,6 +806,7 @@ const std::vector<RouteDef>& Routes::table() {
         {"GET", "/api/v1/audit", "/api/v1/audit", &Routes::audit_search, P::Search},
         {"GET", R"(/api/v1/sessions/([^/]+)/audit)", "/api/v1/sessions/{rec}/audit", &Routes::audit_events, P::View},
         {"GET", R"(/api/v1/sessions/([^/]+)/at)", "/api/v1/sessions/{rec}/at", &Routes::at, P::View},
+        {"GET", R"(/api/v1/sessions/([^/]+)/frames)", "/api/v1/sessions/{rec}/frames", &Routes::frames, P::View},
         {"GET", R"(/api/v1/sessions/([^/]+)/text)", "/api/v1/sessions/{rec}/text", &Routes::text, P::View},
         {"GET", R"(/api/v1/sessions/([^/]+)/verify)", "/api/v1/sessions/{rec}/verify", &Routes::verify, P::View},
         {"GET", "/_search", "/_search", &Routes::es_search, P::View},

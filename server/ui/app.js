@@ -336,6 +336,16 @@ function openRecording(s) {
   if (s.integrity) add(details, el("dt", {}, "integrity (index)"), el("dd", {}, s.integrity.label || s.integrity.verdict));
   add(pane, details);
 
+  // The player, the audit trail beside it.
+  let player = null;
+  const trailBox = el("div", { class: "trail-box" }, el("h3", {}, "Audit trail"));
+  if (may("view")) {
+    player = new Player(base, hostq);
+    add(pane, el("section", { class: "block", id: "play" }, el("h3", {}, "Play"),
+      el("div", { class: "play-layout" }, player.node, trailBox)));
+    player.seek(0);
+  }
+
   // Integrity now, export, hold.
   const verifyOut = el("div", { id: "verify-result" });
   const actions = el("div", { class: "pager" },
@@ -371,7 +381,10 @@ function openRecording(s) {
     try {
       const r = (await api("GET", base + "/text" + query(Object.assign({ q: formValues(textForm).q }, hostq)))).json();
       add(textOut, r.hits.length
-        ? table(["Position", "Row", "Text"], r.hits.map((h) => el("tr", {}, el("td", {}, duration(h.pos_ms)),
+        ? table(["Position", "Row", "Text"], r.hits.map((h) => el("tr", {}, el("td", {}, player
+          ? el("button", { type: "button", class: "seek", "data-pos": h.pos_ms, onclick: () => player.seek(h.pos_ms) },
+            duration(h.pos_ms))
+          : duration(h.pos_ms)),
           el("td", {}, h.row), el("td", { class: "data" }, h.text))))
         : el("p", { class: "muted" }, "Not seen on screen."),
       r.more ? el("p", { class: "muted" }, "More hits than shown.") : null);
@@ -384,7 +397,16 @@ function openRecording(s) {
   // Audit events.
   const auditOut = el("div", { id: "audit-result" });
   add(pane, el("section", { class: "block" }, el("h3", {}, "Audit events"), auditOut));
-  loadAudit(base, auditOut);
+  loadAudit(base, auditOut, player ? (events) => showTrail(s, events, player, trailBox) : null);
+}
+
+// The trail needs the recording's start: its row of the search, or (opened
+// by id) what the frames' first answer says.
+async function showTrail(s, events, player, box) {
+  let start = s.start_ms === undefined || s.start_ms === null ? null : Number(s.start_ms);
+  if (start === null) start = await player.ready;
+  add(box, events.length ? auditTrail(events, start, player) : el("p", { class: "muted" }, "No audit event."),
+    start === null && events.length ? el("p", { class: "muted" }, "The recording's start is unknown: no offsets.") : null);
 }
 
 async function verifyRecording(base, hostq, out) {
@@ -406,7 +428,8 @@ function fields(obj) {
   return Object.entries(obj).map(([k, v]) => k + ": " + (typeof v === "string" ? v : JSON.stringify(v))).join("\n");
 }
 
-async function loadAudit(base, out) {
+// `onEvents`: also given the events read (the player's trail).
+async function loadAudit(base, out, onEvents) {
   const limit = 1000;
   let events;
   let more;
@@ -418,6 +441,7 @@ async function loadAudit(base, out) {
     fill(out, errorLine("Audit events: " + e.message));
     return;
   }
+  if (onEvents) onEvents(events);
   if (!events.length) {
     fill(out, el("p", { class: "muted" }, "No audit event stored for this recording."));
     return;
@@ -432,6 +456,312 @@ async function loadAudit(base, out) {
   });
   fill(out, table(["Time", "Type", "Event"], rows),
     more ? el("p", { class: "muted" }, "The first " + limit + " events.") : null);
+}
+
+// ---- the player -----------------------------------------------------------
+
+// The recording played in the page from GET .../frames: the server replays
+// it through its terminal model and sends each row as runs of styled text
+// ({t, w} and the pen's non-default members); the page only makes spans of
+// them (text nodes, colours through the CSSOM), so nothing the recording
+// holds is ever interpreted here.
+const PLAYER_WINDOW_MS = 30000; // recording time fetched per request
+const PLAYER_TICK_MS = 50;
+const IDLE_LIMIT_MS = 2000; // tlog-play's --idle-limit: longer pauses played as this
+const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
+const HEX_COLOR = /^#[0-9a-f]{6}$/;
+
+// The xterm palette beyond the 16 colours the style sheet names (fg0..fg15).
+function paletteColor(n) {
+  if (n < 232) {
+    const v = [0, 95, 135, 175, 215, 255];
+    const i = n - 16;
+    const hex = (x) => x.toString(16).padStart(2, "0");
+    return "#" + hex(v[Math.floor(i / 36)]) + hex(v[Math.floor(i / 6) % 6]) + hex(v[i % 6]);
+  }
+  const g = (8 + (n - 232) * 10).toString(16).padStart(2, "0");
+  return "#" + g + g + g;
+}
+
+// A colour of a run on a span: a class for the 16 base colours, the style
+// otherwise; anything else (never sent) is left at the default.
+function setColor(span, which, c) {
+  if (Number.isInteger(c) && c >= 0 && c < 16) span.classList.add(which + c);
+  else if (Number.isInteger(c) && c >= 16 && c < 256) span.style[which === "fg" ? "color" : "backgroundColor"] = paletteColor(c);
+  else if (typeof c === "string" && HEX_COLOR.test(c)) span.style[which === "fg" ? "color" : "backgroundColor"] = c;
+}
+
+function runSpan(r) {
+  const span = el("span", {}, String(r.t));
+  let fg = r.fg;
+  let bg = r.bg;
+  if (r.r) {
+    // Inverse: the colours swapped, a default one becoming the other default.
+    [fg, bg] = [bg === undefined ? "default-bg" : bg, fg === undefined ? "default-fg" : fg];
+  }
+  if (fg === "default-bg") span.classList.add("fg-inverse");
+  else if (fg !== undefined) setColor(span, "fg", fg);
+  if (bg === "default-fg") span.classList.add("bg-inverse");
+  else if (bg !== undefined) setColor(span, "bg", bg);
+  for (const [k, cls] of [["b", "bold"], ["d", "dim"], ["i", "italic"], ["u", "underline"], ["uu", "underline"],
+    ["k", "blink"], ["h", "invisible"], ["s", "strike"], ["o", "overline"]]) {
+    if (r[k] === true) span.classList.add(cls);
+  }
+  return span;
+}
+
+function clock(ms) {
+  const s = Math.max(0, Math.floor(Number(ms) / 1000));
+  return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+}
+
+class Player {
+  constructor(base, hostq) {
+    this.base = base;
+    this.hostq = hostq;
+    this.pos = 0; // ms from the recording's start shown
+    this.total = null; // the last position stored
+    this.playing = false;
+    this.speed = 1;
+    this.idleLimit = false;
+    this.win = null; // the window being played: {from, until, frames, i, next}
+    this.ahead = null; // the next window's request (a promise), once asked
+    this.gen = 0; // seeks made: answers to an older one are dropped
+    this.timer = null;
+    this.listeners = [];
+    this.cursor = { row: 0, col: 0, visible: true };
+    // The recording's start (wall clock, ms) once the first answer came
+    // (null: unknown or not answered).
+    this.ready = new Promise((resolve) => { this.resolveReady = resolve; });
+
+    this.screen = el("div", { class: "term", id: "player-screen", role: "img", "aria-label": "The recorded screen" });
+    this.cursorBox = el("div", { class: "term-cursor", id: "player-cursor" });
+    this.playButton = el("button", { type: "button", id: "player-play", onclick: () => this.toggle() }, "Play");
+    this.speedSelect = el("select", { id: "player-speed", "aria-label": "Speed" },
+      SPEEDS.map((v) => el("option", { value: v, selected: v === 1 }, v + "×")));
+    this.speedSelect.addEventListener("change", () => { this.speed = Number(this.speedSelect.value); });
+    this.idleBox = el("input", { type: "checkbox", id: "player-idle-limit" });
+    this.idleBox.addEventListener("change", () => { this.idleLimit = this.idleBox.checked; });
+    this.slider = el("input", { type: "range", id: "player-slider", min: 0, max: 0, step: 100, value: 0,
+      "aria-label": "Position" });
+    this.slider.addEventListener("change", () => this.seek(Number(this.slider.value)));
+    this.timeText = el("span", { id: "player-time", class: "data" }, "00:00");
+    this.status = el("span", { id: "player-status", class: "muted" });
+    this.node = el("div", { class: "player", id: "player", tabindex: 0 },
+      el("div", { class: "term-box" }, this.screen, this.cursorBox),
+      el("div", { class: "pager" }, this.playButton, this.speedSelect, this.slider, this.timeText,
+        el("label", { class: "inline" }, el("span", {}, this.idleBox, " Idle limit (pauses over 2 s shown as 2 s)")),
+        this.status));
+    this.node.addEventListener("keydown", (ev) => {
+      if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement) return;
+      if (ev.key === " ") this.toggle();
+      else if (ev.key === "ArrowLeft") this.seek(Math.max(0, this.pos - 5000));
+      else if (ev.key === "ArrowRight") this.seek(this.pos + 5000);
+      else return;
+      ev.preventDefault();
+    });
+  }
+
+  // Called with the position whenever it changes (the audit trail).
+  onPosition(fn) {
+    this.listeners.push(fn);
+  }
+
+  request(from) {
+    const until = from + PLAYER_WINDOW_MS;
+    return api("GET", this.base + "/frames" + query(Object.assign({ from, until }, this.hostq)))
+      .then((r) => {
+        const l = lines(r.text);
+        const tail = l.length > 1 ? l[l.length - 1] : { next: null };
+        return { head: l[0], frames: l.slice(1, -1), next: tail.next, from, until: tail.next === null ? null : tail.next };
+      });
+  }
+
+  // The screen at `t`, and playing goes on from there if it was playing.
+  async seek(t) {
+    const gen = ++this.gen;
+    if (this.total !== null) t = Math.min(t, this.total);
+    t = Math.max(0, Math.round(t));
+    this.status.textContent = "Loading…";
+    this.node.dataset.state = "loading";
+    let w;
+    try {
+      w = await this.request(t);
+    } catch (e) {
+      if (gen !== this.gen) return;
+      this.pause();
+      this.status.textContent = e.status === 409 ? "Not indexed yet: try again shortly." : "Cannot play: " + e.message;
+      this.node.dataset.state = "error";
+      this.resolveReady(null);
+      return;
+    }
+    if (gen !== this.gen) return;
+    this.resolveReady(Number.isInteger(w.head.start_ms) ? w.head.start_ms : null);
+    this.total = w.head.end_ms === null || w.head.end_ms === undefined ? null : Number(w.head.end_ms);
+    this.slider.max = this.total === null ? 0 : this.total;
+    this.drawScreen(w.head.rows, w.head.cols, w.head.screen);
+    this.setCursor(w.head.cursor);
+    this.start(w, t);
+    this.status.textContent = "";
+    this.node.dataset.state = "ready";
+  }
+
+  start(w, t) {
+    w.i = 0;
+    this.win = w;
+    this.ahead = null;
+    this.pos = t;
+    this.lastFrame = t;
+    this.apply();
+    this.showPosition();
+  }
+
+  drawScreen(rows, cols, screen) {
+    this.cols = cols;
+    this.screen.style.width = cols + "ch";
+    fill(this.screen, Array.from({ length: rows }, (_, r) => el("div", { class: "term-row" })));
+    (screen || []).forEach((runs, r) => this.drawRow(r, runs));
+  }
+
+  drawRow(r, runs) {
+    const row = this.screen.children[r];
+    if (row) fill(row, (runs || []).map(runSpan));
+  }
+
+  setCursor(c) {
+    this.cursor = c;
+    this.cursorBox.hidden = !c.visible;
+    this.cursorBox.style.left = Number(c.col) + "ch";
+    this.cursorBox.style.top = Number(c.row) * 1.2 + "em";
+  }
+
+  // Every frame of the window up to the position drawn.
+  apply() {
+    const w = this.win;
+    while (w.i < w.frames.length && w.frames[w.i].t <= this.pos) {
+      const f = w.frames[w.i++];
+      this.lastFrame = f.t;
+      if (f.size) this.drawScreen(f.size[0], f.size[1], []);
+      for (const [r, runs] of Object.entries(f.rows || {})) this.drawRow(Number(r), runs);
+      if (f.cursor) this.setCursor(f.cursor);
+    }
+  }
+
+  showPosition() {
+    this.timeText.textContent = clock(this.pos) + " / " + (this.total === null ? "--:--" : clock(this.total));
+    this.node.dataset.pos = String(this.pos);
+    if (document.activeElement !== this.slider) this.slider.value = String(this.pos);
+    for (const fn of this.listeners) fn(this.pos);
+  }
+
+  toggle() {
+    if (this.playing) this.pause();
+    else this.play();
+  }
+
+  play() {
+    if (this.playing || !this.win) return;
+    if (this.total !== null && this.pos >= this.total) {
+      this.seek(0).then(() => this.play());
+      return;
+    }
+    this.playing = true;
+    this.playButton.textContent = "Pause";
+    this.last = performance.now();
+    this.timer = setInterval(() => this.tick(), PLAYER_TICK_MS);
+  }
+
+  pause() {
+    this.playing = false;
+    this.playButton.textContent = "Play";
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  tick() {
+    if (!this.node.isConnected) {
+      this.pause(); // the page moved on
+      return;
+    }
+    const now = performance.now();
+    let step = (now - this.last) * this.speed;
+    this.last = now;
+    if (this.node.dataset.state !== "ready") return; // a seek is loading: time stands still
+    const w = this.win;
+    // The next change known: a frame, or the end of this window.
+    const next = w.i < w.frames.length ? w.frames[w.i].t : w.next;
+    if (this.idleLimit && next !== null && next - this.lastFrame > IDLE_LIMIT_MS &&
+        this.pos + step > this.lastFrame + IDLE_LIMIT_MS) {
+      step = Math.max(step, next - this.pos); // a long pause: jumped over past its limit
+    }
+    let pos = this.pos + step;
+    if (w.until !== null && pos > w.until) pos = w.until;
+    if (this.total !== null) pos = Math.min(pos, this.total);
+    this.pos = pos;
+    this.apply();
+    // The next window asked for before this one ends.
+    if (w.next !== null && !this.ahead && pos > w.from + PLAYER_WINDOW_MS / 3) this.ahead = this.request(w.next);
+    if (w.next !== null && w.i >= w.frames.length && pos >= w.until) this.advance();
+    else if (w.next === null && w.i >= w.frames.length && (this.total === null || pos >= this.total)) this.pause();
+    this.showPosition();
+  }
+
+  // On to the prefetched window: its first screen is where this one ended.
+  async advance() {
+    if (this.advancing) return;
+    this.advancing = true;
+    const gen = this.gen;
+    const w = this.win;
+    try {
+      if (!this.ahead) this.ahead = this.request(w.next);
+      const next = await this.ahead;
+      if (gen !== this.gen || this.win !== w) return;
+      this.win = Object.assign(next, { i: 0 });
+      this.ahead = null;
+    } catch (e) {
+      this.pause();
+      this.status.textContent = "Cannot play on: " + e.message;
+    } finally {
+      this.advancing = false;
+    }
+  }
+}
+
+// A recording's audit events beside the player, at their offsets from
+// its start: the one at or before the position is marked, a click seeks.
+function auditTrail(events, startMs, player) {
+  const list = el("ol", { class: "trail", id: "player-audit" });
+  const items = [];
+  for (const ev of events) {
+    const before = ev.before_session;
+    const e = before ? before.event || {} : ev;
+    const t = Date.parse(before ? before.time : e.time);
+    const offset = startMs === null || isNaN(t) ? null : t - startMs;
+    const label = before ? "failed before the session" : String(e.type || "");
+    const summary = fields(before ? before : e).replace(/\n/g, "  ");
+    const li = el("li", { class: "trail-item", title: fields(before ? before : e) },
+      el("span", { class: "trail-time" }, offset === null ? "" : offset < 0 ? "before" : clock(offset)), " ",
+      el("span", { class: "trail-type" }, label), " ",
+      el("span", { class: "trail-text" }, summary.length > 160 ? summary.slice(0, 160) + "…" : summary));
+    if (offset !== null && offset >= 0) {
+      li.dataset.offset = String(offset);
+      li.tabIndex = 0;
+      li.addEventListener("click", () => player.seek(offset));
+      li.addEventListener("keydown", (k) => { if (k.key === "Enter") player.seek(offset); });
+      items.push({ offset, li });
+    }
+    add(list, li);
+  }
+  let current = null;
+  player.onPosition((pos) => {
+    let at = null;
+    for (const it of items) if (it.offset <= pos && (at === null || it.offset >= at.offset)) at = it;
+    if (at === current) return;
+    if (current) current.li.classList.remove("current");
+    if (at) at.li.classList.add("current");
+    current = at;
+  });
+  return list;
 }
 
 // ---- holds ----------------------------------------------------------------

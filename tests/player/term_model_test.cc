@@ -9,7 +9,9 @@
 // cmocka last: it defines macros (fail) that clash with the C++ library.
 #include "cmocka_cxx.h"
 
+using tlog::play::RunColor;
 using tlog::play::Snapshot;
+using tlog::play::StyledRun;
 using tlog::play::TermModel;
 
 namespace {
@@ -516,6 +518,162 @@ void test_random_streams(void**) {
     }
 }
 
+// Styled runs (the web player's rows): one run a rendition, colours of
+// the three kinds, every attribute, wide characters once, the screen-wide
+// reverse video applied, trailing default blanks left out.
+std::string joined(const std::vector<StyledRun>& runs) {
+    std::string s;
+    for (const auto& r : runs) s += r.text;
+    return s;
+}
+
+void test_row_runs_colours(void**) {
+    TermModel m(4, 30);
+    m.feed("ab\x1b[31mred\x1b[0m \x1b[38;5;200mpal\x1b[48;2;1;2;3mrgb\x1b[0m   ");
+    auto runs = m.row_runs(0);
+    assert_int_equal(runs.size(), 5);
+    assert_string_equal(runs[0].text.c_str(), "ab");
+    assert_true(runs[0].fg.kind == RunColor::Kind::Default && runs[0].bg.kind == RunColor::Kind::Default);
+    assert_string_equal(runs[1].text.c_str(), "red");
+    assert_true(runs[1].fg.kind == RunColor::Kind::Palette);
+    assert_int_equal(runs[1].fg.value, 1);
+    assert_string_equal(runs[2].text.c_str(), " ");
+    assert_string_equal(runs[3].text.c_str(), "pal");
+    assert_int_equal(runs[3].fg.value, 200);
+    assert_string_equal(runs[4].text.c_str(), "rgb");
+    assert_true(runs[4].bg.kind == RunColor::Kind::Rgb);
+    assert_int_equal(runs[4].bg.value, 0x010203);
+    assert_int_equal(runs[4].fg.value, 200);
+    // Trailing blanks of the default pen are not drawn.
+    assert_int_equal(runs[4].width, 3);
+    // A blank row: no run at all; a coloured blank (erased with a
+    // background) is drawn.
+    assert_int_equal(m.row_runs(1).size(), 0);
+    m.feed("\r\n\x1b[44m\x1b[K\x1b[0m");
+    auto blue = m.row_runs(1);
+    assert_int_equal(blue.size(), 1);
+    assert_int_equal(blue[0].width, 30);
+    assert_int_equal(blue[0].bg.value, 4);
+    assert_int_equal(m.row_runs(-1).size(), 0);
+    assert_int_equal(m.row_runs(4).size(), 0);
+}
+
+void test_row_runs_attributes(void**) {
+    static const struct {
+        const char* sgr;
+        uint16_t attr;
+    } cases[] = {{"1", StyledRun::Bold},
+                 {"2", StyledRun::Dim},
+                 {"3", StyledRun::Italic},
+                 {"4", StyledRun::Underline},
+                 {"21", StyledRun::DoubleUnderline},
+                 {"5", StyledRun::Blink},
+                 {"7", StyledRun::Inverse},
+                 {"8", StyledRun::Invisible},
+                 {"9", StyledRun::Strike},
+                 {"53", StyledRun::Overline}};
+    for (const auto& c : cases) {
+        TermModel m(2, 20);
+        m.feed(std::string("x\x1b[") + c.sgr + "my\x1b[0mz");
+        auto runs = m.row_runs(0);
+        assert_int_equal(runs.size(), 3);
+        assert_int_equal(runs[0].attrs, 0);
+        assert_int_equal(runs[1].attrs, c.attr);
+        assert_string_equal(runs[1].text.c_str(), "y");
+        assert_int_equal(runs[2].attrs, 0);
+    }
+    TermModel m(2, 20);
+    m.feed("\x1b[1;4;35mboth");
+    auto runs = m.row_runs(0);
+    assert_int_equal(runs.size(), 1);
+    assert_int_equal(runs[0].attrs, StyledRun::Bold | StyledRun::Underline);
+    assert_int_equal(runs[0].fg.value, 5);
+}
+
+void test_row_runs_wide(void**) {
+    TermModel m(3, 10);
+    m.feed("\xe4\xb8\xad\xe6\x96\x87x e\xcc\x81");  // 中文x é (combining)
+    auto runs = m.row_runs(0);
+    assert_int_equal(runs.size(), 1);
+    assert_string_equal(runs[0].text.c_str(), "\xe4\xb8\xad\xe6\x96\x87x e\xcc\x81");
+    assert_int_equal(runs[0].width, 7);
+    // A wide character in colour: its run is two columns, its text once.
+    m.feed("\r\n\x1b[32m\xe4\xb8\xad\x1b[0mz");
+    runs = m.row_runs(1);
+    assert_int_equal(runs.size(), 2);
+    assert_string_equal(runs[0].text.c_str(), "\xe4\xb8\xad");
+    assert_int_equal(runs[0].width, 2);
+    assert_string_equal(runs[1].text.c_str(), "z");
+}
+
+void test_row_runs_reverse_screen(void**) {
+    TermModel m(2, 8);
+    m.feed("ab\x1b[7mc\x1b[0m\x1b[?5h");
+    auto runs = m.row_runs(0);
+    // Every cell inverted (the inverse one back to normal), the blanks
+    // drawn too: the whole row shows in reverse.
+    assert_int_equal(runs.size(), 3);
+    assert_int_equal(runs[0].attrs, StyledRun::Inverse);
+    assert_string_equal(runs[0].text.c_str(), "ab");
+    assert_int_equal(runs[1].attrs, 0);
+    assert_int_equal(runs[2].attrs, StyledRun::Inverse);
+    assert_int_equal(runs[2].width, 5);
+    assert_int_equal(m.row_runs(1).size(), 1);
+    assert_int_equal(m.row_runs(1)[0].width, 8);
+    m.feed("\x1b[?5l");
+    assert_int_equal(m.row_runs(0).size(), 2);
+}
+
+// The runs' texts make the row's text (trailing blanks aside), their
+// widths never pass the screen, and no control character gets out.
+void test_row_runs_property_random(void**) {
+    static const char* pieces[] = {"text ",
+                                   "\r\n",
+                                   "\x1b[31m",
+                                   "\x1b[1;44m",
+                                   "\x1b[0m",
+                                   "\x1b[7m",
+                                   "\x1b[K",
+                                   "\x1b[2J",
+                                   "\x1b[H",
+                                   "\x1b[3;5H",
+                                   "\x07\x01",
+                                   "\x1b[?5h",
+                                   "\x1b[?5l",
+                                   "\x1b[38;2;9;8;7mrgb",
+                                   "\xc3\xa9",
+                                   "\x1b[?1049h",
+                                   "\x1b[?1049l",
+                                   "\t",
+                                   "\x1b[5X",
+                                   "\x1b[2@",
+                                   "long line of text that wraps "};
+    uint32_t seed = 12345;
+    auto rnd = [&] {
+        seed = seed * 1103515245 + 12345;
+        return (seed >> 16) & 0x7fff;
+    };
+    for (int round = 0; round < 200; round++) {
+        TermModel m(static_cast<uint16_t>(3 + rnd() % 6), static_cast<uint16_t>(10 + rnd() % 30));
+        for (int i = 0; i < 40; i++) {
+            m.feed(pieces[rnd() % (sizeof pieces / sizeof *pieces)]);
+            for (int r = 0; r < m.rows(); r++) {
+                auto runs = m.row_runs(r);
+                std::string s = joined(runs);
+                int width = 0;
+                for (const auto& run : runs) {
+                    assert_true(run.width > 0);
+                    width += run.width;
+                }
+                assert_true(width <= m.cols());
+                for (char ch : s) assert_true(static_cast<unsigned char>(ch) >= 0x20);
+                while (!s.empty() && s.back() == ' ') s.pop_back();
+                assert_string_equal(s.c_str(), m.row_text(r).c_str());
+            }
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -545,6 +703,11 @@ int main() {
         cmocka_unit_test(test_libvterm_crashers),
         cmocka_unit_test(test_random_streams),
         cmocka_unit_test(test_draw_from_column),
+        cmocka_unit_test(test_row_runs_colours),
+        cmocka_unit_test(test_row_runs_attributes),
+        cmocka_unit_test(test_row_runs_wide),
+        cmocka_unit_test(test_row_runs_reverse_screen),
+        cmocka_unit_test(test_row_runs_property_random),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -390,6 +390,7 @@ EXERCISE = {
     ("GET", "/api/v1/sessions/{rec}/stream"): per_recording(lambda r: "/api/v1/sessions/%s/stream" % r, True),
     ("GET", "/api/v1/sessions/{rec}/audit"): per_recording(lambda r: "/api/v1/sessions/%s/audit" % r),
     ("GET", "/api/v1/sessions/{rec}/at"): per_recording(lambda r: "/api/v1/sessions/%s/at?t=0" % r),
+    ("GET", "/api/v1/sessions/{rec}/frames"): per_recording(lambda r: "/api/v1/sessions/%s/frames?until=1000" % r),
     ("GET", "/api/v1/sessions/{rec}/text"): per_recording(lambda r: "/api/v1/sessions/%s/text?q=x" % r),
     ("GET", "/api/v1/sessions/{rec}/verify"): per_recording(lambda r: "/api/v1/sessions/%s/verify" % r),
     ("GET", "/_search"): check_es_search(""),

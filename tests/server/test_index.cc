@@ -23,10 +23,12 @@
 #include "temp_db.h"
 #include "tlog/decoder.h"
 #include "tlog/encoder.h"
+#include "tlog/json.h"
 #include "tlog/play/playback.h"
 #include "tlog/play/recording_index.h"
 #include "tlog/play/screen_search.h"
 #include "tlog/play/term_model.h"
+#include "tlog/server/frames.h"
 #include "tlog/server/index.h"
 #include "tlog/server/ingest.h"
 #include "tlog/server/store.h"
@@ -670,6 +672,259 @@ void test_hostile_text(void**) {
     }
 }
 
+// The web player's frames (frames.h). A browser-side screen built from the
+// frames alone must show, after every frame, exactly what the terminal
+// model fed the whole recording up to the frame's time shows (each row's
+// runs and text, the cursor); a request from any point (forwards, or back
+// after playing further) starts from that same screen.
+struct Recorded {
+    tlog::Event::Type type;
+    uint64_t pos;
+    std::string data;
+    uint16_t w, h;
+};
+class Collect : public tlog::EventSink {
+public:
+    void event(const tlog::Event& ev) override {
+        events.push_back({ev.type, ev.pos_ms, std::string(ev.data), ev.width, ev.height});
+    }
+    std::vector<Recorded> events;
+};
+
+// The model fed every event up to a time, moving forwards only.
+class Reference {
+public:
+    explicit Reference(const std::vector<Recorded>& ev) : ev_(ev) {}
+    tlog::play::TermModel m;
+    void to(uint64_t t) {
+        for (; next_ < ev_.size() && ev_[next_].pos <= t; next_++) {
+            const auto& e = ev_[next_];
+            if (e.type == tlog::Event::Type::Window) m.resize(e.h, e.w);
+            if (e.type == tlog::Event::Type::Output) m.feed(e.data);
+        }
+    }
+
+private:
+    const std::vector<Recorded>& ev_;
+    size_t next_ = 0;
+};
+
+std::string canon(const tlog::json::Value& v) { return tlog::json::dump(v); }
+std::string canon(const std::string& runs) { return canon(tlog::json::parse(runs, "runs")); }
+
+// What the page keeps: each row's runs, the cursor.
+struct Client {
+    std::vector<std::string> rows;
+    std::string cursor;
+    void header(const tlog::json::Value& h) {
+        rows.clear();
+        for (const auto& r : h.find("screen")->items()) rows.push_back(canon(r));
+        assert_int_equal(rows.size(), *h.find("rows")->as_uint());
+        cursor = canon(*h.find("cursor"));
+    }
+    void frame(const tlog::json::Value& f) {
+        if (const auto* size = f.find("size")) rows.assign(*size->items()[0].as_uint(), "[]");
+        if (const auto* r = f.find("rows"))
+            for (const auto& [k, v] : r->members()) rows.at(std::stoul(k)) = canon(v);
+        if (const auto* c = f.find("cursor")) cursor = canon(*c);
+    }
+    void expect(const tlog::play::TermModel& m, uint64_t t) const {
+        assert_int_equal(rows.size(), m.rows());
+        for (int r = 0; r < m.rows(); r++) {
+            std::string want = canon(runs_json(m.row_runs(r)));
+            if (rows[static_cast<size_t>(r)] != want)
+                fail_msg("at %llu ms, row %d: frames %s, model %s", static_cast<unsigned long long>(t), r,
+                         rows[static_cast<size_t>(r)].c_str(), want.c_str());
+            std::string text;
+            auto parsed = tlog::json::parse(rows[static_cast<size_t>(r)], "row");
+            for (const auto& run : parsed.items()) text += run.find("t")->as_string();
+            while (!text.empty() && text.back() == ' ') text.pop_back();
+            assert_string_equal(text.c_str(), m.row_text(r).c_str());
+        }
+        std::string c = "{\"row\":" + std::to_string(m.cursor_row()) + ",\"col\":" + std::to_string(m.cursor_col()) +
+                        ",\"visible\":" + (m.cursor_visible() ? "true" : "false") + "}";
+        assert_string_equal(cursor.c_str(), canon(c).c_str());
+    }
+};
+
+std::vector<tlog::json::Value> ndjson(const std::string& body) {
+    std::vector<tlog::json::Value> out;
+    size_t at = 0;
+    while (at < body.size()) {
+        size_t nl = body.find('\n', at);
+        assert_true(nl != std::string::npos);
+        out.push_back(tlog::json::parse(body.substr(at, nl - at), "frames"));
+        at = nl + 1;
+    }
+    assert_true(out.size() >= 2);
+    return out;
+}
+
+std::string frames_of(Store& store, const std::string& rec, const FramesRequest& req) {
+    auto kf = store.keyframe_at("host-a", rec, req.from);
+    assert_true(kf.has_value());
+    auto pages = [&](uint64_t after, size_t n) { return store.messages(rec, "host-a", after, n); };
+    return frames_ndjson(*kf, pages, req, "host-a", rec, frames_info(store, "host-a", rec));
+}
+
+void test_frames(void**) {
+    TempDb t;
+    auto store = t.open();
+    auto lines = session("r-frames", 11, 500, 400);
+    assert_int_equal(ingest_json_lines(*store, join(lines), 0).failed, 0);
+    Indexer ix(t.open(), small_keyframes());
+    ix.run_once();
+    Collect all;
+    {
+        tlog::DecodeOptions o;
+        o.lax = true;
+        tlog::Decoder d(o);
+        for (size_t i = 0; i < lines.size(); i++) d.feed(lines[i], i + 1, all);
+    }
+    uint64_t end = all.events.back().pos;
+    // Forwards from 0, a window at a time, each request going on where
+    // the last one said; the screen after every frame checked.
+    Reference ref(all.events);
+    Client client;
+    std::map<uint64_t, Client> seen;  // the page's screen after each frame
+    uint64_t from = 0;
+    int windows = 0, frames = 0, resizes = 0;
+    bool ended = false;
+    for (;;) {
+        auto req = frames_request(from, from + 2000, 25);
+        auto out = ndjson(frames_of(*store, "r-frames", req));
+        windows++;
+        // Each window's first screen is where the last one left off.
+        Client fresh;
+        fresh.header(out.front());
+        ref.to(from);
+        fresh.expect(ref.m, from);
+        if (windows > 1) {
+            assert_true(fresh.rows == client.rows);
+            assert_string_equal(fresh.cursor.c_str(), client.cursor.c_str());
+        }
+        client = fresh;
+        assert_int_equal(*out.front().find("end_ms")->as_uint(), end);
+        assert_true(out.front().find("ended")->as_bool());
+        uint64_t last = from;
+        for (size_t i = 1; i + 1 < out.size(); i++) {
+            uint64_t ft = *out[i].find("t")->as_uint();
+            assert_true(ft > last && ft <= req.until);
+            // At most one frame an interval.
+            if (last > from) assert_true((ft - from - 1) / 25 != (last - from - 1) / 25);
+            last = ft;
+            if (out[i].find("size")) resizes++;
+            client.frame(out[i]);
+            ref.to(ft);
+            client.expect(ref.m, ft);
+            seen[ft] = client;
+            frames++;
+        }
+        const auto& tail = out.back();
+        if (tail.find("next")->is_null()) {
+            assert_false(tail.find("more")->as_bool());
+            ended = true;
+            break;
+        }
+        assert_true(tail.find("more")->as_bool());
+        from = *tail.find("next")->as_uint();
+        assert_int_equal(from, req.until);
+    }
+    assert_true(ended);
+    ref.to(UINT64_MAX);
+    client.expect(ref.m, end);
+    assert_true(windows > 5);
+    assert_true(frames > 100);
+    assert_true(resizes > 0);
+    // Back to points in the middle after playing to the end: the same
+    // screen the frames showed there, and the model's.
+    for (uint64_t at = end - 1; at > 0; at -= std::min(at, end / 13 + 1)) {
+        auto out = ndjson(frames_of(*store, "r-frames", frames_request(at, at + 500, 25)));
+        Client c;
+        c.header(out.front());
+        Reference r(all.events);
+        r.to(at);
+        c.expect(r.m, at);
+        auto before = seen.upper_bound(at);
+        if (before != seen.begin()) {
+            --before;
+            assert_true(c.rows == before->second.rows);
+        }
+        for (size_t i = 1; i + 1 < out.size(); i++) {
+            uint64_t ft = *out[i].find("t")->as_uint();
+            c.frame(out[i]);
+            r.to(ft);
+            c.expect(r.m, ft);
+        }
+    }
+    // The work's cap: a request stops early, says where, and the next one
+    // goes on from there to the same screens.
+    FramesRequest small = frames_request(0, 600000, 10);
+    small.max_bytes = 2000;
+    auto out = ndjson(frames_of(*store, "r-frames", small));
+    assert_true(out.back().find("more")->as_bool());
+    uint64_t next = *out.back().find("next")->as_uint();
+    assert_true(next > 0 && next < end);
+    Client c;
+    c.header(out.front());
+    for (size_t i = 1; i + 1 < out.size(); i++) c.frame(out[i]);
+    Reference r(all.events);
+    r.to(next);
+    c.expect(r.m, next);
+    // The parameters' bounds, each naming its field.
+    auto field_of = [](auto fn) {
+        try {
+            fn();
+        } catch (const tlog::InputError& e) {
+            return e.where().field;
+        }
+        return std::string("none");
+    };
+    assert_string_equal(field_of([] { frames_request(100, 50, std::nullopt); }).c_str(), "until");
+    assert_string_equal(field_of([] { frames_request(0, 600001, std::nullopt); }).c_str(), "until");
+    assert_string_equal(field_of([] { frames_request(0, std::nullopt, 9); }).c_str(), "interval");
+    assert_string_equal(field_of([] { frames_request(0, std::nullopt, 10001); }).c_str(), "interval");
+    assert_string_equal(field_of([] { frames_request(5, 600005, 10); }).c_str(), "none");
+}
+
+// The alternate screen and colours in frames: a full-screen program's
+// screen, then the shell's back, each row's runs as the model has them.
+void test_frames_alt_screen(void**) {
+    TempDb t;
+    auto store = t.open();
+    Lines sink;
+    tlog::Encoder enc(info("r-alt"), {}, sink, 0, 1700000000LL * 1000 * kMs);
+    enc.window(0, 40, 6);
+    enc.output(0, "$ top\r\n");
+    enc.output(100 * kMs, "\x1b[?1049h\x1b[H\x1b[2J\x1b[1;32mPID USER\x1b[0m\r\n\x1b[44m 1 root\x1b[K");
+    enc.output(300 * kMs, "\x1b[?1049l$ ");
+    enc.finish(400 * kMs, "exit");
+    assert_int_equal(ingest_json_lines(*store, join(sink.lines), 0).failed, 0);
+    Indexer ix(t.open(), small_keyframes());
+    ix.run_once();
+    auto out = ndjson(frames_of(*store, "r-alt", frames_request(0, 1000, 40)));
+    assert_int_equal(out.size(), 4);  // the screen at 0, frames at 100 and 300, the end
+    assert_string_equal(canon(*out[0].find("screen")).c_str(),
+                        canon(std::string(R"([[{"t":"$ top","w":5}],[],[],[],[],[]])")).c_str());
+    assert_int_equal(*out[1].find("t")->as_uint(), 100);
+    const auto* rows = out[1].find("rows");
+    assert_non_null(rows);
+    assert_string_equal(canon(*rows->find("0")).c_str(),
+                        canon(std::string(R"([{"t":"PID USER","w":8,"fg":2,"b":true}])")).c_str());
+    // Erased with a background: the whole row is drawn.
+    assert_string_equal(canon(*rows->find("1")).c_str(),
+                        canon(R"([{"t":" 1 root)" + std::string(33, ' ') + R"(","w":40,"bg":4}])").c_str());
+    assert_string_equal(canon(*out[1].find("cursor")).c_str(),
+                        canon(std::string(R"({"row":1,"col":7,"visible":true})")).c_str());
+    // Back from the alternate screen: the shell's rows as they were.
+    assert_int_equal(*out[2].find("t")->as_uint(), 300);
+    assert_string_equal(canon(*out[2].find("rows")->find("0")).c_str(),
+                        canon(std::string(R"([{"t":"$ top","w":5}])")).c_str());
+    assert_string_equal(canon(*out[2].find("rows")->find("1")).c_str(),
+                        canon(std::string(R"([{"t":"$","w":1}])")).c_str());
+    assert_true(out[3].find("next")->is_null());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -686,6 +941,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(test_resume),      cmocka_unit_test(test_hostile_text),
         cmocka_unit_test(test_stop_midway), cmocka_unit_test(test_two_indexers),
         cmocka_unit_test(test_chunks),      cmocka_unit_test(test_upgrade_from_v6),
+        cmocka_unit_test(test_frames),      cmocka_unit_test(test_frames_alt_screen),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

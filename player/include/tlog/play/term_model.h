@@ -20,6 +20,36 @@ namespace vt {
 class Emulator;
 }
 
+// A colour of a styled run: the terminal's default, a palette index
+// (0-255) or a 24-bit colour (0xRRGGBB).
+struct RunColor {
+    enum class Kind : uint8_t { Default, Palette, Rgb };
+    Kind kind = Kind::Default;
+    uint32_t value = 0;
+    bool operator==(const RunColor&) const = default;
+};
+
+// Consecutive cells of one rendition, as a view without a terminal (the
+// server's web player) draws them: no control character, a wide character
+// once.
+struct StyledRun {
+    static constexpr uint16_t Bold = 1 << 0;
+    static constexpr uint16_t Dim = 1 << 1;
+    static constexpr uint16_t Italic = 1 << 2;
+    static constexpr uint16_t Underline = 1 << 3;
+    static constexpr uint16_t DoubleUnderline = 1 << 4;
+    static constexpr uint16_t Blink = 1 << 5;
+    static constexpr uint16_t Inverse = 1 << 6;
+    static constexpr uint16_t Invisible = 1 << 7;
+    static constexpr uint16_t Strike = 1 << 8;
+    static constexpr uint16_t Overline = 1 << 9;
+    std::string text;  // UTF-8
+    int width = 0;     // columns
+    RunColor fg, bg;
+    uint16_t attrs = 0;  // the bits above
+    bool operator==(const StyledRun&) const = default;
+};
+
 class TermModel {
 public:
     TermModel(uint16_t rows = 24, uint16_t cols = 80);
@@ -64,6 +94,11 @@ public:
     // either edge is drawn as a blank, never half of it. Control
     // characters are never emitted. Ends with the attributes reset.
     std::string draw_row(int row, int max_cols, int first_col = 0) const;
+    // The cells of `row` as runs of one rendition, by draw_row's rules:
+    // the screen-wide reverse video applied, trailing blanks a terminal
+    // shows without drawing them left out, a wide character cut by the
+    // right edge a blank.
+    std::vector<StyledRun> row_runs(int row) const;
 
     // Rows changed since the last clear_dirty(): written, or moved by a
     // scroll (a view draws them again).
