@@ -20,18 +20,17 @@ Environment: TLOG_SERVER, SOURCE_ROOT."""
 import http.client
 import json
 import os
-import shutil
 import time
 
 from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.browser import Browser
-from tlogtest.namespace import add_users, private_pam, require_root_ns
 from tlogtest.terminal import check, fail
+from web_ui_test import PASSWORDS, viewers_with_pam
+from web_ui_test import sign_in as console_sign_in
 
 TLOG_SERVER = os.environ["TLOG_SERVER"]
 SOURCE_ROOT = os.environ["SOURCE_ROOT"]
-PASSWORDS = {"ann": "correct horse 1", "bob": "battery staple 2"}
 RULES = """rules:
   - name: ann sees everything and reads the access log
     viewers: {users: [ann]}
@@ -148,11 +147,7 @@ def ingest(s, token):
 
 
 def sign_in(b, s, user):
-    b.navigate(s.base + "/ui/")
-    b.wait_for("!document.getElementById('signin').hidden", what="the sign-in form")
-    b.fill("#signin-user", user)
-    b.fill("#signin-password", PASSWORDS[user])
-    b.click("#signin-submit")
+    console_sign_in(b, s, user, PASSWORDS[user])
     b.wait_for("document.getElementById('whoami').textContent == 'Signed in as %s'" % user, what=user + " signed in")
 
 
@@ -288,13 +283,7 @@ def check_bob(b, s, bob_token, ann_token):
 
 
 def main():
-    require_root_ns()
-    d = os.environ["TMPDIR"]
-    os.chmod(d, 0o755)
-    add_users(d, [("ann", 2101, 2101, "/nonexistent", "/bin/sh"), ("bob", 2102, 2102, "/nonexistent", "/bin/sh")],
-              PASSWORDS)
-    private_pam(d)
-    shutil.copy(os.path.join(SOURCE_ROOT, "examples/pam.d/tlog-server"), "/etc/pam.d/tlog-server")
+    d = viewers_with_pam()
     s = Server(d, os.path.join(SOURCE_ROOT, "server/ui"))
     try:
         ann_token = viewers.issue(TLOG_SERVER, s.db, "ann")

@@ -338,7 +338,10 @@ def check_browser(s, d, ann_token):
         check(b.errors() == [], "errors: %r" % b.errors())
 
 
-def main():
+def viewers_with_pam():
+    """Root, in a private mount namespace (run_ns.sh): the viewers ann and
+    bob with PASSWORDS, PAM's private stack with tlog-server's service as
+    shipped; returns the test's directory. The console's tests share it."""
     require_root_ns()
     d = os.environ["TMPDIR"]
     os.chmod(d, 0o755)
@@ -346,6 +349,11 @@ def main():
               PASSWORDS)
     private_pam(d)
     shutil.copy(os.path.join(SOURCE_ROOT, "examples/pam.d/tlog-server"), "/etc/pam.d/tlog-server")
+    return d
+
+
+def main():
+    d = viewers_with_pam()
     # The console as installed, beside what must never be served.
     ui = os.path.join(d, "ui")
     shutil.copytree(os.path.join(SOURCE_ROOT, "server/ui"), ui)
