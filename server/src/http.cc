@@ -551,16 +551,12 @@ private:
         uint64_t pos = uint_param(req, req.has_param("t") ? "t" : "pos", 0);
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 10000), 1, 100000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-        const bool seen = visible(rec, host);
-        auto r = locked([&] {
-            if (!seen) host.clear();
-            if (host.empty() && seen) host = store_.host_of(rec);
-            return host.empty() ? std::nullopt : seek(store_, host, rec, pos, limit);
-        });
+        host = visible_host(rec, host);
         if (host.empty()) {
             reply_error(res, 404, "no recording " + json::quote(rec));
             return;
         }
+        auto r = locked([&] { return seek(store_, host, rec, pos, limit); });
         if (!r) {
             reply_error(res, 409, "recording " + json::quote(rec) + " is not indexed yet");
             return;
@@ -577,19 +573,17 @@ private:
         };
         FramesRequest fr = frames_request(opt("from"), opt("until"), opt("interval"));
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-        const bool seen = visible(rec, host);
-        std::optional<StoredKeyframe> kf;
-        FramesInfo info;
-        locked([&] {
-            if (!seen) host.clear();
-            if (host.empty() && seen) host = store_.host_of(rec);
-            if (!host.empty()) kf = store_.keyframe_at(host, rec, fr.from);
-            if (kf) info = frames_info(store_, host, rec);
-        });
+        host = visible_host(rec, host);
         if (host.empty()) {
             reply_error(res, 404, "no recording " + json::quote(rec));
             return;
         }
+        std::optional<StoredKeyframe> kf;
+        FramesInfo info;
+        locked([&] {
+            kf = store_.keyframe_at(host, rec, fr.from);
+            if (kf) info = frames_info(store_, host, rec);
+        });
         if (!kf) {
             reply_error(res, 409, "recording " + json::quote(rec) + " is not indexed yet");
             return;
@@ -606,16 +600,12 @@ private:
         if (q.empty()) throw InputError({"", 0, 0, "q"}, "missing: the text to find");
         size_t limit = std::clamp<uint64_t>(uint_param(req, "limit", 1000), 1, 10000);
         std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-        const bool seen = visible(rec, host);
-        auto hits = locked([&] {
-            if (!seen) host.clear();
-            if (host.empty() && seen) host = store_.host_of(rec);
-            return host.empty() ? std::vector<ScreenTextRow>() : store_.text_hits(host, rec, q, limit);
-        });
+        host = visible_host(rec, host);
         if (host.empty()) {
             reply_error(res, 404, "no recording " + json::quote(rec));
             return;
         }
+        auto hits = locked([&] { return store_.text_hits(host, rec, q, limit); });
         res.set_content(text_hits_json(hits, host, rec, limit), json_type);
     }
 
@@ -672,6 +662,14 @@ private:
     // messages too); a narrower scope is decided on the stored session.
     // Whether it was refused or is not stored goes to the access log only,
     // found by one more lookup made in both cases.
+    // The host whose recording `rec` a view route reads: `host` as asked,
+    // else the first that has it; "" when none does or the viewer may not
+    // see it (both answered 404 alike).
+    std::string visible_host(const std::string& rec, const std::string& host) {
+        if (!visible(rec, host)) return "";
+        return host.empty() ? locked([&] { return store_.host_of(rec); }) : host;
+    }
+
     bool visible(const std::string& rec, const std::string& host, Permission right = Permission::View) {
         auto sc = scope(right);
         t_access.rec = rec;

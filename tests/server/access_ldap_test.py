@@ -30,7 +30,6 @@ slapd: a real slapd with the FreeIPA-shaped tree (tlogtest.slapd.Dit):
 389ds: a real 389-ds with the FreeIPA-form schema and the shipped ACIs,
 bound as a host of tlog-servers: a user viewer, a nested group viewer, a
 nested host group; bound as another host: "access base not visible", no rule."""
-import http.client
 import json
 import os
 import re
@@ -258,14 +257,9 @@ class Server:
 
     def request(self, viewer, method, path, body=None):
         """(status, content type, body)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
-        try:
-            headers = {"Authorization": "Bearer " + self.tokens[viewer]} if viewer else {}
-            c.request(method, path, body=body, headers=headers)
-            r = c.getresponse()
-            return r.status, r.headers.get("Content-Type"), r.read()
-        finally:
-            c.close()
+        status, headers, data = servers.request(self.port, method, path, body,
+                                                token=self.tokens[viewer] if viewer else None, timeout=WAIT)
+        return status, headers.get("Content-Type"), data
 
     def ingest(self):
         body = "".join(msg(h, rec, i, u) + "\n" for rec, (h, u) in RECS.items() for i in (1, 2, 3))

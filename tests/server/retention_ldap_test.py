@@ -21,7 +21,6 @@ ldap-schema/freeipa/75-tlog-sessionrecording.update:
 
 usage: retention_ldap_test.py slapd|389ds   (env: TLOG_SERVER, SOURCE_ROOT, BUILD_ROOT;
 389ds: root, in a private mount namespace)"""
-import http.client
 import json
 import os
 import re
@@ -154,17 +153,11 @@ class Server:
         self.token = viewers.issue(TLOG_SERVER, json.load(open(conf))["database"], config=conf)
 
     def request(self, method, path, body=None, token=True):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
-        try:
-            headers = {"Content-Type": "application/json" if path.startswith("/api/v1/retention")
-                       else "application/x-ndjson"}
-            if token:
-                headers["Authorization"] = "Bearer " + self.token
-            c.request(method, path, body=body, headers=headers)
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
+        headers = {"Content-Type": "application/json" if path.startswith("/api/v1/retention")
+                   else "application/x-ndjson"}
+        status, _, data = servers.request(self.port, method, path, body, headers, self.token if token else None,
+                                          timeout=WAIT)
+        return status, data
 
     def events(self, name):
         with open(self.log, errors="replace") as f:

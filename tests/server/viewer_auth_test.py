@@ -18,7 +18,6 @@ private mount namespace: tests/recorder/run_ns.sh).
   is refused; with the shadow group it is accepted (what
   examples/pam.d/tlog-server tells administrators).
 Environment: TLOG_SERVER, TLOG_REC, SOURCE_ROOT."""
-import http.client
 import json
 import os
 import shutil
@@ -56,13 +55,7 @@ class Server:
 
     def request(self, method, path, body=None, headers=None, source="127.0.0.1"):
         """(status, headers, body) from `source` (any loopback address)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120, source_address=(source, 0))
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, r.headers, r.read()
-        finally:
-            c.close()
+        return servers.request(self.port, method, path, body, headers, source=source)
 
     def login(self, user, password, source="127.0.0.1"):
         return self.request("POST", "/api/v1/login", json.dumps({"user": user, "password": password}),

@@ -17,7 +17,6 @@ a clear, a resize, a pause of 31 s, a line holding <img onerror> and
   answers them 404 as for a recording that does not exist;
 - the access log has the page's frames requests and the refusal.
 Environment: TLOG_SERVER, SOURCE_ROOT."""
-import http.client
 import json
 import os
 import time
@@ -103,13 +102,8 @@ class Server:
         self.base = "http://127.0.0.1:%d" % self.port
 
     def request(self, method, path, body=None, token=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            c.request(method, path, body=body, headers={"Authorization": "Bearer " + token} if token else {})
-            r = c.getresponse()
-            return r.status, r.read().decode()
-        finally:
-            c.close()
+        status, _, data = servers.request(self.port, method, path, body, token=token)
+        return status, data.decode()
 
 
 def rstrip_screen(rows):

@@ -20,7 +20,6 @@ server-viewer-auth sets them up).
   missing ui_dir answered 404 saying so; GET /api/v1/me; a cookie POST
   with a form's content type refused (415).
 Environment: TLOG_SERVER, SOURCE_ROOT."""
-import http.client
 import json
 import os
 import shutil
@@ -78,13 +77,7 @@ class Server:
 
     def request(self, method, path, body=None, headers=None):
         """(status, headers, body); `path` goes on the wire as it is."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, r.headers, r.read()
-        finally:
-            c.close()
+        return servers.request(self.port, method, path, body, headers)
 
     def api(self, token, method, path, body=None):
         """(status, parsed JSON or text) as a viewer with an API token."""

@@ -1,6 +1,7 @@
 """tlog-server started for a test: standard error (a JSON line per request)
 appended to a log file, as an unread pipe would fill and stop the server,
 and the port it chose read from its "listening on HOST:PORT" line."""
+import http.client
 import selectors
 import subprocess
 
@@ -36,3 +37,19 @@ def stop(p):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def request(port, method, path, body=None, headers=None, token=None, source="127.0.0.1", timeout=120):
+    """One request to the test's tlog-server on 127.0.0.1:`port` (from the
+    loopback address `source`), with `token` as a Bearer credential if
+    given; (status, headers, body). `path` goes on the wire as it is."""
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = "Bearer " + token
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return r.status, r.headers, r.read()
+    finally:
+        c.close()
