@@ -51,6 +51,22 @@ def shipped_sudoers(e):
     sudoers(e, "Defaults env_reset\nDefaults use_pty\nDefaults !lecture\n" + text)
 
 
+def processes():
+    """Every process with where it waits (wchan) and, for the recorder,
+    sudo, su and the shells, its kernel stack: what a shell that stopped
+    answering waits on (seen once in a while on CI, never alone)."""
+    out = sh("ps -eo pid,ppid,stat,wchan:32,args")
+    for line in out.splitlines()[1:]:
+        pid = line.split()[0]
+        if re.search(r"tlog|sudo|su |bash|sh -c|stat", line):
+            try:
+                with open("/proc/%s/stack" % pid) as f:
+                    out += "--- %s\n%s" % (line.strip(), f.read())
+            except OSError:
+                pass
+    return out
+
+
 class Shell:
     """A user's unrecorded (bob) or recorded (alice) ssh session to type in."""
 
@@ -69,7 +85,7 @@ class Shell:
             self.p.write("echo sync-$((%d+1000))\r" % self.n)
             if self.p.try_read_until("sync-%d" % (self.n + 1000), 3):
                 return
-            check(time.time() < end, "the shell does not answer: %r" % self.p.out[-1000:])
+            check(time.time() < end, "the shell does not answer: %r\n%s" % (self.p.out[-1000:], processes()))
 
     def type(self, line, until, timeout=30):
         self.p.write(line + "\r")
