@@ -14,6 +14,7 @@ permissive site's (any command as carol, SETENV, SHELL kept; sudo_env_forged
 keeps TLOG_* too): the worst case for the bypass attempts."""
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -73,13 +74,33 @@ class Shell:
     def __init__(self, e, user):
         self.e, self.p = e, e.ssh_tty(user)
         self.n = 0
+        self.tty = None
         self.sync()
+        self.tty = self.terminal()
+
+    def terminal(self):
+        """The shell's terminal, as ps names it (pts/N)."""
+        self.p.write("echo tty-$(tty | tr / :)-end-$((6*7))\r")
+        self.p.read_until("-end-42", 30)
+        return re.findall(rb"tty-:dev:([\w:]+)-end-42", self.p.out)[-1].decode().replace(":", "/")
+
+    def sudo_running(self):
+        r = subprocess.run(["ps", "-t", self.tty, "-o", "comm="], capture_output=True, text=True)
+        return "sudo" in r.stdout.split()
 
     def sync(self, timeout=90):
-        """Waits until this shell reads commands again. Typed again until
-        seen: what is typed while sudo's own terminal (use_pty) closes is
-        lost. 90 s: a busy CI machine once took longer than 30 s to answer."""
+        """Waits until this shell reads commands again. Nothing is typed
+        while a sudo started from it still runs: Debian 12's sudo
+        (1.9.13p3, use_pty) never exits when a key comes as its command
+        ends (sudo keeps reading the terminal to pass keys on to the
+        command's closed pseudo-terminal, which this kernel accepts); a
+        user's type-ahead does the same. Then typed again until seen:
+        what is typed while the recorder's own terminal closes is lost.
+        90 s: a busy CI machine once took longer than 30 s to answer."""
         end = time.time() + timeout
+        while self.tty and self.sudo_running():
+            check(time.time() < end, "sudo does not end: %r\n%s" % (self.p.out[-1000:], processes()))
+            time.sleep(0.1)
         while True:
             self.n += 1
             self.p.write("echo sync-$((%d+1000))\r" % self.n)
