@@ -14,6 +14,10 @@ index, then for each:
     and after) and the bytes answered, per minute of recording, and the
     requests made;
   - one minute from the middle (the keyframe restore included);
+  - the console's Live poll: one second of frames (interval 10000) from
+    positions spread over the recording, each the newest position of a
+    session followed there (its cost is the replay from the keyframe
+    before it): the server's CPU per poll, the mean of 20 at each;
   - the peer: tlog-play (BUILD's) rendering the same file at full speed
     with no terminal (--export=text to /dev/null: every byte through the
     same terminal model), CPU time from wait4;
@@ -107,6 +111,16 @@ def play(base, server, rec, start, stop):
     return cpu_of(server.pid) - cpu0, total, requests
 
 
+def live_poll(base, server, rec, end):
+    """Server CPU (s) of one Live poll, the mean over positions spread to `end`."""
+    cpu0, n = cpu_of(server.pid), 0
+    for at in range(end // 7, end, end // 7):
+        for _ in range(20):
+            get("%s/api/v1/sessions/%s/frames?from=%d&until=%d&interval=10000" % (base, rec, at, at + 1000))
+            n += 1
+    return (cpu_of(server.pid) - cpu0) / n
+
+
 def tlog_play(build, path):
     t = time.monotonic()
     p = subprocess.Popen([build + "/player/tlog-play/tlog-play", "-i", path, "--export=text"],
@@ -167,12 +181,14 @@ def main():
             mid_cpu = statistics.median(m[0] for m in middle)
             mid_size = statistics.median(m[1] for m in middle)
             peer_cpu = statistics.median(p[0] for p in peer)
+            poll_cpu = live_poll(base, server, rec, end)
             print("%s: %d min, %.1f MB of output (%.1f MB/min), %d runs" % (rec, minutes, out_mb[rec],
                                                                            out_mb[rec] / minutes, runs))
             print("  frames from 0: %.3f s CPU, %.2f MB answered, %d requests; per minute %.3f s CPU, %.2f MB" %
                   (cpu, size / 1e6, reqs, cpu / minutes, size / 1e6 / minutes))
             print("  frames, one minute from the middle: %.3f s CPU, %.2f MB" % (mid_cpu, mid_size / 1e6))
             print("  tlog-play --export=text: %.3f s CPU" % peer_cpu)
+            print("  Live poll: %.1f ms CPU each" % (poll_cpu * 1000))
             print("  CPU per MB of output: frames %.4f s, tlog-play %.4f s, ratio %.2f" %
                   (cpu / out_mb[rec], peer_cpu / out_mb[rec], cpu / peer_cpu))
     finally:

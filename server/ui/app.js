@@ -338,11 +338,13 @@ function openRecording(s) {
 
   // The player, the audit trail beside it.
   let player = null;
-  const trailBox = el("div", { class: "trail-box" }, el("h3", {}, "Audit trail"));
+  let trail = null;
   if (may("view")) {
     player = new Player(base, hostq);
+    trail = auditTrail(player);
     add(pane, el("section", { class: "block", id: "play" }, el("h3", {}, "Play"),
-      el("div", { class: "play-layout" }, player.node, trailBox)));
+      el("div", { class: "play-layout" }, player.node,
+        el("div", { class: "trail-box" }, el("h3", {}, "Audit trail"), trail.node))));
     player.seek(0);
   }
 
@@ -397,16 +399,29 @@ function openRecording(s) {
   // Audit events.
   const auditOut = el("div", { id: "audit-result" });
   add(pane, el("section", { class: "block" }, el("h3", {}, "Audit events"), auditOut));
-  loadAudit(base, auditOut, player ? (events) => showTrail(s, events, player, trailBox) : null);
+  const audit = { text: null, busy: false, again: false };
+  const readAudit = () => loadAudit(base, auditOut, audit, trail ? (events) => showTrail(s, events, player, trail) : null);
+  readAudit();
+  if (player) {
+    // While following, the events stored meanwhile (shipped apart from the
+    // recording, with no screen change to wait for) are read again every
+    // few seconds, and once more at the end.
+    let readAt = performance.now();
+    player.onPoll((ended) => {
+      const now = performance.now();
+      if (!ended && now - readAt < FOLLOW_AUDIT_MS) return;
+      readAt = now;
+      readAudit();
+    });
+  }
 }
 
 // The trail needs the recording's start: its row of the search, or (opened
 // by id) what the frames' first answer says.
-async function showTrail(s, events, player, box) {
+async function showTrail(s, events, player, trail) {
   let start = s.start_ms === undefined || s.start_ms === null ? null : Number(s.start_ms);
   if (start === null) start = await player.ready;
-  add(box, events.length ? auditTrail(events, start, player) : el("p", { class: "muted" }, "No audit event."),
-    start === null && events.length ? el("p", { class: "muted" }, "The recording's start is unknown: no offsets.") : null);
+  trail.show(events, start);
 }
 
 async function verifyRecording(base, hostq, out) {
@@ -428,18 +443,35 @@ function fields(obj) {
   return Object.entries(obj).map(([k, v]) => k + ": " + (typeof v === "string" ? v : JSON.stringify(v))).join("\n");
 }
 
-// `onEvents`: also given the events read (the player's trail).
-async function loadAudit(base, out, onEvents) {
+// `onEvents`: also given the events read (the player's trail). `last`
+// ({text, busy, again}) is this recording's: one read out at a time (one
+// asked meanwhile is made after it), and an answer the same as the last
+// one changes nothing in the page.
+async function loadAudit(base, out, last, onEvents) {
+  if (last.busy) {
+    last.again = true;
+    return;
+  }
   const limit = 1000;
   let events;
   let more;
+  last.busy = true;
   try {
     const r = await api("GET", base + "/audit" + query({ limit }));
+    if (r.text === last.text) return;
+    last.text = r.text;
     events = lines(r.text);
     more = r.headers.get("Tlog-Next-Cursor");
   } catch (e) {
+    last.text = null;
     fill(out, errorLine("Audit events: " + e.message));
     return;
+  } finally {
+    last.busy = false;
+    if (last.again) {
+      last.again = false;
+      setTimeout(() => loadAudit(base, out, last, onEvents), 0);
+    }
   }
   if (onEvents) onEvents(events);
   if (!events.length) {
@@ -467,6 +499,15 @@ async function loadAudit(base, out, onEvents) {
 // holds is ever interpreted here.
 const PLAYER_WINDOW_MS = 30000; // recording time fetched per request
 const PLAYER_TICK_MS = 50;
+// Following a session still running: one .../frames request this often
+// (each replays from the nearest keyframe on the server), over the
+// widest window the server takes (frames.cc's kMaxWindowMs) so that a
+// long pause in the session is crossed in one request, at the widest
+// interval: the frames are drawn at once, so those between are work only.
+const FOLLOW_POLL_MS = 1000;
+const FOLLOW_WINDOW_MS = 600000;
+const FOLLOW_INTERVAL_MS = 10000;
+const FOLLOW_AUDIT_MS = 3000; // the audit trail re-read this often while following
 const IDLE_LIMIT_MS = 2000; // tlog-play's --idle-limit: longer pauses played as this
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
 const HEX_COLOR = /^#[0-9a-f]{6}$/;
@@ -526,9 +567,14 @@ class Player {
     this.idleLimit = false;
     this.win = null; // the window being played: {from, until, frames, i, next}
     this.ahead = null; // the next window's request (a promise), once asked
-    this.gen = 0; // seeks made: answers to an older one are dropped
+    this.gen = 0; // seeks and follows begun: answers to an older one are dropped
     this.timer = null;
     this.listeners = [];
+    this.pollListeners = [];
+    this.live = false; // following the session as it is stored
+    this.polling = false; // a follow poll is out (never more than one)
+    this.pollTimer = null;
+    this.drawn = []; // each row's runs as drawn (JSON), so a row the same again is left alone
     this.cursor = { row: 0, col: 0, visible: true };
     // The recording's start (wall clock, ms) once the first answer came
     // (null: unknown or not answered).
@@ -547,9 +593,12 @@ class Player {
     this.slider.addEventListener("change", () => this.seek(Number(this.slider.value)));
     this.timeText = el("span", { id: "player-time", class: "data" }, "00:00");
     this.status = el("span", { id: "player-status", class: "muted" });
+    // Shown while the recording has no end stored.
+    this.liveButton = el("button", { type: "button", id: "player-live", hidden: true, "aria-pressed": "false",
+      title: "Go to the newest screen and follow the session", onclick: () => this.follow() }, "Live");
     this.node = el("div", { class: "player", id: "player", tabindex: 0 },
       el("div", { class: "term-box" }, this.screen, this.cursorBox),
-      el("div", { class: "pager" }, this.playButton, this.speedSelect, this.slider, this.timeText,
+      el("div", { class: "pager" }, this.playButton, this.liveButton, this.speedSelect, this.slider, this.timeText,
         el("label", { class: "inline" }, el("span", {}, this.idleBox, " Idle limit (pauses over 2 s shown as 2 s)")),
         this.status));
     this.node.addEventListener("keydown", (ev) => {
@@ -567,9 +616,14 @@ class Player {
     this.listeners.push(fn);
   }
 
-  request(from) {
-    const until = from + PLAYER_WINDOW_MS;
-    return api("GET", this.base + "/frames" + query(Object.assign({ from, until }, this.hostq)))
+  // Called after each answer while following, with whether the session ended.
+  onPoll(fn) {
+    this.pollListeners.push(fn);
+  }
+
+  request(from, span, interval) {
+    const until = from + (span || PLAYER_WINDOW_MS);
+    return api("GET", this.base + "/frames" + query(Object.assign({ from, until, interval }, this.hostq)))
       .then((r) => {
         const l = lines(r.text);
         const tail = l.length > 1 ? l[l.length - 1] : { next: null };
@@ -579,6 +633,7 @@ class Player {
 
   // The screen at `t`, and playing goes on from there if it was playing.
   async seek(t) {
+    this.stopFollowing();
     const gen = ++this.gen;
     if (this.total !== null) t = Math.min(t, this.total);
     t = Math.max(0, Math.round(t));
@@ -599,6 +654,7 @@ class Player {
     this.resolveReady(Number.isInteger(w.head.start_ms) ? w.head.start_ms : null);
     this.total = w.head.end_ms === null || w.head.end_ms === undefined ? null : Number(w.head.end_ms);
     this.slider.max = this.total === null ? 0 : this.total;
+    this.liveButton.hidden = w.head.ended !== false;
     this.drawScreen(w.head.rows, w.head.cols, w.head.screen);
     this.setCursor(w.head.cursor);
     this.start(w, t);
@@ -616,16 +672,30 @@ class Player {
     this.showPosition();
   }
 
+  // Rows are made again only when the size changed: a poll's screen is
+  // mostly the one shown, and a row left alone keeps the viewer's selection.
   drawScreen(rows, cols, screen) {
-    this.cols = cols;
-    this.screen.style.width = cols + "ch";
-    fill(this.screen, Array.from({ length: rows }, (_, r) => el("div", { class: "term-row" })));
-    (screen || []).forEach((runs, r) => this.drawRow(r, runs));
+    if (rows !== this.screen.children.length || cols !== this.cols) {
+      this.cols = cols;
+      this.screen.style.width = cols + "ch";
+      fill(this.screen, Array.from({ length: rows }, () => el("div", { class: "term-row" })));
+      this.drawn = [];
+    }
+    for (let r = 0; r < rows; r++) this.drawRow(r, (screen || [])[r]);
   }
 
   drawRow(r, runs) {
     const row = this.screen.children[r];
-    if (row) fill(row, (runs || []).map(runSpan));
+    const json = JSON.stringify(runs || []);
+    if (!row || this.drawn[r] === json) return;
+    fill(row, (runs || []).map(runSpan));
+    this.drawn[r] = json;
+  }
+
+  drawFrame(f) {
+    if (f.size) this.drawScreen(f.size[0], f.size[1], []);
+    for (const [r, runs] of Object.entries(f.rows || {})) this.drawRow(Number(r), runs);
+    if (f.cursor) this.setCursor(f.cursor);
   }
 
   setCursor(c) {
@@ -641,9 +711,7 @@ class Player {
     while (w.i < w.frames.length && w.frames[w.i].t <= this.pos) {
       const f = w.frames[w.i++];
       this.lastFrame = f.t;
-      if (f.size) this.drawScreen(f.size[0], f.size[1], []);
-      for (const [r, runs] of Object.entries(f.rows || {})) this.drawRow(Number(r), runs);
-      if (f.cursor) this.setCursor(f.cursor);
+      this.drawFrame(f);
     }
   }
 
@@ -655,7 +723,8 @@ class Player {
   }
 
   toggle() {
-    if (this.playing) this.pause();
+    if (this.live) this.stopFollowing("Paused: press Live to follow again.");
+    else if (this.playing) this.pause();
     else this.play();
   }
 
@@ -725,13 +794,136 @@ class Player {
       this.advancing = false;
     }
   }
+
+  // Live: from the newest stored screen on, what is stored next is asked
+  // for every FOLLOW_POLL_MS and drawn at once, not in its own timing: a
+  // poll brings at most the last second or so (or a shipper's batch), and
+  // timing it would only put the viewer further behind the session.
+  follow() {
+    if (this.live) return;
+    this.pause();
+    this.gen++; // a seek's answer still out is dropped
+    this.live = true;
+    this.node.dataset.live = "1";
+    this.liveButton.setAttribute("aria-pressed", "true");
+    this.playButton.textContent = "Pause";
+    this.status.textContent = "Live";
+    this.livePos = Math.max(this.pos, this.total || 0);
+    this.poll();
+  }
+
+  // Ends following (a pause, a seek, the end, a 404, the page left);
+  // `message`, when given, is put in the status.
+  stopFollowing(message) {
+    if (!this.live) return;
+    this.live = false;
+    this.node.dataset.live = "0";
+    clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.liveButton.setAttribute("aria-pressed", "false");
+    this.playButton.textContent = "Play";
+    if (message !== undefined) this.status.textContent = message;
+  }
+
+  async poll() {
+    this.pollTimer = null;
+    if (!this.live || this.polling) return;
+    if (!this.node.isConnected) {
+      this.stopFollowing(); // the page moved on
+      return;
+    }
+    const gen = this.gen;
+    const from = this.livePos;
+    let w = null;
+    let err = null;
+    this.polling = true;
+    try {
+      w = await this.request(from, FOLLOW_WINDOW_MS, FOLLOW_INTERVAL_MS);
+    } catch (e) {
+      err = e;
+    }
+    this.polling = false;
+    if (!this.live) return;
+    if (gen !== this.gen) {
+      this.poll(); // stopped and followed again while it was out: its answer may be older than the new start
+      return;
+    }
+    if (err && err.status === 404) {
+      this.stopFollowing("Live ended: the recording is no longer there for you (" + err.message + ").");
+      return;
+    }
+    if (err) {
+      // Still live: the next poll tries again.
+      this.status.textContent = "Live: the last update failed (" + (err.status ? err.status + " " : "") +
+        err.message + "); trying again.";
+      this.pollTimer = setTimeout(() => this.poll(), FOLLOW_POLL_MS);
+      return;
+    }
+    // The first line is the screen at `from` with every event at `from`
+    // applied, those stored since the last poll too: drawn over the
+    // screen shown, it changes only what changed.
+    this.drawScreen(w.head.rows, w.head.cols, w.head.screen);
+    this.setCursor(w.head.cursor);
+    for (const f of w.frames) this.drawFrame(f);
+    const last = w.frames.length ? w.frames[w.frames.length - 1].t : from;
+    const end = w.head.end_ms === null || w.head.end_ms === undefined ? 0 : Number(w.head.end_ms);
+    this.total = Math.max(end, last, from);
+    // `next`: the request stopped at its cap and goes on from there at
+    // once; otherwise every stored event was drawn and the newest stored
+    // position is where the screen is.
+    this.livePos = w.next !== null ? w.next : this.total;
+    this.pos = this.livePos;
+    this.lastFrame = last;
+    this.win = { head: w.head, frames: [], i: 0, from: this.pos, until: null, next: null };
+    this.ahead = null;
+    this.slider.max = this.total;
+    this.node.dataset.state = "ready";
+    this.showPosition();
+    const ended = w.head.ended === true && w.next === null;
+    for (const fn of this.pollListeners) fn(ended);
+    if (ended) {
+      this.liveButton.hidden = true;
+      this.stopFollowing("The session ended.");
+      return;
+    }
+    this.status.textContent = "Live";
+    this.pollTimer = setTimeout(() => this.poll(), w.next !== null ? 0 : FOLLOW_POLL_MS);
+  }
 }
 
 // A recording's audit events beside the player, at their offsets from
 // its start: the one at or before the position is marked, a click seeks.
-function auditTrail(events, startMs, player) {
+// show() puts the events read (again, while following) in its place.
+function auditTrail(player) {
+  const node = el("div", { id: "player-trail" });
+  let items = [];
+  let current = null;
+  const mark = (pos) => {
+    let at = null;
+    for (const it of items) if (it.offset <= pos && (at === null || it.offset >= at.offset)) at = it;
+    if (at === current) return;
+    if (current) current.li.classList.remove("current");
+    if (at) at.li.classList.add("current");
+    current = at;
+  };
+  player.onPosition(mark);
+  const show = (events, startMs) => {
+    items = [];
+    current = null;
+    if (!events.length) {
+      fill(node, el("p", { class: "muted" }, "No audit event."));
+      return;
+    }
+    fill(node, trailList(events, startMs, player, items),
+      startMs === null ? el("p", { class: "muted" }, "The recording's start is unknown: no offsets.") : null);
+    mark(player.pos);
+  };
+  return { node, show };
+}
+
+// The trail's list; `items` gets those that have an offset.
+function trailList(events, startMs, player, items) {
   const list = el("ol", { class: "trail", id: "player-audit" });
-  const items = [];
   for (const ev of events) {
     const before = ev.before_session;
     const e = before ? before.event || {} : ev;
@@ -752,15 +944,6 @@ function auditTrail(events, startMs, player) {
     }
     add(list, li);
   }
-  let current = null;
-  player.onPosition((pos) => {
-    let at = null;
-    for (const it of items) if (it.offset <= pos && (at === null || it.offset >= at.offset)) at = it;
-    if (at === current) return;
-    if (current) current.li.classList.remove("current");
-    if (at) at.li.classList.add("current");
-    current = at;
-  });
   return list;
 }
 

@@ -81,14 +81,21 @@ def iso(ms):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
 
 
+def message(ident, pos, window, text, rec=REC, end=None):
+    """Message `ident` of `rec`: at `pos` (ms), the window ("COLSxROWS" or
+    None), then `text` written; `end` (the end marker) makes it the last,
+    ended 500 ms after the text."""
+    timing = ("=" + window if window else "") + ">%d" % len(text) + ("+500" if end else "")
+    m = {"ver": "2.3", "host": HOST, "rec": rec, "user": "alice", "term": "xterm", "session": 7, "id": ident,
+         "pos": pos, "time": T0 + pos / 1000, "timing": timing, "in_txt": "", "in_bin": [], "out_txt": text,
+         "out_bin": []}
+    if end:
+        m["end"] = end
+    return json.dumps(m) + "\n"
+
+
 def messages():
-    out = []
-    for i, (pos, window, text) in enumerate(EVENTS, 1):
-        timing = ("=" + window if window else "") + ">%d" % len(text)
-        out.append(json.dumps({"ver": "2.3", "host": HOST, "rec": REC, "user": "alice", "term": "xterm",
-                               "session": 7, "id": i, "pos": pos, "time": T0 + pos / 1000, "timing": timing,
-                               "in_txt": "", "in_bin": [], "out_txt": text, "out_bin": []}))
-    return "\n".join(out) + "\n"
+    return "".join(message(i, pos, window, text) for i, (pos, window, text) in enumerate(EVENTS, 1))
 
 
 class Server:
@@ -131,10 +138,15 @@ def ingest(s, token):
                "acct": "alice", "cmd": "step %d <b>bold</b>" % i, "rec": REC} for i, off in enumerate(AUDIT_OFFSETS)]
     status, body = s.request("POST", "/api/v1/audit", "".join(json.dumps(e) + "\n" for e in events))
     check(status == 200 and json.loads(body)["created"] == 2, "audit ingest: %d %s" % (status, body))
+    wait_indexed(s, token, REC, 40000, "late line")
+
+
+def wait_indexed(s, token, rec, t, text):
+    """Until .../frames of `rec` at `t` answers with `text` in it."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        status, body = s.request("GET", "/api/v1/sessions/%s/frames?from=40000&until=40000" % REC, token=token)
-        if status == 200 and "late line" in body:
+        status, body = s.request("GET", "/api/v1/sessions/%s/frames?from=%d&until=%d" % (rec, t, t), token=token)
+        if status == 200 and text in body:
             return
         time.sleep(0.2)
     fail("not indexed: %d %s" % (status, body))
