@@ -14,15 +14,11 @@ web_player_test.py (whose helpers it uses):
   Live goes away.
 Environment: TLOG_SERVER, SOURCE_ROOT."""
 import json
-import os
 
-from tlogtest import server as servers
 from tlogtest import viewer as viewers
 from tlogtest.browser import Browser
 from tlogtest.terminal import check
-from web_player_test import (HOST, SOURCE_ROOT, T0, TLOG_SERVER, Server, iso, message, page_screen, ready_at, seek,
-                             sign_in, wait_indexed)
-from web_ui_test import viewers_with_pam
+from web_player_test import HOST, T0, TLOG_SERVER, iso, message, page_screen, ready_at, run, seek, sign_in, wait_indexed
 
 REC = "r-live"
 # (position ms, window or None, output) of the part stored before the
@@ -136,20 +132,13 @@ def check_follow(b, s):
 
 
 def main():
-    d = viewers_with_pam()
-    s = Server(d, os.path.join(SOURCE_ROOT, "server/ui"))
-    try:
+    def body(s, d):
         token = viewers.issue(TLOG_SERVER, s.db, "ann")
         post(s, 1, START)
         wait_indexed(s, token, REC, 1000, "first screen")
         with Browser(d) as b:
             check_follow(b, s)
-    except Exception:
-        print(open(s.log).read()[-3000:])
-        raise
-    finally:
-        servers.stop(s.p)
-    print("ok")
+    run(body)
 
 
 if __name__ == "__main__":

@@ -288,22 +288,30 @@ def check_bob(b, s, bob_token, ann_token):
     check(b.errors() == [], "errors: %r" % b.errors())
 
 
-def main():
+def run(body):
+    """A server whose viewers sign in through PAM: body(server, directory),
+    the server's log printed when it fails."""
     d = viewers_with_pam()
     s = Server(d, os.path.join(SOURCE_ROOT, "server/ui"))
     try:
-        ann_token = viewers.issue(TLOG_SERVER, s.db, "ann")
-        bob_token = viewers.issue(TLOG_SERVER, s.db, "bob")
-        ingest(s, ann_token)
-        with Browser(d) as b:
-            check_ann(b, s, ann_token)
-            check_bob(b, s, bob_token, ann_token)
+        body(s, d)
     except Exception:
         print(open(s.log).read()[-3000:])
         raise
     finally:
         servers.stop(s.p)
     print("ok")
+
+
+def main():
+    def body(s, d):
+        ann_token = viewers.issue(TLOG_SERVER, s.db, "ann")
+        bob_token = viewers.issue(TLOG_SERVER, s.db, "bob")
+        ingest(s, ann_token)
+        with Browser(d) as b:
+            check_ann(b, s, ann_token)
+            check_bob(b, s, bob_token, ann_token)
+    run(body)
 
 
 if __name__ == "__main__":
