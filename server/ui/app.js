@@ -551,6 +551,11 @@ function runSpan(r) {
   return span;
 }
 
+// The last stored position a frames answer's first line gives (null: unknown).
+function storedEnd(head) {
+  return head.end_ms === null || head.end_ms === undefined ? null : Number(head.end_ms);
+}
+
 function clock(ms) {
   const s = Math.max(0, Math.floor(Number(ms) / 1000));
   return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
@@ -652,7 +657,7 @@ class Player {
     }
     if (gen !== this.gen) return;
     this.resolveReady(Number.isInteger(w.head.start_ms) ? w.head.start_ms : null);
-    this.total = w.head.end_ms === null || w.head.end_ms === undefined ? null : Number(w.head.end_ms);
+    this.total = storedEnd(w.head);
     this.slider.max = this.total === null ? 0 : this.total;
     this.liveButton.hidden = w.head.ended !== false;
     this.drawScreen(w.head.rows, w.head.cols, w.head.screen);
@@ -866,8 +871,7 @@ class Player {
     this.setCursor(w.head.cursor);
     for (const f of w.frames) this.drawFrame(f);
     const last = w.frames.length ? w.frames[w.frames.length - 1].t : from;
-    const end = w.head.end_ms === null || w.head.end_ms === undefined ? 0 : Number(w.head.end_ms);
-    this.total = Math.max(end, last, from);
+    this.total = Math.max(storedEnd(w.head) ?? 0, last, from);
     // `next`: the request stopped at its cap and goes on from there at
     // once; otherwise every stored event was drawn and the newest stored
     // position is where the screen is.
